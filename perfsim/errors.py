@@ -1,0 +1,67 @@
+"""Errors that perfsim reports to users as a single line.
+
+Every problem with user input is raised as :class:`InputError`, which names the file, the place
+in it (row, indicator code, key), the field and the offending value. The command line prints
+``perfsim: error: <message>`` and exits with status 2; it never shows a traceback for these.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from typing import Any
+
+_MISSING = object()
+
+
+class PerfsimError(Exception):
+    """Base class for errors that the command line reports as one line."""
+
+
+class InputError(PerfsimError, ValueError):
+    """Bad user input: a file, a row or indicator, a field and a value.
+
+    ``InputError("portfolio.csv", "row 7", "budget", -5, "must be >= 0")`` reads
+    ``portfolio.csv: row 7: field 'budget' = -5: must be >= 0``. Any part may be omitted.
+    """
+
+    def __init__(
+        self,
+        source: str | PathLike[str] | None = None,
+        where: str | None = None,
+        field: str | None = None,
+        value: Any = _MISSING,
+        problem: str = "invalid value",
+    ) -> None:
+        self.source = None if source is None else str(source)
+        self.where = where
+        self.field = field
+        self.value = None if value is _MISSING else value
+        self.has_value = value is not _MISSING
+        self.problem = problem
+        parts = [p for p in (self.source, where) if p]
+        if field is not None and value is not _MISSING:
+            parts.append(f"field '{field}' = {_show(value)}")
+        elif field is not None:
+            parts.append(f"field '{field}'")
+        elif value is not _MISSING:
+            parts.append(f"value {_show(value)}")
+        parts.append(problem)
+        super().__init__(": ".join(parts))
+
+    def at(self, source: str | PathLike[str] | None = None, where: str | None = None,
+           field: str | None = None) -> InputError:
+        """The same error placed in ``source``/``where`` (kept if already set), with ``field``
+        replacing the field name when given."""
+        return InputError(
+            self.source or source,
+            self.where or where,
+            field if field is not None else self.field,
+            self.value if self.has_value else _MISSING,
+            self.problem,
+        )
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= 80 else text[:77] + "..."

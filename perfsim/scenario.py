@@ -1,0 +1,149 @@
+"""Scenarios: one file that ties an indicator system, a portfolio, grading, linkage and a seed.
+
+A :class:`Scenario` is immutable and cheap to copy: ``scenario.replace(linkage=...)`` gives the
+same scenario with one part changed, which is how sweeps and calibration vary it.
+
+Scenario YAML (paths are relative to the scenario file)::
+
+    name: liupanshui_2022
+    description: ...
+    seed: 2022
+    indicator_system: ../indicator_systems/national_project_self_eval.yaml  # optional
+    portfolio:
+      file: ../portfolios/example.csv          # either a file ...
+      # generate: {preset: liupanshui_2021, grade_budgets: {fair: 853333333.33}}   # ... or this
+    grading: {labels: national, cutoffs: [90, 80, 60], quotas: {excellent: 0.2}}
+    linkage: {rule: liupanshui, ratio: 0.15, pool: treasury}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from perfsim.errors import InputError
+from perfsim.grading import Grading, grading_from_dict
+from perfsim.indicators import IndicatorSystem, load_indicator_system
+from perfsim.io import read_yaml
+from perfsim.linkage import Linkage, linkage_from_dict
+from perfsim.portfolio import Portfolio, generate_portfolio, load_portfolio
+
+SCENARIO_KEYS = {"name", "description", "seed", "indicator_system", "portfolio", "grading",
+                 "linkage"}
+SEED_STREAMS = {"portfolio": 0, "simulation": 1}
+
+
+def seed_sequence(seed: int, stream: str) -> np.random.SeedSequence:
+    """The independent random stream ``stream`` of a scenario seed."""
+    return np.random.SeedSequence(int(seed), spawn_key=(SEED_STREAMS[stream],))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything one run needs. Validated on construction from a file; trusted afterwards."""
+
+    name: str
+    portfolio: Portfolio
+    grading: Grading = field(default_factory=Grading)
+    linkage: Linkage = field(default_factory=lambda: linkage_from_dict(None))
+    system: IndicatorSystem | None = None
+    seed: int = 0
+    description: str = ""
+    source: str | None = None
+    spec: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def replace(self, **changes: Any) -> Scenario:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def scores(self) -> np.ndarray:
+        """Total scores of the portfolio's projects (points)."""
+        if self.portfolio.has_scores:
+            return self.portfolio.scores
+        if self.system is None:
+            raise InputError(self.source, field="indicator_system",
+                             problem="the portfolio has measurements but no indicator system")
+        return np.asarray(self.system.score(self.portfolio.measurements()), dtype=float)
+
+
+def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
+    """Read a scenario file; ``seed`` overrides the file's seed (and regenerates a synthetic
+    portfolio with it)."""
+    path = Path(path)
+    doc = read_yaml(path)
+    src = str(path)
+    if not isinstance(doc, Mapping):
+        raise InputError(src, problem="a scenario must be a YAML mapping")
+    for key in doc:
+        if key not in SCENARIO_KEYS:
+            raise InputError(src, field=str(key),
+                             problem=f"unknown key (allowed: {', '.join(sorted(SCENARIO_KEYS))})")
+    if "portfolio" not in doc:
+        raise InputError(src, field="portfolio", problem="required")
+    file_seed = doc.get("seed", 0)
+    use_seed = file_seed if seed is None else seed
+    if isinstance(use_seed, bool) or not isinstance(use_seed, int) or use_seed < 0:
+        raise InputError(src, field="seed", value=use_seed, problem="must be a whole number >= 0")
+    base = path.parent
+
+    try:
+        system = None
+        if doc.get("indicator_system") is not None:
+            system = load_indicator_system(_resolve(base, doc["indicator_system"], src,
+                                                    "indicator_system"))
+        grading = grading_from_dict(_mapping(doc.get("grading"), src, "grading"))
+        linkage = linkage_from_dict(_mapping(doc.get("linkage"), src, "linkage"), grading.labels)
+    except InputError as err:
+        raise err.at(src) from None
+    portfolio = _portfolio(doc["portfolio"], base, src, system, grading, use_seed)
+    try:
+        linkage.apply(portfolio.budget[:1], np.zeros(1), np.zeros(1, dtype=np.int8),
+                      {k: v[:1] for k, v in portfolio.flags().items()})
+    except InputError as err:
+        raise err.at(src) from None
+    return Scenario(name=str(doc.get("name") or path.stem), portfolio=portfolio, grading=grading,
+                    linkage=linkage, system=system, seed=int(use_seed),
+                    description=str(doc.get("description") or "").strip(), source=src,
+                    spec=dict(doc))
+
+
+def _resolve(base: Path, value: Any, src: str, key: str) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(src, field=key, value=value, problem="must be a file path")
+    p = (base / value).resolve() if not Path(value).is_absolute() else Path(value)
+    if not p.exists():
+        raise InputError(src, field=key, value=value, problem=f"file not found ({p})")
+    return p
+
+
+def _mapping(value: Any, src: str, key: str) -> Mapping[str, Any] | None:
+    if value is None or isinstance(value, Mapping):
+        return value
+    raise InputError(src, field=key, value=value, problem="must be a mapping")
+
+
+def _portfolio(spec: Any, base: Path, src: str, system: IndicatorSystem | None,
+               grading: Grading, seed: int) -> Portfolio:
+    if isinstance(spec, str):
+        spec = {"file": spec}
+    if not isinstance(spec, Mapping) or len(set(spec) & {"file", "generate"}) != 1 or set(
+            spec) - {"file", "generate"}:
+        raise InputError(src, field="portfolio", value=spec,
+                         problem="must be {file: PATH} or {generate: {...}}")
+    if "file" in spec:
+        return load_portfolio(_resolve(base, spec["file"], src, "portfolio.file"), system)
+    settings = _mapping(spec["generate"], src, "portfolio.generate") or {}
+    settings = dict(settings)
+    preset = settings.pop("preset", None)
+    use_system = settings.pop("use_indicator_system", True)
+    try:
+        return generate_portfolio(system if use_system else None,
+                                  seed=seed_sequence(seed, "portfolio"), preset_name=preset,
+                                  grading=grading, **settings)
+    except InputError as err:
+        raise err.at(src, "portfolio.generate") from None

@@ -1,0 +1,523 @@
+"""Leaf scoring rules and aggregation to a total score.
+
+Every rule turns measured values into an **attainment**: the share in [0, 1] of the leaf's points
+that the project earns. Rules are vectorised: ``values`` may have any shape (replications ×
+projects, or projects). The points a leaf earns are ``attainment * points``; the total score is
+``attainment @ points`` (arrays shaped (..., indicators)), so changing weights (see
+:mod:`perfsim.weighting`) rescales leaves without re-running the rules.
+
+Deduction rules work in points (e.g. −1 point per 5 days late): their attainment is
+``max(points − deduction, 0) / points`` at the points written in the indicator file.
+
+Each rule also has ``invert(attainment)``: a measured value that earns (about) that attainment.
+The synthetic portfolio generator uses it to write realistic raw measurements.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from perfsim.errors import InputError
+
+DIRECTIONS = ("higher", "lower", "equal")
+
+
+def _num(params: Mapping[str, Any], key: str, default: Any = None, *, required: bool = False,
+         low: float | None = None, high: float | None = None, strict_low: bool = False) -> float:
+    if key not in params or params[key] is None:
+        if required:
+            raise InputError(field=key, problem="required parameter is missing")
+        return default
+    value = params[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InputError(field=key, value=value, problem="must be a finite number")
+    if low is not None and (value <= low if strict_low else value < low):
+        raise InputError(field=key, value=value,
+                         problem=f"must be {'>' if strict_low else '>='} {low:g}")
+    if high is not None and value > high:
+        raise InputError(field=key, value=value, problem=f"must be <= {high:g}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Base class of scoring rules. Subclasses set ``kind`` and implement ``attainment``."""
+
+    kind: ClassVar[str] = ""
+    needs_target: ClassVar[bool] = False
+    params: Mapping[str, Any] = field(default_factory=dict)
+    target: float | None = None
+    direction: str = "higher"
+    points: float = 1.0
+    aux_inputs: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise InputError(field="direction", value=self.direction,
+                             problem=f"must be one of {', '.join(DIRECTIONS)}")
+        if self.needs_target:
+            if self.target is None:
+                raise InputError(field="target", problem=f"rule '{self.kind}' needs a target")
+            if not math.isfinite(self.target):
+                raise InputError(field="target", value=self.target, problem="must be finite")
+        known = set(self.allowed_params)
+        for key in self.params:
+            if key not in known:
+                allowed = ", ".join(sorted(known)) or "none"
+                raise InputError(field=key, value=self.params[key],
+                                 problem=f"unknown parameter for rule '{self.kind}' "
+                                         f"(allowed: {allowed})")
+        self.validate()
+
+    allowed_params: ClassVar[tuple[str, ...]] = ()
+
+    def validate(self) -> None:
+        """Check parameters; raise :class:`InputError` naming the field."""
+
+    def attainment(self, values: np.ndarray, aux: Mapping[str, np.ndarray] | None = None
+                   ) -> np.ndarray:
+        raise NotImplementedError
+
+    def invert(self, attainment: np.ndarray) -> np.ndarray:
+        """A measured value earning about ``attainment`` (used by the synthetic generator)."""
+        raise NotImplementedError
+
+    def earned(self, values: np.ndarray, aux: Mapping[str, np.ndarray] | None = None
+               ) -> np.ndarray:
+        """Points earned (attainment × points)."""
+        return self.attainment(values, aux) * self.points
+
+    @property
+    def is_bonus(self) -> bool:
+        return False
+
+    @property
+    def labels(self) -> tuple[str, ...] | None:
+        """Qualitative labels a measured value may be given as (graded rules only)."""
+        return None
+
+
+def _ratio(num: np.ndarray, den: np.ndarray | float) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(num, den)
+
+
+class Proportional(Rule):
+    """points × min(actual / target, 1); lower-is-better: min(target / actual, 1);
+    equal: 1 − |actual − target| / |target|, floored at 0."""
+
+    kind = "proportional"
+    needs_target = True
+
+    def validate(self) -> None:
+        if self.target == 0 and self.direction != "lower":
+            raise InputError(field="target", value=0, problem="must be non-zero for a "
+                             "proportional rule")
+
+    def attainment(self, values, aux=None):
+        v = np.asarray(values, dtype=float)
+        t = self.target
+        if self.direction == "higher":
+            a = _ratio(v, t)
+        elif self.direction == "lower":
+            a = np.where(v <= t, 1.0, _ratio(t, v))
+        else:
+            a = 1.0 - np.abs(v - t) / abs(t)
+        return np.clip(np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+
+    def invert(self, attainment):
+        a = np.clip(np.asarray(attainment, dtype=float), 1e-9, 1.0)
+        t = self.target
+        if self.direction == "higher":
+            return a * t
+        if self.direction == "lower":
+            return t / a
+        return t * (2.0 - a) if t >= 0 else t * a
+
+
+class Threshold(Rule):
+    """Full points when the target is met (>=, <= or ==, within ``tolerance``), else 0."""
+
+    kind = "threshold"
+    needs_target = True
+    allowed_params = ("op", "tolerance")
+    _OPS: ClassVar[dict[str, str]] = {"higher": ">=", "lower": "<=", "equal": "=="}
+
+    @property
+    def op(self) -> str:
+        return self.params.get("op", self._OPS[self.direction])
+
+    def validate(self):
+        if self.op not in (">=", "<=", "=="):
+            raise InputError(field="op", value=self.op, problem="must be one of >=, <=, ==")
+        _num(self.params, "tolerance", 0.0, low=0)
+
+    def attainment(self, values, aux=None):
+        v = np.asarray(values, dtype=float)
+        tol = _num(self.params, "tolerance", 0.0)
+        if self.op == ">=":
+            met = v >= self.target - tol
+        elif self.op == "<=":
+            met = v <= self.target + tol
+        else:
+            met = np.abs(v - self.target) <= tol
+        return met.astype(float)
+
+    def invert(self, attainment):
+        met = np.asarray(attainment) >= 0.5
+        gap = max(abs(self.target) * 0.1, 1.0) + _num(self.params, "tolerance", 0.0)
+        miss = self.target + (gap if self.op == "<=" else -gap)
+        return np.where(met, self.target, miss)
+
+
+class Linear(Rule):
+    """0 points at ``floor``, full points at the target, linear in between (either direction)."""
+
+    kind = "linear"
+    needs_target = True
+    allowed_params = ("floor",)
+
+    def validate(self):
+        floor = _num(self.params, "floor", required=True)
+        if floor == self.target:
+            raise InputError(field="floor", value=floor, problem="must differ from the target")
+
+    def attainment(self, values, aux=None):
+        floor = self.params["floor"]
+        return np.clip((np.asarray(values, dtype=float) - floor) / (self.target - floor), 0, 1)
+
+    def invert(self, attainment):
+        floor = self.params["floor"]
+        return floor + np.clip(attainment, 0, 1) * (self.target - floor)
+
+
+class Deduct(Rule):
+    """Deduct ``per`` points for every ``step`` units (days late, errors, instances) beyond an
+    ``allowance``, floored at 0. ``rounding``: ``floor`` counts complete steps only (default),
+    ``ceil`` counts a started step as whole, ``exact`` deducts pro rata."""
+
+    kind = "deduct"
+    allowed_params = ("per", "step", "rounding", "allowance")
+
+    def validate(self):
+        _num(self.params, "per", required=True, low=0, strict_low=True)
+        _num(self.params, "step", 1.0, low=0, strict_low=True)
+        _num(self.params, "allowance", 0.0, low=0)
+        rounding = self.params.get("rounding", "floor")
+        if rounding not in ("floor", "ceil", "exact"):
+            raise InputError(field="rounding", value=rounding,
+                             problem="must be one of floor, ceil, exact")
+
+    def deduction(self, values: np.ndarray) -> np.ndarray:
+        per = float(self.params["per"])
+        step = float(self.params.get("step", 1.0))
+        allowance = float(self.params.get("allowance", 0.0))
+        units = np.maximum(np.asarray(values, dtype=float) - allowance, 0.0) / step
+        rounding = self.params.get("rounding", "floor")
+        if rounding == "floor":
+            units = np.floor(units + 1e-9)
+        elif rounding == "ceil":
+            units = np.ceil(units - 1e-9)
+        return per * units
+
+    def attainment(self, values, aux=None):
+        return np.clip(1.0 - self.deduction(values) / self.points, 0.0, 1.0)
+
+    def invert(self, attainment):
+        per = float(self.params["per"])
+        step = float(self.params.get("step", 1.0))
+        allowance = float(self.params.get("allowance", 0.0))
+        steps = np.ceil((1.0 - np.clip(attainment, 0, 1)) * self.points / per - 1e-9)
+        return np.where(steps > 0, allowance + steps * step, 0.0)
+
+
+class Share(Rule):
+    """Deduct in proportion to the share of items in breach: attainment = 1 − share."""
+
+    kind = "share"
+
+    def attainment(self, values, aux=None):
+        return np.clip(1.0 - np.asarray(values, dtype=float), 0.0, 1.0)
+
+    def invert(self, attainment):
+        return 1.0 - np.clip(attainment, 0, 1)
+
+
+class AllOrNothing(Rule):
+    """Full points when the measured value is at least ``min`` (default 1, i.e. "yes"), else 0."""
+
+    kind = "all_or_nothing"
+    allowed_params = ("min",)
+
+    def validate(self):
+        _num(self.params, "min", 1.0)
+
+    def attainment(self, values, aux=None):
+        return (np.asarray(values, dtype=float) >= float(self.params.get("min", 1.0))).astype(float)
+
+    def invert(self, attainment):
+        m = float(self.params.get("min", 1.0))
+        return np.where(np.asarray(attainment) >= 0.5, m, min(m - 1.0, 0.0))
+
+
+class Graded(Rule):
+    """Qualitative levels, best first, each with a coefficient of the points
+    (e.g. achieved / mostly / partly / not → 1.0 / 0.8 / 0.6 / 0). The measured value is the
+    level's position (0 = best); files may give the label instead."""
+
+    kind = "graded"
+    allowed_params = ("levels",)
+    DEFAULT_LEVELS: ClassVar[dict[str, float]] = {
+        "achieved": 1.0, "mostly": 0.8, "partly": 0.6, "not": 0.0}
+
+    @property
+    def levels(self) -> dict[str, float]:
+        return dict(self.params.get("levels") or self.DEFAULT_LEVELS)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(str(k) for k in self.levels)
+
+    @property
+    def coefficients(self) -> np.ndarray:
+        return np.array(list(self.levels.values()), dtype=float)
+
+    def validate(self):
+        levels = self.params.get("levels", self.DEFAULT_LEVELS)
+        if not isinstance(levels, Mapping) or len(levels) < 2:
+            raise InputError(field="levels", value=levels,
+                             problem="must map at least two labels to coefficients, best first")
+        previous = math.inf
+        for label, coef in levels.items():
+            c = _num({str(label): coef}, str(label), low=0, high=1)
+            if c > previous:
+                raise InputError(field=f"levels.{label}", value=coef,
+                                 problem="coefficients must not increase down the list")
+            previous = c
+
+    def attainment(self, values, aux=None):
+        coef = self.coefficients
+        idx = np.asarray(values, dtype=float)
+        ok = (idx >= 0) & (idx <= len(coef) - 1) & (idx == np.round(idx))
+        safe = np.where(ok, idx, 0).astype(np.intp)
+        return np.where(ok, coef[safe], 0.0)
+
+    def invert(self, attainment):
+        coef = self.coefficients
+        a = np.asarray(attainment, dtype=float)[..., None]
+        return np.abs(a - coef).argmin(axis=-1).astype(float)
+
+
+class RatioOfScore(Rule):
+    """Proportional to another score: points × min(value / scale, 1). E.g. a self-evaluation
+    score of 90 earns 9 of 10 points."""
+
+    kind = "ratio"
+    allowed_params = ("scale",)
+
+    def validate(self):
+        _num(self.params, "scale", 100.0, low=0, strict_low=True)
+
+    @property
+    def scale(self) -> float:
+        return float(self.params.get("scale", 100.0))
+
+    def attainment(self, values, aux=None):
+        return np.clip(np.asarray(values, dtype=float) / self.scale, 0.0, 1.0)
+
+    def invert(self, attainment):
+        return np.clip(attainment, 0, 1) * self.scale
+
+
+class GradePoints(Rule):
+    """Result grade to points: the measured value is an evaluation score; it is graded with
+    ``cutoffs`` (descending, left-closed) and each grade earns full points, points in proportion
+    to the score (score / scale), or zero. Default: 优 full, 良/合格 proportional, 不合格 0."""
+
+    kind = "grade_points"
+    allowed_params = ("cutoffs", "modes", "scale")
+    MODES: ClassVar[tuple[str, ...]] = ("full", "proportional", "zero")
+
+    @property
+    def cutoffs(self) -> np.ndarray:
+        return np.asarray(self.params.get("cutoffs", [90, 80, 60]), dtype=float)
+
+    @property
+    def modes(self) -> list[str]:
+        return list(self.params.get("modes", ["full", "proportional", "proportional", "zero"]))
+
+    def validate(self):
+        cutoffs = self.params.get("cutoffs", [90, 80, 60])
+        if (not isinstance(cutoffs, list | tuple) or not cutoffs
+                or not all(isinstance(c, int | float) and not isinstance(c, bool)
+                           for c in cutoffs)
+                or any(a <= b for a, b in zip(cutoffs, cutoffs[1:], strict=False))):
+            raise InputError(field="cutoffs", value=cutoffs,
+                             problem="must be a list of strictly descending numbers")
+        modes = self.modes
+        if len(modes) != len(cutoffs) + 1:
+            raise InputError(field="modes", value=modes,
+                             problem=f"needs {len(cutoffs) + 1} entries, one per grade")
+        for m in modes:
+            if m not in self.MODES:
+                raise InputError(field="modes", value=m,
+                                 problem=f"each mode must be one of {', '.join(self.MODES)}")
+        _num(self.params, "scale", 100.0, low=0, strict_low=True)
+
+    def attainment(self, values, aux=None):
+        v = np.asarray(values, dtype=float)
+        scale = float(self.params.get("scale", 100.0))
+        grade = len(self.cutoffs) - np.searchsorted(self.cutoffs[::-1], v, side="right")
+        by_mode = {"full": np.ones_like(v), "proportional": np.clip(v / scale, 0, 1),
+                   "zero": np.zeros_like(v)}
+        out = np.zeros_like(v)
+        for g, mode in enumerate(self.modes):
+            out = np.where(grade == g, by_mode[mode], out)
+        return out
+
+    def invert(self, attainment):
+        return np.clip(attainment, 0, 1) * float(self.params.get("scale", 100.0))
+
+
+class ExecutionRate(Rule):
+    """Budget execution rate: points × min(executed / target, 1), zero below ``floor``."""
+
+    kind = "execution_rate"
+    needs_target = True
+    allowed_params = ("floor",)
+
+    def validate(self):
+        if self.target <= 0:
+            raise InputError(field="target", value=self.target, problem="must be > 0")
+        _num(self.params, "floor", 0.0, low=0)
+
+    def attainment(self, values, aux=None):
+        v = np.asarray(values, dtype=float)
+        floor = float(self.params.get("floor", 0.0))
+        return np.where(v < floor, 0.0, np.clip(v / self.target, 0.0, 1.0))
+
+    def invert(self, attainment):
+        return np.clip(attainment, 0, 1) * self.target
+
+
+class Bonus(Rule):
+    """Bonus points: ``per`` points per unit (extra evaluations done), capped at the leaf's
+    points; the indicator system caps the sum of all bonus leaves."""
+
+    kind = "bonus"
+    allowed_params = ("per",)
+
+    def validate(self):
+        _num(self.params, "per", required=True, low=0, strict_low=True)
+
+    @property
+    def is_bonus(self) -> bool:
+        return True
+
+    def attainment(self, values, aux=None):
+        earned = float(self.params["per"]) * np.maximum(np.asarray(values, dtype=float), 0.0)
+        return np.minimum(earned, self.points) / self.points
+
+    def invert(self, attainment):
+        return np.floor(np.clip(attainment, 0, 1) * self.points / float(self.params["per"]))
+
+
+class Recheck(Rule):
+    """Finance re-check (Wenzhou 2013): points × re-check score / scale; when the re-check and
+    the self-score differ by more than ``gap`` points, deduct ``per`` points for every complete
+    ``step`` points of the whole difference (gap 12 → −2), floored at 0. The measured value is
+    the re-check score; the self-score comes from the column ``<code>.self``."""
+
+    kind = "recheck"
+    allowed_params = ("scale", "gap", "per", "step")
+    aux_inputs = ("self",)
+
+    def validate(self):
+        _num(self.params, "scale", 100.0, low=0, strict_low=True)
+        _num(self.params, "gap", 10.0, low=0)
+        _num(self.params, "per", 1.0, low=0)
+        _num(self.params, "step", 5.0, low=0, strict_low=True)
+
+    def penalty(self, recheck: np.ndarray, self_score: np.ndarray) -> np.ndarray:
+        return gap_penalty(recheck, self_score, gap=float(self.params.get("gap", 10.0)),
+                           per=float(self.params.get("per", 1.0)),
+                           step=float(self.params.get("step", 5.0)))
+
+    def attainment(self, values, aux=None):
+        v = np.asarray(values, dtype=float)
+        scale = float(self.params.get("scale", 100.0))
+        base = np.clip(v / scale, 0, 1) * self.points
+        self_score = v if aux is None or "self" not in aux else np.asarray(aux["self"], float)
+        return np.clip(base - self.penalty(v, self_score), 0, None) / self.points
+
+    def invert(self, attainment):
+        return np.clip(attainment, 0, 1) * float(self.params.get("scale", 100.0))
+
+
+def gap_penalty(recheck: np.ndarray, self_score: np.ndarray, *, gap: float = 10.0,
+                per: float = 1.0, step: float = 5.0) -> np.ndarray:
+    """Points lost under the Wenzhou re-check gap rule: if |self − re-check| > ``gap``, lose
+    ``per`` points for every complete ``step`` points of the difference (12 → 2, 10 → 0)."""
+    diff = np.abs(np.asarray(self_score, dtype=float) - np.asarray(recheck, dtype=float))
+    return np.where(diff > gap, per * np.floor(diff / step + 1e-9), 0.0)
+
+
+RULES: dict[str, type[Rule]] = {
+    cls.kind: cls
+    for cls in (Proportional, Threshold, Linear, Deduct, Share, AllOrNothing, Graded,
+                RatioOfScore, GradePoints, ExecutionRate, Bonus, Recheck)
+}
+
+
+def make_rule(kind: str, params: Mapping[str, Any] | None = None, *, target: float | None = None,
+              direction: str = "higher", points: float = 1.0) -> Rule:
+    """Build a validated rule; unknown kinds or parameters raise :class:`InputError`."""
+    if kind not in RULES:
+        raise InputError(field="rule.kind", value=kind,
+                         problem=f"unknown rule kind (known: {', '.join(RULES)})")
+    return RULES[kind](params=dict(params or {}), target=target, direction=direction,
+                       points=points)
+
+
+# --- aggregation --------------------------------------------------------------------------
+
+AGGREGATIONS = ("weighted_sum", "geometric", "weakest_link")
+
+
+def total_score(attainment: np.ndarray, points: np.ndarray, *, groups: np.ndarray | None = None,
+                method: str = "weighted_sum", total: float | None = None) -> np.ndarray:
+    """Aggregate leaf attainments (..., indicators) to a total score in points.
+
+    ``points`` (indicators,) are the leaf points; ``groups`` (indicators,) the level-1 group
+    index of each leaf (needed for ``geometric`` and ``weakest_link``).
+
+    - ``weighted_sum``: Σ attainment × points (the national practice).
+    - ``geometric``: total × Π_g s_g^(w_g), where s_g is group g's attainment share and
+      w_g its share of the total points.
+    - ``weakest_link``: total × min_g s_g — the weakest level-1 dimension decides.
+    """
+    a = np.asarray(attainment, dtype=float)
+    pts = np.asarray(points, dtype=float)
+    if method == "weighted_sum":
+        return a @ pts
+    if method not in AGGREGATIONS:
+        raise InputError(field="aggregation", value=method,
+                         problem=f"must be one of {', '.join(AGGREGATIONS)}")
+    if groups is None:
+        raise InputError(field="aggregation", value=method, problem="needs level-1 groups")
+    total = float(pts.sum()) if total is None else total
+    n_groups = int(groups.max()) + 1
+    member = np.zeros((pts.size, n_groups))
+    member[np.arange(pts.size), groups] = pts
+    group_max = member.sum(axis=0)
+    share = (a @ member) / group_max
+    if method == "geometric":
+        w = group_max / group_max.sum()
+        with np.errstate(divide="ignore"):
+            return total * np.exp(np.log(np.clip(share, 0, 1)) @ w)
+    return total * share.min(axis=-1)
