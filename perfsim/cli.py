@@ -59,6 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None,
                      help="output directory (default: reports/runs/<scenario name>)")
     run.add_argument("--seed", type=_nonneg_int, default=None, help="override the scenario seed")
+    mc = run.add_argument_group(
+        "Monte Carlo", "Given --years or --replications, run the evaluation process over years "
+        "and replications (settings from the scenario's `simulation:` block, overridden here); "
+        "writes replications.csv, projects.csv and summary.json (means, 5-95%% intervals).")
+    mc.add_argument("--years", type=_pos_int, default=None, help="years to simulate")
+    mc.add_argument("--replications", type=_pos_int, default=None, help="replications")
+    mc.add_argument("--chunk", type=_pos_int, default=None,
+                    help="replications per chunk (bounds memory; results do not depend on it)")
+    mc.add_argument("--engine", choices=["numpy", "processes", "dask"], default="numpy",
+                    help="numpy: in-process (default); processes: a process pool; "
+                         "dask: dask.distributed (a LocalCluster unless --scheduler)")
+    mc.add_argument("--workers", type=_pos_int, default=None, help="worker processes")
+    mc.add_argument("--scheduler", default=None, metavar="ADDR",
+                    help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
     run.set_defaults(func=_cmd_run)
 
     val = sub.add_parser("validate", help="check scenario, indicator-system or portfolio files",
@@ -82,16 +96,43 @@ def _nonneg_int(text: str) -> int:
     return value
 
 
+def _pos_int(text: str) -> int:
+    value = _nonneg_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from perfsim.engine import run_year
     from perfsim.report import print_year, write_year
     from perfsim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, seed=args.seed)
-    result = run_year(scenario)
     out = args.out or Path("reports") / "runs" / scenario.name
-    write_year(result, out)
-    print_year(result, out)
+    if args.years is None and args.replications is None:
+        if args.engine != "numpy" or args.scheduler or args.chunk or args.workers:
+            raise InputError(field="--engine", value=args.engine,
+                             problem="engine options need --years or --replications")
+        result = run_year(scenario)
+        write_year(result, out)
+        print_year(result, out)
+        return 0
+    from perfsim.report import print_monte_carlo, write_monte_carlo
+    from perfsim.simulate import settings_from_dict, simulate
+
+    if args.scheduler and args.engine != "dask":
+        raise InputError(field="--scheduler", value=args.scheduler,
+                         problem="needs --engine dask")
+    try:
+        settings = settings_from_dict(scenario.spec.get("simulation"), years=args.years,
+                                      replications=args.replications, chunk=args.chunk)
+    except InputError as err:
+        raise err.at(scenario.source) from None
+    mc = simulate(scenario, settings, engine=args.engine, workers=args.workers,
+                  scheduler=args.scheduler)
+    write_monte_carlo(mc, out)
+    print_monte_carlo(mc, out)
     return 0
 
 

@@ -113,12 +113,16 @@ class Grading:
         if self.cutoffs is None and not self.quotas:
             raise InputError(field="quotas", problem="rank grading without cutoffs needs quotas")
 
-    def grade(self, score: np.ndarray) -> np.ndarray:
+    def grade(self, score: np.ndarray, cutoffs: np.ndarray | None = None) -> np.ndarray:
         """Grade indices (int8, 0 = best) for scores shaped (..., projects); quotas apply
-        along the last axis (within each replication)."""
+        along the last axis (within each replication). ``cutoffs`` (replications, grades − 1)
+        overrides the cutoffs per replication (for Monte Carlo over cutoffs)."""
         s = np.asarray(score, dtype=float)
         n = len(self.labels)
-        if self.cutoffs is None:
+        if cutoffs is not None:
+            c = np.asarray(cutoffs, dtype=float)
+            g = (s[..., None] < c[:, None, :]).sum(axis=-1).astype(np.int8)
+        elif self.cutoffs is None:
             g = np.zeros(s.shape, dtype=np.int8)
         else:
             asc = np.asarray(self.cutoffs[::-1])

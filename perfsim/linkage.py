@@ -144,9 +144,15 @@ class Linkage:
         return self.rule.monotone
 
     def multiplier(self, score: np.ndarray, grade: np.ndarray,
-                   flags_ok: np.ndarray | bool = True) -> np.ndarray:
-        """Multipliers after preconditions, floor and cap (before the pool)."""
-        m = np.asarray(self.rule(np.asarray(score, float), np.asarray(grade)), dtype=float)
+                   flags_ok: np.ndarray | bool = True, table: np.ndarray | None = None
+                   ) -> np.ndarray:
+        """Multipliers after preconditions, floor and cap (before the pool). ``table``
+        (replications, grades) overrides a grade table per replication."""
+        if table is not None:
+            m = np.take_along_axis(np.asarray(table, dtype=float),
+                                   np.asarray(grade, dtype=np.intp), axis=-1)
+        else:
+            m = np.asarray(self.rule(np.asarray(score, float), np.asarray(grade)), dtype=float)
         m = np.broadcast_to(m, np.broadcast_shapes(np.shape(score), np.shape(grade))).copy()
         if self.floor is not None or self.cap is not None:
             clipped = np.clip(m, self.floor if self.floor is not None else -np.inf,
@@ -155,9 +161,13 @@ class Linkage:
         return np.where(flags_ok, m, 0.0)
 
     def apply(self, budget: np.ndarray, score: np.ndarray, grade: np.ndarray,
-              flags: Mapping[str, np.ndarray] | None = None) -> LinkageResult:
+              flags: Mapping[str, np.ndarray] | None = None, *,
+              cancel: np.ndarray | None = None, table: np.ndarray | None = None
+              ) -> LinkageResult:
         """Apply the policy. ``budget`` (projects,) or (..., projects) in yuan; ``flags`` maps
-        precondition names to boolean arrays (True = satisfied)."""
+        precondition names to boolean arrays (True = satisfied); ``cancel`` marks projects
+        cancelled whatever their grade (e.g. repeated poor grades); ``table`` overrides a grade
+        table per replication."""
         budget = np.asarray(budget, dtype=float)
         ok: np.ndarray | bool = True
         for name in self.preconditions:
@@ -165,7 +175,9 @@ class Linkage:
                 raise InputError(where="linkage", field="preconditions", value=name,
                                  problem="the portfolio has no such column")
             ok = ok & np.asarray(flags[name], dtype=bool)
-        m = self.multiplier(score, grade, ok)
+        if cancel is not None:
+            ok = ok & ~np.asarray(cancel, dtype=bool)
+        m = self.multiplier(score, grade, ok, table)
         b = np.broadcast_to(budget, m.shape)
         base = b * m
         reward = np.zeros_like(base)

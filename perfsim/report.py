@@ -8,6 +8,7 @@ import pandas as pd
 
 from perfsim import __version__
 from perfsim.engine import YearResult
+from perfsim.simulate import MonteCarloResult
 from perfsim.io import atomic_directory, write_json
 
 
@@ -59,3 +60,46 @@ def print_year(result: YearResult, out: Path | None = None) -> None:
         print(f"{s['precondition_failures']} projects failed a precondition and were cancelled")
     if out is not None:
         print(f"wrote {Path(out)}/allocations.csv, ledger.csv, grades.csv, summary.json")
+
+
+def write_monte_carlo(result: MonteCarloResult, out: str | Path) -> Path:
+    """Write ``replications.csv`` (one row per replication × year), ``projects.csv`` (year-1
+    statistics per project) and ``summary.json`` atomically."""
+    with atomic_directory(out) as tmp:
+        result.replications.to_csv(tmp / "replications.csv", index=False, float_format="%.6f")
+        result.projects.to_csv(tmp / "projects.csv", index=False, float_format="%.6f")
+        write_json(tmp / "summary.json", {**result.summary, "perfsim_version": __version__})
+    return Path(out)
+
+
+_MC_LINES = (
+    ("misgrading", "misgrading rate", "share"),
+    ("wrong_cuts", "wrong cuts (yuan cut from truly 优/良)", "yuan"),
+    ("kept_by_poor", "kept by truly 差 projects", "yuan"),
+    ("savings", "savings", "yuan"),
+    ("recovered", "idle funds recovered", "yuan"),
+    ("rank_stability", "rank stability (Spearman vs truth)", "num"),
+    ("gini", "Gini of allocations", "num"),
+    ("top10_share", "top-10% share", "share"),
+    ("volatility", "year-on-year volatility", "share"),
+    ("inflation_payoff", "inflation payoff (yuan per point)", "num"),
+)
+
+
+def print_monte_carlo(result: MonteCarloResult, out: Path | None = None) -> None:
+    s = result.summary
+    print(f"perfsim run: {s['scenario']} (seed {s['seed']}) — {s['replications']:,} "
+          f"replications × {s['years']} years, {s['projects']:,} projects")
+    fmt = {"share": lambda v: f"{v:.1%}", "yuan": lambda v: f"{v:,.0f}",
+           "num": lambda v: f"{v:,.3f}"}
+    rows = []
+    for key, label, kind in _MC_LINES:
+        for entry in s["metrics"][key]:
+            if entry["mean"] != entry["mean"]:  # NaN: not defined in this run
+                continue
+            rows.append({"metric": label, "year": entry["year"],
+                         "mean": fmt[kind](entry["mean"]),
+                         "5%": fmt[kind](entry["p05"]), "95%": fmt[kind](entry["p95"])})
+    print(pd.DataFrame(rows).to_string(index=False))
+    if out is not None:
+        print(f"wrote {Path(out)}/replications.csv, projects.csv, summary.json")

@@ -34,7 +34,7 @@ from perfsim.linkage import Linkage, linkage_from_dict
 from perfsim.portfolio import Portfolio, generate_portfolio, load_portfolio
 
 SCENARIO_KEYS = {"name", "description", "seed", "indicator_system", "portfolio", "grading",
-                 "linkage"}
+                 "linkage", "simulation"}
 SEED_STREAMS = {"portfolio": 0, "simulation": 1}
 
 
@@ -100,6 +100,13 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
         linkage = linkage_from_dict(_mapping(doc.get("linkage"), src, "linkage"), grading.labels)
     except InputError as err:
         raise err.at(src) from None
+    if doc.get("simulation") is not None:  # checked here so that `validate` catches it
+        from perfsim.simulate import settings_from_dict
+
+        try:
+            settings_from_dict(_mapping(doc["simulation"], src, "simulation"))
+        except InputError as err:
+            raise err.at(src) from None
     portfolio = _portfolio(doc["portfolio"], base, src, system, grading, use_seed)
     try:
         linkage.apply(portfolio.budget[:1], np.zeros(1), np.zeros(1, dtype=np.int8),

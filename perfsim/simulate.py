@@ -1,0 +1,607 @@
+"""Monte Carlo over the evaluation process and the multi-year budget loop.
+
+Each replication follows the scenario's projects for ``years`` years:
+
+    latent performance θ ─> true leaf attainment ─> self-evaluation (+ inflation, noise)
+    ─> spot checks and re-check rules ─> score ─> grade ─> linkage (after monitoring
+    recoveries) ─> next year's budget; θ persists (AR(1)) and may respond to funding.
+
+Randomness is explicit and chunk-proof: replications are grouped in fixed **blocks** of
+:data:`BLOCK`; block ``b`` draws everything from its own stream
+``SeedSequence(seed, spawn_key=(1, b))``. A chunk is a run of whole blocks, so the numbers are
+identical whatever the chunk size, the number of workers, or the engine.
+
+The process runs in attainment space (shares of each leaf's points; see
+:mod:`perfsim.scoring`); bonus leaves are not simulated.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from perfsim import metrics
+from perfsim.errors import InputError
+from perfsim.evaluation import (
+    SELECTIONS,
+    monitor,
+    recheck_scores,
+    select_for_check,
+    self_evaluate,
+    weighted_score,
+)
+from perfsim.grading import Grading
+from perfsim.linkage import GradeTable, Linkage
+from perfsim.scenario import Scenario
+
+BLOCK = 32
+ENGINES = ("numpy", "processes", "dask")
+WEIGHT_UNCERTAINTY = ("none", "dirichlet", "uniform")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Simulation settings. Rates and shares are in [0, 1]; noise and inflation are in
+    attainment units (0.05 = 5% of each leaf's points); ``cutoff_jitter`` is in points."""
+
+    years: int = 1
+    replications: int = 200
+    chunk: int = 128
+    # latent performance
+    persistence: float = 0.8
+    innovation_sd: float = 0.03
+    elasticity: float = 0.0
+    leaf_dispersion: float = 0.05
+    # self-evaluation
+    measurement_noise: float = 0.05
+    inflation_mean: float = 0.0
+    inflation_sd: float = 0.0
+    inflation_by_department: Mapping[str, float] = field(default_factory=dict)
+    # spot checks and re-checks
+    check_share: float = 0.0
+    check_selection: str = "random"
+    recheck_noise: float = 0.02
+    recheck_replaces: bool = True
+    gap_rule: bool = False
+    gap: float = 10.0
+    gap_per: float = 1.0
+    gap_step: float = 5.0
+    inflation_penalty: float = 0.0
+    # dual monitoring: (share of the year elapsed, minimum execution rate)
+    checkpoints: tuple[tuple[float, float], ...] = ()
+    execution_sd: float = 0.1
+    recovery_share: float = 1.0
+    # portfolio dynamics
+    entry_rate: float = 0.0
+    escalation_years: int = 0
+    # design uncertainty
+    weight_uncertainty: str = "none"
+    weight_concentration: float = 200.0
+    weight_pct: float = 0.1
+    cutoff_jitter: float = 0.0
+    ratio_range: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        def bad(name: str, problem: str) -> None:
+            raise InputError(where="simulation", field=_YAML_NAME.get(name, name),
+                             value=getattr(self, name), problem=problem)
+
+        for name in ("years", "replications", "chunk"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                bad(name, "must be a whole number >= 1")
+        if self.escalation_years < 0 or isinstance(self.escalation_years, bool):
+            bad("escalation_years", "must be a whole number >= 0 (0 = off)")
+        for name in ("persistence", "check_share", "recovery_share", "entry_rate"):
+            v = getattr(self, name)
+            if not _finite(v) or not 0 <= v <= 1:
+                bad(name, "must be a share in [0, 1]")
+        for name in ("innovation_sd", "leaf_dispersion", "measurement_noise", "inflation_sd",
+                     "recheck_noise", "gap", "gap_per", "execution_sd", "inflation_penalty",
+                     "weight_concentration", "cutoff_jitter"):
+            v = getattr(self, name)
+            if not _finite(v) or v < 0:
+                bad(name, "must be a finite number >= 0 (a negative rate or spread is "
+                          "meaningless)")
+        for name in ("elasticity", "inflation_mean"):
+            if not _finite(getattr(self, name)):
+                bad(name, "must be a finite number")
+        if not _finite(self.gap_step) or self.gap_step <= 0:
+            bad("gap_step", "must be > 0")
+        if not _finite(self.weight_pct) or not 0 <= self.weight_pct < 1:
+            bad("weight_pct", "must lie in [0, 1)")
+        if self.weight_uncertainty not in WEIGHT_UNCERTAINTY:
+            bad("weight_uncertainty", f"must be one of {', '.join(WEIGHT_UNCERTAINTY)}")
+        if self.weight_uncertainty == "dirichlet" and self.weight_concentration <= 0:
+            bad("weight_concentration", "must be > 0")
+        if self.check_selection not in SELECTIONS:
+            bad("check_selection", f"must be one of {', '.join(SELECTIONS)}")
+        for k, pair in enumerate(self.checkpoints):
+            if (len(pair) != 2 or not all(_finite(x) and 0 <= x <= 1 for x in pair)):
+                raise InputError(where="simulation", field=f"monitoring.checkpoints[{k}]",
+                                 value=list(pair),
+                                 problem="must be [share of year elapsed, minimum rate] in [0, 1]")
+        for dep, v in self.inflation_by_department.items():
+            if not _finite(v):
+                raise InputError(where="simulation", field=f"self_evaluation.by_department.{dep}",
+                                 value=v, problem="must be a finite number")
+        if self.ratio_range is not None:
+            lo, hi = self.ratio_range
+            if not (_finite(lo) and _finite(hi) and 0 <= lo <= hi <= 1):
+                bad("ratio_range", "must be [low, high] with 0 <= low <= high <= 1")
+
+    @property
+    def chunk_blocks(self) -> int:
+        return max(1, math.ceil(self.chunk / BLOCK))
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# YAML layout: block -> key -> Settings field
+_LAYOUT: dict[str, dict[str, str]] = {
+    "": {"years": "years", "replications": "replications", "chunk": "chunk"},
+    "performance": {"persistence": "persistence", "innovation_sd": "innovation_sd",
+                    "elasticity": "elasticity", "leaf_dispersion": "leaf_dispersion"},
+    "self_evaluation": {"noise": "measurement_noise", "inflation_mean": "inflation_mean",
+                        "inflation_sd": "inflation_sd",
+                        "by_department": "inflation_by_department"},
+    "spot_check": {"share": "check_share", "selection": "check_selection",
+                   "noise": "recheck_noise", "replace": "recheck_replaces",
+                   "gap_rule": "gap_rule", "gap": "gap", "per": "gap_per", "step": "gap_step",
+                   "inflation_penalty": "inflation_penalty"},
+    "monitoring": {"checkpoints": "checkpoints", "execution_sd": "execution_sd",
+                   "recovery_share": "recovery_share"},
+    "dynamics": {"entry_rate": "entry_rate", "escalation_years": "escalation_years"},
+    "uncertainty": {"weights": "weight_uncertainty", "concentration": "weight_concentration",
+                    "pct": "weight_pct", "cutoff_jitter": "cutoff_jitter",
+                    "ratio": "ratio_range"},
+}
+_YAML_NAME = {f: (f"{b}.{k}" if b else k) for b, keys in _LAYOUT.items() for k, f in keys.items()}
+# the two checkpoints of domain.md §5, January-June and January-September
+MONITORING_DEFAULT = ((0.5, 0.3), (0.75, 0.5))
+
+
+def settings_from_dict(spec: Mapping[str, Any] | None, **overrides: Any) -> Settings:
+    """Build :class:`Settings` from a scenario's ``simulation:`` block; ``overrides`` (field
+    names, e.g. from the command line) win when not None."""
+    spec = dict(spec or {})
+    values: dict[str, Any] = {}
+    for key, value in spec.items():
+        if key in _LAYOUT[""]:
+            values[_LAYOUT[""][key]] = value
+        elif key in _LAYOUT and key:
+            if not isinstance(value, Mapping):
+                raise InputError(where="simulation", field=key, value=value,
+                                 problem="must be a mapping")
+            for sub, v in value.items():
+                if sub not in _LAYOUT[key]:
+                    raise InputError(where="simulation", field=f"{key}.{sub}",
+                                     problem="unknown setting (allowed: "
+                                             f"{', '.join(_LAYOUT[key])})")
+                values[_LAYOUT[key][sub]] = v
+        else:
+            allowed = [k for k in _LAYOUT[""]] + [k for k in _LAYOUT if k]
+            raise InputError(where="simulation", field=str(key),
+                             problem=f"unknown setting (allowed: {', '.join(allowed)})")
+    if "checkpoints" in values:
+        cps = values["checkpoints"]
+        if cps == "default":
+            cps = MONITORING_DEFAULT
+        if not isinstance(cps, list | tuple) or not all(isinstance(c, list | tuple) for c in cps):
+            raise InputError(where="simulation", field="monitoring.checkpoints", value=cps,
+                             problem="must be a list of [share elapsed, minimum rate] pairs")
+        values["checkpoints"] = tuple(tuple(c) for c in cps)
+    if values.get("ratio_range") is not None:
+        r = values["ratio_range"]
+        if not isinstance(r, list | tuple) or len(r) != 2:
+            raise InputError(where="simulation", field="uncertainty.ratio", value=r,
+                             problem="must be [low, high]")
+        values["ratio_range"] = (r[0], r[1])
+    if "inflation_by_department" in values and not isinstance(
+            values["inflation_by_department"], Mapping):
+        raise InputError(where="simulation", field="self_evaluation.by_department",
+                         value=values["inflation_by_department"],
+                         problem="must map department names to inflation")
+    for key in ("recheck_replaces", "gap_rule"):
+        if key in values and not isinstance(values[key], bool):
+            raise InputError(where="simulation", field=_YAML_NAME[key], value=values[key],
+                             problem="must be true or false")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in fields(Settings)}
+    for key in values:
+        if key not in known:
+            raise InputError(where="simulation", field=key, problem="unknown setting")
+    return Settings(**values)
+
+
+# --- the inputs a worker needs (picklable, small) -------------------------------------------
+
+@dataclass(frozen=True)
+class SimInputs:
+    """Everything a worker needs to simulate blocks of replications."""
+
+    seed: int
+    settings: Settings
+    points: np.ndarray        # (I,) leaf points (base weights)
+    theta: np.ndarray         # (P,) latent long-run performance in [0, 1]
+    budget: np.ndarray        # (P,) yuan
+    inflation_mean: np.ndarray  # (P,) per project (department-specific)
+    flags: Mapping[str, np.ndarray]
+    grading: Grading
+    linkage: Linkage
+    project_ids: np.ndarray
+    departments: np.ndarray
+    true_score: np.ndarray    # (P,) points, for the project table
+
+    @property
+    def n_projects(self) -> int:
+        return self.theta.size
+
+    @property
+    def entrants_per_year(self) -> int:
+        return int(round(self.settings.entry_rate * self.n_projects))
+
+    @property
+    def n_slots(self) -> int:
+        return self.n_projects + self.entrants_per_year * (self.settings.years - 1)
+
+
+def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
+    """Latent performance from the portfolio: ``true_score`` when present, else the score
+    (or the indicator-system score of the measurements), as a share of the total points."""
+    pf = scenario.portfolio
+    system = scenario.system
+    total = system.total if system is not None else 100.0
+    points = system.points if system is not None else np.array([total])
+    if "true_score" in pf.table.columns:
+        true_score = pf.table["true_score"].to_numpy(dtype=float)
+    else:
+        true_score = np.asarray(scenario.scores(), dtype=float)
+    theta = np.clip(true_score / total, 0.0, 1.0)
+    deps = pf.departments
+    known = set(map(str, deps))
+    for dep in settings.inflation_by_department:
+        if str(dep) not in known:
+            raise InputError(scenario.source, "simulation",
+                             f"self_evaluation.by_department.{dep}",
+                             problem="no such department in the portfolio")
+    infl = np.full(theta.size, float(settings.inflation_mean))
+    for dep, v in settings.inflation_by_department.items():
+        infl[deps.astype(str) == str(dep)] = float(v)
+    if settings.ratio_range is not None and not (
+            scenario.linkage.name == "liupanshui" and isinstance(scenario.linkage.rule,
+                                                                  GradeTable)):
+        raise InputError(scenario.source, "simulation", "uncertainty.ratio",
+                         problem="a ratio range needs the liupanshui linkage rule")
+    return SimInputs(seed=scenario.seed, settings=settings, points=points, theta=theta,
+                     budget=pf.budget, inflation_mean=infl, flags=pf.flags(),
+                     grading=scenario.grading, linkage=scenario.linkage, project_ids=pf.ids,
+                     departments=deps, true_score=true_score)
+
+
+# --- the kernel -----------------------------------------------------------------------------
+
+METRICS = ("active", "misgrading", "wrong_cuts", "kept_by_poor", "savings", "cut", "cancelled",
+           "rewarded", "recovered", "budget_total", "next_total", "rank_stability", "gini",
+           "top10_share", "volatility", "inflation_points", "inflation_payoff")
+PROJECT_STATS = ("p_cut", "p_wrong_cut", "mean_change", "mean_score")
+
+
+def block_stream(seed: int, block: int) -> np.random.Generator:
+    """The random stream of block ``block`` of a scenario seed."""
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(1, int(block))))
+
+
+def block_sizes(replications: int) -> list[int]:
+    n_full, rest = divmod(replications, BLOCK)
+    return [BLOCK] * n_full + ([rest] if rest else [])
+
+
+def simulate_blocks(inputs: SimInputs, blocks: range) -> dict[str, np.ndarray]:
+    """Simulate the replications of ``blocks`` (a run of whole blocks), all years.
+
+    Returns ``metrics`` arrays (replications, years) for each name in :data:`METRICS`, grade
+    counts (replications, years, grades), and per-block project sums (blocks, projects) for
+    the year-1 project table. Pure: the same blocks always give the same numbers.
+    """
+    s = inputs.settings
+    sizes = block_sizes(s.replications)
+    rngs = [block_stream(inputs.seed, b) for b in blocks]
+    nb = [sizes[b] for b in blocks]
+    R, P0, S = sum(nb), inputs.n_projects, inputs.n_slots
+    I = inputs.points.size  # noqa: E741
+    G = len(inputs.grading.labels)
+    n_cut = len(inputs.grading.cutoffs or ()) or (G - 1)
+
+    def draw(fn: Callable[[np.random.Generator, int], np.ndarray]) -> np.ndarray:
+        return np.concatenate([fn(g, n) for g, n in zip(rngs, nb, strict=True)], axis=0)
+
+    # replication-level draws (fixed order)
+    base_points = np.broadcast_to(inputs.points, (R, I))
+    w = base_points
+    share = inputs.points / inputs.points.sum()
+    if s.weight_uncertainty == "dirichlet":
+        w = draw(lambda g, n: g.dirichlet(s.weight_concentration * share, n)) * \
+            inputs.points.sum()
+    elif s.weight_uncertainty == "uniform":
+        u = draw(lambda g, n: g.uniform(1 - s.weight_pct, 1 + s.weight_pct, (n, I)))
+        w = share * u
+        w = w / w.sum(axis=1, keepdims=True) * inputs.points.sum()
+    cutoffs = None
+    if s.cutoff_jitter > 0 and inputs.grading.cutoffs is not None:
+        jitter = draw(lambda g, n: g.uniform(-s.cutoff_jitter, s.cutoff_jitter, (n, n_cut)))
+        cutoffs = np.sort(np.asarray(inputs.grading.cutoffs) + jitter, axis=1)[:, ::-1]
+    table = None
+    if s.ratio_range is not None:
+        ratio = draw(lambda g, n: g.uniform(s.ratio_range[0], s.ratio_range[1], n))
+        base = np.asarray(inputs.linkage.rule.multipliers, dtype=float)
+        table = np.repeat(base[None, :], R, axis=0)
+        table[:, 2] = 1.0 - ratio
+    inflation = inputs.inflation_mean + s.inflation_sd * draw(
+        lambda g, n: g.standard_normal((n, P0)))
+    pick = draw(lambda g, n: g.integers(0, P0, (n, max(S - P0, 0))))
+
+    # slot arrays: the portfolio, then entrants resampled from it
+    theta_mu = np.concatenate([np.broadcast_to(inputs.theta, (R, P0)),
+                               np.take(inputs.theta, pick)], axis=1)
+    budget = np.concatenate([np.broadcast_to(inputs.budget, (R, P0)),
+                             np.take(inputs.budget, pick)], axis=1)
+    inflation = np.concatenate([inflation, np.take_along_axis(inflation, pick, axis=1)],
+                               axis=1)
+    flags = {k: np.concatenate([np.broadcast_to(v, (R, P0)), np.take(v, pick)], axis=1)
+             for k, v in inputs.flags.items()}
+    active = np.zeros((R, S), dtype=bool)
+    active[:, :P0] = True
+    theta = theta_mu.copy()
+    poor_run = np.zeros((R, S), dtype=np.int16)
+
+    out = {m: np.zeros((R, s.years)) for m in METRICS}
+    grades_count = np.zeros((R, s.years, G), dtype=np.int64)
+    proj = {k: np.zeros((len(nb), P0)) for k in PROJECT_STATS}
+    last = G - 1
+    good = min(1, G - 1)  # true grade index <= good counts as "good" (优 or 良)
+
+    for t in range(s.years):
+        if t > 0 and S > P0:
+            n_new = inputs.entrants_per_year
+            lo = P0 + (t - 1) * n_new
+            active[:, lo:lo + n_new] = True
+        z_leaf = draw(lambda g, n: g.standard_normal((n, S, I)))
+        z_self = draw(lambda g, n: g.standard_normal((n, S, I)))
+        z_re = draw(lambda g, n: g.standard_normal((n, S, I))) if s.check_share > 0 else None
+        key = draw(lambda g, n: g.random((n, S)))
+        z_exec = draw(lambda g, n: g.standard_normal((n, S, max(len(s.checkpoints), 1))))
+        z_theta = draw(lambda g, n: g.standard_normal((n, S)))
+
+        a_true = np.clip(theta[..., None] + s.leaf_dispersion * z_leaf, 0.0, 1.0)
+        true_score = weighted_score(a_true, base_points)
+        a_self = self_evaluate(a_true, inflation, s.measurement_noise, z_self)
+        self_score = weighted_score(a_self, w)
+        honest_score = self_score
+        if s.inflation_mean != 0 or s.inflation_sd != 0 or inputs.settings.inflation_by_department:
+            honest_score = weighted_score(self_evaluate(a_true, np.zeros_like(inflation),
+                                                        s.measurement_noise, z_self), w)
+        b = np.where(active, budget, 0.0)
+        checked = select_for_check(s.check_share, s.check_selection, active, key, b, self_score)
+        re_score = self_score
+        if z_re is not None:
+            re_score = weighted_score(np.clip(a_true + s.recheck_noise * z_re, 0, 1), w)
+        rules = dict(replace=s.recheck_replaces, gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per,
+                     step=s.gap_step, inflation_penalty=s.inflation_penalty)
+        score = recheck_scores(self_score, re_score, checked, **rules)
+        recovered = np.zeros_like(b)
+        if s.checkpoints:
+            pace = np.clip(theta, 0.0, 1.0)
+            recovered = monitor(b, pace, z_exec, s.checkpoints, s.execution_sd,
+                                s.recovery_share)
+        b_eff = b - recovered
+        escalate = (poor_run >= s.escalation_years) if s.escalation_years else None
+        cancel = ~active if escalate is None else (~active | escalate)
+
+        grade = inputs.grading.grade(score, cutoffs)
+        true_grade = inputs.grading.grade(true_score, cutoffs)
+        res = inputs.linkage.apply(b_eff, score, grade, flags, cancel=cancel, table=table)
+        nxt = np.where(active, res.next_budget, 0.0)
+        loss = np.where(active, res.cut + res.cancelled, 0.0)
+
+        if honest_score is not self_score:
+            score_h = recheck_scores(honest_score, re_score, checked, **rules)
+            grade_h = inputs.grading.grade(score_h, cutoffs)
+            nxt_h = np.where(active, inputs.linkage.apply(b_eff, score_h, grade_h, flags,
+                                                          cancel=cancel, table=table
+                                                          ).next_budget, 0.0)
+            infl_pts = np.where(active, self_score - honest_score, 0.0).sum(axis=1)
+            gain = (nxt - nxt_h).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                payoff = np.where(infl_pts != 0, gain / infl_pts, np.nan)
+        else:
+            infl_pts = np.zeros(R)
+            payoff = np.full(R, np.nan)
+
+        o = {
+            "active": active.sum(axis=1),
+            "misgrading": metrics.share(grade != true_grade, active),
+            "wrong_cuts": np.where(active & (true_grade <= good), loss, 0.0).sum(axis=1),
+            "kept_by_poor": np.where(active & (true_grade == last), nxt, 0.0).sum(axis=1),
+            "savings": b.sum(axis=1) - nxt.sum(axis=1),
+            "cut": np.where(active, res.cut, 0.0).sum(axis=1),
+            "cancelled": np.where(active, res.cancelled, 0.0).sum(axis=1),
+            "rewarded": np.where(active, res.rewarded, 0.0).sum(axis=1),
+            "recovered": recovered.sum(axis=1),
+            "budget_total": b.sum(axis=1),
+            "next_total": nxt.sum(axis=1),
+            "rank_stability": metrics.spearman(score, true_score, active),
+            "gini": metrics.gini(nxt, active & (nxt > 0)),
+            "top10_share": metrics.top_share(nxt, active & (nxt > 0)),
+            "volatility": metrics.volatility(b, nxt, active),
+            "inflation_points": infl_pts,
+            "inflation_payoff": payoff,
+        }
+        for m in METRICS:
+            out[m][:, t] = o[m]
+        for gi in range(G):
+            grades_count[:, t, gi] = ((grade == gi) & active).sum(axis=1)
+
+        if t == 0:  # per-project year-1 statistics, summed per block
+            edges = np.cumsum([0, *nb])
+            hit = (loss > 0)[:, :P0]
+            wrong = hit & (true_grade[:, :P0] <= good)
+            change = (nxt - b)[:, :P0]
+            for k in range(len(nb)):
+                sl = slice(edges[k], edges[k + 1])
+                proj["p_cut"][k] = hit[sl].sum(axis=0)
+                proj["p_wrong_cut"][k] = wrong[sl].sum(axis=0)
+                proj["mean_change"][k] = change[sl].sum(axis=0)
+                proj["mean_score"][k] = score[sl, :P0].sum(axis=0)
+
+        # next year
+        poor_run = np.where(active & (grade == last), poor_run + 1, 0).astype(np.int16)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            growth = np.where((b > 0) & (nxt > 0), np.log(nxt / np.where(b > 0, b, 1.0)), 0.0)
+        theta = np.clip(theta_mu + s.persistence * (theta - theta_mu)
+                        + s.innovation_sd * z_theta + s.elasticity * growth, 0.0, 1.0)
+        budget = np.where(active, nxt, budget)
+        active = active & (nxt > 0)
+
+    return {**out, "grades": grades_count, **{f"project_{k}": v for k, v in proj.items()}}
+
+
+# --- engines --------------------------------------------------------------------------------
+
+def chunks(inputs: SimInputs) -> list[range]:
+    n_blocks = len(block_sizes(inputs.settings.replications))
+    step = inputs.settings.chunk_blocks
+    return [range(i, min(i + step, n_blocks)) for i in range(0, n_blocks, step)]
+
+
+def _progress(it: Iterator[Any], total: int, show: bool | None) -> Iterator[Any]:
+    if show is None:
+        show = sys.stderr.isatty() and not os.environ.get("CI")
+    if not show:
+        return it
+    from tqdm.auto import tqdm
+
+    return iter(tqdm(it, total=total, desc="perfsim", unit="chunk"))
+
+
+def run_engine(inputs: SimInputs, engine: str = "numpy", *, workers: int | None = None,
+               scheduler: str | None = None, progress: bool | None = None
+               ) -> list[dict[str, np.ndarray]]:
+    """Simulate every chunk with the chosen engine; results come back in block order."""
+    if engine not in ENGINES:
+        raise InputError(field="engine", value=engine,
+                         problem=f"must be one of {', '.join(ENGINES)}")
+    parts = chunks(inputs)
+    if engine == "numpy":
+        return [simulate_blocks(inputs, c) for c in _progress(iter(parts), len(parts), progress)]
+    if engine == "processes":
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
+            futures = [pool.submit(simulate_blocks, inputs, c) for c in parts]
+            return [f.result() for f in _progress(iter(futures), len(futures), progress)]
+    return _run_dask(inputs, parts, workers, scheduler)
+
+
+def _run_dask(inputs: SimInputs, parts: list[range], workers: int | None,
+              scheduler: str | None) -> list[dict[str, np.ndarray]]:
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="5s")
+        except (OSError, TimeoutError) as exc:
+            raise InputError(field="scheduler", value=scheduler,
+                             problem=f"cannot reach the Dask scheduler ({exc.__class__.__name__})"
+                             ) from None
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=workers or min(2, os.cpu_count() or 1),
+                               threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        shared = client.scatter(inputs, broadcast=True)
+        futures = client.map(simulate_blocks, [shared] * len(parts), parts, pure=False)
+        return client.gather(futures)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --- results --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MonteCarloResult:
+    """Tidy results: ``replications`` (one row per replication × year), ``projects`` (year-1
+    statistics per project over replications), and ``summary`` (means and 5–95% intervals)."""
+
+    replications: pd.DataFrame
+    projects: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def simulate(scenario: Scenario, settings: Settings | None = None, *, engine: str = "numpy",
+             workers: int | None = None, scheduler: str | None = None,
+             progress: bool | None = None) -> MonteCarloResult:
+    """Run the Monte Carlo for ``scenario``; ``settings`` default to the scenario file's
+    ``simulation:`` block."""
+    if settings is None:
+        settings = settings_from_dict(scenario.spec.get("simulation"))
+    inputs = build_inputs(scenario, settings)
+    parts = run_engine(inputs, engine, workers=workers, scheduler=scheduler, progress=progress)
+    return collect(inputs, parts, scenario)
+
+
+def collect(inputs: SimInputs, parts: list[dict[str, np.ndarray]], scenario: Scenario
+            ) -> MonteCarloResult:
+    s = inputs.settings
+    m = {k: np.concatenate([p[k] for p in parts], axis=0) for k in METRICS}
+    grades = np.concatenate([p["grades"] for p in parts], axis=0)
+    R, Y = m["active"].shape
+    labels = inputs.grading.labels
+    rows = {"replication": np.repeat(np.arange(R), Y), "year": np.tile(np.arange(1, Y + 1), R)}
+    rows.update({k: m[k].reshape(-1) for k in METRICS})
+    for gi, code in enumerate(labels.codes):
+        rows[f"n_{code}"] = grades[:, :, gi].reshape(-1)
+    reps = pd.DataFrame(rows)
+    reps["active"] = reps["active"].astype(int)
+
+    sums = {k: np.concatenate([p[f"project_{k}"] for p in parts], axis=0).sum(axis=0)
+            for k in PROJECT_STATS}
+    projects = pd.DataFrame({
+        "project_id": inputs.project_ids, "department": inputs.departments,
+        "budget": inputs.budget, "true_score": inputs.true_score,
+        "mean_score": sums["mean_score"] / R, "p_cut": sums["p_cut"] / R,
+        "p_wrong_cut": sums["p_wrong_cut"] / R, "mean_change": sums["mean_change"] / R,
+    })
+    summary_metrics = {}
+    for name in [*METRICS, *(f"n_{c}" for c in labels.codes)]:
+        if name == "active":
+            continue
+        by_year = []
+        for y in range(1, Y + 1):
+            mean, lo, hi = metrics.interval(reps.loc[reps["year"] == y, name].to_numpy())
+            by_year.append({"year": y, "mean": mean, "p05": lo, "p95": hi})
+        summary_metrics[name] = by_year
+    summary = {
+        "scenario": scenario.name, "seed": scenario.seed, "source": scenario.source,
+        "replications": s.replications, "years": s.years, "projects": inputs.n_projects,
+        "settings": {f.name: getattr(s, f.name) for f in fields(s)},
+        "metrics": summary_metrics,
+    }
+    return MonteCarloResult(reps, projects, summary)
+
+
+def with_settings(settings: Settings, **changes: Any) -> Settings:
+    """A copy of ``settings`` with fields changed (validated again)."""
+    return replace(settings, **changes)
