@@ -46,7 +46,8 @@ class LabelSet:
 
 
 LABEL_SETS: dict[str, LabelSet] = {
-    "national": LabelSet("national", ("excellent", "good", "fair", "poor"), ("优", "良", "中", "差")),
+    "national": LabelSet("national", ("excellent", "good", "fair", "poor"),
+                         ("优", "良", "中", "差")),
     "pass_fail": LabelSet("pass_fail", ("excellent", "good", "pass", "fail"),
                           ("优", "良", "合格", "不合格")),
     "basic_pass": LabelSet("basic_pass", ("excellent", "pass", "basic_pass", "fail"),

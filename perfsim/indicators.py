@@ -204,7 +204,8 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
     unknown = set(doc) - _TOP_KEYS
     if unknown:
         key = sorted(unknown)[0]
-        raise InputError(src, field=key, problem=f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})")
+        raise InputError(src, field=key,
+                         problem=f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})")
     code = str(doc.get("code") or Path(src).stem)
     name_zh, name_en = _names(doc.get("name"), src, "system")
     total = _number(doc.get("total", 100), src, "system", "total", positive=True)

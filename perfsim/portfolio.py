@@ -271,7 +271,8 @@ GENERATOR_DEFAULTS: dict[str, Any] = {
 }
 
 
-def generate_portfolio(system: IndicatorSystem | None = None, *, seed: int | np.random.SeedSequence = 0,
+def generate_portfolio(system: IndicatorSystem | None = None, *,
+                       seed: int | np.random.SeedSequence = 0,
                        preset_name: str | None = None, grading: Grading | None = None,
                        **settings: Any) -> Portfolio:
     """A seeded synthetic portfolio.

@@ -8,8 +8,8 @@ import pandas as pd
 
 from perfsim import __version__
 from perfsim.engine import YearResult
-from perfsim.simulate import MonteCarloResult
 from perfsim.io import atomic_directory, write_json
+from perfsim.simulate import MonteCarloResult
 
 
 def yuan(x: float) -> str:

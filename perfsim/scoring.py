@@ -294,7 +294,11 @@ class Graded(Rule):
                              problem="must map at least two labels to coefficients, best first")
         previous = math.inf
         for label, coef in levels.items():
-            c = _num({str(label): coef}, str(label), low=0, high=1)
+            try:
+                c = _num({str(label): coef}, str(label), low=0, high=1)
+            except InputError as err:
+                raise InputError(field=f"levels.{label}", value=coef,
+                                 problem=err.problem) from None
             if c > previous:
                 raise InputError(field=f"levels.{label}", value=coef,
                                  problem="coefficients must not increase down the list")
