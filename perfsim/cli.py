@@ -75,6 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
     run.set_defaults(func=_cmd_run)
 
+    bench = sub.add_parser("bench", help="measure speed (kept out of the test suite)",
+                           description="Time one year of scoring + grading + linkage at "
+                                       "Liupanshui scale against a bare numpy and a row-wise "
+                                       "pandas reference, the scaling over three sizes, and a "
+                                       "multi-year Monte Carlo of the full evaluation process.")
+    bench.add_argument("--json", action="store_true", help="print JSON")
+    bench.add_argument("--quick", action="store_true", help="a tenth of the replications")
+    bench.add_argument("--engines", default="numpy,processes",
+                       help="engines for the full-process run, comma-separated "
+                            "(numpy, processes, dask)")
+    bench.set_defaults(func=_cmd_bench)
+
     val = sub.add_parser("validate", help="check scenario, indicator-system or portfolio files",
                          description="Check files; prints one line per file and exits non-zero "
                                      "if any is invalid. The kind of file is recognised from "
@@ -133,6 +145,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
                   scheduler=args.scheduler)
     write_monte_carlo(mc, out)
     print_monte_carlo(mc, out)
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from perfsim.bench import format_bench, run_bench
+    from perfsim.simulate import ENGINES
+
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    for e in engines:
+        if e not in ENGINES:
+            raise InputError(field="--engines", value=e,
+                             problem=f"unknown engine (known: {', '.join(ENGINES)})")
+    result = run_bench(quick=args.quick, engines=engines)
+    print(json.dumps(result, indent=2) if args.json else format_bench(result))
     return 0
 
 
