@@ -52,3 +52,16 @@ def test_scenario_example_runs(examples):
     assert alloc.loc["P3", "next_budget"] == 0
     assert alloc.loc["P1", "next_budget"] == pytest.approx(1_700_000)
     assert alloc["next_budget"].sum() == pytest.approx(2_500_000)
+
+
+def test_simulation_example(examples):
+    import yaml
+
+    from perfsim.simulate import settings_from_dict
+
+    doc = yaml.safe_load((examples / "simulation.yaml").read_text(encoding="utf-8"))
+    s = settings_from_dict(doc["simulation"])
+    assert (s.years, s.replications, s.check_share, s.check_selection) == (
+        5, 1000, 0.2, "highest_score")
+    assert s.checkpoints == ((0.5, 0.3), (0.75, 0.5))
+    assert s.ratio_range == (0.10, 0.20) and s.gap_rule
