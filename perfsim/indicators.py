@@ -33,7 +33,7 @@ EXCEL_COLUMNS = (
 )
 _CODE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _TOP_KEYS = {"code", "name", "source", "total", "bonus_cap", "aggregation", "indicators",
-             "description"}
+             "description", "weighting"}
 _NODE_KEYS = {"code", "name", "points", "children", "unit", "target", "direction", "rule",
               "description"}
 
@@ -89,6 +89,9 @@ class IndicatorSystem:
     aggregation: str = "weighted_sum"
     source: str = ""
     path: str | None = field(default=None, compare=False)
+    #: the file's raw ``weighting:`` block (validated on load, applied by scenarios; see
+    #: :mod:`perfsim.schemes`); paths in it are relative to :attr:`path`
+    weighting: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -251,7 +254,7 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
             if "points" in node:
                 declared = _number(node["points"], src, where, "points", nonneg=True)
                 if not math.isclose(declared, subtotal, abs_tol=1e-6):
-                    raise InputError(src, where, "points", _fmt(declared),
+                    raise InputError(src, where, "points", declared,
                                      f"children's points add to {_fmt(subtotal)}")
             return subtotal
         leaf = _leaf(node, ncode, zh, en, level, path, src)
@@ -259,21 +262,34 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
         return 0.0 if leaf.is_bonus else leaf.points
 
     leaf_total = sum(walk(n, 1, ()) for n in nodes)
-    return _finish(code, name_zh, name_en, groups, leaves, total, bonus_cap, aggregation,
-                   str(doc.get("source", "")), src, leaf_total)
+    system = _finish(code, name_zh, name_en, groups, leaves, total, bonus_cap, aggregation,
+                     str(doc.get("source", "")), src, leaf_total)
+    if doc.get("weighting") is not None:
+        from perfsim.schemes import parse_weighting  # late: schemes imports this module
+
+        parse_weighting(doc["weighting"], base=Path(src).parent, source=src).resolve(system)
+        system = replace(system, weighting=doc["weighting"])
+    return system
 
 
 def _finish(code, name_zh, name_en, groups, leaves, total, bonus_cap, aggregation, source,
             src, leaf_total) -> IndicatorSystem:
     regular = tuple(x for x in leaves if not x.is_bonus)
     bonus = tuple(x for x in leaves if x.is_bonus)
+    for b in bonus:  # bonus leaves live in groups of their own, outside the total
+        for g in b.path:
+            mixed = next((x for x in regular if g in x.path), None)
+            if mixed is not None:
+                raise InputError(src, f"indicator {g}", "children",
+                                 problem=f"mixes bonus ({b.code}) and scored ({mixed.code}) "
+                                         "leaves; put bonus leaves in a group of their own")
     if not regular:
         raise InputError(src, "system", "indicators", problem="no scored (non-bonus) leaves")
     if not math.isclose(leaf_total, total, abs_tol=1e-6):
-        raise InputError(src, "system", "total", _fmt(total),
+        raise InputError(src, "system", "total", total,
                          f"leaf points add up to {_fmt(leaf_total)}, not {_fmt(total)}")
     if bonus and bonus_cap <= 0:
-        raise InputError(src, f"indicator {bonus[0].code}", "bonus_cap", _fmt(bonus_cap),
+        raise InputError(src, f"indicator {bonus[0].code}", "bonus_cap", bonus_cap,
                          "bonus leaves need a positive system bonus_cap")
     return IndicatorSystem(code=code, name_zh=name_zh, name_en=name_en, indicators=regular,
                            bonus=bonus, groups=tuple(groups), total=float(total),
