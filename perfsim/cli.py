@@ -19,7 +19,10 @@ EXIT_INPUT = 2
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed
+        return int(exc.code or 0)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_INPUT
@@ -44,12 +47,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other perfsim error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(EXIT_INPUT, f"perfsim: error: {self.prog}: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="perfsim",
         description="Simulate and calibrate budget performance management (预算绩效管理).")
     p.add_argument("--version", action="version", version=f"perfsim {__version__}")
-    sub = p.add_subparsers(title="commands", metavar="COMMAND")
+    sub = p.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
     run = sub.add_parser("run", help="score, grade and link a scenario; write allocations",
                          description="Score, grade and apply the budget-linkage rule to a "
@@ -59,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None,
                      help="output directory (default: reports/runs/<scenario name>)")
     run.add_argument("--seed", type=_nonneg_int, default=None, help="override the scenario seed")
+    run.add_argument("--xlsx", action="store_true",
+                     help="also write allocation.xlsx for finance staff (projects, department "
+                          "ledger, grade summary; yuan formatted #,##0.00)")
     mc = run.add_argument_group(
         "Monte Carlo", "Given --years or --replications, run the evaluation process over years "
         "and replications (settings from the scenario's `simulation:` block, overridden here); "
@@ -95,7 +108,90 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--system", type=Path, default=None,
                      help="indicator system to check portfolios with measurements against")
     val.set_defaults(func=_cmd_validate)
+
+    wts = sub.add_parser(
+        "weights", help="weights of an indicator system under a weighting method",
+        description="Print an indicator system's weights as points under a weighting method, "
+                    "at one tier: --level groups (default) splits the total among the level-1 "
+                    "groups, the leaves keeping the file's proportions within each group; "
+                    "--level leaves splits each group's points among its leaves, the groups "
+                    "keeping the file's points. Objective methods (entropy, critic, pca, "
+                    "combined) need project measurements from --portfolio or --scenario.")
+    wts.add_argument("--method", required=True,
+                     help="expert, equal, ahp, entropy, critic, pca or combined")
+    wts.add_argument("--level", choices=["groups", "leaves"], default="groups",
+                     help="the tier the method weights (default: groups)")
+    src = wts.add_mutually_exclusive_group()
+    src.add_argument("--system", type=Path, default=None,
+                     help="indicator system (default: the bundled national project "
+                          "self-evaluation template)")
+    src.add_argument("--scenario", type=Path, default=None,
+                     help="take the indicator system and the portfolio from a scenario")
+    wts.add_argument("--portfolio", type=Path, default=None,
+                     help="portfolio with indicator measurements (for objective methods)")
+    wts.add_argument("--matrix", type=Path, action="append", default=None, metavar="CSV",
+                     help="AHP pairwise comparison matrix (codes in the header row); at "
+                          "--level leaves repeat it, one CSV per level-1 group")
+    wts.add_argument("--alpha", type=float, default=None,
+                     help="combined: share of the subjective weights, in [0, 1] (default 0.5)")
+    wts.add_argument("--objective", default=None,
+                     help="combined: entropy (default), critic or pca")
+    wts.add_argument("--subjective", default=None,
+                     help="combined: expert (default), equal or ahp")
+    wts.add_argument("--combine", default=None,
+                     help="combined: additive (default) or multiplicative")
+    wts.add_argument("--format", choices=["table", "csv"], default="table",
+                     help="table (default) or csv: code,weight with weights in points")
+    wts.set_defaults(func=_cmd_weights)
+    _add_notebook_commands(sub)
     return p
+
+
+def _add_notebook_commands(sub: argparse._SubParsersAction) -> None:
+    """``perfsim notebooks run|list|index`` and ``perfsim sweep`` (see perfsim.notebooks)."""
+    nb = sub.add_parser("notebooks", help="run the parameterised notebooks with papermill",
+                        description="Run the numbered notebooks in notebooks/ with papermill "
+                                    "into reports/<run-id>/ (executed notebook, HTML, figures, "
+                                    "tables, manifest.json) and regenerate reports/index.html.")
+    nbs = nb.add_subparsers(title="actions", metavar="ACTION", parser_class=_Parser)
+    nrun = nbs.add_parser("run", help="run notebooks (default: all, in order)")
+    nrun.add_argument("names", nargs="*", metavar="NAME",
+                      help="notebook number or name, e.g. 04 or 04_reduction_ratio")
+    nrun.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                      metavar=("KEY", "VALUE"), dest="parameters",
+                      help="set a parameter (converted to the type of its default); repeat")
+    nrun.add_argument("--params", type=Path, default=None, metavar="FILE",
+                      help="YAML or JSON file of parameters (-p wins)")
+    nrun.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR",
+                      help="reports directory (default: reports)")
+    nrun.add_argument("--run-id", default=None,
+                      help="run id (letters, digits, _ - .); with several notebooks a prefix")
+    nrun.add_argument("--no-code", action="store_true", help="hide code in the HTML report")
+    nrun.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                      help="limit on each cell's execution time")
+    nrun.set_defaults(func=_cmd_notebooks_run)
+    nlist = nbs.add_parser("list", help="list notebooks and their parameters")
+    nlist.set_defaults(func=_cmd_notebooks_list)
+    nidx = nbs.add_parser("index", help="regenerate reports/index.html")
+    nidx.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR")
+    nidx.set_defaults(func=_cmd_notebooks_index)
+    nb.set_defaults(func=lambda args: (nb.print_help(), EXIT_INPUT)[1])
+
+    sw = sub.add_parser("sweep", help="run a notebook over a grid of parameters in parallel",
+                        description="Expand GRID.yaml (notebook: NAME, parameters: {...}, grid: "
+                                    "{key: [values...]}) into notebook runs executed in "
+                                    "parallel; writes reports/<sweep-id>/ with every run, "
+                                    "sweep.csv (all results tables) and comparison.png. Exits "
+                                    "non-zero naming the failed runs; the others complete.")
+    sw.add_argument("grid", type=Path, metavar="GRID.yaml")
+    sw.add_argument("--workers", type=_pos_int, default=None,
+                    help="parallel runs (default: min(2, CPUs))")
+    sw.add_argument("--engine", choices=["processes", "dask"], default="processes",
+                    help="processes: a process pool (default); dask: a dask LocalCluster")
+    sw.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR")
+    sw.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                    help="limit on each cell's execution time")
+    sw.set_defaults(func=_cmd_sweep)
 
 
 def _nonneg_int(text: str) -> int:
@@ -128,8 +224,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
                              problem="engine options need --years or --replications")
         result = run_year(scenario)
         write_year(result, out)
+        if args.xlsx:
+            from perfsim.report import write_xlsx
+
+            write_xlsx(result, Path(out) / "allocation.xlsx")
         print_year(result, out)
+        if args.xlsx:
+            print(f"wrote {Path(out)}/allocation.xlsx")
         return 0
+    if args.xlsx:
+        raise InputError(field="--xlsx", problem="the workbook is written for a one-year run "
+                                                 "(without --years or --replications)")
     from perfsim.report import print_monte_carlo, write_monte_carlo
     from perfsim.simulate import settings_from_dict, simulate
 
@@ -180,6 +285,125 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             failed += 1
             print(f"perfsim: error: {err}", file=sys.stderr)
     return EXIT_INPUT if failed else 0
+
+
+DEFAULT_SYSTEM = (Path(__file__).resolve().parent.parent / "datasets" / "indicator_systems"
+                  / "national_project_self_eval.yaml")
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from perfsim.indicators import load_indicator_system
+    from perfsim.portfolio import load_portfolio
+    from perfsim.scenario import load_scenario
+    from perfsim.schemes import apply_weighting, parse_weighting, weights_frame
+
+    portfolio = None
+    if args.scenario is not None:
+        if args.portfolio is not None:
+            raise InputError(field="--portfolio", value=str(args.portfolio),
+                             problem="give --portfolio or --scenario, not both")
+        scenario = load_scenario(args.scenario)
+        system, portfolio = scenario.system, scenario.portfolio
+        if system is None:
+            raise InputError(args.scenario, field="indicator_system",
+                             problem="the scenario has no indicator system")
+    else:
+        system = load_indicator_system(args.system or DEFAULT_SYSTEM)
+        if args.portfolio is not None:
+            portfolio = load_portfolio(args.portfolio, system)
+    tier: dict[str, object] = {"method": args.method}
+    if args.matrix:
+        if args.level == "groups" and len(args.matrix) > 1:
+            raise InputError(field="--matrix", value=len(args.matrix),
+                             problem="give one CSV at --level groups")
+        files = [str(m) for m in args.matrix]
+        tier["matrix_file"] = files[0] if args.level == "groups" else files
+    for key in ("alpha", "objective", "subjective", "combine"):
+        if getattr(args, key) is not None:
+            tier[key] = getattr(args, key)
+    spec = parse_weighting({args.level: tier}, base=Path.cwd())
+    if spec.uses_data and portfolio is None:
+        raise InputError(field="--method", value=args.method,
+                         problem="needs project measurements: give --portfolio FILE or "
+                                 "--scenario FILE")
+    table = weights_frame(apply_weighting(system, spec, portfolio), args.level)
+    if args.format == "csv":
+        out = table[["code", "points"]].rename(columns={"points": "weight"})
+        sys.stdout.write(out.to_csv(index=False, lineterminator="\n"))
+        return 0
+    other = "leaves keep the file's proportions" if args.level == "groups" else (
+        "groups keep the file's points")
+    method = getattr(spec, args.level).describe()
+    print(f"{system.code}: {method} weights at the {args.level} tier ({other})")
+    width = max(len("total"), *(len(c) for c in table["code"]))
+    print(f"{'code':<{width}}  {'weight':>8}  {'share':>6}  name")
+    for row in table.itertuples(index=False):
+        print(f"{row.code:<{width}}  {row.points:8.2f}  {row.share:6.1%}  "
+              f"{row.name_zh} / {row.name_en}")
+    print(f"{'total':<{width}}  {table['points'].sum():8.2f}  {table['share'].sum():6.1%}  "
+          f"(weight in points)")
+    return 0
+
+
+def _cmd_notebooks_run(args: argparse.Namespace) -> int:
+    from perfsim import notebooks
+
+    texts: dict[str, str] = {}
+    for key, value in args.parameters:
+        texts[key] = value
+    given = notebooks.read_parameter_file(args.params) if args.params else None
+
+    def show(r: notebooks.RunResult) -> None:
+        note = f" — {r.error}" if r.error else ""
+        print(f"{r.status:6} {r.notebook}: {r.path}{note}", flush=True)
+
+    results = notebooks.run_notebooks(args.names, parameters=given, texts=texts,
+                                      reports=args.out, run_id=args.run_id,
+                                      no_code=args.no_code, timeout=args.timeout, progress=show)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        print(f"perfsim: {len(failed)} notebook(s) failed: "
+              + ", ".join(f"{r.notebook} ({r.run_id})" for r in failed), file=sys.stderr)
+    print(f"index: {(args.out / notebooks.INDEX).resolve()}")
+    return 1 if failed else 0
+
+
+def _cmd_notebooks_list(args: argparse.Namespace) -> int:
+    from perfsim import notebooks
+
+    print(notebooks.describe())
+    return 0
+
+
+def _cmd_notebooks_index(args: argparse.Namespace) -> int:
+    from perfsim import notebooks
+
+    print(f"index: {notebooks.write_index(args.out).resolve()}")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from perfsim import notebooks
+
+    spec = notebooks.read_sweep(args.grid)
+    n = len(spec.combinations())
+    print(f"sweep {spec.name}: {n} runs of {spec.notebook.stem}", flush=True)
+
+    def show(outcome: dict) -> None:
+        note = f" — {outcome['error']}" if outcome.get("error") else ""
+        print(f"{outcome['status']:6} run {outcome['run_id']} ({outcome['seconds']:.1f} s)"
+              f"{note}", flush=True)
+
+    result = notebooks.run_sweep(spec, workers=args.workers, engine=args.engine,
+                                 reports=args.out, timeout=args.timeout, progress=show)
+    print(f"wrote {result.path}/sweep.csv ({len(result.table)} rows)")
+    print(f"index: {(args.out / notebooks.INDEX).resolve()}")
+    if result.failed:
+        print(f"perfsim: {len(result.failed)} of {n} runs failed: "
+              + "; ".join(f"run {r['run_id']} {r['parameters']}: {r['error']}"
+                          for r in result.failed), file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

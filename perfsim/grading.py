@@ -8,7 +8,9 @@ Quotas cap the share of projects in a grade ("at most 20% 优"). Projects are ra
 highest first; **ties are broken by position in the portfolio: the project listed first ranks
 higher**. Grades are filled best first; projects beyond a grade's quota move down one grade, so
 quota grading never exceeds a quota and never gives a project a better grade than its cutoffs.
-A quota of ``floor(share × projects)`` is allowed in each capped grade.
+A quota of ``floor(share × projects)`` is allowed in each capped grade. The lowest grade takes
+the projects that no better grade has room for, so it cannot carry a quota; with rank-only
+grading the first grade without a quota takes all the rest.
 """
 
 from __future__ import annotations
@@ -105,12 +107,22 @@ class Grading:
                 raise InputError(field="cutoffs", value=list(c),
                                  problem="must be finite and strictly descending")
             object.__setattr__(self, "cutoffs", c)
+        quotas: dict[str, float] = {}
         for code, share in self.quotas.items():
-            self.labels.index(code)
+            english = self.labels.codes[self.labels.index(code)]  # 优 → excellent
             if isinstance(share, bool) or not isinstance(share, int | float) or not (
                     0 <= share <= 1):
                 raise InputError(field=f"quotas.{code}", value=share,
                                  problem="must be a share in [0, 1]")
+            if english == self.labels.codes[-1]:
+                raise InputError(field=f"quotas.{code}", value=share,
+                                 problem="the lowest grade cannot have a quota: it takes the "
+                                         "projects no better grade has room for")
+            if english in quotas:
+                raise InputError(field=f"quotas.{code}", value=share,
+                                 problem=f"grade {english} already has a quota")
+            quotas[english] = share
+        object.__setattr__(self, "quotas", quotas)
         if self.cutoffs is None and not self.quotas:
             raise InputError(field="quotas", problem="rank grading without cutoffs needs quotas")
 

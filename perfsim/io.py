@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,8 +66,12 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     """Yield a temporary directory beside ``target``; on success it replaces ``target`` in one
     rename, on failure it is removed — a reader never sees a half-written result."""
     target = Path(target).resolve()
+    if target.exists() and not target.is_dir():
+        raise InputError(target, problem="exists and is not a directory (choose another --out)")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    # a plain mkdir (not mkdtemp, which makes it private, 0700): the result gets the usual mode
+    tmp = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex}")
+    tmp.mkdir()
     try:
         yield tmp
     except BaseException:

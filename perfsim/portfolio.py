@@ -189,8 +189,10 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
 
 
 def _numeric(s: pd.Series, source: str, col: str, row) -> pd.Series:
-    out = pd.to_numeric(s.astype(str).str.strip().str.replace(",", "", regex=False),
-                        errors="coerce") if s.dtype == object else s.astype(float)
+    # text columns (object, or pandas' ``str`` dtype that read_csv(dtype=str) gives from
+    # pandas 3 on) are parsed leniently; anything that is not a number becomes an InputError
+    out = s.astype(float) if pd.api.types.is_numeric_dtype(s) else pd.to_numeric(
+        s.astype(str).str.strip().str.replace(",", "", regex=False), errors="coerce")
     bad = out.isna() | ~np.isfinite(out.to_numpy(dtype=float))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])

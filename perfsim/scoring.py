@@ -490,7 +490,12 @@ def make_rule(kind: str, params: Mapping[str, Any] | None = None, *, target: flo
 
 # --- aggregation --------------------------------------------------------------------------
 
-AGGREGATIONS = ("weighted_sum", "geometric", "weakest_link")
+AGGREGATIONS = ("weighted_sum", "geometric", "weakest_link", "ordinal_average")
+#: ``ordinal_average`` (PEFA M2 style): lower bounds of the ordinal grades A, B, C on a level-1
+#: group's attainment share (left-closed, like the national bands 90/80/60); below C is D.
+ORDINAL_CUTOFFS = (0.9, 0.8, 0.6)
+#: ``ordinal_average``: the ordinal score of A, B, C, D.
+ORDINAL_SCORES = (4.0, 3.0, 2.0, 1.0)
 
 
 def total_score(attainment: np.ndarray, points: np.ndarray, *, groups: np.ndarray | None = None,
@@ -504,6 +509,12 @@ def total_score(attainment: np.ndarray, points: np.ndarray, *, groups: np.ndarra
     - ``geometric``: total × Π_g s_g^(w_g), where s_g is group g's attainment share and
       w_g its share of the total points.
     - ``weakest_link``: total × min_g s_g — the weakest level-1 dimension decides.
+    - ``ordinal_average`` (PEFA M2 style): each group's share s_g becomes an ordinal grade score
+      o_g by :data:`ORDINAL_CUTOFFS` (A = 4 if s_g ≥ 0.9, B = 3 if ≥ 0.8, C = 2 if ≥ 0.6, else
+      D = 1; left-closed, with a 1e-9 tolerance for rounding); the average ō = Σ_g w_g o_g is
+      weighted by the groups' shares of the points w_g (equal group points give PEFA's simple
+      average) and mapped linearly back to points: total × (ō − 1) / (4 − 1), so all-A earns
+      the total and all-D earns 0.
     """
     a = np.asarray(attainment, dtype=float)
     pts = np.asarray(points, dtype=float)
@@ -524,4 +535,10 @@ def total_score(attainment: np.ndarray, points: np.ndarray, *, groups: np.ndarra
         w = group_max / group_max.sum()
         with np.errstate(divide="ignore"):
             return total * np.exp(np.log(np.clip(share, 0, 1)) @ w)
+    if method == "ordinal_average":
+        scores = np.asarray(ORDINAL_SCORES)
+        reached = np.searchsorted(np.asarray(ORDINAL_CUTOFFS)[::-1], share + 1e-9, side="right")
+        ordinal = scores[::-1][reached]  # cutoffs reached: 0 -> D ... 3 -> A
+        mean = ordinal @ (group_max / group_max.sum())
+        return total * (mean - scores.min()) / (scores.max() - scores.min())
     return total * share.min(axis=-1)

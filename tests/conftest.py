@@ -1,0 +1,45 @@
+"""Shared fixtures: paths to the bundled datasets and the small test files in ``tests/data``.
+
+Hypothesis runs derandomised (a fixed seed per test) and without an example database, so every
+run of the suite draws the same examples.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from perfsim.indicators import IndicatorSystem, load_indicator_system
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+DATASETS = ROOT / "datasets"
+SYSTEMS = DATASETS / "indicator_systems"
+SCENARIOS = DATASETS / "scenarios"
+
+settings.register_profile(
+    "perfsim", derandomize=True, database=None, deadline=None, max_examples=100,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("perfsim")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def national() -> IndicatorSystem:
+    return load_indicator_system(SYSTEMS / "national_project_self_eval.yaml")
+
+
+@pytest.fixture(scope="session")
+def wenzhou() -> IndicatorSystem:
+    return load_indicator_system(SYSTEMS / "wenzhou_2013.yaml")
+
+
+@pytest.fixture(scope="session")
+def tiny() -> IndicatorSystem:
+    return load_indicator_system(DATA / "tiny_system.yaml")

@@ -1,0 +1,300 @@
+"""Portfolios: the CSV/Excel loader and its row-numbered errors, and the seeded synthetic
+generator with its published-figure presets and grade_budgets pin."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import DATA, DATASETS
+
+from perfsim.errors import InputError
+from perfsim.grading import Grading
+from perfsim.portfolio import (
+    generate_portfolio,
+    load_portfolio,
+    portfolio_from_frame,
+    preset,
+)
+
+MEASURED = DATA / "tiny_measured.csv"
+SCORES = DATA / "tiny_scores.csv"
+
+
+# --- loading --------------------------------------------------------------------------------
+
+def test_score_portfolio_loads():
+    pf = load_portfolio(SCORES)
+    assert pf.n_projects == 5 and pf.has_scores
+    assert pf.ids.tolist() == ["P1", "P2", "P3", "P4", "P5"]
+    np.testing.assert_allclose(pf.budget, [1000, 2000, 4000, 3000, 500])
+    np.testing.assert_allclose(pf.scores, [95, 70, 50, 85, 65])
+    assert "5 projects, 2 departments, 10,500 yuan" in str(pf)
+
+
+def test_measured_portfolio_scores_by_hand(tiny):
+    pf = load_portfolio(MEASURED, tiny)
+    assert not pf.has_scores
+    assert set(pf.measured) == {"A.1.1", "A.1.2", "A.2", "B", "C", "C.self", "X.1"}
+    # graded labels 好 / 中 / 差 become level positions 0 / 1 / 2
+    np.testing.assert_array_equal(pf.table["A.2"], [0, 1, 2])
+    # P1: everything full → 100
+    # P2: A.1.1 20 × 0.8 = 16; A.1.2 12 days → −2 → 8; A.2 中 0.5 × 20 = 10; B 30 × 81/90 = 27;
+    #     C 20 × 0.78 = 15.6, self 90 vs 78 gap 12 → −2 → 13.6; X.1 3 × 2 = 6 → leaf cap 5
+    #     → 16 + 8 + 10 + 27 + 13.6 + 5 = 79.6
+    # P3: A.1.1 10; A.1.2 30 days → −6 → 4; A.2 差 0; B 30 × 45/90 = 15; C 20 × 0.6 = 12
+    #     (no gap); X.1 1 × 2 = 2 → 10 + 4 + 0 + 15 + 12 + 2 = 43
+    np.testing.assert_allclose(tiny.score(pf.measurements()), [100, 79.6, 43])
+    assert pf.flags()["has_targets"].tolist() == [True, True, False]
+    assert pf.flags()["self_evaluated"].tolist() == [True, False, True]
+
+
+def test_excel_portfolio_loads_the_same_as_csv(tiny, tmp_path):
+    raw = pd.read_csv(MEASURED, dtype=str, keep_default_na=False)
+    xlsx = tmp_path / "tiny_measured.xlsx"
+    raw.to_excel(xlsx, index=False)
+    from_csv = load_portfolio(MEASURED, tiny)
+    from_xlsx = load_portfolio(xlsx, tiny)
+    pd.testing.assert_frame_equal(from_xlsx.table, from_csv.table)
+    assert from_xlsx.measured == from_csv.measured
+    np.testing.assert_allclose(tiny.score(from_xlsx.measurements()),
+                               tiny.score(from_csv.measurements()))
+
+
+def test_excel_portfolio_with_native_numbers(tmp_path):
+    xlsx = tmp_path / "scores.xlsx"
+    pd.DataFrame({"project_id": ["A", "B"], "department": ["D", "D"],
+                  "budget": [1.5e6, 2e6], "score": [88.5, 91]}).to_excel(xlsx, index=False)
+    pf = load_portfolio(xlsx)
+    np.testing.assert_allclose(pf.budget, [1.5e6, 2e6])
+    np.testing.assert_allclose(pf.scores, [88.5, 91])
+
+
+def test_thousands_separators_and_flag_spellings(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text('project_id,department,budget,score,has_targets\n'
+                    'A,D,"1,250,000",80,是\nB,D,3000,70,0\nC,D,10,60,TRUE\n', encoding="utf-8")
+    pf = load_portfolio(path)
+    np.testing.assert_allclose(pf.budget, [1_250_000, 3000, 10])
+    assert pf.flags()["has_targets"].tolist() == [True, False, True]
+
+
+def _csv(tmp_path: Path, text: str, name: str = "p.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _load_error(path: Path, system=None) -> str:
+    with pytest.raises(InputError) as info:
+        load_portfolio(path, system)
+    msg = str(info.value)
+    assert path.name in msg
+    assert "\n" not in msg
+    return msg
+
+
+HEADER = "project_id,department,budget,score\n"
+
+
+def test_duplicate_id_names_both_rows(tmp_path):
+    # header = row 1, P1 = row 2, P2 = row 3, the second P1 = row 4
+    msg = _load_error(_csv(tmp_path, HEADER + "P1,D,1,80\nP2,D,1,80\nP1,D,1,80\n"))
+    assert "row 4" in msg and "project_id" in msg and "'P1'" in msg and "row 2" in msg
+
+
+def test_negative_budget_names_its_row(tmp_path):
+    msg = _load_error(_csv(tmp_path, HEADER + "P1,D,1,80\nP2,D,-5,80\n"))
+    assert "row 3" in msg and "budget" in msg and "-5" in msg and ">= 0" in msg
+
+
+@pytest.mark.parametrize("bad", ["101", "-1", "100.5"])
+def test_scores_outside_0_100(tmp_path, bad):
+    msg = _load_error(_csv(tmp_path, HEADER + f"P1,D,1,80\nP2,D,1,90\nP3,D,1,{bad}\n"))
+    assert "row 4" in msg and "score" in msg and bad in msg
+
+
+def test_scores_may_reach_total_plus_bonus_with_a_system(tiny, tmp_path):
+    # tiny: 100 points + bonus cap 5 → scores up to 105 are valid, 105.5 is not
+    path = _csv(tmp_path, HEADER + "P1,D,1,105\n")
+    assert load_portfolio(path, tiny).scores[0] == 105
+    path = _csv(tmp_path, HEADER + "P1,D,1,105.5\n", "q.csv")
+    assert "105.5" in _load_error(path, tiny)
+
+
+def test_missing_value_names_row_and_column(tmp_path):
+    msg = _load_error(_csv(tmp_path, HEADER + "P1,D,1,80\nP2,D,,80\nP3,D,1,70\n"))
+    assert "row 3" in msg and "budget" in msg and "missing" in msg
+    msg = _load_error(_csv(tmp_path, HEADER + "P1,D,1,80\nP2,D,1,80\nP3,D,1, \n", "q.csv"))
+    assert "row 4" in msg and "score" in msg
+
+
+def test_unknown_indicator_column(tiny, tmp_path):
+    text = MEASURED.read_text(encoding="utf-8").replace("X.1,", "X.9,", 1)
+    msg = _load_error(_csv(tmp_path, text), tiny)
+    assert "X.9" in msg and "tiny" in msg
+
+
+def test_unknown_column_without_a_system(tmp_path):
+    msg = _load_error(_csv(tmp_path, "project_id,department,budget,score,colour\n"
+                                     "P1,D,1,80,red\n"))
+    assert "colour" in msg
+
+
+def test_missing_indicator_column(tiny, tmp_path):
+    df = pd.read_csv(MEASURED, dtype=str).drop(columns=["B"])
+    path = tmp_path / "p.csv"
+    df.to_csv(path, index=False)
+    msg = _load_error(path, tiny)
+    assert "'B'" in msg and "missing" in msg
+
+
+def test_score_and_measurements_together_is_an_error(tiny, tmp_path):
+    df = pd.read_csv(MEASURED, dtype=str).assign(score="80")
+    path = tmp_path / "p.csv"
+    df.to_csv(path, index=False)
+    msg = _load_error(path, tiny)
+    assert "score" in msg and "not both" in msg
+
+
+def test_neither_score_nor_measurements(tmp_path):
+    msg = _load_error(_csv(tmp_path, "project_id,department,budget\nP1,D,1\n"))
+    assert "score" in msg
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("project_id,budget,score\nP1,1,80\n", "department"),
+    ("project_id,department,budget,score\n", "empty"),
+    (HEADER + "P1,D,lots,80\n", "'lots'"),
+    (HEADER.replace("score", "score,has_targets") + "P1,D,1,80,maybe\n", "'maybe'"),
+    ("project_id,department,budget,score,score\nP1,D,1,80,80\n", "score"),
+])
+def test_other_loader_errors(tmp_path, text, needle):
+    assert needle in _load_error(_csv(tmp_path, text))
+
+
+def test_graded_column_accepts_labels_and_positions_but_not_other_words(tiny, tmp_path):
+    df = pd.read_csv(MEASURED, dtype=str)
+    df["A.2"] = ["好", "1", "2.0"]  # a label, a position, a position written as a float
+    path = tmp_path / "p.csv"
+    df.to_csv(path, index=False)
+    np.testing.assert_array_equal(load_portfolio(path, tiny).table["A.2"], [0, 1, 2])
+    df["A.2"] = ["好", "优秀", "差"]  # 优秀 is not one of 好 / 中 / 差, row 3
+    df.to_csv(path, index=False)
+    msg = _load_error(path, tiny)
+    assert "row 3" in msg and "A.2" in msg and "'优秀'" in msg and "好, 中, 差" in msg
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    assert "file not found" in _load_error(tmp_path / "none.csv")
+    assert "format" in _load_error(_csv(tmp_path, "x", "p.txt"))
+
+
+def test_portfolio_from_frame_names_its_source():
+    df = pd.DataFrame({"project_id": ["a"], "department": ["d"], "budget": [-1.0],
+                       "score": [50.0]})
+    with pytest.raises(InputError, match=r"^<test>: row 2: field 'budget'"):
+        portfolio_from_frame(df, source="<test>")
+
+
+# --- the generator --------------------------------------------------------------------------
+
+def test_generator_same_seed_same_table(national):
+    a = generate_portfolio(national, seed=11, n_projects=200, n_departments=20,
+                           total_budget=1e8)
+    b = generate_portfolio(national, seed=11, n_projects=200, n_departments=20,
+                           total_budget=1e8)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    c = generate_portfolio(national, seed=12, n_projects=200, n_departments=20,
+                           total_budget=1e8)
+    assert not np.allclose(a.budget, c.budget)
+    assert not np.allclose(a.table["SAT"], c.table["SAT"])
+
+
+def test_generator_without_system_writes_scores():
+    pf = generate_portfolio(seed=3, n_projects=300, n_departments=30, total_budget=5e7)
+    assert pf.has_scores and pf.measured == ()
+    assert np.all((pf.scores >= 0) & (pf.scores <= 100))
+    assert pf.table["department"].nunique() == 30  # every department gets a project
+    assert abs(pf.budget.sum() - 5e7) <= 300 * 0.005  # each budget rounded to the cent
+
+
+def test_generated_measurements_survive_a_csv_round_trip(wenzhou, tmp_path):
+    pf = generate_portfolio(wenzhou, seed=4, n_projects=60, n_departments=6, total_budget=1e7)
+    path = tmp_path / "generated.csv"
+    pf.table.to_csv(path, index=False)
+    back = load_portfolio(path, wenzhou)
+    np.testing.assert_allclose(wenzhou.score(back.measurements()),
+                               wenzhou.score(pf.measurements()))
+    scores = wenzhou.score(pf.measurements())
+    assert np.all((scores >= 0) & (scores <= 110))
+
+
+def test_grade_budgets_pin_holds_to_the_cent():
+    pin = 12_345_678.91
+    pf = generate_portfolio(seed=8, n_projects=400, n_departments=40, total_budget=1e9,
+                            grade_budgets={"fair": pin})
+    grade = Grading().grade(pf.scores)
+    assert abs(pf.budget[grade == 2].sum() - pin) < 0.005
+    assert abs(pf.budget.sum() - 1e9) < 0.005
+    assert np.all(pf.budget >= 0)
+    assert np.all(np.round(pf.budget, 2) == pf.budget)  # whole cents
+
+
+def test_grade_budgets_pin_with_the_liupanshui_preset():
+    pf = generate_portfolio(seed=2022, preset_name="liupanshui_2021", performance_mean=0.86,
+                            performance_sd=0.07, measurement_noise=0.03,
+                            grade_budgets={"中": 853_333_333.33})
+    grade = Grading().grade(pf.scores)
+    assert abs(pf.budget[grade == 2].sum() - 853_333_333.33) < 0.005
+    assert abs(pf.budget.sum() - 22.536e9) < 0.005
+    assert pf.n_projects == 3468 and pf.table["department"].nunique() == 561
+
+
+def _published() -> dict[str, float]:
+    with open(DATASETS / "calibration" / "published_figures.csv", encoding="utf-8") as fh:
+        return {row["key"]: float(row["value"]) for row in csv.DictReader(fh)}
+
+
+def test_presets_come_from_the_published_figures():
+    figures = _published()
+    # domain.md §8: Liupanshui 2021, 3,468 projects, 561 departments, 22.536 billion yuan
+    assert figures["liupanshui_2021_projects"] == 3468
+    assert figures["liupanshui_2021_departments"] == 561
+    assert figures["liupanshui_2021_funds_evaluated"] == 22.536e9
+    assert preset("liupanshui_2021") == {"n_projects": 3468, "n_departments": 561,
+                                         "total_budget": 22.536e9}
+    z = preset("zhucheng_2022")
+    # Zhucheng: 1,060 projects, 68 departments; budget = 1,060 × Liupanshui's mean per project
+    assert z["n_projects"] == 1060 and z["n_departments"] == 68
+    assert z["total_budget"] == pytest.approx(1060 * 22.536e9 / 3468)
+    with pytest.raises(InputError, match="preset"):
+        preset("atlantis")
+
+
+@pytest.mark.parametrize("settings, field", [
+    ({"n_projcts": 10}, "n_projcts"),
+    ({"performance_mean": 1.5}, "performance_mean"),
+    ({"performance_sd": 0.6}, "performance_sd"),
+    ({"n_projects": 0}, "n_projects"),
+    ({"total_budget": -1.0}, "total_budget"),
+    ({"share_without_targets": 2}, "share_without_targets"),
+    ({"grade_budgets": {"stellar": 1.0}}, "grade_budgets.stellar"),
+    ({"grade_budgets": {"fair": 2e9}}, "grade_budgets.fair"),
+    ({"grade_budgets": [1, 2]}, "grade_budgets"),
+])
+def test_generator_setting_errors(settings, field):
+    base = {"n_projects": 50, "n_departments": 5, "total_budget": 1e9}
+    with pytest.raises(InputError) as info:
+        generate_portfolio(seed=1, **{**base, **settings})
+    assert info.value.field == field
+
+
+def test_generator_flags_follow_the_shares():
+    pf = generate_portfolio(seed=5, n_projects=2000, n_departments=10, total_budget=1e9,
+                            share_without_targets=1.0, share_not_self_evaluated=0.0)
+    flags = pf.flags()
+    assert not flags["has_targets"].any() and flags["self_evaluated"].all()
