@@ -126,10 +126,13 @@ class Grading:
         if self.cutoffs is None and not self.quotas:
             raise InputError(field="quotas", problem="rank grading without cutoffs needs quotas")
 
-    def grade(self, score: np.ndarray, cutoffs: np.ndarray | None = None) -> np.ndarray:
+    def grade(self, score: np.ndarray, cutoffs: np.ndarray | None = None,
+              active: np.ndarray | None = None) -> np.ndarray:
         """Grade indices (int8, 0 = best) for scores shaped (..., projects); quotas apply
         along the last axis (within each replication). ``cutoffs`` (replications, grades − 1)
-        overrides the cutoffs per replication (for Monte Carlo over cutoffs)."""
+        overrides the cutoffs per replication (for Monte Carlo over cutoffs); ``active`` marks
+        the projects in the portfolio: the others neither count towards nor take quota places
+        (their grade is still returned, by cutoffs)."""
         s = np.asarray(score, dtype=float)
         n = len(self.labels)
         if cutoffs is not None:
@@ -141,20 +144,28 @@ class Grading:
             asc = np.asarray(self.cutoffs[::-1])
             g = (n - 1 - np.searchsorted(asc, s, side="right")).astype(np.int8)
         if self.quotas:
-            g = self._apply_quotas(s, g)
+            g = self._apply_quotas(s, g, active)
         return g
 
-    def _apply_quotas(self, s: np.ndarray, g: np.ndarray) -> np.ndarray:
-        n_proj = s.shape[-1]
+    def _apply_quotas(self, s: np.ndarray, g: np.ndarray, active: np.ndarray | None
+                      ) -> np.ndarray:
+        if active is None:
+            n_proj: int | np.ndarray = s.shape[-1]
+            in_play = np.ones(s.shape, dtype=bool)
+        else:
+            in_play = np.broadcast_to(np.asarray(active, dtype=bool), s.shape)
+            n_proj = in_play.sum(axis=-1, keepdims=True)
+            s = np.where(in_play, s, -np.inf)
         order = np.argsort(-s, axis=-1, kind="stable")  # ties: first listed ranks higher
         g_sorted = np.take_along_axis(g, order, axis=-1)
+        play_sorted = np.take_along_axis(in_play, order, axis=-1)
         for k, code in enumerate(self.labels.codes[:-1]):
             if code not in self.quotas:
                 if self.cutoffs is None:  # pure rank grading: uncapped grade takes the rest
                     break
                 continue
-            cap = math.floor(self.quotas[code] * n_proj + 1e-9)
-            member = g_sorted == k
+            cap = np.floor(self.quotas[code] * n_proj + 1e-9)
+            member = (g_sorted == k) & play_sorted
             position = np.cumsum(member, axis=-1)
             g_sorted = np.where(member & (position > cap), k + 1, g_sorted).astype(np.int8)
         out = np.empty_like(g)

@@ -47,8 +47,8 @@ def to_jsonable(obj: Any) -> Any:
         return to_jsonable(obj.tolist())
     if isinstance(obj, np.integer):
         return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
+    if isinstance(obj, float | np.floating):
+        return float(obj) if np.isfinite(obj) else None  # JSON has no NaN or infinity
     if isinstance(obj, np.bool_):
         return bool(obj)
     if isinstance(obj, Path):
@@ -57,8 +57,8 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def write_json(path: str | Path, obj: Any) -> None:
-    Path(path).write_text(json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2) + "\n",
-                          encoding="utf-8")
+    text = json.dumps(to_jsonable(obj), ensure_ascii=False, indent=2, allow_nan=False)
+    Path(path).write_text(text + "\n", encoding="utf-8")
 
 
 @contextlib.contextmanager

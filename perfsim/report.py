@@ -95,7 +95,7 @@ def print_monte_carlo(result: MonteCarloResult, out: Path | None = None) -> None
     rows = []
     for key, label, kind in _MC_LINES:
         for entry in s["metrics"][key]:
-            if entry["mean"] != entry["mean"]:  # NaN: not defined in this run
+            if entry["mean"] is None or entry["mean"] != entry["mean"]:  # not defined here
                 continue
             rows.append({"metric": label, "year": entry["year"],
                          "mean": fmt[kind](entry["mean"]),
@@ -103,3 +103,77 @@ def print_monte_carlo(result: MonteCarloResult, out: Path | None = None) -> None
     print(pd.DataFrame(rows).to_string(index=False))
     if out is not None:
         print(f"wrote {Path(out)}/replications.csv, projects.csv, summary.json")
+
+
+# --- Excel for finance staff ------------------------------------------------------------------
+
+#: Column headings of the allocation workbook: Chinese and English, money in yuan (元).
+XLSX_COLUMNS: dict[str, str] = {
+    "project_id": "项目编号 project",
+    "department": "部门 department",
+    "score": "得分 score (分 points)",
+    "true_score": "真实得分 true score (分 points)",
+    "grade": "等级 grade",
+    "grade_zh": "等级(中文) grade (zh)",
+    "budget": "本年预算 budget (元 yuan)",
+    "multiplier": "调整系数 multiplier",
+    "reward": "奖励 reward (元 yuan)",
+    "next_budget": "下年预算 next budget (元 yuan)",
+    "change": "增减 change (元 yuan)",
+    "status": "处理 status",
+    "precondition_failed": "前置条件未满足 precondition failed",
+    "kept": "保留 kept (元 yuan)",
+    "cut": "压减 cut (元 yuan)",
+    "cancelled": "取消 cancelled (元 yuan)",
+    "rewarded": "增加 rewarded (元 yuan)",
+    "projects": "项目数 projects",
+    "net": "净变动 net (元 yuan)",
+}
+XLSX_SHEETS = ("项目 projects", "部门台账 ledger", "等级汇总 grades")
+YUAN_FORMAT = "#,##0.00"
+_XLSX_MONEY = {"budget", "reward", "next_budget", "change", "kept", "cut", "cancelled",
+               "rewarded", "net"}
+
+
+def write_xlsx(result: YearResult, path: str | Path) -> Path:
+    """An allocation workbook for finance staff: sheets ``项目 projects`` (one row per project),
+    ``部门台账 ledger`` (department × grade) and ``等级汇总 grades`` (by grade, with a total row).
+    Headings are bilingual, money is in yuan with the number format ``#,##0.00``. Written to a
+    temporary file and renamed into place."""
+    import os
+    import tempfile
+
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grades = result.by_grade.copy()
+    total = {c: grades[c].sum() for c in grades.columns if c not in ("grade", "grade_zh")}
+    grades = pd.concat([grades, pd.DataFrame([{"grade": "total", "grade_zh": "合计", **total}])],
+                       ignore_index=True)
+    sheets = dict(zip(XLSX_SHEETS, (result.allocations, result.ledger, grades), strict=True))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    try:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            for name, frame in sheets.items():
+                frame.rename(columns=XLSX_COLUMNS).to_excel(writer, sheet_name=name, index=False)
+                ws = writer.sheets[name]
+                ws.freeze_panes = "A2"
+                for j, col in enumerate(frame.columns, start=1):
+                    letter = get_column_letter(j)
+                    ws[f"{letter}1"].font = Font(bold=True)
+                    heading = XLSX_COLUMNS.get(col, col)
+                    ws.column_dimensions[letter].width = max(12, min(34, len(heading) + 4))
+                    if col in _XLSX_MONEY:
+                        for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                            cell.number_format = YUAN_FORMAT
+                    elif col in ("score", "true_score", "multiplier"):
+                        for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                            cell.number_format = "0.00" if col != "multiplier" else "0.0000"
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -97,7 +97,8 @@ class Settings:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 bad(name, "must be a whole number >= 1")
-        if self.escalation_years < 0 or isinstance(self.escalation_years, bool):
+        v = self.escalation_years
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             bad("escalation_years", "must be a whole number >= 0 (0 = off)")
         for name in ("persistence", "check_share", "recovery_share", "entry_rate"):
             v = getattr(self, name)
@@ -404,21 +405,21 @@ def simulate_blocks(inputs: SimInputs, blocks: range) -> dict[str, np.ndarray]:
             recovered = monitor(b, pace, z_exec, s.checkpoints, s.execution_sd,
                                 s.recovery_share)
         b_eff = b - recovered
-        escalate = (poor_run >= s.escalation_years) if s.escalation_years else None
-        cancel = ~active if escalate is None else (~active | escalate)
 
-        grade = inputs.grading.grade(score, cutoffs)
-        true_grade = inputs.grading.grade(true_score, cutoffs)
+        grade = inputs.grading.grade(score, cutoffs, active)
+        true_grade = inputs.grading.grade(true_score, cutoffs, active)
+        cancel = _cancelled(active, grade == last, poor_run, s.escalation_years)
         res = inputs.linkage.apply(b_eff, score, grade, flags, cancel=cancel, table=table)
         nxt = np.where(active, res.next_budget, 0.0)
         loss = np.where(active, res.cut + res.cancelled, 0.0)
 
         if honest_score is not self_score:
             score_h = recheck_scores(honest_score, re_score, checked, **rules)
-            grade_h = inputs.grading.grade(score_h, cutoffs)
-            nxt_h = np.where(active, inputs.linkage.apply(b_eff, score_h, grade_h, flags,
-                                                          cancel=cancel, table=table
-                                                          ).next_budget, 0.0)
+            grade_h = inputs.grading.grade(score_h, cutoffs, active)
+            cancel_h = _cancelled(active, grade_h == last, poor_run, s.escalation_years)
+            res_h = inputs.linkage.apply(b_eff, score_h, grade_h, flags, cancel=cancel_h,
+                                         table=table)
+            nxt_h = np.where(active, res_h.next_budget, 0.0)
             infl_pts = np.where(active, self_score - honest_score, 0.0).sum(axis=1)
             gain = (nxt - nxt_h).sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -475,6 +476,15 @@ def simulate_blocks(inputs: SimInputs, blocks: range) -> dict[str, np.ndarray]:
     return {**out, "grades": grades_count, **{f"project_{k}": v for k, v in proj.items()}}
 
 
+def _cancelled(active: np.ndarray, poor: np.ndarray, poor_run: np.ndarray,
+               escalation_years: int) -> np.ndarray:
+    """Projects cancelled whatever the linkage rule: inactive ones, and (escalation on) those
+    graded 差 now for the ``escalation_years``-th year in a row."""
+    if not escalation_years:
+        return ~active
+    return ~active | (poor & (poor_run + 1 >= escalation_years))
+
+
 # --- engines --------------------------------------------------------------------------------
 
 def chunks(inputs: SimInputs) -> list[range]:
@@ -523,6 +533,9 @@ def _run_dask(inputs: SimInputs, parts: list[range], workers: int | None,
             raise InputError(field="scheduler", value=scheduler,
                              problem=f"cannot reach the Dask scheduler ({exc.__class__.__name__})"
                              ) from None
+        except ValueError as exc:  # e.g. no port, unknown scheme
+            raise InputError(field="scheduler", value=scheduler,
+                             problem=f"not a Dask scheduler address ({exc})") from None
         cluster = None
     else:
         cluster = LocalCluster(n_workers=workers or min(2, os.cpu_count() or 1),

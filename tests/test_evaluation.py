@@ -1,0 +1,237 @@
+"""The evaluation process as pure functions (domain.md §5–§6): self-evaluation with inflation,
+spot-check selection, the Wenzhou re-check gap rule and dual monitoring with recovery of idle
+funds. Every expected value is computed by hand in the comments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from perfsim.evaluation import (
+    monitor,
+    recheck_scores,
+    select_for_check,
+    self_evaluate,
+    weighted_score,
+)
+from perfsim.scoring import gap_penalty
+
+# --- scores and self-evaluation -------------------------------------------------------------
+
+
+def test_weighted_score_with_base_points():
+    # 2 replications × 2 projects × 3 leaves, points 50 / 30 / 20
+    a = np.array([[[1.0, 1.0, 1.0], [0.5, 0.0, 1.0]],
+                  [[0.0, 0.0, 0.0], [0.2, 0.5, 0.25]]])
+    # 50+30+20 = 100; 25+0+20 = 45; 0; 10+15+5 = 30
+    np.testing.assert_allclose(weighted_score(a, np.array([50.0, 30, 20])),
+                               [[100, 45], [0, 30]])
+
+
+def test_weighted_score_with_points_per_replication():
+    a = np.array([[[1.0, 0.5], [0.0, 1.0]],
+                  [[1.0, 0.5], [0.0, 1.0]]])
+    w = np.array([[60.0, 40.0],    # replication 0: 60 + 20 = 80; 0 + 40 = 40
+                  [20.0, 80.0]])   # replication 1: 20 + 40 = 60; 0 + 80 = 80
+    np.testing.assert_allclose(weighted_score(a, w), [[80, 40], [60, 80]])
+
+
+def test_self_evaluation_adds_inflation_and_noise_and_clips():
+    true = np.array([[[0.5, 0.95], [0.2, 0.1]]])   # 1 replication, 2 projects, 2 leaves
+    inflation = np.array([[0.1, -0.05]])            # per project, attainment units
+    z = np.array([[[1.0, 0.0], [0.0, -3.0]]])
+    out = self_evaluate(true, inflation, 0.02, z)
+    # 0.5 + 0.1 + 0.02 = 0.62; min(0.95 + 0.1, 1) = 1; 0.2 − 0.05 = 0.15;
+    # max(0.1 − 0.05 − 0.06, 0) = 0
+    np.testing.assert_allclose(out, [[[0.62, 1.0], [0.15, 0.0]]])
+
+
+def test_self_evaluation_without_inflation_or_noise_is_the_truth():
+    true = np.random.default_rng(0).random((3, 5, 4))
+    out = self_evaluate(true, np.zeros((3, 5)), 0.0, np.ones((3, 5, 4)))
+    np.testing.assert_array_equal(out, true)
+
+
+# --- the Wenzhou re-check gap rule (domain.md §2.2) -----------------------------------------
+
+
+@pytest.mark.parametrize(("self_score", "recheck", "lost"), [
+    (90, 78, 2.0),     # differ by 12 > 10: two complete steps of 5 → −2
+    (90, 80, 0.0),     # differ by exactly 10: not "more than 10" → 0
+    (80, 90, 0.0),     # the same the other way round
+    (90, 79.5, 2.0),   # 10.5 > 10: floor(10.5 / 5) = 2 → −2
+    (95, 80, 3.0),     # 15: floor(15 / 5) = 3 → −3
+    (94.9, 80, 2.0),   # 14.9: floor(2.98) = 2 → −2
+    (100, 80, 4.0),    # 20 → −4
+    (78, 90, 2.0),     # re-check above the self-score by 12: |−12| → −2
+    (90, 90, 0.0),
+])
+def test_wenzhou_gap_penalty(self_score, recheck, lost):
+    assert gap_penalty(np.array([recheck]), np.array([self_score]))[0] == pytest.approx(lost)
+
+
+def test_gap_penalty_with_other_parameters():
+    # gap 5, 0.5 points per 2 points: a difference of 12 → 0.5 × floor(12 / 2) = 3;
+    # a difference of 5 is not above the gap → 0; 7 → 0.5 × 3 = 1.5
+    out = gap_penalty(np.array([78.0, 85.0, 83.0]), np.array([90.0, 90.0, 90.0]),
+                      gap=5, per=0.5, step=2)
+    np.testing.assert_allclose(out, [3.0, 0.0, 1.5])
+
+
+def test_recheck_replaces_and_gap_rule_deducts():
+    self_s = np.array([[90.0, 90.0, 90.0]])
+    re_s = np.array([[78.0, 80.0, 78.0]])
+    checked = np.array([[True, True, False]])
+    out = recheck_scores(self_s, re_s, checked, replace=True, gap_rule=True)
+    # checked, gap 12: re-check 78 − 2 = 76; checked, gap exactly 10: 80 − 0 = 80;
+    # not checked: the self-score 90 stands
+    np.testing.assert_allclose(out, [[76.0, 80.0, 90.0]])
+
+
+def test_gap_rule_without_replacing_deducts_from_the_self_score():
+    out = recheck_scores(np.array([[90.0, 90.0]]), np.array([[78.0, 80.0]]),
+                         np.array([[True, True]]), replace=False, gap_rule=True)
+    np.testing.assert_allclose(out, [[88.0, 90.0]])   # 90 − 2; 90 − 0
+
+
+def test_recheck_without_gap_rule_only_replaces():
+    out = recheck_scores(np.array([[90.0, 70.0]]), np.array([[78.0, 75.0]]),
+                         np.array([[True, False]]))
+    np.testing.assert_allclose(out, [[78.0, 70.0]])
+    kept = recheck_scores(np.array([[90.0]]), np.array([[78.0]]), np.array([[True]]),
+                          replace=False)
+    np.testing.assert_allclose(kept, [[90.0]])
+
+
+def test_inflation_penalty_only_when_self_score_exceeds_recheck_by_more_than_gap():
+    self_s = np.array([[90.0, 90.0, 78.0, 90.0]])
+    re_s = np.array([[78.0, 80.0, 90.0, 78.0]])
+    checked = np.array([[True, True, True, False]])
+    out = recheck_scores(self_s, re_s, checked, inflation_penalty=5.0)
+    # 90 over 78 by 12 > 10 → 78 − 5 = 73; over by exactly 10 → 80; under-reported by 12
+    # (self below re-check) → no inflation penalty → 90; unchecked → 90
+    np.testing.assert_allclose(out, [[73.0, 80.0, 90.0, 90.0]])
+    both = recheck_scores(self_s, re_s, checked, gap_rule=True, inflation_penalty=5.0)
+    # with the gap rule as well: 78 − 2 − 5 = 71; 80; 90 − 2 = 88; unchecked 90
+    np.testing.assert_allclose(both, [[71.0, 80.0, 88.0, 90.0]])
+
+
+def test_recheck_score_is_floored_at_zero():
+    out = recheck_scores(np.array([[12.0]]), np.array([[0.0]]), np.array([[True]]),
+                         gap_rule=True, inflation_penalty=5.0)
+    # 0 − 2 − 5 = −7 → 0
+    assert out[0, 0] == 0.0
+
+
+# --- selection of projects for spot checks --------------------------------------------------
+
+
+def _select(share, selection, active, key=None, budget=None, score=None):
+    active = np.asarray(active, dtype=bool)
+    shape = active.shape
+    key = np.zeros(shape) if key is None else np.asarray(key, dtype=float)
+    budget = np.zeros(shape) if budget is None else np.asarray(budget, dtype=float)
+    score = np.zeros(shape) if score is None else np.asarray(score, dtype=float)
+    return select_for_check(share, selection, active, key, budget, score)
+
+
+def test_no_checks_and_full_checks():
+    active = [[True, False, True]]
+    assert not _select(0.0, "random", active).any()
+    np.testing.assert_array_equal(_select(1.0, "random", active), [[True, False, True]])
+
+
+def test_largest_budget_selection():
+    # round(0.5 × 4) = 2 checks: the budgets 40 and 30
+    out = _select(0.5, "largest_budget", [[True] * 4], budget=[[10, 40, 20, 30]])
+    np.testing.assert_array_equal(out, [[False, True, False, True]])
+
+
+def test_budget_ties_go_to_the_project_listed_first():
+    # round(0.5 × 4) = 2 checks among budgets 10, 20, 20, 20: the first two 20s
+    out = _select(0.5, "largest_budget", [[True] * 4], budget=[[10, 20, 20, 20]])
+    np.testing.assert_array_equal(out, [[False, True, True, False]])
+
+
+def test_highest_score_selection_and_ties():
+    # round(0.6 × 5) = 3 checks: 95, then the tied 90s (both), ahead of 85 and 60
+    out = _select(0.6, "highest_score", [[True] * 5], score=[[90, 60, 95, 90, 85]])
+    np.testing.assert_array_equal(out, [[True, False, True, True, False]])
+    # round(0.4 × 5) = 2: 95 and the first-listed 90
+    out = _select(0.4, "highest_score", [[True] * 5], score=[[90, 60, 95, 90, 85]])
+    np.testing.assert_array_equal(out, [[True, False, True, False, False]])
+
+
+def test_random_selection_takes_the_largest_keys():
+    out = _select(0.5, "random", [[True] * 4], key=[[0.1, 0.9, 0.5, 0.7]])
+    np.testing.assert_array_equal(out, [[False, True, False, True]])
+
+
+def test_inactive_projects_are_never_checked_nor_counted():
+    # 3 active projects: round(1/3 × 3) = 1 check; the inactive project with the largest
+    # budget (99) is skipped
+    out = _select(1 / 3, "largest_budget", [[True, True, False, True]],
+                  budget=[[10, 40, 99, 30]])
+    np.testing.assert_array_equal(out, [[False, True, False, False]])
+
+
+def test_number_of_checks_per_replication():
+    rng = np.random.default_rng(5)
+    active = np.ones((3, 10), dtype=bool)
+    active[1, :4] = False      # 6 active
+    active[2, :] = False       # none active
+    for selection in ("random", "largest_budget", "highest_score"):
+        out = select_for_check(0.3, selection, active, rng.random((3, 10)),
+                               rng.random((3, 10)), rng.random((3, 10)))
+        # round(0.3 × 10) = 3; round(0.3 × 6) = round(1.8) = 2; none
+        np.testing.assert_array_equal(out.sum(axis=1), [3, 2, 0])
+        assert not (out & ~active).any()
+
+
+# --- dual monitoring: recovery of idle funds (domain.md §5) ---------------------------------
+
+CHECKPOINTS = ((0.5, 0.3), (0.75, 0.5))   # January–June at least 30%, January–September 50%
+
+
+def _monitor(budget, pace, z=None, checkpoints=CHECKPOINTS, sd=0.0, share=1.0):
+    budget = np.asarray(budget, dtype=float)
+    pace = np.asarray(pace, dtype=float)
+    if z is None:
+        z = np.zeros((*budget.shape, len(checkpoints)))
+    return monitor(budget, pace, np.asarray(z, dtype=float), checkpoints, sd, share)
+
+
+def test_monitoring_recovery_arithmetic():
+    out = _monitor([[1000.0, 1000.0, 1000.0, 2000.0]], [[0.5, 0.8, 0.64, 1.0]])
+    # pace 0.5: June rate 0.5 × 0.5 = 0.25 < 0.3 → recover 1000 × (0.5 − 0.25) = 250
+    # pace 0.8: June 0.4 ≥ 0.3, September 0.6 ≥ 0.5 → nothing
+    # pace 0.64: June 0.32 ≥ 0.3, September 0.48 < 0.5 → 1000 × (0.75 − 0.48) = 270
+    # pace 1.0: on schedule → nothing
+    np.testing.assert_allclose(out, [[250.0, 0.0, 270.0, 0.0]])
+
+
+def test_recovery_share_scales_the_recovered_funds():
+    out = _monitor([[1000.0, 1000.0]], [[0.5, 0.64]], share=0.5)
+    np.testing.assert_allclose(out, [[125.0, 135.0]])    # half of 250 and of 270
+
+
+def test_recovery_happens_once_at_the_first_failed_checkpoint():
+    # pace 0.5 also fails in September (0.375 < 0.5, idle 0.375 → 375) but funds are
+    # recovered once, at June: 250
+    out = _monitor([[1000.0]], [[0.5]])
+    assert out[0, 0] == pytest.approx(250.0)
+
+
+def test_execution_noise_and_clipping():
+    # pace 0.8, sd 0.1: z = −2 in June → rate 0.4 − 0.2 = 0.2 < 0.3 → 1000 × 0.3 = 300;
+    # z = −10 → rate clipped to 0 → 1000 × 0.5 = 500; z = +2 → 0.6 → nothing in June, and
+    # September with z = 0: 0.6 ≥ 0.5 → nothing
+    z = [[[-2.0, 0.0], [-10.0, 0.0], [2.0, 0.0]]]
+    out = _monitor([[1000.0, 1000.0, 1000.0]], [[0.8, 0.8, 0.8]], z=z, sd=0.1)
+    np.testing.assert_allclose(out, [[300.0, 500.0, 0.0]])
+
+
+def test_no_recovery_when_no_minimum_is_missed():
+    out = _monitor([[1000.0, 5000.0]], [[0.0, 0.3]], checkpoints=((0.5, 0.0),))
+    # a minimum of 0 cannot be missed (rates are clipped at 0)
+    np.testing.assert_array_equal(out, [[0.0, 0.0]])
