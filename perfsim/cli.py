@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also write allocation.xlsx for finance staff (projects, department "
                           "ledger, grade summary; yuan formatted #,##0.00)")
     mc = run.add_argument_group(
-        "Monte Carlo", "Given --years or --replications, run the evaluation process over years "
-        "and replications (settings from the scenario's `simulation:` block, overridden here); "
+        "Monte Carlo", "When the scenario has a `simulation:` block, or --years or "
+        "--replications is given, run the evaluation process over years and replications "
+        "(settings from the scenario's `simulation:` block, overridden here); "
         "writes replications.csv, projects.csv and summary.json (means, 5-95%% intervals).")
     mc.add_argument("--years", type=_pos_int, default=None, help="years to simulate")
     mc.add_argument("--replications", type=_pos_int, default=None, help="replications")
@@ -99,6 +100,60 @@ def build_parser() -> argparse.ArgumentParser:
                        help="engines for the full-process run, comma-separated "
                             "(numpy, processes, dask)")
     bench.set_defaults(func=_cmd_bench)
+
+    cal = sub.add_parser(
+        "calibrate", help="solve for the design parameter that meets a target",
+        description="Find the value of one design parameter (a linkage ratio, grade cutoffs, "
+                    "indicator weights, a simulation setting) that yields a target outcome, "
+                    "with scipy.optimize. Deterministic metrics come from one year of the "
+                    "scenario's portfolio; Monte Carlo metrics (misgrading, wrong_cuts, ...) or "
+                    "--replications give means over replications and their 5-95%% band. An "
+                    "unreachable target is reported with the closest attainable value and the "
+                    "bound that binds.")
+    cal.add_argument("scenario", type=Path, help="scenario YAML file")
+    cal.add_argument("--solve", required=True, metavar="PARAM",
+                     help="parameter path, e.g. linkage.ratio, grading.cutoffs, "
+                          "grading.cutoffs.excellent, weights, simulation.spot_check.share")
+    cal.add_argument("--target", required=True, action="append", metavar="METRIC=VALUE",
+                     help="e.g. cut_total=128000000, share_excellent=0.2 (repeat for "
+                          "several grade shares), observed_scores=FILE.csv for weights")
+    cal.add_argument("--bounds", nargs=2, default=None, metavar=("LOW", "HIGH"),
+                     help="search range (default: the parameter's valid range)")
+    cal.add_argument("--replications", type=_pos_int, default=None,
+                     help="Monte Carlo replications (selects Monte Carlo mode)")
+    cal.add_argument("--year", type=_pos_int, default=1,
+                     help="Monte Carlo: the simulated year whose outcome is the target")
+    cal.add_argument("--seed", type=_nonneg_int, default=None, help="override the scenario seed")
+    cal.add_argument("--json", action="store_true", help="print JSON")
+    cal.set_defaults(func=_cmd_calibrate)
+
+    sens = sub.add_parser(
+        "sensitivity", help="global sensitivity of outcomes to design parameters (SALib)",
+        description="Sobol first- and total-order indices with confidence intervals, or "
+                    "Morris screening, of outcome metrics (savings, misgrading, wrong cuts, "
+                    "rank stability, Gini) to design parameters sampled within bounds. The "
+                    "params file is a YAML list of {name: PATH, bounds: [LOW, HIGH]}.")
+    sens.add_argument("scenario", type=Path, help="scenario YAML file")
+    sens.add_argument("--params", type=Path, required=True, metavar="FILE",
+                      help="YAML list of {name: PATH, bounds: [LOW, HIGH]}")
+    sens.add_argument("--method", choices=["sobol", "morris"], default="sobol",
+                      help="sobol (default) or morris")
+    sens.add_argument("--n", type=_pos_int, default=None,
+                      help="Sobol: base samples, a power of 2 (default 256; n × (k + 2) "
+                           "evaluations); Morris: trajectories (default 20)")
+    sens.add_argument("--metrics", default=None,
+                      help="comma-separated outcome metrics (default: savings, misgrading, "
+                           "wrong_cuts, rank_stability, gini)")
+    sens.add_argument("--replications", type=_pos_int, default=1,
+                      help="common-random-number replications per sample (default 1)")
+    sens.add_argument("--seed", type=_nonneg_int, default=None, help="override the scenario seed")
+    sens.add_argument("--plot", type=Path, default=None, metavar="DIR",
+                      help="write one bar chart per metric (PNG) into DIR")
+    sens.add_argument("--json", action="store_true", help="print JSON")
+    sens.set_defaults(func=_cmd_sensitivity)
+    bench.add_argument("--sensitivity", action="store_true",
+                       help="time only a Sobol analysis (6 parameters, N = 1,024) at "
+                            "Liupanshui scale")
 
     val = sub.add_parser("validate", help="check scenario, indicator-system or portfolio files",
                          description="Check files; prints one line per file and exits non-zero "
@@ -218,10 +273,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, seed=args.seed)
     out = args.out or Path("reports") / "runs" / scenario.name
-    if args.years is None and args.replications is None:
+    monte_carlo = (args.years is not None or args.replications is not None
+                   or scenario.spec.get("simulation") is not None)
+    if not monte_carlo:
         if args.engine != "numpy" or args.scheduler or args.chunk or args.workers:
             raise InputError(field="--engine", value=args.engine,
-                             problem="engine options need --years or --replications")
+                             problem="engine options need --years, --replications or a "
+                                     "`simulation:` block in the scenario")
         result = run_year(scenario)
         write_year(result, out)
         if args.xlsx:
@@ -259,6 +317,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from perfsim.bench import format_bench, run_bench
     from perfsim.simulate import ENGINES
 
+    if getattr(args, "sensitivity", False):
+        from perfsim.bench import format_sensitivity_bench, time_sensitivity
+
+        timing = time_sensitivity(n=128 if args.quick else 1024)
+        print(json.dumps(timing, indent=2) if args.json else format_sensitivity_bench(timing))
+        return 0
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
     for e in engines:
         if e not in ENGINES:
@@ -266,6 +330,79 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                              problem=f"unknown engine (known: {', '.join(ENGINES)})")
     result = run_bench(quick=args.quick, engines=engines)
     print(json.dumps(result, indent=2) if args.json else format_bench(result))
+    return 0
+
+
+def _cli_error(err: InputError) -> InputError:
+    """Name the command-line option instead of the API argument."""
+    names = {"parameter": "--solve", "metric": "--target", "target": "--target",
+             "bounds": "--bounds", "year": "--year", "replications": "--replications",
+             "n": "--n", "chunk": "--chunk"}
+    return err.at(field=names.get(err.field or "", err.field))
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    import json
+
+    from perfsim.calibrate import calibrate, format_calibration, parse_targets
+    from perfsim.io import to_jsonable
+    from perfsim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, seed=args.seed)
+    bounds = None
+    if args.bounds is not None:
+        try:
+            bounds = [float(b) for b in args.bounds]
+        except ValueError:
+            raise InputError(field="--bounds", value=" ".join(args.bounds),
+                             problem="must be two numbers, LOW HIGH") from None
+    try:
+        result = calibrate(scenario, args.solve, parse_targets(args.target), bounds=bounds,
+                           replications=args.replications, year=args.year)
+    except InputError as err:
+        raise _cli_error(err) from None
+    print(json.dumps(to_jsonable(result.as_dict()), indent=2, ensure_ascii=False)
+          if args.json else format_calibration(result))
+    return 0
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    import json
+
+    from perfsim.io import to_jsonable
+    from perfsim.scenario import load_scenario
+    from perfsim.sensitivity import (
+        DEFAULT_METRICS,
+        format_sensitivity,
+        load_params,
+        morris,
+        plot_sensitivity,
+        sobol,
+    )
+
+    scenario = load_scenario(args.scenario, seed=args.seed)
+    specs = load_params(args.params, scenario)
+    metrics = (tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+               if args.metrics else DEFAULT_METRICS)
+    run = sobol if args.method == "sobol" else morris
+    n = args.n or (256 if args.method == "sobol" else 20)
+    try:
+        result = run(scenario, specs, n, metrics=metrics, replications=args.replications)
+    except InputError as err:
+        raise _cli_error(err) from None
+    if args.plot is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        args.plot.mkdir(parents=True, exist_ok=True)
+        for m in result.metrics:
+            fig = plot_sensitivity(result, m)
+            fig.savefig(args.plot / f"{args.method}_{m}.png", dpi=150)
+            plt.close(fig)
+    print(json.dumps(to_jsonable(result.as_dict()), indent=2, ensure_ascii=False)
+          if args.json else format_sensitivity(result))
     return 0
 
 

@@ -574,3 +574,10 @@ def test_cli_dask_engine_on_a_running_cluster(tmp_path, scheduler):
                  "--scheduler", scheduler, "--chunk", "64"]) == 0
     for name in ("replications.csv", "projects.csv"):
         assert (a / name).read_bytes() == (b / name).read_bytes()
+
+
+def test_cli_runs_monte_carlo_when_the_scenario_has_a_simulation_block(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(write_scenario(tmp_path, "  replications: 4")), "--out",
+                 str(out)]) == 0
+    assert (out / "replications.csv").exists() and not (out / "allocations.csv").exists()
