@@ -14,6 +14,7 @@ Scenario YAML (paths are relative to the scenario file)::
       # generate: {preset: liupanshui_2021, grade_budgets: {fair: 853333333.33}}   # ... or this
     grading: {labels: national, cutoffs: [90, 80, 60], quotas: {excellent: 0.2}}
     linkage: {rule: liupanshui, ratio: 0.15, pool: treasury}
+    weighting: {groups: {method: entropy}}       # optional, see perfsim.schemes
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from perfsim.linkage import Linkage, linkage_from_dict
 from perfsim.portfolio import Portfolio, generate_portfolio, load_portfolio
 
 SCENARIO_KEYS = {"name", "description", "seed", "indicator_system", "portfolio", "grading",
-                 "linkage", "simulation"}
+                 "linkage", "simulation", "weighting"}
 SEED_STREAMS = {"portfolio": 0, "simulation": 1}
 
 
@@ -108,6 +109,14 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
         except InputError as err:
             raise err.at(src) from None
     portfolio = _portfolio(doc["portfolio"], base, src, system, grading, use_seed)
+    if doc.get("weighting") is not None or (system is not None and system.weighting is not None):
+        from perfsim.schemes import apply_weighting, scenario_weighting
+
+        try:  # the scenario's weighting block wins over the indicator system's
+            spec = scenario_weighting(doc.get("weighting"), system, path, portfolio)
+            system = apply_weighting(system, spec, portfolio)
+        except InputError as err:
+            raise err.at(src) from None
     try:
         linkage.apply(portfolio.budget[:1], np.zeros(1), np.zeros(1, dtype=np.int8),
                       {k: v[:1] for k, v in portfolio.flags().items()})

@@ -65,3 +65,22 @@ def test_simulation_example(examples):
         5, 1000, 0.2, "highest_score")
     assert s.checkpoints == ((0.5, 0.3), (0.75, 0.5))
     assert s.ratio_range == (0.10, 0.20) and s.gap_rule
+
+
+def test_weighting_example_by_hand(examples):
+    import math
+
+    sc = load_scenario(examples / "weighting.yaml")
+    pts = dict(zip(sc.system.codes, sc.system.points, strict=True))
+    # groups: AHP [[1, 2], [1/2, 1]] -> OUT 2/3, SAT 1/3 of 100 points
+    assert pts["SAT"] == pytest.approx(100 / 3)
+    # leaves of OUT, entropy over the three projects (ln 3 normaliser):
+    # OUT.QTY 100, 85, 60 (benefit): y = 1, 0.625, 0 -> p = 8/13, 5/13, 0
+    # OUT.LATE 0, 12, 30 days (a deduct rule: cost): y = 1, 0.6, 0 -> p = 5/8, 3/8, 0
+    def divergence(p):
+        return 1 + sum(x * math.log(x) for x in p) / math.log(3)
+
+    d_qty, d_late = divergence([8 / 13, 5 / 13]), divergence([5 / 8, 3 / 8])
+    assert pts["OUT.QTY"] == pytest.approx(200 / 3 * d_qty / (d_qty + d_late))
+    assert pts["OUT.LATE"] == pytest.approx(200 / 3 * d_late / (d_qty + d_late))
+    assert sc.system.total == 100 and sum(pts.values()) == pytest.approx(100)

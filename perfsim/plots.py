@@ -1,0 +1,360 @@
+"""Matplotlib figures for notebooks and reports.
+
+Every figure has a title, axis labels with units and a source line (``fig.text`` at the bottom).
+Chinese labels need a CJK font: :func:`use_cjk_font` picks one if installed; without one the
+figures fall back to English-only labels (DejaVu Sans has no Chinese glyphs) after a one-time
+warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from matplotlib.axes import Axes
+
+    from perfsim.schemes import Comparison
+
+__all__ = ["CJK_FONTS", "plot_scheme_comparison", "use_cjk_font"]
+
+#: CJK-capable fonts tried in order by :func:`use_cjk_font`.
+CJK_FONTS: tuple[str, ...] = ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei",
+                              "Source Han Sans SC")
+#: Grade colours, best first (green → red); more grades reuse the last ones.
+GRADE_COLOURS: tuple[str, ...] = ("#1a9850", "#91cf60", "#fc8d59", "#d73027", "#7f0000")
+
+_state: dict[str, Any] = {"checked": False, "font": None, "warned": False}
+
+
+def use_cjk_font() -> str | None:
+    """Make matplotlib render Chinese: put the first installed font of :data:`CJK_FONTS` first
+    in ``font.sans-serif`` (and use an ASCII minus sign, which CJK fonts may lack). Returns the
+    font's name, or ``None`` when none is installed — then matplotlib keeps DejaVu Sans and a
+    warning is given once per session. Cheap to call repeatedly."""
+    import matplotlib
+    from matplotlib import font_manager
+
+    if not _state["checked"]:
+        _register_packaged_font()
+        installed = {f.name for f in font_manager.fontManager.ttflist}
+        _state["font"] = next((name for name in CJK_FONTS if name in installed), None)
+        _state["checked"] = True
+    font = _state["font"]
+    if font is None:
+        if not _state["warned"]:
+            _state["warned"] = True
+            warnings.warn("no CJK font found (tried " + ", ".join(CJK_FONTS) + "); figures use "
+                          "DejaVu Sans and English-only labels", UserWarning, stacklevel=2)
+        return None
+    families = list(matplotlib.rcParams["font.sans-serif"])
+    if not families or families[0] != font:
+        matplotlib.rcParams["font.sans-serif"] = [font, *[f for f in families if f != font]]
+    matplotlib.rcParams["font.family"] = "sans-serif"
+    matplotlib.rcParams["axes.unicode_minus"] = False
+    return font
+
+
+#: The pip-installed package whose font file :func:`use_cjk_font` registers (a dependency of
+#: perfsim: Noto Sans CJK SC, SIL Open Font License), found without importing the package
+#: (importing it would switch matplotlib's font and backend).
+PACKAGED_FONT = ("mpl_font", "fonts/noto/NotoSansCJKsc-Regular.otf")
+
+
+def _register_packaged_font() -> str | None:
+    """Register the Noto Sans CJK SC file shipped by the ``mpl-font`` wheel with matplotlib's
+    font manager (``fontManager.addfont``); returns its path, or None if it is not installed."""
+    import importlib.util
+    from pathlib import Path
+
+    from matplotlib import font_manager
+
+    package, relative = PACKAGED_FONT
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    if not path.is_file():
+        return None
+    if str(path) not in {f.fname for f in font_manager.fontManager.ttflist}:
+        font_manager.fontManager.addfont(str(path))
+    return str(path)
+
+
+def _label(en: str, zh: str, cjk: bool) -> str:
+    return f"{en} ({zh})" if cjk else en
+
+
+def plot_scheme_comparison(comparison: Comparison, ax: Axes | None = None,
+                           kind: str = "grades") -> Axes:
+    """Plot a :class:`~perfsim.schemes.Comparison` on ``ax`` (a new figure if ``None``).
+
+    ``kind``:
+
+    - ``'grades'`` (default): stacked bars of projects per grade under each scheme, each bar
+      annotated with Spearman's ρ against the reference scheme;
+    - ``'money'``: yuan lost and gained by departments under each scheme against the reference,
+      in 亿元 (100 million yuan);
+    - ``'correlations'``: the scheme × scheme matrix of Spearman's ρ as a heat map.
+
+    Returns the axes. Titles, labels and the source line are bilingual when a CJK font is
+    installed (see :func:`use_cjk_font`).
+    """
+    import matplotlib.pyplot as plt
+
+    if kind not in ("grades", "money", "correlations"):
+        from perfsim.errors import InputError
+
+        raise InputError(field="kind", value=kind,
+                         problem="must be 'grades', 'money' or 'correlations'")
+    cjk = use_cjk_font() is not None
+    own = ax is None
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 5))
+    fig = ax.figure
+    names = list(comparison.schemes)
+    x = np.arange(len(names))
+    summary = comparison.summary.set_index("scheme").loc[names]
+    n_projects = int(summary.filter(like="projects_").iloc[0].sum())
+    if kind == "grades":
+        bottom = np.zeros(len(names))
+        for k, (code, zh) in enumerate(zip(comparison.grade_codes, comparison.grade_zh,
+                                           strict=True)):
+            counts = summary[f"projects_{code}"].to_numpy(dtype=float)
+            ax.bar(x, counts, bottom=bottom, color=GRADE_COLOURS[min(k, 4)],
+                   label=f"{zh} {code}" if cjk else code)
+            bottom += counts
+        for xi, rho in zip(x, summary["spearman_vs_reference"], strict=True):
+            ax.annotate(f"ρ={rho:.3f}", (xi, bottom[xi]), ha="center", va="bottom",
+                        fontsize=8, xytext=(0, 2), textcoords="offset points")
+        ax.set_ylim(0, bottom.max() * 1.1)
+        ax.set_ylabel(_label("projects", "项目数，个", cjk))
+        ax.set_title(_label("Grades under each weighting scheme", "各赋权方案下的等级分布", cjk))
+        ax.legend(title=_label("grade", "等级", cjk), loc="center left",
+                  bbox_to_anchor=(1.01, 0.5), fontsize=8)
+        note = f"ρ: Spearman rank correlation of scores with {comparison.reference}"
+    elif kind == "money":
+        lost = summary["money_lost"].to_numpy(dtype=float) / 1e8
+        gained = summary["money_gained"].to_numpy(dtype=float) / 1e8
+        ax.bar(x, -lost, color=GRADE_COLOURS[3], label=_label("lost", "减少", cjk))
+        ax.bar(x, gained, color=GRADE_COLOURS[0], label=_label("gained", "增加", cjk))
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_ylabel(_label("next budget vs reference, 100 million yuan", "亿元", cjk))
+        ax.set_title(_label("Money moved between departments", "部门间预算变动", cjk))
+        ax.legend(fontsize=8)
+        note = f"departments' next budgets minus under {comparison.reference}"
+    else:
+        matrix = comparison.correlation_matrix("spearman").to_numpy(dtype=float)
+        low = float(np.nanmin(matrix)) if np.isfinite(matrix).any() else 0.0
+        low = min(low, 1.0) - 0.01
+        image = ax.imshow(matrix, cmap="viridis", vmin=low, vmax=1.0)
+        for (i, j), v in np.ndenumerate(matrix):
+            ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=7,
+                    color="white" if v < (low + 1.0) / 2 else "black")
+        fig.colorbar(image, ax=ax, label=_label("Spearman's ρ (unitless)", "秩相关", cjk))
+        ax.set_yticks(x, names)
+        ax.set_ylabel(_label("weighting scheme", "赋权方案", cjk))
+        ax.set_title(_label("Rank agreement between schemes", "方案间排序一致性", cjk))
+        note = "Spearman rank correlation of project scores"
+    ax.set_xticks(x, names, rotation=20, ha="right")
+    ax.set_xlabel(_label("weighting scheme", "赋权方案", cjk))
+    fig.text(0.01, 0.005, f"Source: perfsim compare_schemes, scenario {comparison.scenario}, "
+                          f"{n_projects:,} projects; {note}.", fontsize=7, ha="left",
+             va="bottom", color="0.35")
+    if own:
+        fig.tight_layout(rect=(0, 0.04, 1, 1))  # leave room for the source line
+    return ax
+
+
+# --------------------------------------------------------------------------------------------
+# Generic figures for the notebooks (perfsim.notebooks): every one takes a title, axis labels
+# with units and a source line as required keyword arguments. Labels may mix Chinese and
+# English ("节约 savings"); without a CJK font the Chinese characters are dropped.
+# --------------------------------------------------------------------------------------------
+
+_CJK_CHARS = r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+"
+
+
+def text(label: str) -> str:
+    """``label`` as it can be rendered: unchanged with a CJK font, else without its Chinese
+    characters (and without the brackets or spaces they leave behind)."""
+    import re
+
+    if use_cjk_font() is not None:
+        return label
+    out = re.sub(_CJK_CHARS, "", str(label))
+    out = re.sub(r"\(\s*[,;/]?\s*\)", "", out)
+    out = re.sub(r"\s{2,}", " ", out).strip(" ,;/")
+    return out or "?"
+
+
+def source_line(fig: Any, source: str) -> None:
+    """Write ``Source: ...`` at the bottom left of ``fig``."""
+    fig.text(0.01, 0.005, text(f"Source: {source}"), fontsize=7, ha="left", va="bottom",
+             color="0.35")
+
+
+def _finish(fig: Any, ax: Any, title: str, xlabel: str, ylabel: str, source: str) -> Any:
+    for name, value in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel),
+                        ("source", source)):
+        if not isinstance(value, str) or not value.strip():
+            from perfsim.errors import InputError
+
+            raise InputError(field=name, value=value,
+                             problem="every figure needs a title, axis labels with units "
+                                     "and a source line")
+    ax.set_title(text(title))
+    ax.set_xlabel(text(xlabel))
+    ax.set_ylabel(text(ylabel))
+    source_line(fig, source)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def _new(figsize: tuple[float, float]) -> tuple[Any, Any]:
+    import matplotlib.pyplot as plt
+
+    use_cjk_font()
+    return plt.subplots(figsize=figsize)
+
+
+def bar_chart(data: Any, x: str, y: str, *, hue: str | None = None, title: str, xlabel: str,
+              ylabel: str, source: str, scale: float = 1.0, stacked: bool = False,
+              horizontal: bool = False, low: str | None = None, high: str | None = None,
+              figsize: tuple[float, float] = (8, 4.5)) -> Any:
+    """Bars of ``data[y] / scale`` by ``data[x]`` (grouped or ``stacked`` by ``hue``), in the
+    order the rows come; error bars from columns ``low`` to ``high`` (e.g. the 5–95% interval,
+    not with ``stacked``). Returns the figure."""
+    fig, ax = _new(figsize)
+    cats = list(dict.fromkeys(data[x].astype(str)))
+    pos = np.arange(len(cats))
+    groups = list(dict.fromkeys(data[hue].astype(str))) if hue else [None]
+    width = 0.8 if (stacked or hue is None) else 0.8 / len(groups)
+    base = np.zeros(len(cats))
+    for k, g in enumerate(groups):
+        sub = data if g is None else data[data[hue].astype(str) == g]
+        grouped = sub.groupby(sub[x].astype(str), sort=False)
+        vals = (grouped[y].sum() / scale).reindex(cats, fill_value=0.0).to_numpy(dtype=float)
+        err = None
+        if low and high and not stacked:
+            lo = (grouped[low].sum() / scale).reindex(cats).to_numpy(dtype=float)
+            hi = (grouped[high].sum() / scale).reindex(cats).to_numpy(dtype=float)
+            err = np.vstack([np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)])
+        offset = 0.0 if (stacked or hue is None) else (k - (len(groups) - 1) / 2) * width
+        colour = GRADE_COLOURS[k % len(GRADE_COLOURS)] if hue and len(groups) <= 5 else None
+        kwargs = {"label": text(g) if g is not None else None, "color": colour,
+                  "capsize": 3 if err is not None else 0}
+        if horizontal:
+            ax.barh(pos + offset, vals, height=width, left=base if stacked else None,
+                    xerr=err, **kwargs)
+        else:
+            ax.bar(pos + offset, vals, width=width, bottom=base if stacked else None, yerr=err,
+                   **kwargs)
+        if stacked:
+            base = base + vals
+    labels = [text(c) for c in cats]
+    if horizontal:
+        ax.set_yticks(pos, labels)
+        ax.invert_yaxis()
+        xlabel, ylabel = ylabel, xlabel
+    else:
+        ax.set_xticks(pos, labels, rotation=20 if max(map(len, labels)) > 8 else 0,
+                      ha="right" if max(map(len, labels)) > 8 else "center")
+    if hue:
+        ax.legend(title=text(hue), fontsize=8)
+    return _finish(fig, ax, title, xlabel, ylabel, source)
+
+
+def line_chart(data: Any, x: str, y: str, *, hue: str | None = None, low: str | None = None,
+               high: str | None = None, title: str, xlabel: str, ylabel: str, source: str,
+               scale: float = 1.0, figsize: tuple[float, float] = (8, 4.5)) -> Any:
+    """Lines of ``data[y] / scale`` against ``data[x]``, one per ``hue`` value, with a shaded
+    band between ``low`` and ``high`` (e.g. the 5–95% interval) when given."""
+    fig, ax = _new(figsize)
+    groups = list(dict.fromkeys(data[hue])) if hue else [None]
+    for g in groups:
+        sub = (data if g is None else data[data[hue] == g]).sort_values(x)
+        xs = sub[x].to_numpy()
+        line, = ax.plot(xs, sub[y].to_numpy(dtype=float) / scale, marker="o", markersize=3,
+                        label=text(str(g)) if g is not None else None)
+        if low and high:
+            ax.fill_between(xs, sub[low].to_numpy(dtype=float) / scale,
+                            sub[high].to_numpy(dtype=float) / scale, alpha=0.15,
+                            color=line.get_color(), linewidth=0)
+    if hue:
+        ax.legend(title=text(hue), fontsize=8)
+    ax.grid(alpha=0.3)
+    xs_all = data[x]
+    if np.issubdtype(np.asarray(xs_all).dtype, np.integer):
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return _finish(fig, ax, title, xlabel, ylabel, source)
+
+
+def histogram(values: Any, *, bins: int | Sequence[float] = 50, lines: Sequence[float] = (),
+              title: str, xlabel: str, ylabel: str, source: str,
+              figsize: tuple[float, float] = (8, 4.5)) -> Any:
+    """A histogram of ``values`` with dashed vertical ``lines`` (e.g. grade cutoffs)."""
+    fig, ax = _new(figsize)
+    ax.hist(np.asarray(values, dtype=float), bins=bins, color="#4575b4", alpha=0.85)
+    for v in lines:
+        ax.axvline(float(v), color="#d73027", linestyle="--", linewidth=1)
+    return _finish(fig, ax, title, xlabel, ylabel, source)
+
+
+def heatmap(matrix: Any, *, title: str, xlabel: str, ylabel: str, source: str,
+            colorbar: str, fmt: str = "{:.2f}", figsize: tuple[float, float] = (7, 5.5)) -> Any:
+    """A labelled matrix (a DataFrame: rows × columns) as a heat map with its values written."""
+    fig, ax = _new(figsize)
+    values = matrix.to_numpy(dtype=float)
+    image = ax.imshow(values, cmap="viridis", aspect="auto")
+    mid = np.nanmean(values) if np.isfinite(values).any() else 0.0
+    for (i, j), v in np.ndenumerate(values):
+        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7,
+                color="white" if v < mid else "black")
+    ax.set_xticks(np.arange(values.shape[1]), [text(str(c)) for c in matrix.columns],
+                  rotation=20, ha="right")
+    ax.set_yticks(np.arange(values.shape[0]), [text(str(r)) for r in matrix.index])
+    fig.colorbar(image, ax=ax, label=text(colorbar))
+    return _finish(fig, ax, title, xlabel, ylabel, source)
+
+
+def sweep_comparison(table: Any, *, grid: Sequence[str], x: str | None = None,
+                     y: str | None = None, hue: str | None = None, title: str,
+                     source: str) -> Any | None:
+    """The comparison plot of a sweep table (one row per run × results row): the mean of
+    ``y`` per run against grid parameter ``x``, one line per value of ``hue``. Defaults: the
+    first grid parameter, the second one as hue, the first numeric results column. Returns
+    None when the table has no numeric column to plot."""
+    import pandas as pd
+
+    grid = list(grid)
+    x = x or grid[0]
+    if hue is None and len(grid) > 1:
+        hue = next(g for g in grid if g != x)
+    skip = {"run", *grid, *(f"param_{g}" for g in grid)}
+    numeric = [c for c in table.columns if c not in skip
+               and pd.api.types.is_numeric_dtype(table[c])
+               and not pd.api.types.is_bool_dtype(table[c])]
+    if y is None:
+        if not numeric:
+            return None
+        y = numeric[0]
+    keys = ["run", x] + ([hue] if hue else [])
+    per_run = table.groupby(keys, sort=False, dropna=False)[y].mean().reset_index()
+    agg = per_run.groupby([x] + ([hue] if hue else []), dropna=False)[y].mean().reset_index()
+    if not pd.api.types.is_numeric_dtype(agg[x]):
+        agg[x] = agg[x].astype(str)
+    other = [g for g in grid if g not in (x, hue)]
+    note = f"; mean over runs for {', '.join(other)}" if other else ""
+    return line_chart(agg, x, y, hue=hue, title=title, xlabel=f"{x} (grid parameter)",
+                      ylabel=f"{y} (mean per run, units of the results table)",
+                      source=source + note)
+
+__all__ += ["bar_chart", "heatmap", "histogram", "line_chart", "source_line",
+            "sweep_comparison", "text"]
