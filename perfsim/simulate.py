@@ -40,6 +40,7 @@ from perfsim.evaluation import (
 from perfsim.grading import Grading
 from perfsim.linkage import GradeTable, Linkage
 from perfsim.scenario import Scenario
+from perfsim.scoring import total_score
 
 BLOCK = 32
 ENGINES = ("numpy", "processes", "dask")
@@ -242,6 +243,16 @@ class SimInputs:
     project_ids: np.ndarray
     departments: np.ndarray
     true_score: np.ndarray    # (P,) points, for the project table
+    aggregation: str = "weighted_sum"
+    groups: np.ndarray | None = None  # (I,) level-1 group of each leaf
+
+    def score(self, attainment: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Total scores (R, P) from attainments (R, P, I) under the system's aggregation;
+        ``points`` (R, I) per replication (weighted sum only) or (R, I) all equal."""
+        if self.aggregation == "weighted_sum":
+            return weighted_score(attainment, points)
+        return total_score(attainment, points[0], groups=self.groups,
+                           method=self.aggregation, total=float(points[0].sum()))
 
     @property
     def n_projects(self) -> int:
@@ -283,10 +294,16 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
                                                                   GradeTable)):
         raise InputError(scenario.source, "simulation", "uncertainty.ratio",
                          problem="a ratio range needs the liupanshui linkage rule")
+    aggregation = system.aggregation if system is not None else "weighted_sum"
+    if aggregation != "weighted_sum" and settings.weight_uncertainty != "none":
+        raise InputError(scenario.source, "simulation", "uncertainty.weights",
+                         settings.weight_uncertainty,
+                         f"weight uncertainty needs weighted_sum aggregation, not {aggregation}")
     return SimInputs(seed=scenario.seed, settings=settings, points=points, theta=theta,
                      budget=pf.budget, inflation_mean=infl, flags=pf.flags(),
                      grading=scenario.grading, linkage=scenario.linkage, project_ids=pf.ids,
-                     departments=deps, true_score=true_score)
+                     departments=deps, true_score=true_score, aggregation=aggregation,
+                     groups=system.level1_index if system is not None else None)
 
 
 # --- the kernel -----------------------------------------------------------------------------
@@ -384,18 +401,18 @@ def simulate_blocks(inputs: SimInputs, blocks: range) -> dict[str, np.ndarray]:
         z_theta = draw(lambda g, n: g.standard_normal((n, S)))
 
         a_true = np.clip(theta[..., None] + s.leaf_dispersion * z_leaf, 0.0, 1.0)
-        true_score = weighted_score(a_true, base_points)
+        true_score = inputs.score(a_true, base_points)
         a_self = self_evaluate(a_true, inflation, s.measurement_noise, z_self)
-        self_score = weighted_score(a_self, w)
+        self_score = inputs.score(a_self, w)
         honest_score = self_score
         if s.inflation_mean != 0 or s.inflation_sd != 0 or inputs.settings.inflation_by_department:
-            honest_score = weighted_score(self_evaluate(a_true, np.zeros_like(inflation),
+            honest_score = inputs.score(self_evaluate(a_true, np.zeros_like(inflation),
                                                         s.measurement_noise, z_self), w)
         b = np.where(active, budget, 0.0)
         checked = select_for_check(s.check_share, s.check_selection, active, key, b, self_score)
         re_score = self_score
         if z_re is not None:
-            re_score = weighted_score(np.clip(a_true + s.recheck_noise * z_re, 0, 1), w)
+            re_score = inputs.score(np.clip(a_true + s.recheck_noise * z_re, 0, 1), w)
         rules = dict(replace=s.recheck_replaces, gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per,
                      step=s.gap_step, inflation_penalty=s.inflation_penalty)
         score = recheck_scores(self_score, re_score, checked, **rules)

@@ -581,3 +581,26 @@ def test_cli_runs_monte_carlo_when_the_scenario_has_a_simulation_block(tmp_path,
     assert main(["run", str(write_scenario(tmp_path, "  replications: 4")), "--out",
                  str(out)]) == 0
     assert (out / "replications.csv").exists() and not (out / "allocations.csv").exists()
+
+
+def test_the_monte_carlo_scores_with_the_system_aggregation(small):
+    # no noise, no dispersion: every leaf's attainment is the project's θ, so every level-1
+    # share is θ and weighted sum, geometric and weakest link all give total × θ; a
+    # dispersion breaks the tie and the weakest link can only score lower than the sum
+    exact = settings_from_dict(None, replications=2, **EXACT)
+    base = simulate(small, exact, progress=False).projects["mean_score"]
+    for method in ("geometric", "weakest_link"):
+        sc = small.replace(system=dataclasses.replace(small.system, aggregation=method))
+        got = simulate(sc, exact, progress=False).projects["mean_score"]
+        np.testing.assert_allclose(got, base, rtol=1e-12)
+    spread = dataclasses.replace(exact, leaf_dispersion=0.1)
+    wsum = simulate(small, spread, progress=False).projects["mean_score"]
+    weak = simulate(small.replace(system=dataclasses.replace(
+        small.system, aggregation="weakest_link")), spread, progress=False).projects["mean_score"]
+    assert (weak <= wsum + 1e-9).all() and (weak < wsum - 1e-6).mean() > 0.9
+
+
+def test_weight_uncertainty_needs_the_weighted_sum(small):
+    sc = small.replace(system=dataclasses.replace(small.system, aggregation="geometric"))
+    with pytest.raises(InputError, match="uncertainty.weights"):
+        simulate(sc, settings_from_dict(None, replications=2, weight_uncertainty="dirichlet"))
