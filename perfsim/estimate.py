@@ -1,0 +1,241 @@
+"""Estimation with statsmodels: what observed evaluation data say about the process.
+
+Three models, each returning an :class:`Estimate` — the fitted model's ``summary`` (a
+statsmodels ``Summary``; ``str()`` it to print), a tidy ``table`` with one row per term
+(``term, estimate, std_error, ci_low, ci_high, p_value``) and the statsmodels ``result``:
+
+- :func:`ordered_grades` — an ordered logit or probit
+  (:class:`statsmodels.miscmodels.ordinal_model.OrderedModel`) of grades on level-1 scores
+  (points earned per level-1 group). Grades are ordered worst → best, so a positive
+  coefficient means a higher score makes a better grade more likely. statsmodels parameterises
+  the thresholds as the first cut point followed by the logs of the increments between
+  successive cut points; the table keeps those parameters (terms ``cut poor|fair`` and
+  ``log step fair|good`` ...) and ``extra["thresholds"]`` gives the cut points themselves on
+  the latent scale.
+- :func:`inflation_model` — a linear mixed model (statsmodels ``MixedLM``) of the
+  self-versus-re-check gap (self-score − re-check score, points) with a random intercept per
+  department: the fixed intercept estimates the mean inflation (points), the department
+  variance how much inflation differs between departments (its standard error and interval
+  are the statsmodels ones for the variance parameter, times the residual scale). Per-department
+  effects (predicted random intercepts) are in ``extra["departments"]``.
+- :func:`budget_change_model` — an OLS regression of next year's budget change on the score
+  (points) and the grade (dummies against a reference grade, the best by default). The change
+  is relative (next / budget − 1, a share) unless ``relative=False`` (yuan). ``run_year(...)
+  .allocations`` can be passed as it is.
+
+Intervals are ``conf_level`` (default 95%) Wald intervals, as statsmodels computes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from perfsim.errors import InputError
+from perfsim.grading import NATIONAL, LabelSet
+
+COLUMNS = ("term", "estimate", "std_error", "ci_low", "ci_high", "p_value")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A fitted model: statsmodels summary, tidy table, result object and extras."""
+
+    model: str
+    summary: Any
+    table: pd.DataFrame
+    result: Any
+    n_obs: int
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return str(self.summary)
+
+
+def _tidy(terms: Sequence[str], est: Any, se: Any, ci: Any, p: Any) -> pd.DataFrame:
+    ci = np.asarray(ci, dtype=float).reshape(len(terms), 2)
+    return pd.DataFrame({
+        "term": list(terms), "estimate": np.asarray(est, dtype=float),
+        "std_error": np.asarray(se, dtype=float), "ci_low": ci[:, 0], "ci_high": ci[:, 1],
+        "p_value": np.asarray(p, dtype=float)})
+
+
+def _need(data: pd.DataFrame, cols: Sequence[str], model: str) -> None:
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(where=model, problem="data must be a pandas DataFrame")
+    for c in cols:
+        if c not in data.columns:
+            have = ", ".join(map(str, data.columns))
+            raise InputError(where=model, field=c, problem=f"no such column (columns: {have})")
+
+
+def _grade_index(values: pd.Series, labels: LabelSet) -> np.ndarray:
+    """Grade indices, 0 = best, from codes, Chinese labels or integers."""
+    if pd.api.types.is_integer_dtype(values):
+        g = values.to_numpy(dtype=int)
+        if g.min() < 0 or g.max() >= len(labels):
+            raise InputError(field="grade", value=int(g.max()),
+                             problem=f"grade indices must lie in 0..{len(labels) - 1}")
+        return g
+    try:
+        return np.array([labels.index(str(v).strip()) for v in values])
+    except InputError as err:
+        raise err.at(where="estimate") from None
+
+
+# --- ordered logit / probit -------------------------------------------------------------------
+
+def level1_scores(system: Any, measurements: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Points earned per level-1 group (columns = level-1 codes) from raw measurements."""
+    a = np.asarray(system.attainment(measurements), dtype=float)
+    earned = a * system.points
+    out = np.zeros((a.shape[0], len(system.level1_codes)))
+    np.add.at(out.T, system.level1_index, earned.T)
+    return pd.DataFrame(out, columns=list(system.level1_codes))
+
+
+def ordered_grades(data: pd.DataFrame, scores: Sequence[str], *, grade: str = "grade",
+                   labels: LabelSet = NATIONAL, distr: str = "logit",
+                   conf_level: float = 0.95) -> Estimate:
+    """Ordered logit (``distr="logit"``) or probit (``"probit"``) of ``grade`` on the
+    ``scores`` columns (level-1 points). No constant: the thresholds play its part."""
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    if distr not in ("logit", "probit"):
+        raise InputError(where="ordered_grades", field="distr", value=distr,
+                         problem="must be logit or probit")
+    scores = list(scores)
+    if not scores:
+        raise InputError(where="ordered_grades", field="scores",
+                         problem="give at least one score column")
+    _need(data, [grade, *scores], "ordered_grades")
+    g = _grade_index(data[grade], labels)
+    worst_first = len(labels) - 1 - g
+    present = np.unique(worst_first)
+    if present.size < 2:
+        raise InputError(where="ordered_grades", field=grade,
+                         problem="needs at least two different grades")
+    names = [labels.codes[len(labels) - 1 - k] for k in present]  # worst first
+    y = pd.Series(pd.Categorical(worst_first, categories=list(present), ordered=True))
+    X = data[scores].astype(float).reset_index(drop=True)
+    model = OrderedModel(y, X, distr=distr)
+    res = model.fit(method="bfgs", disp=False, maxiter=2000)
+    k = len(scores)
+    terms = list(scores)
+    terms += [f"cut {names[0]}|{names[1]}"]
+    terms += [f"log step {names[i]}|{names[i + 1]}" for i in range(1, len(names) - 1)]
+    ci = res.conf_int(alpha=1 - conf_level)
+    table = _tidy(terms, res.params, res.bse, ci, res.pvalues)
+    cuts = model.transform_threshold_params(res.params)[1:-1]
+    thresholds = pd.DataFrame({"between": [f"{names[i]}|{names[i + 1]}" for i in range(
+        len(names) - 1)], "latent_cut": cuts})
+    return Estimate(f"ordered {distr}", res.summary(), table, res, int(len(y)),
+                    {"thresholds": thresholds, "coefficients": k, "converged": bool(
+                        res.mle_retvals.get("converged", True))})
+
+
+# --- mixed model of inflation --------------------------------------------------------------
+
+def inflation_model(data: pd.DataFrame, *, gap: str | None = None,
+                    self_score: str = "self_score", recheck_score: str = "recheck_score",
+                    department: str = "department", covariates: Sequence[str] = (),
+                    conf_level: float = 0.95, reml: bool = True) -> Estimate:
+    """MixedLM of the gap (``gap`` column, or ``self_score − recheck_score``, points) on an
+    intercept and ``covariates``, with a random intercept per ``department``."""
+    import statsmodels.api as sm
+
+    covariates = list(covariates)
+    cols = [department, *covariates] + ([gap] if gap else [self_score, recheck_score])
+    _need(data, cols, "inflation_model")
+    y = (data[gap].astype(float) if gap else
+         data[self_score].astype(float) - data[recheck_score].astype(float)).to_numpy()
+    X = pd.DataFrame({"Intercept": np.ones(len(data))})
+    for c in covariates:
+        X[c] = data[c].astype(float).to_numpy()
+    groups = data[department].astype(str).to_numpy()
+    if np.unique(groups).size < 2:
+        raise InputError(where="inflation_model", field=department,
+                         problem="needs at least two departments")
+    terms = ["intercept (mean inflation)", *covariates]
+    model = sm.MixedLM(y, X, groups=groups)
+    res = model.fit(reml=reml)
+    k = X.shape[1]
+    ci = np.asarray(res.conf_int(alpha=1 - conf_level), dtype=float)
+    scale = float(res.scale)
+    est = list(np.asarray(res.fe_params, dtype=float))
+    se = list(np.asarray(res.bse_fe, dtype=float))
+    low = list(ci[:k, 0])
+    high = list(ci[:k, 1])
+    p = list(np.asarray(res.pvalues, dtype=float)[:k])
+    # the department variance: statsmodels' parameter is relative to the residual scale
+    est.append(float(np.asarray(res.cov_re)[0, 0]))
+    se.append(float(np.asarray(res.bse)[k]) * scale)
+    low.append(max(0.0, float(ci[k, 0]) * scale))
+    high.append(float(ci[k, 1]) * scale)
+    p.append(np.nan)
+    est.append(scale)
+    se.append(np.nan)
+    low.append(np.nan)
+    high.append(np.nan)
+    p.append(np.nan)
+    table = _tidy([*terms, "department variance", "residual variance"], est, se,
+                  np.column_stack([low, high]), p)
+    try:
+        re = res.random_effects
+    except ValueError:  # a zero department variance: every department at the mean
+        re = {d: np.zeros(1) for d in np.unique(groups)}
+    deps = pd.DataFrame({"department": list(re),
+                         "effect": [float(np.asarray(v)[0]) for v in re.values()]})
+    deps["inflation"] = deps["effect"] + est[0]
+    return Estimate("mixed linear model (random intercept per department)", res.summary(),
+                    table, res, int(len(y)), {"departments": deps, "converged": bool(
+                        res.converged)})
+
+
+# --- OLS of next year's budget change ----------------------------------------------------------
+
+def budget_change_model(data: pd.DataFrame, *, score: str = "score", grade: str = "grade",
+                        budget: str = "budget", next_budget: str = "next_budget",
+                        change: str | None = None, relative: bool = True,
+                        labels: LabelSet = NATIONAL, reference: str | None = None,
+                        cov_type: str = "nonrobust", conf_level: float = 0.95) -> Estimate:
+    """OLS of the budget change on ``score`` and grade dummies (reference: ``reference`` or the
+    best grade present). The change is ``change`` if given, else ``next/budget − 1``
+    (``relative``) or ``next − budget`` (yuan)."""
+    import statsmodels.api as sm
+
+    cols = [score, grade] + ([change] if change else [budget, next_budget])
+    _need(data, cols, "budget_change_model")
+    if change:
+        y = data[change].astype(float).to_numpy()
+    else:
+        b = data[budget].astype(float).to_numpy()
+        nb = data[next_budget].astype(float).to_numpy()
+        if relative:
+            keep = b > 0
+            if not keep.all():
+                data, b, nb = data.loc[keep], b[keep], nb[keep]
+            y = nb / b - 1.0
+        else:
+            y = nb - b
+    g = _grade_index(data[grade], labels)
+    present = sorted(set(g.tolist()))
+    ref = labels.index(reference) if reference is not None else present[0]
+    if ref not in present:
+        raise InputError(where="budget_change_model", field="reference", value=reference,
+                         problem=f"no project has that grade (present: "
+                                 f"{', '.join(labels.codes[k] for k in present)})")
+    X = pd.DataFrame({"const": 1.0, score: data[score].astype(float).to_numpy()})
+    for k in present:
+        if k != ref:
+            X[f"grade[{labels.codes[k]}]"] = (g == k).astype(float)
+    res = sm.OLS(y, X).fit(cov_type=cov_type)
+    ci = res.conf_int(alpha=1 - conf_level)
+    table = _tidy(list(X.columns), res.params, res.bse, ci, res.pvalues)
+    return Estimate(f"OLS of the {'relative ' if relative and not change else ''}budget change",
+                    res.summary(), table, res, int(len(y)),
+                    {"reference_grade": labels.codes[ref], "r_squared": float(res.rsquared)})
