@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Monte Carlo", "When the scenario has a `simulation:` block, or --years or "
         "--replications is given, run the evaluation process over years and replications "
         "(settings from the scenario's `simulation:` block, overridden here); "
-        "writes replications.csv, projects.csv and summary.json (means, 5-95%% intervals).")
+        "writes replications.csv, projects.csv and summary.json (means, 5-95% intervals).")
     mc.add_argument("--years", type=_pos_int, default=None, help="years to simulate")
     mc.add_argument("--replications", type=_pos_int, default=None, help="replications")
     mc.add_argument("--chunk", type=_pos_int, default=None,
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "indicator weights, a simulation setting) that yields a target outcome, "
                     "with scipy.optimize. Deterministic metrics come from one year of the "
                     "scenario's portfolio; Monte Carlo metrics (misgrading, wrong_cuts, ...) or "
-                    "--replications give means over replications and their 5-95%% band. An "
+                    "--replications give means over replications and their 5-95% band. An "
                     "unreachable target is reported with the closest attainable value and the "
                     "bound that binds.")
     cal.add_argument("scenario", type=Path, help="scenario YAML file")
@@ -333,11 +333,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cli_error(err: InputError) -> InputError:
+def _cli_error(err: InputError, **names: str) -> InputError:
     """Name the command-line option instead of the API argument."""
     names = {"parameter": "--solve", "metric": "--target", "target": "--target",
              "bounds": "--bounds", "year": "--year", "replications": "--replications",
-             "n": "--n", "chunk": "--chunk"}
+             "n": "--n", **names}
     return err.at(field=names.get(err.field or "", err.field))
 
 
@@ -389,7 +389,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     try:
         result = run(scenario, specs, n, metrics=metrics, replications=args.replications)
     except InputError as err:
-        raise _cli_error(err) from None
+        raise _cli_error(err, metric="--metrics") from None
     if args.plot is not None:
         import matplotlib
 
