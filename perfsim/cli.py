@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--engines", default="numpy,processes",
                        help="engines for the full-process run, comma-separated "
                             "(numpy, processes, dask)")
+    bench.add_argument("--notebooks", action="store_true",
+                       help="time the notebook suite (default parameters) and a sweep of 8 "
+                            "runs on 1 and 2 workers (--quick: 4 short runs, no suite)")
     bench.set_defaults(func=_cmd_bench)
 
     cal = sub.add_parser(
@@ -317,6 +320,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from perfsim.bench import format_bench, run_bench
     from perfsim.simulate import ENGINES
 
+    if getattr(args, "notebooks", False):
+        from perfsim import notebooks
+
+        timing = notebooks.bench(quick=args.quick)
+        print(json.dumps(timing, indent=2) if args.json else notebooks.format_bench(timing))
+        return 0
     if getattr(args, "sensitivity", False):
         from perfsim.bench import format_sensitivity_bench, time_sensitivity
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from matplotlib.axes import Axes
 
@@ -188,6 +188,7 @@ def text(label: str) -> str:
         return label
     out = re.sub(_CJK_CHARS, "", str(label))
     out = re.sub(r"\(\s*[,;/]?\s*\)", "", out)
+    out = re.sub(r"\(\s*[,;/]\s*", "(", out)
     out = re.sub(r"\s{2,}", " ", out).strip(" ,;/")
     return out or "?"
 
@@ -325,26 +326,35 @@ def heatmap(matrix: Any, *, title: str, xlabel: str, ylabel: str, source: str,
 
 
 def sweep_comparison(table: Any, *, grid: Sequence[str], x: str | None = None,
-                     y: str | None = None, hue: str | None = None, title: str,
+                     y: str | None = None, hue: str | None = None,
+                     where: Mapping[str, Any] | None = None, title: str,
                      source: str) -> Any | None:
     """The comparison plot of a sweep table (one row per run × results row): the mean of
-    ``y`` per run against grid parameter ``x``, one line per value of ``hue``. Defaults: the
-    first grid parameter, the second one as hue, the first numeric results column. Returns
-    None when the table has no numeric column to plot."""
+    ``y`` per run against grid parameter ``x``, one line per value of ``hue``, over the rows
+    matching ``where`` (column → value). Defaults: the first grid parameter, the second as hue;
+    ``y`` = ``savings`` or ``mean`` if the table has one, else its first numeric column; a
+    long table with a ``metric`` column is filtered to its first metric. Returns None when there
+    is nothing numeric to plot."""
     import pandas as pd
 
     grid = list(grid)
     x = x or grid[0]
     if hue is None and len(grid) > 1:
         hue = next(g for g in grid if g != x)
+    where = dict(where or {})
+    if not where and "metric" in table.columns and len(table):
+        where = {"metric": table["metric"].iloc[0]}
+    for column, value in where.items():
+        table = table[table[column].astype(str) == str(value)]
     skip = {"run", *grid, *(f"param_{g}" for g in grid)}
     numeric = [c for c in table.columns if c not in skip
                and pd.api.types.is_numeric_dtype(table[c])
                and not pd.api.types.is_bool_dtype(table[c])]
     if y is None:
-        if not numeric:
+        preferred = [c for c in ("savings", "mean") if c in numeric]
+        if not (preferred or numeric) or table.empty:
             return None
-        y = numeric[0]
+        y = (preferred or numeric)[0]
     keys = ["run", x] + ([hue] if hue else [])
     per_run = table.groupby(keys, sort=False, dropna=False)[y].mean().reset_index()
     agg = per_run.groupby([x] + ([hue] if hue else []), dropna=False)[y].mean().reset_index()
@@ -352,9 +362,11 @@ def sweep_comparison(table: Any, *, grid: Sequence[str], x: str | None = None,
         agg[x] = agg[x].astype(str)
     other = [g for g in grid if g not in (x, hue)]
     note = f"; mean over runs for {', '.join(other)}" if other else ""
+    rows = ", ".join(f"{k} = {v}" for k, v in where.items())
     return line_chart(agg, x, y, hue=hue, title=title, xlabel=f"{x} (grid parameter)",
-                      ylabel=f"{y} (mean per run, units of the results table)",
-                      source=source + note)
+                      ylabel=f"{y} (mean per run{'; ' + rows if rows else ''}; units of the "
+                             "results table)", source=source + note)
+
 
 __all__ += ["bar_chart", "heatmap", "histogram", "line_chart", "source_line",
             "sweep_comparison", "text"]

@@ -11,6 +11,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 # a pip requirement with extras maps to several conda packages
 CONDA_NAMES = {"dask[distributed]": ["dask", "distributed"]}
+# runtime dependencies not packaged on conda-forge: environment.yml lists them under `pip:`
+PIP_ONLY = {"mpl-font"}
 
 
 def _split(req: str) -> tuple[str, str]:
@@ -22,18 +24,29 @@ def _split(req: str) -> tuple[str, str]:
 def test_environment_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     expected: dict[str, str] = {}
+    pip_expected: dict[str, str] = {}
     for req in project["dependencies"]:
         name, spec = _split(req)
+        if name in PIP_ONLY:
+            pip_expected[name] = spec
+            continue
         for conda_name in CONDA_NAMES.get(name, [name]):
             expected[conda_name] = spec
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     got: dict[str, str] = {}
+    pip_got: dict[str, str] = {}
     for dep in env["dependencies"]:
         if isinstance(dep, str):
             name, spec = _split(dep)
             if name not in ("python", "pip"):
                 got[name] = spec
+        else:
+            for req in dep.get("pip", []):
+                if not req.startswith("-"):
+                    name, spec = _split(req)
+                    pip_got[name] = spec
     assert got == expected
+    assert pip_got == pip_expected
 
 
 def test_environment_installs_the_package_with_dev_extras():

@@ -1,0 +1,132 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 指标设计与赋权方案比较 — Indicator design and weighting schemes compared
+#
+# **Question.** An indicator system (指标体系) splits 100 points among first-level indicators
+# (产出 outputs, 效益 benefits, 满意度 satisfaction, 预算执行 budget execution) and their leaves.
+# Finance sets the common indicators' points; researchers ask whether *objective* weights
+# (熵权法 entropy, CRITIC, PCA) or expert points rank projects differently, and whose money moves
+# when the weights change.
+#
+# **How.** One synthetic portfolio at Liupanshui 2021 scale (3,468 projects, 561 departments,
+# 22.536 billion yuan) with raw measurements of the national project self-evaluation template
+# is scored, graded (优 ≥ 90, 良 ≥ 80, 中 ≥ 60, 差) and linked (Liupanshui 2022 rule: 中 cut 15%,
+# 差 cancelled) under six weighting schemes with `perfsim.schemes.compare_schemes`. Then a
+# Monte Carlo asks how stable the ranking is when the expert points themselves are uncertain.
+#
+# Run it with `perfsim notebooks run 01` (add `-p seed 7` etc.); the parameters are below.
+
+# %% tags=["parameters"]
+scenario = "datasets/scenarios/weighting_comparison.yaml"  # scenario, relative to the project root
+seed = 2021  # seed of the synthetic portfolio and of the Monte Carlo
+replications = 100  # Monte Carlo replications for the weight-uncertainty study
+weight_concentration = 200.0  # Dirichlet concentration of uncertain expert weights (higher: surer)
+output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
+
+# %%
+from perfsim import notebooks as nb
+from perfsim import plots, schemes, studies
+from perfsim.scenario import load_scenario
+from perfsim.simulate import Settings
+
+plots.use_cjk_font()
+sc = load_scenario(nb.input_path(scenario, output_dir), seed=seed)
+SOURCE = f"perfsim; scenario {sc.name}, seed {seed}; synthetic portfolio, {sc.portfolio}"
+print(sc.description)
+
+# %% [markdown]
+# ## 1. The expert points written in the indicator file (专家赋分)
+#
+# The national template gives outputs 50, benefits 30, satisfaction 10 and budget execution 10
+# points. These are the `expert` scheme, the reference for everything below.
+
+# %%
+groups = schemes.weights_frame(sc.system, "groups")
+nb.save_table(groups, "expert_groups", output_dir)
+fig = plots.bar_chart(groups.assign(label=groups["name_zh"] + " " + groups["code"]),
+                      "label", "points",
+                      title="一级指标分值 Points of the first-level indicators (expert)",
+                      xlabel="一级指标 first-level indicator",
+                      ylabel="分值 points (of 100)", source=f"{SOURCE}; {sc.system.source}")
+nb.save_figure(fig, "expert_points", output_dir)
+groups
+
+# %% [markdown]
+# ## 2. Six weighting schemes on the same portfolio (赋权方案比较)
+#
+# `expert` (the file's points), `equal`, the objective methods `entropy`, `critic` and `pca`,
+# and `expert+entropy` (half and half), each applied to the first-level groups and to the
+# leaves within each group. For every scheme: the grade counts, Spearman's ρ of the scores with
+# the expert ranking, how many projects change grade, and the money moved between departments.
+
+# %%
+comparison = schemes.compare_schemes(sc)
+results = comparison.summary
+nb.save_table(results, "results", output_dir)
+nb.save_table(comparison.weights, "weights", output_dir)
+nb.save_table(comparison.departments, "departments", output_dir)
+results.drop(columns=["description"])
+
+# %%
+ax = plots.plot_scheme_comparison(comparison, kind="grades")
+nb.save_figure(ax.figure, "grades_by_scheme", output_dir)
+
+# %%
+ax = plots.plot_scheme_comparison(comparison, kind="correlations")
+nb.save_figure(ax.figure, "rank_correlations", output_dir)
+
+# %%
+ax = plots.plot_scheme_comparison(comparison, kind="money")
+nb.save_figure(ax.figure, "money_moved", output_dir)
+
+# %% [markdown]
+# How projects move between grades when the entropy weights replace the expert points (rows:
+# grade under the expert points; columns: grade under entropy weights):
+
+# %%
+comparison.transition_matrix("entropy")
+
+# %% [markdown]
+# ## 3. How stable is the ranking when the expert points are uncertain? (权重不确定性)
+#
+# Experts rarely agree to the point. Here each replication draws the leaf weights from a
+# Dirichlet distribution centred on the file's points (`weight_concentration` sets how tightly),
+# and the self-evaluation process is simulated around each project's true performance. The rank
+# stability is Spearman's ρ between the graded scores and the true scores; misgrading is the
+# share of projects whose grade differs from the grade their true score deserves.
+
+# %%
+uncertainty = studies.mc_variants(
+    sc, Settings(replications=replications),
+    {"fixed expert points 固定权重": {},
+     "uncertain expert points 权重不确定": {"settings": {
+         "weight_uncertainty": "dirichlet", "weight_concentration": weight_concentration}}},
+    metrics=("rank_stability", "misgrading", "wrong_cuts"))
+nb.save_table(uncertainty, "weight_uncertainty", output_dir)
+fig = plots.bar_chart(uncertainty[uncertainty["metric"] == "misgrading"], "variant", "mean",
+                      title="误评率 Misgrading with fixed and uncertain expert weights",
+                      xlabel="权重 weights", ylabel="误评率 share of projects misgraded (0-1)",
+                      source=f"{SOURCE}; {replications} replications, mean over replications")
+nb.save_figure(fig, "misgrading_weight_uncertainty", output_dir)
+uncertainty
+
+# %% [markdown]
+# **Reading the results.** Objective weights reward indicators on which projects *differ*, not
+# the ones policy cares about: where projects all score alike (e.g. satisfaction), entropy gives
+# almost no weight. A scheme with ρ close to 1 against the expert ranking can still move a few
+# hundred projects across the 90/80/60 lines — and the money follows the grades. Try
+# `-p seed ...` for another synthetic portfolio, or point `scenario` at your own file.

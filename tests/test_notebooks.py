@@ -1,0 +1,480 @@
+"""The notebook suite and its runner: pairing, parameters, execution, manifests, the index.
+
+Every notebook is executed once through papermill with small parameters (a module-scoped
+fixture); the other tests inspect those runs. Kernel start-up makes each run take seconds, so
+runs are shared wherever a test only needs to read one.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import jupytext
+import nbformat
+import openpyxl
+import pandas as pd
+import papermill
+import pytest
+
+from perfsim import notebooks as nbr
+from perfsim import plots
+from perfsim.cli import main
+from perfsim.errors import InputError
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+EXPECTED = ["01_indicator_weighting", "02_grade_thresholds", "03_linkage_rules",
+            "04_reduction_ratio", "05_uncertainty_sensitivity", "06_self_evaluation_gaming",
+            "07_training_walkthrough"]
+
+#: small parameters: every notebook runs in seconds
+SMALL: dict[str, dict] = {
+    "01_indicator_weighting": {"replications": 32},
+    "02_grade_thresholds": {"replications": 32, "noise_levels": [0.0, 0.05]},
+    "03_linkage_rules": {"replications": 32, "years": 2},
+    "04_reduction_ratio": {"replications": 32, "ratios": [0.10, 0.20]},
+    "05_uncertainty_sensitivity": {"replications": 32, "sobol_n": 16,
+                                   "morris_trajectories": 4, "sensitivity_replications": 1},
+    "06_self_evaluation_gaming": {"replications": 32, "check_shares": [0.0, 0.5]},
+    "07_training_walkthrough": {"replications": 32},
+}
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- the notebooks as files ------------------------------------------------------------------
+
+def test_the_seven_notebooks_exist_numbered():
+    assert [b.stem for b in BOOKS] == EXPECTED
+    assert set(SMALL) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("book", BOOKS, ids=lambda p: p.stem)
+def test_notebook_is_paired_in_sync_and_has_no_outputs(book):
+    nb = nbformat.read(book, as_version=4)
+    assert nb.metadata["jupytext"]["formats"] == "ipynb,py:percent"
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    paired = book.with_suffix(".py")
+    assert paired.exists(), f"{paired.name} missing"
+    py = jupytext.read(paired)
+    ipynb = [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in nb.cells]
+    text = [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in py.cells]
+    assert [c for c in ipynb if c[0] == "code"] == [c for c in text if c[0] == "code"]
+    assert ipynb == text
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, "outputs committed"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith(
+        f"# {book.stem[:2]} ")
+
+
+@pytest.mark.parametrize("book", BOOKS, ids=lambda p: p.stem)
+def test_every_parameter_line_is_understood_by_papermill(book):
+    nb = nbformat.read(book, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assigned = [t.id for node in ast.parse(cell.source).body for t in node.targets]
+    inspected = papermill.inspect_notebook(str(book))
+    assert list(inspected) == assigned  # a line papermill cannot parse would be missing
+    assert {"seed", "output_dir"} <= set(assigned)
+    for name, info in inspected.items():
+        assert info["help"], f"parameter {name} has no comment saying what it is"
+
+
+@pytest.mark.parametrize("book", BOOKS, ids=lambda p: p.stem)
+def test_notebooks_hold_no_logic_beyond_calls(book):
+    nb = nbformat.read(book, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        for node in ast.walk(tree):
+            assert not isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Lambda
+                                  | ast.While), f"logic in {book.stem}: {ast.dump(node)[:60]}"
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+                assert module.split(".")[0] == "perfsim", f"{book.stem} imports {module}"
+
+
+# --- executing every notebook -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    """Every notebook run once with small parameters (07 through the command line, with the
+    code hidden in its HTML)."""
+    reports = tmp_path_factory.mktemp("reports")
+    runs = {}
+    for stem in EXPECTED[:-1]:
+        runs[stem] = nbr.run_notebook(stem, SMALL[stem], reports=reports, run_id=f"t-{stem}")
+    code = main(["notebooks", "run", "07", "-p", "replications", "32", "--out", str(reports),
+                 "--run-id", "t-07", "--no-code"])
+    assert code == 0
+    runs["07_training_walkthrough"] = nbr.RunResult(
+        "t-07", "07_training_walkthrough", reports / "t-07", "ok",
+        manifest=json.loads((reports / "t-07" / "manifest.json").read_text()))
+    return reports, runs
+
+
+@pytest.mark.parametrize("stem", EXPECTED)
+def test_every_notebook_runs_and_writes_a_complete_run_directory(suite, stem):
+    reports, runs = suite
+    run = runs[stem]
+    d = reports / run.run_id
+    manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "ok", manifest["error"]
+    executed = nbformat.read(d / f"{stem}.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    assert all(o.get("output_type") != "error" for c in executed.cells
+               if c.cell_type == "code" for o in c.outputs)
+    html = (d / f"{stem}.html").read_text(encoding="utf-8")
+    assert "<html" in html and "data:image/png;base64" in html
+    assert (d / "tables" / "results.csv").stat().st_size > 0
+    pngs = list((d / "figures").glob("*.png"))
+    assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    # the manifest: parameters, seed, versions, commit, inputs, times, status
+    small = {k: v for k, v in SMALL[stem].items()}
+    for key, value in small.items():
+        assert manifest["parameters"][key] == value
+    assert manifest["seed"] == manifest["parameters"]["seed"]
+    assert manifest["perfsim_version"] == nbr.__version__
+    assert manifest["packages"]["papermill"] and manifest["packages"]["numpy"]
+    assert manifest["git"] is None or re.fullmatch(r"[0-9a-f]{40}", manifest["git"]["commit"])
+    assert manifest["started"] < manifest["ended"]
+    inputs = {i["path"]: i["sha256"] for i in manifest["inputs"]}
+    assert inputs[f"notebooks/{stem}.ipynb"] == sha(ROOT / "notebooks" / f"{stem}.ipynb")
+    scenario = manifest["parameters"]["scenario"]
+    assert inputs[scenario] == sha(ROOT / scenario)
+    outputs = {o["path"]: o["sha256"] for o in manifest["outputs"]}
+    assert outputs["tables/results.csv"] == sha(d / "tables" / "results.csv")
+    assert not list(reports.glob(".*partial*")), "a temporary directory was left behind"
+
+
+def test_no_code_hides_the_code_but_not_the_results(suite):
+    reports, runs = suite
+    hidden = (reports / "t-07" / "07_training_walkthrough.html").read_text(encoding="utf-8")
+    shown = (reports / "t-02_grade_thresholds" / "02_grade_thresholds.html").read_text(
+        encoding="utf-8")
+    assert "use_cjk_font" in shown and "year_variants" in shown  # highlighted code tokens
+    assert "use_cjk_font" not in hidden and "year_variants" not in hidden
+    assert "data:image/png;base64" in hidden and "Exercise 1" in hidden
+    assert json.loads((reports / "t-07" / "manifest.json").read_text())["no_code"] is True
+
+
+def test_cli_prints_the_index_path_and_lists_parameters(suite, capsys):
+    assert main(["notebooks", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "04_reduction_ratio" in listing and "ratio (float) = 0.15" in listing
+    assert "output_dir" not in listing
+    reports, _ = suite
+    assert main(["notebooks", "index", "--out", str(reports)]) == 0
+    assert str((reports / "index.html").resolve()) in capsys.readouterr().out
+
+
+def test_manifest_hashes_the_files_a_scenario_names(suite):
+    reports, runs = suite
+    manifest = runs["01_indicator_weighting"].manifest
+    paths = {i["path"] for i in manifest["inputs"]}
+    assert "datasets/indicator_systems/national_project_self_eval.yaml" in paths
+    assert manifest["datasets"]["scenarios/liupanshui_2022.yaml"] == sha(
+        ROOT / "datasets" / "scenarios" / "liupanshui_2022.yaml")
+
+
+def test_finance_notebook_writes_the_allocation_workbook(suite):
+    reports, runs = suite
+    path = reports / runs["04_reduction_ratio"].run_id / "allocation.xlsx"
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["项目 projects", "部门台账 ledger", "等级汇总 grades"]
+    ws = wb["项目 projects"]
+    header = [c.value for c in ws[1]]
+    budget = header.index("本年预算 budget (元 yuan)") + 1
+    assert ws.cell(row=2, column=budget).number_format == "#,##0.00"
+    assert ws.max_row == 3468 + 1
+    grades = wb["等级汇总 grades"]
+    assert [c.value for c in grades["A"]][-1] == "total"
+    cut = [c.value for c in grades[1]].index("压减 cut (元 yuan)") + 1
+    assert grades.cell(row=5, column=cut).number_format == "#,##0.00"
+
+
+def test_same_notebook_same_parameters_gives_byte_identical_tables(suite, tmp_path):
+    reports, runs = suite
+    first = reports / runs["02_grade_thresholds"].run_id / "tables"
+    again = nbr.run_notebook("02", SMALL["02_grade_thresholds"], reports=tmp_path)
+    assert again.ok, again.error
+    second = again.path / "tables"
+    names = sorted(p.name for p in first.iterdir())
+    assert names == sorted(p.name for p in second.iterdir()) and "results.csv" in names
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_index_lists_runs_with_relative_links_that_exist(suite):
+    reports, runs = suite
+    html = (reports / "index.html").read_text(encoding="utf-8")
+
+    class Links(HTMLParser):
+        hrefs: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "a":
+                self.hrefs.append(dict(attrs)["href"])
+
+    parser = Links()
+    parser.hrefs = []
+    parser.feed(html)
+    assert parser.hrefs
+    for href in parser.hrefs:
+        assert not re.match(r"^[a-z]+:", href) and not href.startswith("/"), href
+        assert (reports / href).exists(), href
+    for run in runs.values():
+        assert f'href="{run.run_id}/{run.notebook}.html"' in html
+    assert html.count('class="ok"') >= len(EXPECTED)
+
+
+# --- parameters ----------------------------------------------------------------------------------
+
+def test_unknown_parameter_is_rejected_before_execution_listing_valid_ones(tmp_path, capsys):
+    with pytest.raises(InputError) as err:
+        nbr.run_notebook("07", {"replicatons": 5}, reports=tmp_path)
+    message = str(err.value)
+    assert "replicatons" in message and "unknown parameter" in message
+    for valid in ("seed", "ratio", "replications", "show_answers"):
+        assert valid in message
+    assert "output_dir" not in message.split("valid:")[1]
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+    code = main(["notebooks", "run", "07", "-p", "nope", "1", "--out", str(tmp_path)])
+    assert code == 2
+    assert "unknown parameter" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_output_dir_belongs_to_the_runner(tmp_path):
+    with pytest.raises(InputError, match="set by the runner"):
+        nbr.run_notebook("07", texts={"output_dir": "/tmp"}, reports=tmp_path)
+
+
+@pytest.mark.parametrize("kind,text,expected", [
+    ("int", "32", 32), ("int", " 7 ", 7), ("float", "0.15", 0.15), ("float", "2", 2.0),
+    ("bool", "false", False), ("bool", "Yes", True), ("bool", "0", False),
+    ("str", "a b", "a b"), ("list", "[0.1, 0.2]", [0.1, 0.2]),
+])
+def test_text_values_are_converted_by_the_type_of_the_default(kind, text, expected):
+    default = {"int": 1, "float": 1.0, "bool": True, "str": "", "list": []}[kind]
+    p = nbr.Parameter("x", default, kind)
+    value = nbr.coerce_value(p, text, from_text=True)
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize("kind,value,from_text", [
+    ("int", "1.5", True), ("int", "abc", True), ("int", True, False), ("int", 1.0, False),
+    ("float", "nan", True), ("float", "x", True), ("float", "inf", True),
+    ("bool", "maybe", True), ("bool", 1, False), ("str", 5, False), ("list", "3", True),
+])
+def test_bad_values_are_rejected_with_a_clear_message(kind, value, from_text):
+    default = {"int": 1, "float": 1.0, "bool": True, "str": "", "list": []}[kind]
+    with pytest.raises(InputError, match=r"parameter 'x'.*default"):
+        nbr.coerce_value(nbr.Parameter("x", default, kind), value, from_text=from_text)
+
+
+def test_bad_cli_value_is_rejected_before_execution(tmp_path, capsys):
+    assert main(["notebooks", "run", "07", "-p", "replications", "many",
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "parameter 'replications'" in err and "whole number" in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_parameter_file_is_read_and_checked(tmp_path):
+    f = tmp_path / "p.yaml"
+    f.write_text("replications: 16\nratio: 0.2\n")
+    book = nbr.find_notebook("07")
+    assert nbr.resolve_parameters(book, nbr.read_parameter_file(f), {"ratio": "0.1"}) == {
+        "ratio": 0.1, "replications": 16}
+    f.write_text("replications: '16'\n")
+    with pytest.raises(InputError, match="whole number"):
+        nbr.resolve_parameters(book, nbr.read_parameter_file(f))
+
+
+HOSTILE = [
+    'x"; open("PWNED", "w").write("1"); y = "',
+    "x'; open('PWNED', 'w').write('1'); y = '",
+    '"""\nopen("PWNED", "w").write("1")\n"""',
+    "\n__import__('os').system('touch PWNED')\n#",
+    '\\"; __import__("os").system("touch PWNED"); #',
+    "{__import__('os').system('touch PWNED')}",
+    "中文 \u2028 \x00 \\N{BULLET} \\x41 ' \" \\",
+]
+
+
+def test_hostile_string_parameters_arrive_as_plain_strings(tmp_path):
+    book = tmp_path / "echo.ipynb"
+    nb = nbformat.v4.new_notebook(metadata={
+        "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}})
+    params = nbformat.v4.new_code_cell('text = "plain"  # any string\noutput_dir = ""  # set')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "from perfsim import notebooks as nb\nimport pandas as pd\n"
+        "nb.save_table(pd.DataFrame({'text': [text]}), 'results', output_dir)\n"
+        "nb.output_path('received.json', output_dir).write_text(__import__('json').dumps(text))")]
+    nbformat.write(nb, book)
+    reports = tmp_path / "reports"
+    for k, payload in enumerate(HOSTILE):
+        run = nbr.run_notebook(str(book), {"text": payload}, reports=reports, run_id=f"h{k}")
+        assert run.ok, run.error
+        received = json.loads((run.path / "received.json").read_text(encoding="utf-8"))
+        assert received == payload
+        executed = nbformat.read(run.path / "echo.ipynb", as_version=4)
+        injected = next(c for c in executed.cells
+                        if "injected-parameters" in c.metadata.get("tags", []))
+        tree = ast.parse(injected.source)  # plain assignments of constants, nothing else
+        assert all(isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                   for node in tree.body)
+        values = {node.targets[0].id: node.value.value for node in tree.body}
+        assert values == {"text": payload, "output_dir": "."}
+    assert not list(tmp_path.rglob("PWNED")) and not (Path.cwd() / "PWNED").exists()
+
+
+# --- run ids, failures -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("run_id", ["../escape", "..", "a/../../b", "a/b", "/abs", ".hidden",
+                                    "a\\b", "", "x\ny", "abc\n", "runs", "sp ace", "é"])
+def test_run_id_cannot_escape_reports(tmp_path, run_id):
+    with pytest.raises(InputError, match="run id"):
+        nbr.check_run_id(run_id, tmp_path / "reports")
+    with pytest.raises(InputError, match="run id"):
+        nbr.run_notebook("07", reports=tmp_path / "reports", run_id=run_id)
+    assert not (tmp_path / "escape").exists()
+    assert not (tmp_path / "reports").exists()
+
+
+def test_valid_run_id_stays_inside_reports(tmp_path):
+    assert nbr.check_run_id("my-run_2.0", tmp_path) == (tmp_path / "my-run_2.0").resolve()
+
+
+def test_failed_run_keeps_the_executed_notebook_with_the_error(tmp_path):
+    run = nbr.run_notebook("07", {"ratio": 0.5, "replications": 32}, reports=tmp_path,
+                           run_id="bad")
+    assert run.status == "failed" and "ratio" in run.error
+    manifest = json.loads((tmp_path / "bad" / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "InputError" in manifest["error"]
+    executed = nbformat.read(tmp_path / "bad" / "07_training_walkthrough.ipynb", as_version=4)
+    errors = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
+              if o.get("output_type") == "error"]
+    assert errors and errors[0]["ename"] == "InputError"
+    assert "InputError" in (tmp_path / "bad" / "07_training_walkthrough.html").read_text()
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert 'class="failed"' in index and "bad/" in index
+
+
+# --- helpers used by notebooks -------------------------------------------------------------
+
+def test_save_helpers_write_into_the_run_directory_only(tmp_path):
+    df = pd.DataFrame({"a": [1.0, 2.5], "b": ["优", "良"]})
+    assert nbr.save_table(df, "t", "") is None
+    path = nbr.save_table(df, "t", tmp_path)
+    assert path == tmp_path / "tables" / "t.csv"
+    assert path.read_bytes() == "a,b\n1.0,优\n2.5,良\n".encode()
+    assert nbr.save_table(df, "t", tmp_path, fmt="parquet").suffix == ".parquet"
+    for bad in ("../x", "a/b", ".x", ""):
+        with pytest.raises(InputError):
+            nbr.save_table(df, bad, tmp_path)
+        with pytest.raises(InputError):
+            nbr.output_path(bad, tmp_path)
+    fig = plots.bar_chart(df, "b", "a", title="t", xlabel="x (unit)", ylabel="y (yuan)",
+                          source="test")
+    assert nbr.save_figure(fig, "f", "") is None
+    assert nbr.save_figure(fig, "f", tmp_path).read_bytes()[:4] == b"\x89PNG"
+    assert nbr.output_path("w.xlsx", "") is None
+    assert nbr.output_path("w.xlsx", tmp_path) == tmp_path / "w.xlsx"
+
+
+def test_input_path_resolves_against_the_project_and_records_the_file(tmp_path):
+    p = nbr.input_path("datasets/scenarios/liupanshui_2022.yaml", tmp_path)
+    assert p == ROOT / "datasets" / "scenarios" / "liupanshui_2022.yaml"
+    assert json.loads((tmp_path / ".inputs.jsonl").read_text())["path"] == str(p)
+    with pytest.raises(InputError, match="file not found"):
+        nbr.input_path("datasets/nope.yaml")
+
+
+def test_answer_shows_or_hides():
+    df = pd.DataFrame({"a": [1]})
+    assert nbr.answer(True, df) is df
+    assert nbr.answer(False, df) == nbr.HIDDEN
+
+
+def test_find_notebook_by_number_stem_or_file():
+    assert nbr.find_notebook("04").stem == "04_reduction_ratio"
+    assert nbr.find_notebook("04_reduction_ratio.ipynb").stem == "04_reduction_ratio"
+    with pytest.raises(InputError, match="no such notebook.*01_indicator_weighting"):
+        nbr.find_notebook("99")
+
+
+def test_the_kernel_is_this_python():
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    name = nbr.kernel_name()
+    argv0 = KernelSpecManager().get_kernel_spec(name).argv[0]
+    assert argv0 in ("python", "python3") or Path(argv0).samefile(
+        __import__("sys").executable)
+
+
+def test_figures_have_title_axis_labels_and_source():
+    df = pd.DataFrame({"x": [1, 2, 3], "y": [1.0, 2.0, 1.5], "lo": [0.5, 1.5, 1.0],
+                       "hi": [1.5, 2.5, 2.0], "g": ["a", "a", "b"]})
+    figs = [
+        plots.bar_chart(df, "x", "y", hue="g", low="lo", high="hi", title="T 标题",
+                        xlabel="x (count)", ylabel="y (yuan)", source="unit test"),
+        plots.line_chart(df, "x", "y", low="lo", high="hi", title="T", xlabel="x (year)",
+                         ylabel="y (share)", source="unit test"),
+        plots.histogram(df["y"], lines=[1.2], title="T", xlabel="score (points)",
+                        ylabel="projects (count)", source="unit test"),
+        plots.heatmap(pd.DataFrame([[1.0, 0.5], [0.5, 1.0]], index=["a", "b"],
+                                   columns=["a", "b"]), title="T", xlabel="a", ylabel="b",
+                      source="unit test", colorbar="rho (unitless)"),
+    ]
+    for fig in figs:
+        ax = fig.axes[0]
+        assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+        assert any(t.get_text().startswith("Source: unit test") for t in fig.texts)
+    with pytest.raises(InputError, match="title"):
+        plots.bar_chart(df, "x", "y", title="", xlabel="x", ylabel="y", source="s")
+
+
+def test_text_drops_chinese_without_a_cjk_font(monkeypatch):
+    monkeypatch.setattr(plots, "use_cjk_font", lambda: None)
+    assert plots.text("节约资金 savings (亿元, 100 million yuan)") == \
+        "savings (100 million yuan)"
+    assert plots.text("等级 grade") == "grade"
+
+
+def test_cjk_font_is_installed_by_the_project():
+    """mpl-font is a dependency: its Noto Sans CJK SC file is registered with matplotlib."""
+    assert plots.use_cjk_font() == "Noto Sans CJK SC"
+
+
+# --- Excel from the command line ------------------------------------------------------------
+
+def test_run_xlsx_writes_the_allocation_workbook(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", str(ROOT / "datasets/scenarios/liupanshui_2022.yaml"), "--out",
+                 str(out), "--xlsx"]) == 0
+    assert "allocation.xlsx" in capsys.readouterr().out
+    wb = openpyxl.load_workbook(out / "allocation.xlsx")
+    assert wb.sheetnames == ["项目 projects", "部门台账 ledger", "等级汇总 grades"]
+    ledger = wb["部门台账 ledger"]
+    header = [c.value for c in ledger[1]]
+    assert header[:2] == ["部门 department", "等级 grade"]
+    col = header.index("下年预算 next budget (元 yuan)") + 1
+    assert all(ledger.cell(row=r, column=col).number_format == "#,##0.00"
+               for r in range(2, ledger.max_row + 1))
+    total = [r for r in wb["等级汇总 grades"].iter_rows(values_only=True)][-1]
+    assert total[0] == "total" and total[2] == 3468
+    assert main(["run", str(ROOT / "datasets/scenarios/liupanshui_2022.yaml"), "--out",
+                 str(tmp_path / "mc"), "--xlsx", "--replications", "2"]) == 2
