@@ -77,9 +77,15 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    replace_directory(tmp, target)
+
+
+def replace_directory(tmp: Path, target: Path) -> None:
+    """Move the finished directory ``tmp`` to ``target``, replacing what was there: the old
+    one is renamed aside first and removed after, so ``target`` is always whole."""
     old = None
     if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        old = target.with_name(f".{target.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
         os.replace(target, old)
     os.replace(tmp, target)
     if old is not None:

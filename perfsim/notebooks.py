@@ -55,7 +55,7 @@ from typing import Any
 
 from perfsim import __version__
 from perfsim.errors import InputError
-from perfsim.io import read_yaml, to_jsonable, write_json
+from perfsim.io import read_yaml, replace_directory, to_jsonable, write_json
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
@@ -534,7 +534,7 @@ def run_notebook(name: str, parameters: Mapping[str, Any] | None = None, *,
             **dict(extra_manifest or {}),
         }
         write_json(tmp / "manifest.json", manifest)
-        _move_into_place(tmp, target)
+        replace_directory(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -655,16 +655,6 @@ def _outputs(run_dir: Path) -> list[dict]:
             out.append({"path": f.relative_to(run_dir).as_posix(), "bytes": f.stat().st_size,
                         "sha256": sha256(f)})
     return out
-
-
-def _move_into_place(tmp: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}-{secrets.token_hex(2)}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def run_notebooks(names: Sequence[str] | None = None, *, parameters: Mapping[str, Any] | None
@@ -884,7 +874,7 @@ def run_sweep(spec: SweepSpec | str | Path, *, workers: int | None = None,
             "started": started, "ended": _now(),
             "duration_s": round(time.perf_counter() - t0, 3),
         })
-        _move_into_place(tmp, target)
+        replace_directory(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
