@@ -458,6 +458,11 @@ def _cmd_weights(args: argparse.Namespace) -> int:
         if args.portfolio is not None:
             portfolio = load_portfolio(args.portfolio, system)
     tier: dict[str, object] = {"method": args.method}
+    needs_matrix = args.method == "ahp" or (args.method == "combined"
+                                            and args.subjective == "ahp")
+    if needs_matrix and not args.matrix:
+        raise InputError(field="--matrix", problem="AHP needs a pairwise comparison matrix CSV, "
+                         "e.g. --matrix datasets/weighting/national_groups_ahp.csv")
     if args.matrix:
         if args.level == "groups" and len(args.matrix) > 1:
             raise InputError(field="--matrix", value=len(args.matrix),

@@ -707,3 +707,11 @@ def test_weights_frame_levels(national):
     assert len(weights_frame(national)) == 16
     with pytest.raises(InputError, match="level"):
         weights_frame(national, "level2")
+
+
+def test_cli_ahp_without_a_matrix_names_the_option(capsys):
+    from perfsim.cli import main
+
+    assert main(["weights", "--method", "ahp"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--matrix" in err[0] and "Traceback" not in err[0]
