@@ -85,14 +85,6 @@ SIMULATION_PARAMETERS: dict[str, tuple[str, tuple[float, float], str, str]] = {
                                                "performance (sd)"),
 }
 
-#: The path patterns, for documentation and error messages.
-PARAMETER_PATTERNS = (
-    "linkage.ratio", "linkage.multipliers.<grade>", "grading.cutoffs",
-    "grading.cutoffs.<grade>", "weights", "weights.<level-1 code>", "weights.leaves",
-    *SIMULATION_PARAMETERS,
-)
-
-
 @dataclass(frozen=True)
 class Parameter:
     """A solvable design parameter of a scenario.

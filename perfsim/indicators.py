@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from perfsim.errors import InputError
+from perfsim.io import check_mapping
 from perfsim.scoring import AGGREGATIONS, Rule, make_rule, total_score
 
 EXCEL_COLUMNS = (
@@ -202,13 +203,7 @@ def load_indicator_system(path: str | Path) -> IndicatorSystem:
 def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSystem:
     """Build a validated system from the YAML structure (already parsed)."""
     src = str(source) if source is not None else "<indicator system>"
-    if not isinstance(doc, Mapping):
-        raise InputError(src, problem="must be a mapping with 'indicators'")
-    unknown = set(doc) - _TOP_KEYS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise InputError(src, field=key,
-                         problem=f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})")
+    check_mapping(doc, _TOP_KEYS, src, "an indicator system")
     code = str(doc.get("code") or Path(src).stem)
     name_zh, name_en = _names(doc.get("name"), src, "system")
     total = _number(doc.get("total", 100), src, "system", "total", positive=True)

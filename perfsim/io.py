@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,22 @@ def read_yaml(path: str | Path) -> Any:
         where = f"line {mark.line + 1}" if mark is not None else None
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise InputError(path, where, problem=f"YAML syntax error: {problem}") from None
+
+
+def check_mapping(doc: Any, allowed: Collection[str], source: str, what: str,
+                  required: Collection[str] = ()) -> Mapping[str, Any]:
+    """``doc`` as a mapping whose keys are all ``allowed`` and include ``required``; otherwise
+    an :class:`InputError` naming the file and the key, listing the allowed ones."""
+    if not isinstance(doc, Mapping):
+        raise InputError(source, problem=f"{what} must be a YAML mapping")
+    for key in doc:
+        if key not in allowed:
+            raise InputError(source, field=str(key),
+                             problem=f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    for key in required:
+        if key not in doc:
+            raise InputError(source, field=key, problem="required")
+    return doc
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -55,7 +55,7 @@ from typing import Any
 
 from perfsim import __version__
 from perfsim.errors import InputError
-from perfsim.io import read_yaml, replace_directory, to_jsonable, write_json
+from perfsim.io import check_mapping, read_yaml, replace_directory, to_jsonable, write_json
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
@@ -743,15 +743,8 @@ def read_sweep(path: str | Path) -> SweepSpec:
     against the notebook before anything runs."""
     src = str(path)
     doc = read_yaml(path)
-    if not isinstance(doc, Mapping):
-        raise InputError(src, problem="a sweep file must be a YAML mapping")
-    allowed = {"notebook", "name", "parameters", "grid", "table", "plot"}
-    for key in doc:
-        if key not in allowed:
-            raise InputError(src, field=str(key),
-                             problem=f"unknown key (allowed: {', '.join(sorted(allowed))})")
-    if "notebook" not in doc:
-        raise InputError(src, field="notebook", problem="required")
+    check_mapping(doc, {"notebook", "name", "parameters", "grid", "table", "plot"}, src,
+                  "a sweep file", required=("notebook",))
     try:
         notebook = find_notebook(str(doc["notebook"]).zfill(2) if isinstance(
             doc["notebook"], int) else str(doc["notebook"]))

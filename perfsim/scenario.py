@@ -30,7 +30,7 @@ import numpy as np
 from perfsim.errors import InputError
 from perfsim.grading import Grading, grading_from_dict
 from perfsim.indicators import IndicatorSystem, load_indicator_system
-from perfsim.io import read_yaml
+from perfsim.io import check_mapping, read_yaml
 from perfsim.linkage import Linkage, linkage_from_dict
 from perfsim.portfolio import Portfolio, generate_portfolio, load_portfolio
 
@@ -78,14 +78,7 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
     path = Path(path)
     doc = read_yaml(path)
     src = str(path)
-    if not isinstance(doc, Mapping):
-        raise InputError(src, problem="a scenario must be a YAML mapping")
-    for key in doc:
-        if key not in SCENARIO_KEYS:
-            raise InputError(src, field=str(key),
-                             problem=f"unknown key (allowed: {', '.join(sorted(SCENARIO_KEYS))})")
-    if "portfolio" not in doc:
-        raise InputError(src, field="portfolio", problem="required")
+    check_mapping(doc, SCENARIO_KEYS, src, "a scenario", required=("portfolio",))
     file_seed = doc.get("seed", 0)
     use_seed = file_seed if seed is None else seed
     if isinstance(use_seed, bool) or not isinstance(use_seed, int) or use_seed < 0:

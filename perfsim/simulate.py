@@ -375,6 +375,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range) -> dict[str, np.ndarray]:
                              np.take(inputs.budget, pick)], axis=1)
     inflation = np.concatenate([inflation, np.take_along_axis(inflation, pick, axis=1)],
                                axis=1)
+    inflated = bool(np.any(inflation != 0))  # else the honest counterfactual is the same run
     flags = {k: np.concatenate([np.broadcast_to(v, (R, P0)), np.take(v, pick)], axis=1)
              for k, v in inputs.flags.items()}
     active = np.zeros((R, S), dtype=bool)
@@ -405,7 +406,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range) -> dict[str, np.ndarray]:
         a_self = self_evaluate(a_true, inflation, s.measurement_noise, z_self)
         self_score = inputs.score(a_self, w)
         honest_score = self_score
-        if s.inflation_mean != 0 or s.inflation_sd != 0 or inputs.settings.inflation_by_department:
+        if inflated:
             honest_score = inputs.score(self_evaluate(a_true, np.zeros_like(inflation),
                                                         s.measurement_noise, z_self), w)
         b = np.where(active, budget, 0.0)
@@ -430,7 +431,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range) -> dict[str, np.ndarray]:
         nxt = np.where(active, res.next_budget, 0.0)
         loss = np.where(active, res.cut + res.cancelled, 0.0)
 
-        if honest_score is not self_score:
+        if inflated:
             score_h = recheck_scores(honest_score, re_score, checked, **rules)
             grade_h = inputs.grading.grade(score_h, cutoffs, active)
             cancel_h = _cancelled(active, grade_h == last, poor_run, s.escalation_years)

@@ -636,6 +636,19 @@ def pca_weights(
 # --------------------------------------------------------------------------------------------
 
 
+def _check_alpha(alpha: Any) -> None:
+    if not (isinstance(alpha, int | float | np.floating | np.integer)
+            and not isinstance(alpha, bool) and 0.0 <= alpha <= 1.0):
+        raise InputError(where="combined weights", field="alpha", value=alpha,
+                         problem="must be in [0, 1] (the share of the subjective weights)")
+
+
+def _check_combine(value: Any, name: str) -> None:
+    if value not in ("additive", "multiplicative"):
+        raise InputError(where="combined weights", field=name, value=value,
+                         problem="must be 'additive' or 'multiplicative'")
+
+
 def combined_weights(
     subjective: ArrayLike,
     objective: ArrayLike,
@@ -649,13 +662,8 @@ def combined_weights(
     subjective weights. ``method='multiplicative'``: s · o / Σ (s · o) (``alpha`` unused).
     Returns shares, sum 1 along the last axis.
     """
-    if method not in ("additive", "multiplicative"):
-        raise InputError(where="combined weights", field="method", value=method,
-                         problem="must be 'additive' or 'multiplicative'")
-    if not (isinstance(alpha, int | float | np.floating | np.integer)
-            and not isinstance(alpha, bool) and 0.0 <= alpha <= 1.0):
-        raise InputError(where="combined weights", field="alpha", value=alpha,
-                         problem="must be in [0, 1] (the share of the subjective weights)")
+    _check_combine(method, "method")
+    _check_alpha(alpha)
     s = _normalise(subjective, where="subjective weights")
     o = _normalise(objective, where="objective weights")
     if s.shape[-1] != o.shape[-1]:
@@ -826,13 +834,8 @@ def compute_weights(
     if subjective not in SUBJECTIVE_METHODS:
         raise InputError(where="combined weights", field="subjective", value=subjective,
                          problem=f"choose one of {', '.join(SUBJECTIVE_METHODS)}")
-    if combine not in ("additive", "multiplicative"):
-        raise InputError(where="combined weights", field="combine", value=combine,
-                         problem="must be 'additive' or 'multiplicative'")
-    if not (isinstance(alpha, int | float | np.floating | np.integer)
-            and not isinstance(alpha, bool) and 0.0 <= alpha <= 1.0):
-        raise InputError(where="combined weights", field="alpha", value=alpha,
-                         problem="must be in [0, 1] (the share of the subjective weights)")
+    _check_combine(combine, "combine")
+    _check_alpha(alpha)
     subj = compute_weights(subjective, points=points, X=X, matrix=matrix, cr_limit=cr_limit,
                            codes=codes)
     obj = compute_weights(objective, X=X, directions=directions, variance_kept=variance_kept,
