@@ -40,10 +40,12 @@ top_departments = 15  # departments listed in the who-loses table
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
-from perfsim import calibrate, plots, report, studies
-from perfsim import notebooks as nb
-from perfsim.scenario import load_scenario
-from perfsim.simulate import Settings
+from perfsim.model.scenario import load_scenario
+from perfsim.model.settings import Settings
+from perfsim.notebooks import runner as nb
+from perfsim.present import plots, report
+from perfsim.run import calibrate
+from perfsim.run import variants as studies
 
 plots.use_cjk_font()
 sc = load_scenario(nb.input_path(scenario, output_dir), seed=seed)
@@ -85,7 +87,7 @@ results[["variant", "cut", "cancelled", "savings", "next_budget"]]
 # %% [markdown]
 # ## 3. Which ratio gives exactly the target? (反推压减比例)
 #
-# `perfsim.calibrate` solves cut(ratio) = target within the rule's range [10%, 20%]
+# `perfsim.run.calibrate` solves cut(ratio) = target within the rule's range [10%, 20%]
 # (scipy's `brentq`). A target outside what the range can deliver is reported as infeasible,
 # with the bound that binds.
 

@@ -46,10 +46,12 @@ sensitivity_params = [
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
-from perfsim import notebooks as nb
-from perfsim import plots, sensitivity, studies
-from perfsim.scenario import load_scenario
-from perfsim.simulate import Settings
+from perfsim.model.scenario import load_scenario
+from perfsim.model.settings import Settings
+from perfsim.notebooks import runner as nb
+from perfsim.present import plots
+from perfsim.run import sensitivity
+from perfsim.run import variants as studies
 
 plots.use_cjk_font()
 sc = load_scenario(nb.input_path(scenario, output_dir), seed=seed)
@@ -97,7 +99,7 @@ print(sensitivity.format_sensitivity(sobol))
 
 # %%
 for metric in METRICS:
-    fig = sensitivity.plot_sensitivity(sobol, metric)
+    fig = plots.plot_sensitivity(sobol, metric)
     nb.save_figure(fig, f"sobol_{metric}", output_dir)
 
 # %% [markdown]
@@ -110,7 +112,7 @@ for metric in METRICS:
 morris = sensitivity.morris(sc, sensitivity_params, n=morris_trajectories, metrics=METRICS,
                             replications=sensitivity_replications)
 nb.save_table(morris.table, "morris", output_dir)
-fig = sensitivity.plot_sensitivity(morris, "wrong_cuts")
+fig = plots.plot_sensitivity(morris, "wrong_cuts")
 nb.save_figure(fig, "morris_wrong_cuts", output_dir)
 morris.table
 

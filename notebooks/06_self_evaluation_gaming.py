@@ -39,10 +39,11 @@ penalty = 5.0  # points deducted when a check finds the self-score over 10 point
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
-from perfsim import notebooks as nb
-from perfsim import plots, studies
-from perfsim.scenario import load_scenario
-from perfsim.simulate import Settings
+from perfsim.model.scenario import load_scenario
+from perfsim.model.settings import Settings
+from perfsim.notebooks import runner as nb
+from perfsim.present import plots
+from perfsim.run import variants as studies
 
 plots.use_cjk_font()
 sc = load_scenario(nb.input_path(scenario, output_dir), seed=seed)

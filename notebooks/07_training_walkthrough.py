@@ -41,10 +41,11 @@ show_answers = True  # show the answers (false: a hand-out version)
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
-from perfsim import notebooks as nb
-from perfsim import plots, studies
-from perfsim.scenario import load_scenario
-from perfsim.simulate import Settings
+from perfsim.model.scenario import load_scenario
+from perfsim.model.settings import Settings
+from perfsim.notebooks import runner as nb
+from perfsim.present import plots
+from perfsim.run import variants as studies
 
 plots.use_cjk_font()
 sc = load_scenario(nb.input_path(scenario, output_dir), seed=seed)

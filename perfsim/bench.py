@@ -24,10 +24,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perfsim.engine import allocate
-from perfsim.evaluation import weighted_score
-from perfsim.grading import Grading
-from perfsim.linkage import liupanshui
+from perfsim.kernel.evaluation import weighted_score
+from perfsim.kernel.grading import Grading
+from perfsim.kernel.linkage import liupanshui
+from perfsim.kernel.year import allocate
+from perfsim.model.indicators import load_indicator_system
+from perfsim.model.portfolio import DATASETS, generate_portfolio
+from perfsim.model.scenario import Scenario, load_scenario
+from perfsim.model.settings import settings_from_dict
+from perfsim.run.sensitivity import sobol
+from perfsim.run.simulate import simulate
 
 LIUPANSHUI = {"projects": 3468, "indicators": 20, "replications": 10_000}
 
@@ -121,10 +127,6 @@ def time_full_process(engine: str, *, projects: int = 3468, replications: int = 
                       years: int = 5, workers: int | None = None) -> dict[str, Any]:
     """A multi-year Monte Carlo with the full evaluation process on the key-evaluation
     framework (20 indicators) at Liupanshui scale."""
-    from perfsim.indicators import load_indicator_system
-    from perfsim.portfolio import DATASETS, generate_portfolio
-    from perfsim.scenario import Scenario
-    from perfsim.simulate import settings_from_dict, simulate
 
     system = load_indicator_system(DATASETS / "indicator_systems" /
                                    "key_evaluation_framework.yaml")
@@ -203,9 +205,6 @@ def time_sensitivity(n: int = 1024, seed: int = 2022) -> dict[str, Any]:
     """Time a Sobol analysis (first and total order) of 6 design parameters with ``n`` base
     samples on the Liupanshui 2022 scenario (3,468 projects) — ``n × 8`` model evaluations,
     through :func:`perfsim.sensitivity.evaluate_samples` in vectorised chunks."""
-    from perfsim.portfolio import DATASETS
-    from perfsim.scenario import load_scenario
-    from perfsim.sensitivity import sobol
 
     scenario = load_scenario(DATASETS / "scenarios" / "liupanshui_2022.yaml")
     params = [{"name": "linkage.ratio", "bounds": [0.10, 0.20]},

@@ -12,7 +12,35 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from perfsim import __version__
+from perfsim.bench import format_bench, format_sensitivity_bench, run_bench, time_sensitivity
 from perfsim.errors import InputError, PerfsimError
+from perfsim.io import to_jsonable
+from perfsim.model.indicators import load_indicator_system
+from perfsim.model.portfolio import load_portfolio
+from perfsim.model.scenario import load_scenario
+from perfsim.model.settings import settings_from_dict
+from perfsim.model.validate import describe_file
+from perfsim.model.weighting_spec import parse_weighting
+from perfsim.model.weights import apply_weighting, weights_frame
+from perfsim.notebooks import runner as notebooks
+from perfsim.present.report import (
+    print_monte_carlo,
+    print_year,
+    write_monte_carlo,
+    write_xlsx,
+    write_year,
+)
+from perfsim.run.calibrate import calibrate, format_calibration, parse_targets
+from perfsim.present.plots import plot_sensitivity
+from perfsim.run.sensitivity import (
+    DEFAULT_METRICS,
+    format_sensitivity,
+    load_params,
+    morris,
+    sobol,
+)
+from perfsim.run.simulate import ENGINES, simulate
+from perfsim.run.year import run_year
 
 EXIT_INPUT = 2
 
@@ -206,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_notebook_commands(sub: argparse._SubParsersAction) -> None:
-    """``perfsim notebooks run|list|index`` and ``perfsim sweep`` (see perfsim.notebooks)."""
+    """``perfsim notebooks run|list|index`` and ``perfsim sweep`` (see perfsim.notebooks.runner)."""
     nb = sub.add_parser("notebooks", help="run the parameterised notebooks with papermill",
                         description="Run the numbered notebooks in notebooks/ with papermill "
                                     "into reports/<run-id>/ (executed notebook, HTML, figures, "
@@ -270,9 +298,6 @@ def _pos_int(text: str) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from perfsim.engine import run_year
-    from perfsim.report import print_year, write_year
-    from perfsim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, seed=args.seed)
     out = args.out or Path("reports") / "runs" / scenario.name
@@ -286,7 +311,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         result = run_year(scenario)
         write_year(result, out)
         if args.xlsx:
-            from perfsim.report import write_xlsx
 
             write_xlsx(result, Path(out) / "allocation.xlsx")
         print_year(result, out)
@@ -296,8 +320,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.xlsx:
         raise InputError(field="--xlsx", problem="the workbook is written for a one-year run "
                                                  "(without --years or --replications)")
-    from perfsim.report import print_monte_carlo, write_monte_carlo
-    from perfsim.simulate import settings_from_dict, simulate
 
     if args.scheduler and args.engine != "dask":
         raise InputError(field="--scheduler", value=args.scheduler,
@@ -317,17 +339,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     import json
 
-    from perfsim.bench import format_bench, run_bench
-    from perfsim.simulate import ENGINES
 
     if getattr(args, "notebooks", False):
-        from perfsim import notebooks
 
         timing = notebooks.bench(quick=args.quick)
         print(json.dumps(timing, indent=2) if args.json else notebooks.format_bench(timing))
         return 0
     if getattr(args, "sensitivity", False):
-        from perfsim.bench import format_sensitivity_bench, time_sensitivity
 
         timing = time_sensitivity(n=128 if args.quick else 1024)
         print(json.dumps(timing, indent=2) if args.json else format_sensitivity_bench(timing))
@@ -353,9 +371,6 @@ def _cli_error(err: InputError, **names: str) -> InputError:
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     import json
 
-    from perfsim.calibrate import calibrate, format_calibration, parse_targets
-    from perfsim.io import to_jsonable
-    from perfsim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, seed=args.seed)
     bounds = None
@@ -378,16 +393,6 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
     import json
 
-    from perfsim.io import to_jsonable
-    from perfsim.scenario import load_scenario
-    from perfsim.sensitivity import (
-        DEFAULT_METRICS,
-        format_sensitivity,
-        load_params,
-        morris,
-        plot_sensitivity,
-        sobol,
-    )
 
     scenario = load_scenario(args.scenario, seed=args.seed)
     specs = load_params(args.params, scenario)
@@ -416,11 +421,9 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from perfsim.validate import describe_file
 
     system = None
     if args.system is not None:
-        from perfsim.indicators import load_indicator_system
 
         system = load_indicator_system(args.system)
     failed = 0
@@ -438,10 +441,6 @@ DEFAULT_SYSTEM = (Path(__file__).resolve().parent.parent / "datasets" / "indicat
 
 
 def _cmd_weights(args: argparse.Namespace) -> int:
-    from perfsim.indicators import load_indicator_system
-    from perfsim.portfolio import load_portfolio
-    from perfsim.scenario import load_scenario
-    from perfsim.schemes import apply_weighting, parse_weighting, weights_frame
 
     portfolio = None
     if args.scenario is not None:
@@ -497,7 +496,6 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 
 
 def _cmd_notebooks_run(args: argparse.Namespace) -> int:
-    from perfsim import notebooks
 
     texts: dict[str, str] = {}
     for key, value in args.parameters:
@@ -520,21 +518,18 @@ def _cmd_notebooks_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_notebooks_list(args: argparse.Namespace) -> int:
-    from perfsim import notebooks
 
     print(notebooks.describe())
     return 0
 
 
 def _cmd_notebooks_index(args: argparse.Namespace) -> int:
-    from perfsim import notebooks
 
     print(f"index: {notebooks.write_index(args.out).resolve()}")
     return 0
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from perfsim import notebooks
 
     spec = notebooks.read_sweep(args.grid)
     n = len(spec.combinations())

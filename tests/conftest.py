@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from perfsim.indicators import IndicatorSystem, load_indicator_system
+from perfsim.model.indicators import IndicatorSystem, load_indicator_system
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

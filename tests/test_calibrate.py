@@ -1,4 +1,4 @@
-"""Calibration (perfsim.calibrate): known ratios, cutoffs and weights recovered; infeasible targets
+"""Calibration (perfsim.run.calibrate): known ratios, cutoffs and weights recovered; infeasible targets
 reported with the binding bound; registry errors that list what is valid."""
 
 from __future__ import annotations
@@ -9,23 +9,24 @@ import pytest
 from conftest import SCENARIOS
 
 from perfsim import cli
-from perfsim.calibrate import (
+from perfsim.errors import InputError
+from perfsim.kernel.grading import Grading
+from perfsim.kernel.linkage import liupanshui
+from perfsim.model.indicators import system_from_dict
+from perfsim.model.params import parameters
+from perfsim.model.portfolio import generate_portfolio, portfolio_from_frame
+from perfsim.model.scenario import Scenario, load_scenario
+from perfsim.model.settings import settings_from_dict
+from perfsim.run.calibrate import (
     calibrate,
     deterministic_metrics,
     fit_weights,
     metrics_for,
-    parameters,
     parse_targets,
     solve_scalar,
 )
-from perfsim.engine import run_year
-from perfsim.errors import InputError
-from perfsim.grading import Grading
-from perfsim.indicators import system_from_dict
-from perfsim.linkage import liupanshui
-from perfsim.portfolio import generate_portfolio, portfolio_from_frame
-from perfsim.scenario import Scenario, load_scenario
-from perfsim.simulate import settings_from_dict, simulate
+from perfsim.run.simulate import simulate
+from perfsim.run.year import run_year
 
 LIUPANSHUI = SCENARIOS / "liupanshui_2022.yaml"
 
@@ -113,7 +114,7 @@ def test_solver_reports_an_interior_closest_point():
 def test_a_jump_is_not_taken_for_a_root():
     # grade-table rule: a 中 multiplier of 0 cancels (cut 0), any m in (0, 1) cuts (1 − m) × 4.0m;
     # 3.0m is cut at m = 0.25 — not at the jump just above 0
-    from perfsim.linkage import linkage_from_dict
+    from perfsim.kernel.linkage import linkage_from_dict
 
     sc = score_scenario(**FIVE).replace(linkage=linkage_from_dict(
         {"rule": "grade_table", "multipliers": {"excellent": 1.1, "good": 1.0, "fair": 0.85,
@@ -311,7 +312,7 @@ def test_weights_reproduce_observed_grades(weighted, tmp_path):
 def test_fitted_weights_score_like_the_system(weighted):
     sc, X = weighted
     res = calibrate(sc, "weights", {"observed_scores": X @ np.array([30.0, 30.0, 40.0])})
-    from perfsim.calibrate import apply_parameter, parameter
+    from perfsim.model.params import apply_parameter, parameter
     changed, _ = apply_parameter(sc, None, parameter(sc, "weights"), res.value)
     np.testing.assert_allclose(changed.scores(), X @ np.array(res.value), atol=1e-9)
 

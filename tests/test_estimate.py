@@ -1,4 +1,4 @@
-"""Estimation (perfsim.estimate): recovery of known coefficients from simulated data — the 95%
+"""Estimation (perfsim.analyse.estimate): recovery of known coefficients from simulated data — the 95%
 intervals cover the truth — and exact answers where the rule fixes them."""
 
 from __future__ import annotations
@@ -8,16 +8,16 @@ import pandas as pd
 import pytest
 from conftest import SCENARIOS
 
-from perfsim.engine import run_year
-from perfsim.errors import InputError
-from perfsim.estimate import (
+from perfsim.analyse.estimate import (
     COLUMNS,
     budget_change_model,
     inflation_model,
     level1_scores,
     ordered_grades,
 )
-from perfsim.scenario import load_scenario
+from perfsim.errors import InputError
+from perfsim.model.scenario import load_scenario
+from perfsim.run.year import run_year
 
 GRADES_WORST_FIRST = np.array(["poor", "fair", "good", "excellent"])
 
@@ -117,7 +117,7 @@ def test_budget_change_under_the_liupanshui_rule_is_exact():
 
 
 def test_level1_scores_by_hand(tiny, data_dir):
-    from perfsim.portfolio import load_portfolio
+    from perfsim.model.portfolio import load_portfolio
 
     pf = load_portfolio(data_dir / "tiny_measured.csv", tiny)
     s = level1_scores(tiny, pf.measurements())

@@ -7,14 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from perfsim.evaluation import (
+from perfsim.kernel.evaluation import (
     monitor,
     recheck_scores,
     select_for_check,
     self_evaluate,
     weighted_score,
 )
-from perfsim.scoring import gap_penalty
+from perfsim.kernel.scoring import gap_penalty
 
 # --- scores and self-evaluation -------------------------------------------------------------
 

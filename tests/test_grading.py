@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from perfsim.errors import InputError
-from perfsim.grading import (
+from perfsim.kernel.grading import (
     LABEL_SETS,
     NATIONAL,
     Grading,

@@ -15,7 +15,7 @@ import yaml
 from conftest import DATA, SYSTEMS
 
 from perfsim.errors import InputError
-from perfsim.indicators import (
+from perfsim.model.indicators import (
     EXCEL_COLUMNS,
     IndicatorSystem,
     load_indicator_system,

@@ -12,10 +12,9 @@ from conftest import DATA
 from hypothesis import given
 from hypothesis import strategies as st
 
-from perfsim.engine import allocate, run_year
 from perfsim.errors import InputError
-from perfsim.grading import Grading, label_set
-from perfsim.linkage import (
+from perfsim.kernel.grading import Grading, label_set
+from perfsim.kernel.linkage import (
     STATUSES,
     GradeTable,
     Linkage,
@@ -23,8 +22,10 @@ from perfsim.linkage import (
     linkage_from_dict,
     liupanshui,
 )
-from perfsim.portfolio import load_portfolio
-from perfsim.scenario import Scenario, load_scenario
+from perfsim.kernel.year import allocate
+from perfsim.model.portfolio import load_portfolio
+from perfsim.model.scenario import Scenario, load_scenario
+from perfsim.run.year import run_year
 
 GRADES = np.array([0, 1, 2, 3])  # 优 良 中 差
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from perfsim import metrics
+from perfsim.kernel import metrics
 
 ALL4 = np.ones((1, 4), dtype=bool)
 

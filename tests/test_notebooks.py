@@ -21,10 +21,10 @@ import pandas as pd
 import papermill
 import pytest
 
-from perfsim import notebooks as nbr
-from perfsim import plots
 from perfsim.cli import main
 from perfsim.errors import InputError
+from perfsim.notebooks import runner as nbr
+from perfsim.present import plots
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -320,7 +320,7 @@ def test_hostile_string_parameters_arrive_as_plain_strings(tmp_path):
     params = nbformat.v4.new_code_cell('text = "plain"  # any string\noutput_dir = ""  # set')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(
-        "from perfsim import notebooks as nb\nimport pandas as pd\n"
+        "from perfsim.notebooks import runner as nb\nimport pandas as pd\n"
         "nb.save_table(pd.DataFrame({'text': [text]}), 'results', output_dir)\n"
         "nb.output_path('received.json', output_dir).write_text(__import__('json').dumps(text))")]
     nbformat.write(nb, book)

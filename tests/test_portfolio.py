@@ -12,8 +12,8 @@ import pytest
 from conftest import DATA, DATASETS
 
 from perfsim.errors import InputError
-from perfsim.grading import Grading
-from perfsim.portfolio import (
+from perfsim.kernel.grading import Grading
+from perfsim.model.portfolio import (
     generate_portfolio,
     load_portfolio,
     portfolio_from_frame,

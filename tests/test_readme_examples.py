@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from perfsim.engine import run_year
-from perfsim.indicators import load_indicator_system
-from perfsim.portfolio import load_portfolio
-from perfsim.scenario import load_scenario
+from perfsim.model.indicators import load_indicator_system
+from perfsim.model.portfolio import load_portfolio
+from perfsim.model.scenario import load_scenario
+from perfsim.run.year import run_year
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -57,7 +57,7 @@ def test_scenario_example_runs(examples):
 def test_simulation_example(examples):
     import yaml
 
-    from perfsim.simulate import settings_from_dict
+    from perfsim.model.settings import settings_from_dict
 
     doc = yaml.safe_load((examples / "simulation.yaml").read_text(encoding="utf-8"))
     s = settings_from_dict(doc["simulation"])

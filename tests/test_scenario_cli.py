@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from conftest import DATA, SCENARIOS, SYSTEMS
 
-import perfsim.report
+import perfsim.present.report
 from perfsim.cli import main
 from perfsim.errors import InputError
-from perfsim.linkage import liupanshui
-from perfsim.scenario import load_scenario
+from perfsim.kernel.linkage import liupanshui
+from perfsim.model.scenario import load_scenario
 
 LIUPANSHUI = SCENARIOS / "liupanshui_2022.yaml"
 PERFSIM = Path(sys.executable).parent / "perfsim"
@@ -248,7 +248,7 @@ def test_failed_write_leaves_no_output_directory(capsys, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device", "summary.json")
 
-    monkeypatch.setattr(perfsim.report, "write_json", broken)
+    monkeypatch.setattr(perfsim.present.report, "write_json", broken)
     out = tmp_path / "out"
     code, _, stderr = run_cli(capsys, "run", DATA / "tiny_scenario.yaml", "--out", out)
     assert code != 0 and "Traceback" not in stderr
@@ -264,7 +264,7 @@ def test_failed_rerun_keeps_the_previous_output(capsys, tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise OSError(28, "No space left on device", "summary.json")
 
-    monkeypatch.setattr(perfsim.report, "write_json", broken)
+    monkeypatch.setattr(perfsim.present.report, "write_json", broken)
     assert run_cli(capsys, "run", DATA / "tiny_scenario.yaml", "--out", out)[0] != 0
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]

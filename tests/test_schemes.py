@@ -1,4 +1,4 @@
-"""Weighting schemes (perfsim.schemes): applying a scheme to a system, the `weighting:` blocks in
+"""Weighting schemes (perfsim.run.compare): applying a scheme to a system, the `weighting:` blocks in
 files, comparing schemes on one portfolio, the ordinal_average aggregation and `perfsim weights`.
 
 Expected values are worked out by hand in the comments (closed forms for entropy weights,
@@ -19,23 +19,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perfsim.cli import main
-from perfsim.engine import run_year
 from perfsim.errors import InputError
-from perfsim.grading import Grading
-from perfsim.indicators import load_indicator_system, system_from_dict
-from perfsim.linkage import linkage_from_dict
-from perfsim.portfolio import generate_portfolio, portfolio_from_frame
-from perfsim.scenario import Scenario, load_scenario
-from perfsim.schemes import (
-    DEFAULT_SCHEMES,
-    WeightingSpec,
-    apply_weighting,
-    compare_schemes,
-    leaf_directions,
-    parse_weighting,
-    weights_frame,
-)
-from perfsim.scoring import total_score
+from perfsim.kernel.grading import Grading
+from perfsim.kernel.linkage import linkage_from_dict
+from perfsim.kernel.scoring import total_score
+from perfsim.model.indicators import load_indicator_system, system_from_dict
+from perfsim.model.portfolio import generate_portfolio, portfolio_from_frame
+from perfsim.model.scenario import Scenario, load_scenario
+from perfsim.model.weighting_spec import WeightingSpec, parse_weighting
+from perfsim.model.weights import apply_weighting, leaf_directions, weights_frame
+from perfsim.run.compare import DEFAULT_SCHEMES, compare_schemes
+from perfsim.run.year import run_year
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

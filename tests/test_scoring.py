@@ -1,4 +1,4 @@
-"""Leaf scoring rules and aggregation (perfsim.scoring), checked against hand arithmetic from the
+"""Leaf scoring rules and aggregation (perfsim.kernel.scoring), checked against hand arithmetic from the
 rule text in domain.md §2.1 / §2.2."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from perfsim.errors import InputError
-from perfsim.scoring import RULES, gap_penalty, make_rule, total_score
+from perfsim.kernel.scoring import RULES, gap_penalty, make_rule, total_score
 
 
 def earned(kind, values, *, params=None, target=None, direction="higher", points=1.0, aux=None):

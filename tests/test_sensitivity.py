@@ -1,4 +1,4 @@
-"""Global sensitivity (perfsim.sensitivity): Sobol on an additive model with known indices,
+"""Global sensitivity (perfsim.run.sensitivity): Sobol on an additive model with known indices,
 Morris screening, the vectorised model (chunk-invariant, hand-checked, consistent with the
 Monte Carlo), the params file and the command line."""
 
@@ -14,27 +14,28 @@ from conftest import ROOT, SCENARIOS
 from scipy.stats import rankdata
 
 from perfsim import cli
-from perfsim import metrics as mx
 from perfsim.errors import InputError
-from perfsim.grading import Grading
-from perfsim.indicators import load_indicator_system
-from perfsim.linkage import liupanshui
-from perfsim.portfolio import DATASETS, generate_portfolio, portfolio_from_frame
-from perfsim.scenario import Scenario, load_scenario
-from perfsim.sensitivity import (
+from perfsim.kernel import metrics as mx
+from perfsim.kernel.grading import Grading
+from perfsim.kernel.linkage import liupanshui
+from perfsim.model.indicators import load_indicator_system
+from perfsim.model.portfolio import DATASETS, generate_portfolio, portfolio_from_frame
+from perfsim.model.scenario import Scenario, load_scenario
+from perfsim.model.settings import settings_from_dict
+from perfsim.present.plots import plot_sensitivity
+from perfsim.run.sensitivity import (
     DEFAULT_METRICS,
     _ranks,
     evaluate_samples,
     load_params,
     morris,
     params_from_list,
-    plot_sensitivity,
     run_morris,
     run_sobol,
     sobol,
     tidy_long,
 )
-from perfsim.simulate import settings_from_dict, simulate
+from perfsim.run.simulate import simulate
 
 LIUPANSHUI = SCENARIOS / "liupanshui_2022.yaml"
 
@@ -199,7 +200,7 @@ def test_ranks_and_rank_stability_match_scipy_and_metrics():
     rng = np.random.default_rng(1)
     x = np.round(rng.random((4, 50)) * 5)            # many ties
     np.testing.assert_allclose(_ranks(x), rankdata(x, axis=-1))
-    from perfsim.sensitivity import _spearman
+    from perfsim.run.sensitivity import _spearman
 
     y = x + rng.random((4, 50))
     np.testing.assert_allclose(_spearman(_ranks(x), _ranks(y)),

@@ -1,4 +1,4 @@
-"""The Monte Carlo engine (perfsim.simulate): settings and their errors, chunk-, engine- and
+"""The Monte Carlo engine (perfsim.run.simulate): settings and their errors, chunk-, engine- and
 cluster-proof reproducibility, the decision-quality metrics on cases worked out by hand, the
 multi-year loop (carry-over of budgets, cancellation, escalation, entrants, monitoring) and the
 ``perfsim run --years/--replications`` command line.
@@ -23,23 +23,16 @@ import pandas as pd
 import pytest
 from conftest import DATA, SCENARIOS
 
-from perfsim import metrics
 from perfsim.cli import main
 from perfsim.errors import InputError
-from perfsim.grading import Grading
-from perfsim.indicators import load_indicator_system
-from perfsim.linkage import linkage_from_dict
-from perfsim.portfolio import generate_portfolio, portfolio_from_frame
-from perfsim.scenario import Scenario
-from perfsim.simulate import (
-    BLOCK,
-    METRICS,
-    MONITORING_DEFAULT,
-    Settings,
-    block_sizes,
-    settings_from_dict,
-    simulate,
-)
+from perfsim.kernel import metrics
+from perfsim.kernel.grading import Grading
+from perfsim.kernel.linkage import linkage_from_dict
+from perfsim.model.indicators import load_indicator_system
+from perfsim.model.portfolio import generate_portfolio, portfolio_from_frame
+from perfsim.model.scenario import Scenario
+from perfsim.model.settings import MONITORING_DEFAULT, Settings, settings_from_dict
+from perfsim.run.simulate import BLOCK, METRICS, block_sizes, simulate
 
 # every random draw that could move a score, switched off; θ persists unchanged
 EXACT = dict(persistence=1.0, innovation_sd=0.0, leaf_dispersion=0.0, measurement_noise=0.0,

@@ -1,4 +1,4 @@
-"""perfsim.studies: the engine over a few named variants, tidy tables out."""
+"""perfsim.run.variants: the engine over a few named variants, tidy tables out."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from conftest import SCENARIOS
 
-from perfsim import studies
-from perfsim.engine import run_year
 from perfsim.errors import InputError
-from perfsim.scenario import load_scenario
-from perfsim.simulate import Settings
+from perfsim.model.scenario import load_scenario
+from perfsim.model.settings import Settings
+from perfsim.run import variants as studies
+from perfsim.run.year import run_year
 
 
 @pytest.fixture(scope="module")

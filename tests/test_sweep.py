@@ -9,10 +9,10 @@ import nbformat
 import pandas as pd
 import pytest
 
-from perfsim import notebooks as nbr
-from perfsim import plots
 from perfsim.cli import main
 from perfsim.errors import InputError
+from perfsim.notebooks import runner as nbr
+from perfsim.present import plots
 
 
 def grid_file(tmp_path: Path, text: str, name: str = "grid.yaml") -> Path:

@@ -1,4 +1,4 @@
-"""Tests for perfsim.weighting: reference values, pymcdm cross-checks, errors and properties."""
+"""Tests for perfsim.kernel.weighting: reference values, pymcdm cross-checks, errors and properties."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymcdm import weights as pymcdm_weights  # a dev dependency: missing is a failure, not a skip
 
-from perfsim import weighting as wt
 from perfsim.errors import InputError
+from perfsim.kernel import weighting as wt
 
 # Deterministic, quick property tests: no example database, fixed derivation of examples.
 PROPS = settings(max_examples=40, deadline=None, derandomize=True, database=None)

@@ -1,7 +1,7 @@
 """The evaluation process: self-evaluation with inflation, spot checks, re-check rules and
 dual monitoring — as pure functions on arrays shaped (replications, projects[, indicators]).
 
-Attainments are shares in [0, 1] of each leaf's points (see :mod:`perfsim.scoring`); scores
+Attainments are shares in [0, 1] of each leaf's points (see :mod:`perfsim.kernel.scoring`); scores
 are in points. Inflation is in attainment units: 0.05 lifts every leaf by 5% of its points, so
 5 points on a 100-point system.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from perfsim.scoring import gap_penalty
+from perfsim.kernel.scoring import gap_penalty
 
 SELECTIONS = ("random", "largest_budget", "highest_score")
 

@@ -4,7 +4,7 @@ Every rule turns measured values into an **attainment**: the share in [0, 1] of 
 that the project earns. Rules are vectorised: ``values`` may have any shape (replications ×
 projects, or projects). The points a leaf earns are ``attainment * points``; the total score is
 ``attainment @ points`` (arrays shaped (..., indicators)), so changing weights (see
-:mod:`perfsim.weighting`) rescales leaves without re-running the rules.
+:mod:`perfsim.kernel.weighting`) rescales leaves without re-running the rules.
 
 Deduction rules work in points (e.g. −1 point per 5 days late): their attainment is
 ``max(points − deduction, 0) / points`` at the points written in the indicator file.

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from perfsim.errors import InputError
-from perfsim.indicators import IndicatorSystem, load_indicator_system
 from perfsim.io import read_yaml
-from perfsim.portfolio import load_portfolio
-from perfsim.scenario import load_scenario
+from perfsim.model.indicators import IndicatorSystem, load_indicator_system
+from perfsim.model.portfolio import load_portfolio
+from perfsim.model.scenario import load_scenario
 
 
 def file_kind(path: Path) -> str:

@@ -14,7 +14,7 @@ Scenario YAML (paths are relative to the scenario file)::
       # generate: {preset: liupanshui_2021, grade_budgets: {fair: 853333333.33}}   # ... or this
     grading: {labels: national, cutoffs: [90, 80, 60], quotas: {excellent: 0.2}}
     linkage: {rule: liupanshui, ratio: 0.15, pool: treasury}
-    weighting: {groups: {method: entropy}}       # optional, see perfsim.schemes
+    weighting: {groups: {method: entropy}}       # optional, see perfsim.run.compare
 """
 
 from __future__ import annotations
@@ -28,20 +28,17 @@ from typing import Any
 import numpy as np
 
 from perfsim.errors import InputError
-from perfsim.grading import Grading, grading_from_dict
-from perfsim.indicators import IndicatorSystem, load_indicator_system
 from perfsim.io import check_mapping, read_yaml
-from perfsim.linkage import Linkage, linkage_from_dict
-from perfsim.portfolio import Portfolio, generate_portfolio, load_portfolio
+from perfsim.kernel.grading import Grading, grading_from_dict
+from perfsim.kernel.linkage import Linkage, linkage_from_dict
+from perfsim.model.indicators import IndicatorSystem, load_indicator_system
+from perfsim.model.portfolio import Portfolio, generate_portfolio, load_portfolio
+from perfsim.model.settings import settings_from_dict
+from perfsim.model.streams import seed_sequence
+from perfsim.model.weights import apply_weighting, scenario_weighting
 
 SCENARIO_KEYS = {"name", "description", "seed", "indicator_system", "portfolio", "grading",
                  "linkage", "simulation", "weighting"}
-SEED_STREAMS = {"portfolio": 0, "simulation": 1}
-
-
-def seed_sequence(seed: int, stream: str) -> np.random.SeedSequence:
-    """The independent random stream ``stream`` of a scenario seed."""
-    return np.random.SeedSequence(int(seed), spawn_key=(SEED_STREAMS[stream],))
 
 
 @dataclass(frozen=True)
@@ -95,7 +92,6 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
     except InputError as err:
         raise err.at(src) from None
     if doc.get("simulation") is not None:  # checked here so that `validate` catches it
-        from perfsim.simulate import settings_from_dict
 
         try:
             settings_from_dict(_mapping(doc["simulation"], src, "simulation"))
@@ -103,7 +99,6 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
             raise err.at(src) from None
     portfolio = _portfolio(doc["portfolio"], base, src, system, grading, use_seed)
     if doc.get("weighting") is not None or (system is not None and system.weighting is not None):
-        from perfsim.schemes import apply_weighting, scenario_weighting
 
         try:  # the scenario's weighting block wins over the indicator system's
             spec = scenario_weighting(doc.get("weighting"), system, path, portfolio)

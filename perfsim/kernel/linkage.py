@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from perfsim.errors import InputError
-from perfsim.grading import NATIONAL, LabelSet
+from perfsim.kernel.grading import NATIONAL, LabelSet
 
 LIUPANSHUI_RATIO_RANGE = (0.10, 0.20)
 POOLS = ("treasury", "redistribute")

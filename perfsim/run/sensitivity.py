@@ -21,7 +21,7 @@ Parameters are scenario paths from the calibration registry
 system's total; cutoff bounds must keep the cutoffs in order whatever is drawn.
 
 **The model** (:func:`evaluate_samples`) is one year of the evaluation process of
-:mod:`perfsim.simulate` — true leaf attainment, self-evaluation with inflation and noise, spot
+:mod:`perfsim.run.simulate` — true leaf attainment, self-evaluation with inflation and noise, spot
 checks and re-check rules, monitoring recoveries, grading, linkage — evaluated for many
 parameter samples at once: each sample is treated as a replication, with per-replication
 weights (R, I), cutoffs (R, K) and multiplier table (R, G), in chunks of samples that bound
@@ -49,17 +49,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perfsim import metrics as mx
-from perfsim.calibrate import Parameter, check_bounds, group_shares, parameter
 from perfsim.errors import InputError
-from perfsim.evaluation import monitor, recheck_scores
 from perfsim.io import read_yaml
-from perfsim.scenario import Scenario
-from perfsim.scoring import total_score
+from perfsim.kernel import metrics as mx
+from perfsim.kernel.evaluation import monitor, recheck_scores
+from perfsim.kernel.scoring import total_score
+from perfsim.model.params import Parameter, check_bounds, group_shares, parameter
+from perfsim.model.scenario import Scenario
+from perfsim.model.settings import settings_from_dict
+from perfsim.model.streams import generator
+from perfsim.run.simulate import build_inputs
 
-#: ``SeedSequence(seed, spawn_key=(SENSITIVITY_STREAM,))`` feeds the common random numbers
-#: (the scenario module uses 0 for the portfolio and 1 for the Monte Carlo).
-SENSITIVITY_STREAM = 2
 METHODS = ("sobol", "morris")
 DEFAULT_METRICS = ("savings", "misgrading", "wrong_cuts", "rank_stability", "gini")
 SAMPLE_METRICS: dict[str, str] = {
@@ -180,7 +180,6 @@ class _Model:
 
 def _prepare(scenario: Scenario, names: Sequence[str], metrics: Sequence[str], seed: int | None,
              settings: Any, replications: int) -> _Model:
-    from perfsim.simulate import build_inputs, settings_from_dict
 
     if settings is None:
         try:
@@ -205,7 +204,7 @@ def _prepare(scenario: Scenario, names: Sequence[str], metrics: Sequence[str], s
                                  f"{aggregation}")
     r, P, I = replications, inputs.n_projects, inputs.points.size  # noqa: E741
     seed = scenario.seed if seed is None else int(seed)
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(SENSITIVITY_STREAM,)))
+    rng = generator(seed, "sensitivity")
     z_leaf = rng.standard_normal((r, P, I))
     z_self = rng.standard_normal((r, P, I))
     z_re = rng.standard_normal((r, P, I))
@@ -647,57 +646,6 @@ def format_sensitivity(res: SensitivityResult) -> str:
                 "mu": [f"{v:,.4g}" for v in t["mu"]], "sigma": [f"{v:,.4g}" for v in t["sigma"]]})
         lines += ["  " + ln for ln in body.to_string(index=False).splitlines()]
     return "\n".join(lines)
-
-
-def plot_sensitivity(res: SensitivityResult, metric: str, ax: Any = None,
-                     source: str | None = None) -> Any:
-    """A tornado-style bar chart for one metric: Sobol S1 and ST with their intervals, or
-    Morris μ* with its interval, parameters sorted by importance. Returns the figure."""
-    import matplotlib.pyplot as plt
-
-    try:  # a CJK font for Chinese labels
-        from perfsim.plots import use_cjk_font
-    except ImportError:  # pragma: no cover - plotting works without it
-        pass
-    else:
-        use_cjk_font()
-    if metric not in res.metrics:
-        raise InputError(field="metric", value=metric,
-                         problem=f"not analysed (analysed: {', '.join(res.metrics)})")
-    t = res.table.loc[res.table["metric"] == metric]
-    unit = res.info.get("units", {}).get(metric, "")
-    fig = None
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.5 * len(t)))
-    else:
-        fig = ax.figure
-    y = np.arange(len(t))
-    if res.method == "sobol":
-        t = t.sort_values("ST")
-        ax.barh(y + 0.2, t["ST"], height=0.4, xerr=t["ST_conf"], label="total order ST",
-                color="#c0504d", capsize=3)
-        ax.barh(y - 0.2, t["S1"], height=0.4, xerr=t["S1_conf"], label="first order S1",
-                color="#4f81bd", capsize=3)
-        ax.set_xlabel("Sobol index (share of the output variance, 0–1)")
-        ax.legend(loc="lower right")
-        title = f"Sobol indices: {metric} ({unit})"
-    else:
-        t = t.sort_values("mu_star")
-        scale, shown = (1e8, "亿元 = 100 million yuan") if unit == "yuan" else (1.0, unit)
-        ax.barh(y, t["mu_star"] / scale, xerr=t["mu_star_conf"] / scale, color="#4f81bd",
-                capsize=3)
-        ax.set_xlabel(f"Morris μ* ({shown} per full parameter range)")
-        title = f"Morris screening: {metric}"
-    ax.set_yticks(y)
-    ax.set_yticklabels(t["parameter"])
-    ax.set_ylabel("design parameter")
-    ax.set_title(title)
-    src = source or (f"Source: perfsim {res.method} analysis, scenario "
-                     f"{res.info.get('scenario', '?')}, n = {res.n}, {res.evaluations:,} "
-                     f"evaluations, seed {res.seed}")
-    fig.text(0.01, 0.01, src, fontsize=7, color="0.35", ha="left", va="bottom")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    return fig
 
 
 def tidy_long(res: SensitivityResult) -> pd.DataFrame:

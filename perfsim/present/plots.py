@@ -13,14 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from perfsim.errors import InputError
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from matplotlib.axes import Axes
 
-    from perfsim.schemes import Comparison
+    from perfsim.run.compare import Comparison
+    from perfsim.run.sensitivity import SensitivityResult
 
-__all__ = ["CJK_FONTS", "plot_scheme_comparison", "use_cjk_font"]
+__all__ = ["CJK_FONTS", "plot_scheme_comparison", "plot_sensitivity", "use_cjk_font"]
 
 #: CJK-capable fonts tried in order by :func:`use_cjk_font`.
 CJK_FONTS: tuple[str, ...] = ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei",
@@ -107,7 +110,6 @@ def plot_scheme_comparison(comparison: Comparison, ax: Axes | None = None,
     import matplotlib.pyplot as plt
 
     if kind not in ("grades", "money", "correlations"):
-        from perfsim.errors import InputError
 
         raise InputError(field="kind", value=kind,
                          problem="must be 'grades', 'money' or 'correlations'")
@@ -171,7 +173,7 @@ def plot_scheme_comparison(comparison: Comparison, ax: Axes | None = None,
 
 
 # --------------------------------------------------------------------------------------------
-# Generic figures for the notebooks (perfsim.notebooks): every one takes a title, axis labels
+# Generic figures for the notebooks (perfsim.notebooks.runner): every one takes a title, axis labels
 # with units and a source line as required keyword arguments. Labels may mix Chinese and
 # English ("节约 savings"); without a CJK font the Chinese characters are dropped.
 # --------------------------------------------------------------------------------------------
@@ -203,7 +205,6 @@ def _finish(fig: Any, ax: Any, title: str, xlabel: str, ylabel: str, source: str
     for name, value in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel),
                         ("source", source)):
         if not isinstance(value, str) or not value.strip():
-            from perfsim.errors import InputError
 
             raise InputError(field=name, value=value,
                              problem="every figure needs a title, axis labels with units "
@@ -370,3 +371,49 @@ def sweep_comparison(table: Any, *, grid: Sequence[str], x: str | None = None,
 
 __all__ += ["bar_chart", "heatmap", "histogram", "line_chart", "source_line",
             "sweep_comparison", "text"]
+
+
+def plot_sensitivity(res: SensitivityResult, metric: str, ax: Any = None,
+                     source: str | None = None) -> Any:
+    """A tornado-style bar chart for one metric: Sobol S1 and ST with their intervals, or
+    Morris μ* with its interval, parameters sorted by importance. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    use_cjk_font()
+    if metric not in res.metrics:
+        raise InputError(field="metric", value=metric,
+                         problem=f"not analysed (analysed: {', '.join(res.metrics)})")
+    t = res.table.loc[res.table["metric"] == metric]
+    unit = res.info.get("units", {}).get(metric, "")
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.5 * len(t)))
+    else:
+        fig = ax.figure
+    y = np.arange(len(t))
+    if res.method == "sobol":
+        t = t.sort_values("ST")
+        ax.barh(y + 0.2, t["ST"], height=0.4, xerr=t["ST_conf"], label="total order ST",
+                color="#c0504d", capsize=3)
+        ax.barh(y - 0.2, t["S1"], height=0.4, xerr=t["S1_conf"], label="first order S1",
+                color="#4f81bd", capsize=3)
+        ax.set_xlabel("Sobol index (share of the output variance, 0–1)")
+        ax.legend(loc="lower right")
+        title = f"Sobol indices: {metric} ({unit})"
+    else:
+        t = t.sort_values("mu_star")
+        scale, shown = (1e8, "亿元 = 100 million yuan") if unit == "yuan" else (1.0, unit)
+        ax.barh(y, t["mu_star"] / scale, xerr=t["mu_star_conf"] / scale, color="#4f81bd",
+                capsize=3)
+        ax.set_xlabel(f"Morris μ* ({shown} per full parameter range)")
+        title = f"Morris screening: {metric}"
+    ax.set_yticks(y)
+    ax.set_yticklabels(t["parameter"])
+    ax.set_ylabel("design parameter")
+    ax.set_title(title)
+    src = source or (f"Source: perfsim {res.method} analysis, scenario "
+                     f"{res.info.get('scenario', '?')}, n = {res.n}, {res.evaluations:,} "
+                     f"evaluations, seed {res.seed}")
+    fig.text(0.01, 0.01, src, fontsize=7, color="0.35", ha="left", va="bottom")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig

@@ -56,8 +56,9 @@ from typing import Any
 from perfsim import __version__
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml, replace_directory, to_jsonable, write_json
+from perfsim.present import plots
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 REPORTS = Path("reports")
 INDEX = "index.html"
@@ -932,7 +933,6 @@ def _collect(sweep_dir: Path, spec: SweepSpec, runs: list[dict[str, Any]]) -> An
 
 
 def _comparison_plot(sweep_dir: Path, spec: SweepSpec, table: Any) -> str | None:
-    from perfsim import plots
 
     if table.empty:
         return None

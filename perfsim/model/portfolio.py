@@ -22,13 +22,13 @@ import numpy as np
 import pandas as pd
 
 from perfsim.errors import InputError
-from perfsim.grading import Grading
-from perfsim.indicators import IndicatorSystem
+from perfsim.kernel.grading import Grading
+from perfsim.model.indicators import IndicatorSystem
 
 REQUIRED = ("project_id", "department", "budget")
 FLAGS = ("has_targets", "self_evaluated")
 OPTIONAL = ("name", "score", "true_score", *FLAGS)
-DATASETS = Path(__file__).resolve().parent.parent / "datasets"
+DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 CALIBRATION_FILE = DATASETS / "calibration" / "published_figures.csv"
 _TRUE = {"1", "true", "yes", "y", "是", "有", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "无", "f"}

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from perfsim.errors import InputError
-from perfsim.grading import NATIONAL, LabelSet
+from perfsim.kernel.grading import NATIONAL, LabelSet
 
 COLUMNS = ("term", "estimate", "std_error", "ci_low", "ci_high", "p_value")
 

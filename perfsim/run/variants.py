@@ -19,13 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perfsim.engine import YearResult, run_year
 from perfsim.errors import InputError
-from perfsim.grading import grading_from_dict
-from perfsim.linkage import linkage_from_dict
-from perfsim.metrics import interval
-from perfsim.scenario import Scenario
-from perfsim.simulate import Settings, simulate, with_settings
+from perfsim.kernel.grading import grading_from_dict
+from perfsim.kernel.linkage import linkage_from_dict
+from perfsim.kernel.metrics import interval
+from perfsim.model.scenario import Scenario
+from perfsim.model.settings import Settings
+from perfsim.run.simulate import simulate, with_settings
+from perfsim.run.year import YearResult, run_year
 
 VARIANT_KEYS = ("grading", "linkage", "settings")
 DEFAULT_METRICS = ("misgrading", "wrong_cuts", "savings")
@@ -120,7 +121,7 @@ def mc_variants(scenario: Scenario, settings: Settings,
     share their random draws). One row per variant × year × metric: ``mean``, ``p05``,
     ``p95`` over replications, NaN ignored. Metrics are the columns of
     :attr:`perfsim.simulate.MonteCarloResult.replications` (shares, yuan, points or counts:
-    ``active`` projects, ``n_<grade>``; see :mod:`perfsim.simulate`)."""
+    ``active`` projects, ``n_<grade>``; see :mod:`perfsim.run.simulate`)."""
     if not variants:
         raise InputError(field="variants", problem="give at least one variant")
     rows = []

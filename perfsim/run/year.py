@@ -7,25 +7,17 @@ ledger by department and grade, and a summary.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from perfsim.grading import Grading
-from perfsim.linkage import STATUSES, Linkage, LinkageResult
-from perfsim.scenario import Scenario
+from perfsim.kernel.linkage import STATUSES
+from perfsim.kernel.year import allocate
+from perfsim.model.scenario import Scenario
 
 MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
-
-
-def allocate(score: np.ndarray, budget: np.ndarray, grading: Grading, linkage: Linkage,
-             flags: Mapping[str, np.ndarray] | None = None) -> tuple[np.ndarray, LinkageResult]:
-    """Grade scores (..., projects) and apply the linkage rule to budgets (yuan)."""
-    grade = grading.grade(score)
-    return grade, linkage.apply(budget, score, grade, flags)
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from perfsim import __version__
-from perfsim.engine import YearResult
 from perfsim.io import atomic_directory, write_json
-from perfsim.simulate import MonteCarloResult
+from perfsim.run.simulate import MonteCarloResult
+from perfsim.run.year import YearResult
 
 
 def yuan(x: float) -> str:

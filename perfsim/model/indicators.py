@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from perfsim.errors import InputError
-from perfsim.io import check_mapping
-from perfsim.scoring import AGGREGATIONS, Rule, make_rule, total_score
+from perfsim.io import check_mapping, read_yaml
+from perfsim.kernel.scoring import AGGREGATIONS, Rule, make_rule, total_score
+from perfsim.model.weighting_spec import parse_weighting
 
 EXCEL_COLUMNS = (
     "level1_code", "level1_zh", "level1_en", "level2_code", "level2_zh", "level2_en",
@@ -91,7 +92,7 @@ class IndicatorSystem:
     source: str = ""
     path: str | None = field(default=None, compare=False)
     #: the file's raw ``weighting:`` block (validated on load, applied by scenarios; see
-    #: :mod:`perfsim.schemes`); paths in it are relative to :attr:`path`
+    #: :mod:`perfsim.run.compare`); paths in it are relative to :attr:`path`
     weighting: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -191,7 +192,6 @@ def load_indicator_system(path: str | Path) -> IndicatorSystem:
         raise InputError(path, problem="file not found")
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
-        from perfsim.io import read_yaml
 
         doc = read_yaml(path)
         return system_from_dict(doc, source=path)
@@ -260,7 +260,6 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
     system = _finish(code, name_zh, name_en, groups, leaves, total, bonus_cap, aggregation,
                      str(doc.get("source", "")), src, leaf_total)
     if doc.get("weighting") is not None:
-        from perfsim.schemes import parse_weighting  # late: schemes imports this module
 
         parse_weighting(doc["weighting"], base=Path(src).parent, source=src).resolve(system)
         system = replace(system, weighting=doc["weighting"])

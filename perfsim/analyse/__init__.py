@@ -1,0 +1,1 @@
+"""Analysis of observed and simulated data (statsmodels estimation)."""

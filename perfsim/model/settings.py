@@ -1,0 +1,199 @@
+"""Monte Carlo settings: the ``simulation:`` block of a scenario file, validated once.
+
+The YAML layout (block → key) is the public vocabulary: ``simulation.spot_check.share``,
+``simulation.self_evaluation.noise``, ... (see :data:`LAYOUT`). Rates and shares are in
+[0, 1]; noise and inflation are in attainment units (0.05 = 5% of each leaf's points).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from perfsim.errors import InputError
+from perfsim.kernel.evaluation import SELECTIONS
+from perfsim.model.streams import BLOCK
+
+WEIGHT_UNCERTAINTY = ("none", "dirichlet", "uniform")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Simulation settings. Rates and shares are in [0, 1]; noise and inflation are in
+    attainment units (0.05 = 5% of each leaf's points); ``cutoff_jitter`` is in points."""
+
+    years: int = 1
+    replications: int = 200
+    chunk: int = 128
+    # latent performance
+    persistence: float = 0.8
+    innovation_sd: float = 0.03
+    elasticity: float = 0.0
+    leaf_dispersion: float = 0.05
+    # self-evaluation
+    measurement_noise: float = 0.05
+    inflation_mean: float = 0.0
+    inflation_sd: float = 0.0
+    inflation_by_department: Mapping[str, float] = field(default_factory=dict)
+    # spot checks and re-checks
+    check_share: float = 0.0
+    check_selection: str = "random"
+    recheck_noise: float = 0.02
+    recheck_replaces: bool = True
+    gap_rule: bool = False
+    gap: float = 10.0
+    gap_per: float = 1.0
+    gap_step: float = 5.0
+    inflation_penalty: float = 0.0
+    # dual monitoring: (share of the year elapsed, minimum execution rate)
+    checkpoints: tuple[tuple[float, float], ...] = ()
+    execution_sd: float = 0.1
+    recovery_share: float = 1.0
+    # portfolio dynamics
+    entry_rate: float = 0.0
+    escalation_years: int = 0
+    # design uncertainty
+    weight_uncertainty: str = "none"
+    weight_concentration: float = 200.0
+    weight_pct: float = 0.1
+    cutoff_jitter: float = 0.0
+    ratio_range: tuple[float, float] | None = None
+
+    def __post_init__(self) -> None:
+        def bad(name: str, problem: str) -> None:
+            raise InputError(where="simulation", field=_YAML_NAME.get(name, name),
+                             value=getattr(self, name), problem=problem)
+
+        for name in ("years", "replications", "chunk"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                bad(name, "must be a whole number >= 1")
+        v = self.escalation_years
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            bad("escalation_years", "must be a whole number >= 0 (0 = off)")
+        for name in ("persistence", "check_share", "recovery_share", "entry_rate"):
+            v = getattr(self, name)
+            if not _finite(v) or not 0 <= v <= 1:
+                bad(name, "must be a share in [0, 1]")
+        for name in ("innovation_sd", "leaf_dispersion", "measurement_noise", "inflation_sd",
+                     "recheck_noise", "gap", "gap_per", "execution_sd", "inflation_penalty",
+                     "weight_concentration", "cutoff_jitter"):
+            v = getattr(self, name)
+            if not _finite(v) or v < 0:
+                bad(name, "must be a finite number >= 0 (a negative rate or spread is "
+                          "meaningless)")
+        for name in ("elasticity", "inflation_mean"):
+            if not _finite(getattr(self, name)):
+                bad(name, "must be a finite number")
+        if not _finite(self.gap_step) or self.gap_step <= 0:
+            bad("gap_step", "must be > 0")
+        if not _finite(self.weight_pct) or not 0 <= self.weight_pct < 1:
+            bad("weight_pct", "must lie in [0, 1)")
+        if self.weight_uncertainty not in WEIGHT_UNCERTAINTY:
+            bad("weight_uncertainty", f"must be one of {', '.join(WEIGHT_UNCERTAINTY)}")
+        if self.weight_uncertainty == "dirichlet" and self.weight_concentration <= 0:
+            bad("weight_concentration", "must be > 0")
+        if self.check_selection not in SELECTIONS:
+            bad("check_selection", f"must be one of {', '.join(SELECTIONS)}")
+        for k, pair in enumerate(self.checkpoints):
+            if (len(pair) != 2 or not all(_finite(x) and 0 <= x <= 1 for x in pair)):
+                raise InputError(where="simulation", field=f"monitoring.checkpoints[{k}]",
+                                 value=list(pair),
+                                 problem="must be [share of year elapsed, minimum rate] in [0, 1]")
+        for dep, v in self.inflation_by_department.items():
+            if not _finite(v):
+                raise InputError(where="simulation", field=f"self_evaluation.by_department.{dep}",
+                                 value=v, problem="must be a finite number")
+        if self.ratio_range is not None:
+            lo, hi = self.ratio_range
+            if not (_finite(lo) and _finite(hi) and 0 <= lo <= hi <= 1):
+                bad("ratio_range", "must be [low, high] with 0 <= low <= high <= 1")
+
+    @property
+    def chunk_blocks(self) -> int:
+        return max(1, math.ceil(self.chunk / BLOCK))
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# YAML layout: block -> key -> Settings field
+_LAYOUT: dict[str, dict[str, str]] = {
+    "": {"years": "years", "replications": "replications", "chunk": "chunk"},
+    "performance": {"persistence": "persistence", "innovation_sd": "innovation_sd",
+                    "elasticity": "elasticity", "leaf_dispersion": "leaf_dispersion"},
+    "self_evaluation": {"noise": "measurement_noise", "inflation_mean": "inflation_mean",
+                        "inflation_sd": "inflation_sd",
+                        "by_department": "inflation_by_department"},
+    "spot_check": {"share": "check_share", "selection": "check_selection",
+                   "noise": "recheck_noise", "replace": "recheck_replaces",
+                   "gap_rule": "gap_rule", "gap": "gap", "per": "gap_per", "step": "gap_step",
+                   "inflation_penalty": "inflation_penalty"},
+    "monitoring": {"checkpoints": "checkpoints", "execution_sd": "execution_sd",
+                   "recovery_share": "recovery_share"},
+    "dynamics": {"entry_rate": "entry_rate", "escalation_years": "escalation_years"},
+    "uncertainty": {"weights": "weight_uncertainty", "concentration": "weight_concentration",
+                    "pct": "weight_pct", "cutoff_jitter": "cutoff_jitter",
+                    "ratio": "ratio_range"},
+}
+_YAML_NAME = {f: (f"{b}.{k}" if b else k) for b, keys in _LAYOUT.items() for k, f in keys.items()}
+# the two checkpoints of domain.md §5, January-June and January-September
+MONITORING_DEFAULT = ((0.5, 0.3), (0.75, 0.5))
+
+
+def settings_from_dict(spec: Mapping[str, Any] | None, **overrides: Any) -> Settings:
+    """Build :class:`Settings` from a scenario's ``simulation:`` block; ``overrides`` (field
+    names, e.g. from the command line) win when not None."""
+    spec = dict(spec or {})
+    values: dict[str, Any] = {}
+    for key, value in spec.items():
+        if key in _LAYOUT[""]:
+            values[_LAYOUT[""][key]] = value
+        elif key in _LAYOUT and key:
+            if not isinstance(value, Mapping):
+                raise InputError(where="simulation", field=key, value=value,
+                                 problem="must be a mapping")
+            for sub, v in value.items():
+                if sub not in _LAYOUT[key]:
+                    raise InputError(where="simulation", field=f"{key}.{sub}",
+                                     problem="unknown setting (allowed: "
+                                             f"{', '.join(_LAYOUT[key])})")
+                values[_LAYOUT[key][sub]] = v
+        else:
+            allowed = [k for k in _LAYOUT[""]] + [k for k in _LAYOUT if k]
+            raise InputError(where="simulation", field=str(key),
+                             problem=f"unknown setting (allowed: {', '.join(allowed)})")
+    if "checkpoints" in values:
+        cps = values["checkpoints"]
+        if cps == "default":
+            cps = MONITORING_DEFAULT
+        if not isinstance(cps, list | tuple) or not all(isinstance(c, list | tuple) for c in cps):
+            raise InputError(where="simulation", field="monitoring.checkpoints", value=cps,
+                             problem="must be a list of [share elapsed, minimum rate] pairs")
+        values["checkpoints"] = tuple(tuple(c) for c in cps)
+    if values.get("ratio_range") is not None:
+        r = values["ratio_range"]
+        if not isinstance(r, list | tuple) or len(r) != 2:
+            raise InputError(where="simulation", field="uncertainty.ratio", value=r,
+                             problem="must be [low, high]")
+        values["ratio_range"] = (r[0], r[1])
+    if "inflation_by_department" in values and not isinstance(
+            values["inflation_by_department"], Mapping):
+        raise InputError(where="simulation", field="self_evaluation.by_department",
+                         value=values["inflation_by_department"],
+                         problem="must map department names to inflation")
+    for key in ("recheck_replaces", "gap_rule"):
+        if key in values and not isinstance(values[key], bool):
+            raise InputError(where="simulation", field=_YAML_NAME[key], value=values[key],
+                             problem="must be true or false")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in fields(Settings)}
+    for key in values:
+        if key not in known:
+            raise InputError(where="simulation", field=key, problem="unknown setting")
+    return Settings(**values)
+
+

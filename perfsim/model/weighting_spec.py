@@ -1,0 +1,392 @@
+"""Weighting-scheme specifications: the ``weighting:`` block of an indicator-system or
+scenario file, parsed and matched to a system (no numbers computed here; see
+:mod:`perfsim.model.weights`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from perfsim.errors import InputError
+from perfsim.kernel import weighting as wt
+
+if TYPE_CHECKING:
+    from perfsim.model.indicators import IndicatorSystem
+
+#: The two tiers of a scheme (the leaf tier is computed first: see
+#: :func:`perfsim.model.weights.apply_weighting`).
+TIERS: tuple[str, ...] = ("groups", "leaves")
+_TIER_KEYS = ("method", "matrix", "matrix_file", "codes", "alpha", "objective", "subjective",
+              "combine", "cr_limit", "variance_kept")
+_COMBINES = ("additive", "multiplicative")
+# --------------------------------------------------------------------------------------------
+# The specification
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Matrix:
+    """A pairwise comparison matrix for AHP, as written (not yet matched to a system).
+
+    ``codes`` name its rows/columns (from a CSV header or an inline ``codes:`` list); ``None``
+    means the system's order. ``group`` is the level-1 group at the leaf tier (``None``: the
+    groups tier, or to be inferred from ``codes``). ``source`` is the file it came from.
+    """
+
+    values: np.ndarray = field(repr=False)
+    codes: tuple[str, ...] | None = None
+    group: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    """How one tier is weighted: a method of :data:`perfsim.weighting.METHODS` and its
+    parameters (see :func:`perfsim.weighting.compute_weights`)."""
+
+    method: str = "expert"
+    alpha: float = 0.5
+    objective: str = "entropy"
+    subjective: str = "expert"
+    combine: str = "additive"
+    cr_limit: float | None = 0.1
+    variance_kept: float = 0.85
+    matrices: tuple[Matrix, ...] = ()
+
+    @property
+    def uses_ahp(self) -> bool:
+        return self.method == "ahp" or (self.method == "combined" and self.subjective == "ahp")
+
+    @property
+    def uses_data(self) -> bool:
+        """Whether the tier needs the portfolio's measurements (an objective method)."""
+        return self.method in wt.OBJECTIVE_METHODS or self.method == "combined"
+
+    @property
+    def uses_pca(self) -> bool:
+        return self.method == "pca" or (self.method == "combined" and self.objective == "pca")
+
+    def describe(self) -> str:
+        if self.method != "combined":
+            return self.method
+        how = f"α={self.alpha:g}" if self.combine == "additive" else "multiplicative"
+        return f"{self.subjective}+{self.objective} ({how})"
+
+
+@dataclass(frozen=True)
+class WeightingSpec:
+    """A two-tier weighting scheme; build it with :func:`parse_weighting`."""
+
+    groups: TierSpec = field(default_factory=TierSpec)
+    leaves: TierSpec = field(default_factory=TierSpec)
+    source: str | None = None
+
+    @property
+    def is_identity(self) -> bool:
+        """Both tiers ``expert``: the scheme keeps the system's points."""
+        return self.groups.method == "expert" and self.leaves.method == "expert"
+
+    @property
+    def uses_data(self) -> bool:
+        return self.groups.uses_data or self.leaves.uses_data
+
+    def describe(self) -> str:
+        """E.g. ``groups entropy, leaves expert``."""
+        return f"groups {self.groups.describe()}, leaves {self.leaves.describe()}"
+
+    def resolve(self, system: IndicatorSystem) -> WeightingSpec:
+        """Check the scheme against ``system`` (codes in matrices, matrix sizes); returns
+        ``self``. Raises :class:`InputError` naming the file, the code and the problem."""
+        _resolve_matrices(self, system)
+        return self
+
+
+def parse_weighting(block: Any, *, base: str | Path | None = None,
+                    source: str | Path | None = None) -> WeightingSpec:
+    """A :class:`WeightingSpec` from a ``weighting:`` block (already parsed YAML).
+
+    ``block`` maps ``groups`` and/or ``leaves`` to a method name or to a mapping with
+    ``method`` and its parameters (see the module docstring); ``None`` or ``{}`` is the identity
+    (expert at both tiers); a :class:`WeightingSpec` is returned as is. ``base`` is the folder
+    that relative ``matrix_file`` paths start from (default: the current directory); ``source``
+    names the file holding the block in error messages. Matrices are read and checked (square,
+    positive, reciprocal, consistency ratio) here; codes are checked against a system by
+    :meth:`WeightingSpec.resolve` and :func:`apply_weighting`.
+    """
+    if isinstance(block, WeightingSpec):
+        return block
+    src = None if source is None else str(source)
+    folder = Path(base) if base is not None else Path.cwd()
+    if block is None:
+        return WeightingSpec(source=src)
+    if not isinstance(block, Mapping):
+        raise InputError(src, "weighting", value=_short(block),
+                         problem="must be a mapping with 'groups' and/or 'leaves'")
+    for key in block:
+        if key not in TIERS:
+            raise InputError(src, "weighting", str(key),
+                             problem="unknown key (allowed: groups, leaves)")
+    tiers = {t: _parse_tier(block.get(t), t, folder, src) for t in TIERS}
+    return WeightingSpec(groups=tiers["groups"], leaves=tiers["leaves"], source=src)
+
+
+def _parse_tier(block: Any, tier: str, base: Path, src: str | None) -> TierSpec:
+    where = f"weighting {tier}"
+    if block is None:
+        return TierSpec()
+    if isinstance(block, str):
+        block = {"method": block}
+    if not isinstance(block, Mapping):
+        raise InputError(src, where, value=_short(block),
+                         problem="must be a method name or a mapping with 'method'")
+    for key in block:
+        if key not in _TIER_KEYS:
+            raise InputError(src, where, str(key),
+                             problem=f"unknown key (allowed: {', '.join(_TIER_KEYS)})")
+    method = block.get("method", "expert")
+    if method not in wt.METHODS:
+        raise InputError(src, where, "method", method,
+                         f"unknown method; choose one of {', '.join(wt.METHODS)}")
+    params: dict[str, Any] = {"method": method}
+    if "alpha" in block:
+        alpha = block["alpha"]
+        if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not (
+                0.0 <= alpha <= 1.0):
+            raise InputError(src, where, "alpha", alpha,
+                             "must be in [0, 1] (the share of the subjective weights)")
+        params["alpha"] = float(alpha)
+    for key, allowed in (("objective", wt.OBJECTIVE_METHODS),
+                         ("subjective", wt.SUBJECTIVE_METHODS), ("combine", _COMBINES)):
+        if key in block:
+            if block[key] not in allowed:
+                raise InputError(src, where, key, block[key],
+                                 f"choose one of {', '.join(allowed)}")
+            params[key] = block[key]
+    if "cr_limit" in block:
+        cr = block["cr_limit"]
+        if cr is not None and (isinstance(cr, bool) or not isinstance(cr, int | float)
+                               or not cr >= 0 or not math.isfinite(cr)):
+            raise InputError(src, where, "cr_limit", cr, "must be a number >= 0 or null")
+        params["cr_limit"] = None if cr is None else float(cr)
+    if "variance_kept" in block:
+        vk = block["variance_kept"]
+        if isinstance(vk, bool) or not isinstance(vk, int | float) or not 0 < vk <= 1:
+            raise InputError(src, where, "variance_kept", vk, "must be a share in (0, 1]")
+        params["variance_kept"] = float(vk)
+    spec = TierSpec(**params)
+    _check_applicable(block, spec, where, src)
+    if spec.uses_ahp:
+        spec = replace(spec, matrices=_parse_matrices(block, spec, tier, base, src))
+    return spec
+
+
+def _check_applicable(block: Mapping[str, Any], spec: TierSpec, where: str,
+                      src: str | None) -> None:
+    """A parameter the tier's method does not use is a mistake, not something to ignore."""
+    needs = {
+        "alpha": ("method: combined", spec.method == "combined"),
+        "objective": ("method: combined", spec.method == "combined"),
+        "subjective": ("method: combined", spec.method == "combined"),
+        "combine": ("method: combined", spec.method == "combined"),
+        "matrix": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
+        "matrix_file": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
+        "codes": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
+        "cr_limit": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
+        "variance_kept": ("PCA (method: pca, or combined with objective: pca)", spec.uses_pca),
+    }
+    for key, (what, ok) in needs.items():
+        if key in block and not ok:
+            raise InputError(src, where, key, _short(block[key]),
+                             f"only applies to {what}, not to method {spec.method}")
+
+
+def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: Path,
+                    src: str | None) -> tuple[Matrix, ...]:
+    where = f"weighting {tier}"
+    inline, files = block.get("matrix"), block.get("matrix_file")
+    if inline is None and files is None:
+        raise InputError(src, where, "matrix",
+                         problem="AHP needs a pairwise comparison matrix: give matrix: or "
+                                 "matrix_file:")
+    if tier == "groups":
+        if inline is not None and files is not None:
+            raise InputError(src, where, "matrix_file",
+                             problem="give matrix: or matrix_file:, not both")
+        if files is not None:
+            if "codes" in block:
+                raise InputError(src, where, "codes",
+                                 problem="a matrix_file names its codes in its header row")
+            return (_read_matrix_file(files, base, src, where, "matrix_file", spec, None),)
+        codes = block.get("codes")
+        if codes is not None and (not isinstance(codes, list)
+                                  or not all(isinstance(c, str | int) for c in codes)):
+            raise InputError(src, where, "codes", _short(codes),
+                             "must be a list of level-1 codes, in the matrix's row order")
+        return (_inline_matrix(inline, None if codes is None else tuple(str(c) for c in codes),
+                               None, spec, src, where, "matrix"),)
+    if "codes" in block:
+        raise InputError(src, where, "codes",
+                         problem="at the leaf tier, give matrix: {GROUP: [[...]]} in the file's "
+                                 "leaf order, or matrix_file: with the codes in its header")
+    out: list[Matrix] = []
+    if inline is not None:
+        if not isinstance(inline, Mapping) or not inline:
+            raise InputError(src, where, "matrix", _short(inline),
+                             "at the leaf tier, map each level-1 group code to its matrix, "
+                             "e.g. {OUT: [[1, 3], [1/3, 1]]}")
+        for group, m in inline.items():
+            out.append(_inline_matrix(m, None, str(group), spec, src, where, f"matrix.{group}"))
+    if files is not None:
+        if isinstance(files, str):
+            files = [files]
+        if isinstance(files, Mapping):
+            items: list[tuple[str | None, Any]] = [(str(g), p) for g, p in files.items()]
+        elif isinstance(files, list) and files:
+            items = [(None, p) for p in files]
+        else:
+            raise InputError(src, where, "matrix_file", _short(files),
+                             "must be a CSV path, a list of them, or {GROUP: path}")
+        for group, p in items:
+            name = "matrix_file" if group is None else f"matrix_file.{group}"
+            out.append(_read_matrix_file(p, base, src, where, name, spec, group))
+    return tuple(out)
+
+
+def _read_matrix_file(value: Any, base: Path, src: str | None, where: str, name: str,
+                      spec: TierSpec, group: str | None) -> Matrix:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(src, where, name, _short(value), "must be a path to a CSV file")
+    path = Path(value) if Path(value).is_absolute() else base / value
+    if not path.exists():
+        raise InputError(src, where, name, value, f"file not found ({path})")
+    codes, values = wt.ahp_matrix_from_csv(path)
+    wt.ahp_weights(values, spec.cr_limit, codes=codes, source=path)  # consistency, early
+    return Matrix(values, tuple(codes), group, str(path))
+
+
+def _inline_matrix(value: Any, codes: tuple[str, ...] | None, group: str | None,
+                   spec: TierSpec, src: str | None, where: str, name: str) -> Matrix:
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(r, list) for r in value)):
+        raise InputError(src, where, name, _short(value),
+                         "must be a list of rows, e.g. [[1, 3], [1/3, 1]]")
+    rows: list[list[float]] = []
+    for i, row in enumerate(value):
+        out_row = []
+        for j, cell in enumerate(row):
+            try:
+                if isinstance(cell, bool):
+                    raise ValueError
+                x = float(Fraction(cell.replace(" ", ""))) if isinstance(cell, str) else float(
+                    cell)
+            except (TypeError, ValueError, ZeroDivisionError):
+                raise InputError(src, f"{where}, {name} row {i + 1}, column {j + 1}", "a_ij",
+                                 _short(cell), "not a number; write e.g. 3, 0.2 or 1/3") from None
+            out_row.append(x)
+        rows.append(out_row)
+    if len({len(r) for r in rows}) != 1 or len(rows[0]) != len(rows):
+        raise InputError(src, where, name, f"{len(rows)} rows of {[len(r) for r in rows]}",
+                         "must be a square n × n matrix of pairwise comparisons")
+    matrix = np.array(rows, dtype=float)
+    if codes is not None and len(codes) != len(rows):
+        raise InputError(src, where, "codes", list(codes),
+                         f"the matrix has {len(rows)} rows but {len(codes)} codes are given")
+    try:
+        wt.ahp_weights(matrix, spec.cr_limit, codes=codes)
+    except InputError as err:
+        raise _within(err, f"{where}, {name}", src) from None
+    return Matrix(matrix, codes, group, src)
+
+
+def _short(value: Any) -> Any:
+    """A value short enough for a one-line message (numbers and short strings as they are)."""
+    if isinstance(value, int | float | str) and len(str(value)) <= 60:
+        return value
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _within(err: InputError, where: str, source: str | None = None) -> InputError:
+    """``err`` placed under ``where`` (prefixing its own place) and in ``source`` if unset."""
+    place = f"{where}: {err.where}" if err.where else where
+    args: dict[str, Any] = {"field": err.field, "problem": err.problem}
+    if err.has_value:
+        args["value"] = err.value
+    return InputError(err.source or source, place, **args)
+
+
+# --------------------------------------------------------------------------------------------
+# Matching a spec to a system
+# --------------------------------------------------------------------------------------------
+
+
+def _members(system: IndicatorSystem) -> dict[str, np.ndarray]:
+    """Leaf positions (into ``system.indicators``) of each level-1 group, in file order."""
+    idx = system.level1_index
+    return {code: np.flatnonzero(idx == g) for g, code in enumerate(system.level1_codes)}
+
+
+def _resolve_matrices(spec: WeightingSpec, system: IndicatorSystem
+                      ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """The groups-tier matrix in ``system.level1_codes`` order, and leaf-tier matrices by group
+    in each group's leaf order."""
+    groups = system.level1_codes
+    group_matrix = None
+    if spec.groups.uses_ahp:
+        (m,) = spec.groups.matrices
+        group_matrix = _ordered(m, groups, system, "weighting groups",
+                                "level-1 group", spec.source)
+    by_group: dict[str, np.ndarray] = {}
+    if spec.leaves.uses_ahp:
+        members = _members(system)
+        leaf_group = {leaf.code: leaf.level1 for leaf in system.indicators}
+        where = "weighting leaves"
+        for m in spec.leaves.matrices:
+            src = m.source or spec.source
+            group = m.group
+            if group is None:  # a CSV listed without a group: its codes say which
+                first = next((c for c in m.codes or () if c in leaf_group), None)
+                if first is None:
+                    bad = (m.codes or ("?",))[0]
+                    raise InputError(src, where, "code", bad,
+                                     f"not a leaf code of {system.code}")
+                group = leaf_group[first]
+            if group not in members:
+                raise InputError(src, where, "group", group,
+                                 f"not a level-1 code of {system.code} (level-1 codes: "
+                                 f"{', '.join(groups)})")
+            if group in by_group:
+                raise InputError(src, where, "group", group, "has more than one AHP matrix")
+            leaves = tuple(system.indicators[k].code for k in members[group])
+            by_group[group] = _ordered(m, leaves, system, f"{where}, group {group}",
+                                       f"leaf of group {group}", src)
+    return group_matrix, by_group
+
+
+def _ordered(m: Matrix, expected: tuple[str, ...], system: IndicatorSystem, where: str,
+             what: str, source: str | None) -> np.ndarray:
+    src = m.source or source
+    if m.codes is None:
+        if m.values.shape[0] != len(expected):
+            raise InputError(src, where, "matrix", f"{m.values.shape[0]} × {m.values.shape[1]}",
+                             f"must be {len(expected)} × {len(expected)}, one row per {what} "
+                             f"({', '.join(expected)}) in the file's order")
+        return m.values
+    for code in m.codes:
+        if code not in expected:
+            raise InputError(src, where, "code", code,
+                             f"not a {what} of {system.code} (expected: {', '.join(expected)})")
+    missing = [c for c in expected if c not in m.codes]
+    if missing:
+        raise InputError(src, where, "code", missing[0],
+                         f"missing from the AHP matrix, which must compare every {what}")
+    perm = [m.codes.index(c) for c in expected]
+    return m.values[np.ix_(perm, perm)]
+
+

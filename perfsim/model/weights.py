@@ -1,0 +1,280 @@
+"""Weighting schemes (赋权方案): which weights an indicator system uses, and how schemes compare.
+
+A **scheme** says how an indicator system's total (usually 100 points) is split, in two tiers:
+
+``groups``
+    how the total is split among the level-1 groups (一级指标: e.g. outputs 50, benefits 30,
+    satisfaction 10, budget execution 10);
+``leaves``
+    how each level-1 group's points are split among all the leaves under it (level-2 subtotals
+    are not kept separately: a leaf-tier method sees every leaf of the level-1 group at once).
+
+Each tier names a method of :mod:`perfsim.kernel.weighting` (``expert``, ``equal``, ``ahp``,
+``entropy``, ``critic``, ``pca``, ``combined``) and its parameters. A missing tier is
+``expert``: the points written in the indicator file (for leaves: the file's proportions within
+the group). The result is always points again — :func:`apply_weighting` returns
+``system.with_points(points)`` with the points adding up to ``system.total``::
+
+    points_j = total × w_g(j) × s_j     (w: group shares, s: leaf shares within the group)
+
+The YAML ``weighting:`` block (in an indicator-system file or a scenario file; the scenario's
+wins; paths are relative to the file that holds the block)::
+
+    weighting:
+      groups:
+        method: ahp
+        matrix_file: groups_ahp.csv       # or matrix: [[1, 3], [1/3, 1]] (+ codes: [OUT, SAT])
+      leaves:
+        method: combined                  # expert points blended with entropy weights
+        subjective: expert                # expert | equal | ahp
+        objective: entropy                # entropy | critic | pca
+        alpha: 0.6                        # share of the subjective weights, in [0, 1]
+        combine: additive                 # additive | multiplicative
+
+At the leaf tier AHP takes one matrix per level-1 group: ``matrix: {OUT: [[...]], ...}`` (rows in
+the file's leaf order) or ``matrix_file: {OUT: out.csv}`` or a list of CSV files (each file's
+header codes say which group it belongs to). Groups without a matrix keep the file's
+proportions; a group with a single leaf needs none.
+
+**Data for the objective methods** (entropy, CRITIC, PCA, and ``combined``) come from the
+portfolio's indicator measurements, one row per project:
+
+- leaf tier: each leaf's **raw measured value**, oriented by the direction in which the value
+  improves the leaf's score (:func:`leaf_directions`): the leaf's ``direction`` for
+  ``proportional`` rules (higher = benefit, lower = cost), the comparison for ``threshold``
+  (``>=`` benefit, ``<=`` cost), ``floor`` < ``target`` for ``linear``, **cost** for
+  ``deduct`` and ``share`` (days late, errors, share in breach) and for ``graded`` (the value is
+  the level's position, 0 = best), **benefit** for the other rules. A target-is-best leaf
+  (direction ``equal``, threshold ``==``) has no monotone raw value, so its **attainment** (the
+  share of its points earned, higher = better) is used instead.
+- group tier: each level-1 group's **attainment share** (points earned / points available in the
+  group, with the leaf split the leaf tier gives), all benefit.
+
+A column in which every project has the same value makes the objective methods degenerate and is
+reported as an error naming the column; no NaN weight is ever passed on.
+
+:func:`compare_schemes` scores, grades and links one scenario's portfolio under several schemes
+and returns a :class:`Comparison` of tidy tables; :data:`DEFAULT_SCHEMES` are six schemes usable
+with one call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from perfsim.errors import InputError
+from perfsim.kernel import weighting as wt
+from perfsim.model.indicators import Indicator, IndicatorSystem
+from perfsim.model.weighting_spec import (
+    TIERS,
+    TierSpec,
+    WeightingSpec,
+    _members,
+    _resolve_matrices,
+    _short,
+    _within,
+    parse_weighting,
+)
+
+if TYPE_CHECKING:
+    from perfsim.model.portfolio import Portfolio
+# --------------------------------------------------------------------------------------------
+# Data for the objective methods
+# --------------------------------------------------------------------------------------------
+
+
+def _leaf_direction(leaf: Indicator) -> str:
+    rule = leaf.rule
+    kind = rule.kind
+    if kind == "proportional":
+        return "attainment" if leaf.direction == "equal" else leaf.direction
+    if kind == "threshold":
+        return {">=": "higher", "<=": "lower"}.get(rule.op, "attainment")
+    if kind == "linear":
+        return "higher" if leaf.target > rule.params["floor"] else "lower"
+    if kind in ("deduct", "share", "graded"):
+        return "lower"
+    if kind in ("all_or_nothing", "ratio", "grade_points", "execution_rate", "recheck", "bonus"):
+        return "higher"
+    return "attainment" if leaf.direction == "equal" else leaf.direction
+
+
+def leaf_directions(system: IndicatorSystem) -> tuple[str, ...]:
+    """For each non-bonus leaf, how the objective methods read its raw measurement:
+    ``'higher'`` (benefit: a higher value earns more), ``'lower'`` (cost) or ``'attainment'``
+    (target-is-best: the leaf's attainment is used instead of the raw value). See the module
+    docstring for the rule-by-rule convention."""
+    return tuple(_leaf_direction(leaf) for leaf in system.indicators)
+
+
+@dataclass(frozen=True)
+class _Data:
+    attainment: np.ndarray  # (projects, leaves), shares of each leaf's points
+    X: np.ndarray  # (projects, leaves): raw values, or attainment for target-is-best leaves
+    directions: tuple[str, ...]  # 'higher' | 'lower' per column of X
+
+
+def _project_data(system: IndicatorSystem, portfolio: Portfolio | None,
+                  source: str | None) -> _Data:
+    if portfolio is None:
+        raise InputError(source, "weighting", problem="objective methods (entropy, critic, pca, "
+                         "combined) need a portfolio with indicator measurements")
+    if portfolio.has_scores or not portfolio.measured:
+        raise InputError(source, "weighting", problem="objective methods (entropy, critic, pca, "
+                         f"combined) need indicator measurements, but {portfolio.source} holds "
+                         "ready scores")
+    meas = portfolio.measurements()
+    attainment = np.asarray(system.attainment(meas), dtype=float)
+    dirs = leaf_directions(system)
+    cols = [attainment[:, k] if d == "attainment" else np.asarray(meas[leaf.code], dtype=float)
+            for k, (leaf, d) in enumerate(zip(system.indicators, dirs, strict=True))]
+    return _Data(attainment, np.column_stack(cols),
+                 tuple("higher" if d == "attainment" else d for d in dirs))
+
+
+# --------------------------------------------------------------------------------------------
+# Applying a scheme
+# --------------------------------------------------------------------------------------------
+
+
+def _tier_weights(tier: TierSpec, *, points: np.ndarray, X: Any, directions: Sequence[str],
+                  matrix: np.ndarray | None, codes: Sequence[str]) -> np.ndarray:
+    method, subjective = tier.method, tier.subjective
+    if tier.uses_ahp and matrix is None:  # a leaf-tier group without a matrix: file proportions
+        method, subjective = ("expert", subjective) if method == "ahp" else (method, "expert")
+    if method in ("expert", "combined") and not points.sum() > 0:
+        points = np.ones_like(points)  # a group left with no points: split it evenly
+    w = wt.compute_weights(
+        method, points=points, X=X() if tier.uses_data else None,
+        directions=directions if tier.uses_data else None, matrix=matrix,
+        alpha=tier.alpha, objective=tier.objective, subjective=subjective,
+        combine=tier.combine, cr_limit=tier.cr_limit, variance_kept=tier.variance_kept,
+        codes=list(codes))
+    w = np.asarray(w, dtype=float)
+    if w.shape != (len(codes),) or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise InputError(where="weighting", value=_short(w.tolist()),  # never reached in practice
+                         problem="the method gave invalid weights")
+    return w
+
+
+def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, Any] | None,
+                    portfolio: Portfolio | None = None, *, base: str | Path | None = None,
+                    _data: _Data | None = None) -> IndicatorSystem:
+    """``system`` re-weighted by the scheme ``spec``: a copy whose non-bonus leaves carry the
+    new points (分值), which add up to ``system.total`` (the total stays exactly the same).
+
+    ``spec`` is a :class:`WeightingSpec` or a ``weighting:`` block (parsed with ``base`` as the
+    folder of relative paths). ``portfolio`` supplies the measurements the objective methods
+    need (see the module docstring); subjective schemes do not need it. The leaf tier is
+    computed first, then the group tier (whose objective data are the group attainment shares
+    under the new leaf split). A scheme that is ``expert`` at both tiers returns ``system``
+    itself. Errors are :class:`InputError` naming the tier, the group and the indicator.
+    """
+    spec = parse_weighting(spec, base=base)
+    if spec.is_identity:
+        return system
+    try:
+        group_matrix, leaf_matrices = _resolve_matrices(spec, system)
+        data = _data
+        if data is None and spec.uses_data:
+            data = _project_data(system, portfolio, spec.source)
+        pts = system.points
+        members = _members(system)
+        codes = system.codes
+
+        leaf_share = np.empty(pts.size)
+        for group, cols in members.items():
+            if cols.size == 1:
+                leaf_share[cols] = 1.0
+                continue
+            try:
+                leaf_share[cols] = _tier_weights(
+                    spec.leaves, points=pts[cols],
+                    X=lambda cols=cols: data.X[:, cols],
+                    directions=[data.directions[k] for k in cols] if data else (),
+                    matrix=leaf_matrices.get(group), codes=[codes[k] for k in cols])
+            except InputError as err:
+                raise _within(err, f"weighting leaves, group {group}") from None
+
+        idx = system.level1_index
+        n_groups = len(members)
+        group_points = np.bincount(idx, weights=pts, minlength=n_groups)
+        if spec.groups.method == "expert":
+            group_share = group_points / group_points.sum()
+        else:
+            def group_X() -> np.ndarray:
+                member = np.zeros((pts.size, n_groups))
+                member[np.arange(pts.size), idx] = leaf_share
+                return data.attainment @ member  # attainment share of each level-1 group
+
+            try:
+                group_share = _tier_weights(
+                    spec.groups, points=group_points, X=group_X,
+                    directions=["higher"] * n_groups, matrix=group_matrix,
+                    codes=system.level1_codes)
+            except InputError as err:
+                raise _within(err, "weighting groups") from None
+    except InputError as err:
+        raise err.at(spec.source) from None
+    points = system.total * group_share[idx] * leaf_share
+    return replace(system.with_points(points), total=system.total)
+
+
+def scenario_weighting(block: Any, system: IndicatorSystem | None, scenario_path: str | Path,
+                       portfolio: Portfolio) -> WeightingSpec | None:
+    """The scheme a scenario applies: its own ``weighting:`` block (paths relative to the
+    scenario file) or else its indicator system's (relative to the system file); ``None`` if
+    neither has one. A scheme needs an indicator system and a portfolio with measurements
+    (with ready scores the weights would change nothing)."""
+    if block is not None:
+        spec = parse_weighting(block, base=Path(scenario_path).parent, source=scenario_path)
+        holder = str(scenario_path)
+    elif system is not None and system.weighting is not None:
+        spec = parse_weighting(system.weighting, base=Path(system.path or ".").parent,
+                               source=system.path)
+        holder = system.path or str(scenario_path)
+    else:
+        return None
+    if system is None:
+        raise InputError(holder, "weighting",
+                         problem="a weighting scheme needs an indicator_system")
+    if portfolio.has_scores:
+        raise InputError(holder, "weighting",
+                         problem="the portfolio holds ready scores, so weights cannot change "
+                                 "them; give indicator measurements or drop the weighting block")
+    return spec.resolve(system)
+
+
+def weights_frame(system: IndicatorSystem, level: str = "leaves") -> pd.DataFrame:
+    """A system's weights as a table: ``code, group, name_zh, name_en, points, share``.
+
+    ``level='leaves'``: one row per non-bonus leaf (``group`` its level-1 code); ``'groups'``:
+    one row per level-1 group (its points are its leaves' sum). ``share`` = points / total.
+    """
+    if level not in TIERS:
+        raise InputError(where="weights", field="level", value=level,
+                         problem="must be 'groups' or 'leaves'")
+    pts = system.points
+    if level == "groups":
+        g_pts = np.bincount(system.level1_index, weights=pts, minlength=len(system.level1_codes))
+        codes = list(system.level1_codes)
+        df = pd.DataFrame({"code": codes, "group": codes,
+                           "name_zh": [system.name_of(c, "zh") for c in codes],
+                           "name_en": [system.name_of(c, "en") for c in codes],
+                           "points": g_pts})
+    else:
+        df = pd.DataFrame({"code": list(system.codes),
+                           "group": [i.level1 for i in system.indicators],
+                           "name_zh": [i.name_zh for i in system.indicators],
+                           "name_en": [i.name_en for i in system.indicators],
+                           "points": pts})
+    df["share"] = df["points"] / system.total
+    return df
+
+

@@ -1,0 +1,1 @@
+"""The notebook runner (papermill), parameters, sweeps, provenance and the report index."""

@@ -1,0 +1,1 @@
+"""Presentation: plots, printed summaries, result files and Excel workbooks."""

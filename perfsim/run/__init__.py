@@ -1,0 +1,2 @@
+"""Runs: one year, the Monte Carlo and its engines, calibration, sensitivity, scheme comparison
+and variants — all through the one year kernel."""
