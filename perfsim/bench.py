@@ -27,7 +27,7 @@ import pandas as pd
 from perfsim.kernel.evaluation import weighted_score
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import liupanshui
-from perfsim.kernel.year import allocate
+from perfsim.kernel.year import evaluate_year
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import DATASETS, generate_portfolio
 from perfsim.model.scenario import Scenario, load_scenario
@@ -105,8 +105,7 @@ def time_one_year(projects: int, indicators: int, replications: int, *, chunk: i
         theta = rng.beta(17.0, 3.0, (n, projects, 1))
         a = np.clip(theta + 0.05 * rng.standard_normal((n, projects, indicators)), 0.0, 1.0)
         t = time.perf_counter()
-        grade, res = allocate(weighted_score(a, points), budget, grading, linkage)
-        nxt = res.next_budget
+        nxt = evaluate_year(weighted_score(a, points), budget, grading, linkage).next_budget
         t_perfsim += time.perf_counter() - t
         t = time.perf_counter()
         ref = _numpy_reference(a, points, cutoffs_asc, table, budget)

@@ -18,11 +18,11 @@ from perfsim.io import to_jsonable
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import load_scenario
-from perfsim.model.settings import settings_from_dict
 from perfsim.model.validate import describe_file
 from perfsim.model.weighting_spec import parse_weighting
 from perfsim.model.weights import apply_weighting, weights_frame
 from perfsim.notebooks import runner as notebooks
+from perfsim.present.plots import plot_sensitivity
 from perfsim.present.report import (
     print_monte_carlo,
     print_year,
@@ -31,7 +31,6 @@ from perfsim.present.report import (
     write_year,
 )
 from perfsim.run.calibrate import calibrate, format_calibration, parse_targets
-from perfsim.present.plots import plot_sensitivity
 from perfsim.run.sensitivity import (
     DEFAULT_METRICS,
     format_sensitivity,
@@ -39,7 +38,7 @@ from perfsim.run.sensitivity import (
     morris,
     sobol,
 )
-from perfsim.run.simulate import ENGINES, simulate
+from perfsim.run.simulate import ENGINES, scenario_settings, simulate
 from perfsim.run.year import run_year
 
 EXIT_INPUT = 2
@@ -115,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--workers", type=_pos_int, default=None, help="worker processes")
     mc.add_argument("--scheduler", default=None, metavar="ADDR",
                     help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    mc.add_argument("--no-noise", action="store_true",
+                    help="every random source off (noise, dispersion, design uncertainty): "
+                         "year 1 then equals the one-year run to the yuan")
     run.set_defaults(func=_cmd_run)
 
     bench = sub.add_parser("bench", help="measure speed (kept out of the test suite)",
@@ -301,8 +303,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario, seed=args.seed)
     out = args.out or Path("reports") / "runs" / scenario.name
-    monte_carlo = (args.years is not None or args.replications is not None
-                   or scenario.spec.get("simulation") is not None)
+    monte_carlo = (args.years is not None or args.replications is not None or args.no_noise
+                   or scenario.has_simulation)
     if not monte_carlo:
         if args.engine != "numpy" or args.scheduler or args.chunk or args.workers:
             raise InputError(field="--engine", value=args.engine,
@@ -324,13 +326,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.scheduler and args.engine != "dask":
         raise InputError(field="--scheduler", value=args.scheduler,
                          problem="needs --engine dask")
-    try:
-        settings = settings_from_dict(scenario.spec.get("simulation"), years=args.years,
-                                      replications=args.replications, chunk=args.chunk)
-    except InputError as err:
-        raise err.at(scenario.source) from None
+    settings = scenario_settings(scenario, years=args.years, replications=args.replications,
+                                 chunk=args.chunk)
     mc = simulate(scenario, settings, engine=args.engine, workers=args.workers,
-                  scheduler=args.scheduler)
+                  scheduler=args.scheduler, noise=not args.no_noise)
     write_monte_carlo(mc, out)
     print_monte_carlo(mc, out)
     return 0

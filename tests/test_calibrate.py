@@ -10,6 +10,7 @@ from conftest import SCENARIOS
 
 from perfsim import cli
 from perfsim.errors import InputError
+from perfsim.kernel import metrics
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import liupanshui
 from perfsim.model.indicators import system_from_dict
@@ -21,7 +22,6 @@ from perfsim.run.calibrate import (
     calibrate,
     deterministic_metrics,
     fit_weights,
-    metrics_for,
     parse_targets,
     solve_scalar,
 )
@@ -210,7 +210,7 @@ def test_monte_carlo_target_met_in_expectation(small_mc):
     settings = settings_from_dict(None, replications=64)
     at_016 = simulate(small_mc.replace(linkage=liupanshui(0.16)), settings,
                       progress=False).replications
-    target = float(at_016["cut"].mean())
+    target = float(at_016["cut_total"].mean())
     res = calibrate(small_mc, "linkage.ratio", {"cut_total": target}, replications=64)
     assert res.mode.startswith("monte_carlo") and res.feasible
     # common random numbers: the mean cut is linear in the ratio, so 0.16 comes back exactly
@@ -220,8 +220,8 @@ def test_monte_carlo_target_met_in_expectation(small_mc):
     # fresh replications (another seed) at the solution: the mean is on target within 4 SE
     fresh = simulate(small_mc.replace(seed=99, linkage=liupanshui(res.value)),
                      settings_from_dict(None, replications=256), progress=False).replications
-    se = fresh["cut"].std() / np.sqrt(len(fresh))
-    assert abs(fresh["cut"].mean() - target) < 4 * se
+    se = fresh["cut_total"].std() / np.sqrt(len(fresh))
+    assert abs(fresh["cut_total"].mean() - target) < 4 * se
 
 
 def test_monte_carlo_metric_selects_monte_carlo_and_infeasible_is_reported(small_mc):
@@ -313,7 +313,7 @@ def test_fitted_weights_score_like_the_system(weighted):
     sc, X = weighted
     res = calibrate(sc, "weights", {"observed_scores": X @ np.array([30.0, 30.0, 40.0])})
     from perfsim.model.params import apply_parameter, parameter
-    changed, _ = apply_parameter(sc, None, parameter(sc, "weights"), res.value)
+    changed = apply_parameter(sc, parameter(sc, "weights"), res.value)
     np.testing.assert_allclose(changed.scores(), X @ np.array(res.value), atol=1e-9)
 
 
@@ -326,10 +326,10 @@ def test_registry_lists_paths_and_metrics():
             "simulation.spot_check.share"} <= set(paths)
     assert "weights" not in paths       # a score-only portfolio has no weights to fit
     assert paths["linkage.ratio"].valid == (0.10, 0.20)
-    names = metrics_for(sc)
+    names = metrics.registry(sc.grading.labels)
     assert {"cut_total", "savings", "cancelled_total", "share_excellent", "share_poor",
             "misgrading", "wrong_cuts"} <= set(names)
-    assert names["cut_total"].deterministic and not names["misgrading"].deterministic
+    assert not names["cut_total"].monte_carlo and names["misgrading"].monte_carlo
 
 
 def test_deterministic_metrics_agree_with_run_year():

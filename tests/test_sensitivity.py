@@ -11,11 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, SCENARIOS
-from scipy.stats import rankdata
 
 from perfsim import cli
 from perfsim.errors import InputError
-from perfsim.kernel import metrics as mx
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import liupanshui
 from perfsim.model.indicators import load_indicator_system
@@ -25,7 +23,6 @@ from perfsim.model.settings import settings_from_dict
 from perfsim.present.plots import plot_sensitivity
 from perfsim.run.sensitivity import (
     DEFAULT_METRICS,
-    _ranks,
     evaluate_samples,
     load_params,
     morris,
@@ -194,17 +191,6 @@ def test_other_aggregations_score_like_the_monte_carlo(with_system):
         assert abs(Y[j] - reps[m].mean()) < 4 * se, (m, Y[j], reps[m].mean(), se)
     with pytest.raises(InputError, match="weighted_sum"):
         evaluate_samples(weakest, ["weights.DEC"], np.array([[15.0]]))
-
-
-def test_ranks_and_rank_stability_match_scipy_and_metrics():
-    rng = np.random.default_rng(1)
-    x = np.round(rng.random((4, 50)) * 5)            # many ties
-    np.testing.assert_allclose(_ranks(x), rankdata(x, axis=-1))
-    from perfsim.run.sensitivity import _spearman
-
-    y = x + rng.random((4, 50))
-    np.testing.assert_allclose(_spearman(_ranks(x), _ranks(y)),
-                               mx.spearman(x, y, np.ones_like(x, dtype=bool)))
 
 
 def test_morris_ranks_an_irrelevant_parameter_last(small):

@@ -32,7 +32,7 @@ from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import generate_portfolio, portfolio_from_frame
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import MONITORING_DEFAULT, Settings, settings_from_dict
-from perfsim.run.simulate import BLOCK, METRICS, block_sizes, simulate
+from perfsim.run.simulate import block_sizes, metric_names, simulate
 
 # every random draw that could move a score, switched off; θ persists unchanged
 EXACT = dict(persistence=1.0, innovation_sd=0.0, leaf_dispersion=0.0, measurement_noise=0.0,
@@ -154,7 +154,6 @@ def test_bad_inputs_found_against_the_scenario(small):
 
 
 def test_blocks():
-    assert BLOCK == 32
     assert block_sizes(100) == [32, 32, 32, 4]
     assert block_sizes(64) == [32, 32]
     assert block_sizes(5) == [5]
@@ -236,9 +235,9 @@ def test_result_tables(small, rich_numpy):
                                rich_numpy.summary)
     assert len(reps) == 100 * 3
     assert (reps.groupby("replication")["year"].apply(tuple) == (1, 2, 3)).all()
-    assert set(METRICS) <= set(reps.columns)
-    counts = reps[["n_excellent", "n_good", "n_fair", "n_poor"]].sum(axis=1)
-    assert (counts == reps["active"]).all()
+    assert set(metric_names(small.grading)) <= set(reps.columns)
+    counts = reps[["count_excellent", "count_good", "count_fair", "count_poor"]].sum(axis=1)
+    assert (counts == reps["projects"]).all()
     assert len(projects) == 200
     assert projects["project_id"].tolist() == small.portfolio.ids.tolist()
     assert projects["p_cut"].between(0, 1).all()
@@ -248,7 +247,7 @@ def test_result_tables(small, rich_numpy):
 
 def test_summary_holds_means_and_5_95_intervals(rich_numpy):
     reps = rich_numpy.replications
-    for name in ("misgrading", "savings", "gini", "inflation_payoff", "n_poor"):
+    for name in ("misgrading", "savings", "gini", "inflation_payoff", "count_poor"):
         for entry in rich_numpy.summary["metrics"][name]:
             v = reps.loc[reps["year"] == entry["year"], name].to_numpy()
             v = v[np.isfinite(v)]
@@ -261,8 +260,8 @@ def test_summary_holds_means_and_5_95_intervals(rich_numpy):
 def test_money_is_accounted_for(rich_numpy):
     r = rich_numpy.replications
     # budget − next budget = recovered idle funds + cuts + cancellations − rewards
-    np.testing.assert_allclose(r["savings"], r["recovered"] + r["cut"] + r["cancelled"]
-                               - r["rewarded"], rtol=1e-9)
+    np.testing.assert_allclose(r["savings"], r["recovered"] + r["cut_total"] + r["cancelled_total"]
+                               - r["rewarded_total"], rtol=1e-9)
     np.testing.assert_allclose(r["savings"], r["budget_total"] - r["next_total"], rtol=1e-12)
 
 
@@ -340,9 +339,9 @@ def test_honest_counterfactual_faces_the_escalation_rule_too():
 def test_cancelled_projects_stay_out_and_budgets_carry_over():
     r = simulate(four(), Settings(years=4, replications=2, **EXACT))
     # year 1: P3 (差) cancelled; P2 (中) 2000 → 1700; then P2 1700 → 1445 → 1228.25 → 1044.0125
-    assert by_year(r, "active") == [4, 3, 3, 3]
-    assert by_year(r, "n_poor") == [1, 0, 0, 0]
-    assert by_year(r, "cancelled") == pytest.approx([4000, 0, 0, 0])
+    assert by_year(r, "projects") == [4, 3, 3, 3]
+    assert by_year(r, "count_poor") == [1, 0, 0, 0]
+    assert by_year(r, "cancelled_total") == pytest.approx([4000, 0, 0, 0])
     assert by_year(r, "budget_total") == pytest.approx([10000, 5700, 5445, 5228.25])
     assert by_year(r, "next_total") == pytest.approx([5700, 5445, 5228.25, 5044.0125])
 
@@ -350,10 +349,10 @@ def test_cancelled_projects_stay_out_and_budgets_carry_over():
 def test_allocations_become_next_years_budgets(small):
     r = simulate(small, Settings(years=4, replications=40)).replications
     wide = {c: r.pivot(index="replication", columns="year", values=c)
-            for c in ("active", "budget_total", "next_total")}
+            for c in ("projects", "budget_total", "next_total")}
     # no entrants: the portfolio only shrinks, and year t+1 starts from year t's allocations
-    assert (wide["active"].diff(axis=1).iloc[:, 1:] <= 0).all().all()
-    assert (wide["active"].iloc[:, -1] < 200).all()
+    assert (wide["projects"].diff(axis=1).iloc[:, 1:] <= 0).all().all()
+    assert (wide["projects"].iloc[:, -1] < 200).all()
     np.testing.assert_allclose(wide["budget_total"].iloc[:, 1:].to_numpy(),
                                wide["next_total"].iloc[:, :-1].to_numpy(), rtol=1e-12)
 
@@ -371,9 +370,9 @@ def test_allocations_become_next_years_budgets(small):
 def test_repeated_poor_grades_escalate_to_cancellation(escalation, active, cancelled, n_poor):
     r = simulate(four(linkage=SOFT),
                  Settings(years=4, replications=2, escalation_years=escalation, **EXACT))
-    assert by_year(r, "active") == active
-    assert by_year(r, "cancelled") == pytest.approx(cancelled)
-    assert by_year(r, "n_poor") == n_poor
+    assert by_year(r, "projects") == active
+    assert by_year(r, "cancelled_total") == pytest.approx(cancelled)
+    assert by_year(r, "count_poor") == n_poor
 
 
 def test_poor_run_resets_after_a_better_grade():
@@ -385,12 +384,12 @@ def test_poor_run_resets_after_a_better_grade():
              "multipliers": {"excellent": 1, "good": 0.5, "fair": 1, "poor": 2}}
     s = dict(years=4, replications=2, **{**EXACT, "elasticity": 0.5})
     r = simulate(four(linkage=table), Settings(escalation_years=2, **s))
-    assert by_year(r, "n_poor") == [1, 1, 1, 1]
-    assert by_year(r, "active") == [4, 4, 4, 4]
-    assert by_year(r, "cancelled") == [0, 0, 0, 0]
+    assert by_year(r, "count_poor") == [1, 1, 1, 1]
+    assert by_year(r, "projects") == [4, 4, 4, 4]
+    assert by_year(r, "cancelled_total") == [0, 0, 0, 0]
     # control: the first 差 cancels — P3 in year 1, P4 in year 2
     r = simulate(four(linkage=table), Settings(escalation_years=1, **s))
-    assert by_year(r, "active") == [4, 3, 2, 2]
+    assert by_year(r, "projects") == [4, 3, 2, 2]
 
 
 def test_quotas_count_active_projects_only():
@@ -398,8 +397,8 @@ def test_quotas_count_active_projects_only():
     # 差 cancelled. Year 2, 3 projects left: floor(1.5) = 1 优 (P1); P2 → 良
     sc = four(scores=(95, 92, 50, 91)).replace(grading=Grading(quotas={"excellent": 0.5}))
     r = simulate(sc, Settings(years=2, replications=1, **EXACT))
-    assert by_year(r, "active") == [4, 3]
-    assert by_year(r, "n_excellent") == [2, 1]
+    assert by_year(r, "projects") == [4, 3]
+    assert by_year(r, "count_excellent") == [2, 1]
 
 
 @pytest.mark.parametrize(("rate", "active"), [
@@ -410,7 +409,7 @@ def test_quotas_count_active_projects_only():
 def test_entrants(small, rate, active):
     sc = small.replace(linkage=linkage_from_dict(NO_CUTS))   # nobody leaves
     r = simulate(sc, Settings(years=3, replications=40, entry_rate=rate)).replications
-    wide = r.pivot(index="replication", columns="year", values="active")
+    wide = r.pivot(index="replication", columns="year", values="projects")
     assert (wide == active).all().all()
     # the entrants bring budgets of their own (resampled from the portfolio)
     added = (r.loc[r["year"] == 2, "budget_total"].to_numpy()
@@ -426,8 +425,8 @@ def test_monitoring_recovers_idle_funds_only_when_a_minimum_is_missed():
     r = simulate(four(), Settings(replications=2, checkpoints=((0.5, 0.4),), **EXACT))
     assert by_year(r, "recovered") == pytest.approx([1300.0])
     assert by_year(r, "next_total") == pytest.approx([5445.0])
-    assert by_year(r, "cut") == pytest.approx([255.0])
-    assert by_year(r, "cancelled") == pytest.approx([3000.0])
+    assert by_year(r, "cut_total") == pytest.approx([255.0])
+    assert by_year(r, "cancelled_total") == pytest.approx([3000.0])
     assert by_year(r, "savings") == pytest.approx([4555.0])
     # half of the idle funds: 150 + 500; P2 1850 × 0.85 = 1572.5 → 5572.5
     r = simulate(four(), Settings(replications=2, checkpoints=((0.5, 0.4),),
@@ -577,15 +576,14 @@ def test_cli_runs_monte_carlo_when_the_scenario_has_a_simulation_block(tmp_path,
 
 
 def test_the_monte_carlo_scores_with_the_system_aggregation(small):
-    # no noise, no dispersion: every leaf's attainment is the project's θ, so every level-1
-    # share is θ and weighted sum, geometric and weakest link all give total × θ; a
-    # dispersion breaks the tie and the weakest link can only score lower than the sum
+    # no noise: the truth is the observed portfolio, so each year-1 score is the one-year
+    # score under the system's own aggregation, exactly; with leaf dispersion the weakest
+    # link can only score lower than the weighted sum
     exact = settings_from_dict(None, replications=2, **EXACT)
-    base = simulate(small, exact, progress=False).projects["mean_score"]
-    for method in ("geometric", "weakest_link"):
+    for method in ("weighted_sum", "geometric", "weakest_link", "ordinal_average"):
         sc = small.replace(system=dataclasses.replace(small.system, aggregation=method))
-        got = simulate(sc, exact, progress=False).projects["mean_score"]
-        np.testing.assert_allclose(got, base, rtol=1e-12)
+        got = simulate(sc, exact, progress=False).projects["mean_score"].to_numpy()
+        np.testing.assert_array_equal(got, sc.scores())
     spread = dataclasses.replace(exact, leaf_dispersion=0.1)
     wsum = simulate(small, spread, progress=False).projects["mean_score"]
     weak = simulate(small.replace(system=dataclasses.replace(

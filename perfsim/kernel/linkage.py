@@ -195,16 +195,30 @@ class Linkage:
                              budget=b)
 
 
+def check_ratio(ratio: Any, where: str = "linkage", field: str = "ratio") -> float:
+    """The Liupanshui 中 cut, which must lie in [10%, 20%] ("according to the situation")."""
+    low, high = LIUPANSHUI_RATIO_RANGE
+    if isinstance(ratio, bool) or not isinstance(ratio, int | float | np.floating) or not (
+            low - 1e-12 <= ratio <= high + 1e-12):
+        raise InputError(where=where, field=field, value=ratio,
+                         problem=f"the Liupanshui rule cuts 中 by {low:.0%} to {high:.0%}")
+    return float(ratio)
+
+
+def liupanshui_multipliers(ratio: float | np.ndarray) -> np.ndarray:
+    """Multipliers 优 良 中 差 of the Liupanshui rule, (4,) or per row (rows, 4):
+    1, 1, 1 − ratio, 0."""
+    r = np.asarray(ratio, dtype=float)
+    one = np.ones(r.shape)
+    return np.stack([one, one, 1.0 - r, np.zeros(r.shape)], axis=-1)
+
+
 def liupanshui(ratio: float = 0.15, **kwargs: Any) -> Linkage:
     """Liupanshui 2022 [E2]: 优 and 良 funding guaranteed; 中 cut by ``ratio`` (which must lie
     in [10%, 20%], "according to the situation"); 差 cancelled."""
-    low, high = LIUPANSHUI_RATIO_RANGE
-    if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not (
-            low - 1e-12 <= ratio <= high + 1e-12):
-        raise InputError(where="linkage", field="ratio", value=ratio,
-                         problem=f"the Liupanshui rule cuts 中 by {low:.0%} to {high:.0%}")
-    return Linkage(GradeTable((1.0, 1.0, 1.0 - float(ratio), 0.0)), labels=NATIONAL,
-                   name="liupanshui", params={"ratio": float(ratio)}, **kwargs)
+    ratio = check_ratio(ratio)
+    return Linkage(GradeTable(tuple(float(m) for m in liupanshui_multipliers(ratio))),
+                   labels=NATIONAL, name="liupanshui", params={"ratio": ratio}, **kwargs)
 
 
 _COMMON = {"floor", "cap", "pool", "recipients", "preconditions"}

@@ -1,13 +1,25 @@
-"""Decision-quality and distribution metrics, per replication (rows of (R, P) arrays).
+"""The metric registry: every outcome perfsim reports, declared once.
 
-Inactive projects (cancelled earlier, or entrants not yet in the portfolio) are excluded with an
-``active`` mask. Every function returns one value per replication.
+A :class:`Metric` has a name, a unit, a meaning, whether it needs the Monte Carlo (the true
+performance is known only there), and how it is computed from a
+:class:`~perfsim.kernel.year.YearOutcome` — one value per row. ``perfsim run``, the Monte Carlo
+summaries, calibration targets, sensitivity outputs and the notebooks all use these names.
+
+Inactive projects (cancelled earlier, or entrants not yet in the portfolio) are excluded with
+an ``active`` mask.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.stats import rankdata
+
+from perfsim.errors import InputError
+from perfsim.kernel.grading import LabelSet
+from perfsim.kernel.year import YearOutcome
 
 
 def share(mask: np.ndarray, active: np.ndarray) -> np.ndarray:
@@ -69,3 +81,119 @@ def interval(values: np.ndarray, low: float = 5, high: float = 95) -> tuple[floa
     if v.size == 0:
         return (float("nan"),) * 3
     return float(v.mean()), float(np.percentile(v, low)), float(np.percentile(v, high))
+
+
+# --- the registry -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Metric:
+    """An outcome metric: ``fn`` maps a year's outcome to one value per row."""
+
+    name: str
+    unit: str
+    meaning: str
+    fn: Callable[[YearOutcome], np.ndarray]
+    monte_carlo: bool = False  # needs the true performance (or the honest counterfactual)
+
+
+def _sum(x: np.ndarray) -> np.ndarray:
+    return x.sum(axis=-1)
+
+
+def _truth(o: YearOutcome) -> tuple[np.ndarray, np.ndarray]:
+    if o.true_grade is None or o.true_score is None:
+        raise InputError(field="metric", problem="needs the true performance: run the Monte "
+                                                 "Carlo (perfsim run --replications N)")
+    return o.true_score, o.true_grade
+
+
+def _payoff(o: YearOutcome) -> np.ndarray:
+    if o.honest is None or o.inflation_points is None:
+        return np.full(o.score.shape[0], np.nan)
+    gain = _sum(o.next_budget) - _sum(o.honest.next_budget)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(o.inflation_points != 0, gain / o.inflation_points, np.nan)
+
+
+def _fixed() -> tuple[Metric, ...]:
+    def held(o: YearOutcome) -> np.ndarray:
+        return o.active & (o.next_budget > 0)
+
+    return (
+        Metric("projects", "projects", "projects in the portfolio this year",
+               lambda o: o.active.sum(axis=-1).astype(float)),
+        Metric("budget_total", "yuan", "this year's budget", lambda o: _sum(o.gross)),
+        Metric("next_total", "yuan", "next year's total budget",
+               lambda o: _sum(o.next_budget)),
+        Metric("kept_total", "yuan", "budget kept (up to each project's budget)",
+               lambda o: _sum(o.kept)),
+        Metric("cut_total", "yuan", "budget cut from projects kept", lambda o: _sum(o.cut)),
+        Metric("cancelled_total", "yuan", "budget of cancelled projects",
+               lambda o: _sum(o.cancelled)),
+        Metric("rewarded_total", "yuan", "budget added to rewarded projects",
+               lambda o: _sum(o.rewarded)),
+        Metric("savings", "yuan", "budget minus next year's budget (monitoring recoveries "
+               "included)", lambda o: _sum(o.gross) - _sum(o.next_budget)),
+        Metric("recovered", "yuan", "idle funds recovered by monitoring",
+               lambda o: _sum(o.recovered)),
+        Metric("gini", "index 0-1", "Gini coefficient of next year's budgets",
+               lambda o: gini(o.next_budget, held(o))),
+        Metric("top10_share", "share", "share of next year's money held by the top 10%",
+               lambda o: top_share(o.next_budget, held(o))),
+        Metric("volatility", "share", "mean absolute relative budget change",
+               lambda o: volatility(o.gross, o.next_budget, o.active)),
+        Metric("misgrading", "share", "share of projects graded unlike their true grade",
+               lambda o: share(o.grade != _truth(o)[1], o.active), True),
+        Metric("wrong_cuts", "yuan", "money cut or cancelled from truly good (优/良) projects",
+               lambda o: _sum(np.where(_truth(o)[1] <= o.good, o.lost, 0.0)), True),
+        Metric("kept_by_poor", "yuan", "next year's money kept by truly poor projects",
+               lambda o: _sum(np.where(_truth(o)[1] == o.poor, o.next_budget, 0.0)), True),
+        Metric("rank_stability", "correlation", "Spearman correlation of score and true score",
+               lambda o: spearman(o.score, _truth(o)[0], o.active), True),
+        Metric("inflation_points", "points", "points added by self-evaluation inflation",
+               lambda o: (np.zeros(o.score.shape[0]) if o.inflation_points is None
+                          else o.inflation_points), True),
+        Metric("inflation_payoff", "yuan per point", "extra money per inflated point, against "
+               "the same replication evaluated honestly", _payoff, True),
+    )
+
+
+FIXED: dict[str, Metric] = {m.name: m for m in _fixed()}
+#: Names used before the registry, refused with the new name.
+RENAMED: dict[str, str] = {"cut": "cut_total", "cancelled": "cancelled_total",
+                           "rewarded": "rewarded_total", "active": "projects"}
+
+
+def registry(labels: LabelSet) -> dict[str, Metric]:
+    """Every metric for a label set: the fixed ones plus ``count_<grade>`` and
+    ``share_<grade>`` (of active projects) for each grade."""
+    out = dict(FIXED)
+    for g, code in enumerate(labels.codes):
+        out[f"count_{code}"] = Metric(
+            f"count_{code}", "projects", f"projects graded {code} ({labels.zh[g]})",
+            lambda o, g=g: ((o.grade == g) & o.active).sum(axis=-1).astype(float))
+        out[f"share_{code}"] = Metric(
+            f"share_{code}", "share", f"share of projects graded {code} ({labels.zh[g]})",
+            lambda o, g=g: share(o.grade == g, o.active))
+    return out
+
+
+def lookup(labels: LabelSet, name: str, *, monte_carlo: bool = True) -> Metric:
+    """The metric called ``name``; an old or unknown name is a one-line error naming the
+    valid ones (deterministic ones only when ``monte_carlo`` is False)."""
+    known = registry(labels)
+    if name in RENAMED or (name.startswith("n_") and f"count_{name[2:]}" in known):
+        new = RENAMED.get(name, f"count_{name[2:]}")
+        raise InputError(field="metric", value=name, problem=f"renamed: use {new}")
+    if name not in known or (known[name].monte_carlo and not monte_carlo):
+        valid = [k for k, m in known.items() if monte_carlo or not m.monte_carlo]
+        raise InputError(field="metric", value=name,
+                         problem=f"unknown metric (valid: {', '.join(valid)})")
+    return known[name]
+
+
+def compute(outcome: YearOutcome, names: list[str] | tuple[str, ...], labels: LabelSet
+            ) -> dict[str, np.ndarray]:
+    """The named metrics of ``outcome``, one array (rows,) each."""
+    known = registry(labels)
+    return {n: np.asarray(known[n].fn(outcome), dtype=float) for n in names}

@@ -10,36 +10,44 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from perfsim.errors import InputError
-from perfsim.kernel.grading import Grading
-from perfsim.kernel.linkage import LIUPANSHUI_RATIO_RANGE, GradeTable
+from perfsim.kernel.grading import Grading, grading_from_dict
+from perfsim.kernel.linkage import (
+    LIUPANSHUI_RATIO_RANGE,
+    GradeTable,
+    check_ratio,
+    linkage_from_dict,
+    liupanshui_multipliers,
+)
 from perfsim.model.scenario import Scenario
+from perfsim.model.settings import field_of, settings_with
 
 # --- the parameter registry -----------------------------------------------------------------
 
-#: ``simulation.<block>.<key>`` paths (the scenario file's ``simulation:`` layout) → the
-#: :class:`~perfsim.simulate.Settings` field, the valid range and the unit.
-SIMULATION_PARAMETERS: dict[str, tuple[str, tuple[float, float], str, str]] = {
-    "simulation.spot_check.share": ("check_share", (0.0, 1.0), "share",
-                                    "share of projects re-checked"),
-    "simulation.spot_check.noise": ("recheck_noise", (0.0, 0.5), "attainment",
+#: The continuous simulation settings that calibration and sensitivity can vary: the
+#: scenario file's ``simulation:`` path → the valid range, the unit and the meaning. (Any
+#: setting can be *set* by its path: :func:`apply_changes`.)
+SIMULATION_PARAMETERS: dict[str, tuple[tuple[float, float], str, str]] = {
+    "simulation.spot_check.share": ((0.0, 1.0), "share", "share of projects re-checked"),
+    "simulation.spot_check.noise": ((0.0, 0.5), "attainment",
                                     "re-check measurement noise (sd)"),
-    "simulation.self_evaluation.noise": ("measurement_noise", (0.0, 0.5), "attainment",
+    "simulation.self_evaluation.noise": ((0.0, 0.5), "attainment",
                                          "self-evaluation measurement noise (sd)"),
-    "simulation.self_evaluation.inflation_mean": ("inflation_mean", (-0.5, 0.5), "attainment",
+    "simulation.self_evaluation.inflation_mean": ((-0.5, 0.5), "attainment",
                                                   "mean self-evaluation inflation"),
-    "simulation.self_evaluation.inflation_sd": ("inflation_sd", (0.0, 0.5), "attainment",
+    "simulation.self_evaluation.inflation_sd": ((0.0, 0.5), "attainment",
                                                 "spread of inflation between projects (sd)"),
-    "simulation.performance.leaf_dispersion": ("leaf_dispersion", (0.0, 0.5), "attainment",
+    "simulation.performance.leaf_dispersion": ((0.0, 0.5), "attainment",
                                                "spread of leaf attainment around a project's "
                                                "performance (sd)"),
 }
+
 
 @dataclass(frozen=True)
 class Parameter:
@@ -80,7 +88,7 @@ def parameters(scenario: Scenario) -> dict[str, Parameter]:
             path = f"linkage.multipliers.{code}"
             out[path] = Parameter(path, "multiplier", (0.0, 2.0), "multiplier",
                                   f"next year's budget multiplier of {code}", index=g)
-    total = _total(scenario)
+    total = scenario.total
     cutoffs = scenario.grading.cutoffs
     if cutoffs is not None:
         out["grading.cutoffs"] = Parameter("grading.cutoffs", "cutoffs", (0.0, total), "points",
@@ -102,8 +110,8 @@ def parameters(scenario: Scenario) -> dict[str, Parameter]:
             out[path] = Parameter(path, "weight", (0.0, total), "points",
                                   f"points of level-1 group {code} (all points are then "
                                   "rescaled to the total)", index=g)
-    for path, (setting, valid, unit, desc) in SIMULATION_PARAMETERS.items():
-        out[path] = Parameter(path, "simulation", valid, unit, desc, setting=setting)
+    for path, (valid, unit, desc) in SIMULATION_PARAMETERS.items():
+        out[path] = Parameter(path, "simulation", valid, unit, desc, setting=field_of(path))
     return out
 
 
@@ -143,64 +151,151 @@ def check_bounds(param: Parameter, bounds: Sequence[float] | None,
 
 
 
-def _total(scenario: Scenario) -> float:
-    if scenario.system is not None:
-        return float(scenario.system.total + scenario.system.bonus_cap)
-    return 100.0
-
-
-def apply_parameter(scenario: Scenario, settings: Any, param: Parameter, value: Any
-                    ) -> tuple[Scenario, Any]:
-    """The scenario (and Monte Carlo settings) with ``param`` set to ``value``."""
+def apply_parameter(scenario: Scenario, param: Parameter, value: Any) -> Scenario:
+    """The scenario with ``param`` set to ``value`` (a simulation parameter sets the
+    scenario's simulation settings)."""
+    link = scenario.linkage
     if param.kind == "ratio":
-        link = scenario.linkage
-        labels = link.labels
-        mult = list(link.rule.multipliers)
-        mult[labels.index("fair")] = 1.0 - float(value)
-        link = dataclasses.replace(link, rule=GradeTable(tuple(mult)),
-                                   params={**dict(link.params), "ratio": float(value)})
-        return scenario.replace(linkage=link), settings
+        ratio = check_ratio(value, field="ratio")
+        return scenario.replace(linkage=dataclasses.replace(
+            link, rule=GradeTable(tuple(float(m) for m in liupanshui_multipliers(ratio))),
+            params={**dict(link.params), "ratio": ratio}))
     if param.kind == "multiplier":
-        link = scenario.linkage
         mult = list(link.rule.multipliers)
         mult[param.index] = float(value)
-        return scenario.replace(linkage=dataclasses.replace(link, rule=GradeTable(tuple(mult)))
-                                ), settings
+        return scenario.replace(linkage=dataclasses.replace(link, rule=GradeTable(tuple(mult))))
     if param.kind in ("cutoff", "cutoffs"):
-        cut = list(scenario.grading.cutoffs)
-        if param.kind == "cutoff":
-            cut[param.index] = float(value)
-        else:
-            cut = [float(v) for v in value]
+        cut = np.asarray(scenario.grading.cutoffs, dtype=float)
+        cut = _set_cutoffs(cut, param, value)
         g = scenario.grading
-        return scenario.replace(grading=Grading(g.labels, tuple(cut), dict(g.quotas))), settings
+        return scenario.replace(grading=Grading(g.labels, tuple(float(c) for c in cut),
+                                                dict(g.quotas)))
     if param.kind in ("weights", "leaf_weights", "weight"):
         return scenario.replace(system=scenario.system.with_points(
-            leaf_points(scenario, param, value))), settings
+            leaf_points(scenario, param, value)))
     if param.kind == "simulation":
-        return scenario, dataclasses.replace(settings, **{param.setting: float(value)})
+        return scenario.replace(settings=settings_with(scenario.settings,
+                                                       {param.path: float(value)}))
     raise AssertionError(param.kind)  # pragma: no cover
 
 
-def leaf_points(scenario: Scenario, param: Parameter, value: Any) -> np.ndarray:
-    """Leaf points after setting a weight parameter. Group points are shared among the group's
-    leaves in proportion to the file's points (equally in a group whose file points are all
-    zero); ``weights.<code>`` sets one group's points and then rescales all to the total."""
+#: Whole blocks a change may replace, written as in a scenario file.
+BLOCKS = ("grading", "linkage")
+
+
+def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
+    """The scenario with design parameters set by their YAML paths — the one way every
+    variant, notebook and ``Scenario.set`` changes a scenario. Paths: the registry's
+    (:func:`parameters`: ``linkage.ratio``, ``grading.cutoffs.<grade>``, ``weights.<code>``,
+    ...), any simulation setting ``simulation.<block>.<key>``, and whole ``grading`` or
+    ``linkage`` blocks (mappings as in a scenario file; new grade labels need a new linkage
+    block). Blocks are applied first, then parameters, then simulation settings."""
+    changes = dict(changes)
+    grading, linkage = scenario.grading, scenario.linkage
+    if "grading" in changes:
+        grading = grading_from_dict(_block(changes["grading"], "grading"))
+    if "linkage" in changes:
+        linkage = linkage_from_dict(_block(changes["linkage"], "linkage"), grading.labels)
+    elif grading.labels != scenario.grading.labels:
+        raise InputError(field="grading.labels", value=grading.labels.name,
+                         problem="new grade labels need a linkage block for them")
+    sc = scenario.replace(grading=grading, linkage=linkage)
+    simulation = {k: v for k, v in changes.items() if k.startswith("simulation.")}
+    for path, value in changes.items():
+        if path in BLOCKS or path in simulation:
+            continue
+        sc = apply_parameter(sc, parameter(sc, path), value)
+    if simulation:
+        sc = sc.replace(settings=settings_with(sc.settings, simulation))
+    return sc
+
+
+def _block(value: Any, name: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InputError(field=name, value=value, problem="must be a mapping (as in a "
+                                                          "scenario file)")
+    return value
+
+
+def _set_cutoffs(cut: np.ndarray, param: Parameter, value: Any) -> np.ndarray:
+    """Cutoffs (K,) or per row (R, K) with one (``cutoff``) or all (``cutoffs``) set."""
+    v = np.asarray(value, dtype=float)
+    if param.kind == "cutoffs":
+        return np.broadcast_to(v, np.broadcast_shapes(v.shape, cut.shape)).copy()
+    out = np.broadcast_to(cut, v.shape + cut.shape[-1:]).copy()
+    out[..., param.index] = v
+    return out
+
+
+# --- a batch of rows ----------------------------------------------------------------------------
+
+@dataclass
+class RowDesign:
+    """Design values that differ between the rows of one kernel call (parameter samples, or
+    Monte Carlo replications under design uncertainty). ``None`` = the scenario's own value
+    in every row. ``points`` (R, I) are leaf points, ``cutoffs`` (R, K), ``table`` (R, G)
+    grade multipliers, ``settings`` simulation fields → (R,) values."""
+
+    rows: int
+    points: np.ndarray | None = None
+    cutoffs: np.ndarray | None = None
+    table: np.ndarray | None = None
+    settings: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def setting(self, name: str, base: float) -> float | np.ndarray:
+        """The per-row values of a simulation field, or its scenario value."""
+        return self.settings.get(name, base)
+
+
+def apply_rows(scenario: Scenario, design: RowDesign, param: Parameter, values: Any) -> None:
+    """Set ``param`` to ``values`` (one per row: (R,), or (R, size) for a vector parameter)
+    in ``design``: the batch counterpart of :func:`apply_parameter`, with the same rules."""
+    v = np.asarray(values, dtype=float)
+    if param.kind in ("ratio", "multiplier"):
+        if design.table is None:
+            design.table = np.repeat(np.asarray(scenario.linkage.rule.multipliers,
+                                                dtype=float)[None, :], design.rows, axis=0)
+        if param.kind == "ratio":
+            design.table = liupanshui_multipliers(v)
+        else:
+            design.table[:, param.index] = v
+    elif param.kind in ("cutoff", "cutoffs"):
+        base = (design.cutoffs if design.cutoffs is not None
+                else np.asarray(scenario.grading.cutoffs, dtype=float))
+        design.cutoffs = _set_cutoffs(base, param, v)
+    elif param.kind in ("weights", "leaf_weights", "weight"):
+        design.points = leaf_points(scenario, param, v, base=design.points)
+    elif param.kind == "simulation":
+        design.settings[param.setting] = v
+    else:  # pragma: no cover
+        raise AssertionError(param.kind)
+
+
+def leaf_points(scenario: Scenario, param: Parameter, value: Any,
+                base: np.ndarray | None = None) -> np.ndarray:
+    """Leaf points after setting a weight parameter, (I,) or per row (R, I) when ``value``
+    has one entry per row. Group points are shared among the group's leaves in proportion to
+    the file's points (equally in a group whose file points are all zero); ``weights.<code>``
+    sets one group's points and then rescales all to the total. ``base`` (R, I): the rows'
+    current points (default: the file's)."""
     system = scenario.system
-    base = system.points
+    v = np.asarray(value, dtype=float)
     if param.kind == "leaf_weights":
-        return np.asarray(value, dtype=float)
+        return v.copy()
     groups = system.level1_index
     n_g = len(system.level1_codes)
-    base_g = np.bincount(groups, weights=base, minlength=n_g)
+    file_points = system.points
+    current = file_points if base is None else base
+    current_g = np.zeros(current.shape[:-1] + (n_g,))
+    np.add.at(current_g.T, groups, np.moveaxis(current, -1, 0))
     if param.kind == "weight":
-        new_g = base_g.copy()
-        new_g[param.index] = float(value)
-        if new_g.sum() > 0:
-            new_g = new_g * system.total / new_g.sum()
+        new_g = np.broadcast_to(current_g, v.shape + (n_g,)).copy()
+        new_g[..., param.index] = v
+        tot = new_g.sum(axis=-1, keepdims=True)
+        new_g = np.where(tot > 0, new_g * system.total / np.where(tot > 0, tot, 1.0), new_g)
     else:
-        new_g = np.asarray(value, dtype=float)
-    return new_g[groups] * group_shares(base, groups, n_g)
+        new_g = v
+    return new_g[..., groups] * group_shares(file_points, groups, n_g)
 
 
 def group_shares(base: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:

@@ -29,11 +29,12 @@ import numpy as np
 
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml
+from perfsim.kernel.evaluation import Measure
 from perfsim.kernel.grading import Grading, grading_from_dict
 from perfsim.kernel.linkage import Linkage, linkage_from_dict
 from perfsim.model.indicators import IndicatorSystem, load_indicator_system
 from perfsim.model.portfolio import Portfolio, generate_portfolio, load_portfolio
-from perfsim.model.settings import settings_from_dict
+from perfsim.model.settings import Settings, settings_from_dict
 from perfsim.model.streams import seed_sequence
 from perfsim.model.weights import apply_weighting, scenario_weighting
 
@@ -53,20 +54,54 @@ class Scenario:
     seed: int = 0
     description: str = ""
     source: str | None = None
+    settings: Settings = field(default_factory=Settings)
     spec: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def has_simulation(self) -> bool:
+        """True when the scenario file has a ``simulation:`` block."""
+        return self.spec.get("simulation") is not None
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with some fields changed."""
         return dataclasses.replace(self, **changes)
 
-    def scores(self) -> np.ndarray:
-        """Total scores of the portfolio's projects (points)."""
-        if self.portfolio.has_scores:
-            return self.portfolio.scores
-        if self.system is None:
+    @property
+    def total(self) -> float:
+        """The most points a project can score (the system's total plus its bonus cap; 100
+        without an indicator system)."""
+        if self.system is not None:
+            return float(self.system.total + self.system.bonus_cap)
+        return 100.0
+
+    def observed(self) -> tuple[np.ndarray, Measure]:
+        """The portfolio as the kernel sees it: attainments (projects, leaves) and the
+        :class:`~perfsim.kernel.evaluation.Measure` that turns them into scores.
+
+        A portfolio of measurements gives each leaf's attainment under the indicator system
+        (bonus points fixed per project); a portfolio of ready scores is one "leaf" per
+        project, the score itself, so that every path computes the very same scores."""
+        pf = self.portfolio
+        if pf.has_scores:
+            s = np.asarray(pf.scores, dtype=float)
+            span = max(self.total, float(s.max(initial=0.0)))
+            return s[:, None], Measure(points=np.ones(1), span=np.array([span]))
+        system = self.system
+        if system is None:
             raise InputError(self.source, field="indicator_system",
                              problem="the portfolio has measurements but no indicator system")
-        return np.asarray(self.system.score(self.portfolio.measurements()), dtype=float)
+        meas = pf.measurements()
+        attainment = np.asarray(system.attainment(meas), dtype=float)
+        bonus = np.broadcast_to(np.asarray(system.bonus_points(meas), dtype=float),
+                                (pf.n_projects,)).copy()
+        return attainment, Measure(points=system.points, span=np.ones(system.points.size),
+                                   aggregation=system.aggregation, groups=system.level1_index,
+                                   total=float(system.total), bonus=bonus)
+
+    def scores(self) -> np.ndarray:
+        """Total scores of the portfolio's projects (points), as every path computes them."""
+        attainment, measure = self.observed()
+        return measure.score(attainment[None])[0]
 
 
 def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
@@ -91,12 +126,10 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
         linkage = linkage_from_dict(_mapping(doc.get("linkage"), src, "linkage"), grading.labels)
     except InputError as err:
         raise err.at(src) from None
-    if doc.get("simulation") is not None:  # checked here so that `validate` catches it
-
-        try:
-            settings_from_dict(_mapping(doc["simulation"], src, "simulation"))
-        except InputError as err:
-            raise err.at(src) from None
+    try:
+        settings = settings_from_dict(_mapping(doc.get("simulation"), src, "simulation"))
+    except InputError as err:
+        raise err.at(src) from None
     portfolio = _portfolio(doc["portfolio"], base, src, system, grading, use_seed)
     if doc.get("weighting") is not None or (system is not None and system.weighting is not None):
 
@@ -113,7 +146,7 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
     return Scenario(name=str(doc.get("name") or path.stem), portfolio=portfolio, grading=grading,
                     linkage=linkage, system=system, seed=int(use_seed),
                     description=str(doc.get("description") or "").strip(), source=src,
-                    spec=dict(doc))
+                    settings=settings, spec=dict(doc))
 
 
 def _resolve(base: Path, value: Any, src: str, key: str) -> Path:

@@ -7,6 +7,7 @@ The YAML layout (block → key) is the public vocabulary: ``simulation.spot_chec
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -111,6 +112,16 @@ class Settings:
             if not (_finite(lo) and _finite(hi) and 0 <= lo <= hi <= 1):
                 bad("ratio_range", "must be [low, high] with 0 <= low <= high <= 1")
 
+    def without_noise(self) -> Settings:
+        """The same settings with every random source off: leaf dispersion, self-evaluation,
+        re-check and execution noise, the spread of inflation and of latent performance, and
+        design uncertainty. Systematic behaviour (mean inflation, spot-check rules,
+        monitoring thresholds, dynamics) stays."""
+        return dataclasses.replace(self, leaf_dispersion=0.0, measurement_noise=0.0,
+                                   recheck_noise=0.0, inflation_sd=0.0, innovation_sd=0.0,
+                                   execution_sd=0.0, weight_uncertainty="none",
+                                   cutoff_jitter=0.0, ratio_range=None)
+
     @property
     def chunk_blocks(self) -> int:
         return max(1, math.ceil(self.chunk / BLOCK))
@@ -144,14 +155,17 @@ _YAML_NAME = {f: (f"{b}.{k}" if b else k) for b, keys in _LAYOUT.items() for k, 
 MONITORING_DEFAULT = ((0.5, 0.3), (0.75, 0.5))
 
 
-def settings_from_dict(spec: Mapping[str, Any] | None, **overrides: Any) -> Settings:
-    """Build :class:`Settings` from a scenario's ``simulation:`` block; ``overrides`` (field
-    names, e.g. from the command line) win when not None."""
-    spec = dict(spec or {})
-    values: dict[str, Any] = {}
+#: ``simulation.`` YAML path (without the prefix) → :class:`Settings` field.
+PATHS: dict[str, str] = {(f"{b}.{k}" if b else k): f for b, keys in _LAYOUT.items()
+                         for k, f in keys.items()}
+
+
+def _flatten(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``simulation:`` block as ``{path: value}``; unknown keys are refused."""
+    flat: dict[str, Any] = {}
     for key, value in spec.items():
         if key in _LAYOUT[""]:
-            values[_LAYOUT[""][key]] = value
+            flat[key] = value
         elif key in _LAYOUT and key:
             if not isinstance(value, Mapping):
                 raise InputError(where="simulation", field=key, value=value,
@@ -161,39 +175,70 @@ def settings_from_dict(spec: Mapping[str, Any] | None, **overrides: Any) -> Sett
                     raise InputError(where="simulation", field=f"{key}.{sub}",
                                      problem="unknown setting (allowed: "
                                              f"{', '.join(_LAYOUT[key])})")
-                values[_LAYOUT[key][sub]] = v
+                flat[f"{key}.{sub}"] = v
         else:
             allowed = [k for k in _LAYOUT[""]] + [k for k in _LAYOUT if k]
             raise InputError(where="simulation", field=str(key),
                              problem=f"unknown setting (allowed: {', '.join(allowed)})")
-    if "checkpoints" in values:
-        cps = values["checkpoints"]
-        if cps == "default":
-            cps = MONITORING_DEFAULT
+    return flat
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """A YAML value in the form the :class:`Settings` field ``name`` holds."""
+    path = _YAML_NAME[name]
+    if name == "checkpoints":
+        cps = MONITORING_DEFAULT if value == "default" else value
         if not isinstance(cps, list | tuple) or not all(isinstance(c, list | tuple) for c in cps):
-            raise InputError(where="simulation", field="monitoring.checkpoints", value=cps,
+            raise InputError(where="simulation", field=path, value=cps,
                              problem="must be a list of [share elapsed, minimum rate] pairs")
-        values["checkpoints"] = tuple(tuple(c) for c in cps)
-    if values.get("ratio_range") is not None:
-        r = values["ratio_range"]
-        if not isinstance(r, list | tuple) or len(r) != 2:
-            raise InputError(where="simulation", field="uncertainty.ratio", value=r,
+        return tuple(tuple(c) for c in cps)
+    if name == "ratio_range" and value is not None:
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise InputError(where="simulation", field=path, value=value,
                              problem="must be [low, high]")
-        values["ratio_range"] = (r[0], r[1])
-    if "inflation_by_department" in values and not isinstance(
-            values["inflation_by_department"], Mapping):
-        raise InputError(where="simulation", field="self_evaluation.by_department",
-                         value=values["inflation_by_department"],
+        return (value[0], value[1])
+    if name == "inflation_by_department" and not isinstance(value, Mapping):
+        raise InputError(where="simulation", field=path, value=value,
                          problem="must map department names to inflation")
-    for key in ("recheck_replaces", "gap_rule"):
-        if key in values and not isinstance(values[key], bool):
-            raise InputError(where="simulation", field=_YAML_NAME[key], value=values[key],
-                             problem="must be true or false")
+    if name in ("recheck_replaces", "gap_rule") and not isinstance(value, bool):
+        raise InputError(where="simulation", field=path, value=value,
+                         problem="must be true or false")
+    return value
+
+
+def field_of(path: str) -> str:
+    """The :class:`Settings` field of a ``simulation.`` path (with or without the prefix);
+    an unknown path lists the valid ones, an old field name names its path."""
+    key = path.removeprefix("simulation.")
+    if key in PATHS:
+        return PATHS[key]
+    if key in _YAML_NAME:
+        raise InputError(field="parameter", value=path,
+                         problem=f"renamed: use simulation.{_YAML_NAME[key]}")
+    raise InputError(field="parameter", value=path,
+                     problem="unknown simulation setting (valid: "
+                             f"{', '.join('simulation.' + k for k in PATHS)})")
+
+
+def settings_with(settings: Settings, changes: Mapping[str, Any]) -> Settings:
+    """``settings`` with simulation paths (``spot_check.share`` or
+    ``simulation.spot_check.share``) set to new values, validated again."""
+    values = {}
+    for path, value in changes.items():
+        name = field_of(path)
+        values[name] = _coerce(name, value)
+    return dataclasses.replace(settings, **values)
+
+
+def settings_from_dict(spec: Mapping[str, Any] | None, **overrides: Any) -> Settings:
+    """Build :class:`Settings` from a scenario's ``simulation:`` block; ``overrides`` (field
+    names, e.g. from the command line) win when not None."""
+    values = {}
+    for path, value in _flatten(dict(spec or {})).items():
+        values[PATHS[path]] = _coerce(PATHS[path], value)
     values.update({k: v for k, v in overrides.items() if v is not None})
     known = {f.name for f in fields(Settings)}
     for key in values:
         if key not in known:
             raise InputError(where="simulation", field=key, problem="unknown setting")
     return Settings(**values)
-
-

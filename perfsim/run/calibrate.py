@@ -40,10 +40,10 @@ linkage parameters) function of the parameter, and the target is met *in expecta
 only the Monte Carlo has (misgrading, wrong cuts, ...), a ``simulation.*`` parameter, or
 ``replications`` given selects Monte Carlo mode.
 
-**Registries.** :func:`parameters` lists the solvable parameter paths of a scenario and
-:func:`metrics_for` the target metrics; an unknown path or metric, or bounds in the wrong order
-or outside the parameter's valid range, raise :class:`~perfsim.errors.InputError` with a
-one-line message that lists what is valid.
+**Registries.** :func:`perfsim.model.params.parameters` lists the solvable parameter paths of
+a scenario and :mod:`perfsim.kernel.metrics` the target metrics; an unknown path or metric,
+or bounds in the wrong order or outside the parameter's valid range, raise
+:class:`~perfsim.errors.InputError` with a one-line message that lists what is valid.
 """
 
 from __future__ import annotations
@@ -60,8 +60,9 @@ import pandas as pd
 from scipy import optimize
 
 from perfsim.errors import InputError
-from perfsim.kernel import metrics as mx
+from perfsim.kernel import metrics
 from perfsim.kernel.grading import Grading
+from perfsim.kernel.metrics import Metric
 from perfsim.model.params import (
     Parameter,
     apply_parameter,
@@ -70,104 +71,40 @@ from perfsim.model.params import (
     parameter,
 )
 from perfsim.model.scenario import Scenario
-from perfsim.model.settings import settings_from_dict
-from perfsim.run.simulate import simulate
+from perfsim.model.settings import Settings
+from perfsim.run.simulate import scenario_settings, simulate
 from perfsim.run.year import run_year
 
-# --- the metric registry ----------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Metric:
-    """A target metric: deterministic (from :func:`~perfsim.engine.run_year`), Monte Carlo
-    (a column of :func:`~perfsim.simulate.simulate`'s replications table), or both."""
-
-    name: str
-    unit: str
-    description: str
-    deterministic: bool = True
-    monte_carlo: str | None = None
-
-
-_METRICS = (
-    Metric("cut_total", "yuan", "budget cut from projects kept", True, "cut"),
-    Metric("cancelled_total", "yuan", "budget of cancelled projects", True, "cancelled"),
-    Metric("rewarded_total", "yuan", "budget added to rewarded projects", True, "rewarded"),
-    Metric("savings", "yuan", "budget minus next year's budget", True, "savings"),
-    Metric("next_total", "yuan", "next year's total budget", True, "next_total"),
-    Metric("kept_total", "yuan", "budget kept (up to each project's budget)", True, None),
-    Metric("gini", "index 0-1", "Gini coefficient of next year's budgets", True, "gini"),
-    Metric("top10_share", "share", "share of next year's money held by the top 10%", True,
-           "top10_share"),
-    Metric("misgrading", "share", "share of projects graded unlike their true grade", False,
-           "misgrading"),
-    Metric("wrong_cuts", "yuan", "money cut or cancelled from truly good projects", False,
-           "wrong_cuts"),
-    Metric("kept_by_poor", "yuan", "next year's money kept by truly poor projects", False,
-           "kept_by_poor"),
-    Metric("recovered", "yuan", "idle funds recovered by monitoring", False, "recovered"),
-    Metric("rank_stability", "correlation", "Spearman correlation of score and true score",
-           False, "rank_stability"),
-    Metric("volatility", "share", "mean absolute relative budget change", False, "volatility"),
-    Metric("inflation_payoff", "yuan per point", "extra money per inflated point", False,
-           "inflation_payoff"),
-)
 #: Targets of weight calibration: a CSV (project_id plus score or grade).
 WEIGHT_TARGETS = ("observed_scores", "observed_grades")
 
 
-def metrics_for(scenario: Scenario) -> dict[str, Metric]:
-    """The target metrics of ``scenario``: the fixed ones plus ``share_<grade>`` (share of
-    projects in each grade)."""
-    out = {m.name: m for m in _METRICS}
-    for code in scenario.grading.labels.codes:
-        out[f"share_{code}"] = Metric(f"share_{code}", "share", f"share of projects graded "
-                                      f"{code}", True, f"n_{code}")
-    return out
-
-
 def metric(scenario: Scenario, name: str, where: str | None = None) -> Metric:
-    known = metrics_for(scenario)
-    if name not in known:
-        raise InputError(where=where, field="metric", value=name,
-                         problem=f"unknown metric (valid: {', '.join(known)}, "
-                                 f"{', '.join(WEIGHT_TARGETS)})")
-    return known[name]
+    """A target metric from the registry (:mod:`perfsim.kernel.metrics`); unknown names list
+    the valid ones, old names are refused with the new one."""
+    if name in WEIGHT_TARGETS:
+        return Metric(name, "", "observed data for weights", lambda o: o.score[:, 0])
+    try:
+        return metrics.lookup(scenario.grading.labels, name)
+    except InputError as err:
+        raise err.at(where=where) from None
 
 
 # --- evaluating a scenario at a parameter value ----------------------------------------------
 
 def deterministic_metrics(scenario: Scenario) -> dict[str, float]:
-    """Every deterministic metric of one :func:`~perfsim.engine.run_year`."""
-
-    res = run_year(scenario)
-    t = res.summary["totals_yuan"]
-    out = {"cut_total": t["cut"], "cancelled_total": t["cancelled"],
-           "rewarded_total": t["rewarded"], "savings": t["savings"],
-           "next_total": t["next_budget"], "kept_total": t["kept"]}
-    n = max(len(res.allocations), 1)
-    for code, count in zip(res.by_grade["grade"], res.by_grade["projects"], strict=True):
-        out[f"share_{code}"] = float(count) / n
-    nb = res.allocations["next_budget"].to_numpy(dtype=float)[None, :]
-    out["gini"] = float(mx.gini(nb, nb > 0)[0])
-    out["top10_share"] = float(mx.top_share(nb, nb > 0)[0])
-    return {k: float(v) for k, v in out.items()}
+    """Every deterministic metric of one :func:`~perfsim.run.year.run_year`."""
+    return run_year(scenario).metrics
 
 
-def monte_carlo_metrics(scenario: Scenario, settings: Any, year: int = 1
+def monte_carlo_metrics(scenario: Scenario, year: int = 1
                         ) -> dict[str, tuple[float, float, float]]:
-    """Mean, 5% and 95% over the replications of every Monte Carlo metric in ``year``."""
-
-    reps = simulate(scenario, settings, progress=False).replications
+    """Mean, 5% and 95% over the replications of every metric in ``year`` (the scenario's
+    simulation settings)."""
+    reps = simulate(scenario, progress=False).replications
     reps = reps.loc[reps["year"] == year]
-    out = {}
-    for m in metrics_for(scenario).values():
-        if m.monte_carlo is None:
-            continue
-        v = reps[m.monte_carlo].to_numpy(dtype=float)
-        if m.name.startswith("share_"):
-            v = v / np.maximum(reps["active"].to_numpy(dtype=float), 1.0)
-        out[m.name] = mx.interval(v)
-    return out
+    return {name: metrics.interval(reps[name].to_numpy(dtype=float))
+            for name in metrics.registry(scenario.grading.labels)}
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -330,7 +267,8 @@ def parse_targets(items: Sequence[str]) -> dict[str, Any]:
 
 def calibrate(scenario: Scenario, parameter_path: str, targets: Mapping[str, Any], *,
               bounds: Sequence[float] | None = None, replications: int | None = None,
-              settings: Any = None, year: int = 1, xtol: float | None = None) -> Calibration:
+              settings: Settings | None = None, year: int = 1, xtol: float | None = None
+              ) -> Calibration:
     """Find the value of ``parameter_path`` that meets ``targets`` (metric → value).
 
     - scalar parameters (``linkage.ratio``, ``grading.cutoffs.<grade>``, ``weights.<code>``,
@@ -369,25 +307,18 @@ def calibrate(scenario: Scenario, parameter_path: str, targets: Mapping[str, Any
             raise InputError(field=f"target {name}", value=targets[name],
                              problem="must be a number")
     mc = (replications is not None or settings is not None or param.kind == "simulation"
-          or any(not m.deterministic for m in specs.values()))
+          or any(m.monte_carlo for m in specs.values()))
     if mc:
-
-        try:
-            settings = settings if settings is not None else settings_from_dict(
-                scenario.spec.get("simulation"), replications=replications)
-        except InputError as err:
-            raise err.at(scenario.source) from None
+        if settings is None:
+            settings = scenario_settings(scenario, replications=replications)
         if replications is not None:
             settings = dataclasses.replace(settings, replications=int(replications))
         if not 1 <= year <= settings.years:
             raise InputError(field="year", value=year,
                              problem=f"must lie in [1, {settings.years}] (simulated years)")
-        no_mc = [n for n, m in specs.items() if m.monte_carlo is None]
-        if no_mc:
-            valid = [m.name for m in metrics_for(scenario).values() if m.monte_carlo]
-            raise InputError(field="metric", value=no_mc[0],
-                             problem=f"not a Monte Carlo metric (valid: {', '.join(valid)})")
-    ctx = _Context(scenario, settings, param, mc, year)
+    if mc:
+        scenario = scenario.replace(settings=settings)
+    ctx = _Context(scenario, param, mc, year)
     if param.kind == "cutoffs" or (param.kind == "cutoff" and all(
             n.startswith("share_") for n in targets)):
         return _calibrate_cutoffs(ctx, targets, (lo, hi), xtol)
@@ -401,7 +332,6 @@ def calibrate(scenario: Scenario, parameter_path: str, targets: Mapping[str, Any
 @dataclass
 class _Context:
     scenario: Scenario
-    settings: Any
     param: Parameter
     mc: bool
     year: int
@@ -411,14 +341,15 @@ class _Context:
                  ) -> dict[str, tuple[float, float, float]]:
         """Metrics at a parameter value: (mean, p05, p95); deterministic values repeat."""
         self.evaluations += 1
-        sc, st = apply_parameter(scenario or self.scenario, self.settings, self.param, value)
+        sc = apply_parameter(scenario or self.scenario, self.param, value)
         if self.mc:
-            return monte_carlo_metrics(sc, st, self.year)
+            return monte_carlo_metrics(sc, self.year)
         return {k: (v, v, v) for k, v in deterministic_metrics(sc).items()}
 
     @property
     def mode(self) -> str:
-        return (f"monte_carlo ({self.settings.replications} replications, year {self.year})"
+        return (f"monte_carlo ({self.scenario.settings.replications} replications, year "
+                f"{self.year})"
                 if self.mc else "deterministic")
 
 

@@ -14,7 +14,7 @@ from scipy import stats
 
 from perfsim.errors import InputError
 from perfsim.kernel.linkage import STATUSES
-from perfsim.kernel.year import allocate
+from perfsim.kernel.year import evaluate_year
 from perfsim.model.scenario import Scenario
 from perfsim.model.weighting_spec import WeightingSpec, _within, parse_weighting
 from perfsim.model.weights import _project_data, apply_weighting, weights_frame
@@ -146,26 +146,24 @@ def compare_schemes(scenario: Scenario,
         except InputError as err:
             raise _within(err, f"scheme {name}") from None
     data = _project_data(system, pf, scenario.source)
-    meas = pf.measurements()
     budget = pf.budget
     flags = pf.flags()
     labels = scenario.grading.labels
 
-    systems, scores, grades, nexts, status = [], [], [], [], []
+    systems, scores = [], []
     for name in names:
         try:
             s = apply_weighting(system, specs[name], pf, _data=data)
         except InputError as err:
             raise _within(err, f"scheme {name}") from None
-        score = np.asarray(s.score(meas, attainment=data.attainment), dtype=float)
-        grade, res = allocate(score, budget, scenario.grading, scenario.linkage, flags)
         systems.append(s)
-        scores.append(score)
-        grades.append(grade)
-        nexts.append(res.next_budget)
-        status.append(res.status)
+        scores.append(scenario.replace(system=s).scores())
+    # one kernel call: each scheme is a row
+    outcome = evaluate_year(np.array(scores), budget, scenario.grading, scenario.linkage,
+                            flags=flags)
     S, P = len(names), pf.n_projects
-    score_arr, grade_arr, next_arr = np.array(scores), np.array(grades), np.array(nexts)
+    score_arr, grade_arr, next_arr = outcome.score, outcome.grade, outcome.next_budget
+    status = outcome.link.status
 
     codes = np.asarray(labels.codes, dtype=object)
     projects = pd.DataFrame({

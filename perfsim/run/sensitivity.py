@@ -39,6 +39,7 @@ depend on the chunking. A parameter that does not enter the model has exactly ze
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -51,24 +52,23 @@ import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.io import read_yaml
-from perfsim.kernel import metrics as mx
-from perfsim.kernel.evaluation import monitor, recheck_scores
-from perfsim.kernel.scoring import total_score
-from perfsim.model.params import Parameter, check_bounds, group_shares, parameter
+from perfsim.kernel import metrics
+from perfsim.kernel.evaluation import (
+    YearDraws,
+    draw_year,
+    evaluate_process,
+    monitor,
+    per_row,
+)
+from perfsim.kernel.year import evaluate_year
+from perfsim.model.params import Parameter, RowDesign, apply_rows, check_bounds, parameter
 from perfsim.model.scenario import Scenario
-from perfsim.model.settings import settings_from_dict
+from perfsim.model.settings import Settings
 from perfsim.model.streams import generator
-from perfsim.run.simulate import build_inputs
+from perfsim.run.simulate import SimInputs, build_inputs, process_of, scenario_settings
 
 METHODS = ("sobol", "morris")
 DEFAULT_METRICS = ("savings", "misgrading", "wrong_cuts", "rank_stability", "gini")
-SAMPLE_METRICS: dict[str, str] = {
-    "savings": "yuan", "misgrading": "share", "wrong_cuts": "yuan",
-    "rank_stability": "Spearman correlation", "gini": "Gini index 0-1",
-    "cut_total": "yuan", "cancelled_total": "yuan", "rewarded_total": "yuan",
-    "next_total": "yuan", "kept_by_poor": "yuan", "top10_share": "share",
-    "volatility": "share", "recovered": "yuan",
-}
 #: cells (samples × replications × projects × indicators) per chunk, 8 bytes each in each of a
 #: few arrays: a Liupanshui-scale chunk stays near 100 MiB
 CHUNK_CELLS = 4_000_000
@@ -159,270 +159,85 @@ class _Model:
     specs: list[Parameter]
     metrics: tuple[str, ...]
     replications: int
-    inputs: Any
-    z_leaf: np.ndarray      # (r, P, I)
-    z_self: np.ndarray      # (r, P, I)
-    z_re: np.ndarray        # (r, P, I)
-    key: np.ndarray         # (r, P)
+    inputs: SimInputs
+    draws: YearDraws        # (r, P, ...) one year's draws
     z_infl: np.ndarray      # (r, P)
     recovered: np.ndarray   # (r, P) yuan, monitoring does not depend on the design
     infl_fixed: np.ndarray  # (P,) True where a department sets its own inflation
-    shares: np.ndarray | None = None   # (I,) leaf share of its level-1 group
-    groups: np.ndarray | None = None   # (I,) level-1 index
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def truth_shared(self) -> bool:
-        """True scores are the same for every sample (no weight or dispersion sampled)."""
-        return not any(p.kind == "weight" or p.setting == "leaf_dispersion"
-                       for p in self.specs)
 
 
-def _prepare(scenario: Scenario, names: Sequence[str], metrics: Sequence[str], seed: int | None,
-             settings: Any, replications: int) -> _Model:
-
+def _prepare(scenario: Scenario, names: Sequence[str], metric_names: Sequence[str],
+             seed: int | None, settings: Settings | None, replications: int) -> _Model:
     if settings is None:
-        try:
-            settings = settings_from_dict(scenario.spec.get("simulation"))
-        except InputError as err:
-            raise err.at(scenario.source) from None
+        settings = scenario_settings(scenario)
     specs = [parameter(scenario, n, scalar=True) for n in names]
-    valid = [*SAMPLE_METRICS, *(f"share_{c}" for c in scenario.grading.labels.codes)]
-    for m in metrics:
-        if m not in valid:
-            raise InputError(field="metric", value=m,
-                             problem=f"unknown metric (valid: {', '.join(valid)})")
+    for m in metric_names:
+        metrics.lookup(scenario.grading.labels, m)
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise InputError(field="replications", value=replications,
                          problem="must be a whole number >= 1")
     inputs = build_inputs(scenario, settings)
-    aggregation = getattr(inputs, "aggregation", "weighted_sum")
-    if aggregation != "weighted_sum" and any(p.kind == "weight" for p in specs):
+    if inputs.measure.aggregation != "weighted_sum" and any(p.kind == "weight" for p in specs):
         raise InputError(field="parameter", value=next(p.path for p in specs
                                                        if p.kind == "weight"),
                          problem=f"sampled weights need weighted_sum aggregation, not "
-                                 f"{aggregation}")
-    r, P, I = replications, inputs.n_projects, inputs.points.size  # noqa: E741
+                                 f"{inputs.measure.aggregation}")
+    r, P = replications, inputs.n_projects
+    I = inputs.measure.points.size  # noqa: E741
     seed = scenario.seed if seed is None else int(seed)
     rng = generator(seed, "sensitivity")
-    z_leaf = rng.standard_normal((r, P, I))
-    z_self = rng.standard_normal((r, P, I))
-    z_re = rng.standard_normal((r, P, I))
-    key = rng.random((r, P))
-    z_infl = rng.standard_normal((r, P))
     cps = settings.checkpoints
-    z_exec = rng.standard_normal((r, P, max(len(cps), 1)))
+    draws = draw_year([(rng, r)], P, I, len(cps), recheck=True)
+    z_infl = rng.standard_normal((r, P))
     recovered = np.zeros((r, P))
     if cps:
-        b = np.broadcast_to(inputs.budget, (r, P))
-        recovered = monitor(b, np.broadcast_to(inputs.theta, (r, P)), z_exec, cps,
+        recovered = monitor(np.broadcast_to(inputs.budget, (r, P)),
+                            np.broadcast_to(inputs.theta, (r, P)), draws.z_exec, cps,
                             settings.execution_sd, settings.recovery_share)
     deps = inputs.departments.astype(str)
     infl_fixed = np.isin(deps, [str(d) for d in settings.inflation_by_department])
-    model = _Model(scenario, specs, tuple(metrics), r, inputs, z_leaf, z_self, z_re, key,
-                   z_infl, recovered, infl_fixed)
-    system = scenario.system
-    if system is not None and any(p.kind == "weight" for p in specs):
-        model.groups = system.level1_index
-        model.shares = group_shares(system.points, model.groups, len(system.level1_codes))
-    return model
-
-
-def _column(model: _Model, X: np.ndarray, kind: str, name: str | None = None
-            ) -> np.ndarray | None:
-    for j, p in enumerate(model.specs):
-        if p.kind == kind and (name is None or p.setting == name or p.path == name):
-            return X[:, j]
-    return None
-
-
-def _score(inp: Any, a: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Total scores (n|1, r, P) of attainments a (n|1, r, P, I) under the system's level-1
-    aggregation: Σ_i a_i × w_i with w (I,) or per sample (n, I) for a weighted sum; the other
-    aggregations take the file's points (I,)."""
-    if inp.aggregation != "weighted_sum":
-        return total_score(a, w, groups=inp.groups, method=inp.aggregation,
-                           total=float(w.sum()))
-    if w.ndim == 1:
-        return a @ w
-    return np.matmul(a, w[:, None, :, None])[..., 0]
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    """Average ranks (1-based, ties share their mean rank) along the last axis."""
-    n = x.shape[-1]
-    order = np.argsort(x, axis=-1, kind="stable")
-    xs = np.take_along_axis(x, order, axis=-1)
-    idx = np.broadcast_to(np.arange(n), xs.shape)
-    first = np.ones(xs.shape, dtype=bool)
-    first[..., 1:] = xs[..., 1:] != xs[..., :-1]
-    last = np.ones(xs.shape, dtype=bool)
-    last[..., :-1] = first[..., 1:]
-    start = np.maximum.accumulate(np.where(first, idx, 0), axis=-1)
-    end = np.flip(np.minimum.accumulate(np.flip(np.where(last, idx, n - 1), axis=-1), axis=-1),
-                  axis=-1)
-    avg = (start + end) / 2.0 + 1.0
-    out = np.empty(xs.shape)
-    np.put_along_axis(out, order, avg, axis=-1)
-    return out
-
-
-def _spearman(rx: np.ndarray, ry: np.ndarray) -> np.ndarray:
-    rx = rx - rx.mean(axis=-1, keepdims=True)
-    ry = ry - ry.mean(axis=-1, keepdims=True)
-    num = (rx * ry).sum(axis=-1)
-    den = np.sqrt((rx * rx).sum(axis=-1) * (ry * ry).sum(axis=-1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / den, np.nan)
+    return _Model(scenario, specs, tuple(metric_names), r, inputs, draws, z_infl, recovered,
+                  infl_fixed)
 
 
 def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
-    """Metrics (n, m) for the samples X (n, k): each sample on the same r replications."""
+    """Metrics (n, m) for the samples X (n, k): each sample on the same r replications.
+    Rows of the kernel are sample × replication; the design of each row comes from the
+    parameter registry (:func:`perfsim.model.params.apply_rows`)."""
     inp = model.inputs
     s = inp.settings
     sc = model.scenario
     n, r = X.shape[0], model.replications
-    P = inp.n_projects
     N = n * r
+    design = RowDesign(rows=N)
+    for j, p in enumerate(model.specs):
+        apply_rows(sc, design, p, np.repeat(X[:, j], r))
+    points = inp.measure.points if design.points is None else design.points
 
-    def per_sample(kind: str, name: str | None, base: float) -> np.ndarray:
-        col = _column(model, X, kind, name)
-        return np.full(1, float(base)) if col is None else col  # (n,) or (1,)
+    def rows(a: np.ndarray | None) -> np.ndarray | None:  # (r, ...) → (n·r, ...)
+        return None if a is None else np.tile(a, (n,) + (1,) * (a.ndim - 1))
 
-    def b4(v: np.ndarray) -> np.ndarray:  # (n|1,) → (n|1, 1, 1, 1)
-        return v[:, None, None, None]
-
-    # weights: a group's points then all rescaled to the total (the file's points otherwise)
-    w: np.ndarray = inp.points
-    if model.groups is not None:
-        system = sc.system
-        base_g = np.bincount(model.groups, weights=system.points,
-                             minlength=len(system.level1_codes))
-        g = np.repeat(base_g[None, :], n, axis=0)
-        for j, p in enumerate(model.specs):
-            if p.kind == "weight":
-                g[:, p.index] = X[:, j]
-        tot = g.sum(axis=1, keepdims=True)
-        g = np.where(tot > 0, g * system.total / np.where(tot > 0, tot, 1.0), g)
-        w = g[:, model.groups] * model.shares  # (n, I)
-
-    theta = inp.theta[None, None, :, None]
-    disp = per_sample("simulation", "leaf_dispersion", s.leaf_dispersion)
-    a_true = np.clip(theta + b4(disp) * model.z_leaf[None], 0.0, 1.0)     # (n|1, r, P, I)
-    true_score = _score(inp, a_true, w)                                        # (n|1, r, P)
-
-    mean = per_sample("simulation", "inflation_mean", s.inflation_mean)
-    infl = np.where(model.infl_fixed, inp.inflation_mean, mean[:, None])   # (n|1, P)
-    sd = per_sample("simulation", "inflation_sd", s.inflation_sd)
-    infl = infl[:, None, :] + sd[:, None, None] * model.z_infl[None]       # (n|1, r, P)
-    noise = per_sample("simulation", "measurement_noise", s.measurement_noise)
-    a_self = np.clip(a_true + infl[..., None] + b4(noise) * model.z_self[None], 0.0, 1.0)
-    self_score = _score(inp, a_self, w)                                        # (n|1, r, P)
-    del a_self
-
-    share = per_sample("simulation", "check_share", s.check_share)
-    score = self_score
-    if np.any(share > 0):
-        re_noise = per_sample("simulation", "recheck_noise", s.recheck_noise)
-        re_score = _score(inp, np.clip(a_true + b4(re_noise) * model.z_re[None], 0.0, 1.0),
-                          w)
-        if s.check_selection == "random":
-            rank = _order_rank(np.broadcast_to(-model.key, (1, r, P)))
-        elif s.check_selection == "largest_budget":
-            rank = _order_rank(np.broadcast_to(-inp.budget, (1, r, P)))
-        else:
-            rank = _order_rank(-self_score)
-        n_check = np.rint(share * P)[:, None, None]
-        checked = rank < n_check
-        score = recheck_scores(self_score, re_score, checked, replace=s.recheck_replaces,
-                               gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per, step=s.gap_step,
-                               inflation_penalty=s.inflation_penalty)
-    del a_true
-
-    def rows(a: np.ndarray) -> np.ndarray:  # (n|1, r, P) → (N, P)
-        return np.broadcast_to(a, (n, r, P)).reshape(N, P)
-
-    cutoffs = None
-    if any(p.kind == "cutoff" for p in model.specs):
-        c = np.repeat(np.asarray(sc.grading.cutoffs, dtype=float)[None, :], n, axis=0)
-        for j, p in enumerate(model.specs):
-            if p.kind == "cutoff":
-                c[:, p.index] = X[:, j]
-        cutoffs = np.repeat(c, r, axis=0)                                  # (N, K)
-    table = None
-    link = sc.linkage
-    if any(p.kind in ("ratio", "multiplier") for p in model.specs):
-        t = np.repeat(np.asarray(link.rule.multipliers, dtype=float)[None, :], n, axis=0)
-        for j, p in enumerate(model.specs):
-            if p.kind == "ratio":
-                t[:, link.labels.index("fair")] = 1.0 - X[:, j]
-            elif p.kind == "multiplier":
-                t[:, p.index] = X[:, j]
-        table = np.repeat(t, r, axis=0)                                    # (N, G)
-    score_r = rows(score)
-    true_r = rows(true_score)
-    grading = sc.grading
-    grade = grading.grade(score_r, cutoffs)
-    true_grade = grading.grade(true_r, cutoffs)
-    b = np.broadcast_to(inp.budget, (N, P))
-    rec = np.broadcast_to(model.recovered[None], (n, r, P)).reshape(N, P)
-    flags = {k: np.broadcast_to(v, (N, P)) for k, v in inp.flags.items()}
-    good = min(1, len(grading.labels) - 1)
-    last = len(grading.labels) - 1
-    # escalation after one year: a first 差 already cancels (as in the Monte Carlo)
-    cancel = (grade == last) if s.escalation_years == 1 else None
-    res = link.apply(b - rec, score_r, grade, flags, cancel=cancel, table=table)
-    nxt = res.next_budget
-    active = np.ones((N, P), dtype=bool)
-    out = np.empty((N, len(model.metrics)))
-    for j, m in enumerate(model.metrics):
-        if m == "savings":
-            v = b.sum(axis=1) - nxt.sum(axis=1)
-        elif m == "misgrading":
-            v = mx.share(grade != true_grade, active)
-        elif m == "wrong_cuts":
-            v = np.where(true_grade <= good, res.cut + res.cancelled, 0.0).sum(axis=1)
-        elif m == "rank_stability":
-            rt = model.extra.get("true_ranks")
-            if model.truth_shared:  # the truth does not depend on the samples
-                if rt is None:
-                    rt = model.extra["true_ranks"] = _ranks(true_score[0])
-                rt = np.broadcast_to(rt[None], (n, r, P)).reshape(N, P)
-            else:
-                rt = _ranks(true_r)
-            v = _spearman(_ranks(score_r), rt)
-        elif m == "gini":
-            v = mx.gini(nxt, nxt > 0)
-        elif m == "top10_share":
-            v = mx.top_share(nxt, nxt > 0)
-        elif m == "cut_total":
-            v = res.cut.sum(axis=1)
-        elif m == "cancelled_total":
-            v = res.cancelled.sum(axis=1)
-        elif m == "rewarded_total":
-            v = res.rewarded.sum(axis=1)
-        elif m == "next_total":
-            v = nxt.sum(axis=1)
-        elif m == "kept_by_poor":
-            v = np.where(true_grade == last, nxt, 0.0).sum(axis=1)
-        elif m == "volatility":
-            v = mx.volatility(b, nxt, active)
-        elif m == "recovered":
-            v = rec.sum(axis=1)
-        else:  # share_<grade>
-            v = (grade == grading.labels.index(m[len("share_"):])).mean(axis=1)
-        out[:, j] = v
+    d = model.draws
+    draws = YearDraws(z_leaf=rows(d.z_leaf), z_self=rows(d.z_self), z_re=rows(d.z_re),
+                      key=rows(d.key), z_exec=rows(d.z_exec), z_theta=rows(d.z_theta))
+    mean = design.setting("inflation_mean", s.inflation_mean)
+    sd = design.setting("inflation_sd", s.inflation_sd)
+    infl = np.where(model.infl_fixed, inp.inflation_mean, per_row(mean, 2))
+    infl = infl + per_row(sd, 2) * rows(model.z_infl)
+    active = np.ones((N, inp.n_projects), dtype=bool)
+    scores = evaluate_process(inp.mean, np.zeros((N, inp.n_projects)), infl, inp.measure,
+                              draws, process_of(s, design), inp.budget, active, points, points)
+    year = dict(flags=inp.flags, cutoffs=design.cutoffs, table=design.table,
+                recovered=rows(model.recovered), escalation_years=s.escalation_years)
+    o = evaluate_year(scores.final, inp.budget, inp.grading, inp.linkage,
+                      true_score=scores.true, **year)
+    if scores.honest is not None:
+        honest = evaluate_year(scores.honest, inp.budget, inp.grading, inp.linkage, **year)
+        o = dataclasses.replace(o, honest=honest, inflation_points=(
+            scores.self - scores.honest_self).sum(axis=1))
+    values = metrics.compute(o, list(model.metrics), inp.grading.labels)
+    out = np.column_stack([values[m] for m in model.metrics])
     return out.reshape(n, r, -1).mean(axis=1)
-
-
-def _order_rank(key: np.ndarray) -> np.ndarray:
-    """Rank (0 = first) of each project by ascending ``key``; ties go to the project listed
-    first, as in :func:`perfsim.evaluation.select_for_check`."""
-    order = np.argsort(key, axis=-1, kind="stable")
-    rank = np.empty(order.shape, dtype=np.int64)
-    np.put_along_axis(rank, order, np.broadcast_to(np.arange(key.shape[-1]), order.shape),
-                      axis=-1)
-    return rank
 
 
 def chunk_size(scenario: Scenario, replications: int = 1) -> int:
@@ -606,7 +421,8 @@ def morris(scenario: Scenario, params: Any, n: int = 20, *,
 def _tag(res: SensitivityResult, scenario: Scenario, replications: int) -> SensitivityResult:
     info = {**res.info, "scenario": scenario.name, "projects": scenario.portfolio.n_projects,
             "replications": replications,
-            "units": {m: SAMPLE_METRICS.get(m, "share") for m in res.metrics}}
+            "units": {m: metrics.lookup(scenario.grading.labels, m).unit
+                      for m in res.metrics}}
     return SensitivityResult(res.method, res.table, res.problem, res.metrics, res.X, res.Y,
                              res.n, res.seed, res.seconds, info)
 

@@ -17,9 +17,10 @@ The process runs in attainment space (shares of each leaf's points; see
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -29,17 +30,18 @@ import pandas as pd
 from perfsim.errors import InputError
 from perfsim.kernel import metrics
 from perfsim.kernel.evaluation import (
+    Measure,
+    Process,
+    draw_year,
+    evaluate_process,
     monitor,
-    recheck_scores,
-    select_for_check,
-    self_evaluate,
-    weighted_score,
 )
 from perfsim.kernel.grading import Grading
-from perfsim.kernel.linkage import GradeTable, Linkage
-from perfsim.kernel.scoring import total_score
+from perfsim.kernel.linkage import Linkage
+from perfsim.kernel.year import evaluate_year
+from perfsim.model.params import Parameter, RowDesign, apply_rows, parameters
 from perfsim.model.scenario import Scenario
-from perfsim.model.settings import Settings, settings_from_dict
+from perfsim.model.settings import Settings
 from perfsim.model.streams import BLOCK, generator
 
 ENGINES = ("numpy", "processes", "dask")
@@ -47,14 +49,15 @@ ENGINES = ("numpy", "processes", "dask")
 
 # --- the inputs a worker needs (picklable, small) -------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SimInputs:
     """Everything a worker needs to simulate blocks of replications."""
 
     seed: int
     settings: Settings
-    points: np.ndarray        # (I,) leaf points (base weights)
-    theta: np.ndarray         # (P,) latent long-run performance in [0, 1]
+    mean: np.ndarray          # (P, I) long-run true leaf attainment (leaf units)
+    theta: np.ndarray         # (P,) latent long-run performance, share of the total
+    measure: Measure          # leaf attainments → scores
     budget: np.ndarray        # (P,) yuan
     inflation_mean: np.ndarray  # (P,) per project (department-specific)
     flags: Mapping[str, np.ndarray]
@@ -62,17 +65,10 @@ class SimInputs:
     linkage: Linkage
     project_ids: np.ndarray
     departments: np.ndarray
-    true_score: np.ndarray    # (P,) points, for the project table
-    aggregation: str = "weighted_sum"
-    groups: np.ndarray | None = None  # (I,) level-1 group of each leaf
-
-    def score(self, attainment: np.ndarray, points: np.ndarray) -> np.ndarray:
-        """Total scores (R, P) from attainments (R, P, I) under the system's aggregation;
-        ``points`` (R, I) per replication (weighted sum only) or (R, I) all equal."""
-        if self.aggregation == "weighted_sum":
-            return weighted_score(attainment, points)
-        return total_score(attainment, points[0], groups=self.groups,
-                           method=self.aggregation, total=float(points[0].sum()))
+    true_score: np.ndarray    # (P,) points of the long-run truth, for the project table
+    reliability: float        # share of the observed score variance that is true performance
+    params: Mapping[str, Parameter]  # the registry entries design uncertainty samples
+    scenario: Scenario        # for the parameter registry (applied per replication)
 
     @property
     def n_projects(self) -> int:
@@ -87,18 +83,35 @@ class SimInputs:
         return self.n_projects + self.entrants_per_year * (self.settings.years - 1)
 
 
+def latent_truth(attainment: np.ndarray, measure: Measure, settings: Settings
+                 ) -> tuple[np.ndarray, np.ndarray, float]:
+    """The long-run truth behind observed attainments (projects, leaves).
+
+    The observed portfolio is one noisy draw: each project's attainment share x carries leaf
+    dispersion and self-evaluation noise of variance σ² (:meth:`Measure.noise_variance`). Its
+    true share is shrunk towards the portfolio mean by the reliability
+    λ = max(0, 1 − σ² / Var(x)) — θ = x̄ + λ (x − x̄) — and every leaf moves with it, so the
+    expected grade shares stay close to the observed ones. With every noise source off λ = 1
+    and the truth is the observation itself, to the last bit. Returns the leaf means
+    (P, I), θ (P,) and λ."""
+    x = measure.share(attainment)
+    sigma2 = measure.noise_variance(settings.leaf_dispersion) + measure.noise_variance(
+        settings.measurement_noise)
+    var = float(x.var())
+    lam = 1.0 if sigma2 == 0 else (max(0.0, 1.0 - sigma2 / var) if var > 0 else 0.0)
+    if lam == 1.0:
+        return attainment, x, lam
+    move = (1.0 - lam) * (x - x.mean())
+    mean = np.clip(attainment - measure.span * move[:, None], 0.0, measure.span)
+    return mean, x - move, lam
+
+
 def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
-    """Latent performance from the portfolio: ``true_score`` when present, else the score
-    (or the indicator-system score of the measurements), as a share of the total points."""
+    """The Monte Carlo's inputs: the latent truth from the portfolio (:func:`latent_truth`),
+    inflation by department, the registry entries that design uncertainty samples."""
     pf = scenario.portfolio
-    system = scenario.system
-    total = system.total if system is not None else 100.0
-    points = system.points if system is not None else np.array([total])
-    if "true_score" in pf.table.columns:
-        true_score = pf.table["true_score"].to_numpy(dtype=float)
-    else:
-        true_score = np.asarray(scenario.scores(), dtype=float)
-    theta = np.clip(true_score / total, 0.0, 1.0)
+    attainment, measure = scenario.observed()
+    mean, theta, lam = latent_truth(attainment, measure, settings)
     deps = pf.departments
     known = set(map(str, deps))
     for dep in settings.inflation_by_department:
@@ -109,29 +122,38 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
     infl = np.full(theta.size, float(settings.inflation_mean))
     for dep, v in settings.inflation_by_department.items():
         infl[deps.astype(str) == str(dep)] = float(v)
-    if settings.ratio_range is not None and not (
-            scenario.linkage.name == "liupanshui" and isinstance(scenario.linkage.rule,
-                                                                  GradeTable)):
-        raise InputError(scenario.source, "simulation", "uncertainty.ratio",
-                         problem="a ratio range needs the liupanshui linkage rule")
-    aggregation = system.aggregation if system is not None else "weighted_sum"
-    if aggregation != "weighted_sum" and settings.weight_uncertainty != "none":
-        raise InputError(scenario.source, "simulation", "uncertainty.weights",
-                         settings.weight_uncertainty,
-                         f"weight uncertainty needs weighted_sum aggregation, not {aggregation}")
-    return SimInputs(seed=scenario.seed, settings=settings, points=points, theta=theta,
-                     budget=pf.budget, inflation_mean=infl, flags=pf.flags(),
-                     grading=scenario.grading, linkage=scenario.linkage, project_ids=pf.ids,
-                     departments=deps, true_score=true_score, aggregation=aggregation,
-                     groups=system.level1_index if system is not None else None)
+    known_params = parameters(scenario)
+    params: dict[str, Parameter] = {}
+    if settings.ratio_range is not None:
+        if "linkage.ratio" not in known_params:
+            raise InputError(scenario.source, "simulation", "uncertainty.ratio",
+                             problem="a ratio range needs the liupanshui linkage rule")
+        params["ratio"] = known_params["linkage.ratio"]
+    if settings.cutoff_jitter > 0 and scenario.grading.cutoffs is not None:
+        params["cutoffs"] = known_params["grading.cutoffs"]
+    if settings.weight_uncertainty != "none":
+        if measure.aggregation != "weighted_sum":
+            raise InputError(scenario.source, "simulation", "uncertainty.weights",
+                             settings.weight_uncertainty, "weight uncertainty needs "
+                             f"weighted_sum aggregation, not {measure.aggregation}")
+        if "weights.leaves" in known_params:
+            params["weights"] = known_params["weights.leaves"]
+    return SimInputs(seed=scenario.seed, settings=settings, mean=mean, theta=theta,
+                     measure=measure, budget=pf.budget, inflation_mean=infl,
+                     flags=pf.flags(), grading=scenario.grading, linkage=scenario.linkage,
+                     project_ids=pf.ids, departments=deps,
+                     true_score=measure.score(mean[None])[0], reliability=lam, params=params,
+                     scenario=scenario)
 
 
-# --- the kernel -----------------------------------------------------------------------------
+# --- the Monte Carlo ------------------------------------------------------------------------
 
-METRICS = ("active", "misgrading", "wrong_cuts", "kept_by_poor", "savings", "cut", "cancelled",
-           "rewarded", "recovered", "budget_total", "next_total", "rank_stability", "gini",
-           "top10_share", "volatility", "inflation_points", "inflation_payoff")
 PROJECT_STATS = ("p_cut", "p_wrong_cut", "mean_change", "mean_score")
+
+
+def metric_names(grading: Grading) -> list[str]:
+    """The metrics the Monte Carlo records per replication and year: the whole registry."""
+    return list(metrics.registry(grading.labels))
 
 
 def block_stream(seed: int, block: int) -> np.random.Generator:
@@ -144,183 +166,149 @@ def block_sizes(replications: int) -> list[int]:
     return [BLOCK] * n_full + ([rest] if rest else [])
 
 
+def design_rows(inputs: SimInputs, streams: list[tuple[np.random.Generator, int]]
+                ) -> RowDesign:
+    """Per-replication design under the ``uncertainty:`` settings, drawn first in each block
+    (weights, then cutoffs, then the ratio) and applied through the parameter registry."""
+    s = inputs.settings
+    R = sum(n for _, n in streams)
+
+    def draw(fn):  # noqa: ANN001, ANN202 - local helper
+        return np.concatenate([fn(g, n) for g, n in streams], axis=0)
+
+    design = RowDesign(rows=R)
+    points = inputs.measure.points
+    I = points.size  # noqa: E741
+    share = points / points.sum()
+    if "weights" in inputs.params:
+        if s.weight_uncertainty == "dirichlet":
+            w = draw(lambda g, n: g.dirichlet(s.weight_concentration * share, n))
+        else:
+            w = share * draw(lambda g, n: g.uniform(1 - s.weight_pct, 1 + s.weight_pct, (n, I)))
+            w = w / w.sum(axis=1, keepdims=True)
+        apply_rows(inputs.scenario, design, inputs.params["weights"], w * points.sum())
+    if "cutoffs" in inputs.params:
+        base = np.asarray(inputs.grading.cutoffs)
+        jitter = draw(lambda g, n: g.uniform(-s.cutoff_jitter, s.cutoff_jitter,
+                                             (n, base.size)))
+        apply_rows(inputs.scenario, design, inputs.params["cutoffs"],
+                   np.sort(base + jitter, axis=1)[:, ::-1])
+    if "ratio" in inputs.params:
+        lo, hi = s.ratio_range
+        apply_rows(inputs.scenario, design, inputs.params["ratio"],
+                   draw(lambda g, n: g.uniform(lo, hi, n)))
+    return design
+
+
+def process_of(settings: Settings, design: RowDesign | None = None) -> Process:
+    """The year's evaluation process from the settings (per-row values from ``design``)."""
+    s = settings
+    get = (lambda name: getattr(s, name)) if design is None else (
+        lambda name: design.setting(name, getattr(s, name)))
+    return Process(dispersion=get("leaf_dispersion"), noise=get("measurement_noise"),
+                   recheck_noise=get("recheck_noise"), check_share=get("check_share"),
+                   selection=s.check_selection, replace=s.recheck_replaces,
+                   gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per, step=s.gap_step,
+                   penalty=s.inflation_penalty)
+
+
 def simulate_blocks(inputs: SimInputs, blocks: range) -> dict[str, np.ndarray]:
     """Simulate the replications of ``blocks`` (a run of whole blocks), all years.
 
-    Returns ``metrics`` arrays (replications, years) for each name in :data:`METRICS`, grade
-    counts (replications, years, grades), and per-block project sums (blocks, projects) for
-    the year-1 project table. Pure: the same blocks always give the same numbers.
+    Returns one array (replications, years) per registry metric and per-block project sums
+    (blocks, projects) for the year-1 project table. Pure: the same blocks always give the
+    same numbers.
     """
     s = inputs.settings
     sizes = block_sizes(s.replications)
-    rngs = [block_stream(inputs.seed, b) for b in blocks]
-    nb = [sizes[b] for b in blocks]
+    streams = [(block_stream(inputs.seed, b), sizes[b]) for b in blocks]
+    nb = [n for _, n in streams]
     R, P0, S = sum(nb), inputs.n_projects, inputs.n_slots
-    I = inputs.points.size  # noqa: E741
-    G = len(inputs.grading.labels)
-    n_cut = len(inputs.grading.cutoffs or ()) or (G - 1)
+    I = inputs.measure.points.size  # noqa: E741
 
-    def draw(fn: Callable[[np.random.Generator, int], np.ndarray]) -> np.ndarray:
-        return np.concatenate([fn(g, n) for g, n in zip(rngs, nb, strict=True)], axis=0)
+    def draw(fn):  # noqa: ANN001, ANN202 - local helper
+        return np.concatenate([fn(g, n) for g, n in streams], axis=0)
 
-    # replication-level draws (fixed order)
-    base_points = np.broadcast_to(inputs.points, (R, I))
-    w = base_points
-    share = inputs.points / inputs.points.sum()
-    if s.weight_uncertainty == "dirichlet":
-        w = draw(lambda g, n: g.dirichlet(s.weight_concentration * share, n)) * \
-            inputs.points.sum()
-    elif s.weight_uncertainty == "uniform":
-        u = draw(lambda g, n: g.uniform(1 - s.weight_pct, 1 + s.weight_pct, (n, I)))
-        w = share * u
-        w = w / w.sum(axis=1, keepdims=True) * inputs.points.sum()
-    cutoffs = None
-    if s.cutoff_jitter > 0 and inputs.grading.cutoffs is not None:
-        jitter = draw(lambda g, n: g.uniform(-s.cutoff_jitter, s.cutoff_jitter, (n, n_cut)))
-        cutoffs = np.sort(np.asarray(inputs.grading.cutoffs) + jitter, axis=1)[:, ::-1]
-    table = None
-    if s.ratio_range is not None:
-        ratio = draw(lambda g, n: g.uniform(s.ratio_range[0], s.ratio_range[1], n))
-        base = np.asarray(inputs.linkage.rule.multipliers, dtype=float)
-        table = np.repeat(base[None, :], R, axis=0)
-        table[:, 2] = 1.0 - ratio
+    design = design_rows(inputs, streams)
+    points = inputs.measure.points if design.points is None else design.points
+    process = process_of(s)
     inflation = inputs.inflation_mean + s.inflation_sd * draw(
         lambda g, n: g.standard_normal((n, P0)))
     pick = draw(lambda g, n: g.integers(0, P0, (n, max(S - P0, 0))))
 
     # slot arrays: the portfolio, then entrants resampled from it
-    theta_mu = np.concatenate([np.broadcast_to(inputs.theta, (R, P0)),
-                               np.take(inputs.theta, pick)], axis=1)
-    budget = np.concatenate([np.broadcast_to(inputs.budget, (R, P0)),
-                             np.take(inputs.budget, pick)], axis=1)
-    inflation = np.concatenate([inflation, np.take_along_axis(inflation, pick, axis=1)],
-                               axis=1)
-    inflated = bool(np.any(inflation != 0))  # else the honest counterfactual is the same run
-    flags = {k: np.concatenate([np.broadcast_to(v, (R, P0)), np.take(v, pick)], axis=1)
-             for k, v in inputs.flags.items()}
+    def slots(v: np.ndarray) -> np.ndarray:
+        head = np.broadcast_to(v, (R,) + v.shape)
+        return np.concatenate([head, np.take(v, pick, axis=0)], axis=1) if S > P0 else head
+
+    mean = slots(inputs.mean)
+    theta_mu = slots(inputs.theta)
+    budget = slots(inputs.budget)
+    flags = {k: slots(v) for k, v in inputs.flags.items()}
+    bonus = inputs.measure.bonus
+    bonus = slots(bonus) if np.ndim(bonus) else bonus
+    measure = dataclasses.replace(inputs.measure, bonus=bonus)
+    if S > P0:
+        inflation = np.concatenate([inflation, np.take_along_axis(inflation, pick, axis=1)],
+                                   axis=1)
     active = np.zeros((R, S), dtype=bool)
     active[:, :P0] = True
     theta = theta_mu.copy()
     poor_run = np.zeros((R, S), dtype=np.int16)
 
-    out = {m: np.zeros((R, s.years)) for m in METRICS}
-    grades_count = np.zeros((R, s.years, G), dtype=np.int64)
+    names = metric_names(inputs.grading)
+    out = {m: np.zeros((R, s.years)) for m in names}
     proj = {k: np.zeros((len(nb), P0)) for k in PROJECT_STATS}
-    last = G - 1
-    good = min(1, G - 1)  # true grade index <= good counts as "good" (优 or 良)
 
     for t in range(s.years):
         if t > 0 and S > P0:
             n_new = inputs.entrants_per_year
             lo = P0 + (t - 1) * n_new
             active[:, lo:lo + n_new] = True
-        z_leaf = draw(lambda g, n: g.standard_normal((n, S, I)))
-        z_self = draw(lambda g, n: g.standard_normal((n, S, I)))
-        z_re = draw(lambda g, n: g.standard_normal((n, S, I))) if s.check_share > 0 else None
-        key = draw(lambda g, n: g.random((n, S)))
-        z_exec = draw(lambda g, n: g.standard_normal((n, S, max(len(s.checkpoints), 1))))
-        z_theta = draw(lambda g, n: g.standard_normal((n, S)))
-
-        a_true = np.clip(theta[..., None] + s.leaf_dispersion * z_leaf, 0.0, 1.0)
-        true_score = inputs.score(a_true, base_points)
-        a_self = self_evaluate(a_true, inflation, s.measurement_noise, z_self)
-        self_score = inputs.score(a_self, w)
-        honest_score = self_score
-        if inflated:
-            honest_score = inputs.score(self_evaluate(a_true, np.zeros_like(inflation),
-                                                        s.measurement_noise, z_self), w)
-        b = np.where(active, budget, 0.0)
-        checked = select_for_check(s.check_share, s.check_selection, active, key, b, self_score)
-        re_score = self_score
-        if z_re is not None:
-            re_score = inputs.score(np.clip(a_true + s.recheck_noise * z_re, 0, 1), w)
-        rules = dict(replace=s.recheck_replaces, gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per,
-                     step=s.gap_step, inflation_penalty=s.inflation_penalty)
-        score = recheck_scores(self_score, re_score, checked, **rules)
-        recovered = np.zeros_like(b)
+        draws = draw_year(streams, S, I, len(s.checkpoints), s.check_share > 0)
+        sc = evaluate_process(mean, theta - theta_mu, inflation, measure, draws, process,
+                              budget, active, points, inputs.measure.points)
+        recovered = None
         if s.checkpoints:
-            pace = np.clip(theta, 0.0, 1.0)
-            recovered = monitor(b, pace, z_exec, s.checkpoints, s.execution_sd,
-                                s.recovery_share)
-        b_eff = b - recovered
-
-        grade = inputs.grading.grade(score, cutoffs, active)
-        true_grade = inputs.grading.grade(true_score, cutoffs, active)
-        cancel = _cancelled(active, grade == last, poor_run, s.escalation_years)
-        res = inputs.linkage.apply(b_eff, score, grade, flags, cancel=cancel, table=table)
-        nxt = np.where(active, res.next_budget, 0.0)
-        loss = np.where(active, res.cut + res.cancelled, 0.0)
-
-        if inflated:
-            score_h = recheck_scores(honest_score, re_score, checked, **rules)
-            grade_h = inputs.grading.grade(score_h, cutoffs, active)
-            cancel_h = _cancelled(active, grade_h == last, poor_run, s.escalation_years)
-            res_h = inputs.linkage.apply(b_eff, score_h, grade_h, flags, cancel=cancel_h,
-                                         table=table)
-            nxt_h = np.where(active, res_h.next_budget, 0.0)
-            infl_pts = np.where(active, self_score - honest_score, 0.0).sum(axis=1)
-            gain = (nxt - nxt_h).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                payoff = np.where(infl_pts != 0, gain / infl_pts, np.nan)
-        else:
-            infl_pts = np.zeros(R)
-            payoff = np.full(R, np.nan)
-
-        o = {
-            "active": active.sum(axis=1),
-            "misgrading": metrics.share(grade != true_grade, active),
-            "wrong_cuts": np.where(active & (true_grade <= good), loss, 0.0).sum(axis=1),
-            "kept_by_poor": np.where(active & (true_grade == last), nxt, 0.0).sum(axis=1),
-            "savings": b.sum(axis=1) - nxt.sum(axis=1),
-            "cut": np.where(active, res.cut, 0.0).sum(axis=1),
-            "cancelled": np.where(active, res.cancelled, 0.0).sum(axis=1),
-            "rewarded": np.where(active, res.rewarded, 0.0).sum(axis=1),
-            "recovered": recovered.sum(axis=1),
-            "budget_total": b.sum(axis=1),
-            "next_total": nxt.sum(axis=1),
-            "rank_stability": metrics.spearman(score, true_score, active),
-            "gini": metrics.gini(nxt, active & (nxt > 0)),
-            "top10_share": metrics.top_share(nxt, active & (nxt > 0)),
-            "volatility": metrics.volatility(b, nxt, active),
-            "inflation_points": infl_pts,
-            "inflation_payoff": payoff,
-        }
-        for m in METRICS:
-            out[m][:, t] = o[m]
-        for gi in range(G):
-            grades_count[:, t, gi] = ((grade == gi) & active).sum(axis=1)
+            recovered = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
+                                draws.z_exec, s.checkpoints, s.execution_sd, s.recovery_share)
+        year = dict(flags=flags, active=active, cutoffs=design.cutoffs, table=design.table,
+                    recovered=recovered, poor_run=poor_run,
+                    escalation_years=s.escalation_years)
+        o = evaluate_year(sc.final, budget, inputs.grading, inputs.linkage,
+                          true_score=sc.true, **year)
+        if sc.honest is not None:
+            honest = evaluate_year(sc.honest, budget, inputs.grading, inputs.linkage, **year)
+            o = dataclasses.replace(o, honest=honest, inflation_points=np.where(
+                active, sc.self - sc.honest_self, 0.0).sum(axis=1))
+        values = metrics.compute(o, names, inputs.grading.labels)
+        for m in names:
+            out[m][:, t] = values[m]
 
         if t == 0:  # per-project year-1 statistics, summed per block
             edges = np.cumsum([0, *nb])
-            hit = (loss > 0)[:, :P0]
-            wrong = hit & (true_grade[:, :P0] <= good)
-            change = (nxt - b)[:, :P0]
+            hit = (o.lost > 0)[:, :P0]
+            wrong = hit & (o.true_grade[:, :P0] <= o.good)
+            change = (o.next_budget - o.gross)[:, :P0]
             for k in range(len(nb)):
                 sl = slice(edges[k], edges[k + 1])
                 proj["p_cut"][k] = hit[sl].sum(axis=0)
                 proj["p_wrong_cut"][k] = wrong[sl].sum(axis=0)
                 proj["mean_change"][k] = change[sl].sum(axis=0)
-                proj["mean_score"][k] = score[sl, :P0].sum(axis=0)
+                proj["mean_score"][k] = o.score[sl, :P0].sum(axis=0)
 
         # next year
-        poor_run = np.where(active & (grade == last), poor_run + 1, 0).astype(np.int16)
+        nxt = o.next_budget
+        poor_run = np.where(active & (o.grade == o.poor), poor_run + 1, 0).astype(np.int16)
         with np.errstate(divide="ignore", invalid="ignore"):
-            growth = np.where((b > 0) & (nxt > 0), np.log(nxt / np.where(b > 0, b, 1.0)), 0.0)
+            growth = np.where((o.gross > 0) & (nxt > 0),
+                              np.log(nxt / np.where(o.gross > 0, o.gross, 1.0)), 0.0)
         theta = np.clip(theta_mu + s.persistence * (theta - theta_mu)
-                        + s.innovation_sd * z_theta + s.elasticity * growth, 0.0, 1.0)
+                        + s.innovation_sd * draws.z_theta + s.elasticity * growth, 0.0, 1.0)
         budget = np.where(active, nxt, budget)
         active = active & (nxt > 0)
 
-    return {**out, "grades": grades_count, **{f"project_{k}": v for k, v in proj.items()}}
-
-
-def _cancelled(active: np.ndarray, poor: np.ndarray, poor_run: np.ndarray,
-               escalation_years: int) -> np.ndarray:
-    """Projects cancelled whatever the linkage rule: inactive ones, and (escalation on) those
-    graded 差 now for the ``escalation_years``-th year in a row."""
-    if not escalation_years:
-        return ~active
-    return ~active | (poor & (poor_run + 1 >= escalation_years))
+    return {**out, **{f"project_{k}": v for k, v in proj.items()}}
 
 
 # --- engines --------------------------------------------------------------------------------
@@ -401,13 +389,23 @@ class MonteCarloResult:
     summary: dict[str, Any]
 
 
+def scenario_settings(scenario: Scenario, **overrides: Any) -> Settings:
+    """The scenario's simulation settings (its file's ``simulation:`` block, defaults where
+    absent); ``overrides`` (settings fields, e.g. from the command line) win when not None."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return dataclasses.replace(scenario.settings, **values) if values else scenario.settings
+
+
 def simulate(scenario: Scenario, settings: Settings | None = None, *, engine: str = "numpy",
              workers: int | None = None, scheduler: str | None = None,
-             progress: bool | None = None) -> MonteCarloResult:
+             progress: bool | None = None, noise: bool = True) -> MonteCarloResult:
     """Run the Monte Carlo for ``scenario``; ``settings`` default to the scenario file's
-    ``simulation:`` block."""
+    ``simulation:`` block. ``noise=False`` turns every random source off
+    (:meth:`Settings.without_noise`): year 1 is then the one-year run, to the yuan."""
     if settings is None:
-        settings = settings_from_dict(scenario.spec.get("simulation"))
+        settings = scenario_settings(scenario)
+    if not noise:
+        settings = settings.without_noise()
     inputs = build_inputs(scenario, settings)
     parts = run_engine(inputs, engine, workers=workers, scheduler=scheduler, progress=progress)
     return collect(inputs, parts, scenario)
@@ -416,16 +414,14 @@ def simulate(scenario: Scenario, settings: Settings | None = None, *, engine: st
 def collect(inputs: SimInputs, parts: list[dict[str, np.ndarray]], scenario: Scenario
             ) -> MonteCarloResult:
     s = inputs.settings
-    m = {k: np.concatenate([p[k] for p in parts], axis=0) for k in METRICS}
-    grades = np.concatenate([p["grades"] for p in parts], axis=0)
-    R, Y = m["active"].shape
-    labels = inputs.grading.labels
+    names = metric_names(inputs.grading)
+    m = {k: np.concatenate([p[k] for p in parts], axis=0) for k in names}
+    R, Y = m["projects"].shape
     rows = {"replication": np.repeat(np.arange(R), Y), "year": np.tile(np.arange(1, Y + 1), R)}
-    rows.update({k: m[k].reshape(-1) for k in METRICS})
-    for gi, code in enumerate(labels.codes):
-        rows[f"n_{code}"] = grades[:, :, gi].reshape(-1)
+    rows.update({k: m[k].reshape(-1) for k in names})
     reps = pd.DataFrame(rows)
-    reps["active"] = reps["active"].astype(int)
+    counts = ["projects", *(f"count_{c}" for c in inputs.grading.labels.codes)]
+    reps[counts] = reps[counts].astype(int)
 
     sums = {k: np.concatenate([p[f"project_{k}"] for p in parts], axis=0).sum(axis=0)
             for k in PROJECT_STATS}
@@ -436,9 +432,7 @@ def collect(inputs: SimInputs, parts: list[dict[str, np.ndarray]], scenario: Sce
         "p_wrong_cut": sums["p_wrong_cut"] / R, "mean_change": sums["mean_change"] / R,
     })
     summary_metrics = {}
-    for name in [*METRICS, *(f"n_{c}" for c in labels.codes)]:
-        if name == "active":
-            continue
+    for name in names:
         by_year = []
         for y in range(1, Y + 1):
             mean, lo, hi = metrics.interval(reps.loc[reps["year"] == y, name].to_numpy())
@@ -447,6 +441,7 @@ def collect(inputs: SimInputs, parts: list[dict[str, np.ndarray]], scenario: Sce
     summary = {
         "scenario": scenario.name, "seed": scenario.seed, "source": scenario.source,
         "replications": s.replications, "years": s.years, "projects": inputs.n_projects,
+        "reliability": inputs.reliability,
         "settings": {f.name: getattr(s, f.name) for f in fields(s)},
         "metrics": summary_metrics,
     }

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim.kernel import metrics
 from perfsim.kernel.linkage import STATUSES
-from perfsim.kernel.year import allocate
+from perfsim.kernel.year import YearOutcome, evaluate_year
 from perfsim.model.scenario import Scenario
 
 MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
@@ -22,43 +23,63 @@ MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
 
 @dataclass(frozen=True)
 class YearResult:
-    """The outcome of one year: per-project allocations, ledger and summary."""
+    """The outcome of one year: per-project allocations, ledger and summary; ``outcome`` is
+    the kernel's (one row) and ``metrics`` the registry's deterministic metrics."""
 
     allocations: pd.DataFrame
     ledger: pd.DataFrame
     by_grade: pd.DataFrame
     summary: dict[str, Any]
+    outcome: YearOutcome
+    metrics: dict[str, float]
+
+
+def evaluate(scenario: Scenario) -> YearOutcome:
+    """The kernel's outcome (one row) of the scenario's portfolio this year."""
+    pf = scenario.portfolio
+    return evaluate_year(scenario.scores()[None], pf.budget, scenario.grading,
+                         scenario.linkage, flags=pf.flags())
+
+
+def year_metrics(scenario: Scenario, outcome: YearOutcome) -> dict[str, float]:
+    """Every deterministic registry metric of a one-row outcome."""
+    labels = scenario.grading.labels
+    names = [n for n, m in metrics.registry(labels).items() if not m.monte_carlo]
+    return {k: float(v[0]) for k, v in metrics.compute(outcome, names, labels).items()}
 
 
 def run_year(scenario: Scenario) -> YearResult:
     """Score, grade and link one year of the scenario's portfolio."""
     pf = scenario.portfolio
-    score = scenario.scores()
-    grade, res = allocate(score, pf.budget, scenario.grading, scenario.linkage, pf.flags())
+    o = evaluate(scenario)
+    res = o.link
     labels = scenario.grading.labels
+    grade = o.grade[0]
     alloc = pd.DataFrame({
         "project_id": pf.ids,
         "department": pf.departments,
-        "score": score,
+        "score": o.score[0],
         "grade": np.asarray(labels.codes, dtype=object)[grade],
         "grade_zh": np.asarray(labels.zh, dtype=object)[grade],
         "budget": pf.budget,
-        "multiplier": res.multiplier,
-        "reward": res.reward,
-        "next_budget": res.next_budget,
-        "change": res.next_budget - pf.budget,
-        "status": np.asarray(STATUSES, dtype=object)[res.status],
-        "precondition_failed": res.precondition_failed,
-        "kept": res.kept,
-        "cut": res.cut,
-        "cancelled": res.cancelled,
-        "rewarded": res.rewarded,
+        "multiplier": res.multiplier[0],
+        "reward": res.reward[0],
+        "next_budget": o.next_budget[0],
+        "change": o.next_budget[0] - pf.budget,
+        "status": np.asarray(STATUSES, dtype=object)[res.status[0]],
+        "precondition_failed": res.precondition_failed[0],
+        "kept": o.kept[0],
+        "cut": o.cut[0],
+        "cancelled": o.cancelled[0],
+        "rewarded": o.rewarded[0],
     })
     if "true_score" in pf.table.columns:
         alloc.insert(3, "true_score", pf.table["true_score"].to_numpy())
     ledger = ledger_table(alloc, labels.codes)
     by_grade = grade_table(alloc, labels.codes, labels.zh)
-    return YearResult(alloc, ledger, by_grade, summarise(scenario, alloc, by_grade))
+    values = year_metrics(scenario, o)
+    return YearResult(alloc, ledger, by_grade, summarise(scenario, alloc, by_grade, values), o,
+                      values)
 
 
 def ledger_table(alloc: pd.DataFrame, grade_order: tuple[str, ...]) -> pd.DataFrame:
@@ -82,8 +103,8 @@ def grade_table(alloc: pd.DataFrame, codes: tuple[str, ...], zh: tuple[str, ...]
     return out.reset_index()
 
 
-def summarise(scenario: Scenario, alloc: pd.DataFrame, by_grade: pd.DataFrame
-              ) -> dict[str, Any]:
+def summarise(scenario: Scenario, alloc: pd.DataFrame, by_grade: pd.DataFrame,
+              values: dict[str, float]) -> dict[str, Any]:
     totals = {k: float(alloc[k].sum()) for k in MONEY}
     totals["savings"] = totals["budget"] - totals["next_budget"]
     link = scenario.linkage
@@ -103,4 +124,5 @@ def summarise(scenario: Scenario, alloc: pd.DataFrame, by_grade: pd.DataFrame
         "totals_yuan": totals,
         "by_grade": by_grade.to_dict(orient="records"),
         "precondition_failures": int(alloc["precondition_failed"].sum()),
+        "metrics": values,
     }
