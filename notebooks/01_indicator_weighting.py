@@ -38,15 +38,14 @@ weight_concentration = 200.0  # Dirichlet concentration of uncertain expert weig
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
-from perfsim.model.scenario import load_scenario
-from perfsim.model.settings import Settings
+import perfsim
 from perfsim.notebooks import runner as nb
 from perfsim.present import plots
 from perfsim.run import compare as schemes
 from perfsim.run import variants as studies
 
 plots.use_cjk_font()
-sc = load_scenario(nb.input_path(scenario, output_dir), seed=seed)
+sc = perfsim.load(nb.input_path(scenario, output_dir), seed=seed)
 SOURCE = f"perfsim; scenario {sc.name}, seed {seed}; synthetic portfolio, {sc.portfolio}"
 print(sc.description)
 
@@ -113,11 +112,11 @@ comparison.transition_matrix("entropy")
 
 # %%
 uncertainty = studies.mc_variants(
-    sc, Settings(replications=replications),
-    {"fixed expert points 固定权重": {},
-     "uncertain expert points 权重不确定": {"settings": {
-         "weight_uncertainty": "dirichlet", "weight_concentration": weight_concentration}}},
-    metrics=("rank_stability", "misgrading", "wrong_cuts"))
+    sc, {"fixed expert points 固定权重": {},
+         "uncertain expert points 权重不确定": {
+             "simulation.uncertainty.weights": "dirichlet",
+             "simulation.uncertainty.concentration": weight_concentration}},
+    metrics=("rank_stability", "misgrading", "wrong_cuts"), replications=replications)
 nb.save_table(uncertainty, "weight_uncertainty", output_dir)
 fig = plots.bar_chart(uncertainty[uncertainty["metric"] == "misgrading"], "variant", "mean",
                       title="误评率 Misgrading with fixed and uncertain expert weights",

@@ -31,21 +31,20 @@
 scenario = "datasets/scenarios/liupanshui_2022.yaml"  # scenario, relative to the project root
 seed = 2022  # seed of the synthetic portfolio and of the Monte Carlo
 replications = 200  # Monte Carlo replications per noise level
-noise_levels = [0.0, 0.02, 0.05, 0.1]  # self-evaluation noise (sd, share of each leaf's points)
+noise_levels = [0.0, 0.02, 0.05, 0.1]  # simulation.self_evaluation.noise values (sd)
 quota_excellent = 0.2  # quota: the largest share of projects rated 优
 bunching_width = 2.0  # points either side of a cutoff counted as just below or just above
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
-from perfsim.model.scenario import load_scenario
-from perfsim.model.settings import Settings
+import perfsim
 from perfsim.notebooks import runner as nb
 from perfsim.present import plots
 from perfsim.run import variants as studies
 from perfsim.run.year import run_year
 
 plots.use_cjk_font()
-sc = load_scenario(nb.input_path(scenario, output_dir), seed=seed)
+sc = perfsim.load(nb.input_path(scenario, output_dir), seed=seed)
 SOURCE = (f"perfsim; scenario {sc.name}, seed {seed}; synthetic portfolio of "
           f"{sc.portfolio.n_projects:,} projects")
 cutoffs = list(sc.grading.cutoffs)
@@ -110,18 +109,18 @@ gradings.totals
 # left with projects that truly deserve 差. Means and 5–95% intervals over replications.
 
 # %%
-noise = studies.settings_grid(sc, Settings(replications=replications),
-                              {"measurement_noise": noise_levels},
+NOISE = "simulation.self_evaluation.noise"
+noise = studies.settings_grid(sc, {NOISE: noise_levels}, replications=replications,
                               metrics=("misgrading", "wrong_cuts", "kept_by_poor"))
 nb.save_table(noise, "results", output_dir)
-fig = plots.line_chart(noise[noise["metric"] == "misgrading"], "measurement_noise", "mean",
+fig = plots.line_chart(noise[noise["metric"] == "misgrading"], NOISE, "mean",
                        low="p05", high="p95",
                        title="评分噪声与误评率 Misgrading as evaluation noise grows",
                        xlabel="自评噪声 self-evaluation noise (sd, share of points)",
                        ylabel="误评率 share of projects misgraded (0-1)",
                        source=f"{SOURCE}; {replications} replications, 5-95% band")
 nb.save_figure(fig, "misgrading_by_noise", output_dir)
-fig = plots.line_chart(noise[noise["metric"] == "wrong_cuts"], "measurement_noise", "mean",
+fig = plots.line_chart(noise[noise["metric"] == "wrong_cuts"], NOISE, "mean",
                        low="p05", high="p95", scale=1e6,
                        title="误减资金 Money wrongly cut from projects that deserve 优/良",
                        xlabel="自评噪声 self-evaluation noise (sd, share of points)",

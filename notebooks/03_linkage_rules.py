@@ -37,14 +37,13 @@ escalation_years = 2  # consecutive 差 grades before a project is cancelled (0:
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
-from perfsim.model.scenario import load_scenario
-from perfsim.model.settings import Settings
+import perfsim
 from perfsim.notebooks import runner as nb
 from perfsim.present import plots
 from perfsim.run import variants as studies
 
 plots.use_cjk_font()
-sc = load_scenario(nb.input_path(scenario, output_dir), seed=seed)
+sc = perfsim.load(nb.input_path(scenario, output_dir), seed=seed)
 SOURCE = (f"perfsim; scenario {sc.name}, seed {seed}; synthetic portfolio of "
           f"{sc.portfolio.n_projects:,} projects")
 rules = {
@@ -100,9 +99,10 @@ one_year.totals
 
 # %%
 multi = studies.mc_variants(
-    sc, Settings(years=years, replications=replications, escalation_years=escalation_years),
+    sc.set({"simulation.dynamics.escalation_years": escalation_years}),
     {name: rules[name] for name in list(rules)[:1] + list(rules)[3:5]},
-    metrics=("next_total", "active", "gini", "savings", "wrong_cuts"))
+    metrics=("next_total", "projects", "gini", "savings", "wrong_cuts"),
+    replications=replications, years=years)
 nb.save_table(multi, "results", output_dir)
 fig = plots.line_chart(multi[multi["metric"] == "next_total"], "year", "mean", hue="variant",
                        low="p05", high="p95", scale=1e8,

@@ -31,24 +31,23 @@
 # %% tags=["parameters"]
 scenario = "datasets/scenarios/liupanshui_2022.yaml"  # scenario, relative to the project root
 seed = 2022  # seed of the synthetic portfolio and of the Monte Carlo
-ratio = 0.15  # the cut for projects rated 中 used for the ledger and the workbook, in [0.10, 0.20]
-ratios = [0.10, 0.125, 0.15, 0.175, 0.20]  # cut ratios compared
-target_cut = 128000000.0  # yuan to be cut from 中 projects (Liupanshui 2022: 128 million)
+ratio = 0.15  # linkage.ratio: the cut for 中 in the ledger and the workbook, in [0.10, 0.20]
+ratios = [0.10, 0.125, 0.15, 0.175, 0.20]  # values of linkage.ratio compared
+target_cut = 128000000.0  # cut_total to reach, yuan (Liupanshui 2022: 128 million)
 replications = 200  # Monte Carlo replications for the noise study
-measurement_noise = 0.05  # self-evaluation noise (sd, share of each leaf's points)
+self_evaluation_noise = 0.05  # simulation.self_evaluation.noise (sd, share of each leaf's points)
 top_departments = 15  # departments listed in the who-loses table
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
-from perfsim.model.scenario import load_scenario
-from perfsim.model.settings import Settings
+import perfsim
 from perfsim.notebooks import runner as nb
 from perfsim.present import plots, report
-from perfsim.run import calibrate
-from perfsim.run import variants as studies
+from perfsim.run import variants
 
 plots.use_cjk_font()
-sc = load_scenario(nb.input_path(scenario, output_dir), seed=seed)
+sc = perfsim.load(nb.input_path(scenario, output_dir), seed=seed)
+sc = sc.set({"linkage.ratio": ratio})
 SOURCE = (f"perfsim; scenario {sc.name} (Liupanshui 2022 rule, 2021 scale), seed {seed}; "
           f"synthetic portfolio of {sc.portfolio.n_projects:,} projects")
 print(sc.description)
@@ -56,44 +55,42 @@ print(sc.description)
 # %% [markdown]
 # ## 1. The case at the chosen ratio (测算基准)
 #
-# Projects rated 中 hold about 853.3 million yuan in this portfolio (128 million / 15%, as
-# published); the other grades follow the synthetic scores.
+# One year of the portfolio as it stands: every project graded on its score, 中 cut by the
+# chosen ratio, 差 cancelled. Money by grade:
 
 # %%
-base = studies.year_variants(sc, {f"中 -{ratio:.1%}": {"linkage": {
-    "rule": "liupanshui", "ratio": ratio}}})
-chosen = base.results[f"中 -{ratio:.1%}"]
-nb.save_table(chosen.by_grade, "grades", output_dir)
-chosen.by_grade
+year = sc.run_year()
+nb.save_table(year.by_grade, "grades", output_dir)
+year.by_grade
 
 # %% [markdown]
 # ## 2. Cut 15% or 20%: how much do we save? (不同比例的节约额)
 #
 # Savings = money cut from 中 projects + budgets of cancelled 差 projects. The cut grows in
-# proportion to the ratio; the cancellations do not depend on it.
+# proportion to the ratio; the cancellations do not depend on it. `perfsim.vary` gives one
+# row per value of `linkage.ratio`, with every metric of the one-year run.
 
 # %%
-schedule = studies.year_variants(sc, {f"{r:.1%}": {"linkage": {"rule": "liupanshui", "ratio": r}}
-                                      for r in ratios})
-results = schedule.totals.assign(ratio=ratios)
+results = perfsim.vary(sc, {"linkage.ratio": ratios})
+results.insert(0, "variant", [f"{r:.1%}" for r in results["linkage.ratio"]])
 nb.save_table(results, "results", output_dir)
 fig = plots.bar_chart(results, "variant", "savings", scale=1e6,
                       title="压减比例与节约资金 Savings by the cut ratio for 中",
-                      xlabel="中等级压减比例 cut ratio for 中 (share)",
+                      xlabel="中等级压减比例 cut ratio for 中 (linkage.ratio)",
                       ylabel="节约资金 savings (百万元, million yuan)", source=SOURCE)
 nb.save_figure(fig, "savings_by_ratio", output_dir)
-results[["variant", "cut", "cancelled", "savings", "next_budget"]]
+results[["variant", "cut_total", "cancelled_total", "savings", "next_total"]]
 
 # %% [markdown]
 # ## 3. Which ratio gives exactly the target? (反推压减比例)
 #
-# `perfsim.run.calibrate` solves cut(ratio) = target within the rule's range [10%, 20%]
-# (scipy's `brentq`). A target outside what the range can deliver is reported as infeasible,
-# with the bound that binds.
+# `sc.calibrate` solves cut_total(ratio) = target within the rule's range [10%, 20%] (scipy's
+# `brentq`). A target outside what the range can deliver is reported as infeasible, with the
+# bound that binds.
 
 # %%
-solution = calibrate.calibrate(sc, "linkage.ratio", {"cut_total": target_cut})
-print(solution.message or f"ratio {solution.value:.4%}")
+solution = sc.calibrate("linkage.ratio", cut_total=target_cut)
+print(solution.message)
 nb.save_table(solution.table().assign(ratio=solution.value, feasible=solution.feasible),
               "calibration", output_dir)
 solution.table().assign(ratio=solution.value, feasible=solution.feasible)
@@ -105,7 +102,7 @@ solution.table().assign(ratio=solution.value, feasible=solution.feasible)
 # their evaluated budget they lose.
 
 # %%
-losers = studies.department_losses(chosen, top=top_departments)
+losers = variants.department_losses(year, top=top_departments)
 nb.save_table(losers, "departments_losing", output_dir)
 fig = plots.bar_chart(losers, "department", "lost", scale=1e6, horizontal=True,
                       title=f"压减最多的部门 Departments losing most (中 -{ratio:.1%})",
@@ -116,31 +113,56 @@ nb.save_figure(fig, "departments_losing", output_dir)
 losers
 
 # %% [markdown]
-# ## 5. Good projects cut by mistake (误减)
+# ## 5. The same rule when scores are noisy (确定性测算与随机模拟)
 #
-# Scores are noisy: a project that truly deserves 良 can be scored 中 and cut. Each replication
-# re-draws every project's self-evaluation around its true performance; *wrong cuts* are the
-# yuan cut or cancelled from projects that truly deserve 优 or 良, *misgrading* the share of
-# projects graded differently from their true grade. Means and 5–95% intervals.
+# The one-year run grades the scores exactly as they stand. The Monte Carlo asks what the
+# rule does when those scores are themselves uncertain: it treats each observed score as one
+# noisy measurement, shrinks it towards the portfolio mean by the share of the score spread
+# that is true performance (the *reliability*, printed below), then redraws leaf
+# performance and self-evaluation noise in every replication. With every random source off
+# (`noise=False`) the Monte Carlo's year 1 is the one-year run to the yuan — the first two
+# columns below agree. With noise on, projects near a cutoff change grade in both
+# directions; because money is not spread evenly over the grades, savings move even when the
+# share of projects in each grade barely does. The one-year figure is what the rule does to
+# this table; the Monte Carlo band is what it does on average when the table is uncertain.
 
 # %%
-noise = studies.mc_variants(
-    sc, Settings(replications=replications, measurement_noise=measurement_noise),
-    {f"{r:.1%}": {"linkage": {"rule": "liupanshui", "ratio": r}} for r in ratios},
-    metrics=("wrong_cuts", "savings", "misgrading"))
+noisy_sc = sc.set({"simulation.self_evaluation.noise": self_evaluation_noise})
+exact = sc.simulate(replications=1, years=1, noise=False)
+noisy = noisy_sc.simulate(replications=replications, years=1)
+print(f"reliability of the observed scores: {noisy.summary['reliability']:.2f}")
+side = variants.one_year_and_monte_carlo(year, noisy, [
+    "savings", "cut_total", "cancelled_total", "share_excellent", "share_good", "share_fair",
+    "share_poor"], sc.grading.labels)
+side.insert(4, "no_noise", exact.replications.loc[0, side["metric"]].to_numpy(dtype=float))
+nb.save_table(side, "one_year_and_monte_carlo", output_dir)
+side
+
+# %% [markdown]
+# ## 6. Good projects cut by mistake (误减)
+#
+# A project that truly deserves 良 can be scored 中 and cut. *Wrong cuts* are the yuan cut or
+# cancelled from projects that truly deserve 优 or 良, *misgrading* the share of projects
+# graded differently from their true grade. Means and 5–95% intervals.
+
+# %%
+noise = variants.mc_variants(noisy_sc, {f"{r:.1%}": {"linkage.ratio": r} for r in ratios},
+                             metrics=("wrong_cuts", "savings", "misgrading"),
+                             replications=replications, years=1)
 nb.save_table(noise, "wrong_cuts_by_ratio", output_dir)
 fig = plots.bar_chart(noise[noise["metric"] == "wrong_cuts"], "variant", "mean",
                       low="p05", high="p95", scale=1e6,
                       title="误减资金 Money wrongly cut from projects that deserve 优/良",
-                      xlabel="中等级压减比例 cut ratio for 中 (share)",
+                      xlabel="中等级压减比例 cut ratio for 中 (linkage.ratio)",
                       ylabel="误减金额 wrong cuts (百万元, million yuan)",
-                      source=f"{SOURCE}; noise {measurement_noise}, {replications} replications, "
+                      source=f"{SOURCE}; simulation.self_evaluation.noise "
+                             f"{self_evaluation_noise}, {replications} replications, "
                              "5-95% interval")
 nb.save_figure(fig, "wrong_cuts_by_ratio", output_dir)
 noise.pivot_table(index="variant", columns="metric", values="mean")
 
 # %% [markdown]
-# ## 6. The allocation workbook (分配台账 Excel)
+# ## 7. The allocation workbook (分配台账 Excel)
 #
 # Three sheets — 项目 projects (one row per project), 部门台账 ledger (department × grade) and
 # 等级汇总 grades (with a total row) — with bilingual headings and yuan formatted `#,##0.00`.
@@ -149,11 +171,11 @@ noise.pivot_table(index="variant", columns="metric", values="mean")
 # %%
 workbook = nb.output_path("allocation.xlsx", output_dir)
 if workbook is not None:
-    report.write_xlsx(chosen, workbook)
+    report.write_xlsx(year, workbook)
     print(f"wrote {workbook.name}")
 
 # %% [markdown]
-# **Reading the results.** Every 2.5 points of ratio moves about 21 million yuan here: the
-# ratio is a precise lever on savings. Noise is not: the money cut from projects that deserve
-# better grows with the ratio, so a higher ratio buys savings partly with wrongful cuts —
-# spot checks (notebook 06) are the remedy.
+# **Reading the results.** The ratio is a precise lever on savings: the cut is proportional
+# to it, the cancellations are not. Noise is not a lever but a cost: the money cut from
+# projects that deserve better grows with the ratio, so a higher ratio buys savings partly
+# with wrongful cuts — spot checks (notebook 06) are the remedy.

@@ -46,15 +46,14 @@ sensitivity_params = [
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
-from perfsim.model.scenario import load_scenario
-from perfsim.model.settings import Settings
+import perfsim
 from perfsim.notebooks import runner as nb
 from perfsim.present import plots
 from perfsim.run import sensitivity
 from perfsim.run import variants as studies
 
 plots.use_cjk_font()
-sc = load_scenario(nb.input_path(scenario, output_dir), seed=seed)
+sc = perfsim.load(nb.input_path(scenario, output_dir), seed=seed)
 SOURCE = (f"perfsim; scenario {sc.name}, seed {seed}; synthetic portfolio of "
           f"{sc.portfolio.n_projects:,} projects")
 METRICS = ("savings", "wrong_cuts", "misgrading")
@@ -68,11 +67,12 @@ METRICS = ("savings", "wrong_cuts", "misgrading")
 # points.
 
 # %%
-uncertainty = studies.mc_variants(sc, Settings(replications=replications), {
+uncertainty = studies.mc_variants(sc, {
     "process noise only 仅过程噪声": {},
-    "with design uncertainty 含设计不确定性": {"settings": {
-        "ratio_range": (0.10, 0.20), "cutoff_jitter": cutoff_jitter}},
-}, metrics=METRICS)
+    "with design uncertainty 含设计不确定性": {
+        "simulation.uncertainty.ratio": [0.10, 0.20],
+        "simulation.uncertainty.cutoff_jitter": cutoff_jitter},
+}, metrics=METRICS, replications=replications)
 nb.save_table(uncertainty, "uncertainty", output_dir)
 fig = plots.bar_chart(uncertainty[uncertainty["metric"] == "savings"], "variant", "mean",
                       low="p05", high="p95", scale=1e6,

@@ -33,33 +33,33 @@
 scenario = "datasets/scenarios/liupanshui_2022.yaml"  # scenario, relative to the project root
 seed = 2022  # seed of the synthetic portfolio and of the Monte Carlo
 replications = 200  # Monte Carlo replications per design
-inflation_mean = 0.05  # mean self-evaluation inflation (share of each leaf's points)
-check_shares = [0.0, 0.1, 0.2, 0.4, 0.7]  # shares of projects spot-checked
+inflation_mean = 0.05  # simulation.self_evaluation.inflation_mean (share of leaf points)
+check_shares = [0.0, 0.1, 0.2, 0.4, 0.7]  # simulation.spot_check.share values compared
 penalty = 5.0  # points deducted when a check finds the self-score over 10 points too high
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
-from perfsim.model.scenario import load_scenario
-from perfsim.model.settings import Settings
+import perfsim
 from perfsim.notebooks import runner as nb
 from perfsim.present import plots
 from perfsim.run import variants as studies
 
 plots.use_cjk_font()
-sc = load_scenario(nb.input_path(scenario, output_dir), seed=seed)
+sc = perfsim.load(nb.input_path(scenario, output_dir), seed=seed)
 SOURCE = (f"perfsim; scenario {sc.name}, seed {seed}; synthetic portfolio of "
           f"{sc.portfolio.n_projects:,} projects; inflation {inflation_mean}")
-base = Settings(replications=replications, inflation_mean=inflation_mean, inflation_sd=0.02)
+INFLATED = {"simulation.self_evaluation.inflation_mean": inflation_mean,
+            "simulation.self_evaluation.inflation_sd": 0.02}
+SHARE = "simulation.spot_check.share"
 
 # %% [markdown]
 # ## 1. Does inflating pay when nobody checks? (无抽查时虚报是否有利)
 
 # %%
-honest = studies.mc_variants(sc, Settings(replications=replications), {
+honest = studies.mc_variants(sc, {
     "honest 如实自评": {},
-    "inflated, no checks 虚报无抽查": {"settings": {"inflation_mean": inflation_mean,
-                                                  "inflation_sd": 0.02}},
-}, metrics=("misgrading", "wrong_cuts", "kept_by_poor", "savings"))
+    "inflated, no checks 虚报无抽查": INFLATED,
+}, metrics=("misgrading", "wrong_cuts", "kept_by_poor", "savings"), replications=replications)
 nb.save_table(honest, "honest_vs_inflated", output_dir)
 honest.pivot_table(index="variant", columns="metric", values="mean")
 
@@ -72,29 +72,29 @@ honest.pivot_table(index="variant", columns="metric", values="mean")
 # `penalty` in points when the self-score is found more than 10 points too high.
 
 # %%
-grid = studies.settings_grid(sc, base, {"check_share": check_shares}, policies={
+AIMED = {"simulation.spot_check.selection": "highest_score"}
+grid = studies.settings_grid(sc.set(INFLATED), {SHARE: check_shares}, policies={
     "random 随机抽查": {},
-    "random + gap rule 随机+差距扣分": {"gap_rule": True},
-    "aimed at high self-scores 重点抽查": {"check_selection": "highest_score"},
-    "aimed + penalty 重点抽查+惩罚": {"check_selection": "highest_score",
-                                   "inflation_penalty": penalty},
-}, metrics=("inflation_payoff", "misgrading", "wrong_cuts"))
+    "random + gap rule 随机+差距扣分": {"simulation.spot_check.gap_rule": True},
+    "aimed at high self-scores 重点抽查": AIMED,
+    "aimed + penalty 重点抽查+惩罚": {**AIMED, "simulation.spot_check.inflation_penalty": penalty},
+}, metrics=("inflation_payoff", "misgrading", "wrong_cuts"), replications=replications)
 nb.save_table(grid, "results", output_dir)
-fig = plots.line_chart(grid[grid["metric"] == "inflation_payoff"], "check_share", "mean",
+fig = plots.line_chart(grid[grid["metric"] == "inflation_payoff"], SHARE, "mean",
                        hue="policy", scale=1e4,
                        title="虚报的收益 Money gained per inflated point",
                        xlabel="抽查比例 share of projects spot-checked (0-1)",
                        ylabel="每虚报1分的收益 payoff (万元 per point, 10,000 yuan)",
                        source=f"{SOURCE}; {replications} replications, mean")
 nb.save_figure(fig, "inflation_payoff", output_dir)
-fig = plots.line_chart(grid[grid["metric"] == "misgrading"], "check_share", "mean",
+fig = plots.line_chart(grid[grid["metric"] == "misgrading"], SHARE, "mean",
                        hue="policy",
                        title="误评率 Misgrading by spot-check share",
                        xlabel="抽查比例 share of projects spot-checked (0-1)",
                        ylabel="误评率 share of projects misgraded (0-1)",
                        source=f"{SOURCE}; {replications} replications, mean")
 nb.save_figure(fig, "misgrading_by_checks", output_dir)
-grid.pivot_table(index=["policy", "check_share"], columns="metric", values="mean")
+grid.pivot_table(index=["policy", SHARE], columns="metric", values="mean")
 
 # %% [markdown]
 # **Reading the results.** Without checks, inflating pays: inflated projects climb out of 中

@@ -41,14 +41,13 @@ show_answers = True  # show the answers (false: a hand-out version)
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
-from perfsim.model.scenario import load_scenario
-from perfsim.model.settings import Settings
+import perfsim
 from perfsim.notebooks import runner as nb
 from perfsim.present import plots
 from perfsim.run import variants as studies
 
 plots.use_cjk_font()
-sc = load_scenario(nb.input_path(scenario, output_dir), seed=seed)
+sc = perfsim.load(nb.input_path(scenario, output_dir), seed=seed)
 SOURCE = (f"perfsim; scenario {sc.name}, seed {seed}; synthetic portfolio of "
           f"{sc.portfolio.n_projects:,} projects")
 TODAY = {"linkage": {"rule": "liupanshui", "ratio": ratio}}
@@ -136,8 +135,8 @@ Now the quota of exercise 2 *does* move money — away from the projects pushed 
 # projects that truly deserve 优 or 良?
 
 # %%
-ex4 = studies.mc_variants(sc, Settings(replications=replications, measurement_noise=noise),
-                          {"today 现行": TODAY}, metrics=("misgrading", "wrong_cuts"))
+ex4 = studies.mc_variants(sc, {"today 现行": {**TODAY, "simulation.self_evaluation.noise": noise}},
+                          metrics=("misgrading", "wrong_cuts"), replications=replications)
 nb.answer(show_answers, ex4, text="""
 **Answer 4.** A few points of noise misgrade a large share of projects — those close to a
 line — and good projects are cut by mistake (the `wrong_cuts` row, in yuan). The fix is not

@@ -246,7 +246,7 @@ def test_grade_budgets_pin_holds_to_the_cent():
 
 def test_grade_budgets_pin_with_the_liupanshui_preset():
     pf = generate_portfolio(seed=2022, preset_name="liupanshui_2021", performance_mean=0.86,
-                            performance_sd=0.07, measurement_noise=0.03,
+                            performance_sd=0.07, observation_noise=0.03,
                             grade_budgets={"中": 853_333_333.33})
     grade = Grading().grade(pf.scores)
     assert abs(pf.budget[grade == 2].sum() - 853_333_333.33) < 0.005

@@ -479,7 +479,7 @@ def test_cli_monte_carlo_writes_three_files(tmp_path, capsys):
     assert len(pd.read_csv(out / "projects.csv")) == 200
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert (summary["replications"], summary["years"]) == (40, 2)
-    assert summary["settings"]["check_share"] == 0.2
+    assert summary["settings"]["simulation.spot_check.share"] == 0.2
     for entry in summary["metrics"]["savings"]:
         v = reps.loc[reps["year"] == entry["year"], "savings"].to_numpy()
         mean, lo, hi = metrics.interval(v)

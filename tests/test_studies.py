@@ -9,7 +9,6 @@ from conftest import SCENARIOS
 
 from perfsim.errors import InputError
 from perfsim.model.scenario import load_scenario
-from perfsim.model.settings import Settings
 from perfsim.run import variants as studies
 from perfsim.run.year import run_year
 
@@ -19,29 +18,37 @@ def sc():
     return load_scenario(SCENARIOS / "liupanshui_2022.yaml")
 
 
-def test_vary_applies_grading_and_linkage(sc):
-    v = studies.vary(sc, {"grading": {"cutoffs": [95, 85, 65]},
-                          "linkage": {"rule": "liupanshui", "ratio": 0.2}})
+def test_changes_apply_blocks_and_paths(sc):
+    v = studies.changed(sc, {"grading": {"cutoffs": [95, 85, 65]},
+                             "linkage": {"rule": "liupanshui", "ratio": 0.2}})
     assert v.grading.cutoffs == (95.0, 85.0, 65.0) and v.linkage.params["ratio"] == 0.2
-    assert studies.vary(sc, None) == sc
+    assert studies.changed(sc, None) == sc
+    w = studies.changed(sc, {"linkage.ratio": 0.2, "grading.cutoffs.excellent": 92,
+                             "simulation.spot_check.share": 0.3})
+    assert w.linkage.rule.multipliers[2] == pytest.approx(0.8)
+    assert w.grading.cutoffs == (92.0, 80.0, 60.0) and w.settings.check_share == 0.3
+    assert sc.settings.check_share == 0.0  # the original is untouched
 
 
 @pytest.mark.parametrize("variant,match", [
-    ({"linkge": {}}, "unknown key"),
+    ({"linkge": {}}, "unknown parameter"),
     ({"linkage": {"rule": "liupanshui", "ratio": 0.5}}, "variant bad.*ratio"),
+    ({"linkage.ratio": 0.5}, "variant bad.*ratio"),
     ({"grading": {"labels": "pass_fail"}}, "need a linkage block"),
+    ({"settings": {"measurement_noise": 0.1}}, "renamed.*simulation.self_evaluation.noise"),
+    ({"simulation.measurement_noise": 0.1}, "renamed: use simulation.self_evaluation.noise"),
+    ({"simulation.spot_check.shares": 0.1}, "unknown simulation setting"),
 ])
-def test_vary_rejects_bad_variants(sc, variant, match):
+def test_changes_reject_bad_variants(sc, variant, match):
     with pytest.raises(InputError, match=match):
-        studies.vary(sc, variant, "bad")
+        studies.changed(sc, variant, "bad")
 
 
 def test_year_variants_match_run_year_and_add_up(sc):
-    out = studies.year_variants(sc, {"15%": {}, "20%": {"linkage": {"rule": "liupanshui",
-                                                                  "ratio": 0.2}}})
+    out = studies.year_variants(sc, {"15%": {}, "20%": {"linkage.ratio": 0.2}})
     base = run_year(sc)
     row = out.totals.set_index("variant").loc["15%"]
-    assert row["next_budget"] == pytest.approx(base.summary["totals_yuan"]["next_budget"])
+    assert row["next_budget"] == base.summary["totals_yuan"]["next_budget"]
     assert (out.totals["savings"] == out.totals["budget"] - out.totals["next_budget"]).all()
     shares = out.by_grade.groupby("variant")["share"].sum()
     assert np.allclose(shares, 1.0)
@@ -50,48 +57,50 @@ def test_year_variants_match_run_year_and_add_up(sc):
     assert cut["20%"] - cut["15%"] == pytest.approx(0.05 * fair, rel=1e-9)
     assert list(out.results) == ["15%", "20%"]
     with pytest.raises(InputError, match="use mc_variants"):
-        studies.year_variants(sc, {"x": {"settings": {"years": 2}}})
+        studies.year_variants(sc, {"x": {"simulation.years": 2}})
     with pytest.raises(InputError, match="at least one"):
         studies.year_variants(sc, {})
 
 
 def test_mc_variants_is_reproducible_and_tidy(sc):
-    s = Settings(replications=8, years=2)
-    variants = {"a": {}, "b": {"settings": {"measurement_noise": 0.1}}}
-    t1 = studies.mc_variants(sc, s, variants, metrics=("misgrading", "active"))
-    t2 = studies.mc_variants(sc, s, variants, metrics=("misgrading", "active"))
+    variants = {"a": {}, "b": {"simulation.self_evaluation.noise": 0.1}}
+    kw = dict(metrics=("misgrading", "projects"), replications=8, years=2)
+    t1 = studies.mc_variants(sc, variants, **kw)
+    t2 = studies.mc_variants(sc, variants, **kw)
     pd.testing.assert_frame_equal(t1, t2)
     assert list(t1.columns) == ["variant", "year", "metric", "mean", "p05", "p95"]
     assert len(t1) == 2 * 2 * 2
     assert (t1["p05"] <= t1["mean"]).all() and (t1["mean"] <= t1["p95"]).all()
     mis = t1[(t1["metric"] == "misgrading") & (t1["year"] == 1)].set_index("variant")["mean"]
     assert mis["b"] > mis["a"]  # more noise, more misgrading
-    first = t1[(t1["metric"] == "active") & (t1["year"] == 1)]["mean"]
+    first = t1[(t1["metric"] == "projects") & (t1["year"] == 1)]["mean"]
     assert (first == sc.portfolio.n_projects).all()
     with pytest.raises(InputError, match="unknown metric.*misgrading"):
-        studies.mc_variants(sc, s, variants, metrics=("nope",))
-    with pytest.raises(InputError, match="settings.noise"):
-        studies.mc_variants(sc, s, {"x": {"settings": {"noise": 0.1}}})
+        studies.mc_variants(sc, variants, metrics=("nope",))
+    with pytest.raises(InputError, match="renamed: use projects"):
+        studies.mc_variants(sc, variants, metrics=("active",))
+    with pytest.raises(InputError, match="renamed: use count_poor"):
+        studies.mc_variants(sc, variants, metrics=("n_poor",))
 
 
 def test_settings_grid_leads_with_the_grid_and_policies(sc):
-    s = Settings(replications=4)
-    grid = studies.settings_grid(sc, s, {"check_share": [0.0, 0.5]},
+    share = "simulation.spot_check.share"
+    grid = studies.settings_grid(sc, {share: [0.0, 0.5]}, replications=4,
                                  policies={"random": {}, "aimed": {
-                                     "check_selection": "highest_score"}},
+                                     "simulation.spot_check.selection": "highest_score"}},
                                  metrics=("misgrading",))
-    assert list(grid.columns[:2]) == ["policy", "check_share"]
+    assert list(grid.columns[:2]) == ["policy", share]
     assert len(grid) == 4
-    assert grid[["policy", "check_share"]].values.tolist() == [
+    assert grid[["policy", share]].values.tolist() == [
         ["random", 0.0], ["random", 0.5], ["aimed", 0.0], ["aimed", 0.5]]
     # share 0 checks nobody: the selection rule cannot matter
-    zero = grid[grid["check_share"] == 0.0]["mean"].to_numpy()
+    zero = grid[grid[share] == 0.0]["mean"].to_numpy()
     assert zero[0] == zero[1]
-    plain = studies.settings_grid(sc, s, {"measurement_noise": [0.0]}, metrics=("misgrading",))
-    assert list(plain.columns[:1]) == ["measurement_noise"] and "policy" not in plain
+    noise = "simulation.self_evaluation.noise"
+    plain = studies.settings_grid(sc, {noise: [0.0]}, replications=4, metrics=("misgrading",))
+    assert list(plain.columns[:1]) == [noise] and "policy" not in plain
     with pytest.raises(InputError, match="varied by the grid"):
-        studies.settings_grid(sc, s, {"check_share": [0.1]},
-                              policies={"p": {"check_share": 0.2}})
+        studies.settings_grid(sc, {share: [0.1]}, policies={"p": {share: 0.2}})
 
 
 def test_bunching_counts_either_side_of_each_cutoff():

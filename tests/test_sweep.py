@@ -173,4 +173,4 @@ def test_readme_sweep_example_is_valid(tmp_path):
     body = re.search(r"<!-- example: sweep.yaml -->\n```yaml\n(.*?)```", readme, re.S).group(1)
     spec = nbr.read_sweep(grid_file(tmp_path, body))
     assert spec.notebook.stem == "04_reduction_ratio" and len(spec.combinations()) == 6
-    assert spec.plot == {"x": "measurement_noise", "y": "savings", "hue": "ratio"}
+    assert spec.plot == {"x": "self_evaluation_noise", "y": "savings", "hue": "ratio"}

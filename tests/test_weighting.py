@@ -1,4 +1,4 @@
-"""Tests for perfsim.kernel.weighting: reference values, pymcdm cross-checks, errors and properties."""
+"""perfsim.kernel.weighting: reference values, pymcdm cross-checks, errors and properties."""
 
 from __future__ import annotations
 

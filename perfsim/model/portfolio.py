@@ -268,7 +268,7 @@ def preset(name: str) -> dict[str, Any]:
 GENERATOR_DEFAULTS: dict[str, Any] = {
     "n_projects": 3468, "n_departments": 561, "total_budget": 22.536e9,
     "budget_sigma": 1.2, "performance_mean": 0.85, "performance_sd": 0.08,
-    "measurement_noise": 0.05, "share_without_targets": 0.0, "share_not_self_evaluated": 0.0,
+    "observation_noise": 0.05, "share_without_targets": 0.0, "share_not_self_evaluated": 0.0,
     "grade_budgets": None,
 }
 
@@ -282,7 +282,7 @@ def generate_portfolio(system: IndicatorSystem | None = None, *,
     Projects are spread over departments (every department gets at least one when there are
     enough projects); budgets are lognormal (``budget_sigma``) scaled to ``total_budget`` yuan;
     latent true performance θ ∈ [0, 1] is Beta-distributed with ``performance_mean`` and
-    ``performance_sd``; each leaf's attainment is θ plus normal ``measurement_noise``, clipped
+    ``performance_sd``; each leaf's attainment is θ plus normal ``observation_noise``, clipped
     to [0, 1], and written as the raw measurement the leaf's rule would score that way. Without
     an indicator system the portfolio carries a ``score`` (points) instead.
 
@@ -293,6 +293,11 @@ def generate_portfolio(system: IndicatorSystem | None = None, *,
     params = dict(GENERATOR_DEFAULTS)
     if preset_name:
         params.update(preset(preset_name))
+    if "measurement_noise" in settings:
+        raise InputError(where="generator", field="measurement_noise",
+                         problem="renamed: use observation_noise (the noise of the generated "
+                                 "measurements; simulation.self_evaluation.noise is the Monte "
+                                 "Carlo's)")
     unknown = set(settings) - set(GENERATOR_DEFAULTS)
     if unknown:
         key = sorted(unknown)[0]
@@ -319,7 +324,7 @@ def generate_portfolio(system: IndicatorSystem | None = None, *,
     mean, sd = float(params["performance_mean"]), float(params["performance_sd"])
     common = mean * (1 - mean) / sd**2 - 1
     theta = rng.beta(mean * common, (1 - mean) * common, n)
-    noise = float(params["measurement_noise"])
+    noise = float(params["observation_noise"])
 
     table = pd.DataFrame({
         "project_id": [f"P{k + 1:0{len(str(n))}d}" for k in range(n)],
@@ -366,7 +371,7 @@ def _check_settings(p: Mapping[str, Any]) -> None:
     for key in ("n_projects", "n_departments"):
         if isinstance(p[key], bool) or not isinstance(p[key], int | np.integer) or p[key] < 1:
             fail(key, "must be a whole number >= 1")
-    for key in ("total_budget", "budget_sigma", "performance_sd", "measurement_noise"):
+    for key in ("total_budget", "budget_sigma", "performance_sd", "observation_noise"):
         v = p[key]
         if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
             fail(key, "must be a finite number >= 0")

@@ -97,6 +97,20 @@ def deterministic_metrics(scenario: Scenario) -> dict[str, float]:
     return run_year(scenario).metrics
 
 
+def evaluate_at(scenario: Scenario, param: Parameter | str, value: Any, *,
+                monte_carlo: bool = False, year: int = 1
+                ) -> dict[str, tuple[float, float, float]]:
+    """Every metric with ``param`` set to ``value`` — what the solvers evaluate: (mean, p05,
+    p95) over the Monte Carlo's replications in ``year`` (the scenario's simulation
+    settings), or the one-year value three times."""
+    if isinstance(param, str):
+        param = parameter(scenario, param)
+    sc = apply_parameter(scenario, param, value)
+    if monte_carlo:
+        return monte_carlo_metrics(sc, year)
+    return {k: (v, v, v) for k, v in deterministic_metrics(sc).items()}
+
+
 def monte_carlo_metrics(scenario: Scenario, year: int = 1
                         ) -> dict[str, tuple[float, float, float]]:
     """Mean, 5% and 95% over the replications of every metric in ``year`` (the scenario's
@@ -341,10 +355,8 @@ class _Context:
                  ) -> dict[str, tuple[float, float, float]]:
         """Metrics at a parameter value: (mean, p05, p95); deterministic values repeat."""
         self.evaluations += 1
-        sc = apply_parameter(scenario or self.scenario, self.param, value)
-        if self.mc:
-            return monte_carlo_metrics(sc, self.year)
-        return {k: (v, v, v) for k, v in deterministic_metrics(sc).items()}
+        return evaluate_at(scenario or self.scenario, self.param, value,
+                           monte_carlo=self.mc, year=self.year)
 
     @property
     def mode(self) -> str:

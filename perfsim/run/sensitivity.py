@@ -251,8 +251,8 @@ def chunk_size(scenario: Scenario, replications: int = 1) -> int:
 
 def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
                      seed: int | None = None, *, metrics: Sequence[str] = DEFAULT_METRICS,
-                     settings: Any = None, replications: int = 1, chunk: int | None = None,
-                     ) -> np.ndarray:
+                     settings: Settings | None = None, replications: int = 1,
+                     chunk: int | None = None) -> np.ndarray:
     """Outcome metrics (n_samples, n_metrics) of parameter samples X (n_samples, k), columns
     in the order of ``names`` (scalar parameter paths). Samples are evaluated in chunks of
     ``chunk`` (default: :func:`chunk_size`), each sample as one row of a vectorised
@@ -374,7 +374,7 @@ def _check_n(n: Any, name: str) -> None:
 
 
 def _scenario_fn(scenario: Scenario, specs: Sequence[ParamSpec], metrics: Sequence[str],
-                 seed: int | None, settings: Any, replications: int, chunk: int | None
+                 seed: int | None, settings: Settings | None, replications: int, chunk: int | None
                  ) -> Callable[[np.ndarray], np.ndarray]:
     names = [s.name for s in specs]
     return lambda X: evaluate_samples(scenario, names, X, seed, metrics=metrics,
@@ -391,7 +391,7 @@ def _specs(scenario: Scenario, params: Any) -> list[ParamSpec]:
 
 def sobol(scenario: Scenario, params: Any, n: int = 256, *,
           metrics: Sequence[str] = DEFAULT_METRICS, seed: int | None = None,
-          replications: int = 1, settings: Any = None, chunk: int | None = None,
+          replications: int = 1, settings: Settings | None = None, chunk: int | None = None,
           second_order: bool = False, conf_level: float = 0.95, num_resamples: int = 200
           ) -> SensitivityResult:
     """Sobol first- and total-order indices (with ``conf_level`` bootstrap intervals) of the
@@ -406,7 +406,7 @@ def sobol(scenario: Scenario, params: Any, n: int = 256, *,
 
 def morris(scenario: Scenario, params: Any, n: int = 20, *,
            metrics: Sequence[str] = DEFAULT_METRICS, seed: int | None = None,
-           replications: int = 1, settings: Any = None, chunk: int | None = None,
+           replications: int = 1, settings: Settings | None = None, chunk: int | None = None,
            num_levels: int = 4, conf_level: float = 0.95, num_resamples: int = 200
            ) -> SensitivityResult:
     """Morris screening (``n`` trajectories) of the outcome ``metrics`` to the ``params``."""

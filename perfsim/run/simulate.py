@@ -21,7 +21,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -41,7 +41,7 @@ from perfsim.kernel.linkage import Linkage
 from perfsim.kernel.year import evaluate_year
 from perfsim.model.params import Parameter, RowDesign, apply_rows, parameters
 from perfsim.model.scenario import Scenario
-from perfsim.model.settings import Settings
+from perfsim.model.settings import PATHS, Settings
 from perfsim.model.streams import BLOCK, generator
 
 ENGINES = ("numpy", "processes", "dask")
@@ -442,7 +442,7 @@ def collect(inputs: SimInputs, parts: list[dict[str, np.ndarray]], scenario: Sce
         "scenario": scenario.name, "seed": scenario.seed, "source": scenario.source,
         "replications": s.replications, "years": s.years, "projects": inputs.n_projects,
         "reliability": inputs.reliability,
-        "settings": {f.name: getattr(s, f.name) for f in fields(s)},
+        "settings": {f"simulation.{path}": getattr(s, name) for path, name in PATHS.items()},
         "metrics": summary_metrics,
     }
     return MonteCarloResult(reps, projects, summary)

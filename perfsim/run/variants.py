@@ -1,58 +1,49 @@
-"""Small studies the notebooks call: the engine run over a few named variants, tidy tables out.
+"""Variants: a scenario run under a few named changes, tidy tables out.
 
-Each function loops over the handful of variants only (never over projects or replications) and
-returns pandas DataFrames with money in yuan, shares in [0, 1] and scores in points.
-
-A **variant** is a mapping with any of the keys ``grading`` and ``linkage`` (blocks written as in
-a scenario file, see :func:`perfsim.grading.grading_from_dict` and
-:func:`perfsim.linkage.linkage_from_dict`) and, for the Monte Carlo studies, ``settings``
-(fields of :class:`perfsim.simulate.Settings`); what a variant leaves out is the scenario's.
+A **change** is a mapping of YAML paths to values — the same paths everywhere in perfsim
+(:func:`perfsim.model.params.apply_changes`): ``linkage.ratio``, ``grading.cutoffs.excellent``,
+``simulation.spot_check.share``, whole ``grading`` or ``linkage`` blocks written as in a
+scenario file. :func:`vary` runs a grid of values and returns one row per variant (the
+researcher's ``perfsim.vary``); :func:`year_variants`, :func:`mc_variants` and
+:func:`settings_grid` are what the notebooks call. Each loops over the handful of variants
+only (never over projects or replications); money in yuan, shares in [0, 1], scores in
+points, metrics named as in :mod:`perfsim.kernel.metrics`.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from perfsim.errors import InputError
-from perfsim.kernel.grading import grading_from_dict
-from perfsim.kernel.linkage import linkage_from_dict
-from perfsim.kernel.metrics import interval
+from perfsim.kernel import metrics as mx
+from perfsim.kernel.grading import LabelSet
+from perfsim.model.params import apply_changes
 from perfsim.model.scenario import Scenario
-from perfsim.model.settings import Settings
-from perfsim.run.simulate import simulate, with_settings
+from perfsim.run.simulate import MonteCarloResult, scenario_settings, simulate
 from perfsim.run.year import YearResult, run_year
 
-VARIANT_KEYS = ("grading", "linkage", "settings")
 DEFAULT_METRICS = ("misgrading", "wrong_cuts", "savings")
 MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
 
 
-def vary(scenario: Scenario, variant: Mapping[str, Any] | None, name: str = "variant"
-         ) -> Scenario:
-    """The scenario with a variant's ``grading`` and ``linkage`` blocks applied."""
-    variant = dict(variant or {})
-    for key in variant:
-        if key not in VARIANT_KEYS:
-            raise InputError(where=f"variant {name}", field=key,
-                             problem=f"unknown key (allowed: {', '.join(VARIANT_KEYS)})")
-    grading, linkage = scenario.grading, scenario.linkage
+def changed(scenario: Scenario, changes: Mapping[str, Any] | None, name: str = "variant"
+            ) -> Scenario:
+    """The scenario with a variant's changes applied; errors are placed in the variant."""
+    changes = dict(changes or {})
+    if "settings" in changes:
+        raise InputError(where=f"variant {name}", field="settings",
+                         problem="renamed: give simulation settings by their paths, e.g. "
+                                 "simulation.self_evaluation.noise")
     try:
-        if "grading" in variant:
-            grading = grading_from_dict(variant["grading"])
-        if "linkage" in variant:
-            linkage = linkage_from_dict(variant["linkage"], grading.labels)
-        elif grading.labels != scenario.grading.labels:
-            raise InputError(field="grading.labels",
-                             problem="new grade labels need a linkage block for them")
+        return apply_changes(scenario, changes)
     except InputError as err:
         raise _within(err, name) from None
-    return scenario.replace(grading=grading, linkage=linkage)
 
 
 def _within(err: InputError, name: str) -> InputError:
@@ -63,12 +54,75 @@ def _within(err: InputError, name: str) -> InputError:
     return InputError(err.source, where, err.field, problem=err.problem)
 
 
+def _metrics(scenario: Scenario, names: Sequence[str], monte_carlo: bool) -> list[str]:
+    for n in names:
+        mx.lookup(scenario.grading.labels, n, monte_carlo=monte_carlo)
+    return list(names)
+
+
+def _grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    if not grid:
+        raise InputError(field="grid", problem="give at least one parameter to vary")
+    keys = list(grid)
+    for k in keys:
+        if isinstance(grid[k], str) or not isinstance(grid[k], Sequence):
+            raise InputError(field=k, value=grid[k], problem="give a list of values")
+    return [dict(zip(keys, values, strict=True))
+            for values in itertools.product(*(list(grid[k]) for k in keys))]
+
+
+def vary(scenario: Scenario, grid: Mapping[str, Sequence[Any]], *,
+         metrics: Sequence[str] | None = None, replications: int | None = None,
+         years: int | None = None, year: int = 1) -> pd.DataFrame:
+    """The scenario over every combination of the values in ``grid`` (path → values): one
+    row per variant, the grid's paths first, then the metrics. Deterministic (one year of
+    the portfolio, every deterministic metric by default) unless ``replications`` is given or
+    a ``simulation.`` path is varied: then the Monte Carlo mean of each metric in ``year``
+    (default metrics: savings, misgrading, wrong cuts), with every variant on the same random
+    numbers."""
+    combos = _grid(grid)
+    mc = replications is not None or years is not None or any(
+        k.startswith("simulation.") for k in grid)
+    labels = scenario.grading.labels
+    if metrics is None:
+        metrics = DEFAULT_METRICS if mc else [
+            n for n, m in mx.registry(labels).items() if not m.monte_carlo]
+    names = _metrics(scenario, metrics, mc)
+    rows = []
+    for k, combo in enumerate(combos):
+        sc = changed(scenario, combo, str(k + 1))
+        if mc:
+            s = scenario_settings(sc, replications=replications, years=years)
+            reps = simulate(sc, s, progress=False).replications
+            reps = reps.loc[reps["year"] == year]
+            values = {n: float(np.nanmean(reps[n].to_numpy(dtype=float))) for n in names}
+        else:
+            values = {n: run_year(sc).metrics[n] for n in names}
+        rows.append({**combo, **values})
+    return pd.DataFrame(rows)
+
+
+def one_year_and_monte_carlo(year: YearResult, mc: MonteCarloResult,
+                             metrics: Sequence[str], labels: LabelSet) -> pd.DataFrame:
+    """The same metrics side by side: the one-year run (``one_year``) and the Monte Carlo's
+    year 1 (``mean``, ``p05``, ``p95`` over replications), with each metric's unit and
+    meaning from the registry."""
+    reps = mc.replications.loc[mc.replications["year"] == 1]
+    rows = []
+    for name in metrics:
+        m = mx.lookup(labels, name, monte_carlo=False)
+        mean, lo, hi = mx.interval(reps[name].to_numpy(dtype=float))
+        rows.append({"metric": name, "unit": m.unit, "meaning": m.meaning,
+                     "one_year": year.metrics[name], "mean": mean, "p05": lo, "p95": hi})
+    return pd.DataFrame(rows)
+
+
 @dataclass(frozen=True)
 class YearVariants:
     """One year under several variants: ``by_grade`` (variant × grade: projects, share of
     projects, yuan budget, kept, cut, cancelled, rewarded, next budget), ``totals`` (one row per
     variant, plus ``savings`` = budget − next budget and ``precondition_failures``) and the
-    full :class:`~perfsim.engine.YearResult` of each variant."""
+    full :class:`~perfsim.run.year.YearResult` of each variant."""
 
     by_grade: pd.DataFrame
     totals: pd.DataFrame
@@ -82,10 +136,10 @@ def year_variants(scenario: Scenario, variants: Mapping[str, Mapping[str, Any] |
         raise InputError(field="variants", problem="give at least one variant")
     tables, totals, results = [], [], {}
     for name, variant in variants.items():
-        if variant and "settings" in variant:
-            raise InputError(where=f"variant {name}", field="settings",
+        if any(str(k).startswith("simulation.") for k in (variant or {})):
+            raise InputError(where=f"variant {name}", field="simulation",
                              problem="one year has no simulation settings; use mc_variants")
-        result = run_year(vary(scenario, variant, str(name)))
+        result = run_year(changed(scenario, variant, str(name)))
         results[str(name)] = result
         bg = result.by_grade.copy()
         bg.insert(0, "variant", str(name))
@@ -99,63 +153,40 @@ def year_variants(scenario: Scenario, variants: Mapping[str, Mapping[str, Any] |
     return YearVariants(pd.concat(tables, ignore_index=True), pd.DataFrame(totals), results)
 
 
-def _settings(settings: Settings, changes: Mapping[str, Any] | None, name: str) -> Settings:
-    if not changes:
-        return settings
-    known = {f.name for f in fields(Settings)}
-    for key in changes:
-        if key not in known:
-            raise InputError(where=f"variant {name}", field=f"settings.{key}",
-                             problem=f"unknown setting (known: {', '.join(sorted(known))})")
-    try:
-        return with_settings(settings, **dict(changes))
-    except InputError as err:
-        raise _within(err, name) from None
-
-
-def mc_variants(scenario: Scenario, settings: Settings,
-                variants: Mapping[str, Mapping[str, Any] | None], *,
-                metrics: Sequence[str] = DEFAULT_METRICS, engine: str = "numpy",
-                workers: int | None = None) -> pd.DataFrame:
-    """Monte Carlo of the evaluation process under each variant (same seed, so the variants
-    share their random draws). One row per variant × year × metric: ``mean``, ``p05``,
-    ``p95`` over replications, NaN ignored. Metrics are the columns of
-    :attr:`perfsim.simulate.MonteCarloResult.replications` (shares, yuan, points or counts:
-    ``active`` projects, ``n_<grade>``; see :mod:`perfsim.run.simulate`)."""
+def mc_variants(scenario: Scenario, variants: Mapping[str, Mapping[str, Any] | None], *,
+                metrics: Sequence[str] = DEFAULT_METRICS, replications: int | None = None,
+                years: int | None = None, engine: str = "numpy", workers: int | None = None
+                ) -> pd.DataFrame:
+    """Monte Carlo of the evaluation process under each variant, starting from the
+    scenario's own simulation settings (``replications`` and ``years`` override them; same
+    seed, so the variants share their random draws). One row per variant × year × metric:
+    ``mean``, ``p05``, ``p95`` over replications, NaN ignored."""
     if not variants:
         raise InputError(field="variants", problem="give at least one variant")
+    names = _metrics(scenario, metrics, True)
     rows = []
     for name, variant in variants.items():
-        variant = dict(variant or {})
-        sc = vary(scenario, {k: v for k, v in variant.items() if k != "settings"}, str(name))
-        s = _settings(settings, variant.get("settings"), str(name))
-        mc = simulate(sc, s, engine=engine, workers=workers, progress=False)
-        reps = mc.replications
-        known = [c for c in reps.columns if c not in ("replication", "year")]
-        for metric in metrics:
-            if metric not in known:
-                raise InputError(field="metrics", value=metric,
-                                 problem=f"unknown metric (known: {', '.join(known)})")
+        sc = changed(scenario, variant, str(name))
+        s = scenario_settings(sc, replications=replications, years=years)
+        reps = simulate(sc, s, engine=engine, workers=workers, progress=False).replications
+        for metric in names:
             for y, values in reps.groupby("year", sort=True)[metric]:
-                mean, lo, hi = interval(values.to_numpy(dtype=float))
+                mean, lo, hi = mx.interval(values.to_numpy(dtype=float))
                 rows.append({"variant": str(name), "year": int(y), "metric": metric,
                              "mean": mean, "p05": lo, "p95": hi})
     return pd.DataFrame(rows)
 
 
-def settings_grid(scenario: Scenario, settings: Settings, grid: Mapping[str, Sequence[Any]], *,
+def settings_grid(scenario: Scenario, grid: Mapping[str, Sequence[Any]], *,
                   policies: Mapping[str, Mapping[str, Any]] | None = None,
-                  metrics: Sequence[str] = DEFAULT_METRICS, engine: str = "numpy",
+                  metrics: Sequence[str] = DEFAULT_METRICS, replications: int | None = None,
+                  years: int | None = None, engine: str = "numpy",
                   workers: int | None = None) -> pd.DataFrame:
-    """:func:`mc_variants` over every combination of settings values in ``grid`` (field →
-    values); the grid's fields lead the table as columns, in the grid's order. With
-    ``policies`` (name → settings changes applied before the grid values), the grid is run
-    under each policy and a leading ``policy`` column names it."""
-    if not grid:
-        raise InputError(field="grid", problem="give at least one setting to vary")
-    keys = list(grid)
-    combos = [dict(zip(keys, values, strict=True))
-              for values in itertools.product(*(list(grid[k]) for k in keys))]
+    """:func:`mc_variants` over every combination of the values in ``grid`` (path →
+    values); the grid's paths lead the table as columns, in the grid's order. With
+    ``policies`` (name → changes applied with the grid values), the grid is run under each
+    policy and a leading ``policy`` column names it."""
+    combos = _grid(grid)
     pols = dict(policies) if policies else {"": {}}
     if not pols:
         raise InputError(field="policies", problem="give at least one policy")
@@ -167,11 +198,11 @@ def settings_grid(scenario: Scenario, settings: Settings, grid: Mapping[str, Seq
                 raise InputError(where=f"policy {pname}", field=sorted(clash)[0],
                                  problem="is varied by the grid; leave it out of the policy")
             key = str(len(variants))
-            variants[key] = {"settings": {**dict(changes or {}), **combo}}
+            variants[key] = {**dict(changes or {}), **combo}
             lead_rows.append({**({"policy": str(pname)} if policies else {}), **combo})
-    table = mc_variants(scenario, settings, variants, metrics=metrics, engine=engine,
-                        workers=workers)
-    columns = (["policy"] if policies else []) + keys
+    table = mc_variants(scenario, variants, metrics=metrics, replications=replications,
+                        years=years, engine=engine, workers=workers)
+    columns = (["policy"] if policies else []) + list(grid)
     lead = pd.DataFrame([lead_rows[int(v)] for v in table["variant"]], columns=columns)
     return pd.concat([lead, table.drop(columns="variant")], axis=1)
 
