@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 
 from perfsim.kernel.evaluation import (
+    Measure,
+    Process,
+    YearDraws,
+    evaluate_process,
     monitor,
     recheck_scores,
     select_for_check,
-    self_evaluate,
     weighted_score,
 )
 from perfsim.kernel.scoring import gap_penalty
@@ -36,20 +39,41 @@ def test_weighted_score_with_points_per_replication():
     np.testing.assert_allclose(weighted_score(a, w), [[80, 40], [60, 80]])
 
 
+def one_year(mean, inflation, z_self, measure, noise=0.02):
+    R, S, I = z_self.shape  # noqa: E741
+    draws = YearDraws(z_leaf=np.zeros((R, S, I)), z_self=z_self, z_re=None,
+                      key=np.zeros((R, S)), z_exec=np.zeros((R, S, 1)), z_theta=np.zeros((R, S)))
+    return evaluate_process(mean, np.zeros((R, S)), inflation, measure, draws,
+                            Process(noise=noise), np.ones(S), np.ones((R, S), dtype=bool),
+                            measure.points, measure.points)
+
+
 def test_self_evaluation_adds_inflation_and_noise_and_clips():
-    true = np.array([[[0.5, 0.95], [0.2, 0.1]]])   # 1 replication, 2 projects, 2 leaves
+    mean = np.array([[0.5, 0.95], [0.2, 0.1]])      # 2 projects, 2 leaves of 50 points
     inflation = np.array([[0.1, -0.05]])            # per project, attainment units
     z = np.array([[[1.0, 0.0], [0.0, -3.0]]])
-    out = self_evaluate(true, inflation, 0.02, z)
-    # 0.5 + 0.1 + 0.02 = 0.62; min(0.95 + 0.1, 1) = 1; 0.2 − 0.05 = 0.15;
-    # max(0.1 − 0.05 − 0.06, 0) = 0
-    np.testing.assert_allclose(out, [[[0.62, 1.0], [0.15, 0.0]]])
+    out = one_year(mean, inflation, z, Measure(np.array([50.0, 50.0]), np.ones(2)))
+    # leaves 0.5 + 0.1 + 0.02 = 0.62 and min(0.95 + 0.1, 1) = 1 → 31 + 50 = 81;
+    # 0.2 − 0.05 = 0.15 and max(0.1 − 0.05 − 0.06, 0) = 0 → 7.5 + 0 = 7.5
+    np.testing.assert_allclose(out.self, [[81.0, 7.5]])
+    # honest: 0.52 and 0.95 → 73.5; 0.2 and 0.04 → 12
+    np.testing.assert_allclose(out.honest_self, [[73.5, 12.0]])
+    np.testing.assert_allclose(out.true, [[72.5, 15.0]])
 
 
-def test_self_evaluation_without_inflation_or_noise_is_the_truth():
-    true = np.random.default_rng(0).random((3, 5, 4))
-    out = self_evaluate(true, np.zeros((3, 5)), 0.0, np.ones((3, 5, 4)))
-    np.testing.assert_array_equal(out, true)
+def test_a_ready_score_carries_noise_in_points_of_the_total():
+    # one "leaf" per project, the score itself (span 100): 0.02 of noise is 2 points
+    out = one_year(np.array([[80.0], [99.0]]), np.array([[0.05, 0.0]]),
+                   np.array([[[1.0], [1.0]]]), Measure(np.ones(1), np.array([100.0])))
+    np.testing.assert_allclose(out.self, [[87.0, 100.0]])  # 80 + 5 + 2; 99 + 2 clipped
+
+
+def test_without_inflation_or_noise_the_self_score_is_the_observation():
+    mean = np.random.default_rng(0).random((5, 4))
+    out = one_year(mean, np.zeros((1, 5)), np.ones((1, 5, 4)),
+                   Measure(np.array([40.0, 30, 20, 10]), np.ones(4)), noise=0.0)
+    np.testing.assert_array_equal(out.final, mean[None] @ np.array([40.0, 30, 20, 10]))
+    assert out.honest is None
 
 
 # --- the Wenzhou re-check gap rule (domain.md §2.2) -----------------------------------------

@@ -46,13 +46,6 @@ def test_load_liupanshui_scenario():
     assert sc.grading.cutoffs == (90.0, 80.0, 60.0)
 
 
-def test_scenario_replace_changes_one_field():
-    sc = load_scenario(DATA / "tiny_scenario.yaml")
-    other = sc.replace(linkage=liupanshui(0.2))
-    assert other.linkage.params["ratio"] == 0.2 and sc.linkage.params["ratio"] == 0.15
-    assert other.portfolio is sc.portfolio and other.grading == sc.grading
-
-
 def test_seed_override_regenerates_the_portfolio():
     a = load_scenario(LIUPANSHUI)
     b = load_scenario(LIUPANSHUI, seed=1)

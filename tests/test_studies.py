@@ -49,7 +49,6 @@ def test_year_variants_match_run_year_and_add_up(sc):
     base = run_year(sc)
     row = out.totals.set_index("variant").loc["15%"]
     assert row["next_budget"] == base.summary["totals_yuan"]["next_budget"]
-    assert (out.totals["savings"] == out.totals["budget"] - out.totals["next_budget"]).all()
     shares = out.by_grade.groupby("variant")["share"].sum()
     assert np.allclose(shares, 1.0)
     fair = base.by_grade.set_index("grade").loc["fair", "budget"]

@@ -172,13 +172,6 @@ def evaluate_process(mean: np.ndarray, shift: np.ndarray, inflation: np.ndarray,
                          honest=honest, honest_self=honest_self)
 
 
-def self_evaluate(true_attainment: np.ndarray, inflation: np.ndarray, noise_sd: float,
-                  z: np.ndarray) -> np.ndarray:
-    """Self-evaluated attainments: the truth plus each project's inflation (R, P) plus
-    measurement noise ``noise_sd × z`` per leaf, clipped to [0, 1]."""
-    return np.clip(true_attainment + inflation[..., None] + noise_sd * z, 0.0, 1.0)
-
-
 def select_for_check(share: float, selection: str, active: np.ndarray, key_random: np.ndarray,
                      budget: np.ndarray, self_score: np.ndarray) -> np.ndarray:
     """Which projects are re-checked: ``round(share × active projects)`` per replication,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml
@@ -354,7 +355,6 @@ def _fmt(x: float) -> str:
 
 
 def _from_excel(path: Path) -> IndicatorSystem:
-    import pandas as pd
 
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object)
@@ -439,7 +439,6 @@ def _from_excel(path: Path) -> IndicatorSystem:
 
 def system_to_frame(system: IndicatorSystem):
     """The flat table of leaves (the Excel format's ``indicators`` sheet) as a DataFrame."""
-    import pandas as pd
 
     groups = {g.code: g for g in system.groups}
     rows = []

@@ -129,6 +129,27 @@ def parameter(scenario: Scenario, path: str, *, scalar: bool = False,
     return known[path]
 
 
+def current_value(scenario: Scenario, param: Parameter) -> float | tuple[float, ...]:
+    """The value ``param`` has in ``scenario`` (a tuple for a vector parameter)."""
+    if param.kind == "ratio":
+        return float(scenario.linkage.params["ratio"])
+    if param.kind == "multiplier":
+        return float(scenario.linkage.rule.multipliers[param.index])
+    if param.kind == "cutoffs":
+        return tuple(float(c) for c in scenario.grading.cutoffs)
+    if param.kind == "cutoff":
+        return float(scenario.grading.cutoffs[param.index])
+    if param.kind == "simulation":
+        return float(getattr(scenario.settings, param.setting))
+    system = scenario.system
+    if param.kind == "leaf_weights":
+        return tuple(float(p) for p in system.points)
+    groups = np.bincount(system.level1_index, weights=system.points,
+                         minlength=len(system.level1_codes))
+    return float(groups[param.index]) if param.kind == "weight" else tuple(
+        float(g) for g in groups)
+
+
 def check_bounds(param: Parameter, bounds: Sequence[float] | None,
                  where: str | None = None) -> tuple[float, float]:
     """``bounds`` (low, high) inside the parameter's valid range; ``None`` = the valid range."""

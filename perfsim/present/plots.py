@@ -8,10 +8,14 @@ warning.
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from perfsim.errors import InputError
 
@@ -71,8 +75,6 @@ PACKAGED_FONT = ("mpl_font", "fonts/noto/NotoSansCJKsc-Regular.otf")
 def _register_packaged_font() -> str | None:
     """Register the Noto Sans CJK SC file shipped by the ``mpl-font`` wheel with matplotlib's
     font manager (``fontManager.addfont``); returns its path, or None if it is not installed."""
-    import importlib.util
-    from pathlib import Path
 
     from matplotlib import font_manager
 
@@ -184,7 +186,6 @@ _CJK_CHARS = r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]+"
 def text(label: str) -> str:
     """``label`` as it can be rendered: unchanged with a CJK font, else without its Chinese
     characters (and without the brackets or spaces they leave behind)."""
-    import re
 
     if use_cjk_font() is not None:
         return label
@@ -336,7 +337,6 @@ def sweep_comparison(table: Any, *, grid: Sequence[str], x: str | None = None,
     ``y`` = ``savings`` or ``mean`` if the table has one, else its first numeric column; a
     long table with a ``metric`` column is filtered to its first metric. Returns None when there
     is nothing numeric to plot."""
-    import pandas as pd
 
     grid = list(grid)
     x = x or grid[0]

@@ -529,24 +529,29 @@ def _quantile_boundary(s: np.ndarray, cut: Sequence[float], k: int, side: str, s
                        a: float, b: float) -> tuple[float, str | None]:
     """Cutoff k as a quantile of the sorted scores ``s``: the grade next to it holds at most
     ``floor(share × n)`` projects, as many as that allows. Candidates are the midpoints between
-    adjacent distinct scores; the answer is clipped to [a, b] (returns the binding side)."""
+    adjacent distinct scores; every cutoff in (the lower score, the higher score] admits the
+    same projects, so a midpoint outside [a, b] moves to the bound when the bound still lies in
+    its interval, and only otherwise is the bound binding (returned as the binding side)."""
     n = s.size
     u = np.unique(s)
     cand = np.concatenate([[-np.inf], (u[:-1] + u[1:]) / 2, [np.inf]])
+    lower = np.concatenate([[-np.inf], u])   # cand[i] admits the same as any c in
+    upper = np.concatenate([u, [np.inf]])    # (lower[i], upper[i]]
     below = np.searchsorted(s, cand, side="left")  # projects scoring < c
     own = math.floor(share * n + 1e-9)
     if side == "above":  # grade k = [c, cut[k-1]): at most `own` projects
         allowed = own + (n - int(np.searchsorted(s, cut[k - 1], side="left")) if k > 0 else 0)
-        c = float(cand[np.argmax(n - below <= allowed)])  # the smallest such cutoff
+        i = int(np.argmax(n - below <= allowed))  # the smallest such cutoff
     else:  # grade k+1 = [cut[k+1], c)
         allowed = own + (int(np.searchsorted(s, cut[k + 1], side="left"))
                          if k + 1 < len(cut) else 0)
         ok = below <= allowed
-        c = float(cand[len(ok) - 1 - np.argmax(ok[::-1])])  # the largest such cutoff
+        i = len(ok) - 1 - int(np.argmax(ok[::-1]))  # the largest such cutoff
+    c = float(cand[i])
     if c < a:
-        return a, "lower"
+        return a, (None if a <= upper[i] else "lower")
     if c > b:
-        return b, "upper"
+        return b, (None if b > lower[i] else "upper")
     return c, None
 
 

@@ -21,7 +21,8 @@ import dataclasses
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -340,7 +341,6 @@ def run_engine(inputs: SimInputs, engine: str = "numpy", *, workers: int | None 
     if engine == "numpy":
         return [simulate_blocks(inputs, c) for c in _progress(iter(parts), len(parts), progress)]
     if engine == "processes":
-        from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
             futures = [pool.submit(simulate_blocks, inputs, c) for c in parts]
@@ -446,8 +446,3 @@ def collect(inputs: SimInputs, parts: list[dict[str, np.ndarray]], scenario: Sce
         "metrics": summary_metrics,
     }
     return MonteCarloResult(reps, projects, summary)
-
-
-def with_settings(settings: Settings, **changes: Any) -> Settings:
-    """A copy of ``settings`` with fields changed (validated again)."""
-    return replace(settings, **changes)
