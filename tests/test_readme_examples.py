@@ -84,3 +84,24 @@ def test_weighting_example_by_hand(examples):
     assert pts["OUT.QTY"] == pytest.approx(200 / 3 * d_qty / (d_qty + d_late))
     assert pts["OUT.LATE"] == pytest.approx(200 / 3 * d_late / (d_qty + d_late))
     assert sc.system.total == 100 and sum(pts.values()) == pytest.approx(100)
+
+
+def test_python_example_runs_as_written(examples, monkeypatch, capsys):
+    # the researcher's example, executed from the repository root as the README says
+    monkeypatch.chdir(README.parent)
+    code = (examples / "study.py").read_text(encoding="utf-8")
+    exec(compile(code, "README study.py", "exec"), {})
+    out = capsys.readouterr().out
+    assert "cut 128,000,000 yuan" in out and "linkage.ratio = 0.15" in out
+
+
+def test_the_metrics_table_lists_the_registry():
+    from perfsim.kernel.metrics import FIXED
+
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("### Metrics"):text.index("## Command line")]
+    rows = re.findall(r"^\| `([a-z0-9_]+)`", table, re.M)
+    assert rows == list(FIXED)
+    for name, metric in FIXED.items():
+        line = next(ln for ln in table.splitlines() if ln.startswith(f"| `{name}`"))
+        assert f"| {metric.unit} |" in line and (("yes" in line) == metric.monte_carlo)
