@@ -13,6 +13,7 @@ from perfsim.kernel.evaluation import (
     YearDraws,
     evaluate_process,
     monitor,
+    prepare_leaves,
     recheck_scores,
     select_for_check,
     weighted_score,
@@ -43,9 +44,10 @@ def one_year(mean, inflation, z_self, measure, noise=0.02):
     R, S, I = z_self.shape  # noqa: E741
     draws = YearDraws(z_leaf=np.zeros((R, S, I)), z_self=z_self, z_re=None,
                       key=np.zeros((R, S)), z_exec=np.zeros((R, S, 1)), z_theta=np.zeros((R, S)))
-    return evaluate_process(mean, np.zeros((R, S)), inflation, measure, draws,
-                            Process(noise=noise), np.ones(S), np.ones((R, S), dtype=bool),
-                            measure.points, measure.points)
+    process = Process(noise=noise)
+    draws = prepare_leaves(draws, mean, process, measure.span)
+    return evaluate_process(None, inflation, measure, draws, process, np.ones(S),
+                            np.ones((R, S), dtype=bool), measure.points, measure.points)
 
 
 def test_self_evaluation_adds_inflation_and_noise_and_clips():

@@ -93,6 +93,16 @@ def test_spearman_equals_scipy_on_each_row():
         assert out[r] == pytest.approx(spearmanr(x[r], y[r]).statistic, abs=1e-12)
 
 
+@pytest.mark.parametrize("ties", [False, True])
+def test_ranks_are_scipys_average_ranks(ties):
+    from scipy.stats import rankdata
+
+    x = np.random.default_rng(13).normal(size=(5, 40))
+    if ties:
+        x = np.round(x * 2)
+    np.testing.assert_array_equal(metrics.ranks(x), rankdata(x, axis=-1))
+
+
 def test_spearman_over_active_projects_only():
     rng = np.random.default_rng(12)
     x = rng.normal(size=(3, 25))

@@ -8,14 +8,18 @@ are in points. Inflation is in attainment units: 0.05 lifts every leaf by 5% of 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from perfsim.kernel.scoring import gap_penalty, total_score
 
 SELECTIONS = ("random", "largest_budget", "highest_score")
+#: bytes of leaf arrays the evaluation process works on at a time (a few rows: cache-sized)
+CACHE_BYTES = 4 << 20
 
 
 def weighted_score(attainment: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -61,6 +65,19 @@ class Measure:
                                method=self.aggregation, total=self.total)
         return base + (self.bonus if bonus is None else bonus)
 
+    def score_rows(self, attainment: np.ndarray, rows: tuple[np.ndarray, ...],
+                   points: np.ndarray | None = None) -> np.ndarray:
+        """Total scores of selected (row, project) cells: ``attainment`` (K, I) of the cells
+        ``rows`` (index arrays into (R, S)); per-row points are taken for each cell's row."""
+        w = self.points if points is None else points
+        bonus = self.bonus if np.ndim(self.bonus) == 0 else np.asarray(self.bonus)[rows[-1]] \
+            if np.ndim(self.bonus) == 1 else np.asarray(self.bonus)[rows]
+        if w.ndim == 1:
+            return self.score(attainment, w, bonus)
+        if self.aggregation != "weighted_sum":
+            return self.score(attainment, w[0], bonus)
+        return np.einsum("ki,ki->k", attainment, w[rows[0]]) + bonus
+
     def share(self, attainment: np.ndarray) -> np.ndarray:
         """The weighted attainment share in [0, 1] of each project (bonus excluded)."""
         scale = self.points * self.span
@@ -76,33 +93,69 @@ class Measure:
 @dataclass(frozen=True, eq=False)
 class YearDraws:
     """The random numbers of one year of the evaluation process, rows × slots (projects and
-    entrants). Drawn in a fixed order by :func:`draw_year`."""
+    entrants), drawn by :func:`draw_year` in a fixed order per stream. The process consumes
+    ``z_leaf`` and ``z_self`` (computes in their memory)."""
 
     z_leaf: np.ndarray            # (R, S, I) true leaf attainment around performance
     z_self: np.ndarray            # (R, S, I) self-evaluation noise
-    z_re: np.ndarray | None       # (R, S, I) re-check noise (when anything is re-checked)
+    z_re: np.ndarray | None       # (R, S, I) re-check noise for every project, or
     key: np.ndarray               # (R, S) random order for random spot checks
     z_exec: np.ndarray            # (R, S, C) execution noise per monitoring checkpoint
     z_theta: np.ndarray           # (R, S) innovation of latent performance
+    re_pool: np.ndarray | None = None  # (R, K, I) re-check noise for the k-th checked project
 
 
 def draw_year(streams: Sequence[tuple[np.random.Generator, int]], slots: int, leaves: int,
-              checkpoints: int, recheck: bool) -> YearDraws:
-    """One year's draws: for each array in a fixed order, ``n`` rows from each stream in
-    turn (streams are the fixed replication blocks, so the numbers do not depend on how rows
-    are chunked)."""
-    def draw(fn):  # noqa: ANN001, ANN202 - local helper
-        return np.concatenate([fn(g, n) for g, n in streams], axis=0)
+              checkpoints: int, recheck: bool, out: YearDraws | None = None,
+              pool: tuple[Sequence[tuple[np.random.Generator, int]], np.ndarray] | None = None
+              ) -> YearDraws:
+    """One year's draws, ``n`` rows from each stream in turn (streams are the fixed
+    replication blocks, so the numbers do not depend on how rows are chunked); written
+    straight into the arrays of ``out`` when given (preallocated, reused every year).
 
-    S, I = slots, leaves  # noqa: E741
-    return YearDraws(
-        z_leaf=draw(lambda g, n: g.standard_normal((n, S, I))),
-        z_self=draw(lambda g, n: g.standard_normal((n, S, I))),
-        z_re=draw(lambda g, n: g.standard_normal((n, S, I))) if recheck else None,
-        key=draw(lambda g, n: g.random((n, S))),
-        z_exec=draw(lambda g, n: g.standard_normal((n, S, max(checkpoints, 1)))),
-        z_theta=draw(lambda g, n: g.standard_normal((n, S))),
-    )
+    Re-check noise: ``recheck`` draws it for every project (common random numbers, as the
+    sensitivity analysis needs); else ``pool`` — (streams, the most projects each row can
+    have checked) — draws it for at most that many projects per row, from streams of its own,
+    so that only the checked projects cost random numbers."""
+    R = sum(n for _, n in streams)
+    S, I, C = slots, leaves, max(checkpoints, 0)  # noqa: E741
+    if out is None:
+        out = YearDraws(z_leaf=np.empty((R, S, I)), z_self=np.empty((R, S, I)), z_re=None,
+                        key=np.empty((R, S)), z_exec=np.empty((R, S, C)),
+                        z_theta=np.empty((R, S)))
+    z_re = np.empty((R, S, I)) if recheck else None
+    r0 = 0
+    for g, n in streams:
+        rows = slice(r0, r0 + n)
+        g.standard_normal(out=out.z_leaf[rows])
+        g.standard_normal(out=out.z_self[rows])
+        g.random(out=out.key[rows])
+        if C:
+            g.standard_normal(out=out.z_exec[rows])
+        g.standard_normal(out=out.z_theta[rows])
+        if z_re is not None:
+            g.standard_normal(out=z_re[rows])
+        r0 += n
+    re_pool = None
+    if pool is not None:
+        pool_streams, most = pool
+        re_pool = np.zeros((R, int(most.max(initial=0)), I))
+        r0 = 0
+        for g, n in pool_streams:  # each block draws for its own rows' largest count
+            k = int(most[r0:r0 + n].max(initial=0))
+            re_pool[r0:r0 + n, :k] = g.standard_normal((n, k, I))
+            r0 += n
+    return dataclasses.replace(out, z_re=z_re, re_pool=re_pool)
+
+
+def recheck_noise(draws: YearDraws, checked: np.ndarray) -> np.ndarray:
+    """Re-check noise (checked cells, leaves) in row-major order: the full array's entries
+    when it was drawn for everyone, else the pool's first entries of each row."""
+    if draws.z_re is not None:
+        return draws.z_re[checked]
+    rows = np.nonzero(checked)
+    within = np.cumsum(checked, axis=-1) - 1
+    return draws.re_pool[rows[0], within[rows]]
 
 
 @dataclass(frozen=True)
@@ -135,34 +188,77 @@ class ProcessScores:
     honest_self: np.ndarray | None  # the self-score without inflation
 
 
-def evaluate_process(mean: np.ndarray, shift: np.ndarray, inflation: np.ndarray,
-                     measure: Measure, draws: YearDraws, process: Process, budget: np.ndarray,
-                     active: np.ndarray, points: np.ndarray, true_points: np.ndarray
-                     ) -> ProcessScores:
-    """One year of the evaluation process on rows × slots.
+def prepare_leaves(draws: YearDraws, mean: np.ndarray, process: Process, span: np.ndarray
+                   ) -> YearDraws:
+    """Turn a year's raw draws into leaf units, in their own memory: ``z_leaf`` becomes the
+    true leaf attainment before the latent shift and the clip (``mean + span × dispersion ×
+    z``) and ``z_self`` the self-evaluation noise (``span × noise × z``). Independent of the
+    year's outcome, so the Monte Carlo prepares the next year while this one is computed."""
+    unit = bool(np.all(span == 1.0))
+    for z, sd in ((draws.z_leaf, process.dispersion), (draws.z_self, process.noise)):
+        z *= per_row(sd, 3)
+        if not unit:
+            z *= span
+    np.add(draws.z_leaf, mean, out=draws.z_leaf)
+    return draws
 
-    True leaf attainment = ``mean`` (R|1, S, I) moved by the latent ``shift`` (R, S) plus
-    leaf dispersion; the self-evaluation adds each project's ``inflation`` (R, S) and noise;
-    spot checks re-measure a share of projects with their own noise and the re-check rules
-    give the graded score. Attainments are clipped to [0, span]; all noise is scaled by the
-    span. Scores use ``points`` (I,) or per row (R, I); the truth uses ``true_points``.
+
+def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: Measure,
+                     draws: YearDraws, process: Process, budget: np.ndarray,
+                     active: np.ndarray, points: np.ndarray, true_points: np.ndarray,
+                     scratch: np.ndarray | None = None) -> ProcessScores:
+    """One year of the evaluation process on rows × slots, from draws made ready by
+    :func:`prepare_leaves`.
+
+    True leaf attainment = the prepared leaves moved by the latent ``shift`` (R, S; None = 0),
+    clipped to [0, span]; the self-evaluation adds each project's ``inflation`` (R, S) and the
+    noise; spot checks re-measure a share of projects with their own noise and the re-check
+    rules give the graded score. Scores use ``points`` (I,) or per row (R, I); the truth uses
+    ``true_points``. Computed in place: the draws are consumed, ``scratch`` (the shape of
+    ``z_leaf``) is reused when given.
     """
     u = measure.span
+    unit = bool(np.all(u == 1.0))
+    top = 1.0 if unit else u      # a scalar bound clips faster than a per-leaf one
     p = process
-    a_true = np.clip(mean + u * (shift[..., None] + per_row(p.dispersion, 3) * draws.z_leaf),
-                     0.0, u)
-    true = measure.score(a_true, true_points)
-    noise = u * (per_row(p.noise, 3) * draws.z_self)
-    self_score = measure.score(np.clip(a_true + u * inflation[..., None] + noise, 0.0, u),
-                               points)
+    a_true = draws.z_leaf
+    R, S, I = a_true.shape  # noqa: E741
+    scratch = np.empty_like(a_true) if scratch is None else scratch
     inflated = bool(np.any(inflation != 0))
-    honest_self = measure.score(np.clip(a_true + noise, 0.0, u), points) if inflated else None
+    true, self_score = np.empty((R, S)), np.empty((R, S))
+    honest_self = np.empty((R, S)) if inflated else None
+    bonus = measure.bonus
+
+    def rows(x: Any, r: slice) -> Any:  # a per-row argument's rows, others as they are
+        return x[r] if np.ndim(x) >= 2 else x
+
+    # a few rows at a time, so that each row's leaves stay in cache through all the steps
+    step = max(1, CACHE_BYTES // (3 * 8 * S * I))
+    for r0 in range(0, R, step):
+        r = slice(r0, r0 + step)
+        a, noise, a_self = a_true[r], draws.z_self[r], scratch[r]
+        if shift is not None:
+            a += (shift[r, :, None] if unit else shift[r, :, None] * u)
+        np.clip(a, 0.0, top, out=a)
+        true[r] = measure.score(a, rows(true_points, r), rows(bonus, r))
+        np.add(a, noise, out=a_self)
+        if inflated:
+            honest_self[r] = measure.score(np.clip(a_self, 0.0, top, out=noise),
+                                           rows(points, r), rows(bonus, r))
+            a_self += (inflation[r, :, None] if unit else inflation[r, :, None] * u)
+        self_score[r] = measure.score(np.clip(a_self, 0.0, top, out=a_self), rows(points, r),
+                                      rows(bonus, r))
     checked = select_for_check(p.check_share, p.selection, active, draws.key,
                                np.where(active, budget, 0.0), self_score)
     re_score = self_score
-    if draws.z_re is not None and np.any(checked):
-        re_score = measure.score(
-            np.clip(a_true + u * (per_row(p.recheck_noise, 3) * draws.z_re), 0.0, u), points)
+    if np.any(checked):
+        rows = np.nonzero(checked)
+        z = recheck_noise(draws, checked)
+        sd = p.recheck_noise if np.ndim(p.recheck_noise) == 0 else np.asarray(
+            p.recheck_noise)[rows[0]][:, None]
+        a_re = np.clip(a_true[rows] + u * (sd * z), 0.0, top)
+        re_score = self_score.copy()
+        re_score[rows] = measure.score_rows(a_re, rows, points)
     rules = dict(replace=p.replace, gap_rule=p.gap_rule, gap=p.gap, per=p.per, step=p.step,
                  inflation_penalty=p.penalty)
     final = recheck_scores(self_score, re_score, checked, **rules)
@@ -172,11 +268,13 @@ def evaluate_process(mean: np.ndarray, shift: np.ndarray, inflation: np.ndarray,
                          honest=honest, honest_self=honest_self)
 
 
-def select_for_check(share: float, selection: str, active: np.ndarray, key_random: np.ndarray,
-                     budget: np.ndarray, self_score: np.ndarray) -> np.ndarray:
+def select_for_check(share: float | np.ndarray, selection: str, active: np.ndarray,
+                     key_random: np.ndarray, budget: np.ndarray, self_score: np.ndarray
+                     ) -> np.ndarray:
     """Which projects are re-checked: ``round(share × active projects)`` per replication,
     chosen at random, by largest budget, or by highest self-score (risk-based); ties in the
-    deterministic orders go to the project listed first."""
+    deterministic orders go to the project listed first. A sort finds each row's threshold
+    (no full ranking): the projects above it, then the tied ones at it in listing order."""
     share = per_row(share, 2)
     if np.all(np.asarray(share) <= 0):
         return np.zeros(active.shape, dtype=bool)
@@ -185,12 +283,15 @@ def select_for_check(share: float, selection: str, active: np.ndarray, key_rando
     key = {"random": key_random, "largest_budget": np.broadcast_to(budget, active.shape),
            "highest_score": self_score}[selection]
     key = np.where(active, key, -np.inf)
-    order = np.argsort(-key, axis=-1, kind="stable")
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(active.shape[-1])[None, :].repeat(
-        active.shape[0], axis=0), axis=-1)
-    n_check = np.rint(share * active.sum(axis=-1, keepdims=True))
-    return (rank < n_check) & active
+    n_check = np.rint(share * active.sum(axis=-1, keepdims=True)).astype(np.int64)
+    n_check = np.broadcast_to(n_check, (active.shape[0], 1))
+    desc = -np.sort(-key, axis=-1)
+    at = np.take_along_axis(desc, np.maximum(n_check - 1, 0), axis=-1)     # threshold value
+    above = key > at
+    tied = key == at
+    room = n_check - above.sum(axis=-1, keepdims=True)
+    picked = above | (tied & (np.cumsum(tied, axis=-1) <= room))
+    return picked & active & (n_check > 0)
 
 
 def recheck_scores(self_score: np.ndarray, recheck_score: np.ndarray, checked: np.ndarray, *,

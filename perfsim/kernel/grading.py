@@ -134,15 +134,15 @@ class Grading:
         the projects in the portfolio: the others neither count towards nor take quota places
         (their grade is still returned, by cutoffs)."""
         s = np.asarray(score, dtype=float)
-        n = len(self.labels)
+        g = np.zeros(s.shape, dtype=np.int8)
+        # left-closed bands: the grade index is the number of cutoffs above the score
         if cutoffs is not None:
             c = np.asarray(cutoffs, dtype=float)
-            g = (s[..., None] < c[:, None, :]).sum(axis=-1).astype(np.int8)
-        elif self.cutoffs is None:
-            g = np.zeros(s.shape, dtype=np.int8)
-        else:
-            asc = np.asarray(self.cutoffs[::-1])
-            g = (n - 1 - np.searchsorted(asc, s, side="right")).astype(np.int8)
+            for k in range(c.shape[-1]):
+                g += s < c[:, k:k + 1]
+        elif self.cutoffs is not None:
+            for c in self.cutoffs:
+                g += s < c
         if self.quotas:
             g = self._apply_quotas(s, g, active)
         return g

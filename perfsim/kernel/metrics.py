@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from perfsim.errors import InputError
 from perfsim.kernel.grading import LabelSet
@@ -27,15 +26,43 @@ def share(mask: np.ndarray, active: np.ndarray) -> np.ndarray:
     return np.where(n > 0, (mask & active).sum(axis=-1) / np.maximum(n, 1), np.nan)
 
 
+def ranks(x: np.ndarray) -> np.ndarray:
+    """Average ranks (1-based; ties share their mean rank) along the last axis: one sort per
+    row, ties resolved on the sorted values (``scipy.stats.rankdata(method="average")``).
+    Entries of +inf (projects left out by :func:`spearman`) rank last; ties among them are
+    averaged only when finite values tie too."""
+    n = x.shape[-1]
+    order = np.argsort(x, axis=-1)
+    xs = np.take_along_axis(x, order, axis=-1)
+    new = np.ones(xs.shape, dtype=bool)
+    np.not_equal(xs[..., 1:], xs[..., :-1], out=new[..., 1:])  # a new value starts a tie group
+    idx = np.broadcast_to(np.arange(n, dtype=float), xs.shape)
+    if not np.any(~new & np.isfinite(xs)):  # no ties: the sorted position is the rank
+        avg = idx + 1.0
+    else:
+        start = np.maximum.accumulate(np.where(new, idx, 0.0), axis=-1)
+        last = np.ones(xs.shape, dtype=bool)
+        last[..., :-1] = new[..., 1:]
+        end = np.flip(np.minimum.accumulate(np.flip(np.where(last, idx, n - 1.0), axis=-1),
+                                            axis=-1), axis=-1)
+        avg = (start + end) / 2.0 + 1.0
+    out = np.empty(xs.shape)
+    np.put_along_axis(out, order, avg, axis=-1)
+    return out
+
+
 def spearman(x: np.ndarray, y: np.ndarray, active: np.ndarray) -> np.ndarray:
     """Spearman rank correlation of x and y over active projects, per row (average ranks
-    for ties)."""
-    rx = rankdata(np.where(active, x, np.nan), axis=-1, nan_policy="omit")
-    ry = rankdata(np.where(active, y, np.nan), axis=-1, nan_policy="omit")
-    rx = rx - np.nanmean(rx, axis=-1, keepdims=True)
-    ry = ry - np.nanmean(ry, axis=-1, keepdims=True)
-    num = np.nansum(rx * ry, axis=-1)
-    den = np.sqrt(np.nansum(rx * rx, axis=-1) * np.nansum(ry * ry, axis=-1))
+    for ties). Inactive projects are ranked above every active one (+inf), which leaves the
+    active projects' ranks 1..n, and then left out."""
+    n = active.sum(axis=-1, keepdims=True)
+    rx = np.where(active, ranks(np.where(active, x, np.inf)), 0.0)
+    ry = np.where(active, ranks(np.where(active, y, np.inf)), 0.0)
+    mean = (n + 1) / 2.0
+    rx = np.where(active, rx - mean, 0.0)
+    ry = np.where(active, ry - mean, 0.0)
+    num = (rx * ry).sum(axis=-1)
+    den = np.sqrt((rx * rx).sum(axis=-1) * (ry * ry).sum(axis=-1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
 

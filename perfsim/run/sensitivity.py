@@ -59,6 +59,7 @@ from perfsim.kernel.evaluation import (
     evaluate_process,
     monitor,
     per_row,
+    prepare_leaves,
 )
 from perfsim.kernel.year import evaluate_year
 from perfsim.model.params import Parameter, RowDesign, apply_rows, check_bounds, parameter
@@ -225,8 +226,10 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     infl = np.where(model.infl_fixed, inp.inflation_mean, per_row(mean, 2))
     infl = infl + per_row(sd, 2) * rows(model.z_infl)
     active = np.ones((N, inp.n_projects), dtype=bool)
-    scores = evaluate_process(inp.mean, np.zeros((N, inp.n_projects)), infl, inp.measure,
-                              draws, process_of(s, design), inp.budget, active, points, points)
+    process = process_of(s, design)
+    draws = prepare_leaves(draws, inp.mean, process, inp.measure.span)
+    scores = evaluate_process(None, infl, inp.measure, draws, process, inp.budget, active,
+                              points, points)
     year = dict(flags=inp.flags, cutoffs=design.cutoffs, table=design.table,
                 recovered=rows(model.recovered), escalation_years=s.escalation_years)
     o = evaluate_year(scores.final, inp.budget, inp.grading, inp.linkage,

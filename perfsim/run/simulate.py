@@ -21,7 +21,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,9 +33,11 @@ from perfsim.kernel import metrics
 from perfsim.kernel.evaluation import (
     Measure,
     Process,
+    YearDraws,
     draw_year,
     evaluate_process,
     monitor,
+    prepare_leaves,
 )
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import Linkage
@@ -157,9 +159,11 @@ def metric_names(grading: Grading) -> list[str]:
     return list(metrics.registry(grading.labels))
 
 
-def block_stream(seed: int, block: int) -> np.random.Generator:
-    """The random stream of block ``block`` of a scenario seed."""
-    return generator(seed, "simulation", block)
+def block_stream(seed: int, block: int, part: int = 0) -> np.random.Generator:
+    """A random stream of block ``block`` of a scenario seed: ``part`` 0 for the design and
+    the years' draws, 1 for the re-check noise of the checked projects (drawn once the checks
+    are known, so it has a stream of its own and the next year's draws can be made ahead)."""
+    return generator(seed, "simulation", block, part)
 
 
 def block_sizes(replications: int) -> list[int]:
@@ -213,7 +217,30 @@ def process_of(settings: Settings, design: RowDesign | None = None) -> Process:
                    penalty=s.inflation_penalty)
 
 
-def simulate_blocks(inputs: SimInputs, blocks: range) -> dict[str, np.ndarray]:
+class Workspace:
+    """Large arrays kept between chunks of one run (a fresh array is paid for in page faults
+    every time): ``get`` returns a view of a kept array of at least the size asked for."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        size = int(np.prod(shape))
+        kept = self._arrays.get(name)
+        if kept is None or kept.size < size:
+            kept = self._arrays[name] = np.empty(size)
+        return kept[:size].reshape(shape)
+
+    def year_draws(self, k: int, R: int, S: int, I: int, C: int) -> YearDraws:  # noqa: E741
+        """Buffer ``k`` for one year's draws."""
+        return YearDraws(z_leaf=self.get(f"leaf{k}", (R, S, I)),
+                         z_self=self.get(f"self{k}", (R, S, I)), z_re=None,
+                         key=self.get(f"key{k}", (R, S)), z_exec=self.get(f"exec{k}", (R, S, C)),
+                         z_theta=self.get(f"theta{k}", (R, S)))
+
+
+def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | None = None
+                    ) -> dict[str, np.ndarray]:
     """Simulate the replications of ``blocks`` (a run of whole blocks), all years.
 
     Returns one array (replications, years) per registry metric and per-block project sums
@@ -223,6 +250,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range) -> dict[str, np.ndarray]:
     s = inputs.settings
     sizes = block_sizes(s.replications)
     streams = [(block_stream(inputs.seed, b), sizes[b]) for b in blocks]
+    rechecks = [(block_stream(inputs.seed, b, 1), sizes[b]) for b in blocks]
     nb = [n for _, n in streams]
     R, P0, S = sum(nb), inputs.n_projects, inputs.n_slots
     I = inputs.measure.points.size  # noqa: E741
@@ -261,53 +289,76 @@ def simulate_blocks(inputs: SimInputs, blocks: range) -> dict[str, np.ndarray]:
     out = {m: np.zeros((R, s.years)) for m in names}
     proj = {k: np.zeros((len(nb), P0)) for k in PROJECT_STATS}
 
-    for t in range(s.years):
-        if t > 0 and S > P0:
-            n_new = inputs.entrants_per_year
-            lo = P0 + (t - 1) * n_new
-            active[:, lo:lo + n_new] = True
-        draws = draw_year(streams, S, I, len(s.checkpoints), s.check_share > 0)
-        sc = evaluate_process(mean, theta - theta_mu, inflation, measure, draws, process,
-                              budget, active, points, inputs.measure.points)
-        recovered = None
-        if s.checkpoints:
-            recovered = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
-                                draws.z_exec, s.checkpoints, s.execution_sd, s.recovery_share)
-        year = dict(flags=flags, active=active, cutoffs=design.cutoffs, table=design.table,
-                    recovered=recovered, poor_run=poor_run,
-                    escalation_years=s.escalation_years)
-        o = evaluate_year(sc.final, budget, inputs.grading, inputs.linkage,
-                          true_score=sc.true, **year)
-        if sc.honest is not None:
-            honest = evaluate_year(sc.honest, budget, inputs.grading, inputs.linkage, **year)
-            o = dataclasses.replace(o, honest=honest, inflation_points=np.where(
-                active, sc.self - sc.honest_self, 0.0).sum(axis=1))
-        values = metrics.compute(o, names, inputs.grading.labels)
-        for m in names:
-            out[m][:, t] = values[m]
+    # the next year's draws are made and prepared in a second thread while this year is
+    # computed (the generators and numpy's loops release the GIL); two buffers take turns
+    ws = workspace if workspace is not None else Workspace()
+    scratch = ws.get("scratch", (R, S, I))
+    C = len(s.checkpoints)
+    buffers = [ws.year_draws(k, R, S, I, C) for k in (0, 1)]
 
-        if t == 0:  # per-project year-1 statistics, summed per block
-            edges = np.cumsum([0, *nb])
-            hit = (o.lost > 0)[:, :P0]
-            wrong = hit & (o.true_grade[:, :P0] <= o.good)
-            change = (o.next_budget - o.gross)[:, :P0]
-            for k in range(len(nb)):
-                sl = slice(edges[k], edges[k + 1])
-                proj["p_cut"][k] = hit[sl].sum(axis=0)
-                proj["p_wrong_cut"][k] = wrong[sl].sum(axis=0)
-                proj["mean_change"][k] = change[sl].sum(axis=0)
-                proj["mean_score"][k] = o.score[sl, :P0].sum(axis=0)
+    def most_checked(t: int) -> np.ndarray:
+        """The most projects a row can have re-checked in year ``t`` (started from the
+        projects active now plus that year's entrants): the size of its re-check pool."""
+        n = active.sum(axis=1) + (inputs.entrants_per_year if t > 0 and S > P0 else 0)
+        return np.minimum(np.rint(min(s.check_share, 1.0) * n), S).astype(np.int64)
 
-        # next year
-        nxt = o.next_budget
-        poor_run = np.where(active & (o.grade == o.poor), poor_run + 1, 0).astype(np.int16)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            growth = np.where((o.gross > 0) & (nxt > 0),
-                              np.log(nxt / np.where(o.gross > 0, o.gross, 1.0)), 0.0)
-        theta = np.clip(theta_mu + s.persistence * (theta - theta_mu)
-                        + s.innovation_sd * draws.z_theta + s.elasticity * growth, 0.0, 1.0)
-        budget = np.where(active, nxt, budget)
-        active = active & (nxt > 0)
+    def ready(k: int, most: np.ndarray) -> YearDraws:
+        draws = draw_year(streams, S, I, C, recheck=False, out=buffers[k],
+                          pool=(rechecks, most) if s.check_share > 0 else None)
+        return prepare_leaves(draws, mean, process, inputs.measure.span)
+
+    with ThreadPoolExecutor(max_workers=1) as ahead:
+        coming = ahead.submit(ready, 0, most_checked(0))
+        for t in range(s.years):
+            draws = coming.result()
+            if t > 0 and S > P0:
+                n_new = inputs.entrants_per_year
+                lo = P0 + (t - 1) * n_new
+                active[:, lo:lo + n_new] = True
+            if t + 1 < s.years:
+                coming = ahead.submit(ready, (t + 1) % 2, most_checked(t + 1))
+            sc = evaluate_process(theta - theta_mu if t else None, inflation, measure, draws,
+                                  process, budget, active, points, inputs.measure.points,
+                                  scratch)
+            recovered = None
+            if s.checkpoints:
+                recovered = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
+                                    draws.z_exec, s.checkpoints, s.execution_sd, s.recovery_share)
+            year = dict(flags=flags, active=active, cutoffs=design.cutoffs, table=design.table,
+                        recovered=recovered, poor_run=poor_run,
+                        escalation_years=s.escalation_years)
+            o = evaluate_year(sc.final, budget, inputs.grading, inputs.linkage,
+                              true_score=sc.true, **year)
+            if sc.honest is not None:
+                honest = evaluate_year(sc.honest, budget, inputs.grading, inputs.linkage, **year)
+                o = dataclasses.replace(o, honest=honest, inflation_points=np.where(
+                    active, sc.self - sc.honest_self, 0.0).sum(axis=1))
+            values = metrics.compute(o, names, inputs.grading.labels)
+            for m in names:
+                out[m][:, t] = values[m]
+
+            if t == 0:  # per-project year-1 statistics, summed per block
+                edges = np.cumsum([0, *nb])
+                hit = (o.lost > 0)[:, :P0]
+                wrong = hit & (o.true_grade[:, :P0] <= o.good)
+                change = (o.next_budget - o.gross)[:, :P0]
+                for k in range(len(nb)):
+                    sl = slice(edges[k], edges[k + 1])
+                    proj["p_cut"][k] = hit[sl].sum(axis=0)
+                    proj["p_wrong_cut"][k] = wrong[sl].sum(axis=0)
+                    proj["mean_change"][k] = change[sl].sum(axis=0)
+                    proj["mean_score"][k] = o.score[sl, :P0].sum(axis=0)
+
+            # next year
+            nxt = o.next_budget
+            poor_run = np.where(active & (o.grade == o.poor), poor_run + 1, 0).astype(np.int16)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                growth = np.where((o.gross > 0) & (nxt > 0),
+                                  np.log(nxt / np.where(o.gross > 0, o.gross, 1.0)), 0.0)
+            theta = np.clip(theta_mu + s.persistence * (theta - theta_mu)
+                            + s.innovation_sd * draws.z_theta + s.elasticity * growth, 0.0, 1.0)
+            budget = np.where(active, nxt, budget)
+            active = active & (nxt > 0)
 
     return {**out, **{f"project_{k}": v for k, v in proj.items()}}
 
@@ -339,7 +390,9 @@ def run_engine(inputs: SimInputs, engine: str = "numpy", *, workers: int | None 
                          problem=f"must be one of {', '.join(ENGINES)}")
     parts = chunks(inputs)
     if engine == "numpy":
-        return [simulate_blocks(inputs, c) for c in _progress(iter(parts), len(parts), progress)]
+        ws = Workspace()
+        return [simulate_blocks(inputs, c, ws)
+                for c in _progress(iter(parts), len(parts), progress)]
     if engine == "processes":
 
         with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
