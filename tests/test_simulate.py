@@ -552,9 +552,13 @@ def test_cli_unreachable_scheduler(tmp_path, capsys):
 
 def test_cli_scheduler_needs_the_dask_engine(tmp_path, capsys):
     path = write_scenario(tmp_path, "  replications: 4")
+    assert main(["run", str(path), "--years", "1", "--engine", "numpy", "--scheduler",
+                 "tcp://127.0.0.1:1", "--out", str(tmp_path / "o")]) == 2
+    assert "needs --engine dask" in one_error_line(capsys)
+    # the automatic engine takes Dask when a scheduler is named: here none answers
     assert main(["run", str(path), "--years", "1", "--scheduler", "tcp://127.0.0.1:1",
                  "--out", str(tmp_path / "o")]) == 2
-    assert "needs --engine dask" in one_error_line(capsys)
+    assert "cannot reach the Dask scheduler" in one_error_line(capsys)
 
 
 def test_cli_dask_engine_on_a_running_cluster(tmp_path, scheduler):
@@ -594,3 +598,19 @@ def test_weight_uncertainty_needs_the_weighted_sum(small):
     sc = small.replace(system=dataclasses.replace(small.system, aggregation="geometric"))
     with pytest.raises(InputError, match="uncertainty.weights"):
         simulate(sc, settings_from_dict(None, replications=2, weight_uncertainty="dirichlet"))
+
+
+def test_auto_engine_takes_a_pool_only_for_large_work_on_enough_cores(small):
+    from perfsim.run.simulate import AUTO_CELLS, auto_engine, build_inputs
+
+    def inputs(replications, years=1):
+        return build_inputs(small, Settings(replications=replications, years=years))
+
+    # 200 projects: the threshold needs AUTO_CELLS / 200 replication-years
+    big = inputs(AUTO_CELLS // 200 // 5 + 1, years=5)
+    assert big.n_slots * big.settings.replications * 5 >= AUTO_CELLS
+    assert auto_engine(big, n_chunks=8, cores=4) == "processes"
+    assert auto_engine(big, n_chunks=8, cores=2) == "numpy"
+    assert auto_engine(big, n_chunks=1, cores=8) == "numpy"
+    assert auto_engine(inputs(64), n_chunks=1, cores=8) == "numpy"
+    assert auto_engine(inputs(64), n_chunks=1, scheduler="tcp://127.0.0.1:1") == "dask"

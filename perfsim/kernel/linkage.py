@@ -41,7 +41,7 @@ class GradeTable:
     multipliers: tuple[float, ...]
 
     def __call__(self, score: np.ndarray, grade: np.ndarray) -> np.ndarray:
-        return np.asarray(self.multipliers, dtype=float)[grade]
+        return np.take(np.asarray(self.multipliers, dtype=float), grade)
 
     @property
     def monotone(self) -> bool:
@@ -153,12 +153,14 @@ class Linkage:
                                    np.asarray(grade, dtype=np.intp), axis=-1)
         else:
             m = np.asarray(self.rule(np.asarray(score, float), np.asarray(grade)), dtype=float)
-        m = np.broadcast_to(m, np.broadcast_shapes(np.shape(score), np.shape(grade))).copy()
+        shape = np.broadcast_shapes(np.shape(score), np.shape(grade))
+        if m.shape != shape:
+            m = np.broadcast_to(m, shape).copy()
         if self.floor is not None or self.cap is not None:
             clipped = np.clip(m, self.floor if self.floor is not None else -np.inf,
                               self.cap if self.cap is not None else np.inf)
             m = np.where(m > 0, clipped, m)
-        return np.where(flags_ok, m, 0.0)
+        return m if flags_ok is True else np.where(flags_ok, m, 0.0)
 
     def apply(self, budget: np.ndarray, score: np.ndarray, grade: np.ndarray,
               flags: Mapping[str, np.ndarray] | None = None, *,
@@ -180,7 +182,7 @@ class Linkage:
         m = self.multiplier(score, grade, ok, table)
         b = np.broadcast_to(budget, m.shape)
         base = b * m
-        reward = np.zeros_like(base)
+        reward = np.broadcast_to(0.0, base.shape)   # nothing redistributed: no array needed
         if self.pool == "redistribute":
             codes = [self.labels.index(c) for c in self.recipients]
             eligible = np.isin(grade, codes) & (m > 0) & np.asarray(ok, dtype=bool)
@@ -190,9 +192,11 @@ class Linkage:
                            0.0, None)
             with np.errstate(invalid="ignore", divide="ignore"):
                 reward = np.where(wsum > 0, pool * weight / wsum, 0.0)
-        return LinkageResult(multiplier=m, next_budget=base + reward, reward=reward,
-                             precondition_failed=~np.broadcast_to(np.asarray(ok, bool), m.shape),
-                             budget=b)
+        failed = (np.broadcast_to(False, m.shape) if ok is True
+                  else ~np.broadcast_to(np.asarray(ok, bool), m.shape))
+        return LinkageResult(multiplier=m, next_budget=base + reward if self.pool ==
+                             "redistribute" else base, reward=reward,
+                             precondition_failed=failed, budget=b)
 
 
 def check_ratio(ratio: Any, where: str = "linkage", field: str = "ratio") -> float:

@@ -40,6 +40,10 @@ class YearOutcome:
     honest: YearOutcome | None = None
     inflation_points: np.ndarray | None = None
     n_grades: int = 4
+    everyone: bool = False   # every project active: the money needs no masking
+
+    def _held(self, x: np.ndarray) -> np.ndarray:
+        return x if self.everyone else np.where(self.active, x, 0.0)
 
     @property
     def poor(self) -> int:
@@ -57,23 +61,23 @@ class YearOutcome:
 
     @property
     def next_budget(self) -> np.ndarray:
-        return np.where(self.active, self.link.next_budget, 0.0)
+        return self._held(self.link.next_budget)
 
     @property
     def kept(self) -> np.ndarray:
-        return np.where(self.active, self.link.kept, 0.0)
+        return self._held(self.link.kept)
 
     @property
     def cut(self) -> np.ndarray:
-        return np.where(self.active, self.link.cut, 0.0)
+        return self._held(self.link.cut)
 
     @property
     def cancelled(self) -> np.ndarray:
-        return np.where(self.active, self.link.cancelled, 0.0)
+        return self._held(self.link.cancelled)
 
     @property
     def rewarded(self) -> np.ndarray:
-        return np.where(self.active, self.link.rewarded, 0.0)
+        return self._held(self.link.rewarded)
 
     @property
     def lost(self) -> np.ndarray:
@@ -105,17 +109,23 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     ``true_score`` is graded the same way for the decision-quality metrics.
     """
     score = np.atleast_2d(np.asarray(score, dtype=float))
-    if active is None:
-        active = np.ones(score.shape, dtype=bool)
-    gross = np.where(active, np.broadcast_to(np.asarray(budget, dtype=float), score.shape), 0.0)
-    recovered = np.zeros(score.shape) if recovered is None else np.asarray(recovered, float)
-    grade = grading.grade(score, cutoffs, active)
-    true_grade = None if true_score is None else grading.grade(true_score, cutoffs, active)
-    cancel = ~active
+    budget = np.broadcast_to(np.asarray(budget, dtype=float), score.shape)
+    everyone = active is None
+    if everyone:  # every project in: no masking needed
+        active = np.broadcast_to(True, score.shape)
+        gross, cancel = budget, None
+    else:
+        gross, cancel = np.where(active, budget, 0.0), ~active
+    grade = grading.grade(score, cutoffs, None if everyone else active)
+    true_grade = (None if true_score is None
+                  else grading.grade(true_score, cutoffs, None if everyone else active))
     poor = escalated(grade == len(grading.labels) - 1, poor_run, escalation_years)
     if poor is not None:
-        cancel = cancel | poor
-    link = linkage.apply(gross - recovered, score, grade, flags, cancel=cancel, table=table)
-    return YearOutcome(score=score, grade=grade, link=link, gross=gross, recovered=recovered,
+        cancel = poor if cancel is None else cancel | poor
+    linked = gross if recovered is None else gross - recovered
+    link = linkage.apply(linked, score, grade, flags, cancel=cancel, table=table)
+    return YearOutcome(score=score, grade=grade, link=link, gross=gross,
+                       recovered=(np.broadcast_to(0.0, score.shape) if recovered is None
+                                  else np.asarray(recovered, dtype=float)),
                        active=active, true_score=true_score, true_grade=true_grade,
-                       n_grades=len(grading.labels))
+                       n_grades=len(grading.labels), everyone=everyone)

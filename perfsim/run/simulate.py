@@ -47,7 +47,13 @@ from perfsim.model.scenario import Scenario
 from perfsim.model.settings import PATHS, Settings
 from perfsim.model.streams import BLOCK, generator
 
-ENGINES = ("numpy", "processes", "dask")
+ENGINES = ("auto", "numpy", "processes", "dask")
+#: ``auto`` takes a process pool only for at least this many project × replication × year
+#: cells (about half a minute of work in-process) and only with 4 cores or more: the numpy
+#: engine already keeps two cores busy (draws made a year ahead in a second thread), and
+#: ``perfsim bench`` measures a pool of 2 as no faster on 2 cores. Dask is never automatic.
+AUTO_CELLS = 40_000_000
+AUTO_CORES = 4
 
 
 # --- the inputs a worker needs (picklable, small) -------------------------------------------
@@ -302,15 +308,25 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
         n = active.sum(axis=1) + (inputs.entrants_per_year if t > 0 and S > P0 else 0)
         return np.minimum(np.rint(min(s.check_share, 1.0) * n), S).astype(np.int64)
 
+    pooled: list[int] = []   # re-check normals drawn per year: each block's largest count
+
     def ready(k: int, most: np.ndarray) -> YearDraws:
+        edges = np.cumsum([0, *nb])
+        pooled.append(I * sum(n * int(most[a:a + n].max(initial=0))
+                              for a, n in zip(edges, nb, strict=False)) if s.check_share > 0
+                      else 0)
         draws = draw_year(streams, S, I, C, recheck=False, out=buffers[k],
                           pool=(rechecks, most) if s.check_share > 0 else None)
         return prepare_leaves(draws, mean, process, inputs.measure.span)
 
+    normals, uniforms = inflation.size, 0   # random numbers drawn, for the benchmark's bound
     with ThreadPoolExecutor(max_workers=1) as ahead:
         coming = ahead.submit(ready, 0, most_checked(0))
         for t in range(s.years):
             draws = coming.result()
+            normals += draws.z_leaf.size + draws.z_self.size + draws.z_exec.size + \
+                draws.z_theta.size + pooled.pop(0)
+            uniforms += draws.key.size
             if t > 0 and S > P0:
                 n_new = inputs.entrants_per_year
                 lo = P0 + (t - 1) * n_new
@@ -360,7 +376,8 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
             budget = np.where(active, nxt, budget)
             active = active & (nxt > 0)
 
-    return {**out, **{f"project_{k}": v for k, v in proj.items()}}
+    return {**out, **{f"project_{k}": v for k, v in proj.items()},
+            "drawn": np.array([normals, uniforms])}
 
 
 # --- engines --------------------------------------------------------------------------------
@@ -381,7 +398,7 @@ def _progress(it: Iterator[Any], total: int, show: bool | None) -> Iterator[Any]
     return iter(tqdm(it, total=total, desc="perfsim", unit="chunk"))
 
 
-def run_engine(inputs: SimInputs, engine: str = "numpy", *, workers: int | None = None,
+def run_engine(inputs: SimInputs, engine: str = "auto", *, workers: int | None = None,
                scheduler: str | None = None, progress: bool | None = None
                ) -> list[dict[str, np.ndarray]]:
     """Simulate every chunk with the chosen engine; results come back in block order."""
@@ -389,6 +406,8 @@ def run_engine(inputs: SimInputs, engine: str = "numpy", *, workers: int | None 
         raise InputError(field="engine", value=engine,
                          problem=f"must be one of {', '.join(ENGINES)}")
     parts = chunks(inputs)
+    if engine == "auto":
+        engine = auto_engine(inputs, len(parts), scheduler)
     if engine == "numpy":
         ws = Workspace()
         return [simulate_blocks(inputs, c, ws)
@@ -399,6 +418,21 @@ def run_engine(inputs: SimInputs, engine: str = "numpy", *, workers: int | None 
             futures = [pool.submit(simulate_blocks, inputs, c) for c in parts]
             return [f.result() for f in _progress(iter(futures), len(futures), progress)]
     return _run_dask(inputs, parts, workers, scheduler)
+
+
+def auto_engine(inputs: SimInputs, n_chunks: int, scheduler: str | None = None,
+                cores: int | None = None) -> str:
+    """The engine ``auto`` picks: Dask when a scheduler is given, a process pool when the work
+    is large (:data:`AUTO_CELLS`), there are :data:`AUTO_CORES` cores or more and at least two
+    chunks, else in-process numpy."""
+    if scheduler:
+        return "dask"
+    s = inputs.settings
+    cells = inputs.n_slots * s.replications * s.years
+    cores = (os.cpu_count() or 1) if cores is None else cores
+    if cells >= AUTO_CELLS and cores >= AUTO_CORES and n_chunks >= 2:
+        return "processes"
+    return "numpy"
 
 
 def _run_dask(inputs: SimInputs, parts: list[range], workers: int | None,
@@ -449,7 +483,7 @@ def scenario_settings(scenario: Scenario, **overrides: Any) -> Settings:
     return dataclasses.replace(scenario.settings, **values) if values else scenario.settings
 
 
-def simulate(scenario: Scenario, settings: Settings | None = None, *, engine: str = "numpy",
+def simulate(scenario: Scenario, settings: Settings | None = None, *, engine: str = "auto",
              workers: int | None = None, scheduler: str | None = None,
              progress: bool | None = None, noise: bool = True) -> MonteCarloResult:
     """Run the Monte Carlo for ``scenario``; ``settings`` default to the scenario file's

@@ -57,7 +57,7 @@ class Scenario(model.Scenario):
         return run_year(self)
 
     def simulate(self, replications: int | None = None, years: int | None = None, *,
-                 noise: bool = True, chunk: int | None = None, engine: str = "numpy",
+                 noise: bool = True, chunk: int | None = None, engine: str = "auto",
                  workers: int | None = None, scheduler: str | None = None,
                  progress: bool | None = False) -> MonteCarloResult:
         """The Monte Carlo over the evaluation process, from the scenario's simulation

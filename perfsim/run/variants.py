@@ -155,7 +155,7 @@ def year_variants(scenario: Scenario, variants: Mapping[str, Mapping[str, Any] |
 
 def mc_variants(scenario: Scenario, variants: Mapping[str, Mapping[str, Any] | None], *,
                 metrics: Sequence[str] = DEFAULT_METRICS, replications: int | None = None,
-                years: int | None = None, engine: str = "numpy", workers: int | None = None
+                years: int | None = None, engine: str = "auto", workers: int | None = None
                 ) -> pd.DataFrame:
     """Monte Carlo of the evaluation process under each variant, starting from the
     scenario's own simulation settings (``replications`` and ``years`` override them; same
@@ -180,7 +180,7 @@ def mc_variants(scenario: Scenario, variants: Mapping[str, Mapping[str, Any] | N
 def settings_grid(scenario: Scenario, grid: Mapping[str, Sequence[Any]], *,
                   policies: Mapping[str, Mapping[str, Any]] | None = None,
                   metrics: Sequence[str] = DEFAULT_METRICS, replications: int | None = None,
-                  years: int | None = None, engine: str = "numpy",
+                  years: int | None = None, engine: str = "auto",
                   workers: int | None = None) -> pd.DataFrame:
     """:func:`mc_variants` over every combination of the values in ``grid`` (path →
     values); the grid's paths lead the table as columns, in the grid's order. With
