@@ -103,7 +103,7 @@ class WeightingSpec:
     def resolve(self, system: IndicatorSystem) -> WeightingSpec:
         """Check the scheme against ``system`` (codes in matrices, matrix sizes); returns
         ``self``. Raises :class:`InputError` naming the file, the code and the problem."""
-        _resolve_matrices(self, system)
+        resolve_matrices(self, system)
         return self
 
 
@@ -126,7 +126,7 @@ def parse_weighting(block: Any, *, base: str | Path | None = None,
     if block is None:
         return WeightingSpec(source=src)
     if not isinstance(block, Mapping):
-        raise InputError(src, "weighting", value=_short(block),
+        raise InputError(src, "weighting", value=short(block),
                          problem="must be a mapping with 'groups' and/or 'leaves'")
     for key in block:
         if key not in TIERS:
@@ -143,7 +143,7 @@ def _parse_tier(block: Any, tier: str, base: Path, src: str | None) -> TierSpec:
     if isinstance(block, str):
         block = {"method": block}
     if not isinstance(block, Mapping):
-        raise InputError(src, where, value=_short(block),
+        raise InputError(src, where, value=short(block),
                          problem="must be a method name or a mapping with 'method'")
     for key in block:
         if key not in _TIER_KEYS:
@@ -202,7 +202,7 @@ def _check_applicable(block: Mapping[str, Any], spec: TierSpec, where: str,
     }
     for key, (what, ok) in needs.items():
         if key in block and not ok:
-            raise InputError(src, where, key, _short(block[key]),
+            raise InputError(src, where, key, short(block[key]),
                              f"only applies to {what}, not to method {spec.method}")
 
 
@@ -226,7 +226,7 @@ def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: P
         codes = block.get("codes")
         if codes is not None and (not isinstance(codes, list)
                                   or not all(isinstance(c, str | int) for c in codes)):
-            raise InputError(src, where, "codes", _short(codes),
+            raise InputError(src, where, "codes", short(codes),
                              "must be a list of level-1 codes, in the matrix's row order")
         return (_inline_matrix(inline, None if codes is None else tuple(str(c) for c in codes),
                                None, spec, src, where, "matrix"),)
@@ -237,7 +237,7 @@ def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: P
     out: list[Matrix] = []
     if inline is not None:
         if not isinstance(inline, Mapping) or not inline:
-            raise InputError(src, where, "matrix", _short(inline),
+            raise InputError(src, where, "matrix", short(inline),
                              "at the leaf tier, map each level-1 group code to its matrix, "
                              "e.g. {OUT: [[1, 3], [1/3, 1]]}")
         for group, m in inline.items():
@@ -250,7 +250,7 @@ def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: P
         elif isinstance(files, list) and files:
             items = [(None, p) for p in files]
         else:
-            raise InputError(src, where, "matrix_file", _short(files),
+            raise InputError(src, where, "matrix_file", short(files),
                              "must be a CSV path, a list of them, or {GROUP: path}")
         for group, p in items:
             name = "matrix_file" if group is None else f"matrix_file.{group}"
@@ -261,7 +261,7 @@ def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: P
 def _read_matrix_file(value: Any, base: Path, src: str | None, where: str, name: str,
                       spec: TierSpec, group: str | None) -> Matrix:
     if not isinstance(value, str) or not value.strip():
-        raise InputError(src, where, name, _short(value), "must be a path to a CSV file")
+        raise InputError(src, where, name, short(value), "must be a path to a CSV file")
     path = Path(value) if Path(value).is_absolute() else base / value
     if not path.exists():
         raise InputError(src, where, name, value, f"file not found ({path})")
@@ -274,7 +274,7 @@ def _inline_matrix(value: Any, codes: tuple[str, ...] | None, group: str | None,
                    spec: TierSpec, src: str | None, where: str, name: str) -> Matrix:
     if (not isinstance(value, list) or not value
             or not all(isinstance(r, list) for r in value)):
-        raise InputError(src, where, name, _short(value),
+        raise InputError(src, where, name, short(value),
                          "must be a list of rows, e.g. [[1, 3], [1/3, 1]]")
     rows: list[list[float]] = []
     for i, row in enumerate(value):
@@ -287,7 +287,7 @@ def _inline_matrix(value: Any, codes: tuple[str, ...] | None, group: str | None,
                     cell)
             except (TypeError, ValueError, ZeroDivisionError):
                 raise InputError(src, f"{where}, {name} row {i + 1}, column {j + 1}", "a_ij",
-                                 _short(cell), "not a number; write e.g. 3, 0.2 or 1/3") from None
+                                 short(cell), "not a number; write e.g. 3, 0.2 or 1/3") from None
             out_row.append(x)
         rows.append(out_row)
     if len({len(r) for r in rows}) != 1 or len(rows[0]) != len(rows):
@@ -300,11 +300,11 @@ def _inline_matrix(value: Any, codes: tuple[str, ...] | None, group: str | None,
     try:
         wt.ahp_weights(matrix, spec.cr_limit, codes=codes)
     except InputError as err:
-        raise _within(err, f"{where}, {name}", src) from None
+        raise within(err, f"{where}, {name}", src) from None
     return Matrix(matrix, codes, group, src)
 
 
-def _short(value: Any) -> Any:
+def short(value: Any) -> Any:
     """A value short enough for a one-line message (numbers and short strings as they are)."""
     if isinstance(value, int | float | str) and len(str(value)) <= 60:
         return value
@@ -312,7 +312,7 @@ def _short(value: Any) -> Any:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _within(err: InputError, where: str, source: str | None = None) -> InputError:
+def within(err: InputError, where: str, source: str | None = None) -> InputError:
     """``err`` placed under ``where`` (prefixing its own place) and in ``source`` if unset."""
     place = f"{where}: {err.where}" if err.where else where
     args: dict[str, Any] = {"field": err.field, "problem": err.problem}
@@ -326,13 +326,13 @@ def _within(err: InputError, where: str, source: str | None = None) -> InputErro
 # --------------------------------------------------------------------------------------------
 
 
-def _members(system: IndicatorSystem) -> dict[str, np.ndarray]:
+def level1_members(system: IndicatorSystem) -> dict[str, np.ndarray]:
     """Leaf positions (into ``system.indicators``) of each level-1 group, in file order."""
     idx = system.level1_index
     return {code: np.flatnonzero(idx == g) for g, code in enumerate(system.level1_codes)}
 
 
-def _resolve_matrices(spec: WeightingSpec, system: IndicatorSystem
+def resolve_matrices(spec: WeightingSpec, system: IndicatorSystem
                       ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
     """The groups-tier matrix in ``system.level1_codes`` order, and leaf-tier matrices by group
     in each group's leaf order."""
@@ -344,7 +344,7 @@ def _resolve_matrices(spec: WeightingSpec, system: IndicatorSystem
                                 "level-1 group", spec.source)
     by_group: dict[str, np.ndarray] = {}
     if spec.leaves.uses_ahp:
-        members = _members(system)
+        members = level1_members(system)
         leaf_group = {leaf.code: leaf.level1 for leaf in system.indicators}
         where = "weighting leaves"
         for m in spec.leaves.matrices:

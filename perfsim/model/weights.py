@@ -75,11 +75,11 @@ from perfsim.model.weighting_spec import (
     TIERS,
     TierSpec,
     WeightingSpec,
-    _members,
-    _resolve_matrices,
-    _short,
-    _within,
+    level1_members,
     parse_weighting,
+    resolve_matrices,
+    short,
+    within,
 )
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class _Data:
     directions: tuple[str, ...]  # 'higher' | 'lower' per column of X
 
 
-def _project_data(system: IndicatorSystem, portfolio: Portfolio | None,
+def project_data(system: IndicatorSystem, portfolio: Portfolio | None,
                   source: str | None) -> _Data:
     if portfolio is None:
         raise InputError(source, "weighting", problem="objective methods (entropy, critic, pca, "
@@ -158,7 +158,7 @@ def _tier_weights(tier: TierSpec, *, points: np.ndarray, X: Any, directions: Seq
         codes=list(codes))
     w = np.asarray(w, dtype=float)
     if w.shape != (len(codes),) or not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise InputError(where="weighting", value=_short(w.tolist()),  # never reached in practice
+        raise InputError(where="weighting", value=short(w.tolist()),  # never reached in practice
                          problem="the method gave invalid weights")
     return w
 
@@ -180,12 +180,12 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
     if spec.is_identity:
         return system
     try:
-        group_matrix, leaf_matrices = _resolve_matrices(spec, system)
+        group_matrix, leaf_matrices = resolve_matrices(spec, system)
         data = _data
         if data is None and spec.uses_data:
-            data = _project_data(system, portfolio, spec.source)
+            data = project_data(system, portfolio, spec.source)
         pts = system.points
-        members = _members(system)
+        members = level1_members(system)
         codes = system.codes
 
         leaf_share = np.empty(pts.size)
@@ -200,7 +200,7 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
                     directions=[data.directions[k] for k in cols] if data else (),
                     matrix=leaf_matrices.get(group), codes=[codes[k] for k in cols])
             except InputError as err:
-                raise _within(err, f"weighting leaves, group {group}") from None
+                raise within(err, f"weighting leaves, group {group}") from None
 
         idx = system.level1_index
         n_groups = len(members)
@@ -219,7 +219,7 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
                     directions=["higher"] * n_groups, matrix=group_matrix,
                     codes=system.level1_codes)
             except InputError as err:
-                raise _within(err, "weighting groups") from None
+                raise within(err, "weighting groups") from None
     except InputError as err:
         raise err.at(spec.source) from None
     points = system.total * group_share[idx] * leaf_share

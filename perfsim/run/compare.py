@@ -16,8 +16,8 @@ from perfsim.errors import InputError
 from perfsim.kernel.linkage import STATUSES
 from perfsim.kernel.year import evaluate_year
 from perfsim.model.scenario import Scenario
-from perfsim.model.weighting_spec import WeightingSpec, _within, parse_weighting
-from perfsim.model.weights import _project_data, apply_weighting, weights_frame
+from perfsim.model.weighting_spec import WeightingSpec, parse_weighting, within
+from perfsim.model.weights import apply_weighting, project_data, weights_frame
 
 #: Six schemes for :func:`compare_schemes` that need nothing but the portfolio: the file's
 #: points, equal weights, the three objective methods, and expert points blended half and half
@@ -144,8 +144,8 @@ def compare_schemes(scenario: Scenario,
         try:
             specs[str(name)] = parse_weighting(spec, base=folder).resolve(system)
         except InputError as err:
-            raise _within(err, f"scheme {name}") from None
-    data = _project_data(system, pf, scenario.source)
+            raise within(err, f"scheme {name}") from None
+    data = project_data(system, pf, scenario.source)
     budget = pf.budget
     flags = pf.flags()
     labels = scenario.grading.labels
@@ -155,7 +155,7 @@ def compare_schemes(scenario: Scenario,
         try:
             s = apply_weighting(system, specs[name], pf, _data=data)
         except InputError as err:
-            raise _within(err, f"scheme {name}") from None
+            raise within(err, f"scheme {name}") from None
         systems.append(s)
         scores.append(scenario.replace(system=s).scores())
     # one kernel call: each scheme is a row
