@@ -105,9 +105,15 @@ class Portfolio:
 
     def __str__(self) -> str:
         kind = "scores" if self.has_scores else f"{len(self.measured)} measured indicators"
-        return (f"{self.source}: {self.n_projects} projects, "
+        text = (f"{self.source}: {self.n_projects} projects, "
                 f"{self.table['department'].nunique()} departments, "
                 f"{self.budget.sum():,.0f} yuan, {kind}")
+        if self.calibration:
+            c = self.calibration
+            (key, goal), = c["target"].items()
+            text += (f"; {c['solve']} = {c['value']:.6g} calibrated for {key} = {goal:.4%} "
+                     f"(achieved {c['achieved']:.4%})")
+        return text
 
 
 def load_portfolio(path: str | Path, system: IndicatorSystem | None = None) -> Portfolio:
@@ -378,7 +384,7 @@ GENERATOR_DEFAULTS: dict[str, Any] = {
 }
 #: generator settings a ``calibrate`` block may solve for, with their default bounds
 CALIBRATABLE: dict[str, tuple[float, float]] = {
-    "performance_mean": (0.5, 0.99),
+    "performance_mean": (0.7, 0.99),
     "performance_sd": (0.01, 0.2),
     "budget_score_correlation": (-0.95, 0.95),
 }
@@ -420,58 +426,58 @@ def _draw(params: Mapping[str, Any], system: IndicatorSystem | None,
                   u_flags=rng.random((2, n)))
 
 
+def _numbers(params: Mapping[str, Any], system: IndicatorSystem | None, draws: _Draws
+             ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Budgets, latent performance θ, the measured (or score) columns and the scores of one
+    set of settings on fixed draws."""
+    rho = float(params["budget_score_correlation"])
+    z_b = rho * draws.z_theta + math.sqrt(1.0 - rho * rho) * draws.z_budget
+    raw = np.exp(float(params["budget_sigma"]) * z_b)
+    budget = raw / raw.sum() * float(params["total_budget"])
+    mean, sd = float(params["performance_mean"]), float(params["performance_sd"])
+    common = mean * (1 - mean) / sd**2 - 1
+    theta = special.betaincinv(mean * common, (1 - mean) * common, special.ndtr(draws.z_theta))
+    noise = float(params["observation_noise"])
+    if system is None:
+        score = np.round(100.0 * np.clip(theta + noise * draws.z_obs, 0, 1), 2)
+        return budget, theta, {"score": score}, score
+    a = np.clip(theta[:, None] + noise * draws.z_obs, 0, 1)
+    cols: dict[str, np.ndarray] = {}
+    j = 0
+    for k, leaf in enumerate(system.indicators):
+        cols[leaf.code] = np.round(leaf.rule.invert(a[:, k]), 4)
+        for aux in leaf.rule.aux_inputs:
+            if aux not in leaf.rule.aux_labels:  # labels (a band) are optional: not written
+                # the self-score: the measured value plus inflation
+                cols[f"{leaf.code}.{aux}"] = np.round(np.clip(
+                    cols[leaf.code] + 3.0 + 3.0 * draws.z_aux[:, j], 0, 100), 2)
+            j += 1
+    for b, leaf in enumerate(system.bonus):  # Poisson(θ) counts by inverse CDF
+        cdf = special.pdtr(np.arange(16)[None, :], theta[:, None])
+        cols[leaf.code] = (draws.u_bonus[:, b, None] > cdf).sum(axis=1).astype(float)
+    return budget, theta, cols, np.asarray(system.score(dict(cols)), dtype=float)
+
+
 def _build(params: Mapping[str, Any], system: IndicatorSystem | None, draws: _Draws
            ) -> tuple[pd.DataFrame, tuple[str, ...], np.ndarray]:
     """The portfolio table of one set of settings on fixed draws, its measured columns and
     its scores (as the indicator system computes them, or the ready scores)."""
     n, n_dep = int(params["n_projects"]), int(params["n_departments"])
+    budget, theta, cols, score = _numbers(params, system, draws)
     width = len(str(n_dep))
-    departments = np.array([f"D{d + 1:0{width}d}" for d in draws.departments], dtype=object)
-    rho = float(params["budget_score_correlation"])
-    z_b = rho * draws.z_theta + math.sqrt(1.0 - rho * rho) * draws.z_budget
-    raw = np.exp(float(params["budget_sigma"]) * z_b)
-    budget = raw / raw.sum() * float(params["total_budget"])
-
-    mean, sd = float(params["performance_mean"]), float(params["performance_sd"])
-    common = mean * (1 - mean) / sd**2 - 1
-    theta = special.betaincinv(mean * common, (1 - mean) * common, special.ndtr(draws.z_theta))
-    noise = float(params["observation_noise"])
-
     table = pd.DataFrame({
         "project_id": [f"P{k + 1:0{len(str(n))}d}" for k in range(n)],
-        "department": departments,
+        "department": np.array([f"D{d + 1:0{width}d}" for d in draws.departments],
+                               dtype=object),
         "budget": budget,
     })
-    measured: tuple[str, ...] = ()
-    if system is None:
-        observed = np.clip(theta + noise * draws.z_obs, 0, 1)
-        table["score"] = np.round(100.0 * observed, 2)
-        score = table["score"].to_numpy()
-    else:
-        a = np.clip(theta[:, None] + noise * draws.z_obs, 0, 1)
-        cols: dict[str, np.ndarray] = {}
-        j = 0
-        for k, leaf in enumerate(system.indicators):
-            cols[leaf.code] = np.round(leaf.rule.invert(a[:, k]), 4)
-            for aux in leaf.rule.aux_inputs:
-                if aux in leaf.rule.aux_labels:  # labels (a band) are optional: not written
-                    j += 1
-                    continue
-                # the self-score: the measured value plus inflation
-                cols[f"{leaf.code}.{aux}"] = np.round(np.clip(
-                    cols[leaf.code] + 3.0 + 3.0 * draws.z_aux[:, j], 0, 100), 2)
-                j += 1
-        for b, leaf in enumerate(system.bonus):  # Poisson(θ) counts by inverse CDF
-            cdf = special.pdtr(np.arange(16)[None, :], theta[:, None])
-            cols[leaf.code] = (draws.u_bonus[:, b, None] > cdf).sum(axis=1).astype(float)
-        table = pd.concat([table, pd.DataFrame(cols)], axis=1)
-        measured = tuple(cols)
-        score = system.score(dict(cols))
+    table = pd.concat([table, pd.DataFrame(cols)], axis=1)
+    measured = () if system is None else tuple(cols)
     table["true_score"] = np.round(100.0 * theta * (1 if system is None else system.total / 100),
                                    2)
     table["has_targets"] = draws.u_flags[0] >= float(params["share_without_targets"])
     table["self_evaluated"] = draws.u_flags[1] >= float(params["share_not_self_evaluated"])
-    return table, measured, np.asarray(score, dtype=float)
+    return table, measured, score
 
 
 def generate_portfolio(system: IndicatorSystem | None = None, *,
@@ -575,11 +581,10 @@ def _calibrate(params: dict[str, Any], system: IndicatorSystem | None, draws: _D
     def achieved(x: float) -> float:
         trial = {**params, name: float(x)}
         _check_settings(trial)
-        table, _, score = _build(trial, system, draws)
+        budget, _, _, score = _numbers(trial, system, draws)
         member = grading.grade(score) == k
         if kind == "share":
             return float(member.mean())
-        budget = table["budget"].to_numpy()
         return float(budget[member].sum() / budget.sum())
 
     lo, hi = float(bounds[0]), float(bounds[1])
@@ -588,9 +593,9 @@ def _calibrate(params: dict[str, Any], system: IndicatorSystem | None, draws: _D
     except InputError as err:
         fail("bounds", [lo, hi], f"a bound is not a valid {err.field}: {err.problem}")
     if f_lo * f_hi > 0:
-        fail(f"target.{key}", goal, f"out of reach: {name} in [{lo:g}, {hi:g}] gives "
-                                    f"{min(f_lo, f_hi) + goal:.4%} to "
-                                    f"{max(f_lo, f_hi) + goal:.4%}")
+        fail(f"target.{key}", goal, f"not bracketed: {name} = {lo:g} gives {f_lo + goal:.4%} "
+                                    f"and {hi:g} gives {f_hi + goal:.4%}; give bounds between "
+                                    "which the target is crossed")
     x = optimize.brentq(lambda v: achieved(v) - goal, lo, hi, xtol=1e-12, maxiter=200)
     # the share moves in steps (one project at a time): take the closer side of the step
     step = 1e-9 * max(abs(x), 1.0)
