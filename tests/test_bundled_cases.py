@@ -205,3 +205,25 @@ def test_overcompletion_can_be_switched_on_in_the_national_template():
     rule = on.indicator("OUT.QTY.2").rule
     np.testing.assert_allclose(rule.earned(np.array([12000.0, 15000.0])), [5.0, 3.5])
     assert "overcompletion" not in on.indicator("EXEC").rule.params  # not a template leaf
+
+
+# --- Liupanshui 2022 without the pin: the figures the README and the scenario file state --------
+
+def test_the_liupanshui_figures_stated_in_the_readme_and_the_scenario():
+    from perfsim.run.calibrate import calibrate
+
+    sc = load_scenario(SCENARIOS / "liupanshui_2022.yaml")
+    y = run_year(sc)
+    ratio = calibrate(sc, "linkage.ratio", {"cut_total": 128_000_000}).value
+    fair = y.allocations[y.allocations["grade"] == "fair"]
+    stated = [f"cuts {y.metrics['cut_total']:,.0f} yuan at 15%", f"finds {ratio:.3%}",
+              f"({sc.portfolio.calibration['value']:.3f} with seed 2022: {len(fair)} projects",
+              f"mean budget {fair['budget'].mean() / 1e6:.1f} million against "
+              f"{y.allocations['budget'].mean() / 1e6:.1f} million overall"]
+    readme = " ".join((SCENARIOS.parents[1] / "README.md").read_text(encoding="utf-8").split())
+    for text in stated:
+        assert text in readme, text
+    scenario = " ".join((SCENARIOS / "liupanshui_2022.yaml").read_text(encoding="utf-8")
+                        .replace("#", " ").split())
+    assert f"({y.metrics['cut_total'] / 1e6:.2f} million with seed 2022" in scenario
+    assert f"leaving {len(fair)} projects rated 中" in scenario

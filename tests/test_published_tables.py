@@ -315,3 +315,29 @@ def test_a_leaf_policy_overrides_the_systems(tmp_path):
     (tmp_path / "p.csv").write_text(PORTFOLIO, encoding="utf-8")
     with pytest.raises(InputError, match="row 3: field 'B'"):
         load_portfolio(tmp_path / "p.csv", system)
+
+
+def test_an_excel_system_carries_rounding_and_cell_policies(tmp_path):
+    import pandas as pd
+
+    from perfsim.model.indicators import EXCEL_COLUMNS
+
+    rows = [dict.fromkeys(EXCEL_COLUMNS) for _ in range(2)]
+    rows[0].update(code="A", points=60, target=100, rule="proportional", missing="error")
+    rows[1].update(code="D", points=40, rule="deduct", params='{"per": 1, "step": 5}',
+                   not_applicable="full")
+    meta = [("code", "x"), ("total", 100), ("rounding_leaf", 1), ("rounding_total", "none"),
+            ("missing", "impute"), ("impute", "portfolio")]
+    path = tmp_path / "x.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        pd.DataFrame(rows, columns=list(EXCEL_COLUMNS)).to_excel(xl, sheet_name="indicators",
+                                                                  index=False)
+        pd.DataFrame(meta, columns=["key", "value"]).to_excel(xl, sheet_name="system",
+                                                              index=False)
+    system = load_indicator_system(path)
+    assert (system.leaf_decimals, system.total_decimals, system.impute) == (1, None, "portfolio")
+    assert [(i.missing, i.not_applicable) for i in system.indicators] == [
+        ("error", None), ("impute", "full")]
+    # A 99.99 → 59.994 → 60.0 (one decimal); D 4 days → 40: the total as computed, 100.0
+    m = {"A": np.array([99.99]), "D": np.array([4.0])}
+    assert system.score(m)[0] == 100.0
