@@ -391,6 +391,7 @@ def test_overcompletion_on_a_lower_is_better_leaf():
 @pytest.mark.parametrize("over, field", [
     ({"rate": 1}, "overcompletion"),
     ({"threshold": -0.1}, "overcompletion.threshold"),
+    ({"threshold": None}, "overcompletion.threshold"),
     ({"threshold": 0.2, "floor": 2}, "overcompletion.floor"),
     ({"threshold": 0.2, "slope": 1}, "overcompletion.slope"),
 ])

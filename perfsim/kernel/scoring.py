@@ -157,7 +157,7 @@ class Proportional(Rule):
         for key, default, high in (("threshold", None, None), ("rate", 1.0, None),
                                    ("floor", 0.0, 1.0)):
             try:
-                _num(over, key, default, low=0, high=high)
+                _num(over, key, default, low=0, high=high, required=key == "threshold")
             except InputError as err:
                 raise err.at(field=f"overcompletion.{key}") from None
         if self.direction == "equal" or self.target == 0:

@@ -7,7 +7,8 @@ default); bonus leaves add capped extra points. Two file formats hold the same c
 - YAML, nested (``indicators:`` → ``children:``), see ``datasets/indicator_systems/``;
 - Excel (``.xlsx``), flat: sheet ``indicators`` with one row per leaf and the columns of
   :data:`EXCEL_COLUMNS`, and an optional sheet ``system`` with ``key``/``value`` rows
-  (code, name_zh, name_en, total, bonus_cap, aggregation, source).
+  (code, name_zh, name_en, total, bonus_cap, aggregation, source, missing, impute,
+  rounding_leaf, rounding_total).
 
 A loaded :class:`IndicatorSystem` is validated once and trusted everywhere else.
 

@@ -528,7 +528,13 @@ def generate_portfolio(system: IndicatorSystem | None = None, *,
     draws = _draw(params, system, seed)
     record = None
     if params["calibrate"] is not None:
-        params, record = _calibrate(params, system, draws, grading)
+        key = repr((sorted(params.items(), key=lambda kv: kv[0]), _seed_key(seed), system,
+                    grading))
+        if key not in _SOLVED:  # the same inputs solve to the same value: solve once
+            if len(_SOLVED) >= 32:
+                _SOLVED.pop(next(iter(_SOLVED)))
+            _SOLVED[key] = _calibrate(params, system, draws, grading)
+        params, record = _SOLVED[key][0], dict(_SOLVED[key][1])
     table, measured, score = _build(params, system, draws)
     if params["grade_budgets"]:
         table["budget"] = _pin_grade_budgets(table["budget"].to_numpy(), score, grading,
@@ -537,6 +543,16 @@ def generate_portfolio(system: IndicatorSystem | None = None, *,
     else:
         table["budget"] = np.round(table["budget"].to_numpy(), 2)
     return Portfolio(table, source="<generated>", measured=measured, calibration=record)
+
+
+#: solved calibrations by their inputs (settings, seed, indicator system, grading)
+_SOLVED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _seed_key(seed: int | np.random.SeedSequence) -> tuple[Any, ...]:
+    if isinstance(seed, np.random.SeedSequence):
+        return (seed.entropy, tuple(seed.spawn_key), seed.pool_size)
+    return (int(seed),)
 
 
 def _calibrate(params: dict[str, Any], system: IndicatorSystem | None, draws: _Draws,
@@ -596,9 +612,9 @@ def _calibrate(params: dict[str, Any], system: IndicatorSystem | None, draws: _D
         fail(f"target.{key}", goal, f"not bracketed: {name} = {lo:g} gives {f_lo + goal:.4%} "
                                     f"and {hi:g} gives {f_hi + goal:.4%}; give bounds between "
                                     "which the target is crossed")
-    x = optimize.brentq(lambda v: achieved(v) - goal, lo, hi, xtol=1e-12, maxiter=200)
+    x = optimize.brentq(lambda v: achieved(v) - goal, lo, hi, xtol=1e-10, maxiter=200)
     # the share moves in steps (one project at a time): take the closer side of the step
-    step = 1e-9 * max(abs(x), 1.0)
+    step = 1e-8 * max(abs(x), 1.0)
     x = min((c for c in (x - step, x, x + step) if lo <= c <= hi),
             key=lambda c: abs(achieved(c) - goal))
     record = {"solve": name, "value": float(x), "target": {str(key): float(goal)},

@@ -11,7 +11,7 @@ Scenario YAML (paths are relative to the scenario file)::
     indicator_system: ../indicator_systems/national_project_self_eval.yaml  # optional
     portfolio:
       file: ../portfolios/example.csv          # either a file ...
-      # generate: {preset: liupanshui_2021, grade_budgets: {fair: 853333333.33}}   # ... or this
+      # generate: {preset: liupanshui_2021, calibrate: {...}}   # ... or this
     grading: {labels: national, cutoffs: [90, 80, 60], quotas: {excellent: 0.2}}
     linkage: {rule: liupanshui, ratio: 0.15, pool: treasury}
     weighting: {groups: {method: entropy}}       # optional, see perfsim.run.compare
