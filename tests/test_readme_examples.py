@@ -114,12 +114,13 @@ def test_the_metrics_table_lists_the_registry():
 
 def test_table_example_scores_as_the_readme_says(examples, tmp_path):
     # the published-table example: rounding, over-completion, started periods, assessed
-    # bands, not applicable (average), blank (zero and imputed), not submitted
+    # bands, the excess reading of the gap rule, not applicable (average), blank (zero and
+    # imputed), not submitted
     (examples / "table_scenario.yaml").write_text(
         "name: table\nindicator_system: table.yaml\nportfolio: {file: table.csv}\n",
         encoding="utf-8")
     y = run_year(load_scenario(examples / "table_scenario.yaml"))
-    assert y.allocations["score"].tolist() == [84.0, 83.5, 37.5, 44.0]
+    assert y.allocations["score"].tolist() == [84.0, 84.5, 37.5, 46.5]
     assert y.cells[["project_id", "code", "treatment", "points"]].values.tolist() == [
         ["T2", "REV", "average of the others", 7.5], ["T3", "QTY", "zero", 0.0],
         ["T4", "QTY", "not submitted: 0", 0.0], ["T4", "REV", "impute: department median", 5.0]]
@@ -127,8 +128,8 @@ def test_table_example_scores_as_the_readme_says(examples, tmp_path):
     text = (examples / "table.csv").read_text(encoding="utf-8")
     for bad, words in ((text.replace("T3,Health,200000,,12", "T3,Health,200000,,"),
                         ["row 4", "'LATE'", "missing value"]),
-                       (text.replace("27,好", "27,中"), ["row 2", "'QUAL' = 27", "band 中"]),
-                       (text.replace("27,好", "31,"), ["row 2", "'QUAL' = 31", "[0, 30]"])):
+                       (text.replace("18,好", "18,中"), ["row 2", "'QUAL' = 18", "band 中"]),
+                       (text.replace("18,好", "21,"), ["row 2", "'QUAL' = 21", "[0, 20]"])):
         (tmp_path / "bad.csv").write_text(bad, encoding="utf-8")
         with pytest.raises(InputError) as info:
             load_portfolio(tmp_path / "bad.csv", system)
