@@ -637,8 +637,11 @@ def round_half_up(x: np.ndarray | float, decimals: int | None) -> np.ndarray | f
         return x
     f = 10.0 ** int(decimals)
     v = np.asarray(x, dtype=float)
-    scaled = np.abs(v) * f
-    out = np.copysign(np.floor(scaled + 0.5 + 1e-6), v) / f
+    out = np.asarray(np.abs(v) * f)  # one array worked in place: the Monte Carlo rounds many
+    out += 0.5 + 1e-6
+    np.floor(out, out=out)
+    out /= f
+    np.copysign(out, v, out=out)
     return out if np.ndim(out) else float(out)
 
 
