@@ -106,8 +106,39 @@ def test_grade_table_accepts_chinese_labels_and_other_label_sets():
                               "multipliers": {"优": 1.1, "良": 1, "合格": 0.9, "不合格": 0}},
                              labels)
     assert link.rule.multipliers == (1.1, 1.0, 0.9, 0.0)
-    with pytest.raises(InputError, match="national"):
-        linkage_from_dict({"rule": "liupanshui"}, labels)
+
+
+def test_liupanshui_takes_any_four_grade_label_set_by_position():
+    # 优 良 合格 不合格: 优 and 良 kept, 合格 cut by the ratio, 不合格 cancelled
+    link = linkage_from_dict({"rule": "liupanshui", "ratio": 0.2}, label_set("pass_fail"))
+    res = link.apply(np.full(4, 100.0), np.zeros(4), GRADES)
+    np.testing.assert_allclose(res.next_budget, [100, 100, 80, 0])
+    two = label_set([{"code": "advanced", "zh": "先进单位"}, {"code": "other", "zh": "其他"}])
+    with pytest.raises(InputError, match="four grades") as info:
+        linkage_from_dict({"rule": "liupanshui"}, two)
+    assert info.value.where == "linkage"
+
+
+def test_a_custom_label_set_with_a_treasury_pool_needs_no_recipients():
+    # labels [advanced, other]: the default recipient `excellent` no longer exists, and a
+    # treasury pool redistributes nothing, so nothing needs checking
+    two = label_set([{"code": "advanced", "zh": "先进单位"}, {"code": "other", "zh": "其他"}])
+    for rule in ({"rule": "grade_table", "multipliers": {"advanced": 1.0, "other": 0.9}},
+                 {"rule": "score_curve", "points": [[0, 0.8], [100, 1.0]]}):
+        link = linkage_from_dict({**rule, "pool": "treasury"}, two)
+        res = link.apply(np.array([100.0, 100.0]), np.array([95.0, 50.0]), np.array([0, 1]))
+        assert res.reward.sum() == 0
+    # redistributed, the pool goes by default to the best grade of the set (advanced)
+    link = linkage_from_dict({"rule": "grade_table", "pool": "redistribute",
+                              "multipliers": {"advanced": 1.0, "other": 0.9}}, two)
+    res = link.apply(np.array([100.0, 300.0]), np.zeros(2), np.array([0, 1]))
+    np.testing.assert_allclose(res.next_budget, [130, 270])  # 10% of 300 to the advanced unit
+    # named recipients are checked when the pool is redistributed
+    with pytest.raises(InputError) as info:
+        linkage_from_dict({"rule": "grade_table", "pool": "redistribute",
+                           "recipients": ["excellent"],
+                           "multipliers": {"advanced": 1.0, "other": 0.9}}, two)
+    assert info.value.field == "recipients" and "advanced" in str(info.value)
 
 
 # --- the savings pool -----------------------------------------------------------------------
@@ -190,7 +221,7 @@ def test_preconditions_cancel_whatever_the_grade():
     ({"rule": "liupanshui", "pool": "lottery"}, "pool"),
     ({"rule": "liupanshui", "floor": 0.9, "cap": 0.8}, "floor"),
     ({"rule": "liupanshui", "floor": -0.1}, "floor"),
-    ({"rule": "liupanshui", "recipients": ["stellar"]}, "recipients"),
+    ({"rule": "liupanshui", "pool": "redistribute", "recipients": ["stellar"]}, "recipients"),
     ({"rule": "grade_table", "multipliers": {"excellent": 1, "good": 1, "fair": 1}},
      "multipliers.poor"),
     ({"rule": "grade_table", "multipliers": {"excellent": 1, "good": 1, "fair": 1, "poor": 0,

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from perfsim.errors import InputError
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import load_scenario
@@ -20,7 +21,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def examples(tmp_path_factory) -> Path:
     text = README.read_text(encoding="utf-8")
     found = re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S)
-    assert {name for name, _ in found} >= {"system.yaml", "portfolio.csv", "scenario.yaml"}
+    assert {name for name, _ in found} >= {"system.yaml", "portfolio.csv", "scenario.yaml",
+                                           "table.yaml", "table.csv", "generated.yaml"}
     folder = tmp_path_factory.mktemp("readme")
     for name, body in found:
         (folder / name).write_text(body, encoding="utf-8")
@@ -92,7 +94,10 @@ def test_python_example_runs_as_written(examples, monkeypatch, capsys):
     code = (examples / "study.py").read_text(encoding="utf-8")
     exec(compile(code, "README study.py", "exec"), {})
     out = capsys.readouterr().out
-    assert "cut 128,000,000 yuan" in out and "linkage.ratio = 0.15" in out
+    cut = float(re.search(r"cut ([0-9,]+) yuan", out).group(1).replace(",", ""))
+    assert cut == pytest.approx(128e6, rel=0.05)  # the calibrated generator, not a pin
+    ratio = float(re.search(r"linkage.ratio = ([0-9.]+)", out).group(1))
+    assert ratio == pytest.approx(0.15, abs=0.005)
 
 
 def test_the_metrics_table_lists_the_registry():
@@ -105,3 +110,38 @@ def test_the_metrics_table_lists_the_registry():
     for name, metric in FIXED.items():
         line = next(ln for ln in table.splitlines() if ln.startswith(f"| `{name}`"))
         assert f"| {metric.unit} |" in line and (("yes" in line) == metric.monte_carlo)
+
+
+def test_table_example_scores_as_the_readme_says(examples, tmp_path):
+    # the published-table example: rounding, over-completion, started periods, assessed
+    # bands, the excess reading of the gap rule, not applicable (average), blank (zero and
+    # imputed), not submitted
+    (examples / "table_scenario.yaml").write_text(
+        "name: table\nindicator_system: table.yaml\nportfolio: {file: table.csv}\n",
+        encoding="utf-8")
+    y = run_year(load_scenario(examples / "table_scenario.yaml"))
+    assert y.allocations["score"].tolist() == [84.0, 84.5, 37.5, 46.5]
+    assert y.cells[["project_id", "code", "treatment", "points"]].values.tolist() == [
+        ["T2", "REV", "average of the others", 7.5], ["T3", "QTY", "zero", 0.0],
+        ["T4", "QTY", "not submitted: 0", 0.0], ["T4", "REV", "impute: department median", 5.0]]
+    system = load_indicator_system(examples / "table.yaml")
+    text = (examples / "table.csv").read_text(encoding="utf-8")
+    for bad, words in ((text.replace("T3,Health,200000,,12", "T3,Health,200000,,"),
+                        ["row 4", "'LATE'", "missing value"]),
+                       (text.replace("18,好", "18,中"), ["row 2", "'QUAL' = 18", "band 中"]),
+                       (text.replace("18,好", "21,"), ["row 2", "'QUAL' = 21", "[0, 20]"])):
+        (tmp_path / "bad.csv").write_text(bad, encoding="utf-8")
+        with pytest.raises(InputError) as info:
+            load_portfolio(tmp_path / "bad.csv", system)
+        assert all(w in str(info.value) for w in words), str(info.value)
+
+
+def test_generated_example_meets_its_calibration_target(examples):
+    sc = load_scenario(examples / "generated.yaml")
+    pf = sc.portfolio
+    assert pf.calibration["solve"] == "performance_mean" and pf.n_projects == 500
+    grade = sc.grading.grade(pf.scores)
+    share = pf.budget[grade == 2].sum() / pf.budget.sum()
+    # as closely as one project's budget allows
+    assert abs(share - 0.04) <= pf.budget.max() / pf.budget.sum()
+    assert abs(pf.budget.sum() - 3e9) < 500 * 0.005

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from perfsim.errors import InputError
-from perfsim.kernel.scoring import RULES, gap_penalty, make_rule, total_score
+from perfsim.kernel.scoring import RULES, gap_penalty, make_rule, round_half_up, total_score
 
 
 def earned(kind, values, *, params=None, target=None, direction="higher", points=1.0, aux=None):
@@ -114,18 +114,27 @@ def test_deduct_one_point_per_five_days_late_floor():
     np.testing.assert_allclose(got, [1.0, 3.0, 2.0, 0.0, 0.0, 3.0])
 
 
-def test_deduct_rounding_ceil_counts_a_started_step():
-    # ceil: 12 days → 3 steps → 0 of 3; 10 → 2 → 1; 1 → 1 → 2; 0 → 0 → 3
-    got = earned("deduct", [12, 10, 1, 0], params={"per": 1, "step": 5, "rounding": "ceil"},
-                 points=3)
-    np.testing.assert_allclose(got, [0.0, 1.0, 2.0, 3.0])
+def test_deduct_started_periods_count_a_started_step():
+    # "每逾期5天扣1分" read as started periods: 12 days → 3 → 0 of 3; 10 → 2 → 1; 4 → 1 → 2;
+    # 1 → 1 → 2; 0 → 0 → 3 (complete periods: 4 days late costs nothing, see above)
+    got = earned("deduct", [12, 10, 4, 1, 0],
+                 params={"per": 1, "step": 5, "periods": "started"}, points=3)
+    np.testing.assert_allclose(got, [0.0, 1.0, 2.0, 2.0, 3.0])
+    assert earned("deduct", [4], params={"per": 1, "step": 5, "periods": "complete"},
+                  points=3)[0] == 3.0
 
 
-def test_deduct_rounding_exact_is_pro_rata():
-    # exact: 12 days / 5 = 2.4 points off → 0.6 of 3; 2.5 days → 0.5 off → 2.5
-    got = earned("deduct", [12, 2.5, 20], params={"per": 1, "step": 5, "rounding": "exact"},
+def test_deduct_pro_rata_periods():
+    # pro rata: 12 days / 5 = 2.4 points off → 0.6 of 3; 2.5 days → 0.5 off → 2.5
+    got = earned("deduct", [12, 2.5, 20], params={"per": 1, "step": 5, "periods": "pro_rata"},
                  points=3)
     np.testing.assert_allclose(got, [0.6, 2.5, 0.0])
+
+
+def test_deduct_rounding_is_renamed_periods():
+    with pytest.raises(InputError, match="renamed: use periods") as info:
+        make_rule("deduct", {"per": 1, "step": 5, "rounding": "floor"}, points=3)
+    assert info.value.field == "rounding"
 
 
 def test_deduct_half_point_per_error():
@@ -151,7 +160,7 @@ def test_deduct_allowance():
     ({"per": 0}, "per"),
     ({}, "per"),
     ({"per": 1, "step": 0}, "step"),
-    ({"per": 1, "rounding": "nearest"}, "rounding"),
+    ({"per": 1, "periods": "nearest"}, "periods"),
     ({"per": 1, "allowance": -1}, "allowance"),
     ({"per": 1, "colour": "red"}, "colour"),
     ({"per": "one"}, "per"),
@@ -302,6 +311,112 @@ def test_gap_penalty_function():
     np.testing.assert_allclose(got, [2.0, 0.0, 2.0, 4.0, 5.0])
 
 
+def test_recheck_gap_mode_whole_or_excess():
+    # "差距大于10分以上的，每差五分扣1分", self 95 vs re-check 78, a gap of 17:
+    # whole: 3 complete steps of 5 in 17 → −3: 7 × 0.78 − 3 = 2.46
+    # excess: 1 complete step of 5 in the 7 beyond 10 → −1: 5.46 − 1 = 4.46
+    whole = make_rule("recheck", {"gap": 10, "per": 1, "step": 5}, points=7)
+    excess = make_rule("recheck", {"gap": 10, "per": 1, "step": 5, "gap_mode": "excess"},
+                       points=7)
+    aux = {"self": np.array([95.0, 82.0, 90.0])}
+    # self 82 vs 70, a gap of 12: whole −2 (4.9 − 2 = 2.9), excess 0 (4.9)
+    # self 90 vs 80, a gap of 10 (not more than 10): no deduction either way (5.6)
+    recheck = np.array([78.0, 70.0, 80.0])
+    np.testing.assert_allclose(whole.earned(recheck, aux), [2.46, 2.9, 5.6])
+    np.testing.assert_allclose(excess.earned(recheck, aux), [4.46, 4.9, 5.6])
+    np.testing.assert_allclose(gap_penalty(np.array([78.0]), np.array([95.0]), mode="excess"),
+                               [1.0])
+    with pytest.raises(InputError, match="gap_mode"):
+        make_rule("recheck", {"gap_mode": "half"}, points=7)
+
+
+# --- assessed (酌情) items --------------------------------------------------------------------
+
+def test_an_assessor_scoring_9_of_10_scores_9():
+    rule = make_rule("assessed", points=10)
+    np.testing.assert_allclose(rule.earned(np.array([9.0, 10.0, 0.0, 7.25])),
+                               [9.0, 10.0, 0.0, 7.25])
+    assert rule.check(np.array([9.0, 0.0, 10.0])) is None
+
+
+def test_assessed_points_outside_zero_to_max_are_refused():
+    rule = make_rule("assessed", points=10)
+    bad, problem = rule.check(np.array([9.0, 10.5, -1.0]))
+    assert bad.tolist() == [False, True, True] and "[0, 10]" in problem
+
+
+def test_assessed_bands_of_the_template():
+    # three bands of 10 points: 100–80% → [8, 10], 80–60% → [6, 8], 60–0% → [0, 6]
+    rule = make_rule("assessed", {"bands": {"全部或基本达成": [0.8, 1.0],
+                                            "部分达成": [0.6, 0.8], "未达成": [0.0, 0.6]}},
+                     points=10)
+    assert rule.aux_labels == {"band": ("全部或基本达成", "部分达成", "未达成")}
+    points = np.array([9.0, 8.0, 8.0, 7.0, 6.5, 3.0])
+    band = np.array([0, 0, 1, 1, 0, np.nan])  # the last gives no band: only [0, 10] applies
+    bad, problem = rule.check(points, {"band": band})
+    assert bad.tolist() == [False, False, False, False, True, False]  # 6.5 is not in [8, 10]
+    assert "全部或基本达成" in problem and "[8, 10]" in problem
+    np.testing.assert_allclose(rule.earned(points), points)  # the points are what is earned
+
+
+@pytest.mark.parametrize("bands", [{"a": [0.8]}, {"a": [0.9, 0.8]}, {"a": [0, 1.2]}, [1, 2]])
+def test_assessed_bands_must_be_low_high_shares(bands):
+    with pytest.raises(InputError, match="bands"):
+        make_rule("assessed", {"bands": bands}, points=10)
+
+
+# --- the template rule and over-completion ----------------------------------------------------
+
+def test_overcompletion_marks_down_deviation_beyond_the_threshold():
+    # threshold 0.2, rate 1, floor 0.5, 10 points, target 100:
+    # 80 → 8 (the template rule); 100 → 10; 120 → 10 (deviation 0.2 is not beyond);
+    # 150 → deviation 0.5, 0.3 beyond → 7; 200 → 0.8 beyond → 0.2, floored at 0.5 → 5
+    rule = make_rule("proportional", {"overcompletion": {"threshold": 0.2, "rate": 1.0,
+                                                         "floor": 0.5}},
+                     target=100, points=10)
+    np.testing.assert_allclose(rule.earned(np.array([80.0, 100, 120, 150, 200])),
+                               [8.0, 10.0, 10.0, 7.0, 5.0])
+    plain = make_rule("proportional", target=100, points=10)
+    np.testing.assert_allclose(plain.earned(np.array([150.0, 200])), [10.0, 10.0])
+
+
+def test_overcompletion_on_a_lower_is_better_leaf():
+    # cost target 500, threshold 0.2, rate 2: 400 (20% under) → full; 300 (40% under: 0.2
+    # beyond) → 1 − 0.4 = 0.6 → 3 of 5; 625 (over budget) → the template rule 500/625 → 4
+    rule = make_rule("proportional", {"overcompletion": {"threshold": 0.2, "rate": 2}},
+                     target=500, direction="lower", points=5)
+    np.testing.assert_allclose(rule.earned(np.array([400.0, 300, 625])), [5.0, 3.0, 4.0])
+
+
+@pytest.mark.parametrize("over, field", [
+    ({"rate": 1}, "overcompletion"),
+    ({"threshold": -0.1}, "overcompletion.threshold"),
+    ({"threshold": None}, "overcompletion.threshold"),
+    ({"threshold": 0.2, "floor": 2}, "overcompletion.floor"),
+    ({"threshold": 0.2, "slope": 1}, "overcompletion.slope"),
+])
+def test_overcompletion_parameters_are_checked(over, field):
+    with pytest.raises(InputError) as info:
+        make_rule("proportional", {"overcompletion": over}, target=100, points=10)
+    assert info.value.field == field
+
+
+# --- rounding as published --------------------------------------------------------------------
+
+def test_round_half_up_as_printed_tables_do():
+    # 四舍五入 to two decimals, whatever the binary sum: ten printed leaf scores adding up to
+    # 80.00 sum to 79.99999999999999 in binary
+    total = sum([6.6, 8.2, 5.61, 4.77, 8.04, 8.63, 5.44, 8.95, 5.27, 18.49])
+    assert total < 80.0 and round_half_up(total, 2) == 80.0
+    assert round_half_up(89.995, 2) == 90.0 and round_half_up(59.995, 2) == 60.0
+    assert round_half_up(89.994, 2) == 89.99 and round_half_up(89.99, 2) == 89.99
+    assert round_half_up(0.125, 2) == 0.13 and round_half_up(2.5, 0) == 3.0  # halves go up
+    assert round_half_up(-1.005, 2) == -1.01  # away from zero
+    np.testing.assert_array_equal(round_half_up(np.array([79.999999999, 80.004]), 2),
+                                  [80.0, 80.0])
+    assert round_half_up(1.23456, None) == 1.23456
+
+
 def test_unknown_kind_and_unknown_parameter_are_input_errors():
     with pytest.raises(InputError) as info:
         make_rule("magic")
@@ -328,6 +443,7 @@ CASES = {
     "execution_rate": ({"floor": 50}, 100.0, lambda r: r.uniform(0, 120, (3, 4))),
     "bonus": ({"per": 2}, None, lambda r: r.integers(0, 8, (3, 4)).astype(float)),
     "recheck": ({}, None, lambda r: r.uniform(50, 100, (3, 4))),
+    "assessed": ({}, None, lambda r: r.uniform(0, 5, (3, 4))),
 }
 
 
@@ -354,7 +470,7 @@ def test_rules_keep_the_shape_and_match_elementwise(kind):
 
 def _expected_back(kind: str, a: np.ndarray) -> tuple[np.ndarray, float]:
     """What scoring invert(a) should give back, from each rule's text, and a tolerance."""
-    if kind in ("proportional", "linear", "share", "ratio", "recheck"):
+    if kind in ("proportional", "linear", "share", "ratio", "recheck", "assessed"):
         return a, 1e-9  # continuous rules express every attainment
     if kind == "execution_rate":  # zero below the floor of 50 (= attainment 0.5 at target 100)
         return np.where(a * 100 >= 50, a, 0.0), 1e-9
@@ -384,9 +500,10 @@ def test_invert_earns_about_the_asked_attainment(kind):
 
 
 @given(st.lists(st.floats(0, 200, allow_nan=False), min_size=1, max_size=20),
-       st.floats(0.1, 5), st.floats(0.5, 10), st.sampled_from(["floor", "ceil", "exact"]))
-def test_deduct_is_within_bounds_and_monotone(values, per, step, rounding):
-    rule = make_rule("deduct", {"per": per, "step": step, "rounding": rounding}, points=5)
+       st.floats(0.1, 5), st.floats(0.5, 10),
+       st.sampled_from(["complete", "started", "pro_rata"]))
+def test_deduct_is_within_bounds_and_monotone(values, per, step, periods):
+    rule = make_rule("deduct", {"per": per, "step": step, "periods": periods}, points=5)
     v = np.sort(np.asarray(values))
     a = rule.attainment(v)
     assert np.all((a >= 0) & (a <= 1))

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from perfsim.kernel.scoring import gap_penalty, total_score
+from perfsim.kernel.scoring import gap_penalty, round_half_up, total_score
 
 SELECTIONS = ("random", "largest_budget", "highest_score")
 #: bytes of leaf arrays the evaluation process works on at a time (a few rows: cache-sized)
@@ -44,6 +44,10 @@ class Measure:
     (1 for an indicator leaf; the total for a portfolio that holds ready scores, whose single
     "leaf" is the score itself with 1 point per point, so a score passes through exactly).
     ``bonus`` (projects,) are fixed bonus points added to the total.
+
+    ``leaf_decimals`` and ``total_decimals`` round as published tables do (四舍五入): each
+    leaf's points (weighted sum only) and the total with its bonus; None leaves them as
+    computed. Grading then sees the printed total: a table printed 80.00 is 80.0.
     """
 
     points: np.ndarray
@@ -52,18 +56,24 @@ class Measure:
     groups: np.ndarray | None = None
     total: float | None = None
     bonus: np.ndarray | float = 0.0
+    leaf_decimals: int | None = None
+    total_decimals: int | None = None
 
     def score(self, attainment: np.ndarray, points: np.ndarray | None = None,
               bonus: np.ndarray | float | None = None) -> np.ndarray:
         """Total scores (..., P) of attainments (..., P, I); ``points`` (I,) or per row
         (R, I) (per-row points need the weighted sum)."""
         w = self.points if points is None else points
-        if self.aggregation == "weighted_sum":
+        if self.aggregation == "weighted_sum" and self.leaf_decimals is not None:
+            leaf = attainment * (w if w.ndim == 1 else w[:, None, :])
+            base = round_half_up(leaf, self.leaf_decimals).sum(axis=-1)
+        elif self.aggregation == "weighted_sum":
             base = weighted_score(attainment, w)
         else:
             base = total_score(attainment, w if w.ndim == 1 else w[0], groups=self.groups,
                                method=self.aggregation, total=self.total)
-        return base + (self.bonus if bonus is None else bonus)
+        return round_half_up(base + (self.bonus if bonus is None else bonus),
+                             self.total_decimals)
 
     def score_rows(self, attainment: np.ndarray, rows: tuple[np.ndarray, ...],
                    points: np.ndarray | None = None) -> np.ndarray:

@@ -10,9 +10,11 @@ Then, in this order:
    [floor, cap] (a floor of 0.8 means nobody loses more than 20% unless cancelled);
 3. **savings pool** — the money taken away (Σ budget − Σ budget × multiplier) is either
    returned to the treasury (``pool: treasury``, default) or redistributed to the projects in
-   the recipient grades (default 优) in proportion to their budgets (``pool: redistribute``),
-   which keeps the total unchanged. With no eligible recipient the pool goes to the treasury.
-   A negative pool (a rule that gives more than it takes) is never redistributed.
+   the recipient grades (default: the best grade of the label set, 优 in the national set) in
+   proportion to their budgets (``pool: redistribute``), which keeps the total unchanged. With
+   no eligible recipient the pool goes to the treasury. A negative pool (a rule that gives
+   more than it takes) is never redistributed. Recipients are checked against the label set
+   only when the pool is redistributed, so any label set works with a treasury pool.
 
 All functions take arrays shaped (..., projects) and never loop over projects.
 """
@@ -111,7 +113,7 @@ class Linkage:
     floor: float | None = None
     cap: float | None = None
     pool: str = "treasury"
-    recipients: tuple[str, ...] = ("excellent",)
+    recipients: tuple[str, ...] = ()  # empty: the best grade of the label set
     preconditions: tuple[str, ...] = ()
     name: str = "custom"
     params: Mapping[str, Any] = field(default_factory=dict, compare=False)
@@ -128,11 +130,12 @@ class Linkage:
         if self.floor is not None and self.cap is not None and self.floor > self.cap:
             raise InputError(where="linkage", field="floor", value=self.floor,
                              problem=f"is above the cap {self.cap:g}")
-        for code in self.recipients:
-            try:
-                self.labels.index(code)
-            except InputError as err:
-                raise err.at(where="linkage", field="recipients") from None
+        if self.pool == "redistribute":
+            for code in self.recipients:
+                try:
+                    self.labels.index(code)
+                except InputError as err:
+                    raise err.at(where="linkage", field="recipients") from None
         if isinstance(self.rule, GradeTable) and len(self.rule.multipliers) != len(self.labels):
             raise InputError(where="linkage", field="multipliers",
                              value=list(self.rule.multipliers),
@@ -142,6 +145,11 @@ class Linkage:
     def monotone(self) -> bool:
         """True when a better score never gets a lower multiplier (before the pool)."""
         return self.rule.monotone
+
+    @property
+    def recipient_grades(self) -> tuple[str, ...]:
+        """The grades that share a redistributed pool (default: the best grade)."""
+        return self.recipients or self.labels.codes[:1]
 
     def multiplier(self, score: np.ndarray, grade: np.ndarray,
                    flags_ok: np.ndarray | bool = True, table: np.ndarray | None = None
@@ -184,7 +192,7 @@ class Linkage:
         base = b * m
         reward = np.broadcast_to(0.0, base.shape)   # nothing redistributed: no array needed
         if self.pool == "redistribute":
-            codes = [self.labels.index(c) for c in self.recipients]
+            codes = [self.labels.index(c) for c in self.recipient_grades]
             eligible = np.isin(grade, codes) & (m > 0) & np.asarray(ok, dtype=bool)
             weight = np.where(eligible, b, 0.0)
             wsum = weight.sum(axis=-1, keepdims=True)
@@ -217,12 +225,18 @@ def liupanshui_multipliers(ratio: float | np.ndarray) -> np.ndarray:
     return np.stack([one, one, 1.0 - r, np.zeros(r.shape)], axis=-1)
 
 
-def liupanshui(ratio: float = 0.15, **kwargs: Any) -> Linkage:
+def liupanshui(ratio: float = 0.15, labels: LabelSet = NATIONAL, **kwargs: Any) -> Linkage:
     """Liupanshui 2022 [E2]: 优 and 良 funding guaranteed; 中 cut by ``ratio`` (which must lie
-    in [10%, 20%], "according to the situation"); 差 cancelled."""
+    in [10%, 20%], "according to the situation"); 差 cancelled. Any label set of four grades
+    takes the rule by position (优 良 合格 不合格: 合格 cut, 不合格 cancelled)."""
     ratio = check_ratio(ratio)
+    if len(labels) != 4:
+        raise InputError(where="linkage", field="rule", value="liupanshui",
+                         problem=f"needs four grades (kept, kept, cut, cancelled), the label "
+                                 f"set has {len(labels)} ({', '.join(labels.codes)}); use "
+                                 "grade_table")
     return Linkage(GradeTable(tuple(float(m) for m in liupanshui_multipliers(ratio))),
-                   labels=NATIONAL, name="liupanshui", params={"ratio": ratio}, **kwargs)
+                   labels=labels, name="liupanshui", params={"ratio": ratio}, **kwargs)
 
 
 _COMMON = {"floor", "cap", "pool", "recipients", "preconditions"}
@@ -244,7 +258,7 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
           floor: 0.5                  # optional, multiplier floor for non-cancelled projects
           cap: 1.2                    # optional, multiplier cap
           pool: treasury              # treasury | redistribute
-          recipients: [excellent]     # grades sharing a redistributed pool
+          recipients: [excellent]     # grades sharing a redistributed pool (default: the best)
           preconditions: [has_targets, self_evaluated]   # boolean portfolio columns
     """
     spec = dict(spec or {"rule": "liupanshui"})
@@ -269,10 +283,7 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
     if "preconditions" in spec:
         common["preconditions"] = tuple(_str_list(spec["preconditions"], "preconditions"))
     if rule == "liupanshui":
-        if labels is not NATIONAL and labels.codes != NATIONAL.codes:
-            raise InputError(where="linkage", field="rule", value=rule,
-                             problem="needs the national labels (优 良 中 差)")
-        return liupanshui(spec.get("ratio", 0.15), **common)
+        return liupanshui(spec.get("ratio", 0.15), labels, **common)
     if rule == "grade_table":
         table = spec.get("multipliers")
         if not isinstance(table, Mapping):

@@ -10,13 +10,19 @@ Deduction rules work in points (e.g. −1 point per 5 days late): their attainme
 ``max(points − deduction, 0) / points`` at the points written in the indicator file.
 
 Each rule also has ``invert(attainment)``: a measured value that earns (about) that attainment.
-The synthetic portfolio generator uses it to write realistic raw measurements.
+The synthetic portfolio generator uses it to write realistic raw measurements, and
+``check(values, aux)``: the cells a rule refuses (an assessor's points outside [0, max] or
+outside the band), which the portfolio loader reports by row.
+
+Published tables round leaf points and totals (四舍五入, usually to two decimals):
+:func:`round_half_up` is the one rounding step, applied where scores are computed
+(:class:`perfsim.kernel.evaluation.Measure`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -92,6 +98,17 @@ class Rule:
         """Points earned (attainment × points)."""
         return self.attainment(values, aux) * self.points
 
+    def check(self, values: np.ndarray, aux: Mapping[str, np.ndarray] | None = None
+              ) -> tuple[np.ndarray, str] | None:
+        """Cells this rule refuses: a boolean mask over ``values`` and the problem, or None
+        when every value is acceptable (most rules accept any number)."""
+        return None
+
+    @property
+    def aux_labels(self) -> Mapping[str, tuple[str, ...]]:
+        """Auxiliary inputs given as labels (e.g. an assessed item's band), by input name."""
+        return {}
+
     @property
     def is_bonus(self) -> bool:
         return False
@@ -108,16 +125,45 @@ def _ratio(num: np.ndarray, den: np.ndarray | float) -> np.ndarray:
 
 
 class Proportional(Rule):
-    """points × min(actual / target, 1); lower-is-better: min(target / actual, 1);
-    equal: 1 − |actual − target| / |target|, floored at 0."""
+    """The template rule: points × min(actual / target, 1); lower-is-better:
+    min(target / actual, 1); equal: 1 − |actual − target| / |target|, floored at 0.
+
+    ``overcompletion`` (off unless given) marks down large over-completion against a target
+    set too low (the MoF template's 按照偏离度适度调减分值): with the deviation
+    d = actual / target − 1 (lower-is-better: 1 − actual / target) beyond ``threshold``, the
+    attainment is 1 − ``rate`` × (d − ``threshold``), never below ``floor``. E.g. threshold 0.2,
+    rate 1, floor 0: 150% of the target earns 70% of the points."""
 
     kind = "proportional"
     needs_target = True
+    allowed_params = ("overcompletion",)
+    OVERCOMPLETION_KEYS: ClassVar[tuple[str, ...]] = ("threshold", "rate", "floor")
 
     def validate(self) -> None:
         if self.target == 0 and self.direction != "lower":
             raise InputError(field="target", value=0, problem="must be non-zero for a "
                              "proportional rule")
+        over = self.params.get("overcompletion")
+        if over is None:
+            return
+        if not isinstance(over, Mapping) or "threshold" not in over:
+            raise InputError(field="overcompletion", value=over,
+                             problem="must be {threshold: T, rate: R, floor: F} (rate and floor "
+                                     "optional)")
+        for key in over:
+            if key not in self.OVERCOMPLETION_KEYS:
+                raise InputError(field=f"overcompletion.{key}", value=over[key],
+                                 problem="unknown key (allowed: threshold, rate, floor)")
+        for key, default, high in (("threshold", None, None), ("rate", 1.0, None),
+                                   ("floor", 0.0, 1.0)):
+            try:
+                _num(over, key, default, low=0, high=high, required=key == "threshold")
+            except InputError as err:
+                raise err.at(field=f"overcompletion.{key}") from None
+        if self.direction == "equal" or self.target == 0:
+            raise InputError(field="overcompletion", value=over,
+                             problem="needs a higher- or lower-is-better leaf with a non-zero "
+                                     "target")
 
     def attainment(self, values, aux=None):
         v = np.asarray(values, dtype=float)
@@ -128,7 +174,15 @@ class Proportional(Rule):
             a = np.where(v <= t, 1.0, _ratio(t, v))
         else:
             a = 1.0 - np.abs(v - t) / abs(t)
-        return np.clip(np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+        a = np.clip(np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+        over = self.params.get("overcompletion")
+        if over is None:
+            return a
+        dev = _ratio(v, t) - 1.0 if self.direction == "higher" else 1.0 - _ratio(v, t)
+        beyond = np.clip(np.nan_to_num(dev, nan=0.0) - float(over["threshold"]), 0.0, None)
+        marked = np.maximum(1.0 - float(over.get("rate", 1.0)) * beyond,
+                            float(over.get("floor", 0.0)))
+        return np.where(beyond > 0, np.minimum(a, marked), a)
 
     def invert(self, attainment):
         a = np.clip(np.asarray(attainment, dtype=float), 1e-9, 1.0)
@@ -198,30 +252,41 @@ class Linear(Rule):
 
 class Deduct(Rule):
     """Deduct ``per`` points for every ``step`` units (days late, errors, instances) beyond an
-    ``allowance``, floored at 0. ``rounding``: ``floor`` counts complete steps only (default),
-    ``ceil`` counts a started step as whole, ``exact`` deducts pro rata."""
+    ``allowance``, floored at 0. ``periods``: ``complete`` counts complete steps only (the
+    default: "每逾期5天扣1分" read as 4 days late costing nothing), ``started`` counts a started
+    step as whole (4 days late costs 1), ``pro_rata`` deducts in proportion (4 days → 0.8)."""
 
     kind = "deduct"
-    allowed_params = ("per", "step", "rounding", "allowance")
+    allowed_params = ("per", "step", "periods", "allowance")
+    PERIODS: ClassVar[tuple[str, ...]] = ("complete", "started", "pro_rata")
+
+    def __post_init__(self) -> None:
+        if "rounding" in self.params:
+            raise InputError(field="rounding", value=self.params["rounding"],
+                             problem="renamed: use periods (complete | started | pro_rata; "
+                                     "floor = complete, ceil = started, exact = pro_rata)")
+        super().__post_init__()
+
+    @property
+    def periods(self) -> str:
+        return str(self.params.get("periods", "complete"))
 
     def validate(self):
         _num(self.params, "per", required=True, low=0, strict_low=True)
         _num(self.params, "step", 1.0, low=0, strict_low=True)
         _num(self.params, "allowance", 0.0, low=0)
-        rounding = self.params.get("rounding", "floor")
-        if rounding not in ("floor", "ceil", "exact"):
-            raise InputError(field="rounding", value=rounding,
-                             problem="must be one of floor, ceil, exact")
+        if self.params.get("periods", "complete") not in self.PERIODS:
+            raise InputError(field="periods", value=self.params["periods"],
+                             problem=f"must be one of {', '.join(self.PERIODS)}")
 
     def deduction(self, values: np.ndarray) -> np.ndarray:
         per = float(self.params["per"])
         step = float(self.params.get("step", 1.0))
         allowance = float(self.params.get("allowance", 0.0))
         units = np.maximum(np.asarray(values, dtype=float) - allowance, 0.0) / step
-        rounding = self.params.get("rounding", "floor")
-        if rounding == "floor":
+        if self.periods == "complete":
             units = np.floor(units + 1e-9)
-        elif rounding == "ceil":
+        elif self.periods == "started":
             units = np.ceil(units - 1e-9)
         return per * units
 
@@ -338,6 +403,69 @@ class RatioOfScore(Rule):
         return np.clip(attainment, 0, 1) * self.scale
 
 
+class Assessed(Rule):
+    """An item scored at the assessor's discretion (酌情扣分, 定性指标): the measured value is the
+    points awarded, within [0, points]. ``bands`` (optional, best first) map a band label to
+    [low, high] shares of the points, e.g. the MoF template's three bands {全部或基本达成:
+    [0.8, 1.0], 部分达成: [0.6, 0.8], 未达成: [0, 0.6]}; a portfolio may give the band in the
+    column ``<code>.band``, and the points must then lie within it (bounds included)."""
+
+    kind = "assessed"
+    allowed_params = ("bands",)
+    aux_inputs = ("band",)
+
+    @property
+    def bands(self) -> dict[str, tuple[float, float]]:
+        return {str(k): (float(v[0]), float(v[1]))
+                for k, v in (self.params.get("bands") or {}).items()}
+
+    @property
+    def aux_labels(self) -> Mapping[str, tuple[str, ...]]:
+        return {"band": tuple(self.bands)} if self.bands else {}
+
+    def validate(self):
+        bands = self.params.get("bands")
+        if bands is None:
+            return
+        if not isinstance(bands, Mapping) or not bands:
+            raise InputError(field="bands", value=bands,
+                             problem="must map band labels to [low, high] shares of the points")
+        for label, bounds in bands.items():
+            ok = (isinstance(bounds, Sequence) and not isinstance(bounds, str)
+                  and len(bounds) == 2 and all(isinstance(x, int | float)
+                                               and not isinstance(x, bool) for x in bounds))
+            if not ok or not 0 <= bounds[0] <= bounds[1] <= 1:
+                raise InputError(field=f"bands.{label}", value=bounds,
+                                 problem="must be [low, high] shares with 0 <= low <= high <= 1")
+
+    def attainment(self, values, aux=None):
+        return np.clip(np.asarray(values, dtype=float) / self.points, 0.0, 1.0)
+
+    def check(self, values, aux=None):
+        v = np.asarray(values, dtype=float)
+        tol = 1e-9 * max(self.points, 1.0)
+        bad = (v < -tol) | (v > self.points + tol)
+        if bad.any():
+            return bad, f"assessed points must lie in [0, {self.points:g}]"
+        band = None if aux is None else aux.get("band")
+        if band is None or not self.bands:
+            return None
+        idx = np.asarray(band, dtype=float)
+        given = np.isfinite(idx)
+        bounds = np.array(list(self.bands.values())) * self.points
+        k = np.where(given, idx, 0).astype(np.intp)
+        low, high = bounds[k, 0], bounds[k, 1]
+        bad = given & ((v < low - tol) | (v > high + tol))
+        if not bad.any():
+            return None
+        i = int(np.flatnonzero(bad)[0])
+        label = list(self.bands)[k[i]]
+        return bad, f"outside the band {label}: must lie in [{low[i]:g}, {high[i]:g}] points"
+
+    def invert(self, attainment):
+        return np.clip(attainment, 0, 1) * self.points
+
+
 class GradePoints(Rule):
     """Result grade to points: the measured value is an evaluation score; it is graded with
     ``cutoffs`` (descending, left-closed) and each grade earns full points, points in proportion
@@ -434,23 +562,30 @@ class Bonus(Rule):
 class Recheck(Rule):
     """Finance re-check (Wenzhou 2013): points × re-check score / scale; when the re-check and
     the self-score differ by more than ``gap`` points, deduct ``per`` points for every complete
-    ``step`` points of the whole difference (gap 12 → −2), floored at 0. The measured value is
-    the re-check score; the self-score comes from the column ``<code>.self``."""
+    ``step`` points, floored at 0. "差距大于10分以上的，每差五分扣1分" has two readings
+    (``gap_mode``): ``whole`` counts steps of the whole difference (17 → −3, the default),
+    ``excess`` steps of the difference beyond the gap (17 → −1). The measured value is the
+    re-check score; the self-score comes from the column ``<code>.self``."""
 
     kind = "recheck"
-    allowed_params = ("scale", "gap", "per", "step")
+    allowed_params = ("scale", "gap", "per", "step", "gap_mode")
     aux_inputs = ("self",)
+    GAP_MODES: ClassVar[tuple[str, ...]] = ("whole", "excess")
 
     def validate(self):
         _num(self.params, "scale", 100.0, low=0, strict_low=True)
         _num(self.params, "gap", 10.0, low=0)
         _num(self.params, "per", 1.0, low=0)
         _num(self.params, "step", 5.0, low=0, strict_low=True)
+        if self.params.get("gap_mode", "whole") not in self.GAP_MODES:
+            raise InputError(field="gap_mode", value=self.params["gap_mode"],
+                             problem=f"must be one of {', '.join(self.GAP_MODES)}")
 
     def penalty(self, recheck: np.ndarray, self_score: np.ndarray) -> np.ndarray:
         return gap_penalty(recheck, self_score, gap=float(self.params.get("gap", 10.0)),
                            per=float(self.params.get("per", 1.0)),
-                           step=float(self.params.get("step", 5.0)))
+                           step=float(self.params.get("step", 5.0)),
+                           mode=str(self.params.get("gap_mode", "whole")))
 
     def attainment(self, values, aux=None):
         v = np.asarray(values, dtype=float)
@@ -464,17 +599,20 @@ class Recheck(Rule):
 
 
 def gap_penalty(recheck: np.ndarray, self_score: np.ndarray, *, gap: float = 10.0,
-                per: float = 1.0, step: float = 5.0) -> np.ndarray:
+                per: float = 1.0, step: float = 5.0, mode: str = "whole") -> np.ndarray:
     """Points lost under the Wenzhou re-check gap rule: if |self − re-check| > ``gap``, lose
-    ``per`` points for every complete ``step`` points of the difference (12 → 2, 10 → 0)."""
+    ``per`` points for every complete ``step`` points of the whole difference (``mode``
+    ``whole``: 12 → 2, 17 → 3, 10 → 0) or of the difference beyond the gap (``excess``:
+    12 → 0, 17 → 1)."""
     diff = np.abs(np.asarray(self_score, dtype=float) - np.asarray(recheck, dtype=float))
-    return np.where(diff > gap, per * np.floor(diff / step + 1e-9), 0.0)
+    counted = diff - gap if mode == "excess" else diff
+    return np.where(diff > gap, per * np.floor(counted / step + 1e-9), 0.0)
 
 
 RULES: dict[str, type[Rule]] = {
     cls.kind: cls
     for cls in (Proportional, Threshold, Linear, Deduct, Share, AllOrNothing, Graded,
-                RatioOfScore, GradePoints, ExecutionRate, Bonus, Recheck)
+                RatioOfScore, Assessed, GradePoints, ExecutionRate, Bonus, Recheck)
 }
 
 
@@ -486,6 +624,25 @@ def make_rule(kind: str, params: Mapping[str, Any] | None = None, *, target: flo
                          problem=f"unknown rule kind (known: {', '.join(RULES)})")
     return RULES[kind](params=dict(params or {}), target=target, direction=direction,
                        points=points)
+
+
+# --- rounding as published -----------------------------------------------------------------
+
+def round_half_up(x: np.ndarray | float, decimals: int | None) -> np.ndarray | float:
+    """Round as printed tables do (四舍五入: halves away from zero) to ``decimals`` places;
+    ``None`` leaves the value as it is. Binary sums a hair off a decimal value round as that
+    value would: 79.99999999999999 → 80.0, 89.995 (stored as 89.99499…) → 90.0, 59.995 → 60.0.
+    """
+    if decimals is None:
+        return x
+    f = 10.0 ** int(decimals)
+    v = np.asarray(x, dtype=float)
+    out = np.asarray(np.abs(v) * f)  # one array worked in place: the Monte Carlo rounds many
+    out += 0.5 + 1e-6
+    np.floor(out, out=out)
+    out /= f
+    np.copysign(out, v, out=out)
+    return out if np.ndim(out) else float(out)
 
 
 # --- aggregation --------------------------------------------------------------------------

@@ -7,9 +7,21 @@ default); bonus leaves add capped extra points. Two file formats hold the same c
 - YAML, nested (``indicators:`` → ``children:``), see ``datasets/indicator_systems/``;
 - Excel (``.xlsx``), flat: sheet ``indicators`` with one row per leaf and the columns of
   :data:`EXCEL_COLUMNS`, and an optional sheet ``system`` with ``key``/``value`` rows
-  (code, name_zh, name_en, total, bonus_cap, aggregation, source).
+  (code, name_zh, name_en, total, bonus_cap, aggregation, source, missing, impute,
+  rounding_leaf, rounding_total).
 
 A loaded :class:`IndicatorSystem` is validated once and trusted everywhere else.
+
+**As published.** ``rounding`` gives the decimals of leaf points and of the total (default:
+the total to two decimals, leaves as computed), applied wherever scores are computed
+(:meth:`IndicatorSystem.measure`). Cells that hold no value are resolved here, at the
+boundary, so the kernel sees plain attainments: a blank cell follows the leaf's ``missing``
+policy (``zero`` — 未填报不得分, the default; ``error``; ``exclude`` — the leaf is dropped and
+the project's other leaves rescaled to the total; ``impute`` — the department's median, else
+the portfolio's), a cell marked not applicable (``n/a``, ``不适用``) follows the leaf's
+``not_applicable`` option (``average`` — 得本项平均分, the average of the others; ``exclude``;
+``full``), and a cell marked not submitted (``未申报``) scores 0 (未申报的不得分). Every cell so
+filled is listed (:meth:`IndicatorSystem.resolve`).
 """
 
 from __future__ import annotations
@@ -27,18 +39,41 @@ import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml
-from perfsim.kernel.scoring import AGGREGATIONS, Rule, make_rule, total_score
+from perfsim.kernel.evaluation import Measure
+from perfsim.kernel.scoring import AGGREGATIONS, Rule, make_rule, round_half_up
 from perfsim.model.weighting_spec import parse_weighting
 
 EXCEL_COLUMNS = (
     "level1_code", "level1_zh", "level1_en", "level2_code", "level2_zh", "level2_en",
     "code", "name_zh", "name_en", "points", "unit", "target", "direction", "rule", "params",
+    "missing", "not_applicable",
 )
 _CODE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _TOP_KEYS = {"code", "name", "source", "total", "bonus_cap", "aggregation", "indicators",
-             "description", "weighting"}
+             "description", "weighting", "rounding", "missing", "impute", "missing_submission",
+             "overcompletion"}
 _NODE_KEYS = {"code", "name", "points", "children", "unit", "target", "direction", "rule",
-              "description"}
+              "description", "missing", "not_applicable"}
+
+#: what a blank cell means (``missing``): 未填报不得分 (``zero``, the default), refuse the
+#: portfolio (``error``), drop the leaf and rescale the rest (``exclude``), or the median of the
+#: project's department, else of the portfolio (``impute``)
+MISSING_POLICIES = ("zero", "error", "exclude", "impute")
+#: what a cell marked not applicable means (``not_applicable``): 得本项平均分 (``average`` of
+#: the projects that have the item), ``exclude`` (rescale the rest), ``full`` points
+NOT_APPLICABLE_OPTIONS = ("average", "exclude", "full")
+#: whose median an imputed cell takes: the project's department (falling back to the
+#: portfolio when the department has no value) or the whole portfolio
+IMPUTE_FROM = ("department", "portfolio")
+#: cell texts meaning "this item does not apply" (compared case-insensitively)
+NOT_APPLICABLE_MARKS = ("n/a", "na", "不适用", "无此项")
+#: default cell texts meaning "not submitted" (未申报的不得分: they score 0)
+NOT_SUBMITTED_MARKS = ("未申报", "未报送", "未提交", "not submitted")
+#: status of a cell: a value, blank, not applicable, not submitted
+VALUE, BLANK, NOT_APPLICABLE, NOT_SUBMITTED = 0, 1, 2, 3
+CELL_NAMES = {BLANK: "blank", NOT_APPLICABLE: "not applicable", NOT_SUBMITTED: "not submitted"}
+#: the columns of the table of filled cells
+CELL_COLUMNS = ("position", "code", "cell", "treatment", "points")
 
 
 @dataclass(frozen=True)
@@ -67,6 +102,8 @@ class Indicator:
     level: int = 3
     path: tuple[str, ...] = ()  # codes of the enclosing groups, level 1 first
     description: str = ""
+    missing: str = "zero"  # what a blank cell means, see MISSING_POLICIES
+    not_applicable: str | None = None  # what "n/a" means; None: the item always applies
 
     @property
     def is_bonus(self) -> bool:
@@ -95,6 +132,13 @@ class IndicatorSystem:
     #: the file's raw ``weighting:`` block (validated on load, applied by scenarios; see
     #: :mod:`perfsim.run.compare`); paths in it are relative to :attr:`path`
     weighting: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    #: decimals of each leaf's points and of the total as printed (None: not rounded)
+    leaf_decimals: int | None = None
+    total_decimals: int | None = 2
+    #: whose median fills an imputed cell (see IMPUTE_FROM)
+    impute: str = "department"
+    #: cell texts meaning "not submitted" (they score 0)
+    missing_submission: tuple[str, ...] = NOT_SUBMITTED_MARKS
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -146,41 +190,222 @@ class IndicatorSystem:
         return replace(self, indicators=leaves, total=float(pts.sum()))
 
     # --- scoring ----------------------------------------------------------------------
+    def measure(self, bonus: np.ndarray | float = 0.0) -> Measure:
+        """The :class:`~perfsim.kernel.evaluation.Measure` that turns this system's leaf
+        attainments into total scores as published: the leaf points, the aggregation, the
+        rounding, and ``bonus`` points per project."""
+        return Measure(points=self.points, span=np.ones(self.points.size),
+                       aggregation=self.aggregation, groups=self.level1_index,
+                       total=float(self.total), bonus=bonus, leaf_decimals=self.leaf_decimals,
+                       total_decimals=self.total_decimals)
+
     def attainment(self, measurements: Mapping[str, np.ndarray]) -> np.ndarray:
         """Leaf attainments in [0, 1], shape (..., indicators), from raw measurements keyed by
         code (each array shaped (...,), e.g. (projects,) or (replications, projects)).
-        Auxiliary inputs (the self-score of a re-check) are keyed ``<code>.<input>``."""
-        cols = [self._leaf_attainment(i, measurements) for i in self.indicators]
-        return np.stack(cols, axis=-1)
+        Auxiliary inputs (the self-score of a re-check) are keyed ``<code>.<input>``. Cells
+        without a value are filled as :meth:`resolve` says."""
+        return self.resolve(measurements).attainment
 
     def bonus_points(self, measurements: Mapping[str, np.ndarray]) -> np.ndarray | float:
         """Sum of bonus points, capped at :attr:`bonus_cap`."""
         if not self.bonus:
             return 0.0
-        earned = sum(self._leaf_attainment(b, measurements) * b.points for b in self.bonus)
-        return np.minimum(earned, self.bonus_cap)
+        return self.resolve(measurements).bonus
 
     def score(self, measurements: Mapping[str, np.ndarray],
               attainment: np.ndarray | None = None) -> np.ndarray:
-        """Total score in points: aggregated leaf points plus capped bonus."""
-        a = self.attainment(measurements) if attainment is None else attainment
-        base = total_score(a, self.points, groups=self.level1_index,
-                           method=self.aggregation, total=self.total)
-        return base + self.bonus_points(measurements)
+        """Total score in points as published: aggregated (and rounded) leaf points plus
+        capped bonus, the total rounded (see :meth:`measure`)."""
+        resolved = self.resolve(measurements)
+        a = resolved.attainment if attainment is None else attainment
+        return self.measure(resolved.bonus).score(a)
 
-    def _leaf_attainment(self, leaf: Indicator, measurements: Mapping[str, np.ndarray]
-                         ) -> np.ndarray:
+    def resolve(self, measurements: Mapping[str, np.ndarray]) -> Resolved:
+        """Attainments, bonus points and the list of filled cells.
+
+        A cell holds a value, or is blank, not applicable or not submitted: the status comes
+        from ``measurements.status`` (a portfolio's :class:`Measurements`), else a NaN value
+        counts as blank. Not submitted scores 0. Blank and not-applicable cells follow the
+        leaf's ``missing`` and ``not_applicable`` settings; averages and medians are taken
+        over the cells that hold a value (along the last axis, the projects), and ``exclude``
+        comes last: the leaf takes the project's attainment share over its other scored leaves,
+        so the total is their points rescaled to the system total. Bonus leaves without a
+        value earn no bonus. ``cells`` lists every filled cell (for 1-D measurements): its
+        position, code, what the cell held, the treatment and the points it now earns."""
+        status = getattr(measurements, "status", None) or {}
+        departments = getattr(measurements, "departments", None)
+        records: list[tuple[int, str, str, str, float]] = []
+        cols, states = [], []
+        for leaf in self.indicators:
+            a, st = self._leaf_cells(leaf, measurements, status)
+            cols.append(a)
+            states.append(st)
+        A = np.stack(cols, axis=-1)
+        S = np.stack(states, axis=-1)
+        excluded = np.zeros(S.shape, dtype=bool)
+        for k, leaf in enumerate(self.indicators):
+            st = S[..., k]
+            if not np.any(st != VALUE):
+                continue
+            value = st == VALUE
+            for kind, option in ((NOT_SUBMITTED, "not submitted"),
+                                 (NOT_APPLICABLE, leaf.not_applicable),
+                                 (BLANK, leaf.missing)):
+                cells = st == kind
+                if not cells.any():
+                    continue
+                fill, treatment = self._fill(leaf, kind, option, A[..., k], value, cells,
+                                             departments)
+                if treatment == "exclude":
+                    excluded[..., k] |= cells
+                    continue
+                A[..., k] = np.where(cells, fill, A[..., k])
+                records += self._records(leaf, cells, kind, treatment, A[..., k])
+        if excluded.any():
+            pts = self.points
+            kept = ~excluded
+            room = kept @ pts
+            if np.any(excluded.any(axis=-1) & (room <= 0)):
+                raise InputError(self.path, field="missing",
+                                 problem="a project has every indicator excluded: nothing is "
+                                         "left to rescale")
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = np.where(room > 0, (np.where(kept, A, 0.0) @ pts) / room, 0.0)
+            A = np.where(excluded, share[..., None], A)
+            for k, leaf in enumerate(self.indicators):
+                if excluded[..., k].any():
+                    kinds = S[..., k]
+                    for kind in (NOT_APPLICABLE, BLANK):
+                        cells = excluded[..., k] & (kinds == kind)
+                        records += self._records(leaf, cells, kind,
+                                                 "exclude: the rest rescaled", A[..., k])
+        bonus: np.ndarray | float = 0.0
+        if self.bonus:
+            earned = 0.0
+            for leaf in self.bonus:
+                a, st = self._leaf_cells(leaf, measurements, status)
+                empty = st != VALUE
+                if empty.any() and leaf.missing == "error":
+                    self._refuse(leaf, st)
+                a = np.where(empty, 0.0, a)
+                for kind in (BLANK, NOT_APPLICABLE, NOT_SUBMITTED):
+                    records += self._records(leaf, empty & (st == kind), kind,
+                                             "zero: no bonus", a)
+                earned = earned + round_half_up(a * leaf.points, self.leaf_decimals)
+            bonus = np.minimum(earned, self.bonus_cap)
+        order = sorted(records, key=lambda r: (r[0], self.all_codes.index(r[1])))
+        return Resolved(A, bonus, pd.DataFrame(order, columns=list(CELL_COLUMNS)))
+
+    def _leaf_cells(self, leaf: Indicator, measurements: Mapping[str, np.ndarray],
+                    status: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """A leaf's attainment where its cells hold a value (0 elsewhere) and each cell's
+        status."""
         if leaf.code not in measurements:
-            raise InputError(where=f"indicator {leaf.code}", problem="no measurements given")
-        aux = {k: measurements[f"{leaf.code}.{k}"] for k in leaf.rule.aux_inputs
-               if f"{leaf.code}.{k}" in measurements}
-        return leaf.rule.attainment(np.asarray(measurements[leaf.code], dtype=float), aux)
+            raise InputError(self.path, f"indicator {leaf.code}", problem="no measurements given")
+        v = np.asarray(measurements[leaf.code], dtype=float)
+        st = status.get(leaf.code)
+        st = np.where(np.isnan(v), BLANK, VALUE) if st is None else np.asarray(st)
+        aux = {k: np.asarray(measurements[f"{leaf.code}.{k}"], dtype=float)
+               for k in leaf.rule.aux_inputs if f"{leaf.code}.{k}" in measurements}
+        value = st == VALUE
+        a = leaf.rule.attainment(np.where(value, np.nan_to_num(v), 0.0), aux)
+        return np.where(value, a, 0.0), np.broadcast_to(st, np.shape(a))
+
+    def _fill(self, leaf: Indicator, kind: int, option: str | None, a: np.ndarray,
+              value: np.ndarray, cells: np.ndarray, departments: np.ndarray | None
+              ) -> tuple[np.ndarray | float, str]:
+        """The attainment that fills ``cells`` of a leaf and the treatment's name."""
+        if kind == NOT_SUBMITTED:
+            return 0.0, "not submitted: 0"
+        if option is None:  # not applicable, but the item always applies
+            self._refuse(leaf, np.where(cells, kind, VALUE))
+        if option == "error":
+            self._refuse(leaf, np.where(cells, kind, VALUE))
+        if option == "zero":
+            return 0.0, "zero"
+        if option == "full":
+            return 1.0, "full points"
+        if option == "exclude":
+            return 0.0, "exclude"
+        if not value.any(axis=-1).all():
+            raise InputError(self.path, f"indicator {leaf.code}", field=option,
+                             problem=f"no project has a value to take the "
+                                     f"{'average' if option == 'average' else 'median'} of")
+        if option == "average":
+            with np.errstate(invalid="ignore"):
+                mean = np.nanmean(np.where(value, a, np.nan), axis=-1, keepdims=True)
+            return np.broadcast_to(mean, a.shape), "average of the others"
+        whole = np.nanmedian(np.where(value, a, np.nan), axis=-1, keepdims=True)
+        if self.impute == "portfolio" or departments is None:
+            return np.broadcast_to(whole, a.shape), "impute: portfolio median"
+        fill = np.broadcast_to(whole, a.shape).copy()
+        used = np.zeros(a.shape, dtype=bool)
+        dep = np.asarray(departments)
+        for d in np.unique(dep[np.any(cells, axis=tuple(range(cells.ndim - 1)))]
+                           if cells.ndim > 1 else dep[cells]):
+            member = dep == d
+            own = value & member
+            if own.any():
+                with np.errstate(invalid="ignore"):
+                    med = np.nanmedian(np.where(own, a, np.nan), axis=-1, keepdims=True)
+                fill = np.where(member & np.isfinite(med), med, fill)
+                used |= member & np.isfinite(med)
+        # one name per cell is too fine for a label: say which median most cells took
+        label = ("impute: department median" if used[cells].all() else
+                 "impute: portfolio median" if not used[cells].any() else
+                 "impute: department median (portfolio where the department has none)")
+        return fill, label
+
+    def _records(self, leaf: Indicator, cells: np.ndarray, kind: int, treatment: str,
+                 a: np.ndarray) -> list[tuple[int, str, str, str, float]]:
+        if np.ndim(cells) != 1 or not cells.any():
+            return []
+        pts = round_half_up(np.asarray(a) * leaf.points, self.leaf_decimals)
+        return [(int(i), leaf.code, CELL_NAMES[kind], treatment, float(pts[i]))
+                for i in np.flatnonzero(cells)]
+
+    def _refuse(self, leaf: Indicator, status: np.ndarray) -> None:
+        bad = np.argwhere(np.asarray(status) != VALUE)[0]
+        kind = int(np.asarray(status)[tuple(bad)])
+        at = f"position {int(bad[-1])}"
+        if kind == NOT_APPLICABLE:
+            raise InputError(self.path, f"indicator {leaf.code}", "not_applicable",
+                             problem=f"{at} is marked not applicable, but the item always "
+                                     f"applies (set not_applicable: "
+                                     f"{' | '.join(NOT_APPLICABLE_OPTIONS)})")
+        raise InputError(self.path, f"indicator {leaf.code}", "missing", leaf.missing,
+                         problem=f"{at} is blank (missing value)")
 
     def __str__(self) -> str:
         bonus = f" + up to {self.bonus_cap:g} bonus" if self.bonus_cap else ""
         return (f"{self.code} ({self.name_zh} / {self.name_en}): {len(self.indicators)} "
                 f"indicators, {self.total:g} points{bonus}, {len(self.level1_codes)} level-1 "
                 f"groups, aggregation {self.aggregation}")
+
+
+@dataclass(frozen=True, eq=False)
+class Resolved:
+    """Measurements resolved into what the kernel sees: ``attainment`` (..., indicators),
+    ``bonus`` points per project (capped), and ``cells``, one row per filled cell
+    (:data:`CELL_COLUMNS`: the project's position, the leaf code, what the cell held, the
+    treatment, the points the leaf now earns)."""
+
+    attainment: np.ndarray
+    bonus: np.ndarray | float
+    cells: pd.DataFrame
+
+
+class Measurements(dict):
+    """Raw measurements by code (NaN where a cell holds no value) with the ``status`` of each
+    leaf's cells (:data:`VALUE`, :data:`BLANK`, :data:`NOT_APPLICABLE`,
+    :data:`NOT_SUBMITTED`, by code) and the projects' ``departments``, so that every caller
+    resolves empty cells the same way."""
+
+    def __init__(self, values: Mapping[str, np.ndarray], status: Mapping[str, np.ndarray]
+                 | None = None, departments: np.ndarray | None = None) -> None:
+        super().__init__(values)
+        self.status = dict(status or {})
+        self.departments = departments
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -216,6 +441,20 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
     nodes = doc.get("indicators")
     if not isinstance(nodes, list) or not nodes:
         raise InputError(src, "system", "indicators", problem="must be a non-empty list")
+    leaf_decimals, total_decimals = _rounding(doc.get("rounding", {}), src)
+    missing = _choice(doc.get("missing", "zero"), MISSING_POLICIES, src, "system", "missing")
+    impute = _choice(doc.get("impute", "department"), IMPUTE_FROM, src, "system", "impute")
+    marks = doc.get("missing_submission", list(NOT_SUBMITTED_MARKS))
+    if isinstance(marks, str):
+        marks = [marks]
+    if not isinstance(marks, list) or not all(isinstance(m, str) and m.strip() for m in marks):
+        raise InputError(src, "system", "missing_submission", marks,
+                         "must be a list of cell texts meaning 'not submitted'")
+    overcompletion = doc.get("overcompletion")
+    if overcompletion is not None and not isinstance(overcompletion, Mapping):
+        raise InputError(src, "system", "overcompletion", overcompletion,
+                         "must be {threshold: T, rate: R, floor: F} or null (off)")
+    defaults = {"missing": missing, "overcompletion": overcompletion}
 
     groups: list[Group] = []
     leaves: list[Indicator] = []
@@ -253,13 +492,15 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
                     raise InputError(src, where, "points", declared,
                                      f"children's points add to {_fmt(subtotal)}")
             return subtotal
-        leaf = _leaf(node, ncode, zh, en, level, path, src)
+        leaf = _leaf(node, ncode, zh, en, level, path, src, defaults)
         leaves.append(leaf)
         return 0.0 if leaf.is_bonus else leaf.points
 
     leaf_total = sum(walk(n, 1, ()) for n in nodes)
     system = _finish(code, name_zh, name_en, groups, leaves, total, bonus_cap, aggregation,
                      str(doc.get("source", "")), src, leaf_total)
+    system = replace(system, leaf_decimals=leaf_decimals, total_decimals=total_decimals,
+                     impute=impute, missing_submission=tuple(m.strip() for m in marks))
     if doc.get("weighting") is not None:
 
         parse_weighting(doc["weighting"], base=Path(src).parent, source=src).resolve(system)
@@ -293,7 +534,7 @@ def _finish(code, name_zh, name_en, groups, leaves, total, bonus_cap, aggregatio
 
 
 def _leaf(node: Mapping[str, Any], code: str, zh: str, en: str, level: int,
-          path: tuple[str, ...], src: str) -> Indicator:
+          path: tuple[str, ...], src: str, defaults: Mapping[str, Any]) -> Indicator:
     where = f"indicator {code}"
     if "points" not in node:
         raise InputError(src, where, "points", problem="a leaf needs points")
@@ -308,6 +549,10 @@ def _leaf(node: Mapping[str, Any], code: str, zh: str, en: str, level: int,
     if not isinstance(rule_spec, Mapping) or "kind" not in rule_spec:
         raise InputError(src, where, "rule", rule_spec, "must be a mapping with a 'kind'")
     params = {k: v for k, v in rule_spec.items() if k != "kind"}
+    if (rule_spec["kind"] == "proportional" and defaults.get("overcompletion") is not None
+            and "overcompletion" not in params and direction in ("higher", "lower")
+            and target not in (None, 0)):
+        params["overcompletion"] = dict(defaults["overcompletion"])  # the system's default
     try:
         rule = make_rule(rule_spec["kind"], params, target=target, direction=direction,
                          points=points)
@@ -319,9 +564,44 @@ def _leaf(node: Mapping[str, Any], code: str, zh: str, en: str, level: int,
     description = node.get("description", "")
     if isinstance(description, Mapping):
         description = " / ".join(str(v) for v in description.values())
+    missing = _choice(node.get("missing", defaults.get("missing", "zero")), MISSING_POLICIES,
+                      src, where, "missing")
+    not_applicable = node.get("not_applicable")
+    if not_applicable is not None:
+        not_applicable = _choice(not_applicable, NOT_APPLICABLE_OPTIONS, src, where,
+                                 "not_applicable")
     return Indicator(code=code, name_zh=zh, name_en=en, points=points, rule=rule,
                      unit=str(node.get("unit", "") or ""), target=target, direction=direction,
-                     level=level, path=path, description=str(description))
+                     level=level, path=path, description=str(description), missing=missing,
+                     not_applicable=not_applicable)
+
+
+def _choice(value: Any, options: Sequence[str], src: str, where: str, name: str) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise InputError(src, where, name, value, f"must be one of {', '.join(options)}")
+    return value
+
+
+def _rounding(spec: Any, src: str) -> tuple[int | None, int | None]:
+    """``rounding: {leaf: D, total: D}`` → decimals (None: not rounded); default: the total to
+    two decimals, leaves as computed; ``rounding: null`` rounds nothing."""
+    if spec is None:
+        return None, None
+    if not isinstance(spec, Mapping):
+        raise InputError(src, "system", "rounding", spec,
+                         "must be {leaf: D, total: D} (decimals, or null for none)")
+    for key in spec:
+        if key not in ("leaf", "total"):
+            raise InputError(src, "system", f"rounding.{key}", spec[key],
+                             "unknown key (allowed: leaf, total)")
+    out = []
+    for key, default in (("leaf", None), ("total", 2)):
+        v = spec.get(key, default)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 6):
+            raise InputError(src, "system", f"rounding.{key}", v,
+                             "must be a whole number of decimals in 0..6, or null (none)")
+        out.append(v)
+    return out[0], out[1]
 
 
 def _names(name: Any, src: str, where: str) -> tuple[str, str]:
@@ -421,15 +701,28 @@ def _from_excel(path: Path) -> IndicatorSystem:
             "points": cell(row, "points"),
             "rule": {"kind": cell(row, "rule"), **params},
         }
-        for col in ("unit", "target", "direction"):
+        for col in ("unit", "target", "direction", "missing", "not_applicable"):
             if cell(row, col) is not None:
                 leaf[col] = cell(row, col)
         target_list.append(leaf)
-    doc = {"indicators": tree}
-    for key in ("code", "source", "total", "bonus_cap", "aggregation"):
-        if key in meta and meta[key] is not None and not (
-                isinstance(meta[key], float) and math.isnan(meta[key])):
+    doc: dict[str, Any] = {"indicators": tree}
+
+    def given(key):
+        return key in meta and meta[key] is not None and not (
+            isinstance(meta[key], float) and math.isnan(meta[key])) and meta[key] != ""
+
+    for key in ("code", "source", "total", "bonus_cap", "aggregation", "missing", "impute"):
+        if given(key):
             doc[key] = meta[key]
+    rounding = {}
+    for key in ("leaf", "total"):
+        if given(f"rounding_{key}"):
+            v = meta[f"rounding_{key}"]
+            text = str(v).strip().lower()
+            rounding[key] = None if text in ("none", "null") else (
+                int(v) if isinstance(v, int | float) and float(v).is_integer() else v)
+    if rounding:
+        doc["rounding"] = rounding
     if "name_zh" in meta or "name_en" in meta:
         doc["name"] = {"zh": meta.get("name_zh"), "en": meta.get("name_en")}
     else:
@@ -454,5 +747,6 @@ def system_to_frame(system: IndicatorSystem):
             "points": leaf.points, "unit": leaf.unit, "target": leaf.target,
             "direction": leaf.direction, "rule": leaf.rule.kind,
             "params": json.dumps(params, ensure_ascii=False) if params else "",
+            "missing": leaf.missing, "not_applicable": leaf.not_applicable or "",
         })
     return pd.DataFrame(rows, columns=list(EXCEL_COLUMNS))

@@ -4,7 +4,10 @@ A portfolio file has one row per project with the columns
 
 - ``project_id`` (unique), ``department``, ``budget`` (yuan, >= 0) — required;
 - either one column per indicator leaf code (raw measurements; a re-check leaf also takes
-  ``<code>.self``, the self-score) **or** a ready ``score`` in points;
+  ``<code>.self``, the self-score, an assessed leaf optionally ``<code>.band``) **or** a ready
+  ``score`` in points; a leaf cell may be blank, marked not applicable (``n/a``, ``不适用``) or
+  not submitted (``未申报``): the indicator system says what each means (see
+  :mod:`perfsim.model.indicators`), and the cells are listed in the results;
 - optional: ``name``, ``has_targets`` and ``self_evaluated`` (yes/no, for linkage
   preconditions), ``true_score`` (latent performance in points, written by the generator).
 """
@@ -13,17 +16,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import optimize, special
 
 from perfsim.errors import InputError
 from perfsim.kernel.grading import Grading
-from perfsim.model.indicators import IndicatorSystem
+from perfsim.model.indicators import (
+    BLANK,
+    NOT_APPLICABLE,
+    NOT_APPLICABLE_MARKS,
+    NOT_APPLICABLE_OPTIONS,
+    NOT_SUBMITTED,
+    VALUE,
+    Indicator,
+    IndicatorSystem,
+    Measurements,
+)
 
 REQUIRED = ("project_id", "department", "budget")
 FLAGS = ("has_targets", "self_evaluated")
@@ -36,11 +50,16 @@ _FALSE = {"0", "false", "no", "n", "否", "无", "f"}
 
 @dataclass(frozen=True)
 class Portfolio:
-    """A validated portfolio. ``table`` holds one row per project; treat it as read-only."""
+    """A validated portfolio. ``table`` holds one row per project; treat it as read-only.
+    ``status`` gives, per leaf code, the status of each cell (value, blank, not applicable,
+    not submitted; NaN in ``table`` where there is no value); ``calibration`` what a
+    calibrated generator solved (setting, value, target, achieved)."""
 
     table: pd.DataFrame
     source: str = "<portfolio>"
     measured: tuple[str, ...] = ()  # indicator (and auxiliary) columns present
+    status: Mapping[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+    calibration: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def n_projects(self) -> int:
@@ -66,17 +85,35 @@ class Portfolio:
     def scores(self) -> np.ndarray:
         return self.table["score"].to_numpy(dtype=float)
 
-    def measurements(self) -> dict[str, np.ndarray]:
-        return {c: self.table[c].to_numpy(dtype=float) for c in self.measured}
+    def measurements(self) -> Measurements:
+        """Raw measurements by column (NaN where a cell holds no value), with each leaf's
+        cell status and the departments (for imputed medians)."""
+        return Measurements({c: self.table[c].to_numpy(dtype=float) for c in self.measured},
+                            self.status, self.departments)
+
+    def cells_table(self, cells: pd.DataFrame) -> pd.DataFrame:
+        """Filled cells (:meth:`IndicatorSystem.resolve`) located as a spreadsheet shows them:
+        ``row`` (header = row 1), ``project_id``, ``department``, then the code, what the cell
+        held, the treatment and the points the leaf now earns."""
+        pos = cells["position"].to_numpy(dtype=int)
+        out = pd.DataFrame({"row": pos + 2, "project_id": self.ids[pos],
+                            "department": self.departments[pos]})
+        return pd.concat([out, cells.drop(columns="position").reset_index(drop=True)], axis=1)
 
     def flags(self) -> dict[str, np.ndarray]:
         return {f: self.table[f].to_numpy(dtype=bool) for f in FLAGS if f in self.table.columns}
 
     def __str__(self) -> str:
         kind = "scores" if self.has_scores else f"{len(self.measured)} measured indicators"
-        return (f"{self.source}: {self.n_projects} projects, "
+        text = (f"{self.source}: {self.n_projects} projects, "
                 f"{self.table['department'].nunique()} departments, "
                 f"{self.budget.sum():,.0f} yuan, {kind}")
+        if self.calibration:
+            c = self.calibration
+            (key, goal), = c["target"].items()
+            text += (f"; {c['solve']} = {c['value']:.6g} calibrated for {key} = {goal:.4%} "
+                     f"(achieved {c['achieved']:.4%})")
+        return text
 
 
 def load_portfolio(path: str | Path, system: IndicatorSystem | None = None) -> Portfolio:
@@ -106,7 +143,7 @@ def load_portfolio(path: str | Path, system: IndicatorSystem | None = None) -> P
 def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None,
                          source: str = "<portfolio>") -> Portfolio:
     """Validate a raw table (strings or numbers) and return a :class:`Portfolio`."""
-    df = df.copy()
+    df = df.reset_index(drop=True)  # a copy; row numbers are positions from here on
     df.columns = [str(c).strip() for c in df.columns]
     if len(df) == 0:
         raise InputError(source, problem="no projects (the table is empty)")
@@ -149,10 +186,24 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
     def row(i: int) -> str:
         return f"row {i + 2}"
 
+    leaves: dict[str, Indicator] = {}
+    aux_of: dict[str, tuple[str, str]] = {}
+    if system is not None:
+        for leaf in (*system.indicators, *system.bonus):
+            leaves[leaf.code] = leaf
+            aux_of.update({f"{leaf.code}.{a}": (leaf.code, a) for a in leaf.rule.aux_inputs})
+    status = {col: _cell_status(df[col], system) for col in present if col in leaves}
+    _refuse_empty_cells(df, status, leaves, source, row)
     for col in df.columns:
-        blank = df[col].isna() | (df[col].astype(str).str.strip() == "")
-        if col != "name" and blank.any():
-            raise InputError(source, row(int(np.flatnonzero(blank.to_numpy())[0])), col,
+        blank = (df[col].isna() | (df[col].astype(str).str.strip() == "")).to_numpy()
+        if col in leaves or col == "name":
+            continue
+        if col in aux_of:  # an auxiliary input matters only beside a value
+            code, aux = aux_of[col]
+            optional = aux in leaves[code].rule.aux_labels
+            blank = blank & (status[code] == VALUE) & (not optional)
+        if blank.any():
+            raise InputError(source, row(int(np.flatnonzero(blank)[0])), col,
                              problem="missing value")
     df["project_id"] = df["project_id"].astype(str).str.strip()
     df["department"] = df["department"].astype(str).str.strip()
@@ -181,11 +232,70 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
         if col in df.columns:
             df[col] = _boolean(df[col], source, col, row)
     for col in present:
-        if col in labels:
-            df[col] = _levels(df[col], labels[col], source, col, row)
+        if col in aux_of:
+            code, aux = aux_of[col]
+            given = ~(df[col].isna() | (df[col].astype(str).str.strip() == "")).to_numpy()
+            given &= status[code] == VALUE
+            levels = leaves[code].rule.aux_labels.get(aux)
         else:
-            df[col] = _numeric(df[col], source, col, row)
-    return Portfolio(df.reset_index(drop=True), source, tuple(present))
+            given = status.get(col, np.zeros(len(df))) == VALUE
+            levels = labels.get(col)
+        parsed = pd.Series(np.nan, index=df.index)
+        if given.any():
+            part = df.loc[given, col]
+            parsed.loc[given] = (_levels(part, levels, source, col, row) if levels
+                                 else _numeric(part, source, col, row)).to_numpy()
+        df[col] = parsed.astype(float)
+    for code, leaf in leaves.items():
+        if code not in df.columns:
+            continue
+        value = status[code] == VALUE
+        aux = {a: df[f"{code}.{a}"].to_numpy(dtype=float) for a in leaf.rule.aux_inputs
+               if f"{code}.{a}" in df.columns}
+        refused = leaf.rule.check(np.where(value, df[code].to_numpy(dtype=float), 0.0), aux)
+        if refused is not None:
+            bad, problem = refused
+            bad = np.asarray(bad) & value
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise InputError(source, row(i), code, df[code].iloc[i], problem)
+    return Portfolio(df.reset_index(drop=True), source, tuple(present),
+                     status={c: v for c, v in status.items()})
+
+
+def _cell_status(s: pd.Series, system: IndicatorSystem) -> np.ndarray:
+    """Each cell of a leaf column: a value, blank, not applicable or not submitted."""
+    text = s.astype(str).str.strip()
+    blank = (s.isna() | (text == "")).to_numpy()
+    lower = text.str.lower()
+    na = lower.isin(NOT_APPLICABLE_MARKS).to_numpy() & ~blank
+    marks = {m.lower() for m in system.missing_submission}
+    ns = lower.isin(marks).to_numpy() & ~blank & ~na
+    return np.select([blank, na, ns], [BLANK, NOT_APPLICABLE, NOT_SUBMITTED], VALUE).astype(
+        np.int8)
+
+
+def _refuse_empty_cells(df: pd.DataFrame, status: Mapping[str, np.ndarray],
+                        leaves: Mapping[str, Indicator], source: str, row) -> None:
+    """Refuse, at the first such cell in reading order (row by row), a blank under
+    ``missing: error`` and "not applicable" on an item that always applies."""
+    found = []
+    for j, (code, st) in enumerate(status.items()):
+        leaf = leaves[code]
+        if leaf.missing == "error" and (st == BLANK).any():
+            found.append((int(np.flatnonzero(st == BLANK)[0]), j, code, BLANK))
+        if leaf.not_applicable is None and not leaf.is_bonus and (st == NOT_APPLICABLE).any():
+            found.append((int(np.flatnonzero(st == NOT_APPLICABLE)[0]), j, code,
+                          NOT_APPLICABLE))
+    if not found:
+        return
+    i, _, code, kind = min(found)
+    if kind == BLANK:
+        raise InputError(source, row(i), code,
+                         problem="missing value (the indicator's missing policy is 'error')")
+    raise InputError(source, row(i), code, df[code].iloc[i],
+                     f"marked not applicable, but this item always applies (the indicator "
+                     f"needs not_applicable: {' | '.join(NOT_APPLICABLE_OPTIONS)})")
 
 
 def _numeric(s: pd.Series, source: str, col: str, row) -> pd.Series:
@@ -196,7 +306,7 @@ def _numeric(s: pd.Series, source: str, col: str, row) -> pd.Series:
     bad = out.isna() | ~np.isfinite(out.to_numpy(dtype=float))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(source, row(i), col, s.iloc[i], "must be a finite number")
+        raise InputError(source, row(int(s.index[i])), col, s.iloc[i], "must be a finite number")
     return out.astype(float)
 
 
@@ -217,7 +327,7 @@ def _levels(s: pd.Series, labels: tuple[str, ...], source: str, col: str, row) -
     out = text.map(lookup)
     if out.isna().any():
         i = int(np.flatnonzero(out.isna().to_numpy())[0])
-        raise InputError(source, row(i), col, s.iloc[i],
+        raise InputError(source, row(int(s.index[i])), col, s.iloc[i],
                          f"must be one of {', '.join(labels)} (or 0..{len(labels) - 1})")
     return out.astype(float)
 
@@ -268,9 +378,106 @@ def preset(name: str) -> dict[str, Any]:
 GENERATOR_DEFAULTS: dict[str, Any] = {
     "n_projects": 3468, "n_departments": 561, "total_budget": 22.536e9,
     "budget_sigma": 1.2, "performance_mean": 0.85, "performance_sd": 0.08,
+    "budget_score_correlation": 0.0,
     "observation_noise": 0.05, "share_without_targets": 0.0, "share_not_self_evaluated": 0.0,
-    "grade_budgets": None,
+    "grade_budgets": None, "calibrate": None,
 }
+#: generator settings a ``calibrate`` block may solve for, with their default bounds
+CALIBRATABLE: dict[str, tuple[float, float]] = {
+    "performance_mean": (0.7, 0.99),
+    "performance_sd": (0.01, 0.2),
+    "budget_score_correlation": (-0.95, 0.95),
+}
+_CALIBRATE_KEYS = {"solve", "target", "bounds"}
+
+
+@dataclass(frozen=True, eq=False)
+class _Draws:
+    """The generator's random numbers, drawn once per seed in a fixed order. Every setting
+    acts on them through a monotone transform (inverse CDFs), so a calibration that changes
+    a setting moves each project smoothly (common random numbers)."""
+
+    departments: np.ndarray   # (n,) department index
+    z_budget: np.ndarray      # (n,) standard normal, the budget's own part
+    z_theta: np.ndarray       # (n,) standard normal, latent performance
+    z_obs: np.ndarray         # (n, leaves) or (n,) observation noise
+    z_aux: np.ndarray         # (n, aux inputs) noise of the self-scores
+    u_bonus: np.ndarray       # (n, bonus leaves) uniforms for the bonus counts
+    u_flags: np.ndarray       # (2, n) uniforms for the precondition flags
+
+
+def _draw(params: Mapping[str, Any], system: IndicatorSystem | None,
+          seed: int | np.random.SeedSequence) -> _Draws:
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
+    rng = np.random.default_rng(ss)
+    n, n_dep = int(params["n_projects"]), int(params["n_departments"])
+    dep_weight = rng.lognormal(0.0, 1.0, n_dep)
+    dep = rng.choice(n_dep, size=n, p=dep_weight / dep_weight.sum())
+    if n >= n_dep:
+        dep[:n_dep] = np.arange(n_dep)
+        dep = rng.permutation(dep)
+    leaves = 0 if system is None else len(system.indicators)
+    n_aux = 0 if system is None else sum(len(x.rule.aux_inputs) for x in system.indicators)
+    n_bonus = 0 if system is None else len(system.bonus)
+    return _Draws(departments=dep, z_budget=rng.standard_normal(n),
+                  z_theta=rng.standard_normal(n),
+                  z_obs=rng.standard_normal((n, leaves) if system is not None else n),
+                  z_aux=rng.standard_normal((n, n_aux)), u_bonus=rng.random((n, n_bonus)),
+                  u_flags=rng.random((2, n)))
+
+
+def _numbers(params: Mapping[str, Any], system: IndicatorSystem | None, draws: _Draws
+             ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Budgets, latent performance θ, the measured (or score) columns and the scores of one
+    set of settings on fixed draws."""
+    rho = float(params["budget_score_correlation"])
+    z_b = rho * draws.z_theta + math.sqrt(1.0 - rho * rho) * draws.z_budget
+    raw = np.exp(float(params["budget_sigma"]) * z_b)
+    budget = raw / raw.sum() * float(params["total_budget"])
+    mean, sd = float(params["performance_mean"]), float(params["performance_sd"])
+    common = mean * (1 - mean) / sd**2 - 1
+    theta = special.betaincinv(mean * common, (1 - mean) * common, special.ndtr(draws.z_theta))
+    noise = float(params["observation_noise"])
+    if system is None:
+        score = np.round(100.0 * np.clip(theta + noise * draws.z_obs, 0, 1), 2)
+        return budget, theta, {"score": score}, score
+    a = np.clip(theta[:, None] + noise * draws.z_obs, 0, 1)
+    cols: dict[str, np.ndarray] = {}
+    j = 0
+    for k, leaf in enumerate(system.indicators):
+        cols[leaf.code] = np.round(leaf.rule.invert(a[:, k]), 4)
+        for aux in leaf.rule.aux_inputs:
+            if aux not in leaf.rule.aux_labels:  # labels (a band) are optional: not written
+                # the self-score: the measured value plus inflation
+                cols[f"{leaf.code}.{aux}"] = np.round(np.clip(
+                    cols[leaf.code] + 3.0 + 3.0 * draws.z_aux[:, j], 0, 100), 2)
+            j += 1
+    for b, leaf in enumerate(system.bonus):  # Poisson(θ) counts by inverse CDF
+        cdf = special.pdtr(np.arange(16)[None, :], theta[:, None])
+        cols[leaf.code] = (draws.u_bonus[:, b, None] > cdf).sum(axis=1).astype(float)
+    return budget, theta, cols, np.asarray(system.score(dict(cols)), dtype=float)
+
+
+def _build(params: Mapping[str, Any], system: IndicatorSystem | None, draws: _Draws
+           ) -> tuple[pd.DataFrame, tuple[str, ...], np.ndarray]:
+    """The portfolio table of one set of settings on fixed draws, its measured columns and
+    its scores (as the indicator system computes them, or the ready scores)."""
+    n, n_dep = int(params["n_projects"]), int(params["n_departments"])
+    budget, theta, cols, score = _numbers(params, system, draws)
+    width = len(str(n_dep))
+    table = pd.DataFrame({
+        "project_id": [f"P{k + 1:0{len(str(n))}d}" for k in range(n)],
+        "department": np.array([f"D{d + 1:0{width}d}" for d in draws.departments],
+                               dtype=object),
+        "budget": budget,
+    })
+    table = pd.concat([table, pd.DataFrame(cols)], axis=1)
+    measured = () if system is None else tuple(cols)
+    table["true_score"] = np.round(100.0 * theta * (1 if system is None else system.total / 100),
+                                   2)
+    table["has_targets"] = draws.u_flags[0] >= float(params["share_without_targets"])
+    table["self_evaluated"] = draws.u_flags[1] >= float(params["share_not_self_evaluated"])
+    return table, measured, score
 
 
 def generate_portfolio(system: IndicatorSystem | None = None, *,
@@ -282,13 +489,24 @@ def generate_portfolio(system: IndicatorSystem | None = None, *,
     Projects are spread over departments (every department gets at least one when there are
     enough projects); budgets are lognormal (``budget_sigma``) scaled to ``total_budget`` yuan;
     latent true performance θ ∈ [0, 1] is Beta-distributed with ``performance_mean`` and
-    ``performance_sd``; each leaf's attainment is θ plus normal ``observation_noise``, clipped
-    to [0, 1], and written as the raw measurement the leaf's rule would score that way. Without
-    an indicator system the portfolio carries a ``score`` (points) instead.
+    ``performance_sd``, and ``budget_score_correlation`` ρ ties it to the budget (a Gaussian
+    copula: log budget ∝ ρ z_θ + √(1 − ρ²) z, so with ρ > 0 larger projects perform better);
+    each leaf's attainment is θ plus normal ``observation_noise``, clipped to [0, 1], and
+    written as the raw measurement the leaf's rule would score that way. Without an
+    indicator system the portfolio carries a ``score`` (points) instead. Every draw goes
+    through an inverse CDF, so changing a setting moves each project smoothly.
 
-    ``grade_budgets`` (e.g. ``{"fair": 853_333_333.33}``) pins the yuan held by projects in a
-    grade (under ``grading``, national cutoffs by default): budgets inside and outside the
-    pinned grades are rescaled so the pins and the total hold to the cent.
+    ``calibrate`` (``{solve: SETTING, target: {money_share.<grade>: S}, bounds: [LO, HI]}``)
+    solves one setting (:data:`CALIBRATABLE`) with :func:`scipy.optimize.brentq` so that the
+    projects of a grade hold the share ``S`` of the money (``money_share.<grade>``) or of the
+    projects (``share.<grade>``), grading with ``grading``; the portfolio records what was
+    solved in ``calibration``. A target between two projects' budgets is met as closely as
+    the portfolio allows.
+
+    ``grade_budgets`` (e.g. ``{"fair": 853_333_333.33}``) instead pins the yuan held by
+    projects in a grade: budgets inside and outside the pinned grades are rescaled so the pins
+    and the total hold to the cent (which distorts the department ledgers: prefer
+    ``calibrate``).
     """
     params = dict(GENERATOR_DEFAULTS)
     if preset_name:
@@ -306,62 +524,102 @@ def generate_portfolio(system: IndicatorSystem | None = None, *,
                                  ", preset)")
     params.update({k: v for k, v in settings.items() if v is not None})
     _check_settings(params)
-    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(int(seed))
-    rng = np.random.default_rng(ss)
-    n, n_dep = int(params["n_projects"]), int(params["n_departments"])
-
-    dep_weight = rng.lognormal(0.0, 1.0, n_dep)
-    dep = rng.choice(n_dep, size=n, p=dep_weight / dep_weight.sum())
-    if n >= n_dep:
-        dep[:n_dep] = np.arange(n_dep)
-        dep = rng.permutation(dep)
-    width = len(str(n_dep))
-    departments = np.array([f"D{d + 1:0{width}d}" for d in dep], dtype=object)
-
-    raw = rng.lognormal(0.0, float(params["budget_sigma"]), n)
-    budget = raw / raw.sum() * float(params["total_budget"])
-
-    mean, sd = float(params["performance_mean"]), float(params["performance_sd"])
-    common = mean * (1 - mean) / sd**2 - 1
-    theta = rng.beta(mean * common, (1 - mean) * common, n)
-    noise = float(params["observation_noise"])
-
-    table = pd.DataFrame({
-        "project_id": [f"P{k + 1:0{len(str(n))}d}" for k in range(n)],
-        "department": departments,
-        "budget": budget,
-    })
-    measured: tuple[str, ...] = ()
-    if system is None:
-        observed = np.clip(theta + noise * rng.standard_normal(n), 0, 1)
-        table["score"] = np.round(100.0 * observed, 2)
-        score = table["score"].to_numpy()
-    else:
-        a = np.clip(theta[:, None] + noise * rng.standard_normal((n, len(system.indicators))),
-                    0, 1)
-        cols: dict[str, np.ndarray] = {}
-        for k, leaf in enumerate(system.indicators):
-            cols[leaf.code] = np.round(leaf.rule.invert(a[:, k]), 4)
-            for aux in leaf.rule.aux_inputs:  # self-score: the measured value plus inflation
-                cols[f"{leaf.code}.{aux}"] = np.round(np.clip(
-                    cols[leaf.code] + rng.normal(3.0, 3.0, n), 0, 100), 2)
-        for leaf in system.bonus:
-            cols[leaf.code] = np.floor(rng.poisson(theta))
-        table = pd.concat([table, pd.DataFrame(cols)], axis=1)
-        measured = tuple(cols)
-        score = system.score({c: v for c, v in cols.items()})
-    table["true_score"] = np.round(100.0 * theta * (1 if system is None else system.total / 100),
-                                   2)
-    table["has_targets"] = rng.random(n) >= float(params["share_without_targets"])
-    table["self_evaluated"] = rng.random(n) >= float(params["share_not_self_evaluated"])
-
+    grading = grading or Grading()
+    draws = _draw(params, system, seed)
+    record = None
+    if params["calibrate"] is not None:
+        key = repr((sorted(params.items(), key=lambda kv: kv[0]), _seed_key(seed), system,
+                    grading))
+        if key not in _SOLVED:  # the same inputs solve to the same value: solve once
+            if len(_SOLVED) >= 32:
+                _SOLVED.pop(next(iter(_SOLVED)))
+            _SOLVED[key] = _calibrate(params, system, draws, grading)
+        params, record = _SOLVED[key][0], dict(_SOLVED[key][1])
+    table, measured, score = _build(params, system, draws)
     if params["grade_budgets"]:
-        table["budget"] = _pin_grade_budgets(budget, score, grading or Grading(),
+        table["budget"] = _pin_grade_budgets(table["budget"].to_numpy(), score, grading,
                                              params["grade_budgets"],
                                              float(params["total_budget"]))
     else:
-        table["budget"] = np.round(budget, 2)
-    return Portfolio(table, source="<generated>", measured=measured)
+        table["budget"] = np.round(table["budget"].to_numpy(), 2)
+    return Portfolio(table, source="<generated>", measured=measured, calibration=record)
+
+
+#: solved calibrations by their inputs (settings, seed, indicator system, grading)
+_SOLVED: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _seed_key(seed: int | np.random.SeedSequence) -> tuple[Any, ...]:
+    if isinstance(seed, np.random.SeedSequence):
+        return (seed.entropy, tuple(seed.spawn_key), seed.pool_size)
+    return (int(seed),)
+
+
+def _calibrate(params: dict[str, Any], system: IndicatorSystem | None, draws: _Draws,
+               grading: Grading) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Solve the ``calibrate`` block's setting for its target (see
+    :func:`generate_portfolio`)."""
+    spec = params["calibrate"]
+
+    def fail(name, value, problem):
+        raise InputError(where="generator", field=f"calibrate.{name}" if name else "calibrate",
+                         value=value, problem=problem)
+
+    if not isinstance(spec, Mapping) or set(spec) - _CALIBRATE_KEYS or not {
+            "solve", "target"} <= set(spec):
+        fail("", spec, "must be {solve: SETTING, target: {money_share.<grade>: SHARE}, "
+                       "bounds: [LOW, HIGH]}")
+    if params["grade_budgets"]:
+        fail("", dict(spec), "give either calibrate or grade_budgets, not both")
+    name = spec["solve"]
+    if name not in CALIBRATABLE:
+        fail("solve", name, f"must be one of {', '.join(CALIBRATABLE)}")
+    target = spec["target"]
+    if not isinstance(target, Mapping) or len(target) != 1:
+        fail("target", target, "must be one {money_share.<grade>: share} or "
+                               "{share.<grade>: share}")
+    (key, goal), = target.items()
+    kind, _, code = str(key).partition(".")
+    if kind not in ("money_share", "share") or not code:
+        fail("target", key, "must be money_share.<grade> or share.<grade>")
+    try:
+        k = grading.labels.index(code)
+    except InputError as err:
+        raise err.at(where="generator", field=f"calibrate.target.{key}") from None
+    if isinstance(goal, bool) or not isinstance(goal, int | float) or not 0 <= goal <= 1:
+        fail(f"target.{key}", goal, "must be a share in [0, 1]")
+    bounds = spec.get("bounds", CALIBRATABLE[name])
+    if (not isinstance(bounds, list | tuple) or len(bounds) != 2
+            or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds)
+            or not bounds[0] < bounds[1]):
+        fail("bounds", bounds, "must be [low, high] with low < high")
+
+    def achieved(x: float) -> float:
+        trial = {**params, name: float(x)}
+        _check_settings(trial)
+        budget, _, _, score = _numbers(trial, system, draws)
+        member = grading.grade(score) == k
+        if kind == "share":
+            return float(member.mean())
+        return float(budget[member].sum() / budget.sum())
+
+    lo, hi = float(bounds[0]), float(bounds[1])
+    try:
+        f_lo, f_hi = achieved(lo) - goal, achieved(hi) - goal
+    except InputError as err:
+        fail("bounds", [lo, hi], f"a bound is not a valid {err.field}: {err.problem}")
+    if f_lo * f_hi > 0:
+        fail(f"target.{key}", goal, f"not bracketed: {name} = {lo:g} gives {f_lo + goal:.4%} "
+                                    f"and {hi:g} gives {f_hi + goal:.4%}; give bounds between "
+                                    "which the target is crossed")
+    x = optimize.brentq(lambda v: achieved(v) - goal, lo, hi, xtol=1e-10, maxiter=200)
+    # the share moves in steps (one project at a time): take the closer side of the step
+    step = 1e-8 * max(abs(x), 1.0)
+    x = min((c for c in (x - step, x, x + step) if lo <= c <= hi),
+            key=lambda c: abs(achieved(c) - goal))
+    record = {"solve": name, "value": float(x), "target": {str(key): float(goal)},
+              "achieved": achieved(x), "bounds": [lo, hi]}
+    return {**params, name: float(x)}, record
 
 
 def _check_settings(p: Mapping[str, Any]) -> None:
@@ -381,6 +639,9 @@ def _check_settings(p: Mapping[str, Any]) -> None:
     if not 0 < p["performance_sd"] ** 2 < m * (1 - m):
         fail("performance_sd", f"must be > 0 and below sqrt(mean·(1−mean)) = "
                                f"{math.sqrt(m * (1 - m)):.4f}")
+    rho = p["budget_score_correlation"]
+    if isinstance(rho, bool) or not isinstance(rho, int | float) or not -1 < rho < 1:
+        fail("budget_score_correlation", "must lie strictly between -1 and 1")
     for key in ("share_without_targets", "share_not_self_evaluated"):
         v = p[key]
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:

@@ -11,7 +11,7 @@ Scenario YAML (paths are relative to the scenario file)::
     indicator_system: ../indicator_systems/national_project_self_eval.yaml  # optional
     portfolio:
       file: ../portfolios/example.csv          # either a file ...
-      # generate: {preset: liupanshui_2021, grade_budgets: {fair: 853333333.33}}   # ... or this
+      # generate: {preset: liupanshui_2021, calibrate: {...}}   # ... or this
     grading: {labels: national, cutoffs: [90, 80, 60], quotas: {excellent: 0.2}}
     linkage: {rule: liupanshui, ratio: 0.15, pool: treasury}
     weighting: {groups: {method: entropy}}       # optional, see perfsim.run.compare
@@ -26,13 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml
 from perfsim.kernel.evaluation import Measure
 from perfsim.kernel.grading import Grading, grading_from_dict
 from perfsim.kernel.linkage import Linkage, linkage_from_dict
-from perfsim.model.indicators import IndicatorSystem, load_indicator_system
+from perfsim.model.indicators import CELL_COLUMNS, IndicatorSystem, load_indicator_system
 from perfsim.model.portfolio import Portfolio, generate_portfolio, load_portfolio
 from perfsim.model.settings import Settings, settings_from_dict
 from perfsim.model.streams import seed_sequence
@@ -79,8 +80,10 @@ class Scenario:
         :class:`~perfsim.kernel.evaluation.Measure` that turns them into scores.
 
         A portfolio of measurements gives each leaf's attainment under the indicator system
-        (bonus points fixed per project); a portfolio of ready scores is one "leaf" per
-        project, the score itself, so that every path computes the very same scores."""
+        (cells without a value filled as the system says, bonus points fixed per project) and
+        the system's measure, which rounds as published; a portfolio of ready scores is one
+        "leaf" per project, the score itself, so that every path computes the very same
+        scores."""
         pf = self.portfolio
         if pf.has_scores:
             s = np.asarray(pf.scores, dtype=float)
@@ -90,13 +93,20 @@ class Scenario:
         if system is None:
             raise InputError(self.source, field="indicator_system",
                              problem="the portfolio has measurements but no indicator system")
-        meas = pf.measurements()
-        attainment = np.asarray(system.attainment(meas), dtype=float)
-        bonus = np.broadcast_to(np.asarray(system.bonus_points(meas), dtype=float),
+        resolved = system.resolve(pf.measurements())
+        bonus = np.broadcast_to(np.asarray(resolved.bonus, dtype=float),
                                 (pf.n_projects,)).copy()
-        return attainment, Measure(points=system.points, span=np.ones(system.points.size),
-                                   aggregation=system.aggregation, groups=system.level1_index,
-                                   total=float(system.total), bonus=bonus)
+        return np.asarray(resolved.attainment, dtype=float), system.measure(bonus)
+
+    def filled_cells(self) -> pd.DataFrame:
+        """The portfolio's cells that held no value (blank, not applicable, not submitted)
+        and how each was filled: row (as a spreadsheet shows it), project, department, leaf
+        code, what the cell held, the treatment and the points the leaf now earns. Empty for
+        a portfolio of ready scores."""
+        pf = self.portfolio
+        if pf.has_scores or self.system is None:
+            return pf.cells_table(pd.DataFrame(columns=list(CELL_COLUMNS)))
+        return pf.cells_table(self.system.resolve(pf.measurements()).cells)
 
     def scores(self) -> np.ndarray:
         """Total scores of the portfolio's projects (points), as every path computes them."""

@@ -18,12 +18,15 @@ def yuan(x: float) -> str:
 
 
 def write_year(result: YearResult, out: str | Path) -> Path:
-    """Write ``allocations.csv``, ``ledger.csv``, ``grades.csv`` and ``summary.json`` into
-    ``out`` atomically (a temporary directory renamed into place when complete)."""
+    """Write ``allocations.csv``, ``ledger.csv``, ``grades.csv``, ``summary.json`` and, when
+    any portfolio cell held no value, ``cells.csv`` (each such cell and how it was filled)
+    into ``out`` atomically (a temporary directory renamed into place when complete)."""
     with atomic_directory(out) as tmp:
         result.allocations.to_csv(tmp / "allocations.csv", index=False, float_format="%.6f")
         result.ledger.to_csv(tmp / "ledger.csv", index=False, float_format="%.2f")
         result.by_grade.to_csv(tmp / "grades.csv", index=False, float_format="%.2f")
+        if result.cells is not None and len(result.cells):
+            result.cells.to_csv(tmp / "cells.csv", index=False, float_format="%.2f")
         write_json(tmp / "summary.json", {**result.summary, "perfsim_version": __version__})
     return Path(out)
 
@@ -58,8 +61,13 @@ def print_year(result: YearResult, out: Path | None = None) -> None:
           f"savings {yuan(tot['savings'])}")
     if s.get("precondition_failures"):
         print(f"{s['precondition_failures']} projects failed a precondition and were cancelled")
+    filled = s.get("filled_cells") or {}
+    if filled.get("count"):
+        how = ", ".join(f"{k} {v}" for k, v in filled["by_treatment"].items())
+        print(f"{filled['count']} cells held no value and were filled ({how}): see cells.csv")
     if out is not None:
-        print(f"wrote {Path(out)}/allocations.csv, ledger.csv, grades.csv, summary.json")
+        cells = "cells.csv, " if filled.get("count") else ""
+        print(f"wrote {Path(out)}/allocations.csv, ledger.csv, grades.csv, {cells}summary.json")
 
 
 def write_monte_carlo(result: MonteCarloResult, out: str | Path) -> Path:

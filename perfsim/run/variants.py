@@ -23,6 +23,7 @@ import pandas as pd
 from perfsim.errors import InputError
 from perfsim.kernel import metrics as mx
 from perfsim.kernel.grading import LabelSet
+from perfsim.model.indicators import VALUE, Measurements
 from perfsim.model.params import apply_changes
 from perfsim.model.scenario import Scenario
 from perfsim.run.simulate import MonteCarloResult, scenario_settings, simulate
@@ -237,3 +238,41 @@ def department_losses(result: YearResult, top: int | None = 15) -> pd.DataFrame:
     out = g.reset_index().sort_values(["lost", "department"], ascending=[False, True],
                                       kind="stable").reset_index(drop=True)
     return out if top is None else out.head(int(top))
+
+
+def audit_premium(scenario: Scenario, recheck: Sequence[float], *, check: str,
+                  replaces: str | None = None, project: str | None = None) -> pd.DataFrame:
+    """The points a unit earns by not being checked (the Fujian case: "省财政未对我厅进行抽查或
+    再评价，该项得2分"). One project of the scenario's portfolio (``project``, default the first)
+    is scored as it stands — its ``check`` item unchecked — and as if checked at each score in
+    ``recheck``: the ``check`` item then holds the re-check score and, with ``replaces``, the
+    re-check score also replaces the self-evaluation score in that item. Both are scored by
+    the indicator system (rounding as published). One row per re-check score: ``recheck``,
+    ``checked`` and ``unchecked`` (total points) and ``premium`` = unchecked − checked, the
+    extra points earned by not being audited."""
+    system, pf = scenario.system, scenario.portfolio
+    if system is None or pf.has_scores:
+        raise InputError(scenario.source, field="portfolio",
+                         problem="the audit premium needs indicator measurements")
+    for code in (check, replaces):
+        if code is not None:
+            system.indicator(code)  # an unknown code is an InputError naming it
+    ids = list(pf.ids)
+    if project is not None and project not in ids:
+        raise InputError(pf.source, field="project", value=project, problem="no such project")
+    k = 0 if project is None else ids.index(project)
+    r = np.asarray(recheck, dtype=float)
+    meas = pf.measurements()
+    one = {c: v[k:k + 1] for c, v in meas.items()}
+    status = {c: v[k:k + 1] for c, v in meas.status.items()}
+    unchecked = float(system.score(Measurements(one, status, pf.departments[k:k + 1]))[0])
+    rows = {c: np.repeat(v, r.size) for c, v in one.items()}
+    st = {c: np.repeat(v, r.size) for c, v in status.items()}
+    for code in (check, replaces):
+        if code is not None:
+            rows[code] = r
+            st[code] = np.full(r.size, VALUE, dtype=np.int8)
+    checked = np.asarray(system.score(Measurements(rows, st, np.repeat(pf.departments[k],
+                                                                        r.size))), dtype=float)
+    return pd.DataFrame({"recheck": r, "checked": checked, "unchecked": unchecked,
+                         "premium": unchecked - checked})

@@ -24,7 +24,9 @@ MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
 @dataclass(frozen=True)
 class YearResult:
     """The outcome of one year: per-project allocations, ledger and summary; ``outcome`` is
-    the kernel's (one row) and ``metrics`` the registry's deterministic metrics."""
+    the kernel's (one row) and ``metrics`` the registry's deterministic metrics; ``cells``
+    lists the portfolio cells that held no value and how each was filled (row, project, code,
+    treatment, points)."""
 
     allocations: pd.DataFrame
     ledger: pd.DataFrame
@@ -32,6 +34,7 @@ class YearResult:
     summary: dict[str, Any]
     outcome: YearOutcome
     metrics: dict[str, float]
+    cells: pd.DataFrame | None = None
 
 
 def evaluate(scenario: Scenario) -> YearOutcome:
@@ -78,8 +81,11 @@ def run_year(scenario: Scenario) -> YearResult:
     ledger = ledger_table(alloc, labels.codes)
     by_grade = grade_table(alloc, labels.codes, labels.zh)
     values = year_metrics(scenario, o)
-    return YearResult(alloc, ledger, by_grade, summarise(scenario, alloc, by_grade, values), o,
-                      values)
+    cells = scenario.filled_cells()
+    summary = summarise(scenario, alloc, by_grade, values)
+    summary["filled_cells"] = {"count": int(len(cells)), "by_treatment": {
+        str(k): int(v) for k, v in cells.groupby("treatment", sort=True).size().items()}}
+    return YearResult(alloc, ledger, by_grade, summary, o, values, cells)
 
 
 def ledger_table(alloc: pd.DataFrame, grade_order: tuple[str, ...]) -> pd.DataFrame:
