@@ -86,7 +86,12 @@ class Measure:
             return self.score(attainment, w, bonus)
         if self.aggregation != "weighted_sum":
             return self.score(attainment, w[0], bonus)
-        return np.einsum("ki,ki->k", attainment, w[rows[0]]) + bonus
+        cell = w[rows[0]]                       # each cell's row's points (K, I)
+        if self.leaf_decimals is not None:
+            base = round_half_up(attainment * cell, self.leaf_decimals).sum(axis=-1)
+        else:
+            base = np.einsum("ki,ki->k", attainment, cell)
+        return round_half_up(base + bonus, self.total_decimals)
 
     def share(self, attainment: np.ndarray) -> np.ndarray:
         """The weighted attainment share in [0, 1] of each project (bonus excluded)."""
