@@ -38,9 +38,9 @@ weight_concentration = 200.0  # Dirichlet concentration of uncertain expert weig
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
+from perfsim import notebooks as nb
 from perfsim.model.scenario import load_scenario
 from perfsim.model.settings import Settings
-from perfsim.notebooks import runner as nb
 from perfsim.present import plots
 from perfsim.run import compare as schemes
 from perfsim.run import variants as studies

@@ -37,9 +37,9 @@ bunching_width = 2.0  # points either side of a cutoff counted as just below or 
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
+from perfsim import notebooks as nb
 from perfsim.model.scenario import load_scenario
 from perfsim.model.settings import Settings
-from perfsim.notebooks import runner as nb
 from perfsim.present import plots
 from perfsim.run import variants as studies
 from perfsim.run.year import run_year

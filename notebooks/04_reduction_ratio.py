@@ -40,9 +40,9 @@ top_departments = 15  # departments listed in the who-loses table
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
+from perfsim import notebooks as nb
 from perfsim.model.scenario import load_scenario
 from perfsim.model.settings import Settings
-from perfsim.notebooks import runner as nb
 from perfsim.present import plots, report
 from perfsim.run import calibrate
 from perfsim.run import variants as studies

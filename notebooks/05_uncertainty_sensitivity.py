@@ -46,9 +46,9 @@ sensitivity_params = [
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
+from perfsim import notebooks as nb
 from perfsim.model.scenario import load_scenario
 from perfsim.model.settings import Settings
-from perfsim.notebooks import runner as nb
 from perfsim.present import plots
 from perfsim.run import sensitivity
 from perfsim.run import variants as studies

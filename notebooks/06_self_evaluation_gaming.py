@@ -39,9 +39,9 @@ penalty = 5.0  # points deducted when a check finds the self-score over 10 point
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
+from perfsim import notebooks as nb
 from perfsim.model.scenario import load_scenario
 from perfsim.model.settings import Settings
-from perfsim.notebooks import runner as nb
 from perfsim.present import plots
 from perfsim.run import variants as studies
 

@@ -41,9 +41,9 @@ show_answers = True  # show the answers (false: a hand-out version)
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
+from perfsim import notebooks as nb
 from perfsim.model.scenario import load_scenario
 from perfsim.model.settings import Settings
-from perfsim.notebooks import runner as nb
 from perfsim.present import plots
 from perfsim.run import variants as studies
 

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from perfsim import __version__
-from perfsim.bench import format_bench, format_sensitivity_bench, run_bench, time_sensitivity
+from perfsim.bench import (
+    format_bench,
+    format_notebooks_bench,
+    format_sensitivity_bench,
+    run_bench,
+    time_notebooks,
+    time_sensitivity,
+)
 from perfsim.errors import InputError, PerfsimError
 from perfsim.io import to_jsonable
 from perfsim.model.indicators import load_indicator_system
@@ -22,7 +29,10 @@ from perfsim.model.settings import settings_from_dict
 from perfsim.model.validate import describe_file
 from perfsim.model.weighting_spec import parse_weighting
 from perfsim.model.weights import apply_weighting, weights_frame
+from perfsim.notebooks import index as nb_index
+from perfsim.notebooks import parameters as nb_parameters
 from perfsim.notebooks import runner as notebooks
+from perfsim.notebooks import sweep as nb_sweep
 from perfsim.present.report import (
     print_monte_carlo,
     print_year,
@@ -234,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_notebook_commands(sub: argparse._SubParsersAction) -> None:
-    """``perfsim notebooks run|list|index`` and ``perfsim sweep`` (see perfsim.notebooks.runner)."""
+    """``perfsim notebooks run|list|index`` and ``perfsim sweep`` (see perfsim.notebooks)."""
     nb = sub.add_parser("notebooks", help="run the parameterised notebooks with papermill",
                         description="Run the numbered notebooks in notebooks/ with papermill "
                                     "into reports/<run-id>/ (executed notebook, HTML, figures, "
@@ -342,8 +352,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     if getattr(args, "notebooks", False):
 
-        timing = notebooks.bench(quick=args.quick)
-        print(json.dumps(timing, indent=2) if args.json else notebooks.format_bench(timing))
+        timing = time_notebooks(quick=args.quick)
+        print(json.dumps(timing, indent=2) if args.json else format_notebooks_bench(timing))
         return 0
     if getattr(args, "sensitivity", False):
 
@@ -500,7 +510,7 @@ def _cmd_notebooks_run(args: argparse.Namespace) -> int:
     texts: dict[str, str] = {}
     for key, value in args.parameters:
         texts[key] = value
-    given = notebooks.read_parameter_file(args.params) if args.params else None
+    given = nb_parameters.read_parameter_file(args.params) if args.params else None
 
     def show(r: notebooks.RunResult) -> None:
         note = f" — {r.error}" if r.error else ""
@@ -513,25 +523,25 @@ def _cmd_notebooks_run(args: argparse.Namespace) -> int:
     if failed:
         print(f"perfsim: {len(failed)} notebook(s) failed: "
               + ", ".join(f"{r.notebook} ({r.run_id})" for r in failed), file=sys.stderr)
-    print(f"index: {(args.out / notebooks.INDEX).resolve()}")
+    print(f"index: {(args.out / nb_index.INDEX).resolve()}")
     return 1 if failed else 0
 
 
 def _cmd_notebooks_list(args: argparse.Namespace) -> int:
 
-    print(notebooks.describe())
+    print(nb_parameters.describe())
     return 0
 
 
 def _cmd_notebooks_index(args: argparse.Namespace) -> int:
 
-    print(f"index: {notebooks.write_index(args.out).resolve()}")
+    print(f"index: {nb_index.write_index(args.out).resolve()}")
     return 0
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
 
-    spec = notebooks.read_sweep(args.grid)
+    spec = nb_sweep.read_sweep(args.grid)
     n = len(spec.combinations())
     print(f"sweep {spec.name}: {n} runs of {spec.notebook.stem}", flush=True)
 
@@ -540,10 +550,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{outcome['status']:6} run {outcome['run_id']} ({outcome['seconds']:.1f} s)"
               f"{note}", flush=True)
 
-    result = notebooks.run_sweep(spec, workers=args.workers, engine=args.engine,
+    result = nb_sweep.run_sweep(spec, workers=args.workers, engine=args.engine,
                                  reports=args.out, timeout=args.timeout, progress=show)
     print(f"wrote {result.path}/sweep.csv ({len(result.table)} rows)")
-    print(f"index: {(args.out / notebooks.INDEX).resolve()}")
+    print(f"index: {(args.out / nb_index.INDEX).resolve()}")
     if result.failed:
         print(f"perfsim: {len(result.failed)} of {n} runs failed: "
               + "; ".join(f"run {r['run_id']} {r['parameters']}: {r['error']}"

@@ -11,7 +11,7 @@ import pytest
 
 from perfsim.cli import main
 from perfsim.errors import InputError
-from perfsim.notebooks import runner as nbr
+from perfsim.notebooks import sweep as nbs
 from perfsim.present import plots
 
 
@@ -24,7 +24,7 @@ def grid_file(tmp_path: Path, text: str, name: str = "grid.yaml") -> Path:
 # --- reading a sweep file (nothing runs) --------------------------------------------------------
 
 def test_grid_expands_into_every_combination(tmp_path):
-    spec = nbr.read_sweep(grid_file(tmp_path, """
+    spec = nbs.read_sweep(grid_file(tmp_path, """
 notebook: 07
 name: ratio_noise
 parameters: {replications: 32}
@@ -54,7 +54,7 @@ plot: {x: noise, y: savings}
 ])
 def test_bad_sweep_files_are_rejected_before_anything_runs(tmp_path, text, match):
     with pytest.raises(InputError, match=match):
-        nbr.read_sweep(grid_file(tmp_path, text))
+        nbs.read_sweep(grid_file(tmp_path, text))
 
 
 def test_cli_rejects_a_bad_grid_without_running(tmp_path, capsys):
@@ -139,7 +139,7 @@ name: dask
 parameters: {replications: 32}
 grid: {ratio: [0.15, 0.2]}
 """)
-    result = nbr.run_sweep(grid, workers=2, engine="dask", reports=tmp_path / "r")
+    result = nbs.run_sweep(grid, workers=2, engine="dask", reports=tmp_path / "r")
     assert not result.failed
     for mine, theirs in (("001", "001"), ("002", "003")):
         a = result.path / "runs" / mine / "tables" / "results.csv"
@@ -171,6 +171,6 @@ def test_readme_sweep_example_is_valid(tmp_path):
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     body = re.search(r"<!-- example: sweep.yaml -->\n```yaml\n(.*?)```", readme, re.S).group(1)
-    spec = nbr.read_sweep(grid_file(tmp_path, body))
+    spec = nbs.read_sweep(grid_file(tmp_path, body))
     assert spec.notebook.stem == "04_reduction_ratio" and len(spec.combinations()) == 6
     assert spec.plot == {"x": "measurement_noise", "y": "savings", "hue": "ratio"}
