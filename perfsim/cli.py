@@ -33,6 +33,7 @@ from perfsim.notebooks import index as nb_index
 from perfsim.notebooks import parameters as nb_parameters
 from perfsim.notebooks import runner as notebooks
 from perfsim.notebooks import sweep as nb_sweep
+from perfsim.present.plots import plot_sensitivity
 from perfsim.present.report import (
     print_monte_carlo,
     print_year,
@@ -41,7 +42,6 @@ from perfsim.present.report import (
     write_year,
 )
 from perfsim.run.calibrate import calibrate, format_calibration, parse_targets
-from perfsim.present.plots import plot_sensitivity
 from perfsim.run.sensitivity import (
     DEFAULT_METRICS,
     format_sensitivity,

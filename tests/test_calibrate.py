@@ -1,5 +1,5 @@
-"""Calibration (perfsim.run.calibrate): known ratios, cutoffs and weights recovered; infeasible targets
-reported with the binding bound; registry errors that list what is valid."""
+"""Calibration (perfsim.run.calibrate): known ratios, cutoffs and weights recovered; infeasible
+targets reported with the binding bound; registry errors that list what is valid."""
 
 from __future__ import annotations
 

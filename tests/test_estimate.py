@@ -1,5 +1,5 @@
-"""Estimation (perfsim.analyse.estimate): recovery of known coefficients from simulated data — the 95%
-intervals cover the truth — and exact answers where the rule fixes them."""
+"""Estimation (perfsim.analyse.estimate): recovery of known coefficients from simulated data —
+the 95% intervals cover the truth — and exact answers where the rule fixes them."""
 
 from __future__ import annotations
 

@@ -14,13 +14,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from perfsim.present import plots  # noqa: E402
 from perfsim.errors import InputError  # noqa: E402
 from perfsim.kernel.grading import Grading  # noqa: E402
 from perfsim.kernel.linkage import linkage_from_dict  # noqa: E402
 from perfsim.model.indicators import system_from_dict  # noqa: E402
 from perfsim.model.portfolio import portfolio_from_frame  # noqa: E402
 from perfsim.model.scenario import Scenario  # noqa: E402
+from perfsim.present import plots  # noqa: E402
 from perfsim.run.compare import compare_schemes  # noqa: E402
 
 

@@ -1,5 +1,6 @@
-"""Weighting schemes (perfsim.run.compare): applying a scheme to a system, the `weighting:` blocks in
-files, comparing schemes on one portfolio, the ordinal_average aggregation and `perfsim weights`.
+"""Weighting schemes (perfsim.run.compare): applying a scheme to a system, the `weighting:`
+blocks in files, comparing schemes on one portfolio, the ordinal_average aggregation and
+`perfsim weights`.
 
 Expected values are worked out by hand in the comments (closed forms for entropy weights,
 rank correlations of four projects, budgets under the Liupanshui rule)."""

@@ -1,5 +1,5 @@
-"""Leaf scoring rules and aggregation (perfsim.kernel.scoring), checked against hand arithmetic from the
-rule text in domain.md §2.1 / §2.2."""
+"""Leaf scoring rules and aggregation (perfsim.kernel.scoring), checked against hand arithmetic from
+the rule text in domain.md §2.1 / §2.2."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Tests for perfsim.kernel.weighting: reference values, pymcdm cross-checks, errors and properties."""
+"""Tests for perfsim.kernel.weighting: reference values, pymcdm cross-checks, errors and
+properties."""
 
 from __future__ import annotations
 
