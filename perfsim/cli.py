@@ -21,7 +21,15 @@ from perfsim.bench import (
     time_sensitivity,
 )
 from perfsim.errors import InputError, PerfsimError
-from perfsim.io import to_jsonable
+from perfsim.io import (
+    atomic_directory,
+    check_output_dir,
+    claim_output,
+    handle_interrupts,
+    input_files,
+    safe_name,
+    to_jsonable,
+)
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import load_scenario
@@ -38,7 +46,6 @@ from perfsim.present.report import (
     print_monte_carlo,
     print_year,
     write_monte_carlo,
-    write_xlsx,
     write_year,
 )
 from perfsim.run.calibrate import calibrate, format_calibration, parse_targets
@@ -65,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_INPUT
     try:
-        return int(args.func(args) or 0)
+        with handle_interrupts():  # SIGINT and SIGTERM: KeyboardInterrupt, once
+            return int(args.func(args) or 0)
     except PerfsimError as err:
         print(f"perfsim: error: {err}", file=sys.stderr)
         return EXIT_INPUT
@@ -308,9 +316,11 @@ def _pos_int(text: str) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-
+    if args.out is not None:  # before any work: a file in the way, the current directory, ...
+        check_output_dir(args.out, inputs=[args.scenario])
     scenario = load_scenario(args.scenario, seed=args.seed)
-    out = args.out or Path("reports") / "runs" / scenario.name
+    out = args.out or Path("reports") / "runs" / safe_name(scenario.name, scenario.source)
+    inputs = input_files([args.scenario])
     monte_carlo = (args.years is not None or args.replications is not None
                    or scenario.spec.get("simulation") is not None)
     if not monte_carlo:
@@ -318,11 +328,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise InputError(field="--engine", value=args.engine,
                              problem="engine options need --years, --replications or a "
                                      "`simulation:` block in the scenario")
-        result = run_year(scenario)
-        write_year(result, out)
-        if args.xlsx:
-
-            write_xlsx(result, Path(out) / "allocation.xlsx")
+        with claim_output(out, inputs=inputs):  # held until the result is in place
+            result = run_year(scenario)
+            write_year(result, out, xlsx=args.xlsx)
         print_year(result, out)
         if args.xlsx:
             print(f"wrote {Path(out)}/allocation.xlsx")
@@ -339,9 +347,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                       replications=args.replications, chunk=args.chunk)
     except InputError as err:
         raise err.at(scenario.source) from None
-    mc = simulate(scenario, settings, engine=args.engine, workers=args.workers,
-                  scheduler=args.scheduler)
-    write_monte_carlo(mc, out)
+    with claim_output(out, inputs=inputs):
+        mc = simulate(scenario, settings, engine=args.engine, workers=args.workers,
+                      scheduler=args.scheduler)
+        write_monte_carlo(mc, out)
     print_monte_carlo(mc, out)
     return 0
 
@@ -401,30 +410,35 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    import contextlib
     import json
 
-
+    if args.plot is not None:  # before any work
+        check_output_dir(args.plot, inputs=[args.scenario, args.params], option="--plot")
     scenario = load_scenario(args.scenario, seed=args.seed)
     specs = load_params(args.params, scenario)
     metrics = (tuple(m.strip() for m in args.metrics.split(",") if m.strip())
                if args.metrics else DEFAULT_METRICS)
     run = sobol if args.method == "sobol" else morris
     n = args.n or (256 if args.method == "sobol" else 20)
-    try:
-        result = run(scenario, specs, n, metrics=metrics, replications=args.replications)
-    except InputError as err:
-        raise _cli_error(err, metric="--metrics") from None
-    if args.plot is not None:
-        import matplotlib
+    claim = contextlib.nullcontext() if args.plot is None else claim_output(
+        args.plot, inputs=input_files([args.scenario, args.params]), option="--plot")
+    with claim:
+        try:
+            result = run(scenario, specs, n, metrics=metrics, replications=args.replications)
+        except InputError as err:
+            raise _cli_error(err, metric="--metrics") from None
+        if args.plot is not None:
+            import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
 
-        args.plot.mkdir(parents=True, exist_ok=True)
-        for m in result.metrics:
-            fig = plot_sensitivity(result, m)
-            fig.savefig(args.plot / f"{args.method}_{m}.png", dpi=150)
-            plt.close(fig)
+            with atomic_directory(args.plot, kind="plots", option="--plot") as tmp:
+                for m in result.metrics:
+                    fig = plot_sensitivity(result, m)
+                    fig.savefig(tmp / f"{args.method}_{m}.png", dpi=150)
+                    plt.close(fig)
     print(json.dumps(to_jsonable(result.as_dict()), indent=2, ensure_ascii=False)
           if args.json else format_sensitivity(result))
     return 0
@@ -518,7 +532,8 @@ def _cmd_notebooks_run(args: argparse.Namespace) -> int:
 
     results = notebooks.run_notebooks(args.names, parameters=given, texts=texts,
                                       reports=args.out, run_id=args.run_id,
-                                      no_code=args.no_code, timeout=args.timeout, progress=show)
+                                      no_code=args.no_code, timeout=args.timeout, progress=show,
+                                      parameter_file=args.params)
     failed = [r for r in results if not r.ok]
     if failed:
         print(f"perfsim: {len(failed)} notebook(s) failed: "

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from perfsim.errors import InputError
+from perfsim.io import PROJECT_ROOT, safe_name
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-REPORTS = Path("reports")
-SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 INPUTS_LOG = ".inputs.jsonl"  # files a run's notebook named with input_path, for its manifest
 
 
@@ -110,8 +107,7 @@ def answer(show: bool, *items: Any, text: str | None = None) -> Any:
 HIDDEN = "answer hidden: run with -p show_answers true (答案已隐藏)"
 
 
-def check_name(name: str, what: str) -> None:
-    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name) or name.startswith("."):
-        raise InputError(field=what, value=name,
-                         problem="use letters, digits, '_', '-' and '.' only, not first")
+def check_name(name: str, what: str, source: str | None = None) -> str:
+    """A name that becomes a file or folder name (:func:`perfsim.io.safe_name`)."""
+    return safe_name(name, source, what)
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from perfsim import __version__
-from perfsim.io import to_jsonable
-from perfsim.notebooks.helpers import REPORTS
+from perfsim.io import REPORTS, check_own_file, prepare_reports_dir, to_jsonable, write_own_file
 
 INDEX = "index.html"
+SIGNATURE = "<title>perfsim reports</title>"  # how perfsim knows an index.html is its own
 
 
 def _load(path: Path) -> dict[str, Any] | None:
@@ -139,14 +137,16 @@ def render_index(reports: str | Path = REPORTS) -> str:
         "</body></html>\n")
 
 
-def write_index(reports: str | Path = REPORTS) -> Path:
-    """Regenerate ``reports/index.html`` (atomically: a temporary file renamed into place)."""
+def check_index(reports: str | Path = REPORTS, option: str = "--out") -> None:
+    """Refuse (before any work) a ``reports`` folder whose ``index.html`` perfsim did not
+    write: it is never replaced."""
+    check_own_file(Path(reports) / INDEX, SIGNATURE, option)
+
+
+def write_index(reports: str | Path = REPORTS, option: str = "--out") -> Path:
+    """Regenerate ``reports/index.html`` (under a lock, written whole and renamed into place).
+    ``reports`` must be a perfsim reports folder (:func:`perfsim.io.prepare_reports_dir`) and
+    an existing ``index.html`` perfsim's own."""
     reports = Path(reports)
-    reports.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".html", dir=reports)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(render_index(reports))
-    os.replace(tmp, reports / INDEX)
-    return reports / INDEX
-
-
+    prepare_reports_dir(reports, option=option)
+    return write_own_file(reports / INDEX, lambda: render_index(reports), SIGNATURE, option)

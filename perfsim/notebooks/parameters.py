@@ -173,9 +173,11 @@ def _check_plain(value: Any, name: str) -> None:
 
 
 def resolve_parameters(path: Path, given: Mapping[str, Any] | None = None,
-                       texts: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Validate overrides for notebook ``path``: ``given`` typed values (a parameter file),
-    ``texts`` command-line ``-p`` values (converted by the default's type; they win).
+                       texts: Mapping[str, str] | None = None, *,
+                       given_source: str | Path | None = None) -> dict[str, Any]:
+    """Validate overrides for notebook ``path``: ``given`` typed values (a parameter file,
+    ``given_source``, which errors about them name), ``texts`` command-line ``-p`` values
+    (converted by the default's type; they win).
 
     Unknown names are rejected listing the valid ones; ``output_dir`` belongs to the runner.
     Returns the overrides only, in the notebook's order.
@@ -183,16 +185,21 @@ def resolve_parameters(path: Path, given: Mapping[str, Any] | None = None,
     params = notebook_parameters(path)
     valid = [n for n in params if n not in RUNNER_PARAMETERS]
     out: dict[str, Any] = {}
-    for source, values, from_text in (("parameter file", given or {}, False),
-                                      ("-p", texts or {}, True)):
+    file = None if given_source is None else str(given_source)
+    for source, values, from_text in ((file, given or {}, False), (None, texts or {}, True)):
+        label = "-p" if from_text else "parameter file"
         for name, value in values.items():
             if name in RUNNER_PARAMETERS:
-                raise InputError(where=source, field=name,
+                raise InputError(source, label if source is None else None, field=name,
                                  problem="is set by the runner (the run directory)")
             if name not in params:
-                raise InputError(where=f"{path.stem}: {source}", field=name,
+                raise InputError(source, f"{path.stem}: {label}" if source is None else None,
+                                 field=name,
                                  problem=f"unknown parameter (valid: {', '.join(valid)})")
-            out[name] = coerce_value(params[name], value, from_text=from_text)
+            try:
+                out[name] = coerce_value(params[name], value, from_text=from_text)
+            except InputError as err:
+                raise err.at(source) from None
     return {n: out[n] for n in params if n in out}
 
 
@@ -207,21 +214,27 @@ def read_parameter_file(path: str | Path) -> dict[str, Any]:
 
 
 def split_parameters(paths: Sequence[Path], given: Mapping[str, Any],
-                     texts: Mapping[str, str]) -> list[tuple[dict, dict]]:
+                     texts: Mapping[str, str], *,
+                     given_source: str | Path | None = None) -> list[tuple[dict, dict]]:
     """Overrides for several notebooks: each parameter goes to every notebook that declares
-    it; one that none declares is rejected, and every value is checked, before anything runs."""
+    it; one that none declares is rejected, and every value is checked, before anything runs.
+    Errors about ``given`` values name ``given_source`` (the parameter file)."""
     declared = {p: notebook_parameters(p) for p in paths}
+    file = None if given_source is None else str(given_source)
     for name in [*given, *texts]:
+        source = file if name in given and name not in texts else None
         if name in RUNNER_PARAMETERS:
-            raise InputError(field=name, problem="is set by the runner (the run directory)")
+            raise InputError(source, field=name,
+                             problem="is set by the runner (the run directory)")
         if not any(name in d for d in declared.values()):
             valid = sorted({n for d in declared.values() for n in d} - set(RUNNER_PARAMETERS))
-            raise InputError(field=name, problem=f"unknown parameter (valid: {', '.join(valid)})")
+            raise InputError(source, field=name,
+                             problem=f"unknown parameter (valid: {', '.join(valid)})")
     out = []
     for p in paths:
         g = {k: v for k, v in given.items() if k in declared[p]}
         t = {k: v for k, v in texts.items() if k in declared[p]}
-        resolve_parameters(p, g, t)  # validate values before anything runs
+        resolve_parameters(p, g, t, given_source=given_source)  # check values before any run
         out.append((g, t))
     return out
 

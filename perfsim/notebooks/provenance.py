@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from perfsim import __version__
+from perfsim.io import MARKER, input_files
 from perfsim.notebooks.helpers import INPUTS_LOG, PROJECT_ROOT
 
 PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "SALib", "openpyxl",
@@ -58,6 +59,7 @@ def package_versions() -> dict[str, str | None]:
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
+
 def rel(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(PROJECT_ROOT))
@@ -84,46 +86,7 @@ def input_hashes(notebook: Path, run_dir: Path, parameters: Mapping[str, Any]) -
             with contextlib.suppress(OSError):
                 if p.is_file():
                     files.append(p)
-    seen, out = set(), []
-    queue = list(files)
-    while queue:
-        f = queue.pop(0)
-        key = f.resolve()
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append({"path": rel(f), "sha256": sha256(f)})
-        if f.suffix in (".yaml", ".yml"):
-            queue.extend(_referenced_files(f))
-    return out
-
-
-def _referenced_files(path: Path) -> list[Path]:
-    """Files a YAML input names (string values that are paths relative to it: a scenario's
-    indicator system, portfolio, AHP matrices, ...)."""
-    import yaml
-
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return []
-    found: list[Path] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-        elif isinstance(node, str) and 0 < len(node) < 1024 and "\n" not in node:
-            candidate = Path(node) if Path(node).is_absolute() else path.parent / node
-            with contextlib.suppress(OSError):
-                if candidate.is_file():
-                    found.append(candidate)
-
-    walk(doc)
-    return found
+    return [{"path": rel(f), "sha256": sha256(f)} for f in input_files(files)]
 
 
 def dataset_hashes(root: Path = PROJECT_ROOT / "datasets") -> dict[str, str]:
@@ -137,7 +100,7 @@ def dataset_hashes(root: Path = PROJECT_ROOT / "datasets") -> dict[str, str]:
 def output_hashes(run_dir: Path) -> list[dict]:
     out = []
     for f in sorted(run_dir.rglob("*")):
-        if f.is_file() and f.name != "manifest.json":
+        if f.is_file() and f.name not in ("manifest.json", MARKER):
             out.append({"path": f.relative_to(run_dir).as_posix(), "bytes": f.stat().st_size,
                         "sha256": sha256(f)})
     return out

@@ -28,19 +28,26 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from perfsim.errors import InputError
-from perfsim.io import replace_directory, write_json
-from perfsim.notebooks.helpers import REPORTS, SAFE_NAME
-from perfsim.notebooks.index import write_index
+from perfsim.io import (
+    PROJECT_ROOT,
+    REPORTS,
+    atomic_directory,
+    check_output_dir,
+    check_reports_dir,
+    input_files,
+    prepare_reports_dir,
+    safe_name,
+    write_json,
+)
+from perfsim.notebooks.index import check_index, write_index
 from perfsim.notebooks.parameters import (
     NOTEBOOK_DIR,
     RUNNER_PARAMETERS,
@@ -56,19 +63,17 @@ KERNEL = "python3"
 RESERVED_IDS = {"runs", "index.html", "README.md"}
 
 
-def check_run_id(run_id: str, reports: Path = REPORTS) -> Path:
-    """The directory of run ``run_id`` inside ``reports``; anything that could leave
-    ``reports`` (separators, ``..``, a leading dot, other characters) is rejected."""
-    if (not isinstance(run_id, str) or not SAFE_NAME.fullmatch(run_id) or ".." in run_id
-            or run_id.startswith(".") or run_id in RESERVED_IDS):
-        raise InputError(field="run id", value=run_id,
-                         problem="use letters, digits, '_', '-' and '.' only (no '..', not "
-                                 "first, not 'runs'), so the run stays inside reports/")
-    root = Path(reports).resolve()
-    target = (root / run_id).resolve()
-    if target.parent != root:
-        raise InputError(field="run id", value=run_id, problem="escapes the reports directory")
-    return target
+def check_run_id(run_id: str, reports: str | Path = REPORTS,
+                 source: str | None = None) -> Path:
+    """The directory of run ``run_id`` inside ``reports``: ``run_id`` must be a plain name
+    (:func:`perfsim.io.safe_name`: no separators, no leading dot, so never ``..``) and not one
+    of perfsim's own names in ``reports/``."""
+    safe_name(run_id, source, "run id")
+    if run_id in RESERVED_IDS:
+        raise InputError(source, field="run id", value=run_id,
+                         problem=f"is reserved ({', '.join(sorted(RESERVED_IDS))} are "
+                                 "perfsim's own names in reports/)")
+    return Path(reports).resolve() / run_id
 
 
 def new_run_id(stem: str) -> str:
@@ -135,29 +140,35 @@ def run_notebook(name: str, parameters: Mapping[str, Any] | None = None, *,
                  texts: Mapping[str, str] | None = None, reports: str | Path = REPORTS,
                  run_id: str | None = None, no_code: bool = False,
                  timeout: float | None = None, update_index: bool = True,
-                 extra_manifest: Mapping[str, Any] | None = None) -> RunResult:
+                 extra_manifest: Mapping[str, Any] | None = None,
+                 parameter_file: str | Path | None = None) -> RunResult:
     """Execute notebook ``name`` with papermill into ``reports/<run_id>/``.
 
-    ``parameters`` are typed overrides, ``texts`` command-line strings; both are validated
-    before anything runs. Returns the run, failed or not: an error inside the notebook is
-    recorded (status ``failed``, the executed notebook shows it), never raised. ``timeout``
-    limits each cell (seconds).
+    ``parameters`` are typed overrides (read from ``parameter_file``, if given, which errors
+    then name), ``texts`` command-line strings; both are validated, and the run directory
+    checked (:func:`perfsim.io.check_output_dir`), before anything runs. Returns the run, failed
+    or not: an error inside the notebook is recorded (status ``failed``, the executed notebook
+    shows it), never raised. ``timeout`` limits each cell (seconds).
     """
     path = find_notebook(name)
-    overrides = resolve_parameters(path, parameters, texts)
-    reports = Path(reports)
+    overrides = resolve_parameters(path, parameters, texts, given_source=parameter_file)
     run_id = new_run_id(path.stem) if run_id is None else run_id
     target = check_run_id(run_id, reports)
-    defaults = notebook_parameters(path)
-    effective = {n: p.default for n, p in defaults.items() if n not in RUNNER_PARAMETERS}
+    effective = {n: p.default for n, p in notebook_parameters(path).items()
+                 if n not in RUNNER_PARAMETERS}
     effective.update(overrides)
+    inputs = run_inputs(path, effective, parameter_file)
+    check_reports_dir(reports, inputs=inputs)
+    shown = Path(reports) / run_id
+    check_output_dir(shown, inputs=inputs, option="--run-id")
+    if update_index:
+        check_index(reports)
     kernel = kernel_name()
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{run_id}.partial-", dir=target.parent))
-    out_nb = tmp / f"{path.stem}.ipynb"
-    started, t0 = now(), time.perf_counter()
-    try:
+    prepare_reports_dir(reports, inputs=inputs)
+    with atomic_directory(shown, kind="notebook run", inputs=inputs, option="--run-id") as tmp:
+        out_nb = tmp / f"{path.stem}.ipynb"
+        started, t0 = now(), time.perf_counter()
         status, error = _execute(path, out_nb, {**overrides, "output_dir": "."}, tmp, kernel,
                                  timeout)
         if out_nb.exists():
@@ -168,13 +179,29 @@ def run_notebook(name: str, parameters: Mapping[str, Any] | None = None, *,
             started=started, duration_s=round(time.perf_counter() - t0, 3),
             extra=extra_manifest)
         write_json(tmp / "manifest.json", manifest)
-        replace_directory(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     if update_index:
         write_index(reports)
     return RunResult(run_id, path.stem, target, status, error, manifest)
+
+
+def run_inputs(notebook: Path, parameters: Mapping[str, Any],
+               parameter_file: str | Path | None = None) -> list[Path]:
+    """What a run reads, which its outputs must never overlap: the notebooks folder, the
+    parameter file, and every file a string parameter names (with the files those name)."""
+    files: list[Path] = [] if parameter_file is None else [Path(parameter_file)]
+    for value in parameters.values():
+        if isinstance(value, str) and value and len(value) < 4096 and "\n" not in value:
+            p = Path(value) if Path(value).is_absolute() else PROJECT_ROOT / value
+            try:
+                if p.is_file():
+                    files.append(p)
+            except (OSError, ValueError):
+                pass
+    paired = notebook.with_suffix(".py")
+    return [notebook, *([paired] if paired.is_file() else []), NOTEBOOK_DIR, *input_files(files)]
+
+
+KERNEL_LOG = ".kernel.log"  # the kernel's own stdout and stderr, kept out of the terminal
 
 
 def _execute(path: Path, out_nb: Path, parameters: Mapping[str, Any], cwd: Path, kernel: str,
@@ -182,17 +209,57 @@ def _execute(path: Path, out_nb: Path, parameters: Mapping[str, Any], cwd: Path,
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    log = cwd / KERNEL_LOG
     try:
-        papermill.execute_notebook(
-            str(path), str(out_nb), parameters=dict(parameters), kernel_name=kernel,
-            language="python", progress_bar=False, log_output=False, cwd=str(cwd),
-            execution_timeout=timeout,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        with open(log, "w", encoding="utf-8") as fh:
+            papermill.execute_notebook(
+                str(path), str(out_nb), parameters=dict(parameters), kernel_name=kernel,
+                language="python", progress_bar=False, log_output=False, cwd=str(cwd),
+                execution_timeout=timeout, kernel_manager_class=_kernel_manager(fh),
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as exc:
         return "failed", f"{exc.ename}: {exc.evalue}"
     except Exception as exc:  # kernel died, timeout, ...: the run is kept as failed
-        return "failed", f"{exc.__class__.__name__}: {exc}"
+        return "failed", f"{exc.__class__.__name__}: {exc}{_last_line(log)}"
+    finally:
+        log.unlink(missing_ok=True)
     return "ok", None
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [ln.strip() for ln in log.read_text(encoding="utf-8",
+                                                    errors="replace").splitlines()]
+    except OSError:
+        return ""
+    lines = [ln for ln in lines if ln]
+    return f" (kernel: {lines[-1][:300]})" if lines else ""
+
+
+def _kernel_manager(log: IO[str]) -> type:
+    """A kernel manager whose kernel writes its own output (start-up errors, shutdown noise
+    such as ``KeyboardInterrupt caught in kernel``) to ``log``, not to the terminal, and
+    imports the same perfsim as this process."""
+    from jupyter_client import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw: Any) -> Any:
+            kw.setdefault("env", kernel_environment())
+            kw["stdout"] = kw["stderr"] = log
+            return await super()._async_pre_start_kernel(**kw)
+
+    return QuietKernelManager
+
+
+def kernel_environment() -> dict[str, str]:
+    """The kernel's environment: this one, and when perfsim runs from a source tree (not an
+    installed copy) that tree first on ``PYTHONPATH``, so the kernel imports the perfsim whose
+    version and commit the manifest records."""
+    env = dict(os.environ)
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(PROJECT_ROOT), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
+    return env
 
 
 def _write_html(notebook: Path, html_path: Path, no_code: bool) -> None:
@@ -210,29 +277,36 @@ def run_notebooks(names: Sequence[str] | None = None, *, parameters: Mapping[str
                   = None, texts: Mapping[str, str] | None = None, reports: str | Path = REPORTS,
                   run_id: str | None = None, no_code: bool = False,
                   timeout: float | None = None,
-                  progress: Callable[[RunResult], None] | None = None) -> list[RunResult]:
+                  progress: Callable[[RunResult], None] | None = None,
+                  parameter_file: str | Path | None = None) -> list[RunResult]:
     """Run several notebooks (default: all, in order) one after the other.
 
     A parameter applies to each selected notebook that declares it; one that no selected
-    notebook declares is rejected before anything runs. With several notebooks ``run_id`` is a
-    prefix: ``<run_id>-<notebook>``.
+    notebook declares is rejected before anything runs, and so is a run directory perfsim may
+    not write. With several notebooks ``run_id`` is a prefix: ``<run_id>-<notebook>``.
     """
     paths = [find_notebook(n) for n in names] if names else list_notebooks()
     if not paths:
         raise InputError(str(NOTEBOOK_DIR), problem="no notebooks found")
-    per_book = split_parameters(paths, parameters or {}, texts or {})
+    per_book = split_parameters(paths, parameters or {}, texts or {},
+                                given_source=parameter_file)
     ids: list[str | None] = [None] * len(paths)
     if run_id is not None:
         ids = [run_id] if len(paths) == 1 else [f"{run_id}-{p.stem}" for p in paths]
-        for i in ids:
-            check_run_id(i, Path(reports))
+    for path, rid in zip(paths, ids, strict=True):
+        inputs = run_inputs(path, {}, parameter_file)
+        check_reports_dir(reports, inputs=inputs)
+        if rid is not None:
+            check_run_id(rid, reports)
+            check_output_dir(Path(reports) / rid, inputs=inputs, option="--run-id")
+    check_index(reports)
     results = []
     for path, (given, text), rid in zip(paths, per_book, ids, strict=True):
         r = run_notebook(path.stem, given, texts=text, reports=reports, run_id=rid,
-                         no_code=no_code, timeout=timeout, update_index=False)
+                         no_code=no_code, timeout=timeout, update_index=False,
+                         parameter_file=parameter_file)
         results.append(r)
         if progress is not None:
             progress(r)
         write_index(reports)
     return results
-

@@ -10,8 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
-import tempfile
+import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,12 +19,27 @@ from typing import Any
 
 from perfsim import __version__
 from perfsim.errors import InputError
-from perfsim.io import check_mapping, read_yaml, replace_directory, write_json
-from perfsim.notebooks.helpers import REPORTS, check_name
-from perfsim.notebooks.index import write_index
+from perfsim.io import (
+    REPORTS,
+    atomic_directory,
+    check_mapping,
+    check_output_dir,
+    check_reports_dir,
+    prepare_reports_dir,
+    read_yaml,
+    write_json,
+)
+from perfsim.notebooks.helpers import check_name
+from perfsim.notebooks.index import check_index, write_index
 from perfsim.notebooks.parameters import find_notebook, resolve_parameters
 from perfsim.notebooks.provenance import git_commit, now
-from perfsim.notebooks.runner import check_run_id, kernel_name, new_run_id, run_notebook
+from perfsim.notebooks.runner import (
+    check_run_id,
+    kernel_name,
+    new_run_id,
+    run_inputs,
+    run_notebook,
+)
 from perfsim.present import plots
 
 RESULTS_TABLE = "results"
@@ -87,9 +101,9 @@ def read_sweep(path: str | Path) -> SweepSpec:
             raise InputError(src, field=f"grid.{key}",
                              problem="is also a fixed parameter; keep it in one place")
     name = str(doc.get("name") or Path(src).stem)
-    check_name(name, "name")
+    check_name(name, "name", src)
     table = str(doc.get("table") or RESULTS_TABLE)
-    check_name(table, "table")
+    check_name(table, "table", src)
     plot = doc.get("plot") or {}
     if not isinstance(plot, Mapping) or set(plot) - {"x", "y", "hue", "where"} or not (
             isinstance(plot.get("where", {}), Mapping)):
@@ -123,21 +137,44 @@ class SweepResult:
         return [r for r in self.runs if r["status"] != "ok"]
 
 
+_in_task = False
+
+
+def _worker_start() -> None:
+    """In each worker process: Ctrl-C (SIGINT to the whole process group) is left to the
+    parent, which stops the workers with SIGTERM; SIGTERM ends a run in progress cleanly (its
+    partial directory removed, its kernel shut down) and an idle worker at once, quietly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_stop)
+
+
+def _worker_stop(signum: int, frame: Any) -> None:
+    if _in_task:
+        raise KeyboardInterrupt
+    os._exit(128 + signum)
+
+
 def _sweep_task(task: dict[str, Any]) -> dict[str, Any]:
     """Run one combination of a sweep (in a worker process); never raises."""
+    global _in_task
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"  # one core per run: the pool is the parallelism
     t0 = time.perf_counter()
+    _in_task = True
     try:
         r = run_notebook(task["notebook"], task["parameters"], reports=task["reports"],
                          run_id=task["run_id"], timeout=task.get("timeout"),
                          update_index=False, extra_manifest={"sweep": task["sweep"]})
         return {"run_id": r.run_id, "status": r.status, "error": r.error,
                 "seconds": round(time.perf_counter() - t0, 3)}
+    except KeyboardInterrupt:  # stopped by the parent: the run has cleaned up; leave quietly
+        os._exit(130)
     except Exception as exc:  # a failure outside the notebook: record it, let others go on
         return {"run_id": task["run_id"], "status": "failed",
                 "error": f"{exc.__class__.__name__}: {exc}",
                 "seconds": round(time.perf_counter() - t0, 3)}
+    finally:
+        _in_task = False
 
 
 def run_sweep(spec: SweepSpec | str | Path, *, workers: int | None = None,
@@ -146,7 +183,8 @@ def run_sweep(spec: SweepSpec | str | Path, *, workers: int | None = None,
               progress: Callable[[dict[str, Any]], None] | None = None) -> SweepResult:
     """Run every combination of a sweep in parallel into ``reports/<sweep-id>/runs/NNN/``;
     collect the runs' results tables into ``sweep.csv``, draw ``comparison.png``, write
-    ``sweep.json`` and regenerate the index. Failed runs are kept and listed."""
+    ``sweep.json`` and regenerate the index. Failed runs are kept and listed. The sweep
+    directory appears complete or not at all (:func:`perfsim.io.atomic_directory`)."""
     if not isinstance(spec, SweepSpec):
         spec = read_sweep(spec)
     if engine not in SWEEP_ENGINES:
@@ -155,20 +193,26 @@ def run_sweep(spec: SweepSpec | str | Path, *, workers: int | None = None,
     workers = workers or min(2, os.cpu_count() or 1)
     if workers < 1:
         raise InputError(field="workers", value=workers, problem="must be >= 1")
-    reports = Path(reports)
     sweep_id = new_run_id(f"sweep-{spec.name}")
-    target = check_run_id(sweep_id, reports)
+    check_run_id(sweep_id, reports, spec.source)
+    values = {f"{k}[{i}]": v for k, vs in spec.grid.items() for i, v in enumerate(vs)}
+    inputs = [*([spec.source] if spec.source else []),
+              *run_inputs(spec.notebook, {**spec.fixed, **values})]
+    shown = Path(reports) / sweep_id
+    check_reports_dir(reports, inputs=inputs)
+    check_output_dir(shown, inputs=inputs)
+    check_index(reports)
     kernel_name()  # register a kernel once, before the workers start
-    reports.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{sweep_id}.partial-", dir=target.parent))
+    prepare_reports_dir(reports, inputs=inputs)
     combos = spec.combinations()
     width = max(3, len(str(len(combos))))
-    tasks = [{"notebook": str(spec.notebook), "parameters": {**spec.fixed, **combo},
-              "reports": str(tmp / "runs"), "run_id": f"{k:0{width}d}", "timeout": timeout,
-              "sweep": {"sweep_id": sweep_id, "index": k, "grid": combo}}
-             for k, combo in enumerate(combos, start=1)]
-    started, t0 = now(), time.perf_counter()
-    try:
+    with atomic_directory(shown, kind="sweep", inputs=inputs) as tmp:
+        prepare_reports_dir(tmp / "runs")  # the workers write their runs in here
+        tasks = [{"notebook": str(spec.notebook), "parameters": {**spec.fixed, **combo},
+                  "reports": str(tmp / "runs"), "run_id": f"{k:0{width}d}",
+                  "timeout": timeout, "sweep": {"sweep_id": sweep_id, "index": k, "grid": combo}}
+                 for k, combo in enumerate(combos, start=1)]
+        started, t0 = now(), time.perf_counter()
         outcomes = _map_tasks(tasks, workers, engine, progress)
         runs = []
         for task, outcome in zip(tasks, outcomes, strict=True):
@@ -189,12 +233,8 @@ def run_sweep(spec: SweepSpec | str | Path, *, workers: int | None = None,
             "started": started, "ended": now(),
             "duration_s": round(time.perf_counter() - t0, 3),
         })
-        replace_directory(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     write_index(reports)
-    return SweepResult(sweep_id, target, runs, table)
+    return SweepResult(sweep_id, Path(reports).resolve() / sweep_id, runs, table)
 
 
 def _map_tasks(tasks: list[dict[str, Any]], workers: int, engine: str,
@@ -202,8 +242,12 @@ def _map_tasks(tasks: list[dict[str, Any]], workers: int, engine: str,
     if engine == "dask":
         from distributed import Client, LocalCluster, as_completed
 
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:  # the workers inherit an ignored SIGINT: Ctrl-C is the parent's to handle
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+        finally:
+            signal.signal(signal.SIGINT, handler)
         client = Client(cluster)
         try:
             futures = client.map(_sweep_task, tasks, pure=False)
@@ -218,13 +262,23 @@ def _map_tasks(tasks: list[dict[str, Any]], workers: int, engine: str,
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     ctx = multiprocessing.get_context("spawn")  # fresh workers: no inherited threads or state
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_start)
+    try:
         futures = {pool.submit(_sweep_task, t): i for i, t in enumerate(tasks)}
         results: list[dict[str, Any] | None] = [None] * len(tasks)
         for fut in as_completed(futures):
             results[futures[fut]] = fut.result()
             if progress is not None:
                 progress(fut.result())
+    except BaseException:  # interrupted: stop the workers; each cleans up its run first
+        pool.shutdown(wait=False, cancel_futures=True)
+        children = multiprocessing.active_children()
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.join(timeout=30)
+        raise
+    pool.shutdown()
     return [r for r in results if r is not None]
 
 

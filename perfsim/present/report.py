@@ -17,14 +17,18 @@ def yuan(x: float) -> str:
     return f"{x:,.0f} yuan ({x / 1e8:,.2f} 亿元)"
 
 
-def write_year(result: YearResult, out: str | Path) -> Path:
-    """Write ``allocations.csv``, ``ledger.csv``, ``grades.csv`` and ``summary.json`` into
-    ``out`` atomically (a temporary directory renamed into place when complete)."""
-    with atomic_directory(out) as tmp:
+def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False) -> Path:
+    """Write ``allocations.csv``, ``ledger.csv``, ``grades.csv``, ``summary.json`` (and with
+    ``xlsx`` the workbook ``allocation.xlsx``, :func:`write_xlsx`) into ``out`` atomically: a
+    marked temporary directory renamed into place when complete
+    (:func:`perfsim.io.atomic_directory`, which also decides whether ``out`` may be written)."""
+    with atomic_directory(out, kind="run") as tmp:
         result.allocations.to_csv(tmp / "allocations.csv", index=False, float_format="%.6f")
         result.ledger.to_csv(tmp / "ledger.csv", index=False, float_format="%.2f")
         result.by_grade.to_csv(tmp / "grades.csv", index=False, float_format="%.2f")
         write_json(tmp / "summary.json", {**result.summary, "perfsim_version": __version__})
+        if xlsx:
+            write_xlsx(result, tmp / "allocation.xlsx")
     return Path(out)
 
 
@@ -65,7 +69,7 @@ def print_year(result: YearResult, out: Path | None = None) -> None:
 def write_monte_carlo(result: MonteCarloResult, out: str | Path) -> Path:
     """Write ``replications.csv`` (one row per replication × year), ``projects.csv`` (year-1
     statistics per project) and ``summary.json`` atomically."""
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, kind="run") as tmp:
         result.replications.to_csv(tmp / "replications.csv", index=False, float_format="%.6f")
         result.projects.to_csv(tmp / "projects.csv", index=False, float_format="%.6f")
         write_json(tmp / "summary.json", {**result.summary, "perfsim_version": __version__})
@@ -141,7 +145,7 @@ def write_xlsx(result: YearResult, path: str | Path) -> Path:
     Headings are bilingual, money is in yuan with the number format ``#,##0.00``. Written to a
     temporary file and renamed into place."""
     import os
-    import tempfile
+    import uuid
 
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -153,8 +157,8 @@ def write_xlsx(result: YearResult, path: str | Path) -> Path:
     grades = pd.concat([grades, pd.DataFrame([{"grade": "total", "grade_zh": "合计", **total}])],
                        ignore_index=True)
     sheets = dict(zip(XLSX_SHEETS, (result.allocations, result.ledger, grades), strict=True))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
+    # a plain new file (not mkstemp, which is private): the workbook gets the user's umask
+    tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex}.xlsx")
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             for name, frame in sheets.items():
