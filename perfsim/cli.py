@@ -316,11 +316,11 @@ def _pos_int(text: str) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    inputs = input_files([args.scenario])  # the scenario and the files it names
     if args.out is not None:  # before any work: a file in the way, the current directory, ...
-        check_output_dir(args.out, inputs=[args.scenario])
+        check_output_dir(args.out, inputs=inputs)
     scenario = load_scenario(args.scenario, seed=args.seed)
     out = args.out or Path("reports") / "runs" / safe_name(scenario.name, scenario.source)
-    inputs = input_files([args.scenario])
     monte_carlo = (args.years is not None or args.replications is not None
                    or scenario.spec.get("simulation") is not None)
     if not monte_carlo:
@@ -413,8 +413,9 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     import contextlib
     import json
 
+    inputs = input_files([args.scenario, args.params])
     if args.plot is not None:  # before any work
-        check_output_dir(args.plot, inputs=[args.scenario, args.params], option="--plot")
+        check_output_dir(args.plot, inputs=inputs, option="--plot")
     scenario = load_scenario(args.scenario, seed=args.seed)
     specs = load_params(args.params, scenario)
     metrics = (tuple(m.strip() for m in args.metrics.split(",") if m.strip())
@@ -422,7 +423,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     run = sobol if args.method == "sobol" else morris
     n = args.n or (256 if args.method == "sobol" else 20)
     claim = contextlib.nullcontext() if args.plot is None else claim_output(
-        args.plot, inputs=input_files([args.scenario, args.params]), option="--plot")
+        args.plot, inputs=inputs, option="--plot")
     with claim:
         try:
             result = run(scenario, specs, n, metrics=metrics, replications=args.replications)

@@ -302,7 +302,7 @@ def run_notebooks(names: Sequence[str] | None = None, *, parameters: Mapping[str
     check_index(reports)
     results = []
     for path, (given, text), rid in zip(paths, per_book, ids, strict=True):
-        r = run_notebook(path.stem, given, texts=text, reports=reports, run_id=rid,
+        r = run_notebook(str(path), given, texts=text, reports=reports, run_id=rid,
                          no_code=no_code, timeout=timeout, update_index=False,
                          parameter_file=parameter_file)
         results.append(r)
