@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 import re
+import stat
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import pytest
 from perfsim import __version__, notebooks
 from perfsim.cli import main
 from perfsim.errors import InputError
+from perfsim.io import MARKER, read_marker
 from perfsim.notebooks import parameters as nbp
 from perfsim.notebooks import runner as nbr
 from perfsim.present import plots
@@ -157,6 +160,24 @@ def test_every_notebook_runs_and_writes_a_complete_run_directory(suite, stem):
     outputs = {o["path"]: o["sha256"] for o in manifest["outputs"]}
     assert outputs["tables/results.csv"] == sha(d / "tables" / "results.csv")
     assert not list(reports.glob(".*partial*")), "a temporary directory was left behind"
+
+
+def test_runs_are_marked_complete_and_readable_by_others(suite):
+    """Each run directory carries perfsim's marker, no runner leftovers, and the user's umask
+    (not the private 0700/0600 of a temporary directory or file)."""
+    reports, runs = suite
+    mask = os.umask(0)
+    os.umask(mask)
+    assert read_marker(reports)["kind"] == "reports"
+    assert stat.S_IMODE((reports / "index.html").stat().st_mode) == 0o666 & ~mask
+    for run in runs.values():
+        d = reports / run.run_id
+        assert read_marker(d)["kind"] == "notebook run" and read_marker(d)["id"] == run.run_id
+        assert not (d / ".kernel.log").exists() and not (d / ".inputs.jsonl").exists()
+        for f in [d, *d.rglob("*")]:
+            mode = stat.S_IMODE(f.stat().st_mode)
+            assert mode == (0o777 if f.is_dir() else 0o666) & ~mask, f
+    assert sorted(p.name for p in reports.iterdir() if p.name.startswith(".")) == [MARKER]
 
 
 def test_no_code_hides_the_code_but_not_the_results(suite):

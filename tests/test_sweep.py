@@ -11,6 +11,7 @@ import pytest
 
 from perfsim.cli import main
 from perfsim.errors import InputError
+from perfsim.io import MARKER, read_marker
 from perfsim.notebooks import sweep as nbs
 from perfsim.present import plots
 
@@ -109,6 +110,14 @@ def test_a_failing_combination_is_reported_and_the_others_finish(failing_sweep, 
         assert len(table[table["run"] == rid]) == len(results)
     assert (sweep_dir / "comparison.png").read_bytes()[:4] == b"\x89PNG"
     assert not list(reports.glob(".*partial*"))
+    # the sweep, its runs folder and each run carry perfsim's marker; nothing else is left
+    assert read_marker(sweep_dir)["kind"] == "sweep"
+    assert read_marker(sweep_dir / "runs")["kind"] == "reports"
+    assert {read_marker(sweep_dir / "runs" / r)["kind"] for r in ("001", "002", "003")} == {
+        "notebook run"}
+    assert sorted(p.name for p in reports.iterdir() if p.name.startswith(".")) == [MARKER]
+    assert sorted(p.name for p in (sweep_dir / "runs").iterdir()) == [MARKER, "001", "002",
+                                                                       "003"]
 
 
 def test_index_lists_the_sweep_and_its_runs(failing_sweep):
