@@ -47,7 +47,7 @@ output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save not
 
 # %%
 import perfsim
-from perfsim.notebooks import runner as nb
+from perfsim import notebooks as nb
 from perfsim.present import plots
 from perfsim.run import sensitivity
 from perfsim.run import variants as studies

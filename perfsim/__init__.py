@@ -7,8 +7,7 @@ The package reads as the flow of data: ``kernel`` (pure array functions) ← ``m
 ``notebooks`` ← ``cli``.
 """
 
-__version__ = "0.1.0"
-
-from perfsim.run.study import Scenario, load, vary  # noqa: E402
+from perfsim.run.study import Scenario, load, vary
+from perfsim.version import __version__
 
 __all__ = ["Scenario", "__version__", "load", "vary"]

@@ -17,6 +17,8 @@ Every figure is set against an honest bound measured in the same run:
    run (what an engine adds per task).
 4. ``--scaling``: projects × replications, nanoseconds per project × replication × year and
    peak memory of each run.
+
+``--sensitivity`` times a Sobol analysis and ``--notebooks`` the notebook suite and a sweep.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +44,8 @@ from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import DATASETS, generate_portfolio
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import Settings, settings_from_dict
+from perfsim.notebooks.runner import kernel_name, run_notebooks
+from perfsim.notebooks.sweep import read_sweep, run_sweep
 from perfsim.run.sensitivity import sobol
 from perfsim.run.simulate import build_inputs, collect, run_engine
 
@@ -343,3 +350,49 @@ def format_sensitivity_bench(b: dict[str, Any]) -> str:
             f"({b['evaluations']:,} evaluations of {b['projects']:,} projects × {b['leaves']} "
             f"measured leaves, {len(b['metrics'])} metrics): {b['seconds']:.1f} s "
             f"(target < 60 s; {b['cpu_count']} cores)")
+
+
+def time_notebooks(quick: bool = False, workers: Sequence[int] = (1, 2)) -> dict[str, Any]:
+    """``perfsim bench --notebooks``: time the whole notebook suite with default parameters,
+    and a sweep of 8 runs of notebook 02 (default parameters, 8 seeds) with each number of
+    ``workers``; the speed-up is relative to the first. ``quick``: no suite, and a sweep of 4
+    runs with 32 replications."""
+    out: dict[str, Any] = {"cpus": os.cpu_count(), "kernel": kernel_name()}
+    with tempfile.TemporaryDirectory(prefix="perfsim-bench-") as tmp:
+        root = Path(tmp)
+        if not quick:
+            t0 = time.perf_counter()
+            runs = run_notebooks(reports=root / "suite")
+            out["suite_s"] = round(time.perf_counter() - t0, 1)
+            out["suite_runs"] = {r.notebook: r.status for r in runs}
+            out["suite_run_s"] = {r.notebook: r.manifest.get("duration_s") for r in runs}
+        n = 4 if quick else 8
+        fixed = "{replications: 32}" if quick else "{}"
+        grid = root / "bench_sweep.yaml"
+        grid.write_text(f"notebook: 02\nname: bench\nparameters: {fixed}\n"
+                        f"grid: {{seed: {list(range(1, n + 1))}}}\n", encoding="utf-8")
+        spec = read_sweep(grid)
+        times = {}
+        for w in workers:
+            t0 = time.perf_counter()
+            result = run_sweep(spec, workers=w, reports=root / f"sweep-{w}")
+            times[w] = round(time.perf_counter() - t0, 1)
+            if result.failed:
+                raise RuntimeError(f"bench sweep failed: {result.failed}")
+        out["sweep_runs"] = n
+        out["sweep_s"] = {str(w): t for w, t in times.items()}
+        first = times[workers[0]]
+        out["sweep_speedup"] = {str(w): round(first / t, 2) for w, t in times.items()}
+    return out
+
+
+def format_notebooks_bench(result: Mapping[str, Any]) -> str:
+    lines = [f"perfsim notebooks bench: {result['cpus']} CPUs, kernel {result['kernel']}"]
+    if "suite_s" in result:
+        lines.append(f"whole suite, default parameters: {result['suite_s']:.1f} s")
+        for name, seconds in result["suite_run_s"].items():
+            lines.append(f"  {name}: {seconds} s ({result['suite_runs'][name]})")
+    for w, t in result["sweep_s"].items():
+        lines.append(f"sweep of {result['sweep_runs']} runs, {w} worker(s): {t:.1f} s "
+                     f"(speed-up {result['sweep_speedup'][w]:.2f}x)")
+    return "\n".join(lines)

@@ -6,28 +6,46 @@ Errors in user input print one line, ``perfsim: error: ...``, and exit with stat
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from perfsim import __version__
-from perfsim.bench import format_bench, format_sensitivity_bench, run_bench, time_sensitivity
+from perfsim.bench import (
+    format_bench,
+    format_notebooks_bench,
+    format_sensitivity_bench,
+    run_bench,
+    time_notebooks,
+    time_sensitivity,
+)
 from perfsim.errors import InputError, PerfsimError
-from perfsim.io import to_jsonable
+from perfsim.io import (
+    atomic_directory,
+    check_output_dir,
+    claim_output,
+    handle_interrupts,
+    input_files,
+    safe_name,
+    to_jsonable,
+)
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import load_scenario
 from perfsim.model.validate import describe_file
 from perfsim.model.weighting_spec import parse_weighting
 from perfsim.model.weights import apply_weighting, weights_frame
+from perfsim.notebooks import index as nb_index
+from perfsim.notebooks import parameters as nb_parameters
 from perfsim.notebooks import runner as notebooks
+from perfsim.notebooks import sweep as nb_sweep
 from perfsim.present.plots import plot_sensitivity
 from perfsim.present.report import (
     print_monte_carlo,
     print_year,
     write_monte_carlo,
-    write_xlsx,
     write_year,
 )
 from perfsim.run.calibrate import calibrate, format_calibration, parse_targets
@@ -40,6 +58,7 @@ from perfsim.run.sensitivity import (
 )
 from perfsim.run.simulate import ENGINES, scenario_settings, simulate
 from perfsim.run.year import run_year
+from perfsim.version import __version__
 
 EXIT_INPUT = 2
 
@@ -54,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_INPUT
     try:
-        return int(args.func(args) or 0)
+        with handle_interrupts():  # SIGINT and SIGTERM: KeyboardInterrupt, once
+            return int(args.func(args) or 0)
     except PerfsimError as err:
         print(f"perfsim: error: {err}", file=sys.stderr)
         return EXIT_INPUT
@@ -242,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_notebook_commands(sub: argparse._SubParsersAction) -> None:
-    """``perfsim notebooks run|list|index`` and ``perfsim sweep`` (see perfsim.notebooks.runner)."""
+    """``perfsim notebooks run|list|index`` and ``perfsim sweep`` (see perfsim.notebooks)."""
     nb = sub.add_parser("notebooks", help="run the parameterised notebooks with papermill",
                         description="Run the numbered notebooks in notebooks/ with papermill "
                                     "into reports/<run-id>/ (executed notebook, HTML, figures, "
@@ -306,9 +326,11 @@ def _pos_int(text: str) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-
+    inputs = input_files([args.scenario])  # the scenario and the files it names
+    if args.out is not None:  # before any work: a file in the way, the current directory, ...
+        check_output_dir(args.out, inputs=inputs)
     scenario = load_scenario(args.scenario, seed=args.seed)
-    out = args.out or Path("reports") / "runs" / scenario.name
+    out = args.out or Path("reports") / "runs" / safe_name(scenario.name, scenario.source)
     monte_carlo = (args.years is not None or args.replications is not None or args.no_noise
                    or scenario.has_simulation)
     if not monte_carlo:
@@ -316,11 +338,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise InputError(field="--engine", value=args.engine,
                              problem="engine options need --years, --replications or a "
                                      "`simulation:` block in the scenario")
-        result = run_year(scenario)
-        write_year(result, out)
-        if args.xlsx:
-
-            write_xlsx(result, Path(out) / "allocation.xlsx")
+        with claim_output(out, inputs=inputs):  # held until the result is in place
+            result = run_year(scenario)
+            write_year(result, out, xlsx=args.xlsx)
         print_year(result, out)
         if args.xlsx:
             print(f"wrote {Path(out)}/allocation.xlsx")
@@ -334,24 +354,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          problem="needs --engine dask")
     settings = scenario_settings(scenario, years=args.years, replications=args.replications,
                                  chunk=args.chunk)
-    mc = simulate(scenario, settings, engine=args.engine, workers=args.workers,
-                  scheduler=args.scheduler, noise=not args.no_noise)
-    write_monte_carlo(mc, out)
+    with claim_output(out, inputs=inputs):
+        mc = simulate(scenario, settings, engine=args.engine, workers=args.workers,
+                      scheduler=args.scheduler, noise=not args.no_noise)
+        write_monte_carlo(mc, out)
     print_monte_carlo(mc, out)
     return 0
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    import json
-
-
     if getattr(args, "notebooks", False):
-
-        timing = notebooks.bench(quick=args.quick)
-        print(json.dumps(timing, indent=2) if args.json else notebooks.format_bench(timing))
+        timing = time_notebooks(quick=args.quick)
+        print(json.dumps(timing, indent=2) if args.json else format_notebooks_bench(timing))
         return 0
     if getattr(args, "sensitivity", False):
-
         timing = time_sensitivity(n=128 if args.quick else 1024)
         print(json.dumps(timing, indent=2) if args.json else format_sensitivity_bench(timing))
         return 0
@@ -374,9 +390,6 @@ def _cli_error(err: InputError, **names: str) -> InputError:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    import json
-
-
     scenario = load_scenario(args.scenario, seed=args.seed)
     bounds = None
     if args.bounds is not None:
@@ -396,40 +409,41 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    import json
-
-
+    inputs = input_files([args.scenario, args.params])
+    if args.plot is not None:  # before any work
+        check_output_dir(args.plot, inputs=inputs, option="--plot")
     scenario = load_scenario(args.scenario, seed=args.seed)
     specs = load_params(args.params, scenario)
     metrics = (tuple(m.strip() for m in args.metrics.split(",") if m.strip())
                if args.metrics else DEFAULT_METRICS)
     run = sobol if args.method == "sobol" else morris
     n = args.n or (256 if args.method == "sobol" else 20)
-    try:
-        result = run(scenario, specs, n, metrics=metrics, replications=args.replications)
-    except InputError as err:
-        raise _cli_error(err, metric="--metrics") from None
-    if args.plot is not None:
-        import matplotlib
+    claim = contextlib.nullcontext() if args.plot is None else claim_output(
+        args.plot, inputs=inputs, option="--plot")
+    with claim:
+        try:
+            result = run(scenario, specs, n, metrics=metrics, replications=args.replications)
+        except InputError as err:
+            raise _cli_error(err, metric="--metrics") from None
+        if args.plot is not None:
+            import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
 
-        args.plot.mkdir(parents=True, exist_ok=True)
-        for m in result.metrics:
-            fig = plot_sensitivity(result, m)
-            fig.savefig(args.plot / f"{args.method}_{m}.png", dpi=150)
-            plt.close(fig)
+            with atomic_directory(args.plot, kind="plots", option="--plot") as tmp:
+                for m in result.metrics:
+                    fig = plot_sensitivity(result, m)
+                    fig.savefig(tmp / f"{args.method}_{m}.png", dpi=150)
+                    plt.close(fig)
     print(json.dumps(to_jsonable(result.as_dict()), indent=2, ensure_ascii=False)
           if args.json else format_sensitivity(result))
     return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-
     system = None
     if args.system is not None:
-
         system = load_indicator_system(args.system)
     failed = 0
     for path in args.files:
@@ -446,7 +460,6 @@ DEFAULT_SYSTEM = (Path(__file__).resolve().parent.parent / "datasets" / "indicat
 
 
 def _cmd_weights(args: argparse.Namespace) -> int:
-
     portfolio = None
     if args.scenario is not None:
         if args.portfolio is not None:
@@ -501,11 +514,10 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 
 
 def _cmd_notebooks_run(args: argparse.Namespace) -> int:
-
     texts: dict[str, str] = {}
     for key, value in args.parameters:
         texts[key] = value
-    given = notebooks.read_parameter_file(args.params) if args.params else None
+    given = nb_parameters.read_parameter_file(args.params) if args.params else None
 
     def show(r: notebooks.RunResult) -> None:
         note = f" — {r.error}" if r.error else ""
@@ -513,30 +525,28 @@ def _cmd_notebooks_run(args: argparse.Namespace) -> int:
 
     results = notebooks.run_notebooks(args.names, parameters=given, texts=texts,
                                       reports=args.out, run_id=args.run_id,
-                                      no_code=args.no_code, timeout=args.timeout, progress=show)
+                                      no_code=args.no_code, timeout=args.timeout, progress=show,
+                                      parameter_file=args.params)
     failed = [r for r in results if not r.ok]
     if failed:
         print(f"perfsim: {len(failed)} notebook(s) failed: "
               + ", ".join(f"{r.notebook} ({r.run_id})" for r in failed), file=sys.stderr)
-    print(f"index: {(args.out / notebooks.INDEX).resolve()}")
+    print(f"index: {(args.out / nb_index.INDEX).resolve()}")
     return 1 if failed else 0
 
 
 def _cmd_notebooks_list(args: argparse.Namespace) -> int:
-
-    print(notebooks.describe())
+    print(nb_parameters.describe())
     return 0
 
 
 def _cmd_notebooks_index(args: argparse.Namespace) -> int:
-
-    print(f"index: {notebooks.write_index(args.out).resolve()}")
+    print(f"index: {nb_index.write_index(args.out).resolve()}")
     return 0
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-
-    spec = notebooks.read_sweep(args.grid)
+    spec = nb_sweep.read_sweep(args.grid)
     n = len(spec.combinations())
     print(f"sweep {spec.name}: {n} runs of {spec.notebook.stem}", flush=True)
 
@@ -545,10 +555,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{outcome['status']:6} run {outcome['run_id']} ({outcome['seconds']:.1f} s)"
               f"{note}", flush=True)
 
-    result = notebooks.run_sweep(spec, workers=args.workers, engine=args.engine,
+    result = nb_sweep.run_sweep(spec, workers=args.workers, engine=args.engine,
                                  reports=args.out, timeout=args.timeout, progress=show)
     print(f"wrote {result.path}/sweep.csv ({len(result.table)} rows)")
-    print(f"index: {(args.out / notebooks.INDEX).resolve()}")
+    print(f"index: {(args.out / nb_index.INDEX).resolve()}")
     if result.failed:
         print(f"perfsim: {len(result.failed)} of {n} runs failed: "
               + "; ".join(f"run {r['run_id']} {r['parameters']}: {r['error']}"

@@ -68,3 +68,7 @@ def _show(value: Any) -> str:
         text = repr(value) if isinstance(value, str) else str(value)
     text = text.replace("\n", "\\n")
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+class OutputBusyError(PerfsimError):
+    """Another perfsim command is writing the same output directory: one line, exit status 2."""

@@ -1,20 +1,61 @@
-"""File reading and atomic result writing shared by every edge of perfsim."""
+"""File reading and result writing shared by every edge of perfsim.
+
+**Output directories.** Every directory perfsim writes results into carries a marker file,
+``.perfsim-run.json`` (:data:`MARKER`: who wrote it, what kind of output, when, with which
+command). perfsim replaces an existing directory only if it holds that marker (or is empty); a
+non-empty directory without it is refused. An output directory may not be, contain or lie inside
+an input of the run (or ``datasets/``), nor be the current directory or one of its parents, nor
+lie under a regular file. These checks run before any work (:func:`check_output_dir`).
+
+A result is written into a hidden sibling ``.NAME.partial-<hex>`` (marked too) and renamed into
+place when complete (:func:`atomic_directory`); the directory it replaces is renamed aside to
+``.NAME.old-<pid>-<hex>`` and removed. While a command works on a target it holds a lock
+(:mod:`filelock`) on ``.NAME.perfsim-lock`` beside it (:func:`claim_output`): a second command
+on the same target is refused (:class:`~perfsim.errors.OutputBusyError`), and stale
+``.partial``/``.old`` siblings of a killed run are removed by the next command that claims the
+target. Files and directories are created with the user's umask.
+
+**Names** that become directory names (scenario names, run ids, sweep names) pass one check,
+:func:`safe_name`.
+
+**Interrupts.** :func:`handle_interrupts` makes SIGINT and SIGTERM raise
+:class:`KeyboardInterrupt` once; the renames and clean-ups above run with interrupts held back
+(:func:`uninterrupted`), so a result is complete or absent.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import glob
 import json
+import logging
+import multiprocessing
 import os
+import re
+import shlex
 import shutil
+import signal
+import stat
+import sys
+import threading
 import uuid
-from collections.abc import Collection, Iterator, Mapping
+import warnings
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
+from filelock import FileLock, Timeout
 
-from perfsim.errors import InputError
+from perfsim.errors import InputError, OutputBusyError
+from perfsim.version import __version__
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATASETS = PROJECT_ROOT / "datasets"  # the bundled inputs: never an output
+MARKER = ".perfsim-run.json"
+REPORTS_KIND = "reports"  # a marked folder that holds outputs (reports/); never replaced
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -77,32 +118,505 @@ def write_json(path: str | Path, obj: Any) -> None:
     Path(path).write_text(text + "\n", encoding="utf-8")
 
 
-@contextlib.contextmanager
-def atomic_directory(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary directory beside ``target``; on success it replaces ``target`` in one
-    rename, on failure it is removed — a reader never sees a half-written result."""
-    target = Path(target).resolve()
-    if target.exists() and not target.is_dir():
-        raise InputError(target, problem="exists and is not a directory (choose another --out)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # a plain mkdir (not mkdtemp, which makes it private, 0700): the result gets the usual mode
-    tmp = target.with_name(f".{target.name}.partial-{uuid.uuid4().hex}")
-    tmp.mkdir()
+
+
+def referenced_files(path: str | Path) -> list[Path]:
+    """Files a YAML file names: string values that are paths of existing files, relative to the
+    file or absolute (a scenario's indicator system and portfolio, AHP matrices, ...)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return []
     try:
-        yield tmp
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    found: list[Path] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+        elif isinstance(node, str) and 0 < len(node) < 1024 and "\n" not in node:
+            candidate = Path(node) if Path(node).is_absolute() else path.parent / node
+            with contextlib.suppress(OSError, ValueError):
+                if candidate.is_file():
+                    found.append(candidate)
+
+    walk(doc)
+    return found
+
+
+def input_files(paths: Iterable[str | Path]) -> list[Path]:
+    """``paths`` and, for YAML files, every file they name, recursively; each file once."""
+    seen: set[Path] = set()
+    out: list[Path] = []
+    queue = [Path(p) for p in paths]
+    while queue:
+        f = queue.pop(0)
+        try:
+            key = f.resolve()
+        except OSError:
+            continue
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(f)
+        queue.extend(referenced_files(f))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Names that become directory names
+# --------------------------------------------------------------------------------------------
+
+NAME_BYTES = 200  # with ".partial-<32 hex>" and a leading dot, within the 255-byte file-name limit
+_CJK = ("\u3040-\u30ff"              # Hiragana, Katakana
+        "\u3400-\u4dbf"              # CJK Extension A
+        "\u4e00-\u9fff"              # CJK Unified Ideographs
+        "\uac00-\ud7af"              # Hangul syllables
+        "\uf900-\ufaff"              # CJK Compatibility Ideographs
+        "\U00020000-\U0003134f")     # CJK Extensions B-G
+_NAME = re.compile(f"[A-Za-z0-9_.\\-{_CJK}]+")
+NAME_RULE = ("letters, digits, Chinese, Japanese or Korean characters, '_', '-' and '.' only, "
+             "not starting with '.'")
+
+
+def safe_name(value: Any, source: str | os.PathLike[str] | None = None,
+              field: str = "name") -> str:
+    """``value`` if it can serve as a directory name of its own: letters, digits, CJK
+    characters, ``_ - .``, no separator, no leading dot (so not ``.`` or ``..``), at most
+    :data:`NAME_BYTES` bytes. Anything else is an :class:`InputError` naming ``source`` and
+    ``field``. The one check through which scenario names, run ids and sweep names pass."""
+    if (isinstance(value, str) and _NAME.fullmatch(value) and not value.startswith(".")
+            and len(value.encode("utf-8")) <= NAME_BYTES):
+        return value
+    raise InputError(source, field=field, value=value,
+                     problem=f"not usable as a folder name: use {NAME_RULE}, at most "
+                             f"{NAME_BYTES} bytes")
+
+
+# --------------------------------------------------------------------------------------------
+# Interrupts
+# --------------------------------------------------------------------------------------------
+
+_held = 0                 # depth of uninterrupted() sections
+_pending = False          # a signal arrived inside one
+_main_pid: int | None = None
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    global _pending
+    if os.getpid() != _main_pid:  # a forked worker: the parent handles the interrupt
+        os._exit(128 + signum)
+    if _held:
+        _pending = True
+        return
+    _silence()
+    _stop_workers()
+    raise KeyboardInterrupt
+
+
+def _stop_workers() -> None:
+    """Ask this process's worker processes (a process pool, a local dask cluster) to stop at
+    once, so that the parent does not wait for their queued work before it cleans up."""
+    if "multiprocessing" not in sys.modules:
+        return
+
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(Exception):
+            child.terminate()
+
+
+def _silence() -> None:
+    """After an interrupt, the libraries winding down (asyncio, the Jupyter client, dask) log
+    and warn about the tasks they drop; the command has one line to say, so they are muted."""
+
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    sys.unraisablehook = lambda unraisable: None
+    threading.excepthook = lambda args: None
+
+
+@contextlib.contextmanager
+def handle_interrupts() -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM raise :class:`KeyboardInterrupt` in this process
+    (except inside :func:`uninterrupted` sections, which finish first); forked workers exit
+    quietly and leave the interrupt to their parent. Previous handlers are restored after."""
+    global _main_pid, _pending
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    outer, _main_pid, _pending = _main_pid, os.getpid(), False
+    for s in previous:
+        signal.signal(s, _on_signal)
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        _main_pid = outer
+
+
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Hold back SIGINT/SIGTERM (under :func:`handle_interrupts`) until the block is done,
+    then raise :class:`KeyboardInterrupt` if one arrived: renames and clean-ups are never cut
+    in half."""
+    global _held, _pending
+    _held += 1
+    try:
+        yield
+    finally:
+        _held -= 1
+    if not _held and _pending:
+        _pending = False
+        raise KeyboardInterrupt
+
+
+# --------------------------------------------------------------------------------------------
+# Output directories: markers, checks, locks, atomic replacement
+# --------------------------------------------------------------------------------------------
+
+REPORTS = Path("reports")  # the default folder of results, relative to the current directory
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _command() -> str:
+    prog = "perfsim" if "perfsim" in sys.argv[0] else (Path(sys.argv[0]).name or "python")
+    return shlex.join([prog, *sys.argv[1:]])
+
+
+def read_marker(folder: str | Path) -> dict[str, Any] | None:
+    """The marker of a perfsim output directory, or None if ``folder`` holds none."""
+    path = Path(folder) / MARKER
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and isinstance(doc.get("kind"), str) else None
+
+
+def write_marker(folder: str | Path, kind: str, name: str | None = None) -> None:
+    """Mark ``folder`` as perfsim's: ``.perfsim-run.json`` with the perfsim version, the kind
+    of output, its id, the command, the process and the time (written whole, then renamed)."""
+    folder = Path(folder)
+    doc = {"perfsim": __version__, "kind": kind, "id": name or folder.name,
+           "command": _command(), "pid": os.getpid(), "created": _now()}
+    tmp = folder / f"{MARKER}.partial-{uuid.uuid4().hex}"
+    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / MARKER)
+
+
+def _entries(folder: Path) -> list[str]:
+    return sorted(os.listdir(folder), key=lambda e: (e.startswith("."), e))
+
+
+def _holds(entries: list[str]) -> str:
+    more = len(entries) - 1
+    return entries[0] + (f" and {more} more" if more else "")
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def check_output_dir(target: str | Path, *, inputs: Iterable[str | Path] = (),
+                     option: str = "--out", replace: bool = True) -> Path:
+    """Check that perfsim may write ``target`` (before any work runs) and return it resolved.
+
+    Refused, as an :class:`InputError` naming ``target`` and ``option``: a path that is, or
+    lies under, a regular file; the current directory or one of its parents; a path that is,
+    contains or lies inside one of ``inputs`` or ``datasets/``; and (``replace``) an existing
+    directory that is not empty and holds no perfsim marker, or is a reports folder.
+    """
+    where = str(target)
+    absolute = Path(os.path.abspath(target))
+    for q in (absolute, *absolute.parents):
+        if os.path.lexists(q):
+            if not q.is_dir():
+                what = "" if q == absolute else f" ({_shown(q)} is a file)"
+                raise InputError(where, problem=f"is not a directory{what}; choose another "
+                                                f"{option}")
+            break
+    resolved = absolute.resolve()
+    cwd = Path.cwd().resolve()
+    if _within(cwd, resolved):
+        what = "is the current directory" if resolved == cwd else (
+            "contains the current directory")
+        raise InputError(where, problem=f"{what}; choose a new folder for {option}")
+    for item in (*inputs, DATASETS):
+        inp = Path(item).resolve()
+        name = "perfsim's datasets/" if item is DATASETS else _shown(inp)
+        if resolved == inp:
+            what = "is an input of the run"
+        elif _within(inp, resolved):
+            what = f"contains an input of the run ({name})"
+        elif _within(resolved, inp):
+            what = f"lies inside an input of the run ({name})"
+        else:
+            continue
+        raise InputError(where, problem=f"{what}; perfsim never writes over its inputs: "
+                                        f"choose another {option}")
+    if replace and resolved.is_dir():
+        marker = read_marker(resolved)
+        if marker is None:
+            entries = _entries(resolved)
+            if entries:
+                raise InputError(where, problem=f"not a perfsim output directory (it holds "
+                                                f"{_holds(entries)}); choose another {option} "
+                                                "or remove it")
+        elif marker["kind"] == REPORTS_KIND:
+            raise InputError(where, problem="a perfsim reports folder, which holds other "
+                                            f"results; choose another {option}")
+    return resolved
+
+
+def check_reports_dir(reports: str | Path, *, inputs: Iterable[str | Path] = (),
+                      option: str = "--out") -> Path:
+    """Check the folder that holds results (``reports/``) like an output directory; an existing
+    one must hold the reports marker, be empty, or be the default ``reports/`` of the current
+    directory. perfsim adds results to it and never replaces it. Returns it resolved."""
+    where = str(reports)
+    resolved = check_output_dir(reports, inputs=inputs, option=option, replace=False)
+    if resolved.is_dir():
+        marker = read_marker(resolved)
+        if marker is not None:
+            if marker["kind"] != REPORTS_KIND:
+                raise InputError(where, problem=f"is the output of a perfsim "
+                                                f"{marker['kind']}, not a reports folder; "
+                                                f"choose another {option}")
+            return resolved
+        entries = _entries(resolved)
+        if entries and resolved != REPORTS.resolve():
+            raise InputError(where, problem=f"not a perfsim reports folder (it holds "
+                                            f"{_holds(entries)}); choose another {option} "
+                                            "or remove it")
+    return resolved
+
+
+def prepare_reports_dir(reports: str | Path, *, inputs: Iterable[str | Path] = (),
+                        option: str = "--out") -> Path:
+    """:func:`check_reports_dir`, then create the folder if need be and mark it as perfsim's."""
+    resolved = check_reports_dir(reports, inputs=inputs, option=option)
+    if read_marker(resolved) is None:
+        _make_dirs(resolved)
+        with uninterrupted():
+            write_marker(resolved, REPORTS_KIND)
+    return resolved
+
+
+def check_own_file(path: str | Path, signature: str, option: str = "--out") -> None:
+    """A file perfsim regenerates in place (``reports/index.html``): refused unless absent or
+    written by perfsim (it contains ``signature`` near its start)."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        return
+    try:
+        ours = stat.S_ISREG(os.lstat(path).st_mode) and signature in path.read_text(
+            encoding="utf-8", errors="replace")[:4096]
+    except OSError:
+        ours = False
+    if not ours:
+        raise InputError(path, problem=f"not written by perfsim, so perfsim will not replace "
+                                       f"it; choose another {option} or remove it")
+
+
+def _make_dirs(path: Path) -> list[Path]:
+    """Create ``path`` and missing parents; the ones created, deepest first."""
+    missing = []
+    p = path
+    while not os.path.lexists(p):
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            d.mkdir()
+    return missing
+
+
+def _remove_empty(dirs: Iterable[Path]) -> None:
+    for d in dirs:
+        with contextlib.suppress(OSError):
+            d.rmdir()  # only ever removes an empty directory
+
+
+def remove_output(path: str | Path) -> bool:
+    """Remove a directory perfsim wrote (it holds the marker) or an empty one; anything else is
+    left alone. Whether it is gone."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_dir():
+        return False
+    if read_marker(path) is not None:
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.rmdir()
+    return not os.path.lexists(path)
+
+
+def _lock_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}.perfsim-lock")
+
+
+@contextlib.contextmanager
+def _locked(target: Path, where: str, option: str, wait: float = 0.0) -> Iterator[None]:
+    """Hold the lock of ``target`` (``.NAME.perfsim-lock`` beside it, removed on release);
+    if another process holds it after ``wait`` seconds, :class:`OutputBusyError`."""
+    path = _lock_path(target)
+    lock = FileLock(str(path))
+    try:
+        if wait > 0:
+            lock.acquire(timeout=wait)
+        else:
+            lock.acquire(blocking=False)
+    except Timeout:
+        holder = ""
+        with contextlib.suppress(OSError, ValueError, TypeError, KeyError):
+            info = json.loads(path.read_text(encoding="utf-8"))
+            holder = f" (pid {info['pid']}, since {info['since']}: {info['command']})"
+        raise OutputBusyError(f"{where}: another perfsim command is writing here{holder}; "
+                              f"wait for it to finish or choose another {option}") from None
+    try:
+        with uninterrupted():
+            path.write_text(json.dumps({"pid": os.getpid(), "since": _now(),
+                                        "command": _command()}) + "\n", encoding="utf-8")
+        yield
+    finally:
+        with uninterrupted():
+            with contextlib.suppress(OSError):
+                path.unlink()  # while still held: a waiter that locked it sees it unlinked
+            lock.release()
+
+
+_claims: set[Path] = set()
+
+
+@contextlib.contextmanager
+def claim_output(target: str | Path, *, inputs: Iterable[str | Path] = (),
+                 option: str = "--out") -> Iterator[Path]:
+    """Check ``target`` (:func:`check_output_dir`) and hold its lock for the whole block, so
+    that no other perfsim command writes it meanwhile; stale ``.NAME.partial-*`` and
+    ``.NAME.old-*`` siblings left by a killed run are removed. Yields the resolved target.
+    Re-entrant: :func:`atomic_directory` inside the block uses the same claim."""
+    inputs = list(inputs)
+    resolved = check_output_dir(target, inputs=inputs, option=option)
+    if resolved in _claims:
+        yield resolved
+        return
+    created = _make_dirs(resolved.parent)
+    try:
+        with _locked(resolved, str(target), option):
+            check_output_dir(target, inputs=inputs, option=option)  # again, now under the lock
+            _claims.add(resolved)
+            try:
+                with uninterrupted():
+                    prefix = glob.escape(f".{resolved.name}.")
+                    for stale in (*resolved.parent.glob(prefix + "partial-*"),
+                                  *resolved.parent.glob(prefix + "old-*")):
+                        remove_output(stale)
+                yield resolved
+            finally:
+                _claims.discard(resolved)
+    finally:
+        with uninterrupted():
+            _remove_empty(created)  # parents made for a result that never came
+
+
+@contextlib.contextmanager
+def atomic_directory(target: str | Path, *, kind: str = "run",
+                     inputs: Iterable[str | Path] = (), option: str = "--out") -> Iterator[Path]:
+    """Yield a marked temporary directory beside ``target``; when the block succeeds it
+    replaces ``target`` in one rename, when it fails it is removed: a reader never sees a
+    half-written result. ``target`` is claimed (:func:`claim_output`) meanwhile; it may only
+    be replaced if it is perfsim's (marked) or empty."""
+    with claim_output(target, inputs=inputs, option=option) as resolved:
+        with uninterrupted():
+            tmp = resolved.with_name(f".{resolved.name}.partial-{uuid.uuid4().hex}")
+            tmp.mkdir()  # a plain mkdir (not mkdtemp, which is private): the user's umask
+            write_marker(tmp, kind, resolved.name)
+        try:
+            yield tmp
+            with uninterrupted():
+                _publish(tmp, resolved, str(target), option)
+        except BaseException:
+            with uninterrupted():
+                remove_output(tmp)
+            raise
+
+
+def _publish(tmp: Path, target: Path, where: str, option: str) -> None:
+    """Rename the finished ``tmp`` to ``target``. A marked ``target`` is renamed aside first
+    and removed after, so ``target`` is always whole; an empty one is replaced in place."""
+    if not os.path.lexists(target):
+        os.replace(tmp, target)
+        return
+    marker = read_marker(target)
+    if marker is None or marker["kind"] == REPORTS_KIND:
+        if marker is None and target.is_dir() and not _entries(target):
+            os.replace(tmp, target)  # rename(2) replaces an empty directory atomically
+            return
+        check_output_dir(where, option=option)  # raises, naming what it holds
+        raise InputError(where, problem=f"cannot be replaced; choose another {option}")
+    old = target.with_name(f".{target.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    os.replace(target, old)
+    try:
+        os.replace(tmp, target)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        os.replace(old, target)
         raise
-    replace_directory(tmp, target)
+    remove_output(old)
 
 
-def replace_directory(tmp: Path, target: Path) -> None:
-    """Move the finished directory ``tmp`` to ``target``, replacing what was there: the old
-    one is renamed aside first and removed after, so ``target`` is always whole."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def write_own_file(path: str | Path, text: Callable[[], str], signature: str,
+                   option: str = "--out") -> Path:
+    """Write a text file that perfsim regenerates in place (``reports/index.html``): refused if
+    an existing one is not perfsim's (:func:`check_own_file`); ``text()`` is called and written
+    whole under the file's lock (waiting for another writer up to a minute), then renamed into
+    place."""
+    path = Path(path)
+    check_own_file(path, signature, option)
+    with _locked(path.resolve(), str(path), option, wait=60.0):
+        check_own_file(path, signature, option)
+        prefix = glob.escape(f".{path.name}.partial-")
+        for stale in path.parent.glob(prefix + "*"):
+            if re.fullmatch(r"[0-9a-f]{32}", stale.name.removeprefix(f".{path.name}.partial-")):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+        tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex}")
+        try:
+            with open(tmp, "x", encoding="utf-8") as fh:  # the user's umask, unlike mkstemp
+                fh.write(text())
+            with uninterrupted():
+                os.replace(tmp, path)
+        except BaseException:
+            with uninterrupted(), contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+    return path
+
+
+@contextlib.contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """Ctrl-C ignored while worker processes start (they inherit it), so that Ctrl-C is the
+    parent's alone to handle and the workers print no tracebacks of their own."""
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)

@@ -19,7 +19,8 @@ LATE = {"matplotlib", "openpyxl", "papermill", "nbformat", "nbconvert", "jupyter
 
 def contract() -> dict:
     doc = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    (layers,) = [c for c in doc["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    (layers,) = [c for c in doc["tool"]["importlinter"]["contracts"]
+                 if c["type"] == "layers" and "containers" not in c]
     return layers
 
 
@@ -36,7 +37,7 @@ def test_lint_imports_keeps_the_contract():
     exe = Path(sys.executable).with_name("lint-imports")
     done = subprocess.run([str(exe)], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-2000:]
-    assert "1 kept, 0 broken" in done.stdout
+    assert " kept, 0 broken" in done.stdout
 
 
 def test_functions_import_only_optional_heavy_libraries():

@@ -10,7 +10,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 import re
+import stat
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,8 +23,11 @@ import pandas as pd
 import papermill
 import pytest
 
+from perfsim import __version__, notebooks
 from perfsim.cli import main
 from perfsim.errors import InputError
+from perfsim.io import MARKER, read_marker
+from perfsim.notebooks import parameters as nbp
 from perfsim.notebooks import runner as nbr
 from perfsim.present import plots
 
@@ -144,7 +149,7 @@ def test_every_notebook_runs_and_writes_a_complete_run_directory(suite, stem):
     for key, value in small.items():
         assert manifest["parameters"][key] == value
     assert manifest["seed"] == manifest["parameters"]["seed"]
-    assert manifest["perfsim_version"] == nbr.__version__
+    assert manifest["perfsim_version"] == __version__
     assert manifest["packages"]["papermill"] and manifest["packages"]["numpy"]
     assert manifest["git"] is None or re.fullmatch(r"[0-9a-f]{40}", manifest["git"]["commit"])
     assert manifest["started"] < manifest["ended"]
@@ -155,6 +160,24 @@ def test_every_notebook_runs_and_writes_a_complete_run_directory(suite, stem):
     outputs = {o["path"]: o["sha256"] for o in manifest["outputs"]}
     assert outputs["tables/results.csv"] == sha(d / "tables" / "results.csv")
     assert not list(reports.glob(".*partial*")), "a temporary directory was left behind"
+
+
+def test_runs_are_marked_complete_and_readable_by_others(suite):
+    """Each run directory carries perfsim's marker, no runner leftovers, and the user's umask
+    (not the private 0700/0600 of a temporary directory or file)."""
+    reports, runs = suite
+    mask = os.umask(0)
+    os.umask(mask)
+    assert read_marker(reports)["kind"] == "reports"
+    assert stat.S_IMODE((reports / "index.html").stat().st_mode) == 0o666 & ~mask
+    for run in runs.values():
+        d = reports / run.run_id
+        assert read_marker(d)["kind"] == "notebook run" and read_marker(d)["id"] == run.run_id
+        assert not (d / ".kernel.log").exists() and not (d / ".inputs.jsonl").exists()
+        for f in [d, *d.rglob("*")]:
+            mode = stat.S_IMODE(f.stat().st_mode)
+            assert mode == (0o777 if f.is_dir() else 0o666) & ~mask, f
+    assert sorted(p.name for p in reports.iterdir() if p.name.startswith(".")) == [MARKER]
 
 
 def test_no_code_hides_the_code_but_not_the_results(suite):
@@ -267,8 +290,8 @@ def test_output_dir_belongs_to_the_runner(tmp_path):
 ])
 def test_text_values_are_converted_by_the_type_of_the_default(kind, text, expected):
     default = {"int": 1, "float": 1.0, "bool": True, "str": "", "list": []}[kind]
-    p = nbr.Parameter("x", default, kind)
-    value = nbr.coerce_value(p, text, from_text=True)
+    p = nbp.Parameter("x", default, kind)
+    value = nbp.coerce_value(p, text, from_text=True)
     assert value == expected and type(value) is type(expected)
 
 
@@ -280,7 +303,7 @@ def test_text_values_are_converted_by_the_type_of_the_default(kind, text, expect
 def test_bad_values_are_rejected_with_a_clear_message(kind, value, from_text):
     default = {"int": 1, "float": 1.0, "bool": True, "str": "", "list": []}[kind]
     with pytest.raises(InputError, match=r"parameter 'x'.*default"):
-        nbr.coerce_value(nbr.Parameter("x", default, kind), value, from_text=from_text)
+        nbp.coerce_value(nbp.Parameter("x", default, kind), value, from_text=from_text)
 
 
 def test_bad_cli_value_is_rejected_before_execution(tmp_path, capsys):
@@ -294,12 +317,12 @@ def test_bad_cli_value_is_rejected_before_execution(tmp_path, capsys):
 def test_parameter_file_is_read_and_checked(tmp_path):
     f = tmp_path / "p.yaml"
     f.write_text("replications: 16\nratio: 0.2\n")
-    book = nbr.find_notebook("07")
-    assert nbr.resolve_parameters(book, nbr.read_parameter_file(f), {"ratio": "0.1"}) == {
+    book = nbp.find_notebook("07")
+    assert nbp.resolve_parameters(book, nbp.read_parameter_file(f), {"ratio": "0.1"}) == {
         "ratio": 0.1, "replications": 16}
     f.write_text("replications: '16'\n")
     with pytest.raises(InputError, match="whole number"):
-        nbr.resolve_parameters(book, nbr.read_parameter_file(f))
+        nbp.resolve_parameters(book, nbp.read_parameter_file(f))
 
 
 HOSTILE = [
@@ -320,7 +343,7 @@ def test_hostile_string_parameters_arrive_as_plain_strings(tmp_path):
     params = nbformat.v4.new_code_cell('text = "plain"  # any string\noutput_dir = ""  # set')
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(
-        "from perfsim.notebooks import runner as nb\nimport pandas as pd\n"
+        "from perfsim import notebooks as nb\nimport pandas as pd\n"
         "nb.save_table(pd.DataFrame({'text': [text]}), 'results', output_dir)\n"
         "nb.output_path('received.json', output_dir).write_text(__import__('json').dumps(text))")]
     nbformat.write(nb, book)
@@ -377,43 +400,43 @@ def test_failed_run_keeps_the_executed_notebook_with_the_error(tmp_path):
 
 def test_save_helpers_write_into_the_run_directory_only(tmp_path):
     df = pd.DataFrame({"a": [1.0, 2.5], "b": ["优", "良"]})
-    assert nbr.save_table(df, "t", "") is None
-    path = nbr.save_table(df, "t", tmp_path)
+    assert notebooks.save_table(df, "t", "") is None
+    path = notebooks.save_table(df, "t", tmp_path)
     assert path == tmp_path / "tables" / "t.csv"
     assert path.read_bytes() == "a,b\n1.0,优\n2.5,良\n".encode()
-    assert nbr.save_table(df, "t", tmp_path, fmt="parquet").suffix == ".parquet"
+    assert notebooks.save_table(df, "t", tmp_path, fmt="parquet").suffix == ".parquet"
     for bad in ("../x", "a/b", ".x", ""):
         with pytest.raises(InputError):
-            nbr.save_table(df, bad, tmp_path)
+            notebooks.save_table(df, bad, tmp_path)
         with pytest.raises(InputError):
-            nbr.output_path(bad, tmp_path)
+            notebooks.output_path(bad, tmp_path)
     fig = plots.bar_chart(df, "b", "a", title="t", xlabel="x (unit)", ylabel="y (yuan)",
                           source="test")
-    assert nbr.save_figure(fig, "f", "") is None
-    assert nbr.save_figure(fig, "f", tmp_path).read_bytes()[:4] == b"\x89PNG"
-    assert nbr.output_path("w.xlsx", "") is None
-    assert nbr.output_path("w.xlsx", tmp_path) == tmp_path / "w.xlsx"
+    assert notebooks.save_figure(fig, "f", "") is None
+    assert notebooks.save_figure(fig, "f", tmp_path).read_bytes()[:4] == b"\x89PNG"
+    assert notebooks.output_path("w.xlsx", "") is None
+    assert notebooks.output_path("w.xlsx", tmp_path) == tmp_path / "w.xlsx"
 
 
 def test_input_path_resolves_against_the_project_and_records_the_file(tmp_path):
-    p = nbr.input_path("datasets/scenarios/liupanshui_2022.yaml", tmp_path)
+    p = notebooks.input_path("datasets/scenarios/liupanshui_2022.yaml", tmp_path)
     assert p == ROOT / "datasets" / "scenarios" / "liupanshui_2022.yaml"
     assert json.loads((tmp_path / ".inputs.jsonl").read_text())["path"] == str(p)
     with pytest.raises(InputError, match="file not found"):
-        nbr.input_path("datasets/nope.yaml")
+        notebooks.input_path("datasets/nope.yaml")
 
 
 def test_answer_shows_or_hides():
     df = pd.DataFrame({"a": [1]})
-    assert nbr.answer(True, df) is df
-    assert nbr.answer(False, df) == nbr.HIDDEN
+    assert notebooks.answer(True, df) is df
+    assert notebooks.answer(False, df) == notebooks.HIDDEN
 
 
 def test_find_notebook_by_number_stem_or_file():
-    assert nbr.find_notebook("04").stem == "04_reduction_ratio"
-    assert nbr.find_notebook("04_reduction_ratio.ipynb").stem == "04_reduction_ratio"
+    assert nbp.find_notebook("04").stem == "04_reduction_ratio"
+    assert nbp.find_notebook("04_reduction_ratio.ipynb").stem == "04_reduction_ratio"
     with pytest.raises(InputError, match="no such notebook.*01_indicator_weighting"):
-        nbr.find_notebook("99")
+        nbp.find_notebook("99")
 
 
 def test_the_kernel_is_this_python():

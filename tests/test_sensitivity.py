@@ -14,6 +14,7 @@ from conftest import ROOT, SCENARIOS
 
 from perfsim import cli
 from perfsim.errors import InputError
+from perfsim.io import MARKER
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import liupanshui
 from perfsim.model.indicators import load_indicator_system
@@ -314,7 +315,7 @@ def test_cli_sensitivity_prints_tables_and_json(capsys, tmp_path):
     doc = json.loads(out)
     assert code == 0 and doc["method"] == "sobol" and doc["evaluations"] == 8 * 4
     assert {r["metric"] for r in doc["table"]} == {"savings", "gini"}
-    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == ["sobol_gini.png",
+    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == [MARKER, "sobol_gini.png",
                                                                    "sobol_savings.png"]
 
 

@@ -25,6 +25,7 @@ from conftest import DATA, SCENARIOS
 
 from perfsim.cli import main
 from perfsim.errors import InputError
+from perfsim.io import MARKER
 from perfsim.kernel import metrics
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import linkage_from_dict
@@ -471,8 +472,8 @@ def test_cli_monte_carlo_writes_three_files(tmp_path, capsys):
     assert main(["run", str(write_scenario(tmp_path)), "--years", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "40 replications × 2 years" in printed and "misgrading rate" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["projects.csv", "replications.csv",
-                                                     "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "projects.csv",
+                                                     "replications.csv", "summary.json"]
     reps = pd.read_csv(out / "replications.csv")
     assert len(reps) == 40 * 2 and sorted(reps["year"].unique()) == [1, 2]
     assert len(pd.read_csv(out / "projects.csv")) == 200

@@ -11,7 +11,8 @@ import pytest
 
 from perfsim.cli import main
 from perfsim.errors import InputError
-from perfsim.notebooks import runner as nbr
+from perfsim.io import MARKER, read_marker
+from perfsim.notebooks import sweep as nbs
 from perfsim.present import plots
 
 
@@ -24,7 +25,7 @@ def grid_file(tmp_path: Path, text: str, name: str = "grid.yaml") -> Path:
 # --- reading a sweep file (nothing runs) --------------------------------------------------------
 
 def test_grid_expands_into_every_combination(tmp_path):
-    spec = nbr.read_sweep(grid_file(tmp_path, """
+    spec = nbs.read_sweep(grid_file(tmp_path, """
 notebook: 07
 name: ratio_noise
 parameters: {replications: 32}
@@ -54,7 +55,7 @@ plot: {x: noise, y: savings}
 ])
 def test_bad_sweep_files_are_rejected_before_anything_runs(tmp_path, text, match):
     with pytest.raises(InputError, match=match):
-        nbr.read_sweep(grid_file(tmp_path, text))
+        nbs.read_sweep(grid_file(tmp_path, text))
 
 
 def test_cli_rejects_a_bad_grid_without_running(tmp_path, capsys):
@@ -109,6 +110,14 @@ def test_a_failing_combination_is_reported_and_the_others_finish(failing_sweep, 
         assert len(table[table["run"] == rid]) == len(results)
     assert (sweep_dir / "comparison.png").read_bytes()[:4] == b"\x89PNG"
     assert not list(reports.glob(".*partial*"))
+    # the sweep, its runs folder and each run carry perfsim's marker; nothing else is left
+    assert read_marker(sweep_dir)["kind"] == "sweep"
+    assert read_marker(sweep_dir / "runs")["kind"] == "reports"
+    assert {read_marker(sweep_dir / "runs" / r)["kind"] for r in ("001", "002", "003")} == {
+        "notebook run"}
+    assert sorted(p.name for p in reports.iterdir() if p.name.startswith(".")) == [MARKER]
+    assert sorted(p.name for p in (sweep_dir / "runs").iterdir()) == [MARKER, "001", "002",
+                                                                       "003"]
 
 
 def test_index_lists_the_sweep_and_its_runs(failing_sweep):
@@ -139,7 +148,7 @@ name: dask
 parameters: {replications: 32}
 grid: {ratio: [0.15, 0.2]}
 """)
-    result = nbr.run_sweep(grid, workers=2, engine="dask", reports=tmp_path / "r")
+    result = nbs.run_sweep(grid, workers=2, engine="dask", reports=tmp_path / "r")
     assert not result.failed
     for mine, theirs in (("001", "001"), ("002", "003")):
         a = result.path / "runs" / mine / "tables" / "results.csv"
@@ -171,6 +180,6 @@ def test_readme_sweep_example_is_valid(tmp_path):
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     body = re.search(r"<!-- example: sweep.yaml -->\n```yaml\n(.*?)```", readme, re.S).group(1)
-    spec = nbr.read_sweep(grid_file(tmp_path, body))
+    spec = nbs.read_sweep(grid_file(tmp_path, body))
     assert spec.notebook.stem == "04_reduction_ratio" and len(spec.combinations()) == 6
     assert spec.plot == {"x": "self_evaluation_noise", "y": "savings", "hue": "ratio"}

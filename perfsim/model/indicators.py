@@ -418,7 +418,6 @@ def load_indicator_system(path: str | Path) -> IndicatorSystem:
         raise InputError(path, problem="file not found")
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
-
         doc = read_yaml(path)
         return system_from_dict(doc, source=path)
     if suffix in (".xlsx", ".xlsm"):
@@ -502,7 +501,6 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
     system = replace(system, leaf_decimals=leaf_decimals, total_decimals=total_decimals,
                      impute=impute, missing_submission=tuple(m.strip() for m in marks))
     if doc.get("weighting") is not None:
-
         parse_weighting(doc["weighting"], base=Path(src).parent, source=src).resolve(system)
         system = replace(system, weighting=doc["weighting"])
     return system
@@ -635,7 +633,6 @@ def _fmt(x: float) -> str:
 
 
 def _from_excel(path: Path) -> IndicatorSystem:
-
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object)
     except Exception as exc:  # openpyxl raises many kinds for a corrupt workbook

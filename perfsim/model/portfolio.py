@@ -2,7 +2,9 @@
 
 A portfolio file has one row per project with the columns
 
-- ``project_id`` (unique), ``department``, ``budget`` (yuan, >= 0) — required;
+- ``project_id`` (unique), ``department``, ``budget`` (yuan, from 0 to :data:`MAX_BUDGET`,
+  10^15: more than any public budget, and beyond it sums of budgets lose whole yuan and, near
+  1e308, overflow) — required;
 - either one column per indicator leaf code (raw measurements; a re-check leaf also takes
   ``<code>.self``, the self-score, an assessed leaf optionally ``<code>.band``) **or** a ready
   ``score`` in points; a leaf cell may be blank, marked not applicable (``n/a``, ``不适用``) or
@@ -14,7 +16,9 @@ A portfolio file has one row per project with the columns
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -44,6 +48,7 @@ FLAGS = ("has_targets", "self_evaluated")
 OPTIONAL = ("name", "score", "true_score", *FLAGS)
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 CALIBRATION_FILE = DATASETS / "calibration" / "published_figures.csv"
+MAX_BUDGET = 1e15  # yuan, per project (and for a generated portfolio's total)
 _TRUE = {"1", "true", "yes", "y", "是", "有", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "无", "f"}
 
@@ -219,6 +224,10 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(source, row(i), "budget", df["budget"].iloc[i], "must be >= 0")
+    bad = df["budget"] > MAX_BUDGET
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(source, row(i), "budget", df["budget"].iloc[i], _TOO_LARGE)
     max_score = 100.0 if system is None else system.total + system.bonus_cap
     for col in ("score", "true_score"):
         if col in df.columns:
@@ -296,6 +305,10 @@ def _refuse_empty_cells(df: pd.DataFrame, status: Mapping[str, np.ndarray],
     raise InputError(source, row(i), code, df[code].iloc[i],
                      f"marked not applicable, but this item always applies (the indicator "
                      f"needs not_applicable: {' | '.join(NOT_APPLICABLE_OPTIONS)})")
+
+
+_TOO_LARGE = (f"too large: at most {MAX_BUDGET:.0e} yuan (10^15) per project; larger budgets "
+              "make totals lose precision and overflow")
 
 
 def _numeric(s: pd.Series, source: str, col: str, row) -> pd.Series:
@@ -524,6 +537,7 @@ def generate_portfolio(system: IndicatorSystem | None = None, *,
                                  ", preset)")
     params.update({k: v for k, v in settings.items() if v is not None})
     _check_settings(params)
+    _check_memory(int(params["n_projects"]), int(params["n_departments"]), system)
     grading = grading or Grading()
     draws = _draw(params, system, seed)
     record = None
@@ -646,9 +660,52 @@ def _check_settings(p: Mapping[str, Any]) -> None:
         v = p[key]
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
             fail(key, "must be a share in [0, 1]")
+    if p["total_budget"] > MAX_BUDGET:
+        fail("total_budget", f"too large: at most {MAX_BUDGET:.0e} yuan (10^15); larger budgets "
+                             "make totals lose precision and overflow")
     gb = p["grade_budgets"]
     if gb is not None and not isinstance(gb, Mapping):
         fail("grade_budgets", "must map grade codes to yuan")
+
+
+def generated_size(n_projects: int, n_departments: int,
+                   system: IndicatorSystem | None = None) -> int:
+    """Bytes of memory generating a portfolio takes at its peak, roughly: the table (a float
+    per indicator column, the id strings) and the generator's temporary arrays."""
+    columns = 8 if system is None else 8 + len(system.indicators) + len(system.bonus) + sum(
+        len(leaf.rule.aux_inputs) for leaf in system.indicators)
+    return 48 * columns * n_projects + 200 * n_projects + 32 * n_departments
+
+
+def memory_limit() -> int | None:
+    """The memory this process can have: the machine's physical memory, or a smaller
+    control-group limit (containers); None where unknown."""
+    limits = []
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    for f in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        with contextlib.suppress(ValueError, OSError):
+            limits.append(int(Path(f).read_text().strip()))
+    limits = [v for v in limits if v > 0]
+    return min(limits) if limits else None
+
+
+def _check_memory(n_projects: int, n_departments: int, system: IndicatorSystem | None) -> None:
+    need, have = generated_size(n_projects, n_departments, system), memory_limit()
+    if have is not None and need > have:
+        key = "n_projects" if 48 * n_projects >= 32 * n_departments else "n_departments"
+        value = n_projects if key == "n_projects" else n_departments
+        raise InputError(where="generator", field=key, value=value,
+                         problem=f"a portfolio this large needs about {_bytes(need)} of "
+                                 f"memory; this machine has {_bytes(have)}")
+
+
+def _bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} PiB"  # pragma: no cover
 
 
 def _pin_grade_budgets(budget: np.ndarray, score: np.ndarray, grading: Grading,

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from perfsim.errors import InputError
-from perfsim.io import check_mapping, read_yaml
+from perfsim.io import check_mapping, read_yaml, safe_name
 from perfsim.kernel.evaluation import Measure
 from perfsim.kernel.grading import Grading, grading_from_dict
 from perfsim.kernel.linkage import Linkage, linkage_from_dict
@@ -136,13 +136,18 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
         linkage = linkage_from_dict(_mapping(doc.get("linkage"), src, "linkage"), grading.labels)
     except InputError as err:
         raise err.at(src) from None
+    _check_cutoffs(grading, system, src)
+    name = doc.get("name")
+    if isinstance(name, int | float) and not isinstance(name, bool):
+        name = str(name)  # name: 2022
+    name = safe_name(name, src, "name") if name is not None else safe_name(
+        path.stem, src, "name (none given; the file name is used)")
     try:
         settings = settings_from_dict(_mapping(doc.get("simulation"), src, "simulation"))
     except InputError as err:
         raise err.at(src) from None
     portfolio = _portfolio(doc["portfolio"], base, src, system, grading, use_seed)
     if doc.get("weighting") is not None or (system is not None and system.weighting is not None):
-
         try:  # the scenario's weighting block wins over the indicator system's
             spec = scenario_weighting(doc.get("weighting"), system, path, portfolio)
             system = apply_weighting(system, spec, portfolio)
@@ -153,10 +158,23 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
                       {k: v[:1] for k, v in portfolio.flags().items()})
     except InputError as err:
         raise err.at(src) from None
-    return Scenario(name=str(doc.get("name") or path.stem), portfolio=portfolio, grading=grading,
+    return Scenario(name=name, portfolio=portfolio, grading=grading,
                     linkage=linkage, system=system, seed=int(use_seed),
                     description=str(doc.get("description") or "").strip(), source=src,
                     settings=settings, spec=dict(doc))
+
+
+def _check_cutoffs(grading: Grading, system: IndicatorSystem | None, src: str) -> None:
+    """Grade cutoffs lie within the scores the indicator system can give: [0, total + bonus
+    cap] points ([0, 100] without a system)."""
+    top = 100.0 if system is None else system.total + system.bonus_cap
+    for k, cutoff in enumerate(grading.cutoffs or ()):
+        if not 0 <= cutoff <= top:
+            scale = "without an indicator system" if system is None else (
+                f"the total of {system.code}" + (" with its bonus cap" if system.bonus_cap
+                                                  else ""))
+            raise InputError(src, "grading", f"cutoffs[{k}]", cutoff,
+                             f"must lie in [0, {top:g}] points ({scale})")
 
 
 def _resolve(base: Path, value: Any, src: str, key: str) -> Path:

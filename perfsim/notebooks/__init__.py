@@ -1,1 +1,20 @@
-"""The notebook runner (papermill), parameters, sweeps, provenance and the report index."""
+"""The notebook runner (papermill), parameters, sweeps, provenance and the report index.
+
+Notebooks import this package as ``from perfsim import notebooks as nb`` and call the helpers
+re-exported here (:mod:`perfsim.notebooks.helpers`). The rest, by job:
+:mod:`~perfsim.notebooks.parameters` (notebooks and their parameters),
+:mod:`~perfsim.notebooks.provenance` (hashes, versions, manifests),
+:mod:`~perfsim.notebooks.runner` (running notebooks), :mod:`~perfsim.notebooks.sweep` (grids of
+runs in parallel) and :mod:`~perfsim.notebooks.index` (``reports/index.html``).
+"""
+
+from perfsim.notebooks.helpers import (
+    HIDDEN,
+    answer,
+    input_path,
+    output_path,
+    save_figure,
+    save_table,
+)
+
+__all__ = ["HIDDEN", "answer", "input_path", "output_path", "save_figure", "save_table"]

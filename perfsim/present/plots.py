@@ -112,7 +112,6 @@ def plot_scheme_comparison(comparison: Comparison, ax: Axes | None = None,
     import matplotlib.pyplot as plt
 
     if kind not in ("grades", "money", "correlations"):
-
         raise InputError(field="kind", value=kind,
                          problem="must be 'grades', 'money' or 'correlations'")
     cjk = use_cjk_font() is not None
@@ -206,7 +205,6 @@ def _finish(fig: Any, ax: Any, title: str, xlabel: str, ylabel: str, source: str
     for name, value in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel),
                         ("source", source)):
         if not isinstance(value, str) or not value.strip():
-
             raise InputError(field=name, value=value,
                              problem="every figure needs a title, axis labels with units "
                                      "and a source line")

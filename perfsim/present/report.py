@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 
 import pandas as pd
 
-from perfsim import __version__
 from perfsim.io import atomic_directory, write_json
 from perfsim.run.simulate import MonteCarloResult
 from perfsim.run.year import YearResult
+from perfsim.version import __version__
 
 
 def yuan(x: float) -> str:
@@ -17,17 +19,21 @@ def yuan(x: float) -> str:
     return f"{x:,.0f} yuan ({x / 1e8:,.2f} 亿元)"
 
 
-def write_year(result: YearResult, out: str | Path) -> Path:
-    """Write ``allocations.csv``, ``ledger.csv``, ``grades.csv``, ``summary.json`` and, when
-    any portfolio cell held no value, ``cells.csv`` (each such cell and how it was filled)
-    into ``out`` atomically (a temporary directory renamed into place when complete)."""
-    with atomic_directory(out) as tmp:
+def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False) -> Path:
+    """Write ``allocations.csv``, ``ledger.csv``, ``grades.csv``, ``summary.json``, when any
+    portfolio cell held no value ``cells.csv`` (each such cell and how it was filled), and
+    with ``xlsx`` the workbook ``allocation.xlsx`` (:func:`write_xlsx`) into ``out``
+    atomically: a marked temporary directory renamed into place when complete
+    (:func:`perfsim.io.atomic_directory`, which also decides whether ``out`` may be written)."""
+    with atomic_directory(out, kind="run") as tmp:
         result.allocations.to_csv(tmp / "allocations.csv", index=False, float_format="%.6f")
         result.ledger.to_csv(tmp / "ledger.csv", index=False, float_format="%.2f")
         result.by_grade.to_csv(tmp / "grades.csv", index=False, float_format="%.2f")
         if result.cells is not None and len(result.cells):
             result.cells.to_csv(tmp / "cells.csv", index=False, float_format="%.2f")
         write_json(tmp / "summary.json", {**result.summary, "perfsim_version": __version__})
+        if xlsx:
+            write_xlsx(result, tmp / "allocation.xlsx")
     return Path(out)
 
 
@@ -73,7 +79,7 @@ def print_year(result: YearResult, out: Path | None = None) -> None:
 def write_monte_carlo(result: MonteCarloResult, out: str | Path) -> Path:
     """Write ``replications.csv`` (one row per replication × year), ``projects.csv`` (year-1
     statistics per project) and ``summary.json`` atomically."""
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, kind="run") as tmp:
         result.replications.to_csv(tmp / "replications.csv", index=False, float_format="%.6f")
         result.projects.to_csv(tmp / "projects.csv", index=False, float_format="%.6f")
         write_json(tmp / "summary.json", {**result.summary, "perfsim_version": __version__})
@@ -148,8 +154,6 @@ def write_xlsx(result: YearResult, path: str | Path) -> Path:
     ``部门台账 ledger`` (department × grade) and ``等级汇总 grades`` (by grade, with a total row).
     Headings are bilingual, money is in yuan with the number format ``#,##0.00``. Written to a
     temporary file and renamed into place."""
-    import os
-    import tempfile
 
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -161,8 +165,8 @@ def write_xlsx(result: YearResult, path: str | Path) -> Path:
     grades = pd.concat([grades, pd.DataFrame([{"grade": "total", "grade_zh": "合计", **total}])],
                        ignore_index=True)
     sheets = dict(zip(XLSX_SHEETS, (result.allocations, result.ledger, grades), strict=True))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
+    # a plain new file (not mkstemp, which is private): the workbook gets the user's umask
+    tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex}.xlsx")
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             for name, frame in sheets.items():

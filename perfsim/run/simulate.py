@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from perfsim.errors import InputError
+from perfsim.io import sigint_ignored
 from perfsim.kernel import metrics
 from perfsim.kernel.evaluation import (
     Measure,
@@ -413,7 +414,6 @@ def run_engine(inputs: SimInputs, engine: str = "auto", *, workers: int | None =
         return [simulate_blocks(inputs, c, ws)
                 for c in _progress(iter(parts), len(parts), progress)]
     if engine == "processes":
-
         with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
             futures = [pool.submit(simulate_blocks, inputs, c) for c in parts]
             return [f.result() for f in _progress(iter(futures), len(futures), progress)]
@@ -451,8 +451,10 @@ def _run_dask(inputs: SimInputs, parts: list[range], workers: int | None,
                              problem=f"not a Dask scheduler address ({exc})") from None
         cluster = None
     else:
-        cluster = LocalCluster(n_workers=workers or min(2, os.cpu_count() or 1),
-                               threads_per_worker=1, processes=True, dashboard_address=None)
+        with sigint_ignored():  # Ctrl-C is the parent's to handle, not the workers'
+            cluster = LocalCluster(n_workers=workers or min(2, os.cpu_count() or 1),
+                                   threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
         client = Client(cluster)
     try:
         shared = client.scatter(inputs, broadcast=True)

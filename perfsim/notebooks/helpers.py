@@ -1,0 +1,114 @@
+"""What notebooks call from inside a run: where inputs are, where outputs go, answers.
+
+Notebooks write ``from perfsim import notebooks as nb`` and call :func:`input_path`,
+:func:`save_table`, :func:`save_figure`, :func:`output_path` and :func:`answer` with their
+``output_dir`` parameter, which the runner sets to the run directory (empty when a notebook is
+run interactively: results are shown, nothing is saved).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from perfsim.errors import InputError
+from perfsim.io import PROJECT_ROOT, safe_name
+
+INPUTS_LOG = ".inputs.jsonl"  # files a run's notebook named with input_path, for its manifest
+
+
+def input_path(path: str | os.PathLike[str], output_dir: str | os.PathLike[str] = "") -> Path:
+    """The absolute path of an input file named relative to the project root (or absolute).
+
+    When ``output_dir`` is set (a run), the file is recorded so that the run's manifest lists
+    its sha256. A missing file raises :class:`~perfsim.errors.InputError`.
+    """
+    p = Path(path)
+    resolved = p if p.is_absolute() else PROJECT_ROOT / p
+    if not resolved.is_file():
+        raise InputError(str(path), problem=f"file not found (looked at {resolved})")
+    if output_dir:
+        with open(Path(output_dir) / INPUTS_LOG, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"path": str(resolved)}) + "\n")
+    return resolved
+
+
+def output_path(name: str, output_dir: str | os.PathLike[str] = "") -> Path | None:
+    """Where a notebook writes an extra output file (e.g. an Excel workbook) in its run
+    directory, or None when the notebook runs without one (interactively)."""
+    check_name(name, "file name")
+    if not output_dir:
+        return None
+    return Path(output_dir) / name
+
+
+def save_table(table: Any, name: str, output_dir: str | os.PathLike[str] = "", *,
+               fmt: str = "csv") -> Path | None:
+    """Write a results table to ``<output_dir>/tables/<name>.csv`` (or ``.parquet``).
+
+    CSV is written with ``\\n`` line ends and full float precision, so the same table gives the
+    same bytes. Returns the path, or None without an ``output_dir`` (interactive use).
+    """
+
+    check_name(name, "table name")
+    if fmt not in ("csv", "parquet"):
+        raise InputError(field="fmt", value=fmt, problem="must be 'csv' or 'parquet'")
+    if not isinstance(table, pd.DataFrame):
+        raise InputError(field="table", value=type(table).__name__,
+                         problem="must be a pandas DataFrame")
+    if not output_dir:
+        return None
+    folder = Path(output_dir) / "tables"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.{fmt}"
+    if fmt == "csv":
+        table.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+    else:
+        table.to_parquet(path, index=False)
+    return path
+
+
+def save_figure(fig: Any, name: str, output_dir: str | os.PathLike[str] = "", *,
+                dpi: int = 120) -> Path | None:
+    """Save a matplotlib figure to ``<output_dir>/figures/<name>.png``; None without an
+    ``output_dir``. The figure stays open so the notebook still shows it."""
+    check_name(name, "figure name")
+    if not output_dir:
+        return None
+    folder = Path(output_dir) / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return path
+
+
+def answer(show: bool, *items: Any, text: str | None = None) -> Any:
+    """For exercises: when ``show`` is true, display ``text`` (Markdown, the explanation) and
+    return ``items`` (tables, figures) so that the notebook shows them; otherwise return a short
+    note that the answer is hidden, closing any figure among the items so it does not display.
+    With one item it is returned as is."""
+    if show:
+        if text:
+            from IPython.display import Markdown, display
+
+            display(Markdown(text))
+        return items[0] if len(items) == 1 else (items or None)
+    for item in items:
+        if hasattr(item, "savefig"):
+            import matplotlib.pyplot as plt
+
+            plt.close(item)
+    return HIDDEN
+
+
+HIDDEN = "answer hidden: run with -p show_answers true (答案已隐藏)"
+
+
+def check_name(name: str, what: str, source: str | None = None) -> str:
+    """A name that becomes a file or folder name (:func:`perfsim.io.safe_name`)."""
+    return safe_name(name, source, what)
+
