@@ -83,8 +83,8 @@ fig = plots.bar_chart(ex1.totals, "variant", "savings", scale=1e6,
 nb.save_figure(fig, "exercise1_savings", output_dir)
 nb.answer(show_answers, fig, ex1.totals[["variant", "cut", "cancelled", "savings"]], text="""
 **Answer 1.** No project changes grade: the ratio only decides how much a 中 project loses.
-The extra saving is (new ratio − old ratio) × the budget held by 中 projects — in this
-scenario about 853.3 million yuan, so each point of ratio is about 8.5 million yuan. The
+The extra saving is (new ratio − old ratio) × the budget held by 中 projects (the 中 row of
+the grade table in Step 1), so each point of ratio moves one hundredth of that sum. The
 cancellations of 差 projects do not change.
 """)
 
