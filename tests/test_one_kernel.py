@@ -159,3 +159,22 @@ def test_a_solved_excellent_cutoff_admits_as_many_projects_as_the_share_allows(r
     if k and best[k - 1] > 80.01:  # the boundary falls inside the bounds
         assert solved.feasible and graded["count_excellent"] == k
     assert graded["count_excellent"] <= cap or not solved.feasible
+
+
+def test_the_truth_behind_observed_scores_keeps_their_spread_and_mean():
+    from perfsim.model.settings import Settings
+    from perfsim.run.simulate import latent_truth
+
+    scores = np.random.default_rng(5).uniform(55, 98, 400)
+    sc = scores_scenario(scores.tolist())
+    attainment, measure = sc.observed()
+    noisy = Settings(measurement_noise=0.03, leaf_dispersion=0.2)  # ready scores: no leaves
+    mean, theta, lam = latent_truth(attainment, measure, noisy)
+    x = scores / 100.0
+    assert lam == pytest.approx(1 - 0.03**2 / x.var(), rel=1e-12)   # dispersion left out
+    # truth spread λ·Var(x) plus the noise σ² gives back the observed spread
+    assert theta.var() + 0.03**2 == pytest.approx(x.var(), rel=1e-9)
+    assert theta.mean() == pytest.approx(x.mean(), rel=1e-12)
+    assert np.all(np.diff(theta[np.argsort(x)]) >= 0)                # order kept
+    quiet = latent_truth(attainment, measure, noisy.without_noise())
+    assert quiet[0] is attainment and quiet[2] == 1.0

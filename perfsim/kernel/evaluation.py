@@ -45,6 +45,7 @@ class Measure:
     "leaf" is the score itself with 1 point per point, so a score passes through exactly).
     ``bonus`` (projects,) are fixed bonus points added to the total.
 
+    ``ready`` marks a portfolio of ready scores (its one "leaf" has no dispersion).
     ``leaf_decimals`` and ``total_decimals`` round as published tables do (四舍五入): each
     leaf's points (weighted sum only) and the total with its bonus; None leaves them as
     computed. Grading then sees the printed total: a table printed 80.00 is 80.0.
@@ -58,6 +59,7 @@ class Measure:
     bonus: np.ndarray | float = 0.0
     leaf_decimals: int | None = None
     total_decimals: int | None = None
+    ready: bool = False   # the portfolio holds ready scores: no leaves, so no leaf dispersion
 
     def score(self, attainment: np.ndarray, points: np.ndarray | None = None,
               bonus: np.ndarray | float | None = None) -> np.ndarray:

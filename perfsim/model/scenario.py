@@ -88,7 +88,7 @@ class Scenario:
         if pf.has_scores:
             s = np.asarray(pf.scores, dtype=float)
             span = max(self.total, float(s.max(initial=0.0)))
-            return s[:, None], Measure(points=np.ones(1), span=np.array([span]))
+            return s[:, None], Measure(points=np.ones(1), span=np.array([span]), ready=True)
         system = self.system
         if system is None:
             raise InputError(self.source, field="indicator_system",

@@ -98,20 +98,23 @@ def latent_truth(attainment: np.ndarray, measure: Measure, settings: Settings
     """The long-run truth behind observed attainments (projects, leaves).
 
     The observed portfolio is one noisy draw: each project's attainment share x carries leaf
-    dispersion and self-evaluation noise of variance σ² (:meth:`Measure.noise_variance`). Its
-    true share is shrunk towards the portfolio mean by the reliability
-    λ = max(0, 1 − σ² / Var(x)) — θ = x̄ + λ (x − x̄) — and every leaf moves with it, so the
-    expected grade shares stay close to the observed ones. With every noise source off λ = 1
-    and the truth is the observation itself, to the last bit. Returns the leaf means
-    (P, I), θ (P,) and λ."""
+    dispersion (indicator leaves only) and self-evaluation noise of variance σ²
+    (:meth:`Measure.noise_variance`), so the reliability of x is λ = max(0, 1 − σ² / Var(x)).
+    Each project's true share is pulled towards the portfolio mean by √λ — θ = x̄ + √λ (x − x̄),
+    the spread-preserving ("constrained") shrinkage — so that the true spread λ·Var(x) plus
+    the noise gives back the observed spread and the expected grade shares stay close to the
+    observed ones; every leaf moves with its project. With every noise source off λ = 1 and
+    the truth is the observation itself, to the last bit. Returns the leaf means (P, I),
+    θ (P,) and λ."""
     x = measure.share(attainment)
-    sigma2 = measure.noise_variance(settings.leaf_dispersion) + measure.noise_variance(
+    dispersion = 0.0 if measure.ready else settings.leaf_dispersion
+    sigma2 = measure.noise_variance(dispersion) + measure.noise_variance(
         settings.measurement_noise)
     var = float(x.var())
     lam = 1.0 if sigma2 == 0 else (max(0.0, 1.0 - sigma2 / var) if var > 0 else 0.0)
     if lam == 1.0:
         return attainment, x, lam
-    move = (1.0 - lam) * (x - x.mean())
+    move = (1.0 - np.sqrt(lam)) * (x - x.mean())
     mean = np.clip(attainment - measure.span * move[:, None], 0.0, measure.span)
     return mean, x - move, lam
 
@@ -212,12 +215,15 @@ def design_rows(inputs: SimInputs, streams: list[tuple[np.random.Generator, int]
     return design
 
 
-def process_of(settings: Settings, design: RowDesign | None = None) -> Process:
-    """The year's evaluation process from the settings (per-row values from ``design``)."""
+def process_of(settings: Settings, measure: Measure, design: RowDesign | None = None
+               ) -> Process:
+    """The year's evaluation process from the settings (per-row values from ``design``); a
+    portfolio of ready scores has no leaves, hence no leaf dispersion."""
     s = settings
     get = (lambda name: getattr(s, name)) if design is None else (
         lambda name: design.setting(name, getattr(s, name)))
-    return Process(dispersion=get("leaf_dispersion"), noise=get("measurement_noise"),
+    return Process(dispersion=0.0 if measure.ready else get("leaf_dispersion"),
+                   noise=get("measurement_noise"),
                    recheck_noise=get("recheck_noise"), check_share=get("check_share"),
                    selection=s.check_selection, replace=s.recheck_replaces,
                    gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per, step=s.gap_step,
@@ -267,7 +273,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
 
     design = design_rows(inputs, streams)
     points = inputs.measure.points if design.points is None else design.points
-    process = process_of(s)
+    process = process_of(s, inputs.measure)
     inflation = inputs.inflation_mean + s.inflation_sd * draw(
         lambda g, n: g.standard_normal((n, P0)))
     pick = draw(lambda g, n: g.integers(0, P0, (n, max(S - P0, 0))))
