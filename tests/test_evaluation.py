@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from perfsim.errors import InputError
 from perfsim.kernel.evaluation import (
     Measure,
     Process,
@@ -261,3 +262,21 @@ def test_no_recovery_when_no_minimum_is_missed():
     out = _monitor([[1000.0, 5000.0]], [[0.0, 0.3]], checkpoints=((0.5, 0.0),))
     # a minimum of 0 cannot be missed (rates are clipped at 0)
     np.testing.assert_array_equal(out, [[0.0, 0.0]])
+
+
+@pytest.mark.parametrize(("mode", "lost"), [("whole", 3.0), ("excess", 1.0)])
+def test_the_monte_carlo_gap_rule_takes_both_readings(mode, lost):
+    # self 90, re-check 73: a 17-point gap, more than 10: steps of 5 in the whole gap (3) or in
+    # the 7 points beyond it (1); the re-check replaces the self-score first
+    out = recheck_scores(np.array([90.0]), np.array([73.0]), np.array([True]), gap_rule=True,
+                         gap_mode=mode)
+    assert out.tolist() == [73.0 - lost]
+
+
+def test_the_simulation_setting_names_the_reading():
+    from perfsim.model.settings import settings_from_dict
+
+    s = settings_from_dict({"spot_check": {"gap_rule": True, "gap_mode": "excess"}})
+    assert s.gap_mode == "excess"
+    with pytest.raises(InputError, match="spot_check.gap_mode"):
+        settings_from_dict({"spot_check": {"gap_mode": "half"}})

@@ -115,7 +115,7 @@ class YearDraws:
 
     z_leaf: np.ndarray            # (R, S, I) true leaf attainment around performance
     z_self: np.ndarray            # (R, S, I) self-evaluation noise
-    z_re: np.ndarray | None       # (R, S, I) re-check noise for every project, or
+    z_re: np.ndarray | None       # (R, S, I) re-check noise for every project (sensitivity)
     key: np.ndarray               # (R, S) random order for random spot checks
     z_exec: np.ndarray            # (R, S, C) execution noise per monitoring checkpoint
     z_theta: np.ndarray           # (R, S) innovation of latent performance
@@ -190,6 +190,7 @@ class Process:
     gap: float = 10.0
     per: float = 1.0
     step: float = 5.0
+    gap_mode: str = "whole"
     penalty: float = 0.0
 
 
@@ -277,7 +278,7 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
         re_score = self_score.copy()
         re_score[rows] = measure.score_rows(a_re, rows, points)
     rules = dict(replace=p.replace, gap_rule=p.gap_rule, gap=p.gap, per=p.per, step=p.step,
-                 inflation_penalty=p.penalty)
+                 gap_mode=p.gap_mode, inflation_penalty=p.penalty)
     final = recheck_scores(self_score, re_score, checked, **rules)
     honest = None if honest_self is None else recheck_scores(honest_self, re_score, checked,
                                                              **rules)
@@ -313,8 +314,8 @@ def select_for_check(share: float | np.ndarray, selection: str, active: np.ndarr
 
 def recheck_scores(self_score: np.ndarray, recheck_score: np.ndarray, checked: np.ndarray, *,
                    replace: bool = True, gap_rule: bool = False, gap: float = 10.0,
-                   per: float = 1.0, step: float = 5.0, inflation_penalty: float = 0.0
-                   ) -> np.ndarray:
+                   per: float = 1.0, step: float = 5.0, gap_mode: str = "whole",
+                   inflation_penalty: float = 0.0) -> np.ndarray:
     """The score that is graded after re-checks (points, floored at 0).
 
     For checked projects: the re-check replaces the self-score (``replace``); the Wenzhou gap
@@ -325,7 +326,7 @@ def recheck_scores(self_score: np.ndarray, recheck_score: np.ndarray, checked: n
     score = np.where(checked & replace, recheck_score, self_score)
     if gap_rule:
         score = score - np.where(checked, gap_penalty(recheck_score, self_score, gap=gap,
-                                                      per=per, step=step), 0.0)
+                                                      per=per, step=step, mode=gap_mode), 0.0)
     if inflation_penalty:
         found = checked & (self_score - recheck_score > gap)
         score = score - np.where(found, inflation_penalty, 0.0)

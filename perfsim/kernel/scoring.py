@@ -50,6 +50,11 @@ def _num(params: Mapping[str, Any], key: str, default: Any = None, *, required: 
     return float(value)
 
 
+#: Readings of "差距大于10分以上的，每差五分扣1分": steps of the whole difference, or of the
+#: difference beyond the gap.
+GAP_MODES = ("whole", "excess")
+
+
 @dataclass(frozen=True)
 class Rule:
     """Base class of scoring rules. Subclasses set ``kind`` and implement ``attainment``."""
@@ -570,7 +575,7 @@ class Recheck(Rule):
     kind = "recheck"
     allowed_params = ("scale", "gap", "per", "step", "gap_mode")
     aux_inputs = ("self",)
-    GAP_MODES: ClassVar[tuple[str, ...]] = ("whole", "excess")
+    GAP_MODES: ClassVar[tuple[str, ...]] = GAP_MODES
 
     def validate(self):
         _num(self.params, "scale", 100.0, low=0, strict_low=True)

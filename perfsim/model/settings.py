@@ -15,6 +15,7 @@ from typing import Any
 
 from perfsim.errors import InputError
 from perfsim.kernel.evaluation import SELECTIONS
+from perfsim.kernel.scoring import GAP_MODES
 from perfsim.model.streams import BLOCK
 
 WEIGHT_UNCERTAINTY = ("none", "dirichlet", "uniform")
@@ -47,6 +48,7 @@ class Settings:
     gap: float = 10.0
     gap_per: float = 1.0
     gap_step: float = 5.0
+    gap_mode: str = "whole"
     inflation_penalty: float = 0.0
     # dual monitoring: (share of the year elapsed, minimum execution rate)
     checkpoints: tuple[tuple[float, float], ...] = ()
@@ -96,6 +98,8 @@ class Settings:
             bad("weight_uncertainty", f"must be one of {', '.join(WEIGHT_UNCERTAINTY)}")
         if self.weight_uncertainty == "dirichlet" and self.weight_concentration <= 0:
             bad("weight_concentration", "must be > 0")
+        if self.gap_mode not in GAP_MODES:
+            bad("gap_mode", f"must be one of {', '.join(GAP_MODES)}")
         if self.check_selection not in SELECTIONS:
             bad("check_selection", f"must be one of {', '.join(SELECTIONS)}")
         for k, pair in enumerate(self.checkpoints):
@@ -142,6 +146,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
     "spot_check": {"share": "check_share", "selection": "check_selection",
                    "noise": "recheck_noise", "replace": "recheck_replaces",
                    "gap_rule": "gap_rule", "gap": "gap", "per": "gap_per", "step": "gap_step",
+                   "gap_mode": "gap_mode",
                    "inflation_penalty": "inflation_penalty"},
     "monitoring": {"checkpoints": "checkpoints", "execution_sd": "execution_sd",
                    "recovery_share": "recovery_share"},

@@ -227,6 +227,7 @@ def process_of(settings: Settings, measure: Measure, design: RowDesign | None = 
                    recheck_noise=get("recheck_noise"), check_share=get("check_share"),
                    selection=s.check_selection, replace=s.recheck_replaces,
                    gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per, step=s.gap_step,
+                   gap_mode=s.gap_mode,
                    penalty=s.inflation_penalty)
 
 
