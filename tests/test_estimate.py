@@ -3,6 +3,8 @@ the 95% intervals cover the truth — and exact answers where the rule fixes the
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -138,3 +140,52 @@ def test_estimation_input_errors():
         ordered_grades(pd.DataFrame({"grade": ["great", "fair"], "x": [1.0, 2.0]}), ["x"])
     with pytest.raises(InputError, match="two departments"):
         inflation_model(pd.DataFrame({"department": ["A"] * 3, "gap": [1.0, 2, 3]}), gap="gap")
+
+
+# --- perfsim estimate ------------------------------------------------------------------------
+
+def test_cli_budget_change_on_a_run_reads_the_liupanshui_rule(tmp_path, capsys):
+    from perfsim.cli import main
+
+    out = tmp_path / "run"
+    assert main(["run", str(SCENARIOS / "weighting_comparison.yaml"), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["estimate", "budget-change", str(out / "allocations.csv"), "--json"]) == 0
+    table = {row["term"]: row["estimate"] for row in
+             json.loads(capsys.readouterr().out)["table"]}
+    # against 优: 中 loses 15% and 差 everything, whatever the score (domain.md §4)
+    assert table["grade[fair]"] == pytest.approx(-0.15, abs=1e-9)
+    assert table["grade[poor]"] == pytest.approx(-1.0, abs=1e-9)
+
+
+def test_cli_inflation_recovers_the_mean_gap(tmp_path, capsys):
+    from perfsim.cli import main
+
+    rng = np.random.default_rng(3)
+    dep = np.repeat([f"D{k}" for k in range(20)], 30)
+    effect = np.repeat(rng.normal(0, 2.0, 20), 30)
+    recheck = rng.uniform(60, 95, dep.size)
+    data = pd.DataFrame({"department": dep, "recheck_score": recheck,
+                         "self_score": recheck + 4.0 + effect + rng.normal(0, 1.0, dep.size)})
+    path = tmp_path / "checks.csv"
+    data.to_csv(path, index=False, encoding="utf-8-sig")
+    assert main(["estimate", "inflation", str(path), "--json"]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out)["table"]
+               if r["term"].startswith("intercept"))
+    assert row["ci_low"] < 4.0 < row["ci_high"]
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["grades", "{csv}"], "name the score columns"),
+    (["inflation", "{missing}"], "file not found"),
+    (["inflation", "{csv}"], "field 'department': no such column"),
+])
+def test_cli_estimate_bad_input_is_one_line(tmp_path, capsys, args, fragment):
+    from perfsim.cli import main
+
+    csv = tmp_path / "x.csv"
+    csv.write_text("project_id,grade,score\nP1,excellent,95\n", encoding="utf-8")
+    argv = [a.format(csv=csv, missing=tmp_path / "none.csv") for a in args]
+    assert main(["estimate", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0]

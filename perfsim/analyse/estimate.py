@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -239,3 +240,46 @@ def budget_change_model(data: pd.DataFrame, *, score: str = "score", grade: str 
     return Estimate(f"OLS of the {'relative ' if relative and not change else ''}budget change",
                     res.summary(), table, res, int(len(y)),
                     {"reference_grade": labels.codes[ref], "r_squared": float(res.rsquared)})
+
+
+#: The models ``perfsim estimate`` runs on a CSV, by command-line name.
+MODELS = ("grades", "inflation", "budget-change")
+
+
+def estimate_file(model: str, path: str | Path, *, scores: Sequence[str] = (),
+                  labels: LabelSet = NATIONAL, conf_level: float = 0.95) -> Estimate:
+    """One of :data:`MODELS` fitted to a CSV file (UTF-8, with or without a BOM):
+
+    - ``grades``: :func:`ordered_grades` of column ``grade`` on the ``scores`` columns;
+    - ``inflation``: :func:`inflation_model` of ``self_score − recheck_score`` (or a ``gap``
+      column) with a random intercept per ``department``;
+    - ``budget-change``: :func:`budget_change_model` of ``next_budget / budget − 1`` on
+      ``score`` and ``grade`` (a ``perfsim run`` allocations.csv can be given as it is).
+
+    Errors name the file."""
+    path = Path(path)
+    if model not in MODELS:
+        raise InputError(path, field="model", value=model,
+                         problem=f"unknown model (known: {', '.join(MODELS)})")
+    if not path.is_file():
+        raise InputError(path, problem="file not found")
+    try:
+        data = pd.read_csv(path, encoding="utf-8-sig")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(path, problem=f"not a readable CSV file ({exc.__class__.__name__})"
+                         ) from None
+    try:
+        if model == "grades":
+            if not scores:
+                raise InputError(field="--scores",
+                                 problem="name the score columns, e.g. --scores OUT,BEN")
+            return ordered_grades(data, scores, labels=labels, conf_level=conf_level)
+        if model == "inflation":
+            gap = "gap" if "gap" in data.columns else None
+            return inflation_model(data, gap=gap, conf_level=conf_level)
+        return budget_change_model(data, labels=labels, conf_level=conf_level)
+    except InputError as err:
+        raise err.at(path) from None
+    except (np.linalg.LinAlgError, ValueError) as exc:  # data the model cannot fit
+        raise InputError(path, where=model, problem=f"the model cannot be fitted to these "
+                         f"data ({exc.__class__.__name__}: {exc})") from None
