@@ -50,6 +50,7 @@ from perfsim.present.report import (
     write_monte_carlo,
     write_year,
 )
+from perfsim.present.template import portfolio_template
 from perfsim.run.calibrate import calibrate, format_calibration, parse_targets
 from perfsim.run.sensitivity import (
     DEFAULT_METRICS,
@@ -238,6 +239,19 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--scores", default="", help="grades: comma-separated score columns")
     est.add_argument("--json", action="store_true", help="print JSON")
     est.set_defaults(func=_cmd_estimate)
+
+    tpl = sub.add_parser(
+        "template", help="a portfolio workbook to fill in for an indicator system",
+        description="Write an Excel workbook with one column per project field and leaf of "
+                    "the indicator system (bilingual notes on every header, drop-down lists "
+                    "for graded levels and yes/no flags, an example row scoring full marks); "
+                    "perfsim reads it back as a portfolio once filled in.")
+    tpl.add_argument("kind", choices=["portfolio"])
+    tpl.add_argument("--system", type=Path, default=None,
+                     help="indicator system (YAML or Excel; default: the national project "
+                          "self-evaluation template)")
+    tpl.add_argument("--out", type=Path, required=True, help="the new .xlsx file")
+    tpl.set_defaults(func=_cmd_template)
 
     wts = sub.add_parser(
         "weights", help="weights of an indicator system under a weighting method",
@@ -467,6 +481,12 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     else:
         print(f"{args.model}: {args.data}")
         print(fit.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    return 0
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    system = load_indicator_system(args.system or DEFAULT_SYSTEM)
+    print(f"wrote {portfolio_template(system, args.out)}")
     return 0
 
 

@@ -14,6 +14,7 @@ from conftest import DATA, DATASETS
 
 from perfsim.errors import InputError
 from perfsim.kernel.grading import Grading
+from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import (
     generate_portfolio,
     load_portfolio,
@@ -395,3 +396,36 @@ def test_calibrate_and_grade_budgets_exclude_each_other():
     with pytest.raises(InputError, match="not both"):
         generate_portfolio(seed=9, grade_budgets={"fair": 1e6}, calibrate={
             "solve": "performance_mean", "target": {"money_share.fair": 0.05}}, **SMALL)
+
+
+# --- the template workbook -------------------------------------------------------------------
+
+@pytest.mark.parametrize("system_file", ["national_project_self_eval.yaml", "wenzhou_2013.yaml",
+                                         "key_evaluation_framework.yaml"])
+def test_the_template_reads_back_and_its_example_scores_full_marks(tmp_path, system_file):
+    from openpyxl import load_workbook
+
+    from perfsim.cli import main
+
+    path = tmp_path / "mine.xlsx"
+    system_path = DATASETS / "indicator_systems" / system_file
+    assert main(["template", "portfolio", "--system", str(system_path), "--out", str(path)]) == 0
+    system = load_indicator_system(system_path)
+    pf = load_portfolio(path, system)
+    assert pf.n_projects == 1
+    assert float(system.score(pf.measurements())[0]) == system.total
+    ws = load_workbook(path)["项目 projects"]
+    graded = [leaf for leaf in system.indicators if "levels" in leaf.rule.params]
+    lists = [dv.formula1 for dv in ws.data_validations.dataValidation]
+    for leaf in graded:
+        assert any(all(level in f for level in leaf.rule.params["levels"]) for f in lists)
+
+
+def test_the_template_never_overwrites_a_file(tmp_path, capsys):
+    from perfsim.cli import main
+
+    path = tmp_path / "mine.xlsx"
+    path.write_text("my own work", encoding="utf-8")
+    assert main(["template", "portfolio", "--out", str(path)]) == 2
+    assert "never overwrites" in capsys.readouterr().err
+    assert path.read_text(encoding="utf-8") == "my own work"

@@ -1,0 +1,103 @@
+"""A portfolio template workbook for an indicator system: the columns finance staff fill in.
+
+One sheet ``项目 projects`` whose header row holds the column codes perfsim reads (each header
+cell carries a comment with its Chinese and English name, points, rule and target), a filled
+example row scoring full marks, drop-down lists for graded levels and yes/no flags, and a sheet
+``说明 notes`` describing every column. :func:`perfsim.model.portfolio.load_portfolio` reads the
+filled workbook as it is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from perfsim.errors import InputError
+from perfsim.model.indicators import Indicator, IndicatorSystem
+
+SHEET = "项目 projects"
+NOTES = "说明 notes"
+BASE = (("project_id", "项目编号", "project id", "unique", "P0001"),
+        ("name", "项目名称", "project name", "optional", "示例项目 example project"),
+        ("department", "部门", "department", "", "示例部门 example department"),
+        ("budget", "预算（元）", "budget (yuan)", "yuan, >= 0", 1_000_000))
+FLAGS = (("has_targets", "是否设定绩效目标", "has performance targets", "yes / no"),
+         ("self_evaluated", "是否开展自评", "self-evaluated", "yes / no"))
+
+
+def _example(leaf: Indicator) -> Any:
+    """A measured value earning the leaf's full points (the best level of a graded leaf)."""
+    levels = leaf.rule.params.get("levels")
+    if isinstance(levels, dict) and levels:
+        return next(iter(levels))
+    value = float(np.asarray(leaf.rule.invert(np.array([1.0])))[0])
+    return int(value) if value.is_integer() else round(value, 4)
+
+
+def _columns(system: IndicatorSystem) -> list[dict[str, Any]]:
+    cols = [dict(code=c, zh=zh, en=en, note=note, example=ex) for c, zh, en, note, ex in BASE]
+    for leaf in (*system.indicators, *system.bonus):
+        rule = leaf.rule
+        target = "" if leaf.target is None else f"; target {leaf.target:g} {leaf.unit or ''}"
+        example = 0 if leaf in system.bonus else _example(leaf)
+        levels = rule.params.get("levels")
+        cols.append(dict(code=leaf.code, zh=leaf.name_zh, en=leaf.name_en,
+                         note=f"{leaf.points:g} 分 points; rule {rule.kind}{target}".strip(),
+                         example=example,
+                         choices=list(levels) if isinstance(levels, dict) else None))
+        for aux in rule.aux_inputs:
+            if aux == "self":
+                cols.append(dict(code=f"{leaf.code}.self", zh=f"{leaf.name_zh}（自评分）",
+                                 en=f"{leaf.name_en} (self-score)", note="points",
+                                 example=example))
+    for code, zh, en, note in FLAGS:
+        cols.append(dict(code=code, zh=zh, en=en, note=note, example="yes",
+                         choices=["yes", "no"]))
+    return cols
+
+
+def portfolio_template(system: IndicatorSystem, path: str | Path) -> Path:
+    """Write the template workbook for ``system`` to ``path`` (a new ``.xlsx`` file: an
+    existing file is never overwritten)."""
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise InputError(path, problem="the template is an Excel workbook: name it .xlsx")
+    if path.exists():
+        raise InputError(path, problem="exists already; perfsim never overwrites a file it did "
+                                       "not write: choose another name")
+    cols = _columns(system)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = SHEET
+    for j, col in enumerate(cols, start=1):
+        cell = ws.cell(row=1, column=j, value=col["code"])
+        cell.font = Font(bold=True)
+        cell.comment = Comment(f"{col['zh']} / {col['en']}\n{col['note']}", "perfsim")
+        ws.cell(row=2, column=j, value=col["example"])
+        ws.column_dimensions[get_column_letter(j)].width = max(12, len(col["code"]) + 4)
+        if col.get("choices"):
+            dv = DataValidation(type="list", formula1='"' + ",".join(col["choices"]) + '"',
+                                allow_blank=True)
+            ws.add_data_validation(dv)
+            letter = get_column_letter(j)
+            dv.add(f"{letter}2:{letter}5000")
+    ws.freeze_panes = "A2"
+    notes = wb.create_sheet(NOTES)
+    notes.append(["column", "中文", "English", "说明 note", "示例 example"])
+    for col in cols:
+        notes.append([col["code"], col["zh"], col["en"], col["note"], col["example"]])
+    notes.append([])
+    notes.append([f"indicator system: {system.code} ({system.name_zh} / {system.name_en}), "
+                  f"total {system.total:g} points"])
+    for j in range(1, 6):
+        notes.column_dimensions[get_column_letter(j)].width = 28
+    wb.save(path)
+    return path
