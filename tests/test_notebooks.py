@@ -214,14 +214,14 @@ def test_finance_notebook_writes_the_allocation_workbook(suite):
     reports, runs = suite
     path = reports / runs["04_reduction_ratio"].run_id / "allocation.xlsx"
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["项目 projects", "部门台账 ledger", "等级汇总 grades"]
+    assert wb.sheetnames == ["项目 projects", "部门台账 ledger", "等级汇总 grades", "说明"]
     ws = wb["项目 projects"]
     header = [c.value for c in ws[1]]
     budget = header.index("本年预算 budget (元 yuan)") + 1
     assert ws.cell(row=2, column=budget).number_format == "#,##0.00"
-    assert ws.max_row == 3468 + 1
+    assert ws.max_row == 3468 + 2  # header, projects, totals
     grades = wb["等级汇总 grades"]
-    assert [c.value for c in grades["A"]][-1] == "total"
+    assert [c.value for c in grades["A"]][-1] == "合计 total"
     cut = [c.value for c in grades[1]].index("压减 cut (元 yuan)") + 1
     assert grades.cell(row=5, column=cut).number_format == "#,##0.00"
 
@@ -490,7 +490,7 @@ def test_run_xlsx_writes_the_allocation_workbook(tmp_path, capsys):
                  str(out), "--xlsx"]) == 0
     assert "allocation.xlsx" in capsys.readouterr().out
     wb = openpyxl.load_workbook(out / "allocation.xlsx")
-    assert wb.sheetnames == ["项目 projects", "部门台账 ledger", "等级汇总 grades"]
+    assert wb.sheetnames == ["项目 projects", "部门台账 ledger", "等级汇总 grades", "说明"]
     ledger = wb["部门台账 ledger"]
     header = [c.value for c in ledger[1]]
     assert header[:2] == ["部门 department", "等级 grade"]
@@ -498,6 +498,6 @@ def test_run_xlsx_writes_the_allocation_workbook(tmp_path, capsys):
     assert all(ledger.cell(row=r, column=col).number_format == "#,##0.00"
                for r in range(2, ledger.max_row + 1))
     total = [r for r in wb["等级汇总 grades"].iter_rows(values_only=True)][-1]
-    assert total[0] == "total" and total[2] == 3468
+    assert total[0] == "合计 total" and total[2] == 3468
     assert main(["run", str(ROOT / "datasets/scenarios/liupanshui_2022.yaml"), "--out",
                  str(tmp_path / "mc"), "--xlsx", "--replications", "2"]) == 2
