@@ -141,6 +141,11 @@ def test_every_notebook_runs_and_writes_a_complete_run_directory(suite, stem):
                if c.cell_type == "code" for o in c.outputs)
     html = (d / f"{stem}.html").read_text(encoding="utf-8")
     assert "<html" in html and "data:image/png;base64" in html
+    # self-contained: renders offline, nothing loaded from a CDN
+    assert nbr.external_references(html) == []
+    assert "cdnjs" not in html and "unpkg.com" not in html
+    # tables saved as CSV keep raw numbers, in UTF-8 with a byte-order mark for Excel
+    assert (d / "tables" / "results.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
     assert (d / "tables" / "results.csv").stat().st_size > 0
     pngs = list((d / "figures").glob("*.png"))
     assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
@@ -480,6 +485,29 @@ def test_text_drops_chinese_without_a_cjk_font(monkeypatch):
 def test_cjk_font_is_installed_by_the_project():
     """mpl-font is a dependency: its Noto Sans CJK SC file is registered with matplotlib."""
     assert plots.use_cjk_font() == "Noto Sans CJK SC"
+
+
+def test_html_reports_load_no_script_or_style_from_another_host(tmp_path):
+    book = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 节约资金 savings"),
+        nbformat.v4.new_code_cell("1 + 1", execution_count=1, outputs=[
+            nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)]),
+    ])
+    nbformat.write(book, tmp_path / "small.ipynb")
+    for no_code in (False, True):
+        nbr._write_html(tmp_path / "small.ipynb", tmp_path / "small.html", no_code)
+        html = (tmp_path / "small.html").read_text(encoding="utf-8")
+        assert "节约资金 savings" in html and "<style" in html
+        assert not re.search(r"<script[^>]*\bsrc=[\"']?(https?:)?//", html, re.I)
+        assert not re.search(r"<link[^>]*\bhref=[\"']?(https?:)?//", html, re.I)
+        assert nbr.external_references(html) == []
+        assert "cdnjs" not in html and "mathjax" not in html.lower()
+    # nbconvert's defaults do load require.js and MathJax from a CDN: the check finds them
+    from nbconvert import HTMLExporter
+
+    default, _ = HTMLExporter(template_name="lab").from_notebook_node(book)
+    found = nbr.external_references(default)
+    assert len(found) == 2 and all("cdnjs.cloudflare.com" in tag for tag in found)
 
 
 # --- Excel from the command line ------------------------------------------------------------
