@@ -109,6 +109,9 @@ def test_notebooks_hold_no_logic_beyond_calls(book):
                 assert module.split(".")[0] == "perfsim", f"{book.stem} imports {module}"
 
 
+#: a number in scientific notation, as pandas shows large floats (1.280000e+08)
+SCIENTIFIC = re.compile(r"\b\d+(?:\.\d+)?[eE][+-]\d+\b")
+
 # --- executing every notebook -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -139,6 +142,14 @@ def test_every_notebook_runs_and_writes_a_complete_run_directory(suite, stem):
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
     assert all(o.get("output_type") != "error" for c in executed.cells
                if c.cell_type == "code" for o in c.outputs)
+    # numbers as people read them: no scientific notation in any displayed or printed output
+    for cell in executed.cells:
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            texts = [o.get("text", "")] + [o.get("data", {}).get(k, "")
+                                           for k in ("text/plain", "text/html", "text/markdown")]
+            for text in texts:
+                text = "".join(text) if isinstance(text, list) else text
+                assert not SCIENTIFIC.search(text), (stem, SCIENTIFIC.search(text).group(0))
     html = (d / f"{stem}.html").read_text(encoding="utf-8")
     assert "<html" in html and "data:image/png;base64" in html
     # self-contained: renders offline, nothing loaded from a CDN

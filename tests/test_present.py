@@ -87,6 +87,24 @@ def test_display_frame_formats_long_tables_by_metric():
     assert out["mean"].tolist() == ["1.31", "7.0%", "2.0%"]
 
 
+def test_other_numbers_read_evenly_down_a_column():
+    t = pd.DataFrame({"spearman": [1.0, 0.987, np.nan], "points": [50.0, 30.0, 20.0],
+                      "rank": [1, 2, 3], "inflation_payoff": [5843.95, np.inf, 0.5]})
+    out = numbers.display_frame(t)
+    assert out["spearman"].tolist() == ["1.000", "0.987", "—"]
+    assert out["points"].tolist() == ["50", "30", "20"]
+    assert out["rank"].tolist() == ["1", "2", "3"]
+    assert out["inflation_payoff"].tolist() == ["5,843.950", "∞", "0.500"]
+
+
+def test_long_tables_name_the_chosen_unit():
+    side = pd.DataFrame({"metric": ["savings", "share_fair"], "unit": ["yuan", "share"],
+                         "mean": [1.31e8, 0.065]})
+    out = numbers.display_frame(side)
+    assert out.to_dict("list") == {"metric": ["savings (亿元)", "share_fair"],
+                                   "unit": ["亿元", "share"], "mean": ["1.31", "6.5%"]}
+
+
 def test_notebook_show_helper():
     t = pd.DataFrame({"budget": [1.5e9, 2.25e10]})
     assert nb.show(t)["budget (亿元)"].tolist() == ["15.00", "225.00"]

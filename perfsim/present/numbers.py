@@ -120,6 +120,18 @@ def choose_unit(values: Iterable[float]) -> str:
     return "亿元" if m >= 1e8 else "万元" if m >= 1e4 else "元"
 
 
+def _plain(column: pd.Series, decimals: int = 3) -> list[str]:
+    """Other numbers: integers without decimals when every value of the column is whole,
+    otherwise every value with ``decimals`` decimals (so a column reads evenly)."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    whole = bool(finite.size) and bool(np.all(finite == np.round(finite)))
+    if whole or not pd.api.types.is_float_dtype(column):
+        return [number(v, decimals) for v in column]
+    return ["—" if math.isnan(v) else number(v) if math.isinf(v) else f"{v:,.{decimals}f}"
+            for v in values]
+
+
 def _kinds(frame: pd.DataFrame, money: Iterable[str] | None, shares: Iterable[str] | None,
            counts: Iterable[str] | None) -> dict[Any, str | None]:
     given = {**{c: "money" for c in money or ()}, **{c: "share" for c in shares or ()},
@@ -187,9 +199,14 @@ def display_frame(frame: pd.DataFrame, *, money: Iterable[str] | None = None,
     for c, k in kinds.items():
         if row_kinds is not None and k is None and row_kinds.notna().any():
             out[c] = [_fmt(rk, u)(v) for rk, v in zip(row_kinds, frame[c], strict=True)]
+        elif k is None:
+            out[c] = _plain(frame[c])
         else:
             out[c] = frame[c].map(_fmt(k, u))
     if row_kinds is not None and (row_kinds == "money").any():
         out[metric] = [f"{m} ({u})" if rk == "money" else m
                        for m, rk in zip(frame[metric], row_kinds, strict=True)]
+        if "unit" in frame.columns:  # the unit a long table names for each metric
+            out["unit"] = [u if rk == "money" else v
+                           for v, rk in zip(frame["unit"], row_kinds, strict=True)]
     return out.rename(columns={c: f"{c} ({u})" for c, k in kinds.items() if k == "money"})
