@@ -26,7 +26,8 @@
 # 3. How many good projects get cut by mistake when evaluation scores are noisy?
 #
 # and writes an allocation workbook (Excel) with one sheet per project list, department ledger
-# and grade summary. Money is in yuan (元); 1 亿元 = 100 million yuan.
+# and grade summary. Tables show money in 万元 or 亿元, as their headings say (1 万元 = 10,000
+# yuan, 1 亿元 = 100 million yuan); the saved tables and the workbook keep yuan (元).
 
 # %% tags=["parameters"]
 scenario = "datasets/scenarios/liupanshui_2022.yaml"  # scenario, relative to the project root
@@ -165,8 +166,11 @@ nb.show(noise.pivot_table(index="variant", columns="metric", values="mean"))
 # ## 7. The allocation workbook (分配台账 Excel)
 #
 # Three sheets — 项目 projects (one row per project), 部门台账 ledger (department × grade) and
-# 等级汇总 grades (with a total row) — with bilingual headings and yuan formatted `#,##0.00`.
-# Written into the run directory as `allocation.xlsx` (nothing is written without one).
+# 等级汇总 grades — each with a totals row (合计), filters and a frozen header, and a 说明 sheet
+# (scenario, parameters, seed, perfsim version). Headings are bilingual, grades and statuses
+# carry their Chinese label (优, 压减), and yuan are stored to the fen (`#,##0.00`) so that
+# every column adds up exactly to its totals row. Written into the run directory as
+# `allocation.xlsx` (nothing is written without one).
 
 # %%
 workbook = nb.output_path("allocation.xlsx", output_dir)

@@ -24,7 +24,8 @@
 #
 # The cycle in one line: performance targets (绩效目标) → dual monitoring (双监控) →
 # self-evaluation (自评) → spot checks (抽查复核) → grades (优 良 中 差) → next year's budget
-# (结果应用). Money is in yuan; 1 亿元 = 100 million yuan, 1 万元 = 10,000 yuan.
+# (结果应用). Tables show money in 万元 or 亿元, as their headings say; 1 亿元 = 100 million
+# yuan, 1 万元 = 10,000 yuan.
 #
 # *In JupyterLab* you may change the parameters below and re-run (Run → Run All Cells); the
 # notebook uses no widgets so it also runs headless (`perfsim notebooks run 07`).
@@ -140,7 +141,7 @@ ex4 = studies.mc_variants(sc, {"today 现行": {**TODAY, "simulation.self_evalua
                           metrics=("misgrading", "wrong_cuts"), replications=replications)
 nb.answer(show_answers, nb.show(ex4), text="""
 **Answer 4.** A few points of noise misgrade a large share of projects — those close to a
-line — and good projects are cut by mistake (the `wrong_cuts` row, in yuan). The fix is not
+line — and good projects are cut by mistake (the `wrong_cuts` row). The fix is not
 a different ratio but better scores: spot checks (notebook 06) and clear targets.
 """)
 

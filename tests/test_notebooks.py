@@ -419,7 +419,7 @@ def test_save_helpers_write_into_the_run_directory_only(tmp_path):
     assert notebooks.save_table(df, "t", "") is None
     path = notebooks.save_table(df, "t", tmp_path)
     assert path == tmp_path / "tables" / "t.csv"
-    assert path.read_bytes() == "a,b\n1.0,优\n2.5,良\n".encode()
+    assert path.read_bytes() == "\ufeffa,b\n1.0,优\n2.5,良\n".encode()  # UTF-8 with BOM
     assert notebooks.save_table(df, "t", tmp_path, fmt="parquet").suffix == ".parquet"
     for bad in ("../x", "a/b", ".x", ""):
         with pytest.raises(InputError):
