@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import SCENARIOS
+from conftest import DATA, SCENARIOS
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,6 +35,7 @@ def test_scalars_are_formatted_for_people():
     assert numbers.number(2.2536e10) == "22,536,000,000"
     assert numbers.number(1e-12) == "0.000"
     assert numbers.number(0.5) == "0.500"
+    assert numbers.decimal(1.0) == "1.000" and numbers.decimal(12345.6789, 2) == "12,345.68"
 
 
 @pytest.mark.parametrize(("name", "kind"), [
@@ -121,6 +124,22 @@ def test_console_summary_prints_yuan_to_the_fen(capsys):
     cut = year.summary["totals_yuan"]["cut"]
     assert f"cut {numbers.yuan(cut)} yuan ({numbers.yuan(cut, '亿元')} 亿元)" in out
     assert "budget (元)" in out and "e+" not in out
+
+
+def test_monte_carlo_summary_goes_through_the_module(capsys):
+    mc = perfsim.load(DATA / "tiny_scenario.yaml").simulate(replications=4, years=1)
+    report.print_monte_carlo(mc)
+    out = capsys.readouterr().out
+    savings = next(e for e in mc.summary["metrics"]["savings"] if e["year"] == 1)
+    misgrading = next(e for e in mc.summary["metrics"]["misgrading"] if e["year"] == 1)
+    lines = out.splitlines()
+    assert any(line.split()[:1] == ["savings"] and numbers.yuan(savings["mean"]) in line
+               and numbers.yuan(savings["p95"]) in line for line in lines), out
+    assert any(line.lstrip().startswith("misgrading rate")
+               and numbers.percent(misgrading["mean"]) in line for line in lines), out
+    rank = next(line for line in lines if "rank stability" in line)
+    assert re.search(r"\b\d\.\d{3}\s+\d\.\d{3}\s+\d\.\d{3}$", rank), rank
+    assert not re.search(r"\d[eE][+-]\d", out)
 
 
 # --- rounding to the fen ----------------------------------------------------------------------

@@ -109,6 +109,14 @@ def number(x: Any, decimals: int = 3) -> str:
     return str(x)
 
 
+def decimal(x: float, decimals: int = 3) -> str:
+    """A number with a fixed count of decimals (never scientific): ``decimal(1.0)`` is
+    ``1.000``."""
+    if _missing(x):
+        return "—"
+    return f"{float(x):,.{decimals}f}"
+
+
 def choose_unit(values: Iterable[float]) -> str:
     """The money unit for a table: by the median of its non-zero absolute amounts, 亿元 from
     100 million yuan, 万元 from 10,000 yuan, otherwise 元."""
@@ -128,7 +136,7 @@ def _plain(column: pd.Series, decimals: int = 3) -> list[str]:
     whole = bool(finite.size) and bool(np.all(finite == np.round(finite)))
     if whole or not pd.api.types.is_float_dtype(column):
         return [number(v, decimals) for v in column]
-    return ["—" if math.isnan(v) else number(v) if math.isinf(v) else f"{v:,.{decimals}f}"
+    return ["—" if math.isnan(v) else number(v) if math.isinf(v) else decimal(v, decimals)
             for v in values]
 
 

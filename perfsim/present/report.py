@@ -117,7 +117,7 @@ def print_monte_carlo(result: MonteCarloResult, out: Path | None = None) -> None
     s = result.summary
     print(f"perfsim run: {s['scenario']} (seed {s['seed']}) — {s['replications']:,} "
           f"replications × {s['years']} years, {s['projects']:,} projects")
-    fmt = {"share": numbers.percent, "yuan": numbers.yuan, "num": numbers.number}
+    fmt = {"share": numbers.percent, "yuan": numbers.yuan, "num": numbers.decimal}
     rows = []
     for key, label, kind in _MC_LINES:
         for entry in s["metrics"][key]:
