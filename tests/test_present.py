@@ -42,6 +42,7 @@ def test_scalars_are_formatted_for_people():
     ("budget", "money"), ("next_budget", "money"), ("cut_total", "money"),
     ("savings", "money"), ("change", "money"), ("reward", "money"), ("budget_yuan", "money"),
     ("share_excellent", "share"), ("linkage.ratio", "share"), ("misgrading", "share"),
+    ("simulation.spot_check.share", "share"),
     ("projects", "count"), ("count_fair", "count"), ("n_projects", "count"),
     ("score", None), ("grade", None), (3, None),
 ])
@@ -106,6 +107,19 @@ def test_long_tables_name_the_chosen_unit():
     out = numbers.display_frame(side)
     assert out.to_dict("list") == {"metric": ["savings (亿元)", "share_fair"],
                                    "unit": ["亿元", "share"], "mean": ["1.31", "6.5%"]}
+
+
+def test_index_levels_named_like_columns_are_formatted_too():
+    grid = pd.DataFrame({"policy": ["random", "random", "aimed"],
+                         "simulation.spot_check.share": [0.0, 0.5, 0.5],
+                         "metric": ["savings"] * 3, "mean": [1.2e7, 1.1e7, 1.0e7]})
+    table = grid.pivot_table(index=["policy", "simulation.spot_check.share"],
+                             columns="metric", values="mean")
+    out = numbers.display_frame(table)
+    assert list(out.index) == [("aimed", "50.0%"), ("random", "0.0%"), ("random", "50.0%")]
+    assert out["savings (万元)"].tolist() == ["1,000.00", "1,200.00", "1,100.00"]
+    plain = pd.DataFrame({"x": [1.5]}, index=pd.Index([2.5], name="score"))
+    assert numbers.display_frame(plain).index.tolist() == [2.5]
 
 
 def test_notebook_show_helper():

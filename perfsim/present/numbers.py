@@ -51,7 +51,8 @@ def column_kind(name: Any) -> str | None:
     if n in COUNT_NAMES or n.startswith(("count_", "n_")) or n.endswith(("_count",
                                                                          "_projects")):
         return "count"
-    if n in SHARE_NAMES or n.startswith("share_") or n.endswith(("_share", "_ratio", "_rate")):
+    if n in SHARE_NAMES or n.startswith("share_") or n.endswith(("_share", "_ratio", "_rate",
+                                                                 ".share", ".ratio")):
         return "share"
     if n in MONEY_NAMES or n.endswith(("_total", "_yuan")):
         return "money"
@@ -217,4 +218,20 @@ def display_frame(frame: pd.DataFrame, *, money: Iterable[str] | None = None,
         if "unit" in frame.columns:  # the unit a long table names for each metric
             out["unit"] = [u if rk == "money" else v
                            for v, rk in zip(frame["unit"], row_kinds, strict=True)]
+    out.index = _index(frame.index, u)
     return out.rename(columns={c: f"{c} ({u})" for c, k in kinds.items() if k == "money"})
+
+
+def _index(index: pd.Index, unit: str) -> pd.Index:
+    """Index levels named like a share, count or money column (e.g. the grid values of a pivot
+    table, ``simulation.spot_check.share``) formatted like that column."""
+    levels = [index.get_level_values(i) for i in range(index.nlevels)]
+    kinds = [column_kind(level.name) if pd.api.types.is_numeric_dtype(level) else None
+             for level in levels]
+    if not any(kinds):
+        return index
+    shown = [level.map(_fmt(k, unit)) if k else level for level, k in zip(levels, kinds,
+                                                                           strict=True)]
+    if index.nlevels == 1:
+        return pd.Index(shown[0], name=index.name)
+    return pd.MultiIndex.from_arrays(shown, names=index.names)
