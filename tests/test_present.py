@@ -230,3 +230,4 @@ def test_workbook_layout_labels_and_notes(workbook):
     assert notes["情景 scenario"] == "liupanshui_2022" and notes["随机种子 seed"] == "2022"
     assert notes["perfsim 版本 version"] == perfsim.__version__
     assert "ratio=0.15" in notes["参数 parameters"]
+    assert "cutoffs=[90.0, 80.0, 60.0]" in notes["等级划分 grading"]

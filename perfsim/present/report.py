@@ -234,6 +234,7 @@ def _notes(result: YearResult) -> pd.DataFrame:
         ("项目数 projects", s.get("projects")),
         ("部门数 departments", s.get("departments")),
         ("指标体系 indicator system", s.get("indicator_system")),
+        ("等级划分 grading", ", ".join(f"{k}={v}" for k, v in (s.get("grading") or {}).items())),
         ("挂钩规则 linkage rule", link.get("rule")),
         ("参数 parameters", ", ".join(f"{k}={v}" for k, v in link.items() if k != "rule")),
         ("金额单位 money", "元 yuan, 格式 #,##0.00"),
