@@ -64,7 +64,7 @@ fig = plots.bar_chart(groups.assign(label=groups["name_zh"] + " " + groups["code
                       xlabel="一级指标 first-level indicator",
                       ylabel="分值 points (of 100)", source=f"{SOURCE}; {sc.system.source}")
 nb.save_figure(fig, "expert_points", output_dir)
-groups
+nb.show(groups)
 
 # %% [markdown]
 # ## 2. Six weighting schemes on the same portfolio (赋权方案比较)
@@ -80,7 +80,7 @@ results = comparison.summary
 nb.save_table(results, "results", output_dir)
 nb.save_table(comparison.weights, "weights", output_dir)
 nb.save_table(comparison.departments, "departments", output_dir)
-results.drop(columns=["description"])
+nb.show(results.drop(columns=["description"]))
 
 # %%
 ax = plots.plot_scheme_comparison(comparison, kind="grades")
@@ -99,7 +99,7 @@ nb.save_figure(ax.figure, "money_moved", output_dir)
 # grade under the expert points; columns: grade under entropy weights):
 
 # %%
-comparison.transition_matrix("entropy")
+nb.show(comparison.transition_matrix("entropy"))
 
 # %% [markdown]
 # ## 3. How stable is the ranking when the expert points are uncertain? (权重不确定性)
@@ -123,7 +123,7 @@ fig = plots.bar_chart(uncertainty[uncertainty["metric"] == "misgrading"], "varia
                       xlabel="权重 weights", ylabel="误评率 share of projects misgraded (0-1)",
                       source=f"{SOURCE}; {replications} replications, mean over replications")
 nb.save_figure(fig, "misgrading_weight_uncertainty", output_dir)
-uncertainty
+nb.show(uncertainty)
 
 # %% [markdown]
 # **Reading the results.** Objective weights reward indicators on which projects *differ*, not

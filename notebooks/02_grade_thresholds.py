@@ -49,7 +49,7 @@ SOURCE = (f"perfsim; scenario {sc.name}, seed {seed}; synthetic portfolio of "
           f"{sc.portfolio.n_projects:,} projects")
 cutoffs = list(sc.grading.cutoffs)
 year = run_year(sc)
-year.by_grade
+nb.show(year.by_grade)
 
 # %% [markdown]
 # ## 1. Where the scores sit: bunching at the lines (扎堆)
@@ -70,7 +70,7 @@ fig = plots.histogram(year.allocations["score"], bins=80, lines=cutoffs,
 nb.save_figure(fig, "score_distribution", output_dir)
 bunch = studies.bunching(year.allocations["score"], cutoffs, width=bunching_width)
 nb.save_table(bunch, "bunching", output_dir)
-bunch
+nb.show(bunch)
 
 # %% [markdown]
 # ## 2. Cutoffs, quotas and forced distributions (配额与强制分布)
@@ -97,7 +97,7 @@ fig = plots.bar_chart(gradings.by_grade.assign(grade=gradings.by_grade["grade_zh
                       xlabel="评级规则 grading rule", ylabel="项目占比 share of projects (0-1)",
                       source=SOURCE)
 nb.save_figure(fig, "grades_by_rule", output_dir)
-gradings.totals
+nb.show(gradings.totals)
 
 # %% [markdown]
 # ## 3. Misgrading under noise (噪声下的误评)
@@ -127,7 +127,7 @@ fig = plots.line_chart(noise[noise["metric"] == "wrong_cuts"], NOISE, "mean",
                        ylabel="误减金额 wrong cuts (百万元, million yuan)",
                        source=f"{SOURCE}; {replications} replications, 5-95% band")
 nb.save_figure(fig, "wrong_cuts_by_noise", output_dir)
-noise
+nb.show(noise)
 
 # %% [markdown]
 # **Reading the results.** A quota moves projects from 优 to 良 but — under the Liupanshui

@@ -87,7 +87,7 @@ fig = plots.bar_chart(change, "variant", "change", hue="grade", scale=1e6,
                       ylabel="预算变动 change (百万元, million yuan)", source=SOURCE,
                       figsize=(10, 5))
 nb.save_figure(fig, "change_by_grade", output_dir)
-one_year.totals
+nb.show(one_year.totals)
 
 # %% [markdown]
 # ## 2. Year after year (多年资金分配)
@@ -115,7 +115,7 @@ fig = plots.line_chart(multi[multi["metric"] == "active"], "year", "mean", hue="
                        xlabel="年度 year", ylabel="项目数 projects (count)",
                        source=f"{SOURCE}; {replications} replications")
 nb.save_figure(fig, "active_by_year", output_dir)
-multi.pivot_table(index=["variant", "year"], columns="metric", values="mean")
+nb.show(multi.pivot_table(index=["variant", "year"], columns="metric", values="mean"))
 
 # %% [markdown]
 # **Reading the results.** The cut ratio for 中 is the main lever on savings in year one;

@@ -26,7 +26,8 @@
 # 3. How many good projects get cut by mistake when evaluation scores are noisy?
 #
 # and writes an allocation workbook (Excel) with one sheet per project list, department ledger
-# and grade summary. Money is in yuan (元); 1 亿元 = 100 million yuan.
+# and grade summary. Tables show money in 万元 or 亿元, as their headings say (1 万元 = 10,000
+# yuan, 1 亿元 = 100 million yuan); the saved tables and the workbook keep yuan (元).
 
 # %% tags=["parameters"]
 scenario = "datasets/scenarios/liupanshui_2022.yaml"  # scenario, relative to the project root
@@ -61,7 +62,7 @@ print(sc.description)
 # %%
 year = sc.run_year()
 nb.save_table(year.by_grade, "grades", output_dir)
-year.by_grade
+nb.show(year.by_grade)
 
 # %% [markdown]
 # ## 2. Cut 15% or 20%: how much do we save? (不同比例的节约额)
@@ -79,7 +80,7 @@ fig = plots.bar_chart(results, "variant", "savings", scale=1e6,
                       xlabel="中等级压减比例 cut ratio for 中 (linkage.ratio)",
                       ylabel="节约资金 savings (百万元, million yuan)", source=SOURCE)
 nb.save_figure(fig, "savings_by_ratio", output_dir)
-results[["variant", "cut_total", "cancelled_total", "savings", "next_total"]]
+nb.show(results[["variant", "cut_total", "cancelled_total", "savings", "next_total"]])
 
 # %% [markdown]
 # ## 3. Which ratio gives exactly the target? (反推压减比例)
@@ -93,7 +94,7 @@ solution = sc.calibrate("linkage.ratio", cut_total=target_cut)
 print(solution.message)
 nb.save_table(solution.table().assign(ratio=solution.value, feasible=solution.feasible),
               "calibration", output_dir)
-solution.table().assign(ratio=solution.value, feasible=solution.feasible)
+nb.show(solution.table().assign(ratio=solution.value, feasible=solution.feasible))
 
 # %% [markdown]
 # ## 4. From whom? (哪些部门被压减)
@@ -110,7 +111,7 @@ fig = plots.bar_chart(losers, "department", "lost", scale=1e6, horizontal=True,
                       ylabel="压减与取消 cut + cancelled (百万元, million yuan)",
                       source=SOURCE, figsize=(8, 6))
 nb.save_figure(fig, "departments_losing", output_dir)
-losers
+nb.show(losers)
 
 # %% [markdown]
 # ## 5. The same rule when scores are noisy (确定性测算与随机模拟)
@@ -136,7 +137,7 @@ side = variants.one_year_and_monte_carlo(year, noisy, [
     "share_poor"], sc.grading.labels)
 side.insert(4, "no_noise", exact.replications.loc[0, side["metric"]].to_numpy(dtype=float))
 nb.save_table(side, "one_year_and_monte_carlo", output_dir)
-side
+nb.show(side)
 
 # %% [markdown]
 # ## 6. Good projects cut by mistake (误减)
@@ -159,14 +160,17 @@ fig = plots.bar_chart(noise[noise["metric"] == "wrong_cuts"], "variant", "mean",
                              f"{self_evaluation_noise}, {replications} replications, "
                              "5-95% interval")
 nb.save_figure(fig, "wrong_cuts_by_ratio", output_dir)
-noise.pivot_table(index="variant", columns="metric", values="mean")
+nb.show(noise.pivot_table(index="variant", columns="metric", values="mean"))
 
 # %% [markdown]
 # ## 7. The allocation workbook (分配台账 Excel)
 #
 # Three sheets — 项目 projects (one row per project), 部门台账 ledger (department × grade) and
-# 等级汇总 grades (with a total row) — with bilingual headings and yuan formatted `#,##0.00`.
-# Written into the run directory as `allocation.xlsx` (nothing is written without one).
+# 等级汇总 grades — each with a totals row (合计), filters and a frozen header, and a 说明 sheet
+# (scenario, parameters, seed, perfsim version). Headings are bilingual, grades and statuses
+# carry their Chinese label (优, 压减), and yuan are stored to the fen (`#,##0.00`) so that
+# every column adds up exactly to its totals row. Written into the run directory as
+# `allocation.xlsx` (nothing is written without one).
 
 # %%
 workbook = nb.output_path("allocation.xlsx", output_dir)

@@ -81,7 +81,7 @@ fig = plots.bar_chart(uncertainty[uncertainty["metric"] == "savings"], "variant"
                       ylabel="节约资金 savings (百万元, million yuan)",
                       source=f"{SOURCE}; {replications} replications")
 nb.save_figure(fig, "savings_interval", output_dir)
-uncertainty
+nb.show(uncertainty)
 
 # %% [markdown]
 # ## 2. Which parameter drives the variance? Sobol indices (Sobol 全局敏感性)
@@ -114,7 +114,7 @@ morris = sensitivity.morris(sc, sensitivity_params, n=morris_trajectories, metri
 nb.save_table(morris.table, "morris", output_dir)
 fig = plots.plot_sensitivity(morris, "wrong_cuts")
 nb.save_figure(fig, "morris_wrong_cuts", output_dir)
-morris.table
+nb.show(morris.table)
 
 # %% [markdown]
 # **Reading the results.** Savings are driven by the cut ratio (a design choice finance

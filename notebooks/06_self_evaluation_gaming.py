@@ -61,7 +61,7 @@ honest = studies.mc_variants(sc, {
     "inflated, no checks 虚报无抽查": INFLATED,
 }, metrics=("misgrading", "wrong_cuts", "kept_by_poor", "savings"), replications=replications)
 nb.save_table(honest, "honest_vs_inflated", output_dir)
-honest.pivot_table(index="variant", columns="metric", values="mean")
+nb.show(honest.pivot_table(index="variant", columns="metric", values="mean"))
 
 # %% [markdown]
 # ## 2. How many spot checks remove the reward? (抽查比例与抽查方式)
@@ -94,7 +94,7 @@ fig = plots.line_chart(grid[grid["metric"] == "misgrading"], SHARE, "mean",
                        ylabel="误评率 share of projects misgraded (0-1)",
                        source=f"{SOURCE}; {replications} replications, mean")
 nb.save_figure(fig, "misgrading_by_checks", output_dir)
-grid.pivot_table(index=["policy", SHARE], columns="metric", values="mean")
+nb.show(grid.pivot_table(index=["policy", SHARE], columns="metric", values="mean"))
 
 # %% [markdown]
 # **Reading the results.** Without checks, inflating pays: inflated projects climb out of 中

@@ -24,7 +24,8 @@
 #
 # The cycle in one line: performance targets (绩效目标) → dual monitoring (双监控) →
 # self-evaluation (自评) → spot checks (抽查复核) → grades (优 良 中 差) → next year's budget
-# (结果应用). Money is in yuan; 1 亿元 = 100 million yuan, 1 万元 = 10,000 yuan.
+# (结果应用). Tables show money in 万元 or 亿元, as their headings say; 1 亿元 = 100 million
+# yuan, 1 万元 = 10,000 yuan.
 #
 # *In JupyterLab* you may change the parameters below and re-run (Run → Run All Cells); the
 # notebook uses no widgets so it also runs headless (`perfsim notebooks run 07`).
@@ -63,7 +64,7 @@ TODAY = {"linkage": {"rule": "liupanshui", "ratio": ratio}}
 # %%
 today = studies.year_variants(sc, {"today 现行": TODAY})
 nb.save_table(today.by_grade, "today", output_dir)
-today.by_grade
+nb.show(today.by_grade)
 
 # %% [markdown]
 # ## Exercise 1. Cut 中 by `new_ratio` instead (练习一：提高压减比例)
@@ -81,7 +82,8 @@ fig = plots.bar_chart(ex1.totals, "variant", "savings", scale=1e6,
                       xlabel="规则 rule", ylabel="节约资金 savings (百万元, million yuan)",
                       source=SOURCE)
 nb.save_figure(fig, "exercise1_savings", output_dir)
-nb.answer(show_answers, fig, ex1.totals[["variant", "cut", "cancelled", "savings"]], text="""
+nb.answer(show_answers, fig, nb.show(ex1.totals[["variant", "cut", "cancelled", "savings"]]),
+          text="""
 **Answer 1.** No project changes grade: the ratio only decides how much a 中 project loses.
 The extra saving is (new ratio − old ratio) × the budget held by 中 projects (the 中 row of
 the grade table in Step 1), so each point of ratio moves one hundredth of that sum. The
@@ -99,8 +101,8 @@ ex2 = studies.year_variants(sc, {
     f"优 ≤ {quota:.0%}": {**TODAY, "grading": {"cutoffs": [90, 80, 60],
                                                "quotas": {"excellent": quota}}},
 })
-nb.answer(show_answers, ex2.by_grade[["variant", "grade_zh", "grade", "projects", "budget",
-                                      "next_budget"]], text="""
+nb.answer(show_answers, nb.show(ex2.by_grade[["variant", "grade_zh", "grade", "projects",
+                                              "budget", "next_budget"]]), text="""
 **Answer 2.** The projects ranked below the quota drop from 优 to 良 (the best-scored keep
 优). Under today's rule 优 and 良 are both "funding guaranteed", so **no money moves**: a
 quota on 优 matters only when the linkage rule treats 优 and 良 differently — a reward for 优,
@@ -120,8 +122,8 @@ ex3 = studies.year_variants(sc, {
     "to 优 projects 奖励优秀": {"linkage": {"rule": "liupanshui", "ratio": ratio,
                                           "pool": "redistribute", "recipients": ["excellent"]}},
 })
-nb.answer(show_answers, ex3.totals[["variant", "cut", "cancelled", "rewarded", "savings",
-                                    "next_budget"]], text="""
+nb.answer(show_answers, nb.show(ex3.totals[["variant", "cut", "cancelled", "rewarded",
+                                            "savings", "next_budget"]]), text="""
 **Answer 3.** Everything taken from 中 and 差 is handed to 优: the rewards equal the cuts plus
 the cancellations, the savings fall to zero and the total budget stays the same to the yuan.
 Now the quota of exercise 2 *does* move money — away from the projects pushed down to 良.
@@ -137,9 +139,9 @@ Now the quota of exercise 2 *does* move money — away from the projects pushed 
 # %%
 ex4 = studies.mc_variants(sc, {"today 现行": {**TODAY, "simulation.self_evaluation.noise": noise}},
                           metrics=("misgrading", "wrong_cuts"), replications=replications)
-nb.answer(show_answers, ex4, text="""
+nb.answer(show_answers, nb.show(ex4), text="""
 **Answer 4.** A few points of noise misgrade a large share of projects — those close to a
-line — and good projects are cut by mistake (the `wrong_cuts` row, in yuan). The fix is not
+line — and good projects are cut by mistake (the `wrong_cuts` row). The fix is not
 a different ratio but better scores: spot checks (notebook 06) and clear targets.
 """)
 
@@ -153,7 +155,7 @@ results = studies.year_variants(sc, {
                                      "pool": "redistribute", "recipients": ["excellent"]}},
 }).totals
 nb.save_table(results, "results", output_dir)
-results
+nb.show(results)
 
 # %% [markdown]
 # ## Summary (小结)

@@ -109,6 +109,9 @@ def test_notebooks_hold_no_logic_beyond_calls(book):
                 assert module.split(".")[0] == "perfsim", f"{book.stem} imports {module}"
 
 
+#: a number in scientific notation, as pandas shows large floats (1.280000e+08)
+SCIENTIFIC = re.compile(r"\b\d+(?:\.\d+)?[eE][+-]\d+\b")
+
 # --- executing every notebook -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -139,8 +142,21 @@ def test_every_notebook_runs_and_writes_a_complete_run_directory(suite, stem):
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
     assert all(o.get("output_type") != "error" for c in executed.cells
                if c.cell_type == "code" for o in c.outputs)
+    # numbers as people read them: no scientific notation in any displayed or printed output
+    for cell in executed.cells:
+        for o in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            texts = [o.get("text", "")] + [o.get("data", {}).get(k, "")
+                                           for k in ("text/plain", "text/html", "text/markdown")]
+            for text in texts:
+                text = "".join(text) if isinstance(text, list) else text
+                assert not SCIENTIFIC.search(text), (stem, SCIENTIFIC.search(text).group(0))
     html = (d / f"{stem}.html").read_text(encoding="utf-8")
     assert "<html" in html and "data:image/png;base64" in html
+    # self-contained: renders offline, nothing loaded from a CDN
+    assert nbr.external_references(html) == []
+    assert "cdnjs" not in html and "unpkg.com" not in html
+    # tables saved as CSV keep raw numbers, in UTF-8 with a byte-order mark for Excel
+    assert (d / "tables" / "results.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
     assert (d / "tables" / "results.csv").stat().st_size > 0
     pngs = list((d / "figures").glob("*.png"))
     assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
@@ -214,14 +230,14 @@ def test_finance_notebook_writes_the_allocation_workbook(suite):
     reports, runs = suite
     path = reports / runs["04_reduction_ratio"].run_id / "allocation.xlsx"
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == ["项目 projects", "部门台账 ledger", "等级汇总 grades"]
+    assert wb.sheetnames == ["项目 projects", "部门台账 ledger", "等级汇总 grades", "说明"]
     ws = wb["项目 projects"]
     header = [c.value for c in ws[1]]
     budget = header.index("本年预算 budget (元 yuan)") + 1
     assert ws.cell(row=2, column=budget).number_format == "#,##0.00"
-    assert ws.max_row == 3468 + 1
+    assert ws.max_row == 3468 + 2  # header, projects, totals
     grades = wb["等级汇总 grades"]
-    assert [c.value for c in grades["A"]][-1] == "total"
+    assert [c.value for c in grades["A"]][-1] == "合计 total"
     cut = [c.value for c in grades[1]].index("压减 cut (元 yuan)") + 1
     assert grades.cell(row=5, column=cut).number_format == "#,##0.00"
 
@@ -403,7 +419,7 @@ def test_save_helpers_write_into_the_run_directory_only(tmp_path):
     assert notebooks.save_table(df, "t", "") is None
     path = notebooks.save_table(df, "t", tmp_path)
     assert path == tmp_path / "tables" / "t.csv"
-    assert path.read_bytes() == "a,b\n1.0,优\n2.5,良\n".encode()
+    assert path.read_bytes() == "\ufeffa,b\n1.0,优\n2.5,良\n".encode()  # UTF-8 with BOM
     assert notebooks.save_table(df, "t", tmp_path, fmt="parquet").suffix == ".parquet"
     for bad in ("../x", "a/b", ".x", ""):
         with pytest.raises(InputError):
@@ -482,6 +498,29 @@ def test_cjk_font_is_installed_by_the_project():
     assert plots.use_cjk_font() == "Noto Sans CJK SC"
 
 
+def test_html_reports_load_no_script_or_style_from_another_host(tmp_path):
+    book = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 节约资金 savings"),
+        nbformat.v4.new_code_cell("1 + 1", execution_count=1, outputs=[
+            nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=1)]),
+    ])
+    nbformat.write(book, tmp_path / "small.ipynb")
+    for no_code in (False, True):
+        nbr._write_html(tmp_path / "small.ipynb", tmp_path / "small.html", no_code)
+        html = (tmp_path / "small.html").read_text(encoding="utf-8")
+        assert "节约资金 savings" in html and "<style" in html
+        assert not re.search(r"<script[^>]*\bsrc=[\"']?(https?:)?//", html, re.I)
+        assert not re.search(r"<link[^>]*\bhref=[\"']?(https?:)?//", html, re.I)
+        assert nbr.external_references(html) == []
+        assert "cdnjs" not in html and "mathjax" not in html.lower()
+    # nbconvert's defaults do load require.js and MathJax from a CDN: the check finds them
+    from nbconvert import HTMLExporter
+
+    default, _ = HTMLExporter(template_name="lab").from_notebook_node(book)
+    found = nbr.external_references(default)
+    assert len(found) == 2 and all("cdnjs.cloudflare.com" in tag for tag in found)
+
+
 # --- Excel from the command line ------------------------------------------------------------
 
 def test_run_xlsx_writes_the_allocation_workbook(tmp_path, capsys):
@@ -490,7 +529,7 @@ def test_run_xlsx_writes_the_allocation_workbook(tmp_path, capsys):
                  str(out), "--xlsx"]) == 0
     assert "allocation.xlsx" in capsys.readouterr().out
     wb = openpyxl.load_workbook(out / "allocation.xlsx")
-    assert wb.sheetnames == ["项目 projects", "部门台账 ledger", "等级汇总 grades"]
+    assert wb.sheetnames == ["项目 projects", "部门台账 ledger", "等级汇总 grades", "说明"]
     ledger = wb["部门台账 ledger"]
     header = [c.value for c in ledger[1]]
     assert header[:2] == ["部门 department", "等级 grade"]
@@ -498,6 +537,6 @@ def test_run_xlsx_writes_the_allocation_workbook(tmp_path, capsys):
     assert all(ledger.cell(row=r, column=col).number_format == "#,##0.00"
                for r in range(2, ledger.max_row + 1))
     total = [r for r in wb["等级汇总 grades"].iter_rows(values_only=True)][-1]
-    assert total[0] == "total" and total[2] == 3468
+    assert total[0] == "合计 total" and total[2] == 3468
     assert main(["run", str(ROOT / "datasets/scenarios/liupanshui_2022.yaml"), "--out",
                  str(tmp_path / "mc"), "--xlsx", "--replications", "2"]) == 2

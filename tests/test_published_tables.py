@@ -256,7 +256,7 @@ def test_the_cells_are_written_beside_the_results(tmp_path):
 
     out = write_year(run_year(load_scenario(cells_scenario(tmp_path, "zero"))),
                      tmp_path / "out")
-    text = (out / "cells.csv").read_text(encoding="utf-8").splitlines()
+    text = (out / "cells.csv").read_text(encoding="utf-8-sig").splitlines()
     assert text[0] == "row,project_id,department,code,cell,treatment,points"
     assert text[1] == "3,P2,D1,B,blank,zero,0.00" and len(text) == 4
 

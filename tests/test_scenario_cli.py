@@ -67,7 +67,7 @@ def test_run_liupanshui_2022(capsys, tmp_path):
     assert fair_cut(summary) == pytest.approx(128_000_000, rel=0.05)
     assert summary["projects"] == 3468 and summary["departments"] == 561
     assert summary["totals_yuan"]["budget"] == pytest.approx(22.536e9)
-    assert f"cut {fair_cut(summary):,.0f} yuan" in stdout
+    assert f"cut {fair_cut(summary):,.2f} yuan" in stdout
     alloc = pd.read_csv(out / "allocations.csv")
     assert len(alloc) == 3468
     fair = alloc[alloc["grade"] == "fair"]
@@ -77,6 +77,10 @@ def test_run_liupanshui_2022(capsys, tmp_path):
     assert grades["grade_zh"].tolist() == ["优", "良", "中", "差"]
     ledger = pd.read_csv(out / "ledger.csv")
     assert ledger["net"].sum() == pytest.approx(-summary["totals_yuan"]["savings"], abs=1)
+    # UTF-8 with a byte-order mark, so Excel on Chinese Windows opens 优/良 correctly
+    for name in OUTPUTS - {"summary.json", MARKER}:
+        assert (out / name).read_bytes()[:3] == b"\xef\xbb\xbf", name
+    assert (out / "grades.csv").read_bytes()[3:9] == b"grade,"
 
 
 def test_console_script_runs_liupanshui(tmp_path):
@@ -87,7 +91,7 @@ def test_console_script_runs_liupanshui(tmp_path):
     assert {p.name for p in out.iterdir()} == OUTPUTS
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert fair_cut(summary) == pytest.approx(128_000_000, rel=0.05)
-    assert f"cut {fair_cut(summary):,.0f} yuan" in proc.stdout
+    assert f"cut {fair_cut(summary):,.2f} yuan" in proc.stdout
 
 
 def test_run_tiny_scenario_by_hand(capsys, tmp_path):

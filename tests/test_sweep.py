@@ -102,7 +102,8 @@ def test_a_failing_combination_is_reported_and_the_others_finish(failing_sweep, 
     assert "InputError" in (run / "07_training_walkthrough.html").read_text(encoding="utf-8")
     assert json.loads((run / "manifest.json").read_text())["status"] == "failed"
     # the others completed: one sweep table from both of them, and a comparison plot
-    table = pd.read_csv(sweep_dir / "sweep.csv", dtype={"run": str})
+    assert (sweep_dir / "sweep.csv").read_bytes()[:7] == b"\xef\xbb\xbfrun,"  # BOM for Excel
+    table = pd.read_csv(sweep_dir / "sweep.csv", dtype={"run": str}, encoding="utf-8-sig")
     assert sorted(set(table["run"])) == ["001", "003"]
     assert sorted(set(table["ratio"])) == [0.15, 0.2]
     for rid in ("001", "003"):

@@ -15,6 +15,7 @@ from perfsim.notebooks.helpers import (
     output_path,
     save_figure,
     save_table,
+    show,
 )
 
-__all__ = ["HIDDEN", "answer", "input_path", "output_path", "save_figure", "save_table"]
+__all__ = ["HIDDEN", "answer", "input_path", "output_path", "save_figure", "save_table", "show"]

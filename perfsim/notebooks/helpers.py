@@ -17,6 +17,8 @@ import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.io import PROJECT_ROOT, safe_name
+from perfsim.present import numbers
+from perfsim.present.report import CSV_ENCODING
 
 INPUTS_LOG = ".inputs.jsonl"  # files a run's notebook named with input_path, for its manifest
 
@@ -51,7 +53,9 @@ def save_table(table: Any, name: str, output_dir: str | os.PathLike[str] = "", *
     """Write a results table to ``<output_dir>/tables/<name>.csv`` (or ``.parquet``).
 
     CSV is written with ``\\n`` line ends and full float precision, so the same table gives the
-    same bytes. Returns the path, or None without an ``output_dir`` (interactive use).
+    same bytes, in UTF-8 with a byte-order mark (``utf-8-sig``) so that Excel opens Chinese
+    text correctly. The numbers stay raw (machine-readable): :func:`show` formats a table for
+    display. Returns the path, or None without an ``output_dir`` (interactive use).
     """
 
     check_name(name, "table name")
@@ -66,10 +70,23 @@ def save_table(table: Any, name: str, output_dir: str | os.PathLike[str] = "", *
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.{fmt}"
     if fmt == "csv":
-        table.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+        table.to_csv(path, index=False, lineterminator="\n", encoding=CSV_ENCODING)
     else:
         table.to_parquet(path, index=False)
     return path
+
+
+def show(table: Any, *, money: Any = None, shares: Any = None, counts: Any = None,
+         unit: str | None = None) -> pd.DataFrame:
+    """A results table as finance staff read it, for a notebook cell to display: money with
+    thousands separators in 元, 万元 or 亿元 (one unit per table, named in the headings), shares
+    as percentages, counts as integers, never scientific notation
+    (:func:`perfsim.present.numbers.display_frame`). Only the display is formatted; save the
+    raw table with :func:`save_table`."""
+    if not isinstance(table, pd.DataFrame):
+        raise InputError(field="table", value=type(table).__name__,
+                         problem="must be a pandas DataFrame")
+    return numbers.display_frame(table, money=money, shares=shares, counts=counts, unit=unit)
 
 
 def save_figure(fig: Any, name: str, output_dir: str | os.PathLike[str] = "", *,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
 import sys
 import time
@@ -268,9 +269,37 @@ def _write_html(notebook: Path, html_path: Path, no_code: bool) -> None:
 
     nb = nbformat.read(notebook, as_version=4)
     exporter = HTMLExporter(template_name="lab", exclude_input=no_code,
-                            exclude_input_prompt=no_code, exclude_output_prompt=no_code)
+                            exclude_input_prompt=no_code, exclude_output_prompt=no_code,
+                            **OFFLINE_URLS)
     body, _ = exporter.from_notebook_node(nb)
-    html_path.write_text(body, encoding="utf-8")
+    html_path.write_text(offline_html(body), encoding="utf-8")
+
+
+#: nbconvert's HTMLExporter loads require.js, MathJax, Mermaid and the widget manager from
+#: CDNs by default; perfsim's reports must render offline (bureaus often work on intranets),
+#: so these URLs are emptied (the notebooks use neither LaTeX, diagrams nor widgets) and the
+#: tags left empty are removed by :func:`offline_html`. CSS is inlined by the lab template.
+OFFLINE_URLS = {"require_js_url": "", "mathjax_url": "", "mermaid_js_url": "",
+                "mermaid_layout_elk_js_url": "", "jupyter_widgets_base_url": "",
+                "widget_renderer_url": ""}
+_EMPTY_SCRIPT = re.compile(r'<script src="">\s*</script>\s*')
+_MATHJAX_CONFIG = re.compile(
+    r"<!-- Load mathjax -->\s*|<!-- MathJax configuration -->\s*"
+    r'<script type="text/x-mathjax-config">.*?</script>\s*<!-- End of mathjax configuration -->\s*',
+    re.S)
+_EXTERNAL = re.compile(
+    r"<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//[^>]*>", re.I)
+
+
+def offline_html(body: str) -> str:
+    """An nbconvert HTML page without the empty script tags and the MathJax configuration
+    that :data:`OFFLINE_URLS` leave behind."""
+    return _MATHJAX_CONFIG.sub("", _EMPTY_SCRIPT.sub("", body))
+
+
+def external_references(body: str) -> list[str]:
+    """The ``<script>`` and ``<link>`` tags of an HTML page that load from another host."""
+    return _EXTERNAL.findall(body)
 
 
 def run_notebooks(names: Sequence[str] | None = None, *, parameters: Mapping[str, Any] | None

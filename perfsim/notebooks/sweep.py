@@ -45,6 +45,7 @@ from perfsim.notebooks.runner import (
     run_notebook,
 )
 from perfsim.present import plots
+from perfsim.present.report import CSV_ENCODING
 from perfsim.version import __version__
 
 RESULTS_TABLE = "results"
@@ -224,7 +225,8 @@ def run_sweep(spec: SweepSpec | str | Path, *, workers: int | None = None,
             runs.append({**outcome, "parameters": task["sweep"]["grid"],
                          "path": f"runs/{task['run_id']}"})
         table = _collect(tmp, spec, runs)
-        table.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n", encoding="utf-8")
+        table.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n",
+                     encoding=CSV_ENCODING)
         figure = _comparison_plot(tmp, spec, table)
         write_json(tmp / "sweep.json", {
             "sweep_id": sweep_id, "notebook": spec.notebook.stem, "source": spec.source,
@@ -295,7 +297,7 @@ def _collect(sweep_dir: Path, spec: SweepSpec, runs: list[dict[str, Any]]) -> An
             run["status"] = "failed"
             run["error"] = f"the notebook wrote no table '{spec.table}'"
             continue
-        df = pd.read_csv(path)
+        df = pd.read_csv(path, encoding=CSV_ENCODING)
         lead = {"run": run["run_id"]}
         for key, value in run["parameters"].items():
             column = key if key not in df.columns else f"param_{key}"

@@ -5,18 +5,33 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from perfsim.io import atomic_directory, write_json
+from perfsim.present import numbers
 from perfsim.run.simulate import MonteCarloResult
 from perfsim.run.year import YearResult
 from perfsim.version import __version__
 
 
 def yuan(x: float) -> str:
-    """``128,000,000 yuan (1.28 亿元)``."""
-    return f"{x:,.0f} yuan ({x / 1e8:,.2f} 亿元)"
+    """``128,000,000.00 yuan (1.28 亿元)`` (:func:`perfsim.present.numbers.yuan_text`)."""
+    return numbers.yuan_text(x)
+
+
+#: The encoding of every CSV perfsim writes: UTF-8 with a byte-order mark, so that Excel on
+#: Chinese Windows opens 优/良 correctly when the file is double-clicked.
+CSV_ENCODING = "utf-8-sig"
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path, float_format: str | None = None) -> Path:
+    """Write ``frame`` as CSV (no index, ``\\n`` line ends) in :data:`CSV_ENCODING`."""
+    frame.to_csv(path, index=False, lineterminator="\n", encoding=CSV_ENCODING,
+                 float_format=float_format)
+    return Path(path)
 
 
 def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False) -> Path:
@@ -26,11 +41,11 @@ def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False) -> Pa
     atomically: a marked temporary directory renamed into place when complete
     (:func:`perfsim.io.atomic_directory`, which also decides whether ``out`` may be written)."""
     with atomic_directory(out, kind="run") as tmp:
-        result.allocations.to_csv(tmp / "allocations.csv", index=False, float_format="%.6f")
-        result.ledger.to_csv(tmp / "ledger.csv", index=False, float_format="%.2f")
-        result.by_grade.to_csv(tmp / "grades.csv", index=False, float_format="%.2f")
+        write_csv(result.allocations, tmp / "allocations.csv", "%.6f")
+        write_csv(result.ledger, tmp / "ledger.csv", "%.2f")
+        write_csv(result.by_grade, tmp / "grades.csv", "%.2f")
         if result.cells is not None and len(result.cells):
-            result.cells.to_csv(tmp / "cells.csv", index=False, float_format="%.2f")
+            write_csv(result.cells, tmp / "cells.csv", "%.2f")
         write_json(tmp / "summary.json", {**result.summary, "perfsim_version": __version__})
         if xlsx:
             write_xlsx(result, tmp / "allocation.xlsx")
@@ -38,14 +53,12 @@ def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False) -> Pa
 
 
 def grade_frame(result: YearResult) -> pd.DataFrame:
-    """The by-grade table with money in yuan, formatted for a console."""
+    """The by-grade table with money in yuan (元), formatted for a console
+    (:func:`perfsim.present.numbers.display_frame`)."""
     t = result.by_grade.copy()
     t["grade"] = t.pop("grade_zh") + " " + t["grade"]
     cols = ["projects", "budget", "cut", "cancelled", "rewarded", "next_budget"]
-    t = t[["grade", *cols]]
-    for c in cols[1:]:
-        t[c] = t[c].map(lambda v: f"{v:,.0f}")
-    return t.rename(columns={c: f"{c} (yuan)" for c in cols[1:]})
+    return numbers.display_frame(t[["grade", *cols]], unit="元")
 
 
 def print_year(result: YearResult, out: Path | None = None) -> None:
@@ -80,8 +93,8 @@ def write_monte_carlo(result: MonteCarloResult, out: str | Path) -> Path:
     """Write ``replications.csv`` (one row per replication × year), ``projects.csv`` (year-1
     statistics per project) and ``summary.json`` atomically."""
     with atomic_directory(out, kind="run") as tmp:
-        result.replications.to_csv(tmp / "replications.csv", index=False, float_format="%.6f")
-        result.projects.to_csv(tmp / "projects.csv", index=False, float_format="%.6f")
+        write_csv(result.replications, tmp / "replications.csv", "%.6f")
+        write_csv(result.projects, tmp / "projects.csv", "%.6f")
         write_json(tmp / "summary.json", {**result.summary, "perfsim_version": __version__})
     return Path(out)
 
@@ -104,8 +117,7 @@ def print_monte_carlo(result: MonteCarloResult, out: Path | None = None) -> None
     s = result.summary
     print(f"perfsim run: {s['scenario']} (seed {s['seed']}) — {s['replications']:,} "
           f"replications × {s['years']} years, {s['projects']:,} projects")
-    fmt = {"share": lambda v: f"{v:.1%}", "yuan": lambda v: f"{v:,.0f}",
-           "num": lambda v: f"{v:,.3f}"}
+    fmt = {"share": numbers.percent, "yuan": numbers.yuan, "num": numbers.decimal}
     rows = []
     for key, label, kind in _MC_LINES:
         for entry in s["metrics"][key]:
@@ -144,27 +156,117 @@ XLSX_COLUMNS: dict[str, str] = {
     "net": "净变动 net (元 yuan)",
 }
 XLSX_SHEETS = ("项目 projects", "部门台账 ledger", "等级汇总 grades")
+NOTES_SHEET = "说明"
 YUAN_FORMAT = "#,##0.00"
+TOTAL_LABEL = "合计 total"
 _XLSX_MONEY = {"budget", "reward", "next_budget", "change", "kept", "cut", "cancelled",
                "rewarded", "net"}
+_XLSX_COUNTS = {"projects"}
+#: Chinese labels put before the English value of grade and status cells in the workbook.
+GRADE_ZH = {"excellent": "优", "good": "良", "fair": "中", "poor": "差"}
+STATUS_ZH = {"kept": "保持", "cut": "压减", "cancelled": "取消", "rewarded": "奖励"}
+
+
+def fen(values: Any, total: float | None = None) -> np.ndarray:
+    """Amounts in yuan rounded to whole fen (分, 0.01 yuan), returned as integer fen, so that
+    they sum exactly to ``total`` (default: the sum of ``values``) rounded to the fen (half a
+    fen away from zero).
+
+    The largest-remainder method: every amount is first rounded down to the fen; the fen
+    still missing from the rounded total go one each to the amounts with the largest
+    remainders (ties to the earlier row). No amount moves by a fen or more, and the rounded
+    amounts reconcile with the total to the fen."""
+    x = np.asarray(values, dtype=float) * 100.0
+    if x.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    # remove binary noise first: 1234.5600000001 fen is 1234.56 fen
+    x = np.round(x, 6)
+    floor = np.floor(x)
+    want = float(x.sum()) if total is None else round(float(total) * 100.0, 6)
+    target = int(np.sign(want) * np.floor(abs(want) + 0.5))  # half a fen rounds away from 0
+    missing = int(target - floor.sum())
+    if not 0 <= missing <= x.size:
+        raise ValueError(f"a total of {target} fen cannot be reached from these amounts")
+    order = np.argsort(-(x - floor), kind="stable")
+    out = floor.astype(np.int64)
+    out[order[:missing]] += 1
+    return out
+
+
+def _labelled(value: Any, labels: dict[str, str]) -> Any:
+    zh = labels.get(value) if isinstance(value, str) else None
+    return f"{zh} {value}" if zh else value
+
+
+def _sheet(frame: pd.DataFrame, label_column: str) -> pd.DataFrame:
+    """A sheet's frame: money in whole fen (largest remainder), Chinese grade and status
+    labels, yes/no for booleans and a totals row labelled in ``label_column``."""
+    t = frame.copy()
+    for c in t.columns:
+        if isinstance(t[c].dtype, pd.CategoricalDtype):
+            t[c] = t[c].astype(object)
+    total: dict[str, Any] = {label_column: TOTAL_LABEL}
+    for c in t.columns:
+        if c in _XLSX_MONEY:
+            cents = fen(t[c].to_numpy(dtype=float))
+            t[c] = cents / 100.0
+            total[c] = int(cents.sum()) / 100.0
+        elif c in _XLSX_COUNTS:
+            total[c] = int(t[c].sum())
+    if "grade" in t.columns:
+        t["grade"] = t["grade"].map(lambda v: _labelled(v, GRADE_ZH))
+    if "status" in t.columns:
+        t["status"] = t["status"].map(lambda v: _labelled(v, STATUS_ZH))
+    for c in t.columns:
+        if pd.api.types.is_bool_dtype(t[c]):
+            t[c] = t[c].map({True: "是 yes", False: "否 no"})
+    return pd.concat([t, pd.DataFrame([total])], ignore_index=True)
+
+
+def _notes(result: YearResult) -> pd.DataFrame:
+    s = result.summary
+    link = s.get("linkage", {})
+    rows = [
+        ("情景 scenario", s.get("scenario")),
+        ("随机种子 seed", s.get("seed")),
+        ("perfsim 版本 version", __version__),
+        ("来源 source", s.get("source")),
+        ("项目数 projects", s.get("projects")),
+        ("部门数 departments", s.get("departments")),
+        ("指标体系 indicator system", s.get("indicator_system")),
+        ("等级划分 grading", ", ".join(f"{k}={v}" for k, v in (s.get("grading") or {}).items())),
+        ("挂钩规则 linkage rule", link.get("rule")),
+        ("参数 parameters", ", ".join(f"{k}={v}" for k, v in link.items() if k != "rule")),
+        ("金额单位 money", "元 yuan, 格式 #,##0.00"),
+        ("舍入 rounding", "金额按分舍入, 尾差按最大余数法分配, 各列之和与合计行一致到分; "
+                        "money rounded to the fen, the remainder allocated by the "
+                        "largest-remainder method, so every column sums to its totals row"),
+    ]
+    return pd.DataFrame([(k, "" if v is None else str(v)) for k, v in rows],
+                        columns=["项目 item", "内容 value"])
 
 
 def write_xlsx(result: YearResult, path: str | Path) -> Path:
     """An allocation workbook for finance staff: sheets ``项目 projects`` (one row per project),
-    ``部门台账 ledger`` (department × grade) and ``等级汇总 grades`` (by grade, with a total row).
-    Headings are bilingual, money is in yuan with the number format ``#,##0.00``. Written to a
-    temporary file and renamed into place."""
+    ``部门台账 ledger`` (department × grade), ``等级汇总 grades`` (by grade) and ``说明``
+    (scenario, parameters, seed, perfsim version, the rounding method).
+
+    Headings are bilingual; grade and status values carry the Chinese label (``优 excellent``,
+    ``压减 cut``). Money is in yuan with the number format ``#,##0.00``, rounded to the fen
+    before it is stored with the remainder allocated by the largest-remainder method
+    (:func:`fen`), so that every money column sums exactly to its totals row (``合计 total``,
+    last on each sheet). Each table sheet has a frozen header row and an autofilter. Written to
+    a temporary file and renamed into place."""
 
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    grades = result.by_grade.copy()
-    total = {c: grades[c].sum() for c in grades.columns if c not in ("grade", "grade_zh")}
-    grades = pd.concat([grades, pd.DataFrame([{"grade": "total", "grade_zh": "合计", **total}])],
-                       ignore_index=True)
-    sheets = dict(zip(XLSX_SHEETS, (result.allocations, result.ledger, grades), strict=True))
+    frames = (result.allocations, result.ledger, result.by_grade)
+    labels = ("project_id", "department", "grade")
+    sheets = {name: _sheet(frame, label)
+              for name, frame, label in zip(XLSX_SHEETS, frames, labels, strict=True)}
     # a plain new file (not mkstemp, which is private): the workbook gets the user's umask
     tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex}.xlsx")
     try:
@@ -173,6 +275,10 @@ def write_xlsx(result: YearResult, path: str | Path) -> Path:
                 frame.rename(columns=XLSX_COLUMNS).to_excel(writer, sheet_name=name, index=False)
                 ws = writer.sheets[name]
                 ws.freeze_panes = "A2"
+                last = len(frame) + 1  # the totals row
+                ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{last - 1}"
+                for cell in ws[last]:
+                    cell.font = Font(bold=True)
                 for j, col in enumerate(frame.columns, start=1):
                     letter = get_column_letter(j)
                     ws[f"{letter}1"].font = Font(bold=True)
@@ -184,6 +290,12 @@ def write_xlsx(result: YearResult, path: str | Path) -> Path:
                     elif col in ("score", "true_score", "multiplier"):
                         for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
                             cell.number_format = "0.00" if col != "multiplier" else "0.0000"
+            _notes(result).to_excel(writer, sheet_name=NOTES_SHEET, index=False)
+            ws = writer.sheets[NOTES_SHEET]
+            ws.column_dimensions["A"].width = 28
+            ws.column_dimensions["B"].width = 90
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

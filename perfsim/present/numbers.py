@@ -1,0 +1,237 @@
+"""Money and numbers as finance staff read them: the one place perfsim formats numbers.
+
+Money is shown in yuan (元) with thousands separators and two decimals, or in 万元 / 亿元 with
+the unit in the column heading (chosen once per table, so every money column of a table uses
+the same unit); shares are percentages, counts are integers with separators, and no number is
+ever shown in scientific notation. :func:`display_frame` turns a tidy DataFrame into a frame
+of strings ready to display; which columns are money, shares or counts is inferred from the
+column names perfsim's tables use (:func:`column_kind`) unless given.
+
+Only what is displayed is formatted: tables saved as CSV keep their raw numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Money units: name → yuan per unit.
+UNITS: dict[str, float] = {"元": 1.0, "万元": 1e4, "亿元": 1e8}
+
+#: Column (or metric) names that hold money in yuan, besides ``*_total`` and ``*_yuan``.
+MONEY_NAMES = frozenset({
+    "budget", "kept", "cut", "cancelled", "rewarded", "next_budget", "change", "reward",
+    "savings", "net", "lost", "recovered", "wrong_cuts", "kept_by_poor", "target", "pool",
+    "moved", "money_moved", "next_total", "budget_total", "idle", "idle_funds",
+    "cut_total", "cancelled_total", "rewarded_total", "kept_total",
+})
+#: Names that hold shares (fractions shown as percentages), besides ``share_*``, ``*_share``,
+#: ``*_ratio`` and ``*_rate``.
+SHARE_NAMES = frozenset({
+    "share", "ratio", "rate", "misgrading", "volatility", "top10_share", "linkage.ratio",
+    "lost_share", "spot_check_share", "quota",
+})
+#: Names that hold counts, besides ``count_*``, ``*_count``, ``n_*`` and ``*_projects``.
+COUNT_NAMES = frozenset({
+    "projects", "departments", "count", "n", "replications", "years", "year", "cells",
+    "changed", "misgraded",
+})
+
+
+def column_kind(name: Any) -> str | None:
+    """``"money"``, ``"share"``, ``"count"`` or None (another number, or not a number) for a
+    column or metric name used in perfsim's tables."""
+    if not isinstance(name, str):
+        return None
+    n = name.strip().lower()
+    if n in COUNT_NAMES or n.startswith(("count_", "n_")) or n.endswith(("_count",
+                                                                         "_projects")):
+        return "count"
+    if n in SHARE_NAMES or n.startswith("share_") or n.endswith(("_share", "_ratio", "_rate",
+                                                                 ".share", ".ratio")):
+        return "share"
+    if n in MONEY_NAMES or n.endswith(("_total", "_yuan")):
+        return "money"
+    return None
+
+
+def _missing(x: Any) -> bool:
+    return x is None or x is pd.NA or x is pd.NaT or (isinstance(x, float) and math.isnan(x))
+
+
+def yuan(x: float, unit: str = "元", decimals: int = 2) -> str:
+    """Money with thousands separators: ``yuan(128e6)`` is ``128,000,000.00``,
+    ``yuan(128e6, "亿元")`` is ``1.28``. Missing values give ``—``."""
+    if _missing(x):
+        return "—"
+    v = float(x) / UNITS[unit]
+    return f"{v + 0.0:,.{decimals}f}" if round(v, decimals) != 0 else f"{0:.{decimals}f}"
+
+
+def yuan_text(x: float) -> str:
+    """A sentence's money: ``128,000,000.00 yuan (1.28 亿元)``."""
+    return f"{yuan(x)} yuan ({yuan(x, '亿元')} 亿元)"
+
+
+def percent(x: float, decimals: int = 1) -> str:
+    """A share as a percentage: ``percent(0.15)`` is ``15.0%``."""
+    if _missing(x):
+        return "—"
+    return f"{float(x) * 100:,.{decimals}f}%"
+
+
+def count(x: float) -> str:
+    """A count as an integer with separators: ``count(3468.0)`` is ``3,468``."""
+    if _missing(x):
+        return "—"
+    return f"{round(float(x)):,d}"
+
+
+def number(x: Any, decimals: int = 3) -> str:
+    """Any other number in fixed notation (never scientific); integers without decimals,
+    booleans and text unchanged."""
+    if _missing(x):
+        return "—"
+    if isinstance(x, bool | np.bool_):
+        return str(bool(x))
+    if isinstance(x, int | np.integer):
+        return f"{int(x):,d}"
+    if isinstance(x, float | np.floating):
+        v = float(x)
+        if math.isinf(v):
+            return "∞" if v > 0 else "-∞"
+        if v == round(v) and abs(v) < 1e15:
+            return f"{round(v):,d}"
+        return f"{v:,.{decimals}f}"
+    return str(x)
+
+
+def decimal(x: float, decimals: int = 3) -> str:
+    """A number with a fixed count of decimals (never scientific): ``decimal(1.0)`` is
+    ``1.000``."""
+    if _missing(x):
+        return "—"
+    return f"{float(x):,.{decimals}f}"
+
+
+def choose_unit(values: Iterable[float]) -> str:
+    """The money unit for a table: by the median of its non-zero absolute amounts, 亿元 from
+    100 million yuan, 万元 from 10,000 yuan, otherwise 元."""
+    a = np.abs(np.asarray([v for v in values if not _missing(v)], dtype=float))
+    a = a[a > 0]
+    if not a.size:
+        return "元"
+    m = float(np.median(a))
+    return "亿元" if m >= 1e8 else "万元" if m >= 1e4 else "元"
+
+
+def _plain(column: pd.Series, decimals: int = 3) -> list[str]:
+    """Other numbers: integers without decimals when every value of the column is whole,
+    otherwise every value with ``decimals`` decimals (so a column reads evenly)."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    whole = bool(finite.size) and bool(np.all(finite == np.round(finite)))
+    if whole or not pd.api.types.is_float_dtype(column):
+        return [number(v, decimals) for v in column]
+    return ["—" if math.isnan(v) else number(v) if math.isinf(v) else decimal(v, decimals)
+            for v in values]
+
+
+def _kinds(frame: pd.DataFrame, money: Iterable[str] | None, shares: Iterable[str] | None,
+           counts: Iterable[str] | None) -> dict[Any, str | None]:
+    given = {**{c: "money" for c in money or ()}, **{c: "share" for c in shares or ()},
+             **{c: "count" for c in counts or ()}}
+    unknown = [c for c in given if c not in frame.columns]
+    if unknown:
+        raise KeyError(f"no column {unknown[0]!r} in the table")
+    kinds = {}
+    for c in frame.columns:
+        if c in given:
+            kinds[c] = given[c]
+        elif pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(
+                frame[c]):
+            kinds[c] = column_kind(c)
+        else:
+            kinds[c] = "text"
+    return kinds
+
+
+def _fmt(kind: str | None, unit: str) -> Any:
+    if kind == "money":
+        return lambda v: yuan(v, unit)
+    if kind == "share":
+        return percent
+    if kind == "count":
+        return count
+    if kind == "text":
+        return lambda v: "—" if _missing(v) else number(v) if isinstance(
+            v, float | np.floating) else str(v)
+    return number
+
+
+def display_frame(frame: pd.DataFrame, *, money: Iterable[str] | None = None,
+                  shares: Iterable[str] | None = None, counts: Iterable[str] | None = None,
+                  unit: str | None = None, metric: str | None = "metric") -> pd.DataFrame:
+    """A frame of strings for display: money columns in ``unit`` (chosen by
+    :func:`choose_unit` over all the table's money when None) with the unit in their heading
+    (``budget (万元)``), shares as percentages, counts as integers, other numbers in fixed
+    notation. Columns not named in ``money``, ``shares`` or ``counts`` are classified by
+    :func:`column_kind`.
+
+    A long table with a ``metric`` column (one row per metric, e.g. ``savings`` and
+    ``share_excellent``) has its numeric columns formatted row by row according to the
+    metric; the unit is then shown in the metric's name (``savings (万元)``).
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"a pandas DataFrame is needed, not {type(frame).__name__}")
+    if unit is not None and unit not in UNITS:
+        raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {unit!r}")
+    kinds = _kinds(frame, money, shares, counts)
+    long = metric is not None and metric in frame.columns
+    row_kinds = None
+    if long:
+        row_kinds = frame[metric].map(column_kind)
+    amounts: list[float] = []
+    for c, k in kinds.items():
+        if k == "money":
+            amounts.extend(frame[c].tolist())
+    if row_kinds is not None:
+        for c, k in kinds.items():
+            if k is None:
+                amounts.extend(frame.loc[row_kinds == "money", c].tolist())
+    u = unit or choose_unit(amounts)
+    out = pd.DataFrame(index=frame.index)
+    for c, k in kinds.items():
+        if row_kinds is not None and k is None and row_kinds.notna().any():
+            out[c] = [_fmt(rk, u)(v) for rk, v in zip(row_kinds, frame[c], strict=True)]
+        elif k is None:
+            out[c] = _plain(frame[c])
+        else:
+            out[c] = frame[c].map(_fmt(k, u))
+    if row_kinds is not None and (row_kinds == "money").any():
+        out[metric] = [f"{m} ({u})" if rk == "money" else m
+                       for m, rk in zip(frame[metric], row_kinds, strict=True)]
+        if "unit" in frame.columns:  # the unit a long table names for each metric
+            out["unit"] = [u if rk == "money" else v
+                           for v, rk in zip(frame["unit"], row_kinds, strict=True)]
+    out.index = _index(frame.index, u)
+    return out.rename(columns={c: f"{c} ({u})" for c, k in kinds.items() if k == "money"})
+
+
+def _index(index: pd.Index, unit: str) -> pd.Index:
+    """Index levels named like a share, count or money column (e.g. the grid values of a pivot
+    table, ``simulation.spot_check.share``) formatted like that column."""
+    levels = [index.get_level_values(i) for i in range(index.nlevels)]
+    kinds = [column_kind(level.name) if pd.api.types.is_numeric_dtype(level) else None
+             for level in levels]
+    if not any(kinds):
+        return index
+    shown = [level.map(_fmt(k, unit)) if k else level for level, k in zip(levels, kinds,
+                                                                           strict=True)]
+    if index.nlevels == 1:
+        return pd.Index(shown[0], name=index.name)
+    return pd.MultiIndex.from_arrays(shown, names=index.names)
