@@ -1,4 +1,4 @@
-"""Numbers as people read them (perfsim.present.numbers) and workbooks that reconcile."""
+"""Numbers as people read them (perfsim.numbers) and workbooks that reconcile."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 import perfsim
 from perfsim import notebooks as nb
+from perfsim import numbers
 from perfsim.errors import InputError
-from perfsim.present import numbers, report
+from perfsim.present import report
 
 fen = report.fen
 

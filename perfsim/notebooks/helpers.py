@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
+from perfsim import numbers
 from perfsim.errors import InputError
 from perfsim.io import PROJECT_ROOT, safe_name
-from perfsim.present import numbers
 from perfsim.present.report import CSV_ENCODING
 
 INPUTS_LOG = ".inputs.jsonl"  # files a run's notebook named with input_path, for its manifest
@@ -81,7 +81,7 @@ def show(table: Any, *, money: Any = None, shares: Any = None, counts: Any = Non
     """A results table as finance staff read it, for a notebook cell to display: money with
     thousands separators in 元, 万元 or 亿元 (one unit per table, named in the headings), shares
     as percentages, counts as integers, never scientific notation
-    (:func:`perfsim.present.numbers.display_frame`). Only the display is formatted; save the
+    (:func:`perfsim.numbers.display_frame`). Only the display is formatted; save the
     raw table with :func:`save_table`."""
     if not isinstance(table, pd.DataFrame):
         raise InputError(field="table", value=type(table).__name__,

@@ -10,15 +10,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim import numbers
 from perfsim.io import atomic_directory, write_json
-from perfsim.present import numbers
 from perfsim.run.simulate import MonteCarloResult
 from perfsim.run.year import YearResult
 from perfsim.version import __version__
 
 
 def yuan(x: float) -> str:
-    """``128,000,000.00 yuan (1.28 亿元)`` (:func:`perfsim.present.numbers.yuan_text`)."""
+    """``128,000,000.00 yuan (1.28 亿元)`` (:func:`perfsim.numbers.yuan_text`)."""
     return numbers.yuan_text(x)
 
 
@@ -54,7 +54,7 @@ def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False) -> Pa
 
 def grade_frame(result: YearResult) -> pd.DataFrame:
     """The by-grade table with money in yuan (元), formatted for a console
-    (:func:`perfsim.present.numbers.display_frame`)."""
+    (:func:`perfsim.numbers.display_frame`)."""
     t = result.by_grade.copy()
     t["grade"] = t.pop("grade_zh") + " " + t["grade"]
     cols = ["projects", "budget", "cut", "cancelled", "rewarded", "next_budget"]

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim import numbers
 from perfsim.errors import InputError
 from perfsim.io import read_yaml
 from perfsim.kernel import metrics
@@ -460,9 +461,10 @@ def format_sensitivity(res: SensitivityResult) -> str:
             t = t.sort_values("mu_star", ascending=False)
             body = pd.DataFrame({
                 "rank": t["rank"], "parameter": t["parameter"],
-                "mu_star": [f"{a:,.4g} ± {b:,.2g}" for a, b in zip(
+                "mu_star": [f"{numbers.number(a, 4)} ± {numbers.number(b, 4)}" for a, b in zip(
                     t["mu_star"], t["mu_star_conf"], strict=True)],
-                "mu": [f"{v:,.4g}" for v in t["mu"]], "sigma": [f"{v:,.4g}" for v in t["sigma"]]})
+                "mu": [numbers.number(v, 4) for v in t["mu"]],
+                "sigma": [numbers.number(v, 4) for v in t["sigma"]]})
         lines += ["  " + ln for ln in body.to_string(index=False).splitlines()]
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from perfsim import numbers
 from perfsim.errors import InputError
 from perfsim.kernel import metrics
 from perfsim.kernel.metrics import Metric
@@ -230,11 +231,12 @@ class Context:
 # --- small helpers -----------------------------------------------------------------------------
 
 def fmt_value(v: Any) -> str:
-    """Large amounts (yuan) with thousands separators, the rest with 6 significant digits."""
+    """Large amounts (yuan) with thousands separators, the rest with six decimals; never
+    scientific notation (:mod:`perfsim.numbers`)."""
     if isinstance(v, str):
         return v
     if v != v:
         return ""
-    return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.6g}"
+    return numbers.yuan(v, decimals=0) if abs(v) >= 1e4 else numbers.number(float(v), 6)
 
 
