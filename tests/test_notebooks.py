@@ -64,9 +64,10 @@ def test_the_seven_notebooks_exist_numbered():
 @pytest.mark.parametrize("book", BOOKS, ids=lambda p: p.stem)
 def test_notebook_is_paired_in_sync_and_has_no_outputs(book):
     nb = nbformat.read(book, as_version=4)
-    assert nb.metadata["jupytext"]["formats"] == "ipynb,py:percent"
+    # the text twin lives in notebooks/text/, so JupyterLab lists each notebook once
+    assert nb.metadata["jupytext"]["formats"] == "ipynb,text//py:percent"
     assert nb.metadata["kernelspec"]["name"] == "python3"
-    paired = book.with_suffix(".py")
+    paired = book.parent / "text" / f"{book.stem}.py"
     assert paired.exists(), f"{paired.name} missing"
     py = jupytext.read(paired)
     ipynb = [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in nb.cells]
