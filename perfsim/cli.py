@@ -310,7 +310,11 @@ def _add_notebook_commands(sub: argparse._SubParsersAction) -> None:
                       help="reports directory (default: reports)")
     nrun.add_argument("--run-id", default=None,
                       help="run id (letters, digits, _ - .); with several notebooks a prefix")
-    nrun.add_argument("--no-code", action="store_true", help="hide code in the HTML report")
+    shown = nrun.add_mutually_exclusive_group()
+    shown.add_argument("--no-code", action="store_true", help="hide code in the HTML report")
+    shown.add_argument("--code", action="store_true",
+                       help="show code in the HTML report (the notebooks of finance staff and "
+                            "trainers hide it by default)")
     nrun.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                       help="limit on each cell's execution time")
     nrun.set_defaults(func=_cmd_notebooks_run)
@@ -574,7 +578,8 @@ def _cmd_notebooks_run(args: argparse.Namespace) -> int:
 
     results = notebooks.run_notebooks(args.names, parameters=given, texts=texts,
                                       reports=args.out, run_id=args.run_id,
-                                      no_code=args.no_code, timeout=args.timeout, progress=show,
+                                      no_code=args.no_code, code=True if args.code else None,
+                                      timeout=args.timeout, progress=show,
                                       parameter_file=args.params)
     failed = [r for r in results if not r.ok]
     if failed:

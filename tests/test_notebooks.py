@@ -208,6 +208,46 @@ def test_no_code_hides_the_code_but_not_the_results(suite):
     assert json.loads((reports / "t-07" / "manifest.json").read_text())["no_code"] is True
 
 
+def test_finance_and_training_reports_hide_code_and_parameters_unless_asked(suite):
+    reports, runs = suite
+    finance = (reports / "t-04_reduction_ratio" / "04_reduction_ratio.html").read_text(
+        encoding="utf-8")
+    research = (reports / "t-02_grade_thresholds" / "02_grade_thresholds.html").read_text(
+        encoding="utf-8")
+    assert "perfsim.load" not in finance and "target_cut" not in finance
+    assert "# Parameters" not in finance           # papermill's injected cell is dropped too
+    assert "data:image/png;base64" in finance      # the results stay
+    assert "# Parameters" in research and "use_cjk_font" in research
+    assert nbp.notebook_audience(nbp.find_notebook("04")) == "finance"
+    assert nbp.notebook_audience(nbp.find_notebook("07")) == "training"
+    assert nbp.notebook_audience(nbp.find_notebook("02")) == "research"
+
+
+def test_code_shows_on_request(tmp_path):
+    run = nbr.run_notebook(str(book_with_audience(tmp_path)), reports=tmp_path / "r",
+                           run_id="shown", code=True)
+    html = (run.path / "audience.html").read_text(encoding="utf-8")
+    assert "the_answer" in html                     # a highlighted code token
+    hidden = nbr.run_notebook(str(book_with_audience(tmp_path)), reports=tmp_path / "r",
+                              run_id="hidden")
+    html = (hidden.path / "audience.html").read_text(encoding="utf-8")
+    assert "the_answer" not in html and "42" in html
+
+
+def book_with_audience(folder):
+    book = folder / "audience.ipynb"
+    if not book.exists():
+        nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+            "name": "python3", "language": "python", "display_name": "Python 3"}})
+        first = nbformat.v4.new_markdown_cell("# For finance staff")
+        first.metadata["tags"] = ["audience-finance"]
+        params = nbformat.v4.new_code_cell('the_answer = 42  # the answer\noutput_dir = ""  # set')
+        params.metadata["tags"] = ["parameters"]
+        nb.cells = [first, params, nbformat.v4.new_code_cell("print(the_answer)")]
+        nbformat.write(nb, book)
+    return book
+
+
 def test_cli_prints_the_index_path_and_lists_parameters(suite, capsys):
     assert main(["notebooks", "list"]) == 0
     listing = capsys.readouterr().out

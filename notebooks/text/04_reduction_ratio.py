@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] tags=["audience-finance"]
 # # 04 压减比例测算（六盘水案例）— Calibrating the reduction ratio: the Liupanshui case
 #
 # *For finance staff (财政部门).* In 2022 Liupanshui cut the projects rated 中 by 15%, saving

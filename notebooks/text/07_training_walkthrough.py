@@ -13,7 +13,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] tags=["audience-training"]
 # # 07 培训：改一条规则，看一看效果 — Training walkthrough: change one rule, see the effect
 #
 # *For performance managers (绩效管理人员).* This notebook walks through one budget year of the

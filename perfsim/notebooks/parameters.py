@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import yaml
 
 from perfsim.errors import InputError
@@ -55,6 +56,22 @@ def find_notebook(name: str, folder: Path = NOTEBOOK_DIR) -> Path:
         problem = "ambiguous" if hits else "no such notebook"
         raise InputError(field="notebook", value=name, problem=f"{problem} (known: {known})")
     return hits[0]
+
+
+#: Who a notebook is for, declared by a tag ``audience-<name>`` on its first cell: the
+#: reports of finance staff and trainers hide the code unless asked (``--code``).
+AUDIENCES = ("research", "finance", "training")
+
+
+def notebook_audience(path: Path) -> str:
+    """The audience a notebook's first cell declares (``research`` when none)."""
+    nb = nbformat.read(path, as_version=4)
+    tags = nb.cells[0].metadata.get("tags", []) if nb.cells else []
+    named = [t.removeprefix("audience-") for t in tags if t.startswith("audience-")]
+    if named and named[0] not in AUDIENCES:
+        raise InputError(path, "first cell", "tags", f"audience-{named[0]}",
+                         f"unknown audience (known: {', '.join(AUDIENCES)})")
+    return named[0] if named else "research"
 
 
 def notebook_parameters(path: Path) -> dict[str, Parameter]:

@@ -54,6 +54,7 @@ from perfsim.notebooks.parameters import (
     RUNNER_PARAMETERS,
     find_notebook,
     list_notebooks,
+    notebook_audience,
     notebook_parameters,
     resolve_parameters,
     split_parameters,
@@ -139,7 +140,7 @@ class RunResult:
 
 def run_notebook(name: str, parameters: Mapping[str, Any] | None = None, *,
                  texts: Mapping[str, str] | None = None, reports: str | Path = REPORTS,
-                 run_id: str | None = None, no_code: bool = False,
+                 run_id: str | None = None, no_code: bool = False, code: bool | None = None,
                  timeout: float | None = None, update_index: bool = True,
                  extra_manifest: Mapping[str, Any] | None = None,
                  parameter_file: str | Path | None = None) -> RunResult:
@@ -149,9 +150,13 @@ def run_notebook(name: str, parameters: Mapping[str, Any] | None = None, *,
     then name), ``texts`` command-line strings; both are validated, and the run directory
     checked (:func:`perfsim.io.check_output_dir`), before anything runs. Returns the run, failed
     or not: an error inside the notebook is recorded (status ``failed``, the executed notebook
-    shows it), never raised. ``timeout`` limits each cell (seconds).
+    shows it), never raised. ``timeout`` limits each cell (seconds). The HTML shows the code
+    when ``code`` is true, hides it when false; by default (None) it hides it for the
+    notebooks of finance staff and trainers (:func:`notebook_audience`) or with ``no_code``.
     """
     path = find_notebook(name)
+    if code is None:
+        code = not no_code and notebook_audience(path) == "research"
     overrides = resolve_parameters(path, parameters, texts, given_source=parameter_file)
     run_id = new_run_id(path.stem) if run_id is None else run_id
     target = check_run_id(run_id, reports)
@@ -173,10 +178,10 @@ def run_notebook(name: str, parameters: Mapping[str, Any] | None = None, *,
         status, error = _execute(path, out_nb, {**overrides, "output_dir": "."}, tmp, kernel,
                                  timeout)
         if out_nb.exists():
-            _write_html(out_nb, tmp / f"{path.stem}.html", no_code)
+            _write_html(out_nb, tmp / f"{path.stem}.html", not code)
         manifest = run_manifest(
             tmp, run_id=run_id, notebook=path, status=status, error=error,
-            parameters=effective, overrides=overrides, kernel=kernel, no_code=no_code,
+            parameters=effective, overrides=overrides, kernel=kernel, no_code=not code,
             started=started, duration_s=round(time.perf_counter() - t0, 3),
             extra=extra_manifest)
         write_json(tmp / "manifest.json", manifest)
@@ -268,6 +273,9 @@ def _write_html(notebook: Path, html_path: Path, no_code: bool) -> None:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(notebook, as_version=4)
+    if no_code:  # a reader without code sees neither the parameters nor papermill's cell
+        nb.cells = [c for c in nb.cells if not {"parameters", "injected-parameters"} & set(
+            c.metadata.get("tags", []))]
     exporter = HTMLExporter(template_name="lab", exclude_input=no_code,
                             exclude_input_prompt=no_code, exclude_output_prompt=no_code,
                             **OFFLINE_URLS)
@@ -305,6 +313,7 @@ def external_references(body: str) -> list[str]:
 def run_notebooks(names: Sequence[str] | None = None, *, parameters: Mapping[str, Any] | None
                   = None, texts: Mapping[str, str] | None = None, reports: str | Path = REPORTS,
                   run_id: str | None = None, no_code: bool = False,
+                  code: bool | None = None,
                   timeout: float | None = None,
                   progress: Callable[[RunResult], None] | None = None,
                   parameter_file: str | Path | None = None) -> list[RunResult]:
@@ -332,7 +341,7 @@ def run_notebooks(names: Sequence[str] | None = None, *, parameters: Mapping[str
     results = []
     for path, (given, text), rid in zip(paths, per_book, ids, strict=True):
         r = run_notebook(str(path), given, texts=text, reports=reports, run_id=rid,
-                         no_code=no_code, timeout=timeout, update_index=False,
+                         no_code=no_code, code=code, timeout=timeout, update_index=False,
                          parameter_file=parameter_file)
         results.append(r)
         if progress is not None:
