@@ -45,6 +45,7 @@ from perfsim.notebooks import runner as notebooks
 from perfsim.notebooks import sweep as nb_sweep
 from perfsim.present.plots import plot_sensitivity
 from perfsim.present.report import (
+    estimate_frame,
     print_monte_carlo,
     print_year,
     write_monte_carlo,
@@ -377,7 +378,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             write_year(result, out, xlsx=args.xlsx)
         print_year(result, out)
         if args.xlsx:
-            print(f"wrote {Path(out)}/allocation.xlsx")
+            print(f"已写入 wrote {Path(out)}/allocation.xlsx")
         return 0
     if args.xlsx:
         raise InputError(field="--xlsx", problem="the workbook is written for a one-year run "
@@ -484,7 +485,7 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
                          ensure_ascii=False, indent=2))
     else:
         print(f"{args.model}: {args.data}")
-        print(fit.table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(estimate_frame(fit.table).to_string(index=False))
     return 0
 
 

@@ -73,8 +73,8 @@ def yuan(x: float, unit: str = "元", decimals: int = 2) -> str:
 
 
 def yuan_text(x: float) -> str:
-    """A sentence's money: ``128,000,000.00 yuan (1.28 亿元)``."""
-    return f"{yuan(x)} yuan ({yuan(x, '亿元')} 亿元)"
+    """A sentence's money: ``128,000,000.00 元 (1.28 亿元)``."""
+    return f"{yuan(x)} 元 ({yuan(x, '亿元')} 亿元)"
 
 
 def percent(x: float, decimals: int = 1) -> str:
@@ -116,6 +116,14 @@ def decimal(x: float, decimals: int = 3) -> str:
     if _missing(x):
         return "—"
     return f"{float(x):,.{decimals}f}"
+
+
+def p_value(x: float) -> str:
+    """A p-value as a reader takes it in: four decimals, ``<0.0001`` below that (never
+    ``1.2e-07``)."""
+    if _missing(x):
+        return "—"
+    return "<0.0001" if float(x) < 0.0001 else f"{float(x):.4f}"
 
 
 def choose_unit(values: Iterable[float]) -> str:

@@ -153,6 +153,9 @@ def test_every_notebook_runs_and_writes_a_complete_run_directory(suite, stem):
                 assert not SCIENTIFIC.search(text), (stem, SCIENTIFIC.search(text).group(0))
     html = (d / f"{stem}.html").read_text(encoding="utf-8")
     assert "<html" in html and "data:image/png;base64" in html
+    page = re.sub(r"<(style|script)\b.*?</\1>|data:image/png;base64,[A-Za-z0-9+/=]+", "", html,
+                  flags=re.S)
+    assert not SCIENTIFIC.search(page), (stem, SCIENTIFIC.search(page).group(0))
     # self-contained: renders offline, nothing loaded from a CDN
     assert nbr.external_references(html) == []
     assert "cdnjs" not in html and "unpkg.com" not in html
@@ -281,6 +284,107 @@ def test_finance_notebook_writes_the_allocation_workbook(suite):
     assert [c.value for c in grades["A"]][-1] == "合计 total"
     cut = [c.value for c in grades[1]].index("压减 cut (元 yuan)") + 1
     assert grades.cell(row=5, column=cut).number_format == "#,##0.00"
+
+
+def test_workbook_numbers_never_show_in_scientific_notation(suite):
+    """Excel's General format shows large or long numbers as 1.28E+08: every number in the
+    finance notebook's workbook carries a number format unless it is a short whole number."""
+    reports, runs = suite
+    wb = openpyxl.load_workbook(reports / runs["04_reduction_ratio"].run_id / "allocation.xlsx")
+    numeric = 0
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
+                    numeric += 1
+                    if cell.number_format == "General":
+                        assert float(cell.value).is_integer() and abs(cell.value) < 1e10, (
+                            ws.title, cell.coordinate, cell.value)
+    assert numeric > 3468
+
+
+def test_index_groups_runs_by_notebook_with_question_and_audience(suite):
+    reports, runs = suite
+    html = (reports / "index.html").read_text(encoding="utf-8")
+    assert html.index("绩效模拟报告") < html.index("perfsim reports</h1>")
+    for stem in EXPECTED:
+        card = nbp.notebook_card(nbp.find_notebook(stem))
+        assert card.title.startswith(stem[:2]) and "—" in card.question, stem
+        heading = html.index(f"<h3>{card.title}</h3>")
+        # the question and audience follow the heading, then the notebook's own runs
+        block = html[heading:html.find("<h3>", heading + 1) % (len(html) + 1)]
+        assert card.question.split("—")[0].strip() in block
+        assert nbp.AUDIENCE_LABELS[card.audience] in block
+        assert f'href="{runs[stem].run_id}/{stem}.html"' in block
+    assert html.count("<h3>") == len(EXPECTED)
+
+
+def test_notebook_card_reads_title_question_and_audience(tmp_path):
+    card = nbp.notebook_card(book_with_audience(tmp_path))
+    assert (card.title, card.question, card.audience) == ("For finance staff", "", "finance")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(
+        "# 99 标题 — Title\n\n> 问题？— Question\n> on two lines?\n\nProse.")]
+    nbformat.write(nb, tmp_path / "card.ipynb")
+    card = nbp.notebook_card(tmp_path / "card.ipynb")
+    assert card.title == "99 标题 — Title"
+    assert card.question == "问题？— Question on two lines?"
+    assert card.audience_label == "研究人员 policy researchers"
+
+
+def answer_numbers(executed: Path) -> tuple[set[str], set[str]]:
+    """Formatted numbers (with a thousands separator or decimals) in the outputs of the cells
+    tagged ``answer`` of an executed notebook, and those anywhere in its other cells."""
+    found: tuple[set[str], set[str]] = (set(), set())
+    for cell in nbformat.read(executed, as_version=4).cells:
+        answer = "answer" in cell.metadata.get("tags", [])
+        outputs = cell.get("outputs", [])
+        text = json.dumps([o.get("data", {}).get("text/html", "") for o in outputs]
+                          + [o.get("text", "") for o in outputs]
+                          + ([] if answer else [cell.source]), ensure_ascii=False)
+        numbers = set(re.findall(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+\.\d+", text))
+        found[0 if answer else 1].update(numbers)
+    return found
+
+
+def test_hand_out_shows_no_answer_anywhere(suite, tmp_path):
+    """The trainer's hand-out (show_answers false): the answers' prose, tables, figures and
+    files are absent from the HTML, from the executed notebook beside it and from its folder;
+    the key (the suite's default run) has them."""
+    reports, runs = suite
+    key = reports / "t-07"
+    assert main(["notebooks", "run", "07", "-p", "replications", "32", "-p", "show_answers",
+                 "false", "--out", str(tmp_path), "--run-id", "hand-out"]) == 0
+    out = tmp_path / "hand-out"
+    source = nbformat.read(nbp.find_notebook("07"), as_version=4)
+    answers = [c for c in source.cells if "answer" in c.metadata.get("tags", [])]
+    prose = [ln for c in answers if c.cell_type == "markdown"
+             for ln in c.source.splitlines() if len(ln) > 20]
+    assert len(prose) > 8
+    shown, other = answer_numbers(key / "07_training_walkthrough.ipynb")
+    revealing = shown - other
+    assert len(revealing) > 5  # the key's answers hold figures seen nowhere else
+    executed = (out / "07_training_walkthrough.ipynb").read_text(encoding="utf-8")
+    html = (out / "07_training_walkthrough.html").read_text(encoding="utf-8")
+    key_html = (key / "07_training_walkthrough.html").read_text(encoding="utf-8")
+    for text in (executed, html):
+        for line in prose:
+            assert line not in text, line
+        for number in revealing:
+            assert number not in text, number
+        assert "答案已隐藏" in text
+    assert any(number in key_html for number in revealing)
+    assert all(html.count(line) == 0 for line in prose)
+    assert not any("answer" in c.metadata.get("tags", [])
+                   for c in nbformat.read(out / "07_training_walkthrough.ipynb", 4).cells)
+    # no answer in the run's files either, and no "run the next cell" where no cell shows
+    assert sorted(p.name for p in out.rglob("*.*") if p.parent.name in ("tables", "figures")
+                  ) == ["today.csv"]
+    assert (key / "tables" / "results.csv").exists()
+    assert "next cell" not in html and "下一个单元" not in html
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["answers"] is False and manifest["audience"] == "training"
+    assert "讲义 hand-out" in (tmp_path / "index.html").read_text(encoding="utf-8")
 
 
 def test_same_notebook_same_parameters_gives_byte_identical_tables(suite, tmp_path):

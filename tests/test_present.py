@@ -30,7 +30,7 @@ def test_scalars_are_formatted_for_people():
     assert numbers.yuan(37_713_556.12, "万元") == "3,771.36"
     assert numbers.yuan(-0.001) == "0.00"
     assert numbers.yuan(float("nan")) == "—"
-    assert numbers.yuan_text(128e6) == "128,000,000.00 yuan (1.28 亿元)"
+    assert numbers.yuan_text(128e6) == "128,000,000.00 元 (1.28 亿元)"
     assert numbers.percent(0.15) == "15.0%" and numbers.percent(0.03786, 2) == "3.79%"
     assert numbers.count(3468.0) == "3,468"
     assert numbers.number(2.2536e10) == "22,536,000,000"
@@ -137,7 +137,7 @@ def test_console_summary_prints_yuan_to_the_fen(capsys):
     report.print_year(year)
     out = capsys.readouterr().out
     cut = year.summary["totals_yuan"]["cut"]
-    assert f"cut {numbers.yuan(cut)} yuan ({numbers.yuan(cut, '亿元')} 亿元)" in out
+    assert f"压减 cut {numbers.yuan(cut)} 元 ({numbers.yuan(cut, '亿元')} 亿元)" in out
     assert "budget (元)" in out and "e+" not in out
 
 
@@ -148,9 +148,9 @@ def test_monte_carlo_summary_goes_through_the_module(capsys):
     savings = next(e for e in mc.summary["metrics"]["savings"] if e["year"] == 1)
     misgrading = next(e for e in mc.summary["metrics"]["misgrading"] if e["year"] == 1)
     lines = out.splitlines()
-    assert any(line.split()[:1] == ["savings"] and numbers.yuan(savings["mean"]) in line
+    assert any(line.split()[:2] == ["节约资金", "savings"] and numbers.yuan(savings["mean"]) in line
                and numbers.yuan(savings["p95"]) in line for line in lines), out
-    assert any(line.lstrip().startswith("misgrading rate")
+    assert any(line.lstrip().startswith("误评率 misgrading rate")
                and numbers.percent(misgrading["mean"]) in line for line in lines), out
     rank = next(line for line in lines if "rank stability" in line)
     assert re.search(r"\b\d\.\d{3}\s+\d\.\d{3}\s+\d\.\d{3}$", rank), rank

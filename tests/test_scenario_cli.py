@@ -67,7 +67,7 @@ def test_run_liupanshui_2022(capsys, tmp_path):
     assert fair_cut(summary) == pytest.approx(128_000_000, rel=0.05)
     assert summary["projects"] == 3468 and summary["departments"] == 561
     assert summary["totals_yuan"]["budget"] == pytest.approx(22.536e9)
-    assert f"cut {fair_cut(summary):,.2f} yuan" in stdout
+    assert f"压减 cut {fair_cut(summary):,.2f} 元" in stdout
     alloc = pd.read_csv(out / "allocations.csv")
     assert len(alloc) == 3468
     fair = alloc[alloc["grade"] == "fair"]
@@ -91,7 +91,7 @@ def test_console_script_runs_liupanshui(tmp_path):
     assert {p.name for p in out.iterdir()} == OUTPUTS
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert fair_cut(summary) == pytest.approx(128_000_000, rel=0.05)
-    assert f"cut {fair_cut(summary):,.2f} yuan" in proc.stdout
+    assert f"压减 cut {fair_cut(summary):,.2f} 元" in proc.stdout
 
 
 def test_run_tiny_scenario_by_hand(capsys, tmp_path):

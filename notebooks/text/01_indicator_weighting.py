@@ -16,6 +16,10 @@
 # %% [markdown]
 # # 01 指标设计与赋权方案比较 — Indicator design and weighting schemes compared
 #
+# > 客观赋权（熵权法、CRITIC、PCA）与专家分值对项目的排序有何不同？权重变化时谁的资金会变动？
+# > — Do objective weights (entropy, CRITIC, PCA) rank projects differently from expert points,
+# > and whose money moves when the weights change?
+#
 # **Question.** An indicator system (指标体系) splits 100 points among first-level indicators
 # (产出 outputs, 效益 benefits, 满意度 satisfaction, 预算执行 budget execution) and their leaves.
 # Finance sets the common indicators' points; researchers ask whether *objective* weights

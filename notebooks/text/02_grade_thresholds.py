@@ -16,6 +16,10 @@
 # %% [markdown]
 # # 02 等级划分：扎堆、配额与误评 — Grade thresholds: bunching, quotas, misgrading under noise
 #
+# > 项目离分档线有多近？优秀比例限制改变什么？评分有误差时，多少项目被评错等级并因此损失资金？
+# > — Where do projects sit relative to the grade lines, what do quotas change, and how many
+# > projects are misgraded — and lose money — when scores are noisy?
+#
 # **Question.** Grades come from fixed cutoffs (national default 优 ≥ 90, 良 ≥ 80, 中 ≥ 60,
 # 差 below), sometimes with a quota ("at most 20% 优") or a forced distribution. The documents
 # complain that almost nobody fails, 优秀 is rationed and everyone bunches in the middle

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # 03 结果应用规则与多年资金分配 — Budget-linkage rules and multi-year fund allocation
 #
+# > 不同的结果应用规则在一年内转移多少资金？规则连年执行后，项目组合会怎样？
+# > — Which linkage rule moves how much money in one year, and what happens to the portfolio
+# > when it is applied year after year?
+#
 # **Question.** Grades "feed next year's budget" (结果应用), but every bureau writes the rule
 # differently: Liupanshui keeps 优/良, cuts 中 by 10–20% and cancels 差; others reward 优,
 # apply a score curve, put a floor under cuts, or hand the savings to the best projects instead

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # 05 不确定性与全局敏感性分析 — Uncertainty and global sensitivity
 #
+# > 设计参数不确定时，结果的区间有多宽？哪个参数决定了资金变动的大部分方差？
+# > — How wide is the range of outcomes when the design parameters are uncertain, and which
+# > parameter drives most of the variance?
+#
 # **Question.** Every number in a performance-management design is uncertain: the cut ratio is
 # set "according to the situation" (10%–20%), the cutoffs could be a point or two either way,
 # self-evaluations are inflated by an unknown amount, and nobody knows how noisy the scores

@@ -16,6 +16,10 @@
 # %% [markdown]
 # # 06 自评、抽查与博弈 — Self-evaluation, spot checks and gaming
 #
+# > 资金与自评得分挂钩时，虚报是否有利可图？多少抽查复核才能消除这种收益？
+# > — If money follows self-evaluated scores, does inflating them pay, and how many spot checks
+# > remove that reward?
+#
 # **Question.** Spending units score themselves (自评) and self-scores are high (Fujian claimed
 # 90 and 92). If money follows self-evaluated scores, does inflating them pay — and how many
 # spot checks (抽查/复核) remove that reward? Does it matter whether the checks are drawn at

@@ -11,6 +11,7 @@ runs in parallel) and :mod:`~perfsim.notebooks.index` (``reports/index.html``).
 from perfsim.notebooks.helpers import (
     HIDDEN,
     answer,
+    answers_dir,
     input_path,
     output_path,
     save_figure,
@@ -18,4 +19,5 @@ from perfsim.notebooks.helpers import (
     show,
 )
 
-__all__ = ["HIDDEN", "answer", "input_path", "output_path", "save_figure", "save_table", "show"]
+__all__ = ["HIDDEN", "answer", "answers_dir", "input_path", "output_path", "save_figure",
+           "save_table", "show"]

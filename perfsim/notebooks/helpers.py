@@ -1,7 +1,8 @@
 """What notebooks call from inside a run: where inputs are, where outputs go, answers.
 
 Notebooks write ``from perfsim import notebooks as nb`` and call :func:`input_path`,
-:func:`save_table`, :func:`save_figure`, :func:`output_path` and :func:`answer` with their
+:func:`save_table`, :func:`save_figure`, :func:`output_path`, :func:`answer` and
+:func:`answers_dir` with their
 ``output_dir`` parameter, which the runner sets to the run directory (empty when a notebook is
 run interactively: results are shown, nothing is saved).
 """
@@ -122,7 +123,14 @@ def answer(show: bool, *items: Any, text: str | None = None) -> Any:
     return HIDDEN
 
 
-HIDDEN = "answer hidden: run with -p show_answers true (答案已隐藏)"
+HIDDEN = "答案已隐藏 answer hidden: run with -p show_answers true"
+
+
+def answers_dir(show: bool, output_dir: str | os.PathLike[str] = "") -> str:
+    """Where an exercise saves the tables and figures that reveal its answer: the run
+    directory in the trainer's key, nowhere in a hand-out (``show`` false), so that a
+    hand-out's folder holds no answer either. Use it in place of ``output_dir`` for them."""
+    return str(output_dir) if show and output_dir else ""
 
 
 def check_name(name: str, what: str, source: str | None = None) -> str:

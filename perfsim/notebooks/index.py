@@ -1,5 +1,9 @@
 """``reports/index.html``: a static page listing every notebook run and sweep in ``reports/``
-with its status, parameters and relative links, regenerated after each run and sweep."""
+with its status, parameters and relative links, regenerated after each run and sweep.
+
+Chinese first, English alongside: runs are grouped by notebook, each group headed by the
+notebook's title, the question it answers and its audience (from the run's manifest,
+:func:`perfsim.notebooks.parameters.notebook_card`); a hand-out (answers hidden) is marked."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from perfsim.io import REPORTS, check_own_file, prepare_reports_dir, to_jsonable, write_own_file
+from perfsim.notebooks.parameters import AUDIENCE_LABELS
 from perfsim.version import __version__
 
 INDEX = "index.html"
@@ -47,6 +52,7 @@ body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margi
 table{border-collapse:collapse;margin-bottom:2em}th,td{border:1px solid #ccc;padding:4px 8px;
 text-align:left;vertical-align:top;font-size:14px}th{background:#f3f3f3}
 .ok{color:#176b2c;font-weight:bold}.failed{color:#b00020;font-weight:bold}
+.card{margin:0 0 .5em 0;color:#444}.tag{background:#eef;border-radius:3px;padding:0 4px}
 code{font-size:12px;white-space:pre-wrap}
 """
 
@@ -57,7 +63,7 @@ def _link(href: str, text: str) -> str:
 
 def _params(values: Mapping[str, Any] | None) -> str:
     if not values:
-        return "<em>defaults</em>"
+        return "<em>默认 defaults</em>"
     return "<code>" + html.escape(", ".join(
         f"{k}={json.dumps(to_jsonable(v), ensure_ascii=False)}" for k, v in values.items()
     )) + "</code>"
@@ -65,16 +71,17 @@ def _params(values: Mapping[str, Any] | None) -> str:
 
 def _status(status: str) -> str:
     s = "ok" if status == "ok" else "failed"
-    return f'<span class="{s}">{html.escape(str(status))}</span>'
+    label = {"ok": "成功 ok", "failed": "失败 failed"}.get(str(status), str(status))
+    return f'<span class="{s}">{html.escape(label)}</span>'
 
 
 def _run_links(prefix: str, m: Mapping[str, Any]) -> str:
     links = []
     if m.get("html"):
-        links.append(_link(f"{prefix}/{m['html']}", "report"))
+        links.append(_link(f"{prefix}/{m['html']}", "报告 report"))
     if m.get("executed_notebook"):
-        links.append(_link(f"{prefix}/{m['executed_notebook']}", "notebook"))
-    links.append(_link(f"{prefix}/manifest.json", "manifest"))
+        links.append(_link(f"{prefix}/{m['executed_notebook']}", "笔记本 notebook"))
+    links.append(_link(f"{prefix}/manifest.json", "清单 manifest"))
     for o in m.get("outputs", []):
         p = str(o.get("path", ""))
         if p.startswith(("tables/", "figures/")) or p.endswith(".xlsx"):
@@ -82,22 +89,44 @@ def _run_links(prefix: str, m: Mapping[str, Any]) -> str:
     return " · ".join(links)
 
 
+def _card(m: Mapping[str, Any]) -> str:
+    """One line under a notebook's heading: its question and its audience."""
+    parts = []
+    if m.get("question"):
+        parts.append(f"问题 Question: {html.escape(str(m['question']), quote=False)}")
+    if m.get("audience"):
+        label = AUDIENCE_LABELS.get(str(m["audience"]), str(m["audience"]))
+        parts.append(f"读者 Audience: {html.escape(label)}")
+    return f'<p class="card">{" · ".join(parts)}</p>\n' if parts else ""
+
+
 def render_index(reports: str | Path = REPORTS) -> str:
     """The static HTML index of ``reports`` (relative links only; no server needed)."""
     runs, sweeps = scan_reports(reports)
-    rows = []
+    groups: dict[str, list[dict]] = {}
     for m in runs:
-        d = m["_dir"]
-        err = f"<br><code>{html.escape(str(m.get('error')))}</code>" if m.get("error") else ""
-        rows.append(
-            "<tr>"
-            f"<td>{_link(f'{d}/' + str(m.get('html') or 'manifest.json'), d)}</td>"
-            f"<td>{html.escape(str(m.get('notebook', '')))}</td>"
-            f"<td>{_status(str(m.get('status', '?')))}{err}</td>"
-            f"<td>{html.escape(str(m.get('started', ''))[:19].replace('T', ' '))}</td>"
-            f"<td>{html.escape(str(m.get('duration_s', '')))}</td>"
-            f"<td>{_params(m.get('overrides'))}</td>"
-            f"<td>{_run_links(d, m)}</td></tr>")
+        groups.setdefault(str(m.get("notebook", "")), []).append(m)
+    head = ("<tr><th>运行 run</th><th>状态 status</th><th>开始 started (UTC)</th>"
+            "<th>用时 seconds</th><th>参数 parameters</th><th>文件 files</th></tr>")
+    sections = []
+    for stem in sorted(groups):
+        rows = []
+        for m in groups[stem]:
+            d = m["_dir"]
+            err = (f"<br><code>{html.escape(str(m.get('error')))}</code>"
+                   if m.get("error") else "")
+            handout = ' <span class="tag">讲义 hand-out</span>' if m.get("answers") is False \
+                else ""
+            rows.append(
+                "<tr>"
+                f"<td>{_link(f'{d}/' + str(m.get('html') or 'manifest.json'), d)}{handout}</td>"
+                f"<td>{_status(str(m.get('status', '?')))}{err}</td>"
+                f"<td>{html.escape(str(m.get('started', ''))[:19].replace('T', ' '))}</td>"
+                f"<td>{html.escape(str(m.get('duration_s', '')))}</td>"
+                f"<td>{_params(m.get('overrides'))}</td>"
+                f"<td>{_run_links(d, m)}</td></tr>")
+        sections.append(f"<h3>{html.escape(str(groups[stem][0].get('title') or stem))}</h3>\n"
+                        f"{_card(groups[stem][0])}<table>{head}{''.join(rows)}</table>\n")
     srows = []
     for s in sweeps:
         d = s["_dir"]
@@ -121,19 +150,19 @@ def render_index(reports: str | Path = REPORTS) -> str:
             f"<td>{html.escape(str(s.get('started', ''))[:19].replace('T', ' '))}</td>"
             f"<td>{_params(s.get('fixed'))}<br>grid: {_params(s.get('grid'))}</td>"
             f"<td>{' · '.join(extra)}<ul>{''.join(items)}</ul></td></tr>")
-    head = ("<tr><th>run</th><th>notebook</th><th>status</th><th>started (UTC)</th>"
-            "<th>seconds</th><th>parameters</th><th>files</th></tr>")
-    shead = ("<tr><th>sweep</th><th>notebook</th><th>status</th><th>started (UTC)</th>"
-             "<th>parameters</th><th>files and runs</th></tr>")
+    shead = ("<tr><th>扫描 sweep</th><th>笔记本 notebook</th><th>状态 status</th>"
+             "<th>开始 started (UTC)</th><th>参数 parameters</th>"
+             "<th>文件与运行 files and runs</th></tr>")
     return (
         "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
         "<title>perfsim reports</title>"
         f"<style>{_CSS}</style></head><body>\n"
-        "<h1>perfsim reports 绩效模拟报告</h1>\n"
-        f"<p>Generated by perfsim {html.escape(__version__)}; regenerated after each run and "
+        "<h1>绩效模拟报告 perfsim reports</h1>\n"
+        f"<p>由 perfsim {html.escape(__version__)} 生成，每次运行后自动更新，请勿手工编辑。"
+        f"— Generated by perfsim {html.escape(__version__)}; regenerated after each run and "
         "sweep. Do not edit by hand.</p>\n"
-        f"<h2>Notebook runs ({len(runs)})</h2>\n<table>{head}{''.join(rows)}</table>\n"
-        f"<h2>Sweeps ({len(sweeps)})</h2>\n<table>{shead}{''.join(srows)}</table>\n"
+        f"<h2>笔记本运行 Notebook runs ({len(runs)})</h2>\n{''.join(sections)}"
+        f"<h2>参数扫描 Sweeps ({len(sweeps)})</h2>\n<table>{shead}{''.join(srows)}</table>\n"
         "</body></html>\n")
 
 

@@ -63,6 +63,38 @@ def find_notebook(name: str, folder: Path = NOTEBOOK_DIR) -> Path:
 AUDIENCES = ("research", "finance", "training")
 
 
+#: How the index and the reports name each audience: Chinese first, English alongside.
+AUDIENCE_LABELS = {"research": "研究人员 policy researchers",
+                   "finance": "财政人员 finance staff",
+                   "training": "培训 trainers and trainees"}
+
+
+@dataclass(frozen=True)
+class NotebookCard:
+    """What the index says of a notebook: its title (the first heading), the question it
+    answers (the block quote of its first cell, ``> 问题 … — Question …``, on one line) and
+    its audience."""
+
+    stem: str
+    title: str
+    question: str
+    audience: str
+
+    @property
+    def audience_label(self) -> str:
+        return AUDIENCE_LABELS[self.audience]
+
+
+def notebook_card(path: Path) -> NotebookCard:
+    """The :class:`NotebookCard` of the notebook at ``path``."""
+    nb = nbformat.read(path, as_version=4)
+    first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    lines = first.splitlines()
+    heading = next((ln.lstrip("# ").strip() for ln in lines if ln.startswith("# ")), path.stem)
+    question = " ".join(ln[1:].strip() for ln in lines if ln.startswith(">"))
+    return NotebookCard(path.stem, heading, question, notebook_audience(path))
+
+
 def notebook_audience(path: Path) -> str:
     """The audience a notebook's first cell declares (``research`` when none)."""
     nb = nbformat.read(path, as_version=4)

@@ -55,6 +55,7 @@ from perfsim.notebooks.parameters import (
     find_notebook,
     list_notebooks,
     notebook_audience,
+    notebook_card,
     notebook_parameters,
     resolve_parameters,
     split_parameters,
@@ -177,13 +178,18 @@ def run_notebook(name: str, parameters: Mapping[str, Any] | None = None, *,
         started, t0 = now(), time.perf_counter()
         status, error = _execute(path, out_nb, {**overrides, "output_dir": "."}, tmp, kernel,
                                  timeout)
+        answers = bool(effective.get("show_answers", True))
         if out_nb.exists():
+            if not answers:
+                hand_out(out_nb)
             _write_html(out_nb, tmp / f"{path.stem}.html", not code)
+        card = notebook_card(path)
         manifest = run_manifest(
             tmp, run_id=run_id, notebook=path, status=status, error=error,
             parameters=effective, overrides=overrides, kernel=kernel, no_code=not code,
             started=started, duration_s=round(time.perf_counter() - t0, 3),
-            extra=extra_manifest)
+            extra={"title": card.title, "question": card.question,
+                   "audience": card.audience, "answers": answers, **dict(extra_manifest or {})})
         write_json(tmp / "manifest.json", manifest)
     if update_index:
         write_index(reports)
@@ -268,14 +274,56 @@ def kernel_environment() -> dict[str, str]:
     return env
 
 
+#: Cell tags the reports act on. ``answer``: an exercise's answer (its prose, tables,
+#: figures), left out of a hand-out — a run with ``show_answers`` false — in the HTML and in
+#: the executed notebook saved beside it. ``interactive``: widgets, which need a live kernel;
+#: the HTML shows a note in place of their output.
+ANSWER_TAG = "answer"
+INTERACTIVE_TAG = "interactive"
+HIDDEN_ANSWER = "*答案已隐藏（讲义版）。— The answer is hidden in this hand-out.*"
+INTERACTIVE_NOTE = ("*此处是交互面板：请在 JupyterLab 中打开本笔记本，或运行 `perfsim app`。"
+                    "— An interactive panel: open this notebook in JupyterLab, or run "
+                    "`perfsim app`.*")
+
+
+def _tags(cell: Any) -> set[str]:
+    return set(cell.metadata.get("tags", []))
+
+
+def hand_out(notebook: Path) -> None:
+    """Turn an executed notebook into a hand-out in place: each run of consecutive cells
+    tagged ``answer`` (sources and outputs) becomes one note that the answer is hidden."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    cells: list[Any] = []
+    for cell in nb.cells:
+        if ANSWER_TAG not in _tags(cell):
+            cells.append(cell)
+        elif not (cells and cells[-1].get("metadata", {}).get("perfsim") == "hidden-answer"):
+            note = nbformat.v4.new_markdown_cell(HIDDEN_ANSWER)
+            note.metadata["perfsim"] = "hidden-answer"
+            cells.append(note)
+    nb.cells = cells
+    nbformat.write(nb, notebook)
+
+
 def _write_html(notebook: Path, html_path: Path, no_code: bool) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(notebook, as_version=4)
     if no_code:  # a reader without code sees neither the parameters nor papermill's cell
-        nb.cells = [c for c in nb.cells if not {"parameters", "injected-parameters"} & set(
-            c.metadata.get("tags", []))]
+        nb.cells = [c for c in nb.cells
+                    if not {"parameters", "injected-parameters"} & _tags(c)]
+    cells: list[Any] = []
+    for cell in nb.cells:  # widgets do not live in a static page: a note instead
+        if INTERACTIVE_TAG in _tags(cell):
+            cell.outputs = []
+            cells += [] if no_code else [cell]
+            cell = nbformat.v4.new_markdown_cell(INTERACTIVE_NOTE)
+        cells.append(cell)
+    nb.cells = cells
     exporter = HTMLExporter(template_name="lab", exclude_input=no_code,
                             exclude_input_prompt=no_code, exclude_output_prompt=no_code,
                             **OFFLINE_URLS)

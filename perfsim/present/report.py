@@ -18,7 +18,7 @@ from perfsim.version import __version__
 
 
 def yuan(x: float) -> str:
-    """``128,000,000.00 yuan (1.28 亿元)`` (:func:`perfsim.numbers.yuan_text`)."""
+    """``128,000,000.00 元 (1.28 亿元)`` (:func:`perfsim.numbers.yuan_text`)."""
     return numbers.yuan_text(x)
 
 
@@ -34,6 +34,17 @@ def write_csv(frame: pd.DataFrame, path: str | Path, float_format: str | None = 
     return Path(path)
 
 
+def labelled_allocations(alloc: pd.DataFrame) -> pd.DataFrame:
+    """The allocations as a CSV carries them: beside ``grade`` its Chinese ``grade_zh``, and
+    beside ``status`` its Chinese ``status_zh`` (保持, 压减, 取消, 奖励)."""
+    if "status" not in alloc.columns or "status_zh" in alloc.columns:
+        return alloc
+    t = alloc.copy()
+    t.insert(t.columns.get_loc("status") + 1, "status_zh",
+             t["status"].map(lambda v: STATUS_ZH.get(v, v)))
+    return t
+
+
 def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False) -> Path:
     """Write ``allocations.csv``, ``ledger.csv``, ``grades.csv``, ``summary.json``, when any
     portfolio cell held no value ``cells.csv`` (each such cell and how it was filled), and
@@ -41,7 +52,7 @@ def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False) -> Pa
     atomically: a marked temporary directory renamed into place when complete
     (:func:`perfsim.io.atomic_directory`, which also decides whether ``out`` may be written)."""
     with atomic_directory(out, kind="run") as tmp:
-        write_csv(result.allocations, tmp / "allocations.csv", "%.6f")
+        write_csv(labelled_allocations(result.allocations), tmp / "allocations.csv", "%.6f")
         write_csv(result.ledger, tmp / "ledger.csv", "%.2f")
         write_csv(result.by_grade, tmp / "grades.csv", "%.2f")
         if result.cells is not None and len(result.cells):
@@ -52,41 +63,62 @@ def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False) -> Pa
     return Path(out)
 
 
+#: Chinese names put before perfsim's column names in console tables.
+HEADINGS_ZH = {"grade": "等级", "projects": "项目数", "budget": "本年预算", "kept": "保留",
+               "cut": "压减", "cancelled": "取消", "rewarded": "奖励",
+               "next_budget": "下年预算", "metric": "指标", "year": "年", "mean": "均值"}
+
+
+def zh_headings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Console headings Chinese first: ``budget (元)`` becomes ``本年预算 budget (元)``."""
+    def name(col: str) -> str:
+        zh = HEADINGS_ZH.get(str(col).split(" (")[0])
+        return f"{zh} {col}" if zh else str(col)
+    return frame.rename(columns=name)
+
+
 def grade_frame(result: YearResult) -> pd.DataFrame:
     """The by-grade table with money in yuan (元), formatted for a console
-    (:func:`perfsim.numbers.display_frame`)."""
+    (:func:`perfsim.numbers.display_frame`), headings Chinese first."""
     t = result.by_grade.copy()
     t["grade"] = t.pop("grade_zh") + " " + t["grade"]
     cols = ["projects", "budget", "cut", "cancelled", "rewarded", "next_budget"]
-    return numbers.display_frame(t[["grade", *cols]], unit="元")
+    return zh_headings(numbers.display_frame(t[["grade", *cols]], unit="元"))
 
 
 def print_year(result: YearResult, out: Path | None = None) -> None:
+    """The one-year run on a console, Chinese first with English alongside."""
     s = result.summary
     tot = s["totals_yuan"]
     link = s["linkage"]
-    print(f"perfsim run: {s['scenario']} (seed {s['seed']}) — {s['projects']:,} projects, "
-          f"{s['departments']:,} departments, {yuan(tot['budget'])}")
-    rule = link["rule"] + (f", ratio {link['ratio']:.1%}" if "ratio" in link else "")
-    print(f"linkage: {rule}; pool: {link['pool']}")
+    print(f"perfsim 运行 run: {s['scenario']} (随机种子 seed {s['seed']}) — "
+          f"{s['projects']:,} 个项目 projects, {s['departments']:,} 个部门 departments, "
+          f"预算 budget {yuan(tot['budget'])}")
+    rule = link["rule"] + (f", 比例 ratio {link['ratio']:.1%}" if "ratio" in link else "")
+    pool = {"treasury": "上缴财政 treasury", "redistribute": "奖励再分配 redistribute"}.get(
+        link["pool"], link["pool"])
+    print(f"挂钩规则 linkage: {rule}; 节约资金去向 pool: {pool}")
     print(grade_frame(result).to_string(index=False))
     for row in s["by_grade"]:
         if row["cut"] > 0:
             share = row["cut"] / row["budget"] if row["budget"] else 0.0
-            print(f"{row['grade_zh']} ({row['grade']}) projects hold {yuan(row['budget'])}; "
-                  f"cut {yuan(row['cut'])} ({share:.1%})")
-    print(f"totals: kept {yuan(tot['kept'])}; cut {yuan(tot['cut'])}; "
-          f"cancelled {yuan(tot['cancelled'])}; rewarded {yuan(tot['rewarded'])}; "
-          f"savings {yuan(tot['savings'])}")
+            print(f"“{row['grade_zh']}”等级项目 {row['grade']} projects: 预算 hold "
+                  f"{yuan(row['budget'])}; 压减 cut {yuan(row['cut'])} ({share:.1%})")
+    print(f"合计 totals: 保留 kept {yuan(tot['kept'])}; 压减 cut {yuan(tot['cut'])}; "
+          f"取消 cancelled {yuan(tot['cancelled'])}; 奖励 rewarded {yuan(tot['rewarded'])}; "
+          f"节约 savings {yuan(tot['savings'])}")
     if s.get("precondition_failures"):
-        print(f"{s['precondition_failures']} projects failed a precondition and were cancelled")
+        print(f"{s['precondition_failures']} 个项目不满足前置条件，已取消 — projects failed a "
+              "precondition and were cancelled")
     filled = s.get("filled_cells") or {}
     if filled.get("count"):
         how = ", ".join(f"{k} {v}" for k, v in filled["by_treatment"].items())
-        print(f"{filled['count']} cells held no value and were filled ({how}): see cells.csv")
+        print(f"{filled['count']} 个空单元格已按规则填补 cells held no value and were filled "
+              f"({how}): 见 see cells.csv")
     if out is not None:
         cells = "cells.csv, " if filled.get("count") else ""
-        print(f"wrote {Path(out)}/allocations.csv, ledger.csv, grades.csv, {cells}summary.json")
+        print(f"已写入 wrote {Path(out)}/allocations.csv, ledger.csv, grades.csv, {cells}"
+              "summary.json")
 
 
 def write_monte_carlo(result: MonteCarloResult, out: str | Path) -> Path:
@@ -100,23 +132,25 @@ def write_monte_carlo(result: MonteCarloResult, out: str | Path) -> Path:
 
 
 _MC_LINES = (
-    ("misgrading", "misgrading rate", "share"),
-    ("wrong_cuts", "wrong cuts (yuan cut from truly 优/良)", "yuan"),
-    ("kept_by_poor", "kept by truly 差 projects", "yuan"),
-    ("savings", "savings", "yuan"),
-    ("recovered", "idle funds recovered", "yuan"),
-    ("rank_stability", "rank stability (Spearman vs truth)", "num"),
-    ("gini", "Gini of allocations", "num"),
-    ("top10_share", "top-10% share", "share"),
-    ("volatility", "year-on-year volatility", "share"),
-    ("inflation_payoff", "inflation payoff (yuan per point)", "num"),
+    ("misgrading", "误评率 misgrading rate", "share"),
+    ("wrong_cuts", "误减资金 wrong cuts (yuan cut from truly 优/良)", "yuan"),
+    ("kept_by_poor", "真实为差仍保留 kept by truly 差 projects", "yuan"),
+    ("savings", "节约资金 savings", "yuan"),
+    ("recovered", "收回闲置资金 idle funds recovered", "yuan"),
+    ("rank_stability", "排序稳定性 rank stability (Spearman vs truth)", "num"),
+    ("gini", "分配基尼系数 Gini of allocations", "num"),
+    ("top10_share", "前10%份额 top-10% share", "share"),
+    ("volatility", "年际波动 year-on-year volatility", "share"),
+    ("inflation_payoff", "虚报收益 inflation payoff (yuan per point)", "num"),
 )
 
 
 def print_monte_carlo(result: MonteCarloResult, out: Path | None = None) -> None:
+    """The Monte Carlo summary on a console: each metric's mean and 5–95% interval by year."""
     s = result.summary
-    print(f"perfsim run: {s['scenario']} (seed {s['seed']}) — {s['replications']:,} "
-          f"replications × {s['years']} years, {s['projects']:,} projects")
+    print(f"perfsim 运行 run: {s['scenario']} (随机种子 seed {s['seed']}) — "
+          f"{s['replications']:,} 次重复 replications × {s['years']} 年 years, "
+          f"{s['projects']:,} 个项目 projects")
     fmt = {"share": numbers.percent, "yuan": numbers.yuan, "num": numbers.decimal}
     rows = []
     for key, label, kind in _MC_LINES:
@@ -126,9 +160,26 @@ def print_monte_carlo(result: MonteCarloResult, out: Path | None = None) -> None
             rows.append({"metric": label, "year": entry["year"],
                          "mean": fmt[kind](entry["mean"]),
                          "5%": fmt[kind](entry["p05"]), "95%": fmt[kind](entry["p95"])})
-    print(pd.DataFrame(rows).to_string(index=False))
+    print(zh_headings(pd.DataFrame(rows)).to_string(index=False))
     if out is not None:
-        print(f"wrote {Path(out)}/replications.csv, projects.csv, summary.json")
+        print(f"已写入 wrote {Path(out)}/replications.csv, projects.csv, summary.json")
+
+
+#: Console headings of an estimate's tidy table, Chinese first.
+ESTIMATE_HEADINGS = {"term": "项 term", "estimate": "估计值 estimate",
+                     "std_error": "标准误 std_error", "ci_low": "95%下限 ci_low",
+                     "ci_high": "95%上限 ci_high", "p_value": "p值 p_value"}
+
+
+def estimate_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """An estimate's tidy table for the console: four decimals, p-values as ``<0.0001`` when
+    tiny, never scientific notation."""
+    out = table.copy()
+    for col in ("estimate", "std_error", "ci_low", "ci_high"):
+        out[col] = [numbers.decimal(v, 4) for v in out[col]]
+    out["p_value"] = [numbers.p_value(v) for v in out["p_value"]]
+    return out.rename(columns=ESTIMATE_HEADINGS)
+
 
 
 # --- Excel for finance staff ------------------------------------------------------------------
