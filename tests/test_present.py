@@ -232,3 +232,20 @@ def test_workbook_layout_labels_and_notes(workbook):
     assert notes["perfsim 版本 version"] == perfsim.__version__
     assert "ratio=0.15" in notes["参数 parameters"]
     assert "cutoffs=[90.0, 80.0, 60.0]" in notes["等级划分 grading"]
+
+
+def test_allocations_csv_carries_chinese_grade_and_status(workbook, tmp_path):
+    year, _ = workbook
+    report.write_year(year, tmp_path / "out")
+    raw = (tmp_path / "out" / "allocations.csv").read_bytes()
+    assert raw[:3] == b"\xef\xbb\xbf"
+    alloc = pd.read_csv(tmp_path / "out" / "allocations.csv", encoding="utf-8-sig")
+    # what happened to each project's money, read off its amounts
+    expected = np.where(alloc["cancelled"] > 0, "取消",
+                        np.where(alloc["cut"] > 0, "压减",
+                                 np.where(alloc["rewarded"] > 0, "奖励", "保持")))
+    assert (alloc["status_zh"].to_numpy() == expected).all()
+    assert set(alloc["status_zh"]) >= {"取消", "压减", "保持"}
+    zh = dict(zip(["excellent", "good", "fair", "poor"], "优良中差", strict=True))
+    assert (alloc["grade"].map(zh) == alloc["grade_zh"]).all()
+    assert list(alloc.columns).index("status_zh") == list(alloc.columns).index("status") + 1
