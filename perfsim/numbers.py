@@ -243,3 +243,33 @@ def _index(index: pd.Index, unit: str) -> pd.Index:
     if index.nlevels == 1:
         return pd.Index(shown[0], name=index.name)
     return pd.MultiIndex.from_arrays(shown, names=index.names)
+
+
+#: Chinese names put before perfsim's column names in tables shown to people (Chinese first,
+#: English alongside); a column not listed keeps its English name.
+HEADINGS_ZH = {
+    "project_id": "项目编号", "department": "部门", "score": "得分", "true_score": "真实得分",
+    "grade": "等级", "grade_zh": "等级", "projects": "项目数", "budget": "本年预算",
+    "kept": "保留", "cut": "压减", "cancelled": "取消", "rewarded": "奖励", "reward": "奖励",
+    "next_budget": "下年预算", "change": "增减", "net": "净变动", "status": "处理",
+    "multiplier": "调整系数", "variant": "方案", "metric": "指标", "year": "年",
+    "mean": "均值", "budget_total": "预算合计", "cut_total": "压减合计",
+    "cancelled_total": "取消合计", "rewarded_total": "奖励合计", "next_total": "下年预算合计",
+    "savings": "节约资金", "lost": "减少额", "lost_share": "减少比例", "misgrading": "误评率",
+    "wrong_cuts": "误减资金", "one_year": "单年测算", "no_noise": "无随机因素",
+    "monte_carlo": "随机模拟", "ratio": "比例", "feasible": "可行", "value": "数值",
+    "target": "目标", "achieved": "达到值",
+}
+
+
+def zh_headings(frame: pd.DataFrame) -> pd.DataFrame:
+    """Headings Chinese first: ``budget (亿元)`` becomes ``本年预算 budget (亿元)``; the names of
+    the index levels too."""
+    def name(col: Any) -> Any:
+        if not isinstance(col, str):
+            return col
+        zh = HEADINGS_ZH.get(col.split(" (")[0])
+        return f"{zh} {col}" if zh else col
+    out = frame.rename(columns=name)
+    out.index = out.index.set_names([name(n) for n in out.index.names])
+    return out

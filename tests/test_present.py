@@ -125,8 +125,8 @@ def test_index_levels_named_like_columns_are_formatted_too():
 
 def test_notebook_show_helper():
     t = pd.DataFrame({"budget": [1.5e9, 2.25e10]})
-    assert nb.show(t)["budget (亿元)"].tolist() == ["15.00", "225.00"]
-    assert nb.show(t, unit="元")["budget (元)"].tolist() == ["1,500,000,000.00",
+    assert nb.show(t)["本年预算 budget (亿元)"].tolist() == ["15.00", "225.00"]
+    assert nb.show(t, unit="元")["本年预算 budget (元)"].tolist() == ["1,500,000,000.00",
                                                            "22,500,000,000.00"]
     with pytest.raises(InputError, match="DataFrame"):
         nb.show([1, 2])
@@ -249,3 +249,12 @@ def test_allocations_csv_carries_chinese_grade_and_status(workbook, tmp_path):
     zh = dict(zip(["excellent", "good", "fair", "poor"], "优良中差", strict=True))
     assert (alloc["grade"].map(zh) == alloc["grade_zh"]).all()
     assert list(alloc.columns).index("status_zh") == list(alloc.columns).index("status") + 1
+
+
+def test_headings_read_chinese_first_and_keep_the_english_name():
+    t = pd.DataFrame({"savings (万元)": ["1.00"], "odd_name": [1]},
+                     index=pd.Index(["a"], name="variant"))
+    out = numbers.zh_headings(t)
+    assert list(out.columns) == ["节约资金 savings (万元)", "odd_name"]
+    assert out.index.name == "方案 variant"
+    assert list(t.columns) == ["savings (万元)", "odd_name"]  # the input is left alone

@@ -82,12 +82,14 @@ def show(table: Any, *, money: Any = None, shares: Any = None, counts: Any = Non
     """A results table as finance staff read it, for a notebook cell to display: money with
     thousands separators in 元, 万元 or 亿元 (one unit per table, named in the headings), shares
     as percentages, counts as integers, never scientific notation
-    (:func:`perfsim.numbers.display_frame`). Only the display is formatted; save the
+    (:func:`perfsim.numbers.display_frame`), headings Chinese first
+    (:func:`perfsim.numbers.zh_headings`). Only the display is formatted; save the
     raw table with :func:`save_table`."""
     if not isinstance(table, pd.DataFrame):
         raise InputError(field="table", value=type(table).__name__,
                          problem="must be a pandas DataFrame")
-    return numbers.display_frame(table, money=money, shares=shares, counts=counts, unit=unit)
+    shown = numbers.display_frame(table, money=money, shares=shares, counts=counts, unit=unit)
+    return numbers.zh_headings(shown)
 
 
 def save_figure(fig: Any, name: str, output_dir: str | os.PathLike[str] = "", *,

@@ -63,27 +63,13 @@ def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False) -> Pa
     return Path(out)
 
 
-#: Chinese names put before perfsim's column names in console tables.
-HEADINGS_ZH = {"grade": "等级", "projects": "项目数", "budget": "本年预算", "kept": "保留",
-               "cut": "压减", "cancelled": "取消", "rewarded": "奖励",
-               "next_budget": "下年预算", "metric": "指标", "year": "年", "mean": "均值"}
-
-
-def zh_headings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Console headings Chinese first: ``budget (元)`` becomes ``本年预算 budget (元)``."""
-    def name(col: str) -> str:
-        zh = HEADINGS_ZH.get(str(col).split(" (")[0])
-        return f"{zh} {col}" if zh else str(col)
-    return frame.rename(columns=name)
-
-
 def grade_frame(result: YearResult) -> pd.DataFrame:
     """The by-grade table with money in yuan (元), formatted for a console
     (:func:`perfsim.numbers.display_frame`), headings Chinese first."""
     t = result.by_grade.copy()
     t["grade"] = t.pop("grade_zh") + " " + t["grade"]
     cols = ["projects", "budget", "cut", "cancelled", "rewarded", "next_budget"]
-    return zh_headings(numbers.display_frame(t[["grade", *cols]], unit="元"))
+    return numbers.zh_headings(numbers.display_frame(t[["grade", *cols]], unit="元"))
 
 
 def print_year(result: YearResult, out: Path | None = None) -> None:
@@ -160,7 +146,7 @@ def print_monte_carlo(result: MonteCarloResult, out: Path | None = None) -> None
             rows.append({"metric": label, "year": entry["year"],
                          "mean": fmt[kind](entry["mean"]),
                          "5%": fmt[kind](entry["p05"]), "95%": fmt[kind](entry["p95"])})
-    print(zh_headings(pd.DataFrame(rows)).to_string(index=False))
+    print(numbers.zh_headings(pd.DataFrame(rows)).to_string(index=False))
     if out is not None:
         print(f"已写入 wrote {Path(out)}/replications.csv, projects.csv, summary.json")
 
