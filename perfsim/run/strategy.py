@@ -1,0 +1,155 @@
+"""Strategic units: how much each unit inflates its self-score when it weighs the money a
+better grade brings against the chance of a spot check and its penalty.
+
+A unit reporting its project's honest score ``s`` may add ``δ`` points (a value of a grid,
+0 first). Unchecked, the project is graded on ``s + δ``; checked (probability ``p``, the
+re-check share drawn at random), the re-check finds the honest score ``s`` and the re-check
+rules of the scenario's ``simulation.spot_check`` block give the graded score
+(:func:`perfsim.kernel.evaluation.recheck_scores`: the re-check replaces the self-score, the
+gap rule, the ``inflation_penalty`` when the self-score exceeds the re-check by more than
+``gap``). The money follows the scenario's grading and linkage rule, through the one year
+kernel (:func:`perfsim.kernel.year.evaluate_year`), with each grid value as a row.
+
+With ``a(δ)`` the money gained unchecked and ``b(δ)`` the money gained (a loss: b ≤ 0)
+checked, both against honesty, the expected gain is ``(1 − p)·a(δ) + p·b(δ)``; the unit
+chooses the δ that maximises it, honesty on a tie. The gain is linear in p, so each unit's
+**break-even check share** is closed-form: ``max over δ with a(δ) > 0 of a / (a − b)``
+(1 when a check costs nothing: b = 0; 0 when inflating never pays). Above it the unit
+reports honestly. The portfolio's break-even is the largest below 1: units at 1 — a 差
+project has nothing left to lose, and without a penalty nobody has — are counted apart, as
+only checking everyone deters them.
+
+Each row moves every project by the same δ, so a unit's money is exact for rules whose
+money depends on the project's own grade (cutoffs, multipliers, floors, caps, the treasury
+pool); with quotas or redistribution it is the money when everyone moves alike. Re-check
+noise is left out (the re-check finds the honest score on average).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from perfsim.errors import InputError
+from perfsim.kernel.evaluation import recheck_scores
+from perfsim.kernel.year import evaluate_year
+from perfsim.model.params import apply_changes
+from perfsim.model.scenario import Scenario
+
+#: the inflation a unit may choose by default: 0 to 30 points by half points
+GRID = tuple(np.round(np.arange(0.0, 30.25, 0.5), 2))
+
+
+@dataclass(frozen=True)
+class Gains:
+    """Money gained by inflating, per grid value (rows) and project (columns), yuan:
+    ``unchecked`` (a) and ``checked`` (b), against the honest report."""
+
+    grid: np.ndarray
+    unchecked: np.ndarray
+    checked: np.ndarray
+
+    def expected(self, p: float) -> np.ndarray:
+        """The expected gain (grid, projects) at check share ``p``."""
+        return (1.0 - p) * self.unchecked + p * self.checked
+
+    def choice(self, p: float) -> np.ndarray:
+        """Each unit's chosen inflation (points) at check share ``p``: the first grid value
+        with the largest expected gain, so honesty (0) wins a tie."""
+        return self.grid[np.argmax(self.expected(p), axis=0)]
+
+    def break_even(self) -> np.ndarray:
+        """Each unit's break-even check share (see the module): above it, honesty pays."""
+        a, b = self.unchecked, self.checked
+        pays = a > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = np.where(pays, np.where(b < 0, a / (a - b), 1.0), 0.0)
+        return p.max(axis=0)
+
+
+def _grid(grid: Sequence[float]) -> np.ndarray:
+    g = np.asarray(grid, dtype=float)
+    if g.ndim != 1 or g.size < 2 or g[0] != 0 or np.any(np.diff(g) <= 0) \
+            or not np.all(np.isfinite(g)):
+        raise InputError(where="strategy", field="grid", value=list(np.asarray(grid)),
+                         problem="must rise from 0 in at least two finite steps")
+    return g
+
+
+def gains(scenario: Scenario, grid: Sequence[float] = GRID) -> Gains:
+    """Money gained by inflating each project's honest score (the portfolio's scores) by
+    each grid value, unchecked and checked, under the scenario's rules."""
+    g = _grid(grid)
+    pf = scenario.portfolio
+    s = scenario.settings
+    honest = np.asarray(scenario.scores(), dtype=float)
+    claimed = honest[None, :] + g[:, None]
+    rows = np.broadcast_to(honest, claimed.shape)
+    graded = recheck_scores(claimed, rows, np.ones(claimed.shape, dtype=bool),
+                            replace=s.recheck_replaces, gap_rule=s.gap_rule, gap=s.gap,
+                            per=s.gap_per, step=s.gap_step, gap_mode=s.gap_mode,
+                            inflation_penalty=s.inflation_penalty)
+    flags = pf.flags()
+
+    def money(scores: np.ndarray) -> np.ndarray:
+        return evaluate_year(scores, pf.budget, scenario.grading, scenario.linkage,
+                             flags=flags).next_budget
+
+    base = money(honest[None, :])
+    return Gains(g, money(claimed) - base, money(graded) - base)
+
+
+def strategic_inflation(scenario: Scenario, check_shares: Sequence[float],
+                        grid: Sequence[float] = GRID) -> pd.DataFrame:
+    """For each check share: the units' mean chosen inflation (points), the share of units
+    that inflate, and the expected money they gain in all (yuan)."""
+    shares = np.asarray(check_shares, dtype=float)
+    if shares.ndim != 1 or not shares.size or np.any((shares < 0) | (shares > 1)):
+        raise InputError(where="strategy", field="check_shares", value=list(shares),
+                         problem="must be shares in [0, 1]")
+    gn = gains(scenario, grid)
+    rows: list[dict[str, Any]] = []
+    for p in shares:
+        chosen = gn.choice(float(p))
+        best = gn.expected(float(p)).max(axis=0)
+        rows.append({"check_share": float(p), "mean_inflation": float(chosen.mean()),
+                     "share_inflating": float((chosen > 0).mean()),
+                     "expected_gain": float(best.sum())})
+    return pd.DataFrame(rows)
+
+
+def summarise_break_even(p: np.ndarray) -> dict[str, float]:
+    """A portfolio's units' break-even shares in three figures: ``break_even_share``, the check
+    share from which every unit a penalty can deter reports honestly (the largest break-even
+    below 1; 1 when inflation pays and no unit can be deterred short of checking everyone,
+    0 when it never pays); ``share_tempted``, the units for which inflating pays without
+    checks; ``share_undeterred``, those only checking everyone deters (a 差 project has
+    nothing left to lose; without a penalty no one has)."""
+    deterrable = p[(p > 0) & (p < 1)]
+    tempted = float((p > 0).mean()) if p.size else 0.0
+    top = float(deterrable.max()) if deterrable.size else (1.0 if tempted else 0.0)
+    return {"break_even_share": top, "share_tempted": tempted,
+            "share_undeterred": float((p >= 1).mean()) if p.size else 0.0}
+
+
+def break_even_share(scenario: Scenario, grid: Sequence[float] = GRID) -> float:
+    """The check share from which every unit a penalty can deter reports honestly
+    (:func:`summarise_break_even`)."""
+    return summarise_break_even(gains(scenario, grid).break_even())["break_even_share"]
+
+
+def break_even_by_penalty(scenario: Scenario, penalties: Sequence[float],
+                          grid: Sequence[float] = GRID) -> pd.DataFrame:
+    """For each value of ``simulation.spot_check.inflation_penalty`` (points): the break-even
+    check share, the share of units tempted and the share only full checks deter
+    (:func:`summarise_break_even`)."""
+    out = []
+    for pen in penalties:
+        sc = apply_changes(scenario, {"simulation.spot_check.inflation_penalty": float(pen)})
+        out.append({"inflation_penalty": float(pen),
+                    **summarise_break_even(gains(sc, grid).break_even())})
+    return pd.DataFrame(out)
