@@ -280,3 +280,22 @@ def test_the_simulation_setting_names_the_reading():
     assert s.gap_mode == "excess"
     with pytest.raises(InputError, match="spot_check.gap_mode"):
         settings_from_dict({"spot_check": {"gap_mode": "half"}})
+
+
+def test_checks_near_the_cut_lines_take_the_scores_just_over_a_line_closest_first():
+    # self-scores: 80.5, 81.9, 90.2 and 60.1 lie within 2 points above a line (0.5, 1.9, 0.2,
+    # 0.1 over it); 79, 95 and 50 do not. Three checks: 60.1, 90.2 and 80.5.
+    score = np.array([[80.5, 81.9, 79.0, 90.2, 95.0, 60.1, 50.0]])
+    active = np.ones_like(score, dtype=bool)
+    key = np.linspace(0.1, 0.7, 7)[None]  # the random order, used only beyond the band
+    picked = select_for_check(3 / 7, "near_cutoffs", active, key, np.ones(7), score,
+                              cutoffs=(90, 80, 60), band=2.0)
+    assert picked[0].tolist() == [True, False, False, True, False, True, False]
+    # more checks than projects near a line: the rest at random (largest random key first)
+    picked = select_for_check(6 / 7, "near_cutoffs", active, key, np.ones(7), score,
+                              cutoffs=(90, 80, 60), band=2.0)
+    assert picked[0].tolist() == [True, True, False, True, True, True, True]
+    # a narrower band: only 90.2 and 60.1 are near; the third check is the random one
+    picked = select_for_check(3 / 7, "near_cutoffs", active, key, np.ones(7), score,
+                              cutoffs=(90, 80, 60), band=0.3)
+    assert picked[0].tolist() == [False, False, False, True, False, True, True]

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 from conftest import DATA, SCENARIOS
 
+import perfsim
 from perfsim.cli import main
 from perfsim.errors import InputError
 from perfsim.io import MARKER
@@ -615,3 +616,18 @@ def test_auto_engine_takes_a_pool_only_for_large_work_on_enough_cores(small):
     assert auto_engine(big, n_chunks=1, cores=8) == "numpy"
     assert auto_engine(inputs(64), n_chunks=1, cores=8) == "numpy"
     assert auto_engine(inputs(64), n_chunks=1, scheduler="tcp://127.0.0.1:1") == "dask"
+
+
+def test_checks_near_the_cut_lines_cut_the_inflation_payoff_more_than_top_scores():
+    """Inflation pays at the 80 and 60 lines, where the top self-scorers are not: at the same
+    check share, checks just over the lines leave units less to gain per inflated point."""
+    sc = perfsim.load(SCENARIOS / "liupanshui_2022.yaml")
+    base = {"simulation.self_evaluation.inflation_mean": 0.03,
+            "simulation.self_evaluation.noise": 0.02, "simulation.spot_check.share": 0.2,
+            "simulation.spot_check.inflation_penalty": 5.0, "simulation.spot_check.gap": 2.0}
+    payoff = {}
+    for selection in ("highest_score", "near_cutoffs"):
+        mc = sc.set({**base, "simulation.spot_check.selection": selection}).simulate(
+            replications=64, years=1)
+        payoff[selection] = mc.replications["inflation_payoff"].to_numpy()
+    assert payoff["near_cutoffs"].mean() < 0.5 * payoff["highest_score"].mean()

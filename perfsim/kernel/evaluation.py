@@ -17,7 +17,7 @@ import numpy as np
 
 from perfsim.kernel.scoring import gap_penalty, round_half_up, total_score
 
-SELECTIONS = ("random", "largest_budget", "highest_score")
+SELECTIONS = ("random", "largest_budget", "highest_score", "near_cutoffs")
 #: bytes of leaf arrays the evaluation process works on at a time (a few rows: cache-sized)
 CACHE_BYTES = 4 << 20
 
@@ -192,6 +192,8 @@ class Process:
     step: float = 5.0
     gap_mode: str = "whole"
     penalty: float = 0.0
+    cutoffs: tuple[float, ...] = ()   # the grade lines, for checks near them
+    band: float = 2.0                 # points above a line that count as near it
 
 
 @dataclass(frozen=True, eq=False)
@@ -267,7 +269,8 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
         self_score[r] = measure.score(np.clip(a_self, 0.0, top, out=a_self), rows(points, r),
                                       rows(bonus, r))
     checked = select_for_check(p.check_share, p.selection, active, draws.key,
-                               np.where(active, budget, 0.0), self_score)
+                               np.where(active, budget, 0.0), self_score,
+                               cutoffs=p.cutoffs, band=p.band)
     re_score = self_score
     if np.any(checked):
         rows = np.nonzero(checked)
@@ -286,20 +289,39 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
                          honest=honest, honest_self=honest_self)
 
 
+def near_cutoffs_key(self_score: np.ndarray, key_random: np.ndarray,
+                     cutoffs: Sequence[float], band: float) -> np.ndarray:
+    """The order of checks near the cut lines: projects whose self-score lies in
+    ``[cutoff, cutoff + band)`` for some cutoff — just over a line, where a few inflated points
+    buy a grade — first, the closest to their line first; the others after them, in random
+    order (``key_random`` in [0, 1))."""
+    distance = np.full(np.shape(self_score), np.inf)
+    for c in cutoffs:
+        d = self_score - c
+        distance = np.where((d >= 0) & (d < distance), d, distance)
+    near = distance < band
+    return np.where(near, 2.0 + (band - np.where(near, distance, 0.0)) / band, key_random)
+
+
 def select_for_check(share: float | np.ndarray, selection: str, active: np.ndarray,
-                     key_random: np.ndarray, budget: np.ndarray, self_score: np.ndarray
-                     ) -> np.ndarray:
+                     key_random: np.ndarray, budget: np.ndarray, self_score: np.ndarray,
+                     *, cutoffs: Sequence[float] = (), band: float = 2.0) -> np.ndarray:
     """Which projects are re-checked: ``round(share × active projects)`` per replication,
-    chosen at random, by largest budget, or by highest self-score (risk-based); ties in the
-    deterministic orders go to the project listed first. A sort finds each row's threshold
-    (no full ranking): the projects above it, then the tied ones at it in listing order."""
+    chosen at random, by largest budget, by highest self-score (risk-based), or near the cut
+    lines (:func:`near_cutoffs_key`: self-scores within ``band`` points above one of
+    ``cutoffs``, then at random); ties in the deterministic orders go to the project listed
+    first. A sort finds each row's threshold (no full ranking): the projects above it, then the
+    tied ones at it in listing order."""
     share = per_row(share, 2)
     if np.all(np.asarray(share) <= 0):
         return np.zeros(active.shape, dtype=bool)
     if np.all(np.asarray(share) >= 1):
         return active.copy()
-    key = {"random": key_random, "largest_budget": np.broadcast_to(budget, active.shape),
-           "highest_score": self_score}[selection]
+    if selection == "near_cutoffs":
+        key = near_cutoffs_key(self_score, key_random, cutoffs, band)
+    else:
+        key = {"random": key_random, "largest_budget": np.broadcast_to(budget, active.shape),
+               "highest_score": self_score}[selection]
     key = np.where(active, key, -np.inf)
     n_check = np.rint(share * active.sum(axis=-1, keepdims=True)).astype(np.int64)
     n_check = np.broadcast_to(n_check, (active.shape[0], 1))

@@ -42,6 +42,7 @@ class Settings:
     # spot checks and re-checks
     check_share: float = 0.0
     check_selection: str = "random"
+    check_band: float = 2.0
     recheck_noise: float = 0.02
     recheck_replaces: bool = True
     gap_rule: bool = False
@@ -102,6 +103,8 @@ class Settings:
             bad("gap_mode", f"must be one of {', '.join(GAP_MODES)}")
         if self.check_selection not in SELECTIONS:
             bad("check_selection", f"must be one of {', '.join(SELECTIONS)}")
+        if not _finite(self.check_band) or self.check_band <= 0:
+            bad("check_band", "must be > 0 (points above a cutoff)")
         for k, pair in enumerate(self.checkpoints):
             if (len(pair) != 2 or not all(_finite(x) and 0 <= x <= 1 for x in pair)):
                 raise InputError(where="simulation", field=f"monitoring.checkpoints[{k}]",
@@ -144,6 +147,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
                         "inflation_sd": "inflation_sd",
                         "by_department": "inflation_by_department"},
     "spot_check": {"share": "check_share", "selection": "check_selection",
+                   "band": "check_band",
                    "noise": "recheck_noise", "replace": "recheck_replaces",
                    "gap_rule": "gap_rule", "gap": "gap", "per": "gap_per", "step": "gap_step",
                    "gap_mode": "gap_mode",

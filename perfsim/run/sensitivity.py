@@ -227,7 +227,7 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     infl = np.where(model.infl_fixed, inp.inflation_mean, per_row(mean, 2))
     infl = infl + per_row(sd, 2) * rows(model.z_infl)
     active = np.ones((N, inp.n_projects), dtype=bool)
-    process = process_of(s, inp.measure, design)
+    process = process_of(s, inp.measure, design, cutoffs=inp.grading.cutoffs)
     draws = prepare_leaves(draws, inp.mean, process, inp.measure.span)
     scores = evaluate_process(None, infl, inp.measure, draws, process, inp.budget, active,
                               points, points)

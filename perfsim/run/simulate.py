@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -215,10 +215,11 @@ def design_rows(inputs: SimInputs, streams: list[tuple[np.random.Generator, int]
     return design
 
 
-def process_of(settings: Settings, measure: Measure, design: RowDesign | None = None
-               ) -> Process:
+def process_of(settings: Settings, measure: Measure, design: RowDesign | None = None,
+               cutoffs: Sequence[float] | None = None) -> Process:
     """The year's evaluation process from the settings (per-row values from ``design``); a
-    portfolio of ready scores has no leaves, hence no leaf dispersion."""
+    portfolio of ready scores has no leaves, hence no leaf dispersion. ``cutoffs`` are the
+    grade lines that checks ``near_cutoffs`` look at."""
     s = settings
     get = (lambda name: getattr(s, name)) if design is None else (
         lambda name: design.setting(name, getattr(s, name)))
@@ -228,7 +229,8 @@ def process_of(settings: Settings, measure: Measure, design: RowDesign | None = 
                    selection=s.check_selection, replace=s.recheck_replaces,
                    gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per, step=s.gap_step,
                    gap_mode=s.gap_mode,
-                   penalty=s.inflation_penalty)
+                   penalty=s.inflation_penalty,
+                   cutoffs=tuple(float(c) for c in (cutoffs or ())), band=s.check_band)
 
 
 class Workspace:
@@ -274,7 +276,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
 
     design = design_rows(inputs, streams)
     points = inputs.measure.points if design.points is None else design.points
-    process = process_of(s, inputs.measure)
+    process = process_of(s, inputs.measure, cutoffs=inputs.grading.cutoffs)
     inflation = inputs.inflation_mean + s.inflation_sd * draw(
         lambda g, n: g.standard_normal((n, P0)))
     pick = draw(lambda g, n: g.integers(0, P0, (n, max(S - P0, 0))))
