@@ -415,3 +415,30 @@ def plot_sensitivity(res: SensitivityResult, metric: str, ax: Any = None,
     fig.text(0.01, 0.01, src, fontsize=7, color="0.35", ha="left", va="bottom")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
+
+
+def check_designs(table: Any, *, source: str, figsize: tuple[float, float] = (8, 5)) -> Any:
+    """The check designs of :func:`perfsim.run.checks.optimise_checks`: inflation payoff
+    (yuan per point) against wrong cuts (million yuan), one colour per selection, marker size
+    by cost; the Pareto-optimal designs ringed, the view framed on them."""
+    fig, ax = _new(figsize)
+    sel = "simulation.spot_check.selection"
+    for k, (name, sub) in enumerate(table.groupby(sel, sort=False)):
+        size = 20 + 180 * sub["cost_yuan"] / max(float(table["cost_yuan"].max()), 1.0)
+        ax.scatter(sub["wrong_cuts"] / 1e6, sub["inflation_payoff"], s=size, alpha=0.6,
+                   label=text(str(name)), color=f"C{k}")
+    front = table[table["pareto"]]
+    ax.scatter(front["wrong_cuts"] / 1e6, front["inflation_payoff"], s=160,
+               facecolors="none", edgecolors="black", linewidths=1.2,
+               label=text("Pareto front 帕累托前沿"))
+    # the view: the front and its neighbourhood (designs far worse on both axes are cut off)
+    fx, fy = front["wrong_cuts"] / 1e6, front["inflation_payoff"]
+    span_y = max(float(fy.max() - fy.min()), 1.0)
+    ax.set_xlim(-0.02 * max(float(fx.max()), 1.0), 1.3 * max(float(fx.max()), 1.0))
+    ax.set_ylim(float(fy.min()) - 0.3 * span_y, float(fy.max()) + 0.15 * span_y)
+    ax.axhline(0.0, color="0.5", linewidth=0.8, linestyle="--")
+    ax.legend(title=text("抽查方式 selection"), fontsize=8)
+    ax.grid(alpha=0.3)
+    return _finish(fig, ax, "抽查方案 Check designs: inflation payoff against wrong cuts",
+                   "误减资金 wrong cuts (百万元, million yuan)",
+                   "虚报收益 inflation payoff (元/分, yuan per point)", source)

@@ -12,6 +12,8 @@ import pandas as pd
 
 from perfsim import numbers
 from perfsim.io import atomic_directory, write_json
+from perfsim.present import plots
+from perfsim.run.checks import CheckDesigns
 from perfsim.run.simulate import MonteCarloResult
 from perfsim.run.year import YearResult
 from perfsim.version import __version__
@@ -166,6 +168,46 @@ def estimate_frame(table: pd.DataFrame) -> pd.DataFrame:
     out["p_value"] = [numbers.p_value(v) for v in out["p_value"]]
     return out.rename(columns=ESTIMATE_HEADINGS)
 
+
+
+def write_check_designs(result: CheckDesigns, out: str | Path, *, source: str) -> Path:
+    """Write ``designs.csv`` (every design searched, ``pareto`` marking the front) and
+    ``front.png`` (:func:`perfsim.present.plots.check_designs`) into ``out`` atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with atomic_directory(out, kind="run") as tmp:
+        write_csv(result.table, tmp / "designs.csv", "%.6f")
+        fig = plots.check_designs(result.table, source=source)
+        fig.savefig(tmp / "front.png", dpi=150, metadata={"Software": None})
+        plt.close(fig)
+        write_json(tmp / "settings.json", {**result.settings, "perfsim_version": __version__})
+    return Path(out)
+
+
+def format_check_designs(result: CheckDesigns) -> str:
+    """The Pareto front for a console: share, selection, penalty, checks, staff-days, cost,
+    inflation payoff and wrong cuts, people's formats."""
+    f = result.front
+    table = pd.DataFrame({
+        "抽查比例 share": [numbers.percent(v) for v in f["simulation.spot_check.share"]],
+        "抽查方式 selection": f["simulation.spot_check.selection"],
+        "处罚 penalty (分)": [numbers.number(v, 1) for v in
+                             f["simulation.spot_check.inflation_penalty"]],
+        "抽查数 checks": [numbers.count(v) for v in f["checks"]],
+        "人天 staff-days": [numbers.number(v, 1) for v in f["staff_days"]],
+        "费用 cost (元)": [numbers.yuan(v) for v in f["cost_yuan"]],
+        "虚报收益 payoff (元/分)": [numbers.yuan(v) for v in f["inflation_payoff"]],
+        "误减 wrong cuts (元)": [numbers.yuan(v) for v in f["wrong_cuts"]],
+    })
+    s = result.settings
+    head = (f"帕累托前沿 Pareto front: {len(f)} of {len(result.table)} designs; budget "
+            f"{numbers.number(s['budget_staff_days'], 1)} staff-days "
+            f"({numbers.percent(s['most_share'])} of {s['projects']:,} projects at most), "
+            f"{s['replications']} replications each, seed {s['seed']}")
+    return head + "\n" + table.to_string(index=False)
 
 
 # --- Excel for finance staff ------------------------------------------------------------------

@@ -1,0 +1,145 @@
+"""The cheapest check design that makes honesty pay: spot-check designs searched for the
+Pareto front of inflation payoff, wrong cuts and evaluation cost.
+
+A design is a check share (``simulation.spot_check.share``), a selection
+(``simulation.spot_check.selection``: random, largest budget, highest self-score, near the cut
+lines) and a penalty for inflation found (``simulation.spot_check.inflation_penalty``). Each
+design is one Monte Carlo of the evaluation process (:func:`perfsim.run.variants.settings_grid`)
+with the scenario's seed, so every design meets the same random draws (common random
+numbers) and differences between designs come from the designs alone.
+
+The search is exhaustive over a grid: the selection is discrete, and the share and penalty
+grids are what a bureau can choose between (shares up to what the budget of staff-days
+affords: ``checks × staff_days_per_check ≤ budget``). Each design's cost is its checks (the
+share of the portfolio's projects, rounded as the Monte Carlo rounds it) times
+``yuan_per_check`` and ``staff_days_per_check``. The front is the set of designs that no other
+design beats on all three outcomes at once — lower inflation payoff (yuan gained per inflated
+point, counted from zero up: once honesty pays, a harsher design buys nothing more), lower
+wrong cuts (yuan cut from projects that truly deserve 优 or 良) and lower cost. Without checks
+the selection and the penalty change nothing, so the designs at share 0 are one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from perfsim.errors import InputError
+from perfsim.kernel.evaluation import SELECTIONS
+from perfsim.model.scenario import Scenario
+from perfsim.run.variants import settings_grid
+
+SHARE = "simulation.spot_check.share"
+SELECTION = "simulation.spot_check.selection"
+PENALTY = "simulation.spot_check.inflation_penalty"
+#: the outcomes the front minimises: the payoff of inflation (none below zero: once honesty
+#: pays, a harsher design buys nothing more), wrong cuts and cost
+OUTCOMES = ("payoff_above_zero", "wrong_cuts", "cost_yuan")
+
+
+@dataclass(frozen=True)
+class CheckDesigns:
+    """Every design searched (``table``: one row per design with its outcomes, cost and
+    ``pareto`` flag) and the settings of the search."""
+
+    table: pd.DataFrame
+    settings: dict[str, Any]
+
+    @property
+    def front(self) -> pd.DataFrame:
+        """The Pareto-optimal designs, cheapest first."""
+        return self.table[self.table["pareto"]].sort_values(
+            ["cost_yuan", "inflation_payoff"], ignore_index=True)
+
+
+def pareto(values: np.ndarray) -> np.ndarray:
+    """Which rows of ``values`` (rows, objectives; lower is better) no other row dominates
+    (at most as large on every objective and smaller on one)."""
+    v = np.asarray(values, dtype=float)
+    le = (v[:, None, :] <= v[None, :, :]).all(axis=2)   # le[j, i]: j at most i everywhere
+    lt = (v[:, None, :] < v[None, :, :]).any(axis=2)
+    dominated = (le & lt).any(axis=0)
+    return ~dominated
+
+
+def _positive(name: str, value: Any) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not (np.isfinite(v) and v > 0):
+        raise InputError(where="optimise-checks", field=name, value=value,
+                         problem="must be a number > 0")
+    return v
+
+
+def optimise_checks(scenario: Scenario, budget: float, *, staff_days_per_check: float = 2.0,
+                    yuan_per_check: float = 3000.0, shares: int | Sequence[float] = 6,
+                    selections: Sequence[str] = SELECTIONS,
+                    penalties: Sequence[float] = (0.0, 5.0, 10.0, 20.0),
+                    replications: int = 64, years: int = 1) -> CheckDesigns:
+    """Search check designs within a ``budget`` of staff-days for the Pareto front of
+    inflation payoff, wrong cuts and cost. ``shares`` is a count of evenly spaced shares from
+    0 to the most the budget affords, or the shares themselves (each within what it
+    affords). The scenario's units must inflate (``simulation.self_evaluation.inflation_mean``
+    or ``by_department``): the payoff of inflation is what the checks are to remove."""
+    budget = _positive("budget", budget)
+    days = _positive("staff_days_per_check", staff_days_per_check)
+    yuan = _positive("yuan_per_check", yuan_per_check)
+    s = scenario.settings
+    if s.inflation_mean == 0 and not any(s.inflation_by_department.values()):
+        raise InputError(where="optimise-checks", field="simulation.self_evaluation."
+                         "inflation_mean", value=0, problem="nobody inflates: set it (or "
+                         "by_department) so that there is a payoff for checks to remove")
+    n = scenario.portfolio.n_projects
+    most = min(1.0, np.floor(budget / days) / n)
+    if isinstance(shares, int | np.integer):
+        if shares < 2:
+            raise InputError(where="optimise-checks", field="shares", value=int(shares),
+                             problem="give at least 2 shares")
+        grid = np.linspace(0.0, most, int(shares))
+    else:
+        grid = np.asarray(shares, dtype=float)
+        if grid.ndim != 1 or not grid.size:
+            raise InputError(where="optimise-checks", field="shares",
+                             problem="give at least one share")
+        bad = grid[(grid < 0) | (grid > most + 1e-12) | ~np.isfinite(grid)]
+        if bad.size:
+            raise InputError(where="optimise-checks", field="shares", value=float(bad[0]),
+                             problem=f"must lie in [0, {most:.4f}]: the budget of "
+                                     f"{budget:g} staff-days affords {most:.2%} of the "
+                                     f"{n:,} projects")
+    for sel in selections:
+        if sel not in SELECTIONS:
+            raise InputError(where="optimise-checks", field="selections", value=sel,
+                             problem=f"unknown selection (known: {', '.join(SELECTIONS)})")
+    pens = [float(p) for p in penalties]
+    if not pens or any(not np.isfinite(p) or p < 0 for p in pens):
+        raise InputError(where="optimise-checks", field="penalties", value=pens,
+                         problem="must be points >= 0")
+
+    long = settings_grid(scenario, {SHARE: [float(g) for g in grid],
+                                    SELECTION: list(selections), PENALTY: pens},
+                         metrics=("inflation_payoff", "wrong_cuts", "savings", "misgrading"),
+                         replications=replications, years=years)
+    keys = [SHARE, SELECTION, PENALTY]
+    wide = long.pivot_table(index=keys, columns="metric", values="mean", sort=False,
+                            aggfunc="mean").reset_index()
+    wide.columns.name = None
+    # without checks the selection and the penalty change nothing: one design, not many
+    none = wide[SHARE].to_numpy(dtype=float) == 0
+    wide = wide[~none | ~pd.Series(none).duplicated().to_numpy()].reset_index(drop=True)
+    checks = np.rint(wide[SHARE].to_numpy(dtype=float) * n)
+    wide["checks"] = checks.astype(np.int64)
+    wide["staff_days"] = checks * days
+    wide["cost_yuan"] = checks * yuan
+    wide["payoff_above_zero"] = wide["inflation_payoff"].clip(lower=0.0)
+    wide["pareto"] = pareto(wide[list(OUTCOMES)].to_numpy(dtype=float))
+    settings = {"budget_staff_days": budget, "staff_days_per_check": days,
+                "yuan_per_check": yuan, "replications": replications, "years": years,
+                "seed": scenario.seed, "projects": n, "most_share": most}
+    return CheckDesigns(wide, settings)
