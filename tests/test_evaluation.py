@@ -299,3 +299,11 @@ def test_checks_near_the_cut_lines_take_the_scores_just_over_a_line_closest_firs
     picked = select_for_check(3 / 7, "near_cutoffs", active, key, np.ones(7), score,
                               cutoffs=(90, 80, 60), band=0.3)
     assert picked[0].tolist() == [False, False, False, True, False, True, True]
+
+
+def test_a_bonus_for_not_being_checked_goes_to_the_unchecked_only():
+    # Fujian: 2 points because no spot check was done. The checked project is graded on its
+    # re-check (75), the unchecked one on its self-score plus the bonus (70 + 2).
+    out = recheck_scores(np.array([[80.0, 70.0]]), np.array([[75.0, 60.0]]),
+                         np.array([[True, False]]), unchecked_bonus=2.0)
+    assert out.tolist() == [[75.0, 72.0]]

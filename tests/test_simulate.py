@@ -472,7 +472,7 @@ def test_cli_monte_carlo_writes_three_files(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", str(write_scenario(tmp_path)), "--years", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "40 replications × 2 years" in printed and "misgrading rate" in printed
+    assert "40 次重复 replications × 2 年 years" in printed and "misgrading rate" in printed
     assert sorted(p.name for p in out.iterdir()) == [MARKER, "projects.csv",
                                                      "replications.csv", "summary.json"]
     reps = pd.read_csv(out / "replications.csv")

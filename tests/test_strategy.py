@@ -92,3 +92,14 @@ def test_bad_grid_and_shares_are_one_line_errors(tmp_path):
         strategy.gains(sc, [1.0, 2.0])
     with pytest.raises(InputError, match="field 'check_shares'"):
         strategy.strategic_inflation(sc, [1.5])
+
+
+def test_a_bonus_for_not_being_checked_makes_inflating_cheaper(tmp_path):
+    path = tmp_path / "fujian.yaml"
+    path.write_text(SCENARIO.format(data=DATA, penalty=12.0).replace(
+        "gap: 0.0}", "gap: 0.0, unchecked_bonus: 2.0}"), encoding="utf-8")
+    gn = strategy.gains(perfsim.load(path))
+    # unchecked, P2 (70) needs 8 points, not 10, to reach 80 with the 2-point bonus; P5 (65)
+    # 13 instead of 15. The honest report is the baseline in each case, so 0 gains nothing.
+    assert gn.choice(0.14).tolist() == [0.0, 8.0, 28.0, 0.0, 13.0]
+    assert gn.unchecked[0].tolist() == [0.0] * 5 and gn.checked[0].tolist() == [0.0] * 5

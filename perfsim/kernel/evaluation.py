@@ -194,6 +194,7 @@ class Process:
     penalty: float = 0.0
     cutoffs: tuple[float, ...] = ()   # the grade lines, for checks near them
     band: float = 2.0                 # points above a line that count as near it
+    unchecked_bonus: float = 0.0      # points for not being checked (Fujian)
 
 
 @dataclass(frozen=True, eq=False)
@@ -281,7 +282,8 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
         re_score = self_score.copy()
         re_score[rows] = measure.score_rows(a_re, rows, points)
     rules = dict(replace=p.replace, gap_rule=p.gap_rule, gap=p.gap, per=p.per, step=p.step,
-                 gap_mode=p.gap_mode, inflation_penalty=p.penalty)
+                 gap_mode=p.gap_mode, inflation_penalty=p.penalty,
+                 unchecked_bonus=p.unchecked_bonus)
     final = recheck_scores(self_score, re_score, checked, **rules)
     honest = None if honest_self is None else recheck_scores(honest_self, re_score, checked,
                                                              **rules)
@@ -337,15 +339,20 @@ def select_for_check(share: float | np.ndarray, selection: str, active: np.ndarr
 def recheck_scores(self_score: np.ndarray, recheck_score: np.ndarray, checked: np.ndarray, *,
                    replace: bool = True, gap_rule: bool = False, gap: float = 10.0,
                    per: float = 1.0, step: float = 5.0, gap_mode: str = "whole",
-                   inflation_penalty: float = 0.0) -> np.ndarray:
+                   inflation_penalty: float = 0.0, unchecked_bonus: float = 0.0
+                   ) -> np.ndarray:
     """The score that is graded after re-checks (points, floored at 0).
 
     For checked projects: the re-check replaces the self-score (``replace``); the Wenzhou gap
     rule deducts ``per`` points per ``step`` points of |self − re-check| above ``gap``; an
     optional ``inflation_penalty`` is deducted when the self-score exceeds the re-check by more
-    than ``gap``. Unchecked projects keep their self-score.
+    than ``gap``. Unchecked projects keep their self-score, plus ``unchecked_bonus`` points
+    where a rule rewards the absence of an audit (Fujian: 2 points because no spot check was
+    done).
     """
     score = np.where(checked & replace, recheck_score, self_score)
+    if unchecked_bonus:
+        score = score + np.where(checked, 0.0, unchecked_bonus)
     if gap_rule:
         score = score - np.where(checked, gap_penalty(recheck_score, self_score, gap=gap,
                                                       per=per, step=step, mode=gap_mode), 0.0)

@@ -51,6 +51,7 @@ class Settings:
     gap_step: float = 5.0
     gap_mode: str = "whole"
     inflation_penalty: float = 0.0
+    unchecked_bonus: float = 0.0
     # dual monitoring: (share of the year elapsed, minimum execution rate)
     checkpoints: tuple[tuple[float, float], ...] = ()
     execution_sd: float = 0.1
@@ -151,7 +152,8 @@ _LAYOUT: dict[str, dict[str, str]] = {
                    "noise": "recheck_noise", "replace": "recheck_replaces",
                    "gap_rule": "gap_rule", "gap": "gap", "per": "gap_per", "step": "gap_step",
                    "gap_mode": "gap_mode",
-                   "inflation_penalty": "inflation_penalty"},
+                   "inflation_penalty": "inflation_penalty",
+                   "unchecked_bonus": "unchecked_bonus"},
     "monitoring": {"checkpoints": "checkpoints", "execution_sd": "execution_sd",
                    "recovery_share": "recovery_share"},
     "dynamics": {"entry_rate": "entry_rate", "escalation_years": "escalation_years"},

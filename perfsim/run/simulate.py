@@ -230,7 +230,8 @@ def process_of(settings: Settings, measure: Measure, design: RowDesign | None = 
                    gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per, step=s.gap_step,
                    gap_mode=s.gap_mode,
                    penalty=s.inflation_penalty,
-                   cutoffs=tuple(float(c) for c in (cutoffs or ())), band=s.check_band)
+                   cutoffs=tuple(float(c) for c in (cutoffs or ())), band=s.check_band,
+                   unchecked_bonus=s.unchecked_bonus)
 
 
 class Workspace:

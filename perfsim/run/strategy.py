@@ -2,7 +2,8 @@
 better grade brings against the chance of a spot check and its penalty.
 
 A unit reporting its project's honest score ``s`` may add ``δ`` points (a value of a grid,
-0 first). Unchecked, the project is graded on ``s + δ``; checked (probability ``p``, the
+0 first). Unchecked, the project is graded on ``s + δ`` (plus any
+``simulation.spot_check.unchecked_bonus``); checked (probability ``p``, the
 re-check share drawn at random), the re-check finds the honest score ``s`` and the re-check
 rules of the scenario's ``simulation.spot_check`` block give the graded score
 (:func:`perfsim.kernel.evaluation.recheck_scores`: the re-check replaces the self-score, the
@@ -89,18 +90,20 @@ def gains(scenario: Scenario, grid: Sequence[float] = GRID) -> Gains:
     honest = np.asarray(scenario.scores(), dtype=float)
     claimed = honest[None, :] + g[:, None]
     rows = np.broadcast_to(honest, claimed.shape)
-    graded = recheck_scores(claimed, rows, np.ones(claimed.shape, dtype=bool),
-                            replace=s.recheck_replaces, gap_rule=s.gap_rule, gap=s.gap,
-                            per=s.gap_per, step=s.gap_step, gap_mode=s.gap_mode,
-                            inflation_penalty=s.inflation_penalty)
+    rules = dict(replace=s.recheck_replaces, gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per,
+                 step=s.gap_step, gap_mode=s.gap_mode, inflation_penalty=s.inflation_penalty,
+                 unchecked_bonus=s.unchecked_bonus)
+    graded = recheck_scores(claimed, rows, np.ones(claimed.shape, dtype=bool), **rules)
+    unchecked = recheck_scores(claimed, rows, np.zeros(claimed.shape, dtype=bool), **rules)
     flags = pf.flags()
 
     def money(scores: np.ndarray) -> np.ndarray:
         return evaluate_year(scores, pf.budget, scenario.grading, scenario.linkage,
                              flags=flags).next_budget
 
-    base = money(honest[None, :])
-    return Gains(g, money(claimed) - base, money(graded) - base)
+    m_unchecked, m_checked = money(unchecked), money(graded)
+    # against the honest report in each case (grid value 0): unchecked it may earn a bonus
+    return Gains(g, m_unchecked - m_unchecked[0], m_checked - m_checked[0])
 
 
 def strategic_inflation(scenario: Scenario, check_shares: Sequence[float],
