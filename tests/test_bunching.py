@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import SCENARIOS
 
+import perfsim
 from perfsim.analyse.bunching import bunching
 from perfsim.errors import InputError
+from perfsim.run import strategy
 
 
 def flat_with_pile(moved: int, per_bin: int = 20, departments: int = 4):
@@ -95,3 +98,21 @@ def test_bad_settings_are_one_line_errors(kwargs, fragment):
 def test_too_few_scores_is_refused():
     with pytest.raises(InputError, match="at least 20"):
         bunching(np.arange(10.0))
+
+
+def test_strategic_units_pile_up_at_80_and_the_estimator_counts_them():
+    """On the Liupanshui scenario, units that may add up to 3 points, facing 10% checks and a
+    20-point penalty on any inflation found, lift 中 projects just below 80 onto the line; the
+    excess mass at 80 holds the number of projects that crossed it, and 90 and 60 (where
+    nothing crosses: 优 and 良 are paid alike, 差 projects cannot reach 60) hold zero."""
+    sc = perfsim.load(SCENARIOS / "liupanshui_2022.yaml").set({
+        "simulation.spot_check.gap": 0.0, "simulation.spot_check.inflation_penalty": 20.0})
+    c = strategy.claimed_scores(sc, 0.1, grid=np.arange(0.0, 3.5, 0.5))
+    crossed = int(((c["honest_score"] < 80) & (c["claimed_score"] >= 80)).sum())
+    assert crossed > 30
+    est = bunching(c["claimed_score"], departments=c["department"], low=50, high=99,
+                   draws=200, seed=1)
+    t = est.table.set_index("cutoff")
+    assert t.loc[80, "excess_low"] <= crossed <= t.loc[80, "excess_high"]
+    for cut in (90, 60):
+        assert t.loc[cut, "excess_low"] <= 0 <= t.loc[cut, "excess_high"], cut

@@ -631,3 +631,24 @@ def test_checks_near_the_cut_lines_cut_the_inflation_payoff_more_than_top_scores
             replications=64, years=1)
         payoff[selection] = mc.replications["inflation_payoff"].to_numpy()
     assert payoff["near_cutoffs"].mean() < 0.5 * payoff["highest_score"].mean()
+
+
+def test_the_observed_sample_is_the_first_replication_whatever_the_chunking():
+    sc = perfsim.load(SCENARIOS / "liupanshui_2022.yaml").set({
+        "simulation.self_evaluation.inflation_mean": 0.03, "simulation.spot_check.share": 0.3})
+    a = sc.simulate(replications=64, years=1, chunk=32).sample
+    b = sc.simulate(replications=64, years=1, chunk=64, engine="processes", workers=2).sample
+    pd.testing.assert_frame_equal(a, b)
+    # a re-check score exists exactly where the project was checked: 30% of 3,468 = 1,040
+    assert a["checked"].sum() == round(0.3 * 3468)
+    assert a["recheck_score"].notna().equals(a["checked"])
+
+
+def test_without_noise_the_sample_is_the_portfolio_as_run_for_one_year():
+    sc = perfsim.load(SCENARIOS / "liupanshui_2022.yaml")
+    sample = sc.simulate(replications=2, years=1, noise=False).sample
+    year = sc.run_year().allocations
+    assert (sample["self_score"].to_numpy() == year["score"].to_numpy()).all()
+    assert (sample["final_score"].to_numpy() == year["score"].to_numpy()).all()
+    assert (sample["grade"].to_numpy() == year["grade"].to_numpy()).all()
+    assert not sample["checked"].any() and sample["recheck_score"].isna().all()

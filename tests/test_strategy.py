@@ -103,3 +103,12 @@ def test_a_bonus_for_not_being_checked_makes_inflating_cheaper(tmp_path):
     # 13 instead of 15. The honest report is the baseline in each case, so 0 gains nothing.
     assert gn.choice(0.14).tolist() == [0.0, 8.0, 28.0, 0.0, 13.0]
     assert gn.unchecked[0].tolist() == [0.0] * 5 and gn.checked[0].tolist() == [0.0] * 5
+
+
+def test_claimed_scores_are_the_honest_ones_plus_the_chosen_inflation(tmp_path):
+    c = strategy.claimed_scores(scenario(tmp_path), 0.14)
+    assert c["inflation"].tolist() == [0.0, 10.0, 30.0, 0.0, 15.0]
+    assert c["claimed_score"].tolist() == [95.0, 80.0, 80.0, 85.0, 80.0]
+    assert c["project_id"].tolist() == ["P1", "P2", "P3", "P4", "P5"]
+    with pytest.raises(InputError, match="field 'check_share'"):
+        strategy.claimed_scores(scenario(tmp_path), 1.2)

@@ -5,12 +5,13 @@ a project that would score 79 claims 80. The bunching estimator (Chetty, Friedma
 Pistaferri 2011; Kleven 2016) measures that pile:
 
 1. the scores are put into bins of ``width`` points;
-2. the bin counts are fitted by a Poisson regression (statsmodels GLM, log link) on a
-   polynomial of degree ``degree`` in the bin's centre, with one dummy per bin inside a window
-   around each cutoff (``below`` points under it, ``above`` points over it), so the windows do
-   not shape the fit: exp(polynomial) is the *counterfactual* density, what the counts would
-   be without bunching (a log-polynomial follows bell-shaped and skewed score densities with
-   a low degree: a normal density is exactly quadratic);
+2. the bin counts outside a window around each cutoff (``below`` points under it, ``above``
+   points over it) are fitted by a Poisson regression (statsmodels GLM, log link) on a
+   polynomial of degree ``degree`` in the bin's centre — the same fit as one dummy per window
+   bin — so the windows do not shape it: exp(polynomial) over every bin is the
+   *counterfactual* density, what the counts would be without bunching (a log-polynomial
+   follows bell-shaped and skewed score densities with a low degree: a normal density is
+   exactly quadratic);
 3. the **excess mass** at a cutoff is the count in ``[cutoff, cutoff + above)`` minus the
    counterfactual there; the **missing mass** is the counterfactual minus the count in
    ``[cutoff − below, cutoff)``. Both are also given as a share of all projects, and the excess
@@ -41,23 +42,29 @@ import pandas as pd
 from perfsim.errors import InputError
 
 
-def _counterfactual(design: np.ndarray, poly: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Each row of counts ``y`` fitted by a Poisson regression (log link) on ``design``; the
-    counterfactual is the polynomial part alone, exp(poly @ β). The first fit starts the
-    others (the bootstrap resamples lie close to it)."""
+def _counterfactual(poly: np.ndarray, outside: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each row of counts ``y`` fitted by a Poisson regression (log link) on the polynomial
+    ``poly`` over the bins ``outside`` the windows only (the same fit as one dummy per window
+    bin, without dummies that run off to minus infinity where a window bin is empty); the
+    counterfactual is exp(poly @ β) over every bin. The first fit starts the others (the
+    bootstrap resamples lie close to it)."""
     import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning, SingularMatrixWarning
 
-    k = poly.shape[1]
     out = np.empty_like(y)
     start = None
+    x = poly[outside]
     for r in range(y.shape[0]):
-        with warnings.catch_warnings():  # counts the polynomial fits exactly: not a problem
+        # a polynomial that fits the counts exactly, or bins with hardly any projects (weights
+        # near zero in the iterations), are not problems of the estimate
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", PerfectSeparationWarning)
-            res = sm.GLM(y[r], design, family=sm.families.Poisson()).fit(start_params=start)
+            warnings.simplefilter("ignore", SingularMatrixWarning)
+            res = sm.GLM(y[r, outside], x, family=sm.families.Poisson()).fit(
+                start_params=start)
         if start is None:
             start = res.params
-        out[r] = np.exp(poly @ res.params[:k])
+        out[r] = np.exp(poly @ res.params)
     return out
 
 
@@ -148,11 +155,9 @@ def bunching(scores: Any, cutoffs: Sequence[float] = (90, 80, 60), *,
         raise InputError(where="bunching", field="degree", value=degree,
                          problem="too few bins outside the windows to fit it")
 
-    # design: polynomial in the standardised bin centre + a dummy per bin inside a window
+    # the polynomial in the standardised bin centre, fitted on the bins outside the windows
     z = (centre - centre.mean()) / (centre.std() or 1.0)
     poly = np.vander(z, degree + 1, increasing=True)
-    dummies = np.eye(nbins)[:, inside]
-    design = np.hstack([poly, dummies])
 
     rng = np.random.default_rng(seed)
     n = x.size
@@ -165,7 +170,7 @@ def bunching(scores: Any, cutoffs: Sequence[float] = (90, 80, 60), *,
         y = np.vstack([counts, boot])
     else:
         y = counts[None]
-    counterfactual = _counterfactual(design, poly, y)          # (1 + draws, bins)
+    counterfactual = _counterfactual(poly, ~inside, y)         # (1 + draws, bins)
 
     alpha = (1 - level) / 2
     rows = []

@@ -207,6 +207,7 @@ class ProcessScores:
     checked: np.ndarray
     honest: np.ndarray | None       # the final score without inflation (None: nobody inflates)
     honest_self: np.ndarray | None  # the self-score without inflation
+    recheck: np.ndarray | None = None   # the re-check's score (the self-score where unchecked)
 
 
 def prepare_leaves(draws: YearDraws, mean: np.ndarray, process: Process, span: np.ndarray
@@ -288,7 +289,7 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
     honest = None if honest_self is None else recheck_scores(honest_self, re_score, checked,
                                                              **rules)
     return ProcessScores(true=true, self=self_score, final=final, checked=checked,
-                         honest=honest, honest_self=honest_self)
+                         honest=honest, honest_self=honest_self, recheck=re_score)
 
 
 def near_cutoffs_key(self_score: np.ndarray, key_random: np.ndarray,

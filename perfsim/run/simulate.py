@@ -162,6 +162,8 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
 # --- the Monte Carlo ------------------------------------------------------------------------
 
 PROJECT_STATS = ("p_cut", "p_wrong_cut", "mean_change", "mean_score")
+#: the first replication's year 1 per project, as a bureau would observe it
+SAMPLE = ("self_score", "recheck_score", "final_score", "true_score", "checked", "grade")
 
 
 def metric_names(grading: Grading) -> list[str]:
@@ -364,6 +366,13 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
             for m in names:
                 out[m][:, t] = values[m]
 
+            if t == 0 and blocks.start == 0:  # the first replication's year 1, as observed
+                checked = sc.checked[0, :P0]
+                sample = {"self_score": sc.self[0, :P0],
+                          "recheck_score": np.where(checked, sc.recheck[0, :P0], np.nan),
+                          "final_score": sc.final[0, :P0], "true_score": sc.true[0, :P0],
+                          "checked": checked.astype(float),
+                          "grade": o.grade[0, :P0].astype(float)}
             if t == 0:  # per-project year-1 statistics, summed per block
                 edges = np.cumsum([0, *nb])
                 hit = (o.lost > 0)[:, :P0]
@@ -387,7 +396,9 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
             budget = np.where(active, nxt, budget)
             active = active & (nxt > 0)
 
-    return {**out, **{f"project_{k}": v for k, v in proj.items()},
+    first = {f"sample_{k}": v[None] for k, v in sample.items()} if blocks.start == 0 else {
+        f"sample_{k}": np.zeros((0, P0)) for k in SAMPLE}
+    return {**out, **{f"project_{k}": v for k, v in proj.items()}, **first,
             "drawn": np.array([normals, uniforms])}
 
 
@@ -481,11 +492,15 @@ def _run_dask(inputs: SimInputs, parts: list[range], workers: int | None,
 @dataclass(frozen=True)
 class MonteCarloResult:
     """Tidy results: ``replications`` (one row per replication × year), ``projects`` (year-1
-    statistics per project over replications), and ``summary`` (means and 5–95% intervals)."""
+    statistics per project over replications), ``summary`` (means and 5–95% intervals) and
+    ``sample``, the first replication's year 1 per project as a bureau would observe it
+    (self-score, re-check score where checked, graded score and grade, and the true score
+    only a simulation knows) — data for the estimators of :mod:`perfsim.analyse`."""
 
     replications: pd.DataFrame
     projects: pd.DataFrame
     summary: dict[str, Any]
+    sample: pd.DataFrame | None = None
 
 
 def scenario_settings(scenario: Scenario, **overrides: Any) -> Settings:
@@ -544,4 +559,11 @@ def collect(inputs: SimInputs, parts: list[dict[str, np.ndarray]], scenario: Sce
         "settings": {f"simulation.{path}": getattr(s, name) for path, name in PATHS.items()},
         "metrics": summary_metrics,
     }
-    return MonteCarloResult(reps, projects, summary)
+    drawn = {k: np.concatenate([p[f"sample_{k}"] for p in parts], axis=0)[0] for k in SAMPLE}
+    sample = pd.DataFrame({"project_id": inputs.project_ids, "department": inputs.departments,
+                           "budget": inputs.budget,
+                           **{k: drawn[k] for k in SAMPLE if k not in ("checked", "grade")},
+                           "checked": drawn["checked"].astype(bool),
+                           "grade": np.asarray(inputs.grading.labels.codes, dtype=object)[
+                               drawn["grade"].astype(np.int64)]})
+    return MonteCarloResult(reps, projects, summary, sample)

@@ -125,6 +125,23 @@ def strategic_inflation(scenario: Scenario, check_shares: Sequence[float],
     return pd.DataFrame(rows)
 
 
+def claimed_scores(scenario: Scenario, check_share: float, grid: Sequence[float] = GRID
+                   ) -> pd.DataFrame:
+    """What strategic units report at ``check_share``: per project its honest score, the
+    inflation it chooses (:meth:`Gains.choice`) and the self-score it claims — the scores
+    whose bunching at the grade lines :func:`perfsim.analyse.bunching.bunching` measures."""
+    p = float(check_share)
+    if not 0 <= p <= 1:
+        raise InputError(where="strategy", field="check_share", value=check_share,
+                         problem="must be a share in [0, 1]")
+    chosen = gains(scenario, grid).choice(p)
+    honest = np.asarray(scenario.scores(), dtype=float)
+    pf = scenario.portfolio
+    return pd.DataFrame({"project_id": pf.ids, "department": pf.departments,
+                         "budget": pf.budget, "honest_score": honest, "inflation": chosen,
+                         "claimed_score": honest + chosen})
+
+
 def summarise_break_even(p: np.ndarray) -> dict[str, float]:
     """A portfolio's units' break-even shares in three figures: ``break_even_share``, the check
     share from which every unit a penalty can deter reports honestly (the largest break-even
