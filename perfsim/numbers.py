@@ -43,11 +43,13 @@ COUNT_NAMES = frozenset({
 
 
 def column_kind(name: Any) -> str | None:
-    """``"money"``, ``"share"``, ``"count"`` or None (another number, or not a number) for a
-    column or metric name used in perfsim's tables."""
+    """``"money"``, ``"share"``, ``"count"``, ``"p"`` (a p-value) or None (another number, or
+    not a number) for a column or metric name used in perfsim's tables."""
     if not isinstance(name, str):
         return None
     n = name.strip().lower()
+    if n in ("p", "p_value", "pvalue"):
+        return "p"
     if n in COUNT_NAMES or n.startswith(("count_", "n_")) or n.endswith(("_count",
                                                                          "_projects")):
         return "count"
@@ -175,6 +177,8 @@ def _fmt(kind: str | None, unit: str) -> Any:
         return percent
     if kind == "count":
         return count
+    if kind == "p":
+        return p_value
     if kind == "text":
         return lambda v: "—" if _missing(v) else number(v) if isinstance(
             v, float | np.floating) else str(v)
@@ -258,7 +262,15 @@ HEADINGS_ZH = {
     "savings": "节约资金", "lost": "减少额", "lost_share": "减少比例", "misgrading": "误评率",
     "wrong_cuts": "误减资金", "one_year": "单年测算", "no_noise": "无随机因素",
     "monte_carlo": "随机模拟", "ratio": "比例", "feasible": "可行", "value": "数值",
-    "target": "目标", "achieved": "达到值",
+    "target": "目标", "achieved": "达到值", "policy": "方案", "term": "项",
+    "estimate": "估计值", "std_error": "标准误", "ci_low": "95%下限", "ci_high": "95%上限",
+    "p_value": "p值", "effect": "部门效应", "inflation": "虚报分数", "cutoff": "分档线",
+    "excess": "超额项目数", "missing": "缺失项目数", "check_share": "抽查比例",
+    "mean_inflation": "平均虚报分数", "share_inflating": "虚报单位比例",
+    "expected_gain": "预期收益", "inflation_penalty": "处罚分数",
+    "break_even_share": "盈亏平衡抽查比例", "share_tempted": "有虚报动机比例",
+    "share_undeterred": "无法威慑比例", "checks": "抽查数", "cost_yuan": "抽查费用",
+    "inflation_payoff": "虚报收益",
 }
 
 

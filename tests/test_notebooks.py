@@ -45,7 +45,8 @@ SMALL: dict[str, dict] = {
     "04_reduction_ratio": {"replications": 32, "ratios": [0.10, 0.20]},
     "05_uncertainty_sensitivity": {"replications": 32, "sobol_n": 16,
                                    "morris_trajectories": 4, "sensitivity_replications": 1},
-    "06_self_evaluation_gaming": {"replications": 32, "check_shares": [0.0, 0.5]},
+    "06_self_evaluation_gaming": {"replications": 32, "check_shares": [0.0, 0.5],
+                                  "design_shares": 3, "design_replications": 8},
     "07_training_walkthrough": {"replications": 32},
 }
 

@@ -258,3 +258,9 @@ def test_headings_read_chinese_first_and_keep_the_english_name():
     assert list(out.columns) == ["节约资金 savings (万元)", "odd_name"]
     assert out.index.name == "方案 variant"
     assert list(t.columns) == ["savings (万元)", "odd_name"]  # the input is left alone
+
+
+def test_p_values_read_as_people_read_them():
+    t = pd.DataFrame({"p_value": [1e-9, 0.0342, float("nan")]})
+    assert numbers.display_frame(t)["p_value"].tolist() == ["<0.0001", "0.0342", "—"]
+    assert numbers.p_value(0.00011) == "0.0001" and numbers.p_value(0.5) == "0.5000"

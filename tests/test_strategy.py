@@ -112,3 +112,9 @@ def test_claimed_scores_are_the_honest_ones_plus_the_chosen_inflation(tmp_path):
     assert c["project_id"].tolist() == ["P1", "P2", "P3", "P4", "P5"]
     with pytest.raises(InputError, match="field 'check_share'"):
         strategy.claimed_scores(scenario(tmp_path), 1.2)
+
+
+def test_inflation_grid_runs_from_zero_to_the_most_by_half_points():
+    assert strategy.inflation_grid(3.0).tolist() == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+    with pytest.raises(InputError, match="max_inflation"):
+        strategy.inflation_grid(0.0)

@@ -104,14 +104,14 @@ def test_settings_grid_leads_with_the_grid_and_policies(sc):
 
 def test_bunching_counts_either_side_of_each_cutoff():
     scores = np.array([58.0, 59.5, 60.0, 60.5, 61.9, 62.0, 79.0, 80.0])
-    t = studies.bunching(scores, [80, 60], width=2.0)
+    t = studies.line_counts(scores, [80, 60], width=2.0)
     assert t.to_dict("records") == [
         {"cutoff": 80.0, "width": 2.0, "below": 1, "above": 1, "ratio": 1.0},
         {"cutoff": 60.0, "width": 2.0, "below": 2, "above": 3, "ratio": 1.5},
     ]
-    assert np.isnan(studies.bunching(scores, [90])["ratio"][0])
+    assert np.isnan(studies.line_counts(scores, [90])["ratio"][0])
     with pytest.raises(InputError):
-        studies.bunching(scores, [60], width=0)
+        studies.line_counts(scores, [60], width=0)
 
 
 def test_department_losses_add_up_and_are_sorted(sc):
@@ -124,3 +124,14 @@ def test_department_losses_add_up_and_are_sorted(sc):
     top = studies.department_losses(result, top=5)
     assert len(top) == 5 and top["department"].tolist() == every["department"][:5].tolist()
     assert ((top["share_lost"] >= 0) & (top["share_lost"] <= 1)).all()
+
+
+def test_policy_table_stacks_named_tables_with_a_leading_column():
+    a = pd.DataFrame({"x": [1, 2]})
+    b = pd.DataFrame({"x": [3]})
+    t = studies.policy_table({"first": a, "second": b})
+    assert list(t.columns) == ["policy", "x"]
+    assert t["policy"].tolist() == ["first", "first", "second"] and t["x"].tolist() == [1, 2, 3]
+    assert list(a.columns) == ["x"]  # the inputs are left alone
+    with pytest.raises(InputError, match="at least one table"):
+        studies.policy_table({})

@@ -72,7 +72,7 @@ fig = plots.histogram(year.allocations["score"], bins=80, lines=cutoffs,
                       xlabel="得分 score (points)", ylabel="项目数 projects (count)",
                       source=SOURCE)
 nb.save_figure(fig, "score_distribution", output_dir)
-bunch = studies.bunching(year.allocations["score"], cutoffs, width=bunching_width)
+bunch = studies.line_counts(year.allocations["score"], cutoffs, width=bunching_width)
 nb.save_table(bunch, "bunching", output_dir)
 nb.show(bunch)
 

@@ -28,6 +28,7 @@ Intervals are ``conf_level`` (default 95%) Wald intervals, as statsmodels comput
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +149,7 @@ def inflation_model(data: pd.DataFrame, *, gap: str | None = None,
     """MixedLM of the gap (``gap`` column, or ``self_score − recheck_score``, points) on an
     intercept and ``covariates``, with a random intercept per ``department``."""
     import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     covariates = list(covariates)
     cols = [department, *covariates] + ([gap] if gap else [self_score, recheck_score])
@@ -163,7 +165,9 @@ def inflation_model(data: pd.DataFrame, *, gap: str | None = None,
                          problem="needs at least two departments")
     terms = ["intercept (mean inflation)", *covariates]
     model = sm.MixedLM(y, X, groups=groups)
-    res = model.fit(reml=reml)
+    with warnings.catch_warnings():  # whether it converged is reported: extra["converged"]
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = model.fit(reml=reml)
     k = X.shape[1]
     ci = np.asarray(res.conf_int(alpha=1 - conf_level), dtype=float)
     scale = float(res.scale)

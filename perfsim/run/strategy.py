@@ -72,6 +72,14 @@ class Gains:
         return p.max(axis=0)
 
 
+def inflation_grid(most: float, step: float = 0.5) -> np.ndarray:
+    """The inflation a unit may choose: 0 to ``most`` points by ``step``."""
+    if not (np.isfinite(most) and most > 0 and np.isfinite(step) and 0 < step <= most):
+        raise InputError(where="strategy", field="max_inflation", value=most,
+                         problem=f"must be > 0 points and at least the step ({step})")
+    return np.round(np.arange(0.0, most + step / 2, step), 10)
+
+
 def _grid(grid: Sequence[float]) -> np.ndarray:
     g = np.asarray(grid, dtype=float)
     if g.ndim != 1 or g.size < 2 or g[0] != 0 or np.any(np.diff(g) <= 0) \

@@ -208,11 +208,14 @@ def settings_grid(scenario: Scenario, grid: Mapping[str, Sequence[Any]], *,
     return pd.concat([lead, table.drop(columns="variant")], axis=1)
 
 
-def bunching(scores: np.ndarray, cutoffs: Sequence[float], width: float = 2.0) -> pd.DataFrame:
+def line_counts(scores: np.ndarray, cutoffs: Sequence[float], width: float = 2.0
+                ) -> pd.DataFrame:
     """Projects just below and just at-or-above each cutoff: ``below`` counts scores in
     [cutoff − width, cutoff), ``above`` in [cutoff, cutoff + width) (points). ``ratio`` =
     above / below: well above 1 means scores pile up just over the line (manipulation or
-    lenient rounding); about 1 means a smooth distribution."""
+    lenient rounding); about 1 means a smooth distribution. A first look; the bunching
+    estimator (:func:`perfsim.analyse.bunching.bunching`) measures the excess mass against a
+    fitted density, with intervals."""
     s = np.asarray(scores, dtype=float)
     if not width > 0:
         raise InputError(field="width", value=width, problem="must be > 0 points")
@@ -223,6 +226,15 @@ def bunching(scores: np.ndarray, cutoffs: Sequence[float], width: float = 2.0) -
         rows.append({"cutoff": float(c), "width": float(width), "below": below, "above": above,
                      "ratio": above / below if below else float("nan")})
     return pd.DataFrame(rows)
+
+
+def policy_table(tables: Mapping[str, pd.DataFrame], name: str = "policy") -> pd.DataFrame:
+    """Tables of the same columns, one per policy, stacked with a leading ``name`` column
+    holding each table's key, in the order given."""
+    if not tables:
+        raise InputError(field="tables", problem="give at least one table")
+    return pd.concat([t.assign(**{name: key})[[name, *t.columns]] for key, t in tables.items()],
+                     ignore_index=True)
 
 
 def department_losses(result: YearResult, top: int | None = 15) -> pd.DataFrame:
