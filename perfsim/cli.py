@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from perfsim.analyse.departments import department_profiles, most_affected
 from perfsim.analyse.estimate import MODELS as ESTIMATE_MODELS
 from perfsim.analyse.estimate import estimate_file
 from perfsim.bench import (
@@ -50,6 +51,7 @@ from perfsim.present.report import (
     print_monte_carlo,
     print_year,
     write_check_designs,
+    write_department_reports,
     write_monte_carlo,
     write_year,
 )
@@ -220,6 +222,23 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sensitivity", action="store_true",
                        help="time only a Sobol analysis (6 parameters, N = 1,024) of "
                             "3,468 projects with 20 measured leaves")
+
+    rep = sub.add_parser(
+        "report", help="reports for people: one page per department",
+        description="report departments: for each department, its projects' grades, the "
+                    "money it gains or loses next year and its strongest and weakest "
+                    "indicators against the portfolio; writes departments.xlsx and "
+                    "pages/<department>.png into --out.")
+    rep.add_argument("kind", choices=["departments"], help="what to report")
+    rep.add_argument("scenario", type=Path, help="scenario YAML file")
+    rep.add_argument("--departments", default=None, metavar="D1,D2",
+                     help="the departments to report (default: the --top losing most)")
+    rep.add_argument("--top", type=_pos_int, default=20,
+                     help="without --departments, the departments losing most (default 20)")
+    rep.add_argument("--seed", type=_nonneg_int, default=None, help="override the scenario seed")
+    rep.add_argument("--out", type=Path, default=None,
+                     help="output directory (default: reports/runs/<scenario>-departments)")
+    rep.set_defaults(func=_cmd_report)
 
     oc = sub.add_parser(
         "optimise-checks", help="search spot-check designs for the cheapest that makes "
@@ -504,6 +523,26 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
                     plt.close(fig)
     print(json.dumps(to_jsonable(result.as_dict()), indent=2, ensure_ascii=False)
           if args.json else format_sensitivity(result))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, seed=args.seed)
+    out = args.out or Path("reports") / "runs" / (
+        safe_name(scenario.name, scenario.source) + "-departments")
+    check_output_dir(out, inputs=input_files([args.scenario]))
+    year = run_year(scenario)
+    chosen = ([d.strip() for d in args.departments.split(",") if d.strip()]
+              if args.departments else most_affected(year, args.top))
+    try:
+        profiles = department_profiles(scenario, year, chosen)
+    except InputError as err:
+        raise err.at(field="--departments") from None
+    write_department_reports(profiles, year, out, source=f"perfsim report departments "
+                                                         f"{args.scenario.name}, seed "
+                                                         f"{scenario.seed}")
+    print(f"部门报告 department reports: {len(chosen)} 个部门 departments")
+    print(f"已写入 wrote {out}/departments.xlsx, pages/*.png")
     return 0
 
 

@@ -442,3 +442,44 @@ def check_designs(table: Any, *, source: str, figsize: tuple[float, float] = (8,
     return _finish(fig, ax, "抽查方案 Check designs: inflation payoff against wrong cuts",
                    "误减资金 wrong cuts (百万元, million yuan)",
                    "虚报收益 inflation payoff (元/分, yuan per point)", source)
+
+
+def department_page(summary: Any, indicators: Any, grade_codes: Sequence[str],
+                    grade_zh: Sequence[str], *, source: str, show: int = 5,
+                    figsize: tuple[float, float] = (10, 4.8)) -> Any:
+    """One department on one page: its projects by grade (left) and, when the portfolio has
+    indicators, its ``show`` strongest and weakest indicators against the portfolio (right,
+    percentage points of the leaf's points). ``summary`` is the department's row of
+    :func:`perfsim.analyse.departments.department_profiles`, ``indicators`` its rows."""
+    import matplotlib.pyplot as plt
+
+    from perfsim import numbers
+
+    use_cjk_font()
+    panels = 2 if len(indicators) else 1
+    fig, axes = plt.subplots(1, panels, figsize=figsize if panels == 2 else (6, 4.8),
+                             squeeze=False)
+    ax = axes[0, 0]
+    counts = [int(summary[f"count_{c}"]) for c in grade_codes]
+    ax.bar([text(f"{z} {c}") for z, c in zip(grade_zh, grade_codes, strict=True)], counts,
+           color=list(GRADE_COLOURS[:len(counts)]))
+    ax.set_ylabel(text("项目数 projects"))
+    ax.set_title(text(f"等级 grades — 预算 budget {numbers.yuan(summary['budget'], '万元')} 万元, "
+                      f"增减 change {numbers.yuan(summary['net'], '万元')} 万元"), fontsize=9)
+    if panels == 2:
+        ax2 = axes[0, 1]
+        d = indicators.sort_values("difference_pp")
+        picked = pd.concat([d.head(show), d.tail(show)]).drop_duplicates("code")
+        colours = ["#d73027" if v < 0 else "#1a9850" for v in picked["difference_pp"]]
+        ax2.barh([text(f"{c} {n}") for c, n in zip(picked["code"], picked["name"],
+                                                   strict=True)],
+                 picked["difference_pp"], color=colours)
+        ax2.axvline(0.0, color="0.3", linewidth=0.8)
+        ax2.set_xlabel(text("与全部项目平均之差 vs the portfolio (百分点 percentage points)"))
+        ax2.set_title(text("最强与最弱指标 strongest and weakest indicators"), fontsize=9)
+        ax2.tick_params(axis="y", labelsize=7)
+    fig.suptitle(text(f"部门 department {summary['department']}: "
+                      f"{int(summary['projects'])} 个项目 projects"))
+    source_line(fig, source)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig

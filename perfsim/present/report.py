@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from perfsim import numbers
-from perfsim.io import atomic_directory, write_json
+from perfsim.analyse.departments import Profiles
+from perfsim.io import atomic_directory, safe_name, write_json
 from perfsim.present import plots
 from perfsim.run.checks import CheckDesigns
 from perfsim.run.simulate import MonteCarloResult
@@ -210,6 +211,38 @@ def format_check_designs(result: CheckDesigns) -> str:
     return head + "\n" + table.to_string(index=False)
 
 
+def write_department_reports(profiles: Profiles, year: YearResult, out: str | Path, *,
+                             source: str) -> Path:
+    """Into ``out`` (atomically): ``departments.xlsx`` — sheets 部门概况 departments (one row
+    per department: projects by grade, budget, next budget, net change, strongest and weakest
+    indicator; money to the fen with a totals row) and 指标对比 indicators (department ×
+    indicator) — and one page per department, ``pages/<department>.png``
+    (:func:`perfsim.present.plots.department_page`)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = year.summary["by_grade"]
+    codes = [r["grade"] for r in labels]
+    zh = [r["grade_zh"] for r in labels]
+    with atomic_directory(out, kind="run") as tmp:
+        pages = tmp / "pages"
+        pages.mkdir()
+        for _, row in profiles.summary.iterrows():
+            mine = profiles.indicators[profiles.indicators["department"] == row["department"]]
+            fig = plots.department_page(row, mine, codes, zh, source=source)
+            name = safe_name(str(row["department"]), None, "department")
+            fig.savefig(pages / f"{name}.png", dpi=120, metadata={"Software": None})
+            plt.close(fig)
+        sheets = {"部门概况 departments": _sheet(profiles.summary, "department"),
+                  "指标对比 indicators": profiles.indicators}
+        _write_sheets(sheets, tmp / "departments.xlsx")
+        write_json(tmp / "settings.json", {"source": source, "perfsim_version": __version__,
+                                           "departments": int(len(profiles.summary))})
+    return Path(out)
+
+
 # --- Excel for finance staff ------------------------------------------------------------------
 
 #: Column headings of the allocation workbook: Chinese and English, money in yuan (元).
@@ -232,6 +265,17 @@ XLSX_COLUMNS: dict[str, str] = {
     "cancelled": "取消 cancelled (元 yuan)",
     "rewarded": "增加 rewarded (元 yuan)",
     "projects": "项目数 projects",
+    "count_excellent": "优 项目数 excellent",
+    "count_good": "良 项目数 good",
+    "count_fair": "中 项目数 fair",
+    "count_poor": "差 项目数 poor",
+    "strongest": "最强指标 strongest indicator",
+    "weakest": "最弱指标 weakest indicator",
+    "code": "指标编码 code",
+    "name": "指标名称 name",
+    "department_mean": "部门平均得分率 department mean",
+    "portfolio_mean": "全部项目平均得分率 portfolio mean",
+    "difference_pp": "差异 difference (百分点 pp)",
     "net": "净变动 net (元 yuan)",
 }
 XLSX_SHEETS = ("项目 projects", "部门台账 ledger", "等级汇总 grades")
@@ -240,7 +284,9 @@ YUAN_FORMAT = "#,##0.00"
 TOTAL_LABEL = "合计 total"
 _XLSX_MONEY = {"budget", "reward", "next_budget", "change", "kept", "cut", "cancelled",
                "rewarded", "net"}
-_XLSX_COUNTS = {"projects"}
+_XLSX_COUNTS = {"projects", "count_excellent", "count_good", "count_fair", "count_poor"}
+#: columns shown with two decimals: scores and indicator shares
+_XLSX_DECIMALS = {"score", "true_score", "department_mean", "portfolio_mean", "difference_pp"}
 #: Chinese labels put before the English value of grade and status cells in the workbook.
 GRADE_ZH = {"excellent": "优", "good": "良", "fair": "中", "poor": "差"}
 STATUS_ZH = {"kept": "保持", "cut": "压减", "cancelled": "取消", "rewarded": "奖励"}
@@ -337,15 +383,23 @@ def write_xlsx(result: YearResult, path: str | Path) -> Path:
     last on each sheet). Each table sheet has a frozen header row and an autofilter. Written to
     a temporary file and renamed into place."""
 
+    frames = (result.allocations, result.ledger, result.by_grade)
+    labels = ("project_id", "department", "grade")
+    sheets = {name: _sheet(frame, label)
+              for name, frame, label in zip(XLSX_SHEETS, frames, labels, strict=True)}
+    return _write_sheets(sheets, path, notes=_notes(result))
+
+
+def _write_sheets(sheets: dict[str, pd.DataFrame], path: str | Path,
+                  notes: pd.DataFrame | None = None) -> Path:
+    """Write table sheets (bilingual headings, money as ``#,##0.00``, frozen header,
+    autofilter, the last row bold when it is a totals row) and an optional 说明 sheet, to a
+    temporary file renamed into place."""
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frames = (result.allocations, result.ledger, result.by_grade)
-    labels = ("project_id", "department", "grade")
-    sheets = {name: _sheet(frame, label)
-              for name, frame, label in zip(XLSX_SHEETS, frames, labels, strict=True)}
     # a plain new file (not mkstemp, which is private): the workbook gets the user's umask
     tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex}.xlsx")
     try:
@@ -354,27 +408,31 @@ def write_xlsx(result: YearResult, path: str | Path) -> Path:
                 frame.rename(columns=XLSX_COLUMNS).to_excel(writer, sheet_name=name, index=False)
                 ws = writer.sheets[name]
                 ws.freeze_panes = "A2"
-                last = len(frame) + 1  # the totals row
-                ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{last - 1}"
-                for cell in ws[last]:
-                    cell.font = Font(bold=True)
+                totals = len(frame) and frame.iloc[-1].astype(str).eq(TOTAL_LABEL).any()
+                last = len(frame) + 1
+                ws.auto_filter.ref = (f"A1:{get_column_letter(max(len(frame.columns), 1))}"
+                                      f"{last - 1 if totals else last}")
+                if totals:
+                    for cell in ws[last]:
+                        cell.font = Font(bold=True)
                 for j, col in enumerate(frame.columns, start=1):
                     letter = get_column_letter(j)
                     ws[f"{letter}1"].font = Font(bold=True)
                     heading = XLSX_COLUMNS.get(col, col)
                     ws.column_dimensions[letter].width = max(12, min(34, len(heading) + 4))
-                    if col in _XLSX_MONEY:
+                    fmt = (YUAN_FORMAT if col in _XLSX_MONEY else
+                           "0.0000" if col == "multiplier" else
+                           "0.00" if col in _XLSX_DECIMALS else None)
+                    if fmt is not None:
                         for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                            cell.number_format = YUAN_FORMAT
-                    elif col in ("score", "true_score", "multiplier"):
-                        for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                            cell.number_format = "0.00" if col != "multiplier" else "0.0000"
-            _notes(result).to_excel(writer, sheet_name=NOTES_SHEET, index=False)
-            ws = writer.sheets[NOTES_SHEET]
-            ws.column_dimensions["A"].width = 28
-            ws.column_dimensions["B"].width = 90
-            for cell in ws[1]:
-                cell.font = Font(bold=True)
+                            cell.number_format = fmt
+            if notes is not None:
+                notes.to_excel(writer, sheet_name=NOTES_SHEET, index=False)
+                ws = writer.sheets[NOTES_SHEET]
+                ws.column_dimensions["A"].width = 28
+                ws.column_dimensions["B"].width = 90
+                for cell in ws[1]:
+                    cell.font = Font(bold=True)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
