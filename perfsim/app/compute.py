@@ -28,7 +28,7 @@ import html
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,6 +241,23 @@ def update(scenario: Scenario, values: Mapping[str, Any], *,
     })
 
 
+def bench_calls(scenario: Scenario | None = None) -> dict[str, Callable[[int], Any]]:
+    """What ``perfsim bench`` times (:func:`perfsim.bench.time_app`): change ``k`` sets the
+    ratio to 15% or 20% (alternately) on the bundled example; ``update`` is one change on the
+    page, ``update_one_year`` the same without the Monte Carlo, ``run_year`` the bound: the
+    bare one-year run of the same changed scenario."""
+    sc = scenario or example()
+
+    def values(k: int) -> dict[str, Any]:
+        return {**defaults(sc), "linkage.ratio": 0.2 if k % 2 else 0.15}
+
+    return {
+        "update": lambda k: update(sc, values(k)),
+        "update_one_year": lambda k: update(sc, values(k), replications=0),
+        "run_year": lambda k: sc.set({"linkage.ratio": values(k)["linkage.ratio"]}).run_year(),
+    }
+
+
 def workbook(result: YearResult) -> bytes:
     """``allocation.xlsx`` of ``result`` as ``perfsim run --xlsx`` writes it
     (:func:`perfsim.present.report.write_xlsx`), as bytes."""
@@ -255,7 +272,7 @@ def _money(x: float) -> str:
 def savings_html(result: YearResult) -> str:
     """The savings: budget minus next year's budget, in yuan to the fen and in 亿元."""
     s = result.summary["totals_yuan"]["savings"]
-    return ('<div class="perfsim-headline"><b>节约资金 savings</b>: '
+    return ('<div class="perfsim-headline" style="font-size:1.4em"><b>节约资金 savings</b>: '
             f'<span class="perfsim-savings">{numbers.yuan(s)}</span> 元 '
             f'({numbers.yuan(s, "亿元")} 亿元)</div>')
 
@@ -345,6 +362,7 @@ def _band(x: pd.Series) -> tuple[float, float, float]:
     return float(x.mean()), float(x.quantile(0.05)), float(x.quantile(0.95))
 
 
-__all__ = ["EXAMPLE_WORKBOOK", "POOLS", "SCORES_READY", "View", "changes", "defaults",
+__all__ = ["EXAMPLE_WORKBOOK", "POOLS", "SCORES_READY", "View", "bench_calls", "changes",
+           "defaults",
            "example", "indicator_systems", "load_upload", "open_scenario", "update",
            "workbook"]

@@ -22,8 +22,8 @@ from perfsim.errors import InputError
 from perfsim.run.study import Scenario
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_WIDE = {"description_width": "17em"}
-_LAYOUT = w.Layout(width="40em")
+_WIDE = {"description_width": "22em"}
+_LAYOUT = w.Layout(width="50em")
 
 INTRO = (
     "<h2>预算绩效结果应用 模拟 what-if: budget linkage</h2>"
@@ -53,7 +53,8 @@ class WhatIf:
         self._quiet = False
         self._upload: tuple[str, bytes] | None = None
         self.upload = w.FileUpload(accept=".xlsx,.xlsm,.csv", multiple=False,
-                                   description="上传项目表 upload")
+                                   description="上传项目表 upload",
+                                   layout=w.Layout(width="14em"))
         self.upload.add_class("perfsim-upload")
         self.system = w.Dropdown(
             options=[("已有得分 scores ready", compute.SCORES_READY),
