@@ -25,7 +25,11 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _WIDE = {"description_width": "22em"}
 _LAYOUT = w.Layout(width="50em")
 
-INTRO = (
+STYLE = (
+    "<style>.perfsim-whatif table td, .perfsim-whatif table th {padding: 2px 10px; "
+    "text-align: right;} .perfsim-whatif table td:first-child, .perfsim-whatif table "
+    "th:first-child {text-align: left;}</style>")
+INTRO = STYLE + (
     "<h2>预算绩效结果应用 模拟 what-if: budget linkage</h2>"
     "<p>上传项目表（.xlsx 或 .csv：自评表按所选指标体系填写，或已有得分的项目表："
     "project_id, department, budget, score），移动滑块，即时查看节约资金、等级分布和各部门的"
