@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -376,3 +377,28 @@ def test_app_with_a_missing_or_bad_portfolio_is_one_line_before_serving(capsys, 
     assert code == 2
     code, out, err = run_cli(capsys, "app", "--no-browser", "bad.csv")
     assert code == 2 and err == expected and out == ""
+
+
+def test_a_bug_in_a_change_is_one_line_on_the_page(monkeypatch):
+    page = WhatIf(TINY)
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(compute, "update", broken)
+    page.ratio.value = 18.0
+    assert page.error.value == ("<p style='color:#b00020'>perfsim: internal error: "
+                                "ZeroDivisionError: division by zero</p>")
+
+
+# --- browser provisioning -------------------------------------------------------------------
+
+def test_ci_provisions_the_browser_before_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    install = next(i for i, ln in enumerate(ci) if "scripts/install-browser" in ln)
+    tests = next(i for i, ln in enumerate(ci) if ln.startswith("python3 -m venv .venv"))
+    assert install < tests
+    script = ROOT / "scripts" / "install-browser"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text(encoding="utf-8")
+    assert "apt-get update" in text and "apt-get install" in text and "sudo -n" in text

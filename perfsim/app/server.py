@@ -109,7 +109,12 @@ def _run(proc: subprocess.Popen, port: int, log: Path, browser: bool,
     announce(f"perfsim app: {url} (Ctrl-C stops it)")
     if browser:
         webbrowser.open(url)
-    return proc.wait()
+    code = proc.wait()
+    if code:  # the server died on its own: say why
+        tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
+        print("\n".join(["perfsim app: the server stopped (exit status "
+                         f"{code}); the end of its log:", *tail]), file=sys.stderr)
+    return code
 
 
 def _stop(proc: subprocess.Popen) -> None:

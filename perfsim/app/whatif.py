@@ -186,9 +186,9 @@ class WhatIf:
     def _open(self, opener: Any) -> None:
         try:
             sc = opener()
-        except InputError as err:
+        except Exception as err:  # one line on the page, never a traceback
             self.scenario = None
-            self._show(None, compute.error_line(err))
+            self._show(None, _line(err))
             return
         self.scenario = sc
         self._set_controls(sc)
@@ -207,8 +207,8 @@ class WhatIf:
     def _recompute(self) -> None:
         try:
             view = compute.update(self.scenario, self.values())
-        except InputError as err:
-            self._show(None, compute.error_line(err))
+        except Exception as err:  # one line on the page, never a traceback
+            self._show(None, _line(err))
             return
         self._show(view)
 
@@ -233,6 +233,13 @@ class WhatIf:
         name = f"allocation_{Path(str(self.view.scenario.name)).name}.xlsx"
         self.download.value = (f"<a download='{_esc(name)}' href='data:{XLSX_MIME};base64,"
                                f"{data}'>下载 download {_esc(name)}</a>")
+
+
+def _line(err: Exception) -> str:
+    """The line the command line prints for ``err``: bad input, or (a bug) an internal error."""
+    if isinstance(err, InputError):
+        return compute.error_line(err)
+    return f"perfsim: internal error: {err.__class__.__name__}: {err}"
 
 
 def _esc(text: Any) -> str:
