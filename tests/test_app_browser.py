@@ -1,8 +1,9 @@
 """The what-if app in a real browser: ``perfsim app`` serves the page with Voilà, Playwright
 drives Debian's headless Chromium (never a browser Playwright downloads), uploads the bundled
 example workbook, moves the 中 ratio from 15% to 20% and reads the savings the page shows,
-which must be the figure ``perfsim run ... --set linkage.ratio=0.2`` prints. The test also
-writes the README's screenshot, ``docs/images/app.png``.
+which must be the figure ``perfsim run ... --set linkage.ratio=0.2`` prints; a bad upload
+then shows the line ``perfsim validate`` gives for that file. The test also writes the
+README's screenshot, ``docs/images/app.png``, and stops the server with Ctrl-C (SIGINT).
 
 Without Chromium the fixture runs ``scripts/install-browser`` (apt-get, as root or with
 passwordless sudo); if there is still none the test is skipped with a one-line reason.
@@ -97,6 +98,12 @@ def test_upload_and_ratio_in_a_real_browser(chromium, app, tmp_path):
     at_20 = _savings_printed(str(EXAMPLE_SCENARIO), "--set", "linkage.ratio=0.2",
                              out=tmp_path / "r20")
     assert at_15 != at_20
+    bad = tmp_path / "mine.csv"
+    bad.write_text("project_id,department,budget,score\nP1,D1,-5,80\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "perfsim.cli", "validate", bad.name],
+                          capture_output=True, text=True, env=_env(), cwd=tmp_path, timeout=120)
+    assert done.returncode == 2
+    expected_error = done.stderr.strip()
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True)
         try:
@@ -119,6 +126,13 @@ def test_upload_and_ratio_in_a_real_browser(chromium, app, tmp_path):
                 "20.0")
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
+            # a bad upload: the one line `perfsim validate` gives for the file, on the page
+            with page.expect_file_chooser() as chooser:
+                page.click(".perfsim-upload")
+            chooser.value.set_files(str(bad))
+            sync_api.expect(page.locator(".perfsim-error")).to_have_text(expected_error,
+                                                                         timeout=TIMEOUT_MS)
+            sync_api.expect(savings).to_be_hidden()
         finally:
             browser.close()
     proc = state["proc"]
