@@ -19,6 +19,8 @@ Every figure is set against an honest bound measured in the same run:
    peak memory of each run.
 
 ``--sensitivity`` times a Sobol analysis and ``--notebooks`` the notebook suite and a sweep.
+``--app`` (and the full run) times one change on the what-if page against the bare one-year
+run of the same changed scenario (:func:`time_app`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import os
 import resource
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -317,8 +319,45 @@ def format_bench(b: dict[str, Any]) -> str:
         lines += ["", "scaling (full process; ns per project × replication × year):"]
         df = pd.DataFrame(b["scaling"])
         lines += ["  " + ln for ln in df.to_string(index=False).splitlines()]
+    if "app" in b:
+        lines += ["", format_app_bench(b["app"])]
     lines.append(f"({b['cpu_count']} cores)")
     return "\n".join(lines)
+
+
+# --- the what-if app ---------------------------------------------------------------------------
+
+def time_app(calls: Mapping[str, Callable[[int], Any]], repeats: int = 21) -> dict[str, Any]:
+    """Median seconds of each call over ``repeats`` changes (after one warm-up), the changes
+    alternating between two settings. ``calls`` (from :func:`perfsim.app.compute.bench_calls`,
+    passed in by the command line: the app sits above this module) holds ``update`` (one
+    change on the page: the scenario changed, one year, the spot-check Monte Carlo and the
+    page's tables), ``update_one_year`` (the same without the Monte Carlo) and ``run_year``
+    (the bound: the bare one-year run of the same changed scenario)."""
+    out: dict[str, Any] = {}
+    for name, call in calls.items():
+        call(0)
+        times = []
+        for k in range(repeats):
+            t = time.perf_counter()
+            call(k + 1)
+            times.append(time.perf_counter() - t)
+        out[f"{name}_s"] = round(float(np.median(times)), 4)
+    out["one_year_over_bound"] = round(out["update_one_year_s"] / out["run_year_s"], 2)
+    out["repeats"] = repeats
+    return out
+
+
+def format_app_bench(a: Mapping[str, Any]) -> str:
+    return "\n".join([
+        f"what-if app, one change at Liupanshui scale (3,468 projects; median of {a['repeats']}):",
+        f"  page update             {a['update_s']:9.3f} s   (one year, the spot-check Monte "
+        "Carlo, the page's tables)",
+        f"  without the Monte Carlo {a['update_one_year_s']:9.3f} s   (page / bound = "
+        f"{a['one_year_over_bound']:.2f})",
+        f"  bound: run_year         {a['run_year_s']:9.3f} s   (the bare one-year run of the "
+        "same changed scenario)",
+    ])
 
 
 def sensitivity_scenario() -> Scenario:

@@ -13,14 +13,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import yaml
+
 from perfsim.analyse.departments import department_profiles, most_affected
 from perfsim.analyse.estimate import MODELS as ESTIMATE_MODELS
 from perfsim.analyse.estimate import estimate_file
+from perfsim.app.compute import bench_calls, open_scenario
+from perfsim.app.example import scores_workbook
+from perfsim.app.server import serve
 from perfsim.bench import (
+    format_app_bench,
     format_bench,
     format_notebooks_bench,
     format_sensitivity_bench,
     run_bench,
+    time_app,
     time_notebooks,
     time_sensitivity,
 )
@@ -35,8 +42,9 @@ from perfsim.io import (
     to_jsonable,
 )
 from perfsim.model.indicators import load_indicator_system
+from perfsim.model.params import apply_changes, parameters
 from perfsim.model.portfolio import load_portfolio
-from perfsim.model.scenario import load_scenario
+from perfsim.model.scenario import Scenario, load_scenario
 from perfsim.model.validate import describe_file
 from perfsim.model.weighting_spec import parse_weighting
 from perfsim.model.weights import apply_weighting, weights_frame
@@ -128,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--xlsx", action="store_true",
                      help="also write allocation.xlsx for finance staff (projects, department "
                           "ledger, grade summary; yuan formatted #,##0.00)")
+    run.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="set",
+                     help="set a parameter by its YAML path for this run, e.g. "
+                          "linkage.ratio=0.2 or simulation.spot_check.share=0.3 (repeat; "
+                          "values read as YAML)")
     mc = run.add_argument_group(
         "Monte Carlo", "When the scenario has a `simulation:` block, or --years or "
         "--replications is given, run the evaluation process over years and replications "
@@ -219,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="write one bar chart per metric (PNG) into DIR")
     sens.add_argument("--json", action="store_true", help="print JSON")
     sens.set_defaults(func=_cmd_sensitivity)
+    bench.add_argument("--app", action="store_true",
+                       help="time only one change on the what-if page (perfsim app) against "
+                            "the bare one-year run, at Liupanshui scale")
     bench.add_argument("--sensitivity", action="store_true",
                        help="time only a Sobol analysis (6 parameters, N = 1,024) of "
                             "3,468 projects with 20 measured leaves")
@@ -238,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--seed", type=_nonneg_int, default=None, help="override the scenario seed")
     rep.add_argument("--out", type=Path, default=None,
                      help="output directory (default: reports/runs/<scenario>-departments)")
+    rep.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="set",
+                    help="set a parameter by its YAML path first, e.g. "
+                         "simulation.self_evaluation.inflation_mean=0.03 (repeat)")
     rep.set_defaults(func=_cmd_report)
 
     oc = sub.add_parser(
@@ -266,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     oc.add_argument("--seed", type=_nonneg_int, default=None, help="override the scenario seed")
     oc.add_argument("--out", type=Path, default=None,
                     help="output directory (default: reports/runs/<scenario>-checks)")
+    oc.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="set",
+                    help="set a parameter by its YAML path first, e.g. "
+                         "simulation.self_evaluation.inflation_mean=0.03 (repeat)")
     oc.set_defaults(func=_cmd_optimise_checks)
 
     val = sub.add_parser("validate", help="check scenario, indicator-system or portfolio files",
@@ -297,7 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
                     "the indicator system (bilingual notes on every header, drop-down lists "
                     "for graded levels and yes/no flags, an example row scoring full marks); "
                     "perfsim reads it back as a portfolio once filled in.")
-    tpl.add_argument("kind", choices=["portfolio"])
+    tpl.add_argument("kind", choices=["portfolio", "scores"],
+                     help="portfolio: a workbook to fill in for an indicator system; scores: "
+                          "a --scenario's portfolio (generated or read) as ready scores "
+                          "(project_id, department, budget, score)")
+    tpl.add_argument("--scenario", type=Path, default=None,
+                     help="scores: the scenario whose portfolio is written")
     tpl.add_argument("--system", type=Path, default=None,
                      help="indicator system (YAML or Excel; default: the national project "
                           "self-evaluation template)")
@@ -339,7 +365,32 @@ def build_parser() -> argparse.ArgumentParser:
                      help="table (default) or csv: code,weight with weights in points")
     wts.set_defaults(func=_cmd_weights)
     _add_notebook_commands(sub)
+    _add_app_command(sub)
     return p
+
+
+def _add_app_command(sub: argparse._SubParsersAction) -> None:
+    """``perfsim app``: the what-if page served by Voilà (see perfsim.app)."""
+    app = sub.add_parser(
+        "app", help="the no-code what-if page in a browser (Voilà)",
+        description="Serve the what-if page with Voilà on 127.0.0.1 and print its address: "
+                    "upload a portfolio (.xlsx or .csv), move the 中 ratio, the cutoffs, the "
+                    "优 quota, the pool and the spot-check share, and see the savings, grades, "
+                    "who loses most, and download allocation.xlsx. Ctrl-C stops it.")
+    app.add_argument("portfolio", type=Path, nargs="?", default=None, metavar="PORTFOLIO",
+                     help="open with this portfolio of ready scores (.xlsx/.csv) or scenario "
+                          "(.yaml); default: upload one on the page")
+    app.add_argument("--port", type=_pos_int, default=None,
+                     help="port on 127.0.0.1 (default: a free one)")
+    app.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    app.set_defaults(func=_cmd_app)
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    if args.portfolio is not None:  # a bad file: one line now, not a broken page later
+        open_scenario(args.portfolio)
+    return serve(args.portfolio, args.port, browser=not args.no_browser,
+                 announce=lambda line: print(line, flush=True))
 
 
 def _add_notebook_commands(sub: argparse._SubParsersAction) -> None:
@@ -414,7 +465,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     inputs = input_files([args.scenario])  # the scenario and the files it names
     if args.out is not None:  # before any work: a file in the way, the current directory, ...
         check_output_dir(args.out, inputs=inputs)
-    scenario = load_scenario(args.scenario, seed=args.seed)
+    scenario = set_parameters(load_scenario(args.scenario, seed=args.seed), args.set)
     out = args.out or Path("reports") / "runs" / safe_name(scenario.name, scenario.source)
     monte_carlo = (args.years is not None or args.replications is not None or args.no_noise
                    or scenario.has_simulation)
@@ -447,6 +498,46 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def set_parameters(scenario: Scenario, items: Sequence[str]) -> Scenario:
+    """The scenario with ``--set PATH=VALUE`` items applied by their YAML paths
+    (:func:`perfsim.model.params.apply_changes`); a bad item is one :class:`InputError`
+    naming it."""
+    changes: dict[str, object] = {}
+    for item in items:
+        path, sep, text = item.partition("=")
+        path = path.strip()
+        if not sep or not path:
+            raise InputError(field="--set", value=item,
+                             problem="must be PATH=VALUE, e.g. linkage.ratio=0.2")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise InputError(field="--set", value=item, problem="the value is not valid YAML"
+                             ) from None
+        known = parameters(scenario).get(path)
+        if known is not None and known.scalar and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+                or not known.valid[0] <= value <= known.valid[1]):
+            shown = value if isinstance(value, int | float) and not isinstance(
+                value, bool) else text.strip()
+            raise InputError(field=f"--set {path}", value=shown,
+                             problem=f"must be a number in the valid range "
+                                     f"[{known.valid[0]:g}, {known.valid[1]:g}] ({known.unit})")
+        changes[path] = value
+    if not changes:
+        return scenario
+    try:
+        return apply_changes(scenario, changes)
+    except InputError as err:
+        where = "--set" + (f": {err.where}" if err.where else "")
+        if err.has_value:
+            raise InputError(err.source, where, err.field, err.value, err.problem) from None
+        raise InputError(err.source, where, err.field, problem=err.problem) from None
+    except (TypeError, ValueError) as err:
+        raise InputError(field="--set", value=", ".join(items),
+                         problem=f"bad value ({err})") from None
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     if getattr(args, "notebooks", False):
         timing = time_notebooks(quick=args.quick)
@@ -456,12 +547,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         timing = time_sensitivity(n=128 if args.quick else 1024)
         print(json.dumps(timing, indent=2) if args.json else format_sensitivity_bench(timing))
         return 0
+    if getattr(args, "app", False):
+        timing = time_app(bench_calls(), repeats=5 if args.quick else 21)
+        print(json.dumps(timing, indent=2) if args.json else format_app_bench(timing))
+        return 0
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
     for e in engines:
         if e not in ENGINES:
             raise InputError(field="--engines", value=e,
                              problem=f"unknown engine (known: {', '.join(ENGINES)})")
     result = run_bench(quick=args.quick, engines=engines, scaling=args.scaling)
+    result["app"] = time_app(bench_calls(), repeats=5 if args.quick else 21)
     print(json.dumps(result, indent=2) if args.json else format_bench(result))
     return 0
 
@@ -527,7 +623,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario, seed=args.seed)
+    scenario = set_parameters(load_scenario(args.scenario, seed=args.seed), args.set)
     out = args.out or Path("reports") / "runs" / (
         safe_name(scenario.name, scenario.source) + "-departments")
     check_output_dir(out, inputs=input_files([args.scenario]))
@@ -552,7 +648,7 @@ def _cmd_optimise_checks(args: argparse.Namespace) -> int:
     except ValueError:
         raise InputError(field="--penalties", value=args.penalties,
                          problem="must be comma-separated numbers of points") from None
-    scenario = load_scenario(args.scenario, seed=args.seed)
+    scenario = set_parameters(load_scenario(args.scenario, seed=args.seed), args.set)
     out = args.out or Path("reports") / "runs" / (
         safe_name(scenario.name, scenario.source) + "-checks")
     inputs = input_files([args.scenario])
@@ -587,6 +683,14 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
+    if args.kind == "scores":
+        if args.scenario is None or args.system is not None:
+            raise InputError(field="--scenario", problem="template scores needs --scenario "
+                                                         "(and no --system)")
+        print(f"wrote {scores_workbook(load_scenario(args.scenario), args.out)}")
+        return 0
+    if args.scenario is not None:
+        raise InputError(field="--scenario", problem="only template scores takes --scenario")
     system = load_indicator_system(args.system or DEFAULT_SYSTEM)
     print(f"wrote {portfolio_template(system, args.out)}")
     return 0

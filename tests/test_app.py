@@ -1,0 +1,404 @@
+"""The what-if app without a browser: ``perfsim run --set``, the bundled example workbook, the
+page's pure part (hand-computed cases, agreement with scenario files and the command line),
+the widgets, and the pieces ``perfsim app`` starts Voilà with."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import DATA, ROOT, SCENARIOS, SYSTEMS
+
+import perfsim
+from perfsim import numbers
+from perfsim.app import compute, server
+from perfsim.app.example import EXAMPLE_SCENARIO, EXAMPLE_WORKBOOK, SCORE_COLUMNS
+from perfsim.app.whatif import WhatIf, panel
+from perfsim.cli import main
+from perfsim.errors import InputError
+from perfsim.kernel.linkage import POOLS
+from perfsim.model.scenario import load_scenario
+from perfsim.present.report import XLSX_SHEETS
+
+GENERATED = SCENARIOS / "liupanshui_2022.yaml"
+TINY = DATA / "tiny_scenario.yaml"
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def savings_of(out_dir: Path) -> float:
+    return json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))[
+        "totals_yuan"]["savings"]
+
+
+@pytest.fixture(scope="module")
+def example() -> perfsim.Scenario:
+    return compute.example()
+
+
+@pytest.fixture(scope="module")
+def tiny() -> perfsim.Scenario:
+    return perfsim.load(TINY)
+
+
+# --- perfsim run --set ------------------------------------------------------------------------
+
+def test_set_ratio_equals_a_scenario_file_with_that_ratio(capsys, tmp_path):
+    doc = yaml.safe_load(EXAMPLE_SCENARIO.read_text(encoding="utf-8"))
+    doc["linkage"]["ratio"] = 0.2
+    doc["portfolio"]["file"] = str(EXAMPLE_WORKBOOK)
+    edited = tmp_path / "ratio_20.yaml"
+    edited.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    code, _, err = run_cli(capsys, "run", edited, "--out", tmp_path / "file")
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "run", EXAMPLE_SCENARIO, "--set", "linkage.ratio=0.2",
+                             "--out", tmp_path / "set")
+    assert code == 0, err
+    assert savings_of(tmp_path / "set") == savings_of(tmp_path / "file")
+    assert "ratio 20.0%" in out
+    base = pd.read_csv(tmp_path / "file" / "allocations.csv", encoding="utf-8-sig")
+    via_set = pd.read_csv(tmp_path / "set" / "allocations.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(base, via_set)
+
+
+def test_set_is_repeatable_and_reads_values_as_yaml(capsys, tmp_path):
+    # the tiny portfolio by hand: 中 P2 (2,000) and P5 (500), 差 P3 (4,000). Cutoff for 中
+    # at 68 makes P5 (65) 差; ratio 0.2: 0.2 × 2,000 + 4,000 + 500 = 4,900 saved
+    code, _, err = run_cli(capsys, "run", TINY, "--set", "linkage.ratio=0.2",
+                           "--set", "grading.cutoffs.fair=68", "--out", tmp_path / "o")
+    assert code == 0, err
+    assert savings_of(tmp_path / "o") == pytest.approx(4900.0, abs=1e-9)
+    # a whole block, as in a scenario file: the pool redistributed to 优 (P1) leaves no savings
+    code, _, err = run_cli(capsys, "run", TINY, "--set",
+                           "linkage={rule: liupanshui, ratio: 0.15, pool: redistribute}",
+                           "--out", tmp_path / "p")
+    assert code == 0, err
+    assert savings_of(tmp_path / "p") == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("item, names", [
+    ("linkage.ratoi=0.2", ["linkage.ratoi", "unknown parameter", "linkage.ratio"]),
+    ("linkage.ratio=0.5", ["linkage.ratio", "= 0.5", "[0.1, 0.2]"]),
+    ("linkage.ratio=abc", ["linkage.ratio", "abc", "must be a number"]),
+    ("grading.cutoffs.good=95", ["cutoffs", "strictly descending"]),
+    ("simulation.spot_check.share=2", ["spot_check.share", "= 2", "[0, 1]"]),
+    ("linkage.ratio", ["--set", "PATH=VALUE"]),
+])
+def test_set_bad_path_or_value_is_one_line_exit_2(capsys, tmp_path, item, names):
+    out = tmp_path / "never"
+    code, stdout, err = run_cli(capsys, "run", TINY, "--set", item, "--out", out)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("perfsim: error: ")
+    assert "Traceback" not in err
+    for name in names:
+        assert name in lines[0]
+    assert not out.exists()
+
+
+# --- the bundled example workbook -----------------------------------------------------------
+
+def test_example_workbook_is_what_the_generator_gives():
+    generated = load_scenario(GENERATED).portfolio.table
+    book = pd.read_excel(EXAMPLE_WORKBOOK, dtype={"project_id": str, "department": str})
+    assert tuple(book.columns) == SCORE_COLUMNS
+    assert len(book) == 3468 and book["department"].nunique() == 561
+    assert book["project_id"].tolist() == generated["project_id"].tolist()
+    assert book["department"].tolist() == generated["department"].tolist()
+    np.testing.assert_array_equal(book["budget"].to_numpy(float),
+                                  generated["budget"].to_numpy(float))
+    np.testing.assert_array_equal(book["score"].to_numpy(float),
+                                  generated["score"].to_numpy(float))
+
+
+def test_workbook_scenario_saves_what_the_generated_scenario_saves():
+    from_book = load_scenario(EXAMPLE_SCENARIO)
+    generated = load_scenario(GENERATED)
+    assert from_book.grading == generated.grading and from_book.linkage == generated.linkage
+    a, b = perfsim.load(EXAMPLE_SCENARIO).run_year(), perfsim.load(GENERATED).run_year()
+    assert a.metrics["savings"] == b.metrics["savings"]
+    np.testing.assert_array_equal(a.allocations["next_budget"].to_numpy(),
+                                  b.allocations["next_budget"].to_numpy())
+
+
+def test_template_scores_writes_the_workbook_and_never_overwrites(capsys, tmp_path):
+    new = tmp_path / "scores.xlsx"
+    code, out, err = run_cli(capsys, "template", "scores", "--scenario", TINY, "--out", new)
+    assert code == 0, err
+    book = pd.read_excel(new, dtype={"project_id": str, "department": str})
+    tiny = pd.read_csv(DATA / "tiny_scores.csv", dtype={"project_id": str})
+    assert book["project_id"].tolist() == tiny["project_id"].tolist()
+    assert book["score"].tolist() == tiny["score"].astype(float).tolist()
+    assert book["budget"].tolist() == tiny["budget"].astype(float).tolist()
+    before = new.read_bytes()
+    code, _, err = run_cli(capsys, "template", "scores", "--scenario", TINY, "--out", new)
+    assert code == 2 and "exists already" in err and len(err.strip().splitlines()) == 1
+    assert new.read_bytes() == before
+    code, _, err = run_cli(capsys, "template", "scores", "--out", tmp_path / "x.xlsx")
+    assert code == 2 and "--scenario" in err
+
+
+# --- the page's pure part -------------------------------------------------------------------
+
+def test_defaults_are_the_scenarios_own_values(tiny):
+    assert compute.defaults(tiny) == {
+        "linkage.ratio": 0.15, "grading.cutoffs.excellent": 90.0,
+        "grading.cutoffs.good": 80.0, "grading.cutoffs.fair": 60.0,
+        "grading.quotas.excellent": 1.0, "linkage.pool": "treasury",
+        "simulation.spot_check.share": 0.0}
+
+
+def test_at_its_own_values_the_page_shows_the_one_year_run(example):
+    view = compute.update(example, compute.defaults(example), replications=0)
+    y = perfsim.load(GENERATED).run_year()
+    assert view.savings == y.metrics["savings"]
+    assert view.monte_carlo is None
+
+
+# the tiny portfolio: P1 95 (1,000 yuan), P2 70 (2,000), P3 50 (4,000), P4 85 (3,000),
+# P5 65 (500); national cutoffs: 优 P1, 良 P4, 中 P2 and P5, 差 P3.
+@pytest.mark.parametrize("values, savings, next_budget", [
+    # ratio 20%: 0.2 × 2,500 cut, 4,000 cancelled
+    ({"linkage.ratio": 0.2}, 4500.0, {"P1": 1000, "P2": 1600, "P3": 0, "P4": 3000, "P5": 400}),
+    # 中 from 68: P5 (65) is 差 and cancelled
+    ({"linkage.ratio": 0.2, "grading.cutoffs.fair": 68}, 4900.0,
+     {"P1": 1000, "P2": 1600, "P3": 0, "P4": 3000, "P5": 0}),
+    # redistributed: the pool of 4,500 goes to the only 优 project, P1
+    ({"linkage.ratio": 0.2, "linkage.pool": "redistribute"}, 0.0,
+     {"P1": 5500, "P2": 1600, "P3": 0, "P4": 3000, "P5": 400}),
+    # 优 from 80: P1 and P4 share the pool by budget, 1:3
+    ({"linkage.ratio": 0.2, "linkage.pool": "redistribute", "grading.cutoffs.excellent": 80,
+      "grading.cutoffs.good": 75}, 0.0,
+     {"P1": 2125, "P2": 1600, "P3": 0, "P4": 6375, "P5": 400}),
+    # ... with at most 20% 优 (one of five projects): P4 moves down to 良, P1 takes it all
+    ({"linkage.ratio": 0.2, "linkage.pool": "redistribute", "grading.cutoffs.excellent": 80,
+      "grading.cutoffs.good": 75, "grading.quotas.excellent": 0.2}, 0.0,
+     {"P1": 5500, "P2": 1600, "P3": 0, "P4": 3000, "P5": 400}),
+])
+def test_update_by_hand(tiny, values, savings, next_budget):
+    view = compute.update(tiny, values, replications=0)
+    assert view.savings == pytest.approx(savings, abs=1e-9)
+    got = view.result.allocations.set_index("project_id")["next_budget"].to_dict()
+    assert got == pytest.approx({k: float(v) for k, v in next_budget.items()}, abs=1e-9)
+    assert f'<span class="perfsim-savings">{numbers.yuan(savings)}</span>' in (
+        view.html["savings"])
+
+
+def test_quota_counts_on_the_page(tiny):
+    view = compute.update(tiny, {"grading.cutoffs.excellent": 80, "grading.cutoffs.good": 75,
+                                 "grading.quotas.excellent": 0.2}, replications=0)
+    grades = view.result.by_grade.set_index("grade")["projects"].to_dict()
+    assert grades == {"excellent": 1, "good": 1, "fair": 2, "poor": 1}
+    assert "<td>优 excellent</td>" in view.html["grades"]
+
+
+def test_values_equal_the_same_change_written_in_a_scenario_file(example, tmp_path):
+    values = {"linkage.ratio": 0.175, "grading.cutoffs.excellent": 92.5,
+              "grading.quotas.excellent": 0.25, "linkage.pool": "redistribute"}
+    doc = yaml.safe_load(EXAMPLE_SCENARIO.read_text(encoding="utf-8"))
+    doc["portfolio"]["file"] = str(EXAMPLE_WORKBOOK)
+    doc["grading"] = {"labels": "national", "cutoffs": [92.5, 80, 60],
+                      "quotas": {"excellent": 0.25}}
+    doc["linkage"] = {"rule": "liupanshui", "ratio": 0.175, "pool": "redistribute"}
+    path = tmp_path / "edited.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    expected = perfsim.load(path).run_year()
+    view = compute.update(example, values, replications=0)
+    pd.testing.assert_frame_equal(view.result.allocations, expected.allocations)
+    pd.testing.assert_frame_equal(view.result.ledger, expected.ledger)
+
+
+def test_ledger_lists_the_15_departments_losing_most(example):
+    view = compute.update(example, {"linkage.ratio": 0.2}, replications=0)
+    alloc = view.result.allocations
+    lost = (alloc["cut"] + alloc["cancelled"]).groupby(alloc["department"]).sum()
+    top = lost.sort_values(ascending=False, kind="stable").index[:15].tolist()
+    shown = re.findall(r"<tr>\s*<td>([^<]*)</td>", view.html["ledger"])
+    assert shown == top
+    assert "e+" not in view.html["ledger"] and "e+" not in view.html["moved"]
+
+
+def test_spot_check_share_reaches_the_monte_carlo(tiny):
+    # every project re-checked with a finer instrument (sd 2 points against 5): fewer misgraded
+    # projects than with none re-checked, over the same seed's draws
+    low = compute.update(tiny, {"simulation.spot_check.share": 0.0}, replications=256)
+    high = compute.update(tiny, {"simulation.spot_check.share": 1.0}, replications=256)
+    assert high.monte_carlo.replications["misgrading"].mean() < (
+        low.monte_carlo.replications["misgrading"].mean())
+    assert "100.0%" in high.html["spot_check"]
+
+
+def test_pool_choices_are_the_linkage_modules():
+    assert tuple(compute.POOLS) == POOLS
+
+
+def test_bad_cutoffs_are_an_input_error(tiny):
+    with pytest.raises(InputError, match="strictly descending"):
+        compute.update(tiny, {"grading.cutoffs.good": 95}, replications=0)
+
+
+@pytest.mark.parametrize("text", [
+    "project_id,department,budget,score\nP1,D1,-5,80\n",
+    "project_id,budget,score\nP1,5,80\n",
+    "project_id,department,budget,score\nP1,D1,5,eighty\n",
+])
+def test_bad_upload_gives_the_command_lines_line(capsys, tmp_path, monkeypatch, text):
+    (tmp_path / "mine.csv").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, "validate", "mine.csv")
+    assert code == 2
+    with pytest.raises(InputError) as caught:
+        compute.load_upload("mine.csv", text.encode("utf-8"))
+    assert compute.error_line(caught.value) == err.strip()
+
+
+def test_a_self_evaluation_table_is_scored_by_the_chosen_system(capsys, tmp_path):
+    book = tmp_path / "table.xlsx"
+    system = SYSTEMS / "national_project_self_eval.yaml"
+    assert run_cli(capsys, "template", "portfolio", "--system", system, "--out", book)[0] == 0
+    # the template's example row scores full marks: 100 points, 优, kept whole
+    sc = compute.load_upload("table.xlsx", book.read_bytes(), system)
+    view = compute.update(sc, {"linkage.ratio": 0.2}, replications=0)
+    assert view.result.allocations["score"].tolist() == [100.0]
+    assert view.result.allocations["grade"].tolist() == ["excellent"]
+    assert view.savings == 0.0
+    with pytest.raises(InputError) as caught:  # read as ready scores, its columns are unknown
+        compute.load_upload("table.xlsx", book.read_bytes(), None)
+    assert caught.value.source == "table.xlsx"
+
+
+def test_download_is_the_workbook_perfsim_run_writes(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "run", TINY, "--set", "linkage.ratio=0.2", "--xlsx",
+                           "--out", tmp_path / "run")
+    assert code == 0, err
+    view = compute.update(perfsim.load(TINY), {"linkage.ratio": 0.2}, replications=0)
+    data = compute.workbook(view.result)
+    for sheet in XLSX_SHEETS:
+        pd.testing.assert_frame_equal(
+            pd.read_excel(io.BytesIO(data), sheet_name=sheet),
+            pd.read_excel(tmp_path / "run" / "allocation.xlsx", sheet_name=sheet))
+
+
+# --- the widgets ----------------------------------------------------------------------------
+
+def _upload(page: WhatIf, name: str, content: bytes) -> None:
+    page.upload.value = ({"name": name, "type": "", "size": len(content),
+                          "content": memoryview(content),
+                          "last_modified": datetime.datetime.now(datetime.UTC)},)
+
+
+def test_panel_upload_and_ratio_show_the_command_lines_savings(capsys, tmp_path):
+    page = WhatIf()
+    assert page.results.layout.display == "none"
+    _upload(page, EXAMPLE_WORKBOOK.name, EXAMPLE_WORKBOOK.read_bytes())
+    assert page.ratio.value == 15.0 and page.error.value == ""
+    page.ratio_box.value = 20.0   # the numeric box is linked to the slider
+    assert page.ratio.value == 20.0
+    code, out, err = run_cli(capsys, "run", EXAMPLE_SCENARIO, "--set", "linkage.ratio=0.2",
+                             "--out", tmp_path / "o")
+    assert code == 0, err
+    printed = out.split("savings ")[-1].split(" yuan")[0]
+    assert f'<span class="perfsim-savings">{printed}</span>' in page.savings.value
+    assert page.results.layout.display is None
+
+
+def test_panel_shows_one_line_errors_never_a_traceback():
+    page = WhatIf()
+    _upload(page, "bad.csv", b"project_id,department,budget,score\nP1,D1,x,80\n")
+    assert "perfsim: error: bad.csv: row 2: field &#x27;budget&#x27; = &#x27;x&#x27;" in (
+        page.error.value)
+    assert page.results.layout.display == "none" and "Traceback" not in page.error.value
+    page = WhatIf(TINY)
+    page.cutoffs[1].value = 95.0
+    assert "strictly descending" in page.error.value
+    page.cutoffs[1].value = 80.0
+    assert page.error.value == "" and page.results.layout.display is None
+
+
+def test_panel_returns_one_box_for_a_notebook():
+    import ipywidgets
+
+    box = panel(TINY)
+    assert isinstance(box, ipywidgets.VBox) and "perfsim-whatif" in box._dom_classes
+
+
+# --- perfsim app: what starts Voilà ---------------------------------------------------------
+
+def test_the_served_notebook_is_package_data_displaying_the_panel():
+    assert server.NOTEBOOK.parent == ROOT / "perfsim" / "app"
+    nb = nbformat.read(server.NOTEBOOK, as_version=4)
+    assert nb.metadata.kernelspec.name == "python3"
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "from perfsim.app.whatif import panel" in code and server.PORTFOLIO_ENV in code
+    import tomllib
+
+    doc = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = doc["tool"]["setuptools"]["package-data"]["perfsim.app"]
+    assert any(server.NOTEBOOK.match(p) for p in patterns)
+
+
+def test_voila_runs_this_python_on_localhost(tmp_path):
+    spec = json.loads((server.write_kernel_spec(tmp_path) / "kernels" / "python3" /
+                       "kernel.json").read_text(encoding="utf-8"))
+    assert spec["argv"][0] == sys.executable
+    port = server.free_port()
+    with socket.socket() as s:  # free: it can be bound
+        s.bind(("127.0.0.1", port))
+    cmd = server.voila_command(port)
+    assert cmd[:3] == [sys.executable, "-m", "voila"] and f"--port={port}" in cmd
+    assert "--Voila.ip=127.0.0.1" in cmd and "--no-browser" in cmd
+    assert shutil.which("voila", path=str(Path(sys.executable).parent)) is not None
+
+
+def test_app_with_a_missing_or_bad_portfolio_is_one_line_before_serving(capsys, tmp_path,
+                                                                        monkeypatch):
+    code, _, err = run_cli(capsys, "app", "--no-browser", tmp_path / "none.xlsx")
+    assert code == 2 and "file not found" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "bad.csv").write_text("project_id,department,budget\nP1,D1,5\n",
+                                      encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    code, _, expected = run_cli(capsys, "validate", "bad.csv")
+    assert code == 2
+    code, out, err = run_cli(capsys, "app", "--no-browser", "bad.csv")
+    assert code == 2 and err == expected and out == ""
+
+
+def test_a_bug_in_a_change_is_one_line_on_the_page(monkeypatch):
+    page = WhatIf(TINY)
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(compute, "update", broken)
+    page.ratio.value = 18.0
+    assert page.error.value == ("<p style='color:#b00020'>perfsim: internal error: "
+                                "ZeroDivisionError: division by zero</p>")
+
+
+# --- browser provisioning -------------------------------------------------------------------
+
+def test_ci_provisions_the_browser_before_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    install = next(i for i, ln in enumerate(ci) if "scripts/install-browser" in ln)
+    tests = next(i for i, ln in enumerate(ci) if ln.startswith("python3 -m venv .venv"))
+    assert install < tests
+    script = ROOT / "scripts" / "install-browser"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text(encoding="utf-8")
+    assert "apt-get update" in text and "apt-get install" in text and "sudo -n" in text
