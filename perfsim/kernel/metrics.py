@@ -142,6 +142,21 @@ def _payoff(o: YearOutcome) -> np.ndarray:
         return np.where(o.inflation_points != 0, gain / o.inflation_points, np.nan)
 
 
+def _count(feedback: np.ndarray | None, rectified: np.ndarray | None, o: YearOutcome
+           ) -> np.ndarray:
+    if feedback is None:
+        return np.zeros(o.score.shape[0])
+    return (feedback & ~rectified).sum(axis=-1).astype(float)
+
+
+def _rectified_share(o: YearOutcome) -> np.ndarray:
+    if o.feedback is None:
+        return np.ones(o.score.shape[0])
+    told = o.feedback.sum(axis=-1)
+    done = o.rectified.sum(axis=-1)
+    return np.where(told > 0, done / np.maximum(told, 1), 1.0)
+
+
 def _fixed() -> tuple[Metric, ...]:
     def held(o: YearOutcome) -> np.ndarray:
         return o.active & (o.next_budget > 0)
@@ -182,6 +197,21 @@ def _fixed() -> tuple[Metric, ...]:
                           else o.inflation_points), True),
         Metric("inflation_payoff", "yuan per point", "extra money per inflated point, against "
                "the same replication evaluated honestly", _payoff, True),
+        Metric("rectified_share", "share", "share of the projects fed back (told to rectify) "
+               "that rectified within the deadline; 1 when none was fed back",
+               _rectified_share),
+        Metric("count_unrectified", "projects", "projects fed back and not rectified",
+               lambda o: _count(o.feedback, o.rectified, o)),
+        Metric("recovered_unrectified", "yuan", "budget recovered from projects not "
+               "rectified (Zhucheng)", lambda o: (np.zeros(o.score.shape[0])
+                                                   if o.recovered_unrectified is None
+                                                   else _sum(o.recovered_unrectified))),
+        Metric("postponed_total", "yuan", "budget of projects postponed by a failed "
+               "precondition (not cancelled)", lambda o: _sum(o.postponed)),
+        Metric("units_blacklisted", "units", "units (departments) blacklisted for next "
+               "year's budget", lambda o: (np.zeros(o.score.shape[0])
+                                           if o.units_blacklisted is None
+                                           else o.units_blacklisted)),
     )
 
 
