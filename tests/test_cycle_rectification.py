@@ -197,3 +197,16 @@ def test_a_bad_rectification_block_is_one_line_naming_the_field(tmp_path, block,
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_unrectified_again_and_again_is_reduced_until_cancelled(tmp_path):
+    # Jinan [P9]: 差 and not rectified → halved; the second time in a row → cancelled
+    sc = perfsim.load(write(tmp_path, """  rule: grade_table
+  multipliers: {excellent: 1, good: 1, fair: 1, poor: 1}
+  rectification: {grades: [poor], probability: 0, unrectified: {poor: 0.5}, cancel_after: 2}
+"""))
+    reps = sc.simulate(replications=1, years=3, noise=False).replications
+    # 差 hold 400 + 500 + 600 = 1500: halved to 750, then cancelled; the rest keep 600
+    assert reps["budget_total"].tolist() == [2100.0, 1350.0, 600.0]
+    assert reps["cancelled_total"].tolist() == [0.0, 750.0, 0.0]
+    assert sc.run_year().metrics["cancelled_total"] == 0.0   # a first year: halved only

@@ -129,14 +129,17 @@ class Rectification:
     rectify within the deadline with ``probability`` (a share in [0, 1]; a portfolio column
     ``rectified`` says it for the observed year). A project fed back and not rectified takes
     the ``unrectified`` multiplier of its grade (grades not listed keep the rule's), and the
-    ``recover`` share of its remaining budget is recovered this year (Zhucheng [E4]). In the
-    Monte Carlo a rectified project's latent performance rises by ``effect`` (attainment)."""
+    ``recover`` share of its remaining budget is recovered this year (Zhucheng [E4]); one
+    left unrectified ``cancel_after`` times in a row is cancelled ("reduce, up to
+    cancellation", Jinan [P9]; 0 = never). In the Monte Carlo a rectified project's latent
+    performance rises by ``effect`` (attainment)."""
 
     grades: tuple[str, ...]
     probability: float = 0.0
     unrectified: Mapping[str, float] = field(default_factory=dict)
     recover: float = 0.0
     effect: float = 0.0
+    cancel_after: int = 0
 
 
 @dataclass(frozen=True)
@@ -386,6 +389,7 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
             grades: [poor]            # fed back after these grades (default: the lowest)
             probability: 0.5          # rectified within the deadline
             unrectified: {poor: 0}    # multiplier when not rectified (default: the rule's)
+            cancel_after: 0           # cancelled when unrectified this many times in a row
             recover: 0.0              # share of the budget recovered when not rectified
             effect: 0.0               # Monte Carlo: latent performance gain after rectifying
           blacklist: {after: [unrectified], years: 2, cut: 1.0}   # a unit's projects cut
@@ -536,7 +540,7 @@ def _preconditions(value: Any) -> tuple[tuple[str, ...], tuple[tuple[str, float]
 
 def _rectification(value: Any, labels: LabelSet) -> Rectification:
     spec = _block(value, "rectification",
-                  {"grades", "probability", "unrectified", "recover", "effect"})
+                  {"grades", "probability", "unrectified", "recover", "effect", "cancel_after"})
     grades = tuple(_str_list(spec.get("grades", [labels.codes[-1]]), "rectification.grades"))
     codes = []
     for g in grades:
@@ -563,7 +567,9 @@ def _rectification(value: Any, labels: LabelSet) -> Rectification:
         probability=_share(spec.get("probability", 0.0), "rectification.probability"),
         unrectified=mults,
         recover=_share(spec.get("recover", 0.0), "rectification.recover"),
-        effect=_share(spec.get("effect", 0.0), "rectification.effect"))
+        effect=_share(spec.get("effect", 0.0), "rectification.effect"),
+        cancel_after=(0 if spec.get("cancel_after", 0) == 0 else
+                      _years(spec["cancel_after"], "rectification.cancel_after")))
 
 
 def _blacklist(value: Any) -> Blacklist:

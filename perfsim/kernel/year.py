@@ -22,11 +22,13 @@ from perfsim.kernel.linkage import Linkage, LinkageResult, row_value
 @dataclass(frozen=True, eq=False)
 class CycleState:
     """What the evaluation cycle carries from one year to the next, per row: the years in a
-    row each project has scored below the zero-performance line (rows, projects) and the
-    blacklisted budget years still to come for each unit (rows, departments)."""
+    row each project has scored below the zero-performance line and has been left
+    unrectified after feedback (rows, projects), and the blacklisted budget years still to
+    come for each unit (rows, departments)."""
 
     zero_run: np.ndarray | None = None
     blacklist_left: np.ndarray | None = None
+    unrectified_run: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -187,7 +189,7 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
         cancel = poor if cancel is None else cancel | poor
     linked = gross if recovered is None else gross - recovered
     state = state or CycleState()
-    feedback = rectified = unrectified = taken = None
+    feedback = rectified = unrectified = taken = unrectified_run = None
     rect = linkage.rectification
     if rect is not None:
         codes = [grading.labels.index(c) for c in rect.grades]
@@ -196,6 +198,11 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                                                 rect.probability),
                             rectify_draw, None if flags is None else flags.get("rectified"))
         unrectified = feedback & ~rectified
+        if rect.cancel_after:
+            run = 0 if state.unrectified_run is None else state.unrectified_run
+            again = unrectified & (run + 1 >= rect.cancel_after)
+            cancel = again if cancel is None else cancel | again
+            unrectified_run = np.where(unrectified, run + 1, 0).astype(np.int16)
         share = row_value(rows, "rectification.recover", rect.recover)
         if np.any(np.asarray(share) > 0):
             taken = np.where(unrectified, share * linked, 0.0)
@@ -239,4 +246,5 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                        n_grades=len(grading.labels), everyone=everyone, feedback=feedback,
                        rectified=rectified, recovered_unrectified=taken,
                        blacklisted=blacklisted, units_blacklisted=n_listed,
-                       after=CycleState(zero_run=zero_run, blacklist_left=left))
+                       after=CycleState(zero_run=zero_run, blacklist_left=left,
+                                        unrectified_run=unrectified_run))
