@@ -157,6 +157,20 @@ def _rectified_share(o: YearOutcome) -> np.ndarray:
     return np.where(told > 0, done / np.maximum(told, 1), 1.0)
 
 
+def _costs(o: YearOutcome) -> dict[str, np.ndarray]:
+    if o.checked is None or o.costs is None:
+        raise InputError(field="metric", problem="needs the evaluation process: run the Monte "
+                                                 "Carlo (perfsim run --replications N)")
+    return o.costs.of(o.active, o.checked)
+
+
+def _coverage(o: YearOutcome) -> np.ndarray:
+    _costs(o)
+    total = _sum(o.gross)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, _sum(np.where(o.checked, o.gross, 0.0)) / total, np.nan)
+
+
 def _fixed() -> tuple[Metric, ...]:
     def held(o: YearOutcome) -> np.ndarray:
         return o.active & (o.next_budget > 0)
@@ -212,6 +226,16 @@ def _fixed() -> tuple[Metric, ...]:
                "year's budget", lambda o: (np.zeros(o.score.shape[0])
                                            if o.units_blacklisted is None
                                            else o.units_blacklisted)),
+        Metric("evaluation_cost", "yuan", "what evaluation costs: self-evaluations and "
+               "re-checks", lambda o: _costs(o)["total"], True),
+        Metric("evaluation_cost_self", "yuan", "what the self-evaluations cost",
+               lambda o: _costs(o)["self"], True),
+        Metric("evaluation_cost_recheck", "yuan", "what the re-checks (finance, intermediary "
+               "or third party) cost", lambda o: _costs(o)["recheck"], True),
+        Metric("evaluation_days", "staff-days", "staff-days spent on evaluation",
+               lambda o: _costs(o)["days"], True),
+        Metric("recheck_coverage", "share", "share of this year's funds re-checked",
+               _coverage, True),
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from perfsim.errors import InputError
+from perfsim.kernel.evaluation import Costs
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import Linkage, LinkageResult, row_value
 
@@ -60,6 +61,8 @@ class YearOutcome:
     blacklisted: np.ndarray | None = None  # projects of blacklisted units (None: no rule)
     units_blacklisted: np.ndarray | None = None  # (rows,) units blacklisted this year
     after: CycleState | None = None        # the state the next year starts from
+    checked: np.ndarray | None = None      # re-checked (spot checks; None: not simulated)
+    costs: Costs | None = None             # what evaluation costs per evaluator type
 
     def _held(self, x: np.ndarray) -> np.ndarray:
         return x if self.everyone else np.where(self.active, x, 0.0)
@@ -155,7 +158,9 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                   recovered: np.ndarray | None = None, poor_run: np.ndarray | None = None,
                   escalation_years: int = 0, rectify_draw: np.ndarray | None = None,
                   units: np.ndarray | None = None, state: CycleState | None = None,
-                  rows: Mapping[str, np.ndarray] | None = None) -> YearOutcome:
+                  rows: Mapping[str, np.ndarray] | None = None,
+                  checked: np.ndarray | None = None, costs: Costs | None = None
+                  ) -> YearOutcome:
     """Grade ``score`` (rows, projects) and link ``budget`` (projects,) or (rows, projects).
 
     ``active`` marks the projects in the portfolio this year; ``recovered`` (yuan) is taken
@@ -171,6 +176,8 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     project's unit index) that breaks a blacklist rule has all its projects cut. ``state``
     carries the runs and the blacklist from the previous year (None: a first year), ``rows``
     the linkage values that differ per row (:func:`perfsim.kernel.linkage.row_value`).
+    ``checked`` (the projects re-checked by the evaluation process) and ``costs`` give the
+    evaluation cost metrics.
     """
     score = np.atleast_2d(np.asarray(score, dtype=float))
     budget = np.broadcast_to(np.asarray(budget, dtype=float), score.shape)
@@ -247,4 +254,5 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                        rectified=rectified, recovered_unrectified=taken,
                        blacklisted=blacklisted, units_blacklisted=n_listed,
                        after=CycleState(zero_run=zero_run, blacklist_left=left,
-                                        unrectified_run=unrectified_run))
+                                        unrectified_run=unrectified_run),
+                       checked=checked, costs=costs)

@@ -32,6 +32,7 @@ from perfsim.errors import InputError
 from perfsim.io import sigint_ignored
 from perfsim.kernel import metrics
 from perfsim.kernel.evaluation import (
+    Costs,
     Measure,
     Process,
     YearDraws,
@@ -217,6 +218,15 @@ def design_rows(inputs: SimInputs, streams: list[tuple[np.random.Generator, int]
     return design
 
 
+def costs_of(settings: Settings, design: RowDesign | None = None) -> Costs:
+    """What evaluation costs per evaluator type (per-row values from ``design``)."""
+    s = settings
+    get = (lambda name: getattr(s, name)) if design is None else (
+        lambda name: design.setting(name, getattr(s, name)))
+    return Costs(self_yuan=get("cost_self"), recheck_yuan=get("cost_recheck"),
+                 self_days=get("days_self"), recheck_days=get("days_recheck"))
+
+
 def process_of(settings: Settings, measure: Measure, design: RowDesign | None = None
                ) -> Process:
     """The year's evaluation process from the settings (per-row values from ``design``); a
@@ -310,6 +320,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
     resume = np.zeros((R, S), dtype=bool)     # postponed last year: back this year
     effect = 0.0 if rect is None else row_value(design.linkage, "rectification.effect",
                                                 rect.effect)
+    costs = costs_of(s, design)
 
     names = metric_names(inputs.grading)
     out = {m: np.zeros((R, s.years)) for m in names}
@@ -368,7 +379,8 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                         cutoffs=design.cutoffs, table=design.table,
                         recovered=recovered, poor_run=poor_run,
                         escalation_years=s.escalation_years, rectify_draw=draw,
-                        units=units, state=cycle, rows=design.linkage or None)
+                        units=units, state=cycle, rows=design.linkage or None,
+                        checked=sc.checked, costs=costs)
             o = evaluate_year(sc.final, budget, inputs.grading, inputs.linkage,
                               true_score=sc.true, **year)
             if sc.honest is not None:
