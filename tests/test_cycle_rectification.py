@@ -210,3 +210,31 @@ def test_unrectified_again_and_again_is_reduced_until_cancelled(tmp_path):
     assert reps["budget_total"].tolist() == [2100.0, 1350.0, 600.0]
     assert reps["cancelled_total"].tolist() == [0.0, 750.0, 0.0]
     assert sc.run_year().metrics["cancelled_total"] == 0.0   # a first year: halved only
+
+
+def test_the_probability_may_depend_on_the_grade(tmp_path):
+    # 中 and 差 fed back; every 中 rectifies, no 差 does: the unrectified rule cancels the
+    # three 差 projects only
+    text = """  rule: grade_table
+  multipliers: {excellent: 1, good: 1, fair: 0.9, poor: 0.7}
+  rectification:
+    grades: [fair, poor]
+    probability: {fair: 1, poor: 0}
+    unrectified: {fair: 0, poor: 0}
+"""
+    sc = perfsim.load(write(tmp_path, text))
+    year = sc.run_year()
+    assert year.allocations["next_budget"].tolist() == [100.0, 200.0, 270.0, 0.0, 0.0, 0.0]
+    assert year.metrics["rectified_share"] == 0.25
+    # each grade's probability is a registry parameter of its own
+    assert "linkage.rectification.probability.poor" in sc.parameters
+    assert "linkage.rectification.probability" not in sc.parameters
+    swapped = sc.set({"linkage.rectification.probability.fair": 0.0,
+                      "linkage.rectification.probability.poor": 1.0}).run_year()
+    assert swapped.allocations["next_budget"].tolist() == [100.0, 200.0, 0.0, 280.0, 350.0,
+                                                           420.0]
+    y = evaluate_samples(sc, ["linkage.rectification.probability.poor"],
+                         np.array([[0.0], [1.0]]), metrics=["cancelled_total"])
+    assert y.tolist() == [[1500.0], [0.0]]
+    with pytest.raises(InputError, match="probability.fair"):
+        perfsim.load(write(tmp_path, text.replace("{fair: 1, poor: 0}", "{poor: 0}")))

@@ -126,8 +126,9 @@ class LinkageResult:
 @dataclass(frozen=True)
 class Rectification:
     """Rectification (整改): projects graded in ``grades`` (codes) receive feedback and
-    rectify within the deadline with ``probability`` (a share in [0, 1]; a portfolio column
-    ``rectified`` says it for the observed year). A project fed back and not rectified takes
+    rectify within the deadline with ``probability`` (a share in [0, 1]), or with a
+    probability per grade (``by_grade``, code → share: rectifying may depend on how badly a
+    project performed); a portfolio column ``rectified`` says it for the observed year. A project fed back and not rectified takes
     the ``unrectified`` multiplier of its grade (grades not listed keep the rule's), and the
     ``recover`` share of its remaining budget is recovered this year (Zhucheng [E4]); one
     left unrectified ``cancel_after`` times in a row is cancelled ("reduce, up to
@@ -140,6 +141,7 @@ class Rectification:
     recover: float = 0.0
     effect: float = 0.0
     cancel_after: int = 0
+    by_grade: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -387,7 +389,7 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
             - {flag: cost_calculated, consequence: cut, share: 0.3}   # or postpone
           rectification:              # 整改 after feedback
             grades: [poor]            # fed back after these grades (default: the lowest)
-            probability: 0.5          # rectified within the deadline
+            probability: 0.5          # rectified within the deadline (or {fair: 0.9, poor: 0.5})
             unrectified: {poor: 0}    # multiplier when not rectified (default: the rule's)
             cancel_after: 0           # cancelled when unrectified this many times in a row
             recover: 0.0              # share of the budget recovered when not rectified
@@ -562,9 +564,27 @@ def _rectification(value: Any, labels: LabelSet) -> Rectification:
             raise InputError(where="linkage", field=f"rectification.unrectified.{g}",
                              problem=f"grade {code} is not fed back (grades: {', '.join(codes)})")
         mults[code] = _number(v, f"rectification.unrectified.{g}")
+    prob = spec.get("probability", 0.0)
+    by_grade: dict[str, float] = {}
+    if isinstance(prob, Mapping):
+        for g, v in prob.items():
+            try:
+                code = labels.codes[labels.index(str(g))]
+            except InputError as err:
+                raise err.at(where="linkage", field="rectification.probability") from None
+            if code not in codes:
+                raise InputError(where="linkage", field=f"rectification.probability.{g}",
+                                 problem=f"grade {code} is not fed back (grades: "
+                                         f"{', '.join(codes)})")
+            by_grade[code] = _share(v, f"rectification.probability.{g}")
+        missing = [c for c in codes if c not in by_grade]
+        if missing:
+            raise InputError(where="linkage", field=f"rectification.probability.{missing[0]}",
+                             problem="missing: give a probability for every grade fed back")
+        prob = 0.0
     return Rectification(
-        grades=tuple(codes),
-        probability=_share(spec.get("probability", 0.0), "rectification.probability"),
+        grades=tuple(codes), by_grade=by_grade,
+        probability=_share(prob, "rectification.probability"),
         unrectified=mults,
         recover=_share(spec.get("recover", 0.0), "rectification.recover"),
         effect=_share(spec.get("effect", 0.0), "rectification.effect"),

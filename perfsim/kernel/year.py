@@ -131,9 +131,10 @@ def rectify(feedback: np.ndarray, probability: float | np.ndarray,
     if observed is not None:
         return feedback & np.asarray(observed, dtype=bool)
     p = np.asarray(probability, dtype=float)
-    if np.all(p >= 1.0):
+    told = feedback if p.shape == feedback.shape else True
+    if np.all(np.where(told, p, 1.0) >= 1.0):
         return feedback.copy()
-    if np.all(p <= 0.0):
+    if np.all(np.where(told, p, 0.0) <= 0.0):
         return np.zeros(feedback.shape, dtype=bool)
     if draw is None:
         raise InputError(where="linkage", field="rectification.probability",
@@ -201,9 +202,15 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     if rect is not None:
         codes = [grading.labels.index(c) for c in rect.grades]
         feedback = np.isin(grade, codes) & active
-        rectified = rectify(feedback, row_value(rows, "rectification.probability",
-                                                rect.probability),
-                            rectify_draw, None if flags is None else flags.get("rectified"))
+        if rect.by_grade:   # a probability per grade fed back
+            prob: float | np.ndarray = np.zeros(score.shape)
+            for code, v in rect.by_grade.items():
+                prob = np.where(grade == grading.labels.index(code),
+                                row_value(rows, f"rectification.probability.{code}", v), prob)
+        else:
+            prob = row_value(rows, "rectification.probability", rect.probability)
+        rectified = rectify(feedback, prob, rectify_draw,
+                            None if flags is None else flags.get("rectified"))
         unrectified = feedback & ~rectified
         if rect.cancel_after:
             run = 0 if state.unrectified_run is None else state.unrectified_run

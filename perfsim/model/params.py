@@ -134,8 +134,14 @@ def cycle_parameters(scenario: Scenario) -> dict[str, tuple[tuple[float, float],
             out[f"preconditions.{name}.share"] = ((0.0, 1.0), "share", f"the cut of projects "
                                                   f"failing the precondition {name}")
     if link.rectification is not None:
-        out["rectification.probability"] = ((0.0, 1.0), "share", "probability that a project "
-                                            "fed back rectifies within the deadline")
+        for code in link.rectification.by_grade:
+            out[f"rectification.probability.{code}"] = (
+                (0.0, 1.0), "share", f"probability that a project graded {code} and fed back "
+                "rectifies within the deadline")
+        if not link.rectification.by_grade:
+            out["rectification.probability"] = ((0.0, 1.0), "share", "probability that a "
+                                                "project fed back rectifies within the "
+                                                "deadline")
         out["rectification.recover"] = ((0.0, 1.0), "share", "share of the budget recovered "
                                         "from a project not rectified")
         out["rectification.effect"] = ((0.0, 0.5), "attainment", "latent performance gained "
@@ -151,6 +157,8 @@ def cycle_parameters(scenario: Scenario) -> dict[str, tuple[tuple[float, float],
 
 def _cycle_value(link: Linkage, setting: str) -> float:
     head, _, rest = setting.partition(".")
+    if rest.startswith("probability."):
+        return float(link.rectification.by_grade[rest.split(".", 1)[1]])
     if head == "preconditions":
         name = rest.rsplit(".", 1)[0]
         return float(link.consequences[link.preconditions.index(name)][1])
@@ -165,6 +173,11 @@ def _cycle_set(link: Linkage, setting: str, value: float) -> Linkage:
         k = link.preconditions.index(name)
         cons[k] = (cons[k][0], float(value))
         return dataclasses.replace(link, consequences=tuple(cons))
+    if rest.startswith("probability."):
+        rect = link.rectification
+        by_grade = {**dict(rect.by_grade), rest.split(".", 1)[1]: float(value)}
+        return dataclasses.replace(link, rectification=dataclasses.replace(
+            rect, by_grade=by_grade))
     part = dataclasses.replace(getattr(link, head), **{rest: float(value)})
     return dataclasses.replace(link, **{head: part})
 
