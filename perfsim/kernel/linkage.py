@@ -131,9 +131,9 @@ class Rectification:
     project performed); a portfolio column ``rectified`` says it for the observed year. A
     project fed back and not rectified takes the ``unrectified`` multiplier of its grade
     (grades not listed keep the rule's), and the ``recover`` share of its remaining budget is
-    recovered this year (Zhucheng [E4]); one left unrectified ``cancel_after`` times in a row is cancelled ("reduce, up to
-    cancellation", Jinan [P9]; 0 = never). In the Monte Carlo a rectified project's latent
-    performance rises by ``effect`` (attainment)."""
+    recovered this year (Zhucheng [E4]); one left unrectified ``cancel_after`` times in a row
+    is cancelled ("reduce, up to cancellation", Jinan [P9]; 0 = never). In the Monte Carlo a
+    rectified project's latent performance rises by ``effect`` (attainment)."""
 
     grades: tuple[str, ...]
     probability: float = 0.0
