@@ -135,3 +135,20 @@ def test_an_unknown_column_is_still_refused_unless_it_is_a_precondition(tmp_path
     with pytest.raises(InputError, match="yes/no"):
         perfsim.load(write(tmp_path, KEEP_ALL + "  preconditions: [cost_calculated]\n",
                            {"cost_calculated": ["yes", "maybe", "no", "no", "no", "no"]}))
+
+
+def test_each_project_says_which_sanction_it_met(tmp_path):
+    cols = {"cost_calculated": ["yes", "no", "yes", "no", "yes", "yes"],
+            "pre_evaluated": ["是", "是", "否", "是", "是", "是"],
+            "has_targets": [1, 1, 1, 1, 1, 0]}
+    path = write(tmp_path, KEEP_ALL + """  preconditions:
+    - has_targets
+    - {flag: cost_calculated, consequence: cut, share: 0.3}
+    - {flag: pre_evaluated, consequence: postpone}
+""", cols)
+    year = perfsim.load(path).run_year()
+    assert year.allocations["sanction"].tolist() == ["", "cut", "postpone", "cut", "",
+                                                     "no_budget"]
+    # only the project that lost all budget to a precondition counts as failing one
+    assert year.allocations["precondition_failed"].tolist() == [False] * 5 + [True]
+    assert year.summary["precondition_failures"] == 1

@@ -86,6 +86,7 @@ class LinkageResult:
     precondition_failed: np.ndarray
     budget: np.ndarray
     postponed: np.ndarray | None = None   # no money next year, not cancelled (None: nobody)
+    cut_failed: np.ndarray | None = None  # failed a precondition whose consequence is a cut
 
     @property
     def status(self) -> np.ndarray:
@@ -278,7 +279,8 @@ class Linkage:
         that differ per row (:func:`row_value`)."""
         budget = np.asarray(budget, dtype=float)
         ok: np.ndarray | bool = True
-        failed_any: np.ndarray | bool = False
+        failed_any: np.ndarray | bool = False   # any precondition failed or blacklisted
+        cut_any: np.ndarray | bool = False      # a precondition with a cut failed
         scale: np.ndarray | None = None
         later: np.ndarray | bool = False
         for k, name in enumerate(self.preconditions):
@@ -295,6 +297,7 @@ class Linkage:
                 cut = row_value(rows, f"preconditions.{name}.share", share)
                 part = np.where(fail, 1.0 - cut, 1.0)
                 scale = part if scale is None else scale * part
+                cut_any = cut_any | fail
             else:
                 later = later | fail
         if blacklisted is not None and self.blacklist is not None:
@@ -324,11 +327,15 @@ class Linkage:
                            0.0, None)
             with np.errstate(invalid="ignore", divide="ignore"):
                 reward = np.where(wsum > 0, pool * weight / wsum, 0.0)
-        failed = (np.broadcast_to(False, m.shape) if ok is True and failed_any is False
-                  else ~np.broadcast_to(good, m.shape))
+        failed = (np.broadcast_to(False, m.shape) if ok is True
+                  else ~np.broadcast_to(np.asarray(ok, bool), m.shape))
+        cut_failed = None
+        if cut_any is not False:
+            cut_failed = np.broadcast_to(cut_any, m.shape) & ~failed
         return LinkageResult(multiplier=m, next_budget=base + reward if self.pool ==
                              "redistribute" else base, reward=reward,
-                             precondition_failed=failed, budget=b, postponed=postponed)
+                             precondition_failed=failed, budget=b, postponed=postponed,
+                             cut_failed=cut_failed)
 
 
 def check_ratio(ratio: Any, where: str = "linkage", field: str = "ratio") -> float:

@@ -231,7 +231,10 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
         zero_run = np.where(below, run + 1, 0).astype(np.int16)
     blacklisted = n_listed = left = None
     bl = linkage.blacklist
-    if bl is not None and units is not None:
+    if bl is not None and units is None:
+        raise InputError(where="linkage", field="blacklist", problem="a blacklist needs each "
+                         "project's unit (department): run it through perfsim.run")
+    if bl is not None:
         units = np.asarray(units, dtype=np.intp)
         n_units = int(units.max(initial=-1)) + 1
         breach = np.zeros(score.shape, dtype=bool)

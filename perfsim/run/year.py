@@ -101,6 +101,15 @@ def run_year(scenario: Scenario) -> YearResult:
         alloc["postponed"] = o.postponed[0]
     if o.blacklisted is not None:
         alloc["blacklisted"] = o.blacklisted[0]
+    if res.postponed is not None or res.cut_failed is not None or o.blacklisted is not None:
+        none = np.zeros(len(alloc), dtype=bool)
+
+        def mask(x: np.ndarray | None) -> np.ndarray:
+            return none if x is None else x[0]
+
+        alloc["sanction"] = np.select(
+            [res.precondition_failed[0], mask(res.postponed), mask(o.blacklisted),
+             mask(res.cut_failed)], ["no_budget", "postpone", "blacklist", "cut"], default="")
     ledger = ledger_table(alloc, labels.codes)
     by_grade = grade_table(alloc, labels.codes, labels.zh)
     values = year_metrics(scenario, o)
