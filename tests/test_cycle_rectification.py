@@ -238,3 +238,19 @@ def test_the_probability_may_depend_on_the_grade(tmp_path):
     assert y.tolist() == [[1500.0], [0.0]]
     with pytest.raises(InputError, match="probability.fair"):
         perfsim.load(write(tmp_path, text.replace("{fair: 1, poor: 0}", "{poor: 0}")))
+
+
+def test_the_unrectified_multiplier_is_a_registry_parameter(tmp_path):
+    # the three 差 projects (1,500 yuan) are all unrectified (probability 0): the multiplier
+    # of 差-and-not-rectified decides their budget, in set, in the sensitivity and calibrated
+    sc = cancelling(tmp_path, 0)
+    name = "linkage.rectification.unrectified.poor"
+    assert sc.parameters[name].valid == (0.0, 2.0)
+    assert sc.set({name: 0.4}).run_year().metrics["cut_total"] == pytest.approx(
+        0.6 * 1500 + 30, abs=1e-9)
+    y = evaluate_samples(sc, [name], np.array([[0.0], [0.5], [1.0]]),
+                         metrics=["next_total"])
+    assert y[:, 0].tolist() == [570.0, 1320.0, 2070.0]
+    # savings = 2,100 − (570 + 1,500 x): 1,080 yuan at x = 0.3
+    solved = calibrate(sc, name, {"savings": 1080.0}, bounds=(0.0, 1.0))
+    assert solved.value == pytest.approx(0.3, abs=1e-6)

@@ -241,10 +241,12 @@ class Linkage:
 
     def multiplier(self, score: np.ndarray, grade: np.ndarray,
                    flags_ok: np.ndarray | bool = True, table: np.ndarray | None = None,
-                   unrectified: np.ndarray | None = None) -> np.ndarray:
+                   unrectified: np.ndarray | None = None,
+                   rows: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
         """Multipliers after rectification, floor, cap and no-budget preconditions (before
         the pool). ``table`` (replications, grades) overrides a grade table per replication;
-        ``unrectified`` marks projects fed back and not rectified."""
+        ``unrectified`` marks projects fed back and not rectified; ``rows`` holds values
+        that differ per row (:func:`row_value`)."""
         if table is not None:
             m = np.take_along_axis(np.asarray(table, dtype=float),
                                    np.asarray(grade, dtype=np.intp), axis=-1)
@@ -255,11 +257,9 @@ class Linkage:
             m = np.broadcast_to(m, shape).copy()
         rect = self.rectification
         if unrectified is not None and rect is not None and rect.unrectified:
-            alt = np.full(len(self.labels), np.nan)
-            for code, v in rect.unrectified.items():
-                alt[self.labels.index(code)] = v
-            alt_m = np.take(alt, grade)
-            m = np.where(unrectified & ~np.isnan(alt_m), alt_m, m)
+            for code, v in rect.unrectified.items():   # a loop over grades, not projects
+                alt = row_value(rows, f"rectification.unrectified.{code}", v)
+                m = np.where(unrectified & (grade == self.labels.index(code)), alt, m)
         if self.floor is not None or self.cap is not None:
             clipped = np.clip(m, self.floor if self.floor is not None else -np.inf,
                               self.cap if self.cap is not None else np.inf)
@@ -307,7 +307,7 @@ class Linkage:
             failed_any = failed_any | blacklisted
         if cancel is not None:
             ok = ok & ~np.asarray(cancel, dtype=bool)
-        m = self.multiplier(score, grade, ok, table, unrectified)
+        m = self.multiplier(score, grade, ok, table, unrectified, rows)
         postponed = None
         if later is not False:
             postponed = np.broadcast_to(later, m.shape) & (m > 0)

@@ -142,6 +142,10 @@ def cycle_parameters(scenario: Scenario) -> dict[str, tuple[tuple[float, float],
             out["rectification.probability"] = ((0.0, 1.0), "share", "probability that a "
                                                 "project fed back rectifies within the "
                                                 "deadline")
+        for code in link.rectification.unrectified:
+            out[f"rectification.unrectified.{code}"] = (
+                (0.0, 2.0), "multiplier", f"next year's budget multiplier of a project graded "
+                f"{code} and not rectified")
         out["rectification.recover"] = ((0.0, 1.0), "share", "share of the budget recovered "
                                         "from a project not rectified")
         out["rectification.effect"] = ((0.0, 0.5), "attainment", "latent performance gained "
@@ -159,6 +163,8 @@ def _cycle_value(link: Linkage, setting: str) -> float:
     head, _, rest = setting.partition(".")
     if rest.startswith("probability."):
         return float(link.rectification.by_grade[rest.split(".", 1)[1]])
+    if rest.startswith("unrectified."):
+        return float(link.rectification.unrectified[rest.split(".", 1)[1]])
     if head == "preconditions":
         name = rest.rsplit(".", 1)[0]
         return float(link.consequences[link.preconditions.index(name)][1])
@@ -173,11 +179,13 @@ def _cycle_set(link: Linkage, setting: str, value: float) -> Linkage:
         k = link.preconditions.index(name)
         cons[k] = (cons[k][0], float(value))
         return dataclasses.replace(link, consequences=tuple(cons))
-    if rest.startswith("probability."):
+    if rest.startswith(("probability.", "unrectified.")):
         rect = link.rectification
-        by_grade = {**dict(rect.by_grade), rest.split(".", 1)[1]: float(value)}
+        key, code = rest.split(".", 1)
+        name = "by_grade" if key == "probability" else "unrectified"
+        values = {**dict(getattr(rect, name)), code: float(value)}
         return dataclasses.replace(link, rectification=dataclasses.replace(
-            rect, by_grade=by_grade))
+            rect, **{name: values}))
     part = dataclasses.replace(getattr(link, head), **{rest: float(value)})
     return dataclasses.replace(link, **{head: part})
 
