@@ -415,16 +415,13 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                 theta = theta + effect * o.rectified   # rectifying improves performance
             theta = np.clip(theta, 0.0, 1.0)
             cycle = o.after
-            post = o.link.postponed
-            if post is None:
-                budget = np.where(active, nxt, budget)
-                active = (active & (nxt > 0)) | resume
-                resume = np.zeros((R, S), dtype=bool) if resume.any() else resume
-            else:   # postponed: out next year, back the year after with its budget
+            post = o.link.postponed   # out next year, back the year after with its budget
+            if post is not None:
                 post = post & active
-                budget = np.where(active & ~post, nxt, budget)
-                active = (active & (nxt > 0)) | resume
-                resume = post
+            budget = np.where(active if post is None else active & ~post, nxt, budget)
+            active = (active & (nxt > 0)) | resume
+            if post is not None or resume.any():
+                resume = np.zeros((R, S), dtype=bool) if post is None else post
 
     return {**out, **{f"project_{k}": v for k, v in proj.items()},
             "drawn": np.array([normals, uniforms])}
