@@ -270,10 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "simulation.self_evaluation.inflation_mean)")
     oc.add_argument("--budget", required=True, metavar="DAYS",
                     help="staff-days available for re-checks")
-    oc.add_argument("--days-per-check", default="2", metavar="DAYS",
-                    help="staff-days per re-check (default 2)")
-    oc.add_argument("--yuan-per-check", default="3000", metavar="YUAN",
-                    help="cost of a re-check in yuan (default 3,000)")
+    oc.add_argument("--days-per-check", default=None, metavar="DAYS",
+                    help="staff-days per re-check (default: the scenario's "
+                         "simulation.cost.recheck_days, else 2)")
+    oc.add_argument("--yuan-per-check", default=None, metavar="YUAN",
+                    help="cost of a re-check in yuan (default: the scenario's "
+                         "simulation.cost.recheck, else 3,000)")
     oc.add_argument("--shares", type=_pos_int, default=6,
                     help="check shares searched, evenly from 0 to what the budget affords "
                          "(default 6)")

@@ -116,3 +116,16 @@ def test_cli_bad_budget_is_one_line_exit_2(path, tmp_path, capsys, args, fragmen
     err = capsys.readouterr().err
     assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_the_cost_of_a_design_is_the_monte_carlos_recheck_cost(path):
+    """With the scenario's own price of a re-check (simulation.cost.recheck), the design's
+    cost is exactly what the Monte Carlo's evaluation_cost_recheck metric charges."""
+    sc = perfsim.load(path).set({"simulation.cost.recheck": 2500.0,
+                                 "simulation.cost.recheck_days": 1.5})
+    res = optimise_checks(sc, budget=6, shares=[0.0, 0.6], selections=("random",),
+                          penalties=(0.0,), replications=8)
+    row = res.table[res.table[SHARE] == 0.6].iloc[0]
+    alone = sc.set({SHARE: 0.6}).simulate(replications=8, years=1).replications
+    assert row["cost_yuan"] == alone["evaluation_cost_recheck"].mean() == 3 * 2500.0
+    assert row["staff_days"] == 3 * 1.5 and res.settings["yuan_per_check"] == 2500.0

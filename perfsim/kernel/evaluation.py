@@ -176,6 +176,29 @@ def recheck_noise(draws: YearDraws, checked: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Costs:
+    """What evaluation costs, per evaluator type and project evaluated: self-evaluation (every
+    project in the portfolio) and re-check (finance, an intermediary or a third party: the
+    projects spot-checked), in yuan and staff-days. Scalars or one value per row."""
+
+    self_yuan: float | np.ndarray = 0.0
+    recheck_yuan: float | np.ndarray = 0.0
+    self_days: float | np.ndarray = 0.0
+    recheck_days: float | np.ndarray = 0.0
+
+    def of(self, evaluated: np.ndarray, checked: np.ndarray) -> dict[str, np.ndarray]:
+        """Per row (yuan and staff-days) for ``evaluated`` and ``checked`` masks (rows,
+        projects): ``self``, ``recheck``, ``total`` yuan and ``days``."""
+        n_self = evaluated.sum(axis=-1).astype(float)
+        n_check = (checked & evaluated).sum(axis=-1).astype(float)
+        own = np.asarray(self.self_yuan) * n_self
+        re = np.asarray(self.recheck_yuan) * n_check
+        return {"self": own, "recheck": re, "total": own + re,
+                "days": np.asarray(self.self_days) * n_self
+                + np.asarray(self.recheck_days) * n_check}
+
+
+@dataclass(frozen=True)
 class Process:
     """The evaluation process of one year. Every numeric field is a scalar or an array with
     one value per row (a parameter sample); noise and inflation are in attainment units."""

@@ -4,11 +4,17 @@ A :class:`Linkage` turns each project's grade or score into a **multiplier** of 
 next year's base budget is ``budget × multiplier``. A multiplier of 0 is a cancellation.
 Then, in this order:
 
-1. **preconditions** — a project failing one (no performance targets, no self-evaluation) gets
-   multiplier 0 whatever its grade;
+1. **rectification** (整改) — projects graded in the feedback grades (default: the lowest) are
+   told to rectify; those that did not (``unrectified``) take the rectification block's own
+   multipliers (e.g. 差 and rectified → 0.7, 差 and not rectified → 0, cancelled);
 2. **floor and cap** — multipliers of projects that are not cancelled are clipped to
    [floor, cap] (a floor of 0.8 means nobody loses more than 20% unless cancelled);
-3. **savings pool** — the money taken away (Σ budget − Σ budget × multiplier) is either
+3. **preconditions** — a yes/no flag per project (a portfolio column such as ``has_targets``
+   or ``self_evaluated``, or a department-level flag) that fails has its consequence whatever
+   the grade: ``no_budget`` (multiplier 0, the default), ``cut`` (multiplier × (1 − share)) or
+   ``postpone`` (no money next year, the project is not cancelled); a **blacklisted** unit's
+   projects are cut by the blacklist's share (1 = no budget);
+4. **savings pool** — the money taken away (Σ budget − Σ budget × multiplier) is either
    returned to the treasury (``pool: treasury``, default) or redistributed to the projects in
    the recipient grades (default: the best grade of the label set, 优 in the national set) in
    proportion to their budgets (``pool: redistribute``), which keeps the total unchanged. With
@@ -33,7 +39,9 @@ from perfsim.kernel.grading import NATIONAL, LabelSet
 
 LIUPANSHUI_RATIO_RANGE = (0.10, 0.20)
 POOLS = ("treasury", "redistribute")
-STATUSES = ("kept", "cut", "cancelled", "rewarded")
+STATUSES = ("kept", "cut", "cancelled", "rewarded", "postponed")
+CONSEQUENCES = ("no_budget", "cut", "postpone")
+BREACHES = ("unrectified", "precondition", "poor")
 
 
 @dataclass(frozen=True)
@@ -77,13 +85,16 @@ class LinkageResult:
     reward: np.ndarray
     precondition_failed: np.ndarray
     budget: np.ndarray
+    postponed: np.ndarray | None = None   # no money next year, not cancelled (None: nobody)
+    cut_failed: np.ndarray | None = None  # failed a precondition whose consequence is a cut
 
     @property
     def status(self) -> np.ndarray:
         """Index into :data:`STATUSES` per project."""
         m, r = self.multiplier, self.reward
-        return np.select([m == 0, (m > 1) | (r > 0), m < 1], [2, 3, 1], default=0).astype(
-            np.int8)
+        later = False if self.postponed is None else self.postponed
+        return np.select([later & (m == 0), m == 0, (m > 1) | (r > 0), m < 1], [4, 2, 3, 1],
+                         default=0).astype(np.int8)
 
     @property
     def kept(self) -> np.ndarray:
@@ -96,11 +107,73 @@ class LinkageResult:
 
     @property
     def cancelled(self) -> np.ndarray:
-        return np.where(self.multiplier == 0, self.budget, 0.0)
+        gone = self.multiplier == 0
+        if self.postponed is not None:
+            gone = gone & ~self.postponed
+        return np.where(gone, self.budget, 0.0)
+
+    @property
+    def postponed_money(self) -> np.ndarray:
+        """Budget of postponed projects (yuan): no money next year, the project stays."""
+        if self.postponed is None:
+            return np.zeros(self.multiplier.shape)
+        return np.where(self.postponed & (self.multiplier == 0), self.budget, 0.0)
 
     @property
     def rewarded(self) -> np.ndarray:
         return self.budget * np.clip(self.multiplier - 1.0, 0.0, None) + self.reward
+
+
+@dataclass(frozen=True)
+class Rectification:
+    """Rectification (整改): projects graded in ``grades`` (codes) receive feedback and
+    rectify within the deadline with ``probability`` (a share in [0, 1]), or with a
+    probability per grade (``by_grade``, code → share: rectifying may depend on how badly a
+    project performed); a portfolio column ``rectified`` says it for the observed year. A
+    project fed back and not rectified takes the ``unrectified`` multiplier of its grade
+    (grades not listed keep the rule's), and the ``recover`` share of its remaining budget is
+    recovered this year (Zhucheng [E4]); one left unrectified ``cancel_after`` times in a row
+    is cancelled ("reduce, up to cancellation", Jinan [P9]; 0 = never). In the Monte Carlo a
+    rectified project's latent performance rises by ``effect`` (attainment)."""
+
+    grades: tuple[str, ...]
+    probability: float = 0.0
+    unrectified: Mapping[str, float] = field(default_factory=dict)
+    recover: float = 0.0
+    effect: float = 0.0
+    cancel_after: int = 0
+    by_grade: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Blacklist:
+    """A unit (department) that breaks a rule — ``after``: a project fed back and not
+    rectified, a failed precondition, or a project graded 差 — is blacklisted for the budgets
+    decided in that year and the ``years − 1`` following ones: every project of the unit is
+    cut by ``cut`` (1 = no budget)."""
+
+    after: tuple[str, ...] = ("unrectified",)
+    years: int = 1
+    cut: float = 1.0
+
+
+@dataclass(frozen=True)
+class ZeroPerformance:
+    """Chronic zero performance (Wenzhou [P7]): a recurring project scoring below ``below``
+    points for ``years`` years in a row is cancelled."""
+
+    below: float
+    years: int = 1
+
+
+def row_value(rows: Mapping[str, np.ndarray] | None, name: str, default: float
+              ) -> float | np.ndarray:
+    """A linkage value that may differ per kernel row: ``rows[name]`` (rows,) shaped
+    (rows, 1) to broadcast over projects, else the policy's own ``default``."""
+    if rows is None or name not in rows:
+        return default
+    v = np.asarray(rows[name], dtype=float)
+    return v.reshape(v.shape + (1,))
 
 
 @dataclass(frozen=True)
@@ -117,6 +190,11 @@ class Linkage:
     preconditions: tuple[str, ...] = ()
     name: str = "custom"
     params: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    #: per precondition (aligned): (consequence, share) — ``no_budget`` when empty
+    consequences: tuple[tuple[str, float], ...] = ()
+    rectification: Rectification | None = None
+    blacklist: Blacklist | None = None
+    zero_performance: ZeroPerformance | None = None
 
     def __post_init__(self) -> None:
         if self.pool not in POOLS:
@@ -136,6 +214,16 @@ class Linkage:
                     self.labels.index(code)
                 except InputError as err:
                     raise err.at(where="linkage", field="recipients") from None
+        if self.consequences and len(self.consequences) != len(self.preconditions):
+            raise InputError(where="linkage", field="preconditions",
+                             value=list(self.preconditions),
+                             problem="needs one consequence per precondition")
+        if self.rectification is not None:
+            for code in (*self.rectification.grades, *self.rectification.unrectified):
+                try:
+                    self.labels.index(code)
+                except InputError as err:
+                    raise err.at(where="linkage", field="rectification") from None
         if isinstance(self.rule, GradeTable) and len(self.rule.multipliers) != len(self.labels):
             raise InputError(where="linkage", field="multipliers",
                              value=list(self.rule.multipliers),
@@ -152,10 +240,13 @@ class Linkage:
         return self.recipients or self.labels.codes[:1]
 
     def multiplier(self, score: np.ndarray, grade: np.ndarray,
-                   flags_ok: np.ndarray | bool = True, table: np.ndarray | None = None
-                   ) -> np.ndarray:
-        """Multipliers after preconditions, floor and cap (before the pool). ``table``
-        (replications, grades) overrides a grade table per replication."""
+                   flags_ok: np.ndarray | bool = True, table: np.ndarray | None = None,
+                   unrectified: np.ndarray | None = None,
+                   rows: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """Multipliers after rectification, floor, cap and no-budget preconditions (before
+        the pool). ``table`` (replications, grades) overrides a grade table per replication;
+        ``unrectified`` marks projects fed back and not rectified; ``rows`` holds values
+        that differ per row (:func:`row_value`)."""
         if table is not None:
             m = np.take_along_axis(np.asarray(table, dtype=float),
                                    np.asarray(grade, dtype=np.intp), axis=-1)
@@ -164,6 +255,11 @@ class Linkage:
         shape = np.broadcast_shapes(np.shape(score), np.shape(grade))
         if m.shape != shape:
             m = np.broadcast_to(m, shape).copy()
+        rect = self.rectification
+        if unrectified is not None and rect is not None and rect.unrectified:
+            for code, v in rect.unrectified.items():   # a loop over grades, not projects
+                alt = row_value(rows, f"rectification.unrectified.{code}", v)
+                m = np.where(unrectified & (grade == self.labels.index(code)), alt, m)
         if self.floor is not None or self.cap is not None:
             clipped = np.clip(m, self.floor if self.floor is not None else -np.inf,
                               self.cap if self.cap is not None else np.inf)
@@ -172,28 +268,59 @@ class Linkage:
 
     def apply(self, budget: np.ndarray, score: np.ndarray, grade: np.ndarray,
               flags: Mapping[str, np.ndarray] | None = None, *,
-              cancel: np.ndarray | None = None, table: np.ndarray | None = None
-              ) -> LinkageResult:
+              cancel: np.ndarray | None = None, table: np.ndarray | None = None,
+              unrectified: np.ndarray | None = None, blacklisted: np.ndarray | None = None,
+              rows: Mapping[str, np.ndarray] | None = None) -> LinkageResult:
         """Apply the policy. ``budget`` (projects,) or (..., projects) in yuan; ``flags`` maps
         precondition names to boolean arrays (True = satisfied); ``cancel`` marks projects
         cancelled whatever their grade (e.g. repeated poor grades); ``table`` overrides a grade
-        table per replication."""
+        table per replication; ``unrectified`` marks projects fed back and not rectified,
+        ``blacklisted`` the projects of blacklisted units; ``rows`` holds linkage values
+        that differ per row (:func:`row_value`)."""
         budget = np.asarray(budget, dtype=float)
         ok: np.ndarray | bool = True
-        for name in self.preconditions:
+        failed_any: np.ndarray | bool = False   # any precondition failed or blacklisted
+        cut_any: np.ndarray | bool = False      # a precondition with a cut failed
+        scale: np.ndarray | None = None
+        later: np.ndarray | bool = False
+        for k, name in enumerate(self.preconditions):
             if flags is None or name not in flags:
                 raise InputError(where="linkage", field="preconditions", value=name,
-                                 problem="the portfolio has no such column")
-            ok = ok & np.asarray(flags[name], dtype=bool)
+                                 problem="the portfolio has no such column and no department "
+                                         "flag of that name")
+            fail = ~np.asarray(flags[name], dtype=bool)
+            failed_any = failed_any | fail
+            kind, share = self.consequences[k] if self.consequences else ("no_budget", 1.0)
+            if kind == "no_budget":
+                ok = ok & ~fail
+            elif kind == "cut":
+                cut = row_value(rows, f"preconditions.{name}.share", share)
+                part = np.where(fail, 1.0 - cut, 1.0)
+                scale = part if scale is None else scale * part
+                cut_any = cut_any | fail
+            else:
+                later = later | fail
+        if blacklisted is not None and self.blacklist is not None:
+            cut = row_value(rows, "blacklist.cut", self.blacklist.cut)
+            part = np.where(blacklisted, 1.0 - cut, 1.0)
+            scale = part if scale is None else scale * part
+            failed_any = failed_any | blacklisted
         if cancel is not None:
             ok = ok & ~np.asarray(cancel, dtype=bool)
-        m = self.multiplier(score, grade, ok, table)
+        m = self.multiplier(score, grade, ok, table, unrectified, rows)
+        postponed = None
+        if later is not False:
+            postponed = np.broadcast_to(later, m.shape) & (m > 0)
+            m = np.where(postponed, 0.0, m)
+        if scale is not None:
+            m = m * scale
         b = np.broadcast_to(budget, m.shape)
         base = b * m
         reward = np.broadcast_to(0.0, base.shape)   # nothing redistributed: no array needed
+        good = np.asarray(ok, dtype=bool) & ~np.asarray(failed_any, dtype=bool)
         if self.pool == "redistribute":
             codes = [self.labels.index(c) for c in self.recipient_grades]
-            eligible = np.isin(grade, codes) & (m > 0) & np.asarray(ok, dtype=bool)
+            eligible = np.isin(grade, codes) & (m > 0) & good
             weight = np.where(eligible, b, 0.0)
             wsum = weight.sum(axis=-1, keepdims=True)
             pool = np.clip(b.sum(axis=-1, keepdims=True) - base.sum(axis=-1, keepdims=True),
@@ -202,9 +329,13 @@ class Linkage:
                 reward = np.where(wsum > 0, pool * weight / wsum, 0.0)
         failed = (np.broadcast_to(False, m.shape) if ok is True
                   else ~np.broadcast_to(np.asarray(ok, bool), m.shape))
+        cut_failed = None
+        if cut_any is not False:
+            cut_failed = np.broadcast_to(cut_any, m.shape) & ~failed
         return LinkageResult(multiplier=m, next_budget=base + reward if self.pool ==
                              "redistribute" else base, reward=reward,
-                             precondition_failed=failed, budget=b)
+                             precondition_failed=failed, budget=b, postponed=postponed,
+                             cut_failed=cut_failed)
 
 
 def check_ratio(ratio: Any, where: str = "linkage", field: str = "ratio") -> float:
@@ -239,7 +370,8 @@ def liupanshui(ratio: float = 0.15, labels: LabelSet = NATIONAL, **kwargs: Any) 
                    labels=labels, name="liupanshui", params={"ratio": ratio}, **kwargs)
 
 
-_COMMON = {"floor", "cap", "pool", "recipients", "preconditions"}
+_COMMON = {"floor", "cap", "pool", "recipients", "preconditions", "rectification", "blacklist",
+           "zero_performance"}
 _RULE_KEYS = {
     "liupanshui": {"ratio"},
     "grade_table": {"multipliers"},
@@ -259,7 +391,18 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
           cap: 1.2                    # optional, multiplier cap
           pool: treasury              # treasury | redistribute
           recipients: [excellent]     # grades sharing a redistributed pool (default: the best)
-          preconditions: [has_targets, self_evaluated]   # boolean portfolio columns
+          preconditions:              # yes/no portfolio columns or department flags
+            - has_targets             # failing → no budget (the default consequence)
+            - {flag: cost_calculated, consequence: cut, share: 0.3}   # or postpone
+          rectification:              # 整改 after feedback
+            grades: [poor]            # fed back after these grades (default: the lowest)
+            probability: 0.5          # rectified within the deadline (or {fair: 0.9, poor: 0.5})
+            unrectified: {poor: 0}    # multiplier when not rectified (default: the rule's)
+            cancel_after: 0           # cancelled when unrectified this many times in a row
+            recover: 0.0              # share of the budget recovered when not rectified
+            effect: 0.0               # Monte Carlo: latent performance gain after rectifying
+          blacklist: {after: [unrectified], years: 2, cut: 1.0}   # a unit's projects cut
+          zero_performance: {below: 30, years: 3}   # cancelled after k years below 30 points
     """
     spec = dict(spec or {"rule": "liupanshui"})
     rule = spec.get("rule", "liupanshui")
@@ -281,7 +424,13 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
     if "recipients" in spec:
         common["recipients"] = tuple(_str_list(spec["recipients"], "recipients"))
     if "preconditions" in spec:
-        common["preconditions"] = tuple(_str_list(spec["preconditions"], "preconditions"))
+        common["preconditions"], common["consequences"] = _preconditions(spec["preconditions"])
+    if spec.get("rectification") is not None:
+        common["rectification"] = _rectification(spec["rectification"], labels)
+    if spec.get("blacklist") is not None:
+        common["blacklist"] = _blacklist(spec["blacklist"])
+    if spec.get("zero_performance") is not None:
+        common["zero_performance"] = _zero_performance(spec["zero_performance"])
     if rule == "liupanshui":
         return liupanshui(spec.get("ratio", 0.15), labels, **common)
     if rule == "grade_table":
@@ -333,3 +482,138 @@ def _str_list(value: Any, name: str) -> list[str]:
     if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
         return list(value)
     raise InputError(where="linkage", field=name, value=value, problem="must be a list of names")
+
+
+def _block(value: Any, name: str, allowed: set[str]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InputError(where="linkage", field=name, value=value, problem="must be a mapping")
+    for key in value:
+        if key not in allowed:
+            raise InputError(where="linkage", field=f"{name}.{key}",
+                             problem=f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    return value
+
+
+def _share(value: Any, name: str) -> float:
+    v = _number(value, name)
+    if v > 1:
+        raise InputError(where="linkage", field=name, value=value,
+                         problem="must be a share in [0, 1]")
+    return v
+
+
+def _years(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(where="linkage", field=name, value=value,
+                         problem="must be a whole number >= 1")
+    return int(value)
+
+
+def _preconditions(value: Any) -> tuple[tuple[str, ...], tuple[tuple[str, float], ...]]:
+    """``[has_targets, {flag: X, consequence: cut, share: 0.3}, ...]`` → names and their
+    (consequence, share)."""
+    items = [value] if isinstance(value, str | Mapping) else value
+    if not isinstance(items, Sequence):
+        raise InputError(where="linkage", field="preconditions", value=value,
+                         problem="must be a list of flag names or {flag, consequence, share}")
+    names, cons = [], []
+    for k, item in enumerate(items):
+        where = f"preconditions[{k}]"
+        if isinstance(item, str):
+            names.append(item)
+            cons.append(("no_budget", 1.0))
+            continue
+        item = _block(item, where, {"flag", "consequence", "share"})
+        flag = item.get("flag")
+        if not isinstance(flag, str) or not flag.strip():
+            raise InputError(where="linkage", field=f"{where}.flag", value=flag,
+                             problem="must name a yes/no column or department flag")
+        kind = item.get("consequence", "no_budget")
+        if kind not in CONSEQUENCES:
+            raise InputError(where="linkage", field=f"{where}.consequence", value=kind,
+                             problem=f"must be one of {', '.join(CONSEQUENCES)}")
+        if kind == "cut" and "share" not in item:
+            raise InputError(where="linkage", field=f"{where}.share",
+                             problem="missing: a cut needs the share taken, in [0, 1]")
+        if kind != "cut" and "share" in item:
+            raise InputError(where="linkage", field=f"{where}.share", value=item["share"],
+                             problem=f"only a cut takes a share ({kind} takes all)")
+        names.append(flag.strip())
+        cons.append((kind, _share(item["share"], f"{where}.share") if kind == "cut" else 1.0))
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise InputError(where="linkage", field="preconditions", value=dup,
+                         problem="named twice")
+    return tuple(names), tuple(cons)
+
+
+def _rectification(value: Any, labels: LabelSet) -> Rectification:
+    spec = _block(value, "rectification",
+                  {"grades", "probability", "unrectified", "recover", "effect", "cancel_after"})
+    grades = tuple(_str_list(spec.get("grades", [labels.codes[-1]]), "rectification.grades"))
+    codes = []
+    for g in grades:
+        try:
+            codes.append(labels.codes[labels.index(g)])
+        except InputError as err:
+            raise err.at(where="linkage", field="rectification.grades") from None
+    unrect = spec.get("unrectified", {})
+    if not isinstance(unrect, Mapping):
+        raise InputError(where="linkage", field="rectification.unrectified", value=unrect,
+                         problem="must map grade codes to multipliers")
+    mults = {}
+    for g, v in unrect.items():
+        try:
+            code = labels.codes[labels.index(str(g))]
+        except InputError as err:
+            raise err.at(where="linkage", field="rectification.unrectified") from None
+        if code not in codes:
+            raise InputError(where="linkage", field=f"rectification.unrectified.{g}",
+                             problem=f"grade {code} is not fed back (grades: {', '.join(codes)})")
+        mults[code] = _number(v, f"rectification.unrectified.{g}")
+    prob = spec.get("probability", 0.0)
+    by_grade: dict[str, float] = {}
+    if isinstance(prob, Mapping):
+        for g, v in prob.items():
+            try:
+                code = labels.codes[labels.index(str(g))]
+            except InputError as err:
+                raise err.at(where="linkage", field="rectification.probability") from None
+            if code not in codes:
+                raise InputError(where="linkage", field=f"rectification.probability.{g}",
+                                 problem=f"grade {code} is not fed back (grades: "
+                                         f"{', '.join(codes)})")
+            by_grade[code] = _share(v, f"rectification.probability.{g}")
+        missing = [c for c in codes if c not in by_grade]
+        if missing:
+            raise InputError(where="linkage", field=f"rectification.probability.{missing[0]}",
+                             problem="missing: give a probability for every grade fed back")
+        prob = 0.0
+    return Rectification(
+        grades=tuple(codes), by_grade=by_grade,
+        probability=_share(prob, "rectification.probability"),
+        unrectified=mults,
+        recover=_share(spec.get("recover", 0.0), "rectification.recover"),
+        effect=_share(spec.get("effect", 0.0), "rectification.effect"),
+        cancel_after=(0 if spec.get("cancel_after", 0) == 0 else
+                      _years(spec["cancel_after"], "rectification.cancel_after")))
+
+
+def _blacklist(value: Any) -> Blacklist:
+    spec = _block(value, "blacklist", {"after", "years", "cut"})
+    after = tuple(_str_list(spec.get("after", ["unrectified"]), "blacklist.after"))
+    for a in after:
+        if a not in BREACHES:
+            raise InputError(where="linkage", field="blacklist.after", value=a,
+                             problem=f"must be among {', '.join(BREACHES)}")
+    return Blacklist(after=after, years=_years(spec.get("years", 1), "blacklist.years"),
+                     cut=_share(spec.get("cut", 1.0), "blacklist.cut"))
+
+
+def _zero_performance(value: Any) -> ZeroPerformance:
+    spec = _block(value, "zero_performance", {"below", "years"})
+    if "below" not in spec:
+        raise InputError(where="linkage", field="zero_performance.below",
+                         problem="missing: the score (points) below which performance is zero")
+    return ZeroPerformance(below=_number(spec["below"], "zero_performance.below"),
+                           years=_years(spec.get("years", 1), "zero_performance.years"))

@@ -142,6 +142,35 @@ def _payoff(o: YearOutcome) -> np.ndarray:
         return np.where(o.inflation_points != 0, gain / o.inflation_points, np.nan)
 
 
+def _count(feedback: np.ndarray | None, rectified: np.ndarray | None, o: YearOutcome
+           ) -> np.ndarray:
+    if feedback is None:
+        return np.zeros(o.score.shape[0])
+    return (feedback & ~rectified).sum(axis=-1).astype(float)
+
+
+def _rectified_share(o: YearOutcome) -> np.ndarray:
+    if o.feedback is None:
+        return np.ones(o.score.shape[0])
+    told = o.feedback.sum(axis=-1)
+    done = o.rectified.sum(axis=-1)
+    return np.where(told > 0, done / np.maximum(told, 1), 1.0)
+
+
+def _costs(o: YearOutcome) -> dict[str, np.ndarray]:
+    if o.checked is None or o.costs is None:
+        raise InputError(field="metric", problem="needs the evaluation process: run the Monte "
+                                                 "Carlo (perfsim run --replications N)")
+    return o.costs.of(o.active, o.checked)
+
+
+def _coverage(o: YearOutcome) -> np.ndarray:
+    _costs(o)
+    total = _sum(o.gross)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, _sum(np.where(o.checked, o.gross, 0.0)) / total, np.nan)
+
+
 def _fixed() -> tuple[Metric, ...]:
     def held(o: YearOutcome) -> np.ndarray:
         return o.active & (o.next_budget > 0)
@@ -182,6 +211,31 @@ def _fixed() -> tuple[Metric, ...]:
                           else o.inflation_points), True),
         Metric("inflation_payoff", "yuan per point", "extra money per inflated point, against "
                "the same replication evaluated honestly", _payoff, True),
+        Metric("rectified_share", "share", "share of the projects fed back (told to rectify) "
+               "that rectified within the deadline; 1 when none was fed back",
+               _rectified_share),
+        Metric("count_unrectified", "projects", "projects fed back and not rectified",
+               lambda o: _count(o.feedback, o.rectified, o)),
+        Metric("recovered_unrectified", "yuan", "budget recovered from projects not "
+               "rectified (Zhucheng)", lambda o: (np.zeros(o.score.shape[0])
+                                                   if o.recovered_unrectified is None
+                                                   else _sum(o.recovered_unrectified))),
+        Metric("postponed_total", "yuan", "budget of projects postponed by a failed "
+               "precondition (not cancelled)", lambda o: _sum(o.postponed)),
+        Metric("units_blacklisted", "units", "units (departments) blacklisted for next "
+               "year's budget", lambda o: (np.zeros(o.score.shape[0])
+                                           if o.units_blacklisted is None
+                                           else o.units_blacklisted)),
+        Metric("evaluation_cost", "yuan", "what evaluation costs: self-evaluations and "
+               "re-checks", lambda o: _costs(o)["total"], True),
+        Metric("evaluation_cost_self", "yuan", "what the self-evaluations cost",
+               lambda o: _costs(o)["self"], True),
+        Metric("evaluation_cost_recheck", "yuan", "what the re-checks (finance, intermediary "
+               "or third party) cost", lambda o: _costs(o)["recheck"], True),
+        Metric("evaluation_days", "staff-days", "staff-days spent on evaluation",
+               lambda o: _costs(o)["days"], True),
+        Metric("recheck_coverage", "share", "share of this year's funds re-checked",
+               _coverage, True),
     )
 
 

@@ -14,8 +14,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from perfsim.errors import InputError
+from perfsim.kernel.evaluation import Costs
 from perfsim.kernel.grading import Grading
-from perfsim.kernel.linkage import Linkage, LinkageResult
+from perfsim.kernel.linkage import Linkage, LinkageResult, row_value
+
+
+@dataclass(frozen=True, eq=False)
+class CycleState:
+    """What the evaluation cycle carries from one year to the next, per row: the years in a
+    row each project has scored below the zero-performance line and has been left
+    unrectified after feedback (rows, projects), and the blacklisted budget years still to
+    come for each unit (rows, departments)."""
+
+    zero_run: np.ndarray | None = None
+    blacklist_left: np.ndarray | None = None
+    unrectified_run: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +55,14 @@ class YearOutcome:
     inflation_points: np.ndarray | None = None
     n_grades: int = 4
     everyone: bool = False   # every project active: the money needs no masking
+    feedback: np.ndarray | None = None     # told to rectify (None: no rectification rule)
+    rectified: np.ndarray | None = None    # fed back and rectified within the deadline
+    recovered_unrectified: np.ndarray | None = None  # yuan recovered for not rectifying
+    blacklisted: np.ndarray | None = None  # projects of blacklisted units (None: no rule)
+    units_blacklisted: np.ndarray | None = None  # (rows,) units blacklisted this year
+    after: CycleState | None = None        # the state the next year starts from
+    checked: np.ndarray | None = None      # re-checked (spot checks; None: not simulated)
+    costs: Costs | None = None             # what evaluation costs per evaluator type
 
     def _held(self, x: np.ndarray) -> np.ndarray:
         return x if self.everyone else np.where(self.active, x, 0.0)
@@ -80,6 +102,11 @@ class YearOutcome:
         return self._held(self.link.rewarded)
 
     @property
+    def postponed(self) -> np.ndarray:
+        """Yuan of postponed projects (no money next year; the project is not cancelled)."""
+        return self._held(self.link.postponed_money)
+
+    @property
     def lost(self) -> np.ndarray:
         """Yuan cut or cancelled per project."""
         return self.cut + self.cancelled
@@ -95,18 +122,63 @@ def escalated(poor: np.ndarray, poor_run: np.ndarray | None, escalation_years: i
     return poor & (run + 1 >= escalation_years)
 
 
+def rectify(feedback: np.ndarray, probability: float | np.ndarray,
+            draw: np.ndarray | None = None, observed: np.ndarray | None = None) -> np.ndarray:
+    """Which projects fed back rectified within the deadline: where the data say it
+    (``observed``, True = rectified), else those whose uniform ``draw`` in [0, 1) lies below
+    ``probability`` (scalar or per row (rows, 1)) — so probability 1 rectifies every one and
+    0 none, with or without a draw."""
+    if observed is not None:
+        return feedback & np.asarray(observed, dtype=bool)
+    p = np.asarray(probability, dtype=float)
+    told = feedback if p.shape == feedback.shape else True
+    if np.all(np.where(told, p, 1.0) >= 1.0):
+        return feedback.copy()
+    if np.all(np.where(told, p, 0.0) <= 0.0):
+        return np.zeros(feedback.shape, dtype=bool)
+    if draw is None:
+        raise InputError(where="linkage", field="rectification.probability",
+                         value=float(p.flat[0]), problem="a probability between 0 and 1 needs "
+                         "the year's random draw (run it through perfsim.run) or a portfolio "
+                         "column 'rectified'")
+    return feedback & (np.asarray(draw, dtype=float) < p)
+
+
+def unit_counts(mask: np.ndarray, units: np.ndarray, n_units: int) -> np.ndarray:
+    """Per row, how many projects of each unit are marked: (rows, projects) → (rows, units);
+    ``units`` (projects,) or per row (rows, projects)."""
+    R = mask.shape[0]
+    idx = np.broadcast_to(np.arange(R)[:, None] * n_units + units, mask.shape)[mask]
+    return np.bincount(idx, minlength=R * n_units).reshape(R, n_units)
+
+
 def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linkage: Linkage,
                   *, flags: Mapping[str, np.ndarray] | None = None,
                   active: np.ndarray | None = None, cutoffs: np.ndarray | None = None,
                   table: np.ndarray | None = None, true_score: np.ndarray | None = None,
                   recovered: np.ndarray | None = None, poor_run: np.ndarray | None = None,
-                  escalation_years: int = 0) -> YearOutcome:
+                  escalation_years: int = 0, rectify_draw: np.ndarray | None = None,
+                  units: np.ndarray | None = None, state: CycleState | None = None,
+                  rows: Mapping[str, np.ndarray] | None = None,
+                  checked: np.ndarray | None = None, costs: Costs | None = None
+                  ) -> YearOutcome:
     """Grade ``score`` (rows, projects) and link ``budget`` (projects,) or (rows, projects).
 
     ``active`` marks the projects in the portfolio this year; ``recovered`` (yuan) is taken
     from the budget before the linkage rule (dual monitoring); ``poor_run`` and
     ``escalation_years`` cancel projects graded 差 for that many years in a row;
     ``true_score`` is graded the same way for the decision-quality metrics.
+
+    The evaluation cycle of the linkage policy: projects in its rectification grades are fed
+    back and rectify (:func:`rectify`; ``rectify_draw`` uniforms (rows, projects), or the
+    ``rectified`` flag where the portfolio says it); the unrectified lose the recovered share
+    of their budget before the rule and take its unrectified multipliers; a project below
+    the zero-performance line for its years in a row is cancelled; a unit (``units``: each
+    project's unit index) that breaks a blacklist rule has all its projects cut. ``state``
+    carries the runs and the blacklist from the previous year (None: a first year), ``rows``
+    the linkage values that differ per row (:func:`perfsim.kernel.linkage.row_value`).
+    ``checked`` (the projects re-checked by the evaluation process) and ``costs`` give the
+    evaluation cost metrics.
     """
     score = np.atleast_2d(np.asarray(score, dtype=float))
     budget = np.broadcast_to(np.asarray(budget, dtype=float), score.shape)
@@ -119,13 +191,78 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     grade = grading.grade(score, cutoffs, None if everyone else active)
     true_grade = (None if true_score is None
                   else grading.grade(true_score, cutoffs, None if everyone else active))
-    poor = escalated(grade == len(grading.labels) - 1, poor_run, escalation_years)
+    is_poor = grade == len(grading.labels) - 1
+    poor = escalated(is_poor, poor_run, escalation_years)
     if poor is not None:
         cancel = poor if cancel is None else cancel | poor
     linked = gross if recovered is None else gross - recovered
-    link = linkage.apply(linked, score, grade, flags, cancel=cancel, table=table)
+    state = state or CycleState()
+    feedback = rectified = unrectified = taken = unrectified_run = None
+    rect = linkage.rectification
+    if rect is not None:
+        codes = [grading.labels.index(c) for c in rect.grades]
+        feedback = np.isin(grade, codes) & active
+        if rect.by_grade:   # a probability per grade fed back
+            prob: float | np.ndarray = np.zeros(score.shape)
+            for code, v in rect.by_grade.items():
+                prob = np.where(grade == grading.labels.index(code),
+                                row_value(rows, f"rectification.probability.{code}", v), prob)
+        else:
+            prob = row_value(rows, "rectification.probability", rect.probability)
+        rectified = rectify(feedback, prob, rectify_draw,
+                            None if flags is None else flags.get("rectified"))
+        unrectified = feedback & ~rectified
+        if rect.cancel_after:
+            run = 0 if state.unrectified_run is None else state.unrectified_run
+            again = unrectified & (run + 1 >= rect.cancel_after)
+            cancel = again if cancel is None else cancel | again
+            unrectified_run = np.where(unrectified, run + 1, 0).astype(np.int16)
+        share = row_value(rows, "rectification.recover", rect.recover)
+        if np.any(np.asarray(share) > 0):
+            taken = np.where(unrectified, share * linked, 0.0)
+            linked = linked - taken
+    zero_run = None
+    zp = linkage.zero_performance
+    if zp is not None:
+        below = (score < row_value(rows, "zero_performance.below", zp.below)) & active
+        run = 0 if state.zero_run is None else state.zero_run
+        chronic = below & (run + 1 >= zp.years)
+        cancel = chronic if cancel is None else cancel | chronic
+        zero_run = np.where(below, run + 1, 0).astype(np.int16)
+    blacklisted = n_listed = left = None
+    bl = linkage.blacklist
+    if bl is not None and units is None:
+        raise InputError(where="linkage", field="blacklist", problem="a blacklist needs each "
+                         "project's unit (department): run it through perfsim.run")
+    if bl is not None:
+        units = np.asarray(units, dtype=np.intp)
+        n_units = int(units.max(initial=-1)) + 1
+        breach = np.zeros(score.shape, dtype=bool)
+        if "unrectified" in bl.after and unrectified is not None:
+            breach |= unrectified
+        if "poor" in bl.after:
+            breach |= is_poor & active
+        if "precondition" in bl.after:
+            for name in linkage.preconditions:
+                if flags is not None and name in flags:
+                    breach |= ~np.asarray(flags[name], dtype=bool) & active
+        broke = unit_counts(breach, units, n_units) > 0
+        before = (np.zeros(broke.shape, dtype=np.int16) if state.blacklist_left is None
+                  else state.blacklist_left)
+        listed = broke | (before > 0)
+        blacklisted = (listed[:, units] if units.ndim == 1 else
+                       np.take_along_axis(listed, units, axis=-1)) & active
+        n_listed = listed.sum(axis=-1).astype(float)
+        left = np.where(broke, bl.years - 1, np.maximum(before - 1, 0)).astype(np.int16)
+    link = linkage.apply(linked, score, grade, flags, cancel=cancel, table=table,
+                         unrectified=unrectified, blacklisted=blacklisted, rows=rows)
     return YearOutcome(score=score, grade=grade, link=link, gross=gross,
                        recovered=(np.broadcast_to(0.0, score.shape) if recovered is None
                                   else np.asarray(recovered, dtype=float)),
                        active=active, true_score=true_score, true_grade=true_grade,
-                       n_grades=len(grading.labels), everyone=everyone)
+                       n_grades=len(grading.labels), everyone=everyone, feedback=feedback,
+                       rectified=rectified, recovered_unrectified=taken,
+                       blacklisted=blacklisted, units_blacklisted=n_listed,
+                       after=CycleState(zero_run=zero_run, blacklist_left=left,
+                                        unrectified_run=unrectified_run),
+                       checked=checked, costs=costs)

@@ -21,6 +21,7 @@ from perfsim.kernel.grading import Grading, grading_from_dict
 from perfsim.kernel.linkage import (
     LIUPANSHUI_RATIO_RANGE,
     GradeTable,
+    Linkage,
     check_ratio,
     linkage_from_dict,
     liupanshui_multipliers,
@@ -46,6 +47,9 @@ SIMULATION_PARAMETERS: dict[str, tuple[tuple[float, float], str, str]] = {
     "simulation.performance.leaf_dispersion": ((0.0, 0.5), "attainment",
                                                "spread of leaf attainment around a project's "
                                                "performance (sd)"),
+    "simulation.cost.self_evaluation": ((0.0, 1e7), "yuan", "cost of one self-evaluation"),
+    "simulation.cost.recheck": ((0.0, 1e7), "yuan", "cost of one re-check (finance, an "
+                                "intermediary or a third party)"),
 }
 
 
@@ -57,7 +61,9 @@ class Parameter:
     ``cutoffs`` (all cutoffs, a vector), ``cutoff`` (the lowest score of one grade),
     ``weights`` (points of every level-1 group, a vector), ``leaf_weights`` (points of every
     leaf, a vector), ``weight`` (points of one level-1 group before all points are rescaled
-    to the system total) or ``simulation`` (a Monte Carlo setting).
+    to the system total), ``simulation`` (a Monte Carlo setting) or ``linkage`` (a value of
+    the evaluation cycle's rules, ``setting`` its path inside the linkage block:
+    ``rectification.probability``, ``blacklist.cut``, ``preconditions.<flag>.share``, ...).
     """
 
     path: str
@@ -112,7 +118,76 @@ def parameters(scenario: Scenario) -> dict[str, Parameter]:
                                   "rescaled to the total)", index=g)
     for path, (valid, unit, desc) in SIMULATION_PARAMETERS.items():
         out[path] = Parameter(path, "simulation", valid, unit, desc, setting=field_of(path))
+    for setting, (valid, unit, desc) in cycle_parameters(scenario).items():
+        path = f"linkage.{setting}"
+        out[path] = Parameter(path, "linkage", valid, unit, desc, setting=setting)
     return out
+
+
+def cycle_parameters(scenario: Scenario) -> dict[str, tuple[tuple[float, float], str, str]]:
+    """The evaluation cycle's values of the scenario's linkage (only the rules it has), by
+    their path inside the linkage block: valid range, unit, meaning."""
+    link = scenario.linkage
+    out: dict[str, tuple[tuple[float, float], str, str]] = {}
+    for name, (kind, _) in zip(link.preconditions, link.consequences, strict=False):
+        if kind == "cut":
+            out[f"preconditions.{name}.share"] = ((0.0, 1.0), "share", f"the cut of projects "
+                                                  f"failing the precondition {name}")
+    if link.rectification is not None:
+        for code in link.rectification.by_grade:
+            out[f"rectification.probability.{code}"] = (
+                (0.0, 1.0), "share", f"probability that a project graded {code} and fed back "
+                "rectifies within the deadline")
+        if not link.rectification.by_grade:
+            out["rectification.probability"] = ((0.0, 1.0), "share", "probability that a "
+                                                "project fed back rectifies within the "
+                                                "deadline")
+        for code in link.rectification.unrectified:
+            out[f"rectification.unrectified.{code}"] = (
+                (0.0, 2.0), "multiplier", f"next year's budget multiplier of a project graded "
+                f"{code} and not rectified")
+        out["rectification.recover"] = ((0.0, 1.0), "share", "share of the budget recovered "
+                                        "from a project not rectified")
+        out["rectification.effect"] = ((0.0, 0.5), "attainment", "latent performance gained "
+                                       "by rectifying (Monte Carlo, later years)")
+    if link.blacklist is not None:
+        out["blacklist.cut"] = ((0.0, 1.0), "share", "the cut of a blacklisted unit's "
+                                "projects (1 = no budget)")
+    if link.zero_performance is not None:
+        out["zero_performance.below"] = ((0.0, scenario.total), "points", "the score below "
+                                         "which a project counts as zero performance")
+    return out
+
+
+def _cycle_value(link: Linkage, setting: str) -> float:
+    head, _, rest = setting.partition(".")
+    if rest.startswith("probability."):
+        return float(link.rectification.by_grade[rest.split(".", 1)[1]])
+    if rest.startswith("unrectified."):
+        return float(link.rectification.unrectified[rest.split(".", 1)[1]])
+    if head == "preconditions":
+        name = rest.rsplit(".", 1)[0]
+        return float(link.consequences[link.preconditions.index(name)][1])
+    return float(getattr(getattr(link, head), rest))
+
+
+def _cycle_set(link: Linkage, setting: str, value: float) -> Linkage:
+    head, _, rest = setting.partition(".")
+    if head == "preconditions":
+        name = rest.rsplit(".", 1)[0]
+        cons = list(link.consequences)
+        k = link.preconditions.index(name)
+        cons[k] = (cons[k][0], float(value))
+        return dataclasses.replace(link, consequences=tuple(cons))
+    if rest.startswith(("probability.", "unrectified.")):
+        rect = link.rectification
+        key, code = rest.split(".", 1)
+        name = "by_grade" if key == "probability" else "unrectified"
+        values = {**dict(getattr(rect, name)), code: float(value)}
+        return dataclasses.replace(link, rectification=dataclasses.replace(
+            rect, **{name: values}))
+    part = dataclasses.replace(getattr(link, head), **{rest: float(value)})
+    return dataclasses.replace(link, **{head: part})
 
 
 def parameter(scenario: Scenario, path: str, *, scalar: bool = False,
@@ -141,6 +216,8 @@ def current_value(scenario: Scenario, param: Parameter) -> float | tuple[float, 
         return float(scenario.grading.cutoffs[param.index])
     if param.kind == "simulation":
         return float(getattr(scenario.settings, param.setting))
+    if param.kind == "linkage":
+        return _cycle_value(scenario.linkage, param.setting)
     system = scenario.system
     if param.kind == "leaf_weights":
         return tuple(float(p) for p in system.points)
@@ -197,6 +274,13 @@ def apply_parameter(scenario: Scenario, param: Parameter, value: Any) -> Scenari
     if param.kind == "simulation":
         return scenario.replace(settings=settings_with(scenario.settings,
                                                        {param.path: float(value)}))
+    if param.kind == "linkage":
+        lo, hi = param.valid
+        v = float(value) if _number(value) else value
+        if not _number(v) or not lo - 1e-12 <= v <= hi + 1e-12:
+            raise InputError(where="linkage", field=param.setting, value=value,
+                             problem=f"must lie in [{lo:g}, {hi:g}] ({param.unit})")
+        return scenario.replace(linkage=_cycle_set(link, param.setting, v))
     raise AssertionError(param.kind)  # pragma: no cover
 
 
@@ -262,6 +346,8 @@ class RowDesign:
     cutoffs: np.ndarray | None = None
     table: np.ndarray | None = None
     settings: dict[str, np.ndarray] = field(default_factory=dict)
+    #: evaluation-cycle values of the linkage by their path inside the block → (R,) values
+    linkage: dict[str, np.ndarray] = field(default_factory=dict)
 
     def setting(self, name: str, base: float) -> float | np.ndarray:
         """The per-row values of a simulation field, or its scenario value."""
@@ -288,6 +374,8 @@ def apply_rows(scenario: Scenario, design: RowDesign, param: Parameter, values: 
         design.points = leaf_points(scenario, param, v, base=design.points)
     elif param.kind == "simulation":
         design.settings[param.setting] = v
+    elif param.kind == "linkage":
+        design.linkage[param.setting] = v
     else:  # pragma: no cover
         raise AssertionError(param.kind)
 

@@ -11,12 +11,20 @@ A portfolio file has one row per project with the columns
   not submitted (``未申报``): the indicator system says what each means (see
   :mod:`perfsim.model.indicators`), and the cells are listed in the results;
 - optional: ``name``, ``has_targets`` and ``self_evaluated`` (yes/no, for linkage
-  preconditions), ``true_score`` (latent performance in points, written by the generator).
+  preconditions), ``rectified`` (yes/no: the project rectified after feedback, for the
+  linkage's rectification rule), ``true_score`` (latent performance in points, written by the
+  generator), and any other yes/no column that the scenario's linkage names as a
+  precondition (e.g. ``cost_calculated``).
+
+Department-level flags (a scenario's ``department_flags``) hold for every project of a
+department: a project satisfies a flag when its own column (if any) and its department's
+value (yes where not listed) both say yes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 from collections.abc import Mapping
@@ -44,7 +52,7 @@ from perfsim.model.indicators import (
 )
 
 REQUIRED = ("project_id", "department", "budget")
-FLAGS = ("has_targets", "self_evaluated")
+FLAGS = ("has_targets", "self_evaluated", "rectified")
 OPTIONAL = ("name", "score", "true_score", *FLAGS)
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 CALIBRATION_FILE = DATASETS / "calibration" / "published_figures.csv"
@@ -65,6 +73,10 @@ class Portfolio:
     measured: tuple[str, ...] = ()  # indicator (and auxiliary) columns present
     status: Mapping[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
     calibration: Mapping[str, Any] | None = field(default=None, compare=False)
+    extra_flags: tuple[str, ...] = ()   # further yes/no columns (named as preconditions)
+    #: flag → department → yes/no, for every project of the department
+    department_flags: Mapping[str, Mapping[str, bool]] = field(default_factory=dict,
+                                                               compare=False)
 
     @property
     def n_projects(self) -> int:
@@ -106,7 +118,36 @@ class Portfolio:
         return pd.concat([out, cells.drop(columns="position").reset_index(drop=True)], axis=1)
 
     def flags(self) -> dict[str, np.ndarray]:
-        return {f: self.table[f].to_numpy(dtype=bool) for f in FLAGS if f in self.table.columns}
+        """Yes/no per project by flag name: the portfolio's flag columns, each combined with
+        its department-level value (a project satisfies a flag when both say yes)."""
+        out = {f: self.table[f].to_numpy(dtype=bool)
+               for f in (*FLAGS, *self.extra_flags) if f in self.table.columns}
+        deps = self.departments.astype(str)
+        for name, by_dep in self.department_flags.items():
+            refused = [d for d, ok in by_dep.items() if not ok]
+            dep_ok = ~np.isin(deps, refused)
+            out[name] = out[name] & dep_ok if name in out else dep_ok
+        return out
+
+    @property
+    def unit_index(self) -> np.ndarray:
+        """Each project's department as an index into the sorted department names."""
+        return np.unique(self.departments.astype(str), return_inverse=True)[1].astype(np.intp)
+
+    def with_department_flags(self, flags: Mapping[str, Mapping[str, bool]],
+                              source: str = "department_flags") -> Portfolio:
+        """The portfolio with department-level flags (flag → department → yes/no); a
+        department that is not in the portfolio is refused."""
+        known = set(self.departments.astype(str))
+        for name, by_dep in flags.items():
+            for dep in by_dep:
+                if str(dep) not in known:
+                    raise InputError(source, field=f"department_flags.{name}", value=dep,
+                                     problem="no such department in the portfolio")
+        merged = {k: dict(v) for k, v in self.department_flags.items()}
+        for name, by_dep in flags.items():
+            merged.setdefault(name, {}).update({str(d): bool(v) for d, v in by_dep.items()})
+        return dataclasses.replace(self, department_flags=merged)
 
     def __str__(self) -> str:
         kind = "scores" if self.has_scores else f"{len(self.measured)} measured indicators"
@@ -121,10 +162,12 @@ class Portfolio:
         return text
 
 
-def load_portfolio(path: str | Path, system: IndicatorSystem | None = None) -> Portfolio:
+def load_portfolio(path: str | Path, system: IndicatorSystem | None = None,
+                   flags: tuple[str, ...] = ()) -> Portfolio:
     """Load a portfolio from ``.csv`` or ``.xlsx`` and validate it (against ``system`` when
-    given). Errors name the file, the row (as in a spreadsheet: header = row 1), the column
-    and the value."""
+    given); ``flags`` names further yes/no columns it may hold (a linkage's preconditions).
+    Errors name the file, the row (as in a spreadsheet: header = row 1), the column and the
+    value."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, problem="file not found")
@@ -142,12 +185,15 @@ def load_portfolio(path: str | Path, system: IndicatorSystem | None = None) -> P
         raise InputError(path, problem="not UTF-8 text") from None
     except Exception as exc:  # pandas/openpyxl parse errors come in many classes
         raise InputError(path, problem=f"cannot parse ({_first_line(exc)})") from None
-    return portfolio_from_frame(df, system, source=str(path))
+    return portfolio_from_frame(df, system, source=str(path), flags=flags)
 
 
 def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None,
-                         source: str = "<portfolio>") -> Portfolio:
-    """Validate a raw table (strings or numbers) and return a :class:`Portfolio`."""
+                         source: str = "<portfolio>", flags: tuple[str, ...] = ()
+                         ) -> Portfolio:
+    """Validate a raw table (strings or numbers) and return a :class:`Portfolio`; ``flags``
+    names further yes/no columns it may hold."""
+    extra = tuple(f for f in flags if f not in FLAGS)
     df = df.reset_index(drop=True)  # a copy; row numbers are positions from here on
     df.columns = [str(c).strip() for c in df.columns]
     if len(df) == 0:
@@ -167,7 +213,12 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
             leaf_cols.extend(f"{leaf.code}.{a}" for a in leaf.rule.aux_inputs)
             if leaf.rule.labels:
                 labels[leaf.code] = leaf.rule.labels
-    known = set(REQUIRED) | set(OPTIONAL) | set(leaf_cols)
+    clash = [f for f in extra if f in set(REQUIRED) | set(OPTIONAL) | set(leaf_cols)]
+    if clash:
+        raise InputError(source, field=clash[0],
+                         problem="a precondition flag cannot be a required column, an "
+                                 "optional one or an indicator code")
+    known = set(REQUIRED) | set(OPTIONAL) | set(leaf_cols) | set(extra)
     unknown = [c for c in df.columns if c not in known]
     if unknown:
         hint = ("not an indicator code of " + system.code) if system else (
@@ -237,7 +288,7 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 raise InputError(source, row(i), col, df[col].iloc[i],
                                  f"must lie in [0, {max_score:g}]")
-    for col in FLAGS:
+    for col in (*FLAGS, *extra):
         if col in df.columns:
             df[col] = _boolean(df[col], source, col, row)
     for col in present:
@@ -269,7 +320,8 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
                 i = int(np.flatnonzero(bad)[0])
                 raise InputError(source, row(i), code, df[code].iloc[i], problem)
     return Portfolio(df.reset_index(drop=True), source, tuple(present),
-                     status={c: v for c, v in status.items()})
+                     status={c: v for c, v in status.items()},
+                     extra_flags=tuple(f for f in extra if f in df.columns))
 
 
 def _cell_status(s: pd.Series, system: IndicatorSystem) -> np.ndarray:

@@ -15,6 +15,9 @@ Scenario YAML (paths are relative to the scenario file)::
     grading: {labels: national, cutoffs: [90, 80, 60], quotas: {excellent: 0.2}}
     linkage: {rule: liupanshui, ratio: 0.15, pool: treasury}
     weighting: {groups: {method: entropy}}       # optional, see perfsim.run.compare
+    department_flags:                            # optional: yes/no for whole departments
+      self_evaluated: {林业局: no}               # every project of 林业局 fails the flag
+      # or: {file: ../portfolios/departments.csv}  (columns department, <flag>, ...)
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from perfsim.model.streams import seed_sequence
 from perfsim.model.weights import apply_weighting, scenario_weighting
 
 SCENARIO_KEYS = {"name", "description", "seed", "indicator_system", "portfolio", "grading",
-                 "linkage", "simulation", "weighting"}
+                 "linkage", "simulation", "weighting", "department_flags"}
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,11 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
         settings = settings_from_dict(_mapping(doc.get("simulation"), src, "simulation"))
     except InputError as err:
         raise err.at(src) from None
-    portfolio = _portfolio(doc["portfolio"], base, src, system, grading, use_seed)
+    portfolio = _portfolio(doc["portfolio"], base, src, system, grading, use_seed,
+                           linkage.preconditions)
+    if doc.get("department_flags") is not None:
+        portfolio = portfolio.with_department_flags(
+            department_flags(doc["department_flags"], base, src, linkage.preconditions), src)
     if doc.get("weighting") is not None or (system is not None and system.weighting is not None):
         try:  # the scenario's weighting block wins over the indicator system's
             spec = scenario_weighting(doc.get("weighting"), system, path, portfolio)
@@ -192,8 +199,53 @@ def _mapping(value: Any, src: str, key: str) -> Mapping[str, Any] | None:
     raise InputError(src, field=key, value=value, problem="must be a mapping")
 
 
+def department_flags(spec: Any, base: Path, src: str, preconditions: tuple[str, ...]
+                     ) -> dict[str, dict[str, bool]]:
+    """A scenario's ``department_flags`` block — ``{flag: {department: yes/no}}`` or
+    ``{file: PATH}`` (a CSV with a ``department`` column and one yes/no column per flag) —
+    as flag → department → bool. Every flag must be one of the linkage's preconditions."""
+    if isinstance(spec, Mapping) and set(spec) == {"file"}:
+        path = _resolve(base, spec["file"], src, "department_flags.file")
+        try:
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        except Exception as exc:  # pandas parse errors come in many classes
+            raise InputError(path, problem=f"cannot parse ({exc.__class__.__name__})") from None
+        if "department" not in table.columns:
+            raise InputError(path, field="department", problem="required column missing")
+        spec = {col: dict(zip(table["department"].str.strip(), table[col], strict=True))
+                for col in table.columns if col != "department"}
+        src = str(path)
+    if not isinstance(spec, Mapping):
+        raise InputError(src, field="department_flags", value=spec,
+                         problem="must map flag names to {department: yes/no}, or be {file: "
+                                 "PATH}")
+    out: dict[str, dict[str, bool]] = {}
+    for flag, by_dep in spec.items():
+        where = f"department_flags.{flag}"
+        if str(flag) not in preconditions:
+            raise InputError(src, field=where, problem="not a precondition of the linkage "
+                             f"(preconditions: {', '.join(preconditions) or 'none'}), so it "
+                             "would change nothing")
+        if not isinstance(by_dep, Mapping):
+            raise InputError(src, field=where, value=by_dep,
+                             problem="must map department names to yes/no")
+        out[str(flag)] = {str(d): _yes_no(v, src, f"{where}.{d}") for d, v in by_dep.items()}
+    return out
+
+
+def _yes_no(value: Any, src: str, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "y", "是", "有"}:
+        return True
+    if text in {"0", "false", "no", "n", "否", "无"}:
+        return False
+    raise InputError(src, field=where, value=value, problem="must be yes/no (1/0, true/false)")
+
+
 def _portfolio(spec: Any, base: Path, src: str, system: IndicatorSystem | None,
-               grading: Grading, seed: int) -> Portfolio:
+               grading: Grading, seed: int, flags: tuple[str, ...] = ()) -> Portfolio:
     if isinstance(spec, str):
         spec = {"file": spec}
     if not isinstance(spec, Mapping) or len(set(spec) & {"file", "generate"}) != 1 or set(
@@ -201,7 +253,8 @@ def _portfolio(spec: Any, base: Path, src: str, system: IndicatorSystem | None,
         raise InputError(src, field="portfolio", value=spec,
                          problem="must be {file: PATH} or {generate: {...}}")
     if "file" in spec:
-        return load_portfolio(_resolve(base, spec["file"], src, "portfolio.file"), system)
+        return load_portfolio(_resolve(base, spec["file"], src, "portfolio.file"), system,
+                              flags=flags)
     settings = _mapping(spec["generate"], src, "portfolio.generate") or {}
     settings = dict(settings)
     preset = settings.pop("preset", None)

@@ -56,6 +56,11 @@ class Settings:
     checkpoints: tuple[tuple[float, float], ...] = ()
     execution_sd: float = 0.1
     recovery_share: float = 1.0
+    # what evaluation costs per project evaluated (yuan, staff-days)
+    cost_self: float = 0.0
+    cost_recheck: float = 0.0
+    days_self: float = 0.0
+    days_recheck: float = 0.0
     # portfolio dynamics
     entry_rate: float = 0.0
     escalation_years: int = 0
@@ -84,7 +89,8 @@ class Settings:
                 bad(name, "must be a share in [0, 1]")
         for name in ("innovation_sd", "leaf_dispersion", "measurement_noise", "inflation_sd",
                      "recheck_noise", "gap", "gap_per", "execution_sd", "inflation_penalty",
-                     "weight_concentration", "cutoff_jitter"):
+                     "weight_concentration", "cutoff_jitter", "cost_self", "cost_recheck",
+                     "days_self", "days_recheck"):
             v = getattr(self, name)
             if not _finite(v) or v < 0:
                 bad(name, "must be a finite number >= 0 (a negative rate or spread is "
@@ -156,6 +162,8 @@ _LAYOUT: dict[str, dict[str, str]] = {
                    "unchecked_bonus": "unchecked_bonus"},
     "monitoring": {"checkpoints": "checkpoints", "execution_sd": "execution_sd",
                    "recovery_share": "recovery_share"},
+    "cost": {"self_evaluation": "cost_self", "recheck": "cost_recheck",
+             "self_evaluation_days": "days_self", "recheck_days": "days_recheck"},
     "dynamics": {"entry_rate": "entry_rate", "escalation_years": "escalation_years"},
     "uncertainty": {"weights": "weight_uncertainty", "concentration": "weight_concentration",
                     "pct": "weight_pct", "cutoff_jitter": "cutoff_jitter",

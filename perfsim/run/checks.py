@@ -77,8 +77,13 @@ def _positive(name: str, value: Any) -> float:
     return v
 
 
-def optimise_checks(scenario: Scenario, budget: float, *, staff_days_per_check: float = 2.0,
-                    yuan_per_check: float = 3000.0, shares: int | Sequence[float] = 6,
+#: what a re-check costs when the scenario's ``simulation.cost`` block does not say
+DAYS_PER_CHECK, YUAN_PER_CHECK = 2.0, 3000.0
+
+
+def optimise_checks(scenario: Scenario, budget: float, *,
+                    staff_days_per_check: float | None = None,
+                    yuan_per_check: float | None = None, shares: int | Sequence[float] = 6,
                     selections: Sequence[str] = SELECTIONS,
                     penalties: Sequence[float] = (0.0, 5.0, 10.0, 20.0),
                     replications: int = 64, years: int = 1) -> CheckDesigns:
@@ -87,10 +92,14 @@ def optimise_checks(scenario: Scenario, budget: float, *, staff_days_per_check: 
     0 to the most the budget affords, or the shares themselves (each within what it
     affords). The scenario's units must inflate (``simulation.self_evaluation.inflation_mean``
     or ``by_department``): the payoff of inflation is what the checks are to remove."""
+    s = scenario.settings
+    if staff_days_per_check is None:
+        staff_days_per_check = s.days_recheck or DAYS_PER_CHECK
+    if yuan_per_check is None:
+        yuan_per_check = s.cost_recheck or YUAN_PER_CHECK
     budget = _positive("budget", budget)
     days = _positive("staff_days_per_check", staff_days_per_check)
     yuan = _positive("yuan_per_check", yuan_per_check)
-    s = scenario.settings
     if s.inflation_mean == 0 and not any(s.inflation_by_department.values()):
         raise InputError(where="optimise-checks", field="simulation.self_evaluation."
                          "inflation_mean", value=0, problem="nobody inflates: set it (or "

@@ -67,7 +67,14 @@ from perfsim.model.params import Parameter, RowDesign, apply_rows, check_bounds,
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import Settings
 from perfsim.model.streams import generator
-from perfsim.run.simulate import SimInputs, build_inputs, process_of, scenario_settings
+from perfsim.run.simulate import (
+    SimInputs,
+    build_inputs,
+    costs_of,
+    process_of,
+    scenario_settings,
+)
+from perfsim.run.year import cycle_args
 
 METHODS = ("sobol", "morris")
 DEFAULT_METRICS = ("savings", "misgrading", "wrong_cuts", "rank_stability", "gini")
@@ -231,8 +238,12 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     draws = prepare_leaves(draws, inp.mean, process, inp.measure.span)
     scores = evaluate_process(None, infl, inp.measure, draws, process, inp.budget, active,
                               points, points)
+    cycle = cycle_args(sc, r)   # the evaluation cycle: the one-year run's draws per sample
     year = dict(flags=inp.flags, cutoffs=design.cutoffs, table=design.table,
-                recovered=rows(model.recovered), escalation_years=s.escalation_years)
+                recovered=rows(model.recovered), escalation_years=s.escalation_years,
+                rectify_draw=rows(cycle["rectify_draw"]), units=cycle["units"],
+                rows=design.linkage or None, checked=scores.checked,
+                costs=costs_of(s, design))
     o = evaluate_year(scores.final, inp.budget, inp.grading, inp.linkage,
                       true_score=scores.true, **year)
     if scores.honest is not None:

@@ -32,6 +32,7 @@ from perfsim.errors import InputError
 from perfsim.io import sigint_ignored
 from perfsim.kernel import metrics
 from perfsim.kernel.evaluation import (
+    Costs,
     Measure,
     Process,
     YearDraws,
@@ -41,12 +42,12 @@ from perfsim.kernel.evaluation import (
     prepare_leaves,
 )
 from perfsim.kernel.grading import Grading
-from perfsim.kernel.linkage import Linkage
-from perfsim.kernel.year import evaluate_year
+from perfsim.kernel.linkage import Linkage, row_value
+from perfsim.kernel.year import CycleState, evaluate_year
 from perfsim.model.params import Parameter, RowDesign, apply_rows, parameters
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import PATHS, Settings
-from perfsim.model.streams import BLOCK, generator
+from perfsim.model.streams import BLOCK, generator, rectification_draw
 
 ENGINES = ("auto", "numpy", "processes", "dask")
 #: ``auto`` takes a process pool only for at least this many project × replication × year
@@ -79,6 +80,7 @@ class SimInputs:
     reliability: float        # share of the observed score variance that is true performance
     params: Mapping[str, Parameter]  # the registry entries design uncertainty samples
     scenario: Scenario        # for the parameter registry (applied per replication)
+    units: np.ndarray | None = None   # (P,) each project's unit index, for blacklists
 
     @property
     def n_projects(self) -> int:
@@ -156,7 +158,8 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
                      flags=pf.flags(), grading=scenario.grading, linkage=scenario.linkage,
                      project_ids=pf.ids, departments=deps,
                      true_score=measure.score(mean[None])[0], reliability=lam, params=params,
-                     scenario=scenario)
+                     scenario=scenario,
+                     units=pf.unit_index if scenario.linkage.blacklist is not None else None)
 
 
 # --- the Monte Carlo ------------------------------------------------------------------------
@@ -215,6 +218,15 @@ def design_rows(inputs: SimInputs, streams: list[tuple[np.random.Generator, int]
         apply_rows(inputs.scenario, design, inputs.params["ratio"],
                    draw(lambda g, n: g.uniform(lo, hi, n)))
     return design
+
+
+def costs_of(settings: Settings, design: RowDesign | None = None) -> Costs:
+    """What evaluation costs per evaluator type (per-row values from ``design``)."""
+    s = settings
+    get = (lambda name: getattr(s, name)) if design is None else (
+        lambda name: design.setting(name, getattr(s, name)))
+    return Costs(self_yuan=get("cost_self"), recheck_yuan=get("cost_recheck"),
+                 self_days=get("days_self"), recheck_days=get("days_recheck"))
 
 
 def process_of(settings: Settings, measure: Measure, design: RowDesign | None = None,
@@ -303,6 +315,17 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
     active[:, :P0] = True
     theta = theta_mu.copy()
     poor_run = np.zeros((R, S), dtype=np.int16)
+    # the evaluation cycle: rectification draws per block and year, units, carried state
+    link = inputs.linkage
+    rect = link.rectification
+    observed = "rectified" in flags          # the data say it for the first year only
+    later_flags = {k: v for k, v in flags.items() if k != "rectified"}
+    units = None if inputs.units is None else slots(inputs.units)   # (R, S): entrants too
+    cycle = CycleState()
+    resume = np.zeros((R, S), dtype=bool)     # postponed last year: back this year
+    effect = 0.0 if rect is None else row_value(design.linkage, "rectification.effect",
+                                                rect.effect)
+    costs = costs_of(s, design)
 
     names = metric_names(inputs.grading)
     out = {m: np.zeros((R, s.years)) for m in names}
@@ -353,9 +376,16 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
             if s.checkpoints:
                 recovered = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
                                     draws.z_exec, s.checkpoints, s.execution_sd, s.recovery_share)
-            year = dict(flags=flags, active=active, cutoffs=design.cutoffs, table=design.table,
+            draw = None
+            if rect is not None and (t > 0 or not observed):
+                draw = np.concatenate([rectification_draw(inputs.seed, n, S, block=b, year=t)
+                                       for b, n in zip(blocks, nb, strict=True)], axis=0)
+            year = dict(flags=flags if t == 0 else later_flags, active=active,
+                        cutoffs=design.cutoffs, table=design.table,
                         recovered=recovered, poor_run=poor_run,
-                        escalation_years=s.escalation_years)
+                        escalation_years=s.escalation_years, rectify_draw=draw,
+                        units=units, state=cycle, rows=design.linkage or None,
+                        checked=sc.checked, costs=costs)
             o = evaluate_year(sc.final, budget, inputs.grading, inputs.linkage,
                               true_score=sc.true, **year)
             if sc.honest is not None:
@@ -391,10 +421,19 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
             with np.errstate(divide="ignore", invalid="ignore"):
                 growth = np.where((o.gross > 0) & (nxt > 0),
                                   np.log(nxt / np.where(o.gross > 0, o.gross, 1.0)), 0.0)
-            theta = np.clip(theta_mu + s.persistence * (theta - theta_mu)
-                            + s.innovation_sd * draws.z_theta + s.elasticity * growth, 0.0, 1.0)
-            budget = np.where(active, nxt, budget)
-            active = active & (nxt > 0)
+            theta = theta_mu + s.persistence * (theta - theta_mu) + s.innovation_sd * \
+                draws.z_theta + s.elasticity * growth
+            if o.rectified is not None and np.any(np.asarray(effect) > 0):
+                theta = theta + effect * o.rectified   # rectifying improves performance
+            theta = np.clip(theta, 0.0, 1.0)
+            cycle = o.after
+            post = o.link.postponed   # out next year, back the year after with its budget
+            if post is not None:
+                post = post & active
+            budget = np.where(active if post is None else active & ~post, nxt, budget)
+            active = (active & (nxt > 0)) | resume
+            if post is not None or resume.any():
+                resume = np.zeros((R, S), dtype=bool) if post is None else post
 
     first = {f"sample_{k}": v[None] for k, v in sample.items()} if blocks.start == 0 else {
         f"sample_{k}": np.zeros((0, P0)) for k in SAMPLE}

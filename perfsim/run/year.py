@@ -17,6 +17,7 @@ from perfsim.kernel import metrics
 from perfsim.kernel.linkage import STATUSES
 from perfsim.kernel.year import YearOutcome, evaluate_year
 from perfsim.model.scenario import Scenario
+from perfsim.model.streams import rectification_draw
 
 MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
 
@@ -37,11 +38,24 @@ class YearResult:
     cells: pd.DataFrame | None = None
 
 
+def cycle_args(scenario: Scenario, rows: int = 1) -> dict[str, Any]:
+    """The evaluation cycle's inputs of a first year, for ``rows`` kernel rows: the
+    rectification draws (stream ``rectification``, block 0, year 0 — the one-year run is
+    replication 0 of the Monte Carlo) and each project's unit (department) for blacklists;
+    None where the linkage has no such rule."""
+    link, pf = scenario.linkage, scenario.portfolio
+    draw = None
+    if link.rectification is not None and "rectified" not in pf.table.columns:
+        draw = rectification_draw(scenario.seed, rows, pf.n_projects)
+    return {"rectify_draw": draw,
+            "units": pf.unit_index if link.blacklist is not None else None}
+
+
 def evaluate(scenario: Scenario) -> YearOutcome:
     """The kernel's outcome (one row) of the scenario's portfolio this year."""
     pf = scenario.portfolio
     return evaluate_year(scenario.scores()[None], pf.budget, scenario.grading,
-                         scenario.linkage, flags=pf.flags())
+                         scenario.linkage, flags=pf.flags(), **cycle_args(scenario))
 
 
 def year_metrics(scenario: Scenario, outcome: YearOutcome) -> dict[str, float]:
@@ -78,6 +92,24 @@ def run_year(scenario: Scenario) -> YearResult:
     })
     if "true_score" in pf.table.columns:
         alloc.insert(3, "true_score", pf.table["true_score"].to_numpy())
+    if o.feedback is not None:   # the evaluation cycle's columns, where the rules exist
+        alloc["feedback"] = o.feedback[0]
+        alloc["rectified"] = o.rectified[0]
+        alloc["recovered_unrectified"] = (0.0 if o.recovered_unrectified is None
+                                          else o.recovered_unrectified[0])
+    if res.postponed is not None:
+        alloc["postponed"] = o.postponed[0]
+    if o.blacklisted is not None:
+        alloc["blacklisted"] = o.blacklisted[0]
+    if res.postponed is not None or res.cut_failed is not None or o.blacklisted is not None:
+        none = np.zeros(len(alloc), dtype=bool)
+
+        def mask(x: np.ndarray | None) -> np.ndarray:
+            return none if x is None else x[0]
+
+        alloc["sanction"] = np.select(
+            [res.precondition_failed[0], mask(res.postponed), mask(o.blacklisted),
+             mask(res.cut_failed)], ["no_budget", "postpone", "blacklist", "cut"], default="")
     ledger = ledger_table(alloc, labels.codes)
     by_grade = grade_table(alloc, labels.codes, labels.zh)
     values = year_metrics(scenario, o)
@@ -127,8 +159,33 @@ def summarise(scenario: Scenario, alloc: pd.DataFrame, by_grade: pd.DataFrame,
         "linkage": {"rule": link.name, **dict(link.params), "pool": link.pool,
                     "floor": link.floor, "cap": link.cap,
                     "preconditions": list(link.preconditions)},
+        **({"evaluation_cycle": cycle_summary(scenario, alloc)}
+           if {"feedback", "postponed", "blacklisted"} & set(alloc.columns) else {}),
         "totals_yuan": totals,
         "by_grade": by_grade.to_dict(orient="records"),
         "precondition_failures": int(alloc["precondition_failed"].sum()),
         "metrics": values,
     }
+
+
+def cycle_summary(scenario: Scenario, alloc: pd.DataFrame) -> dict[str, Any]:
+    """The evaluation cycle of one year in people's terms: who was fed back and rectified,
+    what was recovered and postponed, which units were blacklisted."""
+    out: dict[str, Any] = {}
+    link = scenario.linkage
+    if "feedback" in alloc.columns:
+        rect = link.rectification
+        out["rectification"] = {
+            "grades": list(rect.grades), "probability": rect.probability,
+            "decided_by": ("the portfolio's rectified column" if "rectified" in
+                           scenario.portfolio.table.columns else
+                           f"a seeded draw (stream rectification of seed {scenario.seed})"),
+            "fed_back": int(alloc["feedback"].sum()),
+            "rectified": int(alloc["rectified"].sum()),
+            "recovered_unrectified": float(alloc["recovered_unrectified"].sum())}
+    if "postponed" in alloc.columns:
+        out["postponed_total"] = float(alloc["postponed"].sum())
+    if "blacklisted" in alloc.columns:
+        out["blacklisted_units"] = sorted(map(str, alloc.loc[alloc["blacklisted"],
+                                                              "department"].unique()))
+    return out
