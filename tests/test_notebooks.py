@@ -686,3 +686,17 @@ def test_run_xlsx_writes_the_allocation_workbook(tmp_path, capsys):
     assert total[0] == "合计 total" and total[2] == 3468
     assert main(["run", str(ROOT / "datasets/scenarios/liupanshui_2022.yaml"), "--out",
                  str(tmp_path / "mc"), "--xlsx", "--replications", "2"]) == 2
+
+
+def test_the_training_notebook_carries_the_what_if_panel_and_its_report_a_note(suite):
+    """In JupyterLab the training notebook shows the what-if widgets of `perfsim app`; the
+    static report, where widgets cannot run, shows a note in their place."""
+    reports, _ = suite
+    executed = nbformat.read(reports / "t-07" / "07_training_walkthrough.ipynb", as_version=4)
+    (cell,) = [c for c in executed.cells if "interactive" in c.metadata.get("tags", [])]
+    assert "whatif.panel" in cell.source
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {})
+               for o in cell.outputs)
+    html = (reports / "t-07" / "07_training_walkthrough.html").read_text(encoding="utf-8")
+    assert nbr.INTERACTIVE_NOTE.split("：")[0].lstrip("*") in html
+    assert "widget-view" not in html and "VBox(" not in html

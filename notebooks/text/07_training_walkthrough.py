@@ -33,7 +33,7 @@
 # 培训讲师 Trainers: `perfsim notebooks run 07 -p show_answers false` 生成不含答案的讲义
 # (a hand-out: answers removed from the report, from the notebook saved beside it and from its
 # tables); the default run is the key (答案版). 在 JupyterLab 中可修改下方参数后重新运行
-# (Run → Run All Cells), or use the what-if panel at the end.
+# (Run → Run All Cells), 或使用结尾的模拟面板 (or use the what-if panel at the end).
 
 # %% tags=["parameters"]
 scenario = "datasets/scenarios/liupanshui_2022.yaml"  # scenario, relative to the project root
@@ -199,6 +199,24 @@ results = studies.year_variants(sc, {
 }).totals
 nb.save_table(results, "results", key_dir)
 nb.answer(show_answers, nb.show(results))
+
+# %% [markdown]
+# ## 试一试 — Try it yourself
+#
+# 在 JupyterLab 中运行本笔记本时，下面的面板就是 `perfsim app` 的同一个模拟面板：移动压减比例、
+# 分档线、优秀比例、奖励去向或抽查比例，节约资金、等级分布和各部门的增减随即更新；也可以上传
+# 本单位的项目表。
+#
+# *In JupyterLab the panel below is the what-if page of `perfsim app`: move the cut ratio, the
+# cutoffs, the quota on 优, where the savings go or the spot-check share, and the savings, the
+# grades and each department's gain or loss update at once; you may also upload your own
+# portfolio. (In the HTML report the panel is replaced by a note: widgets need a live
+# kernel.)*
+
+# %% tags=["interactive"]
+from perfsim.app import whatif
+
+whatif.panel(sc)
 
 # %% [markdown]
 # ## 小结 — Summary
