@@ -313,7 +313,7 @@ def test_panel_upload_and_ratio_show_the_command_lines_savings(capsys, tmp_path)
     code, out, err = run_cli(capsys, "run", EXAMPLE_SCENARIO, "--set", "linkage.ratio=0.2",
                              "--out", tmp_path / "o")
     assert code == 0, err
-    printed = out.split("savings ")[-1].split(" yuan")[0]
+    printed = out.split("节约 savings ")[-1].split(" 元")[0]
     assert f'<span class="perfsim-savings">{printed}</span>' in page.savings.value
     assert page.results.layout.display is None
 

@@ -63,7 +63,7 @@ def _savings_printed(*args: str, out: Path) -> str:
                            str(out)], capture_output=True, text=True, env=_env(), cwd=ROOT,
                           timeout=120)
     assert done.returncode == 0, done.stderr
-    return re.search(r"savings ([\d,.\-]+) yuan", done.stdout).group(1)
+    return re.search(r"节约 savings ([\d,.\-]+) 元", done.stdout).group(1)
 
 
 @pytest.fixture

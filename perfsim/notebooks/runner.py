@@ -292,12 +292,17 @@ def _tags(cell: Any) -> set[str]:
 
 def hand_out(notebook: Path) -> None:
     """Turn an executed notebook into a hand-out in place: each run of consecutive cells
-    tagged ``answer`` (sources and outputs) becomes one note that the answer is hidden."""
+    tagged ``answer`` (sources and outputs) becomes one note that the answer is hidden, and
+    the interactive cells lose their outputs and the saved widget state (the numbers they
+    showed): a trainee runs them afresh."""
     import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
+    nb.metadata.pop("widgets", None)  # the widgets' saved state holds the numbers they showed
     cells: list[Any] = []
     for cell in nb.cells:
+        if INTERACTIVE_TAG in _tags(cell):
+            cell.outputs = []
         if ANSWER_TAG not in _tags(cell):
             cells.append(cell)
         elif not (cells and cells[-1].get("metadata", {}).get("perfsim") == "hidden-answer"):
@@ -313,6 +318,7 @@ def _write_html(notebook: Path, html_path: Path, no_code: bool) -> None:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(notebook, as_version=4)
+    nb.metadata.pop("widgets", None)  # no widget state or renderer in a static page
     if no_code:  # a reader without code sees neither the parameters nor papermill's cell
         nb.cells = [c for c in nb.cells
                     if not {"parameters", "injected-parameters"} & _tags(c)]

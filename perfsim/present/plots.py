@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from perfsim import numbers
 from perfsim.errors import InputError
 
 if TYPE_CHECKING:
@@ -452,8 +453,6 @@ def department_page(summary: Any, indicators: Any, grade_codes: Sequence[str],
     percentage points of the leaf's points). ``summary`` is the department's row of
     :func:`perfsim.analyse.departments.department_profiles`, ``indicators`` its rows."""
     import matplotlib.pyplot as plt
-
-    from perfsim import numbers
 
     use_cjk_font()
     panels = 2 if len(indicators) else 1
