@@ -284,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="combined: expert (default), equal or ahp")
     wts.add_argument("--combine", default=None,
                      help="combined: additive (default) or multiplicative")
+    wts.add_argument("--treatment", default=None,
+                     help="objective methods: treat the data first: none, winsorise (5%%/95%% "
+                          "quantiles), auto (winsorise while |skew| > 2 and kurtosis > 3.5, at "
+                          "most 5 points, else log) or log")
     wts.add_argument("--format", choices=["table", "csv"], default="table",
                      help="table (default) or csv: code,weight with weights in points")
     wts.set_defaults(func=_cmd_weights)
@@ -539,7 +543,7 @@ def _cmd_weights(args: argparse.Namespace) -> int:
                              problem="give one CSV at --level groups")
         files = [str(m) for m in args.matrix]
         tier["matrix_file"] = files[0] if args.level == "groups" else files
-    for key in ("alpha", "objective", "subjective", "combine"):
+    for key in ("alpha", "objective", "subjective", "combine", "treatment"):
         if getattr(args, key) is not None:
             tier[key] = getattr(args, key)
     spec = parse_weighting({args.level: tier}, base=Path.cwd())

@@ -5,7 +5,7 @@ scenario file, parsed and matched to a system (no numbers computed here; see
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from perfsim.errors import InputError
+from perfsim.kernel import treatment as tr
 from perfsim.kernel import weighting as wt
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 #: :func:`perfsim.model.weights.apply_weighting`).
 TIERS: tuple[str, ...] = ("groups", "leaves")
 _TIER_KEYS = ("method", "matrix", "matrix_file", "codes", "alpha", "objective", "subjective",
-              "combine", "cr_limit", "variance_kept")
+              "combine", "cr_limit", "variance_kept", "treatment")
 _COMBINES = ("additive", "multiplicative")
 # --------------------------------------------------------------------------------------------
 # The specification
@@ -46,6 +47,28 @@ class Matrix:
 
 
 @dataclass(frozen=True)
+class TreatmentSpec:
+    """Treatment of the data before an objective method (see :mod:`perfsim.kernel.treatment`):
+    ``default`` options for every column and ``per_code`` options for named columns (leaf codes
+    at the leaf tier, level-1 codes at the groups tier), each a tuple of (option, value) pairs
+    with ``method`` among them."""
+
+    default: tuple[tuple[str, Any], ...] = (("method", "none"),)
+    per_code: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+
+    def options(self, codes: Sequence[str]) -> list[dict[str, Any]]:
+        """The options of each column named in ``codes`` (its own, else the default)."""
+        own = {c: dict(o) for c, o in self.per_code}
+        return [own.get(c, dict(self.default)) for c in codes]
+
+    def describe(self) -> str:
+        text = dict(self.default)["method"]
+        if self.per_code:
+            text += "; " + ", ".join(f"{c}: {dict(o)['method']}" for c, o in self.per_code)
+        return text
+
+
+@dataclass(frozen=True)
 class TierSpec:
     """How one tier is weighted: a method of :data:`perfsim.weighting.METHODS` and its
     parameters (see :func:`perfsim.weighting.compute_weights`)."""
@@ -58,6 +81,7 @@ class TierSpec:
     cr_limit: float | None = 0.1
     variance_kept: float = 0.85
     matrices: tuple[Matrix, ...] = ()
+    treatment: TreatmentSpec | None = None
 
     @property
     def uses_ahp(self) -> bool:
@@ -104,6 +128,7 @@ class WeightingSpec:
         """Check the scheme against ``system`` (codes in matrices, matrix sizes); returns
         ``self``. Raises :class:`InputError` naming the file, the code and the problem."""
         resolve_matrices(self, system)
+        resolve_treatment(self, system)
         return self
 
 
@@ -179,6 +204,8 @@ def _parse_tier(block: Any, tier: str, base: Path, src: str | None) -> TierSpec:
         if isinstance(vk, bool) or not isinstance(vk, int | float) or not 0 < vk <= 1:
             raise InputError(src, where, "variance_kept", vk, "must be a share in (0, 1]")
         params["variance_kept"] = float(vk)
+    if block.get("treatment") is not None:
+        params["treatment"] = _parse_treatment(block["treatment"], f"{where}, treatment", src)
     spec = TierSpec(**params)
     _check_applicable(block, spec, where, src)
     if spec.uses_ahp:
@@ -199,11 +226,49 @@ def _check_applicable(block: Mapping[str, Any], spec: TierSpec, where: str,
         "codes": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
         "cr_limit": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
         "variance_kept": ("PCA (method: pca, or combined with objective: pca)", spec.uses_pca),
+        "treatment": ("objective methods (entropy, critic, pca, combined)", spec.uses_data),
     }
     for key, (what, ok) in needs.items():
         if key in block and not ok:
             raise InputError(src, where, key, short(block[key]),
                              f"only applies to {what}, not to method {spec.method}")
+
+
+def _treatment_options(value: Any, where: str, src: str | None) -> tuple[tuple[str, Any], ...]:
+    if isinstance(value, str):
+        value = {"method": value}
+    if not isinstance(value, Mapping):
+        raise InputError(src, where, value=short(value),
+                         problem=f"must be a method ({', '.join(tr.TREATMENTS)}) or a mapping "
+                                 "with method: and its options")
+    for key in value:
+        if key not in ("method", *tr.DEFAULTS, "indicators"):
+            raise InputError(src, where, str(key), problem="unknown treatment option (allowed: "
+                             f"method, {', '.join(tr.DEFAULTS)}, indicators)")
+    if "method" not in value:
+        raise InputError(src, where, "method",
+                         problem=f"missing; choose one of {', '.join(tr.TREATMENTS)}")
+    opts = tr.check_options(value, where, src)
+    return tuple((k, opts[k]) for k in ("method", *tr.DEFAULTS))
+
+
+def _parse_treatment(block: Any, where: str, src: str | None) -> TreatmentSpec:
+    """``treatment: auto`` or ``{method: winsorise, upper: 0.95, leaves: {CODE: log}}``."""
+    if isinstance(block, Mapping):
+        own = block.get("indicators")
+        rest = {k: v for k, v in block.items() if k != "indicators"}
+        default = _treatment_options(rest or "none", where, src)
+    else:
+        own, default = None, _treatment_options(block, where, src)
+    per_code: list[tuple[str, tuple[tuple[str, Any], ...]]] = []
+    if own is not None:
+        if not isinstance(own, Mapping) or not own:
+            raise InputError(src, where, "indicators", short(own),
+                             "must map indicator codes to a treatment, e.g. {OUT.COST.1: log}")
+        for code, value in own.items():
+            per_code.append((str(code), _treatment_options(value, f"{where}, indicators.{code}",
+                                                           src)))
+    return TreatmentSpec(default, tuple(per_code))
 
 
 def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: Path,
@@ -330,6 +395,20 @@ def level1_members(system: IndicatorSystem) -> dict[str, np.ndarray]:
     """Leaf positions (into ``system.indicators``) of each level-1 group, in file order."""
     idx = system.level1_index
     return {code: np.flatnonzero(idx == g) for g, code in enumerate(system.level1_codes)}
+
+
+def resolve_treatment(spec: WeightingSpec, system: IndicatorSystem) -> None:
+    """Check that the codes a ``treatment:`` names exist at their tier (leaf codes at the leaf
+    tier, level-1 codes at the groups tier)."""
+    for tier, codes, what in (("leaves", system.codes, "leaf"),
+                              ("groups", system.level1_codes, "level-1 code")):
+        t = getattr(spec, tier).treatment
+        if t is None:
+            continue
+        for code, _ in t.per_code:
+            if code not in codes:
+                raise InputError(spec.source, f"weighting {tier}, treatment, indicators", "code",
+                                 code, f"not a {what} of {system.code}")
 
 
 def resolve_matrices(spec: WeightingSpec, system: IndicatorSystem

@@ -69,6 +69,7 @@ import numpy as np
 import pandas as pd
 
 from perfsim.errors import InputError
+from perfsim.kernel import treatment as tr
 from perfsim.kernel import weighting as wt
 from perfsim.model.indicators import Indicator, IndicatorSystem
 from perfsim.model.weighting_spec import (
@@ -78,6 +79,7 @@ from perfsim.model.weighting_spec import (
     level1_members,
     parse_weighting,
     resolve_matrices,
+    resolve_treatment,
     short,
     within,
 )
@@ -150,8 +152,13 @@ def _tier_weights(tier: TierSpec, *, points: np.ndarray, X: Any, directions: Seq
         method, subjective = ("expert", subjective) if method == "ahp" else (method, "expert")
     if method in ("expert", "combined") and not points.sum() > 0:
         points = np.ones_like(points)  # a group left with no points: split it evenly
+    data_X = None
+    if tier.uses_data:
+        data_X = X()
+        if tier.treatment is not None:
+            data_X = tr.treat(data_X, tier.treatment.options(codes), codes).X
     w = wt.compute_weights(
-        method, points=points, X=X() if tier.uses_data else None,
+        method, points=points, X=data_X,
         directions=directions if tier.uses_data else None, matrix=matrix,
         alpha=tier.alpha, objective=tier.objective, subjective=subjective,
         combine=tier.combine, cr_limit=tier.cr_limit, variance_kept=tier.variance_kept,
@@ -181,6 +188,7 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
         return system
     try:
         group_matrix, leaf_matrices = resolve_matrices(spec, system)
+        resolve_treatment(spec, system)
         data = _data
         if data is None and spec.uses_data:
             data = project_data(system, portfolio, spec.source)
@@ -278,3 +286,26 @@ def weights_frame(system: IndicatorSystem, level: str = "leaves") -> pd.DataFram
     return df
 
 
+
+
+def treatment_frame(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, Any] | None,
+                    portfolio: Portfolio, *, base: str | Path | None = None) -> pd.DataFrame:
+    """The record of the leaf-tier ``treatment:`` of a scheme on a portfolio: one row per leaf
+    (``code, group, method, applied, n_low, n_high, low_cut, high_cut, skew_before,
+    kurtosis_before, skew_after, kurtosis_after, still_skewed``), treated within its level-1
+    group exactly as :func:`apply_weighting` treats it. Cut values are in the leaf's unit (or
+    attainment shares for target-is-best leaves). Leaves of single-leaf groups, which the leaf
+    tier never weighs, are included too. Without a leaf-tier treatment every row says
+    ``none``."""
+    spec = parse_weighting(spec, base=base)
+    resolve_treatment(spec, system)
+    data = project_data(system, portfolio, spec.source)
+    t = spec.leaves.treatment
+    opts = t.options(system.codes) if t is not None else [{"method": "none"}] * len(system.codes)
+    try:
+        rec = tr.treat(data.X, opts, system.codes)
+    except InputError as err:
+        raise err.at(spec.source) from None
+    df = pd.DataFrame(rec.records())
+    df.insert(1, "group", [i.level1 for i in system.indicators])
+    return df
