@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from perfsim.analyse.diagnose import diagnose, format_diagnosis
 from perfsim.analyse.estimate import MODELS as ESTIMATE_MODELS
 from perfsim.analyse.estimate import estimate_file
 from perfsim.bench import (
@@ -47,6 +48,7 @@ from perfsim.present.plots import plot_sensitivity
 from perfsim.present.report import (
     print_monte_carlo,
     print_year,
+    write_csv,
     write_monte_carlo,
     write_year,
 )
@@ -291,8 +293,70 @@ def build_parser() -> argparse.ArgumentParser:
     wts.add_argument("--format", choices=["table", "csv"], default="table",
                      help="table (default) or csv: code,weight with weights in points")
     wts.set_defaults(func=_cmd_weights)
+    _add_diagnose_command(sub)
     _add_notebook_commands(sub)
     return p
+
+
+def _add_diagnose_command(sub: argparse._SubParsersAction) -> None:
+    dia = sub.add_parser(
+        "diagnose", help="redundancy diagnostics of an indicator system on a portfolio",
+        description="Correlations within and between level-1 groups (flagging redundant and "
+                    "contrary pairs), Cronbach's alpha and PCA per group, and each leaf's "
+                    "effective weight (its correlation with the total against its points). "
+                    "Give SYSTEM PORTFOLIO, or one SCENARIO.")
+    dia.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                     help="SYSTEM PORTFOLIO (indicator system and a portfolio with "
+                          "measurements), or a SCENARIO")
+    dia.add_argument("--data", choices=["attainment", "raw"], default="attainment",
+                     help="attainment (default: share of each leaf's points earned) or raw "
+                          "(measurements oriented higher = better)")
+    dia.add_argument("--method", choices=["pearson", "spearman"], default="pearson")
+    dia.add_argument("--redundant", type=float, default=0.9,
+                     help="flag pairs with |r| above this (default 0.9)")
+    dia.add_argument("--contrary", type=float, default=-0.4,
+                     help="flag pairs with r below this (default -0.4)")
+    dia.add_argument("--out", type=Path, default=None,
+                     help="also write indicators.csv, groups.csv, pca.csv, correlations.csv "
+                          "and group_correlations.csv here")
+    dia.add_argument("--json", action="store_true", help="print JSON")
+    dia.set_defaults(func=_cmd_diagnose)
+
+
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    if len(args.files) > 2:
+        raise InputError(field="FILE", value=len(args.files),
+                         problem="give SYSTEM PORTFOLIO or one SCENARIO")
+    inputs = input_files(args.files)
+    if args.out is not None:
+        check_output_dir(args.out, inputs=inputs)
+    if len(args.files) == 1:
+        scenario = load_scenario(args.files[0])
+        system, portfolio = scenario.system, scenario.portfolio
+        if system is None:
+            raise InputError(args.files[0], field="indicator_system",
+                             problem="the scenario has no indicator system")
+    else:
+        system = load_indicator_system(args.files[0])
+        portfolio = load_portfolio(args.files[1], system)
+    try:
+        result = diagnose(system, portfolio, data=args.data, method=args.method,
+                          redundant=args.redundant, contrary=args.contrary)
+    except InputError as err:
+        raise err.at(field={"redundant": "--redundant", "contrary": "--contrary"}.get(
+            err.field or "", err.field)) from None
+    if args.out is not None:
+        with atomic_directory(args.out, kind="diagnose", inputs=inputs) as tmp:
+            for name, table in result.tables().items():
+                write_csv(table, tmp / f"{name}.csv")
+    if args.json:
+        print(json.dumps(to_jsonable(result.as_dict()), indent=2, ensure_ascii=False))
+    else:
+        print(format_diagnosis(result))
+        if args.out is not None:
+            print(f"\nwrote {args.out}/ (indicators, groups, pca, correlations, "
+                  "group_correlations .csv)")
+    return 0
 
 
 def _add_notebook_commands(sub: argparse._SubParsersAction) -> None:

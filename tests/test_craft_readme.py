@@ -39,3 +39,17 @@ def test_treatment_example(comparison):
     # README: winsorising OUT.COST.1's top 5% raises its weight from 1.86 to 20.70 points
     assert plain.loc["OUT.COST.1", "points"] == pytest.approx(1.86, abs=0.005)
     assert treated.loc["OUT.COST.1", "points"] == pytest.approx(20.70, abs=0.005)
+
+
+def test_diagnostics_section_figures(comparison):
+    import perfsim
+
+    d = perfsim.diagnose(comparison)
+    g = d.groups.set_index("group")
+    # README: alphas 0.96 and 0.94, first components 77% and 78%, no flagged pair
+    assert round(g.loc["OUT", "cronbach_alpha"], 2) == 0.96
+    assert round(g.loc["BEN", "cronbach_alpha"], 2) == 0.94
+    assert round(100 * g.loc["OUT", "pc1_share"]) == 77
+    assert round(100 * g.loc["BEN", "pc1_share"]) == 78
+    assert len(d.flags) == 0
+    assert abs(d.indicators["effective_share"] - 1 / 16).max() < 0.005
