@@ -16,6 +16,7 @@ import numpy as np
 from perfsim.errors import InputError
 from perfsim.kernel import treatment as tr
 from perfsim.kernel import weighting as wt
+from perfsim.kernel.bod import Bounds
 
 if TYPE_CHECKING:
     from perfsim.model.indicators import IndicatorSystem
@@ -469,3 +470,79 @@ def _ordered(m: Matrix, expected: tuple[str, ...], system: IndicatorSystem, wher
     return m.values[np.ix_(perm, perm)]
 
 
+
+
+# --------------------------------------------------------------------------------------------
+# Weight bounds (benefit of the doubt, bounded SMAA)
+# --------------------------------------------------------------------------------------------
+
+
+def _pair(value: Any, src: str | None, where: str, name: str) -> tuple[float, float]:
+    if (not isinstance(value, list | tuple) or len(value) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)):
+        raise InputError(src, where, name, short(value),
+                         "must be [lower, upper], two shares of the total weight in [0, 1]")
+    lo, hi = float(value[0]), float(value[1])
+    for label, v in (("lower", lo), ("upper", hi)):
+        if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+            raise InputError(src, f"{where}, {name}", label, v, "must be a share in [0, 1]")
+    if lo > hi:
+        raise InputError(src, f"{where}, {name}", "lower", lo,
+                         f"above its upper bound {hi:g}")
+    return lo, hi
+
+
+def parse_bounds(block: Any, system: IndicatorSystem,
+                 source: str | Path | None = None) -> Bounds:
+    """Share bounds on an indicator system's leaf weights from a ``bounds:`` block::
+
+        bounds:
+          leaves: {default: [0.02, 0.25], SAT: [0.05, 0.15]}   # each leaf's share of the total
+          groups: {OUT: [0.3, 0.6], BEN: [0.2, 0.4]}           # each level-1 group's share
+
+    Shares are of the total weight (points / total). ``None`` or ``{}``: no bounds. Returns a
+    :class:`perfsim.kernel.bod.Bounds` (leaf order, level-1 groups); unknown codes, bounds
+    outside [0, 1] and a lower bound above its upper bound are refused with one line. Whether
+    the bounds can be met together is checked where they are used
+    (:func:`perfsim.kernel.bod.check_bounds`)."""
+    src = None if source is None else str(source)
+    n = len(system.codes)
+    lower, upper = np.zeros(n), np.ones(n)
+    groups = system.level1_codes
+    glo, ghi = np.zeros(len(groups)), np.ones(len(groups))
+    if block is None:
+        block = {}
+    if not isinstance(block, Mapping):
+        raise InputError(src, "bounds", value=short(block),
+                         problem="must be a mapping with 'leaves' and/or 'groups'")
+    for key in block:
+        if key not in TIERS:
+            raise InputError(src, "bounds", str(key),
+                             problem="unknown key (allowed: leaves, groups)")
+    leaves = block.get("leaves") or {}
+    if not isinstance(leaves, Mapping):
+        raise InputError(src, "bounds", "leaves", short(leaves),
+                         "must map leaf codes (or default) to [lower, upper]")
+    if "default" in leaves:
+        lo, hi = _pair(leaves["default"], src, "bounds leaves", "default")
+        lower[:], upper[:] = lo, hi
+    for code, value in leaves.items():
+        if code == "default":
+            continue
+        if str(code) not in system.codes:
+            raise InputError(src, "bounds leaves", "code", str(code),
+                             f"not a leaf of {system.code}")
+        k = system.codes.index(str(code))
+        lower[k], upper[k] = _pair(value, src, "bounds leaves", str(code))
+    grp = block.get("groups") or {}
+    if not isinstance(grp, Mapping):
+        raise InputError(src, "bounds", "groups", short(grp),
+                         "must map level-1 codes to [lower, upper]")
+    for code, value in grp.items():
+        if str(code) not in groups:
+            raise InputError(src, "bounds groups", "code", str(code),
+                             f"not a level-1 code of {system.code}")
+        g = groups.index(str(code))
+        glo[g], ghi[g] = _pair(value, src, "bounds groups", str(code))
+    return Bounds(lower, upper, np.asarray(system.level1_index, dtype=np.int64), glo, ghi,
+                  tuple(system.codes), tuple(groups))
