@@ -165,3 +165,24 @@ def test_bad_bounds_block_is_one_line(small, block, needle):
     with pytest.raises(InputError) as exc:
         parse_bounds(block, system, "b.yaml")
     assert needle in str(exc.value) and str(exc.value).startswith("b.yaml")
+
+
+def test_smaa_on_a_portfolio(small):
+    from perfsim.analyse.robust import smaa
+    from perfsim.kernel import smaa as ks
+
+    system, pf = small
+    block = {"groups": {"G": [0.5, 0.9]}}
+    res = smaa(system, pf, draws=4000, seed=5, bounds=block, top=1)
+    att = system.attainment(pf.measurements())
+    direct = ks.smaa(att, 4000, 5, parse_bounds(block, system))
+    np.testing.assert_array_equal(res.acceptability, direct.acceptability)
+    t = res.table.set_index("project_id")
+    np.testing.assert_array_equal(t["rank1"], direct.acceptability[:, 0])
+    np.testing.assert_array_equal(t["top_share"], direct.acceptability[:, 0])  # top = 1
+    d = res.departments.set_index("department")
+    assert d.loc["D1", "projects"] == 2
+    assert d.loc["D1", "expected_in_top"] == pytest.approx(t.loc[["P1", "P2"], "top_share"].sum())
+    # P3 (0.7, 0.7, 0.5) leads whenever H's share is small enough; P1/P2 split the rest
+    assert set(res.central_weights["project_id"]) <= {"P1", "P2", "P3"}
+    assert res.seed == 5 and res.draws == 4000

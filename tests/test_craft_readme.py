@@ -53,3 +53,23 @@ def test_diagnostics_section_figures(comparison):
     assert round(100 * g.loc["BEN", "pc1_share"]) == 78
     assert len(d.flags) == 0
     assert abs(d.indicators["effective_share"] - 1 / 16).max() < 0.005
+
+
+def test_bounds_example(comparison):
+    from perfsim.analyse.robust import benefit_of_the_doubt, smaa
+    from perfsim.model.weighting_spec import parse_bounds
+
+    block = yaml.safe_load(example("bounds.yaml"))["bounds"]
+    b = parse_bounds(block, comparison.system)
+    k = comparison.system.codes.index("SAT")
+    assert (b.lower[k], b.upper[k]) == (0.05, 0.15)
+    assert b.lower[0] == 0.02 and b.upper[0] == 0.20
+    res = smaa(comparison, draws=500, bounds=block)
+    assert res.seed == comparison.seed
+    assert res.table["rank1"].sum() == pytest.approx(1.0)
+    # the README's infeasible example: SAT fixed at 0.5 while OUT needs >= 0.3, BEN >= 0.2
+    # and EXEC (a leaf) >= 0.02: 1.02 > 1; relaxing SAT's lower bound (the first bound in
+    # order that does) makes room
+    bad = {**block, "leaves": {**block["leaves"], "SAT": [0.5, 0.5]}}
+    with pytest.raises(Exception, match="indicator SAT: field 'lower' = 0.5: cannot be met"):
+        benefit_of_the_doubt(comparison, bounds=bad)

@@ -26,11 +26,12 @@ import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.kernel import bod as kbod
+from perfsim.kernel import smaa as ksmaa
 from perfsim.model.indicators import IndicatorSystem
 from perfsim.model.portfolio import Portfolio
 from perfsim.model.weighting_spec import parse_bounds
 
-__all__ = ["BoDTable", "benefit_of_the_doubt", "portfolio_attainment"]
+__all__ = ["BoDTable", "SMAATable", "benefit_of_the_doubt", "portfolio_attainment", "smaa"]
 
 
 def portfolio_attainment(system: Any, portfolio: Portfolio | None = None
@@ -86,3 +87,56 @@ def benefit_of_the_doubt(system: Any, portfolio: Portfolio | None = None,
     weights = pd.DataFrame(res.weights, columns=list(system.codes))
     weights.insert(0, "project_id", table["project_id"])
     return BoDTable(table, weights)
+
+
+@dataclass(frozen=True)
+class SMAATable:
+    """``table``: one row per project — ``project_id, department, expert_rank,
+    expected_rank`` (Σ r · b^r), ``rank1`` (b^1, the first-rank acceptability) and
+    ``top_share`` (the share of draws in which it ranks within the ``top`` best); sorted as the
+    portfolio. ``departments``: per department, ``projects``, mean ``expected_rank`` and the
+    expected number of its projects in the top (Σ top_share). ``central_weights``: the mean
+    weights (shares per leaf) that make each project first, for projects that ever are.
+    ``acceptability``: the full (projects × ranks) array; ``draws`` and ``seed`` used."""
+
+    table: pd.DataFrame
+    departments: pd.DataFrame
+    central_weights: pd.DataFrame
+    acceptability: np.ndarray
+    top: int
+    draws: int
+    seed: int
+
+
+def smaa(system: Any, portfolio: Portfolio | None = None, *, draws: int = 10_000,
+         seed: int | None = None, bounds: Any = None, top: int = 10,
+         source: str | None = None) -> SMAATable:
+    """SMAA-2 rank acceptability of every project under weights drawn uniformly from all
+    admissible weights (``bounds``: a ``bounds:`` block or :class:`perfsim.kernel.bod.Bounds`;
+    ``None``: the whole simplex). ``seed``: default the scenario's seed when a scenario is
+    given, else 0. Same inputs and seed give the same numbers."""
+    if seed is None:
+        seed = getattr(system, "seed", None)
+        seed = 0 if seed is None else seed
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise InputError(source, "SMAA", "top", top, "must be a whole number >= 1")
+    system, portfolio, att = portfolio_attainment(system, portfolio)
+    b = None if bounds is None else (
+        bounds if isinstance(bounds, kbod.Bounds) else parse_bounds(bounds, system, source))
+    res = ksmaa.smaa(att, draws, seed, b, source=source)
+    pts = np.asarray(system.points, dtype=float)
+    ids = portfolio.table["project_id"].to_numpy()
+    table = pd.DataFrame({
+        "project_id": ids, "department": portfolio.table["department"].to_numpy(),
+        "expert_rank": _rank(att @ pts), "expected_rank": res.expected_rank,
+        "rank1": res.acceptability[:, 0],
+        "top_share": res.acceptability[:, :top].sum(axis=1)})
+    departments = (table.groupby("department", sort=True)
+                   .agg(projects=("project_id", "size"), expected_rank=("expected_rank", "mean"),
+                        expected_in_top=("top_share", "sum"))
+                   .reset_index())
+    leads = np.flatnonzero(res.acceptability[:, 0] > 0)
+    central = pd.DataFrame(res.central_weights[leads], columns=list(system.codes))
+    central.insert(0, "project_id", ids[leads])
+    central.insert(1, "rank1", res.acceptability[leads, 0])
+    return SMAATable(table, departments, central, res.acceptability, top, int(draws), int(seed))
