@@ -276,8 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     wts.add_argument("--portfolio", type=Path, default=None,
                      help="portfolio with indicator measurements (for objective methods)")
     wts.add_argument("--matrix", type=Path, action="append", default=None, metavar="CSV",
-                     help="AHP pairwise comparison matrix (codes in the header row); at "
-                          "--level leaves repeat it, one CSV per level-1 group")
+                     help="AHP pairwise comparison matrix (codes in the header row); repeat "
+                          "it for a panel of experts (at --level leaves, the codes say which "
+                          "level-1 group each CSV belongs to)")
+    wts.add_argument("--ri-table", dest="ri_table", default=None,
+                     help="AHP random index: saaty1980 (default) or alonso_lamata")
+    wts.add_argument("--panel", default=None,
+                     help="AHP panel: combine the experts' judgements (default) or priorities")
     wts.add_argument("--alpha", type=float, default=None,
                      help="combined: share of the subjective weights, in [0, 1] (default 0.5)")
     wts.add_argument("--objective", default=None,
@@ -602,12 +607,10 @@ def _cmd_weights(args: argparse.Namespace) -> int:
         raise InputError(field="--matrix", problem="AHP needs a pairwise comparison matrix CSV, "
                          "e.g. --matrix datasets/weighting/national_groups_ahp.csv")
     if args.matrix:
-        if args.level == "groups" and len(args.matrix) > 1:
-            raise InputError(field="--matrix", value=len(args.matrix),
-                             problem="give one CSV at --level groups")
         files = [str(m) for m in args.matrix]
-        tier["matrix_file"] = files[0] if args.level == "groups" else files
-    for key in ("alpha", "objective", "subjective", "combine", "treatment"):
+        tier["matrix_file"] = files[0] if len(files) == 1 and args.level == "groups" else files
+    for key in ("alpha", "objective", "subjective", "combine", "treatment", "ri_table",
+                "panel"):
         if getattr(args, key) is not None:
             tier[key] = getattr(args, key)
     spec = parse_weighting({args.level: tier}, base=Path.cwd())

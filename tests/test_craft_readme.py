@@ -73,3 +73,19 @@ def test_bounds_example(comparison):
     bad = {**block, "leaves": {**block["leaves"], "SAT": [0.5, 0.5]}}
     with pytest.raises(Exception, match="indicator SAT: field 'lower' = 0.5: cannot be met"):
         benefit_of_the_doubt(comparison, bounds=bad)
+
+
+def test_panel_example(comparison):
+    import numpy as np
+
+    block = yaml.safe_load(example("panel.yaml"))["weighting"]
+    got = weights_frame(apply_weighting(comparison.system, block), "groups").set_index("code")
+    # the second expert is consistent (4:4:1:1); the first is not quite (2 · 3 ≠ 5), so the
+    # combined matrix is the geometric mean √(a1 · a2) and its eigenvector gives the weights
+    a1 = np.array([[1, 2, 5, 5], [1 / 2, 1, 3, 3], [1 / 5, 1 / 3, 1, 1], [1 / 5, 1 / 3, 1, 1]])
+    a2 = np.array([[1, 1, 4, 4], [1, 1, 4, 4], [1 / 4, 1 / 4, 1, 1], [1 / 4, 1 / 4, 1, 1]])
+    g = np.sqrt(a1 * a2)
+    vals, vecs = np.linalg.eig(g)
+    v = np.abs(vecs[:, np.argmax(vals.real)].real)
+    np.testing.assert_allclose(got.loc[["OUT", "BEN", "SAT", "EXEC"], "share"], v / v.sum(),
+                               rtol=1e-10)

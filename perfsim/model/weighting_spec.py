@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 #: :func:`perfsim.model.weights.apply_weighting`).
 TIERS: tuple[str, ...] = ("groups", "leaves")
 _TIER_KEYS = ("method", "matrix", "matrix_file", "codes", "alpha", "objective", "subjective",
-              "combine", "cr_limit", "variance_kept", "treatment")
+              "combine", "cr_limit", "variance_kept", "treatment", "ri_table", "panel")
 _COMBINES = ("additive", "multiplicative")
 # --------------------------------------------------------------------------------------------
 # The specification
@@ -83,6 +83,8 @@ class TierSpec:
     variance_kept: float = 0.85
     matrices: tuple[Matrix, ...] = ()
     treatment: TreatmentSpec | None = None
+    ri_table: str = "saaty1980"
+    panel: str = "judgements"
 
     @property
     def uses_ahp(self) -> bool:
@@ -128,7 +130,7 @@ class WeightingSpec:
     def resolve(self, system: IndicatorSystem) -> WeightingSpec:
         """Check the scheme against ``system`` (codes in matrices, matrix sizes); returns
         ``self``. Raises :class:`InputError` naming the file, the code and the problem."""
-        resolve_matrices(self, system)
+        resolve_ahp(self, system)
         resolve_treatment(self, system)
         return self
 
@@ -205,6 +207,12 @@ def _parse_tier(block: Any, tier: str, base: Path, src: str | None) -> TierSpec:
         if isinstance(vk, bool) or not isinstance(vk, int | float) or not 0 < vk <= 1:
             raise InputError(src, where, "variance_kept", vk, "must be a share in (0, 1]")
         params["variance_kept"] = float(vk)
+    for key, allowed in (("ri_table", tuple(wt.RI_TABLES)), ("panel", wt.PANEL_METHODS)):
+        if key in block:
+            if block[key] not in allowed:
+                raise InputError(src, where, key, short(block[key]),
+                                 f"choose one of {', '.join(allowed)}")
+            params[key] = block[key]
     if block.get("treatment") is not None:
         params["treatment"] = _parse_treatment(block["treatment"], f"{where}, treatment", src)
     spec = TierSpec(**params)
@@ -226,6 +234,8 @@ def _check_applicable(block: Mapping[str, Any], spec: TierSpec, where: str,
         "matrix_file": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
         "codes": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
         "cr_limit": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
+        "ri_table": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
+        "panel": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
         "variance_kept": ("PCA (method: pca, or combined with objective: pca)", spec.uses_pca),
         "treatment": ("objective methods (entropy, critic, pca, combined)", spec.uses_data),
     }
@@ -281,21 +291,27 @@ def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: P
                          problem="AHP needs a pairwise comparison matrix: give matrix: or "
                                  "matrix_file:")
     if tier == "groups":
-        if inline is not None and files is not None:
-            raise InputError(src, where, "matrix_file",
-                             problem="give matrix: or matrix_file:, not both")
+        out_g: list[Matrix] = []
         if files is not None:
-            if "codes" in block:
+            if "codes" in block and inline is None:
                 raise InputError(src, where, "codes",
                                  problem="a matrix_file names its codes in its header row")
-            return (_read_matrix_file(files, base, src, where, "matrix_file", spec, None),)
-        codes = block.get("codes")
-        if codes is not None and (not isinstance(codes, list)
-                                  or not all(isinstance(c, str | int) for c in codes)):
-            raise InputError(src, where, "codes", short(codes),
-                             "must be a list of level-1 codes, in the matrix's row order")
-        return (_inline_matrix(inline, None if codes is None else tuple(str(c) for c in codes),
-                               None, spec, src, where, "matrix"),)
+            paths = files if isinstance(files, list) and files else [files]
+            for k, p in enumerate(paths):
+                name = "matrix_file" if len(paths) == 1 else f"matrix_file[{k + 1}]"
+                out_g.append(_read_matrix_file(p, base, src, where, name, spec, None))
+        if inline is not None:
+            codes = block.get("codes")
+            if codes is not None and (not isinstance(codes, list)
+                                      or not all(isinstance(c, str | int) for c in codes)):
+                raise InputError(src, where, "codes", short(codes),
+                                 "must be a list of level-1 codes, in the matrix's row order")
+            ctuple = None if codes is None else tuple(str(c) for c in codes)
+            mats = _panel_list(inline)
+            for k, m in enumerate(mats):
+                name = "matrix" if len(mats) == 1 else f"matrix[{k + 1}]"
+                out_g.append(_inline_matrix(m, ctuple, None, spec, src, where, name))
+        return tuple(out_g)
     if "codes" in block:
         raise InputError(src, where, "codes",
                          problem="at the leaf tier, give matrix: {GROUP: [[...]]} in the file's "
@@ -307,12 +323,17 @@ def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: P
                              "at the leaf tier, map each level-1 group code to its matrix, "
                              "e.g. {OUT: [[1, 3], [1/3, 1]]}")
         for group, m in inline.items():
-            out.append(_inline_matrix(m, None, str(group), spec, src, where, f"matrix.{group}"))
+            mats = _panel_list(m)
+            for k, one in enumerate(mats):
+                name = f"matrix.{group}" if len(mats) == 1 else f"matrix.{group}[{k + 1}]"
+                out.append(_inline_matrix(one, None, str(group), spec, src, where, name))
     if files is not None:
         if isinstance(files, str):
             files = [files]
         if isinstance(files, Mapping):
-            items: list[tuple[str | None, Any]] = [(str(g), p) for g, p in files.items()]
+            items: list[tuple[str | None, Any]] = [
+                (str(g), q) for g, p in files.items()
+                for q in (p if isinstance(p, list) and p else [p])]
         elif isinstance(files, list) and files:
             items = [(None, p) for p in files]
         else:
@@ -324,6 +345,15 @@ def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: P
     return tuple(out)
 
 
+def _panel_list(value: Any) -> list[Any]:
+    """One inline matrix ``[[...], ...]`` as a list of one, or a panel ``[[[...]], ...]`` (a
+    list of matrices, one per expert) as it is."""
+    if (isinstance(value, list) and value and isinstance(value[0], list) and value[0]
+            and isinstance(value[0][0], list)):
+        return list(value)
+    return [value]
+
+
 def _read_matrix_file(value: Any, base: Path, src: str | None, where: str, name: str,
                       spec: TierSpec, group: str | None) -> Matrix:
     if not isinstance(value, str) or not value.strip():
@@ -332,7 +362,7 @@ def _read_matrix_file(value: Any, base: Path, src: str | None, where: str, name:
     if not path.exists():
         raise InputError(src, where, name, value, f"file not found ({path})")
     codes, values = wt.ahp_matrix_from_csv(path)
-    wt.ahp_weights(values, spec.cr_limit, codes=codes, source=path)  # consistency, early
+    wt.ahp_weights(values, None, codes=codes, source=path)  # the CR: for the panel, at resolve
     return Matrix(values, tuple(codes), group, str(path))
 
 
@@ -364,7 +394,7 @@ def _inline_matrix(value: Any, codes: tuple[str, ...] | None, group: str | None,
         raise InputError(src, where, "codes", list(codes),
                          f"the matrix has {len(rows)} rows but {len(codes)} codes are given")
     try:
-        wt.ahp_weights(matrix, spec.cr_limit, codes=codes)
+        wt.ahp_weights(matrix, None, codes=codes)  # the CR: for the panel, at resolve
     except InputError as err:
         raise within(err, f"{where}, {name}", src) from None
     return Matrix(matrix, codes, group, src)
@@ -413,16 +443,18 @@ def resolve_treatment(spec: WeightingSpec, system: IndicatorSystem) -> None:
 
 
 def resolve_matrices(spec: WeightingSpec, system: IndicatorSystem
-                      ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
-    """The groups-tier matrix in ``system.level1_codes`` order, and leaf-tier matrices by group
-    in each group's leaf order."""
+                      ) -> tuple[list[Matrix] | None, dict[str, list[Matrix]]]:
+    """The groups-tier matrices (one per expert) in ``system.level1_codes`` order, and the
+    leaf-tier matrices by group in each group's leaf order, as :class:`Matrix` objects holding
+    the reordered values and their source."""
     groups = system.level1_codes
-    group_matrix = None
+    group_matrices = None
     if spec.groups.uses_ahp:
-        (m,) = spec.groups.matrices
-        group_matrix = _ordered(m, groups, system, "weighting groups",
-                                "level-1 group", spec.source)
-    by_group: dict[str, np.ndarray] = {}
+        group_matrices = [
+            Matrix(_ordered(m, groups, system, "weighting groups", "level-1 group",
+                            spec.source), groups, None, m.source or spec.source)
+            for m in spec.groups.matrices]
+    by_group: dict[str, list[Matrix]] = {}
     if spec.leaves.uses_ahp:
         members = level1_members(system)
         leaf_group = {leaf.code: leaf.level1 for leaf in system.indicators}
@@ -441,12 +473,39 @@ def resolve_matrices(spec: WeightingSpec, system: IndicatorSystem
                 raise InputError(src, where, "group", group,
                                  f"not a level-1 code of {system.code} (level-1 codes: "
                                  f"{', '.join(groups)})")
-            if group in by_group:
-                raise InputError(src, where, "group", group, "has more than one AHP matrix")
             leaves = tuple(system.indicators[k].code for k in members[group])
-            by_group[group] = _ordered(m, leaves, system, f"{where}, group {group}",
-                                       f"leaf of group {group}", src)
-    return group_matrix, by_group
+            values = _ordered(m, leaves, system, f"{where}, group {group}",
+                              f"leaf of group {group}", src)
+            by_group.setdefault(group, []).append(Matrix(values, leaves, group, src))
+    return group_matrices, by_group
+
+
+def ahp_panel_weights(tier: TierSpec, matrices: list[Matrix], where: str,
+                      source: str | None) -> wt.AHPPanelResult:
+    """The AHP panel of one tier (or one group at the leaf tier): the experts' matrices
+    combined as ``tier.panel`` says, CR checked against ``tier.cr_limit`` with the tier's
+    ``ri_table``; errors name the file, the tier (and group), the expert and the judgement."""
+    codes = matrices[0].codes
+    sources = [m.source for m in matrices]
+    try:
+        return wt.ahp_panel([m.values for m in matrices], tier.cr_limit, how=tier.panel,
+                            ri_table=tier.ri_table, codes=codes, sources=sources)
+    except InputError as err:
+        raise within(err, where, source) from None
+
+
+def resolve_ahp(spec: WeightingSpec, system: IndicatorSystem
+                ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """AHP weights of the groups tier (shares in ``system.level1_codes`` order) and of each
+    leaf-tier group with matrices (shares in its leaf order), panels combined and every CR
+    checked (:func:`ahp_panel_weights`)."""
+    group_mats, leaf_mats = resolve_matrices(spec, system)
+    gw = None if group_mats is None else ahp_panel_weights(
+        spec.groups, group_mats, "weighting groups", spec.source).weights
+    lw = {g: ahp_panel_weights(spec.leaves, mats, f"weighting leaves, group {g}",
+                               spec.source).weights
+          for g, mats in leaf_mats.items()}
+    return gw, lw
 
 
 def _ordered(m: Matrix, expected: tuple[str, ...], system: IndicatorSystem, where: str,

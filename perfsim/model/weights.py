@@ -78,7 +78,7 @@ from perfsim.model.weighting_spec import (
     WeightingSpec,
     level1_members,
     parse_weighting,
-    resolve_matrices,
+    resolve_ahp,
     resolve_treatment,
     short,
     within,
@@ -146,10 +146,14 @@ def project_data(system: IndicatorSystem, portfolio: Portfolio | None,
 
 
 def _tier_weights(tier: TierSpec, *, points: np.ndarray, X: Any, directions: Sequence[str],
-                  matrix: np.ndarray | None, codes: Sequence[str]) -> np.ndarray:
+                  ahp: np.ndarray | None, codes: Sequence[str]) -> np.ndarray:
     method, subjective = tier.method, tier.subjective
-    if tier.uses_ahp and matrix is None:  # a leaf-tier group without a matrix: file proportions
+    if tier.uses_ahp:
+        # AHP weights come ready from the (panel of) matrices, as the "expert" points of the
+        # tier; a leaf-tier group without a matrix keeps the file proportions
         method, subjective = ("expert", subjective) if method == "ahp" else (method, "expert")
+        if ahp is not None:
+            points = ahp
     if method in ("expert", "combined") and not points.sum() > 0:
         points = np.ones_like(points)  # a group left with no points: split it evenly
     data_X = None
@@ -159,7 +163,7 @@ def _tier_weights(tier: TierSpec, *, points: np.ndarray, X: Any, directions: Seq
             data_X = tr.treat(data_X, tier.treatment.options(codes), codes).X
     w = wt.compute_weights(
         method, points=points, X=data_X,
-        directions=directions if tier.uses_data else None, matrix=matrix,
+        directions=directions if tier.uses_data else None,
         alpha=tier.alpha, objective=tier.objective, subjective=subjective,
         combine=tier.combine, cr_limit=tier.cr_limit, variance_kept=tier.variance_kept,
         codes=list(codes))
@@ -187,7 +191,7 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
     if spec.is_identity:
         return system
     try:
-        group_matrix, leaf_matrices = resolve_matrices(spec, system)
+        group_ahp, leaf_ahp = resolve_ahp(spec, system)
         resolve_treatment(spec, system)
         data = _data
         if data is None and spec.uses_data:
@@ -206,7 +210,7 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
                     spec.leaves, points=pts[cols],
                     X=lambda cols=cols: data.X[:, cols],
                     directions=[data.directions[k] for k in cols] if data else (),
-                    matrix=leaf_matrices.get(group), codes=[codes[k] for k in cols])
+                    ahp=leaf_ahp.get(group), codes=[codes[k] for k in cols])
             except InputError as err:
                 raise within(err, f"weighting leaves, group {group}") from None
 
@@ -224,7 +228,7 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
             try:
                 group_share = _tier_weights(
                     spec.groups, points=group_points, X=group_X,
-                    directions=["higher"] * n_groups, matrix=group_matrix,
+                    directions=["higher"] * n_groups, ahp=group_ahp,
                     codes=system.level1_codes)
             except InputError as err:
                 raise within(err, "weighting groups") from None
