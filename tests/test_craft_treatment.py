@@ -180,3 +180,42 @@ def test_cli_weights_treatment(capsys):
                  "--treatment", "trim"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'method' = 'trim'" in err
+
+
+def test_comparison_portfolio_disbursement_leaf_gains_entropy_weight(comparison):
+    # OUT.TIME.2 (资金拨付及时率, higher is better) has a tail of LOW (bad) values: winsorising
+    # its bottom 5% must raise its entropy weight
+    sys_, pf = comparison.system, comparison.portfolio
+    before = weights_frame(apply_weighting(sys_, {"leaves": "entropy"}, pf)).set_index("code")
+    block = {"leaves": {"method": "entropy", "treatment": {
+        "method": "none",
+        "indicators": {"OUT.TIME.2": {"method": "winsorise", "lower": 0.05, "upper": 1}}}}}
+    after = weights_frame(apply_weighting(sys_, block, pf)).set_index("code")
+    assert after.loc["OUT.TIME.2", "points"] > before.loc["OUT.TIME.2", "points"]
+    rec = treatment_frame(sys_, block, pf).set_index("code").loc["OUT.TIME.2"]
+    assert rec["n_low"] > 0 and rec["n_high"] == 0 and math.isnan(rec["high_cut"])
+
+
+def test_group_tier_treatment_reads_level1_codes(comparison):
+    # at the groups tier the columns are the level-1 groups' attainment shares; a treatment
+    # named by level-1 code changes the group weights exactly as the kernel on those columns
+    from perfsim.model.weights import project_data
+
+    sys_, pf = comparison.system, comparison.portfolio
+    block = {"groups": {"method": "critic", "treatment": {"method": "none",
+                                                          "indicators": {"SAT": "log"}}}}
+    got = weights_frame(apply_weighting(sys_, block, pf), "groups").set_index("code")["share"]
+    d = project_data(sys_, pf, None)
+    idx = sys_.level1_index
+    pts = sys_.points
+    G = np.column_stack([(d.attainment[:, idx == g] * pts[idx == g]).sum(axis=1)
+                         / pts[idx == g].sum() for g in range(len(sys_.level1_codes))])
+    k = sys_.level1_codes.index("SAT")
+    G[:, k] = np.log(G[:, k] - G[:, k].min() + 1.0) if tr.skew_kurtosis(G[:, [k]])[0][0] >= 0 \
+        else -np.log(G[:, k].max() - G[:, k] + 1.0)
+    want = wt.critic_weights(G, ["higher"] * G.shape[1])
+    np.testing.assert_allclose(got[list(sys_.level1_codes)], want, rtol=1e-10)
+    with pytest.raises(InputError, match="not a level-1 code"):
+        apply_weighting(sys_, {"groups": {"method": "critic", "treatment": {
+            "method": "none", "indicators": {"OUT.QTY.1": "log"}}}}, pf)
+    assert "treated data (none; SAT: log)" in parse_weighting(block).describe()

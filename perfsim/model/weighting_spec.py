@@ -101,9 +101,13 @@ class TierSpec:
 
     def describe(self) -> str:
         if self.method != "combined":
-            return self.method
-        how = f"α={self.alpha:g}" if self.combine == "additive" else "multiplicative"
-        return f"{self.subjective}+{self.objective} ({how})"
+            text = self.method
+        else:
+            how = f"α={self.alpha:g}" if self.combine == "additive" else "multiplicative"
+            text = f"{self.subjective}+{self.objective} ({how})"
+        if self.treatment is not None:
+            text += f" on treated data ({self.treatment.describe()})"
+        return text
 
 
 @dataclass(frozen=True)
