@@ -147,3 +147,16 @@ def test_narrow_bounds_use_hit_and_run_and_match_grid_integration():
     np.testing.assert_allclose(r.acceptability, want, atol=0.02)
     # the weights' mean is the rectangle's centre (0.55, 0.2, 0.25)
     np.testing.assert_allclose(r.weights.mean(axis=0), [0.55, 0.2, 0.25], atol=0.005)
+
+
+def test_hit_and_run_with_a_group_spanning_every_indicator():
+    # one group holding all three indicators with bounds [0, 1]: constant on Σ s = 1, so it
+    # must not disturb the sampler; narrow leaf bounds force hit-and-run
+    b = kb.Bounds(np.array([0.5, 0.1, 0.0]), np.array([0.6, 0.3, 1.0]),
+                  np.zeros(3, dtype=np.int64), np.array([0.0]), np.array([1.0]),
+                  ("I1", "I2", "I3"), ("all",))
+    W = ks.sample_weights(3, 20_000, 4, b)
+    np.testing.assert_allclose(W.sum(axis=1), 1.0)
+    np.testing.assert_allclose(W.mean(axis=0), [0.55, 0.2, 0.25], atol=0.005)
+    # uniform on the rectangle: s1 has variance 0.1² / 12
+    assert W[:, 0].var() == pytest.approx(0.01 / 12, rel=0.1)

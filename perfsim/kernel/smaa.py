@@ -86,13 +86,15 @@ def hit_and_run(bounds: Bounds, draws: int, gen: np.random.Generator, *, chains:
     ``burn`` steps (default 50 × n) every ``thin``-th step (default n) is kept."""
     n = bounds.lower.size
     A, c = _constraints(bounds)
-    keep = ~np.all(np.abs(A) < 1e-15, axis=1)
-    A, c = A[keep], c[keep]
     # orthonormal basis of {x : Σ x = 0}: s = s0 + B z
     q, _ = np.linalg.qr(np.column_stack([np.ones(n), np.eye(n)[:, : n - 1]]))
     B = q[:, 1:]
     s0 = np.full(n, 1.0 / n)
     AB = A @ B
+    # rows constant on the plane Σ s = 1 (a group holding every indicator) were checked by
+    # check_bounds and carry no direction: drop them
+    keep = np.linalg.norm(AB, axis=1) > 1e-12
+    A, c, AB = A[keep], c[keep], AB[keep]
     rhs = c - A @ s0
     norms = np.linalg.norm(AB, axis=1)
     res = linprog(np.r_[np.zeros(n - 1), -1.0], A_ub=np.column_stack([AB, norms]), b_ub=rhs,
