@@ -188,3 +188,13 @@ def test_cli_diagnose_bad_option_exit_2(capsys):
                  "--contrary", "0.5"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "'--contrary' = 0.5" in err
+
+
+def test_cli_diagnose_ready_scores_is_one_line(capsys):
+    code = main(["diagnose", str(DATA / "tiny_system.yaml"), str(DATA / "tiny_scores.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "tiny_scores.csv" in err and "need indicator measurements" in err
+    root = Path(__file__).resolve().parent.parent
+    assert main(["diagnose", str(root / "datasets" / "scenarios" / "liupanshui_2022.yaml")]) == 2
+    assert "no indicator system" in capsys.readouterr().err

@@ -122,6 +122,9 @@ def diagnose(system: Any, portfolio: Portfolio | None = None, *, data: str = "at
         if not isinstance(system, IndicatorSystem):
             raise InputError(getattr(scenario, "source", None), "diagnose",
                              "indicator_system", problem="needs an indicator system")
+    if portfolio is None or portfolio.has_scores or not portfolio.measured:
+        raise InputError(getattr(portfolio, "source", None), "diagnose", "portfolio",
+                         problem="diagnostics need indicator measurements, not ready scores")
     d = project_data(system, portfolio, system.path)
     n_proj = d.attainment.shape[0]
     if n_proj < 3:
