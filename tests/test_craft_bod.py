@@ -186,3 +186,19 @@ def test_smaa_on_a_portfolio(small):
     # P3 (0.7, 0.7, 0.5) leads whenever H's share is small enough; P1/P2 split the rest
     assert set(res.central_weights["project_id"]) <= {"P1", "P2", "P3"}
     assert res.seed == 5 and res.draws == 4000
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_bod_never_below_any_admissible_weights_score(seed):
+    # the benefit of the doubt: for every admissible share vector s, BoD_i >= s·y_i / max_k s·y_k
+    # (checked for 200 random admissible s per case, drawn independently of the solver)
+    rng = np.random.default_rng(seed)
+    Y = rng.uniform(0, 1, (25, 4))
+    b = bounds([0.1] * 4, [0.5] * 4, [0, 0, 1, 1], [0.3, 0.3], [0.7, 0.7])
+    r = kb.bod(Y, b)
+    S = rng.dirichlet(np.ones(4), 20000)
+    ok = ((S >= 0.1) & (S <= 0.5)).all(1) & (S[:, :2].sum(1) >= 0.3) & (S[:, :2].sum(1) <= 0.7)
+    S = S[ok][:200]
+    V = S @ Y.T
+    ratio = V / V.max(axis=1, keepdims=True)
+    assert np.all(r.scores[None, :] >= ratio - 1e-9)

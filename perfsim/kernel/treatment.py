@@ -20,7 +20,9 @@ one extreme project can move them a lot. As in the JRC/OECD handbook method (COI
 ``log``
     for positive skew (a long tail of high values, e.g. days late or counts)
     ``y = ln(x − min + 1)``; for negative skew ``y = −ln(max − x + 1)``. Both are increasing in
-    x, so an indicator's direction (higher or lower is better) is unchanged.
+    x, so an indicator's direction (higher or lower is better) is unchanged. The +1 makes it
+    the usual log1p of counts (days, cases, complaints); it depends on the unit, so a column
+    measured on a small scale (shares in [0, 1]) is barely bent — winsorise those instead.
 ``none``
     the column as it is.
 
