@@ -198,3 +198,16 @@ def test_cli_diagnose_ready_scores_is_one_line(capsys):
     root = Path(__file__).resolve().parent.parent
     assert main(["diagnose", str(root / "datasets" / "scenarios" / "liupanshui_2022.yaml")]) == 2
     assert "no indicator system" in capsys.readouterr().err
+
+
+def test_diagnose_flags_skewed_leaves(constructed):
+    system, pf = constructed
+    frame = pf.table.copy()
+    frame["H.b"] = 200 + np.exp(np.random.default_rng(2).normal(0, 1.5, len(frame))) * 10
+    pf2 = portfolio_from_frame(frame[["project_id", "department", "budget", "G.a", "G.b", "G.c",
+                                      "H.a", "H.b"]], system, source="skewed.csv")
+    d = diagnose(system, pf2).indicators.set_index("code")
+    x = np.asarray(pf2.measurements()["H.b"], float)
+    assert d.loc["H.b", "skew"] == pytest.approx(stats.skew(x, bias=False))
+    assert d.loc["H.b", "kurtosis"] == pytest.approx(stats.kurtosis(x, bias=False))
+    assert bool(d.loc["H.b", "skewed"]) and not d.drop("H.b")["skewed"].any()

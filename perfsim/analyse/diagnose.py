@@ -28,7 +28,10 @@ returns a :class:`Diagnosis` of tidy tables:
     correlation with the total score, Σ points × attainment), ``r_group`` (with its group's
     score), ``effective_share`` = r_total² / Σ r_total² (each leaf's share of the "main effect"
     Corr²(x_j, total), Paruolo, Saisana & Saltelli 2013) and ``ratio`` = effective / nominal
-    (above 1: the leaf drives the ranking more than its points suggest).
+    (above 1: the leaf drives the ranking more than its points suggest); ``skew`` and
+    ``kurtosis`` (bias-corrected, excess) of the leaf's raw measurement (attainment for
+    target-is-best leaves) and ``skewed``: COINr's rule |skew| > 2 and kurtosis > 3.5, the
+    leaves a ``treatment: auto`` would winsorise before objective weighting.
 
 Constant columns have no correlation (NaN) and are never flagged.
 """
@@ -44,6 +47,7 @@ import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.kernel import diagnostics as dg
+from perfsim.kernel import treatment as tr
 from perfsim.model.indicators import IndicatorSystem
 from perfsim.model.portfolio import Portfolio
 from perfsim.model.weighting_spec import level1_members
@@ -180,6 +184,10 @@ def diagnose(system: Any, portfolio: Portfolio | None = None, *, data: str = "at
         "name_en": [i.name_en for i in system.indicators], "points": points,
         "nominal_share": nominal, "r_total": with_total, "r_group": r_group,
         "effective_share": eff, "ratio": eff / nominal})
+    sk, ku = tr.skew_kurtosis(d.X) if n_proj >= 4 else (np.full(len(codes), np.nan),) * 2
+    indicators["skew"] = sk
+    indicators["kurtosis"] = ku
+    indicators["skewed"] = (np.abs(sk) > tr.DEFAULTS["skew"]) & (ku > tr.DEFAULTS["kurtosis"])
     return Diagnosis(system.code, data, method, float(redundant), float(contrary), n_proj,
                      indicators, pd.DataFrame(rows), pd.DataFrame(pca_rows), corr, group_corr)
 
