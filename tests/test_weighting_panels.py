@@ -158,6 +158,7 @@ def test_panel_cr_error_names_file_expert_and_judgement(tmp_path):
         apply_weighting(system, parse_weighting(block, source="s.yaml"))
     msg = str(exc.value)
     assert msg.startswith(f) and "weighting groups" in msg and "row OUT, column EXEC" in msg
+    assert "expert 2" in msg
     # judgements: only the combined matrix is held to the limit
     block["groups"]["panel"] = "judgements"
     with pytest.raises(InputError, match="combined matrix"):

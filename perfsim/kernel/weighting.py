@@ -521,7 +521,9 @@ def ahp_panel(
             experts.append(ahp_weights(m, limit_each, codes=codes, source=label(k),
                                        ri_table=ri_table))
         except InputError as err:
-            raise err.at(where=f"expert {k + 1}") if err.source is None else err from None
+            place = f"expert {k + 1}" + (f", {err.where}" if err.where else "")
+            raise InputError(err.source, place, err.field,
+                             err.value if err.has_value else None, err.problem) from None
     if how == "priorities":
         g = np.exp(np.mean([np.log(e.weights) for e in experts], axis=0))
         return AHPPanelResult(g / g.sum(), how, tuple(experts), None, None)
