@@ -31,6 +31,11 @@ wins; paths are relative to the file that holds the block)::
         alpha: 0.6                        # share of the subjective weights, in [0, 1]
         combine: additive                 # additive | multiplicative
 
+Objective tiers may treat their data first (``treatment:``, see
+:mod:`perfsim.kernel.treatment` and :func:`treatment_frame` for the record); AHP tiers may hold
+a panel of several experts' matrices (``panel: judgements | priorities``, ``ri_table:
+saaty1980 | alonso_lamata``; :func:`perfsim.kernel.weighting.ahp_panel`).
+
 At the leaf tier AHP takes one matrix per level-1 group: ``matrix: {OUT: [[...]], ...}`` (rows in
 the file's leaf order) or ``matrix_file: {OUT: out.csv}`` or a list of CSV files (each file's
 header codes say which group it belongs to). Groups without a matrix keep the file's
