@@ -7,7 +7,8 @@ The package reads as the flow of data: ``kernel`` (pure array functions) ← ``m
 ``notebooks`` ← ``cli``.
 """
 
+from perfsim.analyse.diagnose import diagnose
 from perfsim.run.study import Scenario, load, vary
 from perfsim.version import __version__
 
-__all__ = ["Scenario", "__version__", "load", "vary"]
+__all__ = ["Scenario", "__version__", "diagnose", "load", "vary"]

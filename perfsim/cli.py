@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from perfsim.analyse.departments import department_profiles, most_affected
+from perfsim.analyse.diagnose import diagnose, format_diagnosis
 from perfsim.analyse.estimate import MODELS as ESTIMATE_MODELS
 from perfsim.analyse.estimate import estimate_file
 from perfsim.app.compute import bench_calls, open_scenario
@@ -59,6 +60,7 @@ from perfsim.present.report import (
     print_monte_carlo,
     print_year,
     write_check_designs,
+    write_csv,
     write_department_reports,
     write_monte_carlo,
     write_year,
@@ -353,8 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
     wts.add_argument("--portfolio", type=Path, default=None,
                      help="portfolio with indicator measurements (for objective methods)")
     wts.add_argument("--matrix", type=Path, action="append", default=None, metavar="CSV",
-                     help="AHP pairwise comparison matrix (codes in the header row); at "
-                          "--level leaves repeat it, one CSV per level-1 group")
+                     help="AHP pairwise comparison matrix (codes in the header row); repeat "
+                          "it for a panel of experts (at --level leaves, the codes say which "
+                          "level-1 group each CSV belongs to)")
+    wts.add_argument("--ri-table", dest="ri_table", default=None,
+                     help="AHP random index: saaty1980 (default) or alonso_lamata")
+    wts.add_argument("--panel", default=None,
+                     help="AHP panel: combine the experts' judgements (default) or priorities")
     wts.add_argument("--alpha", type=float, default=None,
                      help="combined: share of the subjective weights, in [0, 1] (default 0.5)")
     wts.add_argument("--objective", default=None,
@@ -363,9 +370,14 @@ def build_parser() -> argparse.ArgumentParser:
                      help="combined: expert (default), equal or ahp")
     wts.add_argument("--combine", default=None,
                      help="combined: additive (default) or multiplicative")
+    wts.add_argument("--treatment", default=None,
+                     help="objective methods: treat the data first: none, winsorise (5%%/95%% "
+                          "quantiles), auto (winsorise while |skew| > 2 and kurtosis > 3.5, at "
+                          "most 5 points, else log) or log")
     wts.add_argument("--format", choices=["table", "csv"], default="table",
                      help="table (default) or csv: code,weight with weights in points")
     wts.set_defaults(func=_cmd_weights)
+    _add_diagnose_command(sub)
     _add_notebook_commands(sub)
     _add_app_command(sub)
     return p
@@ -393,6 +405,67 @@ def _cmd_app(args: argparse.Namespace) -> int:
         open_scenario(args.portfolio)
     return serve(args.portfolio, args.port, browser=not args.no_browser,
                  announce=lambda line: print(line, flush=True))
+
+
+def _add_diagnose_command(sub: argparse._SubParsersAction) -> None:
+    dia = sub.add_parser(
+        "diagnose", help="redundancy diagnostics of an indicator system on a portfolio",
+        description="Correlations within and between level-1 groups (flagging redundant and "
+                    "contrary pairs), Cronbach's alpha and PCA per group, and each leaf's "
+                    "effective weight (its correlation with the total against its points). "
+                    "Give SYSTEM PORTFOLIO, or one SCENARIO.")
+    dia.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                     help="SYSTEM PORTFOLIO (indicator system and a portfolio with "
+                          "measurements), or a SCENARIO")
+    dia.add_argument("--data", choices=["attainment", "raw"], default="attainment",
+                     help="attainment (default: share of each leaf's points earned) or raw "
+                          "(measurements oriented higher = better)")
+    dia.add_argument("--method", choices=["pearson", "spearman"], default="pearson")
+    dia.add_argument("--redundant", type=float, default=0.9,
+                     help="flag pairs with |r| above this (default 0.9)")
+    dia.add_argument("--contrary", type=float, default=-0.4,
+                     help="flag pairs with r below this (default -0.4)")
+    dia.add_argument("--out", type=Path, default=None,
+                     help="also write indicators.csv, groups.csv, pca.csv, correlations.csv "
+                          "and group_correlations.csv here")
+    dia.add_argument("--json", action="store_true", help="print JSON")
+    dia.set_defaults(func=_cmd_diagnose)
+
+
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    if len(args.files) > 2:
+        raise InputError(field="FILE", value=len(args.files),
+                         problem="give SYSTEM PORTFOLIO or one SCENARIO")
+    inputs = input_files(args.files)
+    if args.out is not None:
+        check_output_dir(args.out, inputs=inputs)
+    if len(args.files) == 1:
+        scenario = load_scenario(args.files[0])
+        system, portfolio = scenario.system, scenario.portfolio
+        if system is None:
+            raise InputError(args.files[0], field="indicator_system",
+                             problem="the scenario has no indicator system")
+    else:
+        system = load_indicator_system(args.files[0])
+        portfolio = load_portfolio(args.files[1], system)
+    try:
+        result = diagnose(system, portfolio, data=args.data, method=args.method,
+                          redundant=args.redundant, contrary=args.contrary)
+    except InputError as err:
+        raise err.at(field={"redundant": "--redundant", "contrary": "--contrary"}.get(
+            err.field or "", err.field)) from None
+    if args.out is not None:
+        with atomic_directory(args.out, kind="diagnose", inputs=inputs) as tmp:
+            for name, table in result.tables().items():
+                write_csv(table, tmp / f"{name}.csv")
+    if args.json:
+        print(json.dumps(to_jsonable(result.as_dict()), indent=2, ensure_ascii=False))
+    else:
+        print(format_diagnosis(result))
+        if args.out is not None:
+            print(f"\n已写入 wrote {args.out}/ (indicators, groups, pca, correlations, "
+                  "group_correlations .csv)")
+    return 0
 
 
 def _add_notebook_commands(sub: argparse._SubParsersAction) -> None:
@@ -738,12 +811,10 @@ def _cmd_weights(args: argparse.Namespace) -> int:
         raise InputError(field="--matrix", problem="AHP needs a pairwise comparison matrix CSV, "
                          "e.g. --matrix datasets/weighting/national_groups_ahp.csv")
     if args.matrix:
-        if args.level == "groups" and len(args.matrix) > 1:
-            raise InputError(field="--matrix", value=len(args.matrix),
-                             problem="give one CSV at --level groups")
         files = [str(m) for m in args.matrix]
-        tier["matrix_file"] = files[0] if args.level == "groups" else files
-    for key in ("alpha", "objective", "subjective", "combine"):
+        tier["matrix_file"] = files[0] if len(files) == 1 and args.level == "groups" else files
+    for key in ("alpha", "objective", "subjective", "combine", "treatment", "ri_table",
+                "panel"):
         if getattr(args, key) is not None:
             tier[key] = getattr(args, key)
     spec = parse_weighting({args.level: tier}, base=Path.cwd())

@@ -56,15 +56,22 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import brentq, minimize_scalar
 
 from perfsim.errors import InputError
 
 __all__ = [
+    "ALONSO_LAMATA_RI",
     "METHODS",
     "OBJECTIVE_METHODS",
+    "PANEL_METHODS",
+    "RI_TABLES",
     "SAATY_RI",
     "SUBJECTIVE_METHODS",
+    "AHPPanelResult",
     "AHPResult",
+    "Judgement",
+    "ahp_panel",
     "ahp_matrix_from_csv",
     "ahp_weights",
     "combined_weights",
@@ -80,6 +87,7 @@ __all__ = [
     "normalise",
     "pca_weights",
     "perturb_weights",
+    "inconsistent_judgement",
     "to_points",
 ]
 
@@ -97,6 +105,21 @@ SAATY_RI: dict[int, float] = {
     1: 0.0, 2: 0.0, 3: 0.58, 4: 0.90, 5: 1.12, 6: 1.24, 7: 1.32, 8: 1.41, 9: 1.45, 10: 1.49,
     11: 1.51, 12: 1.48, 13: 1.56, 14: 1.57, 15: 1.59,
 }
+#: The random index re-estimated from 100,000 random matrices per order by Alonso & Lamata
+#: (2006, Int. J. Uncertainty, Fuzziness and Knowledge-Based Systems 14(4), 445–459), used by
+#: many current AHP tools.
+ALONSO_LAMATA_RI: dict[int, float] = {
+    1: 0.0, 2: 0.0, 3: 0.5247, 4: 0.8816, 5: 1.1086, 6: 1.2479, 7: 1.3417, 8: 1.4057,
+    9: 1.4499, 10: 1.4854, 11: 1.5140, 12: 1.5365, 13: 1.5551, 14: 1.5713, 15: 1.5838,
+}
+#: Random-index tables by name (``ri_table=``).
+RI_TABLES: dict[str, dict[int, float]] = {"saaty1980": SAATY_RI,
+                                          "alonso_lamata": ALONSO_LAMATA_RI}
+#: How a panel's matrices are combined (``how=`` of :func:`ahp_panel`).
+PANEL_METHODS: tuple[str, ...] = ("judgements", "priorities")
+#: Saaty's 1–9 scale and its reciprocals.
+SAATY_SCALE: tuple[float, ...] = tuple([1.0 / k for k in range(9, 1, -1)]
+                                       + [float(k) for k in range(1, 10)])
 
 _RECIPROCAL_TOL = 1e-6
 
@@ -280,12 +303,36 @@ def _validate_pairwise(
     return a
 
 
+def _ri_table(ri_table: Any, source: Any = None) -> dict[int, float]:
+    if ri_table not in RI_TABLES:
+        raise InputError(source, "AHP", "ri_table", ri_table,
+                         f"choose one of {', '.join(RI_TABLES)}")
+    return RI_TABLES[ri_table]
+
+
+def _eigen(a: FloatArray, table: dict[int, float]) -> tuple[FloatArray, float, float, float]:
+    """Principal eigenvector (shares), λmax, CI and CR of a valid pairwise matrix."""
+    n = a.shape[0]
+    if n == 1:
+        return np.ones(1), 1.0, 0.0, 0.0
+    eigvals, eigvecs = np.linalg.eig(a)
+    k = int(np.argmax(eigvals.real))
+    lam = float(eigvals[k].real)
+    v = eigvecs[:, k].real
+    v = v / v.sum()
+    if n <= 2:
+        return v, lam, 0.0, 0.0
+    ci = max((lam - n) / (n - 1), 0.0)  # λmax >= n in exact arithmetic
+    return v, lam, ci, ci / table[n]
+
+
 def ahp_weights(
     matrix: ArrayLike,
     cr_limit: float | None = 0.1,
     *,
     codes: Sequence[str] | None = None,
     source: str | PathLike[str] | None = None,
+    ri_table: str = "saaty1980",
 ) -> AHPResult:
     """AHP (层次分析法) weights from a pairwise comparison matrix by Saaty's eigenvector method.
 
@@ -295,42 +342,199 @@ def ahp_weights(
 
     The weights are the principal (Perron) eigenvector from ``numpy.linalg.eig``, real part,
     normalised to add up to 1. CI = (λmax − n)/(n − 1), CR = CI / RI with Saaty's random index
-    :data:`SAATY_RI`; for n <= 2 the matrix is always consistent and CI = CR = 0.
+    :data:`SAATY_RI` (``ri_table='saaty1980'``, the default) or Alonso & Lamata's
+    :data:`ALONSO_LAMATA_RI` (``ri_table='alonso_lamata'``); for n <= 2 the matrix is always
+    consistent and CI = CR = 0.
 
     ``cr_limit`` (default 0.1): a CR above it raises :class:`InputError` naming the CR, because
-    the judgements contradict each other too much. ``None`` skips the check (the CR is still
-    reported). ``codes`` and ``source`` only make error messages name indicators and the file.
+    the judgements contradict each other too much, and the most inconsistent judgement with the
+    value that would bring the CR down to the limit (:func:`inconsistent_judgement`). ``None``
+    skips the check (the CR is still reported). ``codes`` and ``source`` only make error
+    messages name indicators and the file.
     """
     if cr_limit is not None and not (isinstance(cr_limit, int | float | np.floating)
                                      and cr_limit >= 0 and not math.isnan(cr_limit)):
         raise InputError(source, "AHP", "cr_limit", cr_limit, "must be a number >= 0 or None")
+    table = _ri_table(ri_table, source)
     a = _validate_pairwise(matrix, codes, source)
     n = a.shape[0]
-    ri = SAATY_RI[n]
-    if n == 1:
-        return AHPResult(np.ones(1), 1.0, 0.0, 0.0, ri)
-    eigvals, eigvecs = np.linalg.eig(a)
-    k = int(np.argmax(eigvals.real))
-    lam = float(eigvals[k].real)
-    v = eigvecs[:, k].real
-    v = v / v.sum()
+    ri = table[n]
+    v, lam, ci, cr = _eigen(a, table)
     if not (math.isfinite(lam) and np.all(np.isfinite(v)) and np.all(v > 0)):
         # Perron-Frobenius guarantees a positive vector; only overflow can get here
         raise InputError(source, "AHP matrix", "eigenvector", _short(v.tolist()),
                          "no positive principal eigenvector could be computed; check the "
                          "comparisons for extreme values")
-    if n <= 2:
-        ci = cr = 0.0
-    else:
-        ci = max((lam - n) / (n - 1), 0.0)  # λmax >= n in exact arithmetic
-        cr = ci / ri
     if cr_limit is not None and cr > cr_limit:
+        hint = ""
+        j = inconsistent_judgement(a, cr_limit, ri_table=ri_table, codes=codes)
+        if j is not None:
+            hint = f"; {j.describe()}"
         raise InputError(
             source, "AHP matrix", "CR", round(cr, 4),
             f"consistency ratio above the limit {cr_limit:g} (λmax = {lam:.4f}, CI = {ci:.4f}, "
-            f"RI = {ri:g}); revise the comparisons",
+            f"RI = {ri:g}); revise the comparisons{hint}",
         )
     return AHPResult(v, lam, ci, cr, ri)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The most inconsistent judgement of a pairwise matrix (:func:`inconsistent_judgement`):
+    ``row``/``column`` (codes), the ``value`` a_ij given, the ratio w_i / w_j the weights imply
+    (``implied``), ``suggestion``: the value closest to a_ij that brings the CR down to the
+    limit (None if changing this judgement alone cannot), ``scale_value``: the nearest value on
+    Saaty's scale (1/9 … 9) that does, and ``cr_after`` the CR with ``suggestion``."""
+
+    row: str
+    column: str
+    value: float
+    implied: float
+    suggestion: float | None
+    scale_value: float | None
+    cr_after: float | None
+
+    def describe(self) -> str:
+        text = (f"the most inconsistent judgement is row {self.row}, column {self.column} = "
+                f"{_judgement_text(self.value)} (the weights imply "
+                f"{self.implied:.3g})")
+        if self.suggestion is None:
+            return text + "; changing it alone cannot bring the CR under the limit"
+        text += f"; the CR reaches the limit at {self.suggestion:.3g}"
+        if self.scale_value is not None:
+            text += f" (on Saaty's scale: {_judgement_text(self.scale_value)})"
+        return text
+
+
+def _judgement_text(x: float) -> str:
+    if x >= 1:
+        return f"{x:g}"
+    inv = 1.0 / x
+    return f"1/{round(inv)}" if abs(inv - round(inv)) < 1e-9 else f"{x:.3g}"
+
+
+def _cr_with(a: FloatArray, i: int, j: int, x: float, table: dict[int, float]) -> float:
+    b = a.copy()
+    b[i, j], b[j, i] = x, 1.0 / x
+    return _eigen(b, table)[3]
+
+
+def inconsistent_judgement(
+    matrix: ArrayLike, cr_limit: float = 0.1, *, ri_table: str = "saaty1980",
+    codes: Sequence[str] | None = None,
+) -> Judgement | None:
+    """The judgement a_ij (i < j) farthest from what the weights imply, |ln(a_ij w_j / w_i)|
+    largest, and the value of a_ij closest to the given one (in ratio) at which the CR equals
+    ``cr_limit`` (``scipy.optimize.brentq`` on the log of a_ij, between the given value and the
+    value minimising the CR within Saaty's range 1/9 … 9). ``None`` for n <= 2 (always
+    consistent)."""
+    table = _ri_table(ri_table)
+    a = _validate_pairwise(matrix, codes)
+    n = a.shape[0]
+    if n <= 2:
+        return None
+    labels = _labels(n, codes, "AHP matrix")
+    w = _eigen(a, table)[0]
+    dev = np.abs(np.log(a * w[None, :] / w[:, None]))
+    dev[np.tril_indices(n)] = -1.0
+    i, j = (int(k) for k in np.unravel_index(int(np.argmax(dev)), dev.shape))
+    implied = float(w[i] / w[j])
+    t0 = math.log(a[i, j])
+
+    def f(t: float) -> float:
+        return _cr_with(a, i, j, math.exp(t), table) - cr_limit
+
+    lo, hi = math.log(1 / 9), math.log(9)
+    best = minimize_scalar(f, bounds=(min(lo, t0), max(hi, t0)), method="bounded",
+                           options={"xatol": 1e-10})
+    suggestion = scale = cr_after = None
+    if best.fun <= 0:
+        if f(t0) <= 0:
+            t_star = t0
+        else:
+            t_star = brentq(f, t0, best.x, xtol=1e-12)
+        suggestion = math.exp(t_star)
+        cr_after = f(t_star) + cr_limit
+        ok = [x for x in SAATY_SCALE if f(math.log(x)) <= 0]
+        if ok:
+            scale = min(ok, key=lambda x: abs(math.log(x) - t0))
+    return Judgement(labels[i], labels[j], float(a[i, j]), implied, suggestion, scale, cr_after)
+
+
+@dataclass(frozen=True)
+class AHPPanelResult:
+    """Result of :func:`ahp_panel`: the panel's ``weights`` (shares), ``how`` they were
+    combined, each expert's :class:`AHPResult` (``experts``), and for ``how='judgements'`` the
+    combined matrix (``matrix``) and its :class:`AHPResult` (``combined``; ``None`` for
+    ``'priorities'``, which combines weights, not matrices)."""
+
+    weights: FloatArray
+    how: str
+    experts: tuple[AHPResult, ...]
+    matrix: FloatArray | None
+    combined: AHPResult | None
+
+
+def ahp_panel(
+    matrices: Sequence[ArrayLike],
+    cr_limit: float | None = 0.1,
+    *,
+    how: str = "judgements",
+    ri_table: str = "saaty1980",
+    codes: Sequence[str] | None = None,
+    sources: Sequence[str | None] | None = None,
+) -> AHPPanelResult:
+    """AHP weights of a panel of experts, each giving a pairwise matrix of the same indicators
+    in the same order.
+
+    ``how='judgements'`` (default; aggregation of individual judgements, Aczél & Saaty 1983,
+    Forman & Peniwati 1998): the combined matrix is the element-wise geometric mean of the
+    experts' matrices — still reciprocal — and its eigenvector gives the weights; ``cr_limit``
+    applies to the combined matrix. ``how='priorities'`` (aggregation of individual
+    priorities): each expert's eigenvector weights, combined by their geometric mean and
+    normalised to add up to 1; ``cr_limit`` applies to every expert. Every expert's CR is
+    reported either way (``experts``). A CR above the limit raises :class:`InputError` naming
+    the expert (its source) or the combined matrix, and the most inconsistent judgement with
+    the value that would bring the CR down to the limit. One matrix is a panel of one.
+    """
+    if how not in PANEL_METHODS:
+        raise InputError(where="AHP panel", field="how", value=how,
+                         problem=f"choose one of {', '.join(PANEL_METHODS)}")
+    _ri_table(ri_table)
+    mats = [_validate_pairwise(m, codes, None if sources is None else sources[k])
+            for k, m in enumerate(matrices)]
+    if not mats:
+        raise InputError(where="AHP panel", field="matrices", problem="needs at least one matrix")
+    shapes = {m.shape for m in mats}
+    if len(shapes) != 1:
+        raise InputError(where="AHP panel", field="shape", value=sorted(shapes)[-1],
+                         problem="every expert must compare the same indicators")
+    srcs = list(sources) if sources is not None else [None] * len(mats)
+
+    def label(k: int) -> str | None:
+        return srcs[k] if srcs[k] else None
+
+    limit_each = cr_limit if how == "priorities" else None
+    experts = []
+    for k, m in enumerate(mats):
+        try:
+            experts.append(ahp_weights(m, limit_each, codes=codes, source=label(k),
+                                       ri_table=ri_table))
+        except InputError as err:
+            place = f"expert {k + 1}" + (f", {err.where}" if err.where else "")
+            raise InputError(err.source, place, err.field,
+                             err.value if err.has_value else None, err.problem) from None
+    if how == "priorities":
+        g = np.exp(np.mean([np.log(e.weights) for e in experts], axis=0))
+        return AHPPanelResult(g / g.sum(), how, tuple(experts), None, None)
+    combined_matrix = np.exp(np.mean([np.log(m) for m in mats], axis=0))
+    combined_matrix = np.sqrt(combined_matrix / combined_matrix.T)  # exactly reciprocal
+    try:
+        res = ahp_weights(combined_matrix, cr_limit, codes=codes, ri_table=ri_table)
+    except InputError as err:
+        raise InputError(err.source, f"AHP panel of {len(mats)}, combined matrix", err.field,
+                         err.value, err.problem) from None
+    return AHPPanelResult(res.weights, how, tuple(experts), combined_matrix, res)
 
 
 def _parse_judgement(text: str) -> float:
@@ -787,6 +991,7 @@ def compute_weights(
     cr_limit: float | None = 0.1,
     variance_kept: float = 0.85,
     codes: Sequence[str] | None = None,
+    ri_table: str = "saaty1980",
 ) -> FloatArray:
     """Weights (shares, sum 1) by the method named ``method`` (one of :data:`METHODS`).
 
@@ -795,7 +1000,7 @@ def compute_weights(
     - ``'expert'``: ``points`` (the indicator file's points);
     - ``'equal'``: the number of indicators, taken from ``points``, ``X``, ``matrix`` or
       ``codes``;
-    - ``'ahp'``: ``matrix`` (pairwise comparisons) and ``cr_limit``;
+    - ``'ahp'``: ``matrix`` (pairwise comparisons), ``cr_limit`` and ``ri_table``;
     - ``'entropy'``, ``'critic'``, ``'pca'``: ``X`` (projects × indicators) and ``directions``
       (``variance_kept`` for PCA);
     - ``'combined'``: the ``subjective`` method's inputs (``'expert'`` → ``points``, ``'ahp'`` →
@@ -819,7 +1024,7 @@ def compute_weights(
         return equal_weights(n)
     if method == "ahp":
         _need(method, matrix=matrix)
-        return ahp_weights(matrix, cr_limit, codes=codes).weights
+        return ahp_weights(matrix, cr_limit, codes=codes, ri_table=ri_table).weights
     if method in OBJECTIVE_METHODS:
         _need(method, X=X, directions=directions)
         if method == "entropy":
@@ -837,7 +1042,7 @@ def compute_weights(
     _check_combine(combine, "combine")
     _check_alpha(alpha)
     subj = compute_weights(subjective, points=points, X=X, matrix=matrix, cr_limit=cr_limit,
-                           codes=codes)
+                           codes=codes, ri_table=ri_table)
     obj = compute_weights(objective, X=X, directions=directions, variance_kept=variance_kept,
                           codes=codes)
     return combined_weights(subj, obj, alpha, combine)

@@ -5,7 +5,7 @@ scenario file, parsed and matched to a system (no numbers computed here; see
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from perfsim.errors import InputError
+from perfsim.kernel import treatment as tr
 from perfsim.kernel import weighting as wt
+from perfsim.kernel.bod import Bounds
 
 if TYPE_CHECKING:
     from perfsim.model.indicators import IndicatorSystem
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
 #: :func:`perfsim.model.weights.apply_weighting`).
 TIERS: tuple[str, ...] = ("groups", "leaves")
 _TIER_KEYS = ("method", "matrix", "matrix_file", "codes", "alpha", "objective", "subjective",
-              "combine", "cr_limit", "variance_kept")
+              "combine", "cr_limit", "variance_kept", "treatment", "ri_table", "panel")
 _COMBINES = ("additive", "multiplicative")
 # --------------------------------------------------------------------------------------------
 # The specification
@@ -46,6 +48,28 @@ class Matrix:
 
 
 @dataclass(frozen=True)
+class TreatmentSpec:
+    """Treatment of the data before an objective method (see :mod:`perfsim.kernel.treatment`):
+    ``default`` options for every column and ``per_code`` options for named columns (leaf codes
+    at the leaf tier, level-1 codes at the groups tier), each a tuple of (option, value) pairs
+    with ``method`` among them."""
+
+    default: tuple[tuple[str, Any], ...] = (("method", "none"),)
+    per_code: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+
+    def options(self, codes: Sequence[str]) -> list[dict[str, Any]]:
+        """The options of each column named in ``codes`` (its own, else the default)."""
+        own = {c: dict(o) for c, o in self.per_code}
+        return [own.get(c, dict(self.default)) for c in codes]
+
+    def describe(self) -> str:
+        text = dict(self.default)["method"]
+        if self.per_code:
+            text += "; " + ", ".join(f"{c}: {dict(o)['method']}" for c, o in self.per_code)
+        return text
+
+
+@dataclass(frozen=True)
 class TierSpec:
     """How one tier is weighted: a method of :data:`perfsim.weighting.METHODS` and its
     parameters (see :func:`perfsim.weighting.compute_weights`)."""
@@ -58,6 +82,9 @@ class TierSpec:
     cr_limit: float | None = 0.1
     variance_kept: float = 0.85
     matrices: tuple[Matrix, ...] = ()
+    treatment: TreatmentSpec | None = None
+    ri_table: str = "saaty1980"
+    panel: str = "judgements"
 
     @property
     def uses_ahp(self) -> bool:
@@ -74,9 +101,13 @@ class TierSpec:
 
     def describe(self) -> str:
         if self.method != "combined":
-            return self.method
-        how = f"α={self.alpha:g}" if self.combine == "additive" else "multiplicative"
-        return f"{self.subjective}+{self.objective} ({how})"
+            text = self.method
+        else:
+            how = f"α={self.alpha:g}" if self.combine == "additive" else "multiplicative"
+            text = f"{self.subjective}+{self.objective} ({how})"
+        if self.treatment is not None:
+            text += f" on treated data ({self.treatment.describe()})"
+        return text
 
 
 @dataclass(frozen=True)
@@ -103,7 +134,8 @@ class WeightingSpec:
     def resolve(self, system: IndicatorSystem) -> WeightingSpec:
         """Check the scheme against ``system`` (codes in matrices, matrix sizes); returns
         ``self``. Raises :class:`InputError` naming the file, the code and the problem."""
-        resolve_matrices(self, system)
+        resolve_ahp(self, system)
+        resolve_treatment(self, system)
         return self
 
 
@@ -179,6 +211,14 @@ def _parse_tier(block: Any, tier: str, base: Path, src: str | None) -> TierSpec:
         if isinstance(vk, bool) or not isinstance(vk, int | float) or not 0 < vk <= 1:
             raise InputError(src, where, "variance_kept", vk, "must be a share in (0, 1]")
         params["variance_kept"] = float(vk)
+    for key, allowed in (("ri_table", tuple(wt.RI_TABLES)), ("panel", wt.PANEL_METHODS)):
+        if key in block:
+            if block[key] not in allowed:
+                raise InputError(src, where, key, short(block[key]),
+                                 f"choose one of {', '.join(allowed)}")
+            params[key] = block[key]
+    if block.get("treatment") is not None:
+        params["treatment"] = _parse_treatment(block["treatment"], f"{where}, treatment", src)
     spec = TierSpec(**params)
     _check_applicable(block, spec, where, src)
     if spec.uses_ahp:
@@ -198,12 +238,52 @@ def _check_applicable(block: Mapping[str, Any], spec: TierSpec, where: str,
         "matrix_file": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
         "codes": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
         "cr_limit": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
+        "ri_table": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
+        "panel": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
         "variance_kept": ("PCA (method: pca, or combined with objective: pca)", spec.uses_pca),
+        "treatment": ("objective methods (entropy, critic, pca, combined)", spec.uses_data),
     }
     for key, (what, ok) in needs.items():
         if key in block and not ok:
             raise InputError(src, where, key, short(block[key]),
                              f"only applies to {what}, not to method {spec.method}")
+
+
+def _treatment_options(value: Any, where: str, src: str | None) -> tuple[tuple[str, Any], ...]:
+    if isinstance(value, str):
+        value = {"method": value}
+    if not isinstance(value, Mapping):
+        raise InputError(src, where, value=short(value),
+                         problem=f"must be a method ({', '.join(tr.TREATMENTS)}) or a mapping "
+                                 "with method: and its options")
+    for key in value:
+        if key not in ("method", *tr.DEFAULTS, "indicators"):
+            raise InputError(src, where, str(key), problem="unknown treatment option (allowed: "
+                             f"method, {', '.join(tr.DEFAULTS)}, indicators)")
+    if "method" not in value:
+        raise InputError(src, where, "method",
+                         problem=f"missing; choose one of {', '.join(tr.TREATMENTS)}")
+    opts = tr.check_options(value, where, src)
+    return tuple((k, opts[k]) for k in ("method", *tr.DEFAULTS))
+
+
+def _parse_treatment(block: Any, where: str, src: str | None) -> TreatmentSpec:
+    """``treatment: auto`` or ``{method: winsorise, upper: 0.95, leaves: {CODE: log}}``."""
+    if isinstance(block, Mapping):
+        own = block.get("indicators")
+        rest = {k: v for k, v in block.items() if k != "indicators"}
+        default = _treatment_options(rest or "none", where, src)
+    else:
+        own, default = None, _treatment_options(block, where, src)
+    per_code: list[tuple[str, tuple[tuple[str, Any], ...]]] = []
+    if own is not None:
+        if not isinstance(own, Mapping) or not own:
+            raise InputError(src, where, "indicators", short(own),
+                             "must map indicator codes to a treatment, e.g. {OUT.COST.1: log}")
+        for code, value in own.items():
+            per_code.append((str(code), _treatment_options(value, f"{where}, indicators.{code}",
+                                                           src)))
+    return TreatmentSpec(default, tuple(per_code))
 
 
 def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: Path,
@@ -215,21 +295,27 @@ def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: P
                          problem="AHP needs a pairwise comparison matrix: give matrix: or "
                                  "matrix_file:")
     if tier == "groups":
-        if inline is not None and files is not None:
-            raise InputError(src, where, "matrix_file",
-                             problem="give matrix: or matrix_file:, not both")
+        out_g: list[Matrix] = []
         if files is not None:
-            if "codes" in block:
+            if "codes" in block and inline is None:
                 raise InputError(src, where, "codes",
                                  problem="a matrix_file names its codes in its header row")
-            return (_read_matrix_file(files, base, src, where, "matrix_file", spec, None),)
-        codes = block.get("codes")
-        if codes is not None and (not isinstance(codes, list)
-                                  or not all(isinstance(c, str | int) for c in codes)):
-            raise InputError(src, where, "codes", short(codes),
-                             "must be a list of level-1 codes, in the matrix's row order")
-        return (_inline_matrix(inline, None if codes is None else tuple(str(c) for c in codes),
-                               None, spec, src, where, "matrix"),)
+            paths = files if isinstance(files, list) and files else [files]
+            for k, p in enumerate(paths):
+                name = "matrix_file" if len(paths) == 1 else f"matrix_file[{k + 1}]"
+                out_g.append(_read_matrix_file(p, base, src, where, name, spec, None))
+        if inline is not None:
+            codes = block.get("codes")
+            if codes is not None and (not isinstance(codes, list)
+                                      or not all(isinstance(c, str | int) for c in codes)):
+                raise InputError(src, where, "codes", short(codes),
+                                 "must be a list of level-1 codes, in the matrix's row order")
+            ctuple = None if codes is None else tuple(str(c) for c in codes)
+            mats = _panel_list(inline)
+            for k, m in enumerate(mats):
+                name = "matrix" if len(mats) == 1 else f"matrix[{k + 1}]"
+                out_g.append(_inline_matrix(m, ctuple, None, spec, src, where, name))
+        return tuple(out_g)
     if "codes" in block:
         raise InputError(src, where, "codes",
                          problem="at the leaf tier, give matrix: {GROUP: [[...]]} in the file's "
@@ -241,12 +327,17 @@ def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: P
                              "at the leaf tier, map each level-1 group code to its matrix, "
                              "e.g. {OUT: [[1, 3], [1/3, 1]]}")
         for group, m in inline.items():
-            out.append(_inline_matrix(m, None, str(group), spec, src, where, f"matrix.{group}"))
+            mats = _panel_list(m)
+            for k, one in enumerate(mats):
+                name = f"matrix.{group}" if len(mats) == 1 else f"matrix.{group}[{k + 1}]"
+                out.append(_inline_matrix(one, None, str(group), spec, src, where, name))
     if files is not None:
         if isinstance(files, str):
             files = [files]
         if isinstance(files, Mapping):
-            items: list[tuple[str | None, Any]] = [(str(g), p) for g, p in files.items()]
+            items: list[tuple[str | None, Any]] = [
+                (str(g), q) for g, p in files.items()
+                for q in (p if isinstance(p, list) and p else [p])]
         elif isinstance(files, list) and files:
             items = [(None, p) for p in files]
         else:
@@ -258,6 +349,15 @@ def _parse_matrices(block: Mapping[str, Any], spec: TierSpec, tier: str, base: P
     return tuple(out)
 
 
+def _panel_list(value: Any) -> list[Any]:
+    """One inline matrix ``[[...], ...]`` as a list of one, or a panel ``[[[...]], ...]`` (a
+    list of matrices, one per expert) as it is."""
+    if (isinstance(value, list) and value and isinstance(value[0], list) and value[0]
+            and isinstance(value[0][0], list)):
+        return list(value)
+    return [value]
+
+
 def _read_matrix_file(value: Any, base: Path, src: str | None, where: str, name: str,
                       spec: TierSpec, group: str | None) -> Matrix:
     if not isinstance(value, str) or not value.strip():
@@ -266,7 +366,7 @@ def _read_matrix_file(value: Any, base: Path, src: str | None, where: str, name:
     if not path.exists():
         raise InputError(src, where, name, value, f"file not found ({path})")
     codes, values = wt.ahp_matrix_from_csv(path)
-    wt.ahp_weights(values, spec.cr_limit, codes=codes, source=path)  # consistency, early
+    wt.ahp_weights(values, None, codes=codes, source=path)  # the CR: for the panel, at resolve
     return Matrix(values, tuple(codes), group, str(path))
 
 
@@ -298,7 +398,7 @@ def _inline_matrix(value: Any, codes: tuple[str, ...] | None, group: str | None,
         raise InputError(src, where, "codes", list(codes),
                          f"the matrix has {len(rows)} rows but {len(codes)} codes are given")
     try:
-        wt.ahp_weights(matrix, spec.cr_limit, codes=codes)
+        wt.ahp_weights(matrix, None, codes=codes)  # the CR: for the panel, at resolve
     except InputError as err:
         raise within(err, f"{where}, {name}", src) from None
     return Matrix(matrix, codes, group, src)
@@ -332,17 +432,33 @@ def level1_members(system: IndicatorSystem) -> dict[str, np.ndarray]:
     return {code: np.flatnonzero(idx == g) for g, code in enumerate(system.level1_codes)}
 
 
+def resolve_treatment(spec: WeightingSpec, system: IndicatorSystem) -> None:
+    """Check that the codes a ``treatment:`` names exist at their tier (leaf codes at the leaf
+    tier, level-1 codes at the groups tier)."""
+    for tier, codes, what in (("leaves", system.codes, "leaf"),
+                              ("groups", system.level1_codes, "level-1 code")):
+        t = getattr(spec, tier).treatment
+        if t is None:
+            continue
+        for code, _ in t.per_code:
+            if code not in codes:
+                raise InputError(spec.source, f"weighting {tier}, treatment, indicators", "code",
+                                 code, f"not a {what} of {system.code}")
+
+
 def resolve_matrices(spec: WeightingSpec, system: IndicatorSystem
-                      ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
-    """The groups-tier matrix in ``system.level1_codes`` order, and leaf-tier matrices by group
-    in each group's leaf order."""
+                      ) -> tuple[list[Matrix] | None, dict[str, list[Matrix]]]:
+    """The groups-tier matrices (one per expert) in ``system.level1_codes`` order, and the
+    leaf-tier matrices by group in each group's leaf order, as :class:`Matrix` objects holding
+    the reordered values and their source."""
     groups = system.level1_codes
-    group_matrix = None
+    group_matrices = None
     if spec.groups.uses_ahp:
-        (m,) = spec.groups.matrices
-        group_matrix = _ordered(m, groups, system, "weighting groups",
-                                "level-1 group", spec.source)
-    by_group: dict[str, np.ndarray] = {}
+        group_matrices = [
+            Matrix(_ordered(m, groups, system, "weighting groups", "level-1 group",
+                            spec.source), groups, None, m.source or spec.source)
+            for m in spec.groups.matrices]
+    by_group: dict[str, list[Matrix]] = {}
     if spec.leaves.uses_ahp:
         members = level1_members(system)
         leaf_group = {leaf.code: leaf.level1 for leaf in system.indicators}
@@ -361,12 +477,39 @@ def resolve_matrices(spec: WeightingSpec, system: IndicatorSystem
                 raise InputError(src, where, "group", group,
                                  f"not a level-1 code of {system.code} (level-1 codes: "
                                  f"{', '.join(groups)})")
-            if group in by_group:
-                raise InputError(src, where, "group", group, "has more than one AHP matrix")
             leaves = tuple(system.indicators[k].code for k in members[group])
-            by_group[group] = _ordered(m, leaves, system, f"{where}, group {group}",
-                                       f"leaf of group {group}", src)
-    return group_matrix, by_group
+            values = _ordered(m, leaves, system, f"{where}, group {group}",
+                              f"leaf of group {group}", src)
+            by_group.setdefault(group, []).append(Matrix(values, leaves, group, src))
+    return group_matrices, by_group
+
+
+def ahp_panel_weights(tier: TierSpec, matrices: list[Matrix], where: str,
+                      source: str | None) -> wt.AHPPanelResult:
+    """The AHP panel of one tier (or one group at the leaf tier): the experts' matrices
+    combined as ``tier.panel`` says, CR checked against ``tier.cr_limit`` with the tier's
+    ``ri_table``; errors name the file, the tier (and group), the expert and the judgement."""
+    codes = matrices[0].codes
+    sources = [m.source for m in matrices]
+    try:
+        return wt.ahp_panel([m.values for m in matrices], tier.cr_limit, how=tier.panel,
+                            ri_table=tier.ri_table, codes=codes, sources=sources)
+    except InputError as err:
+        raise within(err, where, source) from None
+
+
+def resolve_ahp(spec: WeightingSpec, system: IndicatorSystem
+                ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """AHP weights of the groups tier (shares in ``system.level1_codes`` order) and of each
+    leaf-tier group with matrices (shares in its leaf order), panels combined and every CR
+    checked (:func:`ahp_panel_weights`)."""
+    group_mats, leaf_mats = resolve_matrices(spec, system)
+    gw = None if group_mats is None else ahp_panel_weights(
+        spec.groups, group_mats, "weighting groups", spec.source).weights
+    lw = {g: ahp_panel_weights(spec.leaves, mats, f"weighting leaves, group {g}",
+                               spec.source).weights
+          for g, mats in leaf_mats.items()}
+    return gw, lw
 
 
 def _ordered(m: Matrix, expected: tuple[str, ...], system: IndicatorSystem, where: str,
@@ -390,3 +533,79 @@ def _ordered(m: Matrix, expected: tuple[str, ...], system: IndicatorSystem, wher
     return m.values[np.ix_(perm, perm)]
 
 
+
+
+# --------------------------------------------------------------------------------------------
+# Weight bounds (benefit of the doubt, bounded SMAA)
+# --------------------------------------------------------------------------------------------
+
+
+def _pair(value: Any, src: str | None, where: str, name: str) -> tuple[float, float]:
+    if (not isinstance(value, list | tuple) or len(value) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)):
+        raise InputError(src, where, name, short(value),
+                         "must be [lower, upper], two shares of the total weight in [0, 1]")
+    lo, hi = float(value[0]), float(value[1])
+    for label, v in (("lower", lo), ("upper", hi)):
+        if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+            raise InputError(src, f"{where}, {name}", label, v, "must be a share in [0, 1]")
+    if lo > hi:
+        raise InputError(src, f"{where}, {name}", "lower", lo,
+                         f"above its upper bound {hi:g}")
+    return lo, hi
+
+
+def parse_bounds(block: Any, system: IndicatorSystem,
+                 source: str | Path | None = None) -> Bounds:
+    """Share bounds on an indicator system's leaf weights from a ``bounds:`` block::
+
+        bounds:
+          leaves: {default: [0.02, 0.25], SAT: [0.05, 0.15]}   # each leaf's share of the total
+          groups: {OUT: [0.3, 0.6], BEN: [0.2, 0.4]}           # each level-1 group's share
+
+    Shares are of the total weight (points / total). ``None`` or ``{}``: no bounds. Returns a
+    :class:`perfsim.kernel.bod.Bounds` (leaf order, level-1 groups); unknown codes, bounds
+    outside [0, 1] and a lower bound above its upper bound are refused with one line. Whether
+    the bounds can be met together is checked where they are used
+    (:func:`perfsim.kernel.bod.check_bounds`)."""
+    src = None if source is None else str(source)
+    n = len(system.codes)
+    lower, upper = np.zeros(n), np.ones(n)
+    groups = system.level1_codes
+    glo, ghi = np.zeros(len(groups)), np.ones(len(groups))
+    if block is None:
+        block = {}
+    if not isinstance(block, Mapping):
+        raise InputError(src, "bounds", value=short(block),
+                         problem="must be a mapping with 'leaves' and/or 'groups'")
+    for key in block:
+        if key not in TIERS:
+            raise InputError(src, "bounds", str(key),
+                             problem="unknown key (allowed: leaves, groups)")
+    leaves = block.get("leaves") or {}
+    if not isinstance(leaves, Mapping):
+        raise InputError(src, "bounds", "leaves", short(leaves),
+                         "must map leaf codes (or default) to [lower, upper]")
+    if "default" in leaves:
+        lo, hi = _pair(leaves["default"], src, "bounds leaves", "default")
+        lower[:], upper[:] = lo, hi
+    for code, value in leaves.items():
+        if code == "default":
+            continue
+        if str(code) not in system.codes:
+            raise InputError(src, "bounds leaves", "code", str(code),
+                             f"not a leaf of {system.code}")
+        k = system.codes.index(str(code))
+        lower[k], upper[k] = _pair(value, src, "bounds leaves", str(code))
+    grp = block.get("groups") or {}
+    if not isinstance(grp, Mapping):
+        raise InputError(src, "bounds", "groups", short(grp),
+                         "must map level-1 codes to [lower, upper]")
+    for code, value in grp.items():
+        if str(code) not in groups:
+            raise InputError(src, "bounds groups", "code", str(code),
+                             f"not a level-1 code of {system.code}")
+        g = groups.index(str(code))
+        glo[g], ghi[g] = _pair(value, src, "bounds groups", str(code))
+    return Bounds(lower, upper, np.asarray(system.level1_index, dtype=np.int64), glo, ghi,
+                  tuple(system.codes), tuple(groups))

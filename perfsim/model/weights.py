@@ -31,6 +31,11 @@ wins; paths are relative to the file that holds the block)::
         alpha: 0.6                        # share of the subjective weights, in [0, 1]
         combine: additive                 # additive | multiplicative
 
+Objective tiers may treat their data first (``treatment:``, see
+:mod:`perfsim.kernel.treatment` and :func:`treatment_frame` for the record); AHP tiers may hold
+a panel of several experts' matrices (``panel: judgements | priorities``, ``ri_table:
+saaty1980 | alonso_lamata``; :func:`perfsim.kernel.weighting.ahp_panel`).
+
 At the leaf tier AHP takes one matrix per level-1 group: ``matrix: {OUT: [[...]], ...}`` (rows in
 the file's leaf order) or ``matrix_file: {OUT: out.csv}`` or a list of CSV files (each file's
 header codes say which group it belongs to). Groups without a matrix keep the file's
@@ -69,6 +74,7 @@ import numpy as np
 import pandas as pd
 
 from perfsim.errors import InputError
+from perfsim.kernel import treatment as tr
 from perfsim.kernel import weighting as wt
 from perfsim.model.indicators import Indicator, IndicatorSystem
 from perfsim.model.weighting_spec import (
@@ -77,7 +83,8 @@ from perfsim.model.weighting_spec import (
     WeightingSpec,
     level1_members,
     parse_weighting,
-    resolve_matrices,
+    resolve_ahp,
+    resolve_treatment,
     short,
     within,
 )
@@ -144,15 +151,24 @@ def project_data(system: IndicatorSystem, portfolio: Portfolio | None,
 
 
 def _tier_weights(tier: TierSpec, *, points: np.ndarray, X: Any, directions: Sequence[str],
-                  matrix: np.ndarray | None, codes: Sequence[str]) -> np.ndarray:
+                  ahp: np.ndarray | None, codes: Sequence[str]) -> np.ndarray:
     method, subjective = tier.method, tier.subjective
-    if tier.uses_ahp and matrix is None:  # a leaf-tier group without a matrix: file proportions
+    if tier.uses_ahp:
+        # AHP weights come ready from the (panel of) matrices, as the "expert" points of the
+        # tier; a leaf-tier group without a matrix keeps the file proportions
         method, subjective = ("expert", subjective) if method == "ahp" else (method, "expert")
+        if ahp is not None:
+            points = ahp
     if method in ("expert", "combined") and not points.sum() > 0:
         points = np.ones_like(points)  # a group left with no points: split it evenly
+    data_X = None
+    if tier.uses_data:
+        data_X = X()
+        if tier.treatment is not None:
+            data_X = tr.treat(data_X, tier.treatment.options(codes), codes).X
     w = wt.compute_weights(
-        method, points=points, X=X() if tier.uses_data else None,
-        directions=directions if tier.uses_data else None, matrix=matrix,
+        method, points=points, X=data_X,
+        directions=directions if tier.uses_data else None,
         alpha=tier.alpha, objective=tier.objective, subjective=subjective,
         combine=tier.combine, cr_limit=tier.cr_limit, variance_kept=tier.variance_kept,
         codes=list(codes))
@@ -180,7 +196,8 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
     if spec.is_identity:
         return system
     try:
-        group_matrix, leaf_matrices = resolve_matrices(spec, system)
+        group_ahp, leaf_ahp = resolve_ahp(spec, system)
+        resolve_treatment(spec, system)
         data = _data
         if data is None and spec.uses_data:
             data = project_data(system, portfolio, spec.source)
@@ -198,7 +215,7 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
                     spec.leaves, points=pts[cols],
                     X=lambda cols=cols: data.X[:, cols],
                     directions=[data.directions[k] for k in cols] if data else (),
-                    matrix=leaf_matrices.get(group), codes=[codes[k] for k in cols])
+                    ahp=leaf_ahp.get(group), codes=[codes[k] for k in cols])
             except InputError as err:
                 raise within(err, f"weighting leaves, group {group}") from None
 
@@ -216,7 +233,7 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
             try:
                 group_share = _tier_weights(
                     spec.groups, points=group_points, X=group_X,
-                    directions=["higher"] * n_groups, matrix=group_matrix,
+                    directions=["higher"] * n_groups, ahp=group_ahp,
                     codes=system.level1_codes)
             except InputError as err:
                 raise within(err, "weighting groups") from None
@@ -278,3 +295,26 @@ def weights_frame(system: IndicatorSystem, level: str = "leaves") -> pd.DataFram
     return df
 
 
+
+
+def treatment_frame(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, Any] | None,
+                    portfolio: Portfolio, *, base: str | Path | None = None) -> pd.DataFrame:
+    """The record of the leaf-tier ``treatment:`` of a scheme on a portfolio: one row per leaf
+    (``code, group, method, applied, n_low, n_high, low_cut, high_cut, skew_before,
+    kurtosis_before, skew_after, kurtosis_after, still_skewed``), treated within its level-1
+    group exactly as :func:`apply_weighting` treats it. Cut values are in the leaf's unit (or
+    attainment shares for target-is-best leaves). Leaves of single-leaf groups, which the leaf
+    tier never weighs, are included too. Without a leaf-tier treatment every row says
+    ``none``."""
+    spec = parse_weighting(spec, base=base)
+    resolve_treatment(spec, system)
+    data = project_data(system, portfolio, spec.source)
+    t = spec.leaves.treatment
+    opts = t.options(system.codes) if t is not None else [{"method": "none"}] * len(system.codes)
+    try:
+        rec = tr.treat(data.X, opts, system.codes)
+    except InputError as err:
+        raise err.at(spec.source) from None
+    df = pd.DataFrame(rec.records())
+    df.insert(1, "group", [i.level1 for i in system.indicators])
+    return df

@@ -1,0 +1,275 @@
+"""Data treatment before weighting: winsorisation and log transforms of skewed columns.
+
+Objective weights (entropy, CRITIC, PCA) read the spread of each indicator over the projects, so
+one extreme project can move them a lot. As in the JRC/OECD handbook method (COINr's
+``Treat``), a column can be treated first:
+
+``winsorise`` (by quantile)
+    values below the ``lower`` quantile are raised to it and values above the ``upper`` quantile
+    lowered to it (``numpy.quantile``, linear interpolation); ``lower = 0`` or ``upper = 1``
+    leaves that side alone.
+``auto`` (COINr's skew/kurtosis rule)
+    while |skewness| > ``skew`` **and** kurtosis > ``kurtosis`` (defaults 2 and 3.5) and fewer
+    than ``max_points`` values (default 5) have been winsorised, the most extreme value on the
+    side of the skew (the highest for positive skew, the lowest for negative) is set to the next
+    value inward, so one more point is winsorised. Skewness and kurtosis are the bias-corrected
+    sample statistics, kurtosis as excess kurtosis (``scipy.stats.skew(bias=False)``,
+    ``scipy.stats.kurtosis(bias=False)``; COINr's ``skew`` and ``kurt``). If the rule still holds
+    after ``max_points`` points, ``fallback='log'`` log-transforms the *original* column instead
+    (``'none'`` keeps the winsorised column; the record says it is still skewed).
+``log``
+    for positive skew (a long tail of high values, e.g. days late or counts)
+    ``y = ln(x − min + 1)``; for negative skew ``y = −ln(max − x + 1)``. Both are increasing in
+    x, so an indicator's direction (higher or lower is better) is unchanged. The +1 makes it
+    the usual log1p of counts (days, cases, complaints); it depends on the unit, so a column
+    measured on a small scale (shares in [0, 1]) is barely bent — winsorise those instead.
+``none``
+    the column as it is.
+
+:func:`treat` treats each column of a matrix ``X`` (projects m, indicators n) by its own
+method and returns the treated matrix with a record of what was done per column
+(:class:`Treatment`). Every function is pure and vectorised over projects; the only loop is over
+columns and (for ``auto``) over at most ``max_points`` winsorisation steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats
+
+from perfsim.errors import InputError
+
+__all__ = [
+    "DEFAULTS",
+    "TREATMENTS",
+    "ColumnTreatment",
+    "Treatment",
+    "check_options",
+    "log_transform",
+    "skew_kurtosis",
+    "treat",
+    "winsorise_auto",
+    "winsorise_quantile",
+]
+
+FloatArray = NDArray[np.float64]
+
+#: Treatment method names.
+TREATMENTS: tuple[str, ...] = ("none", "winsorise", "auto", "log")
+#: Defaults of the options (see the module docstring).
+DEFAULTS: dict[str, Any] = {"lower": 0.05, "upper": 0.95, "skew": 2.0, "kurtosis": 3.5,
+                            "max_points": 5, "fallback": "log"}
+
+
+@dataclass(frozen=True)
+class ColumnTreatment:
+    """What was done to one column: ``method`` asked, ``applied`` (``none``, ``winsorise``,
+    ``log``), values winsorised at each end (``n_low``, ``n_high``) and the cut values
+    (``low_cut``, ``high_cut``; NaN if that side was left alone), skewness and (excess) kurtosis
+    before and after, and for ``auto`` whether the rule still held after the treatment."""
+
+    code: str
+    method: str
+    applied: str
+    n_low: int
+    n_high: int
+    low_cut: float
+    high_cut: float
+    skew_before: float
+    kurtosis_before: float
+    skew_after: float
+    kurtosis_after: float
+    still_skewed: bool
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """A treated matrix ``X`` (same shape as the input) and one :class:`ColumnTreatment` per
+    column (``columns``)."""
+
+    X: FloatArray
+    columns: tuple[ColumnTreatment, ...]
+
+    def records(self) -> list[dict[str, Any]]:
+        """The record as a list of dicts, one per column (for a table)."""
+        return [c.__dict__.copy() for c in self.columns]
+
+
+def skew_kurtosis(X: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Bias-corrected sample skewness and excess kurtosis of each column of ``X`` (m >= 4 rows):
+    ``scipy.stats.skew(bias=False)`` and ``scipy.stats.kurtosis(bias=False)``. A constant column
+    gives 0 and 0 (it is not skewed)."""
+    x = np.asarray(X, dtype=float)
+    spread = np.ptp(x, axis=0) > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(spread, stats.skew(x, axis=0, bias=False), 0.0)
+        k = np.where(spread, stats.kurtosis(x, axis=0, bias=False), 0.0)
+    return np.asarray(s, dtype=float), np.asarray(k, dtype=float)
+
+
+def winsorise_quantile(x: ArrayLike, lower: float = 0.05, upper: float = 0.95) -> FloatArray:
+    """Each column clipped to its [``lower``, ``upper``] quantiles (0 <= lower < upper <= 1;
+    0 and 1 leave that side alone). ``x`` shape (m,) or (m, n)."""
+    _check_quantiles(lower, upper)
+    a = np.asarray(x, dtype=float)
+    lo = np.quantile(a, lower, axis=0)
+    hi = np.quantile(a, upper, axis=0)
+    return np.clip(a, lo, hi)
+
+
+def log_transform(x: ArrayLike, skew_sign: float | None = None) -> FloatArray:
+    """``ln(x − min + 1)`` (positive skew) or ``−ln(max − x + 1)`` (negative skew) of a column;
+    ``skew_sign`` chooses (default: the sign of the column's skewness). Increasing in x."""
+    a = np.asarray(x, dtype=float)
+    if skew_sign is None:
+        skew_sign = float(skew_kurtosis(a.reshape(len(a), -1))[0][0])
+    if skew_sign >= 0:
+        return np.log(a - a.min(axis=0) + 1.0)
+    return -np.log(a.max(axis=0) - a + 1.0)
+
+
+def winsorise_auto(x: ArrayLike, skew: float = 2.0, kurtosis: float = 3.5,
+                   max_points: int = 5) -> tuple[FloatArray, int, int]:
+    """COINr's rule on one column: winsorise one more point on the side of the skew while
+    |skewness| > ``skew`` and kurtosis > ``kurtosis``, at most ``max_points`` points.
+
+    Returns ``(column, n_low, n_high)``: the winsorised column and the number of values replaced
+    at each end. Setting the k most extreme values to the (k+1)-th is done on the sorted column,
+    so each step costs one skewness evaluation.
+    """
+    a = np.asarray(x, dtype=float)
+    order = np.sort(a)
+    m = a.size
+    n_low = n_high = 0
+    y = a
+    while n_low + n_high < max_points and n_low + n_high < m - 2:
+        s, k = skew_kurtosis(y[:, None])
+        if not (abs(s[0]) > skew and k[0] > kurtosis):
+            break
+        if s[0] > 0:
+            n_high += 1
+        else:
+            n_low += 1
+        lo = order[n_low]
+        hi = order[m - 1 - n_high]
+        y = np.clip(a, lo, hi)
+    return y, n_low, n_high
+
+
+def _check_quantiles(lower: Any, upper: Any, where: str = "treatment") -> None:
+    for name, q in (("lower", lower), ("upper", upper)):
+        if isinstance(q, bool) or not isinstance(q, int | float | np.floating) or not (
+                0.0 <= q <= 1.0):
+            raise InputError(where=where, field=name, value=q, problem="must be a quantile in "
+                             "[0, 1] (e.g. lower 0.05, upper 0.95)")
+    if not lower < upper:
+        raise InputError(where=where, field="upper", value=upper,
+                         problem=f"must be above lower ({lower:g})")
+
+
+def check_options(options: Mapping[str, Any], where: str = "treatment",
+                  source: str | None = None) -> dict[str, Any]:
+    """Options of one treatment with defaults filled in, checked (one-line errors naming the
+    option and the value). Keys: ``method`` and those of :data:`DEFAULTS`."""
+    opts = {"method": "none", **DEFAULTS}
+    for key, value in options.items():
+        if key not in opts:
+            raise InputError(source, where, str(key), problem="unknown treatment option "
+                             f"(allowed: {', '.join(opts)})")
+        opts[key] = value
+    if opts["method"] not in TREATMENTS:
+        raise InputError(source, where, "method", opts["method"],
+                         f"unknown treatment; choose one of {', '.join(TREATMENTS)}")
+    try:
+        _check_quantiles(opts["lower"], opts["upper"], where)
+    except InputError as err:
+        raise err.at(source) from None
+    for key in ("skew", "kurtosis"):
+        v = opts[key]
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) \
+                or v < 0:
+            raise InputError(source, where, key, v, "must be a number >= 0")
+    mp = opts["max_points"]
+    if isinstance(mp, bool) or not isinstance(mp, int | np.integer) or mp < 0:
+        raise InputError(source, where, "max_points", mp, "must be a whole number >= 0")
+    if opts["fallback"] not in ("log", "none"):
+        raise InputError(source, where, "fallback", opts["fallback"],
+                         "must be 'log' or 'none'")
+    return opts
+
+
+def treat(X: ArrayLike, options: Sequence[Mapping[str, Any]] | Mapping[str, Any],
+          codes: Sequence[str] | None = None) -> Treatment:
+    """Treat each column of ``X`` (projects m >= 4, indicators n) by its options.
+
+    ``options`` is one mapping for every column or a sequence with one mapping per column; each
+    has a ``method`` of :data:`TREATMENTS` and the options of :data:`DEFAULTS` it needs
+    (missing ones take the defaults). ``codes`` name the columns in the record and in errors.
+    Returns a :class:`Treatment` (the treated matrix and the record). Non-finite values raise
+    :class:`InputError` naming the column and the row.
+    """
+    x = np.array(X, dtype=float)
+    if x.ndim != 2:
+        raise InputError(where="treatment", field="X shape", value=x.shape,
+                         problem="must be 2-D: (projects, indicators)")
+    m, n = x.shape
+    labels = [f"#{j + 1}" for j in range(n)] if codes is None else [str(c) for c in codes]
+    if isinstance(options, Mapping):
+        options = [options] * n
+    if len(options) != n or len(labels) != n:
+        raise InputError(where="treatment", field="options", value=len(options),
+                         problem=f"give one treatment per column ({n} columns)")
+    bad = np.argwhere(~np.isfinite(x))
+    if bad.size:
+        i, j = (int(k) for k in bad[0])
+        raise InputError(where=f"treatment, project row {i + 1}", field=labels[j],
+                         value=float(x[i, j]), problem="must be a finite number")
+    s0, k0 = skew_kurtosis(x)
+    out = x.copy()
+    records = []
+    for j in range(n):
+        opts = check_options(options[j], f"treatment of {labels[j]}")
+        method = opts["method"]
+        col = x[:, j]
+        applied, n_low, n_high = "none", 0, 0
+        lo_cut = hi_cut = math.nan
+        if method != "none" and m < 4:
+            raise InputError(where=f"treatment of {labels[j]}", field="projects", value=m,
+                             problem="needs at least 4 projects to measure skewness")
+        if method == "winsorise":
+            y = winsorise_quantile(col, opts["lower"], opts["upper"])
+            applied = "winsorise"
+            if opts["lower"] > 0:
+                lo_cut = float(y.min())
+            if opts["upper"] < 1:
+                hi_cut = float(y.max())
+            n_low, n_high = int((col < y).sum()), int((col > y).sum())
+        elif method == "log":
+            y, applied = log_transform(col, s0[j]), "log"
+        elif method == "auto":
+            y, n_low, n_high = winsorise_auto(col, opts["skew"], opts["kurtosis"],
+                                              int(opts["max_points"]))
+            if n_low or n_high:
+                applied = "winsorise"
+                lo_cut = float(y.min()) if n_low else math.nan
+                hi_cut = float(y.max()) if n_high else math.nan
+            s1, k1 = skew_kurtosis(y[:, None])
+            if abs(s1[0]) > opts["skew"] and k1[0] > opts["kurtosis"] \
+                    and opts["fallback"] == "log":
+                y, applied, n_low, n_high = log_transform(col, s0[j]), "log", 0, 0
+                lo_cut = hi_cut = math.nan
+        else:
+            y = col
+        out[:, j] = y
+        s1, k1 = skew_kurtosis(y[:, None])
+        still = bool(abs(s1[0]) > opts["skew"] and k1[0] > opts["kurtosis"])
+        records.append(ColumnTreatment(labels[j], method, applied, n_low, n_high, lo_cut,
+                                       hi_cut, float(s0[j]), float(k0[j]), float(s1[0]),
+                                       float(k1[0]), still))
+    return Treatment(out, tuple(records))
