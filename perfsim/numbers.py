@@ -50,6 +50,8 @@ def column_kind(name: Any) -> str | None:
     n = name.strip().lower()
     if n in ("p", "p_value", "pvalue"):
         return "p"
+    if n.startswith("r_"):  # a correlation (r_total: with the total score)
+        return None
     if n in COUNT_NAMES or n.startswith(("count_", "n_")) or n.endswith(("_count",
                                                                          "_projects")):
         return "count"
@@ -270,7 +272,9 @@ HEADINGS_ZH = {
     "expected_gain": "预期收益", "inflation_penalty": "处罚分数",
     "break_even_share": "盈亏平衡抽查比例", "share_tempted": "有虚报动机比例",
     "share_undeterred": "无法威慑比例", "checks": "抽查数", "cost_yuan": "抽查费用",
-    "inflation_payoff": "虚报收益",
+    "inflation_payoff": "虚报收益", "count_excellent": "优 项目数", "count_good": "良 项目数",
+    "count_fair": "中 项目数", "count_poor": "差 项目数", "strongest": "最强指标",
+    "weakest": "最弱指标",
 }
 
 

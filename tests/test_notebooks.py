@@ -39,7 +39,7 @@ EXPECTED = ["01_indicator_weighting", "02_grade_thresholds", "03_linkage_rules",
 
 #: small parameters: every notebook runs in seconds
 SMALL: dict[str, dict] = {
-    "01_indicator_weighting": {"replications": 32},
+    "01_indicator_weighting": {"replications": 32, "smaa_draws": 1000},
     "02_grade_thresholds": {"replications": 32, "noise_levels": [0.0, 0.05]},
     "03_linkage_rules": {"replications": 32, "years": 2},
     "04_reduction_ratio": {"replications": 32, "ratios": [0.10, 0.20]},

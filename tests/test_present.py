@@ -264,3 +264,7 @@ def test_p_values_read_as_people_read_them():
     t = pd.DataFrame({"p_value": [1e-9, 0.0342, float("nan")]})
     assert numbers.display_frame(t)["p_value"].tolist() == ["<0.0001", "0.0342", "—"]
     assert numbers.p_value(0.00011) == "0.0001" and numbers.p_value(0.5) == "0.5000"
+
+
+def test_a_correlation_with_the_total_is_not_money():
+    assert numbers.column_kind("r_total") is None and numbers.column_kind("cut_total") == "money"

@@ -482,3 +482,18 @@ def department_page(summary: Any, indicators: Any, grade_codes: Sequence[str],
     source_line(fig, source)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
+
+
+def rank_acceptability(result: Any, *, top: int = 10, source: str,
+                       figsize: tuple[float, float] = (8, 5.5)) -> Any:
+    """SMAA-2 rank acceptability (:func:`perfsim.analyse.robust.smaa`) as a heat map: the
+    ``top`` projects of the expert ranking (rows) against ranks 1 to ``top`` (columns), each
+    cell the share of admissible weights that give the project that rank."""
+    t = result.table.sort_values("expert_rank", kind="stable").head(top)
+    matrix = pd.DataFrame(result.acceptability[t.index.to_numpy(), :top],
+                          index=[f"{p} (#{r})" for p, r in zip(t["project_id"],
+                                                               t["expert_rank"], strict=True)],
+                          columns=[str(k) for k in range(1, top + 1)])
+    return heatmap(matrix, title="排名可接受度 SMAA-2 rank acceptability",
+                   xlabel="名次 rank", ylabel="项目 (专家排名) project (expert rank)",
+                   source=source, colorbar="可接受度 share of weights (0-1)", figsize=figsize)
