@@ -307,3 +307,32 @@ def test_a_bonus_for_not_being_checked_goes_to_the_unchecked_only():
     out = recheck_scores(np.array([[80.0, 70.0]]), np.array([[75.0, 60.0]]),
                          np.array([[True, False]]), unchecked_bonus=2.0)
     assert out.tolist() == [[75.0, 72.0]]
+
+
+def test_a_mix_of_selections_takes_each_share_among_the_projects_left():
+    # near the lines takes half of 4 checks (60.1 and 90.2, the closest), then the largest
+    # budgets among the rest (budgets 7 and 5)
+    score = np.array([[80.5, 81.9, 79.0, 90.2, 95.0, 60.1, 50.0]])
+    active = np.ones_like(score, dtype=bool)
+    budget = np.arange(1.0, 8.0)
+    picked = select_for_check(4 / 7, "mix", active, np.zeros((1, 7)), budget, score,
+                              cutoffs=(90, 80, 60), band=2.0,
+                              mix=(("near_cutoffs", 0.5), ("largest_budget", 0.5)))
+    assert np.nonzero(picked[0])[0].tolist() == [3, 4, 5, 6]
+
+
+def test_risk_weighted_checks_pick_in_proportion_to_the_weights():
+    # one check among three projects weighted 1, 2 and 5: picked with probability w / 8
+    rng = np.random.default_rng(5)
+    rows = 40_000
+    active = np.ones((rows, 3), dtype=bool)
+    picked = select_for_check(1 / 3, "risk", active, rng.random((rows, 3)), np.ones(3),
+                              np.zeros((rows, 3)), risk=np.array([[1.0, 2.0, 5.0]]))
+    assert picked.sum(axis=1).tolist() == [1] * rows
+    assert picked.mean(axis=0) == pytest.approx([1 / 8, 2 / 8, 5 / 8], abs=0.01)
+    # weight 1 everywhere is the random selection itself
+    keys = rng.random((5, 3))
+    same = select_for_check(1 / 3, "risk", active[:5], keys, np.ones(3), np.zeros((5, 3)),
+                            risk=np.ones((1, 3)))
+    assert (same == select_for_check(1 / 3, "random", active[:5], keys, np.ones(3),
+                                     np.zeros((5, 3)))).all()

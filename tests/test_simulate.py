@@ -652,3 +652,28 @@ def test_without_noise_the_sample_is_the_portfolio_as_run_for_one_year():
     assert (sample["final_score"].to_numpy() == year["score"].to_numpy()).all()
     assert (sample["grade"].to_numpy() == year["grade"].to_numpy()).all()
     assert not sample["checked"].any() and sample["recheck_score"].isna().all()
+
+
+def test_a_risky_department_is_checked_first():
+    sc = perfsim.load(SCENARIOS / "liupanshui_2022.yaml")
+    dep = "D475"   # 34 projects of 3,468: well within 5% of checks
+    sample = sc.set({"simulation.spot_check.share": 0.05,
+                     "simulation.spot_check.selection": "risk",
+                     "simulation.spot_check.risk_departments": {dep: 1e9}}).simulate(
+        replications=2, years=1).sample
+    mine = sample["department"] == dep
+    assert sample.loc[mine, "checked"].all()
+    assert sample["checked"].sum() == round(0.05 * 3468)
+
+
+@pytest.mark.parametrize(("block", "fragment"), [
+    ({"selection": "mix"}, "spot_check.mix"),
+    ({"selection": "mix", "mix": {"random": 0.5, "loudest": 0.5}}, "spot_check.mix.loudest"),
+    ({"selection": "mix", "mix": {"random": 0.5, "near_cutoffs": 0.4}}, "add up to 1"),
+    ({"risk_departments": {"D1": 0}}, "spot_check.risk_departments.D1"),
+    ({"risk_history": -1}, "spot_check.risk_history"),
+])
+def test_bad_mix_and_risk_settings_are_one_line_errors(block, fragment):
+    with pytest.raises(InputError, match=fragment) as err:
+        settings_from_dict({"spot_check": block})
+    assert "\n" not in str(err.value)

@@ -17,7 +17,7 @@ import numpy as np
 
 from perfsim.kernel.scoring import gap_penalty, round_half_up, total_score
 
-SELECTIONS = ("random", "largest_budget", "highest_score", "near_cutoffs")
+SELECTIONS = ("random", "largest_budget", "highest_score", "near_cutoffs", "risk", "mix")
 #: bytes of leaf arrays the evaluation process works on at a time (a few rows: cache-sized)
 CACHE_BYTES = 4 << 20
 
@@ -218,6 +218,7 @@ class Process:
     cutoffs: tuple[float, ...] = ()   # the grade lines, for checks near them
     band: float = 2.0                 # points above a line that count as near it
     unchecked_bonus: float = 0.0      # points for not being checked (Fujian)
+    mix: tuple[tuple[str, float], ...] = ()   # selection "mix": (selection, share of checks)
 
 
 @dataclass(frozen=True, eq=False)
@@ -251,7 +252,8 @@ def prepare_leaves(draws: YearDraws, mean: np.ndarray, process: Process, span: n
 def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: Measure,
                      draws: YearDraws, process: Process, budget: np.ndarray,
                      active: np.ndarray, points: np.ndarray, true_points: np.ndarray,
-                     scratch: np.ndarray | None = None) -> ProcessScores:
+                     scratch: np.ndarray | None = None, risk: np.ndarray | None = None
+                     ) -> ProcessScores:
     """One year of the evaluation process on rows × slots, from draws made ready by
     :func:`prepare_leaves`.
 
@@ -260,7 +262,7 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
     noise; spot checks re-measure a share of projects with their own noise and the re-check
     rules give the graded score. Scores use ``points`` (I,) or per row (R, I); the truth uses
     ``true_points``. Computed in place: the draws are consumed, ``scratch`` (the shape of
-    ``z_leaf``) is reused when given.
+    ``z_leaf``) is reused when given. ``risk`` (R, S) weights the ``risk`` selection.
     """
     u = measure.span
     unit = bool(np.all(u == 1.0))
@@ -295,7 +297,7 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
                                       rows(bonus, r))
     checked = select_for_check(p.check_share, p.selection, active, draws.key,
                                np.where(active, budget, 0.0), self_score,
-                               cutoffs=p.cutoffs, band=p.band)
+                               cutoffs=p.cutoffs, band=p.band, risk=risk, mix=p.mix)
     re_score = self_score
     if np.any(checked):
         rows = np.nonzero(checked)
@@ -331,26 +333,66 @@ def near_cutoffs_key(self_score: np.ndarray, key_random: np.ndarray,
 
 def select_for_check(share: float | np.ndarray, selection: str, active: np.ndarray,
                      key_random: np.ndarray, budget: np.ndarray, self_score: np.ndarray,
-                     *, cutoffs: Sequence[float] = (), band: float = 2.0) -> np.ndarray:
+                     *, cutoffs: Sequence[float] = (), band: float = 2.0,
+                     risk: np.ndarray | None = None,
+                     mix: Sequence[tuple[str, float]] = ()) -> np.ndarray:
     """Which projects are re-checked: ``round(share × active projects)`` per replication,
-    chosen at random, by largest budget, by highest self-score (risk-based), or near the cut
-    lines (:func:`near_cutoffs_key`: self-scores within ``band`` points above one of
-    ``cutoffs``, then at random); ties in the deterministic orders go to the project listed
-    first. A sort finds each row's threshold (no full ranking): the projects above it, then the
-    tied ones at it in listing order."""
+    chosen
+
+    - ``random``; by ``largest_budget``; by ``highest_score`` (the self-score);
+    - ``near_cutoffs`` (:func:`near_cutoffs_key`: self-scores within ``band`` points above one
+      of ``cutoffs``, closest first, then at random);
+    - ``risk``: at random with probability weighted by ``risk`` (R, S) — a department's risk
+      weight, raised for projects found inflated before — without replacement
+      (Efraimidis–Spirakis keys u^(1/w) on the replication's uniforms; weight 1 everywhere is
+      the random selection);
+    - ``mix``: ``mix`` = ((selection, share of the checks), ...): each selection in turn takes
+      its share of the checks (rounded; the last takes the rest) among the projects not yet
+      picked.
+
+    Ties in the deterministic orders go to the project listed first. A sort finds each row's
+    threshold (no full ranking): the projects above it, then the tied ones at it in listing
+    order."""
     share = per_row(share, 2)
     if np.all(np.asarray(share) <= 0):
         return np.zeros(active.shape, dtype=bool)
     if np.all(np.asarray(share) >= 1):
         return active.copy()
-    if selection == "near_cutoffs":
-        key = near_cutoffs_key(self_score, key_random, cutoffs, band)
-    else:
-        key = {"random": key_random, "largest_budget": np.broadcast_to(budget, active.shape),
-               "highest_score": self_score}[selection]
-    key = np.where(active, key, -np.inf)
     n_check = np.rint(share * active.sum(axis=-1, keepdims=True)).astype(np.int64)
     n_check = np.broadcast_to(n_check, (active.shape[0], 1))
+    keys = dict(key_random=key_random, budget=budget, self_score=self_score, cutoffs=cutoffs,
+                band=band, risk=risk)
+    if selection != "mix":
+        return _top(_check_key(selection, **keys), active, n_check)
+    picked = np.zeros(active.shape, dtype=bool)
+    left = n_check
+    for k, (sel, frac) in enumerate(mix):
+        n = left if k == len(mix) - 1 else np.minimum(np.rint(frac * n_check).astype(np.int64),
+                                                      left)
+        picked |= _top(_check_key(sel, **keys), active & ~picked, n)
+        left = n_check - picked.sum(axis=-1, keepdims=True)
+    return picked
+
+
+def _check_key(selection: str, *, key_random: np.ndarray, budget: np.ndarray,
+               self_score: np.ndarray, cutoffs: Sequence[float], band: float,
+               risk: np.ndarray | None) -> np.ndarray:
+    """The order in which ``selection`` checks projects: the largest key first."""
+    if selection == "near_cutoffs":
+        return near_cutoffs_key(self_score, key_random, cutoffs, band)
+    if selection == "risk":
+        if risk is None:
+            return key_random
+        with np.errstate(divide="ignore"):
+            return np.power(key_random, 1.0 / np.asarray(risk, dtype=float))
+    return {"random": key_random, "largest_budget": np.broadcast_to(budget, self_score.shape),
+            "highest_score": self_score}[selection]
+
+
+def _top(key: np.ndarray, active: np.ndarray, n_check: np.ndarray) -> np.ndarray:
+    """The ``n_check`` (rows, 1) active projects of each row with the largest ``key``; ties
+    to the project listed first."""
+    key = np.where(active, key, -np.inf)
     desc = -np.sort(-key, axis=-1)
     at = np.take_along_axis(desc, np.maximum(n_check - 1, 0), axis=-1)     # threshold value
     above = key > at

@@ -43,6 +43,9 @@ class Settings:
     check_share: float = 0.0
     check_selection: str = "random"
     check_band: float = 2.0
+    check_mix: Mapping[str, float] = field(default_factory=dict)
+    check_risk_departments: Mapping[str, float] = field(default_factory=dict)
+    check_risk_history: float = 0.0
     recheck_noise: float = 0.02
     recheck_replaces: bool = True
     gap_rule: bool = False
@@ -112,6 +115,25 @@ class Settings:
             bad("check_selection", f"must be one of {', '.join(SELECTIONS)}")
         if not _finite(self.check_band) or self.check_band <= 0:
             bad("check_band", "must be > 0 (points above a cutoff)")
+        for sel, frac in self.check_mix.items():
+            if sel not in SELECTIONS or sel == "mix":
+                raise InputError(where="simulation", field=f"spot_check.mix.{sel}", value=frac,
+                                 problem="unknown selection (known: "
+                                         f"{', '.join(x for x in SELECTIONS if x != 'mix')})")
+            if not _finite(frac) or frac < 0:
+                raise InputError(where="simulation", field=f"spot_check.mix.{sel}", value=frac,
+                                 problem="must be a share >= 0 of the checks")
+        if self.check_selection == "mix" and (
+                not self.check_mix or abs(sum(self.check_mix.values()) - 1) > 1e-9):
+            bad("check_mix", "selection mix needs shares of the checks by selection that "
+                             "add up to 1, e.g. {near_cutoffs: 0.5, random: 0.5}")
+        for dep, v in self.check_risk_departments.items():
+            if not _finite(v) or v <= 0:
+                raise InputError(where="simulation", field=f"spot_check.risk_departments.{dep}",
+                                 value=v, problem="must be a risk weight > 0 (1: as others)")
+        if not _finite(self.check_risk_history) or self.check_risk_history < 0:
+            bad("check_risk_history", "must be >= 0 (the weight added for a project found "
+                                      "inflated before)")
         for k, pair in enumerate(self.checkpoints):
             if (len(pair) != 2 or not all(_finite(x) and 0 <= x <= 1 for x in pair)):
                 raise InputError(where="simulation", field=f"monitoring.checkpoints[{k}]",
@@ -154,7 +176,9 @@ _LAYOUT: dict[str, dict[str, str]] = {
                         "inflation_sd": "inflation_sd",
                         "by_department": "inflation_by_department"},
     "spot_check": {"share": "check_share", "selection": "check_selection",
-                   "band": "check_band",
+                   "band": "check_band", "mix": "check_mix",
+                   "risk_departments": "check_risk_departments",
+                   "risk_history": "check_risk_history",
                    "noise": "recheck_noise", "replace": "recheck_replaces",
                    "gap_rule": "gap_rule", "gap": "gap", "per": "gap_per", "step": "gap_step",
                    "gap_mode": "gap_mode",
@@ -216,6 +240,9 @@ def _coerce(name: str, value: Any) -> Any:
             raise InputError(where="simulation", field=path, value=value,
                              problem="must be [low, high]")
         return (value[0], value[1])
+    if name in ("check_mix", "check_risk_departments") and not isinstance(value, Mapping):
+        raise InputError(where="simulation", field=path, value=value,
+                         problem="must be a mapping")
     if name == "inflation_by_department" and not isinstance(value, Mapping):
         raise InputError(where="simulation", field=path, value=value,
                          problem="must map department names to inflation")

@@ -71,6 +71,7 @@ from perfsim.run.simulate import (
     SimInputs,
     build_inputs,
     costs_of,
+    department_risk,
     process_of,
     scenario_settings,
 )
@@ -237,7 +238,7 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     process = process_of(s, inp.measure, design, cutoffs=inp.grading.cutoffs)
     draws = prepare_leaves(draws, inp.mean, process, inp.measure.span)
     scores = evaluate_process(None, infl, inp.measure, draws, process, inp.budget, active,
-                              points, points)
+                              points, points, risk=department_risk(s, inp.departments)[None])
     cycle = cycle_args(sc, r)   # the evaluation cycle: the one-year run's draws per sample
     year = dict(flags=inp.flags, cutoffs=design.cutoffs, table=design.table,
                 recovered=rows(model.recovered), escalation_years=s.escalation_years,

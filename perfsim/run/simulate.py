@@ -245,7 +245,18 @@ def process_of(settings: Settings, measure: Measure, design: RowDesign | None = 
                    gap_mode=s.gap_mode,
                    penalty=s.inflation_penalty,
                    cutoffs=tuple(float(c) for c in (cutoffs or ())), band=s.check_band,
-                   unchecked_bonus=s.unchecked_bonus)
+                   unchecked_bonus=s.unchecked_bonus,
+                   mix=tuple((k, float(v)) for k, v in s.check_mix.items()))
+
+
+def department_risk(settings: Settings, departments: np.ndarray) -> np.ndarray:
+    """Each project's risk weight for ``risk`` checks: its department's
+    (``simulation.spot_check.risk_departments``; 1 where not listed)."""
+    weights = settings.check_risk_departments
+    if not weights:
+        return np.ones(len(departments))
+    return pd.Series(np.asarray(departments).astype(str)).map(
+        {str(k): float(v) for k, v in weights.items()}).fillna(1.0).to_numpy(dtype=float)
 
 
 class Workspace:
@@ -314,6 +325,8 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
     active = np.zeros((R, S), dtype=bool)
     active[:, :P0] = True
     theta = theta_mu.copy()
+    risk = slots(department_risk(s, inputs.departments))
+    found_before = np.zeros((R, S), dtype=bool)   # re-checks that found inflation, any year
     poor_run = np.zeros((R, S), dtype=np.int16)
     # the evaluation cycle: rectification draws per block and year, units, carried state
     link = inputs.linkage
@@ -369,9 +382,13 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                 active[:, lo:lo + n_new] = True
             if t + 1 < s.years:
                 coming = ahead.submit(ready, (t + 1) % 2, most_checked(t + 1))
+            weight = risk * (1.0 + s.check_risk_history * found_before) \
+                if s.check_risk_history else risk
             sc = evaluate_process(theta - theta_mu if t else None, inflation, measure, draws,
                                   process, budget, active, points, inputs.measure.points,
-                                  scratch)
+                                  scratch, risk=weight)
+            if s.check_risk_history:
+                found_before |= sc.checked & (sc.self - sc.recheck > s.gap)
             recovered = None
             if s.checkpoints:
                 recovered = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
