@@ -116,3 +116,22 @@ def test_strategic_units_pile_up_at_80_and_the_estimator_counts_them():
     assert t.loc[80, "excess_low"] <= crossed <= t.loc[80, "excess_high"]
     for cut in (90, 60):
         assert t.loc[cut, "excess_low"] <= 0 <= t.loc[cut, "excess_high"], cut
+
+
+def test_the_strategic_reach_behind_a_pile_is_recovered_within_its_interval():
+    """Units that may add up to 3 points pile scores at 80; fitting the strategic units'
+    reach to the estimated pile recovers the 3 points within the reach that the ends of the
+    excess's 95% interval give, and the implied inflation_mean is the chosen inflation's."""
+    sc = perfsim.load(SCENARIOS / "liupanshui_2022.yaml").set({
+        "simulation.spot_check.gap": 0.0, "simulation.spot_check.inflation_penalty": 20.0})
+    c = strategy.claimed_scores(sc, 0.1, grid=strategy.inflation_grid(3.0))
+    est = bunching(c["claimed_score"], departments=c["department"], low=50, high=99,
+                   draws=200, seed=1)
+    fit = strategy.fit_bunching(sc, est, cutoff=80, check_share=0.1)
+    assert fit.interval[0] <= 3.0 <= fit.interval[1]
+    assert fit.crossed >= fit.target
+    again = strategy.claimed_scores(sc, 0.1, grid=strategy.inflation_grid(fit.max_inflation))
+    assert fit.inflation_mean == pytest.approx(again["inflation"].mean() / 100)
+    assert set(fit.by_department) == set(fit.departments["department"])
+    with pytest.raises(InputError, match="not a cutoff"):
+        strategy.fit_bunching(sc, est, cutoff=70)

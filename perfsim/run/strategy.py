@@ -181,3 +181,86 @@ def break_even_by_penalty(scenario: Scenario, penalties: Sequence[float],
         out.append({"inflation_penalty": float(pen),
                     **summarise_break_even(gains(sc, grid).break_even())})
     return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class BunchingFit:
+    """The strategic units' inflation that reproduces an observed pile at a grade line:
+    ``max_inflation`` (points a unit may add), the projects it lifts over the line
+    (``crossed``) against the observed excess (``target``), the implied
+    ``simulation.self_evaluation.inflation_mean`` and ``by_department`` (attainment units: the
+    mean chosen inflation over the system's total), ``interval``, the ``max_inflation`` that
+    the ends of the excess's bootstrap interval give, and ``departments``, the same per
+    department with an observed excess."""
+
+    max_inflation: float
+    crossed: int
+    target: float
+    interval: tuple[float, float]   # max_inflation at the excess's bootstrap interval
+    inflation_mean: float
+    by_department: dict[str, float]
+    departments: pd.DataFrame
+
+
+def fit_bunching(scenario: Scenario, observed: Any, cutoff: float = 80.0,
+                 check_share: float = 0.0, most: float = 20.0, step: float = 0.5
+                 ) -> BunchingFit:
+    """Calibrate the inflation of strategic units to the excess mass that
+    :func:`perfsim.analyse.bunching.bunching` found at ``cutoff`` in observed self-scores
+    (``observed``, its result).
+
+    Exogenous inflation (``inflation_mean`` added to every self-score) shifts the score
+    distribution without piling it at a line; the pile comes from units choosing to cross it.
+    So the calibration is of the strategic units' reach: the smallest ``max_inflation`` (on
+    the grid 0, ``step``, ..., ``most`` points) at which at least as many honest scores below
+    the line are lifted onto or over it as the observed excess, facing ``check_share`` checks
+    and the scenario's re-check rules — for the portfolio, and for each department with an
+    observed excess (its own reach). The chosen inflation then gives the ``inflation_mean``
+    and ``by_department`` of the scenario's ``simulation.self_evaluation`` block."""
+    table = observed.table.set_index("cutoff")
+    if float(cutoff) not in table.index:
+        raise InputError(where="fit_bunching", field="cutoff", value=cutoff,
+                         problem=f"not a cutoff of the bunching estimate "
+                                 f"({', '.join(f'{c:g}' for c in table.index)})")
+    target = float(table.loc[float(cutoff), "excess"])
+    grid = inflation_grid(most, step)
+    gn = gains(scenario, grid)
+    expected = gn.expected(float(check_share))
+    honest = np.asarray(scenario.scores(), dtype=float)
+    below = honest < cutoff
+    # the choice when at most grid[k] points may be added, for every k at once
+    best = np.maximum.accumulate(expected, axis=0)
+    first = np.argmax(expected[None, :, :] >= best[:, None, :], axis=1)   # (k, projects)
+    first = np.minimum(first, np.arange(grid.size)[:, None])
+    chosen = grid[first]                                                   # (k, projects)
+    crossed = below[None] & (honest[None] + chosen >= cutoff)
+    total = float(getattr(scenario, "total", 100.0))
+
+    def reach(mask: np.ndarray, goal: float) -> int:
+        counts = crossed[:, mask].sum(axis=1)
+        hit = np.nonzero(counts >= goal)[0]
+        return int(hit[0]) if hit.size else grid.size - 1
+
+    everyone = np.ones(honest.size, dtype=bool)
+    k = reach(everyone, target)
+    low, high = (table.loc[float(cutoff), c] for c in ("excess_low", "excess_high"))
+    interval = tuple(float(grid[reach(everyone, v)]) if np.isfinite(v) else float("nan")
+                     for v in (low, high))
+    rows = []
+    deps = np.asarray(scenario.portfolio.departments).astype(str)
+    if observed.departments is not None:
+        d = observed.departments[observed.departments["cutoff"] == float(cutoff)]
+        for dep, goal in zip(d["department"], d["excess"], strict=True):
+            if goal < 0.5:
+                continue
+            mask = deps == str(dep)
+            kd = reach(mask, goal)
+            rows.append({"department": str(dep), "target": float(goal),
+                         "crossed": int(crossed[kd, mask].sum()),
+                         "max_inflation": float(grid[kd]),
+                         "inflation": float(chosen[kd, mask].mean() / total)})
+    departments = pd.DataFrame(rows, columns=["department", "target", "crossed",
+                                              "max_inflation", "inflation"])
+    return BunchingFit(float(grid[k]), int(crossed[k].sum()), target, interval,
+                       float(chosen[k].mean() / total),
+                       {r["department"]: r["inflation"] for r in rows}, departments)
