@@ -252,12 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the departments to report (default: the --top losing most)")
     rep.add_argument("--top", type=_pos_int, default=20,
                      help="without --departments, the departments losing most (default 20)")
-    rep.add_argument("--seed", type=_nonneg_int, default=None, help="override the scenario seed")
-    rep.add_argument("--out", type=Path, default=None,
-                     help="output directory (default: reports/runs/<scenario>-departments)")
-    rep.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="set",
-                    help="set a parameter by its YAML path first, e.g. "
-                         "simulation.self_evaluation.inflation_mean=0.03 (repeat)")
+    _scenario_options(rep, "departments")
     rep.set_defaults(func=_cmd_report)
 
     oc = sub.add_parser(
@@ -285,12 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="penalties for inflation found, points (default 0,5,10,20)")
     oc.add_argument("--replications", type=_pos_int, default=64,
                     help="replications per design (default 64)")
-    oc.add_argument("--seed", type=_nonneg_int, default=None, help="override the scenario seed")
-    oc.add_argument("--out", type=Path, default=None,
-                    help="output directory (default: reports/runs/<scenario>-checks)")
-    oc.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="set",
-                    help="set a parameter by its YAML path first, e.g. "
-                         "simulation.self_evaluation.inflation_mean=0.03 (repeat)")
+    _scenario_options(oc, "checks")
     oc.set_defaults(func=_cmd_optimise_checks)
 
     val = sub.add_parser("validate", help="check scenario, indicator-system or portfolio files",
@@ -405,6 +395,19 @@ def _cmd_app(args: argparse.Namespace) -> int:
         open_scenario(args.portfolio)
     return serve(args.portfolio, args.port, browser=not args.no_browser,
                  announce=lambda line: print(line, flush=True))
+
+
+def _scenario_options(parser: argparse.ArgumentParser, suffix: str) -> None:
+    """``--seed``, ``--out`` (default ``reports/runs/<scenario>-<suffix>``) and ``--set`` of a
+    command that reads one scenario and writes one folder."""
+    parser.add_argument("--seed", type=_nonneg_int, default=None,
+                        help="override the scenario seed")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"output directory (default: reports/runs/<scenario>-{suffix})")
+    parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                        dest="set", help="set a parameter by its YAML path first, e.g. "
+                                         "simulation.self_evaluation.inflation_mean=0.03 "
+                                         "(repeat)")
 
 
 def _add_diagnose_command(sub: argparse._SubParsersAction) -> None:

@@ -184,6 +184,18 @@ NAME_RULE = ("letters, digits, Chinese, Japanese or Korean characters, '_', '-' 
              "not starting with '.'")
 
 
+def new_workbook(path: str | os.PathLike[str], what: str = "workbook") -> Path:
+    """``path`` for a new Excel workbook perfsim is about to write: it must end in ``.xlsx``
+    and not exist (perfsim never overwrites a file it did not write)."""
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise InputError(path, problem=f"the {what} is an Excel file: name it .xlsx")
+    if path.exists():
+        raise InputError(path, problem="exists already; perfsim never overwrites a file it did "
+                                       "not write: choose another name")
+    return path
+
+
 def safe_name(value: Any, source: str | os.PathLike[str] | None = None,
               field: str = "name") -> str:
     """``value`` if it can serve as a directory name of its own: letters, digits, CJK

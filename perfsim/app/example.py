@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from perfsim.errors import InputError
+from perfsim.io import new_workbook
 from perfsim.model.portfolio import DATASETS
 from perfsim.model.scenario import Scenario
 
@@ -40,12 +41,7 @@ def scores_frame(scenario: Scenario) -> pd.DataFrame:
 def scores_workbook(scenario: Scenario, path: str | Path) -> Path:
     """Write :func:`scores_frame` to a new ``.xlsx`` file (one sheet, the header row holding
     the column names perfsim reads). An existing file is never overwritten."""
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise InputError(path, problem="the workbook is an Excel file: name it .xlsx")
-    if path.exists():
-        raise InputError(path, problem="exists already; perfsim never overwrites a file it did "
-                                       "not write: choose another name")
+    path = new_workbook(path, "workbook")
     frame = scores_frame(scenario)
     tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex}.xlsx")
     try:

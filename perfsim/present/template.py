@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from perfsim.errors import InputError
+from perfsim.io import new_workbook
 from perfsim.model.indicators import Indicator, IndicatorSystem
 
 SHEET = "项目 projects"
@@ -67,12 +67,7 @@ def portfolio_template(system: IndicatorSystem, path: str | Path) -> Path:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise InputError(path, problem="the template is an Excel workbook: name it .xlsx")
-    if path.exists():
-        raise InputError(path, problem="exists already; perfsim never overwrites a file it did "
-                                       "not write: choose another name")
+    path = new_workbook(path, "template")
     cols = _columns(system)
     wb = Workbook()
     ws = wb.active

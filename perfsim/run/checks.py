@@ -84,15 +84,20 @@ DAYS_PER_CHECK, YUAN_PER_CHECK = 2.0, 3000.0
 def optimise_checks(scenario: Scenario, budget: float, *,
                     staff_days_per_check: float | None = None,
                     yuan_per_check: float | None = None, shares: int | Sequence[float] = 6,
-                    selections: Sequence[str] = SELECTIONS,
+                    selections: Sequence[str] | None = None,
                     penalties: Sequence[float] = (0.0, 5.0, 10.0, 20.0),
                     replications: int = 64, years: int = 1) -> CheckDesigns:
     """Search check designs within a ``budget`` of staff-days for the Pareto front of
     inflation payoff, wrong cuts and cost. ``shares`` is a count of evenly spaced shares from
     0 to the most the budget affords, or the shares themselves (each within what it
-    affords). The scenario's units must inflate (``simulation.self_evaluation.inflation_mean``
+    affords). ``selections`` default to every selection, ``risk`` and ``mix`` only where the
+    scenario's ``simulation.spot_check`` block gives their weights. The scenario's units must inflate (``simulation.self_evaluation.inflation_mean``
     or ``by_department``): the payoff of inflation is what the checks are to remove."""
     s = scenario.settings
+    if selections is None:  # risk and mix only where the scenario gives their weights
+        selections = [x for x in SELECTIONS if x not in ("risk", "mix")
+                      or (x == "risk" and s.check_risk_departments)
+                      or (x == "mix" and s.check_mix)]
     if staff_days_per_check is None:
         staff_days_per_check = s.days_recheck or DAYS_PER_CHECK
     if yuan_per_check is None:
