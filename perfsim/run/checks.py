@@ -91,8 +91,9 @@ def optimise_checks(scenario: Scenario, budget: float, *,
     inflation payoff, wrong cuts and cost. ``shares`` is a count of evenly spaced shares from
     0 to the most the budget affords, or the shares themselves (each within what it
     affords). ``selections`` default to every selection, ``risk`` and ``mix`` only where the
-    scenario's ``simulation.spot_check`` block gives their weights. The scenario's units must inflate (``simulation.self_evaluation.inflation_mean``
-    or ``by_department``): the payoff of inflation is what the checks are to remove."""
+    scenario's ``simulation.spot_check`` block gives their weights. The scenario's units must
+    inflate (``simulation.self_evaluation.inflation_mean`` or ``by_department``): the payoff
+    of inflation is what the checks are to remove."""
     s = scenario.settings
     if selections is None:  # risk and mix only where the scenario gives their weights
         selections = [x for x in SELECTIONS if x not in ("risk", "mix")
