@@ -677,3 +677,20 @@ def test_bad_mix_and_risk_settings_are_one_line_errors(block, fragment):
     with pytest.raises(InputError, match=fragment) as err:
         settings_from_dict({"spot_check": block})
     assert "\n" not in str(err.value)
+
+
+def test_checks_weighted_by_history_return_to_projects_found_inflated():
+    """Risk checks raised for projects found inflated before: year 1 (no history yet) is the
+    plain risk selection to the yuan; in year 2 the persistent inflators found in year 1 are
+    checked again, so inflating pays less than when history is ignored."""
+    sc = perfsim.load(SCENARIOS / "liupanshui_2022.yaml").set({
+        "simulation.self_evaluation.inflation_mean": 0.02,
+        "simulation.self_evaluation.inflation_sd": 0.03,
+        "simulation.spot_check.share": 0.1, "simulation.spot_check.selection": "risk",
+        "simulation.spot_check.gap": 3.0, "simulation.spot_check.inflation_penalty": 10.0})
+    plain, history = (sc.set({"simulation.spot_check.risk_history": h}).simulate(
+        replications=32, years=2).replications for h in (0.0, 1e6))
+    first = plain["year"] == 1
+    pd.testing.assert_frame_equal(plain[first], history[first])
+    payoff = [r.loc[r["year"] == 2, "inflation_payoff"].mean() for r in (plain, history)]
+    assert payoff[1] < payoff[0]
