@@ -171,6 +171,26 @@ def _coverage(o: YearOutcome) -> np.ndarray:
         return np.where(total > 0, _sum(np.where(o.checked, o.gross, 0.0)) / total, np.nan)
 
 
+def _gate(o: YearOutcome, *codes: int) -> np.ndarray:
+    """Active projects whose request the pre-evaluation decided as one of ``codes``
+    (indices into :data:`perfsim.kernel.linkage.GATE`); none without a gate."""
+    if o.link.gate is None:
+        return np.zeros(o.score.shape, dtype=bool)
+    return np.isin(o.link.gate, codes) & o.active
+
+
+def _gate_count(*codes: int) -> Callable[[YearOutcome], np.ndarray]:
+    return lambda o: _gate(o, *codes).sum(axis=-1).astype(float)
+
+
+def _monitored(o: YearOutcome, name: str) -> np.ndarray:
+    if o.monitoring is None:
+        return np.zeros(o.score.shape[0])
+    x = getattr(o.monitoring, name)
+    return (x & o.active).sum(axis=-1).astype(float) if x.dtype == bool else _sum(
+        np.where(o.active, x, 0.0))
+
+
 def _fixed() -> tuple[Metric, ...]:
     def held(o: YearOutcome) -> np.ndarray:
         return o.active & (o.next_budget > 0)
@@ -236,6 +256,31 @@ def _fixed() -> tuple[Metric, ...]:
                lambda o: _costs(o)["days"], True),
         Metric("recheck_coverage", "share", "share of this year's funds re-checked",
                _coverage, True),
+        Metric("pre_evaluation_funded", "projects", "requests the pre-evaluation funded as "
+               "asked", _gate_count(0)),
+        Metric("pre_evaluation_reduced", "projects", "requests the pre-evaluation reduced",
+               _gate_count(1)),
+        Metric("pre_evaluation_postponed", "projects", "requests the pre-evaluation "
+               "postponed", _gate_count(2)),
+        Metric("pre_evaluation_rejected", "projects", "requests the pre-evaluation rejected",
+               _gate_count(3)),
+        Metric("pre_evaluation_cut", "projects", "requests the pre-evaluation cut (reduced, "
+               "postponed or rejected)", _gate_count(1, 2, 3)),
+        Metric("pre_evaluation_saved", "yuan", "money the pre-evaluation took off next year's "
+               "requests (reductions and rejections)",
+               lambda o: (np.zeros(o.score.shape[0]) if o.link.gate_saved is None else
+                          _sum(np.where(o.active, o.link.gate_saved, 0.0)))),
+        Metric("pre_evaluation_wrong_rejects", "projects", "truly good (优/良) projects the "
+               "pre-evaluation postponed or rejected by mistake",
+               lambda o: (_gate(o, 2, 3) & (_truth(o)[1] <= o.good)).sum(axis=-1).astype(
+                   float), True),
+        Metric("monitoring_target_failed", "projects", "projects whose targets monitoring "
+               "found clearly unreachable at a checkpoint",
+               lambda o: _monitored(o, "failed")),
+        Metric("monitoring_suspended", "yuan", "disbursements suspended by monitoring for "
+               "targets clearly unreachable", lambda o: _monitored(o, "suspended")),
+        Metric("monitoring_cleared", "yuan", "balances cleared at year end for missed targets",
+               lambda o: _monitored(o, "cleared")),
     )
 
 

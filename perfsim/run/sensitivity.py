@@ -242,6 +242,7 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     year = dict(flags=inp.flags, cutoffs=design.cutoffs, table=design.table,
                 recovered=rows(model.recovered), escalation_years=s.escalation_years,
                 rectify_draw=rows(cycle["rectify_draw"]), units=cycle["units"],
+                pre_draw=rows(cycle["pre_draw"]),
                 rows=design.linkage or None, checked=scores.checked,
                 costs=costs_of(s, design))
     o = evaluate_year(scores.final, inp.budget, inp.grading, inp.linkage,

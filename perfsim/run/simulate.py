@@ -35,6 +35,7 @@ from perfsim.kernel.evaluation import (
     Costs,
     Measure,
     Process,
+    Targets,
     YearDraws,
     draw_year,
     evaluate_process,
@@ -47,7 +48,13 @@ from perfsim.kernel.year import CycleState, evaluate_year
 from perfsim.model.params import Parameter, RowDesign, apply_rows, parameters
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import PATHS, Settings
-from perfsim.model.streams import BLOCK, generator, rectification_draw
+from perfsim.model.streams import (
+    BLOCK,
+    generator,
+    monitoring_draw,
+    pre_evaluation_draw,
+    rectification_draw,
+)
 
 ENGINES = ("auto", "numpy", "processes", "dask")
 #: ``auto`` takes a process pool only for at least this many project × replication × year
@@ -137,6 +144,10 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
     infl = np.full(theta.size, float(settings.inflation_mean))
     for dep, v in settings.inflation_by_department.items():
         infl[deps.astype(str) == str(dep)] = float(v)
+    if settings.target_consequence == "rectify" and scenario.linkage.rectification is None:
+        raise InputError(scenario.source, "simulation", "monitoring.target_consequence",
+                         "rectify", "requiring rectification needs a linkage.rectification "
+                         "block")
     known_params = parameters(scenario)
     params: dict[str, Parameter] = {}
     if settings.ratio_range is not None:
@@ -218,6 +229,21 @@ def design_rows(inputs: SimInputs, streams: list[tuple[np.random.Generator, int]
         apply_rows(inputs.scenario, design, inputs.params["ratio"],
                    draw(lambda g, n: g.uniform(lo, hi, n)))
     return design
+
+
+def targets_of(settings: Settings) -> Targets:
+    """The target-attainment half of dual monitoring from the settings."""
+    s = settings
+    return Targets(minimum=s.target_minimum, noise=s.target_noise,
+                   consequence=s.target_consequence, year_end_clearing=s.year_end_clearing)
+
+
+def block_draws(fn: Any, seed: int, blocks: range, sizes: Sequence[int], slots: int,
+                year: int, *columns: int) -> np.ndarray:
+    """A per-block, per-year stream's draws (``fn``: a :mod:`perfsim.model.streams` draw)
+    for the rows of ``blocks``, stacked in block order."""
+    return np.concatenate([fn(seed, n, slots, *columns, block=b, year=year)
+                           for b, n in zip(blocks, sizes, strict=True)], axis=0)
 
 
 def costs_of(settings: Settings, design: RowDesign | None = None) -> Costs:
@@ -372,10 +398,19 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
             sc = evaluate_process(theta - theta_mu if t else None, inflation, measure, draws,
                                   process, budget, active, points, inputs.measure.points,
                                   scratch)
-            recovered = None
-            if s.checkpoints:
+            recovered = watched = None
+            if s.checkpoints and not s.target_minimum:
                 recovered = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
                                     draws.z_exec, s.checkpoints, s.execution_sd, s.recovery_share)
+            elif s.target_minimum:   # both halves: pace and targets
+                watched = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
+                                  draws.z_exec, s.checkpoints, s.execution_sd,
+                                  s.recovery_share, targets_of(s), block_draws(
+                                      monitoring_draw, inputs.seed, blocks, nb, S, t,
+                                      len(s.checkpoints) + 2))
+            pre_draw = None
+            if link.pre_evaluation is not None:
+                pre_draw = block_draws(pre_evaluation_draw, inputs.seed, blocks, nb, S, t)
             draw = None
             if rect is not None and (t > 0 or not observed):
                 draw = np.concatenate([rectification_draw(inputs.seed, n, S, block=b, year=t)
@@ -385,7 +420,8 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                         recovered=recovered, poor_run=poor_run,
                         escalation_years=s.escalation_years, rectify_draw=draw,
                         units=units, state=cycle, rows=design.linkage or None,
-                        checked=sc.checked, costs=costs)
+                        checked=sc.checked, costs=costs, pre_draw=pre_draw,
+                        monitoring=watched)
             o = evaluate_year(sc.final, budget, inputs.grading, inputs.linkage,
                               true_score=sc.true, **year)
             if sc.honest is not None:

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from perfsim.kernel import metrics
-from perfsim.kernel.linkage import STATUSES
+from perfsim.kernel.linkage import GATE, STATUSES
 from perfsim.kernel.year import YearOutcome, evaluate_year
 from perfsim.model.scenario import Scenario
-from perfsim.model.streams import rectification_draw
+from perfsim.model.streams import pre_evaluation_draw, rectification_draw
 
 MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
 
@@ -42,13 +42,18 @@ def cycle_args(scenario: Scenario, rows: int = 1) -> dict[str, Any]:
     """The evaluation cycle's inputs of a first year, for ``rows`` kernel rows: the
     rectification draws (stream ``rectification``, block 0, year 0 — the one-year run is
     replication 0 of the Monte Carlo) and each project's unit (department) for blacklists;
-    None where the linkage has no such rule."""
+    None where the linkage has no such rule; the pre-evaluation's noise (stream
+    ``pre_evaluation``, block 0, year 0)."""
     link, pf = scenario.linkage, scenario.portfolio
     draw = None
     if link.rectification is not None and "rectified" not in pf.table.columns:
         draw = rectification_draw(scenario.seed, rows, pf.n_projects)
+    pre = None
+    if link.pre_evaluation is not None:
+        pre = pre_evaluation_draw(scenario.seed, rows, pf.n_projects)
     return {"rectify_draw": draw,
-            "units": pf.unit_index if link.blacklist is not None else None}
+            "units": pf.unit_index if link.blacklist is not None else None,
+            "pre_draw": pre}
 
 
 def evaluate(scenario: Scenario) -> YearOutcome:
@@ -97,6 +102,10 @@ def run_year(scenario: Scenario) -> YearResult:
         alloc["rectified"] = o.rectified[0]
         alloc["recovered_unrectified"] = (0.0 if o.recovered_unrectified is None
                                           else o.recovered_unrectified[0])
+    if res.gate is not None:   # the pre-evaluation of next year's request
+        alloc["expected_score"] = o.expected[0]
+        alloc["pre_evaluation"] = np.asarray(GATE, dtype=object)[res.gate[0]]
+        alloc["pre_evaluation_saved"] = res.gate_saved[0]
     if res.postponed is not None:
         alloc["postponed"] = o.postponed[0]
     if o.blacklisted is not None:
