@@ -55,10 +55,10 @@ from perfsim.errors import InputError
 from perfsim.io import read_yaml
 from perfsim.kernel import metrics
 from perfsim.kernel.evaluation import (
+    Targets,
     YearDraws,
     draw_year,
     evaluate_process,
-    Targets,
     monitor,
     per_row,
     prepare_leaves,
