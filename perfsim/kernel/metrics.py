@@ -101,6 +101,47 @@ def volatility(budget: np.ndarray, next_budget: np.ndarray, active: np.ndarray) 
     return np.where(n > 0, rel.sum(axis=-1) / np.maximum(n, 1), np.nan)
 
 
+def unit_scores(score: np.ndarray, budget: np.ndarray, units: np.ndarray, n_units: int,
+                active: np.ndarray | None = None) -> np.ndarray:
+    """Department-overall scores from project scores: per row, each unit's budget-weighted
+    mean score over its active projects, (rows, projects) → (rows, units); NaN for a unit
+    with no active budget. ``units`` (projects,) or (rows, projects) unit indices."""
+    score = np.atleast_2d(np.asarray(score, dtype=float))
+    R = score.shape[0]
+    w = np.broadcast_to(np.asarray(budget, dtype=float), score.shape)
+    if active is not None:
+        w = np.where(active, w, 0.0)
+    idx = (np.arange(R)[:, None] * n_units + np.broadcast_to(units, score.shape)).ravel()
+    num = np.bincount(idx, weights=(w * score).ravel(), minlength=R * n_units)
+    den = np.bincount(idx, weights=w.ravel(), minlength=R * n_units)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan).reshape(R, n_units)
+
+
+def top_units(values: np.ndarray, share: float) -> np.ndarray:
+    """The "advanced units" (先进单位) per row: the units whose value ranks in the top
+    ``share`` — ``floor(share × units with a value)`` of them, at least one — ties at the
+    line all included; NaN values never. (rows, units) → bool."""
+    v = np.atleast_2d(np.asarray(values, dtype=float))
+    ok = np.isfinite(v)
+    n = ok.sum(axis=-1)
+    k = np.where(n > 0, np.maximum(np.floor(share * n + 1e-9), 1), 0).astype(np.int64)
+    desc = -np.sort(-np.where(ok, v, -np.inf), axis=-1)
+    line = np.take_along_axis(desc, np.maximum(k - 1, 0)[:, None], axis=-1)
+    return ok & (v >= line) & (k[:, None] > 0)
+
+
+def _department_stability(o: YearOutcome) -> np.ndarray:
+    true_score = _truth(o)[0]
+    if o.units is None:
+        return np.full(o.score.shape[0], np.nan)
+    n = int(np.max(o.units, initial=-1)) + 1
+    seen = unit_scores(o.score, o.gross, o.units, n, o.active)
+    truth = unit_scores(true_score, o.gross, o.units, n, o.active)
+    ok = np.isfinite(seen) & np.isfinite(truth)
+    return spearman(np.where(ok, seen, 0.0), np.where(ok, truth, 0.0), ok)
+
+
 def interval(values: np.ndarray, low: float = 5, high: float = 95) -> tuple[float, float, float]:
     """Mean and the (low, high) percentiles of a sample, ignoring NaN."""
     v = np.asarray(values, dtype=float)
@@ -281,6 +322,9 @@ def _fixed() -> tuple[Metric, ...]:
                "targets clearly unreachable", lambda o: _monitored(o, "suspended")),
         Metric("monitoring_cleared", "yuan", "balances cleared at year end for missed targets",
                lambda o: _monitored(o, "cleared")),
+        Metric("department_rank_stability", "correlation", "Spearman correlation of the "
+               "departments' budget-weighted scores and their true ones",
+               _department_stability, True),
     )
 
 

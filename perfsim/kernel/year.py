@@ -65,6 +65,7 @@ class YearOutcome:
     costs: Costs | None = None             # what evaluation costs per evaluator type
     expected: np.ndarray | None = None     # pre-evaluation's expected score (None: no gate)
     monitoring: Monitoring | None = None   # dual monitoring with targets (None: not run)
+    units: np.ndarray | None = None        # each project's unit index (None: not given)
 
     def _held(self, x: np.ndarray) -> np.ndarray:
         return x if self.everyone else np.where(self.active, x, 0.0)
@@ -291,4 +292,4 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                        after=CycleState(zero_run=zero_run, blacklist_left=left,
                                         unrectified_run=unrectified_run),
                        checked=checked, costs=costs, expected=expected,
-                       monitoring=monitoring)
+                       monitoring=monitoring, units=units)

@@ -87,7 +87,7 @@ class SimInputs:
     reliability: float        # share of the observed score variance that is true performance
     params: Mapping[str, Parameter]  # the registry entries design uncertainty samples
     scenario: Scenario        # for the parameter registry (applied per replication)
-    units: np.ndarray | None = None   # (P,) each project's unit index, for blacklists
+    units: np.ndarray | None = None   # (P,) each project's unit index (blacklists, departments)
 
     @property
     def n_projects(self) -> int:
@@ -170,7 +170,7 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
                      project_ids=pf.ids, departments=deps,
                      true_score=measure.score(mean[None])[0], reliability=lam, params=params,
                      scenario=scenario,
-                     units=pf.unit_index if scenario.linkage.blacklist is not None else None)
+                     units=pf.unit_index)
 
 
 # --- the Monte Carlo ------------------------------------------------------------------------

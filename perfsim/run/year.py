@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim.errors import InputError
 from perfsim.kernel import metrics
 from perfsim.kernel.linkage import GATE, STATUSES
 from perfsim.kernel.year import YearOutcome, evaluate_year
@@ -198,3 +199,38 @@ def cycle_summary(scenario: Scenario, alloc: pd.DataFrame) -> dict[str, Any]:
         out["blacklisted_units"] = sorted(map(str, alloc.loc[alloc["blacklisted"],
                                                               "department"].unique()))
     return out
+
+
+def department_results(year: YearResult, advanced_share: float = 0.2) -> pd.DataFrame:
+    """Department-overall results from project results (部门整体): one row per department —
+    projects, budget, next budget and change, ``score`` (the budget-weighted mean of its
+    projects' scores, :func:`perfsim.kernel.metrics.unit_scores`) and the unweighted
+    ``mean_score``, ``rank`` (1 = the highest score; ties share the best rank) and
+    ``advanced`` (先进单位: the top ``advanced_share`` of departments,
+    :func:`perfsim.kernel.metrics.top_units` — Wenzhou names the top 20%). Sorted by rank.
+    A portfolio whose rows are departments scored on their own table (Wenzhou's) gives each
+    department its own score."""
+    if (isinstance(advanced_share, bool) or not isinstance(advanced_share, int | float)
+            or not 0 < advanced_share <= 1):
+        raise InputError(field="advanced_share", value=advanced_share,
+                         problem="must be a share in (0, 1]")
+    alloc = year.allocations
+    units, names = pd.factorize(alloc["department"].astype(str), sort=True)
+    n = len(names)
+    budget = alloc["budget"].to_numpy(dtype=float)
+    score = alloc["score"].to_numpy(dtype=float)
+    weighted = metrics.unit_scores(score[None], budget, units, n)[0]
+    count = np.bincount(units, minlength=n)
+    out = pd.DataFrame({
+        "department": names,
+        "projects": count,
+        "budget": np.bincount(units, weights=budget, minlength=n),
+        "next_budget": np.bincount(units, weights=alloc["next_budget"].to_numpy(float),
+                                   minlength=n),
+        "score": weighted,
+        "mean_score": np.bincount(units, weights=score, minlength=n) / np.maximum(count, 1),
+    })
+    out["change"] = out["next_budget"] - out["budget"]
+    out["rank"] = out["score"].rank(ascending=False, method="min").astype("Int64")
+    out["advanced"] = metrics.top_units(weighted[None], float(advanced_share))[0]
+    return out.sort_values(["rank", "department"], kind="stable").reset_index(drop=True)
