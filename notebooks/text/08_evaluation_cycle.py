@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 08 评价闭环：整改、事前评估与评价主体 — The evaluation cycle: rectification, pre-evaluation and who evaluates
+# # 08 评价闭环 — The evaluation cycle: rectification, pre-evaluation, evaluators
 #
 # > 整改、事前绩效评估和评价主体的组合，在五年内如何改变误减资金、节约资金和评价成本？
 # > — How do rectification, pre-evaluation and the mix of evaluators change wrong cuts,
@@ -35,10 +35,10 @@
 # can be seen.
 
 # %% tags=["parameters"]
-scenario = "datasets/scenarios/jinan.yaml"  # scenario with rectification, relative to the project root
-pre_evaluation_scenario = "datasets/scenarios/liupanshui_2022_pre_evaluation.yaml"  # scenario with a pre-evaluation gate
+scenario = "datasets/scenarios/jinan.yaml"  # scenario with rectification, from the project root
+pre_evaluation_scenario = "datasets/scenarios/liupanshui_2022_pre_evaluation.yaml"  # with a gate
 seed = 9  # seed of the synthetic portfolio and of the Monte Carlo
-pre_evaluation_seed = 2022  # seed of the pre-evaluation scenario (its thresholds are calibrated to it)
+pre_evaluation_seed = 2022  # seed of the pre-evaluation scenario (its thresholds fit it)
 years = 5  # years simulated
 replications = 100  # Monte Carlo replications per variant
 fair_cut = 0.15  # share cut from projects graded 中 (the Jinan file keeps them whole)
