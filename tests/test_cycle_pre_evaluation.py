@@ -152,3 +152,27 @@ def test_liupanshui_2022_pre_evaluated_111_requests_cutting_22_and_keeping_16(tm
     assert main(["validate", str(path)]) == 0
     assert main(["run", str(path), "--years", "2", "--replications", "40",
                  "--out", str(tmp_path / "mc")]) == 0
+
+
+def test_new_projects_pass_the_gate_as_they_enter(tmp_path):
+    entering = "simulation: {dynamics: {entry_rate: 0.5}}\n"   # three new projects a year
+    halve = GATE.replace("NOISE", "0").replace(
+        "reject_below: 50, postpone_below: 60, reduce_below: 80", "reduce_below: 100").replace(
+        "reduce: 0.3", "reduce: 0.5")
+    sc = perfsim.load(write(tmp_path, halve + entering))
+    reps = sc.simulate(replications=8, years=2, noise=False).replications
+    y2 = reps[reps["year"] == 2]
+    # every request is halved: year 1's six leave 1,050 yuan, the entrants come in at half
+    # their requests, and every year-2 budget is halved again for year 3
+    entrants_half = y2["budget_total"] - 0.5 * sum(BUDGETS)
+    assert (entrants_half > 0).all()
+    assert y2["pre_evaluation_saved"].to_numpy() == pytest.approx(
+        (0.5 * y2["budget_total"] + entrants_half).to_numpy(), rel=1e-12)
+    assert (y2["pre_evaluation_reduced"] == 9 + 3).all() and (y2["projects"] == 9).all()
+    # a gate that rejects everything: no new project ever enters
+    shut = GATE.replace("NOISE", "0").replace("reject_below: 50", "reject_below: 100")
+    sc = perfsim.load(write(tmp_path, shut + entering))
+    reps = sc.simulate(replications=8, years=2, noise=False).replications
+    y2 = reps[reps["year"] == 2]
+    assert (y2["projects"] == 0).all() and (y2["pre_evaluation_rejected"] == 3).all()
+    assert (y2["pre_evaluation_funded"] == 0).all()

@@ -93,7 +93,8 @@ class LinkageResult:
     budget: np.ndarray
     postponed: np.ndarray | None = None   # no money next year, not cancelled (None: nobody)
     cut_failed: np.ndarray | None = None  # failed a precondition whose consequence is a cut
-    #: the pre-evaluation's decision per project (index into :data:`GATE`; None: no gate)
+    #: the pre-evaluation's decision per project (index into :data:`GATE`, −1 where nothing
+    #: is requested: cancelled by the rule; None: no gate)
     gate: np.ndarray | None = None
     gate_saved: np.ndarray | None = None  # yuan the gate took off (reduced and rejected)
 
@@ -200,6 +201,17 @@ class PreEvaluation:
                 below = expected < row_value(rows, f"pre_evaluation.{key}", line)
                 code = np.where(below, np.int8(k), code)
         return code
+
+    def judge(self, expected: np.ndarray, request: np.ndarray,
+              rows: Mapping[str, np.ndarray] | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Requests (yuan, or multipliers of a budget) through the gate: the decision codes
+        (:meth:`decide`), the requests after it (0 when postponed or rejected) and what it
+        saved (reductions and rejections; a postponed request is not saved)."""
+        code = self.decide(expected, rows)
+        cut = row_value(rows, "pre_evaluation.reduce", self.reduce)
+        after = np.where(code >= 2, 0.0, np.where(code == 1, request * (1.0 - cut), request))
+        return code, after, np.where(code == 2, 0.0, request - after)
 
 
 def row_value(rows: Mapping[str, np.ndarray] | None, name: str, default: float
@@ -357,10 +369,9 @@ class Linkage:
         gate = gate_saved = None
         pre = self.pre_evaluation
         if pre is not None and expected is not None:
-            gate = np.where(m > 0, pre.decide(expected, rows), np.int8(0)).astype(np.int8)
-            cut = row_value(rows, "pre_evaluation.reduce", pre.reduce)
-            after = np.where(gate >= 2, 0.0, np.where(gate == 1, m * (1.0 - cut), m))
-            gate_saved = np.where(gate == 2, 0.0, b * (m - after))
+            gate, after, saved = pre.judge(expected, m, rows)
+            gate = np.where(m > 0, gate, np.int8(-1)).astype(np.int8)   # −1: nothing asked
+            gate_saved = b * saved
             later_gate = gate == 2
             postponed = later_gate if postponed is None else postponed | later_gate
             m = after

@@ -213,15 +213,26 @@ def _coverage(o: YearOutcome) -> np.ndarray:
 
 
 def _gate(o: YearOutcome, *codes: int) -> np.ndarray:
-    """Active projects whose request the pre-evaluation decided as one of ``codes``
-    (indices into :data:`perfsim.kernel.linkage.GATE`); none without a gate."""
+    """Active projects whose request for next year the pre-evaluation decided as one of
+    ``codes`` (indices into :data:`perfsim.kernel.linkage.GATE`); none without a gate."""
     if o.link.gate is None:
         return np.zeros(o.score.shape, dtype=bool)
     return np.isin(o.link.gate, codes) & o.active
 
 
 def _gate_count(*codes: int) -> Callable[[YearOutcome], np.ndarray]:
-    return lambda o: _gate(o, *codes).sum(axis=-1).astype(float)
+    """Requests decided as one of ``codes``: next year's, and the new projects' as they
+    entered this year (the Monte Carlo)."""
+    def count(o: YearOutcome) -> np.ndarray:
+        n = _gate(o, *codes).sum(axis=-1).astype(float)
+        return n if o.entry_gate is None else n + np.isin(o.entry_gate, codes).sum(axis=-1)
+    return count
+
+
+def _gate_saved(o: YearOutcome) -> np.ndarray:
+    out = (np.zeros(o.score.shape[0]) if o.link.gate_saved is None else
+           _sum(np.where(o.active, o.link.gate_saved, 0.0)))
+    return out if o.entry_saved is None else out + _sum(o.entry_saved)
 
 
 def _monitored(o: YearOutcome, name: str) -> np.ndarray:
@@ -308,9 +319,8 @@ def _fixed() -> tuple[Metric, ...]:
         Metric("pre_evaluation_cut", "projects", "requests the pre-evaluation cut (reduced, "
                "postponed or rejected)", _gate_count(1, 2, 3)),
         Metric("pre_evaluation_saved", "yuan", "money the pre-evaluation took off next year's "
-               "requests (reductions and rejections)",
-               lambda o: (np.zeros(o.score.shape[0]) if o.link.gate_saved is None else
-                          _sum(np.where(o.active, o.link.gate_saved, 0.0)))),
+               "requests and new projects' requests (reductions and rejections)",
+               _gate_saved),
         Metric("pre_evaluation_wrong_rejects", "projects", "truly good (优/良) projects the "
                "pre-evaluation postponed or rejected by mistake",
                lambda o: (_gate(o, 2, 3) & (_truth(o)[1] <= o.good)).sum(axis=-1).astype(

@@ -66,6 +66,8 @@ class YearOutcome:
     expected: np.ndarray | None = None     # pre-evaluation's expected score (None: no gate)
     monitoring: Monitoring | None = None   # dual monitoring with targets (None: not run)
     units: np.ndarray | None = None        # each project's unit index (None: not given)
+    entry_gate: np.ndarray | None = None   # new requests judged on entry (GATE index; −1: none)
+    entry_saved: np.ndarray | None = None  # yuan the gate took off them
 
     def _held(self, x: np.ndarray) -> np.ndarray:
         return x if self.everyone else np.where(self.active, x, 0.0)
@@ -164,7 +166,8 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                   units: np.ndarray | None = None, state: CycleState | None = None,
                   rows: Mapping[str, np.ndarray] | None = None,
                   checked: np.ndarray | None = None, costs: Costs | None = None,
-                  pre_draw: np.ndarray | None = None, monitoring: Monitoring | None = None
+                  pre_draw: np.ndarray | None = None, monitoring: Monitoring | None = None,
+                  entry_gate: np.ndarray | None = None, entry_saved: np.ndarray | None = None
                   ) -> YearOutcome:
     """Grade ``score`` (rows, projects) and link ``budget`` (projects,) or (rows, projects).
 
@@ -189,7 +192,9 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     × ``pre_draw`` (standard normals (rows, projects)). ``monitoring`` (dual monitoring with
     targets, :func:`perfsim.kernel.evaluation.monitor`) gives the yuan recovered before the
     rule when ``recovered`` is None, and the projects it requires to rectify join the
-    rectification's feedback.
+    rectification's feedback. ``entry_gate``/``entry_saved``: the gate's decisions on the
+    new projects' requests as they entered this year (the Monte Carlo), counted in the
+    pre-evaluation metrics.
     """
     score = np.atleast_2d(np.asarray(score, dtype=float))
     budget = np.broadcast_to(np.asarray(budget, dtype=float), score.shape)
@@ -292,4 +297,5 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                        after=CycleState(zero_run=zero_run, blacklist_left=left,
                                         unrectified_run=unrectified_run),
                        checked=checked, costs=costs, expected=expected,
-                       monitoring=monitoring, units=units)
+                       monitoring=monitoring, units=units, entry_gate=entry_gate,
+                       entry_saved=entry_saved)

@@ -40,12 +40,14 @@ def rectification_draw(seed: int, rows: int, slots: int, block: int = 0, year: i
     return generator(seed, "rectification", block, year).random((rows, slots))
 
 
-def pre_evaluation_draw(seed: int, rows: int, slots: int, block: int = 0, year: int = 0
-                        ) -> np.ndarray:
+def pre_evaluation_draw(seed: int, rows: int, slots: int, block: int = 0, year: int = 0,
+                        part: int = 0) -> np.ndarray:
     """Standard normals (rows, slots): the noise of the pre-evaluation's expected score in
     ``year`` for the rows of block ``block``; row-major like :func:`rectification_draw`, so the
-    one-year run is replication 0 of the Monte Carlo's first year."""
-    return generator(seed, "pre_evaluation", block, year).standard_normal((rows, slots))
+    one-year run is replication 0 of the Monte Carlo's first year. ``part`` 1: the new
+    projects' requests judged as they enter (a sub-stream of its own)."""
+    sub = (block, year, part) if part else (block, year)
+    return generator(seed, "pre_evaluation", *sub).standard_normal((rows, slots))
 
 
 def monitoring_draw(seed: int, rows: int, slots: int, columns: int, block: int = 0,

@@ -239,11 +239,33 @@ def targets_of(settings: Settings) -> Targets:
 
 
 def block_draws(fn: Any, seed: int, blocks: range, sizes: Sequence[int], slots: int,
-                year: int, *columns: int) -> np.ndarray:
+                year: int, *columns: int, **options: int) -> np.ndarray:
     """A per-block, per-year stream's draws (``fn``: a :mod:`perfsim.model.streams` draw)
     for the rows of ``blocks``, stacked in block order."""
-    return np.concatenate([fn(seed, n, slots, *columns, block=b, year=year)
+    return np.concatenate([fn(seed, n, slots, *columns, block=b, year=year, **options)
                            for b, n in zip(blocks, sizes, strict=True)], axis=0)
+
+
+def gate_entrants(inputs: SimInputs, design: RowDesign, new: slice, budget: np.ndarray,
+                  active: np.ndarray, resume: np.ndarray, points: np.ndarray,
+                  z: np.ndarray) -> dict[str, np.ndarray]:
+    """The pre-evaluation of the new projects entering this year (columns ``new``), judged
+    on their latent score (``points``) plus the gate's noise × ``z``: a reduced request
+    enters with its reduced budget, a rejected one never enters, a postponed one enters next
+    year with its request. Updates ``budget``, ``active`` and ``resume`` in place; returns
+    the decisions and the yuan saved for the year's kernel call (``entry_gate``,
+    ``entry_saved``)."""
+    pre, rows = inputs.linkage.pre_evaluation, design.linkage or None
+    sd = row_value(rows, "pre_evaluation.noise", pre.noise)
+    code, after, saved = pre.judge(points[:, new] + sd * z[:, new], budget[:, new], rows)
+    budget[:, new] = np.where(code == 2, budget[:, new], after)
+    active[:, new] = code <= 1
+    resume[:, new] |= code == 2
+    gate = np.full(active.shape, -1, dtype=np.int8)
+    gate[:, new] = code
+    spared = np.zeros(active.shape)
+    spared[:, new] = saved
+    return {"entry_gate": gate, "entry_saved": spared}
 
 
 def costs_of(settings: Settings, design: RowDesign | None = None) -> Costs:
@@ -352,6 +374,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
     effect = 0.0 if rect is None else row_value(design.linkage, "rectification.effect",
                                                 rect.effect)
     costs = costs_of(s, design)
+    entry_points = slots(inputs.true_score)   # the latent score a new request is judged on
 
     names = metric_names(inputs.grading)
     out = {m: np.zeros((R, s.years)) for m in names}
@@ -389,10 +412,16 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
             normals += draws.z_leaf.size + draws.z_self.size + draws.z_exec.size + \
                 draws.z_theta.size + pooled.pop(0)
             uniforms += draws.key.size
+            entry = None
             if t > 0 and S > P0:
                 n_new = inputs.entrants_per_year
                 lo = P0 + (t - 1) * n_new
                 active[:, lo:lo + n_new] = True
+                if link.pre_evaluation is not None:   # new requests pass the gate as they enter
+                    entry = gate_entrants(inputs, design, slice(lo, lo + n_new), budget,
+                                          active, resume, entry_points,
+                                          block_draws(pre_evaluation_draw, inputs.seed, blocks,
+                                                      nb, S, t, part=1))
             if t + 1 < s.years:
                 coming = ahead.submit(ready, (t + 1) % 2, most_checked(t + 1))
             sc = evaluate_process(theta - theta_mu if t else None, inflation, measure, draws,
@@ -421,7 +450,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                         escalation_years=s.escalation_years, rectify_draw=draw,
                         units=units, state=cycle, rows=design.linkage or None,
                         checked=sc.checked, costs=costs, pre_draw=pre_draw,
-                        monitoring=watched)
+                        monitoring=watched, **(entry or {}))
             o = evaluate_year(sc.final, budget, inputs.grading, inputs.linkage,
                               true_score=sc.true, **year)
             if sc.honest is not None:

@@ -105,7 +105,8 @@ def run_year(scenario: Scenario) -> YearResult:
                                           else o.recovered_unrectified[0])
     if res.gate is not None:   # the pre-evaluation of next year's request
         alloc["expected_score"] = o.expected[0]
-        alloc["pre_evaluation"] = np.asarray(GATE, dtype=object)[res.gate[0]]
+        alloc["pre_evaluation"] = np.where(res.gate[0] >= 0, np.asarray(GATE, dtype=object)[
+            res.gate[0]], "")
         alloc["pre_evaluation_saved"] = res.gate_saved[0]
     if res.postponed is not None:
         alloc["postponed"] = o.postponed[0]
