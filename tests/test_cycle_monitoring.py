@@ -182,3 +182,23 @@ def test_rectification_required_without_a_rectification_rule_is_refused(tmp_path
     assert main(["run", str(path), "--replications", "2", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "monitoring.target_consequence" in err and len(err.strip().splitlines()) == 1
+
+
+def test_calibration_solves_the_target_line_in_the_monte_carlo(tmp_path):
+    from perfsim.run.calibrate import calibrate
+
+    sc = perfsim.load(write(tmp_path, "{checkpoints: [[0.5, 0.0]], targets: 0.3, "
+                                      "target_noise: 0.1, target_consequence: suspend}"))
+    # latent performance 0.55, 0.40 and 0.20 below the line: the expected money suspended
+    # rises with it; a target between its values at two lines is met between them
+    low = sc.simulate(replications=64, years=1).replications["monitoring_suspended"].mean()
+    high = sc.set({"simulation.monitoring.targets": 0.7}).simulate(
+        replications=64, years=1).replications["monitoring_suspended"].mean()
+    assert low < high
+    solved = calibrate(sc, "simulation.monitoring.targets",
+                       {"monitoring_suspended": (low + high) / 2}, bounds=[0.3, 0.7],
+                       replications=64)
+    assert 0.3 < solved.value < 0.7
+    at = sc.set({"simulation.monitoring.targets": solved.value}).simulate(
+        replications=64, years=1).replications["monitoring_suspended"].mean()
+    assert at == pytest.approx((low + high) / 2, rel=0.02)

@@ -95,7 +95,8 @@ def test_a_postponed_request_comes_back_and_a_rejected_one_does_not(tmp_path):
 
 
 def test_good_projects_rejected_by_mistake_need_the_truth(tmp_path):
-    harsh = GATE.replace("reject_below: 50", "reject_below: 90")
+    harsh = GATE.replace("reject_below: 50, postpone_below: 60, reduce_below: 80,",
+                         "reject_below: 90,").replace("\n                   reduce: 0.3", "")
     reps = gated(tmp_path, linkage=harsh).simulate(replications=1, years=1,
                                                     noise=False).replications
     # noise off: the truth is the score; 85 (良) is the one truly good project below 90
@@ -126,6 +127,8 @@ def test_the_gate_values_are_registry_parameters_for_vary_and_sensitivity(tmp_pa
     ("  pre_evaluation: {reduce_below: 70, reduce: 1.5}\n", "pre_evaluation.reduce"),
     ("  pre_evaluation: {reject_below: -1}\n", "pre_evaluation.reject_below"),
     ("  pre_evaluation: {reject_below: 50, cut: 0.2}\n", "pre_evaluation.cut"),
+    ("  pre_evaluation: {reject_below: 70, postpone_below: 60}\n",
+     "pre_evaluation.reject_below"),
 ])
 def test_a_bad_pre_evaluation_block_is_one_line_naming_the_field(tmp_path, block, field,
                                                                   capsys):
@@ -170,9 +173,21 @@ def test_new_projects_pass_the_gate_as_they_enter(tmp_path):
         (0.5 * y2["budget_total"] + entrants_half).to_numpy(), rel=1e-12)
     assert (y2["pre_evaluation_reduced"] == 9 + 3).all() and (y2["projects"] == 9).all()
     # a gate that rejects everything: no new project ever enters
-    shut = GATE.replace("NOISE", "0").replace("reject_below: 50", "reject_below: 100")
+    shut = GATE.replace("NOISE", "0").replace(
+        "reject_below: 50, postpone_below: 60, reduce_below: 80,", "reject_below: 100,").replace(
+        "\n                   reduce: 0.3", "")
     sc = perfsim.load(write(tmp_path, shut + entering))
     reps = sc.simulate(replications=8, years=2, noise=False).replications
     y2 = reps[reps["year"] == 2]
     assert (y2["projects"] == 0).all() and (y2["pre_evaluation_rejected"] == 3).all()
     assert (y2["pre_evaluation_funded"] == 0).all()
+
+
+def test_calibration_solves_the_reduction_for_a_savings_target(tmp_path):
+    from perfsim.run.calibrate import calibrate
+
+    sc = gated(tmp_path)
+    # saved = 500 + 600 rejected + 300 × reduce (the one reduced request): 1,190 at 0.3;
+    # 1,200 is reached at reduce = 100 / 300
+    solved = calibrate(sc, "linkage.pre_evaluation.reduce", {"pre_evaluation_saved": 1200})
+    assert solved.value == pytest.approx(1 / 3, abs=1e-6)

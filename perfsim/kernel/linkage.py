@@ -696,6 +696,12 @@ def _pre_evaluation(value: Any) -> PreEvaluation:
         raise InputError(where="linkage", field="pre_evaluation",
                          problem="needs a threshold: reject_below, postpone_below or "
                                  "reduce_below (points of the expected score)")
+    given = [(k, v) for k, v in lines.items() if v is not None]
+    for (k1, v1), (k2, v2) in zip(given, given[1:], strict=False):
+        if v1 > v2:
+            raise InputError(where="linkage", field=f"pre_evaluation.{k1}", value=v1,
+                             problem=f"is above {k2} ({v2:g}): the thresholds rise from "
+                                     "reject to postpone to reduce")
     if lines["reduce_below"] is not None and "reduce" not in spec:
         raise InputError(where="linkage", field="pre_evaluation.reduce",
                          problem="missing: reduce_below needs the share reduced, in [0, 1]")
