@@ -76,7 +76,7 @@ from perfsim.run.sensitivity import (
     sobol,
 )
 from perfsim.run.simulate import ENGINES, scenario_settings, simulate
-from perfsim.run.year import run_year
+from perfsim.run.year import department_results, run_year
 from perfsim.version import __version__
 
 EXIT_INPUT = 2
@@ -138,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--xlsx", action="store_true",
                      help="also write allocation.xlsx for finance staff (projects, department "
                           "ledger, grade summary; yuan formatted #,##0.00)")
+    run.add_argument("--advanced-share", type=float, default=None, metavar="SHARE",
+                     help="also write departments.csv: department-overall scores (the "
+                          "budget-weighted mean of project scores), their rank and the top "
+                          "SHARE named advanced units (e.g. 0.2, Wenzhou's top 20%%); one-year "
+                          "run only")
     run.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="set",
                      help="set a parameter by its YAML path for this run, e.g. "
                           "linkage.ratio=0.2 or simulation.spot_check.share=0.3 (repeat; "
@@ -554,11 +559,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                      "`simulation:` block in the scenario")
         with claim_output(out, inputs=inputs):  # held until the result is in place
             result = run_year(scenario)
+            deps = (None if args.advanced_share is None else
+                    department_results(result, args.advanced_share))
             write_year(result, out, xlsx=args.xlsx)
+            if deps is not None:   # in perfsim's own, just written directory
+                write_csv(deps, Path(out) / "departments.csv", "%.6f")
         print_year(result, out)
         if args.xlsx:
             print(f"已写入 wrote {Path(out)}/allocation.xlsx")
         return 0
+    if args.advanced_share is not None:
+        raise InputError(field="--advanced-share", value=args.advanced_share,
+                         problem="departments.csv is written for a one-year run (without "
+                                 "--years or --replications)")
     if args.xlsx:
         raise InputError(field="--xlsx", problem="the workbook is written for a one-year run "
                                                  "(without --years or --replications)")

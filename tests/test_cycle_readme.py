@@ -27,3 +27,18 @@ def test_the_cycle_example_gives_the_budgets_the_readme_states(tmp_path):
     assert alloc.loc[["P3", "P4"], "precondition_failed"].all()
     cycle = result.summary["evaluation_cycle"]["rectification"]
     assert (cycle["fed_back"], cycle["rectified"]) == (2, 1)
+
+
+def test_the_pre_evaluation_example_gives_the_budgets_the_readme_states(tmp_path):
+    text = README.read_text(encoding="utf-8")
+    found = dict(re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S))
+    for name in ("requests.csv", "pre_evaluation.yaml"):
+        (tmp_path / name).write_text(found[name], encoding="utf-8")
+    result = run_year(load_scenario(tmp_path / "pre_evaluation.yaml"))
+    alloc = result.allocations.set_index("project_id")
+    # 95 funded; 78 and 66 reduced 25%; 60 postponed; 52 rejected
+    assert alloc["pre_evaluation"].tolist() == ["fund", "reduce", "reduce", "postpone",
+                                                "reject"]
+    assert alloc["next_budget"].tolist() == [1_000_000, 600_000, 450_000, 0, 0]
+    assert result.metrics["pre_evaluation_saved"] == 750_000
+    assert result.metrics["pre_evaluation_cut"] == 4

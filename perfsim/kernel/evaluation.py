@@ -428,19 +428,93 @@ def recheck_scores(self_score: np.ndarray, recheck_score: np.ndarray, checked: n
     return np.clip(score, 0.0, None)
 
 
+#: what dual monitoring does to a project whose targets are clearly unreachable
+TARGET_CONSEQUENCES = ("warn", "suspend", "recover", "rectify")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The target-attainment half of dual monitoring: at each checkpoint a project's projected
+    attainment of its year's targets is its latent performance plus normal noise of sd
+    ``noise``; below ``minimum`` its targets are clearly unreachable, with the
+    ``consequence``: ``warn`` (counted only), ``suspend`` (the disbursements still to come,
+    budget × (1 − elapsed), are withheld), ``recover`` (``recovery_share`` of its idle funds
+    recovered, as for slow execution) or ``rectify`` (required to rectify: it joins the
+    rectification of the linkage rule). ``year_end_clearing``: a project whose year-end
+    attainment misses ``minimum`` has its unspent balance cleared (Weifang [S1])."""
+
+    minimum: float | np.ndarray
+    noise: float | np.ndarray = 0.0
+    consequence: str = "warn"
+    year_end_clearing: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class Monitoring:
+    """Dual monitoring's outcome (R, P): ``recovered`` every yuan taken before the linkage
+    rule (idle funds recovered, disbursements suspended, balances cleared); the targets
+    ``failed`` at a checkpoint; yuan ``suspended`` and ``cleared``; the projects required
+    to rectify (``feedback``; None unless the consequence is ``rectify``)."""
+
+    recovered: np.ndarray
+    failed: np.ndarray
+    suspended: np.ndarray
+    cleared: np.ndarray
+    feedback: np.ndarray | None = None
+
+
 def monitor(budget: np.ndarray, pace: np.ndarray, z: np.ndarray,
             checkpoints: tuple[tuple[float, float], ...], noise_sd: float,
-            recovery_share: float) -> np.ndarray:
-    """Dual monitoring of execution: at each checkpoint (share of the year elapsed, minimum
-    execution rate) a project's execution rate is ``elapsed × pace`` plus noise; a project below
-    the minimum has ``recovery_share`` of its idle funds — budget × (elapsed − rate) —
-    recovered, once a year, at the first checkpoint it fails. Returns yuan recovered (R, P)."""
+            recovery_share: float, targets: Targets | None = None,
+            z_target: np.ndarray | None = None, attainment: np.ndarray | None = None
+            ) -> np.ndarray | Monitoring:
+    """Dual monitoring at each checkpoint (share of the year elapsed, minimum execution rate).
+
+    Execution pace: a project's execution rate is ``elapsed × pace`` plus noise; a project
+    below the minimum has ``recovery_share`` of its idle funds — budget × (elapsed − rate) —
+    recovered, once a year, at the first checkpoint it fails. Without ``targets`` returns the
+    yuan recovered (R, P).
+
+    Target attainment (``targets``, :class:`Targets`): the projected attainment
+    ``attainment`` (default ``pace``: the latent performance) plus ``targets.noise`` ×
+    ``z_target[..., c]`` at checkpoint c, clipped to [0, 1]; below the minimum the targets
+    are clearly unreachable and the consequence is applied at the first checkpoint that
+    finds it. ``z_target`` (R, P, checkpoints + 2): one normal per checkpoint, then the
+    year-end attainment and the year-end execution rate (pace plus ``noise_sd`` × normal)
+    for year-end clearing. Returns a :class:`Monitoring`; nothing taken exceeds a budget."""
+    budget = np.asarray(budget, dtype=float)
     recovered = np.zeros(np.shape(budget))
     done = np.zeros(np.shape(budget), dtype=bool)
+    rates = []
     for c, (elapsed, minimum) in enumerate(checkpoints):
         rate = np.clip(elapsed * pace + noise_sd * z[..., c], 0.0, 1.0)
+        rates.append(rate)
         fail = (rate < minimum) & ~done
         recovered = np.where(fail, recovery_share * budget * np.clip(elapsed - rate, 0, None),
                              recovered)
         done |= fail
-    return recovered
+    if targets is None:
+        return recovered
+    t = targets
+    level = pace if attainment is None else attainment
+    failed = np.zeros(np.shape(budget), dtype=bool)
+    suspended = np.zeros(np.shape(budget))
+    for c, (elapsed, _) in enumerate(checkpoints):
+        projected = np.clip(level + t.noise * z_target[..., c], 0.0, 1.0)
+        first = (projected < t.minimum) & ~failed
+        if t.consequence == "suspend":
+            suspended = np.where(first, budget * (1.0 - elapsed), suspended)
+        elif t.consequence == "recover":
+            idle = recovery_share * budget * np.clip(elapsed - rates[c], 0, None)
+            recovered = np.where(first, np.maximum(recovered, idle), recovered)
+        failed |= first
+    taken = np.minimum(recovered + suspended, budget)
+    cleared = np.zeros(np.shape(budget))
+    if t.year_end_clearing:
+        C = len(checkpoints)
+        missed = np.clip(level + t.noise * z_target[..., C], 0.0, 1.0) < t.minimum
+        spent = np.clip(pace + noise_sd * z_target[..., C + 1], 0.0, 1.0)
+        cleared = np.where(missed, np.clip(budget * (1.0 - spent) - taken, 0.0, None), 0.0)
+    return Monitoring(recovered=taken + cleared, failed=failed,
+                      suspended=np.minimum(suspended, budget), cleared=cleared,
+                      feedback=failed.copy() if t.consequence == "rectify" else None)

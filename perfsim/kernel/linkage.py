@@ -14,7 +14,11 @@ Then, in this order:
    the grade: ``no_budget`` (multiplier 0, the default), ``cut`` (multiplier × (1 − share)) or
    ``postpone`` (no money next year, the project is not cancelled); a **blacklisted** unit's
    projects are cut by the blacklist's share (1 = no budget);
-4. **savings pool** — the money taken away (Σ budget − Σ budget × multiplier) is either
+4. **pre-evaluation** (事前绩效评估) — next year's request of each project still funded passes
+   a gate on its expected performance (a noisy score): below ``reject_below`` points it is
+   rejected (multiplier 0), below ``postpone_below`` postponed, below ``reduce_below``
+   reduced by the ``reduce`` share, else funded as requested;
+5. **savings pool** — the money taken away (Σ budget − Σ budget × multiplier) is either
    returned to the treasury (``pool: treasury``, default) or redistributed to the projects in
    the recipient grades (default: the best grade of the label set, 优 in the national set) in
    proportion to their budgets (``pool: redistribute``), which keeps the total unchanged. With
@@ -42,6 +46,8 @@ POOLS = ("treasury", "redistribute")
 STATUSES = ("kept", "cut", "cancelled", "rewarded", "postponed")
 CONSEQUENCES = ("no_budget", "cut", "postpone")
 BREACHES = ("unrectified", "precondition", "poor")
+#: the pre-evaluation's decisions, in order of severity
+GATE = ("fund", "reduce", "postpone", "reject")
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,10 @@ class LinkageResult:
     budget: np.ndarray
     postponed: np.ndarray | None = None   # no money next year, not cancelled (None: nobody)
     cut_failed: np.ndarray | None = None  # failed a precondition whose consequence is a cut
+    #: the pre-evaluation's decision per project (index into :data:`GATE`, −1 where nothing
+    #: is requested: cancelled by the rule; None: no gate)
+    gate: np.ndarray | None = None
+    gate_saved: np.ndarray | None = None  # yuan the gate took off (reduced and rejected)
 
     @property
     def status(self) -> np.ndarray:
@@ -166,6 +176,44 @@ class ZeroPerformance:
     years: int = 1
 
 
+@dataclass(frozen=True)
+class PreEvaluation:
+    """The pre-evaluation gate (事前绩效评估; Liupanshui [E2], county rules [P6]: "low expected
+    performance → postpone"): each request's expected-performance score — the project's
+    latent score plus normal noise of sd ``noise`` points — decides it: below
+    ``reject_below`` rejected, below ``postpone_below`` postponed (no money next year, not
+    cancelled), below ``reduce_below`` reduced by the ``reduce`` share, else funded as asked.
+    A threshold of None leaves that consequence out."""
+
+    noise: float = 0.0
+    reject_below: float | None = None
+    postpone_below: float | None = None
+    reduce_below: float | None = None
+    reduce: float = 0.0
+
+    def decide(self, expected: np.ndarray, rows: Mapping[str, np.ndarray] | None = None
+               ) -> np.ndarray:
+        """Index into :data:`GATE` per request (the most severe threshold it is below)."""
+        code = np.zeros(np.shape(expected), dtype=np.int8)
+        for k, key in ((1, "reduce_below"), (2, "postpone_below"), (3, "reject_below")):
+            line = getattr(self, key)
+            if line is not None:
+                below = expected < row_value(rows, f"pre_evaluation.{key}", line)
+                code = np.where(below, np.int8(k), code)
+        return code
+
+    def judge(self, expected: np.ndarray, request: np.ndarray,
+              rows: Mapping[str, np.ndarray] | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Requests (yuan, or multipliers of a budget) through the gate: the decision codes
+        (:meth:`decide`), the requests after it (0 when postponed or rejected) and what it
+        saved (reductions and rejections; a postponed request is not saved)."""
+        code = self.decide(expected, rows)
+        cut = row_value(rows, "pre_evaluation.reduce", self.reduce)
+        after = np.where(code >= 2, 0.0, np.where(code == 1, request * (1.0 - cut), request))
+        return code, after, np.where(code == 2, 0.0, request - after)
+
+
 def row_value(rows: Mapping[str, np.ndarray] | None, name: str, default: float
               ) -> float | np.ndarray:
     """A linkage value that may differ per kernel row: ``rows[name]`` (rows,) shaped
@@ -195,6 +243,7 @@ class Linkage:
     rectification: Rectification | None = None
     blacklist: Blacklist | None = None
     zero_performance: ZeroPerformance | None = None
+    pre_evaluation: PreEvaluation | None = None
 
     def __post_init__(self) -> None:
         if self.pool not in POOLS:
@@ -270,13 +319,15 @@ class Linkage:
               flags: Mapping[str, np.ndarray] | None = None, *,
               cancel: np.ndarray | None = None, table: np.ndarray | None = None,
               unrectified: np.ndarray | None = None, blacklisted: np.ndarray | None = None,
-              rows: Mapping[str, np.ndarray] | None = None) -> LinkageResult:
+              rows: Mapping[str, np.ndarray] | None = None,
+              expected: np.ndarray | None = None) -> LinkageResult:
         """Apply the policy. ``budget`` (projects,) or (..., projects) in yuan; ``flags`` maps
         precondition names to boolean arrays (True = satisfied); ``cancel`` marks projects
         cancelled whatever their grade (e.g. repeated poor grades); ``table`` overrides a grade
         table per replication; ``unrectified`` marks projects fed back and not rectified,
         ``blacklisted`` the projects of blacklisted units; ``rows`` holds linkage values
-        that differ per row (:func:`row_value`)."""
+        that differ per row (:func:`row_value`); ``expected`` is each request's
+        expected-performance score for the pre-evaluation gate (None: no gate)."""
         budget = np.asarray(budget, dtype=float)
         ok: np.ndarray | bool = True
         failed_any: np.ndarray | bool = False   # any precondition failed or blacklisted
@@ -315,6 +366,15 @@ class Linkage:
         if scale is not None:
             m = m * scale
         b = np.broadcast_to(budget, m.shape)
+        gate = gate_saved = None
+        pre = self.pre_evaluation
+        if pre is not None and expected is not None:
+            gate, after, saved = pre.judge(expected, m, rows)
+            gate = np.where(m > 0, gate, np.int8(-1)).astype(np.int8)   # −1: nothing asked
+            gate_saved = b * saved
+            later_gate = gate == 2
+            postponed = later_gate if postponed is None else postponed | later_gate
+            m = after
         base = b * m
         reward = np.broadcast_to(0.0, base.shape)   # nothing redistributed: no array needed
         good = np.asarray(ok, dtype=bool) & ~np.asarray(failed_any, dtype=bool)
@@ -335,7 +395,7 @@ class Linkage:
         return LinkageResult(multiplier=m, next_budget=base + reward if self.pool ==
                              "redistribute" else base, reward=reward,
                              precondition_failed=failed, budget=b, postponed=postponed,
-                             cut_failed=cut_failed)
+                             cut_failed=cut_failed, gate=gate, gate_saved=gate_saved)
 
 
 def check_ratio(ratio: Any, where: str = "linkage", field: str = "ratio") -> float:
@@ -371,7 +431,7 @@ def liupanshui(ratio: float = 0.15, labels: LabelSet = NATIONAL, **kwargs: Any) 
 
 
 _COMMON = {"floor", "cap", "pool", "recipients", "preconditions", "rectification", "blacklist",
-           "zero_performance"}
+           "zero_performance", "pre_evaluation"}
 _RULE_KEYS = {
     "liupanshui": {"ratio"},
     "grade_table": {"multipliers"},
@@ -403,6 +463,12 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
             effect: 0.0               # Monte Carlo: latent performance gain after rectifying
           blacklist: {after: [unrectified], years: 2, cut: 1.0}   # a unit's projects cut
           zero_performance: {below: 30, years: 3}   # cancelled after k years below 30 points
+          pre_evaluation:             # 事前绩效评估 of next year's requests
+            noise: 5                  # sd (points) of the expected score around the latent one
+            reject_below: 60          # expected score below 60 → rejected
+            postpone_below: 65        # ... below 65 → postponed
+            reduce_below: 75          # ... below 75 → reduced by the share below
+            reduce: 0.3
     """
     spec = dict(spec or {"rule": "liupanshui"})
     rule = spec.get("rule", "liupanshui")
@@ -431,6 +497,8 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
         common["blacklist"] = _blacklist(spec["blacklist"])
     if spec.get("zero_performance") is not None:
         common["zero_performance"] = _zero_performance(spec["zero_performance"])
+    if spec.get("pre_evaluation") is not None:
+        common["pre_evaluation"] = _pre_evaluation(spec["pre_evaluation"])
     if rule == "liupanshui":
         return liupanshui(spec.get("ratio", 0.15), labels, **common)
     if rule == "grade_table":
@@ -617,3 +685,29 @@ def _zero_performance(value: Any) -> ZeroPerformance:
                          problem="missing: the score (points) below which performance is zero")
     return ZeroPerformance(below=_number(spec["below"], "zero_performance.below"),
                            years=_years(spec.get("years", 1), "zero_performance.years"))
+
+
+def _pre_evaluation(value: Any) -> PreEvaluation:
+    spec = _block(value, "pre_evaluation",
+                  {"noise", "reject_below", "postpone_below", "reduce_below", "reduce"})
+    lines = {k: (None if spec.get(k) is None else _number(spec[k], f"pre_evaluation.{k}"))
+             for k in ("reject_below", "postpone_below", "reduce_below")}
+    if all(v is None for v in lines.values()):
+        raise InputError(where="linkage", field="pre_evaluation",
+                         problem="needs a threshold: reject_below, postpone_below or "
+                                 "reduce_below (points of the expected score)")
+    given = [(k, v) for k, v in lines.items() if v is not None]
+    for (k1, v1), (k2, v2) in zip(given, given[1:], strict=False):
+        if v1 > v2:
+            raise InputError(where="linkage", field=f"pre_evaluation.{k1}", value=v1,
+                             problem=f"is above {k2} ({v2:g}): the thresholds rise from "
+                                     "reject to postpone to reduce")
+    if lines["reduce_below"] is not None and "reduce" not in spec:
+        raise InputError(where="linkage", field="pre_evaluation.reduce",
+                         problem="missing: reduce_below needs the share reduced, in [0, 1]")
+    if "reduce" in spec and lines["reduce_below"] is None:
+        raise InputError(where="linkage", field="pre_evaluation.reduce", value=spec["reduce"],
+                         problem="a share reduced needs reduce_below")
+    return PreEvaluation(noise=_number(spec.get("noise", 0.0), "pre_evaluation.noise"),
+                         reduce=_share(spec.get("reduce", 0.0), "pre_evaluation.reduce"),
+                         **lines)

@@ -101,6 +101,47 @@ def volatility(budget: np.ndarray, next_budget: np.ndarray, active: np.ndarray) 
     return np.where(n > 0, rel.sum(axis=-1) / np.maximum(n, 1), np.nan)
 
 
+def unit_scores(score: np.ndarray, budget: np.ndarray, units: np.ndarray, n_units: int,
+                active: np.ndarray | None = None) -> np.ndarray:
+    """Department-overall scores from project scores: per row, each unit's budget-weighted
+    mean score over its active projects, (rows, projects) → (rows, units); NaN for a unit
+    with no active budget. ``units`` (projects,) or (rows, projects) unit indices."""
+    score = np.atleast_2d(np.asarray(score, dtype=float))
+    R = score.shape[0]
+    w = np.broadcast_to(np.asarray(budget, dtype=float), score.shape)
+    if active is not None:
+        w = np.where(active, w, 0.0)
+    idx = (np.arange(R)[:, None] * n_units + np.broadcast_to(units, score.shape)).ravel()
+    num = np.bincount(idx, weights=(w * score).ravel(), minlength=R * n_units)
+    den = np.bincount(idx, weights=w.ravel(), minlength=R * n_units)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan).reshape(R, n_units)
+
+
+def top_units(values: np.ndarray, share: float) -> np.ndarray:
+    """The "advanced units" (先进单位) per row: the units whose value ranks in the top
+    ``share`` — ``floor(share × units with a value)`` of them, at least one — ties at the
+    line all included; NaN values never. (rows, units) → bool."""
+    v = np.atleast_2d(np.asarray(values, dtype=float))
+    ok = np.isfinite(v)
+    n = ok.sum(axis=-1)
+    k = np.where(n > 0, np.maximum(np.floor(share * n + 1e-9), 1), 0).astype(np.int64)
+    desc = -np.sort(-np.where(ok, v, -np.inf), axis=-1)
+    line = np.take_along_axis(desc, np.maximum(k - 1, 0)[:, None], axis=-1)
+    return ok & (v >= line) & (k[:, None] > 0)
+
+
+def _department_stability(o: YearOutcome) -> np.ndarray:
+    true_score = _truth(o)[0]
+    if o.units is None:
+        return np.full(o.score.shape[0], np.nan)
+    n = int(np.max(o.units, initial=-1)) + 1
+    seen = unit_scores(o.score, o.gross, o.units, n, o.active)
+    truth = unit_scores(true_score, o.gross, o.units, n, o.active)
+    ok = np.isfinite(seen) & np.isfinite(truth)
+    return spearman(np.where(ok, seen, 0.0), np.where(ok, truth, 0.0), ok)
+
+
 def interval(values: np.ndarray, low: float = 5, high: float = 95) -> tuple[float, float, float]:
     """Mean and the (low, high) percentiles of a sample, ignoring NaN."""
     v = np.asarray(values, dtype=float)
@@ -171,6 +212,37 @@ def _coverage(o: YearOutcome) -> np.ndarray:
         return np.where(total > 0, _sum(np.where(o.checked, o.gross, 0.0)) / total, np.nan)
 
 
+def _gate(o: YearOutcome, *codes: int) -> np.ndarray:
+    """Active projects whose request for next year the pre-evaluation decided as one of
+    ``codes`` (indices into :data:`perfsim.kernel.linkage.GATE`); none without a gate."""
+    if o.link.gate is None:
+        return np.zeros(o.score.shape, dtype=bool)
+    return np.isin(o.link.gate, codes) & o.active
+
+
+def _gate_count(*codes: int) -> Callable[[YearOutcome], np.ndarray]:
+    """Requests decided as one of ``codes``: next year's, and the new projects' as they
+    entered this year (the Monte Carlo)."""
+    def count(o: YearOutcome) -> np.ndarray:
+        n = _gate(o, *codes).sum(axis=-1).astype(float)
+        return n if o.entry_gate is None else n + np.isin(o.entry_gate, codes).sum(axis=-1)
+    return count
+
+
+def _gate_saved(o: YearOutcome) -> np.ndarray:
+    out = (np.zeros(o.score.shape[0]) if o.link.gate_saved is None else
+           _sum(np.where(o.active, o.link.gate_saved, 0.0)))
+    return out if o.entry_saved is None else out + _sum(o.entry_saved)
+
+
+def _monitored(o: YearOutcome, name: str) -> np.ndarray:
+    if o.monitoring is None:
+        return np.zeros(o.score.shape[0])
+    x = getattr(o.monitoring, name)
+    return (x & o.active).sum(axis=-1).astype(float) if x.dtype == bool else _sum(
+        np.where(o.active, x, 0.0))
+
+
 def _fixed() -> tuple[Metric, ...]:
     def held(o: YearOutcome) -> np.ndarray:
         return o.active & (o.next_budget > 0)
@@ -236,6 +308,33 @@ def _fixed() -> tuple[Metric, ...]:
                lambda o: _costs(o)["days"], True),
         Metric("recheck_coverage", "share", "share of this year's funds re-checked",
                _coverage, True),
+        Metric("pre_evaluation_funded", "projects", "requests the pre-evaluation funded as "
+               "asked", _gate_count(0)),
+        Metric("pre_evaluation_reduced", "projects", "requests the pre-evaluation reduced",
+               _gate_count(1)),
+        Metric("pre_evaluation_postponed", "projects", "requests the pre-evaluation "
+               "postponed", _gate_count(2)),
+        Metric("pre_evaluation_rejected", "projects", "requests the pre-evaluation rejected",
+               _gate_count(3)),
+        Metric("pre_evaluation_cut", "projects", "requests the pre-evaluation cut (reduced, "
+               "postponed or rejected)", _gate_count(1, 2, 3)),
+        Metric("pre_evaluation_saved", "yuan", "money the pre-evaluation took off next year's "
+               "requests and new projects' requests (reductions and rejections)",
+               _gate_saved),
+        Metric("pre_evaluation_wrong_rejects", "projects", "truly good (优/良) projects the "
+               "pre-evaluation postponed or rejected by mistake",
+               lambda o: (_gate(o, 2, 3) & (_truth(o)[1] <= o.good)).sum(axis=-1).astype(
+                   float), True),
+        Metric("monitoring_target_failed", "projects", "projects whose targets monitoring "
+               "found clearly unreachable at a checkpoint",
+               lambda o: _monitored(o, "failed")),
+        Metric("monitoring_suspended", "yuan", "disbursements suspended by monitoring for "
+               "targets clearly unreachable", lambda o: _monitored(o, "suspended")),
+        Metric("monitoring_cleared", "yuan", "balances cleared at year end for missed targets",
+               lambda o: _monitored(o, "cleared")),
+        Metric("department_rank_stability", "correlation", "Spearman correlation of the "
+               "departments' budget-weighted scores and their true ones",
+               _department_stability, True),
     )
 
 

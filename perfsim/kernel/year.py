@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from perfsim.errors import InputError
-from perfsim.kernel.evaluation import Costs
+from perfsim.kernel.evaluation import Costs, Monitoring
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import Linkage, LinkageResult, row_value
 
@@ -63,6 +63,11 @@ class YearOutcome:
     after: CycleState | None = None        # the state the next year starts from
     checked: np.ndarray | None = None      # re-checked (spot checks; None: not simulated)
     costs: Costs | None = None             # what evaluation costs per evaluator type
+    expected: np.ndarray | None = None     # pre-evaluation's expected score (None: no gate)
+    monitoring: Monitoring | None = None   # dual monitoring with targets (None: not run)
+    units: np.ndarray | None = None        # each project's unit index (None: not given)
+    entry_gate: np.ndarray | None = None   # new requests judged on entry (GATE index; −1: none)
+    entry_saved: np.ndarray | None = None  # yuan the gate took off them
 
     def _held(self, x: np.ndarray) -> np.ndarray:
         return x if self.everyone else np.where(self.active, x, 0.0)
@@ -160,7 +165,9 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                   escalation_years: int = 0, rectify_draw: np.ndarray | None = None,
                   units: np.ndarray | None = None, state: CycleState | None = None,
                   rows: Mapping[str, np.ndarray] | None = None,
-                  checked: np.ndarray | None = None, costs: Costs | None = None
+                  checked: np.ndarray | None = None, costs: Costs | None = None,
+                  pre_draw: np.ndarray | None = None, monitoring: Monitoring | None = None,
+                  entry_gate: np.ndarray | None = None, entry_saved: np.ndarray | None = None
                   ) -> YearOutcome:
     """Grade ``score`` (rows, projects) and link ``budget`` (projects,) or (rows, projects).
 
@@ -179,6 +186,15 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     the linkage values that differ per row (:func:`perfsim.kernel.linkage.row_value`).
     ``checked`` (the projects re-checked by the evaluation process) and ``costs`` give the
     evaluation cost metrics.
+
+    The pre-evaluation gate of the linkage policy judges next year's requests by an expected
+    score: the latent score (``true_score`` where known, else ``score``) plus the gate's noise
+    × ``pre_draw`` (standard normals (rows, projects)). ``monitoring`` (dual monitoring with
+    targets, :func:`perfsim.kernel.evaluation.monitor`) gives the yuan recovered before the
+    rule when ``recovered`` is None, and the projects it requires to rectify join the
+    rectification's feedback. ``entry_gate``/``entry_saved``: the gate's decisions on the
+    new projects' requests as they entered this year (the Monte Carlo), counted in the
+    pre-evaluation metrics.
     """
     score = np.atleast_2d(np.asarray(score, dtype=float))
     budget = np.broadcast_to(np.asarray(budget, dtype=float), score.shape)
@@ -195,6 +211,8 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     poor = escalated(is_poor, poor_run, escalation_years)
     if poor is not None:
         cancel = poor if cancel is None else cancel | poor
+    if recovered is None and monitoring is not None:
+        recovered = monitoring.recovered
     linked = gross if recovered is None else gross - recovered
     state = state or CycleState()
     feedback = rectified = unrectified = taken = unrectified_run = None
@@ -202,6 +220,8 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     if rect is not None:
         codes = [grading.labels.index(c) for c in rect.grades]
         feedback = np.isin(grade, codes) & active
+        if monitoring is not None and monitoring.feedback is not None:
+            feedback = feedback | (monitoring.feedback & active)
         if rect.by_grade:   # a probability per grade fed back
             prob: float | np.ndarray = np.zeros(score.shape)
             for code, v in rect.by_grade.items():
@@ -254,8 +274,19 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                        np.take_along_axis(listed, units, axis=-1)) & active
         n_listed = listed.sum(axis=-1).astype(float)
         left = np.where(broke, bl.years - 1, np.maximum(before - 1, 0)).astype(np.int16)
+    expected = None
+    pre = linkage.pre_evaluation
+    if pre is not None:
+        sd = row_value(rows, "pre_evaluation.noise", pre.noise)
+        latent = score if true_score is None else true_score
+        if pre_draw is None and np.any(np.asarray(sd) > 0):
+            raise InputError(where="linkage", field="pre_evaluation.noise", value=pre.noise,
+                             problem="a noisy expected score needs the year's random draw "
+                                     "(run it through perfsim.run)")
+        expected = latent if pre_draw is None else latent + sd * np.asarray(pre_draw, float)
     link = linkage.apply(linked, score, grade, flags, cancel=cancel, table=table,
-                         unrectified=unrectified, blacklisted=blacklisted, rows=rows)
+                         unrectified=unrectified, blacklisted=blacklisted, rows=rows,
+                         expected=expected)
     return YearOutcome(score=score, grade=grade, link=link, gross=gross,
                        recovered=(np.broadcast_to(0.0, score.shape) if recovered is None
                                   else np.asarray(recovered, dtype=float)),
@@ -265,4 +296,6 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                        blacklisted=blacklisted, units_blacklisted=n_listed,
                        after=CycleState(zero_run=zero_run, blacklist_left=left,
                                         unrectified_run=unrectified_run),
-                       checked=checked, costs=costs)
+                       checked=checked, costs=costs, expected=expected,
+                       monitoring=monitoring, units=units, entry_gate=entry_gate,
+                       entry_saved=entry_saved)

@@ -50,6 +50,13 @@ SIMULATION_PARAMETERS: dict[str, tuple[tuple[float, float], str, str]] = {
     "simulation.cost.self_evaluation": ((0.0, 1e7), "yuan", "cost of one self-evaluation"),
     "simulation.cost.recheck": ((0.0, 1e7), "yuan", "cost of one re-check (finance, an "
                                 "intermediary or a third party)"),
+    "simulation.monitoring.targets": ((0.0, 1.0), "share", "projected target attainment "
+                                      "below which monitoring finds targets clearly "
+                                      "unreachable"),
+    "simulation.monitoring.target_noise": ((0.0, 0.5), "attainment", "noise of the projected "
+                                           "target attainment at a checkpoint (sd)"),
+    "simulation.monitoring.recovery_share": ((0.0, 1.0), "share", "share of idle funds "
+                                             "recovered at a failed checkpoint"),
 }
 
 
@@ -153,6 +160,19 @@ def cycle_parameters(scenario: Scenario) -> dict[str, tuple[tuple[float, float],
     if link.blacklist is not None:
         out["blacklist.cut"] = ((0.0, 1.0), "share", "the cut of a blacklisted unit's "
                                 "projects (1 = no budget)")
+    pre = link.pre_evaluation
+    if pre is not None:
+        out["pre_evaluation.noise"] = ((0.0, scenario.total), "points", "noise of the "
+                                       "pre-evaluation's expected score (sd)")
+        for key, what in (("reject_below", "rejected"), ("postpone_below", "postponed"),
+                          ("reduce_below", "reduced")):
+            if getattr(pre, key) is not None:
+                out[f"pre_evaluation.{key}"] = ((0.0, scenario.total), "points", "the "
+                                                f"expected score below which a request is "
+                                                f"{what}")
+        if pre.reduce_below is not None:
+            out["pre_evaluation.reduce"] = ((0.0, 1.0), "share", "the share taken off a "
+                                            "request the pre-evaluation reduces")
     if link.zero_performance is not None:
         out["zero_performance.below"] = ((0.0, scenario.total), "points", "the score below "
                                          "which a project counts as zero performance")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from perfsim.errors import InputError
-from perfsim.kernel.evaluation import SELECTIONS
+from perfsim.kernel.evaluation import SELECTIONS, TARGET_CONSEQUENCES
 from perfsim.kernel.scoring import GAP_MODES
 from perfsim.model.streams import BLOCK
 
@@ -59,6 +59,11 @@ class Settings:
     checkpoints: tuple[tuple[float, float], ...] = ()
     execution_sd: float = 0.1
     recovery_share: float = 1.0
+    # dual monitoring, target attainment (0: execution pace only)
+    target_minimum: float = 0.0
+    target_noise: float = 0.1
+    target_consequence: str = "warn"
+    year_end_clearing: bool = False
     # what evaluation costs per project evaluated (yuan, staff-days)
     cost_self: float = 0.0
     cost_recheck: float = 0.0
@@ -86,6 +91,16 @@ class Settings:
         v = self.escalation_years
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             bad("escalation_years", "must be a whole number >= 0 (0 = off)")
+        if not _finite(self.target_minimum) or not 0 <= self.target_minimum <= 1:
+            bad("target_minimum", "must be a share of the targets in [0, 1]")
+        if self.target_consequence not in TARGET_CONSEQUENCES:
+            bad("target_consequence", f"must be one of {', '.join(TARGET_CONSEQUENCES)}")
+        if self.year_end_clearing and not self.target_minimum:
+            bad("year_end_clearing", "needs monitoring.targets (the attainment a project "
+                                     "must reach)")
+        if self.target_consequence != "warn" and not self.target_minimum:
+            bad("target_consequence", "needs monitoring.targets (the attainment below which "
+                                      "targets are clearly unreachable)")
         for name in ("persistence", "check_share", "recovery_share", "entry_rate"):
             v = getattr(self, name)
             if not _finite(v) or not 0 <= v <= 1:
@@ -93,7 +108,7 @@ class Settings:
         for name in ("innovation_sd", "leaf_dispersion", "measurement_noise", "inflation_sd",
                      "recheck_noise", "gap", "gap_per", "execution_sd", "inflation_penalty",
                      "weight_concentration", "cutoff_jitter", "cost_self", "cost_recheck",
-                     "days_self", "days_recheck"):
+                     "days_self", "days_recheck", "target_noise"):
             v = getattr(self, name)
             if not _finite(v) or v < 0:
                 bad(name, "must be a finite number >= 0 (a negative rate or spread is "
@@ -155,7 +170,8 @@ class Settings:
         monitoring thresholds, dynamics) stays."""
         return dataclasses.replace(self, leaf_dispersion=0.0, measurement_noise=0.0,
                                    recheck_noise=0.0, inflation_sd=0.0, innovation_sd=0.0,
-                                   execution_sd=0.0, weight_uncertainty="none",
+                                   execution_sd=0.0, target_noise=0.0,
+                                   weight_uncertainty="none",
                                    cutoff_jitter=0.0, ratio_range=None)
 
     @property
@@ -185,7 +201,9 @@ _LAYOUT: dict[str, dict[str, str]] = {
                    "inflation_penalty": "inflation_penalty",
                    "unchecked_bonus": "unchecked_bonus"},
     "monitoring": {"checkpoints": "checkpoints", "execution_sd": "execution_sd",
-                   "recovery_share": "recovery_share"},
+                   "recovery_share": "recovery_share", "targets": "target_minimum",
+                   "target_noise": "target_noise", "target_consequence": "target_consequence",
+                   "year_end_clearing": "year_end_clearing"},
     "cost": {"self_evaluation": "cost_self", "recheck": "cost_recheck",
              "self_evaluation_days": "days_self", "recheck_days": "days_recheck"},
     "dynamics": {"entry_rate": "entry_rate", "escalation_years": "escalation_years"},
@@ -246,7 +264,8 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "inflation_by_department" and not isinstance(value, Mapping):
         raise InputError(where="simulation", field=path, value=value,
                          problem="must map department names to inflation")
-    if name in ("recheck_replaces", "gap_rule") and not isinstance(value, bool):
+    if name in ("recheck_replaces", "gap_rule", "year_end_clearing") and not isinstance(
+            value, bool):
         raise InputError(where="simulation", field=path, value=value,
                          problem="must be true or false")
     return value

@@ -18,7 +18,7 @@ import numpy as np
 #: Replications per random block of the Monte Carlo.
 BLOCK = 32
 STREAMS: dict[str, int] = {"portfolio": 0, "simulation": 1, "sensitivity": 2,
-                           "rectification": 3}
+                           "rectification": 3, "pre_evaluation": 4, "monitoring": 5}
 
 
 def seed_sequence(seed: int, stream: str, *sub: int) -> np.random.SeedSequence:
@@ -38,3 +38,20 @@ def rectification_draw(seed: int, rows: int, slots: int, block: int = 0, year: i
     are the same whatever the number of rows or slots: the one-year run (block 0, year 0,
     one row) is replication 0 of the Monte Carlo."""
     return generator(seed, "rectification", block, year).random((rows, slots))
+
+
+def pre_evaluation_draw(seed: int, rows: int, slots: int, block: int = 0, year: int = 0,
+                        part: int = 0) -> np.ndarray:
+    """Standard normals (rows, slots): the noise of the pre-evaluation's expected score in
+    ``year`` for the rows of block ``block``; row-major like :func:`rectification_draw`, so the
+    one-year run is replication 0 of the Monte Carlo's first year. ``part`` 1: the new
+    projects' requests judged as they enter (a sub-stream of its own)."""
+    sub = (block, year, part) if part else (block, year)
+    return generator(seed, "pre_evaluation", *sub).standard_normal((rows, slots))
+
+
+def monitoring_draw(seed: int, rows: int, slots: int, columns: int, block: int = 0,
+                    year: int = 0) -> np.ndarray:
+    """Standard normals (rows, slots, columns): the target-attainment noise of dual
+    monitoring in ``year`` for the rows of block ``block``."""
+    return generator(seed, "monitoring", block, year).standard_normal((rows, slots, columns))

@@ -55,6 +55,7 @@ from perfsim.errors import InputError
 from perfsim.io import read_yaml
 from perfsim.kernel import metrics
 from perfsim.kernel.evaluation import (
+    Targets,
     YearDraws,
     draw_year,
     evaluate_process,
@@ -66,7 +67,7 @@ from perfsim.kernel.year import evaluate_year
 from perfsim.model.params import Parameter, RowDesign, apply_rows, check_bounds, parameter
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import Settings
-from perfsim.model.streams import generator
+from perfsim.model.streams import generator, monitoring_draw
 from perfsim.run.simulate import (
     SimInputs,
     build_inputs,
@@ -174,6 +175,7 @@ class _Model:
     z_infl: np.ndarray      # (r, P)
     recovered: np.ndarray   # (r, P) yuan, monitoring does not depend on the design
     infl_fixed: np.ndarray  # (P,) True where a department sets its own inflation
+    z_target: np.ndarray | None = None  # (r, P, C + 2) target-attainment noise (monitoring)
 
 
 def _prepare(scenario: Scenario, names: Sequence[str], metric_names: Sequence[str],
@@ -206,8 +208,11 @@ def _prepare(scenario: Scenario, names: Sequence[str], metric_names: Sequence[st
                             settings.execution_sd, settings.recovery_share)
     deps = inputs.departments.astype(str)
     infl_fixed = np.isin(deps, [str(d) for d in settings.inflation_by_department])
+    z_target = None   # the targets half of monitoring: its own stream, drawn when it may act
+    if settings.target_minimum or any(p.setting == "target_minimum" for p in specs):
+        z_target = monitoring_draw(seed, r, P, len(cps) + 2)
     return _Model(scenario, specs, tuple(metric_names), r, inputs, draws, z_infl, recovered,
-                  infl_fixed)
+                  infl_fixed, z_target)
 
 
 def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
@@ -241,8 +246,18 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
                               points, points, risk=department_risk(s, inp.departments)[None])
     cycle = cycle_args(sc, r)   # the evaluation cycle: the one-year run's draws per sample
     year = dict(flags=inp.flags, cutoffs=design.cutoffs, table=design.table,
-                recovered=rows(model.recovered), escalation_years=s.escalation_years,
+                recovered=None if model.z_target is not None else rows(model.recovered),
+                escalation_years=s.escalation_years,
                 rectify_draw=rows(cycle["rectify_draw"]), units=cycle["units"],
+                pre_draw=rows(cycle["pre_draw"]),
+                monitoring=None if model.z_target is None else monitor(
+                    np.broadcast_to(inp.budget, (N, inp.n_projects)),
+                    np.broadcast_to(inp.theta, (N, inp.n_projects)), rows(d.z_exec),
+                    s.checkpoints, s.execution_sd, s.recovery_share, Targets(
+                        minimum=per_row(design.setting("target_minimum", s.target_minimum), 2),
+                        noise=per_row(design.setting("target_noise", s.target_noise), 2),
+                        consequence=s.target_consequence,
+                        year_end_clearing=s.year_end_clearing), rows(model.z_target)),
                 rows=design.linkage or None, checked=scores.checked,
                 costs=costs_of(s, design))
     o = evaluate_year(scores.final, inp.budget, inp.grading, inp.linkage,

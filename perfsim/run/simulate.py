@@ -35,6 +35,7 @@ from perfsim.kernel.evaluation import (
     Costs,
     Measure,
     Process,
+    Targets,
     YearDraws,
     draw_year,
     evaluate_process,
@@ -47,7 +48,13 @@ from perfsim.kernel.year import CycleState, evaluate_year
 from perfsim.model.params import Parameter, RowDesign, apply_rows, parameters
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import PATHS, Settings
-from perfsim.model.streams import BLOCK, generator, rectification_draw
+from perfsim.model.streams import (
+    BLOCK,
+    generator,
+    monitoring_draw,
+    pre_evaluation_draw,
+    rectification_draw,
+)
 
 ENGINES = ("auto", "numpy", "processes", "dask")
 #: ``auto`` takes a process pool only for at least this many project × replication × year
@@ -80,7 +87,7 @@ class SimInputs:
     reliability: float        # share of the observed score variance that is true performance
     params: Mapping[str, Parameter]  # the registry entries design uncertainty samples
     scenario: Scenario        # for the parameter registry (applied per replication)
-    units: np.ndarray | None = None   # (P,) each project's unit index, for blacklists
+    units: np.ndarray | None = None   # (P,) each project's unit index (blacklists, departments)
 
     @property
     def n_projects(self) -> int:
@@ -137,6 +144,10 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
     infl = np.full(theta.size, float(settings.inflation_mean))
     for dep, v in settings.inflation_by_department.items():
         infl[deps.astype(str) == str(dep)] = float(v)
+    if settings.target_consequence == "rectify" and scenario.linkage.rectification is None:
+        raise InputError(scenario.source, "simulation", "monitoring.target_consequence",
+                         "rectify", "requiring rectification needs a linkage.rectification "
+                         "block")
     known_params = parameters(scenario)
     params: dict[str, Parameter] = {}
     if settings.ratio_range is not None:
@@ -159,7 +170,7 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
                      project_ids=pf.ids, departments=deps,
                      true_score=measure.score(mean[None])[0], reliability=lam, params=params,
                      scenario=scenario,
-                     units=pf.unit_index if scenario.linkage.blacklist is not None else None)
+                     units=pf.unit_index)
 
 
 # --- the Monte Carlo ------------------------------------------------------------------------
@@ -218,6 +229,43 @@ def design_rows(inputs: SimInputs, streams: list[tuple[np.random.Generator, int]
         apply_rows(inputs.scenario, design, inputs.params["ratio"],
                    draw(lambda g, n: g.uniform(lo, hi, n)))
     return design
+
+
+def targets_of(settings: Settings) -> Targets:
+    """The target-attainment half of dual monitoring from the settings."""
+    s = settings
+    return Targets(minimum=s.target_minimum, noise=s.target_noise,
+                   consequence=s.target_consequence, year_end_clearing=s.year_end_clearing)
+
+
+def block_draws(fn: Any, seed: int, blocks: range, sizes: Sequence[int], slots: int,
+                year: int, *columns: int, **options: int) -> np.ndarray:
+    """A per-block, per-year stream's draws (``fn``: a :mod:`perfsim.model.streams` draw)
+    for the rows of ``blocks``, stacked in block order."""
+    return np.concatenate([fn(seed, n, slots, *columns, block=b, year=year, **options)
+                           for b, n in zip(blocks, sizes, strict=True)], axis=0)
+
+
+def gate_entrants(inputs: SimInputs, design: RowDesign, new: slice, budget: np.ndarray,
+                  active: np.ndarray, resume: np.ndarray, points: np.ndarray,
+                  z: np.ndarray) -> dict[str, np.ndarray]:
+    """The pre-evaluation of the new projects entering this year (columns ``new``), judged
+    on their latent score (``points``) plus the gate's noise × ``z``: a reduced request
+    enters with its reduced budget, a rejected one never enters, a postponed one enters next
+    year with its request. Updates ``budget``, ``active`` and ``resume`` in place; returns
+    the decisions and the yuan saved for the year's kernel call (``entry_gate``,
+    ``entry_saved``)."""
+    pre, rows = inputs.linkage.pre_evaluation, design.linkage or None
+    sd = row_value(rows, "pre_evaluation.noise", pre.noise)
+    code, after, saved = pre.judge(points[:, new] + sd * z[:, new], budget[:, new], rows)
+    budget[:, new] = np.where(code == 2, budget[:, new], after)
+    active[:, new] = code <= 1
+    resume[:, new] |= code == 2
+    gate = np.full(active.shape, -1, dtype=np.int8)
+    gate[:, new] = code
+    spared = np.zeros(active.shape)
+    spared[:, new] = saved
+    return {"entry_gate": gate, "entry_saved": spared}
 
 
 def costs_of(settings: Settings, design: RowDesign | None = None) -> Costs:
@@ -339,6 +387,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
     effect = 0.0 if rect is None else row_value(design.linkage, "rectification.effect",
                                                 rect.effect)
     costs = costs_of(s, design)
+    entry_points = slots(inputs.true_score)   # the latent score a new request is judged on
 
     names = metric_names(inputs.grading)
     out = {m: np.zeros((R, s.years)) for m in names}
@@ -376,10 +425,16 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
             normals += draws.z_leaf.size + draws.z_self.size + draws.z_exec.size + \
                 draws.z_theta.size + pooled.pop(0)
             uniforms += draws.key.size
+            entry = None
             if t > 0 and S > P0:
                 n_new = inputs.entrants_per_year
                 lo = P0 + (t - 1) * n_new
                 active[:, lo:lo + n_new] = True
+                if link.pre_evaluation is not None:   # new requests pass the gate as they enter
+                    entry = gate_entrants(inputs, design, slice(lo, lo + n_new), budget,
+                                          active, resume, entry_points,
+                                          block_draws(pre_evaluation_draw, inputs.seed, blocks,
+                                                      nb, S, t, part=1))
             if t + 1 < s.years:
                 coming = ahead.submit(ready, (t + 1) % 2, most_checked(t + 1))
             weight = risk * (1.0 + s.check_risk_history * found_before) \
@@ -389,10 +444,19 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                                   scratch, risk=weight)
             if s.check_risk_history:
                 found_before |= sc.checked & (sc.self - sc.recheck > s.gap)
-            recovered = None
-            if s.checkpoints:
+            recovered = watched = None
+            if s.checkpoints and not s.target_minimum:
                 recovered = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
                                     draws.z_exec, s.checkpoints, s.execution_sd, s.recovery_share)
+            elif s.target_minimum:   # both halves: pace and targets
+                watched = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
+                                  draws.z_exec, s.checkpoints, s.execution_sd,
+                                  s.recovery_share, targets_of(s), block_draws(
+                                      monitoring_draw, inputs.seed, blocks, nb, S, t,
+                                      len(s.checkpoints) + 2))
+            pre_draw = None
+            if link.pre_evaluation is not None:
+                pre_draw = block_draws(pre_evaluation_draw, inputs.seed, blocks, nb, S, t)
             draw = None
             if rect is not None and (t > 0 or not observed):
                 draw = np.concatenate([rectification_draw(inputs.seed, n, S, block=b, year=t)
@@ -402,7 +466,8 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                         recovered=recovered, poor_run=poor_run,
                         escalation_years=s.escalation_years, rectify_draw=draw,
                         units=units, state=cycle, rows=design.linkage or None,
-                        checked=sc.checked, costs=costs)
+                        checked=sc.checked, costs=costs, pre_draw=pre_draw,
+                        monitoring=watched, **(entry or {}))
             o = evaluate_year(sc.final, budget, inputs.grading, inputs.linkage,
                               true_score=sc.true, **year)
             if sc.honest is not None:

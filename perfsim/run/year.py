@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim.errors import InputError
 from perfsim.kernel import metrics
-from perfsim.kernel.linkage import STATUSES
+from perfsim.kernel.linkage import GATE, STATUSES
 from perfsim.kernel.year import YearOutcome, evaluate_year
 from perfsim.model.scenario import Scenario
-from perfsim.model.streams import rectification_draw
+from perfsim.model.streams import pre_evaluation_draw, rectification_draw
 
 MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
 
@@ -42,13 +43,18 @@ def cycle_args(scenario: Scenario, rows: int = 1) -> dict[str, Any]:
     """The evaluation cycle's inputs of a first year, for ``rows`` kernel rows: the
     rectification draws (stream ``rectification``, block 0, year 0 — the one-year run is
     replication 0 of the Monte Carlo) and each project's unit (department) for blacklists;
-    None where the linkage has no such rule."""
+    None where the linkage has no such rule; the pre-evaluation's noise (stream
+    ``pre_evaluation``, block 0, year 0)."""
     link, pf = scenario.linkage, scenario.portfolio
     draw = None
     if link.rectification is not None and "rectified" not in pf.table.columns:
         draw = rectification_draw(scenario.seed, rows, pf.n_projects)
+    pre = None
+    if link.pre_evaluation is not None:
+        pre = pre_evaluation_draw(scenario.seed, rows, pf.n_projects)
     return {"rectify_draw": draw,
-            "units": pf.unit_index if link.blacklist is not None else None}
+            "units": pf.unit_index if link.blacklist is not None else None,
+            "pre_draw": pre}
 
 
 def evaluate(scenario: Scenario) -> YearOutcome:
@@ -97,6 +103,11 @@ def run_year(scenario: Scenario) -> YearResult:
         alloc["rectified"] = o.rectified[0]
         alloc["recovered_unrectified"] = (0.0 if o.recovered_unrectified is None
                                           else o.recovered_unrectified[0])
+    if res.gate is not None:   # the pre-evaluation of next year's request
+        alloc["expected_score"] = o.expected[0]
+        alloc["pre_evaluation"] = np.where(res.gate[0] >= 0, np.asarray(GATE, dtype=object)[
+            res.gate[0]], "")
+        alloc["pre_evaluation_saved"] = res.gate_saved[0]
     if res.postponed is not None:
         alloc["postponed"] = o.postponed[0]
     if o.blacklisted is not None:
@@ -189,3 +200,38 @@ def cycle_summary(scenario: Scenario, alloc: pd.DataFrame) -> dict[str, Any]:
         out["blacklisted_units"] = sorted(map(str, alloc.loc[alloc["blacklisted"],
                                                               "department"].unique()))
     return out
+
+
+def department_results(year: YearResult, advanced_share: float = 0.2) -> pd.DataFrame:
+    """Department-overall results from project results (部门整体): one row per department —
+    projects, budget, next budget and change, ``score`` (the budget-weighted mean of its
+    projects' scores, :func:`perfsim.kernel.metrics.unit_scores`) and the unweighted
+    ``mean_score``, ``rank`` (1 = the highest score; ties share the best rank) and
+    ``advanced`` (先进单位: the top ``advanced_share`` of departments,
+    :func:`perfsim.kernel.metrics.top_units` — Wenzhou names the top 20%). Sorted by rank.
+    A portfolio whose rows are departments scored on their own table (Wenzhou's) gives each
+    department its own score."""
+    if (isinstance(advanced_share, bool) or not isinstance(advanced_share, int | float)
+            or not 0 < advanced_share <= 1):
+        raise InputError(field="advanced_share", value=advanced_share,
+                         problem="must be a share in (0, 1]")
+    alloc = year.allocations
+    units, names = pd.factorize(alloc["department"].astype(str), sort=True)
+    n = len(names)
+    budget = alloc["budget"].to_numpy(dtype=float)
+    score = alloc["score"].to_numpy(dtype=float)
+    weighted = metrics.unit_scores(score[None], budget, units, n)[0]
+    count = np.bincount(units, minlength=n)
+    out = pd.DataFrame({
+        "department": names,
+        "projects": count,
+        "budget": np.bincount(units, weights=budget, minlength=n),
+        "next_budget": np.bincount(units, weights=alloc["next_budget"].to_numpy(float),
+                                   minlength=n),
+        "score": weighted,
+        "mean_score": np.bincount(units, weights=score, minlength=n) / np.maximum(count, 1),
+    })
+    out["change"] = out["next_budget"] - out["budget"]
+    out["rank"] = out["score"].rank(ascending=False, method="min").astype("Int64")
+    out["advanced"] = metrics.top_units(weighted[None], float(advanced_share))[0]
+    return out.sort_values(["rank", "department"], kind="stable").reset_index(drop=True)
