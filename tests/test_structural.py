@@ -187,3 +187,52 @@ def test_a_portfolio_of_ready_scores_has_no_structure_to_change():
     sc = load_scenario(DATA / "tiny_scenario.yaml")
     with pytest.raises(InputError, match="portfolio of measurements"):
         apply_changes(sc, {"indicators.remove": "B"})
+
+
+def test_readme_structural_variants_example(tmp_path):
+    import re
+    from pathlib import Path
+
+    import yaml
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    body = dict(re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S))[
+        "structural_variants.yaml"]
+    variants = yaml.safe_load(body)
+    system = load_indicator_system(DATASETS / "indicator_systems" /
+                                   "national_project_self_eval.yaml")
+    sc = Scenario(name="n", portfolio=generate_portfolio(system, seed=2, n_projects=60),
+                  system=system)
+    yv = year_variants(sc, variants)
+    assert set(yv.results) == set(variants)
+    a, b = (yv.results[k].allocations["score"] for k in ("drop satisfaction, to outputs",
+                                                         "same, by points"))
+    np.testing.assert_allclose(a, b)
+    moved = apply_changes(sc, variants["execution into outputs"]).system
+    g = dict(zip(moved.level1_codes, np.bincount(moved.level1_index, weights=moved.points),
+                 strict=True))
+    assert g == pytest.approx({"OUT": 60, "BEN": 30, "SAT": 10})
+
+
+def test_cli_set_takes_structural_operations(tmp_path, capsys):
+    from perfsim import cli
+    scen = tmp_path / "s.yaml"
+    scen.write_text(yaml_dump({
+        "name": "m", "seed": 3,
+        "indicator_system": str(DATASETS / "indicator_systems" /
+                                "national_project_self_eval.yaml"),
+        "portfolio": {"generate": {"n_projects": 50, "n_departments": 5}},
+        "grading": {"labels": "national", "cutoffs": [90, 80, 60]},
+        "linkage": {"rule": "liupanshui", "ratio": 0.15, "pool": "treasury"}}),
+        encoding="utf-8")
+    assert cli.main(["run", str(scen), "--set", "indicators.remove=SAT", "--set",
+                     "indicators.give_to=OUT", "--out", str(tmp_path / "o")]) == 0
+    capsys.readouterr()
+    assert cli.main(["run", str(scen), "--set", "indicators.give_to=Q", "--out",
+                     str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "indicators.give_to" in err
+
+
+def yaml_dump(doc):
+    import yaml
+    return yaml.safe_dump(doc, allow_unicode=True)
