@@ -243,3 +243,17 @@ def test_readme_methods_params_example_loads_and_runs(sc, tmp_path):
     assert set(res.table["parameter"]) == {s.name for s in specs}
     # 8 × (5 + 2) samples, each within its drawn combination of methods
     assert res.evaluations == 56 and np.all(np.isfinite(res.Y))
+
+
+def test_a_plain_monte_carlo_draws_the_methods_and_matches_the_model(sc):
+    from perfsim.run.sensitivity import uncertainty_samples
+    params = [{"name": "weighting.leaves.method", "values": ["expert", "entropy"]},
+              {"name": "linkage.ratio", "bounds": [0.10, 0.20]}]
+    df = uncertainty_samples(sc, params, 24, metrics=["savings", "rank_stability"], seed=5)
+    assert set(df["weighting.leaves.method"]) == {"expert", "entropy"}
+    assert df["linkage.ratio"].between(0.10, 0.20).all()
+    # each row is the model at its drawn values: the expert rows are the scenario as it is
+    expert = df.loc[df["weighting.leaves.method"] == "expert"]
+    direct = evaluate_samples(sc, ["linkage.ratio"], expert[["linkage.ratio"]].to_numpy(), 5,
+                              metrics=["savings", "rank_stability"])
+    np.testing.assert_array_equal(direct, expert[["savings", "rank_stability"]].to_numpy())

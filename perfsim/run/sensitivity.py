@@ -572,6 +572,38 @@ def _tag(res: SensitivityResult, scenario: Scenario, replications: int,
                              res.n, res.seed, res.seconds, info)
 
 
+# --- plain Monte Carlo over the same factors ---------------------------------------------------
+
+def uncertainty_samples(scenario: Scenario, params: Any, n: int = 256, *,
+                        metrics: Sequence[str] = DEFAULT_METRICS, seed: int | None = None,
+                        replications: int = 1, settings: Settings | None = None,
+                        chunk: int | None = None) -> pd.DataFrame:
+    """A plain Monte Carlo uncertainty analysis over the ``params`` (a params file or list, as
+    for :func:`sobol`, discrete factors included): ``n`` independent uniform draws of all the
+    factors (``numpy`` stream of ``seed``, default the scenario's), each evaluated by the same
+    model as :func:`sobol`. One row per draw: the value of each factor (a discrete factor's
+    value as written, e.g. ``entropy``) and the metrics; group by a factor to see the spread
+    of an outcome under each method."""
+    specs = _specs(scenario, params)
+    _check_n(n, "n")
+    seed = scenario.seed if seed is None else int(seed)
+    lo = np.array([s.bounds[0] for s in specs])
+    hi = np.array([s.bounds[1] for s in specs])
+    X = lo + (hi - lo) * np.random.default_rng(seed).random((int(n), len(specs)))
+    base = Path(params).parent if isinstance(params, str | Path) else None
+    Y = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base)(X)
+    cols: dict[str, Any] = {}
+    for j, s in enumerate(specs):
+        if s.values is None:
+            cols[s.name] = X[:, j]
+        else:
+            shown = [v if isinstance(v, str) else str(dict(v)) for v in s.values]
+            cols[s.name] = [shown[k] for k in choice_index(X[:, j], len(s.values))]
+    for j, m in enumerate(metrics):
+        cols[m] = Y[:, j]
+    return pd.DataFrame(cols)
+
+
 # --- output ------------------------------------------------------------------------------------
 
 def format_sensitivity(res: SensitivityResult) -> str:
