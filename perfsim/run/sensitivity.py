@@ -20,6 +20,13 @@ Parameters are scenario paths from the calibration registry
 ``weights.<level-1 code>`` sets a group's points before all points are rescaled to the
 system's total; cutoff bounds must keep the cutoffs in order whatever is drawn.
 
+**Discrete factors** (method choices, :data:`perfsim.model.params.CHOICES`) are entries
+``{name: PATH, values: [V1, V2, ...]}``: ``weighting.groups.method``,
+``weighting.leaves.method``, ``weighting.<tier>.treatment`` and ``aggregation``. SALib samples
+them as continuous U[0, 1] draws, which :func:`choice_index` maps to value ``floor(u k)`` of
+the k values (each value an equal share); the scenario is re-weighted once per distinct
+combination drawn, and the samples that drew it are evaluated together.
+
 **The model** (:func:`evaluate_samples`) is one year of the evaluation process of
 :mod:`perfsim.run.simulate` — true leaf attainment, self-evaluation with inflation and noise, spot
 checks and re-check rules, monitoring recoveries, grading, linkage — evaluated for many
