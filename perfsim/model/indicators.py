@@ -747,3 +747,119 @@ def system_to_frame(system: IndicatorSystem):
             "missing": leaf.missing, "not_applicable": leaf.not_applicable or "",
         })
     return pd.DataFrame(rows, columns=list(EXCEL_COLUMNS))
+
+
+# --- structural variants: remove, move, add a leaf ----------------------------------------------
+# (points are left as they fall; perfsim.model.params.apply_structure rescales them to the total)
+
+
+def leaves_under(system: IndicatorSystem, code: str, op: str) -> np.ndarray:
+    """Positions in :attr:`IndicatorSystem.indicators` of the non-bonus leaves that are
+    ``code`` or lie under the group ``code``; an unknown code is an error naming it."""
+    pos = [k for k, leaf in enumerate(system.indicators)
+           if leaf.code == code or code in leaf.path]
+    if not pos:
+        raise InputError(system.path, f"indicator {code}", op, code,
+                         "no such scored indicator or group (codes: "
+                         f"{', '.join(system.codes)}; groups: "
+                         f"{', '.join(g.code for g in system.groups)})")
+    return np.asarray(pos, dtype=np.intp)
+
+
+def _pruned(system: IndicatorSystem, indicators: tuple[Indicator, ...],
+            bonus: tuple[Indicator, ...]) -> IndicatorSystem:
+    """The system with these leaves, groups left without any leaf dropped."""
+    used = {c for leaf in (*indicators, *bonus) for c in leaf.path}
+    groups = tuple(g for g in system.groups if g.code in used)
+    return replace(system, indicators=indicators, bonus=bonus, groups=groups)
+
+
+def without_indicators(system: IndicatorSystem, codes: Sequence[str]) -> IndicatorSystem:
+    """The system without the leaves ``codes`` (a group code removes every leaf under it;
+    bonus leaves may be removed too). Points are not rescaled here."""
+    drop: set[str] = set()
+    for code in codes:
+        if not isinstance(code, str):
+            raise InputError(system.path, field="indicators.remove", value=code,
+                             problem="must be an indicator or group code, or a list of codes")
+        bonus = [b.code for b in system.bonus if b.code == code or code in b.path]
+        if bonus:
+            drop.update(bonus)
+            continue
+        drop.update(system.indicators[k].code
+                    for k in leaves_under(system, code, "indicators.remove"))
+    kept = tuple(i for i in system.indicators if i.code not in drop)
+    if not kept:
+        raise InputError(system.path, f"indicator {', '.join(codes)}", "indicators.remove",
+                         problem="would leave no scored indicator")
+    return _pruned(system, kept, tuple(b for b in system.bonus if b.code not in drop))
+
+
+def _group_path(system: IndicatorSystem, to: Any, code: str, op: str) -> tuple[str, ...]:
+    """The path of a leaf placed in group ``to`` (``None``: a new level-1 leaf)."""
+    if to is None:
+        return ()
+    group = next((g for g in system.groups if g.code == to), None)
+    if group is None:
+        raise InputError(system.path, f"indicator {code}", f"{op}.to", to,
+                         "no such group (groups: "
+                         f"{', '.join(g.code for g in system.groups) or 'none'})")
+    if any(to in b.path for b in system.bonus):
+        raise InputError(system.path, f"indicator {code}", f"{op}.to", to,
+                         "is a bonus group; scored leaves stay out of it")
+    path = (group.code,) if group.parent is None else (group.parent, group.code)
+    if len(path) >= 3:  # pragma: no cover - groups are at most level 2
+        raise InputError(system.path, f"indicator {code}", f"{op}.to", to, "too deep")
+    return path
+
+
+def _insert(leaves: tuple[Indicator, ...], leaf: Indicator) -> tuple[Indicator, ...]:
+    """``leaf`` placed after the last leaf of its group (at the end for a new group)."""
+    group = leaf.path[-1] if leaf.path else None
+    last = max((k for k, x in enumerate(leaves) if group is not None and group in x.path),
+               default=len(leaves) - 1)
+    return (*leaves[:last + 1], leaf, *leaves[last + 1:])
+
+
+def moved_indicator(system: IndicatorSystem, code: Any, to: Any) -> IndicatorSystem:
+    """The system with the scored leaf ``code`` moved into the group ``to`` (a level-1 or
+    level-2 group), keeping its points — the groups' subtotals change accordingly."""
+    leaf = next((i for i in system.indicators if i.code == code), None)
+    if leaf is None:
+        raise InputError(system.path, f"indicator {code}", "indicators.move.code", code,
+                         f"no such scored leaf (leaves: {', '.join(system.codes)})")
+    path = _group_path(system, to, code, "indicators.move")
+    if path == leaf.path:
+        raise InputError(system.path, f"indicator {code}", "indicators.move.to", to,
+                         "is already its group")
+    new = replace(leaf, path=path, level=len(path) + 1)
+    rest = tuple(i for i in system.indicators if i.code != code)
+    return _pruned(system, _insert(rest, new), system.bonus)
+
+
+def with_indicator(system: IndicatorSystem, node: Any, to: Any = None) -> IndicatorSystem:
+    """The system with a new leaf ``node`` (a leaf mapping as in an indicator-system file:
+    code, name, points, rule, ...) in the group ``to`` (``None``: a new level-1 leaf)."""
+    if not isinstance(node, Mapping) or not isinstance(node.get("code"), str | int):
+        raise InputError(system.path, field="indicators.add", value=node,
+                         problem="must be a leaf as in an indicator-system file, with code, "
+                                 "points and rule (and to: GROUP)")
+    code = str(node["code"])
+    where = f"indicator {code}"
+    if not _CODE.match(code):
+        raise InputError(system.path, where, "indicators.add.code", code,
+                         "must be letters, digits, '_', '.' or '-'")
+    if code in system.all_codes or any(g.code == code for g in system.groups):
+        raise InputError(system.path, where, "indicators.add.code", code,
+                         "already in the system")
+    bad = set(node) - (_NODE_KEYS - {"children"})
+    if bad:
+        raise InputError(system.path, where, f"indicators.add.{sorted(bad)[0]}",
+                         problem="unknown key for a leaf")
+    path = _group_path(system, to, code, "indicators.add")
+    zh, en = _names(node.get("name", code), system.path or "indicators.add", where)
+    leaf = _leaf(node, code, zh, en, len(path) + 1, path, system.path or "indicators.add",
+                 {"missing": "zero", "overcompletion": None})
+    if leaf.is_bonus:
+        return replace(system, bonus=(*system.bonus, leaf))
+    return replace(system, indicators=_insert(system.indicators, leaf))

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from perfsim.errors import InputError
+from perfsim.kernel import treatment as tr
+from perfsim.kernel import weighting as wt
 from perfsim.kernel.grading import Grading, grading_from_dict
 from perfsim.kernel.linkage import (
     LIUPANSHUI_RATIO_RANGE,
@@ -26,8 +28,17 @@ from perfsim.kernel.linkage import (
     linkage_from_dict,
     liupanshui_multipliers,
 )
+from perfsim.kernel.scoring import AGGREGATIONS
+from perfsim.model.indicators import (
+    leaves_under,
+    moved_indicator,
+    with_indicator,
+    without_indicators,
+)
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import field_of, settings_with
+from perfsim.model.weighting_spec import TIERS, parse_weighting, short
+from perfsim.model.weights import apply_weighting
 
 # --- the parameter registry -----------------------------------------------------------------
 
@@ -314,8 +325,15 @@ def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
     (:func:`parameters`: ``linkage.ratio``, ``grading.cutoffs.<grade>``, ``weights.<code>``,
     ...), any simulation setting ``simulation.<block>.<key>``, and whole ``grading`` or
     ``linkage`` blocks (mappings as in a scenario file; new grade labels need a new linkage
-    block). Blocks are applied first, then parameters, then simulation settings."""
+    block), the method choices :data:`CHOICES` (:func:`apply_choices`) and the structural
+    operations ``indicators.*`` (:func:`apply_structure`). Structure is applied first, then
+    method choices, then blocks, then parameters, then simulation settings."""
     changes = dict(changes)
+    scenario = apply_structure(scenario, {k: v for k, v in changes.items()
+                                          if k.startswith(STRUCTURE_PREFIX)})
+    scenario = apply_choices(scenario, {k: v for k, v in changes.items() if k in CHOICES})
+    changes = {k: v for k, v in changes.items()
+               if k not in CHOICES and not k.startswith(STRUCTURE_PREFIX)}
     grading, linkage = scenario.grading, scenario.linkage
     if "grading" in changes:
         grading = grading_from_dict(_block(changes["grading"], "grading"))
@@ -441,3 +459,224 @@ def _number(v: Any) -> bool:
 
 def _show_list(v: Any) -> Any:
     return list(v) if isinstance(v, tuple) else v
+
+
+# --- method choices: weighting method, treatment, aggregation -------------------------------------
+
+#: Discrete design choices, by YAML path → (meaning, allowed names). A variant sets them
+#: (:func:`apply_changes`); a sensitivity analysis draws them as discrete factors
+#: (``{name: PATH, values: [...]}`` in a params file, :mod:`perfsim.run.sensitivity`).
+#: ``weighting.<tier>.method`` also takes a tier mapping as in a ``weighting:`` block
+#: (``{method: combined, alpha: 0.7}``, ``{method: ahp, matrix: ...}``).
+CHOICES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "weighting.groups.method": ("weighting method of the level-1 groups", wt.METHODS),
+    "weighting.leaves.method": ("weighting method of the leaves within each level-1 group",
+                                wt.METHODS),
+    "weighting.groups.treatment": ("treatment of the group data before an objective method",
+                                   tr.TREATMENTS),
+    "weighting.leaves.treatment": ("treatment of the leaf data before an objective method",
+                                   tr.TREATMENTS),
+    "aggregation": ("aggregation of the leaves to the total (the indicator system's "
+                    "aggregation:)", AGGREGATIONS),
+}
+
+
+def check_choice(scenario: Scenario, path: str, value: Any, *, where: str | None = None,
+                 base: Any = None) -> Any:
+    """A value of the choice ``path`` checked: one of the allowed names, or (for a method) a
+    tier mapping as in a ``weighting:`` block, parsed with ``base`` as the folder of relative
+    matrix files. Errors are one line naming the path and the value."""
+    if path not in CHOICES:
+        raise InputError(where=where, field="name", value=path,
+                         problem=f"unknown choice (valid: {', '.join(CHOICES)})")
+    if scenario.system is None:
+        raise InputError(where=where, field=path, value=short(value),
+                         problem="needs an indicator system")
+    allowed = CHOICES[path][1]
+    if path.endswith(".method") and isinstance(value, Mapping):
+        tier = path.split(".")[1]
+        try:
+            parse_weighting({tier: dict(value)}, base=base).resolve(scenario.system)
+        except InputError as err:
+            raise err.at(where=where) from None
+        return dict(value)
+    if isinstance(value, str) and value in allowed:
+        return value
+    extra = " or a mapping with method: and its parameters" if path.endswith(".method") else ""
+    raise InputError(where=where, field=path, value=short(value),
+                     problem=f"choose one of {', '.join(allowed)}{extra}")
+
+
+def choice_block(choices: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``weighting:`` block the choices make: each tier with a method gets it (a
+    treatment other than ``none`` is added to an objective or combined method; with a method
+    that reads no data it has no effect). A treatment without its tier's method is an error."""
+    block: dict[str, Any] = {}
+    for tier in TIERS:
+        method = choices.get(f"weighting.{tier}.method")
+        treat = choices.get(f"weighting.{tier}.treatment")
+        if method is None:
+            if treat is not None:
+                raise InputError(field=f"weighting.{tier}.treatment", value=short(treat),
+                                 problem=f"needs weighting.{tier}.method too (a treatment "
+                                         "prepares the data of an objective method)")
+            continue
+        tier_block = {"method": method} if isinstance(method, str) else dict(method)
+        if treat is not None:
+            tier_block.pop("treatment", None)
+            if treat != "none" and (tier_block["method"] in wt.OBJECTIVE_METHODS
+                                    or tier_block["method"] == "combined"):
+                tier_block["treatment"] = treat
+        block[tier] = tier_block
+    return block
+
+
+def apply_choices(scenario: Scenario, choices: Mapping[str, Any], *, base: Any = None
+                  ) -> Scenario:
+    """The scenario with method choices (paths of :data:`CHOICES`) made: the aggregation
+    set, then the indicator system re-weighted by the ``weighting:`` block of
+    :func:`choice_block` (:func:`perfsim.model.weights.apply_weighting`, on the portfolio's
+    measurements). ``expert`` keeps the points of the scenario as loaded (after its own
+    weighting block, if any); a tier without a method keeps them too."""
+    if not choices:
+        return scenario
+    choices = {k: check_choice(scenario, k, v, base=base) for k, v in choices.items()}
+    system = scenario.system
+    if "aggregation" in choices:
+        system = dataclasses.replace(system, aggregation=choices["aggregation"])
+    block = choice_block(choices)
+    if block:
+        spec = parse_weighting(block, base=base)
+        if spec.uses_data and scenario.portfolio.has_scores:
+            raise InputError(scenario.portfolio.source, field="weighting", problem="objective "
+                             "methods need indicator measurements, not ready scores")
+        system = apply_weighting(system, spec.resolve(system), scenario.portfolio)
+    return scenario.replace(system=system)
+
+
+# --- structural variants: add, remove, move indicators --------------------------------------------
+
+STRUCTURE_PREFIX = "indicators."
+#: The structural operations a variant can make, applied in this order (see
+#: :func:`apply_structure`).
+STRUCTURE_OPS = ("indicators.remove", "indicators.rescale", "indicators.give_to",
+                 "indicators.move", "indicators.add", "indicators.points")
+RESCALES = ("system", "group")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _share(points: np.ndarray, amount: float) -> np.ndarray:
+    """``amount`` shared in proportion to ``points`` (equally when they are all zero)."""
+    tot = points.sum()
+    return amount * (points / tot if tot > 0 else np.full(points.size, 1.0 / points.size))
+
+
+def apply_structure(scenario: Scenario, ops: Mapping[str, Any]) -> Scenario:
+    """The scenario's indicator system changed by structural operations, in this order:
+
+    1. ``indicators.remove``: a code or a list of codes (a group code removes all its leaves).
+       The points they held are freed: with ``indicators.give_to: CODE`` they go to that leaf
+       or group (shared among its leaves in proportion to their points); with
+       ``indicators.rescale: group`` each removed leaf's points go to the rest of its level-1
+       group (in proportion); by default (``rescale: system``) they are spread over all the
+       leaves left, in proportion to their points, by the final step.
+    2. ``indicators.move``: ``{code: LEAF, to: GROUP}`` or a list of them; the leaf keeps its
+       points, so the groups' subtotals change.
+    3. ``indicators.add``: a leaf as in an indicator-system file (code, name, points, rule,
+       ...) with ``to: GROUP`` (none: a new level-1 leaf), or a list; the portfolio must hold
+       measurements of the new code.
+    4. ``indicators.points``: ``{CODE: POINTS}`` sets a leaf's or group's points (a group's
+       are shared among its leaves in proportion).
+    5. The leaves not fixed by steps 1 (``give_to``), 3 and 4 are rescaled in proportion so
+       that the points add up to the system's total again.
+
+    Errors are one line naming the operation and the indicator."""
+    if not ops:
+        return scenario
+    for key in ops:
+        if key not in STRUCTURE_OPS:
+            raise InputError(field=key, problem="unknown structural operation (valid: "
+                                                f"{', '.join(STRUCTURE_OPS)})")
+    system = scenario.system
+    if system is None or scenario.portfolio.has_scores:
+        raise InputError(scenario.source, field=next(iter(ops)),
+                         problem="structural variants need an indicator system and a "
+                                 "portfolio of measurements")
+    total = float(system.total)
+    removed = _as_list(ops.get("indicators.remove"))
+    rescale = ops.get("indicators.rescale", "system")
+    give_to = ops.get("indicators.give_to")
+    if rescale not in RESCALES:
+        raise InputError(field="indicators.rescale", value=short(rescale),
+                         problem=f"choose one of {', '.join(RESCALES)}")
+    if (give_to is not None or "indicators.rescale" in ops) and not removed:
+        raise InputError(field="indicators.give_to" if give_to is not None
+                         else "indicators.rescale", value=short(give_to or rescale),
+                         problem="applies to the points of indicators.remove, which is empty")
+    if give_to is not None and rescale == "group":
+        raise InputError(field="indicators.give_to", value=short(give_to),
+                         problem="give the points either to a code or to each leaf's group "
+                                 "(indicators.rescale: group), not both")
+    before = {i.code: i for i in system.indicators}
+    s = without_indicators(system, removed) if removed else system
+    left = {i.code for i in s.indicators}
+    gone = [leaf for code, leaf in before.items() if code not in left]
+    freed = float(sum(i.points for i in gone))
+    pts = s.points.copy()
+    fixed: set[str] = set()  # codes whose points stay as set
+    if give_to is not None:
+        idx = leaves_under(s, str(give_to), "indicators.give_to")
+        pts[idx] += _share(pts[idx], freed)
+        fixed.update(s.codes[k] for k in idx)
+    elif rescale == "group":
+        for leaf in gone:
+            idx = [k for k, i in enumerate(s.indicators) if i.level1 == leaf.level1]
+            if not idx:
+                raise InputError(system.path, f"indicator {leaf.code}", "indicators.rescale",
+                                 "group", f"no leaf of its group {leaf.level1} is left to "
+                                          "take its points")
+            pts[idx] += _share(pts[idx], leaf.points)
+    s = dataclasses.replace(s, indicators=tuple(
+        dataclasses.replace(i, points=float(p)) for i, p in zip(s.indicators, pts, strict=True)))
+    for m in _as_list(ops.get("indicators.move")):
+        if not isinstance(m, Mapping) or set(m) != {"code", "to"}:
+            raise InputError(field="indicators.move", value=short(m),
+                             problem="must be {code: LEAF, to: GROUP} (or a list of them)")
+        s = moved_indicator(s, m["code"], m["to"])
+    for node in _as_list(ops.get("indicators.add")):
+        node = dict(node) if isinstance(node, Mapping) else node
+        to = node.pop("to", None) if isinstance(node, dict) else None
+        s = with_indicator(s, node, to)
+        code = str(node["code"])
+        if code not in scenario.portfolio.measured:
+            raise InputError(scenario.portfolio.source, f"indicator {code}", "indicators.add",
+                             code, "the portfolio holds no measurements of it")
+        fixed.add(code)
+    new_points = ops.get("indicators.points")
+    pts = s.points.copy()
+    if new_points is not None:
+        if not isinstance(new_points, Mapping) or not new_points:
+            raise InputError(field="indicators.points", value=short(new_points),
+                             problem="must map indicator or group codes to points")
+        for code, value in new_points.items():
+            if not _number(value) or value < 0:
+                raise InputError(system.path, f"indicator {code}", "indicators.points", value,
+                                 "must be a number >= 0")
+            idx = leaves_under(s, str(code), "indicators.points")
+            pts[idx] = _share(pts[idx], float(value))
+            fixed.update(s.codes[k] for k in idx)
+    is_fixed = np.isin(np.asarray(s.codes, dtype=object), list(fixed))
+    held = float(pts[is_fixed].sum())
+    if abs(pts.sum() - total) > 1e-9 * max(total, 1.0):
+        rest = float(pts[~is_fixed].sum())
+        if held > total + 1e-9 or rest <= 0:
+            raise InputError(system.path, field="indicators.points", value=round(held, 6),
+                             problem=f"the points set or given add up to {held:g}; the "
+                                     f"other leaves cannot make up the total {total:g}")
+        pts[~is_fixed] *= (total - held) / rest
+    return scenario.replace(system=dataclasses.replace(s.with_points(pts), total=total))

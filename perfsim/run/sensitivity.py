@@ -20,6 +20,13 @@ Parameters are scenario paths from the calibration registry
 ``weights.<level-1 code>`` sets a group's points before all points are rescaled to the
 system's total; cutoff bounds must keep the cutoffs in order whatever is drawn.
 
+**Discrete factors** (method choices, :data:`perfsim.model.params.CHOICES`) are entries
+``{name: PATH, values: [V1, V2, ...]}``: ``weighting.groups.method``,
+``weighting.leaves.method``, ``weighting.<tier>.treatment`` and ``aggregation``. SALib samples
+them as continuous U[0, 1] draws, which :func:`choice_index` maps to value ``floor(u k)`` of
+the k values (each value an equal share); the scenario is re-weighted once per distinct
+combination drawn, and the samples that drew it are evaluated together.
+
 **The model** (:func:`evaluate_samples`) is one year of the evaluation process of
 :mod:`perfsim.run.simulate` — true leaf attainment, self-evaluation with inflation and noise, spot
 checks and re-check rules, monitoring recoveries, grading, linkage — evaluated for many
@@ -64,10 +71,21 @@ from perfsim.kernel.evaluation import (
     prepare_leaves,
 )
 from perfsim.kernel.year import evaluate_year
-from perfsim.model.params import Parameter, RowDesign, apply_rows, check_bounds, parameter
+from perfsim.model.params import (
+    CHOICES,
+    Parameter,
+    RowDesign,
+    apply_choices,
+    apply_rows,
+    check_bounds,
+    check_choice,
+    choice_block,
+    parameter,
+)
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import Settings
 from perfsim.model.streams import generator, monitoring_draw
+from perfsim.model.weighting_spec import short
 from perfsim.run.simulate import (
     SimInputs,
     build_inputs,
@@ -94,6 +112,8 @@ class ParamSpec:
     name: str
     bounds: tuple[float, float]
     param: Parameter
+    #: the values of a discrete factor (a method choice), drawn by mapping U[0, 1) to them
+    values: tuple[Any, ...] | None = None
 
 
 def params_from_list(scenario: Scenario, items: Any, source: str | None = None
@@ -107,6 +127,12 @@ def params_from_list(scenario: Scenario, items: Any, source: str | None = None
     out: list[ParamSpec] = []
     for i, item in enumerate(items):
         where = f"parameter {i + 1}"
+        if isinstance(item, Mapping) and "values" in item:
+            spec = _choice_spec(scenario, item, where, source)
+            if any(s.name == spec.name for s in out):
+                raise InputError(source, where, "name", spec.name, "listed twice")
+            out.append(spec)
+            continue
         if isinstance(item, Mapping):
             extra = set(item) - {"name", "bounds"}
             if extra or "name" not in item or "bounds" not in item:
@@ -127,7 +153,60 @@ def params_from_list(scenario: Scenario, items: Any, source: str | None = None
             raise InputError(source, where, "name", p.path, "listed twice")
         out.append(ParamSpec(p.path, (lo, hi), p))
     _check_cutoff_order(scenario, out, source)
+    _check_choices(scenario, out, source)
     return out
+
+
+def _choice_spec(scenario: Scenario, item: Mapping[str, Any], where: str, source: str | None
+                 ) -> ParamSpec:
+    """A discrete factor ``{name: PATH, values: [...]}`` (see :data:`perfsim.model.params.
+    CHOICES`), sampled on [0, 1]."""
+    extra = set(item) - {"name", "values"}
+    if extra or "name" not in item:
+        raise InputError(source, where, field=sorted(extra)[0] if extra else "name",
+                         problem="a discrete factor is {name: PATH, values: [V1, V2, ...]}")
+    name, values = item["name"], item["values"]
+    if name not in CHOICES:
+        raise InputError(source, where, "name", short(name),
+                         f"not a discrete choice (valid: {', '.join(CHOICES)})")
+    if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+        raise InputError(source, where, "values", short(values),
+                         "must be a non-empty list of choices")
+    base = Path(source).parent if source else None
+    checked = []
+    for v in values:
+        try:
+            v = check_choice(scenario, name, v, base=base)
+        except InputError as err:
+            raise err.at(source, where) from None
+        if v in checked:
+            raise InputError(source, where, "values", short(v), "listed twice")
+        checked.append(v)
+    meaning = CHOICES[name][0]
+    param = Parameter(name, "choice", (0.0, 1.0), "choice", meaning)
+    return ParamSpec(name, (0.0, 1.0), param, tuple(checked))
+
+
+def _check_choices(scenario: Scenario, specs: Sequence[ParamSpec], source: str | None) -> None:
+    """A treatment needs its tier's method; per-row weights need the weighted sum."""
+    chosen = {s.name: s.values[0] for s in specs if s.values is not None}
+    try:
+        choice_block(chosen)
+    except InputError as err:
+        raise err.at(source) from None
+    agg = next((s for s in specs if s.name == "aggregation"), None)
+    weight = next((s for s in specs if s.param.kind == "weight"), None)
+    if agg is not None and weight is not None and any(v != "weighted_sum" for v in agg.values):
+        raise InputError(source, field="aggregation", value=list(agg.values),
+                         problem=f"sampled weights ({weight.name}) need weighted_sum "
+                                 "aggregation in every sample")
+
+
+def choice_index(u: np.ndarray, k: int) -> np.ndarray:
+    """The value drawn for uniform draws ``u`` in [0, 1] of a factor with ``k`` values:
+    ``floor(u k)``, with u = 1 mapped to the last value. Each value gets an equal share of
+    [0, 1)."""
+    return np.minimum(np.floor(np.asarray(u, dtype=float) * k).astype(np.intp), k - 1)
 
 
 def load_params(path: str | Path, scenario: Scenario) -> list[ParamSpec]:
@@ -283,17 +362,35 @@ def chunk_size(scenario: Scenario, replications: int = 1) -> int:
 def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
                      seed: int | None = None, *, metrics: Sequence[str] = DEFAULT_METRICS,
                      settings: Settings | None = None, replications: int = 1,
-                     chunk: int | None = None) -> np.ndarray:
+                     chunk: int | None = None,
+                     choices: Mapping[str, Sequence[Any]] | None = None,
+                     base: str | Path | None = None) -> np.ndarray:
     """Outcome metrics (n_samples, n_metrics) of parameter samples X (n_samples, k), columns
     in the order of ``names`` (scalar parameter paths). Samples are evaluated in chunks of
     ``chunk`` (default: :func:`chunk_size`), each sample as one row of a vectorised
     replication axis; ``seed`` (default: the scenario's) feeds the common random numbers, so
-    the same seed gives the same numbers whatever the chunking."""
+    the same seed gives the same numbers whatever the chunking.
+
+    ``choices`` (path → values) marks the columns of ``names`` that are discrete factors (the
+    method choices of :data:`perfsim.model.params.CHOICES`): their column holds U[0, 1]
+    draws, mapped to a value by :func:`choice_index`. The scenario is re-weighted (and
+    re-aggregated) once per distinct combination of values drawn
+    (:func:`perfsim.model.params.apply_choices`, relative matrix files from ``base``), and the
+    samples that drew it are evaluated together on the same common random numbers."""
     X = np.asarray(X, dtype=float)
     names = list(names)
     if X.ndim != 2 or X.shape[1] != len(names):
         raise InputError(field="X", value=X.shape,
                          problem=f"must be (samples, {len(names)}) for {len(names)} names")
+    choices = {k: list(v) for k, v in (choices or {}).items()}
+    for k in choices:
+        if k not in names:
+            raise InputError(field="choices", value=k, problem="not among the names")
+        if not choices[k]:
+            raise InputError(field=k, value=[], problem="give at least one value")
+    if choices:
+        return _evaluate_choices(scenario, names, X, seed, metrics, settings, replications,
+                                 chunk, choices, base)
     model = _prepare(scenario, names, metrics, seed, settings, replications)
     for j, p in enumerate(model.specs):
         lo, hi = p.valid
@@ -306,6 +403,39 @@ def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
         raise InputError(field="chunk", value=chunk, problem="must be a whole number >= 1")
     parts = [_evaluate_chunk(model, X[i:i + step]) for i in range(0, X.shape[0], step)]
     return np.concatenate(parts, axis=0) if parts else np.empty((0, len(model.metrics)))
+
+
+def _evaluate_choices(scenario: Scenario, names: list[str], X: np.ndarray, seed: int | None,
+                      metrics: Sequence[str], settings: Settings | None, replications: int,
+                      chunk: int | None, choices: Mapping[str, list[Any]],
+                      base: str | Path | None) -> np.ndarray:
+    """Samples with discrete factors: grouped by the combination of values they drew, each
+    group evaluated on the scenario with those choices made (weights computed once per
+    combination); the common random numbers make the split invisible in the numbers."""
+    disc = [j for j, nm in enumerate(names) if nm in choices]
+    cont = [j for j, nm in enumerate(names) if nm not in choices]
+    for j in disc:
+        bad = (X[:, j] < -1e-12) | (X[:, j] > 1 + 1e-12) | ~np.isfinite(X[:, j])
+        if bad.any():
+            raise InputError(field=names[j], value=float(X[np.argmax(bad), j]),
+                             problem="a discrete factor is drawn on [0, 1]")
+    idx = np.column_stack([choice_index(X[:, j], len(choices[names[j]])) for j in disc])
+    combos, inverse = np.unique(idx, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    out = np.empty((X.shape[0], len(metrics)))
+    for c, combo in enumerate(combos):
+        made = {names[j]: choices[names[j]][k] for j, k in zip(disc, combo, strict=True)}
+        try:
+            sc = apply_choices(scenario, made, base=base)
+        except InputError as err:
+            raise InputError(err.source, ", ".join(f"{k} = {short(v)}" for k, v in made.items())
+                             + (f", {err.where}" if err.where else ""), err.field,
+                             problem=err.problem) from None
+        rows = np.flatnonzero(inverse == c)
+        out[rows] = evaluate_samples(sc, [names[j] for j in cont], X[np.ix_(rows, cont)], seed,
+                                     metrics=metrics, settings=settings,
+                                     replications=replications, chunk=chunk)
+    return out
 
 
 # --- SALib drivers ---------------------------------------------------------------------------
@@ -405,11 +535,13 @@ def _check_n(n: Any, name: str) -> None:
 
 
 def _scenario_fn(scenario: Scenario, specs: Sequence[ParamSpec], metrics: Sequence[str],
-                 seed: int | None, settings: Settings | None, replications: int, chunk: int | None
-                 ) -> Callable[[np.ndarray], np.ndarray]:
+                 seed: int | None, settings: Settings | None, replications: int, chunk: int | None,
+                 base: str | Path | None = None) -> Callable[[np.ndarray], np.ndarray]:
     names = [s.name for s in specs]
+    choices = {s.name: list(s.values) for s in specs if s.values is not None}
     return lambda X: evaluate_samples(scenario, names, X, seed, metrics=metrics,
-                                      settings=settings, replications=replications, chunk=chunk)
+                                      settings=settings, replications=replications, chunk=chunk,
+                                      choices=choices, base=base)
 
 
 def _specs(scenario: Scenario, params: Any) -> list[ParamSpec]:
@@ -429,10 +561,11 @@ def sobol(scenario: Scenario, params: Any, n: int = 256, *,
     outcome ``metrics`` to the ``params`` (a params file, or a list of ``{name, bounds}``)."""
     specs = _specs(scenario, params)
     seed = scenario.seed if seed is None else int(seed)
-    fn = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk)
+    base = Path(params).parent if isinstance(params, str | Path) else None
+    fn = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base)
     res = run_sobol(fn, problem(specs), n, metrics, seed=seed, second_order=second_order,
                     conf_level=conf_level, num_resamples=num_resamples)
-    return _tag(res, scenario, replications)
+    return _tag(res, scenario, replications, specs)
 
 
 def morris(scenario: Scenario, params: Any, n: int = 20, *,
@@ -443,19 +576,55 @@ def morris(scenario: Scenario, params: Any, n: int = 20, *,
     """Morris screening (``n`` trajectories) of the outcome ``metrics`` to the ``params``."""
     specs = _specs(scenario, params)
     seed = scenario.seed if seed is None else int(seed)
-    fn = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk)
+    base = Path(params).parent if isinstance(params, str | Path) else None
+    fn = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base)
     res = run_morris(fn, problem(specs), n, metrics, seed=seed, num_levels=num_levels,
                      conf_level=conf_level, num_resamples=num_resamples)
-    return _tag(res, scenario, replications)
+    return _tag(res, scenario, replications, specs)
 
 
-def _tag(res: SensitivityResult, scenario: Scenario, replications: int) -> SensitivityResult:
-    info = {**res.info, "scenario": scenario.name, "projects": scenario.portfolio.n_projects,
+def _tag(res: SensitivityResult, scenario: Scenario, replications: int,
+         specs: Sequence[ParamSpec] = ()) -> SensitivityResult:
+    chosen = {s.name: list(s.values) for s in specs if s.values is not None}
+    info = {**res.info, **({"choices": chosen} if chosen else {}),
+            "scenario": scenario.name, "projects": scenario.portfolio.n_projects,
             "replications": replications,
             "units": {m: metrics.lookup(scenario.grading.labels, m).unit
                       for m in res.metrics}}
     return SensitivityResult(res.method, res.table, res.problem, res.metrics, res.X, res.Y,
                              res.n, res.seed, res.seconds, info)
+
+
+# --- plain Monte Carlo over the same factors ---------------------------------------------------
+
+def uncertainty_samples(scenario: Scenario, params: Any, n: int = 256, *,
+                        metrics: Sequence[str] = DEFAULT_METRICS, seed: int | None = None,
+                        replications: int = 1, settings: Settings | None = None,
+                        chunk: int | None = None) -> pd.DataFrame:
+    """A plain Monte Carlo uncertainty analysis over the ``params`` (a params file or list, as
+    for :func:`sobol`, discrete factors included): ``n`` independent uniform draws of all the
+    factors (``numpy`` stream of ``seed``, default the scenario's), each evaluated by the same
+    model as :func:`sobol`. One row per draw: the value of each factor (a discrete factor's
+    value as written, e.g. ``entropy``) and the metrics; group by a factor to see the spread
+    of an outcome under each method."""
+    specs = _specs(scenario, params)
+    _check_n(n, "n")
+    seed = scenario.seed if seed is None else int(seed)
+    lo = np.array([s.bounds[0] for s in specs])
+    hi = np.array([s.bounds[1] for s in specs])
+    X = lo + (hi - lo) * np.random.default_rng(seed).random((int(n), len(specs)))
+    base = Path(params).parent if isinstance(params, str | Path) else None
+    Y = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base)(X)
+    cols: dict[str, Any] = {}
+    for j, s in enumerate(specs):
+        if s.values is None:
+            cols[s.name] = X[:, j]
+        else:
+            shown = [v if isinstance(v, str) else str(dict(v)) for v in s.values]
+            cols[s.name] = [shown[k] for k in choice_index(X[:, j], len(s.values))]
+    for j, m in enumerate(metrics):
+        cols[m] = Y[:, j]
+    return pd.DataFrame(cols)
 
 
 # --- output ------------------------------------------------------------------------------------
@@ -468,6 +637,10 @@ def format_sensitivity(res: SensitivityResult) -> str:
             f"({i.get('projects', '?')} projects × {i.get('replications', 1)} replication(s)), "
             f"{res.seconds:.1f} s, seed {res.seed}")
     lines = [head]
+    for name, values in i.get("choices", {}).items():
+        lines.append(f"discrete factor {name}: " + " | ".join(
+            str(v) if isinstance(v, str) else str(dict(v)) for v in values)
+            + " (each value an equal share of the U[0, 1) draw)")
     for m in res.metrics:
         t = res.table.loc[res.table["metric"] == m].drop(columns=["metric"])
         unit = i.get("units", {}).get(m, "")
