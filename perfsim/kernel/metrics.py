@@ -171,6 +171,20 @@ def _coverage(o: YearOutcome) -> np.ndarray:
         return np.where(total > 0, _sum(np.where(o.checked, o.gross, 0.0)) / total, np.nan)
 
 
+def _soft(o: YearOutcome) -> np.ndarray:
+    """Active projects that set themselves soft targets (measurement space with
+    ``simulation.targets``: the Monte Carlo marks them on the outcome); none otherwise."""
+    soft = getattr(o, "soft_targets", None)
+    return np.zeros(o.active.shape, dtype=bool) if soft is None else (soft & o.active)
+
+
+def _soft_rewarded(o: YearOutcome) -> np.ndarray:
+    soft = _soft(o)
+    n = soft.sum(axis=-1)
+    won = (soft & (o.rewarded > 0)).sum(axis=-1)
+    return np.where(n > 0, won / np.maximum(n, 1), 0.0)
+
+
 def _fixed() -> tuple[Metric, ...]:
     def held(o: YearOutcome) -> np.ndarray:
         return o.active & (o.next_budget > 0)
@@ -236,6 +250,12 @@ def _fixed() -> tuple[Metric, ...]:
                lambda o: _costs(o)["days"], True),
         Metric("recheck_coverage", "share", "share of this year's funds re-checked",
                _coverage, True),
+        Metric("soft_targets_rewarded", "share", "share of the projects with soft targets "
+               "(set below expected performance) that were rewarded; 0 when none has one",
+               _soft_rewarded, True),
+        Metric("soft_targets_money", "yuan", "budget change (next year's minus this year's) "
+               "of the projects with soft targets",
+               lambda o: _sum(np.where(_soft(o), o.next_budget - o.gross, 0.0)), True),
     )
 
 
