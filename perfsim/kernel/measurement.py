@@ -29,7 +29,7 @@ graded levels           the level nearest to the attainment the value earns plus
 ratio, grade points     value + scale × Δ
 execution rate          value + target × Δ (the floor acts)
 assessed                value + points × Δ
-bonus                   extra units + points / per × Δ, never below 0; each leaf capped by its
+bonus                   extra units + points / per × Δ, whole and >= 0; each leaf capped by its
                         rule, the sum by the system's bonus cap
 ======================  ========================================================================
 

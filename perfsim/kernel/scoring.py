@@ -752,7 +752,7 @@ def measured_value(rule: Rule, base: np.ndarray, change: np.ndarray) -> np.ndarr
     portfolio's own value.
 
     - most rules: ``base + slope × change`` (:func:`measure_slope`), kept in the rule's
-      domain (counts of days, errors and extra evaluations >= 0, shares in [0, 1]);
+      domain (days late, errors >= 0; extra evaluations whole and >= 0; shares in [0, 1]);
     - an exact target (``equal`` direction, threshold ``==``): the distance to the target
       shrinks by |target| × change, on the side the project is (never past the target);
     - graded levels: the level nearest to the attainment ``base`` earns plus ``change``.
@@ -771,8 +771,10 @@ def measured_value(rule: Rule, base: np.ndarray, change: np.ndarray) -> np.ndarr
         v = t + side * np.maximum(np.abs(b - t) - max(abs(t), 1.0) * d, 0.0)
     else:
         v = b + measure_slope(rule) * d
-        if kind in ("deduct", "bonus"):
+        if kind == "deduct":
             v = np.maximum(v, 0.0)
+        elif kind == "bonus":   # extra evaluations done: whole units
+            v = np.maximum(np.rint(v), 0.0)
         elif kind == "share":
             v = np.clip(v, 0.0, 1.0)
     return np.where(d == 0, b, v)

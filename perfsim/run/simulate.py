@@ -52,10 +52,10 @@ from perfsim.kernel.measurement import (
     with_overcompletion,
 )
 from perfsim.kernel.year import CycleState, evaluate_year
+from perfsim.model.indicators import VALUE
 from perfsim.model.params import Parameter, RowDesign, apply_rows, parameters
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import PATHS, Settings
-from perfsim.model.indicators import VALUE
 from perfsim.model.streams import BLOCK, generator, rectification_draw
 
 ENGINES = ("auto", "numpy", "processes", "dask")
