@@ -18,6 +18,7 @@ from perfsim.kernel.measurement import LeafSpace, set_targets
 from perfsim.kernel.scoring import make_rule
 from perfsim.model.params import apply_changes, parameters
 from perfsim.model.settings import settings_with
+from perfsim.run.sensitivity import _evaluate_chunk, _prepare
 from perfsim.run.simulate import build_inputs, simulate, space_of
 
 MONEY = ("savings", "cut_total", "cancelled_total", "rewarded_total", "next_total")
@@ -145,7 +146,8 @@ def test_bonus_leaves_take_whole_units_capped_per_leaf_and_in_sum(tmp_path):
 def test_the_draws_do_not_depend_on_chunking_or_engine(tmp_path):
     rows = [cliff_row(i, 45 + i % 10, i % 9, 80 + i % 40, i % 3, i % 2) for i in range(30)]
     sc, st = scenario(tmp_path, CLIFF_SYSTEM, rows,
-                      dict(replications=70, years=2, check_share=0.3, inflation_mean=0.02))
+                      dict(replications=70, years=3, check_share=0.3, inflation_mean=0.02,
+                           entry_rate=0.1))
     one = simulate(sc, dataclasses.replace(st, chunk=32), engine="numpy").replications
     two = simulate(sc, dataclasses.replace(st, chunk=64), engine="numpy").replications
     pool = simulate(sc, dataclasses.replace(st, chunk=32), engine="processes",
@@ -260,3 +262,23 @@ def test_ambition_is_a_registry_parameter(tmp_path):
     st = dataclasses.replace(changed.settings, replications=1, years=1)
     # every target 20 % below expected performance: all three meet every target
     assert simulate(changed, st, noise=False).sample["final_score"].tolist() == [100.0] * 3
+
+
+def test_a_sampled_ambition_sets_targets_per_row_in_the_sensitivity_analysis(tmp_path):
+    """Q and L only, no noise: at ambition a the targets are 80(1 + a) and 50 / (1 + a) for A
+    and B (values 80 and 50), so Q earns 60 × min(1 / (1 + a), 1) and L 40 × min(1 / (1 + a),
+    1): A and B score 100 / (1 + a) for a >= 0 and 100 below; C likewise. All three are 优
+    (>= 90) exactly when a <= 1/9, so the share graded 优 is 1 below that ambition, 0 above."""
+    sc, _ = scenario(tmp_path, TARGET_SYSTEM, target_rows(), linkage=GRADE_TABLE)
+    st = settings_with(sc.settings.without_noise(), {"performance.space": "measurement",
+                                                     "targets.set_by": "ambition"})
+    model = _prepare(sc, ["simulation.targets.ambition"], ["share_excellent",
+                                                           "soft_targets_rewarded"],
+                     None, st, 2)
+    out = _evaluate_chunk(model, np.array([[-0.2], [0.1], [0.2]]))
+    assert out[:, 0].tolist() == [1.0, 1.0, 0.0]
+    assert out[:, 1].tolist() == [1.0, 0.0, 0.0]      # soft targets only at −0.2: all rewarded
+    flat = settings_with(sc.settings.without_noise(), {"performance.space": "measurement"})
+    with pytest.raises(InputError, match="targets.set_by: ambition"):
+        _evaluate_chunk(_prepare(sc, ["simulation.targets.ambition"], ["share_excellent"],
+                                 None, flat, 2), np.array([[0.1]]))

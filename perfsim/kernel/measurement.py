@@ -76,8 +76,8 @@ class LeafSpace:
     scored through their rule (a value is given and the rule reads no other column). Per leaf,
     ``targets`` and ``reset`` are the projects' own targets (P,) in the self-evaluation and in
     the re-check (None: the rule's). Bonus leaves: ``bonus_value`` and ``bonus_given``
-    (P, B). With ``rowwise`` every project array has a leading rows axis (R, S, …): the Monte
-    Carlo's slots, entrants included."""
+    (P, B). Any project array may carry a leading rows axis (R, S, …): the Monte Carlo's
+    slots (entrants included), per-row targets (a sensitivity sample's ambition)."""
 
     rules: tuple[Rule, ...]
     value: np.ndarray
@@ -91,13 +91,14 @@ class LeafSpace:
     bonus_given: np.ndarray | None = None
     bonus_cap: float = 0.0
     leaf_decimals: int | None = None
-    rowwise: bool = False
 
-    def take(self, x: np.ndarray | None, at: At, trailing: int) -> Any:
-        """``x`` (projects[, trailing]) read ``at`` rows or cells."""
+    @staticmethod
+    def take(x: np.ndarray | None, at: At, trailing: int) -> Any:
+        """``x`` — (projects, …) with ``trailing`` axes after the projects, or with a
+        leading rows axis — read ``at`` rows or cells."""
         if x is None:
             return None
-        if self.rowwise:
+        if x.ndim > trailing + 1:    # one value per row
             return x[at]
         return x if isinstance(at, slice) else x[at[1]]
 
@@ -110,7 +111,7 @@ class LeafSpace:
                          reset=tuple(map(f, self.reset)), soft=f(self.soft),
                          bonus_rules=self.bonus_rules, bonus_value=f(self.bonus_value),
                          bonus_given=f(self.bonus_given), bonus_cap=self.bonus_cap,
-                         leaf_decimals=self.leaf_decimals, rowwise=True)
+                         leaf_decimals=self.leaf_decimals)
 
     def attain(self, latent: np.ndarray, at: At = slice(None), recheck: bool = False
                ) -> np.ndarray:
@@ -161,7 +162,8 @@ def expected_values(space: LeafSpace, mean: np.ndarray) -> np.ndarray:
     ``mean`` (P, I): their expected performance in the leaf's unit."""
     out = np.array(space.value, dtype=float)
     for i, rule in enumerate(space.rules):
-        out[:, i] = measured_value(rule, space.value[:, i], mean[:, i] - space.base[:, i])
+        out[..., i] = measured_value(rule, space.value[..., i],
+                                     mean[..., i] - space.base[..., i])
     return out
 
 
@@ -182,21 +184,22 @@ def ambition_targets(rule: Rule, expected: np.ndarray, ambition: np.ndarray) -> 
 def set_targets(space: LeafSpace, expected: np.ndarray, ambition: np.ndarray,
                 recheck_resets: bool = False) -> LeafSpace:
     """``space`` with every target leaf (:data:`TARGETED`, measured) scored against the
-    projects' own targets (:func:`ambition_targets`, ambition (P,) per project). With
+    projects' own targets (:func:`ambition_targets`, ambition (P,) per project, or (R, P) per
+    row and project). With
     ``recheck_resets`` a re-check scores a soft target (ambition < 0) against the expected
     performance (ambition 0); otherwise the re-check keeps the project's target."""
     a = np.asarray(ambition, dtype=float)
     soft = a < 0
     targets, reset = [], []
     for i, rule in enumerate(space.rules):
-        if rule.kind not in TARGETED or not np.any(space.measured[:, i]):
+        if rule.kind not in TARGETED or not np.any(space.measured[..., i]):
             targets.append(None)
             reset.append(None)
             continue
-        own = ambition_targets(rule, expected[:, i], a)
-        honest = ambition_targets(rule, expected[:, i], np.zeros_like(a))
-        own = np.where(space.measured[:, i], own, float(rule.target))
-        honest = np.where(space.measured[:, i], honest, float(rule.target))
+        own = ambition_targets(rule, expected[..., i], a)
+        honest = ambition_targets(rule, expected[..., i], np.zeros_like(a))
+        own = np.where(space.measured[..., i], own, float(rule.target))
+        honest = np.where(space.measured[..., i], honest, float(rule.target))
         with_targets(rule, own)   # refuses non-finite or zero targets
         with_targets(rule, honest)
         targets.append(own)
@@ -205,7 +208,7 @@ def set_targets(space: LeafSpace, expected: np.ndarray, ambition: np.ndarray,
                      measured=space.measured, targets=tuple(targets), reset=tuple(reset),
                      soft=soft, bonus_rules=space.bonus_rules, bonus_value=space.bonus_value,
                      bonus_given=space.bonus_given, bonus_cap=space.bonus_cap,
-                     leaf_decimals=space.leaf_decimals, rowwise=space.rowwise)
+                     leaf_decimals=space.leaf_decimals)
 
 
 def with_overcompletion(rule: Rule, threshold: float, rate: float = 1.0, floor: float = 0.0

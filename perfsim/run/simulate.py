@@ -186,6 +186,36 @@ def space_of(scenario: Scenario, settings: Settings) -> str:
         else "attainment"
 
 
+def project_ambition(scenario: Scenario, settings: Settings) -> np.ndarray:
+    """Each project's target ambition (P,): its department's (``targets.by_department``),
+    else ``targets.ambition``."""
+    pf = scenario.portfolio
+    deps = pf.departments.astype(str)
+    for dep in settings.target_ambition_by_department:
+        if str(dep) not in set(deps):
+            raise InputError(scenario.source, "simulation", f"targets.by_department.{dep}",
+                             problem="no such department in the portfolio")
+    ambition = np.full(pf.n_projects, float(settings.target_ambition))
+    for dep, v in settings.target_ambition_by_department.items():
+        ambition[deps == str(dep)] = float(v)
+    return ambition
+
+
+def space_for_rows(inputs: SimInputs, ambition: np.ndarray) -> LeafSpace:
+    """Measurement space with ``targets.ambition`` one value per row (R,) (a sensitivity
+    sample), departments with their own ambition keeping it: targets (R, P)."""
+    s, space = inputs.settings, inputs.space
+    if space is None or s.targets_set_by != "ambition":
+        raise InputError(inputs.scenario.source, "simulation", "targets.ambition",
+                         problem="acts only with simulation.performance.space: measurement "
+                                 "and simulation.targets.set_by: ambition")
+    own = np.isin(inputs.departments.astype(str),
+                  [str(d) for d in s.target_ambition_by_department])
+    a = np.where(own, project_ambition(inputs.scenario, s),
+                 np.asarray(ambition, dtype=float)[:, None])
+    return set_targets(space, expected_values(space, inputs.mean), a, s.target_recheck_resets)
+
+
 def leaf_space(scenario: Scenario, settings: Settings, attainment: np.ndarray,
                mean: np.ndarray) -> LeafSpace | None:
     """Measurement space's leaves (:class:`perfsim.kernel.measurement.LeafSpace`) from the
@@ -231,17 +261,9 @@ def leaf_space(scenario: Scenario, settings: Settings, attainment: np.ndarray,
                       bonus_value=bonus_value, bonus_given=bonus_given,
                       bonus_cap=float(system.bonus_cap), leaf_decimals=system.leaf_decimals)
     if s.targets_set_by == "ambition":
-        deps = pf.departments.astype(str)
-        for dep in s.target_ambition_by_department:
-            if str(dep) not in set(deps):
-                raise InputError(scenario.source, "simulation", f"targets.by_department.{dep}",
-                                 problem="no such department in the portfolio")
-        ambition = np.full(pf.n_projects, float(s.target_ambition))
-        for dep, v in s.target_ambition_by_department.items():
-            ambition[deps == str(dep)] = float(v)
         try:
-            space = set_targets(space, expected_values(space, mean), ambition,
-                                s.target_recheck_resets)
+            space = set_targets(space, expected_values(space, mean),
+                                project_ambition(scenario, s), s.target_recheck_resets)
         except InputError as err:
             raise err.at(scenario.source, "simulation.targets") from None
     return space
