@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -73,9 +74,9 @@ class LeafSpace:
 
     ``value`` (P, I): the portfolio's measured values (0 where a cell has none); ``base``
     (P, I): the attainment each earns as the system resolves it; ``measured`` (P, I): the cells
-    scored through their rule (a value is given and the rule reads no other column). Per leaf,
-    ``targets`` and ``reset`` are the projects' own targets (P,) in the self-evaluation and in
-    the re-check (None: the rule's). Bonus leaves: ``bonus_value`` and ``bonus_given``
+    scored through their rule (a value is given and the rule reads no other column).
+    ``targets`` and ``reset`` (P, I) are the projects' own targets in the self-evaluation and in
+    the re-check (None: the rules'; read on target leaves only). Bonus leaves: ``bonus_value`` and ``bonus_given``
     (P, B). Any project array may carry a leading rows axis (R, S, …): the Monte Carlo's
     slots (entrants included), per-row targets (a sensitivity sample's ambition)."""
 
@@ -83,8 +84,8 @@ class LeafSpace:
     value: np.ndarray
     base: np.ndarray
     measured: np.ndarray
-    targets: tuple[np.ndarray | None, ...] = ()
-    reset: tuple[np.ndarray | None, ...] = ()
+    targets: np.ndarray | None = None
+    reset: np.ndarray | None = None
     soft: np.ndarray | None = None         # (P,) projects that set soft targets
     bonus_rules: tuple[Rule, ...] = ()
     bonus_value: np.ndarray | None = None
@@ -107,8 +108,8 @@ class LeafSpace:
         def f(x: Any) -> Any:
             return None if x is None else fn(x)
         return LeafSpace(rules=self.rules, value=f(self.value), base=f(self.base),
-                         measured=f(self.measured), targets=tuple(map(f, self.targets)),
-                         reset=tuple(map(f, self.reset)), soft=f(self.soft),
+                         measured=f(self.measured), targets=f(self.targets),
+                         reset=f(self.reset), soft=f(self.soft),
                          bonus_rules=self.bonus_rules, bonus_value=f(self.bonus_value),
                          bonus_given=f(self.bonus_given), bonus_cap=self.bonus_cap,
                          leaf_decimals=self.leaf_decimals)
@@ -123,16 +124,40 @@ class LeafSpace:
         base = self.take(self.base, at, 1)
         measured = self.take(self.measured, at, 1)
         out = np.clip(latent, 0.0, 1.0)
-        targets = self.reset if recheck else self.targets
-        for i, rule in enumerate(self.rules):
-            cells = measured[..., i]
-            if not np.any(cells):
-                continue
-            v = measured_value(rule, value[..., i], latent[..., i] - base[..., i])
-            t = targets[i] if targets else None
-            scorer = rule if t is None else _at(rule, self.take(t, at, 0))
-            out[..., i] = np.where(cells, scorer.attainment(v), out[..., i])
+        targets = self.take(self.reset if recheck else self.targets, at, 1)
+        for leaves, rule, targeted in self.groups:
+            if rule.kind == "graded":   # the level nearest the latent attainment, as
+                v = rule.invert(latent[..., leaves])  # measured_value gives it (base + Δ)
+            else:
+                v = measured_value(rule, value[..., leaves],
+                                   latent[..., leaves] - base[..., leaves])
+            scorer = _at(rule, targets[..., leaves]) if targeted and targets is not None \
+                else rule
+            out[..., leaves] = np.where(measured[..., leaves], scorer.attainment(v),
+                                        out[..., leaves])
         return out
+
+    @cached_property
+    def groups(self) -> tuple[tuple[slice | np.ndarray, Rule, bool], ...]:
+        """The measured leaves scored together, one call of a rule each: the same kind,
+        direction and parameters (and points, where the rule reads them), as one rule
+        holding one target per leaf. Each group: its leaves (a slice where they are
+        consecutive), the rule and whether it has a target projects may set."""
+        keys: dict[tuple[Any, ...], list[int]] = {}
+        for i, r in enumerate(self.rules):
+            if np.any(self.measured[..., i]):
+                key = (r.kind, r.direction, repr(sorted(r.params.items())),
+                       None if r.kind in TARGETED else r.points)
+                keys.setdefault(key, []).append(i)
+        out = []
+        for idx in keys.values():
+            first = self.rules[idx[0]]
+            targeted = first.kind in TARGETED
+            rule = _at(first, np.array([self.rules[i].target for i in idx], dtype=float)) \
+                if targeted else first
+            run = idx == list(range(idx[0], idx[-1] + 1))
+            out.append((slice(idx[0], idx[-1] + 1) if run else np.array(idx), rule, targeted))
+        return tuple(out)
 
     def bonus(self, change: np.ndarray, at: At = slice(None)) -> np.ndarray | float:
         """Bonus points (rows, S) when each bonus leaf's latent attainment moves by
@@ -174,10 +199,9 @@ def ambition_targets(rule: Rule, expected: np.ndarray, ambition: np.ndarray) -> 
     is kept. Ambition must exceed −1."""
     e = np.asarray(expected, dtype=float)
     a = np.asarray(ambition, dtype=float)
-    t = float(rule.target)
     lower = rule.direction == "lower" or (rule.kind == "threshold" and rule.op == "<=")
     if rule.direction == "equal" or (rule.kind == "threshold" and rule.op == "=="):
-        return np.full(np.broadcast(e, a).shape, t)
+        return np.full(np.broadcast(e, a).shape, float(rule.target))
     return e / (1.0 + a) if lower else e * (1.0 + a)
 
 
@@ -190,22 +214,22 @@ def set_targets(space: LeafSpace, expected: np.ndarray, ambition: np.ndarray,
     performance (ambition 0); otherwise the re-check keeps the project's target."""
     a = np.asarray(ambition, dtype=float)
     soft = a < 0
-    targets, reset = [], []
+    own = np.array([r.target if r.kind in TARGETED else np.nan for r in space.rules],
+                   dtype=float)
+    own = np.array(np.broadcast_to(own, a.shape + own.shape))
+    reset = own.copy()
     for i, rule in enumerate(space.rules):
         if rule.kind not in TARGETED or not np.any(space.measured[..., i]):
-            targets.append(None)
-            reset.append(None)
             continue
-        own = ambition_targets(rule, expected[..., i], a)
-        honest = ambition_targets(rule, expected[..., i], np.zeros_like(a))
-        own = np.where(space.measured[..., i], own, float(rule.target))
-        honest = np.where(space.measured[..., i], honest, float(rule.target))
-        with_targets(rule, own)   # refuses non-finite or zero targets
+        cells = space.measured[..., i]
+        own[..., i] = np.where(cells, ambition_targets(rule, expected[..., i], a), rule.target)
+        honest = np.where(cells, ambition_targets(rule, expected[..., i], np.zeros_like(a)),
+                          rule.target)
+        with_targets(rule, own[..., i])   # refuses non-finite or zero targets
         with_targets(rule, honest)
-        targets.append(own)
-        reset.append(np.where(soft, honest, own) if recheck_resets else own)
+        reset[..., i] = np.where(soft, honest, own[..., i]) if recheck_resets else own[..., i]
     return LeafSpace(rules=space.rules, value=space.value, base=space.base,
-                     measured=space.measured, targets=tuple(targets), reset=tuple(reset),
+                     measured=space.measured, targets=own, reset=reset,
                      soft=soft, bonus_rules=space.bonus_rules, bonus_value=space.bonus_value,
                      bonus_given=space.bonus_given, bonus_cap=space.bonus_cap,
                      leaf_decimals=space.leaf_decimals)

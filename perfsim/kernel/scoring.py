@@ -713,20 +713,21 @@ def total_score(attainment: np.ndarray, points: np.ndarray, *, groups: np.ndarra
 TARGETED = ("proportional", "threshold", "linear", "execution_rate")
 
 
-def measure_slope(rule: Rule) -> float:
+def measure_slope(rule: Rule) -> float | np.ndarray:
     """Measured units per unit of latent attainment of a leaf: how far a project's measured
     value moves when its latent performance moves by 1 (the whole leaf), signed so that a
     rise is better. Proportional and execution rate: the target (lower-is-better: −target);
     threshold: |target| (at least 1), negative for ``<=``; linear: target − floor; deduct:
     −step × points / per (units that cost the whole leaf); share: −1; all-or-nothing: the
     minimum (at least 1); ratio, grade points and re-check: the scale; assessed: the points;
-    bonus: points / per (units that earn the whole leaf)."""
+    bonus: points / per (units that earn the whole leaf). A rule holding one target per
+    leaf (:func:`with_targets`) gives one slope per leaf."""
     p, kind = rule.params, rule.kind
-    t = 0.0 if rule.target is None else float(rule.target)
+    t = 0.0 if rule.target is None else np.asarray(rule.target, dtype=float)
     if kind in ("proportional", "execution_rate"):
         return -t if rule.direction == "lower" else t
     if kind == "threshold":
-        scale = max(abs(t), 1.0)
+        scale = np.maximum(np.abs(t), 1.0)
         return -scale if rule.op == "<=" else scale
     if kind == "linear":
         return t - float(p["floor"])
@@ -766,9 +767,9 @@ def measured_value(rule: Rule, base: np.ndarray, change: np.ndarray) -> np.ndarr
     if kind == "graded":
         v = rule.invert(rule.attainment(b) + d)
     elif exact:
-        t = float(rule.target)
+        t = np.asarray(rule.target, dtype=float)
         side = np.where(b >= t, 1.0, -1.0)
-        v = t + side * np.maximum(np.abs(b - t) - max(abs(t), 1.0) * d, 0.0)
+        v = t + side * np.maximum(np.abs(b - t) - np.maximum(np.abs(t), 1.0) * d, 0.0)
     else:
         v = b + measure_slope(rule) * d
         if kind == "deduct":
