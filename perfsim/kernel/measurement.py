@@ -75,10 +75,11 @@ class LeafSpace:
     ``value`` (P, I): the portfolio's measured values (0 where a cell has none); ``base``
     (P, I): the attainment each earns as the system resolves it; ``measured`` (P, I): the cells
     scored through their rule (a value is given and the rule reads no other column).
-    ``targets`` and ``reset`` (P, I) are the projects' own targets in the self-evaluation and in
-    the re-check (None: the rules'; read on target leaves only). Bonus leaves: ``bonus_value`` and ``bonus_given``
-    (P, B). Any project array may carry a leading rows axis (R, S, …): the Monte Carlo's
-    slots (entrants included), per-row targets (a sensitivity sample's ambition)."""
+    ``targets`` and ``reset`` (P, I) are the projects' own targets in the self-evaluation and
+    in the re-check (None: the rules'; read on target leaves only). Bonus leaves:
+    ``bonus_value`` and ``bonus_given`` (P, B). Any project array may carry a leading rows
+    axis (R, S, …): the Monte Carlo's slots (entrants included), per-row targets (a
+    sensitivity sample's ambition)."""
 
     rules: tuple[Rule, ...]
     value: np.ndarray

@@ -77,7 +77,7 @@ class Settings:
     cutoff_jitter: float = 0.0
     ratio_range: tuple[float, float] | None = None
     # measurement space and target setting (see perfsim.kernel.measurement)
-    space: str = "attainment"
+    space: str = "auto"
     targets_set_by: str = "portfolio"
     target_ambition: float = 0.0
     target_ambition_by_department: Mapping[str, float] = field(default_factory=dict)

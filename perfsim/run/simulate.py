@@ -11,10 +11,11 @@ Randomness is explicit and chunk-proof: replications are grouped in fixed **bloc
 ``SeedSequence(seed, spawn_key=(1, b))``. A chunk is a run of whole blocks, so the numbers are
 identical whatever the chunk size, the number of workers, or the engine.
 
-The process runs in attainment space (shares of each leaf's points; see
-:mod:`perfsim.kernel.scoring`; bonus leaves fixed) or, with ``simulation.performance.space:
-measurement``, in measurement space: each leaf's measured value is drawn and scored by the
-system's rules, bonus leaves included (:mod:`perfsim.kernel.measurement`).
+The process runs in measurement space — each leaf's measured value drawn and scored by the
+system's rules, bonus leaves included (:mod:`perfsim.kernel.measurement`) — for a portfolio of
+measurements under a system with a target leaf, else in attainment space (shares of each
+leaf's points, see :mod:`perfsim.kernel.scoring`; bonus fixed):
+``simulation.performance.space`` (``auto``, ``attainment``, ``measurement``).
 """
 
 from __future__ import annotations
@@ -201,11 +202,14 @@ def project_ambition(scenario: Scenario, settings: Settings) -> np.ndarray:
     return ambition
 
 
-def space_for_rows(inputs: SimInputs, ambition: np.ndarray) -> LeafSpace:
+def space_for_rows(inputs: SimInputs, ambition: np.ndarray) -> LeafSpace | None:
     """Measurement space with ``targets.ambition`` one value per row (R,) (a sensitivity
-    sample), departments with their own ambition keeping it: targets (R, P)."""
+    sample), departments with their own ambition keeping it: targets (R, P). Where targets
+    are not set by ambition, only the file's own value is accepted (it changes nothing)."""
     s, space = inputs.settings, inputs.space
     if space is None or s.targets_set_by != "ambition":
+        if np.all(np.asarray(ambition) == s.target_ambition):
+            return space    # the file's value, which sets no target here
         raise InputError(inputs.scenario.source, "simulation", "targets.ambition",
                          problem="acts only with simulation.performance.space: measurement "
                                  "and simulation.targets.set_by: ambition")
