@@ -20,6 +20,7 @@ from perfsim.model.params import apply_changes, parameters
 from perfsim.model.settings import settings_with
 from perfsim.run.sensitivity import _evaluate_chunk, _prepare
 from perfsim.run.simulate import build_inputs, simulate, space_of
+from perfsim.run.solve import evaluate_at
 
 MONEY = ("savings", "cut_total", "cancelled_total", "rewarded_total", "next_total")
 
@@ -282,3 +283,17 @@ def test_a_sampled_ambition_sets_targets_per_row_in_the_sensitivity_analysis(tmp
     with pytest.raises(InputError, match="targets.set_by: ambition"):
         _evaluate_chunk(_prepare(sc, ["simulation.targets.ambition"], ["share_excellent"],
                                  None, flat, 2), np.array([[0.1]]))
+
+
+def test_calibration_sets_the_ambition_by_its_path(tmp_path):
+    """The calibration's evaluation at a value of simulation.targets.ambition: no noise, so
+    (as above) all three projects are 优 at −0.2 and none at +0.2 (100 / 1.2 = 83.3)."""
+    sc, _ = scenario(tmp_path, TARGET_SYSTEM, target_rows(), linkage=GRADE_TABLE)
+    st = settings_with(sc.settings.without_noise(), {
+        "performance.space": "measurement", "targets.set_by": "ambition",
+        "replications": 2})
+    sc = sc.replace(settings=st)
+    low = evaluate_at(sc, "simulation.targets.ambition", -0.2, monte_carlo=True)
+    high = evaluate_at(sc, "simulation.targets.ambition", 0.2, monte_carlo=True)
+    assert low["share_excellent"][0] == 1.0 and high["share_excellent"][0] == 0.0
+    assert low["soft_targets_rewarded"][0] == 1.0 and high["soft_targets_money"][0] == 0.0
