@@ -64,6 +64,8 @@ from perfsim.kernel.scoring import (
     with_targets,
 )
 
+#: rule kinds that read their leaf's points (a deduction in points, an assessor's points)
+_BY_POINTS = ("deduct", "assessed", "bonus", "recheck")
 #: where a :class:`LeafSpace`'s arrays are read: a run of rows (slice) or cells (rows, slots)
 At = slice | tuple[np.ndarray, np.ndarray]
 
@@ -141,14 +143,16 @@ class LeafSpace:
     @cached_property
     def groups(self) -> tuple[tuple[slice | np.ndarray, Rule, bool], ...]:
         """The measured leaves scored together, one call of a rule each: the same kind,
-        direction and parameters (and points, where the rule reads them), as one rule
+        direction and parameters (graded: coefficients; points where the rule reads them
+        (:data:`_BY_POINTS`)), as one rule
         holding one target per leaf. Each group: its leaves (a slice where they are
         consecutive), the rule and whether it has a target projects may set."""
         keys: dict[tuple[Any, ...], list[int]] = {}
         for i, r in enumerate(self.rules):
             if np.any(self.measured[..., i]):
-                key = (r.kind, r.direction, repr(sorted(r.params.items())),
-                       None if r.kind in TARGETED else r.points)
+                params = repr(r.coefficients.tolist()) if r.kind == "graded" \
+                    else repr(sorted(r.params.items()))     # graded: labels do not score
+                key = (r.kind, r.direction, params, r.points if r.kind in _BY_POINTS else None)
                 keys.setdefault(key, []).append(i)
         out = []
         for idx in keys.values():
