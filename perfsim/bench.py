@@ -182,12 +182,15 @@ def full_process_scenario(projects: int = 3468) -> Scenario:
 
 
 def _full_process(projects: int, replications: int, years: int, engine: str,
-                  workers: int | None, chunk: int | None = None) -> dict[str, Any]:
+                  workers: int | None, chunk: int | None = None,
+                  space: str = "attainment") -> dict[str, Any]:
     """Run (in whatever process calls it) and time the Monte Carlo; count the random
-    numbers it drew."""
+    numbers it drew. ``space``: attainment or measurement space (each leaf's measured value
+    drawn and scored by its rule)."""
     scenario = full_process_scenario(projects)
+    performance = {**FULL_PROCESS.get("performance", {}), "space": space}
     settings = settings_from_dict({**FULL_PROCESS, "years": years,
-                                   "replications": replications,
+                                   "replications": replications, "performance": performance,
                                    **({"chunk": chunk} if chunk else {})})
     t = time.perf_counter()
     inputs = build_inputs(scenario, settings)
@@ -223,13 +226,15 @@ def rng_bound(normals: int, uniforms: int, chunk: int = 1 << 22, seed: int = 0) 
 
 
 def time_full_process(projects: int = 3468, replications: int = 1000, years: int = 5, *,
-                      engine: str = "numpy", workers: int | None = None) -> dict[str, Any]:
+                      engine: str = "numpy", workers: int | None = None,
+                      space: str = "attainment") -> dict[str, Any]:
     """The full process in a fresh process, against its random-number bound."""
-    run = _fresh(_full_process, projects, replications, years, engine, workers)
+    run = _fresh(_full_process, projects, replications, years, engine, workers, None, space)
     bound = rng_bound(run["normals"], run["uniforms"])
     cells = projects * replications * years
     return {"projects": projects, "indicators": 20, "replications": replications,
-            "years": years, "engine": engine, "perfsim_s": round(run["seconds"], 3),
+            "years": years, "engine": engine, "space": space,
+            "perfsim_s": round(run["seconds"], 3),
             "rng_bound_s": round(bound, 3),
             "perfsim_over_rng_bound": round(run["seconds"] / bound, 3),
             "ns_per_cell": round(1e9 * run["seconds"] / cells, 1),
@@ -275,6 +280,8 @@ def run_bench(quick: bool = False, engines: tuple[str, ...] = ("numpy", "process
     out = {
         "one_year": time_one_year(replications=LIUPANSHUI["replications"] // scale),
         "full_process": time_full_process(replications=1000 // scale),
+        "full_process_measurement": time_full_process(replications=1000 // scale,
+                                                      space="measurement"),
         "engines": time_engines(engines, quick),
         "cpu_count": os.cpu_count(), "quick": quick,
     }
@@ -306,6 +313,7 @@ def format_bench(b: dict[str, Any]) -> str:
         f"{f['uniforms']:,} uniforms into preallocated arrays)",
         f"  perfsim / bound         {f['perfsim_over_rng_bound']:9.2f}     (target <= 2.0)",
         f"  peak memory             {f['peak_rss_mib']:9.1f} MiB (its own process)",
+        *_measurement_lines(b),
         "",
         f"engines ({e['projects']:,} projects × {e['replications']} replications × "
         f"{e['years']} years; a 32-replication year):",
@@ -323,6 +331,17 @@ def format_bench(b: dict[str, Any]) -> str:
         lines += ["", format_app_bench(b["app"])]
     lines.append(f"({b['cpu_count']} cores)")
     return "\n".join(lines)
+
+
+def _measurement_lines(b: Mapping[str, Any]) -> list[str]:
+    """The full process in measurement space against attainment space (same run)."""
+    m = b.get("full_process_measurement")
+    if m is None:
+        return []
+    f = b["full_process"]
+    return [f"  measurement space       {m['perfsim_s']:9.3f} s   (each leaf's measured value "
+            f"scored by its rule: {m['perfsim_s'] / f['perfsim_s']:.2f} × attainment space; "
+            f"peak {m['peak_rss_mib']:.1f} MiB)"]
 
 
 # --- the what-if app ---------------------------------------------------------------------------

@@ -367,8 +367,13 @@ def test_hand_out_shows_no_answer_anywhere(suite, tmp_path):
     shown, other = answer_numbers(key / "07_training_walkthrough.ipynb")
     revealing = shown - other
     assert len(revealing) > 5  # the key's answers hold figures seen nowhere else
-    executed = (out / "07_training_walkthrough.ipynb").read_text(encoding="utf-8")
-    html = (out / "07_training_walkthrough.html").read_text(encoding="utf-8")
+    # what a reader sees in the executed notebook: its cells' sources and outputs (not the
+    # run's metadata, whose timestamps and durations hold arbitrary digits)
+    executed = json.dumps([[c.source, c.get("outputs", [])] for c in nbformat.read(
+        out / "07_training_walkthrough.ipynb", as_version=4).cells], ensure_ascii=False)
+    # and in the report: its text, not the styles and scripts of the page
+    html = re.sub(r"<(style|script)\b.*?</\1>", "", (out / "07_training_walkthrough.html")
+                  .read_text(encoding="utf-8"), flags=re.S)
     key_html = (key / "07_training_walkthrough.html").read_text(encoding="utf-8")
     for text in (executed, html):
         for line in prose:

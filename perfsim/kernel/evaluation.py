@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from perfsim.kernel.measurement import LeafSpace
 from perfsim.kernel.scoring import gap_penalty, round_half_up, total_score
 
 SELECTIONS = ("random", "largest_budget", "highest_score", "near_cutoffs", "risk", "mix")
@@ -252,7 +253,8 @@ def prepare_leaves(draws: YearDraws, mean: np.ndarray, process: Process, span: n
 def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: Measure,
                      draws: YearDraws, process: Process, budget: np.ndarray,
                      active: np.ndarray, points: np.ndarray, true_points: np.ndarray,
-                     scratch: np.ndarray | None = None, risk: np.ndarray | None = None
+                     scratch: np.ndarray | None = None, risk: np.ndarray | None = None,
+                     space: LeafSpace | None = None
                      ) -> ProcessScores:
     """One year of the evaluation process on rows × slots, from draws made ready by
     :func:`prepare_leaves`.
@@ -263,6 +265,9 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
     rules give the graded score. Scores use ``points`` (I,) or per row (R, I); the truth uses
     ``true_points``. Computed in place: the draws are consumed, ``scratch`` (the shape of
     ``z_leaf``) is reused when given. ``risk`` (R, S) weights the ``risk`` selection.
+
+    With ``space`` (measurement space, :mod:`perfsim.kernel.measurement`) the latent leaf
+    attainments are not clipped: each becomes a measured value scored by its leaf's rule.
     """
     u = measure.span
     unit = bool(np.all(u == 1.0))
@@ -286,15 +291,20 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
         a, noise, a_self = a_true[r], draws.z_self[r], scratch[r]
         if shift is not None:
             a += (shift[r, :, None] if unit else shift[r, :, None] * u)
-        np.clip(a, 0.0, top, out=a)
-        true[r] = measure.score(a, rows(true_points, r), rows(bonus, r))
+        if space is None:
+            true[r] = measure.score(np.clip(a, 0.0, top, out=a), rows(true_points, r),
+                                    rows(bonus, r))
+        else:  # measurement space: the latent attainment stays as it is, the rules score it
+            true[r] = measure.score(space.attain(a, r), rows(true_points, r), rows(bonus, r))
         np.add(a, noise, out=a_self)
         if inflated:
-            honest_self[r] = measure.score(np.clip(a_self, 0.0, top, out=noise),
-                                           rows(points, r), rows(bonus, r))
+            honest_self[r] = measure.score(
+                np.clip(a_self, 0.0, top, out=noise) if space is None
+                else space.attain(a_self, r), rows(points, r), rows(bonus, r))
             a_self += (inflation[r, :, None] if unit else inflation[r, :, None] * u)
-        self_score[r] = measure.score(np.clip(a_self, 0.0, top, out=a_self), rows(points, r),
-                                      rows(bonus, r))
+        self_score[r] = measure.score(
+            np.clip(a_self, 0.0, top, out=a_self) if space is None
+            else space.attain(a_self, r), rows(points, r), rows(bonus, r))
     checked = select_for_check(p.check_share, p.selection, active, draws.key,
                                np.where(active, budget, 0.0), self_score,
                                cutoffs=p.cutoffs, band=p.band, risk=risk, mix=p.mix)
@@ -304,7 +314,8 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
         z = recheck_noise(draws, checked)
         sd = p.recheck_noise if np.ndim(p.recheck_noise) == 0 else np.asarray(
             p.recheck_noise)[rows[0]][:, None]
-        a_re = np.clip(a_true[rows] + u * (sd * z), 0.0, top)
+        a_re = a_true[rows] + u * (sd * z)
+        a_re = np.clip(a_re, 0.0, top) if space is None else space.attain(a_re, rows, True)
         re_score = self_score.copy()
         re_score[rows] = measure.score_rows(a_re, rows, points)
     rules = dict(replace=p.replace, gap_rule=p.gap_rule, gap=p.gap, per=p.per, step=p.step,

@@ -243,6 +243,20 @@ def _monitored(o: YearOutcome, name: str) -> np.ndarray:
         np.where(o.active, x, 0.0))
 
 
+def _soft(o: YearOutcome) -> np.ndarray:
+    """Active projects that set themselves soft targets (measurement space with
+    ``simulation.targets``: the Monte Carlo marks them on the outcome); none otherwise."""
+    soft = getattr(o, "soft_targets", None)
+    return np.zeros(o.active.shape, dtype=bool) if soft is None else (soft & o.active)
+
+
+def _soft_rewarded(o: YearOutcome) -> np.ndarray:
+    soft = _soft(o)
+    n = soft.sum(axis=-1)
+    won = (soft & (o.rewarded > 0)).sum(axis=-1)
+    return np.where(n > 0, won / np.maximum(n, 1), 0.0)
+
+
 def _fixed() -> tuple[Metric, ...]:
     def held(o: YearOutcome) -> np.ndarray:
         return o.active & (o.next_budget > 0)
@@ -335,6 +349,12 @@ def _fixed() -> tuple[Metric, ...]:
         Metric("department_rank_stability", "correlation", "Spearman correlation of the "
                "departments' budget-weighted scores and their true ones",
                _department_stability, True),
+        Metric("soft_targets_rewarded", "share", "share of the projects with soft targets "
+               "(set below expected performance) that were rewarded; 0 when none has one",
+               _soft_rewarded, True),
+        Metric("soft_targets_money", "yuan", "budget change (next year's minus this year's) "
+               "of the projects with soft targets",
+               lambda o: _sum(np.where(_soft(o), o.next_budget - o.gross, 0.0)), True),
     )
 
 

@@ -58,6 +58,8 @@ SIMULATION_PARAMETERS: dict[str, tuple[tuple[float, float], str, str]] = {
     "simulation.performance.leaf_dispersion": ((0.0, 0.5), "attainment",
                                                "spread of leaf attainment around a project's "
                                                "performance (sd)"),
+    "simulation.targets.ambition": ((-0.5, 0.5), "share", "targets set above (below: soft) "
+                                    "expected performance, measurement space"),
     "simulation.cost.self_evaluation": ((0.0, 1e7), "yuan", "cost of one self-evaluation"),
     "simulation.cost.recheck": ((0.0, 1e7), "yuan", "cost of one re-check (finance, an "
                                 "intermediary or a third party)"),

@@ -19,6 +19,12 @@ from perfsim.kernel.scoring import GAP_MODES
 from perfsim.model.streams import BLOCK
 
 WEIGHT_UNCERTAINTY = ("none", "dirichlet", "uniform")
+#: where the Monte Carlo adds noise: ``attainment`` (each leaf's share of points),
+#: ``measurement`` (each leaf's measured value, scored by its rule) or ``auto`` (measurement
+#: when the portfolio holds measurements under a system with targets)
+SPACES = ("attainment", "measurement", "auto")
+#: who sets the targets in measurement space: the portfolio's, or each project's ambition
+TARGETS_SET_BY = ("portfolio", "ambition")
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,15 @@ class Settings:
     weight_pct: float = 0.1
     cutoff_jitter: float = 0.0
     ratio_range: tuple[float, float] | None = None
+    # measurement space and target setting (see perfsim.kernel.measurement)
+    space: str = "auto"
+    targets_set_by: str = "portfolio"
+    target_ambition: float = 0.0
+    target_ambition_by_department: Mapping[str, float] = field(default_factory=dict)
+    overcompletion_threshold: float | None = None
+    overcompletion_rate: float = 1.0
+    overcompletion_floor: float = 0.0
+    target_recheck_resets: bool = False
 
     def __post_init__(self) -> None:
         def bad(name: str, problem: str) -> None:
@@ -158,10 +173,39 @@ class Settings:
             if not _finite(v):
                 raise InputError(where="simulation", field=f"self_evaluation.by_department.{dep}",
                                  value=v, problem="must be a finite number")
+        self._check_targets(bad)
         if self.ratio_range is not None:
             lo, hi = self.ratio_range
             if not (_finite(lo) and _finite(hi) and 0 <= lo <= hi <= 1):
                 bad("ratio_range", "must be [low, high] with 0 <= low <= high <= 1")
+
+    def _check_targets(self, bad: Any) -> None:
+        """Measurement space and target setting."""
+        if self.space not in SPACES:
+            bad("space", f"must be one of {', '.join(SPACES)}")
+        if self.targets_set_by not in TARGETS_SET_BY:
+            bad("targets_set_by", f"must be one of {', '.join(TARGETS_SET_BY)}")
+        if not _finite(self.target_ambition) or self.target_ambition <= -1:
+            bad("target_ambition", "must be a finite number > -1 (-0.1 = targets 10% below "
+                                   "expected performance)")
+        for dep, v in self.target_ambition_by_department.items():
+            if not _finite(v) or v <= -1:
+                raise InputError(where="simulation", field=f"targets.by_department.{dep}",
+                                 value=v, problem="must be a finite number > -1")
+        if self.targets_set_by == "portfolio" and (
+                self.target_ambition != 0 or self.target_ambition_by_department
+                or self.target_recheck_resets):
+            bad("targets_set_by", "must be ambition for targets.ambition, "
+                                  "targets.by_department or targets.recheck_resets to act")
+        t = self.overcompletion_threshold
+        if t is not None and (not _finite(t) or t < 0):
+            bad("overcompletion_threshold", "must be a finite number >= 0 (or absent: off)")
+        if not _finite(self.overcompletion_rate) or self.overcompletion_rate < 0:
+            bad("overcompletion_rate", "must be a finite number >= 0")
+        if not _finite(self.overcompletion_floor) or not 0 <= self.overcompletion_floor <= 1:
+            bad("overcompletion_floor", "must be a share in [0, 1]")
+        if not isinstance(self.target_recheck_resets, bool):
+            bad("target_recheck_resets", "must be true or false")
 
     def without_noise(self) -> Settings:
         """The same settings with every random source off: leaf dispersion, self-evaluation,
@@ -187,7 +231,14 @@ def _finite(v: Any) -> bool:
 _LAYOUT: dict[str, dict[str, str]] = {
     "": {"years": "years", "replications": "replications", "chunk": "chunk"},
     "performance": {"persistence": "persistence", "innovation_sd": "innovation_sd",
-                    "elasticity": "elasticity", "leaf_dispersion": "leaf_dispersion"},
+                    "elasticity": "elasticity", "leaf_dispersion": "leaf_dispersion",
+                    "space": "space"},
+    "targets": {"set_by": "targets_set_by", "ambition": "target_ambition",
+                "by_department": "target_ambition_by_department",
+                "overcompletion_threshold": "overcompletion_threshold",
+                "overcompletion_rate": "overcompletion_rate",
+                "overcompletion_floor": "overcompletion_floor",
+                "recheck_resets": "target_recheck_resets"},
     "self_evaluation": {"noise": "measurement_noise", "inflation_mean": "inflation_mean",
                         "inflation_sd": "inflation_sd",
                         "by_department": "inflation_by_department"},
@@ -261,6 +312,9 @@ def _coerce(name: str, value: Any) -> Any:
     if name in ("check_mix", "check_risk_departments") and not isinstance(value, Mapping):
         raise InputError(where="simulation", field=path, value=value,
                          problem="must be a mapping")
+    if name == "target_ambition_by_department" and not isinstance(value, Mapping):
+        raise InputError(where="simulation", field=path, value=value,
+                         problem="must map department names to ambition")
     if name == "inflation_by_department" and not isinstance(value, Mapping):
         raise InputError(where="simulation", field=path, value=value,
                          problem="must map department names to inflation")

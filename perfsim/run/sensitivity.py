@@ -93,6 +93,7 @@ from perfsim.run.simulate import (
     department_risk,
     process_of,
     scenario_settings,
+    space_for_rows,
 )
 from perfsim.run.year import cycle_args
 
@@ -321,8 +322,12 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     active = np.ones((N, inp.n_projects), dtype=bool)
     process = process_of(s, inp.measure, design, cutoffs=inp.grading.cutoffs)
     draws = prepare_leaves(draws, inp.mean, process, inp.measure.span)
+    space = inp.space   # measurement space; a sampled ambition sets targets per row
+    if "target_ambition" in design.settings:
+        space = space_for_rows(inp, design.settings["target_ambition"])
     scores = evaluate_process(None, infl, inp.measure, draws, process, inp.budget, active,
-                              points, points, risk=department_risk(s, inp.departments)[None])
+                              points, points, risk=department_risk(s, inp.departments)[None],
+                              space=space)
     cycle = cycle_args(sc, r)   # the evaluation cycle: the one-year run's draws per sample
     year = dict(flags=inp.flags, cutoffs=design.cutoffs, table=design.table,
                 recovered=None if model.z_target is not None else rows(model.recovered),
@@ -345,6 +350,8 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
         honest = evaluate_year(scores.honest, inp.budget, inp.grading, inp.linkage, **year)
         o = dataclasses.replace(o, honest=honest, inflation_points=(
             scores.self - scores.honest_self).sum(axis=1))
+    if space is not None and space.soft is not None:   # for the soft-target metrics
+        object.__setattr__(o, "soft_targets", np.broadcast_to(space.soft, o.active.shape))
     values = metrics.compute(o, list(model.metrics), inp.grading.labels)
     out = np.column_stack([values[m] for m in model.metrics])
     return out.reshape(n, r, -1).mean(axis=1)

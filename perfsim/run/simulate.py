@@ -11,8 +11,11 @@ Randomness is explicit and chunk-proof: replications are grouped in fixed **bloc
 ``SeedSequence(seed, spawn_key=(1, b))``. A chunk is a run of whole blocks, so the numbers are
 identical whatever the chunk size, the number of workers, or the engine.
 
-The process runs in attainment space (shares of each leaf's points; see
-:mod:`perfsim.kernel.scoring`); bonus leaves are not simulated.
+The process runs in measurement space — each leaf's measured value drawn and scored by the
+system's rules, bonus leaves included (:mod:`perfsim.kernel.measurement`) — for a portfolio of
+measurements under a system with a target leaf, else in attainment space (shares of each
+leaf's points, see :mod:`perfsim.kernel.scoring`; bonus fixed):
+``simulation.performance.space`` (``auto``, ``attainment``, ``measurement``).
 """
 
 from __future__ import annotations
@@ -44,7 +47,14 @@ from perfsim.kernel.evaluation import (
 )
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import Linkage, row_value
+from perfsim.kernel.measurement import (
+    LeafSpace,
+    expected_values,
+    set_targets,
+    with_overcompletion,
+)
 from perfsim.kernel.year import CycleState, evaluate_year
+from perfsim.model.indicators import VALUE
 from perfsim.model.params import Parameter, RowDesign, apply_rows, parameters
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import PATHS, Settings
@@ -88,6 +98,7 @@ class SimInputs:
     params: Mapping[str, Parameter]  # the registry entries design uncertainty samples
     scenario: Scenario        # for the parameter registry (applied per replication)
     units: np.ndarray | None = None   # (P,) each project's unit index (blacklists, departments)
+    space: LeafSpace | None = None    # measurement space (None: attainment space)
 
     @property
     def n_projects(self) -> int:
@@ -170,7 +181,107 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
                      project_ids=pf.ids, departments=deps,
                      true_score=measure.score(mean[None])[0], reliability=lam, params=params,
                      scenario=scenario,
-                     units=pf.unit_index)
+                     units=pf.unit_index,
+                     space=leaf_space(scenario, settings, attainment, mean))
+
+
+def space_of(scenario: Scenario, settings: Settings) -> str:
+    """The space the Monte Carlo runs in: ``simulation.performance.space``, ``auto`` being
+    measurement space for a portfolio of measurements under a system with a target leaf and
+    attainment space otherwise."""
+    if settings.space != "auto":
+        return settings.space
+    system = scenario.system
+    if scenario.portfolio.has_scores or system is None:
+        return "attainment"
+    return "measurement" if any(leaf.rule.needs_target for leaf in system.indicators) \
+        else "attainment"
+
+
+def project_ambition(scenario: Scenario, settings: Settings) -> np.ndarray:
+    """Each project's target ambition (P,): its department's (``targets.by_department``),
+    else ``targets.ambition``."""
+    pf = scenario.portfolio
+    deps = pf.departments.astype(str)
+    for dep in settings.target_ambition_by_department:
+        if str(dep) not in set(deps):
+            raise InputError(scenario.source, "simulation", f"targets.by_department.{dep}",
+                             problem="no such department in the portfolio")
+    ambition = np.full(pf.n_projects, float(settings.target_ambition))
+    for dep, v in settings.target_ambition_by_department.items():
+        ambition[deps == str(dep)] = float(v)
+    return ambition
+
+
+def space_for_rows(inputs: SimInputs, ambition: np.ndarray) -> LeafSpace | None:
+    """Measurement space with ``targets.ambition`` one value per row (R,) (a sensitivity
+    sample), departments with their own ambition keeping it: targets (R, P). Where targets
+    are not set by ambition, only the file's own value is accepted (it changes nothing)."""
+    s, space = inputs.settings, inputs.space
+    if space is None or s.targets_set_by != "ambition":
+        if np.all(np.asarray(ambition) == s.target_ambition):
+            return space    # the file's value, which sets no target here
+        raise InputError(inputs.scenario.source, "simulation", "targets.ambition",
+                         problem="acts only with simulation.performance.space: measurement "
+                                 "and simulation.targets.set_by: ambition")
+    own = np.isin(inputs.departments.astype(str),
+                  [str(d) for d in s.target_ambition_by_department])
+    a = np.where(own, project_ambition(inputs.scenario, s),
+                 np.asarray(ambition, dtype=float)[:, None])
+    return set_targets(space, expected_values(space, inputs.mean), a, s.target_recheck_resets)
+
+
+def leaf_space(scenario: Scenario, settings: Settings, attainment: np.ndarray,
+               mean: np.ndarray) -> LeafSpace | None:
+    """Measurement space's leaves (:class:`perfsim.kernel.measurement.LeafSpace`) from the
+    portfolio's measured values and the attainments they earn (``attainment`` (P, I)), with
+    the over-completion markdown and each project's own targets (``simulation.targets``)
+    when set; None in attainment space (where target setting is refused)."""
+    s = settings
+    targeted = s.targets_set_by != "portfolio" or s.overcompletion_threshold is not None
+    if space_of(scenario, s) == "attainment":
+        if targeted:
+            raise InputError(scenario.source, "simulation", "targets",
+                             problem="target setting needs simulation.performance.space: "
+                                     "measurement")
+        return None
+    system, pf = scenario.system, scenario.portfolio
+    if pf.has_scores or system is None:
+        raise InputError(scenario.source, "simulation", "performance.space", s.space,
+                         "measurement space needs a portfolio of measurements and its "
+                         "indicator system")
+    meas = pf.measurements()
+    status = getattr(meas, "status", None) or {}
+
+    def cells(leaves: Sequence[Any], scored: bool) -> tuple[np.ndarray, np.ndarray]:
+        value = np.zeros((pf.n_projects, len(leaves)))
+        given = np.zeros(value.shape, dtype=bool)
+        for i, leaf in enumerate(leaves):
+            v = np.asarray(meas[leaf.code], dtype=float)
+            st = status.get(leaf.code)
+            ok = ~np.isnan(v) if st is None else np.asarray(st) == VALUE
+            value[:, i] = np.where(ok, np.nan_to_num(v), 0.0)
+            given[:, i] = ok & (not scored or not leaf.rule.aux_inputs)
+        return value, given
+
+    rules = tuple(leaf.rule for leaf in system.indicators)
+    if s.overcompletion_threshold is not None:
+        rules = tuple(with_overcompletion(r, s.overcompletion_threshold,
+                                          s.overcompletion_rate, s.overcompletion_floor)
+                      for r in rules)
+    value, given = cells(system.indicators, True)
+    bonus_value, bonus_given = cells(system.bonus, False)
+    space = LeafSpace(rules=rules, value=value, base=np.asarray(attainment, dtype=float),
+                      measured=given, bonus_rules=tuple(b.rule for b in system.bonus),
+                      bonus_value=bonus_value, bonus_given=bonus_given,
+                      bonus_cap=float(system.bonus_cap), leaf_decimals=system.leaf_decimals)
+    if s.targets_set_by == "ambition":
+        try:
+            space = set_targets(space, expected_values(space, mean),
+                                project_ambition(scenario, s), s.target_recheck_resets)
+        except InputError as err:
+            raise err.at(scenario.source, "simulation.targets") from None
+    return space
 
 
 # --- the Monte Carlo ------------------------------------------------------------------------
@@ -188,7 +299,8 @@ def metric_names(grading: Grading) -> list[str]:
 def block_stream(seed: int, block: int, part: int = 0) -> np.random.Generator:
     """A random stream of block ``block`` of a scenario seed: ``part`` 0 for the design and
     the years' draws, 1 for the re-check noise of the checked projects (drawn once the checks
-    are known, so it has a stream of its own and the next year's draws can be made ahead)."""
+    are known, so it has a stream of its own and the next year's draws can be made ahead),
+    2 for the bonus leaves' draws in measurement space."""
     return generator(seed, "simulation", block, part)
 
 
@@ -367,6 +479,11 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
     bonus = inputs.measure.bonus
     bonus = slots(bonus) if np.ndim(bonus) else bonus
     measure = dataclasses.replace(inputs.measure, bonus=bonus)
+    space = None if inputs.space is None else inputs.space.map(slots)
+    bonus_draws = None   # measurement space: each bonus leaf's latent change, its own stream
+    if space is not None and space.bonus_rules:
+        bonus_draws = [(block_stream(inputs.seed, b, 2), n) for b, n in zip(blocks, nb,
+                                                                            strict=True)]
     if S > P0:
         inflation = np.concatenate([inflation, np.take_along_axis(inflation, pick, axis=1)],
                                    axis=1)
@@ -437,11 +554,18 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                                                       nb, S, t, part=1))
             if t + 1 < s.years:
                 coming = ahead.submit(ready, (t + 1) % 2, most_checked(t + 1))
+            if bonus_draws is not None:   # bonus leaves move with the latent performance
+                z_b = np.concatenate([g.standard_normal((n, S, len(space.bonus_rules)))
+                                      for g, n in bonus_draws], axis=0)
+                change = s.leaf_dispersion * z_b
+                if t:
+                    change += (theta - theta_mu)[:, :, None]
+                measure = dataclasses.replace(measure, bonus=space.bonus(change))
             weight = risk * (1.0 + s.check_risk_history * found_before) \
                 if s.check_risk_history else risk
             sc = evaluate_process(theta - theta_mu if t else None, inflation, measure, draws,
                                   process, budget, active, points, inputs.measure.points,
-                                  scratch, risk=weight)
+                                  scratch, risk=weight, space=space)
             if s.check_risk_history:
                 found_before |= sc.checked & (sc.self - sc.recheck > s.gap)
             recovered = watched = None
@@ -474,6 +598,8 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                 honest = evaluate_year(sc.honest, budget, inputs.grading, inputs.linkage, **year)
                 o = dataclasses.replace(o, honest=honest, inflation_points=np.where(
                     active, sc.self - sc.honest_self, 0.0).sum(axis=1))
+            if space is not None and space.soft is not None:   # for the soft-target metrics
+                object.__setattr__(o, "soft_targets", space.soft)
             values = metrics.compute(o, names, inputs.grading.labels)
             for m in names:
                 out[m][:, t] = values[m]

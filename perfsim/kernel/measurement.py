@@ -1,0 +1,254 @@
+"""Measurement space: the Monte Carlo draws each leaf's raw measured value and scores it
+through the indicator system's own rules (:mod:`perfsim.kernel.scoring`), bonus leaves
+included.
+
+In attainment space (:func:`perfsim.kernel.evaluation.evaluate_process` without a
+:class:`LeafSpace`) the noise moves each leaf's share of points, clipped to [0, 1], so the
+rules never act. Here the same latent quantities — the true leaf attainment (the project's
+long-run level, leaf dispersion and the latent performance's moves), the self-evaluation's
+noise and inflation, the re-check's noise, all in attainment units — are *changes* Δ from the
+attainment the portfolio's own measured value earns. Each leaf turns Δ into a measured value in
+its unit and direction (:func:`perfsim.kernel.scoring.measured_value`): ``value = portfolio
+value + slope × Δ``, the slope being the measured units per unit of attainment
+(:func:`perfsim.kernel.scoring.measure_slope`):
+
+======================  ========================================================================
+rule kind               measured value for a latent change Δ
+======================  ========================================================================
+proportional, higher    value + target × Δ (the cap at the target stays: 130% of it earns full)
+proportional, lower     value − target × Δ
+exact target (equal)    the distance to the target shrinks by |target| × Δ
+threshold ``>=``        value + max(|target|, 1) × Δ: a project at the target falls off the cliff
+                        with any shortfall
+deduct                  days late (errors, …) + step × points / per × (−Δ), never below 0: the
+                        rule then deducts whole steps
+linear                  value + (target − floor) × Δ
+share of items          value − Δ, kept in [0, 1]
+all or nothing          value + max(min, 1) × Δ
+graded levels           the level nearest to the attainment the value earns plus Δ
+ratio, grade points     value + scale × Δ
+execution rate          value + target × Δ (the floor acts)
+assessed                value + points × Δ
+bonus                   extra units + points / per × Δ, whole and >= 0; each leaf capped by its
+                        rule, the sum by the system's bonus cap
+======================  ========================================================================
+
+Where Δ is 0 the value is the portfolio's own, so with every random source off the Monte
+Carlo's first year is the one-year run to the yuan. Cells without a value (blank, not
+applicable, not submitted: filled as the system says) and leaves whose rule reads another
+column (a re-check's self-score, an assessed item's band) stay in attainment space.
+
+Targets: each project may score a target leaf (:data:`perfsim.kernel.scoring.TARGETED`)
+against a target it set itself, ``expected performance × (1 + ambition)`` (lower-is-better:
+``expected / (1 + ambition)``), the expected performance being the value at the project's
+long-run latent level; a negative ambition is a *soft* target (:func:`ambition_targets`). A
+re-check may score a soft target against the expected performance instead (the evaluator's
+check of target quality).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from perfsim.kernel.scoring import (
+    TARGETED,
+    Rule,
+    make_rule,
+    measured_value,
+    round_half_up,
+    with_targets,
+)
+
+#: rule kinds that read their leaf's points (a deduction in points, an assessor's points)
+_BY_POINTS = ("deduct", "assessed", "bonus", "recheck")
+#: where a :class:`LeafSpace`'s arrays are read: a run of rows (slice) or cells (rows, slots)
+At = slice | tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class LeafSpace:
+    """What measurement space needs of the scored leaves and the bonus leaves.
+
+    ``value`` (P, I): the portfolio's measured values (0 where a cell has none); ``base``
+    (P, I): the attainment each earns as the system resolves it; ``measured`` (P, I): the cells
+    scored through their rule (a value is given and the rule reads no other column).
+    ``targets`` and ``reset`` (P, I) are the projects' own targets in the self-evaluation and
+    in the re-check (None: the rules'; read on target leaves only). Bonus leaves:
+    ``bonus_value`` and ``bonus_given`` (P, B). Any project array may carry a leading rows
+    axis (R, S, …): the Monte Carlo's slots (entrants included), per-row targets (a
+    sensitivity sample's ambition)."""
+
+    rules: tuple[Rule, ...]
+    value: np.ndarray
+    base: np.ndarray
+    measured: np.ndarray
+    targets: np.ndarray | None = None
+    reset: np.ndarray | None = None
+    soft: np.ndarray | None = None         # (P,) projects that set soft targets
+    bonus_rules: tuple[Rule, ...] = ()
+    bonus_value: np.ndarray | None = None
+    bonus_given: np.ndarray | None = None
+    bonus_cap: float = 0.0
+    leaf_decimals: int | None = None
+
+    @staticmethod
+    def take(x: np.ndarray | None, at: At, trailing: int) -> Any:
+        """``x`` — (projects, …) with ``trailing`` axes after the projects, or with a
+        leading rows axis — read ``at`` rows or cells."""
+        if x is None:
+            return None
+        if x.ndim > trailing + 1:    # one value per row
+            return x[at]
+        return x if isinstance(at, slice) else x[at[1]]
+
+    def map(self, fn: Any) -> LeafSpace:
+        """The same space with ``fn`` applied to every project array (e.g. to the slots)."""
+        def f(x: Any) -> Any:
+            return None if x is None else fn(x)
+        return LeafSpace(rules=self.rules, value=f(self.value), base=f(self.base),
+                         measured=f(self.measured), targets=f(self.targets),
+                         reset=f(self.reset), soft=f(self.soft),
+                         bonus_rules=self.bonus_rules, bonus_value=f(self.bonus_value),
+                         bonus_given=f(self.bonus_given), bonus_cap=self.bonus_cap,
+                         leaf_decimals=self.leaf_decimals)
+
+    def attain(self, latent: np.ndarray, at: At = slice(None), recheck: bool = False
+               ) -> np.ndarray:
+        """Leaf attainments (…, I) of latent attainments ``latent`` (rows, S, I) read ``at``
+        rows, or (K, I) ``at`` cells: each measured cell's value (:func:`measured_value`)
+        scored by its rule against the project's target (the re-check's with ``recheck``);
+        other cells clipped to [0, 1] as in attainment space."""
+        value = self.take(self.value, at, 1)
+        base = self.take(self.base, at, 1)
+        measured = self.take(self.measured, at, 1)
+        out = np.clip(latent, 0.0, 1.0)
+        targets = self.take(self.reset if recheck else self.targets, at, 1)
+        for leaves, rule, targeted in self.groups:
+            if rule.kind == "graded":   # the level nearest the latent attainment, as
+                v = rule.invert(latent[..., leaves])  # measured_value gives it (base + Δ)
+            else:
+                v = measured_value(rule, value[..., leaves],
+                                   latent[..., leaves] - base[..., leaves])
+            scorer = _at(rule, targets[..., leaves]) if targeted and targets is not None \
+                else rule
+            out[..., leaves] = np.where(measured[..., leaves], scorer.attainment(v),
+                                        out[..., leaves])
+        return out
+
+    @cached_property
+    def groups(self) -> tuple[tuple[slice | np.ndarray, Rule, bool], ...]:
+        """The measured leaves scored together, one call of a rule each: the same kind,
+        direction and parameters (graded: coefficients; points where the rule reads them
+        (:data:`_BY_POINTS`)), as one rule
+        holding one target per leaf. Each group: its leaves (a slice where they are
+        consecutive), the rule and whether it has a target projects may set."""
+        keys: dict[tuple[Any, ...], list[int]] = {}
+        for i, r in enumerate(self.rules):
+            if np.any(self.measured[..., i]):
+                params = repr(r.coefficients.tolist()) if r.kind == "graded" \
+                    else repr(sorted(r.params.items()))     # graded: labels do not score
+                key = (r.kind, r.direction, params, r.points if r.kind in _BY_POINTS else None)
+                keys.setdefault(key, []).append(i)
+        out = []
+        for idx in keys.values():
+            first = self.rules[idx[0]]
+            targeted = first.kind in TARGETED
+            rule = _at(first, np.array([self.rules[i].target for i in idx], dtype=float)) \
+                if targeted else first
+            run = idx == list(range(idx[0], idx[-1] + 1))
+            out.append((slice(idx[0], idx[-1] + 1) if run else np.array(idx), rule, targeted))
+        return tuple(out)
+
+    def bonus(self, change: np.ndarray, at: At = slice(None)) -> np.ndarray | float:
+        """Bonus points (rows, S) when each bonus leaf's latent attainment moves by
+        ``change`` (rows, S, B): each leaf's value scored by its rule (capped at its points),
+        rounded as the system rounds leaf points, the sum capped at the system's cap."""
+        if not self.bonus_rules:
+            return 0.0
+        value = self.take(self.bonus_value, at, 1)
+        given = self.take(self.bonus_given, at, 1)
+        earned: np.ndarray | float = 0.0
+        for b, rule in enumerate(self.bonus_rules):
+            v = measured_value(rule, value[..., b], change[..., b])
+            a = np.where(given[..., b], rule.attainment(v), 0.0)
+            earned = earned + round_half_up(a * rule.points, self.leaf_decimals)
+        return np.minimum(earned, self.bonus_cap)
+
+
+def _at(rule: Rule, targets: np.ndarray) -> Rule:
+    """``rule`` with targets already checked by :func:`with_targets` (a cheap copy)."""
+    out = copy.copy(rule)
+    object.__setattr__(out, "target", targets)
+    return out
+
+
+def expected_values(space: LeafSpace, mean: np.ndarray) -> np.ndarray:
+    """Each measured leaf's value (P, I) at the projects' long-run latent attainments
+    ``mean`` (P, I): their expected performance in the leaf's unit."""
+    out = np.array(space.value, dtype=float)
+    for i, rule in enumerate(space.rules):
+        out[..., i] = measured_value(rule, space.value[..., i],
+                                     mean[..., i] - space.base[..., i])
+    return out
+
+
+def ambition_targets(rule: Rule, expected: np.ndarray, ambition: np.ndarray) -> np.ndarray:
+    """Targets a project sets itself: ``expected × (1 + ambition)`` for a higher-is-better
+    leaf, ``expected / (1 + ambition)`` for a lower-is-better one (an ambitious target asks
+    for less), so a negative ambition is a soft target either way; an exact target (``equal``)
+    is kept. Ambition must exceed −1."""
+    e = np.asarray(expected, dtype=float)
+    a = np.asarray(ambition, dtype=float)
+    lower = rule.direction == "lower" or (rule.kind == "threshold" and rule.op == "<=")
+    if rule.direction == "equal" or (rule.kind == "threshold" and rule.op == "=="):
+        return np.full(np.broadcast(e, a).shape, float(rule.target))
+    return e / (1.0 + a) if lower else e * (1.0 + a)
+
+
+def set_targets(space: LeafSpace, expected: np.ndarray, ambition: np.ndarray,
+                recheck_resets: bool = False) -> LeafSpace:
+    """``space`` with every target leaf (:data:`TARGETED`, measured) scored against the
+    projects' own targets (:func:`ambition_targets`, ambition (P,) per project, or (R, P) per
+    row and project). With
+    ``recheck_resets`` a re-check scores a soft target (ambition < 0) against the expected
+    performance (ambition 0); otherwise the re-check keeps the project's target."""
+    a = np.asarray(ambition, dtype=float)
+    soft = a < 0
+    own = np.array([r.target if r.kind in TARGETED else np.nan for r in space.rules],
+                   dtype=float)
+    own = np.array(np.broadcast_to(own, a.shape + own.shape))
+    reset = own.copy()
+    for i, rule in enumerate(space.rules):
+        if rule.kind not in TARGETED or not np.any(space.measured[..., i]):
+            continue
+        cells = space.measured[..., i]
+        own[..., i] = np.where(cells, ambition_targets(rule, expected[..., i], a), rule.target)
+        honest = np.where(cells, ambition_targets(rule, expected[..., i], np.zeros_like(a)),
+                          rule.target)
+        with_targets(rule, own[..., i])   # refuses non-finite or zero targets
+        with_targets(rule, honest)
+        reset[..., i] = np.where(soft, honest, own[..., i]) if recheck_resets else own[..., i]
+    return LeafSpace(rules=space.rules, value=space.value, base=space.base,
+                     measured=space.measured, targets=own, reset=reset,
+                     soft=soft, bonus_rules=space.bonus_rules, bonus_value=space.bonus_value,
+                     bonus_given=space.bonus_given, bonus_cap=space.bonus_cap,
+                     leaf_decimals=space.leaf_decimals)
+
+
+def with_overcompletion(rule: Rule, threshold: float, rate: float = 1.0, floor: float = 0.0
+                        ) -> Rule:
+    """A proportional rule with the MoF over-completion markdown (its ``overcompletion``
+    option) where it has none and can take it (higher or lower is better, non-zero target);
+    other rules as they are."""
+    if (rule.kind != "proportional" or "overcompletion" in rule.params
+            or rule.direction == "equal" or not rule.target):
+        return rule
+    params = {**rule.params, "overcompletion": {"threshold": threshold, "rate": rate,
+                                                "floor": floor}}
+    return make_rule(rule.kind, params, target=rule.target, direction=rule.direction,
+                     points=rule.points)
