@@ -61,20 +61,27 @@ class Measure:
     leaf_decimals: int | None = None
     total_decimals: int | None = None
     ready: bool = False   # the portfolio holds ready scores: no leaves, so no leaf dispersion
+    within: np.ndarray | None = None   # each level-1 group's own aggregation (WITHIN index)
+
+    @property
+    def linear(self) -> bool:
+        """The total is the weighted sum of the leaves (every group arithmetic)."""
+        return self.aggregation == "weighted_sum" and (
+            self.within is None or not np.any(self.within))
 
     def score(self, attainment: np.ndarray, points: np.ndarray | None = None,
               bonus: np.ndarray | float | None = None) -> np.ndarray:
         """Total scores (..., P) of attainments (..., P, I); ``points`` (I,) or per row
         (R, I) (per-row points need the weighted sum)."""
         w = self.points if points is None else points
-        if self.aggregation == "weighted_sum" and self.leaf_decimals is not None:
+        if self.linear and self.leaf_decimals is not None:
             leaf = attainment * (w if w.ndim == 1 else w[:, None, :])
             base = round_half_up(leaf, self.leaf_decimals).sum(axis=-1)
-        elif self.aggregation == "weighted_sum":
+        elif self.linear:
             base = weighted_score(attainment, w)
         else:
             base = total_score(attainment, w if w.ndim == 1 else w[0], groups=self.groups,
-                               method=self.aggregation, total=self.total)
+                               method=self.aggregation, total=self.total, within=self.within)
         return round_half_up(base + (self.bonus if bonus is None else bonus),
                              self.total_decimals)
 
@@ -87,7 +94,7 @@ class Measure:
             if np.ndim(self.bonus) == 1 else np.asarray(self.bonus)[rows]
         if w.ndim == 1:
             return self.score(attainment, w, bonus)
-        if self.aggregation != "weighted_sum":
+        if not self.linear:
             return self.score(attainment, w[0], bonus)
         cell = w[rows[0]]                       # each cell's row's points (K, I)
         if self.leaf_decimals is not None:

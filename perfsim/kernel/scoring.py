@@ -654,6 +654,11 @@ def round_half_up(x: np.ndarray | float, decimals: int | None) -> np.ndarray | f
 # --- aggregation --------------------------------------------------------------------------
 
 AGGREGATIONS = ("weighted_sum", "geometric", "weakest_link", "ordinal_average")
+#: How the leaves of one level-1 group make the group's attainment share (COINr lets each
+#: group aggregate its own way): the points-weighted ``arithmetic`` mean (the national
+#: practice), the points-weighted ``geometric`` mean (a weak leaf is not made up by a strong
+#: one), or the ``min`` (the group is as good as its weakest leaf).
+WITHIN = ("arithmetic", "geometric", "min")
 #: ``ordinal_average`` (PEFA M2 style): lower bounds of the ordinal grades A, B, C on a level-1
 #: group's attainment share (left-closed, like the national bands 90/80/60); below C is D.
 ORDINAL_CUTOFFS = (0.9, 0.8, 0.6)
@@ -661,8 +666,34 @@ ORDINAL_CUTOFFS = (0.9, 0.8, 0.6)
 ORDINAL_SCORES = (4.0, 3.0, 2.0, 1.0)
 
 
+def group_shares(attainment: np.ndarray, points: np.ndarray, groups: np.ndarray,
+                 within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each level-1 group's attainment share (..., groups) and its points (groups,): its
+    leaves aggregated by ``within`` (one :data:`WITHIN` index per group; default: all
+    ``arithmetic``, the points-weighted mean)."""
+    a = np.asarray(attainment, dtype=float)
+    pts = np.asarray(points, dtype=float)
+    n_groups = int(groups.max()) + 1
+    member = np.zeros((pts.size, n_groups))
+    member[np.arange(pts.size), groups] = pts
+    group_max = member.sum(axis=0)
+    share = (a @ member) / group_max
+    if within is None or not np.any(within):
+        return share, group_max
+    within = np.asarray(within)
+    if np.any(within == 1):  # geometric: exp(Σ p_i log a_i / Σ p_i) within the group
+        with np.errstate(divide="ignore"):
+            logs = np.log(np.clip(a, 0.0, None)) @ member
+        share = np.where(within == 1, np.exp(logs / group_max), share)
+    if np.any(within == 2):  # min: the weakest leaf of the group
+        for g in np.nonzero(within == 2)[0]:   # a loop over groups (a handful), not projects
+            share[..., g] = a[..., groups == g].min(axis=-1)
+    return share, group_max
+
+
 def total_score(attainment: np.ndarray, points: np.ndarray, *, groups: np.ndarray | None = None,
-                method: str = "weighted_sum", total: float | None = None) -> np.ndarray:
+                method: str = "weighted_sum", total: float | None = None,
+                within: np.ndarray | None = None) -> np.ndarray:
     """Aggregate leaf attainments (..., indicators) to a total score in points.
 
     ``points`` (indicators,) are the leaf points; ``groups`` (indicators,) the level-1 group
@@ -678,10 +709,15 @@ def total_score(attainment: np.ndarray, points: np.ndarray, *, groups: np.ndarra
       weighted by the groups' shares of the points w_g (equal group points give PEFA's simple
       average) and mapped linearly back to points: total × (ō − 1) / (4 − 1), so all-A earns
       the total and all-D earns 0.
+
+    ``within`` (one :data:`WITHIN` index per level-1 group) aggregates each group's leaves
+    its own way first (:func:`group_shares`); with ``weighted_sum`` the total is then
+    Σ_g s_g × the group's points (the plain weighted sum when every group is arithmetic).
     """
     a = np.asarray(attainment, dtype=float)
     pts = np.asarray(points, dtype=float)
-    if method == "weighted_sum":
+    plain = within is None or not np.any(within)
+    if method == "weighted_sum" and plain:
         return a @ pts
     if method not in AGGREGATIONS:
         raise InputError(field="aggregation", value=method,
@@ -689,11 +725,9 @@ def total_score(attainment: np.ndarray, points: np.ndarray, *, groups: np.ndarra
     if groups is None:
         raise InputError(field="aggregation", value=method, problem="needs level-1 groups")
     total = float(pts.sum()) if total is None else total
-    n_groups = int(groups.max()) + 1
-    member = np.zeros((pts.size, n_groups))
-    member[np.arange(pts.size), groups] = pts
-    group_max = member.sum(axis=0)
-    share = (a @ member) / group_max
+    share, group_max = group_shares(a, pts, groups, within)
+    if method == "weighted_sum":
+        return share @ group_max
     if method == "geometric":
         w = group_max / group_max.sum()
         with np.errstate(divide="ignore"):

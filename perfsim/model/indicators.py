@@ -40,7 +40,7 @@ import pandas as pd
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml
 from perfsim.kernel.evaluation import Measure
-from perfsim.kernel.scoring import AGGREGATIONS, Rule, make_rule, round_half_up
+from perfsim.kernel.scoring import AGGREGATIONS, WITHIN, Rule, make_rule, round_half_up
 from perfsim.model.weighting_spec import parse_weighting
 
 EXCEL_COLUMNS = (
@@ -49,9 +49,9 @@ EXCEL_COLUMNS = (
     "missing", "not_applicable",
 )
 _CODE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
-_TOP_KEYS = {"code", "name", "source", "total", "bonus_cap", "aggregation", "indicators",
-             "description", "weighting", "rounding", "missing", "impute", "missing_submission",
-             "overcompletion"}
+_TOP_KEYS = {"code", "name", "source", "total", "bonus_cap", "aggregation", "group_aggregation",
+             "indicators", "description", "weighting", "rounding", "missing", "impute",
+             "missing_submission", "overcompletion"}
 _NODE_KEYS = {"code", "name", "points", "children", "unit", "target", "direction", "rule",
               "description", "missing", "not_applicable"}
 
@@ -139,6 +139,17 @@ class IndicatorSystem:
     impute: str = "department"
     #: cell texts meaning "not submitted" (they score 0)
     missing_submission: tuple[str, ...] = NOT_SUBMITTED_MARKS
+    #: level-1 code -> how that group's leaves aggregate (WITHIN; unlisted: arithmetic)
+    group_aggregation: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def within(self) -> np.ndarray | None:
+        """Each level-1 group's own aggregation as a :data:`WITHIN` index, in the order of
+        :attr:`level1_codes`; None when every group is arithmetic."""
+        if not any(m != "arithmetic" for m in self.group_aggregation.values()):
+            return None
+        return np.array([WITHIN.index(self.group_aggregation.get(c, "arithmetic"))
+                         for c in self.level1_codes], dtype=np.intp)
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -197,7 +208,7 @@ class IndicatorSystem:
         return Measure(points=self.points, span=np.ones(self.points.size),
                        aggregation=self.aggregation, groups=self.level1_index,
                        total=float(self.total), bonus=bonus, leaf_decimals=self.leaf_decimals,
-                       total_decimals=self.total_decimals)
+                       total_decimals=self.total_decimals, within=self.within)
 
     def attainment(self, measurements: Mapping[str, np.ndarray]) -> np.ndarray:
         """Leaf attainments in [0, 1], shape (..., indicators), from raw measurements keyed by
@@ -499,11 +510,35 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
     system = _finish(code, name_zh, name_en, groups, leaves, total, bonus_cap, aggregation,
                      str(doc.get("source", "")), src, leaf_total)
     system = replace(system, leaf_decimals=leaf_decimals, total_decimals=total_decimals,
-                     impute=impute, missing_submission=tuple(m.strip() for m in marks))
+                     impute=impute, missing_submission=tuple(m.strip() for m in marks),
+                     group_aggregation=check_group_aggregation(
+                         system, doc.get("group_aggregation"), src))
     if doc.get("weighting") is not None:
         parse_weighting(doc["weighting"], base=Path(src).parent, source=src).resolve(system)
         system = replace(system, weighting=doc["weighting"])
     return system
+
+
+def check_group_aggregation(system: IndicatorSystem, spec: Any, src: str | None = None
+                            ) -> dict[str, str]:
+    """A ``group_aggregation:`` block checked against the system: level-1 codes mapped to one
+    of :data:`WITHIN`; errors name the group and the value."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, Mapping):
+        raise InputError(src, "system", "group_aggregation", spec,
+                         "must map level-1 codes to an aggregation "
+                         f"({', '.join(WITHIN)})")
+    out = {}
+    for code, method in spec.items():
+        if str(code) not in system.level1_codes:
+            raise InputError(src, "system", f"group_aggregation.{code}", method,
+                             f"not a level-1 group (groups: {', '.join(system.level1_codes)})")
+        if method not in WITHIN:
+            raise InputError(src, "system", f"group_aggregation.{code}", method,
+                             f"must be one of {', '.join(WITHIN)}")
+        out[str(code)] = str(method)
+    return out
 
 
 def _finish(code, name_zh, name_en, groups, leaves, total, bonus_cap, aggregation, source,

@@ -30,6 +30,7 @@ from perfsim.kernel.linkage import (
 )
 from perfsim.kernel.scoring import AGGREGATIONS
 from perfsim.model.indicators import (
+    check_group_aggregation,
     leaves_under,
     moved_indicator,
     with_indicator,
@@ -333,9 +334,9 @@ def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
     changes = dict(changes)
     scenario = apply_structure(scenario, {k: v for k, v in changes.items()
                                           if k.startswith(STRUCTURE_PREFIX)})
-    scenario = apply_choices(scenario, {k: v for k, v in changes.items() if k in CHOICES})
+    scenario = apply_choices(scenario, {k: v for k, v in changes.items() if is_choice(k)})
     changes = {k: v for k, v in changes.items()
-               if k not in CHOICES and not k.startswith(STRUCTURE_PREFIX)}
+               if not is_choice(k) and not k.startswith(STRUCTURE_PREFIX)}
     grading, linkage = scenario.grading, scenario.linkage
     if "grading" in changes:
         grading = grading_from_dict(_block(changes["grading"], "grading"))
@@ -483,17 +484,35 @@ CHOICES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+#: ``aggregation.<level-1 code>``: how one group's leaves aggregate (a method choice too)
+GROUP_AGGREGATION = "aggregation."
+
+
+def is_choice(path: str) -> bool:
+    """A method choice: a path of :data:`CHOICES` or ``aggregation.<level-1 code>``."""
+    return path in CHOICES or path.startswith(GROUP_AGGREGATION)
+
+
 def check_choice(scenario: Scenario, path: str, value: Any, *, where: str | None = None,
                  base: Any = None) -> Any:
     """A value of the choice ``path`` checked: one of the allowed names, or (for a method) a
     tier mapping as in a ``weighting:`` block, parsed with ``base`` as the folder of relative
     matrix files. Errors are one line naming the path and the value."""
-    if path not in CHOICES:
+    if not is_choice(path):
         raise InputError(where=where, field="name", value=path,
-                         problem=f"unknown choice (valid: {', '.join(CHOICES)})")
+                         problem=f"unknown choice (valid: {', '.join(CHOICES)}, "
+                                 f"{GROUP_AGGREGATION}<level-1 code>)")
     if scenario.system is None:
         raise InputError(where=where, field=path, value=short(value),
                          problem="needs an indicator system")
+    if path.startswith(GROUP_AGGREGATION):
+        group = path.removeprefix(GROUP_AGGREGATION)
+        try:
+            check_group_aggregation(scenario.system, {group: value})
+        except InputError as err:
+            raise InputError(where=where, field=path, value=short(value),
+                             problem=err.problem) from None
+        return value
     allowed = CHOICES[path][1]
     if path.endswith(".method") and isinstance(value, Mapping):
         tier = path.split(".")[1]
@@ -546,6 +565,11 @@ def apply_choices(scenario: Scenario, choices: Mapping[str, Any], *, base: Any =
     system = scenario.system
     if "aggregation" in choices:
         system = dataclasses.replace(system, aggregation=choices["aggregation"])
+    groups = {k.removeprefix(GROUP_AGGREGATION): v for k, v in choices.items()
+              if k.startswith(GROUP_AGGREGATION)}
+    if groups:
+        system = dataclasses.replace(system, group_aggregation={
+            **system.group_aggregation, **groups})
     block = choice_block(choices)
     if block:
         spec = parse_weighting(block, base=base)

@@ -65,9 +65,10 @@ def fit_weights(scenario: Scenario, param: Parameter | str, target: str, observe
     if isinstance(param, str):
         param = parameter(scenario, param)
     system = scenario.system
-    if system.aggregation != "weighted_sum":
+    if system.aggregation != "weighted_sum" or system.within is not None:
         raise InputError(system.path, field="aggregation", value=system.aggregation,
-                         problem="weights can be fitted for weighted_sum aggregation only")
+                         problem="weights can be fitted for weighted_sum aggregation (every "
+                                 "group arithmetic) only")
     meas = scenario.portfolio.measurements()
     A = np.asarray(system.attainment(meas), dtype=float)  # (P, I)
     bonus = np.asarray(system.bonus_points(meas), dtype=float) * np.ones(A.shape[0])

@@ -80,6 +80,7 @@ from perfsim.model.params import (
     check_bounds,
     check_choice,
     choice_block,
+    is_choice,
     parameter,
 )
 from perfsim.model.scenario import Scenario
@@ -167,9 +168,10 @@ def _choice_spec(scenario: Scenario, item: Mapping[str, Any], where: str, source
         raise InputError(source, where, field=sorted(extra)[0] if extra else "name",
                          problem="a discrete factor is {name: PATH, values: [V1, V2, ...]}")
     name, values = item["name"], item["values"]
-    if name not in CHOICES:
+    if not isinstance(name, str) or not is_choice(name):
         raise InputError(source, where, "name", short(name),
-                         f"not a discrete choice (valid: {', '.join(CHOICES)})")
+                         f"not a discrete choice (valid: {', '.join(CHOICES)}, "
+                         "aggregation.<level-1 code>)")
     if isinstance(values, str) or not isinstance(values, Sequence) or not values:
         raise InputError(source, where, "values", short(values),
                          "must be a non-empty list of choices")
@@ -183,7 +185,7 @@ def _choice_spec(scenario: Scenario, item: Mapping[str, Any], where: str, source
         if v in checked:
             raise InputError(source, where, "values", short(v), "listed twice")
         checked.append(v)
-    meaning = CHOICES[name][0]
+    meaning = CHOICES[name][0] if name in CHOICES else f"aggregation of the group {name[12:]}"
     param = Parameter(name, "choice", (0.0, 1.0), "choice", meaning)
     return ParamSpec(name, (0.0, 1.0), param, tuple(checked))
 
@@ -269,7 +271,7 @@ def _prepare(scenario: Scenario, names: Sequence[str], metric_names: Sequence[st
         raise InputError(field="replications", value=replications,
                          problem="must be a whole number >= 1")
     inputs = build_inputs(scenario, settings)
-    if inputs.measure.aggregation != "weighted_sum" and any(p.kind == "weight" for p in specs):
+    if not inputs.measure.linear and any(p.kind == "weight" for p in specs):
         raise InputError(field="parameter", value=next(p.path for p in specs
                                                        if p.kind == "weight"),
                          problem=f"sampled weights need weighted_sum aggregation, not "

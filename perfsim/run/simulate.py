@@ -169,7 +169,7 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
     if settings.cutoff_jitter > 0 and scenario.grading.cutoffs is not None:
         params["cutoffs"] = known_params["grading.cutoffs"]
     if settings.weight_uncertainty != "none":
-        if measure.aggregation != "weighted_sum":
+        if not measure.linear:
             raise InputError(scenario.source, "simulation", "uncertainty.weights",
                              settings.weight_uncertainty, "weight uncertainty needs "
                              f"weighted_sum aggregation, not {measure.aggregation}")
