@@ -183,6 +183,13 @@ def recheck_noise(draws: YearDraws, checked: np.ndarray) -> np.ndarray:
     return draws.re_pool[rows[0], within[rows]]
 
 
+#: Who re-checks a checked project (codes of :func:`assign_evaluators`; −1: not checked):
+#: 0 the finance bureau (the re-check of ``simulation.spot_check``), 1 an intermediary, 2 a
+#: third party, 3 a third party whose check erred by more than the tolerance (its quality
+#: deposit forfeited).
+EVALUATORS = ("finance", "intermediary", "third_party", "third_party_forfeited")
+
+
 @dataclass(frozen=True)
 class Costs:
     """What evaluation costs, per evaluator type and project evaluated: self-evaluation (every
@@ -193,17 +200,32 @@ class Costs:
     recheck_yuan: float | np.ndarray = 0.0
     self_days: float | np.ndarray = 0.0
     recheck_days: float | np.ndarray = 0.0
+    intermediary_yuan: float = 0.0
+    intermediary_days: float = 0.0
+    third_party_yuan: float = 0.0
+    third_party_days: float = 0.0
+    deposit: float = 0.0   # share of the third party's fee withheld, forfeited on a bad check
 
-    def of(self, evaluated: np.ndarray, checked: np.ndarray) -> dict[str, np.ndarray]:
+    def of(self, evaluated: np.ndarray, checked: np.ndarray,
+           evaluator: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Per row (yuan and staff-days) for ``evaluated`` and ``checked`` masks (rows,
-        projects): ``self``, ``recheck``, ``total`` yuan and ``days``."""
+        projects): ``self``, ``recheck``, ``total`` yuan and ``days``. With ``evaluator``
+        (:data:`EVALUATORS` codes per project) each re-check is priced by its evaluator: the
+        finance re-check, an intermediary, a third party (less its forfeited deposit)."""
         n_self = evaluated.sum(axis=-1).astype(float)
-        n_check = (checked & evaluated).sum(axis=-1).astype(float)
         own = np.asarray(self.self_yuan) * n_self
-        re = np.asarray(self.recheck_yuan) * n_check
-        return {"self": own, "recheck": re, "total": own + re,
-                "days": np.asarray(self.self_days) * n_self
-                + np.asarray(self.recheck_days) * n_check}
+        days = np.asarray(self.self_days) * n_self
+        if evaluator is None:
+            n_check = (checked & evaluated).sum(axis=-1).astype(float)
+            re = np.asarray(self.recheck_yuan) * n_check
+            days = days + np.asarray(self.recheck_days) * n_check
+        else:
+            n = [((evaluator == k) & evaluated).sum(axis=-1).astype(float) for k in range(4)]
+            re = (np.asarray(self.recheck_yuan) * n[0] + self.intermediary_yuan * n[1]
+                  + self.third_party_yuan * (n[2] + n[3] * (1.0 - self.deposit)))
+            days = (days + np.asarray(self.recheck_days) * n[0]
+                    + self.intermediary_days * n[1] + self.third_party_days * (n[2] + n[3]))
+        return {"self": own, "recheck": re, "total": own + re, "days": days}
 
 
 @dataclass(frozen=True)
@@ -227,6 +249,18 @@ class Process:
     band: float = 2.0                 # points above a line that count as near it
     unchecked_bonus: float = 0.0      # points for not being checked (Fujian)
     mix: tuple[tuple[str, float], ...] = ()   # selection "mix": (selection, share of checks)
+    # evaluators other than finance (attainment units): (noise, bias) of each
+    intermediary: tuple[float, float] = (0.0, 0.0)
+    third_party: tuple[float, float] = (0.0, 0.0)
+    intermediary_share: float | np.ndarray = 0.0      # of the checks below the threshold
+    third_party_min_budget: float | np.ndarray = 0.0  # this large: a third party (0: none)
+    deposit_tolerance: float = 0.0       # points of error that forfeit the deposit (0: never)
+
+    @property
+    def evaluators(self) -> bool:
+        """Checks are shared among evaluators (intermediaries or a third party)."""
+        return bool(np.any(np.asarray(self.intermediary_share) > 0)
+                    or np.any(np.asarray(self.third_party_min_budget) > 0))
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,6 +274,7 @@ class ProcessScores:
     honest: np.ndarray | None       # the final score without inflation (None: nobody inflates)
     honest_self: np.ndarray | None  # the self-score without inflation
     recheck: np.ndarray | None = None   # the re-check's score (the self-score where unchecked)
+    evaluator: np.ndarray | None = None  # who re-checked (EVALUATORS codes; None: finance)
 
 
 def prepare_leaves(draws: YearDraws, mean: np.ndarray, process: Process, span: np.ndarray
@@ -316,15 +351,26 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
                                np.where(active, budget, 0.0), self_score,
                                cutoffs=p.cutoffs, band=p.band, risk=risk, mix=p.mix)
     re_score = self_score
+    evaluator = assign_evaluators(checked, np.where(active, budget, 0.0), p.intermediary_share,
+                                  p.third_party_min_budget) if p.evaluators else None
     if np.any(checked):
         rows = np.nonzero(checked)
         z = recheck_noise(draws, checked)
         sd = p.recheck_noise if np.ndim(p.recheck_noise) == 0 else np.asarray(
             p.recheck_noise)[rows[0]][:, None]
-        a_re = a_true[rows] + u * (sd * z)
+        if evaluator is None:
+            a_re = a_true[rows] + u * (sd * z)
+        else:   # each evaluator re-measures with its own noise and bias
+            k = evaluator[rows][:, None]
+            noise = np.where(k == 1, p.intermediary[0], np.where(k == 2, p.third_party[0], sd))
+            bias = np.where(k == 1, p.intermediary[1], np.where(k == 2, p.third_party[1], 0.0))
+            a_re = a_true[rows] + u * (noise * z + bias)
         a_re = np.clip(a_re, 0.0, top) if space is None else space.attain(a_re, rows, True)
         re_score = self_score.copy()
         re_score[rows] = measure.score_rows(a_re, rows, points)
+        if evaluator is not None and p.deposit_tolerance > 0:
+            erred = np.abs(re_score - true) > p.deposit_tolerance
+            evaluator = np.where((evaluator == 2) & erred, 3, evaluator).astype(np.int8)
     rules = dict(replace=p.replace, gap_rule=p.gap_rule, gap=p.gap, per=p.per, step=p.step,
                  gap_mode=p.gap_mode, inflation_penalty=p.penalty,
                  unchecked_bonus=p.unchecked_bonus)
@@ -332,7 +378,28 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
     honest = None if honest_self is None else recheck_scores(honest_self, re_score, checked,
                                                              **rules)
     return ProcessScores(true=true, self=self_score, final=final, checked=checked,
-                         honest=honest, honest_self=honest_self, recheck=re_score)
+                         honest=honest, honest_self=honest_self, recheck=re_score,
+                         evaluator=evaluator)
+
+
+def assign_evaluators(checked: np.ndarray, budget: np.ndarray,
+                      intermediary_share: float | np.ndarray,
+                      third_party_min_budget: float | np.ndarray) -> np.ndarray:
+    """Who re-checks each checked project (:data:`EVALUATORS` codes; −1 not checked): a third
+    party for projects of at least ``third_party_min_budget`` yuan (key evaluation of large
+    items; 0: none), then intermediaries for ``intermediary_share`` of the other checks (the
+    largest budgets first, rounded), the finance bureau for the rest. Either may be one
+    value per row (a parameter sample)."""
+    out = np.where(checked, 0, -1).astype(np.int8)
+    least = per_row(third_party_min_budget, 2)     # a number, or one per row (a sample)
+    out[checked & (budget >= least) & (np.asarray(least) > 0)] = 2
+    share = per_row(intermediary_share, 2)
+    if np.any(np.asarray(share) > 0):
+        rest = out == 0
+        n = np.rint(share * rest.sum(axis=-1, keepdims=True)).astype(np.int64)
+        out[_top(np.broadcast_to(budget, out.shape), rest,
+                 np.broadcast_to(n, (out.shape[0], 1)))] = 1
+    return out
 
 
 def near_cutoffs_key(self_score: np.ndarray, key_random: np.ndarray,

@@ -202,7 +202,7 @@ def _costs(o: YearOutcome) -> dict[str, np.ndarray]:
     if o.checked is None or o.costs is None:
         raise InputError(field="metric", problem="needs the evaluation process: run the Monte "
                                                  "Carlo (perfsim run --replications N)")
-    return o.costs.of(o.active, o.checked)
+    return o.costs.of(o.active, o.checked, o.evaluator)
 
 
 def _coverage(o: YearOutcome) -> np.ndarray:

@@ -63,6 +63,7 @@ class YearOutcome:
     after: CycleState | None = None        # the state the next year starts from
     checked: np.ndarray | None = None      # re-checked (spot checks; None: not simulated)
     costs: Costs | None = None             # what evaluation costs per evaluator type
+    evaluator: np.ndarray | None = None    # who re-checked (EVALUATORS codes; None: finance)
     expected: np.ndarray | None = None     # pre-evaluation's expected score (None: no gate)
     monitoring: Monitoring | None = None   # dual monitoring with targets (None: not run)
     units: np.ndarray | None = None        # each project's unit index (None: not given)
@@ -166,7 +167,8 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                   units: np.ndarray | None = None, state: CycleState | None = None,
                   rows: Mapping[str, np.ndarray] | None = None,
                   checked: np.ndarray | None = None, costs: Costs | None = None,
-                  pre_draw: np.ndarray | None = None, monitoring: Monitoring | None = None,
+                  evaluator: np.ndarray | None = None, pre_draw: np.ndarray | None = None,
+                  monitoring: Monitoring | None = None,
                   entry_gate: np.ndarray | None = None, entry_saved: np.ndarray | None = None
                   ) -> YearOutcome:
     """Grade ``score`` (rows, projects) and link ``budget`` (projects,) or (rows, projects).
@@ -184,7 +186,8 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     project's unit index) that breaks a blacklist rule has all its projects cut. ``state``
     carries the runs and the blacklist from the previous year (None: a first year), ``rows``
     the linkage values that differ per row (:func:`perfsim.kernel.linkage.row_value`).
-    ``checked`` (the projects re-checked by the evaluation process) and ``costs`` give the
+    ``checked`` (the projects re-checked by the evaluation process), ``evaluator`` (who
+    re-checked each, :data:`perfsim.kernel.evaluation.EVALUATORS`) and ``costs`` give the
     evaluation cost metrics.
 
     The pre-evaluation gate of the linkage policy judges next year's requests by an expected
@@ -296,6 +299,6 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                        blacklisted=blacklisted, units_blacklisted=n_listed,
                        after=CycleState(zero_run=zero_run, blacklist_left=left,
                                         unrectified_run=unrectified_run),
-                       checked=checked, costs=costs, expected=expected,
+                       checked=checked, costs=costs, evaluator=evaluator, expected=expected,
                        monitoring=monitoring, units=units, entry_gate=entry_gate,
                        entry_saved=entry_saved)

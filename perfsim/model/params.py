@@ -64,6 +64,11 @@ SIMULATION_PARAMETERS: dict[str, tuple[tuple[float, float], str, str]] = {
     "simulation.cost.self_evaluation": ((0.0, 1e7), "yuan", "cost of one self-evaluation"),
     "simulation.cost.recheck": ((0.0, 1e7), "yuan", "cost of one re-check (finance, an "
                                 "intermediary or a third party)"),
+    "simulation.evaluators.intermediary_share": ((0.0, 1.0), "share", "share of the re-checks "
+                                                 "below the third party's threshold done by "
+                                                 "intermediaries"),
+    "simulation.evaluators.third_party_min_budget": ((0.0, 1e12), "yuan", "checked projects "
+                                                     "this large go to a third party (0: none)"),
     "simulation.monitoring.targets": ((0.0, 1.0), "share", "projected target attainment "
                                       "below which monitoring finds targets clearly "
                                       "unreachable"),

@@ -93,6 +93,19 @@ class Settings:
     overcompletion_rate: float = 1.0
     overcompletion_floor: float = 0.0
     target_recheck_resets: bool = False
+    # evaluators besides the finance re-check (noise and bias in attainment units)
+    intermediary_share: float = 0.0
+    intermediary_noise: float = 0.02
+    intermediary_bias: float = 0.0
+    intermediary_cost: float = 0.0
+    intermediary_days: float = 0.0
+    third_party_min_budget: float = 0.0
+    third_party_noise: float = 0.02
+    third_party_bias: float = 0.0
+    third_party_cost: float = 0.0
+    third_party_days: float = 0.0
+    deposit: float = 0.0
+    deposit_tolerance: float = 0.0
 
     def __post_init__(self) -> None:
         def bad(name: str, problem: str) -> None:
@@ -141,6 +154,19 @@ class Settings:
             bad("weight_concentration", "must be > 0")
         if self.gap_mode not in GAP_MODES:
             bad("gap_mode", f"must be one of {', '.join(GAP_MODES)}")
+        for name in ("intermediary_share", "deposit"):
+            v = getattr(self, name)
+            if not _finite(v) or not 0 <= v <= 1:
+                bad(name, "must be a share in [0, 1]")
+        for name in ("intermediary_noise", "third_party_noise", "intermediary_cost",
+                     "intermediary_days", "third_party_cost", "third_party_days",
+                     "third_party_min_budget", "deposit_tolerance"):
+            v = getattr(self, name)
+            if not _finite(v) or v < 0:
+                bad(name, "must be a number >= 0")
+        for name in ("intermediary_bias", "third_party_bias"):
+            if not _finite(getattr(self, name)):
+                bad(name, "must be a finite number (attainment units)")
         if self.check_selection not in SELECTIONS:
             bad("check_selection", f"must be one of {', '.join(SELECTIONS)}")
         if not _finite(self.check_band) or self.check_band <= 0:
@@ -257,6 +283,17 @@ _LAYOUT: dict[str, dict[str, str]] = {
                    "year_end_clearing": "year_end_clearing"},
     "cost": {"self_evaluation": "cost_self", "recheck": "cost_recheck",
              "self_evaluation_days": "days_self", "recheck_days": "days_recheck"},
+    "evaluators": {"intermediary_share": "intermediary_share",
+                   "intermediary_noise": "intermediary_noise",
+                   "intermediary_bias": "intermediary_bias",
+                   "intermediary_cost": "intermediary_cost",
+                   "intermediary_days": "intermediary_days",
+                   "third_party_min_budget": "third_party_min_budget",
+                   "third_party_noise": "third_party_noise",
+                   "third_party_bias": "third_party_bias",
+                   "third_party_cost": "third_party_cost",
+                   "third_party_days": "third_party_days",
+                   "deposit": "deposit", "deposit_tolerance": "deposit_tolerance"},
     "dynamics": {"entry_rate": "entry_rate", "escalation_years": "escalation_years"},
     "uncertainty": {"weights": "weight_uncertainty", "concentration": "weight_concentration",
                     "pct": "weight_pct", "cutoff_jitter": "cutoff_jitter",

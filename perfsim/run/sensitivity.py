@@ -345,7 +345,7 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
                         consequence=s.target_consequence,
                         year_end_clearing=s.year_end_clearing), rows(model.z_target)),
                 rows=design.linkage or None, checked=scores.checked,
-                costs=costs_of(s, design))
+                costs=costs_of(s, design), evaluator=scores.evaluator)
     o = evaluate_year(scores.final, inp.budget, inp.grading, inp.linkage,
                       true_score=scores.true, **year)
     if scores.honest is not None:

@@ -386,7 +386,10 @@ def costs_of(settings: Settings, design: RowDesign | None = None) -> Costs:
     get = (lambda name: getattr(s, name)) if design is None else (
         lambda name: design.setting(name, getattr(s, name)))
     return Costs(self_yuan=get("cost_self"), recheck_yuan=get("cost_recheck"),
-                 self_days=get("days_self"), recheck_days=get("days_recheck"))
+                 self_days=get("days_self"), recheck_days=get("days_recheck"),
+                 intermediary_yuan=s.intermediary_cost, intermediary_days=s.intermediary_days,
+                 third_party_yuan=s.third_party_cost, third_party_days=s.third_party_days,
+                 deposit=s.deposit)
 
 
 def process_of(settings: Settings, measure: Measure, design: RowDesign | None = None,
@@ -406,7 +409,12 @@ def process_of(settings: Settings, measure: Measure, design: RowDesign | None = 
                    penalty=s.inflation_penalty,
                    cutoffs=tuple(float(c) for c in (cutoffs or ())), band=s.check_band,
                    unchecked_bonus=s.unchecked_bonus,
-                   mix=tuple((k, float(v)) for k, v in s.check_mix.items()))
+                   mix=tuple((k, float(v)) for k, v in s.check_mix.items()),
+                   intermediary=(s.intermediary_noise, s.intermediary_bias),
+                   third_party=(s.third_party_noise, s.third_party_bias),
+                   intermediary_share=get("intermediary_share"),
+                   third_party_min_budget=get("third_party_min_budget"),
+                   deposit_tolerance=s.deposit_tolerance)
 
 
 def department_risk(settings: Settings, departments: np.ndarray) -> np.ndarray:
@@ -590,7 +598,8 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                         recovered=recovered, poor_run=poor_run,
                         escalation_years=s.escalation_years, rectify_draw=draw,
                         units=units, state=cycle, rows=design.linkage or None,
-                        checked=sc.checked, costs=costs, pre_draw=pre_draw,
+                        checked=sc.checked, costs=costs, evaluator=sc.evaluator,
+                        pre_draw=pre_draw,
                         monitoring=watched, **(entry or {}))
             o = evaluate_year(sc.final, budget, inputs.grading, inputs.linkage,
                               true_score=sc.true, **year)
