@@ -25,6 +25,20 @@ settings.register_profile(
 settings.load_profile("perfsim")
 
 
+def tiny_scores_scenario(folder: Path, name: str = "tiny", seed: int = 7,
+                         extra: str = "") -> Path:
+    """A scenario file in ``folder`` over the five projects of ``tests/data/tiny_scores.csv``
+    (ready scores 95, 70, 50, 85, 65), national cutoffs and the Liupanshui rule at 15%, with
+    ``extra`` YAML appended (e.g. a ``simulation:`` block)."""
+    path = folder / f"{name}.yaml"
+    path.write_text(f"name: {name}\nseed: {seed}\n"
+                    f"portfolio: {{file: {DATA}/tiny_scores.csv}}\n"
+                    "grading: {labels: national, cutoffs: [90, 80, 60]}\n"
+                    "linkage: {rule: liupanshui, ratio: 0.15, pool: treasury}\n" + extra,
+                    encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA

@@ -8,30 +8,19 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DATA
+from conftest import DATA, tiny_scores_scenario
 
 import perfsim
 from perfsim.cli import main
 from perfsim.errors import InputError
 from perfsim.run.checks import PENALTY, SELECTION, SHARE, optimise_checks, pareto
 
-SCENARIO = f"""
-name: tiny_inflating
-seed: 7
-portfolio: {{file: {DATA}/tiny_scores.csv}}
-grading: {{labels: national, cutoffs: [90, 80, 60]}}
-linkage: {{rule: liupanshui, ratio: 0.15, pool: treasury}}
-simulation:
-  self_evaluation: {{noise: 0.02, inflation_mean: 0.05}}
-  spot_check: {{gap: 2}}
-"""
-
 
 @pytest.fixture
 def path(tmp_path):
-    p = tmp_path / "tiny_inflating.yaml"
-    p.write_text(SCENARIO, encoding="utf-8")
-    return p
+    return tiny_scores_scenario(tmp_path, "tiny_inflating", extra=(
+        "simulation:\n  self_evaluation: {noise: 0.02, inflation_mean: 0.05}\n"
+        "  spot_check: {gap: 2}\n"))
 
 
 def test_pareto_keeps_the_designs_nothing_beats_everywhere():

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import DATA
+from conftest import tiny_scores_scenario
 
 import perfsim
 from perfsim.errors import InputError
@@ -42,15 +42,6 @@ def test_each_re_check_is_priced_by_its_evaluator_less_a_forfeited_deposit():
     assert out["days"][0] == pytest.approx(0.5 + 1.0 + 0.5)
 
 
-SCENARIO = f"""
-name: evaluators
-seed: 3
-portfolio: {{file: {DATA}/tiny_scores.csv}}
-grading: {{labels: national, cutoffs: [90, 80, 60]}}
-linkage: {{rule: liupanshui, ratio: 0.15, pool: treasury}}
-"""
-
-
 def evaluators(**values):
     """``simulation.evaluators.<key>`` changes."""
     return {f"simulation.evaluators.{k}": v for k, v in values.items()}
@@ -58,9 +49,7 @@ def evaluators(**values):
 
 @pytest.fixture
 def sc(tmp_path):
-    path = tmp_path / "evaluators.yaml"
-    path.write_text(SCENARIO, encoding="utf-8")
-    return perfsim.load(path)
+    return perfsim.load(tiny_scores_scenario(tmp_path, "evaluators", seed=3))
 
 
 def test_an_intermediary_biased_by_ten_points_finds_ten_points_more(sc):
