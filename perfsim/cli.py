@@ -43,7 +43,7 @@ from perfsim.io import (
     to_jsonable,
 )
 from perfsim.model.indicators import load_indicator_system
-from perfsim.model.params import apply_changes, parameters
+from perfsim.model.params import apply_changes
 from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import Scenario, load_scenario
 from perfsim.model.validate import describe_file
@@ -605,15 +605,6 @@ def set_parameters(scenario: Scenario, items: Sequence[str]) -> Scenario:
         except yaml.YAMLError:
             raise InputError(field="--set", value=item, problem="the value is not valid YAML"
                              ) from None
-        known = parameters(scenario).get(path)
-        if known is not None and known.scalar and (
-                isinstance(value, bool) or not isinstance(value, int | float)
-                or not known.valid[0] <= value <= known.valid[1]):
-            shown = value if isinstance(value, int | float) and not isinstance(
-                value, bool) else text.strip()
-            raise InputError(field=f"--set {path}", value=shown,
-                             problem=f"must be a number in the valid range "
-                                     f"[{known.valid[0]:g}, {known.valid[1]:g}] ({known.unit})")
         changes[path] = value
     if not changes:
         return scenario

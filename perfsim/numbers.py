@@ -27,7 +27,8 @@ MONEY_NAMES = frozenset({
     "budget", "kept", "cut", "cancelled", "rewarded", "next_budget", "change", "reward",
     "savings", "net", "lost", "recovered", "wrong_cuts", "kept_by_poor", "target", "pool",
     "moved", "money_moved", "next_total", "budget_total", "idle", "idle_funds",
-    "cut_total", "cancelled_total", "rewarded_total", "kept_total",
+    "cut_total", "cancelled_total", "rewarded_total", "kept_total", "evaluation_cost",
+    "evaluation_cost_self", "evaluation_cost_recheck",
 })
 #: Names that hold shares (fractions shown as percentages), besides ``share_*``, ``*_share``,
 #: ``*_ratio`` and ``*_rate``.
@@ -271,7 +272,7 @@ HEADINGS_ZH = {
     "mean_inflation": "平均虚报分数", "share_inflating": "虚报单位比例",
     "expected_gain": "预期收益", "inflation_penalty": "处罚分数",
     "break_even_share": "盈亏平衡抽查比例", "share_tempted": "有虚报动机比例",
-    "share_undeterred": "无法威慑比例", "checks": "抽查数", "cost_yuan": "抽查费用",
+    "share_undeterred": "无法威慑比例", "checks": "抽查数", "evaluation_cost_recheck": "复核费用",
     "inflation_payoff": "虚报收益", "count_excellent": "优 项目数", "count_good": "良 项目数",
     "count_fair": "中 项目数", "count_poor": "差 项目数", "strongest": "最强指标",
     "weakest": "最弱指标",

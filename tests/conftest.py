@@ -39,6 +39,20 @@ def tiny_scores_scenario(folder: Path, name: str = "tiny", seed: int = 7,
     return path
 
 
+def tiny_measured_scenario(folder: Path) -> Path:
+    """A scenario file in ``folder`` over ``tests/data/tiny_measured.csv``: three projects in
+    two departments measured on the tiny indicator system (``tests/data/tiny_system.yaml``),
+    national cutoffs and the Liupanshui rule at 15%."""
+    path = folder / "tiny_measured.yaml"
+    path.write_text("name: tiny_measured\nseed: 1\n"
+                    f"indicator_system: {DATA}/tiny_system.yaml\n"
+                    f"portfolio: {{file: {DATA}/tiny_measured.csv}}\n"
+                    "grading: {labels: national, cutoffs: [90, 80, 60]}\n"
+                    "linkage: {rule: liupanshui, ratio: 0.15, pool: treasury}\n",
+                    encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA

@@ -43,14 +43,14 @@ def test_each_design_is_its_own_monte_carlo_with_the_same_draws(path):
     assert row["inflation_payoff"] == alone["inflation_payoff"].mean()
     assert row["wrong_cuts"] == alone["wrong_cuts"].mean()
     # 40% of 5 projects = 2 checks, 2 staff-days and 3,000 yuan each
-    assert (row["checks"], row["staff_days"], row["cost_yuan"]) == (2, 4.0, 6000.0)
+    assert (row["checks"], row["staff_days"], row["evaluation_cost_recheck"]) == (2, 4.0, 6000.0)
     front = t[t["pareto"]]
-    outcomes = ["payoff_above_zero", "wrong_cuts", "cost_yuan"]
+    outcomes = ["payoff_above_zero", "wrong_cuts", "evaluation_cost_recheck"]
     for _, d in front.iterrows():
         beats = (t[outcomes] <= d[outcomes]).all(axis=1) & (t[outcomes] < d[outcomes]).any(axis=1)
         assert not beats.any()
     assert not t.loc[~t["pareto"]].empty
-    assert res.front["cost_yuan"].is_monotonic_increasing
+    assert res.front["evaluation_cost_recheck"].is_monotonic_increasing
 
 
 def test_shares_stay_within_what_the_budget_affords(path):
@@ -116,5 +116,5 @@ def test_the_cost_of_a_design_is_the_monte_carlos_recheck_cost(path):
                           penalties=(0.0,), replications=8)
     row = res.table[res.table[SHARE] == 0.6].iloc[0]
     alone = sc.set({SHARE: 0.6}).simulate(replications=8, years=1).replications
-    assert row["cost_yuan"] == alone["evaluation_cost_recheck"].mean() == 3 * 2500.0
+    assert row["evaluation_cost_recheck"] == alone["evaluation_cost_recheck"].mean() == 3 * 2500.0
     assert row["staff_days"] == 3 * 1.5 and res.settings["yuan_per_check"] == 2500.0

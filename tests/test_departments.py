@@ -6,28 +6,17 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
-from conftest import DATA
+from conftest import DATA, tiny_measured_scenario
 
 import perfsim
 from perfsim.analyse.departments import department_profiles, most_affected
 from perfsim.cli import main
 from perfsim.errors import InputError
 
-SCENARIO = f"""
-name: tiny_measured
-seed: 1
-indicator_system: {DATA}/tiny_system.yaml
-portfolio: {{file: {DATA}/tiny_measured.csv}}
-grading: {{labels: national, cutoffs: [90, 80, 60]}}
-linkage: {{rule: liupanshui, ratio: 0.15, pool: treasury}}
-"""
-
 
 @pytest.fixture
 def scenario(tmp_path):
-    path = tmp_path / "tiny_measured.yaml"
-    path.write_text(SCENARIO, encoding="utf-8")
-    return perfsim.load(path)
+    return perfsim.load(tiny_measured_scenario(tmp_path))
 
 
 def test_strengths_and_weaknesses_by_hand(scenario):

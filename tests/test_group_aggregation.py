@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import DATA
+from conftest import DATA, tiny_measured_scenario
 
 import perfsim
 from perfsim.errors import InputError
@@ -41,21 +41,9 @@ def test_groups_then_combine_by_the_level1_method():
     assert out[0] == pytest.approx(50.0)
 
 
-SCENARIO = f"""
-name: tiny_measured
-seed: 1
-indicator_system: {DATA}/tiny_system.yaml
-portfolio: {{file: {DATA}/tiny_measured.csv}}
-grading: {{labels: national, cutoffs: [90, 80, 60]}}
-linkage: {{rule: liupanshui, ratio: 0.15, pool: treasury}}
-"""
-
-
 @pytest.fixture
 def sc(tmp_path):
-    path = tmp_path / "tiny.yaml"
-    path.write_text(SCENARIO, encoding="utf-8")
-    return perfsim.load(path)
+    return perfsim.load(tiny_measured_scenario(tmp_path))
 
 
 def test_the_weakest_leaf_of_outputs_decides_its_points(sc):

@@ -133,8 +133,8 @@ fig = plots.check_designs(designs.table, source=f"{SOURCE}; inflation {inflation
                                                f"{design_replications} replications per design")
 nb.save_figure(fig, "check_designs", output_dir)
 nb.show(designs.front[[SHARE, "simulation.spot_check.selection",
-                       "simulation.spot_check.inflation_penalty", "checks", "cost_yuan",
-                       "inflation_payoff", "wrong_cuts"]])
+                       "simulation.spot_check.inflation_penalty", "checks",
+                       "evaluation_cost_recheck", "inflation_payoff", "wrong_cuts"]])
 
 # %% [markdown]
 # ## 4. 何时如实自评才合算 — When does honesty pay?

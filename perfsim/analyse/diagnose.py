@@ -45,10 +45,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim.analyse.robust import system_and_portfolio
 from perfsim.errors import InputError
 from perfsim.kernel import diagnostics as dg
 from perfsim.kernel import treatment as tr
-from perfsim.model.indicators import IndicatorSystem
 from perfsim.model.portfolio import Portfolio
 from perfsim.model.weighting_spec import level1_members
 from perfsim.model.weights import project_data
@@ -119,16 +119,7 @@ def diagnose(system: Any, portfolio: Portfolio | None = None, *, data: str = "at
     measurements (at least 3 projects). Bad options raise a one-line :class:`InputError`.
     """
     _check(data, method, redundant, contrary)
-    if not isinstance(system, IndicatorSystem):
-        scenario = system
-        system = getattr(scenario, "system", None)
-        portfolio = portfolio if portfolio is not None else getattr(scenario, "portfolio", None)
-        if not isinstance(system, IndicatorSystem):
-            raise InputError(getattr(scenario, "source", None), "diagnose",
-                             "indicator_system", problem="needs an indicator system")
-    if portfolio is None or portfolio.has_scores or not portfolio.measured:
-        raise InputError(getattr(portfolio, "source", None), "diagnose", "portfolio",
-                         problem="diagnostics need indicator measurements, not ready scores")
+    system, portfolio = system_and_portfolio(system, portfolio, where="diagnose")
     d = project_data(system, portfolio, system.path)
     n_proj = d.attainment.shape[0]
     if n_proj < 3:

@@ -34,20 +34,29 @@ from perfsim.model.weighting_spec import parse_bounds
 __all__ = ["BoDTable", "SMAATable", "benefit_of_the_doubt", "portfolio_attainment", "smaa"]
 
 
-def portfolio_attainment(system: Any, portfolio: Portfolio | None = None
-                         ) -> tuple[IndicatorSystem, Portfolio, np.ndarray]:
-    """``(system, portfolio, attainment)``: the leaf attainment (projects × non-bonus leaves) of
-    a system on a portfolio with measurements; ``system`` may be a scenario instead."""
+def system_and_portfolio(system: Any, portfolio: Portfolio | None = None, *,
+                         where: str | None = None) -> tuple[IndicatorSystem, Portfolio]:
+    """``(system, portfolio)`` of an analysis that needs indicator measurements: ``system`` is
+    an :class:`IndicatorSystem` (with ``portfolio``) or a scenario whose system and portfolio
+    are used. One-line errors name what is missing."""
     if not isinstance(system, IndicatorSystem):
         scenario = system
         system = getattr(scenario, "system", None)
         portfolio = portfolio if portfolio is not None else getattr(scenario, "portfolio", None)
         if not isinstance(system, IndicatorSystem):
-            raise InputError(getattr(scenario, "source", None), "indicator_system",
+            raise InputError(getattr(scenario, "source", None), where, "indicator_system",
                              problem="needs an indicator system")
     if portfolio is None or portfolio.has_scores or not portfolio.measured:
-        raise InputError(getattr(portfolio, "source", None), "portfolio",
-                         problem="needs indicator measurements (not ready scores)")
+        raise InputError(getattr(portfolio, "source", None), where, "portfolio",
+                         problem="these analyses need indicator measurements, not ready scores")
+    return system, portfolio
+
+
+def portfolio_attainment(system: Any, portfolio: Portfolio | None = None
+                         ) -> tuple[IndicatorSystem, Portfolio, np.ndarray]:
+    """``(system, portfolio, attainment)``: the leaf attainment (projects × non-bonus leaves) of
+    a system on a portfolio with measurements; ``system`` may be a scenario instead."""
+    system, portfolio = system_and_portfolio(system, portfolio)
     att = np.asarray(system.attainment(portfolio.measurements()), dtype=float)
     return system, portfolio, att
 

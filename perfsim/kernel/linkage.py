@@ -32,7 +32,7 @@ All functions take arrays shaped (..., projects) and never loop over projects.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -615,6 +615,23 @@ def _preconditions(value: Any) -> tuple[tuple[str, ...], tuple[tuple[str, float]
     return tuple(names), tuple(cons)
 
 
+def _fed_back(values: Mapping[Any, Any], field: str, labels: LabelSet, codes: Sequence[str],
+              convert: Callable[[Any, str], float]) -> dict[str, float]:
+    """A mapping of grades (code or label) to numbers, each grade one that is fed back
+    (``codes``), converted by ``convert`` (which names ``field.<grade>`` in its errors)."""
+    out = {}
+    for g, v in values.items():
+        try:
+            code = labels.codes[labels.index(str(g))]
+        except InputError as err:
+            raise err.at(where="linkage", field=field) from None
+        if code not in codes:
+            raise InputError(where="linkage", field=f"{field}.{g}",
+                             problem=f"grade {code} is not fed back (grades: {', '.join(codes)})")
+        out[code] = convert(v, f"{field}.{g}")
+    return out
+
+
 def _rectification(value: Any, labels: LabelSet) -> Rectification:
     spec = _block(value, "rectification",
                   {"grades", "probability", "unrectified", "recover", "effect", "cancel_after"})
@@ -629,29 +646,11 @@ def _rectification(value: Any, labels: LabelSet) -> Rectification:
     if not isinstance(unrect, Mapping):
         raise InputError(where="linkage", field="rectification.unrectified", value=unrect,
                          problem="must map grade codes to multipliers")
-    mults = {}
-    for g, v in unrect.items():
-        try:
-            code = labels.codes[labels.index(str(g))]
-        except InputError as err:
-            raise err.at(where="linkage", field="rectification.unrectified") from None
-        if code not in codes:
-            raise InputError(where="linkage", field=f"rectification.unrectified.{g}",
-                             problem=f"grade {code} is not fed back (grades: {', '.join(codes)})")
-        mults[code] = _number(v, f"rectification.unrectified.{g}")
+    mults = _fed_back(unrect, "rectification.unrectified", labels, codes, _number)
     prob = spec.get("probability", 0.0)
     by_grade: dict[str, float] = {}
     if isinstance(prob, Mapping):
-        for g, v in prob.items():
-            try:
-                code = labels.codes[labels.index(str(g))]
-            except InputError as err:
-                raise err.at(where="linkage", field="rectification.probability") from None
-            if code not in codes:
-                raise InputError(where="linkage", field=f"rectification.probability.{g}",
-                                 problem=f"grade {code} is not fed back (grades: "
-                                         f"{', '.join(codes)})")
-            by_grade[code] = _share(v, f"rectification.probability.{g}")
+        by_grade = _fed_back(prob, "rectification.probability", labels, codes, _share)
         missing = [c for c in codes if c not in by_grade]
         if missing:
             raise InputError(where="linkage", field=f"rectification.probability.{missing[0]}",

@@ -327,6 +327,17 @@ def apply_parameter(scenario: Scenario, param: Parameter, value: Any) -> Scenari
 BLOCKS = ("grading", "linkage")
 
 
+def check_value(param: Parameter, value: Any) -> float:
+    """A value for the scalar registry parameter ``param``: a number within its valid range,
+    else a one-line error naming the path, the value and the range."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            param.valid[0] <= value <= param.valid[1]):
+        raise InputError(field=param.path, value=value,
+                         problem=f"must be a number in the valid range "
+                                 f"[{param.valid[0]:g}, {param.valid[1]:g}] ({param.unit})")
+    return float(value)
+
+
 def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
     """The scenario with design parameters set by their YAML paths — the one way every
     variant, notebook and ``Scenario.set`` changes a scenario. Paths: the registry's
@@ -337,6 +348,10 @@ def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
     operations ``indicators.*`` (:func:`apply_structure`). Structure is applied first, then
     method choices, then blocks, then parameters, then simulation settings."""
     changes = dict(changes)
+    known = parameters(scenario)
+    for path, value in changes.items():
+        if path in known and known[path].scalar:
+            check_value(known[path], value)
     scenario = apply_structure(scenario, {k: v for k, v in changes.items()
                                           if k.startswith(STRUCTURE_PREFIX)})
     scenario = apply_choices(scenario, {k: v for k, v in changes.items() if is_choice(k)})

@@ -424,8 +424,9 @@ def check_designs(table: Any, *, source: str, figsize: tuple[float, float] = (8,
     by cost; the Pareto-optimal designs ringed, the view framed on them."""
     fig, ax = _new(figsize)
     sel = "simulation.spot_check.selection"
+    cost = "evaluation_cost_recheck"
     for k, (name, sub) in enumerate(table.groupby(sel, sort=False)):
-        size = 20 + 180 * sub["cost_yuan"] / max(float(table["cost_yuan"].max()), 1.0)
+        size = 20 + 180 * sub[cost] / max(float(table[cost].max()), 1.0)
         ax.scatter(sub["wrong_cuts"] / 1e6, sub["inflation_payoff"], s=size, alpha=0.6,
                    label=text(str(name)), color=f"C{k}")
     front = table[table["pareto"]]

@@ -199,7 +199,7 @@ def format_check_designs(result: CheckDesigns) -> str:
                              f["simulation.spot_check.inflation_penalty"]],
         "抽查数 checks": [numbers.count(v) for v in f["checks"]],
         "人天 staff-days": [numbers.number(v, 1) for v in f["staff_days"]],
-        "费用 cost (元)": [numbers.yuan(v) for v in f["cost_yuan"]],
+        "费用 cost (元)": [numbers.yuan(v) for v in f["evaluation_cost_recheck"]],
         "虚报收益 payoff (元/分)": [numbers.yuan(v) for v in f["inflation_payoff"]],
         "误减 wrong cuts (元)": [numbers.yuan(v) for v in f["wrong_cuts"]],
     })

@@ -10,9 +10,10 @@ numbers) and differences between designs come from the designs alone.
 
 The search is exhaustive over a grid: the selection is discrete, and the share and penalty
 grids are what a bureau can choose between (shares up to what the budget of staff-days
-affords: ``checks × staff_days_per_check ≤ budget``). Each design's cost is its checks (the
-share of the portfolio's projects, rounded as the Monte Carlo rounds it) times
-``yuan_per_check`` and ``staff_days_per_check``. The front is the set of designs that no other
+affords: ``checks × staff_days_per_check ≤ budget``). Each design's cost is the registry's
+``evaluation_cost_recheck`` with the scenario's re-check priced at ``yuan_per_check``
+(``simulation.cost.recheck``): its checks (the share of the portfolio's projects, rounded as
+the Monte Carlo rounds it) times that price. The front is the set of designs that no other
 design beats on all three outcomes at once — lower inflation payoff (yuan gained per inflated
 point, counted from zero up: once honesty pays, a harsher design buys nothing more), lower
 wrong cuts (yuan cut from projects that truly deserve 优 or 良) and lower cost. Without checks
@@ -30,6 +31,7 @@ import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.kernel.evaluation import SELECTIONS
+from perfsim.model.params import apply_changes
 from perfsim.model.scenario import Scenario
 from perfsim.run.variants import settings_grid
 
@@ -38,7 +40,7 @@ SELECTION = "simulation.spot_check.selection"
 PENALTY = "simulation.spot_check.inflation_penalty"
 #: the outcomes the front minimises: the payoff of inflation (none below zero: once honesty
 #: pays, a harsher design buys nothing more), wrong cuts and cost
-OUTCOMES = ("payoff_above_zero", "wrong_cuts", "cost_yuan")
+OUTCOMES = ("payoff_above_zero", "wrong_cuts", "evaluation_cost_recheck")
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class CheckDesigns:
     def front(self) -> pd.DataFrame:
         """The Pareto-optimal designs, cheapest first."""
         return self.table[self.table["pareto"]].sort_values(
-            ["cost_yuan", "inflation_payoff"], ignore_index=True)
+            ["evaluation_cost_recheck", "inflation_payoff"], ignore_index=True)
 
 
 def pareto(values: np.ndarray) -> np.ndarray:
@@ -137,9 +139,13 @@ def optimise_checks(scenario: Scenario, budget: float, *,
         raise InputError(where="optimise-checks", field="penalties", value=pens,
                          problem="must be points >= 0")
 
-    long = settings_grid(scenario, {SHARE: [float(g) for g in grid],
-                                    SELECTION: list(selections), PENALTY: pens},
-                         metrics=("inflation_payoff", "wrong_cuts", "savings", "misgrading"),
+    # the re-checks priced as the registry's evaluation_cost_recheck metric prices them
+    priced = apply_changes(scenario, {"simulation.cost.recheck": yuan,
+                                      "simulation.cost.recheck_days": days})
+    long = settings_grid(priced, {SHARE: [float(g) for g in grid],
+                                  SELECTION: list(selections), PENALTY: pens},
+                         metrics=("inflation_payoff", "wrong_cuts", "savings", "misgrading",
+                                  "evaluation_cost_recheck"),
                          replications=replications, years=years)
     keys = [SHARE, SELECTION, PENALTY]
     wide = long.pivot_table(index=keys, columns="metric", values="mean", sort=False,
@@ -151,7 +157,6 @@ def optimise_checks(scenario: Scenario, budget: float, *,
     checks = np.rint(wide[SHARE].to_numpy(dtype=float) * n)
     wide["checks"] = checks.astype(np.int64)
     wide["staff_days"] = checks * days
-    wide["cost_yuan"] = checks * yuan
     wide["payoff_above_zero"] = wide["inflation_payoff"].clip(lower=0.0)
     wide["pareto"] = pareto(wide[list(OUTCOMES)].to_numpy(dtype=float))
     settings = {"budget_staff_days": budget, "staff_days_per_check": days,
