@@ -256,7 +256,7 @@ def _index(index: pd.Index, unit: str) -> pd.Index:
 #: English alongside); a column not listed keeps its English name.
 HEADINGS_ZH = {
     "project_id": "项目编号", "department": "部门", "score": "得分", "true_score": "真实得分",
-    "grade": "等级", "grade_zh": "等级", "projects": "项目数", "budget": "本年预算",
+    "grade": "等级", "grade_zh": "等级(中文)", "projects": "项目数", "budget": "本年预算",
     "kept": "保留", "cut": "压减", "cancelled": "取消", "rewarded": "奖励", "reward": "奖励",
     "next_budget": "下年预算", "change": "增减", "net": "净变动", "status": "处理",
     "multiplier": "调整系数", "variant": "方案", "metric": "指标", "year": "年",
@@ -275,7 +275,9 @@ HEADINGS_ZH = {
     "share_undeterred": "无法威慑比例", "checks": "抽查数", "evaluation_cost_recheck": "复核费用",
     "inflation_payoff": "虚报收益", "count_excellent": "优 项目数", "count_good": "良 项目数",
     "count_fair": "中 项目数", "count_poor": "差 项目数", "strongest": "最强指标",
-    "weakest": "最弱指标",
+    "weakest": "最弱指标", "precondition_failed": "前置条件未满足", "code": "指标编码",
+    "name": "指标名称", "department_mean": "部门平均得分率", "portfolio_mean": "全部项目平均得分率",
+    "difference_pp": "差异",
 }
 
 

@@ -58,9 +58,9 @@ import numpy as np
 from perfsim.kernel.scoring import (
     TARGETED,
     Rule,
+    bonus_total,
     make_rule,
     measured_value,
-    round_half_up,
     with_targets,
 )
 
@@ -172,12 +172,11 @@ class LeafSpace:
             return 0.0
         value = self.take(self.bonus_value, at, 1)
         given = self.take(self.bonus_given, at, 1)
-        earned: np.ndarray | float = 0.0
-        for b, rule in enumerate(self.bonus_rules):
-            v = measured_value(rule, value[..., b], change[..., b])
-            a = np.where(given[..., b], rule.attainment(v), 0.0)
-            earned = earned + round_half_up(a * rule.points, self.leaf_decimals)
-        return np.minimum(earned, self.bonus_cap)
+        earned = [np.where(given[..., b], rule.attainment(
+            measured_value(rule, value[..., b], change[..., b])), 0.0)
+            for b, rule in enumerate(self.bonus_rules)]
+        return bonus_total(earned, [rule.points for rule in self.bonus_rules], self.bonus_cap,
+                           self.leaf_decimals)
 
 
 def _at(rule: Rule, targets: np.ndarray) -> Rule:

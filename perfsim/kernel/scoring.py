@@ -666,6 +666,16 @@ ORDINAL_CUTOFFS = (0.9, 0.8, 0.6)
 ORDINAL_SCORES = (4.0, 3.0, 2.0, 1.0)
 
 
+def bonus_total(attainments: Sequence[np.ndarray], points: Sequence[float], cap: float,
+                leaf_decimals: int | None = None) -> np.ndarray | float:
+    """Bonus points of a project: each bonus leaf's points earned (attainment × its points,
+    rounded as leaf points are printed), summed, capped at the system's ``cap``."""
+    earned: np.ndarray | float = 0.0
+    for a, p in zip(attainments, points, strict=True):
+        earned = earned + round_half_up(a * p, leaf_decimals)
+    return np.minimum(earned, cap)
+
+
 def group_shares(attainment: np.ndarray, points: np.ndarray, groups: np.ndarray,
                  within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each level-1 group's attainment share (..., groups) and its points (groups,): its

@@ -40,7 +40,14 @@ import pandas as pd
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml
 from perfsim.kernel.evaluation import Measure
-from perfsim.kernel.scoring import AGGREGATIONS, WITHIN, Rule, make_rule, round_half_up
+from perfsim.kernel.scoring import (
+    AGGREGATIONS,
+    WITHIN,
+    Rule,
+    bonus_total,
+    make_rule,
+    round_half_up,
+)
 from perfsim.model.weighting_spec import parse_weighting
 
 EXCEL_COLUMNS = (
@@ -292,7 +299,7 @@ class IndicatorSystem:
                                                  "exclude: the rest rescaled", A[..., k])
         bonus: np.ndarray | float = 0.0
         if self.bonus:
-            earned = 0.0
+            earned = []
             for leaf in self.bonus:
                 a, st = self._leaf_cells(leaf, measurements, status)
                 empty = st != VALUE
@@ -302,8 +309,9 @@ class IndicatorSystem:
                 for kind in (BLANK, NOT_APPLICABLE, NOT_SUBMITTED):
                     records += self._records(leaf, empty & (st == kind), kind,
                                              "zero: no bonus", a)
-                earned = earned + round_half_up(a * leaf.points, self.leaf_decimals)
-            bonus = np.minimum(earned, self.bonus_cap)
+                earned.append(a)
+            bonus = bonus_total(earned, [leaf.points for leaf in self.bonus], self.bonus_cap,
+                                self.leaf_decimals)
         order = sorted(records, key=lambda r: (r[0], self.all_codes.index(r[1])))
         return Resolved(A, bonus, pd.DataFrame(order, columns=list(CELL_COLUMNS)))
 

@@ -246,38 +246,24 @@ def write_department_reports(profiles: Profiles, year: YearResult, out: str | Pa
 # --- Excel for finance staff ------------------------------------------------------------------
 
 #: Column headings of the allocation workbook: Chinese and English, money in yuan (元).
-XLSX_COLUMNS: dict[str, str] = {
-    "project_id": "项目编号 project",
-    "department": "部门 department",
-    "score": "得分 score (分 points)",
-    "true_score": "真实得分 true score (分 points)",
-    "grade": "等级 grade",
-    "grade_zh": "等级(中文) grade (zh)",
-    "budget": "本年预算 budget (元 yuan)",
-    "multiplier": "调整系数 multiplier",
-    "reward": "奖励 reward (元 yuan)",
-    "next_budget": "下年预算 next budget (元 yuan)",
-    "change": "增减 change (元 yuan)",
-    "status": "处理 status",
-    "precondition_failed": "前置条件未满足 precondition failed",
-    "kept": "保留 kept (元 yuan)",
-    "cut": "压减 cut (元 yuan)",
-    "cancelled": "取消 cancelled (元 yuan)",
-    "rewarded": "增加 rewarded (元 yuan)",
-    "projects": "项目数 projects",
-    "count_excellent": "优 项目数 excellent",
-    "count_good": "良 项目数 good",
-    "count_fair": "中 项目数 fair",
-    "count_poor": "差 项目数 poor",
-    "strongest": "最强指标 strongest indicator",
-    "weakest": "最弱指标 weakest indicator",
-    "code": "指标编码 code",
-    "name": "指标名称 name",
-    "department_mean": "部门平均得分率 department mean",
-    "portfolio_mean": "全部项目平均得分率 portfolio mean",
-    "difference_pp": "差异 difference (百分点 pp)",
-    "net": "净变动 net (元 yuan)",
+#: English of the workbook's headings, money in yuan; the Chinese before each comes from
+#: :data:`perfsim.numbers.HEADINGS_ZH`, the one bilingual vocabulary of perfsim's tables.
+_XLSX_ENGLISH = {
+    "project_id": "project", "department": "department", "score": "score (分 points)",
+    "true_score": "true score (分 points)", "grade": "grade", "grade_zh": "grade (zh)",
+    "budget": "budget (元 yuan)", "multiplier": "multiplier", "reward": "reward (元 yuan)",
+    "next_budget": "next budget (元 yuan)", "change": "change (元 yuan)", "status": "status",
+    "precondition_failed": "precondition failed", "kept": "kept (元 yuan)",
+    "cut": "cut (元 yuan)", "cancelled": "cancelled (元 yuan)",
+    "rewarded": "rewarded (元 yuan)", "projects": "projects",
+    "count_excellent": "excellent", "count_good": "good", "count_fair": "fair",
+    "count_poor": "poor", "strongest": "strongest indicator", "weakest": "weakest indicator",
+    "code": "code", "name": "name", "department_mean": "department mean",
+    "portfolio_mean": "portfolio mean", "difference_pp": "difference (百分点 pp)",
+    "net": "net (元 yuan)",
 }
+XLSX_COLUMNS: dict[str, str] = {c: f"{numbers.HEADINGS_ZH[c]} {en}"
+                                for c, en in _XLSX_ENGLISH.items()}
 XLSX_SHEETS = ("项目 projects", "部门台账 ledger", "等级汇总 grades")
 NOTES_SHEET = "说明"
 YUAN_FORMAT = "#,##0.00"
