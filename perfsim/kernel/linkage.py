@@ -214,6 +214,68 @@ class PreEvaluation:
         return code, after, np.where(code == 2, 0.0, request - after)
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """Which projects are self-evaluated, and so graded and linked (Xinjian district [S2]:
+    every project of 1,000,000 yuan or more must self-evaluate, and each department's
+    self-evaluated funds must reach 60% of its project funds). Every project of at least
+    ``min_budget`` yuan is evaluated; then, within each unit (``by: department``) or over the
+    whole portfolio (``by: portfolio``), the largest of the remaining projects are added —
+    ties to the project listed first — until the evaluated funds reach ``funds_share`` of the
+    funds. The other projects are not graded: the grade moves none of their money."""
+
+    min_budget: float = math.inf
+    funds_share: float = 0.0
+    by: str = "department"
+
+    def evaluated(self, budget: np.ndarray, active: np.ndarray | None = None,
+                  units: np.ndarray | None = None,
+                  rows: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+        """The projects self-evaluated this year, (rows, projects) bool, from their budgets
+        (rows, projects) in yuan; ``active`` marks the projects in the portfolio, ``units``
+        each project's unit index ((projects,) or per row), ``rows`` per-row values of
+        ``coverage.min_budget`` and ``coverage.funds_share``."""
+        b = np.atleast_2d(np.asarray(budget, dtype=float))
+        live = (np.ones(b.shape, dtype=bool) if active is None
+                else np.broadcast_to(np.asarray(active, dtype=bool), b.shape))
+        b = np.where(live, b, 0.0)
+        least = row_value(rows, "coverage.min_budget", self.min_budget)
+        share = row_value(rows, "coverage.funds_share", self.funds_share)
+        must = live & (b >= least)
+        if not np.any(np.asarray(share) > 0):
+            return must
+        if self.by == "department":
+            if units is None:
+                raise InputError(where="linkage", field="coverage.by", value=self.by,
+                                 problem="a share of each department's funds needs each "
+                                         "project's department: run it through perfsim.run")
+            u = np.broadcast_to(np.asarray(units, dtype=np.intp), b.shape)
+        else:
+            u = np.zeros(b.shape, dtype=np.intp)
+        R, P = b.shape
+        # each row's projects by unit, then the largest budget first (stable: listing order)
+        order = np.lexsort((-b, u), axis=-1)
+        bs, us = np.take_along_axis(b, order, -1), np.take_along_axis(u, order, -1)
+        ms = np.take_along_axis(must, order, -1)
+        n_units = int(u.max(initial=-1)) + 1
+        cell = np.arange(R)[:, None] * n_units + us
+        funds = np.bincount(cell.ravel(), weights=bs.ravel(), minlength=R * n_units)
+        given = np.bincount(cell.ravel(), weights=np.where(ms, bs, 0.0).ravel(),
+                            minlength=R * n_units)
+        short = (np.asarray(share) * funds.reshape(R, n_units)
+                 - given.reshape(R, n_units)).ravel()[cell]   # each project's unit's gap
+        rest = np.where(ms | (bs <= 0), 0.0, bs)
+        before = np.cumsum(rest, axis=-1) - rest            # the unit's larger ones before it
+        start = np.zeros(b.shape, dtype=bool)
+        start[:, 0] = True
+        start[:, 1:] = us[:, 1:] != us[:, :-1]
+        base = np.maximum.accumulate(np.where(start, before, -np.inf), axis=-1)
+        pick = ms | ((rest > 0) & (before - base < short - 1e-9))
+        out = np.empty_like(pick)
+        np.put_along_axis(out, order, pick, axis=-1)
+        return out
+
+
 def row_value(rows: Mapping[str, np.ndarray] | None, name: str, default: float
               ) -> float | np.ndarray:
     """A linkage value that may differ per kernel row: ``rows[name]`` (rows,) shaped
@@ -244,6 +306,7 @@ class Linkage:
     blacklist: Blacklist | None = None
     zero_performance: ZeroPerformance | None = None
     pre_evaluation: PreEvaluation | None = None
+    coverage: Coverage | None = None
 
     def __post_init__(self) -> None:
         if self.pool not in POOLS:
@@ -278,6 +341,15 @@ class Linkage:
                              value=list(self.rule.multipliers),
                              problem=f"need one per grade ({len(self.labels)})")
 
+    def evaluated(self, budget: np.ndarray, active: np.ndarray | None = None,
+                  units: np.ndarray | None = None,
+                  rows: Mapping[str, np.ndarray] | None = None) -> np.ndarray | None:
+        """The projects the coverage rule has self-evaluated (:meth:`Coverage.evaluated`);
+        None without a rule (every project)."""
+        if self.coverage is None:
+            return None
+        return self.coverage.evaluated(budget, active, units, rows)
+
     @property
     def monotone(self) -> bool:
         """True when a better score never gets a lower multiplier (before the pool)."""
@@ -291,11 +363,13 @@ class Linkage:
     def multiplier(self, score: np.ndarray, grade: np.ndarray,
                    flags_ok: np.ndarray | bool = True, table: np.ndarray | None = None,
                    unrectified: np.ndarray | None = None,
-                   rows: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+                   rows: Mapping[str, np.ndarray] | None = None,
+                   exempt: np.ndarray | None = None) -> np.ndarray:
         """Multipliers after rectification, floor, cap and no-budget preconditions (before
         the pool). ``table`` (replications, grades) overrides a grade table per replication;
         ``unrectified`` marks projects fed back and not rectified; ``rows`` holds values
-        that differ per row (:func:`row_value`)."""
+        that differ per row (:func:`row_value`); ``exempt`` marks projects not evaluated
+        (:class:`Coverage`), whose grade moves none of their money (multiplier 1)."""
         if table is not None:
             m = np.take_along_axis(np.asarray(table, dtype=float),
                                    np.asarray(grade, dtype=np.intp), axis=-1)
@@ -309,6 +383,8 @@ class Linkage:
             for code, v in rect.unrectified.items():   # a loop over grades, not projects
                 alt = row_value(rows, f"rectification.unrectified.{code}", v)
                 m = np.where(unrectified & (grade == self.labels.index(code)), alt, m)
+        if exempt is not None:
+            m = np.where(exempt, 1.0, m)
         if self.floor is not None or self.cap is not None:
             clipped = np.clip(m, self.floor if self.floor is not None else -np.inf,
                               self.cap if self.cap is not None else np.inf)
@@ -320,14 +396,18 @@ class Linkage:
               cancel: np.ndarray | None = None, table: np.ndarray | None = None,
               unrectified: np.ndarray | None = None, blacklisted: np.ndarray | None = None,
               rows: Mapping[str, np.ndarray] | None = None,
-              expected: np.ndarray | None = None) -> LinkageResult:
+              expected: np.ndarray | None = None,
+              exempt: np.ndarray | None = None) -> LinkageResult:
         """Apply the policy. ``budget`` (projects,) or (..., projects) in yuan; ``flags`` maps
         precondition names to boolean arrays (True = satisfied); ``cancel`` marks projects
         cancelled whatever their grade (e.g. repeated poor grades); ``table`` overrides a grade
         table per replication; ``unrectified`` marks projects fed back and not rectified,
         ``blacklisted`` the projects of blacklisted units; ``rows`` holds linkage values
         that differ per row (:func:`row_value`); ``expected`` is each request's
-        expected-performance score for the pre-evaluation gate (None: no gate)."""
+        expected-performance score for the pre-evaluation gate (None: no gate); ``exempt``
+        marks the projects not evaluated (:class:`Coverage`): the rule leaves their budget
+        as it is and they share no pool, while preconditions, blacklists and the
+        pre-evaluation still apply."""
         budget = np.asarray(budget, dtype=float)
         ok: np.ndarray | bool = True
         failed_any: np.ndarray | bool = False   # any precondition failed or blacklisted
@@ -358,7 +438,7 @@ class Linkage:
             failed_any = failed_any | blacklisted
         if cancel is not None:
             ok = ok & ~np.asarray(cancel, dtype=bool)
-        m = self.multiplier(score, grade, ok, table, unrectified, rows)
+        m = self.multiplier(score, grade, ok, table, unrectified, rows, exempt)
         postponed = None
         if later is not False:
             postponed = np.broadcast_to(later, m.shape) & (m > 0)
@@ -381,6 +461,8 @@ class Linkage:
         if self.pool == "redistribute":
             codes = [self.labels.index(c) for c in self.recipient_grades]
             eligible = np.isin(grade, codes) & (m > 0) & good
+            if exempt is not None:
+                eligible &= ~exempt
             weight = np.where(eligible, b, 0.0)
             wsum = weight.sum(axis=-1, keepdims=True)
             pool = np.clip(b.sum(axis=-1, keepdims=True) - base.sum(axis=-1, keepdims=True),
@@ -431,7 +513,7 @@ def liupanshui(ratio: float = 0.15, labels: LabelSet = NATIONAL, **kwargs: Any) 
 
 
 _COMMON = {"floor", "cap", "pool", "recipients", "preconditions", "rectification", "blacklist",
-           "zero_performance", "pre_evaluation"}
+           "zero_performance", "pre_evaluation", "coverage"}
 _RULE_KEYS = {
     "liupanshui": {"ratio"},
     "grade_table": {"multipliers"},
@@ -469,6 +551,10 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
             postpone_below: 65        # ... below 65 → postponed
             reduce_below: 75          # ... below 75 → reduced by the share below
             reduce: 0.3
+          coverage:                   # who self-evaluates (the rest are not graded)
+            min_budget: 1000000       # every project this large
+            funds_share: 0.6          # and each department's largest until 60% of its funds
+            by: department            # or portfolio
     """
     spec = dict(spec or {"rule": "liupanshui"})
     rule = spec.get("rule", "liupanshui")
@@ -499,6 +585,8 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
         common["zero_performance"] = _zero_performance(spec["zero_performance"])
     if spec.get("pre_evaluation") is not None:
         common["pre_evaluation"] = _pre_evaluation(spec["pre_evaluation"])
+    if spec.get("coverage") is not None:
+        common["coverage"] = _coverage(spec["coverage"])
     if rule == "liupanshui":
         return liupanshui(spec.get("ratio", 0.15), labels, **common)
     if rule == "grade_table":
@@ -710,3 +798,21 @@ def _pre_evaluation(value: Any) -> PreEvaluation:
     return PreEvaluation(noise=_number(spec.get("noise", 0.0), "pre_evaluation.noise"),
                          reduce=_share(spec.get("reduce", 0.0), "pre_evaluation.reduce"),
                          **lines)
+
+
+COVERAGE_BY = ("department", "portfolio")
+
+
+def _coverage(value: Any) -> Coverage:
+    spec = _block(value, "coverage", {"min_budget", "funds_share", "by"})
+    if "min_budget" not in spec and "funds_share" not in spec:
+        raise InputError(where="linkage", field="coverage",
+                         problem="needs min_budget (yuan) or funds_share (of the funds)")
+    by = spec.get("by", "department")
+    if by not in COVERAGE_BY:
+        raise InputError(where="linkage", field="coverage.by", value=by,
+                         problem=f"must be one of {', '.join(COVERAGE_BY)}")
+    return Coverage(min_budget=(math.inf if spec.get("min_budget") is None else
+                                _number(spec["min_budget"], "coverage.min_budget")),
+                    funds_share=_share(spec.get("funds_share", 0.0), "coverage.funds_share"),
+                    by=by)

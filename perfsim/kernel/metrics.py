@@ -136,8 +136,8 @@ def _department_stability(o: YearOutcome) -> np.ndarray:
     if o.units is None:
         return np.full(o.score.shape[0], np.nan)
     n = int(np.max(o.units, initial=-1)) + 1
-    seen = unit_scores(o.score, o.gross, o.units, n, o.active)
-    truth = unit_scores(true_score, o.gross, o.units, n, o.active)
+    seen = unit_scores(o.score, o.gross, o.units, n, o.graded)
+    truth = unit_scores(true_score, o.gross, o.units, n, o.graded)
     ok = np.isfinite(seen) & np.isfinite(truth)
     return spearman(np.where(ok, seen, 0.0), np.where(ok, truth, 0.0), ok)
 
@@ -202,7 +202,7 @@ def _costs(o: YearOutcome) -> dict[str, np.ndarray]:
     if o.checked is None or o.costs is None:
         raise InputError(field="metric", problem="needs the evaluation process: run the Monte "
                                                  "Carlo (perfsim run --replications N)")
-    return o.costs.of(o.active, o.checked, o.evaluator)
+    return o.costs.of(o.graded, o.checked, o.evaluator)
 
 
 def _coverage(o: YearOutcome) -> np.ndarray:
@@ -210,6 +210,30 @@ def _coverage(o: YearOutcome) -> np.ndarray:
     total = _sum(o.gross)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, _sum(np.where(o.checked, o.gross, 0.0)) / total, np.nan)
+
+
+def _self_coverage(o: YearOutcome) -> np.ndarray:
+    total = _sum(o.gross)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, _sum(np.where(o.graded, o.gross, 0.0)) / total, np.nan)
+
+
+def _misgraded(o: YearOutcome, grade: np.ndarray) -> np.ndarray:
+    """Yuan of this year's budget in graded projects whose ``grade`` is not the true one."""
+    return _sum(np.where(o.graded & (grade != _truth(o)[1]), o.gross, 0.0))
+
+
+def _misgraded_avoided(o: YearOutcome) -> np.ndarray:
+    if o.self_grade is None:   # no re-checks: the self-evaluations are the grades
+        return np.zeros(o.score.shape[0])
+    return _misgraded(o, o.self_grade) - _misgraded(o, o.grade)
+
+
+def _cost_per_avoided(o: YearOutcome) -> np.ndarray:
+    avoided = _misgraded_avoided(o)
+    cost = _costs(o)["recheck"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(avoided > 0, cost / np.where(avoided > 0, avoided, 1.0), np.nan)
 
 
 def _gate(o: YearOutcome, *codes: int) -> np.ndarray:
@@ -285,13 +309,13 @@ def _fixed() -> tuple[Metric, ...]:
         Metric("volatility", "share", "mean absolute relative budget change",
                lambda o: volatility(o.gross, o.next_budget, o.active)),
         Metric("misgrading", "share", "share of projects graded unlike their true grade",
-               lambda o: share(o.grade != _truth(o)[1], o.active), True),
+               lambda o: share(o.grade != _truth(o)[1], o.graded), True),
         Metric("wrong_cuts", "yuan", "money cut or cancelled from truly good (优/良) projects",
                lambda o: _sum(np.where(_truth(o)[1] <= o.good, o.lost, 0.0)), True),
         Metric("kept_by_poor", "yuan", "next year's money kept by truly poor projects",
                lambda o: _sum(np.where(_truth(o)[1] == o.poor, o.next_budget, 0.0)), True),
         Metric("rank_stability", "correlation", "Spearman correlation of score and true score",
-               lambda o: spearman(o.score, _truth(o)[0], o.active), True),
+               lambda o: spearman(o.score, _truth(o)[0], o.graded), True),
         Metric("inflation_points", "points", "points added by self-evaluation inflation",
                lambda o: (np.zeros(o.score.shape[0]) if o.inflation_points is None
                           else o.inflation_points), True),
@@ -322,6 +346,19 @@ def _fixed() -> tuple[Metric, ...]:
                lambda o: _costs(o)["days"], True),
         Metric("recheck_coverage", "share", "share of this year's funds re-checked",
                _coverage, True),
+        Metric("count_self_evaluated", "projects", "projects self-evaluated and graded "
+               "(all of them without a coverage rule)",
+               lambda o: o.graded.sum(axis=-1).astype(float)),
+        Metric("self_evaluation_coverage", "share", "share of this year's funds "
+               "self-evaluated and graded", _self_coverage),
+        Metric("misgraded_money", "yuan", "budget of the projects graded unlike their true "
+               "grade", lambda o: _misgraded(o, o.grade), True),
+        Metric("misgraded_avoided", "yuan", "budget graded unlike its true grade by the "
+               "self-evaluations alone, less that after the re-checks", _misgraded_avoided,
+               True),
+        Metric("cost_per_misgraded_yuan_avoided", "yuan per yuan", "what the re-checks cost "
+               "per yuan of misgraded budget they avoid (NaN where they avoid none)",
+               _cost_per_avoided, True),
         Metric("pre_evaluation_funded", "projects", "requests the pre-evaluation funded as "
                "asked", _gate_count(0)),
         Metric("pre_evaluation_reduced", "projects", "requests the pre-evaluation reduced",
@@ -371,10 +408,10 @@ def registry(labels: LabelSet) -> dict[str, Metric]:
     for g, code in enumerate(labels.codes):
         out[f"count_{code}"] = Metric(
             f"count_{code}", "projects", f"projects graded {code} ({labels.zh[g]})",
-            lambda o, g=g: ((o.grade == g) & o.active).sum(axis=-1).astype(float))
+            lambda o, g=g: ((o.grade == g) & o.graded).sum(axis=-1).astype(float))
         out[f"share_{code}"] = Metric(
             f"share_{code}", "share", f"share of projects graded {code} ({labels.zh[g]})",
-            lambda o, g=g: share(o.grade == g, o.active))
+            lambda o, g=g: share(o.grade == g, o.graded))
     return out
 
 

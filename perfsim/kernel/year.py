@@ -69,6 +69,13 @@ class YearOutcome:
     units: np.ndarray | None = None        # each project's unit index (None: not given)
     entry_gate: np.ndarray | None = None   # new requests judged on entry (GATE index; −1: none)
     entry_saved: np.ndarray | None = None  # yuan the gate took off them
+    evaluated: np.ndarray | None = None    # self-evaluated and graded (None: every project)
+    self_grade: np.ndarray | None = None   # the grade the self-scores alone give (the MC)
+
+    @property
+    def graded(self) -> np.ndarray:
+        """Projects in the portfolio that were evaluated and graded this year."""
+        return self.active if self.evaluated is None else self.active & self.evaluated
 
     def _held(self, x: np.ndarray) -> np.ndarray:
         return x if self.everyone else np.where(self.active, x, 0.0)
@@ -169,7 +176,8 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                   checked: np.ndarray | None = None, costs: Costs | None = None,
                   evaluator: np.ndarray | None = None, pre_draw: np.ndarray | None = None,
                   monitoring: Monitoring | None = None,
-                  entry_gate: np.ndarray | None = None, entry_saved: np.ndarray | None = None
+                  entry_gate: np.ndarray | None = None, entry_saved: np.ndarray | None = None,
+                  evaluated: np.ndarray | None = None, self_score: np.ndarray | None = None
                   ) -> YearOutcome:
     """Grade ``score`` (rows, projects) and link ``budget`` (projects,) or (rows, projects).
 
@@ -198,6 +206,13 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     rectification's feedback. ``entry_gate``/``entry_saved``: the gate's decisions on the
     new projects' requests as they entered this year (the Monte Carlo), counted in the
     pre-evaluation metrics.
+
+    The coverage rule of the linkage policy (:class:`perfsim.kernel.linkage.Coverage`)
+    decides which projects self-evaluate this year from their budgets, unless ``evaluated``
+    says it (the Monte Carlo decides it before the evaluation process, with the same rule):
+    the others take no grade quota, are not fed back, counted poor or zero-performing, and
+    keep their budget through the rule. ``self_score`` (the self-evaluations before any
+    re-check) is graded too, for the decision-quality metrics of the re-checks.
     """
     score = np.atleast_2d(np.asarray(score, dtype=float))
     budget = np.broadcast_to(np.asarray(budget, dtype=float), score.shape)
@@ -207,10 +222,15 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
         gross, cancel = budget, None
     else:
         gross, cancel = np.where(active, budget, 0.0), ~active
-    grade = grading.grade(score, cutoffs, None if everyone else active)
-    true_grade = (None if true_score is None
-                  else grading.grade(true_score, cutoffs, None if everyone else active))
+    if evaluated is None:
+        evaluated = linkage.evaluated(gross, None if everyone else active, units, rows)
+    graded = (None if everyone else active) if evaluated is None else active & evaluated
+    grade = grading.grade(score, cutoffs, graded)
+    true_grade = (None if true_score is None else grading.grade(true_score, cutoffs, graded))
+    self_grade = (None if self_score is None else grading.grade(self_score, cutoffs, graded))
     is_poor = grade == len(grading.labels) - 1
+    if evaluated is not None:
+        is_poor &= evaluated
     poor = escalated(is_poor, poor_run, escalation_years)
     if poor is not None:
         cancel = poor if cancel is None else cancel | poor
@@ -222,7 +242,7 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     rect = linkage.rectification
     if rect is not None:
         codes = [grading.labels.index(c) for c in rect.grades]
-        feedback = np.isin(grade, codes) & active
+        feedback = np.isin(grade, codes) & (active if graded is None else graded)
         if monitoring is not None and monitoring.feedback is not None:
             feedback = feedback | (monitoring.feedback & active)
         if rect.by_grade:   # a probability per grade fed back
@@ -247,7 +267,8 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     zero_run = None
     zp = linkage.zero_performance
     if zp is not None:
-        below = (score < row_value(rows, "zero_performance.below", zp.below)) & active
+        below = (score < row_value(rows, "zero_performance.below", zp.below)) & (
+            active if graded is None else graded)
         run = 0 if state.zero_run is None else state.zero_run
         chronic = below & (run + 1 >= zp.years)
         cancel = chronic if cancel is None else cancel | chronic
@@ -289,7 +310,7 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
         expected = latent if pre_draw is None else latent + sd * np.asarray(pre_draw, float)
     link = linkage.apply(linked, score, grade, flags, cancel=cancel, table=table,
                          unrectified=unrectified, blacklisted=blacklisted, rows=rows,
-                         expected=expected)
+                         expected=expected, exempt=None if evaluated is None else ~evaluated)
     return YearOutcome(score=score, grade=grade, link=link, gross=gross,
                        recovered=(np.broadcast_to(0.0, score.shape) if recovered is None
                                   else np.asarray(recovered, dtype=float)),
@@ -301,4 +322,4 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                                         unrectified_run=unrectified_run),
                        checked=checked, costs=costs, evaluator=evaluator, expected=expected,
                        monitoring=monitoring, units=units, entry_gate=entry_gate,
-                       entry_saved=entry_saved)
+                       entry_saved=entry_saved, evaluated=evaluated, self_grade=self_grade)

@@ -192,6 +192,13 @@ def cycle_parameters(scenario: Scenario) -> dict[str, tuple[tuple[float, float],
         if pre.reduce_below is not None:
             out["pre_evaluation.reduce"] = ((0.0, 1.0), "share", "the share taken off a "
                                             "request the pre-evaluation reduces")
+    cover = link.coverage
+    if cover is not None:
+        if math.isfinite(cover.min_budget):
+            out["coverage.min_budget"] = ((0.0, 1e12), "yuan", "projects this large must "
+                                          "self-evaluate")
+        out["coverage.funds_share"] = ((0.0, 1.0), "share", "share of each department's (or "
+                                       "the portfolio's) funds that must be self-evaluated")
     if link.zero_performance is not None:
         out["zero_performance.below"] = ((0.0, scenario.total), "points", "the score below "
                                          "which a project counts as zero performance")

@@ -18,6 +18,7 @@ from perfsim.kernel.year import evaluate_year
 from perfsim.model.scenario import Scenario
 from perfsim.model.weighting_spec import WeightingSpec, parse_weighting, within
 from perfsim.model.weights import apply_weighting, project_data, weights_frame
+from perfsim.run.year import cycle_args
 
 #: Six schemes for :func:`compare_schemes` that need nothing but the portfolio: the file's
 #: points, equal weights, the three objective methods, and expert points blended half and half
@@ -159,8 +160,10 @@ def compare_schemes(scenario: Scenario,
         systems.append(s)
         scores.append(scenario.replace(system=s).scores())
     # one kernel call: each scheme is a row
+    # the evaluation cycle's draws of the one-year run, shared by every scheme (common
+    # random numbers: a project rectifies, or not, whichever scheme graded it)
     outcome = evaluate_year(np.array(scores), budget, scenario.grading, scenario.linkage,
-                            flags=flags)
+                            flags=flags, **cycle_args(scenario))
     S, P = len(names), pf.n_projects
     score_arr, grade_arr, next_arr = outcome.score, outcome.grade, outcome.next_budget
     status = outcome.link.status

@@ -327,10 +327,12 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     space = inp.space   # measurement space; a sampled ambition sets targets per row
     if "target_ambition" in design.settings:
         space = space_for_rows(inp, design.settings["target_ambition"])
-    scores = evaluate_process(None, infl, inp.measure, draws, process, inp.budget, active,
-                              points, points, risk=department_risk(s, inp.departments)[None],
-                              space=space)
     cycle = cycle_args(sc, r)   # the evaluation cycle: the one-year run's draws per sample
+    covered = inp.linkage.evaluated(np.broadcast_to(inp.budget, active.shape), active,
+                                    cycle["units"], design.linkage or None)
+    scores = evaluate_process(None, infl, inp.measure, draws, process, inp.budget,
+                              active if covered is None else covered, points, points,
+                              risk=department_risk(s, inp.departments)[None], space=space)
     year = dict(flags=inp.flags, cutoffs=design.cutoffs, table=design.table,
                 recovered=None if model.z_target is not None else rows(model.recovered),
                 escalation_years=s.escalation_years,
@@ -345,9 +347,9 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
                         consequence=s.target_consequence,
                         year_end_clearing=s.year_end_clearing), rows(model.z_target)),
                 rows=design.linkage or None, checked=scores.checked,
-                costs=costs_of(s, design), evaluator=scores.evaluator)
+                costs=costs_of(s, design), evaluator=scores.evaluator, evaluated=covered)
     o = evaluate_year(scores.final, inp.budget, inp.grading, inp.linkage,
-                      true_score=scores.true, **year)
+                      true_score=scores.true, self_score=scores.self, **year)
     if scores.honest is not None:
         honest = evaluate_year(scores.honest, inp.budget, inp.grading, inp.linkage, **year)
         o = dataclasses.replace(o, honest=honest, inflation_points=(

@@ -571,9 +571,11 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                 measure = dataclasses.replace(measure, bonus=space.bonus(change))
             weight = risk * (1.0 + s.check_risk_history * found_before) \
                 if s.check_risk_history else risk
+            covered = link.evaluated(budget, active, units, design.linkage or None)
             sc = evaluate_process(theta - theta_mu if t else None, inflation, measure, draws,
-                                  process, budget, active, points, inputs.measure.points,
-                                  scratch, risk=weight, space=space)
+                                  process, budget, active if covered is None else covered,
+                                  points, inputs.measure.points, scratch, risk=weight,
+                                  space=space)
             if s.check_risk_history:
                 found_before |= sc.checked & (sc.self - sc.recheck > s.gap)
             recovered = watched = None
@@ -599,10 +601,10 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                         escalation_years=s.escalation_years, rectify_draw=draw,
                         units=units, state=cycle, rows=design.linkage or None,
                         checked=sc.checked, costs=costs, evaluator=sc.evaluator,
-                        pre_draw=pre_draw,
+                        pre_draw=pre_draw, evaluated=covered,
                         monitoring=watched, **(entry or {}))
             o = evaluate_year(sc.final, budget, inputs.grading, inputs.linkage,
-                              true_score=sc.true, **year)
+                              true_score=sc.true, self_score=sc.self, **year)
             if sc.honest is not None:
                 honest = evaluate_year(sc.honest, budget, inputs.grading, inputs.linkage, **year)
                 o = dataclasses.replace(o, honest=honest, inflation_points=np.where(
@@ -634,7 +636,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
 
             # next year
             nxt = o.next_budget
-            poor_run = np.where(active & (o.grade == o.poor), poor_run + 1, 0).astype(np.int16)
+            poor_run = np.where(o.graded & (o.grade == o.poor), poor_run + 1, 0).astype(np.int16)
             with np.errstate(divide="ignore", invalid="ignore"):
                 growth = np.where((o.gross > 0) & (nxt > 0),
                                   np.log(nxt / np.where(o.gross > 0, o.gross, 1.0)), 0.0)

@@ -21,6 +21,8 @@ from perfsim.model.scenario import Scenario
 from perfsim.model.streams import pre_evaluation_draw, rectification_draw
 
 MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
+#: the grade column of a project the coverage rule left out of self-evaluation
+NOT_EVALUATED = ("not_evaluated", "未自评")
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,9 @@ class YearResult:
 def cycle_args(scenario: Scenario, rows: int = 1) -> dict[str, Any]:
     """The evaluation cycle's inputs of a first year, for ``rows`` kernel rows: the
     rectification draws (stream ``rectification``, block 0, year 0 — the one-year run is
-    replication 0 of the Monte Carlo) and each project's unit (department) for blacklists;
-    None where the linkage has no such rule; the pre-evaluation's noise (stream
-    ``pre_evaluation``, block 0, year 0)."""
+    replication 0 of the Monte Carlo), each project's unit (department: blacklists and the
+    coverage of each department's funds) and the pre-evaluation's noise (stream
+    ``pre_evaluation``, block 0, year 0); None where the linkage has no such rule."""
     link, pf = scenario.linkage, scenario.portfolio
     draw = None
     if link.rectification is not None and "rectified" not in pf.table.columns:
@@ -52,9 +54,7 @@ def cycle_args(scenario: Scenario, rows: int = 1) -> dict[str, Any]:
     pre = None
     if link.pre_evaluation is not None:
         pre = pre_evaluation_draw(scenario.seed, rows, pf.n_projects)
-    return {"rectify_draw": draw,
-            "units": pf.unit_index if link.blacklist is not None else None,
-            "pre_draw": pre}
+    return {"rectify_draw": draw, "units": pf.unit_index, "pre_draw": pre}
 
 
 def evaluate(scenario: Scenario) -> YearOutcome:
@@ -77,13 +77,14 @@ def run_year(scenario: Scenario) -> YearResult:
     o = evaluate(scenario)
     res = o.link
     labels = scenario.grading.labels
-    grade = o.grade[0]
+    codes, zh = grade_names(scenario, o)
+    grade = np.where(o.graded[0], o.grade[0], len(labels.codes))   # the last: not evaluated
     alloc = pd.DataFrame({
         "project_id": pf.ids,
         "department": pf.departments,
         "score": o.score[0],
-        "grade": np.asarray(labels.codes, dtype=object)[grade],
-        "grade_zh": np.asarray(labels.zh, dtype=object)[grade],
+        "grade": np.asarray(codes, dtype=object)[grade],
+        "grade_zh": np.asarray(zh, dtype=object)[grade],
         "budget": pf.budget,
         "multiplier": res.multiplier[0],
         "reward": res.reward[0],
@@ -96,6 +97,8 @@ def run_year(scenario: Scenario) -> YearResult:
         "cancelled": o.cancelled[0],
         "rewarded": o.rewarded[0],
     })
+    if o.evaluated is not None:   # the coverage rule: who self-evaluated
+        alloc["covered"] = o.evaluated[0]
     if "true_score" in pf.table.columns:
         alloc.insert(3, "true_score", pf.table["true_score"].to_numpy())
     if o.feedback is not None:   # the evaluation cycle's columns, where the rules exist
@@ -121,14 +124,24 @@ def run_year(scenario: Scenario) -> YearResult:
         alloc["sanction"] = np.select(
             [res.precondition_failed[0], mask(res.postponed), mask(o.blacklisted),
              mask(res.cut_failed)], ["no_budget", "postpone", "blacklist", "cut"], default="")
-    ledger = ledger_table(alloc, labels.codes)
-    by_grade = grade_table(alloc, labels.codes, labels.zh)
+    ledger = ledger_table(alloc, codes)
+    by_grade = grade_table(alloc, codes, zh)
     values = year_metrics(scenario, o)
     cells = scenario.filled_cells()
     summary = summarise(scenario, alloc, by_grade, values)
     summary["filled_cells"] = {"count": int(len(cells)), "by_treatment": {
         str(k): int(v) for k, v in cells.groupby("treatment", sort=True).size().items()}}
     return YearResult(alloc, ledger, by_grade, summary, o, values, cells)
+
+
+def grade_names(scenario: Scenario, outcome: YearOutcome
+                ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The grade codes and Chinese labels a year's tables list: the label set's, and
+    :data:`NOT_EVALUATED` after them where a coverage rule left projects out."""
+    labels = scenario.grading.labels
+    if outcome.evaluated is None:
+        return labels.codes, labels.zh
+    return (*labels.codes, NOT_EVALUATED[0]), (*labels.zh, NOT_EVALUATED[1])
 
 
 def ledger_table(alloc: pd.DataFrame, grade_order: tuple[str, ...]) -> pd.DataFrame:
@@ -210,7 +223,8 @@ def department_results(year: YearResult, advanced_share: float = 0.2) -> pd.Data
     ``advanced`` (先进单位: the top ``advanced_share`` of departments,
     :func:`perfsim.kernel.metrics.top_units` — Wenzhou names the top 20%). Sorted by rank.
     A portfolio whose rows are departments scored on their own table (Wenzhou's) gives each
-    department its own score."""
+    department its own score. Under a coverage rule the score is over the projects that
+    self-evaluated (a department with none has no score)."""
     if (isinstance(advanced_share, bool) or not isinstance(advanced_share, int | float)
             or not 0 < advanced_share <= 1):
         raise InputError(field="advanced_share", value=advanced_share,
@@ -220,7 +234,9 @@ def department_results(year: YearResult, advanced_share: float = 0.2) -> pd.Data
     n = len(names)
     budget = alloc["budget"].to_numpy(dtype=float)
     score = alloc["score"].to_numpy(dtype=float)
-    weighted = metrics.unit_scores(score[None], budget, units, n)[0]
+    graded = (None if "covered" not in alloc.columns      # the coverage rule's projects
+              else alloc["covered"].to_numpy(dtype=bool)[None])
+    weighted = metrics.unit_scores(score[None], budget, units, n, graded)[0]
     count = np.bincount(units, minlength=n)
     out = pd.DataFrame({
         "department": names,
