@@ -134,3 +134,23 @@ linkage:
     for name in ("count_unrectified", "recovered_unrectified", "units_blacklisted",
                  "postponed_total", "cancelled_total"):
         assert a[name].max() > 0, name
+
+
+@pytest.mark.parametrize("cut", [1.0, 0.5])
+def test_a_blacklisted_units_new_projects_are_cut_alike(tmp_path, cut):
+    # one unit: P1 is 差 every year (noise off), so unit A is blacklisted each year and every
+    # budget it holds is cut by `cut`. New projects (entry rate 1: two a year, copies of
+    # P1/P2 with their budgets) requested in a blacklisted year are cut alike: with cut 1 none
+    # ever enters; with 0.5 they enter with half their request.
+    sc = scenario(tmp_path, "  blacklist: {after: [poor], years: 1, cut: %g}\n" % cut,
+                  [50.0, 95.0], ["A", "A"], [100.0, 300.0])
+    sc = sc.set(**{"simulation.dynamics.entry_rate": 1.0})
+    reps = sc.simulate(replications=1, years=2, noise=False).replications
+    year2 = reps[reps["year"] == 2].iloc[0]
+    if cut == 1.0:
+        assert year2["projects"] == 0 and year2["budget_total"] == 0
+    else:
+        # the portfolio's two at half (200), plus two entrants at half their requests
+        entrants = year2["budget_total"] - 0.5 * 400.0
+        assert year2["projects"] == 4
+        assert entrants in {0.5 * (a + b) for a in (100.0, 300.0) for b in (100.0, 300.0)}

@@ -24,12 +24,14 @@ from perfsim.kernel.linkage import Linkage, LinkageResult, row_value
 class CycleState:
     """What the evaluation cycle carries from one year to the next, per row: the years in a
     row each project has scored below the zero-performance line and has been left
-    unrectified after feedback (rows, projects), and the blacklisted budget years still to
-    come for each unit (rows, departments)."""
+    unrectified after feedback (rows, projects), the blacklisted budget years still to
+    come for each unit (rows, departments) and the units blacklisted for the budgets just
+    decided (rows, departments), whose new projects' requests are cut alike."""
 
     zero_run: np.ndarray | None = None
     blacklist_left: np.ndarray | None = None
     unrectified_run: np.ndarray | None = None
+    listed: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,6 +159,15 @@ def rectify(feedback: np.ndarray, probability: float | np.ndarray,
     return feedback & (np.asarray(draw, dtype=float) < p)
 
 
+def blacklisted_entrants(state: CycleState, units: np.ndarray) -> np.ndarray | None:
+    """Which new projects (``units``: their unit indices, (rows, entrants)) belong to a unit
+    blacklisted for the budgets decided last year, which took in their requests; None when
+    no unit was."""
+    if state.listed is None or not np.any(state.listed):
+        return None
+    return np.take_along_axis(state.listed, np.asarray(units, dtype=np.intp), axis=-1)
+
+
 def unit_counts(mask: np.ndarray, units: np.ndarray, n_units: int) -> np.ndarray:
     """Per row, how many projects of each unit are marked: (rows, projects) → (rows, units);
     ``units`` (projects,) or per row (rows, projects)."""
@@ -273,7 +284,7 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
         chronic = below & (run + 1 >= zp.years)
         cancel = chronic if cancel is None else cancel | chronic
         zero_run = np.where(below, run + 1, 0).astype(np.int16)
-    blacklisted = n_listed = left = None
+    blacklisted = n_listed = left = listed = None
     bl = linkage.blacklist
     if bl is not None and units is None:
         raise InputError(where="linkage", field="blacklist", problem="a blacklist needs each "
@@ -319,7 +330,7 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                        rectified=rectified, recovered_unrectified=taken,
                        blacklisted=blacklisted, units_blacklisted=n_listed,
                        after=CycleState(zero_run=zero_run, blacklist_left=left,
-                                        unrectified_run=unrectified_run),
+                                        unrectified_run=unrectified_run, listed=listed),
                        checked=checked, costs=costs, evaluator=evaluator, expected=expected,
                        monitoring=monitoring, units=units, entry_gate=entry_gate,
                        entry_saved=entry_saved, evaluated=evaluated, self_grade=self_grade)

@@ -53,7 +53,7 @@ from perfsim.kernel.measurement import (
     set_targets,
     with_overcompletion,
 )
-from perfsim.kernel.year import CycleState, evaluate_year
+from perfsim.kernel.year import CycleState, blacklisted_entrants, evaluate_year
 from perfsim.model.indicators import VALUE
 from perfsim.model.params import Parameter, RowDesign, apply_rows, parameters
 from perfsim.model.scenario import Scenario
@@ -560,6 +560,14 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                                           active, resume, entry_points,
                                           block_draws(pre_evaluation_draw, inputs.seed, blocks,
                                                       nb, S, t, part=1))
+                barred = (None if link.blacklist is None else
+                          blacklisted_entrants(cycle, units[:, lo:lo + n_new]))
+                if barred is not None:   # a blacklisted unit's new requests are cut alike
+                    part = 1.0 - row_value(design.linkage or None, "blacklist.cut",
+                                           link.blacklist.cut)
+                    new = budget[:, lo:lo + n_new]
+                    budget[:, lo:lo + n_new] = np.where(barred, new * part, new)
+                    active[:, lo:lo + n_new] &= budget[:, lo:lo + n_new] > 0
             if t + 1 < s.years:
                 coming = ahead.submit(ready, (t + 1) % 2, most_checked(t + 1))
             if bonus_draws is not None:   # bonus leaves move with the latent performance
