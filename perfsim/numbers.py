@@ -277,7 +277,7 @@ HEADINGS_ZH = {
     "count_fair": "中 项目数", "count_poor": "差 项目数", "strongest": "最强指标",
     "weakest": "最弱指标", "precondition_failed": "前置条件未满足", "code": "指标编码",
     "name": "指标名称", "department_mean": "部门平均得分率", "portfolio_mean": "全部项目平均得分率",
-    "difference_pp": "差异", "covered": "纳入自评",
+    "difference_pp": "差异", "evaluated": "纳入评价",
 }
 
 

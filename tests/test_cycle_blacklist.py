@@ -142,7 +142,7 @@ def test_a_blacklisted_units_new_projects_are_cut_alike(tmp_path, cut):
     # budget it holds is cut by `cut`. New projects (entry rate 1: two a year, copies of
     # P1/P2 with their budgets) requested in a blacklisted year are cut alike: with cut 1 none
     # ever enters; with 0.5 they enter with half their request.
-    sc = scenario(tmp_path, "  blacklist: {after: [poor], years: 1, cut: %g}\n" % cut,
+    sc = scenario(tmp_path, f"  blacklist: {{after: [poor], years: 1, cut: {cut:g}}}\n",
                   [50.0, 95.0], ["A", "A"], [100.0, 300.0])
     sc = sc.set(**{"simulation.dynamics.entry_rate": 1.0})
     reps = sc.simulate(replications=1, years=2, noise=False).replications

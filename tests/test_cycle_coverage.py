@@ -97,11 +97,11 @@ def _scores_scenario(tmp_path, extra: str = "", quotas: str = "") -> Scenario:
 def test_projects_left_out_keep_their_budget_and_take_no_grade(tmp_path):
     year = _scores_scenario(tmp_path).run_year()
     a = year.allocations.set_index("project_id")
-    assert a["covered"].tolist() == [True, False, True, False, True]
+    assert a["evaluated"].tolist() == [True, False, True, False, True]
     assert a["next_budget"].tolist() == [1_700_000, 400_000, 1_200_000, 300_000, 0]
     assert a["grade"].tolist() == ["fair", "not_evaluated", "excellent", "not_evaluated",
                                    "poor"]
-    assert a.loc["P2", "grade_zh"] == "未自评"
+    assert a.loc["P2", "grade_zh"] == "未评价"
     m = year.metrics
     assert (m["count_excellent"], m["count_fair"], m["count_poor"]) == (1, 1, 1)
     assert m["share_poor"] == pytest.approx(1 / 3)
@@ -160,11 +160,11 @@ def test_coverage_values_are_registry_parameters(tmp_path):
     # a line above every budget: each department adds its largest until 60%:
     # D1 (2.4 M): P1 2 M; D2 (2.4 M): P3 1.2 M, then P5 0.9 M
     low = apply_changes(sc, {"linkage.coverage.min_budget": 2_500_000}).run_year()
-    assert low.allocations["covered"].tolist() == [True, False, True, False, True]
+    assert low.allocations["evaluated"].tolist() == [True, False, True, False, True]
     # the million line alone: P1 and P3
     none = apply_changes(sc, {"linkage.coverage.funds_share": 0.0,
                               "linkage.coverage.min_budget": 1_000_000}).run_year()
-    assert none.allocations["covered"].tolist() == [True, False, True, False, False]
+    assert none.allocations["evaluated"].tolist() == [True, False, True, False, False]
 
 
 def test_sensitivity_samples_the_coverage_line(tmp_path):
@@ -178,11 +178,11 @@ def test_sensitivity_samples_the_coverage_line(tmp_path):
 def test_xinjian_scenario_from_the_file():
     sc = perfsim.load(SCENARIOS / "xinjian.yaml")
     a = sc.run_year().allocations
-    budget, covered = a["budget"].to_numpy(), a["covered"].to_numpy()
+    budget, covered = a["budget"].to_numpy(), a["evaluated"].to_numpy()
     assert covered[budget >= 1_000_000].all()            # every project of a million or more
     assert (~covered).any()                               # and many small ones left out
     for _, d in a.groupby("department"):
-        b, c = d["budget"].to_numpy(), d["covered"].to_numpy()
+        b, c = d["budget"].to_numpy(), d["evaluated"].to_numpy()
         assert b[c].sum() >= 0.6 * b.sum()                # each department's 60%
         # and no more than needed: without its smallest added project the department falls
         # short (projects added are never smaller than one left out)
@@ -279,6 +279,6 @@ def test_a_scenario_without_a_coverage_rule_grades_everyone(tmp_path):
     sc = Scenario(name="all", portfolio=pf, grading=Grading(),
                   linkage=linkage_from_dict({"rule": "liupanshui"}))
     year = run_year(sc)
-    assert "covered" not in year.allocations.columns
+    assert "evaluated" not in year.allocations.columns
     assert year.metrics["count_self_evaluated"] == 2
     assert year.metrics["self_evaluation_coverage"] == 1.0

@@ -296,7 +296,7 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
                      draws: YearDraws, process: Process, budget: np.ndarray,
                      active: np.ndarray, points: np.ndarray, true_points: np.ndarray,
                      scratch: np.ndarray | None = None, risk: np.ndarray | None = None,
-                     space: LeafSpace | None = None
+                     space: LeafSpace | None = None, shown: np.ndarray | None = None
                      ) -> ProcessScores:
     """One year of the evaluation process on rows × slots, from draws made ready by
     :func:`prepare_leaves`.
@@ -310,6 +310,9 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
 
     With ``space`` (measurement space, :mod:`perfsim.kernel.measurement`) the latent leaf
     attainments are not clipped: each becomes a measured value scored by its leaf's rule.
+    ``shown`` (R, S) is the share of each project's true attainment that its evaluations
+    (self-evaluation and re-check) see — a cross-year project judged annually before its
+    results show (:class:`perfsim.kernel.linkage.CrossYear`); None: all of it.
     """
     u = measure.span
     unit = bool(np.all(u == 1.0))
@@ -338,7 +341,11 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
                                     rows(bonus, r))
         else:  # measurement space: the latent attainment stays as it is, the rules score it
             true[r] = measure.score(space.attain(a, r), rows(true_points, r), rows(bonus, r))
-        np.add(a, noise, out=a_self)
+        if shown is None:
+            np.add(a, noise, out=a_self)
+        else:
+            np.multiply(a, shown[r, :, None], out=a_self)
+            a_self += noise
         if inflated:
             honest_self[r] = measure.score(
                 np.clip(a_self, 0.0, top, out=noise) if space is None
@@ -358,13 +365,14 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
         z = recheck_noise(draws, checked)
         sd = p.recheck_noise if np.ndim(p.recheck_noise) == 0 else np.asarray(
             p.recheck_noise)[rows[0]][:, None]
+        seen = a_true[rows] if shown is None else a_true[rows] * shown[rows][:, None]
         if evaluator is None:
-            a_re = a_true[rows] + u * (sd * z)
+            a_re = seen + u * (sd * z)
         else:   # each evaluator re-measures with its own noise and bias
             k = evaluator[rows][:, None]
             noise = np.where(k == 1, p.intermediary[0], np.where(k == 2, p.third_party[0], sd))
             bias = np.where(k == 1, p.intermediary[1], np.where(k == 2, p.third_party[1], 0.0))
-            a_re = a_true[rows] + u * (noise * z + bias)
+            a_re = seen + u * (noise * z + bias)
         a_re = np.clip(a_re, 0.0, top) if space is None else space.attain(a_re, rows, True)
         re_score = self_score.copy()
         re_score[rows] = measure.score_rows(a_re, rows, points)

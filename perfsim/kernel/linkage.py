@@ -276,6 +276,43 @@ class Coverage:
         return out
 
 
+@dataclass(frozen=True)
+class CrossYear:
+    """Cross-year projects (跨年项目; the county rules [P6]: a stage evaluation each year and an
+    overall one at completion, or, for projects whose benefits show late, the overall
+    evaluation deferred; the people's congress [S8]: annual evaluation misjudges long
+    projects). ``evaluation``:
+
+    - ``annual`` — judged each year against the whole project's targets: before its last
+      year only ``1 − lag`` of a project's results show, so what the evaluations measure is
+      that share of its performance;
+    - ``by_stage`` — judged against the stage's interim targets: the evaluations measure its
+      performance as it is;
+    - ``deferred`` — not graded before its last year (its budget moves with no grade).
+
+    ``lag`` (a share) acts in the Monte Carlo, where the true performance is known."""
+
+    evaluation: str = "by_stage"
+    lag: float = 0.0
+
+    def due(self, years_left: np.ndarray) -> np.ndarray | None:
+        """The projects graded this year: with deferred evaluation those in their last year;
+        None (every project) otherwise."""
+        if self.evaluation != "deferred":
+            return None
+        return np.asarray(years_left) <= 1
+
+    def shown(self, years_left: np.ndarray, rows: Mapping[str, np.ndarray] | None = None
+              ) -> np.ndarray | None:
+        """The share of each project's performance its evaluations see this year: ``1 −
+        lag`` for a project judged annually before its last year, else 1; None when every
+        project shows all of it."""
+        lag = row_value(rows, "cross_year.lag", self.lag)
+        if self.evaluation != "annual" or not np.any(np.asarray(lag) > 0):
+            return None
+        return np.where(np.asarray(years_left) > 1, 1.0 - lag, 1.0)
+
+
 def row_value(rows: Mapping[str, np.ndarray] | None, name: str, default: float
               ) -> float | np.ndarray:
     """A linkage value that may differ per kernel row: ``rows[name]`` (rows,) shaped
@@ -307,6 +344,7 @@ class Linkage:
     zero_performance: ZeroPerformance | None = None
     pre_evaluation: PreEvaluation | None = None
     coverage: Coverage | None = None
+    cross_year: CrossYear | None = None
 
     def __post_init__(self) -> None:
         if self.pool not in POOLS:
@@ -343,12 +381,25 @@ class Linkage:
 
     def evaluated(self, budget: np.ndarray, active: np.ndarray | None = None,
                   units: np.ndarray | None = None,
-                  rows: Mapping[str, np.ndarray] | None = None) -> np.ndarray | None:
-        """The projects the coverage rule has self-evaluated (:meth:`Coverage.evaluated`);
-        None without a rule (every project)."""
-        if self.coverage is None:
-            return None
-        return self.coverage.evaluated(budget, active, units, rows)
+                  rows: Mapping[str, np.ndarray] | None = None,
+                  years_left: np.ndarray | None = None) -> np.ndarray | None:
+        """The projects evaluated and graded this year: those the coverage rule has
+        self-evaluated (:meth:`Coverage.evaluated`) and, where cross-year projects' overall
+        evaluation is deferred, only those in their last year (``years_left``: each
+        project's years to completion, this one included); None without either rule (every
+        project)."""
+        mask = None
+        if self.coverage is not None:
+            mask = self.coverage.evaluated(budget, active, units, rows)
+        due = (None if self.cross_year is None or years_left is None
+               else self.cross_year.due(years_left))
+        if due is not None:
+            shape = np.shape(np.atleast_2d(budget))
+            due = np.broadcast_to(due, shape)
+            if active is not None:
+                due = due & np.broadcast_to(np.asarray(active, dtype=bool), shape)
+            mask = due if mask is None else mask & due
+        return mask
 
     @property
     def monotone(self) -> bool:
@@ -513,7 +564,7 @@ def liupanshui(ratio: float = 0.15, labels: LabelSet = NATIONAL, **kwargs: Any) 
 
 
 _COMMON = {"floor", "cap", "pool", "recipients", "preconditions", "rectification", "blacklist",
-           "zero_performance", "pre_evaluation", "coverage"}
+           "zero_performance", "pre_evaluation", "coverage", "cross_year"}
 _RULE_KEYS = {
     "liupanshui": {"ratio"},
     "grade_table": {"multipliers"},
@@ -555,6 +606,9 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
             min_budget: 1000000       # every project this large
             funds_share: 0.6          # and each department's largest until 60% of its funds
             by: department            # or portfolio
+          cross_year:                 # projects with a years_left column above 1
+            evaluation: by_stage      # annual | by_stage | deferred
+            lag: 0.3                  # Monte Carlo: results hidden before completion
     """
     spec = dict(spec or {"rule": "liupanshui"})
     rule = spec.get("rule", "liupanshui")
@@ -587,6 +641,8 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
         common["pre_evaluation"] = _pre_evaluation(spec["pre_evaluation"])
     if spec.get("coverage") is not None:
         common["coverage"] = _coverage(spec["coverage"])
+    if spec.get("cross_year") is not None:
+        common["cross_year"] = _cross_year(spec["cross_year"])
     if rule == "liupanshui":
         return liupanshui(spec.get("ratio", 0.15), labels, **common)
     if rule == "grade_table":
@@ -816,3 +872,15 @@ def _coverage(value: Any) -> Coverage:
                                 _number(spec["min_budget"], "coverage.min_budget")),
                     funds_share=_share(spec.get("funds_share", 0.0), "coverage.funds_share"),
                     by=by)
+
+
+CROSS_YEAR = ("annual", "by_stage", "deferred")
+
+
+def _cross_year(value: Any) -> CrossYear:
+    spec = _block(value, "cross_year", {"evaluation", "lag"})
+    how = spec.get("evaluation", "by_stage")
+    if how not in CROSS_YEAR:
+        raise InputError(where="linkage", field="cross_year.evaluation", value=how,
+                         problem=f"must be one of {', '.join(CROSS_YEAR)}")
+    return CrossYear(evaluation=how, lag=_share(spec.get("lag", 0.0), "cross_year.lag"))

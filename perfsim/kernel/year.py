@@ -188,8 +188,8 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                   evaluator: np.ndarray | None = None, pre_draw: np.ndarray | None = None,
                   monitoring: Monitoring | None = None,
                   entry_gate: np.ndarray | None = None, entry_saved: np.ndarray | None = None,
-                  evaluated: np.ndarray | None = None, self_score: np.ndarray | None = None
-                  ) -> YearOutcome:
+                  evaluated: np.ndarray | None = None, self_score: np.ndarray | None = None,
+                  years_left: np.ndarray | None = None) -> YearOutcome:
     """Grade ``score`` (rows, projects) and link ``budget`` (projects,) or (rows, projects).
 
     ``active`` marks the projects in the portfolio this year; ``recovered`` (yuan) is taken
@@ -219,8 +219,10 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     pre-evaluation metrics.
 
     The coverage rule of the linkage policy (:class:`perfsim.kernel.linkage.Coverage`)
-    decides which projects self-evaluate this year from their budgets, unless ``evaluated``
-    says it (the Monte Carlo decides it before the evaluation process, with the same rule):
+    decides which projects self-evaluate this year from their budgets, and its cross-year
+    rule, with deferred evaluation, which projects are due (``years_left``: each project's
+    years to completion), unless ``evaluated`` says it (the Monte Carlo decides it before the
+    evaluation process, with the same rules):
     the others take no grade quota, are not fed back, counted poor or zero-performing, and
     keep their budget through the rule. ``self_score`` (the self-evaluations before any
     re-check) is graded too, for the decision-quality metrics of the re-checks.
@@ -234,7 +236,8 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     else:
         gross, cancel = np.where(active, budget, 0.0), ~active
     if evaluated is None:
-        evaluated = linkage.evaluated(gross, None if everyone else active, units, rows)
+        evaluated = linkage.evaluated(gross, None if everyone else active, units, rows,
+                                      years_left)
     graded = (None if everyone else active) if evaluated is None else active & evaluated
     grade = grading.grade(score, cutoffs, graded)
     true_grade = (None if true_score is None else grading.grade(true_score, cutoffs, graded))

@@ -199,6 +199,9 @@ def cycle_parameters(scenario: Scenario) -> dict[str, tuple[tuple[float, float],
                                           "self-evaluate")
         out["coverage.funds_share"] = ((0.0, 1.0), "share", "share of each department's (or "
                                        "the portfolio's) funds that must be self-evaluated")
+    if link.cross_year is not None and link.cross_year.evaluation == "annual":
+        out["cross_year.lag"] = ((0.0, 1.0), "share", "share of a cross-year project's "
+                                 "results that show only at completion (Monte Carlo)")
     if link.zero_performance is not None:
         out["zero_performance.below"] = ((0.0, scenario.total), "points", "the score below "
                                          "which a project counts as zero performance")

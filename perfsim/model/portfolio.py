@@ -13,8 +13,9 @@ A portfolio file has one row per project with the columns
 - optional: ``name``, ``has_targets`` and ``self_evaluated`` (yes/no, for linkage
   preconditions), ``rectified`` (yes/no: the project rectified after feedback, for the
   linkage's rectification rule), ``true_score`` (latent performance in points, written by the
-  generator), and any other yes/no column that the scenario's linkage names as a
-  precondition (e.g. ``cost_calculated``).
+  generator), ``years_left`` (a cross-year project's years to completion, this one included:
+  a whole number >= 1; absent = 1, an annual project), and any other yes/no column that
+  the scenario's linkage names as a precondition (e.g. ``cost_calculated``).
 
 Department-level flags (a scenario's ``department_flags``) hold for every project of a
 department: a project satisfies a flag when its own column (if any) and its department's
@@ -53,7 +54,7 @@ from perfsim.model.indicators import (
 
 REQUIRED = ("project_id", "department", "budget")
 FLAGS = ("has_targets", "self_evaluated", "rectified")
-OPTIONAL = ("name", "score", "true_score", *FLAGS)
+OPTIONAL = ("name", "score", "true_score", "years_left", *FLAGS)
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 CALIBRATION_FILE = DATASETS / "calibration" / "published_figures.csv"
 MAX_BUDGET = 1e15  # yuan, per project (and for a generated portfolio's total)
@@ -128,6 +129,13 @@ class Portfolio:
             dep_ok = ~np.isin(deps, refused)
             out[name] = out[name] & dep_ok if name in out else dep_ok
         return out
+
+    @property
+    def years_left(self) -> np.ndarray:
+        """Each project's years to completion, this one included (1: an annual project)."""
+        if "years_left" not in self.table.columns:
+            return np.ones(self.n_projects, dtype=np.int64)
+        return self.table["years_left"].to_numpy(dtype=np.int64)
 
     @property
     def unit_index(self) -> np.ndarray:
@@ -288,6 +296,14 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 raise InputError(source, row(i), col, df[col].iloc[i],
                                  f"must lie in [0, {max_score:g}]")
+    if "years_left" in df.columns:
+        df["years_left"] = _numeric(df["years_left"], source, "years_left", row)
+        bad = (df["years_left"] < 1) | (df["years_left"] % 1 != 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(source, row(i), "years_left", df["years_left"].iloc[i],
+                             "must be a whole number of years >= 1 (this year included)")
+        df["years_left"] = df["years_left"].astype(np.int64)
     for col in (*FLAGS, *extra):
         if col in df.columns:
             df[col] = _boolean(df[col], source, col, row)

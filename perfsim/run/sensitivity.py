@@ -329,14 +329,20 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
         space = space_for_rows(inp, design.settings["target_ambition"])
     cycle = cycle_args(sc, r)   # the evaluation cycle: the one-year run's draws per sample
     covered = inp.linkage.evaluated(np.broadcast_to(inp.budget, active.shape), active,
-                                    cycle["units"], design.linkage or None)
+                                    cycle["units"], design.linkage or None,
+                                    cycle["years_left"])
+    cross = inp.linkage.cross_year
+    shown = None if cross is None else cross.shown(cycle["years_left"], design.linkage or None)
     scores = evaluate_process(None, infl, inp.measure, draws, process, inp.budget,
                               active if covered is None else covered, points, points,
-                              risk=department_risk(s, inp.departments)[None], space=space)
+                              risk=department_risk(s, inp.departments)[None], space=space,
+                              shown=None if shown is None else np.broadcast_to(
+                                  shown, active.shape))
     year = dict(flags=inp.flags, cutoffs=design.cutoffs, table=design.table,
                 recovered=None if model.z_target is not None else rows(model.recovered),
                 escalation_years=s.escalation_years,
                 rectify_draw=rows(cycle["rectify_draw"]), units=cycle["units"],
+                years_left=cycle["years_left"],
                 pre_draw=rows(cycle["pre_draw"]),
                 monitoring=None if model.z_target is None else monitor(
                     np.broadcast_to(inp.budget, (N, inp.n_projects)),

@@ -99,6 +99,7 @@ class SimInputs:
     scenario: Scenario        # for the parameter registry (applied per replication)
     units: np.ndarray | None = None   # (P,) each project's unit index (blacklists, departments)
     space: LeafSpace | None = None    # measurement space (None: attainment space)
+    years_left: np.ndarray | None = None  # (P,) years to completion (cross-year projects)
 
     @property
     def n_projects(self) -> int:
@@ -181,7 +182,7 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
                      project_ids=pf.ids, departments=deps,
                      true_score=measure.score(mean[None])[0], reliability=lam, params=params,
                      scenario=scenario,
-                     units=pf.unit_index,
+                     units=pf.unit_index, years_left=pf.years_left,
                      space=leaf_space(scenario, settings, attainment, mean))
 
 
@@ -513,6 +514,8 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                                                 rect.effect)
     costs = costs_of(s, design)
     entry_points = slots(inputs.true_score)   # the latent score a new request is judged on
+    cross = link.cross_year                   # cross-year projects: years to completion
+    years_left = None if cross is None else slots(inputs.years_left).copy()
 
     names = metric_names(inputs.grading)
     out = {m: np.zeros((R, s.years)) for m in names}
@@ -579,11 +582,13 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                 measure = dataclasses.replace(measure, bonus=space.bonus(change))
             weight = risk * (1.0 + s.check_risk_history * found_before) \
                 if s.check_risk_history else risk
-            covered = link.evaluated(budget, active, units, design.linkage or None)
+            covered = link.evaluated(budget, active, units, design.linkage or None,
+                                     years_left)
+            shown = None if cross is None else cross.shown(years_left, design.linkage or None)
             sc = evaluate_process(theta - theta_mu if t else None, inflation, measure, draws,
                                   process, budget, active if covered is None else covered,
                                   points, inputs.measure.points, scratch, risk=weight,
-                                  space=space)
+                                  space=space, shown=shown)
             if s.check_risk_history:
                 found_before |= sc.checked & (sc.self - sc.recheck > s.gap)
             recovered = watched = None
@@ -609,7 +614,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                         escalation_years=s.escalation_years, rectify_draw=draw,
                         units=units, state=cycle, rows=design.linkage or None,
                         checked=sc.checked, costs=costs, evaluator=sc.evaluator,
-                        pre_draw=pre_draw, evaluated=covered,
+                        pre_draw=pre_draw, evaluated=covered, years_left=years_left,
                         monitoring=watched, **(entry or {}))
             o = evaluate_year(sc.final, budget, inputs.grading, inputs.linkage,
                               true_score=sc.true, self_score=sc.self, **year)
@@ -654,6 +659,8 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                 theta = theta + effect * o.rectified   # rectifying improves performance
             theta = np.clip(theta, 0.0, 1.0)
             cycle = o.after
+            if years_left is not None:   # a stage done; after the last, judged as annual
+                years_left = np.where(active & (years_left > 1), years_left - 1, years_left)
             post = o.link.postponed   # out next year, back the year after with its budget
             if post is not None:
                 post = post & active

@@ -21,8 +21,8 @@ from perfsim.model.scenario import Scenario
 from perfsim.model.streams import pre_evaluation_draw, rectification_draw
 
 MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
-#: the grade column of a project the coverage rule left out of self-evaluation
-NOT_EVALUATED = ("not_evaluated", "未自评")
+#: the grade column of a project not evaluated this year (a coverage or cross-year rule)
+NOT_EVALUATED = ("not_evaluated", "未评价")
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,9 @@ def cycle_args(scenario: Scenario, rows: int = 1) -> dict[str, Any]:
     """The evaluation cycle's inputs of a first year, for ``rows`` kernel rows: the
     rectification draws (stream ``rectification``, block 0, year 0 — the one-year run is
     replication 0 of the Monte Carlo), each project's unit (department: blacklists and the
-    coverage of each department's funds) and the pre-evaluation's noise (stream
-    ``pre_evaluation``, block 0, year 0); None where the linkage has no such rule."""
+    coverage of each department's funds), the pre-evaluation's noise (stream
+    ``pre_evaluation``, block 0, year 0) and each project's years to completion (cross-year
+    projects); None where the linkage has no such rule."""
     link, pf = scenario.linkage, scenario.portfolio
     draw = None
     if link.rectification is not None and "rectified" not in pf.table.columns:
@@ -54,7 +55,8 @@ def cycle_args(scenario: Scenario, rows: int = 1) -> dict[str, Any]:
     pre = None
     if link.pre_evaluation is not None:
         pre = pre_evaluation_draw(scenario.seed, rows, pf.n_projects)
-    return {"rectify_draw": draw, "units": pf.unit_index, "pre_draw": pre}
+    return {"rectify_draw": draw, "units": pf.unit_index, "pre_draw": pre,
+            "years_left": pf.years_left if link.cross_year is not None else None}
 
 
 def evaluate(scenario: Scenario) -> YearOutcome:
@@ -98,7 +100,7 @@ def run_year(scenario: Scenario) -> YearResult:
         "rewarded": o.rewarded[0],
     })
     if o.evaluated is not None:   # the coverage rule: who self-evaluated
-        alloc["covered"] = o.evaluated[0]
+        alloc["evaluated"] = o.evaluated[0]
     if "true_score" in pf.table.columns:
         alloc.insert(3, "true_score", pf.table["true_score"].to_numpy())
     if o.feedback is not None:   # the evaluation cycle's columns, where the rules exist
@@ -234,8 +236,8 @@ def department_results(year: YearResult, advanced_share: float = 0.2) -> pd.Data
     n = len(names)
     budget = alloc["budget"].to_numpy(dtype=float)
     score = alloc["score"].to_numpy(dtype=float)
-    graded = (None if "covered" not in alloc.columns      # the coverage rule's projects
-              else alloc["covered"].to_numpy(dtype=bool)[None])
+    graded = (None if "evaluated" not in alloc.columns    # the projects graded this year
+              else alloc["evaluated"].to_numpy(dtype=bool)[None])
     weighted = metrics.unit_scores(score[None], budget, units, n, graded)[0]
     count = np.bincount(units, minlength=n)
     out = pd.DataFrame({
