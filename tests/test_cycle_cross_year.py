@@ -108,3 +108,21 @@ def test_bad_cross_year_input_is_one_line(tmp_path, capsys):
     assert main(["validate", str(tmp_path / "s.yaml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "row 2" in err[0] and "years_left" in err[0]
+
+
+def test_the_generator_adds_cross_year_projects_without_moving_anything_else():
+    from perfsim.model.portfolio import generate_portfolio
+    plain = generate_portfolio(n_projects=400, n_departments=10, seed=3).table
+    mixed = generate_portfolio(n_projects=400, n_departments=10, seed=3,
+                               cross_year_share=0.25, cross_year_years=3).table
+    assert "years_left" not in plain.columns
+    assert plain.equals(mixed.drop(columns="years_left"))
+    left = mixed["years_left"].to_numpy()
+    assert set(np.unique(left)) <= {1, 2, 3}
+    # about a quarter are cross-year; a third of those in their last year
+    assert 0.15 < (left > 1).mean() < 0.25
+    every = generate_portfolio(n_projects=400, n_departments=10, seed=3,
+                               cross_year_share=1.0, cross_year_years=2).table["years_left"]
+    assert set(every) == {1, 2}
+    with pytest.raises(InputError, match="cross_year_years"):
+        generate_portfolio(n_projects=10, n_departments=2, cross_year_years=0)

@@ -142,3 +142,20 @@ def test_every_path_gives_the_cycle_metrics_of_the_one_year_run(name):
     x = np.array([[current_value(sc, parameters(sc)[p]) for p in cycle]])
     y = evaluate_samples(sc, cycle, x, metrics=names, settings=sc.settings.without_noise())
     assert y[0].tolist() == [year[n] for n in names]
+
+
+def test_cross_year_annual_evaluation_cuts_more_good_projects_than_by_stage():
+    # [P6]: stage evaluation (the file's); [S8]: annual evaluation misjudges long projects
+    sc = load("cross_year_s8")
+    assert (sc.portfolio.years_left > 1).sum() > 0
+    base = {"rule": "liupanshui", "ratio": 0.15}
+    annual = sc.set({"linkage": {**base, "cross_year": {"evaluation": "annual", "lag": 0.3}}})
+    deferred = sc.set({"linkage": {**base, "cross_year": {"evaluation": "deferred"}}})
+    runs = {name: s.simulate(replications=64, years=1).replications
+            for name, s in (("by_stage", sc), ("annual", annual), ("deferred", deferred))}
+    # the same replications: annual evaluation cuts more from truly good projects in each
+    assert (runs["annual"]["wrong_cuts"] > runs["by_stage"]["wrong_cuts"]).all()
+    # deferred: the projects not in their last year are never graded
+    due = int((sc.portfolio.years_left == 1).sum())
+    assert (runs["deferred"]["count_self_evaluated"] == due).all()
+    assert (runs["by_stage"]["count_self_evaluated"] == sc.portfolio.n_projects).all()

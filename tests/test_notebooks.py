@@ -49,7 +49,8 @@ SMALL: dict[str, dict] = {
                                   "design_shares": 3, "design_replications": 8},
     "07_training_walkthrough": {"replications": 32},
     "08_evaluation_cycle": {"replications": 16, "years": 2, "probabilities": [0.0, 1.0],
-                            "expert_noise": [0.0, 5.0], "check_shares": [0.0, 0.5]},
+                            "expert_noise": [0.0, 5.0], "check_shares": [0.0, 0.5],
+                            "coverage_lines": [0, 1000000]},
 }
 
 

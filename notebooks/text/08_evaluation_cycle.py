@@ -16,9 +16,9 @@
 # %% [markdown]
 # # 08 评价闭环 — The evaluation cycle: rectification, pre-evaluation, evaluators
 #
-# > 整改、事前绩效评估和评价主体的组合，在五年内如何改变误减资金、节约资金和评价成本？
-# > — How do rectification, pre-evaluation and the mix of evaluators change wrong cuts,
-# > savings and the cost of evaluation over five years?
+# > 整改、事前绩效评估、评价主体和评价范围的组合，在五年内如何改变误减资金、节约资金和评价成本？
+# > — How do rectification, pre-evaluation, the mix of evaluators and who is evaluated change
+# > wrong cuts, savings and the cost of evaluation over five years?
 #
 # **Question.** Bureaus do not only grade and cut. A project graded 差 is told to rectify
 # (整改), and "poor and not rectified" is what gets reduced, up to cancellation (Jinan).
@@ -32,7 +32,9 @@
 # 2022 pre-evaluation with the experts' noise varied; (3) the Jinan portfolio with a share of
 # projects re-checked by a priced evaluator. Where the Jinan file keeps 中 whole, the studies
 # cut 中 by `fair_cut` (as Liupanshui does) so that grading errors cost money and wrong cuts
-# can be seen.
+# can be seen. Two more studies ask who is evaluated at all: (4) Xinjian district's coverage
+# rule — projects above a size line self-evaluate — with the line moved; (5) cross-year
+# projects judged annually, by stage or at completion.
 
 # %% tags=["parameters"]
 scenario = "datasets/scenarios/jinan.yaml"  # scenario with rectification, from the project root
@@ -47,6 +49,10 @@ expert_noise = [0.0, 5.0, 10.0]  # linkage.pre_evaluation.noise values (points, 
 check_shares = [0.0, 0.2, 0.5, 1.0]  # simulation.spot_check.share values (share re-checked)
 cost_self = 2000  # yuan per self-evaluation
 cost_recheck = 30000  # yuan per re-check by finance, an intermediary or a third party
+coverage_scenario = "datasets/scenarios/xinjian.yaml"  # scenario with a coverage rule
+coverage_lines = [0, 500000, 1000000, 2000000]  # linkage.coverage.min_budget values (yuan)
+cross_year_scenario = "datasets/scenarios/cross_year_s8.yaml"  # with cross-year projects
+cross_year_lag = 0.3  # share of a cross-year project's results shown only at completion
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
@@ -58,9 +64,13 @@ from perfsim.run import variants as studies
 plots.use_cjk_font()
 sc = perfsim.load(nb.input_path(scenario, output_dir), seed=seed)
 pre = perfsim.load(nb.input_path(pre_evaluation_scenario, output_dir), seed=pre_evaluation_seed)
+covered = perfsim.load(nb.input_path(coverage_scenario, output_dir))
+cross = perfsim.load(nb.input_path(cross_year_scenario, output_dir))
 SOURCE = (f"perfsim; scenarios {sc.name} (seed {seed}) and {pre.name} "
           f"(seed {pre_evaluation_seed}); "
           f"{replications} replications, 5-95% band")
+SOURCE_WHO = (f"perfsim; scenarios {covered.name} and {cross.name}; "
+              f"{replications} replications, 5-95% band")
 CUT = {"linkage.multipliers.fair": 1 - fair_cut}
 PRICED = {**CUT, "simulation.cost.self_evaluation": cost_self,
           "simulation.cost.recheck": cost_recheck}
@@ -150,9 +160,62 @@ fig = plots.line_chart(mix[mix["metric"] == "wrong_cuts"], "year", "mean", hue=S
 nb.save_figure(fig, "wrong_cuts_by_share", output_dir)
 nb.show(mix[mix["year"] == 1])
 
+# %% [markdown]
+# ## 4. Who self-evaluates (评价范围): Xinjian's coverage rule
+#
+# Xinjian district has every project of 1,000,000 yuan or more self-evaluate, and each
+# department add its largest projects until 60% of its funds are covered; the rest are not
+# graded, so no grade moves their money — neither a cut for the weak nor a place in the pool
+# for the strong. Moving the size line trades the cost of self-evaluations against the money
+# that truly poor projects keep because nobody looked (*kept by poor*). A line of 0 evaluates
+# every project.
+
+# %%
+LINE = "linkage.coverage.min_budget"
+cover = studies.settings_grid(covered, {LINE: coverage_lines},
+                              policies={"priced": {"simulation.cost.self_evaluation": cost_self}},
+                              replications=replications, years=years,
+                              metrics=("count_self_evaluated", "self_evaluation_coverage",
+                                       "evaluation_cost_self", "kept_by_poor", "wrong_cuts"))
+fig = plots.line_chart(cover[cover["metric"] == "kept_by_poor"], "year", "mean", hue=LINE,
+                       low="p05", high="p95", scale=1e6,
+                       title="评价范围与差项目保留资金 Money kept by truly poor projects",
+                       xlabel="年度 year",
+                       ylabel="差项目保留资金 kept by poor (百万元, million yuan)",
+                       source=SOURCE_WHO)
+nb.save_figure(fig, "coverage_kept_by_poor", output_dir)
+nb.show(cover[cover["year"] == 1])
+
+# %% [markdown]
+# ## 5. Cross-year projects (跨年项目): annually, by stage, or at completion
+#
+# A quarter of this portfolio are three-year projects. Judged each year against the whole
+# project's targets, a project whose results show mostly at completion looks worse than it
+# is ([S8]: annual evaluation misjudges long projects); judged by stage against interim
+# targets, or only at completion ([P6]), it does not. The lag is the share of the results
+# hidden before completion.
+
+# %%
+BASE = {"rule": "liupanshui", "ratio": 0.15}
+stages = studies.mc_variants(cross, {
+    "annual 逐年": {"linkage": {**BASE, "cross_year": {"evaluation": "annual",
+                                                       "lag": cross_year_lag}}},
+    "by stage 分阶段": {"linkage": {**BASE, "cross_year": {"evaluation": "by_stage"}}},
+    "deferred 完成后": {"linkage": {**BASE, "cross_year": {"evaluation": "deferred"}}}},
+    replications=replications, years=years,
+    metrics=("wrong_cuts", "misgrading", "savings", "count_self_evaluated"))
+fig = plots.line_chart(stages[stages["metric"] == "wrong_cuts"], "year", "mean",
+                       hue="variant", low="p05", high="p95", scale=1e6,
+                       title="跨年项目评价方式与误减资金 Wrong cuts by how projects are judged",
+                       xlabel="年度 year", ylabel="误减金额 wrong cuts (百万元, million yuan)",
+                       source=SOURCE_WHO)
+nb.save_figure(fig, "cross_year_wrong_cuts", output_dir)
+nb.show(stages[stages["year"] == 1])
+
 # %%
 results = studies.policy_table({"rectification": rect, "pre-evaluation": gate,
-                                "evaluators": mix}, "lever")
+                                "evaluators": mix, "coverage": cover,
+                                "cross-year": stages}, "lever")
 nb.save_table(results, "results", output_dir)
 
 # %% [markdown]
@@ -164,4 +227,8 @@ nb.save_table(results, "results", output_dir)
 # experts' noise decides how many truly good projects are turned away with them. Re-checks
 # cost in proportion to their share, and the wrong cuts and misgrading fall as the share
 # rises: the tables show how much of either each yuan of evaluation buys, which is the
-# trade-off a bureau sets when it chooses who evaluates and how many.
+# trade-off a bureau sets when it chooses who evaluates and how many. The coverage line is
+# the same trade-off one step earlier: a higher line saves self-evaluations and leaves more
+# money with weak small projects nobody grades. For cross-year projects the way they are
+# judged matters more than the noise: annual judgement against whole-project targets cuts
+# good long projects that stage evaluation, or waiting for completion, would keep.

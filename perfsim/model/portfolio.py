@@ -461,6 +461,7 @@ GENERATOR_DEFAULTS: dict[str, Any] = {
     "budget_sigma": 1.2, "performance_mean": 0.85, "performance_sd": 0.08,
     "budget_score_correlation": 0.0,
     "observation_noise": 0.05, "share_without_targets": 0.0, "share_not_self_evaluated": 0.0,
+    "cross_year_share": 0.0, "cross_year_years": 3,
     "grade_budgets": None, "calibrate": None,
 }
 #: generator settings a ``calibrate`` block may solve for, with their default bounds
@@ -485,6 +486,7 @@ class _Draws:
     z_aux: np.ndarray         # (n, aux inputs) noise of the self-scores
     u_bonus: np.ndarray       # (n, bonus leaves) uniforms for the bonus counts
     u_flags: np.ndarray       # (2, n) uniforms for the precondition flags
+    u_cross: np.ndarray       # (2, n) uniforms: cross-year or not, and the stage reached
 
 
 def _draw(params: Mapping[str, Any], system: IndicatorSystem | None,
@@ -504,7 +506,7 @@ def _draw(params: Mapping[str, Any], system: IndicatorSystem | None,
                   z_theta=rng.standard_normal(n),
                   z_obs=rng.standard_normal((n, leaves) if system is not None else n),
                   z_aux=rng.standard_normal((n, n_aux)), u_bonus=rng.random((n, n_bonus)),
-                  u_flags=rng.random((2, n)))
+                  u_flags=rng.random((2, n)), u_cross=rng.random((2, n)))
 
 
 def _numbers(params: Mapping[str, Any], system: IndicatorSystem | None, draws: _Draws
@@ -558,6 +560,11 @@ def _build(params: Mapping[str, Any], system: IndicatorSystem | None, draws: _Dr
                                    2)
     table["has_targets"] = draws.u_flags[0] >= float(params["share_without_targets"])
     table["self_evaluated"] = draws.u_flags[1] >= float(params["share_not_self_evaluated"])
+    if params["cross_year_share"] > 0:   # cross-year projects at a uniform stage
+        years = int(params["cross_year_years"])
+        table["years_left"] = np.where(
+            draws.u_cross[0] < float(params["cross_year_share"]),
+            1 + np.minimum(np.floor(draws.u_cross[1] * years), years - 1), 1).astype(np.int64)
     return table, measured, score
 
 
@@ -724,7 +731,10 @@ def _check_settings(p: Mapping[str, Any]) -> None:
     rho = p["budget_score_correlation"]
     if isinstance(rho, bool) or not isinstance(rho, int | float) or not -1 < rho < 1:
         fail("budget_score_correlation", "must lie strictly between -1 and 1")
-    for key in ("share_without_targets", "share_not_self_evaluated"):
+    y = p["cross_year_years"]
+    if isinstance(y, bool) or not isinstance(y, int | np.integer) or y < 1:
+        fail("cross_year_years", "must be a whole number of years >= 1")
+    for key in ("share_without_targets", "share_not_self_evaluated", "cross_year_share"):
         v = p[key]
         if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 1:
             fail(key, "must be a share in [0, 1]")
