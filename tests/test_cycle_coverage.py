@@ -282,3 +282,17 @@ def test_a_scenario_without_a_coverage_rule_grades_everyone(tmp_path):
     assert "evaluated" not in year.allocations.columns
     assert year.metrics["count_self_evaluated"] == 2
     assert year.metrics["self_evaluation_coverage"] == 1.0
+
+
+def test_department_reports_count_the_projects_left_out(tmp_path):
+    from perfsim.analyse.departments import department_profiles
+    sc = perfsim.load(SCENARIOS / "xinjian.yaml")
+    year = run_year(sc)
+    profiles = department_profiles(sc, year)
+    left_out = int((~year.allocations["evaluated"]).sum())
+    assert profiles.summary["count_not_evaluated"].sum() == left_out
+    graded = sum(profiles.summary[f"count_{c}"].sum() for c in sc.grading.labels.codes)
+    assert graded + left_out == sc.portfolio.n_projects
+    assert main(["report", "departments", str(SCENARIOS / "xinjian.yaml"), "--top", "2",
+                 "--out", str(tmp_path / "rep")]) == 0
+    assert len(list((tmp_path / "rep" / "pages").glob("*.png"))) == 2

@@ -38,7 +38,6 @@ def department_profiles(scenario: Scenario, year: YearResult,
     """The profiles of ``departments`` (default: all, in the ledger's order) from one year
     of ``scenario`` (:meth:`perfsim.run.study.Scenario.run_year`)."""
     alloc = year.allocations
-    labels = scenario.grading.labels
     known = pd.unique(alloc["department"].astype(str))
     chosen = list(known) if departments is None else [str(d) for d in departments]
     missing = [d for d in chosen if d not in set(known)]
@@ -46,12 +45,12 @@ def department_profiles(scenario: Scenario, year: YearResult,
         raise InputError(scenario.source, field="departments", value=missing[0],
                          problem="no such department in the portfolio")
     dep = alloc["department"].astype(str)
-    counts = pd.crosstab(dep, alloc["grade"]).reindex(columns=list(labels.codes),
-                                                      fill_value=0)
+    codes = list(year.by_grade["grade"])   # the label set's, then not_evaluated if any
+    counts = pd.crosstab(dep, alloc["grade"]).reindex(columns=codes, fill_value=0)
     money = alloc.assign(department=dep).groupby("department")[["budget", "next_budget"]].sum()
     summary = pd.DataFrame({"department": chosen})
     summary["projects"] = dep.value_counts().reindex(chosen).to_numpy()
-    for code in labels.codes:
+    for code in codes:
         summary[f"count_{code}"] = counts[code].reindex(chosen).to_numpy()
     summary["budget"] = money["budget"].reindex(chosen).to_numpy()
     summary["next_budget"] = money["next_budget"].reindex(chosen).to_numpy()

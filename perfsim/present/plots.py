@@ -19,6 +19,7 @@ import pandas as pd
 
 from perfsim import numbers
 from perfsim.errors import InputError
+from perfsim.run.year import NOT_EVALUATED
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -35,6 +36,7 @@ CJK_FONTS: tuple[str, ...] = ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "SimHei",
                               "Source Han Sans SC")
 #: Grade colours, best first (green → red); more grades reuse the last ones.
 GRADE_COLOURS: tuple[str, ...] = ("#1a9850", "#91cf60", "#fc8d59", "#d73027", "#7f0000")
+NOT_GRADED_COLOUR = "#bdbdbd"   # projects not evaluated this year (a coverage or cross-year rule)
 
 _state: dict[str, Any] = {"checked": False, "font": None, "warned": False}
 
@@ -461,8 +463,11 @@ def department_page(summary: Any, indicators: Any, grade_codes: Sequence[str],
                              squeeze=False)
     ax = axes[0, 0]
     counts = [int(summary[f"count_{c}"]) for c in grade_codes]
-    ax.bar([text(f"{z} {c}") for z, c in zip(grade_zh, grade_codes, strict=True)], counts,
-           color=list(GRADE_COLOURS[:len(counts)]))
+    colours = [NOT_GRADED_COLOUR if c == NOT_EVALUATED[0] else GRADE_COLOURS[k]
+               for k, c in enumerate(grade_codes)]
+    ax.bar([text(f"{z}\n{c}") for z, c in zip(grade_zh, grade_codes, strict=True)], counts,
+           color=colours)
+    ax.tick_params(axis="x", labelsize=8)
     ax.set_ylabel(text("项目数 projects"))
     ax.set_title(text(f"等级 grades — 预算 budget {numbers.yuan(summary['budget'], '万元')} 万元, "
                       f"增减 change {numbers.yuan(summary['net'], '万元')} 万元"), fontsize=9)
