@@ -296,3 +296,10 @@ def test_department_reports_count_the_projects_left_out(tmp_path):
     assert main(["report", "departments", str(SCENARIOS / "xinjian.yaml"), "--top", "2",
                  "--out", str(tmp_path / "rep")]) == 0
     assert len(list((tmp_path / "rep" / "pages").glob("*.png"))) == 2
+
+
+def test_the_budget_change_model_leaves_out_the_projects_not_graded(tmp_path):
+    from perfsim.analyse.estimate import budget_change_model
+    alloc = run_year(perfsim.load(SCENARIOS / "xinjian.yaml")).allocations
+    fit = budget_change_model(alloc)
+    assert fit.n_obs == int(alloc["evaluated"].sum())

@@ -39,6 +39,7 @@ import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.kernel.grading import NATIONAL, LabelSet
+from perfsim.run.year import NOT_EVALUATED
 
 COLUMNS = ("term", "estimate", "std_error", "ci_low", "ci_high", "p_value")
 
@@ -210,11 +211,13 @@ def budget_change_model(data: pd.DataFrame, *, score: str = "score", grade: str 
                         cov_type: str = "nonrobust", conf_level: float = 0.95) -> Estimate:
     """OLS of the budget change on ``score`` and grade dummies (reference: ``reference`` or the
     best grade present). The change is ``change`` if given, else ``next/budget − 1``
-    (``relative``) or ``next − budget`` (yuan)."""
+    (``relative``) or ``next − budget`` (yuan). Projects not evaluated that year (grade
+    ``not_evaluated``: a coverage or cross-year rule) have no grade and are left out."""
     import statsmodels.api as sm
 
     cols = [score, grade] + ([change] if change else [budget, next_budget])
     _need(data, cols, "budget_change_model")
+    data = data[~data[grade].astype(str).str.strip().isin(NOT_EVALUATED)]
     if change:
         y = data[change].astype(float).to_numpy()
     else:
