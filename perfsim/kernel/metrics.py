@@ -212,6 +212,20 @@ def _coverage(o: YearOutcome) -> np.ndarray:
         return np.where(total > 0, _sum(np.where(o.checked, o.gross, 0.0)) / total, np.nan)
 
 
+def _forfeited(o: YearOutcome) -> np.ndarray:
+    _costs(o)
+    if o.evaluator is None:
+        return np.zeros(o.score.shape[0])
+    return ((o.evaluator == 3) & o.active).sum(axis=-1).astype(float)
+
+
+def _barred(o: YearOutcome) -> np.ndarray:
+    _costs(o)
+    if o.third_party_barred is None:
+        return np.zeros(o.score.shape[0])
+    return np.asarray(o.third_party_barred, dtype=float)
+
+
 def _gate(o: YearOutcome, *codes: int) -> np.ndarray:
     """Active projects whose request for next year the pre-evaluation decided as one of
     ``codes`` (indices into :data:`perfsim.kernel.linkage.GATE`); none without a gate."""
@@ -322,6 +336,10 @@ def _fixed() -> tuple[Metric, ...]:
                lambda o: _costs(o)["days"], True),
         Metric("recheck_coverage", "share", "share of this year's funds re-checked",
                _coverage, True),
+        Metric("deposits_forfeited", "checks", "third-party re-checks whose quality deposit "
+               "was forfeited (erred by more than the tolerance)", _forfeited, True),
+        Metric("third_party_barred", "0/1", "1 in a year the third party is blacklisted "
+               "after forfeiting its deposit, else 0", _barred, True),
         Metric("pre_evaluation_funded", "projects", "requests the pre-evaluation funded as "
                "asked", _gate_count(0)),
         Metric("pre_evaluation_reduced", "projects", "requests the pre-evaluation reduced",

@@ -69,6 +69,7 @@ class YearOutcome:
     units: np.ndarray | None = None        # each project's unit index (None: not given)
     entry_gate: np.ndarray | None = None   # new requests judged on entry (GATE index; −1: none)
     entry_saved: np.ndarray | None = None  # yuan the gate took off them
+    third_party_barred: np.ndarray | None = None  # (rows,) blacklisted this year (None: off)
 
     def _held(self, x: np.ndarray) -> np.ndarray:
         return x if self.everyone else np.where(self.active, x, 0.0)
