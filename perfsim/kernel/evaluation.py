@@ -255,6 +255,11 @@ class Process:
     intermediary_share: float | np.ndarray = 0.0      # of the checks below the threshold
     third_party_min_budget: float | np.ndarray = 0.0  # this large: a third party (0: none)
     deposit_tolerance: float = 0.0       # points of error that forfeit the deposit (0: never)
+    # rationing the checks: staff-days for re-checks (0: no cap) at ``check_days`` each, and
+    # the share of this year's funds the checks must cover (0: none)
+    days_budget: float | np.ndarray = 0.0
+    check_days: float | np.ndarray = 0.0
+    funds_share: float | np.ndarray = 0.0
 
     @property
     def evaluators(self) -> bool:
@@ -296,7 +301,8 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
                      draws: YearDraws, process: Process, budget: np.ndarray,
                      active: np.ndarray, points: np.ndarray, true_points: np.ndarray,
                      scratch: np.ndarray | None = None, risk: np.ndarray | None = None,
-                     space: LeafSpace | None = None, shown: np.ndarray | None = None
+                     space: LeafSpace | None = None, shown: np.ndarray | None = None,
+                     barred: np.ndarray | None = None
                      ) -> ProcessScores:
     """One year of the evaluation process on rows × slots, from draws made ready by
     :func:`prepare_leaves`.
@@ -306,7 +312,9 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
     noise; spot checks re-measure a share of projects with their own noise and the re-check
     rules give the graded score. Scores use ``points`` (I,) or per row (R, I); the truth uses
     ``true_points``. Computed in place: the draws are consumed, ``scratch`` (the shape of
-    ``z_leaf``) is reused when given. ``risk`` (R, S) weights the ``risk`` selection.
+    ``z_leaf``) is reused when given. ``risk`` (R, S) weights the ``risk`` selection;
+    ``barred`` (R,) marks the rows whose third party is blacklisted this year (its checks go
+    to the finance re-check).
 
     With ``space`` (measurement space, :mod:`perfsim.kernel.measurement`) the latent leaf
     attainments are not clipped: each becomes a measured value scored by its leaf's rule.
@@ -356,10 +364,12 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
             else space.attain(a_self, r), rows(points, r), rows(bonus, r))
     checked = select_for_check(p.check_share, p.selection, active, draws.key,
                                np.where(active, budget, 0.0), self_score,
-                               cutoffs=p.cutoffs, band=p.band, risk=risk, mix=p.mix)
+                               cutoffs=p.cutoffs, band=p.band, risk=risk, mix=p.mix,
+                               days_budget=p.days_budget, check_days=p.check_days,
+                               funds_share=p.funds_share)
     re_score = self_score
     evaluator = assign_evaluators(checked, np.where(active, budget, 0.0), p.intermediary_share,
-                                  p.third_party_min_budget) if p.evaluators else None
+                                  p.third_party_min_budget, barred) if p.evaluators else None
     if np.any(checked):
         rows = np.nonzero(checked)
         z = recheck_noise(draws, checked)
@@ -392,18 +402,21 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
 
 def assign_evaluators(checked: np.ndarray, budget: np.ndarray,
                       intermediary_share: float | np.ndarray,
-                      third_party_min_budget: float | np.ndarray) -> np.ndarray:
+                      third_party_min_budget: float | np.ndarray,
+                      barred: np.ndarray | None = None) -> np.ndarray:
     """Who re-checks each checked project (:data:`EVALUATORS` codes; −1 not checked): a third
     party for projects of at least ``third_party_min_budget`` yuan (key evaluation of large
     items; 0: none), then intermediaries for ``intermediary_share`` of the other checks (the
     largest budgets first, rounded), the finance bureau for the rest. Either may be one
-    value per row (a parameter sample)."""
+    value per row (a parameter sample). In the rows ``barred`` (R,) the third party is
+    blacklisted: its checks go to the finance re-check (not to intermediaries)."""
     out = np.where(checked, 0, -1).astype(np.int8)
     least = per_row(third_party_min_budget, 2)     # a number, or one per row (a sample)
-    out[checked & (budget >= least) & (np.asarray(least) > 0)] = 2
+    large = checked & (budget >= least) & (np.asarray(least) > 0)
+    out[large if barred is None else large & ~np.asarray(barred)[:, None]] = 2
     share = per_row(intermediary_share, 2)
     if np.any(np.asarray(share) > 0):
-        rest = out == 0
+        rest = checked & ~large
         n = np.rint(share * rest.sum(axis=-1, keepdims=True)).astype(np.int64)
         out[_top(np.broadcast_to(budget, out.shape), rest,
                  np.broadcast_to(n, (out.shape[0], 1)))] = 1
@@ -424,13 +437,45 @@ def near_cutoffs_key(self_score: np.ndarray, key_random: np.ndarray,
     return np.where(near, 2.0 + (band - np.where(near, distance, 0.0)) / band, key_random)
 
 
+def check_count(n_active: np.ndarray, share: float | np.ndarray,
+                days_budget: float | np.ndarray = 0.0, check_days: float | np.ndarray = 0.0,
+                funds_share: float | np.ndarray = 0.0, funded: np.ndarray | None = None
+                ) -> np.ndarray:
+    """How many projects each row re-checks (rows, 1), of ``n_active`` (rows, 1) active ones.
+
+    The requirements: ``round(share × n_active)`` and, with a ``funds_share``, ``funded`` —
+    the checks it takes to cover that share of the funds (an upper bound, such as
+    ``n_active``, sizes the re-check noise pool); the more of the two. A row with neither
+    re-checks as many as its staff-days pay for. The capacity: ``days_budget`` staff-days
+    (0: no cap) at ``check_days`` a check allow ``floor(days_budget / check_days)`` checks.
+    Never more than the capacity nor the active projects; every argument may be one value
+    per row."""
+    share, funds = per_row(share, 2), per_row(funds_share, 2)
+    days, each = per_row(days_budget, 2), per_row(check_days, 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cap = np.where((days > 0) & (each > 0), np.floor(days / np.where(each > 0, each, 1.0)
+                                                         + 1e-9), np.inf)
+    want = np.where(share > 0, np.rint(share * n_active), 0.0)
+    if funded is not None:
+        want = np.maximum(want, np.where(funds > 0, funded, 0))
+    free = (share <= 0) & (funds <= 0)     # only a days budget: as many as it pays for
+    want = np.where(free, np.where(np.isfinite(cap), n_active, 0), want)
+    return np.minimum(np.minimum(want, cap), n_active).astype(np.int64)
+
+
 def select_for_check(share: float | np.ndarray, selection: str, active: np.ndarray,
                      key_random: np.ndarray, budget: np.ndarray, self_score: np.ndarray,
                      *, cutoffs: Sequence[float] = (), band: float = 2.0,
                      risk: np.ndarray | None = None,
-                     mix: Sequence[tuple[str, float]] = ()) -> np.ndarray:
-    """Which projects are re-checked: ``round(share × active projects)`` per replication,
-    chosen
+                     mix: Sequence[tuple[str, float]] = (),
+                     days_budget: float | np.ndarray = 0.0,
+                     check_days: float | np.ndarray = 0.0,
+                     funds_share: float | np.ndarray = 0.0) -> np.ndarray:
+    """Which projects are re-checked: :func:`check_count` of them per replication —
+    ``round(share × active projects)``; with ``funds_share`` F at least the shortest run of
+    projects, in the selection's order, whose budgets reach F × the row's active funds;
+    with neither, as many as ``days_budget`` staff-days pay for at ``check_days`` a check;
+    never more than those days pay for — chosen
 
     - ``random``; by ``largest_budget``; by ``highest_score`` (the self-score);
     - ``near_cutoffs`` (:func:`near_cutoffs_key`: self-scores within ``band`` points above one
@@ -441,22 +486,39 @@ def select_for_check(share: float | np.ndarray, selection: str, active: np.ndarr
       the random selection);
     - ``mix``: ``mix`` = ((selection, share of the checks), ...): each selection in turn takes
       its share of the checks (rounded; the last takes the rest) among the projects not yet
-      picked.
+      picked (not with a funds share: the mix has no one order).
 
     Ties in the deterministic orders go to the project listed first. A sort finds each row's
     threshold (no full ranking): the projects above it, then the tied ones at it in listing
-    order."""
-    share = per_row(share, 2)
-    if np.all(np.asarray(share) <= 0):
-        return np.zeros(active.shape, dtype=bool)
-    if np.all(np.asarray(share) >= 1):
-        return active.copy()
-    n_check = np.rint(share * active.sum(axis=-1, keepdims=True)).astype(np.int64)
-    n_check = np.broadcast_to(n_check, (active.shape[0], 1))
+    order; a funds share needs the full order (a stable sort)."""
+    funds = per_row(funds_share, 2)
+    rationed = bool(np.any(np.asarray(days_budget) > 0))
+    if not rationed and np.all(np.asarray(funds) <= 0):
+        if np.all(np.asarray(share) <= 0):
+            return np.zeros(active.shape, dtype=bool)
+        if np.all(np.asarray(share) >= 1):
+            return active.copy()
     keys = dict(key_random=key_random, budget=budget, self_score=self_score, cutoffs=cutoffs,
                 band=band, risk=risk)
-    if selection != "mix":
-        return _top(_check_key(selection, **keys), active, n_check)
+    n_active = active.sum(axis=-1, keepdims=True)
+    order_key = None if selection == "mix" else _check_key(selection, **keys)
+    funded = None
+    if np.any(np.asarray(funds) > 0) and order_key is not None:
+        # the shortest run of projects in check order whose budgets cover F of the funds
+        key = np.where(active, order_key, -np.inf)
+        order = np.argsort(-key, axis=-1, kind="stable")
+        held = np.take_along_axis(np.broadcast_to(np.where(active, budget, 0.0), key.shape),
+                                  order, axis=-1)
+        before = np.zeros(held.shape)                   # funds checked before each project
+        np.cumsum(held[:, :-1], axis=-1, out=before[:, 1:])
+        target = funds * held.sum(axis=-1, keepdims=True)
+        funded = ((before < target) & np.take_along_axis(active, order, axis=-1)).sum(
+            axis=-1, keepdims=True)
+        funded = np.where(funds >= 1, n_active, funded)
+    n_check = check_count(n_active, share, days_budget, check_days, funds_share, funded)
+    n_check = np.broadcast_to(n_check, (active.shape[0], 1))
+    if order_key is not None:
+        return _top(order_key, active, n_check)
     picked = np.zeros(active.shape, dtype=bool)
     left = n_check
     for k, (sel, frac) in enumerate(mix):

@@ -236,6 +236,20 @@ def _cost_per_avoided(o: YearOutcome) -> np.ndarray:
         return np.where(avoided > 0, cost / np.where(avoided > 0, avoided, 1.0), np.nan)
 
 
+def _forfeited(o: YearOutcome) -> np.ndarray:
+    _costs(o)
+    if o.evaluator is None:
+        return np.zeros(o.score.shape[0])
+    return ((o.evaluator == 3) & o.active).sum(axis=-1).astype(float)
+
+
+def _barred(o: YearOutcome) -> np.ndarray:
+    _costs(o)
+    if o.third_party_barred is None:
+        return np.zeros(o.score.shape[0])
+    return np.asarray(o.third_party_barred, dtype=float)
+
+
 def _gate(o: YearOutcome, *codes: int) -> np.ndarray:
     """Active projects whose request for next year the pre-evaluation decided as one of
     ``codes`` (indices into :data:`perfsim.kernel.linkage.GATE`); none without a gate."""
@@ -359,6 +373,10 @@ def _fixed() -> tuple[Metric, ...]:
         Metric("cost_per_misgraded_yuan_avoided", "yuan per yuan", "what the re-checks cost "
                "per yuan of misgraded budget they avoid (NaN where they avoid none)",
                _cost_per_avoided, True),
+        Metric("deposits_forfeited", "checks", "third-party re-checks whose quality deposit "
+               "was forfeited (erred by more than the tolerance)", _forfeited, True),
+        Metric("third_party_barred", "0/1", "1 in a year the third party is blacklisted "
+               "after forfeiting its deposit, else 0", _barred, True),
         Metric("pre_evaluation_funded", "projects", "requests the pre-evaluation funded as "
                "asked", _gate_count(0)),
         Metric("pre_evaluation_reduced", "projects", "requests the pre-evaluation reduced",

@@ -71,6 +71,7 @@ class YearOutcome:
     units: np.ndarray | None = None        # each project's unit index (None: not given)
     entry_gate: np.ndarray | None = None   # new requests judged on entry (GATE index; −1: none)
     entry_saved: np.ndarray | None = None  # yuan the gate took off them
+    third_party_barred: np.ndarray | None = None  # (rows,) blacklisted this year (None: off)
     evaluated: np.ndarray | None = None    # self-evaluated and graded (None: every project)
     self_grade: np.ndarray | None = None   # the grade the self-scores alone give (the MC)
 

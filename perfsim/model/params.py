@@ -48,6 +48,11 @@ from perfsim.model.weights import apply_weighting
 #: setting can be *set* by its path: :func:`apply_changes`.)
 SIMULATION_PARAMETERS: dict[str, tuple[tuple[float, float], str, str]] = {
     "simulation.spot_check.share": ((0.0, 1.0), "share", "share of projects re-checked"),
+    "simulation.spot_check.funds_share": ((0.0, 1.0), "share", "share of this year's funds "
+                                          "the re-checks must cover (0: none)"),
+    "simulation.spot_check.days_budget": ((0.0, 1e6), "staff-days", "staff-days for "
+                                          "re-checks a year, at simulation.cost.recheck_days "
+                                          "each (0: no cap)"),
     "simulation.spot_check.noise": ((0.0, 0.5), "attainment",
                                     "re-check measurement noise (sd)"),
     "simulation.self_evaluation.noise": ((0.0, 0.5), "attainment",

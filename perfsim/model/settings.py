@@ -52,6 +52,8 @@ class Settings:
     check_mix: Mapping[str, float] = field(default_factory=dict)
     check_risk_departments: Mapping[str, float] = field(default_factory=dict)
     check_risk_history: float = 0.0
+    check_days_budget: float = 0.0      # staff-days for re-checks a year (0: no cap)
+    check_funds_share: float = 0.0      # share of the funds the checks must cover (0: none)
     recheck_noise: float = 0.02
     recheck_replaces: bool = True
     gap_rule: bool = False
@@ -106,6 +108,7 @@ class Settings:
     third_party_days: float = 0.0
     deposit: float = 0.0
     deposit_tolerance: float = 0.0
+    blacklist_years: int = 0            # years a third party is barred after a forfeit
 
     def __post_init__(self) -> None:
         def bad(name: str, problem: str) -> None:
@@ -116,9 +119,10 @@ class Settings:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 bad(name, "must be a whole number >= 1")
-        v = self.escalation_years
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            bad("escalation_years", "must be a whole number >= 0 (0 = off)")
+        for name in ("escalation_years", "blacklist_years"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                bad(name, "must be a whole number >= 0 (0 = off)")
         if not _finite(self.target_minimum) or not 0 <= self.target_minimum <= 1:
             bad("target_minimum", "must be a share of the targets in [0, 1]")
         if self.target_consequence not in TARGET_CONSEQUENCES:
@@ -129,14 +133,15 @@ class Settings:
         if self.target_consequence != "warn" and not self.target_minimum:
             bad("target_consequence", "needs monitoring.targets (the attainment below which "
                                       "targets are clearly unreachable)")
-        for name in ("persistence", "check_share", "recovery_share", "entry_rate"):
+        for name in ("persistence", "check_share", "recovery_share", "entry_rate",
+                     "check_funds_share"):
             v = getattr(self, name)
             if not _finite(v) or not 0 <= v <= 1:
                 bad(name, "must be a share in [0, 1]")
         for name in ("innovation_sd", "leaf_dispersion", "measurement_noise", "inflation_sd",
                      "recheck_noise", "gap", "gap_per", "execution_sd", "inflation_penalty",
                      "weight_concentration", "cutoff_jitter", "cost_self", "cost_recheck",
-                     "days_self", "days_recheck", "target_noise"):
+                     "days_self", "days_recheck", "target_noise", "check_days_budget"):
             v = getattr(self, name)
             if not _finite(v) or v < 0:
                 bad(name, "must be a finite number >= 0 (a negative rate or spread is "
@@ -179,6 +184,12 @@ class Settings:
             if not _finite(frac) or frac < 0:
                 raise InputError(where="simulation", field=f"spot_check.mix.{sel}", value=frac,
                                  problem="must be a share >= 0 of the checks")
+        if self.check_days_budget > 0 and not self.days_recheck > 0:
+            bad("check_days_budget", "needs simulation.cost.recheck_days > 0 (the staff-days "
+                                     "one re-check takes)")
+        if self.check_selection == "mix" and self.check_funds_share > 0:
+            bad("check_funds_share", "does not go with selection mix (checks are counted "
+                                     "along one order)")
         if self.check_selection == "mix" and (
                 not self.check_mix or abs(sum(self.check_mix.values()) - 1) > 1e-9):
             bad("check_mix", "selection mix needs shares of the checks by selection that "
@@ -272,6 +283,7 @@ _LAYOUT: dict[str, dict[str, str]] = {
                    "band": "check_band", "mix": "check_mix",
                    "risk_departments": "check_risk_departments",
                    "risk_history": "check_risk_history",
+                   "days_budget": "check_days_budget", "funds_share": "check_funds_share",
                    "noise": "recheck_noise", "replace": "recheck_replaces",
                    "gap_rule": "gap_rule", "gap": "gap", "per": "gap_per", "step": "gap_step",
                    "gap_mode": "gap_mode",
@@ -293,7 +305,8 @@ _LAYOUT: dict[str, dict[str, str]] = {
                    "third_party_bias": "third_party_bias",
                    "third_party_cost": "third_party_cost",
                    "third_party_days": "third_party_days",
-                   "deposit": "deposit", "deposit_tolerance": "deposit_tolerance"},
+                   "deposit": "deposit", "deposit_tolerance": "deposit_tolerance",
+                   "blacklist_years": "blacklist_years"},
     "dynamics": {"entry_rate": "entry_rate", "escalation_years": "escalation_years"},
     "uncertainty": {"weights": "weight_uncertainty", "concentration": "weight_concentration",
                     "pct": "weight_pct", "cutoff_jitter": "cutoff_jitter",

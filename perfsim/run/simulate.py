@@ -40,6 +40,7 @@ from perfsim.kernel.evaluation import (
     Process,
     Targets,
     YearDraws,
+    check_count,
     draw_year,
     evaluate_process,
     monitor,
@@ -401,6 +402,15 @@ def process_of(settings: Settings, measure: Measure, design: RowDesign | None = 
     s = settings
     get = (lambda name: getattr(s, name)) if design is None else (
         lambda name: design.setting(name, getattr(s, name)))
+    days, funds = get("check_days_budget"), get("check_funds_share")
+    if np.any(np.asarray(days) > 0) and not np.all(np.asarray(get("days_recheck")) > 0):
+        raise InputError(where="simulation", field="spot_check.days_budget",
+                         value=float(np.max(days)), problem="needs simulation.cost."
+                         "recheck_days > 0 (the staff-days one re-check takes)")
+    if np.any(np.asarray(funds) > 0) and s.check_selection == "mix":
+        raise InputError(where="simulation", field="spot_check.funds_share",
+                         value=float(np.max(funds)), problem="does not go with selection "
+                         "mix (checks are counted along one order)")
     return Process(dispersion=0.0 if measure.ready else get("leaf_dispersion"),
                    noise=get("measurement_noise"),
                    recheck_noise=get("recheck_noise"), check_share=get("check_share"),
@@ -415,7 +425,8 @@ def process_of(settings: Settings, measure: Measure, design: RowDesign | None = 
                    third_party=(s.third_party_noise, s.third_party_bias),
                    intermediary_share=get("intermediary_share"),
                    third_party_min_budget=get("third_party_min_budget"),
-                   deposit_tolerance=s.deposit_tolerance)
+                   deposit_tolerance=s.deposit_tolerance, days_budget=days,
+                   check_days=get("days_recheck"), funds_share=funds)
 
 
 def department_risk(settings: Settings, departments: np.ndarray) -> np.ndarray:
@@ -501,6 +512,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
     theta = theta_mu.copy()
     risk = slots(department_risk(s, inputs.departments))
     found_before = np.zeros((R, S), dtype=bool)   # re-checks that found inflation, any year
+    barred_left = np.zeros(R, dtype=np.int64)     # years the third party is still barred
     poor_run = np.zeros((R, S), dtype=np.int16)
     # the evaluation cycle: rectification draws per block and year, units, carried state
     link = inputs.linkage
@@ -531,18 +543,22 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
     def most_checked(t: int) -> np.ndarray:
         """The most projects a row can have re-checked in year ``t`` (started from the
         projects active now plus that year's entrants): the size of its re-check pool."""
-        n = active.sum(axis=1) + (inputs.entrants_per_year if t > 0 and S > P0 else 0)
-        return np.minimum(np.rint(min(s.check_share, 1.0) * n), S).astype(np.int64)
+        n = np.minimum(active.sum(axis=1) + (inputs.entrants_per_year if t > 0 and S > P0
+                                             else 0), S)[:, None]
+        return check_count(n, s.check_share, s.check_days_budget, s.days_recheck,
+                           s.check_funds_share, funded=n)[:, 0]   # a funds share: all
+
+    checks = s.check_share > 0 or s.check_days_budget > 0 or s.check_funds_share > 0
 
     pooled: list[int] = []   # re-check normals drawn per year: each block's largest count
 
     def ready(k: int, most: np.ndarray) -> YearDraws:
         edges = np.cumsum([0, *nb])
         pooled.append(I * sum(n * int(most[a:a + n].max(initial=0))
-                              for a, n in zip(edges, nb, strict=False)) if s.check_share > 0
+                              for a, n in zip(edges, nb, strict=False)) if checks
                       else 0)
         draws = draw_year(streams, S, I, C, recheck=False, out=buffers[k],
-                          pool=(rechecks, most) if s.check_share > 0 else None)
+                          pool=(rechecks, most) if checks else None)
         return prepare_leaves(draws, mean, process, inputs.measure.span)
 
     normals, uniforms = inflation.size, 0   # random numbers drawn, for the benchmark's bound
@@ -563,13 +579,13 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                                           active, resume, entry_points,
                                           block_draws(pre_evaluation_draw, inputs.seed, blocks,
                                                       nb, S, t, part=1))
-                barred = (None if link.blacklist is None else
+                listed = (None if link.blacklist is None else
                           blacklisted_entrants(cycle, units[:, lo:lo + n_new]))
-                if barred is not None:   # a blacklisted unit's new requests are cut alike
+                if listed is not None:   # a blacklisted unit's new requests are cut alike
                     part = 1.0 - row_value(design.linkage or None, "blacklist.cut",
                                            link.blacklist.cut)
                     new = budget[:, lo:lo + n_new]
-                    budget[:, lo:lo + n_new] = np.where(barred, new * part, new)
+                    budget[:, lo:lo + n_new] = np.where(listed, new * part, new)
                     active[:, lo:lo + n_new] &= budget[:, lo:lo + n_new] > 0
             if t + 1 < s.years:
                 coming = ahead.submit(ready, (t + 1) % 2, most_checked(t + 1))
@@ -585,10 +601,14 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
             covered = link.evaluated(budget, active, units, design.linkage or None,
                                      years_left)
             shown = None if cross is None else cross.shown(years_left, design.linkage or None)
+            barred = barred_left > 0 if s.blacklist_years else None
             sc = evaluate_process(theta - theta_mu if t else None, inflation, measure, draws,
                                   process, budget, active if covered is None else covered,
                                   points, inputs.measure.points, scratch, risk=weight,
-                                  space=space, shown=shown)
+                                  space=space, shown=shown, barred=barred)
+            if barred is not None and sc.evaluator is not None:   # a forfeit bars it N years
+                barred_left = np.where((sc.evaluator == 3).any(axis=1), s.blacklist_years,
+                                       np.maximum(barred_left - 1, 0))
             if s.check_risk_history:
                 found_before |= sc.checked & (sc.self - sc.recheck > s.gap)
             recovered = watched = None
@@ -622,6 +642,8 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                 honest = evaluate_year(sc.honest, budget, inputs.grading, inputs.linkage, **year)
                 o = dataclasses.replace(o, honest=honest, inflation_points=np.where(
                     active, sc.self - sc.honest_self, 0.0).sum(axis=1))
+            if barred is not None:
+                o = dataclasses.replace(o, third_party_barred=barred)
             if space is not None and space.soft is not None:   # for the soft-target metrics
                 object.__setattr__(o, "soft_targets", space.soft)
             values = metrics.compute(o, names, inputs.grading.labels)
