@@ -371,7 +371,9 @@ def _fixed() -> tuple[Metric, ...]:
                "self-evaluations alone, less that after the re-checks", _misgraded_avoided,
                True),
         Metric("cost_per_misgraded_yuan_avoided", "yuan per yuan", "what the re-checks cost "
-               "per yuan of misgraded budget they avoid (NaN where they avoid none)",
+               "per yuan of misgraded budget they avoid, per replication (NaN where they avoid "
+               "none; where they avoid little the ratio is large, so its mean is unsteady: "
+               "set evaluation_cost_recheck against misgraded_avoided too)",
                _cost_per_avoided, True),
         Metric("deposits_forfeited", "checks", "third-party re-checks whose quality deposit "
                "was forfeited (erred by more than the tolerance)", _forfeited, True),

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
 from perfsim.errors import InputError
 from perfsim.kernel.evaluation import SELECTIONS, TARGET_CONSEQUENCES
 from perfsim.kernel.scoring import GAP_MODES
@@ -184,12 +186,8 @@ class Settings:
             if not _finite(frac) or frac < 0:
                 raise InputError(where="simulation", field=f"spot_check.mix.{sel}", value=frac,
                                  problem="must be a share >= 0 of the checks")
-        if self.check_days_budget > 0 and not self.days_recheck > 0:
-            bad("check_days_budget", "needs simulation.cost.recheck_days > 0 (the staff-days "
-                                     "one re-check takes)")
-        if self.check_selection == "mix" and self.check_funds_share > 0:
-            bad("check_funds_share", "does not go with selection mix (checks are counted "
-                                     "along one order)")
+        check_rationing(self.check_days_budget, self.days_recheck, self.check_funds_share,
+                        self.check_selection)
         if self.check_selection == "mix" and (
                 not self.check_mix or abs(sum(self.check_mix.values()) - 1) > 1e-9):
             bad("check_mix", "selection mix needs shares of the checks by selection that "
@@ -258,6 +256,20 @@ class Settings:
     @property
     def chunk_blocks(self) -> int:
         return max(1, math.ceil(self.chunk / BLOCK))
+
+
+def check_rationing(days_budget: Any, recheck_days: Any, funds_share: Any,
+                    selection: str) -> None:
+    """A staff-days budget needs the staff-days of one re-check, and a funds share one order
+    of checks (not ``mix``); each value a number or one per row (a parameter sample)."""
+    if np.any(np.asarray(days_budget) > 0) and not np.all(np.asarray(recheck_days) > 0):
+        raise InputError(where="simulation", field="spot_check.days_budget",
+                         value=float(np.max(days_budget)), problem="needs simulation.cost."
+                         "recheck_days > 0 (the staff-days one re-check takes)")
+    if np.any(np.asarray(funds_share) > 0) and selection == "mix":
+        raise InputError(where="simulation", field="spot_check.funds_share",
+                         value=float(np.max(funds_share)), problem="does not go with "
+                         "selection mix (checks are counted along one order)")
 
 
 def _finite(v: Any) -> bool:

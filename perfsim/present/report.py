@@ -132,6 +132,15 @@ _MC_LINES = (
     ("volatility", "年际波动 year-on-year volatility", "share"),
     ("inflation_payoff", "虚报收益 inflation payoff (yuan per point)", "num"),
 )
+#: lines printed only where the scenario makes them move from their idle value
+_MC_WHEN = (
+    ("self_evaluation_coverage", "自评资金覆盖率 funds self-evaluated", "share", 1.0),
+    ("recheck_coverage", "复核资金覆盖率 funds re-checked", "share", 0.0),
+    ("evaluation_cost", "评价成本 evaluation cost", "yuan", 0.0),
+    ("evaluation_days", "评价人天 evaluation staff-days", "num", 0.0),
+    ("misgraded_avoided", "复核减少的误评资金 misgraded budget avoided by re-checks", "yuan",
+     0.0),
+)
 
 
 def print_monte_carlo(result: MonteCarloResult, out: Path | None = None) -> None:
@@ -142,7 +151,10 @@ def print_monte_carlo(result: MonteCarloResult, out: Path | None = None) -> None
           f"{s['projects']:,} 个项目 projects")
     fmt = {"share": numbers.percent, "yuan": numbers.yuan, "num": numbers.decimal}
     rows = []
-    for key, label, kind in _MC_LINES:
+    shown = [*_MC_LINES, *((key, label, kind) for key, label, kind, idle in _MC_WHEN
+                          if any(e["mean"] is not None and e["mean"] == e["mean"]
+                                 and e["mean"] != idle for e in s["metrics"][key]))]
+    for key, label, kind in shown:
         for entry in s["metrics"][key]:
             if entry["mean"] is None or entry["mean"] != entry["mean"]:  # not defined here
                 continue

@@ -58,7 +58,7 @@ from perfsim.kernel.year import CycleState, blacklisted_entrants, evaluate_year
 from perfsim.model.indicators import VALUE
 from perfsim.model.params import Parameter, RowDesign, apply_rows, parameters
 from perfsim.model.scenario import Scenario
-from perfsim.model.settings import PATHS, Settings
+from perfsim.model.settings import PATHS, Settings, check_rationing
 from perfsim.model.streams import (
     BLOCK,
     generator,
@@ -403,14 +403,7 @@ def process_of(settings: Settings, measure: Measure, design: RowDesign | None = 
     get = (lambda name: getattr(s, name)) if design is None else (
         lambda name: design.setting(name, getattr(s, name)))
     days, funds = get("check_days_budget"), get("check_funds_share")
-    if np.any(np.asarray(days) > 0) and not np.all(np.asarray(get("days_recheck")) > 0):
-        raise InputError(where="simulation", field="spot_check.days_budget",
-                         value=float(np.max(days)), problem="needs simulation.cost."
-                         "recheck_days > 0 (the staff-days one re-check takes)")
-    if np.any(np.asarray(funds) > 0) and s.check_selection == "mix":
-        raise InputError(where="simulation", field="spot_check.funds_share",
-                         value=float(np.max(funds)), problem="does not go with selection "
-                         "mix (checks are counted along one order)")
+    check_rationing(days, get("days_recheck"), funds, s.check_selection)   # per-row values
     return Process(dispersion=0.0 if measure.ready else get("leaf_dispersion"),
                    noise=get("measurement_noise"),
                    recheck_noise=get("recheck_noise"), check_share=get("check_share"),
