@@ -303,3 +303,16 @@ def test_the_budget_change_model_leaves_out_the_projects_not_graded(tmp_path):
     alloc = run_year(perfsim.load(SCENARIOS / "xinjian.yaml")).allocations
     fit = budget_change_model(alloc)
     assert fit.n_obs == int(alloc["evaluated"].sum())
+
+
+def test_calibration_finds_the_funds_share_that_covers_a_target(tmp_path):
+    from perfsim.run.calibrate import calibrate
+    # the small portfolio: D1 2.4 M (P1 2 M, P2 0.4 M), D2 2.4 M (P3 1.2 M, P5 0.9 M, P4 0.3 M)
+    # with no size line, a funds share just above 1.2/2.4 = 0.5 makes D2 add P5 after P3;
+    # P1 alone is 83% of D1: the whole portfolio covers (2 + 1.2 + 0.9) / 4.8 = 85.4%
+    sc = apply_changes(_scores_scenario(tmp_path), {"linkage.coverage.min_budget": 1e12})
+    solved = calibrate(sc, "linkage.coverage.funds_share", {"self_evaluation_coverage": 0.85},
+                       bounds=(0.1, 0.9))
+    covered = apply_changes(sc, {"linkage.coverage.funds_share": solved.value}).run_year()
+    assert covered.metrics["self_evaluation_coverage"] == pytest.approx(4.1e6 / 4.8e6)
+    assert 0.5 - 1e-3 <= solved.value <= 0.5 + 1e-3
