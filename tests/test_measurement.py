@@ -155,6 +155,13 @@ def test_the_draws_do_not_depend_on_chunking_or_engine(tmp_path):
                     workers=2).replications
     pd.testing.assert_frame_equal(one, two)
     pd.testing.assert_frame_equal(one, pool)
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        dask = simulate(sc, dataclasses.replace(st, chunk=32), engine="dask",
+                        scheduler=cluster.scheduler_address).replications
+    pd.testing.assert_frame_equal(one, dask)
 
 
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
