@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -19,6 +20,7 @@ from perfsim.analyse.departments import department_profiles, most_affected
 from perfsim.analyse.diagnose import diagnose, format_diagnosis
 from perfsim.analyse.estimate import MODELS as ESTIMATE_MODELS
 from perfsim.analyse.estimate import estimate_file
+from perfsim.analyse.robust import benefit_of_the_doubt, smaa
 from perfsim.app.compute import bench_calls, open_scenario
 from perfsim.app.example import scores_workbook
 from perfsim.app.server import serve
@@ -39,6 +41,7 @@ from perfsim.io import (
     claim_output,
     handle_interrupts,
     input_files,
+    read_yaml,
     safe_name,
     to_jsonable,
 )
@@ -57,12 +60,14 @@ from perfsim.present.plots import plot_sensitivity
 from perfsim.present.report import (
     estimate_frame,
     format_check_designs,
+    format_robust,
     print_monte_carlo,
     print_year,
     write_check_designs,
     write_csv,
     write_department_reports,
     write_monte_carlo,
+    write_rank_acceptability,
     write_year,
 )
 from perfsim.present.template import portfolio_template
@@ -373,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="table (default) or csv: code,weight with weights in points")
     wts.set_defaults(func=_cmd_weights)
     _add_diagnose_command(sub)
+    _add_robust_command(sub)
     _add_notebook_commands(sub)
     _add_app_command(sub)
     return p
@@ -440,22 +446,28 @@ def _add_diagnose_command(sub: argparse._SubParsersAction) -> None:
     dia.set_defaults(func=_cmd_diagnose)
 
 
-def _cmd_diagnose(args: argparse.Namespace) -> int:
-    if len(args.files) > 2:
-        raise InputError(field="FILE", value=len(args.files),
+def _system_and_portfolio(files: Sequence[Path], out: Path | None, *extra: Path | None
+                         ) -> tuple[Any, Any, Scenario | None, list[Path]]:
+    """``SYSTEM PORTFOLIO`` or one ``SCENARIO`` on the command line: the indicator system, the
+    portfolio, the scenario (or None) and the input files (``--out`` checked against them)."""
+    if len(files) > 2:
+        raise InputError(field="FILE", value=len(files),
                          problem="give SYSTEM PORTFOLIO or one SCENARIO")
-    inputs = input_files(args.files)
-    if args.out is not None:
-        check_output_dir(args.out, inputs=inputs)
-    if len(args.files) == 1:
-        scenario = load_scenario(args.files[0])
-        system, portfolio = scenario.system, scenario.portfolio
-        if system is None:
-            raise InputError(args.files[0], field="indicator_system",
+    inputs = input_files([*files, *(e for e in extra if e is not None)])
+    if out is not None:
+        check_output_dir(out, inputs=inputs)
+    if len(files) == 1:
+        scenario = load_scenario(files[0])
+        if scenario.system is None:
+            raise InputError(files[0], field="indicator_system",
                              problem="the scenario has no indicator system")
-    else:
-        system = load_indicator_system(args.files[0])
-        portfolio = load_portfolio(args.files[1], system)
+        return scenario.system, scenario.portfolio, scenario, inputs
+    system = load_indicator_system(files[0])
+    return system, load_portfolio(files[1], system), None, inputs
+
+
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    system, portfolio, _, inputs = _system_and_portfolio(args.files, args.out)
     try:
         result = diagnose(system, portfolio, data=args.data, method=args.method,
                           redundant=args.redundant, contrary=args.contrary)
@@ -474,6 +486,86 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
             print(f"\n已写入 wrote {args.out}/ (indicators, groups, pca, correlations, "
                   "group_correlations .csv)")
     return 0
+
+
+def _add_robust_command(sub: argparse._SubParsersAction) -> None:
+    rob = sub.add_parser(
+        "robust", help="rankings under other admissible weights: benefit of the doubt or SMAA",
+        description="bod: each project's score under its most favourable admissible weights "
+                    "(benefit of the doubt; 1 = best under some weights). smaa: SMAA-2 rank "
+                    "acceptability under weights drawn uniformly from the admissible ones. "
+                    "Admissible weights are shares of the total weight, within the optional "
+                    "--bounds. Give SCENARIO, or SYSTEM PORTFOLIO (with measurements).")
+    rob.add_argument("method", choices=["bod", "smaa"], help="bod or smaa")
+    rob.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                     help="SCENARIO, or SYSTEM PORTFOLIO")
+    rob.add_argument("--bounds", type=Path, default=None,
+                     help="YAML file with a bounds: block (each leaf's and level-1 group's "
+                          "share of the total weight)")
+    rob.add_argument("--draws", type=int, default=10_000, help="smaa: weight draws "
+                                                                "(default 10000)")
+    rob.add_argument("--top", type=int, default=10,
+                     help="projects listed (and, smaa, the ranks counted as the top; "
+                          "default 10)")
+    rob.add_argument("--seed", type=int, default=None,
+                     help="smaa: seed of the draws (default: the scenario's, else 0)")
+    rob.add_argument("--out", type=Path, default=None,
+                     help="also write the tables as CSV here (smaa: and the heat map)")
+    rob.add_argument("--json", action="store_true", help="print JSON")
+    rob.set_defaults(func=_cmd_robust)
+
+
+def _cmd_robust(args: argparse.Namespace) -> int:
+    system, portfolio, scenario, inputs = _system_and_portfolio(args.files, args.out,
+                                                                args.bounds)
+    if isinstance(args.top, bool) or args.top < 1:
+        raise InputError(field="--top", value=args.top, problem="must be a whole number >= 1")
+    bounds = None
+    if args.bounds is not None:
+        doc = read_yaml(args.bounds)
+        if not isinstance(doc, dict) or "bounds" not in doc:
+            raise InputError(args.bounds, field="bounds",
+                             problem="needs a bounds: block (leaves and/or groups)")
+        bounds = doc["bounds"]
+    src = str(args.bounds) if args.bounds is not None else None
+    if args.method == "bod":
+        result = benefit_of_the_doubt(system, portfolio, bounds, source=src)
+        tables = {"bod": result.table, "bod_weights": result.weights}
+    else:
+        if args.draws < 1:
+            raise InputError(field="--draws", value=args.draws,
+                             problem="must be a whole number >= 1")
+        seed = args.seed if args.seed is not None else (
+            scenario.seed if scenario is not None else 0)
+        result = smaa(system, portfolio, draws=args.draws, seed=seed, bounds=bounds,
+                      top=args.top, source=src)
+        tables = {"smaa": result.table, "smaa_departments": result.departments,
+                  "smaa_central_weights": result.central_weights}
+    if args.out is not None:
+        with atomic_directory(args.out, kind=f"robust-{args.method}", inputs=inputs) as tmp:
+            for name, table in tables.items():
+                write_csv(table, tmp / f"{name}.csv")
+            if args.method == "smaa":
+                write_rank_acceptability(result, tmp / "rank_acceptability.png",
+                                         top=args.top, source=robust_source(args, result))
+    if args.json:
+        print(json.dumps(to_jsonable({k: t.to_dict(orient="records")
+                                      for k, t in tables.items()}), indent=2,
+                         ensure_ascii=False))
+    else:
+        print(format_robust(result, args.top))
+        if args.out is not None:
+            print(f"\n已写入 wrote {args.out}/ ({', '.join(tables)} .csv"
+                  + (", rank_acceptability.png)" if args.method == "smaa" else ")"))
+    return 0
+
+
+def robust_source(args: argparse.Namespace, result: Any) -> str:
+    """The source line of a robustness figure: the command's inputs and draws."""
+    names = " ".join(p.name for p in args.files)
+    return (f"perfsim robust {args.method} {names}"
+            + (f", bounds {args.bounds.name}" if args.bounds is not None else "")
+            + f"; {result.draws:,} draws, seed {result.seed}")
 
 
 def _add_notebook_commands(sub: argparse._SubParsersAction) -> None:

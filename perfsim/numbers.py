@@ -278,6 +278,9 @@ HEADINGS_ZH = {
     "weakest": "最弱指标", "precondition_failed": "前置条件未满足", "code": "指标编码",
     "name": "指标名称", "department_mean": "部门平均得分率", "portfolio_mean": "全部项目平均得分率",
     "difference_pp": "差异", "evaluated": "纳入评价",
+    "bod_score": "最有利权重得分", "bod_rank": "最有利权重排名", "expert_score": "原权重得分",
+    "expert_rank": "原权重排名", "expected_rank": "期望排名", "rank1": "排名第一概率",
+    "top_share": "进入前列概率", "expected_in_top": "期望进入前列项目数",
 }
 
 

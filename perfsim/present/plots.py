@@ -494,7 +494,9 @@ def rank_acceptability(result: Any, *, top: int = 10, source: str,
                        figsize: tuple[float, float] = (8, 5.5)) -> Any:
     """SMAA-2 rank acceptability (:func:`perfsim.analyse.robust.smaa`) as a heat map: the
     ``top`` projects of the expert ranking (rows) against ranks 1 to ``top`` (columns), each
-    cell the share of admissible weights that give the project that rank."""
+    cell the share of admissible weights that give the project that rank (fewer when the
+    portfolio has fewer projects)."""
+    top = min(int(top), len(result.table))
     t = result.table.sort_values("expert_rank", kind="stable").head(top)
     matrix = pd.DataFrame(result.acceptability[t.index.to_numpy(), :top],
                           index=[f"{p} (#{r})" for p, r in zip(t["project_id"],

@@ -9,9 +9,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from perfsim import numbers
 from perfsim.analyse.departments import Profiles
+from perfsim.analyse.robust import BoDTable, SMAATable
 from perfsim.io import atomic_directory, safe_name, write_json
 from perfsim.present import plots
 from perfsim.run.checks import CheckDesigns
@@ -198,6 +200,48 @@ def write_check_designs(result: CheckDesigns, out: str | Path, *, source: str) -
         plt.close(fig)
         write_json(tmp / "settings.json", {**result.settings, "perfsim_version": __version__})
     return Path(out)
+
+
+def format_robust(result: BoDTable | SMAATable, top: int = 10) -> str:
+    """Benefit of the doubt or SMAA-2 on a console, Chinese first: how far the rankings
+    under other admissible weights stray from the file's, and the ``top`` projects."""
+    t = result.table
+    if isinstance(result, BoDTable):
+        rho = float(stats.spearmanr(t["bod_score"], t["expert_score"]).statistic)
+        head = (f"最有利权重 benefit of the doubt: {int((t['bod_score'] >= 1 - 1e-9).sum()):,} "
+                f"of {len(t):,} projects score 1 under some admissible weights; Spearman with "
+                f"the file's weights {numbers.decimal(rho)}")
+        shown = t.sort_values(["bod_rank", "expert_rank"], kind="stable").head(top)
+        shown = shown.assign(bod_score=shown["bod_score"].map(numbers.decimal),
+                             expert_score=shown["expert_score"].map(numbers.decimal))
+        return head + "\n" + numbers.zh_headings(shown).to_string(index=False)
+    rho = float(stats.spearmanr(t["expected_rank"], t["expert_rank"]).statistic)
+    head = (f"SMAA-2: {result.draws:,} draws (seed {result.seed}); Spearman of the expected "
+            f"ranks with the file's {numbers.decimal(rho)}; "
+            f"{int((t['rank1'] > 0).sum()):,} projects rank first under some weights")
+    shown = t.sort_values(["expected_rank", "expert_rank"], kind="stable").head(top)
+    shown = shown.assign(expected_rank=shown["expected_rank"].map(numbers.decimal),
+                         rank1=shown["rank1"].map(numbers.percent),
+                         top_share=shown["top_share"].map(numbers.percent))
+    deps = result.departments.sort_values("expected_in_top", ascending=False,
+                                          kind="stable").head(top)
+    deps = deps.assign(expected_rank=deps["expected_rank"].map(numbers.decimal),
+                       expected_in_top=deps["expected_in_top"].map(numbers.decimal))
+    return (head + "\n" + numbers.zh_headings(shown).to_string(index=False)
+            + f"\n\n部门 departments (expected projects in the top {result.top}):\n"
+            + numbers.zh_headings(deps).to_string(index=False))
+
+
+def write_rank_acceptability(result: SMAATable, path: Path, *, top: int, source: str) -> None:
+    """The SMAA-2 heat map (:func:`perfsim.present.plots.rank_acceptability`) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plots.rank_acceptability(result, top=top, source=source)
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
 
 
 def format_check_designs(result: CheckDesigns) -> str:
