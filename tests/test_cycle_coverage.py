@@ -316,3 +316,35 @@ def test_calibration_finds_the_funds_share_that_covers_a_target(tmp_path):
     covered = apply_changes(sc, {"linkage.coverage.funds_share": solved.value}).run_year()
     assert covered.metrics["self_evaluation_coverage"] == pytest.approx(4.1e6 / 4.8e6)
     assert 0.5 - 1e-3 <= solved.value <= 0.5 + 1e-3
+
+
+def test_units_adding_the_projects_they_expect_best_by_hand():
+    perf = np.array([[50.0, 90.0, 70.0, 95.0]])
+    budget = np.array([[4.0, 3.0, 2.0, 1.0]])
+    # half of 10: the best first — P4 (1), P2 (3, 4 so far), P3 (2, 6): P1 is left out
+    best = Coverage(funds_share=0.5, by="portfolio", fill="best").evaluated(
+        budget, performance=perf)
+    assert best.tolist() == [[False, True, True, True]]
+    largest = Coverage(funds_share=0.5, by="portfolio").evaluated(budget, performance=perf)
+    assert largest.tolist() == [[True, True, False, False]]
+    with pytest.raises(InputError, match="coverage.fill.*largest, best"):
+        linkage_from_dict({"rule": "liupanshui", "coverage": {"funds_share": 0.5,
+                                                              "fill": "worst"}})
+
+
+def test_a_department_showing_its_good_side_keeps_its_poor_project_out(tmp_path):
+    # D2 must cover 60% of 2.4 M = 1.44 M: P3 (1.2 M) must self-evaluate; 0.24 M to go. By
+    # size it adds P5 (0.9 M, 55 points: 差, cancelled); showing its good side it adds P4
+    # (0.3 M, 92 points) instead, and P5 keeps its 900,000 ungraded.
+    sc = _scores_scenario(tmp_path)
+    best = apply_changes(sc, {"linkage": {
+        "rule": "liupanshui", "ratio": 0.15,
+        "coverage": {"min_budget": 1000000, "funds_share": 0.6, "fill": "best"}}})
+    a = run_year(best).allocations.set_index("project_id")
+    assert a["evaluated"].tolist() == [True, False, True, True, False]
+    assert a.loc["P5", "next_budget"] == 900_000
+    assert run_year(best).metrics["savings"] == pytest.approx(300_000)
+    # the noise-free Monte Carlo's first year makes the same choice from the latent scores
+    row = best.simulate(replications=1, years=1, noise=False).replications.iloc[0]
+    assert row["savings"] == run_year(best).metrics["savings"]
+    assert row["count_self_evaluated"] == 3

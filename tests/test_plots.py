@@ -121,3 +121,20 @@ def test_use_cjk_font_picks_the_first_installed(monkeypatch):
         assert plots.use_cjk_font() == "WenQuanYi Zen Hei"  # earlier in CJK_FONTS than SimHei
         assert matplotlib.rcParams["font.sans-serif"][0] == "WenQuanYi Zen Hei"
         assert matplotlib.rcParams["axes.unicode_minus"] is False
+
+
+def test_large_ticks_are_written_in_full_never_with_an_offset():
+    data = pd.DataFrame({"line": [0, 500_000, 1_000_000, 2_000_000],
+                         "kept": [6.8e6, 7.1e6, 9.7e6, 13.2e6]})
+    fig = plots.line_chart(data, "line", "kept", title="t", xlabel="size line (yuan)",
+                           ylabel="kept (yuan)", source="s")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+    assert "1,000,000" in labels
+    assert not any("e" in t.lower() for t in labels)
+    assert ax.xaxis.get_offset_text().get_text() == ""
+    assert ax.yaxis.get_offset_text().get_text() == ""
+    plt.close(fig)
+    assert [plots.tick_label(v) for v in (0.25, 12, 2500.0, -1e7, 5e-5)] == [
+        "0.25", "12", "2,500", "-10,000,000", "0.00005"]

@@ -220,21 +220,26 @@ class Coverage:
     every project of 1,000,000 yuan or more must self-evaluate, and each department's
     self-evaluated funds must reach 60% of its project funds). Every project of at least
     ``min_budget`` yuan is evaluated; then, within each unit (``by: department``) or over the
-    whole portfolio (``by: portfolio``), the largest of the remaining projects are added —
-    ties to the project listed first — until the evaluated funds reach ``funds_share`` of the
-    funds. The other projects are not graded: the grade moves none of their money."""
+    whole portfolio (``by: portfolio``), remaining projects are added — the largest first
+    (``fill: largest``), or those the unit expects to perform best (``fill: best``: a unit
+    showing its good side, which S2's rule leaves open); ties to the project listed first —
+    until the evaluated funds reach ``funds_share`` of the funds. The other projects are not
+    graded: the grade moves none of their money."""
 
     min_budget: float = math.inf
     funds_share: float = 0.0
     by: str = "department"
+    fill: str = "largest"
 
     def evaluated(self, budget: np.ndarray, active: np.ndarray | None = None,
                   units: np.ndarray | None = None,
-                  rows: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
+                  rows: Mapping[str, np.ndarray] | None = None,
+                  performance: np.ndarray | None = None) -> np.ndarray:
         """The projects self-evaluated this year, (rows, projects) bool, from their budgets
         (rows, projects) in yuan; ``active`` marks the projects in the portfolio, ``units``
         each project's unit index ((projects,) or per row), ``rows`` per-row values of
-        ``coverage.min_budget`` and ``coverage.funds_share``."""
+        ``coverage.min_budget`` and ``coverage.funds_share``, ``performance`` what the unit
+        expects of each project (points; ``fill: best`` adds the highest first)."""
         b = np.atleast_2d(np.asarray(budget, dtype=float))
         live = (np.ones(b.shape, dtype=bool) if active is None
                 else np.broadcast_to(np.asarray(active, dtype=bool), b.shape))
@@ -253,8 +258,14 @@ class Coverage:
         else:
             u = np.zeros(b.shape, dtype=np.intp)
         R, P = b.shape
-        # each row's projects by unit, then the largest budget first (stable: listing order)
-        order = np.lexsort((-b, u), axis=-1)
+        if self.fill == "best" and performance is None:
+            raise InputError(where="linkage", field="coverage.fill", value=self.fill,
+                             problem="needs each project's expected performance: run it "
+                                     "through perfsim.run")
+        key = b if self.fill == "largest" else np.broadcast_to(
+            np.asarray(performance, dtype=float), b.shape)
+        # each row's projects by unit, then the first to add (stable: listing order)
+        order = np.lexsort((-key, u), axis=-1)
         bs, us = np.take_along_axis(b, order, -1), np.take_along_axis(u, order, -1)
         ms = np.take_along_axis(must, order, -1)
         n_units = int(u.max(initial=-1)) + 1
@@ -382,15 +393,16 @@ class Linkage:
     def evaluated(self, budget: np.ndarray, active: np.ndarray | None = None,
                   units: np.ndarray | None = None,
                   rows: Mapping[str, np.ndarray] | None = None,
-                  years_left: np.ndarray | None = None) -> np.ndarray | None:
+                  years_left: np.ndarray | None = None,
+                  performance: np.ndarray | None = None) -> np.ndarray | None:
         """The projects evaluated and graded this year: those the coverage rule has
-        self-evaluated (:meth:`Coverage.evaluated`) and, where cross-year projects' overall
-        evaluation is deferred, only those in their last year (``years_left``: each
-        project's years to completion, this one included); None without either rule (every
-        project)."""
+        self-evaluated (:meth:`Coverage.evaluated`; ``performance``: what each unit expects
+        of its projects, in points) and, where cross-year projects' overall evaluation is
+        deferred, only those in their last year (``years_left``: each project's years to
+        completion, this one included); None without either rule (every project)."""
         mask = None
         if self.coverage is not None:
-            mask = self.coverage.evaluated(budget, active, units, rows)
+            mask = self.coverage.evaluated(budget, active, units, rows, performance)
         due = (None if self.cross_year is None or years_left is None
                else self.cross_year.due(years_left))
         if due is not None:
@@ -606,6 +618,7 @@ def linkage_from_dict(spec: Mapping[str, Any] | None, labels: LabelSet = NATIONA
             min_budget: 1000000       # every project this large
             funds_share: 0.6          # and each department's largest until 60% of its funds
             by: department            # or portfolio
+            fill: largest             # or best: each unit adds the projects it expects best
           cross_year:                 # projects with a years_left column above 1
             evaluation: by_stage      # annual | by_stage | deferred
             lag: 0.3                  # Monte Carlo: results hidden before completion
@@ -857,10 +870,11 @@ def _pre_evaluation(value: Any) -> PreEvaluation:
 
 
 COVERAGE_BY = ("department", "portfolio")
+COVERAGE_FILL = ("largest", "best")
 
 
 def _coverage(value: Any) -> Coverage:
-    spec = _block(value, "coverage", {"min_budget", "funds_share", "by"})
+    spec = _block(value, "coverage", {"min_budget", "funds_share", "by", "fill"})
     if "min_budget" not in spec and "funds_share" not in spec:
         raise InputError(where="linkage", field="coverage",
                          problem="needs min_budget (yuan) or funds_share (of the funds)")
@@ -868,10 +882,14 @@ def _coverage(value: Any) -> Coverage:
     if by not in COVERAGE_BY:
         raise InputError(where="linkage", field="coverage.by", value=by,
                          problem=f"must be one of {', '.join(COVERAGE_BY)}")
+    fill = spec.get("fill", "largest")
+    if fill not in COVERAGE_FILL:
+        raise InputError(where="linkage", field="coverage.fill", value=fill,
+                         problem=f"must be one of {', '.join(COVERAGE_FILL)}")
     return Coverage(min_budget=(math.inf if spec.get("min_budget") is None else
                                 _number(spec["min_budget"], "coverage.min_budget")),
                     funds_share=_share(spec.get("funds_share", 0.0), "coverage.funds_share"),
-                    by=by)
+                    by=by, fill=fill)
 
 
 CROSS_YEAR = ("annual", "by_stage", "deferred")

@@ -220,7 +220,8 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     pre-evaluation metrics.
 
     The coverage rule of the linkage policy (:class:`perfsim.kernel.linkage.Coverage`)
-    decides which projects self-evaluate this year from their budgets, and its cross-year
+    decides which projects self-evaluate this year from their budgets (and, where units add
+    the projects they expect best, from ``score``), and its cross-year
     rule, with deferred evaluation, which projects are due (``years_left``: each project's
     years to completion), unless ``evaluated`` says it (the Monte Carlo decides it before the
     evaluation process, with the same rules):
@@ -238,7 +239,7 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
         gross, cancel = np.where(active, budget, 0.0), ~active
     if evaluated is None:
         evaluated = linkage.evaluated(gross, None if everyone else active, units, rows,
-                                      years_left)
+                                      years_left, score)
     graded = (None if everyone else active) if evaluated is None else active & evaluated
     grade = grading.grade(score, cutoffs, graded)
     true_grade = (None if true_score is None else grading.grade(true_score, cutoffs, graded))

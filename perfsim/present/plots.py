@@ -214,9 +214,30 @@ def _finish(fig: Any, ax: Any, title: str, xlabel: str, ylabel: str, source: str
     ax.set_title(text(title))
     ax.set_xlabel(text(xlabel))
     ax.set_ylabel(text(ylabel))
+    plain_ticks(ax)
     source_line(fig, source)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
+
+
+def tick_label(value: float, _position: Any = None) -> str:
+    """A tick as people write it: 1,000,000 and 0.25, never 1e6 or an offset."""
+    v = float(value)
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if v != 0 and abs(v) < 1e-4:
+        return f"{v:.8f}".rstrip("0")
+    return f"{v:g}"
+
+
+def plain_ticks(ax: Any) -> None:
+    """Numeric ticks of linear axes written in full (:func:`tick_label`): matplotlib would
+    show large values as ×1e6 with an offset."""
+    from matplotlib.ticker import FuncFormatter, ScalarFormatter
+
+    for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+        if scale == "linear" and isinstance(axis.get_major_formatter(), ScalarFormatter):
+            axis.set_major_formatter(FuncFormatter(tick_label))
 
 
 def _new(figsize: tuple[float, float]) -> tuple[Any, Any]:

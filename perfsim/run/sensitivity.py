@@ -330,7 +330,7 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     cycle = cycle_args(sc, r)   # the evaluation cycle: the one-year run's draws per sample
     covered = inp.linkage.evaluated(np.broadcast_to(inp.budget, active.shape), active,
                                     cycle["units"], design.linkage or None,
-                                    cycle["years_left"])
+                                    cycle["years_left"], inp.true_score)
     cross = inp.linkage.cross_year
     shown = None if cross is None else cross.shown(cycle["years_left"], design.linkage or None)
     scores = evaluate_process(None, infl, inp.measure, draws, process, inp.budget,

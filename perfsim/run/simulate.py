@@ -519,6 +519,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                                                 rect.effect)
     costs = costs_of(s, design)
     entry_points = slots(inputs.true_score)   # the latent score a new request is judged on
+    scale_points = float((inputs.measure.points * inputs.measure.span).sum())  # share → points
     cross = link.cross_year                   # cross-year projects: years to completion
     years_left = None if cross is None else slots(inputs.years_left).copy()
 
@@ -591,8 +592,11 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                 measure = dataclasses.replace(measure, bonus=space.bonus(change))
             weight = risk * (1.0 + s.check_risk_history * found_before) \
                 if s.check_risk_history else risk
+            expected = None   # what each unit expects of its projects: the latent score
+            if link.coverage is not None and link.coverage.fill == "best":
+                expected = entry_points + scale_points * (theta - theta_mu)
             covered = link.evaluated(budget, active, units, design.linkage or None,
-                                     years_left)
+                                     years_left, expected)
             shown = None if cross is None else cross.shown(years_left, design.linkage or None)
             barred = barred_left > 0 if s.blacklist_years else None
             sc = evaluate_process(theta - theta_mu if t else None, inflation, measure, draws,
