@@ -113,6 +113,10 @@ def test_projects_left_out_keep_their_budget_and_take_no_grade(tmp_path):
     assert g.loc["not_evaluated", "projects"] == 2
     assert g.loc["not_evaluated", "budget"] == 700_000
     assert year.ledger["next_budget"].sum() == a["next_budget"].sum()
+    seen = year.summary["evaluation_cycle"]["evaluated"]
+    assert (seen["projects"], seen["not_evaluated"]) == (3, 2)
+    assert seen["funds_share"] == pytest.approx(4.1 / 4.8)
+    assert seen["coverage"]["min_budget"] == 1_000_000
 
 
 def test_projects_left_out_take_no_quota_place(tmp_path):

@@ -7,6 +7,7 @@ ledger by department and grade, and a summary.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,7 +187,8 @@ def summarise(scenario: Scenario, alloc: pd.DataFrame, by_grade: pd.DataFrame,
                     "floor": link.floor, "cap": link.cap,
                     "preconditions": list(link.preconditions)},
         **({"evaluation_cycle": cycle_summary(scenario, alloc)}
-           if {"feedback", "postponed", "blacklisted"} & set(alloc.columns) else {}),
+           if {"feedback", "postponed", "blacklisted", "evaluated"} & set(alloc.columns)
+           else {}),
         "totals_yuan": totals,
         "by_grade": by_grade.to_dict(orient="records"),
         "precondition_failures": int(alloc["precondition_failed"].sum()),
@@ -214,6 +216,16 @@ def cycle_summary(scenario: Scenario, alloc: pd.DataFrame) -> dict[str, Any]:
     if "blacklisted" in alloc.columns:
         out["blacklisted_units"] = sorted(map(str, alloc.loc[alloc["blacklisted"],
                                                               "department"].unique()))
+    if "evaluated" in alloc.columns:   # coverage or deferred cross-year evaluation
+        seen = alloc["evaluated"].to_numpy(dtype=bool)
+        budget = alloc["budget"].to_numpy(dtype=float)
+        out["evaluated"] = {
+            "projects": int(seen.sum()), "not_evaluated": int((~seen).sum()),
+            "funds_share": float(budget[seen].sum() / budget.sum()) if budget.sum() > 0
+            else None,
+            "coverage": (None if link.coverage is None else dataclasses.asdict(link.coverage)),
+            "cross_year": (None if link.cross_year is None
+                           else dataclasses.asdict(link.cross_year))}
     return out
 
 
