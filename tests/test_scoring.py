@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perfsim.errors import InputError
@@ -545,3 +545,19 @@ def test_aggregation_errors():
         total_score(np.ones(2), np.ones(2), groups=np.array([0, 1]), method="median")
     with pytest.raises(InputError, match="groups"):
         total_score(np.ones(2), np.ones(2), method="geometric")
+
+
+@given(coefs=st.lists(st.sampled_from([0.0, 0.2, 0.25, 0.5, 0.6, 0.8, 0.9, 1.0]),
+                      min_size=2, max_size=6),
+       values=st.lists(st.floats(-0.5, 1.5, allow_nan=False), min_size=1, max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_graded_invert_is_the_nearest_level_better_level_on_a_tie(coefs, values):
+    # levels with non-increasing coefficients (duplicates allowed); the reference is the
+    # distance to every level, the first (better) level winning a tie
+    coef = sorted(coefs, reverse=True)
+    rule = make_rule("graded", {"levels": {f"L{k}": c for k, c in enumerate(coef)}},
+                     points=10.0)
+    a = np.array(values + [(coef[0] + coef[-1]) / 2, coef[-1], coef[0]])
+    ref = np.abs(a[:, None] - np.array(coef)).argmin(axis=1)
+    assert rule.invert(a).tolist() == ref.astype(float).tolist()
+    assert rule.nearest(a).tolist() == np.array(coef)[ref].tolist()   # what that level scores

@@ -128,25 +128,28 @@ class LeafSpace:
         measured = self.take(self.measured, at, 1)
         out = np.clip(latent, 0.0, 1.0)
         targets = self.take(self.reset if recheck else self.targets, at, 1)
-        for leaves, rule, targeted in self.groups:
-            if rule.kind == "graded":   # the level nearest the latent attainment, as
-                v = rule.invert(latent[..., leaves])  # measured_value gives it (base + Δ)
+        for leaves, rule, targeted, everywhere in self.groups:
+            if rule.kind == "graded":   # the level nearest the latent attainment (as
+                # measured_value would give it, base + Δ) scores its coefficient
+                got = rule.nearest(latent[..., leaves])
             else:
                 v = measured_value(rule, value[..., leaves],
                                    latent[..., leaves] - base[..., leaves])
-            scorer = _at(rule, targets[..., leaves]) if targeted and targets is not None \
-                else rule
-            out[..., leaves] = np.where(measured[..., leaves], scorer.attainment(v),
-                                        out[..., leaves])
+                scorer = _at(rule, targets[..., leaves]) if targeted and targets is not None \
+                    else rule
+                got = scorer.attainment(v)
+            out[..., leaves] = got if everywhere else np.where(measured[..., leaves], got,
+                                                               out[..., leaves])
         return out
 
     @cached_property
-    def groups(self) -> tuple[tuple[slice | np.ndarray, Rule, bool], ...]:
+    def groups(self) -> tuple[tuple[slice | np.ndarray, Rule, bool, bool], ...]:
         """The measured leaves scored together, one call of a rule each: the same kind,
         direction and parameters (graded: coefficients; points where the rule reads them
         (:data:`_BY_POINTS`)), as one rule
         holding one target per leaf. Each group: its leaves (a slice where they are
-        consecutive), the rule and whether it has a target projects may set."""
+        consecutive), the rule, whether it has a target projects may set and whether every
+        project has a measured value on all of them."""
         keys: dict[tuple[Any, ...], list[int]] = {}
         for i, r in enumerate(self.rules):
             if np.any(self.measured[..., i]):
@@ -161,7 +164,8 @@ class LeafSpace:
             rule = _at(first, np.array([self.rules[i].target for i in idx], dtype=float)) \
                 if targeted else first
             run = idx == list(range(idx[0], idx[-1] + 1))
-            out.append((slice(idx[0], idx[-1] + 1) if run else np.array(idx), rule, targeted))
+            leaves = slice(idx[0], idx[-1] + 1) if run else np.array(idx)
+            out.append((leaves, rule, targeted, bool(np.all(self.measured[..., leaves]))))
         return tuple(out)
 
     def bonus(self, change: np.ndarray, at: At = slice(None)) -> np.ndarray | float:

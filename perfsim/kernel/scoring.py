@@ -383,9 +383,36 @@ class Graded(Rule):
         return np.where(ok, coef[safe], 0.0)
 
     def invert(self, attainment):
+        """The level whose coefficient is nearest each attainment, the better level on a
+        tie (of equal coefficients, the first)."""
+        up, down, closer = self._around(attainment)
         coef = self.coefficients
-        a = np.asarray(attainment, dtype=float)[..., None]
-        return np.abs(a - coef).argmin(axis=-1).astype(float)
+        new = np.ones(coef.size, dtype=bool)
+        new[1:] = coef[1:] != coef[:-1]
+        first = np.maximum.accumulate(np.where(new, np.arange(coef.size), 0))
+        return first[np.where(closer, down, up)].astype(float)
+
+    def nearest(self, attainment) -> np.ndarray:
+        """The coefficient of the nearest level (:meth:`invert`) to each attainment: the
+        attainment that level scores, ``attainment(invert(a))`` without the level."""
+        up, down, closer = self._around(attainment)
+        coef = self.coefficients
+        return np.where(closer, coef[down], coef[up])
+
+    def _around(self, attainment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The two levels around each attainment — the last whose coefficient is at or
+        above it and the first below it (the same at either end) — and where the lower one
+        is strictly closer. The coefficients never increase down the list, so the nearest
+        level is one of the two: a loop over the few levels counts those at or above, no
+        array of distances to every level."""
+        coef = self.coefficients
+        a = np.asarray(attainment, dtype=float)
+        above = np.zeros(a.shape, dtype=np.intp)     # levels with coefficient >= a
+        for c in coef:
+            above += a <= c
+        up = np.maximum(above - 1, 0)
+        down = np.minimum(above, coef.size - 1)
+        return up, down, np.abs(a - coef[down]) < np.abs(a - coef[up])
 
 
 class RatioOfScore(Rule):
