@@ -547,7 +547,7 @@ def _cmd_robust(args: argparse.Namespace) -> int:
                 write_csv(table, tmp / f"{name}.csv")
             if args.method == "smaa":
                 write_rank_acceptability(result, tmp / "rank_acceptability.png",
-                                         top=args.top, source=robust_source(args, result))
+                                         top=args.top, source=_robust_source(args, result))
     if args.json:
         print(json.dumps(to_jsonable({k: t.to_dict(orient="records")
                                       for k, t in tables.items()}), indent=2,
@@ -560,7 +560,7 @@ def _cmd_robust(args: argparse.Namespace) -> int:
     return 0
 
 
-def robust_source(args: argparse.Namespace, result: Any) -> str:
+def _robust_source(args: argparse.Namespace, result: Any) -> str:
     """The source line of a robustness figure: the command's inputs and draws."""
     names = " ".join(p.name for p in args.files)
     return (f"perfsim robust {args.method} {names}"

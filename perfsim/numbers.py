@@ -277,7 +277,7 @@ HEADINGS_ZH = {
     "count_fair": "中 项目数", "count_poor": "差 项目数", "strongest": "最强指标",
     "weakest": "最弱指标", "precondition_failed": "前置条件未满足", "code": "指标编码",
     "name": "指标名称", "department_mean": "部门平均得分率", "portfolio_mean": "全部项目平均得分率",
-    "difference_pp": "差异", "evaluated": "纳入评价",
+    "difference_pp": "差异", "evaluated": "纳入评价", "count_not_evaluated": "未评价 项目数",
     "bod_score": "最有利权重得分", "bod_rank": "最有利权重排名", "expert_score": "原权重得分",
     "expert_rank": "原权重排名", "expected_rank": "期望排名", "rank1": "排名第一概率",
     "top_share": "进入前列概率", "expected_in_top": "期望进入前列项目数",

@@ -53,6 +53,17 @@ def tiny_measured_scenario(folder: Path) -> Path:
     return path
 
 
+def one_error_line(capsys) -> str:
+    """What a command printed on stderr for bad input: exactly one line, ``perfsim: error:
+    ...``, no traceback; the line."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("perfsim: error: "), err
+    return lines[0]
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return DATA

@@ -352,3 +352,17 @@ def test_a_department_showing_its_good_side_keeps_its_poor_project_out(tmp_path)
     row = best.simulate(replications=1, years=1, noise=False).replications.iloc[0]
     assert row["savings"] == run_year(best).metrics["savings"]
     assert row["count_self_evaluated"] == 3
+
+
+def test_the_workbooks_name_the_projects_not_evaluated_in_both_languages(tmp_path):
+    import openpyxl
+    path = str(SCENARIOS / "xinjian.yaml")
+    assert main(["run", path, "--xlsx", "--out", str(tmp_path / "run")]) == 0
+    book = openpyxl.load_workbook(tmp_path / "run" / "allocation.xlsx")
+    projects, grades = book["项目 projects"], book["等级汇总 grades"]
+    assert "纳入评价 evaluated" in [c.value for c in projects[1]]
+    assert "未评价 not_evaluated" in [row[0] for row in grades.iter_rows(values_only=True)]
+    assert main(["report", "departments", path, "--top", "2",
+                 "--out", str(tmp_path / "rep")]) == 0
+    sheet = openpyxl.load_workbook(tmp_path / "rep" / "departments.xlsx").worksheets[0]
+    assert "未评价 项目数 not evaluated" in [c.value for c in sheet[1]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import one_error_line
 
 import perfsim
 from perfsim.cli import main
@@ -106,8 +107,8 @@ def test_bad_cross_year_input_is_one_line(tmp_path, capsys):
     with pytest.raises(InputError, match="years_left"):
         scenario(tmp_path, "annual", years_left="0,1")   # writes the files, then loads them
     assert main(["validate", str(tmp_path / "s.yaml")]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "row 2" in err[0] and "years_left" in err[0]
+    line = one_error_line(capsys)
+    assert "row 2" in line and "years_left" in line
 
 
 def test_the_generator_adds_cross_year_projects_without_moving_anything_else():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import one_error_line
 
 import perfsim
 from perfsim.cli import main
@@ -173,8 +174,7 @@ def test_a_bad_monitoring_block_is_one_line_naming_the_field(tmp_path, monitorin
         perfsim.load(path)
     assert field in str(info.value)
     assert main(["validate", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    one_error_line(capsys)
 
 
 def test_rectification_required_without_a_rectification_rule_is_refused(tmp_path, capsys):

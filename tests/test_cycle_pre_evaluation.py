@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SCENARIOS
+from conftest import SCENARIOS, one_error_line
 
 import perfsim
 from perfsim.cli import main
@@ -137,8 +137,7 @@ def test_a_bad_pre_evaluation_block_is_one_line_naming_the_field(tmp_path, block
         perfsim.load(path)
     assert field in str(info.value) and str(path) in str(info.value)
     assert main(["validate", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    one_error_line(capsys)
 
 
 def test_liupanshui_2022_pre_evaluated_111_requests_cutting_22_and_keeping_16(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import one_error_line
 
 import perfsim
 from perfsim.cli import main
@@ -124,8 +125,7 @@ def test_bad_flags_are_one_line_naming_the_field(tmp_path, linkage, more, field,
         perfsim.load(path)
     assert field in str(info.value)
     assert main(["validate", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    one_error_line(capsys)
 
 
 def test_an_unknown_column_is_still_refused_unless_it_is_a_precondition(tmp_path):

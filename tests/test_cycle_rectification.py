@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import one_error_line
 
 import perfsim
 from perfsim.cli import main
@@ -195,8 +196,7 @@ def test_a_bad_rectification_block_is_one_line_naming_the_field(tmp_path, block,
         perfsim.load(path)
     assert problem in str(info.value) and str(path) in str(info.value)
     assert main(["validate", str(path)]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    one_error_line(capsys)
 
 
 def test_unrectified_again_and_again_is_reduced_until_cancelled(tmp_path):

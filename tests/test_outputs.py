@@ -23,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import one_error_line
 
 import perfsim
 from perfsim import cli
@@ -70,19 +71,11 @@ def user_folder(root: Path, name: str = "userdata") -> Path:
     return folder
 
 
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err
-    lines = err.strip("\n").split("\n")
-    assert len(lines) == 1 and lines[0].startswith("perfsim: error: "), err
-    assert "Traceback" not in err
-    return lines[0]
-
-
 def refused(capsys, root: Path, *argv: object) -> str:
     """Run ``perfsim *argv``; it must exit 2 with one line and leave ``root`` as it was."""
     before = snapshot(root)
     code = main([str(a) for a in argv])
-    line = one_line_error(capsys)
+    line = one_error_line(capsys)
     assert code == 2, line
     assert snapshot(root) == before, "a refused command changed the file tree"
     return line
@@ -392,7 +385,7 @@ def test_a_second_command_on_a_busy_target_is_refused(capsys, tmp_path):
     before = snapshot(out)
     with held_by_another_process(out):
         code = main(["run", str(TINY), "--out", str(out), "--seed", "4"])
-        line = one_line_error(capsys)
+        line = one_error_line(capsys)
         assert code == 2
         assert re.fullmatch(rf"perfsim: error: {re.escape(str(out))}: another perfsim command "
                             r"is writing here \(pid \d+, since .*\); wait for it to finish or "
@@ -406,7 +399,7 @@ def test_a_second_notebook_run_with_the_same_run_id_is_refused(capsys, tmp_path)
     prepare_reports_dir(reports)  # as the first `perfsim notebooks run` did
     with held_by_another_process(reports / "same"):
         code = main(["notebooks", "run", "07", "--out", str(reports), "--run-id", "same"])
-        line = one_line_error(capsys)
+        line = one_error_line(capsys)
         assert code == 2 and "another perfsim command is writing here" in line
         assert "--run-id" in line
     assert not (reports / "same").exists()

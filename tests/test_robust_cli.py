@@ -8,21 +8,13 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import SCENARIOS, tiny_measured_scenario, tiny_scores_scenario
+from conftest import SCENARIOS, one_error_line, tiny_measured_scenario, tiny_scores_scenario
 
 import perfsim
 from perfsim.analyse.robust import benefit_of_the_doubt, smaa
 from perfsim.cli import main
 
 COMPARISON = SCENARIOS / "national_template_example.yaml"
-
-
-def one_error_line(capsys) -> str:
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def test_bod_writes_the_functions_table(tmp_path, capsys):

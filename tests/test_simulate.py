@@ -21,7 +21,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DATA, SCENARIOS
+from conftest import DATA, SCENARIOS, one_error_line
 
 import perfsim
 from perfsim.cli import main
@@ -505,15 +505,6 @@ def test_cli_runs_the_bundled_liupanshui_scenario(tmp_path):
     path = SCENARIOS / "liupanshui_2022.yaml"
     assert main(["run", str(path), "--replications", "4", "--out", str(out)]) == 0
     assert len(pd.read_csv(out / "projects.csv")) == 3468
-
-
-def one_error_line(capsys) -> str:
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("perfsim: error: "), err
-    return lines[0]
 
 
 @pytest.mark.parametrize(("simulation", "named"), [

@@ -205,17 +205,16 @@ def _costs(o: YearOutcome) -> dict[str, np.ndarray]:
     return o.costs.of(o.graded, o.checked, o.evaluator)
 
 
+def _funds_share(o: YearOutcome, mask: np.ndarray) -> np.ndarray:
+    """Share of this year's funds held by the projects ``mask`` marks (NaN without funds)."""
+    total = _sum(o.gross)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, _sum(np.where(mask, o.gross, 0.0)) / total, np.nan)
+
+
 def _coverage(o: YearOutcome) -> np.ndarray:
     _costs(o)
-    total = _sum(o.gross)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, _sum(np.where(o.checked, o.gross, 0.0)) / total, np.nan)
-
-
-def _self_coverage(o: YearOutcome) -> np.ndarray:
-    total = _sum(o.gross)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, _sum(np.where(o.graded, o.gross, 0.0)) / total, np.nan)
+    return _funds_share(o, o.checked)
 
 
 def _misgraded(o: YearOutcome, grade: np.ndarray) -> np.ndarray:
@@ -364,7 +363,7 @@ def _fixed() -> tuple[Metric, ...]:
                "(all of them without a coverage rule)",
                lambda o: o.graded.sum(axis=-1).astype(float)),
         Metric("self_evaluation_coverage", "share", "share of this year's funds "
-               "self-evaluated and graded", _self_coverage),
+               "self-evaluated and graded", lambda o: _funds_share(o, o.graded)),
         Metric("misgraded_money", "yuan", "budget of the projects graded unlike their true "
                "grade", lambda o: _misgraded(o, o.grade), True),
         Metric("misgraded_avoided", "yuan", "budget graded unlike its true grade by the "

@@ -15,10 +15,11 @@ from perfsim import numbers
 from perfsim.analyse.departments import Profiles
 from perfsim.analyse.robust import BoDTable, SMAATable
 from perfsim.io import atomic_directory, safe_name, write_json
+from perfsim.kernel.grading import NATIONAL
 from perfsim.present import plots
 from perfsim.run.checks import CheckDesigns
 from perfsim.run.simulate import MonteCarloResult
-from perfsim.run.year import YearResult
+from perfsim.run.year import NOT_EVALUATED, YearResult
 from perfsim.version import __version__
 
 
@@ -313,7 +314,8 @@ _XLSX_ENGLISH = {
     "cut": "cut (元 yuan)", "cancelled": "cancelled (元 yuan)",
     "rewarded": "rewarded (元 yuan)", "projects": "projects",
     "count_excellent": "excellent", "count_good": "good", "count_fair": "fair",
-    "count_poor": "poor", "strongest": "strongest indicator", "weakest": "weakest indicator",
+    "count_poor": "poor", "count_not_evaluated": "not evaluated", "evaluated": "evaluated",
+    "strongest": "strongest indicator", "weakest": "weakest indicator",
     "code": "code", "name": "name", "department_mean": "department mean",
     "portfolio_mean": "portfolio mean", "difference_pp": "difference (百分点 pp)",
     "net": "net (元 yuan)",
@@ -326,11 +328,13 @@ YUAN_FORMAT = "#,##0.00"
 TOTAL_LABEL = "合计 total"
 _XLSX_MONEY = {"budget", "reward", "next_budget", "change", "kept", "cut", "cancelled",
                "rewarded", "net"}
-_XLSX_COUNTS = {"projects", "count_excellent", "count_good", "count_fair", "count_poor"}
+_XLSX_COUNTS = {"projects", "count_excellent", "count_good", "count_fair", "count_poor",
+                "count_not_evaluated"}
 #: columns shown with two decimals: scores and indicator shares
 _XLSX_DECIMALS = {"score", "true_score", "department_mean", "portfolio_mean", "difference_pp"}
 #: Chinese labels put before the English value of grade and status cells in the workbook.
-GRADE_ZH = {"excellent": "优", "good": "良", "fair": "中", "poor": "差"}
+GRADE_ZH = {**dict(zip(NATIONAL.codes, NATIONAL.zh, strict=True)),
+            NOT_EVALUATED[0]: NOT_EVALUATED[1]}
 STATUS_ZH = {"kept": "保持", "cut": "压减", "cancelled": "取消", "rewarded": "奖励"}
 
 

@@ -186,7 +186,7 @@ def summarise(scenario: Scenario, alloc: pd.DataFrame, by_grade: pd.DataFrame,
         "linkage": {"rule": link.name, **dict(link.params), "pool": link.pool,
                     "floor": link.floor, "cap": link.cap,
                     "preconditions": list(link.preconditions)},
-        **({"evaluation_cycle": cycle_summary(scenario, alloc)}
+        **({"evaluation_cycle": cycle_summary(scenario, alloc, values)}
            if {"feedback", "postponed", "blacklisted", "evaluated"} & set(alloc.columns)
            else {}),
         "totals_yuan": totals,
@@ -196,7 +196,8 @@ def summarise(scenario: Scenario, alloc: pd.DataFrame, by_grade: pd.DataFrame,
     }
 
 
-def cycle_summary(scenario: Scenario, alloc: pd.DataFrame) -> dict[str, Any]:
+def cycle_summary(scenario: Scenario, alloc: pd.DataFrame, values: dict[str, float]
+                  ) -> dict[str, Any]:
     """The evaluation cycle of one year in people's terms: who was fed back and rectified,
     what was recovered and postponed, which units were blacklisted."""
     out: dict[str, Any] = {}
@@ -217,12 +218,10 @@ def cycle_summary(scenario: Scenario, alloc: pd.DataFrame) -> dict[str, Any]:
         out["blacklisted_units"] = sorted(map(str, alloc.loc[alloc["blacklisted"],
                                                               "department"].unique()))
     if "evaluated" in alloc.columns:   # coverage or deferred cross-year evaluation
-        seen = alloc["evaluated"].to_numpy(dtype=bool)
-        budget = alloc["budget"].to_numpy(dtype=float)
+        seen = int(values["count_self_evaluated"])
         out["evaluated"] = {
-            "projects": int(seen.sum()), "not_evaluated": int((~seen).sum()),
-            "funds_share": float(budget[seen].sum() / budget.sum()) if budget.sum() > 0
-            else None,
+            "projects": seen, "not_evaluated": int(values["projects"]) - seen,
+            "funds_share": values["self_evaluation_coverage"],
             "coverage": (None if link.coverage is None else dataclasses.asdict(link.coverage)),
             "cross_year": (None if link.cross_year is None
                            else dataclasses.asdict(link.cross_year))}
