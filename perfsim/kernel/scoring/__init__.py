@@ -12,7 +12,11 @@ Deduction rules work in points (e.g. −1 point per 5 days late): their attainme
 Each rule also has ``invert(attainment)``: a measured value that earns (about) that attainment.
 The synthetic portfolio generator uses it to write realistic raw measurements, and
 ``check(values, aux)``: the cells a rule refuses (an assessor's points outside [0, max] or
-outside the band), which the portfolio loader reports by row.
+outside the band), which the portfolio loader reports by row. A rule owns its behaviour in
+measurement space and in the objective weighting methods: which way a raw measured value raises
+the score (``value_direction``), the measured units per unit of latent attainment (``slope``)
+and the measured value when the latent attainment moves (``measured_value``); a rule class
+that leaves any of them to the base fails when it is created (:data:`OWN`).
 
 Published tables round leaf points and totals (四舍五入, usually to two decimals):
 :func:`round_half_up` is the one rounding step, applied where scores are computed
@@ -22,7 +26,7 @@ One file per rule family, each standing on :mod:`~perfsim.kernel.scoring.base`:
 ``proportional`` (proportional, linear, execution rate), ``threshold`` (threshold,
 all-or-nothing), ``deduct`` (deduct, share), ``graded``, ``ratio`` (ratio of a score, grade
 points), ``assessed``, ``bonus``, ``recheck``; ``registry`` names them by kind; ``targets``
-moves a leaf's measured value in measurement space; ``rounding`` and ``aggregation`` make the
+scores a rule against each project's own target; ``rounding`` and ``aggregation`` make the
 total score. Every name is importable from this package.
 """
 
@@ -38,7 +42,7 @@ from perfsim.kernel.scoring.aggregation import (
     total_score,
 )
 from perfsim.kernel.scoring.assessed import Assessed
-from perfsim.kernel.scoring.base import DIRECTIONS, GAP_MODES, Rule
+from perfsim.kernel.scoring.base import DIRECTIONS, GAP_MODES, OWN, Rule
 from perfsim.kernel.scoring.bonus import Bonus
 from perfsim.kernel.scoring.deduct import Deduct, Share
 from perfsim.kernel.scoring.graded import Graded
@@ -47,7 +51,7 @@ from perfsim.kernel.scoring.ratio import GradePoints, RatioOfScore
 from perfsim.kernel.scoring.recheck import Recheck, gap_penalty
 from perfsim.kernel.scoring.registry import RULES, make_rule
 from perfsim.kernel.scoring.rounding import round_half_up
-from perfsim.kernel.scoring.targets import TARGETED, measure_slope, measured_value, with_targets
+from perfsim.kernel.scoring.targets import TARGETED, with_targets
 from perfsim.kernel.scoring.threshold import AllOrNothing, Threshold
 
 __all__ = [
@@ -56,6 +60,7 @@ __all__ = [
     "GAP_MODES",
     "ORDINAL_CUTOFFS",
     "ORDINAL_SCORES",
+    "OWN",
     "RULES",
     "TARGETED",
     "WITHIN",
@@ -77,8 +82,6 @@ __all__ = [
     "gap_penalty",
     "group_shares",
     "make_rule",
-    "measure_slope",
-    "measured_value",
     "round_half_up",
     "total_score",
     "with_targets",

@@ -71,3 +71,16 @@ class Assessed(Rule):
 
     def invert(self, attainment):
         return np.clip(attainment, 0, 1) * self.points
+
+    @property
+    def value_direction(self) -> str:
+        """Higher: the points awarded."""
+        return "higher"
+
+    @property
+    def slope(self):
+        """The points."""
+        return self.points
+
+    def measured_value(self, base, change):
+        return self._along_slope(base, change)

@@ -27,3 +27,16 @@ class Bonus(Rule):
 
     def invert(self, attainment):
         return np.floor(np.clip(attainment, 0, 1) * self.points / float(self.params["per"]))
+
+    @property
+    def value_direction(self) -> str:
+        return "higher"
+
+    @property
+    def slope(self):
+        """points / per: the units (extra evaluations) that earn the whole leaf."""
+        return self.points / float(self.params["per"])
+
+    def measured_value(self, base, change):
+        """``base + slope × change`` in whole units, never below 0."""
+        return self._along_slope(base, change, low=0.0, whole=True)

@@ -62,14 +62,40 @@ class Deduct(Rule):
         steps = np.ceil((1.0 - np.clip(attainment, 0, 1)) * self.points / per - 1e-9)
         return np.where(steps > 0, allowance + steps * step, 0.0)
 
+    @property
+    def value_direction(self) -> str:
+        return "lower"
+
+    @property
+    def slope(self):
+        """−step × points / per: the units (days late, errors) that cost the whole leaf."""
+        return -float(self.params.get("step", 1.0)) * self.points / float(self.params["per"])
+
+    def measured_value(self, base, change):
+        """``base + slope × change``, never below 0 (the rule then deducts whole steps)."""
+        return self._along_slope(base, change, low=0.0)
+
 
 class Share(Rule):
     """Deduct in proportion to the share of items in breach: attainment = 1 − share."""
 
     kind = "share"
+    reads_points = False
 
     def attainment(self, values, aux=None):
         return np.clip(1.0 - np.asarray(values, dtype=float), 0.0, 1.0)
 
     def invert(self, attainment):
         return 1.0 - np.clip(attainment, 0, 1)
+
+    @property
+    def value_direction(self) -> str:
+        return "lower"
+
+    @property
+    def slope(self):
+        return -1.0
+
+    def measured_value(self, base, change):
+        """``base − change``, kept in [0, 1]."""
+        return self._along_slope(base, change, low=0.0, high=1.0)

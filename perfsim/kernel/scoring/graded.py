@@ -18,6 +18,7 @@ class Graded(Rule):
     level's position (0 = best); files may give the label instead."""
 
     kind = "graded"
+    reads_points = False
     allowed_params = ("levels",)
     DEFAULT_LEVELS: ClassVar[dict[str, float]] = {
         "achieved": 1.0, "mostly": 0.8, "partly": 0.6, "not": 0.0}
@@ -67,6 +68,36 @@ class Graded(Rule):
         new[1:] = coef[1:] != coef[:-1]
         first = np.maximum.accumulate(np.where(new, np.arange(coef.size), 0))
         return first[np.where(closer, down, up)].astype(float)
+
+    @property
+    def value_direction(self) -> str:
+        """Lower: the measured value is the level's position, 0 the best."""
+        return "lower"
+
+    @property
+    def slope(self):
+        """Levels per unit of attainment across the scale, negative (the best level is 0):
+        −(levels − 1) / (best − worst coefficient). Measured values move level by level
+        (:meth:`measured_value`), not along this slope."""
+        coef = self.coefficients
+        span = float(coef[0] - coef[-1])
+        return -(coef.size - 1) / span if span > 0 else -float(coef.size - 1)
+
+    def measured_value(self, base, change):
+        """The level nearest to the attainment ``base`` earns plus ``change``."""
+        b = np.asarray(base, dtype=float)
+        d = np.asarray(change, dtype=float)
+        return np.where(d == 0, b, self.invert(self.attainment(b) + d))
+
+    def attain_latent(self, value, base, latent, scorer=None):
+        """The coefficient of the level nearest the latent attainment (what
+        :meth:`measured_value` gives for ``base`` plus the change), scored directly."""
+        return self.nearest(latent)
+
+    @property
+    def group_key(self):
+        """Labels do not score: the coefficients do."""
+        return (self.kind, self.direction, repr(self.coefficients.tolist()), None)
 
     def nearest(self, attainment) -> np.ndarray:
         """The coefficient of the nearest level (:meth:`invert`) to each attainment: the

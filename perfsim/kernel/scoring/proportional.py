@@ -26,6 +26,7 @@ class Proportional(Rule):
 
     kind = "proportional"
     needs_target = True
+    reads_points = False
     allowed_params = ("overcompletion",)
     OVERCOMPLETION_KEYS: ClassVar[tuple[str, ...]] = ("threshold", "rate", "floor")
 
@@ -83,12 +84,41 @@ class Proportional(Rule):
             return t / a
         return t * (2.0 - a) if t >= 0 else t * a
 
+    @property
+    def value_direction(self) -> str:
+        """As the leaf says: higher, lower, or equal (the target is best)."""
+        return self.direction
+
+    @property
+    def slope(self):
+        """The target (lower-is-better: −target)."""
+        t = np.asarray(self.target, dtype=float)
+        return -t if self.direction == "lower" else t
+
+    def measured_value(self, base, change):
+        """``base + slope × change``; an exact target (``equal``): the distance to it shrinks
+        by |target| × change."""
+        if self.direction == "equal":
+            return self._toward_target(base, change)
+        return self._along_slope(base, change)
+
+    def check_targets(self, targets):
+        if np.any(targets == 0):
+            raise InputError(field="target", value=0, problem="must be non-zero")
+
+    def with_overcompletion(self, over):
+        if "overcompletion" in self.params or self.direction == "equal" or not self.target:
+            return self
+        return type(self)(params={**self.params, "overcompletion": dict(over)},
+                          target=self.target, direction=self.direction, points=self.points)
+
 
 class Linear(Rule):
     """0 points at ``floor``, full points at the target, linear in between (either direction)."""
 
     kind = "linear"
     needs_target = True
+    reads_points = False
     allowed_params = ("floor",)
 
     def validate(self):
@@ -104,12 +134,31 @@ class Linear(Rule):
         floor = self.params["floor"]
         return floor + np.clip(attainment, 0, 1) * (self.target - floor)
 
+    @property
+    def value_direction(self) -> str:
+        """Towards the target from the floor: higher when the target lies above the floor."""
+        return "higher" if self.target > self.params["floor"] else "lower"
+
+    @property
+    def slope(self):
+        """target − floor."""
+        return np.asarray(self.target, dtype=float) - float(self.params["floor"])
+
+    def measured_value(self, base, change):
+        return self._along_slope(base, change)
+
+    def check_targets(self, targets):
+        if np.any(targets == float(self.params["floor"])):
+            raise InputError(field="target", value=self.params["floor"],
+                             problem="must differ from the floor")
+
 
 class ExecutionRate(Rule):
     """Budget execution rate: points × min(executed / target, 1), zero below ``floor``."""
 
     kind = "execution_rate"
     needs_target = True
+    reads_points = False
     allowed_params = ("floor",)
 
     def validate(self):
@@ -124,3 +173,20 @@ class ExecutionRate(Rule):
 
     def invert(self, attainment):
         return np.clip(attainment, 0, 1) * self.target
+
+    @property
+    def value_direction(self) -> str:
+        """Higher: more of the budget executed never earns less (whatever the leaf says)."""
+        return "higher"
+
+    @property
+    def slope(self):
+        """The target."""
+        return np.asarray(self.target, dtype=float)
+
+    def measured_value(self, base, change):
+        return self._along_slope(base, change)
+
+    def check_targets(self, targets):
+        if np.any(targets == 0):
+            raise InputError(field="target", value=0, problem="must be non-zero")

@@ -15,6 +15,7 @@ class RatioOfScore(Rule):
     score of 90 earns 9 of 10 points."""
 
     kind = "ratio"
+    reads_points = False
     allowed_params = ("scale",)
 
     def validate(self):
@@ -30,6 +31,18 @@ class RatioOfScore(Rule):
     def invert(self, attainment):
         return np.clip(attainment, 0, 1) * self.scale
 
+    @property
+    def value_direction(self) -> str:
+        return "higher"
+
+    @property
+    def slope(self):
+        """The scale."""
+        return self.scale
+
+    def measured_value(self, base, change):
+        return self._along_slope(base, change)
+
 
 class GradePoints(Rule):
     """Result grade to points: the measured value is an evaluation score; it is graded with
@@ -37,6 +50,7 @@ class GradePoints(Rule):
     to the score (score / scale), or zero. Default: 优 full, 良/合格 proportional, 不合格 0."""
 
     kind = "grade_points"
+    reads_points = False
     allowed_params = ("cutoffs", "modes", "scale")
     MODES: ClassVar[tuple[str, ...]] = ("full", "proportional", "zero")
 
@@ -79,3 +93,16 @@ class GradePoints(Rule):
 
     def invert(self, attainment):
         return np.clip(attainment, 0, 1) * float(self.params.get("scale", 100.0))
+
+    @property
+    def value_direction(self) -> str:
+        """Higher (with modes that never earn less for a better grade, as the default)."""
+        return "higher"
+
+    @property
+    def slope(self):
+        """The scale."""
+        return float(self.params.get("scale", 100.0))
+
+    def measured_value(self, base, change):
+        return self._along_slope(base, change)

@@ -48,6 +48,19 @@ class Recheck(Rule):
     def invert(self, attainment):
         return np.clip(attainment, 0, 1) * float(self.params.get("scale", 100.0))
 
+    @property
+    def value_direction(self) -> str:
+        """Higher: the re-check score."""
+        return "higher"
+
+    @property
+    def slope(self):
+        """The scale."""
+        return float(self.params.get("scale", 100.0))
+
+    def measured_value(self, base, change):
+        return self._along_slope(base, change)
+
 
 def gap_penalty(recheck: np.ndarray, self_score: np.ndarray, *, gap: float = 10.0,
                 per: float = 1.0, step: float = 5.0, mode: str = "whole") -> np.ndarray:

@@ -15,6 +15,7 @@ class Threshold(Rule):
 
     kind = "threshold"
     needs_target = True
+    reads_points = False
     allowed_params = ("op", "tolerance")
     _OPS: ClassVar[dict[str, str]] = {"higher": ">=", "lower": "<=", "equal": "=="}
 
@@ -44,11 +45,30 @@ class Threshold(Rule):
         miss = self.target + (gap if self.op == "<=" else -gap)
         return np.where(met, self.target, miss)
 
+    @property
+    def value_direction(self) -> str:
+        """By the comparison: ``>=`` higher, ``<=`` lower, ``==`` equal."""
+        return {">=": "higher", "<=": "lower"}.get(self.op, "equal")
+
+    @property
+    def slope(self):
+        """|target| (at least 1), negative for ``<=``."""
+        scale = np.maximum(np.abs(np.asarray(self.target, dtype=float)), 1.0)
+        return -scale if self.op == "<=" else scale
+
+    def measured_value(self, base, change):
+        """``base + slope × change`` (a project at the target falls off the cliff with any
+        shortfall); ``==``: the distance to the target shrinks by max(|target|, 1) × change."""
+        if self.op == "==":
+            return self._toward_target(base, change)
+        return self._along_slope(base, change)
+
 
 class AllOrNothing(Rule):
     """Full points when the measured value is at least ``min`` (default 1, i.e. "yes"), else 0."""
 
     kind = "all_or_nothing"
+    reads_points = False
     allowed_params = ("min",)
 
     def validate(self):
@@ -60,3 +80,15 @@ class AllOrNothing(Rule):
     def invert(self, attainment):
         m = float(self.params.get("min", 1.0))
         return np.where(np.asarray(attainment) >= 0.5, m, min(m - 1.0, 0.0))
+
+    @property
+    def value_direction(self) -> str:
+        return "higher"
+
+    @property
+    def slope(self):
+        """The minimum (at least 1)."""
+        return max(abs(float(self.params.get("min", 1.0))), 1.0)
+
+    def measured_value(self, base, change):
+        return self._along_slope(base, change)
