@@ -78,9 +78,9 @@ class Assessed(Rule):
         return "higher"
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         """The points."""
         return self.points
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)

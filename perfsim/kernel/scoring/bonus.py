@@ -33,10 +33,10 @@ class Bonus(Rule):
         return "higher"
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         """points / per: the units (extra evaluations) that earn the whole leaf."""
         return self.points / float(self.params["per"])
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """``base + slope × change`` in whole units, never below 0."""
         return self._along_slope(base, change, low=0.0, whole=True)

@@ -67,11 +67,11 @@ class Deduct(Rule):
         return "lower"
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         """−step × points / per: the units (days late, errors) that cost the whole leaf."""
         return -float(self.params.get("step", 1.0)) * self.points / float(self.params["per"])
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """``base + slope × change``, never below 0 (the rule then deducts whole steps)."""
         return self._along_slope(base, change, low=0.0)
 
@@ -93,9 +93,9 @@ class Share(Rule):
         return "lower"
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         return -1.0
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """``base − change``, kept in [0, 1]."""
         return self._along_slope(base, change, low=0.0, high=1.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -75,7 +75,7 @@ class Graded(Rule):
         return "lower"
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         """Levels per unit of attainment across the scale, negative (the best level is 0):
         −(levels − 1) / (best − worst coefficient). Measured values move level by level
         (:meth:`measured_value`), not along this slope."""
@@ -83,19 +83,20 @@ class Graded(Rule):
         span = float(coef[0] - coef[-1])
         return -(coef.size - 1) / span if span > 0 else -float(coef.size - 1)
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """The level nearest to the attainment ``base`` earns plus ``change``."""
         b = np.asarray(base, dtype=float)
         d = np.asarray(change, dtype=float)
         return np.where(d == 0, b, self.invert(self.attainment(b) + d))
 
-    def attain_latent(self, value, base, latent, scorer=None):
+    def attain_latent(self, value: np.ndarray, base: np.ndarray, latent: np.ndarray,
+                      scorer: Rule | None = None) -> np.ndarray:
         """The coefficient of the level nearest the latent attainment (what
         :meth:`measured_value` gives for ``base`` plus the change), scored directly."""
         return self.nearest(latent)
 
     @property
-    def group_key(self):
+    def group_key(self) -> tuple[Any, ...]:
         """Labels do not score: the coefficients do."""
         return (self.kind, self.direction, repr(self.coefficients.tolist()), None)
 

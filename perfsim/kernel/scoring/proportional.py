@@ -90,23 +90,23 @@ class Proportional(Rule):
         return self.direction
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         """The target (lower-is-better: −target)."""
         t = np.asarray(self.target, dtype=float)
         return -t if self.direction == "lower" else t
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """``base + slope × change``; an exact target (``equal``): the distance to it shrinks
         by |target| × change."""
         if self.direction == "equal":
             return self._toward_target(base, change)
         return self._along_slope(base, change)
 
-    def check_targets(self, targets):
+    def check_targets(self, targets: np.ndarray) -> None:
         if np.any(targets == 0):
             raise InputError(field="target", value=0, problem="must be non-zero")
 
-    def with_overcompletion(self, over):
+    def with_overcompletion(self, over: Mapping[str, float]) -> Rule:
         if "overcompletion" in self.params or self.direction == "equal" or not self.target:
             return self
         return type(self)(params={**self.params, "overcompletion": dict(over)},
@@ -140,14 +140,14 @@ class Linear(Rule):
         return "higher" if self.target > self.params["floor"] else "lower"
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         """target − floor."""
         return np.asarray(self.target, dtype=float) - float(self.params["floor"])
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)
 
-    def check_targets(self, targets):
+    def check_targets(self, targets: np.ndarray) -> None:
         if np.any(targets == float(self.params["floor"])):
             raise InputError(field="target", value=self.params["floor"],
                              problem="must differ from the floor")
@@ -180,13 +180,13 @@ class ExecutionRate(Rule):
         return "higher"
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         """The target."""
         return np.asarray(self.target, dtype=float)
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)
 
-    def check_targets(self, targets):
+    def check_targets(self, targets: np.ndarray) -> None:
         if np.any(targets == 0):
             raise InputError(field="target", value=0, problem="must be non-zero")

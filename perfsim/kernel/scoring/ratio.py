@@ -36,11 +36,11 @@ class RatioOfScore(Rule):
         return "higher"
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         """The scale."""
         return self.scale
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)
 
 
@@ -100,9 +100,9 @@ class GradePoints(Rule):
         return "higher"
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         """The scale."""
         return float(self.params.get("scale", 100.0))
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)

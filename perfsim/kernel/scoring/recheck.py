@@ -54,11 +54,11 @@ class Recheck(Rule):
         return "higher"
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         """The scale."""
         return float(self.params.get("scale", 100.0))
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)
 
 

@@ -51,12 +51,12 @@ class Threshold(Rule):
         return {">=": "higher", "<=": "lower"}.get(self.op, "equal")
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         """|target| (at least 1), negative for ``<=``."""
         scale = np.maximum(np.abs(np.asarray(self.target, dtype=float)), 1.0)
         return -scale if self.op == "<=" else scale
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """``base + slope × change`` (a project at the target falls off the cliff with any
         shortfall); ``==``: the distance to the target shrinks by max(|target|, 1) × change."""
         if self.op == "==":
@@ -86,9 +86,9 @@ class AllOrNothing(Rule):
         return "higher"
 
     @property
-    def slope(self):
+    def slope(self) -> float | np.ndarray:
         """The minimum (at least 1)."""
         return max(abs(float(self.params.get("min", 1.0))), 1.0)
 
-    def measured_value(self, base, change):
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)
