@@ -201,7 +201,8 @@ def test_out_under_a_regular_file_is_refused_before_any_work(capsys, tmp_path, m
     def no_work(*args, **kwargs):
         raise AssertionError("work started before the output was checked")
 
-    monkeypatch.setattr(cli, "load_scenario", no_work)
+    for command in (cli.run, cli.sensitivity):   # where each command loads its scenario
+        monkeypatch.setattr(command, "load_scenario", no_work)
     line = refused(capsys, tmp_path, "run", TINY, "--out", tmp_path / "notes.txt" / "out")
     assert "is not a directory" in line and "notes.txt is a file" in line
     params = tmp_path / "params.yaml"

@@ -8,9 +8,9 @@ rules never act. Here the same latent quantities — the true leaf attainment (t
 long-run level, leaf dispersion and the latent performance's moves), the self-evaluation's
 noise and inflation, the re-check's noise, all in attainment units — are *changes* Δ from the
 attainment the portfolio's own measured value earns. Each leaf turns Δ into a measured value in
-its unit and direction (:func:`perfsim.kernel.scoring.measured_value`): ``value = portfolio
-value + slope × Δ``, the slope being the measured units per unit of attainment
-(:func:`perfsim.kernel.scoring.measure_slope`):
+its unit and direction (the rule's own ``measured_value``,
+:meth:`perfsim.kernel.scoring.Rule.measured_value`): ``value = portfolio value + slope × Δ``,
+the slope being the measured units per unit of attainment (the rule's ``slope``):
 
 ======================  ========================================================================
 rule kind               measured value for a latent change Δ
@@ -27,7 +27,8 @@ share of items          value − Δ, kept in [0, 1]
 all or nothing          value + max(min, 1) × Δ
 graded levels           the level nearest to the attainment the value earns plus Δ
 ratio, grade points     value + scale × Δ
-execution rate          value + target × Δ (the floor acts)
+execution rate          value + target × Δ (the floor acts; higher is better whatever the
+                        leaf's direction)
 assessed                value + points × Δ
 bonus                   extra units + points / per × Δ, whole and >= 0; each leaf capped by its
                         rule, the sum by the system's bonus cap
@@ -55,17 +56,8 @@ from typing import Any
 
 import numpy as np
 
-from perfsim.kernel.scoring import (
-    TARGETED,
-    Rule,
-    bonus_total,
-    make_rule,
-    measured_value,
-    with_targets,
-)
+from perfsim.kernel.scoring import Rule, bonus_total, with_targets
 
-#: rule kinds that read their leaf's points (a deduction in points, an assessor's points)
-_BY_POINTS = ("deduct", "assessed", "bonus", "recheck")
 #: where a :class:`LeafSpace`'s arrays are read: a run of rows (slice) or cells (rows, slots)
 At = slice | tuple[np.ndarray, np.ndarray]
 
@@ -121,46 +113,39 @@ class LeafSpace:
                ) -> np.ndarray:
         """Leaf attainments (…, I) of latent attainments ``latent`` (rows, S, I) read ``at``
         rows, or (K, I) ``at`` cells: each measured cell's value (:func:`measured_value`)
-        scored by its rule against the project's target (the re-check's with ``recheck``);
-        other cells clipped to [0, 1] as in attainment space."""
+        scored by its rule against the project's target (the re-check's with ``recheck``;
+        :meth:`~perfsim.kernel.scoring.Rule.attain_latent`); other cells clipped to [0, 1]
+        as in attainment space."""
         value = self.take(self.value, at, 1)
         base = self.take(self.base, at, 1)
         measured = self.take(self.measured, at, 1)
         out = np.clip(latent, 0.0, 1.0)
         targets = self.take(self.reset if recheck else self.targets, at, 1)
         for leaves, rule, targeted, everywhere in self.groups:
-            if rule.kind == "graded":   # the level nearest the latent attainment (as
-                # measured_value would give it, base + Δ) scores its coefficient
-                got = rule.nearest(latent[..., leaves])
-            else:
-                v = measured_value(rule, value[..., leaves],
-                                   latent[..., leaves] - base[..., leaves])
-                scorer = _at(rule, targets[..., leaves]) if targeted and targets is not None \
-                    else rule
-                got = scorer.attainment(v)
+            scorer = _at(rule, targets[..., leaves]) if targeted and targets is not None \
+                else None
+            got = rule.attain_latent(value[..., leaves], base[..., leaves], latent[..., leaves],
+                                     scorer)
             out[..., leaves] = got if everywhere else np.where(measured[..., leaves], got,
                                                                out[..., leaves])
         return out
 
     @cached_property
     def groups(self) -> tuple[tuple[slice | np.ndarray, Rule, bool, bool], ...]:
-        """The measured leaves scored together, one call of a rule each: the same kind,
-        direction and parameters (graded: coefficients; points where the rule reads them
-        (:data:`_BY_POINTS`)), as one rule
-        holding one target per leaf. Each group: its leaves (a slice where they are
+        """The measured leaves scored together, one call of a rule each: the same
+        :attr:`~perfsim.kernel.scoring.Rule.group_key` (kind, direction, what scores among
+        the parameters, points where the rule reads them), as one rule holding one target
+        per leaf. Each group: its leaves (a slice where they are
         consecutive), the rule, whether it has a target projects may set and whether every
         project has a measured value on all of them."""
         keys: dict[tuple[Any, ...], list[int]] = {}
         for i, r in enumerate(self.rules):
             if np.any(self.measured[..., i]):
-                params = repr(r.coefficients.tolist()) if r.kind == "graded" \
-                    else repr(sorted(r.params.items()))     # graded: labels do not score
-                key = (r.kind, r.direction, params, r.points if r.kind in _BY_POINTS else None)
-                keys.setdefault(key, []).append(i)
+                keys.setdefault(r.group_key, []).append(i)
         out = []
         for idx in keys.values():
             first = self.rules[idx[0]]
-            targeted = first.kind in TARGETED
+            targeted = first.needs_target
             rule = _at(first, np.array([self.rules[i].target for i in idx], dtype=float)) \
                 if targeted else first
             run = idx == list(range(idx[0], idx[-1] + 1))
@@ -177,7 +162,7 @@ class LeafSpace:
         value = self.take(self.bonus_value, at, 1)
         given = self.take(self.bonus_given, at, 1)
         earned = [np.where(given[..., b], rule.attainment(
-            measured_value(rule, value[..., b], change[..., b])), 0.0)
+            rule.measured_value(value[..., b], change[..., b])), 0.0)
             for b, rule in enumerate(self.bonus_rules)]
         return bonus_total(earned, [rule.points for rule in self.bonus_rules], self.bonus_cap,
                            self.leaf_decimals)
@@ -195,8 +180,8 @@ def expected_values(space: LeafSpace, mean: np.ndarray) -> np.ndarray:
     ``mean`` (P, I): their expected performance in the leaf's unit."""
     out = np.array(space.value, dtype=float)
     for i, rule in enumerate(space.rules):
-        out[..., i] = measured_value(rule, space.value[..., i],
-                                     mean[..., i] - space.base[..., i])
+        out[..., i] = rule.measured_value(space.value[..., i],
+                                          mean[..., i] - space.base[..., i])
     return out
 
 
@@ -204,30 +189,30 @@ def ambition_targets(rule: Rule, expected: np.ndarray, ambition: np.ndarray) -> 
     """Targets a project sets itself: ``expected × (1 + ambition)`` for a higher-is-better
     leaf, ``expected / (1 + ambition)`` for a lower-is-better one (an ambitious target asks
     for less), so a negative ambition is a soft target either way; an exact target (``equal``)
-    is kept. Ambition must exceed −1."""
+    is kept. Which way is better is the rule's
+    :attr:`~perfsim.kernel.scoring.Rule.value_direction`. Ambition must exceed −1."""
     e = np.asarray(expected, dtype=float)
     a = np.asarray(ambition, dtype=float)
-    lower = rule.direction == "lower" or (rule.kind == "threshold" and rule.op == "<=")
-    if rule.direction == "equal" or (rule.kind == "threshold" and rule.op == "=="):
+    if rule.value_direction == "equal":
         return np.full(np.broadcast(e, a).shape, float(rule.target))
-    return e / (1.0 + a) if lower else e * (1.0 + a)
+    return e / (1.0 + a) if rule.value_direction == "lower" else e * (1.0 + a)
 
 
 def set_targets(space: LeafSpace, expected: np.ndarray, ambition: np.ndarray,
                 recheck_resets: bool = False) -> LeafSpace:
-    """``space`` with every target leaf (:data:`TARGETED`, measured) scored against the
-    projects' own targets (:func:`ambition_targets`, ambition (P,) per project, or (R, P) per
-    row and project). With
+    """``space`` with every target leaf (:data:`perfsim.kernel.scoring.TARGETED`, measured)
+    scored against the projects' own targets (:func:`ambition_targets`, ambition (P,) per
+    project, or (R, P) per row and project). With
     ``recheck_resets`` a re-check scores a soft target (ambition < 0) against the expected
     performance (ambition 0); otherwise the re-check keeps the project's target."""
     a = np.asarray(ambition, dtype=float)
     soft = a < 0
-    own = np.array([r.target if r.kind in TARGETED else np.nan for r in space.rules],
+    own = np.array([r.target if r.needs_target else np.nan for r in space.rules],
                    dtype=float)
     own = np.array(np.broadcast_to(own, a.shape + own.shape))
     reset = own.copy()
     for i, rule in enumerate(space.rules):
-        if rule.kind not in TARGETED or not np.any(space.measured[..., i]):
+        if not rule.needs_target or not np.any(space.measured[..., i]):
             continue
         cells = space.measured[..., i]
         own[..., i] = np.where(cells, ambition_targets(rule, expected[..., i], a), rule.target)
@@ -247,11 +232,5 @@ def with_overcompletion(rule: Rule, threshold: float, rate: float = 1.0, floor: 
                         ) -> Rule:
     """A proportional rule with the MoF over-completion markdown (its ``overcompletion``
     option) where it has none and can take it (higher or lower is better, non-zero target);
-    other rules as they are."""
-    if (rule.kind != "proportional" or "overcompletion" in rule.params
-            or rule.direction == "equal" or not rule.target):
-        return rule
-    params = {**rule.params, "overcompletion": {"threshold": threshold, "rate": rate,
-                                                "floor": floor}}
-    return make_rule(rule.kind, params, target=rule.target, direction=rule.direction,
-                     points=rule.points)
+    other rules as they are (:meth:`~perfsim.kernel.scoring.Rule.with_overcompletion`)."""
+    return rule.with_overcompletion({"threshold": threshold, "rate": rate, "floor": floor})

@@ -590,13 +590,11 @@ def _leaf(node: Mapping[str, Any], code: str, zh: str, en: str, level: int,
     if not isinstance(rule_spec, Mapping) or "kind" not in rule_spec:
         raise InputError(src, where, "rule", rule_spec, "must be a mapping with a 'kind'")
     params = {k: v for k, v in rule_spec.items() if k != "kind"}
-    if (rule_spec["kind"] == "proportional" and defaults.get("overcompletion") is not None
-            and "overcompletion" not in params and direction in ("higher", "lower")
-            and target not in (None, 0)):
-        params["overcompletion"] = dict(defaults["overcompletion"])  # the system's default
     try:
         rule = make_rule(rule_spec["kind"], params, target=target, direction=direction,
                          points=points)
+        if defaults.get("overcompletion") is not None:   # the system's default, where it fits
+            rule = rule.with_overcompletion(defaults["overcompletion"])
     except InputError as err:
         name = err.field or ""
         if name not in ("target", "direction") and not name.startswith("rule"):

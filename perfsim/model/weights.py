@@ -45,9 +45,10 @@ proportions; a group with a single leaf needs none.
 portfolio's indicator measurements, one row per project:
 
 - leaf tier: each leaf's **raw measured value**, oriented by the direction in which the value
-  improves the leaf's score (:func:`leaf_directions`): the leaf's ``direction`` for
-  ``proportional`` rules (higher = benefit, lower = cost), the comparison for ``threshold``
-  (``>=`` benefit, ``<=`` cost), ``floor`` < ``target`` for ``linear``, **cost** for
+  improves the leaf's score (:func:`leaf_directions`, each rule's own ``value_direction``):
+  the leaf's ``direction`` for ``proportional`` rules (higher = benefit, lower = cost), the
+  comparison for ``threshold`` (``>=`` benefit, ``<=`` cost), ``floor`` < ``target`` for
+  ``linear``, **cost** for
   ``deduct`` and ``share`` (days late, errors, share in breach) and for ``graded`` (the value is
   the level's position, 0 = best), **benefit** for the other rules. A target-is-best leaf
   (direction ``equal``, threshold ``==``) has no monotone raw value, so its **attainment** (the
@@ -76,7 +77,7 @@ import pandas as pd
 from perfsim.errors import InputError
 from perfsim.kernel import treatment as tr
 from perfsim.kernel import weighting as wt
-from perfsim.model.indicators import Indicator, IndicatorSystem
+from perfsim.model.indicators import IndicatorSystem
 from perfsim.model.weighting_spec import (
     TIERS,
     TierSpec,
@@ -96,28 +97,15 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------------------------
 
 
-def _leaf_direction(leaf: Indicator) -> str:
-    rule = leaf.rule
-    kind = rule.kind
-    if kind == "proportional":
-        return "attainment" if leaf.direction == "equal" else leaf.direction
-    if kind == "threshold":
-        return {">=": "higher", "<=": "lower"}.get(rule.op, "attainment")
-    if kind == "linear":
-        return "higher" if leaf.target > rule.params["floor"] else "lower"
-    if kind in ("deduct", "share", "graded"):
-        return "lower"
-    if kind in ("all_or_nothing", "ratio", "grade_points", "execution_rate", "recheck", "bonus"):
-        return "higher"
-    return "attainment" if leaf.direction == "equal" else leaf.direction
-
-
 def leaf_directions(system: IndicatorSystem) -> tuple[str, ...]:
     """For each non-bonus leaf, how the objective methods read its raw measurement:
     ``'higher'`` (benefit: a higher value earns more), ``'lower'`` (cost) or ``'attainment'``
-    (target-is-best: the leaf's attainment is used instead of the raw value). See the module
-    docstring for the rule-by-rule convention."""
-    return tuple(_leaf_direction(leaf) for leaf in system.indicators)
+    (target-is-best: the leaf's attainment is used instead of the raw value): each leaf's
+    rule says which way its raw value raises the score
+    (:attr:`perfsim.kernel.scoring.Rule.value_direction`). See the module docstring for the
+    rule-by-rule convention."""
+    return tuple("attainment" if leaf.rule.value_direction == "equal"
+                 else leaf.rule.value_direction for leaf in system.indicators)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,105 @@
+"""``perfsim robust bod|smaa``: rankings under other admissible weights."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from perfsim.analyse.robust import benefit_of_the_doubt, smaa
+from perfsim.cli.common import (
+    _system_and_portfolio,
+)
+from perfsim.errors import InputError
+from perfsim.io import (
+    atomic_directory,
+    read_yaml,
+    to_jsonable,
+)
+from perfsim.present.report import (
+    format_robust,
+    write_csv,
+    write_rank_acceptability,
+)
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    """``perfsim robust``."""
+    rob = sub.add_parser(
+        "robust", help="rankings under other admissible weights: benefit of the doubt or SMAA",
+        description="bod: each project's score under its most favourable admissible weights "
+                    "(benefit of the doubt; 1 = best under some weights). smaa: SMAA-2 rank "
+                    "acceptability under weights drawn uniformly from the admissible ones. "
+                    "Admissible weights are shares of the total weight, within the optional "
+                    "--bounds. Give SCENARIO, or SYSTEM PORTFOLIO (with measurements).")
+    rob.add_argument("method", choices=["bod", "smaa"], help="bod or smaa")
+    rob.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                     help="SCENARIO, or SYSTEM PORTFOLIO")
+    rob.add_argument("--bounds", type=Path, default=None,
+                     help="YAML file with a bounds: block (each leaf's and level-1 group's "
+                          "share of the total weight)")
+    rob.add_argument("--draws", type=int, default=10_000, help="smaa: weight draws "
+                                                                "(default 10000)")
+    rob.add_argument("--top", type=int, default=10,
+                     help="projects listed (and, smaa, the ranks counted as the top; "
+                          "default 10)")
+    rob.add_argument("--seed", type=int, default=None,
+                     help="smaa: seed of the draws (default: the scenario's, else 0)")
+    rob.add_argument("--out", type=Path, default=None,
+                     help="also write the tables as CSV here (smaa: and the heat map)")
+    rob.add_argument("--json", action="store_true", help="print JSON")
+    rob.set_defaults(func=_cmd_robust)
+
+
+def _cmd_robust(args: argparse.Namespace) -> int:
+    system, portfolio, scenario, inputs = _system_and_portfolio(args.files, args.out,
+                                                                args.bounds)
+    if isinstance(args.top, bool) or args.top < 1:
+        raise InputError(field="--top", value=args.top, problem="must be a whole number >= 1")
+    bounds = None
+    if args.bounds is not None:
+        doc = read_yaml(args.bounds)
+        if not isinstance(doc, dict) or "bounds" not in doc:
+            raise InputError(args.bounds, field="bounds",
+                             problem="needs a bounds: block (leaves and/or groups)")
+        bounds = doc["bounds"]
+    src = str(args.bounds) if args.bounds is not None else None
+    if args.method == "bod":
+        result = benefit_of_the_doubt(system, portfolio, bounds, source=src)
+        tables = {"bod": result.table, "bod_weights": result.weights}
+    else:
+        if args.draws < 1:
+            raise InputError(field="--draws", value=args.draws,
+                             problem="must be a whole number >= 1")
+        seed = args.seed if args.seed is not None else (
+            scenario.seed if scenario is not None else 0)
+        result = smaa(system, portfolio, draws=args.draws, seed=seed, bounds=bounds,
+                      top=args.top, source=src)
+        tables = {"smaa": result.table, "smaa_departments": result.departments,
+                  "smaa_central_weights": result.central_weights}
+    if args.out is not None:
+        with atomic_directory(args.out, kind=f"robust-{args.method}", inputs=inputs) as tmp:
+            for name, table in tables.items():
+                write_csv(table, tmp / f"{name}.csv")
+            if args.method == "smaa":
+                write_rank_acceptability(result, tmp / "rank_acceptability.png",
+                                         top=args.top, source=_robust_source(args, result))
+    if args.json:
+        print(json.dumps(to_jsonable({k: t.to_dict(orient="records")
+                                      for k, t in tables.items()}), indent=2,
+                         ensure_ascii=False))
+    else:
+        print(format_robust(result, args.top))
+        if args.out is not None:
+            print(f"\n已写入 wrote {args.out}/ ({', '.join(tables)} .csv"
+                  + (", rank_acceptability.png)" if args.method == "smaa" else ")"))
+    return 0
+
+
+def _robust_source(args: argparse.Namespace, result: Any) -> str:
+    """The source line of a robustness figure: the command's inputs and draws."""
+    names = " ".join(p.name for p in args.files)
+    return (f"perfsim robust {args.method} {names}"
+            + (f", bounds {args.bounds.name}" if args.bounds is not None else "")
+            + f"; {result.draws:,} draws, seed {result.seed}")

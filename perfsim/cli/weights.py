@@ -1,0 +1,116 @@
+"""``perfsim weights``: an indicator system's weights under a weighting method."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from perfsim.cli.common import (
+    DEFAULT_SYSTEM,
+)
+from perfsim.errors import InputError
+from perfsim.model.indicators import load_indicator_system
+from perfsim.model.portfolio import load_portfolio
+from perfsim.model.scenario import load_scenario
+from perfsim.model.weighting_spec import parse_weighting
+from perfsim.model.weights import apply_weighting, weights_frame
+
+
+def add(sub: argparse._SubParsersAction) -> None:
+    """``perfsim weights``."""
+    wts = sub.add_parser(
+        "weights", help="weights of an indicator system under a weighting method",
+        description="Print an indicator system's weights as points under a weighting method, "
+                    "at one tier: --level groups (default) splits the total among the level-1 "
+                    "groups, the leaves keeping the file's proportions within each group; "
+                    "--level leaves splits each group's points among its leaves, the groups "
+                    "keeping the file's points. Objective methods (entropy, critic, pca, "
+                    "combined) need project measurements from --portfolio or --scenario.")
+    wts.add_argument("--method", required=True,
+                     help="expert, equal, ahp, entropy, critic, pca or combined")
+    wts.add_argument("--level", choices=["groups", "leaves"], default="groups",
+                     help="the tier the method weights (default: groups)")
+    src = wts.add_mutually_exclusive_group()
+    src.add_argument("--system", type=Path, default=None,
+                     help="indicator system (default: the bundled national project "
+                          "self-evaluation template)")
+    src.add_argument("--scenario", type=Path, default=None,
+                     help="take the indicator system and the portfolio from a scenario")
+    wts.add_argument("--portfolio", type=Path, default=None,
+                     help="portfolio with indicator measurements (for objective methods)")
+    wts.add_argument("--matrix", type=Path, action="append", default=None, metavar="CSV",
+                     help="AHP pairwise comparison matrix (codes in the header row); repeat "
+                          "it for a panel of experts (at --level leaves, the codes say which "
+                          "level-1 group each CSV belongs to)")
+    wts.add_argument("--ri-table", dest="ri_table", default=None,
+                     help="AHP random index: saaty1980 (default) or alonso_lamata")
+    wts.add_argument("--panel", default=None,
+                     help="AHP panel: combine the experts' judgements (default) or priorities")
+    wts.add_argument("--alpha", type=float, default=None,
+                     help="combined: share of the subjective weights, in [0, 1] (default 0.5)")
+    wts.add_argument("--objective", default=None,
+                     help="combined: entropy (default), critic or pca")
+    wts.add_argument("--subjective", default=None,
+                     help="combined: expert (default), equal or ahp")
+    wts.add_argument("--combine", default=None,
+                     help="combined: additive (default) or multiplicative")
+    wts.add_argument("--treatment", default=None,
+                     help="objective methods: treat the data first: none, winsorise (5%%/95%% "
+                          "quantiles), auto (winsorise while |skew| > 2 and kurtosis > 3.5, at "
+                          "most 5 points, else log) or log")
+    wts.add_argument("--format", choices=["table", "csv"], default="table",
+                     help="table (default) or csv: code,weight with weights in points")
+    wts.set_defaults(func=_cmd_weights)
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    portfolio = None
+    if args.scenario is not None:
+        if args.portfolio is not None:
+            raise InputError(field="--portfolio", value=str(args.portfolio),
+                             problem="give --portfolio or --scenario, not both")
+        scenario = load_scenario(args.scenario)
+        system, portfolio = scenario.system, scenario.portfolio
+        if system is None:
+            raise InputError(args.scenario, field="indicator_system",
+                             problem="the scenario has no indicator system")
+    else:
+        system = load_indicator_system(args.system or DEFAULT_SYSTEM)
+        if args.portfolio is not None:
+            portfolio = load_portfolio(args.portfolio, system)
+    tier: dict[str, object] = {"method": args.method}
+    needs_matrix = args.method == "ahp" or (args.method == "combined"
+                                            and args.subjective == "ahp")
+    if needs_matrix and not args.matrix:
+        raise InputError(field="--matrix", problem="AHP needs a pairwise comparison matrix CSV, "
+                         "e.g. --matrix datasets/weighting/national_groups_ahp.csv")
+    if args.matrix:
+        files = [str(m) for m in args.matrix]
+        tier["matrix_file"] = files[0] if len(files) == 1 and args.level == "groups" else files
+    for key in ("alpha", "objective", "subjective", "combine", "treatment", "ri_table",
+                "panel"):
+        if getattr(args, key) is not None:
+            tier[key] = getattr(args, key)
+    spec = parse_weighting({args.level: tier}, base=Path.cwd())
+    if spec.uses_data and portfolio is None:
+        raise InputError(field="--method", value=args.method,
+                         problem="needs project measurements: give --portfolio FILE or "
+                                 "--scenario FILE")
+    table = weights_frame(apply_weighting(system, spec, portfolio), args.level)
+    if args.format == "csv":
+        out = table[["code", "points"]].rename(columns={"points": "weight"})
+        sys.stdout.write(out.to_csv(index=False, lineterminator="\n"))
+        return 0
+    other = "leaves keep the file's proportions" if args.level == "groups" else (
+        "groups keep the file's points")
+    method = getattr(spec, args.level).describe()
+    print(f"{system.code}: {method} weights at the {args.level} tier ({other})")
+    width = max(len("total"), *(len(c) for c in table["code"]))
+    print(f"{'code':<{width}}  {'weight':>8}  {'share':>6}  name")
+    for row in table.itertuples(index=False):
+        print(f"{row.code:<{width}}  {row.points:8.2f}  {row.share:6.1%}  "
+              f"{row.name_zh} / {row.name_en}")
+    print(f"{'total':<{width}}  {table['points'].sum():8.2f}  {table['share'].sum():6.1%}  "
+          f"(weight in points)")
+    return 0

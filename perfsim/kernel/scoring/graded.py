@@ -1,0 +1,123 @@
+"""Qualitative levels, best first, each earning a coefficient of the points."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+from perfsim.errors import InputError
+from perfsim.kernel.scoring.base import Rule, _num
+
+
+class Graded(Rule):
+    """Qualitative levels, best first, each with a coefficient of the points
+    (e.g. achieved / mostly / partly / not → 1.0 / 0.8 / 0.6 / 0). The measured value is the
+    level's position (0 = best); files may give the label instead."""
+
+    kind = "graded"
+    reads_points = False
+    allowed_params = ("levels",)
+    DEFAULT_LEVELS: ClassVar[dict[str, float]] = {
+        "achieved": 1.0, "mostly": 0.8, "partly": 0.6, "not": 0.0}
+
+    @property
+    def levels(self) -> dict[str, float]:
+        return dict(self.params.get("levels") or self.DEFAULT_LEVELS)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(str(k) for k in self.levels)
+
+    @property
+    def coefficients(self) -> np.ndarray:
+        return np.array(list(self.levels.values()), dtype=float)
+
+    def validate(self):
+        levels = self.params.get("levels", self.DEFAULT_LEVELS)
+        if not isinstance(levels, Mapping) or len(levels) < 2:
+            raise InputError(field="levels", value=levels,
+                             problem="must map at least two labels to coefficients, best first")
+        previous = math.inf
+        for label, coef in levels.items():
+            try:
+                c = _num({str(label): coef}, str(label), low=0, high=1)
+            except InputError as err:
+                raise InputError(field=f"levels.{label}", value=coef,
+                                 problem=err.problem) from None
+            if c > previous:
+                raise InputError(field=f"levels.{label}", value=coef,
+                                 problem="coefficients must not increase down the list")
+            previous = c
+
+    def attainment(self, values, aux=None):
+        coef = self.coefficients
+        idx = np.asarray(values, dtype=float)
+        ok = (idx >= 0) & (idx <= len(coef) - 1) & (idx == np.round(idx))
+        safe = np.where(ok, idx, 0).astype(np.intp)
+        return np.where(ok, coef[safe], 0.0)
+
+    def invert(self, attainment):
+        """The level whose coefficient is nearest each attainment, the better level on a
+        tie (of equal coefficients, the first)."""
+        up, down, closer = self._around(attainment)
+        coef = self.coefficients
+        new = np.ones(coef.size, dtype=bool)
+        new[1:] = coef[1:] != coef[:-1]
+        first = np.maximum.accumulate(np.where(new, np.arange(coef.size), 0))
+        return first[np.where(closer, down, up)].astype(float)
+
+    @property
+    def value_direction(self) -> str:
+        """Lower: the measured value is the level's position, 0 the best."""
+        return "lower"
+
+    @property
+    def slope(self) -> float | np.ndarray:
+        """Levels per unit of attainment across the scale, negative (the best level is 0):
+        −(levels − 1) / (best − worst coefficient). Measured values move level by level
+        (:meth:`measured_value`), not along this slope."""
+        coef = self.coefficients
+        span = float(coef[0] - coef[-1])
+        return -(coef.size - 1) / span if span > 0 else -float(coef.size - 1)
+
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
+        """The level nearest to the attainment ``base`` earns plus ``change``."""
+        b = np.asarray(base, dtype=float)
+        d = np.asarray(change, dtype=float)
+        return np.where(d == 0, b, self.invert(self.attainment(b) + d))
+
+    def attain_latent(self, value: np.ndarray, base: np.ndarray, latent: np.ndarray,
+                      scorer: Rule | None = None) -> np.ndarray:
+        """The coefficient of the level nearest the latent attainment (what
+        :meth:`measured_value` gives for ``base`` plus the change), scored directly."""
+        return self.nearest(latent)
+
+    @property
+    def group_key(self) -> tuple[Any, ...]:
+        """Labels do not score: the coefficients do."""
+        return (self.kind, self.direction, repr(self.coefficients.tolist()), None)
+
+    def nearest(self, attainment) -> np.ndarray:
+        """The coefficient of the nearest level (:meth:`invert`) to each attainment: the
+        attainment that level scores, ``attainment(invert(a))`` without the level."""
+        up, down, closer = self._around(attainment)
+        coef = self.coefficients
+        return np.where(closer, coef[down], coef[up])
+
+    def _around(self, attainment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The two levels around each attainment — the last whose coefficient is at or
+        above it and the first below it (the same at either end) — and where the lower one
+        is strictly closer. The coefficients never increase down the list, so the nearest
+        level is one of the two: a loop over the few levels counts those at or above, no
+        array of distances to every level."""
+        coef = self.coefficients
+        a = np.asarray(attainment, dtype=float)
+        above = np.zeros(a.shape, dtype=np.intp)     # levels with coefficient >= a
+        for c in coef:
+            above += a <= c
+        up = np.maximum(above - 1, 0)
+        down = np.minimum(above, coef.size - 1)
+        return up, down, np.abs(a - coef[down]) < np.abs(a - coef[up])
