@@ -276,8 +276,12 @@ def _number(x: float, decimals: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _score(kind: str, points: float, target: float, actual: float) -> float:
-    """A leaf's points by the template rule through the kernel's rules, rounded half up."""
+def leaf_points(kind: str, points: float, target: float, actual: float) -> float:
+    """A leaf's points (of ``points``) by the template rule through the kernel's rules,
+    rounded half up to two decimals. ``kind``: ``higher``, ``lower`` or ``equal`` (a number:
+    ``target`` and ``actual`` in one unit), ``level`` (``actual`` the level's position in
+    :data:`~perfsim.forms.vocabulary.LEVELS`), or ``yes_no`` / ``deadline`` / ``on_time``
+    (``actual`` 1 met, 0 missed)."""
     if kind in ("higher", "lower", "equal"):
         rule = make_rule("proportional", target=target, direction=kind, points=points)
     elif kind == "level":
@@ -315,26 +319,26 @@ def _fill(leaf: Leaf, rng: np.random.Generator, *, miss: bool) -> None:
         if unit == "万亩" and rng.random() < 0.3:       # the actual in 亩: units converted
             t_mu, a_mu = round(t * 10000), round(a * 10000)
             leaf.actual = f"{a_mu}亩"
-            score = _score(kind, points, t_mu, a_mu)
+            score = leaf_points(kind, points, t_mu, a_mu)
         else:
             leaf.actual = _number(a, a_dec) + unit
-            score = _score(kind, points, t, a)
+            score = leaf_points(kind, points, t, a)
     elif kind == "deadline":
         month = int(rng.integers(low, high + 1))
         leaf.target = f"{YEAR}年{month}月底前"
         done = month + int(rng.integers(1, 4)) if miss else int(rng.integers(low - 2, month + 1))
         leaf.actual = (f"{YEAR}年{done}月完成" if done <= 12
                        else f"{YEAR + 1}年{done - 12}月完成")
-        score = _score(kind, points, 1.0, 0.0 if miss else 1.0)
+        score = leaf_points(kind, points, 1.0, 0.0 if miss else 1.0)
     elif kind in ("yes_no", "on_time"):
         leaf.target = unit
         leaf.actual = _NO[unit] if miss else unit
-        score = _score(kind, points, 1.0, float(YES_NO[leaf.actual]))
+        score = leaf_points(kind, points, 1.0, float(YES_NO[leaf.actual]))
     else:                                              # a qualitative level
         leaf.target = unit
         leaf.actual = (_MISSED_LEVELS[int(rng.integers(len(_MISSED_LEVELS)))] if miss
                        else unit)
-        score = _score(kind, points, 0.0, float(_LEVEL_INDEX[leaf.actual]))
+        score = leaf_points(kind, points, 0.0, float(_LEVEL_INDEX[leaf.actual]))
     leaf.level3 = name
     leaf.missed = miss
     leaf.printed = leaf.recomputed = score
@@ -670,12 +674,13 @@ class _Writer:
         return yuan if t.money_unit == "元" else round(yuan / 10000, 2)
 
     def rate_cell(self, row: int, off: int, rate: float) -> None:
+        percent = float(round_half_up(rate * 100, DECIMALS))
         if self.lay.rate == "text":
-            self.put(row, off, f"{rate * 100:.2f}%")
+            self.put(row, off, f"{percent:.2f}%")
         elif self.lay.rate == "percent":
             self.put(row, off, round(rate, 6), fmt="0.00%")
         else:
-            self.put(row, off, round(rate * 100, 2), fmt="0.00")
+            self.put(row, off, percent, fmt="0.00")
 
     def table(self, t: Table, top: int) -> int:
         """Write ``t`` from row ``top``; the next free row."""
@@ -687,7 +692,8 @@ class _Writer:
             r += 2
         title = TITLES[t.form][0]
         self.span(r, 0, end, title if self.lay.title_rows else f"{YEAR}年度{title}")
-        self.st.apply(self.ws.cell(row=r, column=self.left + 1), "title", border=False)
+        self.st.apply(self.ws.cell(row=r, column=self.left + 1), "title",
+                      "center" if self.lay.merged else "plain", border=False)
         for off in range(1, self.width):
             self.st.apply(self.ws.cell(row=r, column=self.left + 1 + off), border=False)
         self.ws.row_dimensions[r].height = 36
