@@ -13,9 +13,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 from conftest import one_error_line
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from perfsim.cli import main
-from perfsim.forms.generate import VARIANTS, leaf_points, write_selfeval
+from perfsim.forms.generate import VARIANTS, leaf_points, plan, write_selfeval
 from perfsim.forms.vocabulary import FINDINGS, LEVELS, PLANTED_COLUMNS, PROJECT_COLUMNS
 
 # --- an independent reading of the template rule ------------------------------------------
@@ -214,6 +216,30 @@ def test_leaf_points_by_hand():
     # 基本达成 earns 0.8 of 9 points; a missed yes/no none
     assert leaf_points("level", 9, 0, list(LEVELS).index("基本达成")) == 7.2
     assert leaf_points("yes_no", 6, 1, 0) == 0
+
+
+@settings(max_examples=40)
+@given(seed=st.integers(0, 2**31))
+def test_clean_content_for_any_seed(seed):
+    """Without errors every table is one a reviewer passes: 90 points on the indicators, each
+    leaf printed as the rule scores it, missed exactly when it scores below its points (a miss
+    never rounds up to full points), money that adds up and is never overspent."""
+    for wb in plan(len(VARIANTS), seed=seed):
+        for _, tables in wb.sheets:
+            for t in tables:
+                leaves = [x for x in t.leaves if not x.placeholder]
+                assert sum(x.points for x in leaves) == 90 and t.plants == []
+                for x in leaves:
+                    assert x.printed == x.recomputed <= x.points
+                    assert x.missed == (x.recomputed < x.points), (x.target, x.actual)
+                assert t.total_printed == t.total_recomputed <= 100
+                rows = {label: money for label, *money in t.funds}
+                parts = [m for label, m in rows.items() if label != "年度资金总额"]
+                for k in range(3):
+                    assert sum(m[k] for m in parts[:3]) == rows["年度资金总额"][k]
+                    if t.form == "department":
+                        assert sum(m[k] for m in parts[3:]) == rows["年度资金总额"][k]
+                assert all(m[2] <= m[1] and m[0] % 100 == m[1] % 100 == 0 for m in parts)
 
 
 # --- layout -----------------------------------------------------------------------------------

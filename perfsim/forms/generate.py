@@ -299,20 +299,22 @@ def _fill(leaf: Leaf, rng: np.random.Generator, *, miss: bool) -> None:
     if kind in ("higher", "lower", "equal"):
         t = float(np.round(rng.uniform(low, high), dec)) if high > low else float(low)
         if unit == "%" and kind == "higher":
-            t = float(5 * round(t / 5))
+            t = float(min(5 * round(t / 5), 95))
         a_dec = 1 if unit == "%" else max(dec, 0)
+        step = 10.0 ** -a_dec
         if kind == "equal":
             a = t if not miss else float(np.round(rng.uniform(0.9, 0.985) * t, 1))
         elif kind == "higher":
             top = min(t * 1.25, 100.0) if unit == "%" else t * 1.25
-            a = rng.uniform(t, top) if not miss else rng.uniform(0.7, 0.97) * t
-            a = float(np.round(a, a_dec))
-            a = max(a, t) if not miss else min(a, t * 0.97)
+            a = max(float(np.round(rng.uniform(t, top), a_dec)), t) if not miss else \
+                float(np.round(rng.uniform(0.7, 0.97) * t, a_dec))
+            while miss and a > 0.97 * t:          # a miss is a clear miss once rounded
+                a = float(np.round(a - step, a_dec))
         else:
-            a = rng.uniform(0.8, 1.0) * t if not miss else rng.uniform(1.03, 1.3) * t
-            a = float(np.round(a, a_dec))
-            a = min(a, t) if not miss else max(a, t * 1.03)
-        a = float(np.round(a, a_dec))
+            a = min(float(np.round(rng.uniform(0.8, 1.0) * t, a_dec)), t) if not miss else \
+                float(np.round(rng.uniform(1.03, 1.3) * t, a_dec))
+            while miss and a < 1.03 * t:
+                a = float(np.round(a + step, a_dec))
         ops = _LOWER if kind == "lower" else _HIGHER_COUNT if unit in ("人次", "个") else _HIGHER
         op = "={}" if kind == "equal" else ops[int(rng.integers(len(ops)))]
         leaf.target = op.format(_number(t, dec) + unit)
