@@ -705,7 +705,9 @@ class _Writer:
             for off in range(self.width):
                 self.st.apply(self.ws.cell(row=r, column=self.left + 1 + off), border=False)
             r += 1
-            self.put(r, 0, f"填报单位（盖章）：{t.unit}", left=True, border=False)
+            self.st.apply(self.ws.cell(row=r, column=self.left + 1,
+                                       value=f"填报单位（盖章）：{t.unit}"),
+                          align="plain", border=False)
             r += 1
         # header facts
         if t.form == "project":
@@ -735,7 +737,7 @@ class _Writer:
         for j, (label, init, full, executed) in enumerate(t.funds):
             rr = r + 1 + j
             self.span(rr, 1, label_to, label, left=True)
-            fmt = "#,##0" if t.money_unit == "元" else money_fmt
+            fmt = money_fmt
             for k, yuan in enumerate((init, full, executed)):
                 self.put(rr, v0 + k, self.money(t, yuan), fmt=fmt)
             if j == 0:
@@ -773,7 +775,7 @@ class _Writer:
                 rr = r + 1 + j
                 self.span(rr, 1, 2, name, left=True)
                 self.span(rr, 3, 5, content, left=True)
-                fmt = "#,##0" if t.money_unit == "元" else money_fmt
+                fmt = money_fmt
                 self.put(rr, 6, self.money(t, budget), fmt=fmt)
                 self.put(rr, 7, self.money(t, executed), fmt=fmt)
                 self.put(rr, 8, "已完成" if executed >= budget else "基本完成")
