@@ -66,8 +66,8 @@ def points_of(target: str, actual: str, points: Decimal) -> Decimal | None:
     if pt is None or pa is None or pt[0] == "=" and target[0] != "=":
         return None
     (op, tv, unit), (_, av, a_unit) = pt, pa
-    if (unit, a_unit) == ("万亩", "亩"):
-        tv, unit = tv * 10000, "亩"
+    if (unit, a_unit) in (("万亩", "亩"), ("万元", "元")):
+        tv, unit = tv * 10000, a_unit
     if unit != a_unit:
         return None
     if op == ">=":

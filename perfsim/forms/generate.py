@@ -88,6 +88,8 @@ TOTAL_POINTS = 100
 DECIMALS = 2
 TRUTH_COLUMNS = tuple(c for c in PROJECT_COLUMNS if c != "findings")
 _GRADING = Grading()
+#: Money targets drawn as shares of the table's own budget (low and high are shares).
+_SHARE_OF_BUDGET = frozenset({"发放补助资金", "项目总成本"})
 _LEVEL_INDEX = {label: i for i, label in enumerate(LEVELS)}
 _LEVEL_RULE = {"levels": dict(LEVELS)}
 
@@ -103,8 +105,11 @@ _BANK: dict[str, tuple[tuple[Any, ...], ...]] = {
         ("改造农村公路里程", "higher", "km", 5, 120, 1),
         ("建设村级服务站点", "higher", "个", 3, 60, 0),
         ("资助困难学生", "higher", "人次", 50, 3000, 0),
-        ("发放补助资金", "higher", "万元", 50, 2000, 2),
+        ("发放补助资金", "higher", "万元", 0.6, 0.95, 2),        # shares of the budget
         ("维修改造供水工程", "higher", "个", 2, 40, 0),
+        ("补助农户", "higher", "户", 100, 6000, 0),
+        ("新建改建村级卫生室", "higher", "个", 3, 30, 0),
+        ("完成河道治理长度", "higher", "km", 2, 40, 1),
     ),
     "质量指标": (
         ("设备验收合格率", "equal", "%", 100, 100, 0),
@@ -114,15 +119,17 @@ _BANK: dict[str, tuple[tuple[Any, ...], ...]] = {
         ("苗木成活率", "higher", "%", 80, 95, 0),
         ("项目管理制度", "yes_no", "建立", 0, 0, 0),
         ("是否建立项目档案", "yes_no", "是", 0, 0, 0),
+        ("安全事故发生率", "lower", "‰", 1, 3, 1),
     ),
     "时效指标": (
         ("项目完成时间", "deadline", "", 6, 11, 0),
         ("资金拨付及时性", "on_time", "按期完成", 0, 0, 0),
         ("补助资金发放时限", "lower", "天", 15, 60, 0),
         ("设备到位时间", "deadline", "", 5, 10, 0),
+        ("项目建设周期", "lower", "个月", 6, 18, 0),
     ),
     "成本指标": (
-        ("项目总成本", "lower", "万元", 100, 3000, 2),
+        ("项目总成本", "lower", "万元", 0.9, 1.0, 2),
         ("亩均补助标准", "lower", "元/亩", 300, 1500, 0),
         ("人均培训成本", "lower", "元", 300, 1200, 0),
         ("公路建设单位成本", "lower", "万元", 20, 150, 1),
@@ -131,6 +138,7 @@ _BANK: dict[str, tuple[tuple[Any, ...], ...]] = {
         ("带动农户增收", "higher", "万元", 20, 800, 1),
         ("新增产值", "higher", "万元", 100, 5000, 0),
         ("节约灌溉成本", "higher", "元/亩", 20, 200, 0),
+        ("带动社会投资", "higher", "亿元", 0.5, 5, 2),
     ),
     "社会效益指标": (
         ("受益群众人数", "higher", "人次", 500, 50000, 0),
@@ -167,11 +175,17 @@ _NO = {"建立": "未建立", "是": "否", "按期完成": "延期完成"}
 _MISSED_LEVELS = ("基本达成", "部分改善", "部分达成")
 _UNREADABLE = ("详见附件", "见项目总结报告", "待核实", "资料未报")
 _UNMEASURABLE = ("有所提高", "进一步完善", "稳步推进", "不断加强")
-_REASONS = ("受天气影响，施工进度滞后，下一步将加强调度，确保按期完成。",
-            "部分资金到位较晚，影响项目实施进度，下一步将加快资金拨付。",
-            "前期调研不充分，目标设定偏高，今后将科学合理设定绩效目标。",
-            "受市场价格波动影响，实际成本高于预期，将加强成本控制。",
-            "项目组织实施不到位，下一步将完善管理制度，加强跟踪问效。")
+#: 偏差原因分析及改进措施 of a missed target, by what was missed.
+_REASONS = {
+    "progress": ("受天气影响，施工进度滞后，下一步将加强调度，确保按期完成。",
+                 "部分资金到位较晚，影响项目实施进度，下一步将加快资金拨付。",
+                 "项目组织实施不到位，下一步将完善管理制度，加强跟踪问效。"),
+    "成本指标": ("受市场价格波动影响，实际成本高于预期，下一步将加强成本控制。",
+               "材料和人工价格上涨，单位成本超出计划，今后将优化采购方式。"),
+    "target": ("前期调研不充分，目标设定偏高，今后将科学合理设定绩效目标。",
+               "项目效益显现需要一定周期，下一步将持续跟踪评估。",
+               "宣传引导不够，群众参与度不高，下一步将加大宣传力度。"),
+}
 _DEPARTMENTS = (
     ("县农业农村局", ("高标准农田建设", "农机购置补贴", "农村人居环境整治", "特色产业发展"),
      ("县农业技术推广中心", "县农业农村局（本级）")),
@@ -221,6 +235,7 @@ class Leaf:
     recomputed: float | None = None
     reason: str = ""
     spec: tuple[Any, ...] | None = None
+    budget: float = 0.0            # the table's full-year budget in 万元 (for money targets)
     missed: bool = False
 
     @property
@@ -296,6 +311,8 @@ def _fill(leaf: Leaf, rng: np.random.Generator, *, miss: bool) -> None:
     it (printed = recomputed)."""
     name, kind, unit, low, high, dec = leaf.spec
     points = float(leaf.points)
+    if name in _SHARE_OF_BUDGET:
+        low, high = low * leaf.budget, high * leaf.budget
     if kind in ("higher", "lower", "equal"):
         t = float(np.round(rng.uniform(low, high), dec)) if high > low else float(low)
         if unit == "%" and kind == "higher":
@@ -318,10 +335,10 @@ def _fill(leaf: Leaf, rng: np.random.Generator, *, miss: bool) -> None:
         ops = _LOWER if kind == "lower" else _HIGHER_COUNT if unit in ("人次", "个") else _HIGHER
         op = "={}" if kind == "equal" else ops[int(rng.integers(len(ops)))]
         leaf.target = op.format(_number(t, dec) + unit)
-        if unit == "万亩" and rng.random() < 0.3:       # the actual in 亩: units converted
-            t_mu, a_mu = round(t * 10000), round(a * 10000)
-            leaf.actual = f"{a_mu}亩"
-            score = leaf_points(kind, points, t_mu, a_mu)
+        if unit in ("万亩", "万元") and rng.random() < 0.25:   # the actual in 亩 or 元
+            t_small, a_small = round(t * 10000), round(a * 10000)
+            leaf.actual = f"{a_small}{unit[1:]}"
+            score = leaf_points(kind, points, t_small, a_small)
         else:
             leaf.actual = _number(a, a_dec) + unit
             score = leaf_points(kind, points, t, a)
@@ -344,7 +361,9 @@ def _fill(leaf: Leaf, rng: np.random.Generator, *, miss: bool) -> None:
     leaf.level3 = name
     leaf.missed = miss
     leaf.printed = leaf.recomputed = score
-    leaf.reason = _REASONS[int(rng.integers(len(_REASONS)))] if miss else ""
+    why = _REASONS["成本指标" if leaf.level2 == "成本指标" else
+                   "progress" if leaf.level1 == "产出指标" else "target"]
+    leaf.reason = why[int(rng.integers(len(why)))] if miss else ""
 
 
 def _split(total: int, k: int, rng: np.random.Generator) -> list[int]:
@@ -367,7 +386,7 @@ def _miss_chance(kind: str) -> float:
     return {"yes_no": 0.05, "on_time": 0.05, "deadline": 0.08, "level": 0.25}.get(kind, 0.2)
 
 
-def _leaves(rng: np.random.Generator) -> list[Leaf]:
+def _leaves(rng: np.random.Generator, budget: float) -> list[Leaf]:
     counts = [int(rng.integers(lo, hi + 1)) for _, _, lo, hi in _FRAME]
     if counts[4] + counts[5] + counts[6] + counts[7] < 3:
         counts[5] = 2
@@ -378,7 +397,8 @@ def _leaves(rng: np.random.Generator) -> list[Leaf]:
         for (_, level2, _, _), count in frame:
             bank = _BANK[level2]
             for j in rng.choice(len(bank), size=count, replace=False):
-                leaf = Leaf(level1, level2, "", points=float(next(points)), spec=bank[int(j)])
+                leaf = Leaf(level1, level2, "", points=float(next(points)), spec=bank[int(j)],
+                            budget=budget)
                 _fill(leaf, rng, miss=bool(rng.random() < _miss_chance(leaf.spec[1])))
                 out.append(leaf)
             if count == 0 or (level2 == "数量指标" and rng.random() < 0.3):
@@ -435,7 +455,7 @@ def _table(rng: np.random.Generator, form: str, money_unit: str, names: set[str]
         names.add(project)
         unit = units[int(rng.integers(len(units)))]
     funds = _money(rng, department=form == "department")
-    leaves = _leaves(rng)
+    leaves = _leaves(rng, funds[0][2] / 10000)
     expected = (f"通过实施{item}，按期完成年度建设任务，资金使用规范，"
                 "项目效益有效发挥，服务对象满意度不低于90%。")
     achieved = ("已按计划完成年度主要任务，资金拨付及时，项目效益逐步显现。"
@@ -838,7 +858,7 @@ class _Writer:
         return r + 1
 
 
-_WIDTHS = (9, 10, 15, 22, 15, 15, 7, 8, 26)
+_WIDTHS = (9, 10, 15, 22, 17, 15, 7, 8, 26)
 
 
 def _sheet_setup(ws: Any, left: int, width: int, last_row: int) -> None:
