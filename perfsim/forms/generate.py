@@ -86,6 +86,8 @@ GROUP_POINTS = {"产出指标": 50, "效益指标": 30, "满意度指标": 10}
 EXECUTION_POINTS = 10.0
 TOTAL_POINTS = 100
 DECIMALS = 2
+#: The most workbooks one command writes (their content is planned in memory first).
+MAX_PROJECTS = 100_000
 TRUTH_COLUMNS = tuple(c for c in PROJECT_COLUMNS if c != "findings")
 _GRADING = Grading()
 #: Money targets drawn as shares of the table's own budget (low and high are shares).
@@ -974,8 +976,10 @@ def plan(projects: int, *, seed: int = 0, errors: float = 0.0,
          variants: Sequence[str] = VARIANTS) -> list[Workbook]:
     """The content of ``projects`` workbooks (no file written): variants in turn, errors
     planted in a share ``errors`` in [0, 1] of the tables, the kinds in turn."""
-    if isinstance(projects, bool) or not isinstance(projects, int) or projects < 1:
-        raise InputError(field="--projects", value=projects, problem="must be a whole number >= 1")
+    if isinstance(projects, bool) or not isinstance(projects, int) or not (
+            1 <= projects <= MAX_PROJECTS):
+        raise InputError(field="--projects", value=projects,
+                         problem=f"must be a whole number from 1 to {MAX_PROJECTS:,}")
     if isinstance(errors, bool) or not isinstance(errors, int | float) or not 0 <= errors <= 1:
         raise InputError(field="--errors", value=errors, problem="must be a share in [0, 1]")
     variants = tuple(variants)
