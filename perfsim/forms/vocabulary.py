@@ -64,3 +64,13 @@ FINDING_COLUMNS = ("file", "sheet", "cell", "kind", "what", "why", "points_at_st
 #: A generator's truth files: truth.csv (one row per table, PROJECT_COLUMNS without
 #: findings) and planted.csv (file, sheet, cell, kind: one row per planted error).
 PLANTED_COLUMNS = ("file", "sheet", "cell", "kind")
+
+#: Qualitative levels (定性指标) written as targets and actuals, best first, and the share of a
+#: leaf's points each earns: the template's bands 100–80%, 80–60%, 60–0% as coefficients
+#: 1.0 / 0.8 / 0.6 / 0 (the one table both the generator and the reader score levels by).
+LEVELS = {"好": 1.0, "有效提升": 1.0, "显著提升": 1.0, "明显改善": 1.0, "全面达成": 1.0,
+          "较好": 0.8, "基本达成": 0.8, "一般": 0.6, "部分改善": 0.6, "部分达成": 0.6,
+          "差": 0.0, "未改善": 0.0, "未达成": 0.0}
+#: Yes/no answers and deadlines met or missed: word → met (full points) or not (none).
+YES_NO = {"是": True, "否": False, "建立": True, "未建立": False,
+          "按期完成": True, "延期完成": False}
