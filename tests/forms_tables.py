@@ -201,4 +201,4 @@ CLEAN_TOTAL = 92.05
 
 def clean_table(**layout) -> Table:
     """The clean project table with a layout variant (keyword arguments of :class:`Table`)."""
-    return Table(leaves=list(CLEAN_LEAVES), total=CLEAN_TOTAL, **layout)
+    return Table(**{"leaves": list(CLEAN_LEAVES), "total": CLEAN_TOTAL, **layout})

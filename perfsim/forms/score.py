@@ -134,10 +134,10 @@ def compare(target: Reading, actual: Reading, levels: Mapping[str, float]
                 f"单位不一致 units differ: {target.unit} / {actual.unit}")
         op = target.op or V.BARE_TARGET_OP
         met = _met(op, actual.value, target.value)
+        if target.value == 0:
+            return "threshold", 1.0 if met else 0.0, met, None, ""
         if met:
             return "proportional", 1.0, True, None, ""
-        if target.value == 0:
-            return "threshold", 0.0, False, None, ""
         rule = make_rule("proportional", target=target.value, direction=_DIRECTION[op])
         return "proportional", float(rule.attainment(np.array([actual.value]))[0]), False, \
             None, ""
