@@ -46,6 +46,12 @@ class Table:
     tasks: list = field(default_factory=list)   # department: 年度主要任务 rows
 
 
+def text_cell(ws, r: int, c: int, value: str) -> None:
+    """A text cell, even when it starts with "=" (a name typed as text, not a formula)."""
+    cell = ws.cell(r, c, value)
+    cell.data_type = "s"
+
+
 def write_table(ws, t: Table, row: int = 1) -> int:
     """Lay ``t`` out on ``ws`` from ``row``; the next free row (after one blank row)."""
     c0 = 1 + t.shift
@@ -59,12 +65,12 @@ def write_table(ws, t: Table, row: int = 1) -> int:
         r += 1
     if t.form == "project":
         ws.cell(r, c0, "项目名称")
-        ws.cell(r, c0 + 2, t.project)
+        text_cell(ws, r, c0 + 2, t.project)
         r += 1
         ws.cell(r, c0, "主管部门")
-        ws.cell(r, c0 + 2, t.department)
+        text_cell(ws, r, c0 + 2, t.department)
         ws.cell(r, c0 + 5, "实施单位")
-        ws.cell(r, c0 + 6, t.unit)
+        text_cell(ws, r, c0 + 6, t.unit)
         r += 1
         label = f"项目资金（{t.money}）"
     else:
