@@ -84,7 +84,9 @@ def test_two_tables_on_one_sheet_and_a_sheet_without_a_table(tmp_path):
                        [clean_table(), clean_table(project="乡村道路", shift=1)],
                        Table(leaves=list(CLEAN_LEAVES), total=CLEAN_TOTAL, project="第三张"))
     wb = openpyxl.load_workbook(wb_path)
-    wb.create_sheet("说明").append(["填表说明：本表不含数据"])
+    notes = wb.create_sheet("说明")  # names the form in a sentence: not a title
+    notes.append(["填表说明"])
+    notes.append(["1.本工作簿每个工作表填报一个项目的《项目支出绩效自评表》。"])
     wb.save(wb_path)
     tables = read_source(Source(str(wb_path), path=wb_path))
     assert [(t.sheet, t.project) for t in tables] == [

@@ -69,6 +69,7 @@ def test_a_date_typed_as_a_date():
 @pytest.mark.parametrize("text, value", [
     ("是", 1.0), ("否", 0.0), ("建立", 1.0), ("未建立", 0.0), ("完成", 1.0), ("未完成", 0.0),
     ("按期完成", 1.0), ("未按期完成", 0.0), ("已完成", 1.0), ("合格", 1.0), ("不合格", 0.0),
+    ("延期完成", 0.0),
 ])
 def test_yes_and_no(text, value):
     r = read_value(text, LEVELS)

@@ -114,13 +114,17 @@ class Grid:
     rows: list[list[Any]]
     percent: set[tuple[int, int]] = field(default_factory=set)
 
+    def __post_init__(self) -> None:
+        self._texts = [["" if v is None else clean(v) for v in row] for row in self.rows]
+
     def value(self, r: int, c: int) -> Any:
         row = self.rows[r]
         return row[c] if 0 <= c < len(row) else None
 
     def text(self, r: int, c: int) -> str:
-        v = self.value(r, c)
-        return clean(v) if isinstance(v, str) else ("" if v is None else clean(v))
+        """The cell's text, cleaned (:func:`perfsim.forms.targets.clean`); "" when empty."""
+        row = self._texts[r]
+        return row[c] if 0 <= c < len(row) else ""
 
 
 def column_letter(c: int) -> str:
@@ -422,6 +426,12 @@ def _find(grid: Grid, r: int, label: str, exact: bool = True) -> int | None:
     return None
 
 
+def _is_title(text: str) -> bool:
+    """A table's title (2023年度项目支出绩效自评表, 项目支出绩效自评表（2023年度）), not a sentence
+    that names the form (本工作簿每个工作表填报一个《项目支出绩效自评表》。)."""
+    return len(text) <= 40 and not re.search(r"[《》。，,；;]|^\d+[.、]", text)
+
+
 def _segments(grid: Grid) -> list[tuple[int, int, str]]:
     """(first row, end row, title) of each table on the sheet: a table starts at its title;
     a sheet without titles is one segment."""
@@ -430,7 +440,7 @@ def _segments(grid: Grid) -> list[tuple[int, int, str]]:
     for r in range(len(grid.rows)):
         for c in range(min(len(grid.rows[r]), 30)):
             t = grid.text(r, c)
-            if t and any(title in t for title in titles) and len(t) < 60:
+            if t and any(title in t for title in titles) and _is_title(t):
                 starts.append((r, t))
                 break
     if not starts:
