@@ -218,3 +218,38 @@ def test_one_bad_file_in_a_folder_is_listed_and_the_rest_read(tmp_path):
     assert [f for f, _ in got.failed] == [str(folder / "b.xlsx")]
     with pytest.raises(InputError, match="b.xlsx"):
         read_paths([folder], strict=True, progress=False)
+
+
+def test_formulas_with_saved_values_are_read(tmp_path):
+    # tests/data/forms/selfeval_formulas.xlsx: the clean table whose 总分 is =SUM(H5,H12:H17)
+    # and whose I12 is =IF(1=0,"x","") (a saved empty text), saved by LibreOffice
+    (t,) = read_paths([DATA / "selfeval_formulas.xlsx"], progress=False).tables
+    check_clean(t)
+
+
+def test_an_archive_inside_an_archive_and_an_empty_folder(tmp_path):
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as zf:
+        zf.write(workbook(tmp_path / "a.xlsx", clean_table()), "a.xlsx")
+    outer = tmp_path / "outer.zip"
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(inner, "inner.zip")
+        zf.write(tmp_path / "a.xlsx", "b.xlsx")
+    got = read_paths([outer], progress=False)
+    assert len(got.tables) == 1
+    ((file, message),) = got.failed
+    assert file == f"{outer}/inner.zip" and "压缩包内的压缩包" in message
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="no workbook found"):
+        read_paths([empty], progress=False)
+
+
+def test_the_progress_bar_does_not_change_what_is_read(tmp_path, capsys):
+    folder = tmp_path / "in"
+    for k in range(3):
+        workbook(folder / f"{k}.xlsx", clean_table(project=f"项目{k}"))
+    shown = read_paths([folder], progress=True)
+    assert "perfsim import" in capsys.readouterr().err
+    assert [t.project for t in shown.tables] == [
+        t.project for t in read_paths([folder], progress=False).tables]

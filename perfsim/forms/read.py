@@ -247,8 +247,10 @@ def _zip_members(path: Path, name: str) -> list[Source]:
 
 _CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
-_NO_CACHE = re.compile(rb"<c r=\"([A-Z]+[0-9]+)\"[^>]*>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)"
-                       rb"(?:<v\s*/>|<v></v>)?</c>")
+#: A formula cell without a saved value: no <v>, an empty <v/>, or an empty <v></v> on a cell
+#: that is not text (on a text cell, t="str", <v></v> is a saved empty text).
+_NO_CACHE = re.compile(rb"<c r=\"([A-Z]+[0-9]+)\"(?P<attrs>[^>]*)>(?:<f[^>]*/>|<f[^>]*>[^<]*</f>)"
+                       rb"(?P<v><v\s*/>|<v></v>)?</c>")
 
 
 def read_source(src: Source) -> list[FormTable]:
@@ -298,7 +300,8 @@ def _xlsx_grids(data: bytes, name: str) -> list[Grid]:
             for info in infos:
                 if info.filename.startswith("xl/worksheets/") and info.filename.endswith(
                         ".xml"):
-                    m = _NO_CACHE.search(zf.read(info))
+                    m = next((m for m in _NO_CACHE.finditer(zf.read(info))
+                              if m["v"] != b"<v></v>" or b't="str"' not in m["attrs"]), None)
                     if m:
                         sheet = info.filename.rsplit("/", 1)[-1][:-4]
                         raise InputError(name, problem=f"{sheet} cell {m.group(1).decode()} "
