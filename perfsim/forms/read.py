@@ -470,7 +470,7 @@ def find_tables(grid: Grid, file: str) -> list[FormTable]:
 
 def _indicator_header(grid: Grid, start: int, end: int) -> int | None:
     for r in range(start, end):
-        if all(_find(grid, r, label) is not None for label in ("一级指标", "二级指标", "三级指标")):
+        if all(_find(grid, r, label) is not None for label in V.LEVEL_LABELS):
             return r
     return None
 
@@ -507,7 +507,7 @@ def _columns(grid: Grid, r: int, labels: dict[str, str], loose: Sequence[str] = 
 def _read_table(grid: Grid, file: str, start: int, end: int, title: str, header: int
                 ) -> FormTable:
     form = "department" if any(t in title for t in V.TITLES["department"]) else "project"
-    if not title and any(_find(grid, r, "年度主要任务", exact=False) is not None
+    if not title and any(_find(grid, r, V.TASKS_LABEL, exact=False) is not None
                          for r in range(start, header)):
         form = "department"
     table = FormTable(file=file, sheet=grid.name, form=form, title=title)
@@ -586,7 +586,7 @@ def _read_funds(grid: Grid, table: FormTable, start: int, header: int) -> None:
     names = sorted(V.FUNDS_ROWS.items(), key=lambda kv: -len(kv[0]))
     for r in range(head + 1, header):
         label = " ".join(grid.text(r, c) for c in range(first))
-        if any(stop in label for stop in ("年度主要任务", "年度总体目标", "绩效指标")):
+        if any(stop in label for stop in (V.TASKS_LABEL, V.GOAL_LABEL, V.BLOCK_LABEL)):
             break
         key = next((name for word, name in names if word in label), None)
         if key is None:
@@ -618,12 +618,12 @@ def _read_funds(grid: Grid, table: FormTable, start: int, header: int) -> None:
 
 def _read_tasks(grid: Grid, table: FormTable, start: int, header: int) -> None:
     at = next((r for r in range(start, header)
-               if _find(grid, r, "年度主要任务", exact=False) is not None), None)
+               if _find(grid, r, V.TASKS_LABEL, exact=False) is not None), None)
     if at is None:
         return
-    label_col = _find(grid, at, "年度主要任务", exact=False)
+    label_col = _find(grid, at, V.TASKS_LABEL, exact=False)
     for r in range(at + 1, header):
-        if _find(grid, r, "年度总体目标", exact=False) is not None:
+        if _find(grid, r, V.GOAL_LABEL, exact=False) is not None:
             break
         texts = [grid.text(r, c) for c in range(label_col + 1, len(grid.rows[r]))]
         texts = [t for t in texts if t and t not in V.PLACEHOLDERS]
@@ -633,14 +633,10 @@ def _read_tasks(grid: Grid, table: FormTable, start: int, header: int) -> None:
 
 def _read_indicators(grid: Grid, table: FormTable, header: int, end: int) -> None:
     cols = _columns(grid, header, V.INDICATOR_COLUMNS, loose=("偏差原因分析及改进措施",))
-    if "target" not in cols:
-        c = _find(grid, header, "指标值", exact=False)
-        if c is not None:
-            cols["target"] = c
-    if "actual" not in cols:
-        c = _find(grid, header, "实际完成", exact=False)
-        if c is not None:
-            cols["actual"] = c
+    for name, word in V.LOOSE_COLUMNS.items():
+        c = _find(grid, header, word, exact=False)
+        if name not in cols and c is not None:
+            cols[name] = c
     missing = [label for label, name in V.INDICATOR_COLUMNS.items()
                if name not in cols and name != "reason"]
     if missing:
@@ -652,14 +648,14 @@ def _read_indicators(grid: Grid, table: FormTable, header: int, end: int) -> Non
         if r >= len(grid.rows):
             break
         left = [grid.text(r, c) for c in range(0, cols["level3"] + 1)]
-        if any(t.replace(" ", "") in (V.TOTAL_LABEL, "合计", "总计") for t in left):
+        if any(t in V.TOTAL_WORDS for t in left):
             table.total_points, _ = _number(grid.value(r, cols["points"]))
             table.total_score, _ = _number(grid.value(r, cols["score"]))
             table.cells["total_points"] = cell_name(r, cols["points"])
             table.cells["total"] = cell_name(r, cols["score"])
             break
         first = next((t for t in left if t), "")
-        if first.startswith(("注", "填报人", "说明")):
+        if first.startswith(V.NOTE_STARTS):
             break
         t1, t2 = grid.text(r, cols["level1"]), grid.text(r, cols["level2"])
         if t1 not in V.PLACEHOLDERS:

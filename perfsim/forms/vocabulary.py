@@ -143,3 +143,17 @@ COLUMN_ZH = {"file": "文件", "sheet": "工作表", "form": "表类型", "proje
              "points_at_stake": "涉及分值", "budget": "涉及资金（元）"}
 #: In leaves.csv ``unit`` is the unit of measure, not the implementing unit.
 LEAF_ZH = {"unit": "计量单位"}
+
+# --- more labels the reader finds blocks by (perfsim.forms.read) ----------------------------
+
+#: The headings that mark the indicator block (all three on one row).
+LEVEL_LABELS = ("一级指标", "二级指标", "三级指标")
+#: Shorter headings accepted for the target and actual columns (年度指标值（A）, 实际完成值（B）
+#: are read by INDICATOR_COLUMNS; 指标值, 实际完成情况 by these).
+LOOSE_COLUMNS = {"target": "指标值", "actual": "实际完成"}
+TASKS_LABEL = "年度主要任务"       # department tables: one line per task
+GOAL_LABEL = "年度总体目标"
+BLOCK_LABEL = "绩效指标"
+#: Cells that close the indicator block: the total row, or the notes and signature after it.
+TOTAL_WORDS = (TOTAL_LABEL, "合计", "总计")
+NOTE_STARTS = ("注", "填报人", "说明", "备注")
