@@ -103,6 +103,9 @@ def test_number_cells_plain_and_percent_formatted():
     assert (r.kind, r.op, r.value, r.unit) == ("number", None, 28.0, "")
     r = read_value(0.95, LEVELS, percent=True)
     assert (r.kind, r.value, r.unit) == ("number", 95.0, "%")
+    # the text shown in leaves.csv: no scientific notation, no binary noise
+    assert read_value(1234567, LEVELS).text == "1234567"
+    assert read_value(0.07, LEVELS, percent=True).text == "7%"
 
 
 def test_levels_file_replaces_the_table(tmp_path):

@@ -35,7 +35,7 @@ from typing import Any
 
 from perfsim.errors import InputError
 from perfsim.forms import vocabulary as V
-from perfsim.forms.targets import clean
+from perfsim.forms.targets import clean, plain
 from perfsim.kernel.scoring import round_half_up
 
 #: Files a folder is searched for (the others are left alone); .et and .numbers are listed so
@@ -481,7 +481,7 @@ def _number(v: Any) -> tuple[float | None, str]:
     if isinstance(v, bool):
         return None, str(v)
     if isinstance(v, int | float):
-        return (float(v), f"{v:g}") if math.isfinite(v) else (None, str(v))
+        return (float(v), plain(v)) if math.isfinite(v) else (None, str(v))
     text = clean(v)
     if text in V.PLACEHOLDERS:
         return None, text

@@ -61,6 +61,12 @@ _DATE = re.compile(r"^(\d{4})年(\d{1,2})月(?:(\d{1,2})[日号])?(底|末)?(前
 _ISO_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(前|之前|以前)?$")
 
 
+def plain(x: float) -> str:
+    """A number as text without scientific notation or binary noise: 1234567 → "1234567",
+    0.07 × 100 → "7", 95.5 → "95.5"."""
+    return f"{x:.12g}" if abs(x) < 1e12 else f"{x:.0f}"
+
+
 def clean(text: Any) -> str:
     """A cell's text with spaces, line breaks and full-width digits normalised."""
     if text is None:
@@ -112,8 +118,8 @@ def read_value(cell: Any, levels: Mapping[str, float], *, percent: bool = False)
         if not math.isfinite(cell):
             return Reading(str(cell), "text")
         if percent:
-            return Reading(f"{cell * 100:g}%", "number", None, float(cell) * 100.0, "%")
-        return Reading(f"{cell:g}", "number", None, float(cell), "")
+            return Reading(f"{plain(cell * 100)}%", "number", None, float(cell) * 100.0, "%")
+        return Reading(plain(cell), "number", None, float(cell), "")
     text = clean(cell)
     if text in V.PLACEHOLDERS:
         return Reading(text, "blank")
