@@ -4,6 +4,7 @@ finding on a clean table in any layout."""
 
 from __future__ import annotations
 
+import openpyxl
 import pytest
 from forms_tables import CLEAN_LEAVES, CLEAN_TOTAL, Table, clean_table, workbook
 
@@ -29,6 +30,8 @@ def leaf(target, actual, points=10.0, score=None) -> LeafRow:
     ("=100%", "90%", 10, "proportional", 9.0),          # 1 − 10/100
     ("≥1.2万亩", "12500亩", 20, "proportional", 20.0),   # 万亩 ↔ 亩
     ("≥1.2万亩", "0.6万亩", 20, "proportional", 10.0),
+    ("≥1.2万亩", 0.6, 20, "proportional", 10.0),          # a bare number: in 万亩 as written
+    ("≤900万元", 937.5, 10, "proportional", 9.6),
     ("8个", "2.5个", 10, "proportional", 3.13),         # 3.125 rounds half up to 3.13
     ("≤0起", "1起", 5, "threshold", 0.0),                # a target of 0: all or nothing
     ("≤0起", "0起", 5, "threshold", 5.0),
@@ -170,3 +173,26 @@ def test_tidy_tables_have_the_vocabulary_columns(tmp_path):
     assert frames["leaves"]["target_value"].tolist()[2] == "2023-10-31"
     kinds = frames["findings"]["kind"].tolist()
     assert kinds[-1] == V.FILE_FINDING[0]  # no budget: last when sorted by money at stake
+
+
+def test_actuals_typed_as_numbers_and_headings_with_notes(tmp_path):
+    # actuals typed as numbers: 数量 1.25 (no unit: in the target's unit as written, 万亩),
+    # 质量 0.9 formatted as a percentage, 成本 937.5 (万元, so over the ≤900万元 target: 9.6 of
+    # 10 points, not full points); headings 年度指标值（A）, 实际完成值（B）
+    path = workbook(tmp_path / "t.xlsx", clean_table())
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    ws["F12"] = 1.25
+    ws["F15"] = 937.5
+    ws["F13"] = 0.9
+    ws["F13"].number_format = "0%"
+    ws["E11"], ws["F11"] = "年度指标值（A）", "实际完成值（B）"
+    wb.save(path)
+    (t,) = read_source(Source(str(path), path=path))
+    st = score_table(t, LEVELS)
+    assert [s.recomputed for s in st.leaves][:4] == [20.0, 18.95, 10.0, 9.6]
+    assert (st.leaves[1].actual.value, st.leaves[1].actual.unit) == (90.0, "%")
+    assert findings(st) == []
+    leaves = tidy([st])["leaves"]
+    assert leaves["actual_value"].tolist()[:4] == [12_500.0, 90.0, "2023-09-30", 9_375_000.0]
+    assert leaves["unit"].tolist()[:4] == ["亩", "%", "date", "元"]

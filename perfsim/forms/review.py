@@ -129,6 +129,15 @@ def _value(r: Reading) -> float | str | None:
     return r.value
 
 
+def _actual_value(s: ScoredLeaf) -> float | str | None:
+    """The actual in the base unit of the target (a bare number is in the target's unit as
+    written: 1.25 under ≥1.2万亩 is 12,500 亩)."""
+    a = s.actual
+    if a.kind == "number" and not a.unit and s.target.kind == "number":
+        return a.value * s.target.factor
+    return _value(a)
+
+
 def tidy(scored: Sequence[ScoredTable], failed: Sequence[tuple[str, str]] = ()
          ) -> dict[str, pd.DataFrame]:
     """The three tidy tables: ``projects`` (one row per table, money in yuan, the execution
@@ -154,7 +163,7 @@ def tidy(scored: Sequence[ScoredTable], failed: Sequence[tuple[str, str]] = ()
                 "file": t.file, "sheet": t.sheet, "row": leaf.row, "level1": leaf.level1,
                 "level2": leaf.level2, "level3": leaf.level3, "target_text": s.target.text,
                 "actual_text": s.actual.text, "op": s.target.op or "",
-                "target_value": _value(s.target), "actual_value": _value(s.actual),
+                "target_value": _value(s.target), "actual_value": _actual_value(s),
                 "unit": s.target.unit or s.actual.unit, "points": leaf.points,
                 "printed_score": leaf.score, "recomputed_score": s.recomputed,
                 "rule": s.rule})

@@ -5,7 +5,8 @@ the national grade cutoffs (:mod:`perfsim.kernel.grading`).
 The template rule, leaf by leaf (target and actual read by :func:`perfsim.forms.targets.
 read_value`):
 
-- **numbers** in compatible units: target met → full points; else the kernel's
+- **numbers** in compatible units (a bare number is in the target's unit as written: 937.5
+  under ≤900万元 is 937.5 万元): target met → full points; else the kernel's
   ``proportional`` rule, actual ÷ target of the points (lower-is-better, ≤: target ÷ actual;
   =: 1 − |actual − target| ÷ |target|), capped at the points; a target of 0 is all or nothing
   (the ``threshold`` rule);
@@ -132,15 +133,17 @@ def compare(target: Reading, actual: Reading, levels: Mapping[str, float]
         if target.unit and actual.unit and target.unit != actual.unit:
             return "assessed", None, None, "actual_unreadable", (
                 f"单位不一致 units differ: {target.unit} / {actual.unit}")
+        value = actual.value
+        if not actual.unit:  # a bare number is in the target's unit as written (万元, 万亩)
+            value *= target.factor
         op = target.op or V.BARE_TARGET_OP
-        met = _met(op, actual.value, target.value)
+        met = _met(op, value, target.value)
         if target.value == 0:
             return "threshold", 1.0 if met else 0.0, met, None, ""
         if met:
             return "proportional", 1.0, True, None, ""
         rule = make_rule("proportional", target=target.value, direction=_DIRECTION[op])
-        return "proportional", float(rule.attainment(np.array([actual.value]))[0]), False, \
-            None, ""
+        return "proportional", float(rule.attainment(np.array([value]))[0]), False, None, ""
     shown = "日期 date" if actual.unit == DATE_UNIT else actual.kind
     return "assessed", None, None, "actual_unreadable", (
         f"实际完成值（{shown}）与指标值（{target.kind}）无法比较 actual not comparable with the "

@@ -47,6 +47,7 @@ class Reading:
     op: str | None = None
     value: float | None = None
     unit: str = ""
+    factor: float = 1.0  # the written unit in the base unit (万亩: 10,000 亩)
 
     @property
     def readable(self) -> bool:
@@ -167,7 +168,7 @@ def _read_number(text: str) -> Reading:
     if unit is None:
         return Reading(text, "text")
     base, factor = unit
-    return Reading(text, "number", op, number * factor, base)
+    return Reading(text, "number", op, number * factor, base, factor)
 
 
 def load_levels(path: str | Path | None = None) -> dict[str, float]:
