@@ -202,4 +202,5 @@ def score_table(table: FormTable, levels: Mapping[str, float]) -> ScoredTable:
 
 def score_tables(tables: Sequence[FormTable], levels: Mapping[str, float]
                  ) -> list[ScoredTable]:
+    """Every table scored (:func:`score_table`), in order."""
     return [score_table(t, levels) for t in tables]
