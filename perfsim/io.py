@@ -120,6 +120,18 @@ def write_json(path: str | Path, obj: Any) -> None:
 
 
 
+#: First characters that make a spreadsheet read a text cell as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(value: Any) -> Any:
+    """``value`` as written into a workbook or CSV: text that starts like a formula (= + - @,
+    tab, CR) gets a leading ``'`` so that it stays text; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def referenced_files(path: str | Path) -> list[Path]:
     """Files a YAML file names: string values that are paths of existing files, relative to the
     file or absolute (a scenario's indicator system and portfolio, AHP matrices, ...)."""

@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perfsim.cli import main
-from perfsim.forms.generate import VARIANTS, leaf_points, plan, write_selfeval
-from perfsim.forms.vocabulary import FINDINGS, LEVELS, PLANTED_COLUMNS, PROJECT_COLUMNS
+from perfsim.forms.generate import LEVELS, VARIANTS, leaf_points, plan, write_selfeval
+from perfsim.forms.vocabulary import FINDINGS, PLANTED_COLUMNS, PROJECT_COLUMNS
 
 # --- an independent reading of the template rule ------------------------------------------
 

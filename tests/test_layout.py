@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "perfsim"
 #: libraries that load only when their feature is used (plots, Excel, notebooks, estimation,
 #: sensitivity, progress bars, Dask)
-LATE = {"matplotlib", "openpyxl", "papermill", "nbformat", "nbconvert", "jupyter_client",
+LATE = {"matplotlib", "openpyxl", "xlrd", "papermill", "nbformat", "nbconvert", "jupyter_client",
         "ipykernel", "IPython", "statsmodels", "SALib", "tqdm", "distributed"}
 
 

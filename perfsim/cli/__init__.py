@@ -21,6 +21,7 @@ from perfsim.cli import (
     checks,
     diagnose,
     estimate,
+    importer,
     notebooks,
     report,
     robust,
@@ -39,7 +40,7 @@ __all__ = ["COMMANDS", "EXIT_INPUT", "build_parser", "main", "set_parameters"]
 
 #: The commands in the order ``perfsim --help`` lists them: each module adds its subparser.
 COMMANDS = (run, bench, calibrate, sensitivity, report, checks, validate, estimate, template,
-            weights, diagnose, robust, notebooks, app)
+            weights, diagnose, robust, notebooks, importer, app)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

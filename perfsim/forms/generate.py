@@ -19,7 +19,7 @@ rounding step (half up, two decimals):
   is actual / target); target and actual in the same unit before dividing (1.2万亩 = 12000亩);
 - yes/no (建立/未建立, 是/否) and deadlines (2023年10月底前, 按期完成): met → full points,
   missed → 0;
-- qualitative levels: the level's coefficient in :data:`perfsim.forms.vocabulary.LEVELS` ×
+- qualitative levels: the level's coefficient in :data:`LEVELS` (the bundled levels table) ×
   points (有效提升 1.0, 基本达成 0.8, 部分改善 0.6 …);
 - the execution rate: min(全年执行数 / 全年预算数, 1) × 10 on the 年度资金总额 row;
 - a leaf whose actual is blank or unreadable, or whose target cannot be measured, keeps its
@@ -63,9 +63,9 @@ from typing import Any
 import numpy as np
 
 from perfsim.errors import InputError
+from perfsim.forms.targets import load_levels
 from perfsim.forms.vocabulary import (
     FINDINGS,
-    LEVELS,
     PLANTED_COLUMNS,
     PROJECT_COLUMNS,
     TITLES,
@@ -92,6 +92,9 @@ TRUTH_COLUMNS = tuple(c for c in PROJECT_COLUMNS if c != "findings")
 _GRADING = Grading()
 #: Money targets drawn as shares of the table's own budget (low and high are shares).
 _SHARE_OF_BUDGET = frozenset({"发放补助资金", "项目总成本"})
+#: The qualitative levels and their coefficients, best first: the importer's one editable table
+#: (``datasets/forms/levels.yaml``, :func:`perfsim.forms.targets.load_levels`).
+LEVELS = dict(sorted(load_levels().items(), key=lambda kv: -kv[1]))
 _LEVEL_INDEX = {label: i for i, label in enumerate(LEVELS)}
 _LEVEL_RULE = {"levels": dict(LEVELS)}
 
@@ -297,7 +300,7 @@ def leaf_points(kind: str, points: float, target: float, actual: float) -> float
     """A leaf's points (of ``points``) by the template rule through the kernel's rules,
     rounded half up to two decimals. ``kind``: ``higher``, ``lower`` or ``equal`` (a number:
     ``target`` and ``actual`` in one unit), ``level`` (``actual`` the level's position in
-    :data:`~perfsim.forms.vocabulary.LEVELS`), or ``yes_no`` / ``deadline`` / ``on_time``
+    :data:`LEVELS`), or ``yes_no`` / ``deadline`` / ``on_time``
     (``actual`` 1 met, 0 missed)."""
     if kind in ("higher", "lower", "equal"):
         rule = make_rule("proportional", target=target, direction=kind, points=points)

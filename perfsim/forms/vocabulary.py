@@ -39,7 +39,8 @@ FINDINGS = {
     "score_above_points": ("得分高于分值", "score above the leaf's points"),
     "total_mismatch": ("总分不等于各行得分之和", "total is not the sum of its rows"),
     "points_not_total": ("分值合计不等于总分值", "points do not add up to the table's total"),
-    "full_points_target_missed": ("未完成目标却得满分", "full points although the target is not met"),
+    "full_points_target_missed": ("未完成目标却得满分",
+                                  "full points although the target is not met"),
     "execution_points_mismatch": ("预算执行得分不等于执行率×分值",
                                   "execution points differ from rate × points"),
     "actual_blank": ("实际完成值空白", "actual value blank"),
@@ -65,12 +66,96 @@ FINDING_COLUMNS = ("file", "sheet", "cell", "kind", "what", "why", "points_at_st
 #: findings) and planted.csv (file, sheet, cell, kind: one row per planted error).
 PLANTED_COLUMNS = ("file", "sheet", "cell", "kind")
 
-#: Qualitative levels (定性指标) written as targets and actuals, best first, and the share of a
-#: leaf's points each earns: the template's bands 100–80%, 80–60%, 60–0% as coefficients
-#: 1.0 / 0.8 / 0.6 / 0 (the one table both the generator and the reader score levels by).
-LEVELS = {"好": 1.0, "有效提升": 1.0, "显著提升": 1.0, "明显改善": 1.0, "全面达成": 1.0,
-          "较好": 0.8, "基本达成": 0.8, "一般": 0.6, "部分改善": 0.6, "部分达成": 0.6,
-          "差": 0.0, "未改善": 0.0, "未达成": 0.0}
+# --- reading targets and actuals (perfsim.forms.targets) ------------------------------------
+
+#: Operators as written, symbol → the reader's operator (``>=``, ``<=``, ``=``, ``>``, ``<``).
+OPERATOR_SYMBOLS = {"≥": ">=", ">=": ">=", "≧": ">=", "＞＝": ">=", "≤": "<=", "<=": "<=",
+                    "≦": "<=", "＜＝": "<=", "=": "=", "＝": "=", ">": ">", "＞": ">",
+                    "<": "<", "＜": "<"}
+#: Operators as words before the number (longest first when read).
+OPERATOR_PREFIXES = {"不低于": ">=", "不少于": ">=", "大于等于": ">=", "大于或等于": ">=",
+                     "达到": ">=", "至少": ">=", "不高于": "<=", "不超过": "<=", "不多于": "<=",
+                     "小于等于": "<=", "小于或等于": "<=", "控制在": "<=", "低于": "<",
+                     "少于": "<", "小于": "<", "高于": ">", "多于": ">", "超过": ">",
+                     "大于": ">", "等于": "="}
+#: Operators as words after the number (and unit): 95%以上, 900万元以内.
+OPERATOR_SUFFIXES = {"以上": ">=", "及以上": ">=", "以内": "<=", "以下": "<=", "及以下": "<="}
+#: A bare number as a target ("100%") reads as 达到: at least that value.
+BARE_TARGET_OP = ">="
+
+#: Units: as written → (base unit, factor to the base). Compatible units share a base.
+UNITS = {"%": ("%", 1.0), "％": ("%", 1.0), "‰": ("%", 0.1),
+         "元": ("元", 1.0), "万元": ("元", 1e4), "亿元": ("元", 1e8),
+         "亩": ("亩", 1.0), "万亩": ("亩", 1e4),
+         "元/亩": ("元/亩", 1.0), "万元/亩": ("元/亩", 1e4),
+         "个": ("个", 1.0), "台（套）": ("台（套）", 1.0), "台(套)": ("台（套）", 1.0),
+         "台/套": ("台（套）", 1.0), "台": ("台（套）", 1.0), "套": ("台（套）", 1.0),
+         "人次": ("人次", 1.0), "万人次": ("人次", 1e4), "人": ("人", 1.0), "万人": ("人", 1e4),
+         "次": ("次", 1.0), "天": ("天", 1.0), "日": ("天", 1.0), "个工作日": ("天", 1.0),
+         "工作日": ("天", 1.0), "月": ("月", 1.0), "个月": ("月", 1.0), "年": ("年", 1.0),
+         "km": ("km", 1.0), "公里": ("km", 1.0), "千米": ("km", 1.0), "m": ("m", 1.0),
+         "米": ("m", 1.0), "平方米": ("平方米", 1.0), "㎡": ("平方米", 1.0),
+         "万平方米": ("平方米", 1e4), "户": ("户", 1.0), "万户": ("户", 1e4), "家": ("家", 1.0),
+         "项": ("项", 1.0), "件": ("件", 1.0), "所": ("所", 1.0), "座": ("座", 1.0),
+         "辆": ("辆", 1.0), "吨": ("吨", 1.0), "万吨": ("吨", 1e4), "起": ("起", 1.0),
+         "篇": ("篇", 1.0), "场": ("场", 1.0), "期": ("期", 1.0), "批": ("批", 1.0),
+         "处": ("处", 1.0), "条": ("条", 1.0), "份": ("份", 1.0), "所学校": ("所", 1.0),
+         "小时": ("小时", 1.0), "分": ("分", 1.0)}
+
+#: Yes/no as written (negative words are tried first: 未建立 before 建立).
+NO_WORDS = ("未按期完成", "未按时完成", "未完成", "未建立", "未达标", "不合格", "未实现",
+            "未达到", "否", "无", "没有", "延期", "延期完成", "逾期完成", "未按期")
+YES_WORDS = ("按期完成", "按时完成", "如期完成", "已完成", "完成", "已建立", "建立", "达标",
+             "合格", "实现", "是", "有")
 #: Yes/no answers and deadlines met or missed: word → met (full points) or not (none).
-YES_NO = {"是": True, "否": False, "建立": True, "未建立": False,
-          "按期完成": True, "延期完成": False}
+YES_NO = {**{w: True for w in YES_WORDS}, **{w: False for w in NO_WORDS}}
+#: Deadlines: a date written 2023年10月底前 / 2023年12月31日前 / 2023年10月前, or the words below
+#: (按期完成: a yes/no target that the actual meets by being done on time).
+DEADLINE_SUFFIXES = ("底前", "日前", "月前", "前", "之前", "以前")
+
+#: The file the qualitative levels' coefficients come from (replace with ``--levels``).
+LEVELS_FILE = "datasets/forms/levels.yaml"
+
+#: Decimals of leaf scores and of the total on the form (四舍五入, as printed).
+ROUNDING = {"leaf": 2, "total": 2}
+#: Points a recomputed score may differ from the printed one by before it is a finding.
+TOLERANCE = 0.01
+
+#: A review finding about a whole file (listed, never silent): it could not be imported.
+FILE_FINDING = ("file_unreadable", "文件无法导入", "file could not be imported")
+
+#: Rules a leaf was recomputed by (leaves.csv ``rule``).
+LEAF_RULES = {"proportional": "按完成比例（达标满分）", "threshold": "达标满分、否则零分",
+              "level": "按定性等级系数", "assessed": "按填报得分（评价人打分）",
+              "execution": "执行率×分值"}
+
+#: Chinese headings of the tidy outputs' columns (the review workbook and page show
+#: "中文 english").
+COLUMN_ZH = {"file": "文件", "sheet": "工作表", "form": "表类型", "project": "项目",
+             "department": "部门", "unit": "实施单位", "budget_initial": "年初预算数（元）",
+             "budget_full": "全年预算数（元）", "executed": "全年执行数（元）",
+             "execution_rate": "执行率", "printed_total": "填报总分",
+             "recomputed_total": "重算总分",
+             "printed_grade": "填报等级", "recomputed_grade": "重算等级", "findings": "发现数",
+             "row": "行", "level1": "一级指标", "level2": "二级指标", "level3": "三级指标",
+             "target_text": "年度指标值", "actual_text": "实际完成值", "op": "运算符",
+             "target_value": "指标值（数）", "actual_value": "实际值（数）",
+             "points": "分值", "printed_score": "填报得分", "recomputed_score": "重算得分",
+             "rule": "计分规则", "cell": "单元格", "kind": "类别", "what": "问题", "why": "依据",
+             "points_at_stake": "涉及分值", "budget": "涉及资金（元）"}
+#: In leaves.csv ``unit`` is the unit of measure, not the implementing unit.
+LEAF_ZH = {"unit": "计量单位"}
+
+# --- more labels the reader finds blocks by (perfsim.forms.read) ----------------------------
+
+#: The headings that mark the indicator block (all three on one row).
+LEVEL_LABELS = ("一级指标", "二级指标", "三级指标")
+#: Shorter headings accepted for the target and actual columns (年度指标值（A）, 实际完成值（B）
+#: are read by INDICATOR_COLUMNS; 指标值, 实际完成情况 by these).
+LOOSE_COLUMNS = {"target": "指标值", "actual": "实际完成"}
+TASKS_LABEL = "年度主要任务"       # department tables: one line per task
+GOAL_LABEL = "年度总体目标"
+BLOCK_LABEL = "绩效指标"
+#: Cells that close the indicator block: the total row, or the notes and signature after it.
+TOTAL_WORDS = (TOTAL_LABEL, "合计", "总计")
+NOTE_STARTS = ("注", "填报人", "说明", "备注")
