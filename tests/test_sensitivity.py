@@ -255,8 +255,8 @@ def test_readme_params_example_loads_and_runs(tmp_path):
     ([{"name": "linkage.ratio", "bounds": [0.05, 0.2]}], ["parameter 1: bounds", "= 0.05",
                                                            "[0.1, 0.2]"]),
     ([{"name": "grading.cutoffs", "bounds": [50, 90]}], ["unknown parameter"]),
-    ([{"name": "grading.cutoffs.excellent", "bounds": [75, 95]}], ["overlaps",
-                                                                    "grading.cutoffs.good"]),
+    ([{"name": "grading.cutoffs.excellent", "bounds": [75, 95]}],   # set refuses 75
+     ["parameter 1: bounds", "[75.0, 80.0, 60.0]", "strictly descending"]),
     ([{"name": "linkage.ratio", "bounds": [0.1, 0.2]}] * 2, ["listed twice"]),
     ([{"name": "linkage.ratio", "range": [0.1, 0.2]}], ["{name: PATH, bounds: [LOW, HIGH]}"]),
     ({"linkage.ratio": [0.1, 0.2]}, ["non-empty list"]),

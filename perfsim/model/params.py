@@ -205,9 +205,11 @@ def get_value(scenario: Scenario, path: str) -> Any:
 
 
 def check_bounds(param: Parameter, bounds: Sequence[float] | None,
-                 where: str | None = None) -> tuple[float, float]:
+                 where: str | None = None, scenario: Scenario | None = None
+                 ) -> tuple[float, float]:
     """``bounds`` (low, high) inside the parameter's valid range; ``None`` = the valid range.
-    An end the one table refuses gives the error every entry gives for that value."""
+    An end the one table refuses gives the error every entry gives for that value; with
+    ``scenario``, each end is also set on it as ``set`` would (:func:`check_settable`)."""
     lo_v, hi_v = param.valid
     if bounds is None:
         return float(lo_v), float(hi_v)
@@ -221,6 +223,8 @@ def check_bounds(param: Parameter, bounds: Sequence[float] | None,
     if not lo < hi:
         raise InputError(where=where, field="bounds", value=[lo, hi],
                          problem=f"must be [low, high] with low < high ({valid})")
+    if scenario is not None:
+        check_settable(scenario, param, (lo, hi), where)
     return lo, hi
 
 
@@ -302,7 +306,28 @@ def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
         sc = apply_parameter(sc, parameter(sc, path), value)
     if simulation:
         sc = sc.replace(settings=settings_with(sc.settings, simulation))
+    if sc.document.get("linkage") is not None and any(
+            known[p].kind in ("ratio", "multiplier", "linkage") for p in changes if p in known):
+        # the relations between the block's values (pre-evaluation thresholds that rise, ...)
+        # checked by the parser a scenario file meets: set refuses what a file refuses
+        linkage_from_dict(_block(sc.spec["linkage"], "linkage"), sc.grading.labels)
     return sc
+
+
+def check_settable(scenario: Scenario, param: Parameter, bounds: Sequence[float],
+                   where: str | None = None) -> None:
+    """Each end of ``bounds`` (already within the one table's range: :func:`check_bounds`)
+    set on ``scenario`` as :func:`apply_changes` sets it, so that bounds are refused with the
+    error ``set`` gives for an end that breaks a relation between values (cutoffs strictly
+    descending, pre-evaluation thresholds rising). Every value between two settable ends is
+    settable too: each relation bounds a value by its neighbours. Vector parameters pass."""
+    if not param.scalar:
+        return
+    for end in bounds:
+        try:
+            apply_changes(scenario, {param.path: end})
+        except InputError as err:
+            raise err.at(where=f"{where}: bounds" if where else "bounds") from None
 
 
 def _block(value: Any, name: str) -> Mapping[str, Any]:

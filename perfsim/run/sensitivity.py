@@ -148,7 +148,7 @@ def params_from_list(scenario: Scenario, items: Any, source: str | None = None
                              problem="each entry is {name: PATH, bounds: [LOW, HIGH]}")
         try:
             p = parameter(scenario, str(name), scalar=True)
-            lo, hi = check_bounds(p, bounds, where)
+            lo, hi = check_bounds(p, bounds, where, scenario)
         except InputError as err:
             raise err.at(source, where) from None
         if any(s.name == p.path for s in out):
