@@ -375,7 +375,9 @@ def test_unknown_metric_lists_the_valid_ones():
                                              ((0.15, 0.15), "low < high"),
                                              ((0.05, 0.2), "bounds: field 'linkage.ratio' = "
                                                            "0.05: must be a number in"),
-                                             (("a", 0.2), "two finite numbers")])
+                                             (("a", 0.2), "bounds: field 'linkage.ratio' = 'a': "
+                                                          "must be a number in"),
+                                             ((0.1,), "two finite numbers")])
 def test_bad_bounds(bounds, problem):
     with pytest.raises(InputError) as exc:
         calibrate(score_scenario(**FIVE), "linkage.ratio", {"cut_total": 5e5}, bounds=bounds)

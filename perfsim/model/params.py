@@ -214,8 +214,7 @@ def check_bounds(param: Parameter, bounds: Sequence[float] | None,
     if bounds is None:
         return float(lo_v), float(hi_v)
     valid = f"valid range of {param.path}: [{lo_v:g}, {hi_v:g}]"
-    if (isinstance(bounds, str) or not isinstance(bounds, Sequence) or len(bounds) != 2
-            or not all(_number(b) for b in bounds)):
+    if isinstance(bounds, str) or not isinstance(bounds, Sequence) or len(bounds) != 2:
         raise InputError(where=where, field="bounds", value=_show_list(bounds),
                          problem=f"must be [low, high], two finite numbers ({valid})")
     at = f"{where}: bounds" if where else "bounds"

@@ -35,7 +35,7 @@ import pandas as pd
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml, safe_name
 from perfsim.kernel.evaluation import Measure
-from perfsim.kernel.grading import Grading, grading_from_dict
+from perfsim.kernel.grading import LABEL_SETS, Grading, grading_from_dict
 from perfsim.kernel.linkage import Linkage, linkage_from_dict
 from perfsim.model.constraints import (
     CONSTRAINTS,
@@ -95,8 +95,9 @@ class Scenario:
             set_file_value(doc, path, linkage_value(link, path), labels)
         cut_paths = grading_paths(self.grading)
         if cut_paths and doc.get("grading") is None:
-            doc["grading"] = {"labels": [{"code": c, "zh": z}
-                                         for c, z in zip(labels.codes, labels.zh, strict=True)]}
+            doc["grading"] = {"labels": labels.name if LABEL_SETS.get(labels.name) == labels
+                              else [{"code": c, "zh": z}
+                                    for c, z in zip(labels.codes, labels.zh, strict=True)]}
         for k, path in enumerate(cut_paths):
             set_file_value(doc, path, float(self.grading.cutoffs[k]), labels)
         if doc.get("simulation") is not None or self.settings != Settings():
