@@ -117,8 +117,25 @@ def values(c: Constraint, total: float, current: float) -> st.SearchStrategy[Any
 @given(data=st.data())
 def test_every_entry_accepts_and_refuses_the_same_values_with_the_same_message(
         tmp_path_factory, name, data):
-    sc = scenario(name)
     path = data.draw(st.sampled_from(scalar_paths(name)), label="path")
+    entries_agree(tmp_path_factory, name, path, data)
+
+
+@pytest.mark.parametrize("path", [p for p in scalar_paths("every_value")
+                                  if not p.startswith("simulation.")])
+@settings(max_examples=12)
+@given(data=st.data())
+def test_every_entry_agrees_on_each_linkage_and_grading_value(tmp_path_factory, path, data):
+    """Where values bound each other (cutoffs in order, pre-evaluation thresholds rising),
+    path by path."""
+    entries_agree(tmp_path_factory, "every_value", path, data)
+
+
+def entries_agree(tmp_path_factory: pytest.TempPathFactory, name: str, path: str,
+                  data: st.DataObject) -> None:
+    """A value drawn for ``path``: refused by all five entries with one problem (the one
+    table's, when the table refuses it), or accepted by all."""
+    sc = scenario(name)
     param = sc.parameters[path]
     current = sc.get(path)
     value = data.draw(values(param.constraint, sc.total, current), label="value")
