@@ -123,7 +123,7 @@ def test_every_entry_accepts_and_refuses_the_same_values_with_the_same_message(
 
 @pytest.mark.parametrize("path", [p for p in scalar_paths("every_value")
                                   if not p.startswith("simulation.")])
-@settings(max_examples=12)
+@settings(max_examples=8)
 @given(data=st.data())
 def test_every_entry_agrees_on_each_linkage_and_grading_value(tmp_path_factory, path, data):
     """Where values bound each other (cutoffs in order, pre-evaluation thresholds rising),
@@ -160,7 +160,7 @@ def entries_agree(tmp_path_factory: pytest.TempPathFactory, name: str, path: str
 
 
 @pytest.mark.parametrize("name", list(FILES))
-@settings(max_examples=40)
+@settings(max_examples=30)
 @given(data=st.data())
 def test_get_returns_what_set_set(name, data):
     sc = scenario(name)
@@ -181,7 +181,7 @@ def test_get_returns_what_set_set(name, data):
 
 
 @pytest.mark.parametrize("name", list(FILES))
-@settings(max_examples=40)
+@settings(max_examples=25)
 @given(data=st.data())
 def test_a_scenario_written_from_its_spec_loads_back_with_every_value(tmp_path_factory, name,
                                                                       data):

@@ -29,6 +29,7 @@ from perfsim.kernel.linkage import (
 from perfsim.kernel.scoring import AGGREGATIONS
 from perfsim.model.constraints import (
     CONSTRAINTS,
+    REAL,
     Constraint,
     constraint,
     describe,
@@ -89,8 +90,9 @@ class Parameter:
 
     @property
     def constraint(self) -> Constraint:
-        """The one table's constraint of this path."""
-        return constraint(self.path)
+        """The one table's constraint of this path (a path the table lacks: its ``valid``
+        range)."""
+        return constraint(self.path) or Constraint(REAL, *self.valid, unit=self.unit)
 
     def check(self, value: Any, *, source: str | None = None, where: str | None = None
               ) -> float:
