@@ -391,8 +391,7 @@ def check(path: str, value: Any, *, total: float = 100.0, source: str | None = N
 
 # --- the registry values of a linkage and a grading --------------------------------------------
 
-def linkage_paths(link: Linkage, labels: LabelSet, total: float = 100.0
-                  ) -> dict[str, Constraint]:
+def linkage_paths(link: Linkage) -> dict[str, Constraint]:
     """The registry paths of ``link``'s values (only the rules it has): ``linkage.ratio`` or
     ``linkage.multipliers.<grade>``, then the evaluation cycle's values, each with its
     constraint."""
@@ -400,7 +399,7 @@ def linkage_paths(link: Linkage, labels: LabelSet, total: float = 100.0
     if link.name == "liupanshui" and isinstance(link.rule, GradeTable):
         out.append("linkage.ratio")
     elif isinstance(link.rule, GradeTable):
-        out += [f"linkage.multipliers.{code}" for code in labels.codes]
+        out += [f"linkage.multipliers.{code}" for code in link.labels.codes]
     for name, (kind, _) in zip(link.preconditions, link.consequences, strict=False):
         if kind == "cut":
             out.append(f"linkage.preconditions.{name}.share")

@@ -115,7 +115,7 @@ def parameters(scenario: Scenario) -> dict[str, Parameter]:
     link = scenario.linkage
     labels = scenario.grading.labels
     total = scenario.total
-    cycle = linkage_paths(link, labels, total)
+    cycle = linkage_paths(link)
     for path in cycle:
         if path == "linkage.ratio":
             out[path] = _param(path, "ratio", total)

@@ -88,7 +88,7 @@ class Scenario:
         doc = copy.deepcopy(dict(self.document))
         labels = self.grading.labels
         link = self.linkage
-        paths = linkage_paths(link, labels, self.total)
+        paths = linkage_paths(link)
         if paths and doc.get("linkage") is None:
             doc["linkage"] = {"rule": link.name}
         for path in paths:
