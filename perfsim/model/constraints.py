@@ -349,35 +349,37 @@ CONSTRAINTS: dict[str, Constraint] = {
                                              "then rescaled to the total)"),
 }
 
-_PATTERNS = [(key.split("."), c) for key, c in CONSTRAINTS.items() if "<" in key]
+_PATTERNS = [key.split(".") for key in CONSTRAINTS if "<" in key]
+
+
+def _key(path: str) -> str | None:
+    """The table's key of a concrete path (``linkage.multipliers.fair`` →
+    ``linkage.multipliers.<grade>``), or None."""
+    if path in CONSTRAINTS:
+        return path
+    parts = path.split(".")
+    for pattern in _PATTERNS:
+        if len(pattern) == len(parts) and all(
+                p == q or p.startswith("<") for p, q in zip(pattern, parts, strict=True)):
+            return ".".join(pattern)
+    return None
 
 
 def constraint(path: str) -> Constraint | None:
     """The constraint of ``path`` (a concrete path: ``linkage.multipliers.fair``), or None
     when the table holds none."""
-    if path in CONSTRAINTS:
-        return CONSTRAINTS[path]
-    parts = path.split(".")
-    for pattern, c in _PATTERNS:
-        if len(pattern) == len(parts) and all(
-                p == q or p.startswith("<") for p, q in zip(pattern, parts, strict=True)):
-            return c
-    return None
+    key = _key(path)
+    return None if key is None else CONSTRAINTS[key]
 
 
 def describe(path: str) -> str:
-    """The meaning of ``path``, its codes filled in."""
-    c = constraint(path)
-    if c is None:
+    """The meaning of ``path``, its codes filled in (``{grade}`` → ``fair``)."""
+    key = _key(path)
+    if key is None:
         return ""
-    parts = path.split(".")
-    for key in CONSTRAINTS:
-        pattern = key.split(".")
-        if CONSTRAINTS[key] is c and len(pattern) == len(parts):
-            names = {p[1:-1]: q for p, q in zip(pattern, parts, strict=True)
-                     if p.startswith("<")}
-            return c.description.format(**names) if "{" in c.description else c.description
-    return c.description  # pragma: no cover
+    names = {p[1:-1]: q for p, q in zip(key.split("."), path.split("."), strict=True)
+             if p.startswith("<")}
+    return CONSTRAINTS[key].description.format(**names)
 
 
 def check(path: str, value: Any, *, total: float = 100.0, source: str | None = None,
