@@ -111,7 +111,7 @@ def test_the_gate_values_are_registry_parameters_for_vary_and_sensitivity(tmp_pa
         assert f"linkage.pre_evaluation.{key}" in parameters(sc)
     table = perfsim.vary(gated(tmp_path), {"linkage.pre_evaluation.reduce": [0.0, 0.5, 1.0]})
     assert table["pre_evaluation_saved"].tolist() == [1100.0, 1250.0, 1400.0]
-    X = np.array([[0.0], [45.0], [100.0]])
+    X = np.array([[0.0], [45.0], [60.0]])     # up to postpone_below: the thresholds rise
     y = evaluate_samples(sc, ["linkage.pre_evaluation.reject_below"], X,
                          metrics=["pre_evaluation_rejected", "pre_evaluation_saved"],
                          settings=sc.settings.without_noise())

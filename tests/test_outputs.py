@@ -528,9 +528,9 @@ def test_budgets_whose_totals_would_overflow_are_refused_with_the_row(capsys, tm
 
 
 @pytest.mark.parametrize("grading, system, words", [
-    ("cutoffs: [120, 80, 60]", True, "cutoffs[0]' = 120: must lie in [0, 100]"),
-    ("cutoffs: [90, 80, -5]", True, "cutoffs[2]' = -5: must lie in [0, 100]"),
-    ("cutoffs: [101, 80, 60]", False, "cutoffs[0]' = 101: must lie in [0, 100]"),
+    ("cutoffs: [120, 80, 60]", True, "cutoffs[0]' = 120: must be a number in [0, 100] (points)"),
+    ("cutoffs: [90, 80, -5]", True, "cutoffs[2]' = -5: must be a number in [0, 100] (points)"),
+    ("cutoffs: [101, 80, 60]", False, "cutoffs[0]' = 101: must be a number in [0, 100] (points)"),
 ])
 def test_grade_cutoffs_outside_the_system_s_scores_are_refused(tmp_path, grading, system,
                                                                words):
@@ -543,7 +543,7 @@ def test_grade_cutoffs_outside_the_system_s_scores_are_refused(tmp_path, grading
     (tmp_path / "s.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError) as err:
         load_scenario(tmp_path / "s.yaml")
-    assert str(err.value).startswith(f"{tmp_path / 's.yaml'}: grading: field 'cutoffs[")
+    assert str(err.value).startswith(f"{tmp_path / 's.yaml'}: field 'grading.cutoffs[")
     assert words in str(err.value)
 
 
@@ -556,8 +556,8 @@ def test_cutoffs_may_reach_the_total_plus_the_bonus_cap(tmp_path):
     s.write_text(body.format(top=105), encoding="utf-8")
     assert load_scenario(s).grading.cutoffs[0] == 105
     s.write_text(body.format(top=105.5), encoding="utf-8")
-    with pytest.raises(InputError, match=r"cutoffs\[0\]' = 105.5: must lie in \[0, 105\] "
-                                         r"points \(the total of tiny with its bonus cap\)"):
+    with pytest.raises(InputError, match=r"cutoffs\[0\]' = 105.5: must be a number in "
+                                         r"\[0, 105\] \(points\)"):
         load_scenario(s)
 
 

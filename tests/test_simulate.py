@@ -109,7 +109,7 @@ def test_bad_settings_are_one_line_errors(changes, named):
         Settings(**changes)
     message = str(err.value)
     assert "\n" not in message
-    assert f"'{named}'" in message
+    assert f"'simulation.{named}'" in message
 
 
 def test_settings_from_the_yaml_layout():
@@ -141,7 +141,7 @@ def test_settings_from_the_yaml_layout():
 def test_bad_simulation_blocks(spec, named):
     with pytest.raises(InputError) as err:
         settings_from_dict(spec)
-    assert f"'{named}'" in str(err.value) and "\n" not in str(err.value)
+    assert f"'simulation.{named}'" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_bad_inputs_found_against_the_scenario(small):
@@ -521,7 +521,7 @@ def test_cli_bad_simulation_block(tmp_path, capsys, simulation, named):
     path = write_scenario(tmp_path, simulation)
     assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
     line = one_error_line(capsys)
-    assert f"'{named}'" in line and "mc.yaml" in line
+    assert f"'simulation.{named}'" in line and "mc.yaml" in line
     assert not (tmp_path / "o").exists()
 
 

@@ -21,14 +21,22 @@ from perfsim.kernel import treatment as tr
 from perfsim.kernel import weighting as wt
 from perfsim.kernel.grading import Grading, grading_from_dict
 from perfsim.kernel.linkage import (
-    LIUPANSHUI_RATIO_RANGE,
     GradeTable,
     Linkage,
-    check_ratio,
     linkage_from_dict,
     liupanshui_multipliers,
 )
 from perfsim.kernel.scoring import AGGREGATIONS
+from perfsim.model.constraints import (
+    CONSTRAINTS,
+    REAL,
+    Constraint,
+    constraint,
+    describe,
+    grading_paths,
+    linkage_paths,
+    linkage_value,
+)
 from perfsim.model.indicators import (
     check_group_aggregation,
     leaves_under,
@@ -37,51 +45,17 @@ from perfsim.model.indicators import (
     without_indicators,
 )
 from perfsim.model.scenario import Scenario
-from perfsim.model.settings import field_of, settings_with
+from perfsim.model.settings import field_of, settings_value, settings_with
 from perfsim.model.weighting_spec import TIERS, parse_weighting, short
 from perfsim.model.weights import apply_weighting
 
 # --- the parameter registry -----------------------------------------------------------------
 
-#: The continuous simulation settings that calibration and sensitivity can vary: the
-#: scenario file's ``simulation:`` path → the valid range, the unit and the meaning. (Any
-#: setting can be *set* by its path: :func:`apply_changes`.)
-SIMULATION_PARAMETERS: dict[str, tuple[tuple[float, float], str, str]] = {
-    "simulation.spot_check.share": ((0.0, 1.0), "share", "share of projects re-checked"),
-    "simulation.spot_check.funds_share": ((0.0, 1.0), "share", "share of this year's funds "
-                                          "the re-checks must cover (0: none)"),
-    "simulation.spot_check.days_budget": ((0.0, 1e6), "staff-days", "staff-days for "
-                                          "re-checks a year, at simulation.cost.recheck_days "
-                                          "each (0: no cap)"),
-    "simulation.spot_check.noise": ((0.0, 0.5), "attainment",
-                                    "re-check measurement noise (sd)"),
-    "simulation.self_evaluation.noise": ((0.0, 0.5), "attainment",
-                                         "self-evaluation measurement noise (sd)"),
-    "simulation.self_evaluation.inflation_mean": ((-0.5, 0.5), "attainment",
-                                                  "mean self-evaluation inflation"),
-    "simulation.self_evaluation.inflation_sd": ((0.0, 0.5), "attainment",
-                                                "spread of inflation between projects (sd)"),
-    "simulation.performance.leaf_dispersion": ((0.0, 0.5), "attainment",
-                                               "spread of leaf attainment around a project's "
-                                               "performance (sd)"),
-    "simulation.targets.ambition": ((-0.5, 0.5), "share", "targets set above (below: soft) "
-                                    "expected performance, measurement space"),
-    "simulation.cost.self_evaluation": ((0.0, 1e7), "yuan", "cost of one self-evaluation"),
-    "simulation.cost.recheck": ((0.0, 1e7), "yuan", "cost of one re-check (finance, an "
-                                "intermediary or a third party)"),
-    "simulation.evaluators.intermediary_share": ((0.0, 1.0), "share", "share of the re-checks "
-                                                 "below the third party's threshold done by "
-                                                 "intermediaries"),
-    "simulation.evaluators.third_party_min_budget": ((0.0, 1e12), "yuan", "checked projects "
-                                                     "this large go to a third party (0: none)"),
-    "simulation.monitoring.targets": ((0.0, 1.0), "share", "projected target attainment "
-                                      "below which monitoring finds targets clearly "
-                                      "unreachable"),
-    "simulation.monitoring.target_noise": ((0.0, 0.5), "attainment", "noise of the projected "
-                                           "target attainment at a checkpoint (sd)"),
-    "simulation.monitoring.recovery_share": ((0.0, 1.0), "share", "share of idle funds "
-                                             "recovered at a failed checkpoint"),
-}
+#: The simulation settings that calibration and sensitivity can vary (``vary`` in the one
+#: table, :data:`perfsim.model.constraints.CONSTRAINTS`, which gives their ranges). Any
+#: setting can be *set* by its path: :func:`apply_changes`.
+SIMULATION_PARAMETERS: tuple[str, ...] = tuple(
+    p for p, c in CONSTRAINTS.items() if p.startswith("simulation.") and c.vary and "<" not in p)
 
 
 @dataclass(frozen=True)
@@ -95,6 +69,8 @@ class Parameter:
     to the system total), ``simulation`` (a Monte Carlo setting) or ``linkage`` (a value of
     the evaluation cycle's rules, ``setting`` its path inside the linkage block:
     ``rectification.probability``, ``blacklist.cut``, ``preconditions.<flag>.share``, ...).
+    ``valid`` is the range of the one table's constraint (:attr:`constraint`), with the
+    scenario's most points for a bound in points.
     """
 
     path: str
@@ -105,124 +81,66 @@ class Parameter:
     size: int = 1
     index: int | None = None
     setting: str | None = None
+    #: the scenario's most points (the bound of a value in points)
+    total: float = 100.0
 
     @property
     def scalar(self) -> bool:
         return self.size == 1
 
+    @property
+    def constraint(self) -> Constraint:
+        """The one table's constraint of this path (a path the table lacks: its ``valid``
+        range)."""
+        return constraint(self.path) or Constraint(REAL, *self.valid, unit=self.unit)
+
+    def check(self, value: Any, *, source: str | None = None, where: str | None = None
+              ) -> float:
+        """``value`` as a float if the one table allows it, else the one-line error every
+        entry gives (file, ``set``, ``--set``, calibration and sensitivity bounds)."""
+        self.constraint.check(self.path, value, total=self.total, source=source, where=where)
+        return float(value)
+
+
+def _param(path: str, kind: str, total: float, **extra: Any) -> Parameter:
+    c = constraint(path)
+    return Parameter(path, kind, c.interval(total), c.unit, describe(path), total=total,
+                     **extra)
+
 
 def parameters(scenario: Scenario) -> dict[str, Parameter]:
     """The solvable parameters of ``scenario``, by path (they depend on its linkage rule,
-    grade labels and indicator system)."""
+    grade labels and indicator system); ranges and units from the one table."""
     out: dict[str, Parameter] = {}
     link = scenario.linkage
     labels = scenario.grading.labels
-    if link.name == "liupanshui" and isinstance(link.rule, GradeTable):
-        out["linkage.ratio"] = Parameter("linkage.ratio", "ratio", LIUPANSHUI_RATIO_RANGE,
-                                         "share", "the cut of 中-rated budgets")
-    elif isinstance(link.rule, GradeTable):
-        for g, code in enumerate(labels.codes):
-            path = f"linkage.multipliers.{code}"
-            out[path] = Parameter(path, "multiplier", (0.0, 2.0), "multiplier",
-                                  f"next year's budget multiplier of {code}", index=g)
     total = scenario.total
+    cycle = linkage_paths(link)
+    for path in cycle:
+        if path == "linkage.ratio":
+            out[path] = _param(path, "ratio", total)
+        elif path.startswith("linkage.multipliers."):
+            out[path] = _param(path, "multiplier", total,
+                               index=labels.codes.index(path.rsplit(".", 1)[1]))
     cutoffs = scenario.grading.cutoffs
     if cutoffs is not None:
-        out["grading.cutoffs"] = Parameter("grading.cutoffs", "cutoffs", (0.0, total), "points",
-                                           "all grade cutoffs", size=len(cutoffs))
-        for k, code in enumerate(labels.codes[:-1]):
-            path = f"grading.cutoffs.{code}"
-            out[path] = Parameter(path, "cutoff", (0.0, total), "points",
-                                  f"the lowest score graded {code}", index=k)
+        out["grading.cutoffs"] = _param("grading.cutoffs", "cutoffs", total, size=len(cutoffs))
+        for k, path in enumerate(grading_paths(scenario.grading)):
+            out[path] = _param(path, "cutoff", total, index=k)
     system = scenario.system
     if system is not None and not scenario.portfolio.has_scores:
         l1 = system.level1_codes
-        out["weights"] = Parameter("weights", "weights", (0.0, total), "points",
-                                   "points of every level-1 group", size=len(l1))
-        out["weights.leaves"] = Parameter("weights.leaves", "leaf_weights", (0.0, total),
-                                          "points", "points of every leaf indicator",
-                                          size=len(system.indicators))
+        out["weights"] = _param("weights", "weights", total, size=len(l1))
+        out["weights.leaves"] = _param("weights.leaves", "leaf_weights", total,
+                                       size=len(system.indicators))
         for g, code in enumerate(l1):
-            path = f"weights.{code}"
-            out[path] = Parameter(path, "weight", (0.0, total), "points",
-                                  f"points of level-1 group {code} (all points are then "
-                                  "rescaled to the total)", index=g)
-    for path, (valid, unit, desc) in SIMULATION_PARAMETERS.items():
-        out[path] = Parameter(path, "simulation", valid, unit, desc, setting=field_of(path))
-    for setting, (valid, unit, desc) in cycle_parameters(scenario).items():
-        path = f"linkage.{setting}"
-        out[path] = Parameter(path, "linkage", valid, unit, desc, setting=setting)
+            out[f"weights.{code}"] = _param(f"weights.{code}", "weight", total, index=g)
+    for path in SIMULATION_PARAMETERS:
+        out[path] = _param(path, "simulation", total, setting=field_of(path))
+    for path in cycle:
+        if path not in out:
+            out[path] = _param(path, "linkage", total, setting=path.removeprefix("linkage."))
     return out
-
-
-def cycle_parameters(scenario: Scenario) -> dict[str, tuple[tuple[float, float], str, str]]:
-    """The evaluation cycle's values of the scenario's linkage (only the rules it has), by
-    their path inside the linkage block: valid range, unit, meaning."""
-    link = scenario.linkage
-    out: dict[str, tuple[tuple[float, float], str, str]] = {}
-    for name, (kind, _) in zip(link.preconditions, link.consequences, strict=False):
-        if kind == "cut":
-            out[f"preconditions.{name}.share"] = ((0.0, 1.0), "share", f"the cut of projects "
-                                                  f"failing the precondition {name}")
-    if link.rectification is not None:
-        for code in link.rectification.by_grade:
-            out[f"rectification.probability.{code}"] = (
-                (0.0, 1.0), "share", f"probability that a project graded {code} and fed back "
-                "rectifies within the deadline")
-        if not link.rectification.by_grade:
-            out["rectification.probability"] = ((0.0, 1.0), "share", "probability that a "
-                                                "project fed back rectifies within the "
-                                                "deadline")
-        for code in link.rectification.unrectified:
-            out[f"rectification.unrectified.{code}"] = (
-                (0.0, 2.0), "multiplier", f"next year's budget multiplier of a project graded "
-                f"{code} and not rectified")
-        out["rectification.recover"] = ((0.0, 1.0), "share", "share of the budget recovered "
-                                        "from a project not rectified")
-        out["rectification.effect"] = ((0.0, 0.5), "attainment", "latent performance gained "
-                                       "by rectifying (Monte Carlo, later years)")
-    if link.blacklist is not None:
-        out["blacklist.cut"] = ((0.0, 1.0), "share", "the cut of a blacklisted unit's "
-                                "projects (1 = no budget)")
-    pre = link.pre_evaluation
-    if pre is not None:
-        out["pre_evaluation.noise"] = ((0.0, scenario.total), "points", "noise of the "
-                                       "pre-evaluation's expected score (sd)")
-        for key, what in (("reject_below", "rejected"), ("postpone_below", "postponed"),
-                          ("reduce_below", "reduced")):
-            if getattr(pre, key) is not None:
-                out[f"pre_evaluation.{key}"] = ((0.0, scenario.total), "points", "the "
-                                                f"expected score below which a request is "
-                                                f"{what}")
-        if pre.reduce_below is not None:
-            out["pre_evaluation.reduce"] = ((0.0, 1.0), "share", "the share taken off a "
-                                            "request the pre-evaluation reduces")
-    cover = link.coverage
-    if cover is not None:
-        if math.isfinite(cover.min_budget):
-            out["coverage.min_budget"] = ((0.0, 1e12), "yuan", "projects this large must "
-                                          "self-evaluate")
-        out["coverage.funds_share"] = ((0.0, 1.0), "share", "share of each department's (or "
-                                       "the portfolio's) funds that must be self-evaluated")
-    if link.cross_year is not None and link.cross_year.evaluation == "annual":
-        out["cross_year.lag"] = ((0.0, 1.0), "share", "share of a cross-year project's "
-                                 "results that show only at completion (Monte Carlo)")
-    if link.zero_performance is not None:
-        out["zero_performance.below"] = ((0.0, scenario.total), "points", "the score below "
-                                         "which a project counts as zero performance")
-    return out
-
-
-def _cycle_value(link: Linkage, setting: str) -> float:
-    head, _, rest = setting.partition(".")
-    if rest.startswith("probability."):
-        return float(link.rectification.by_grade[rest.split(".", 1)[1]])
-    if rest.startswith("unrectified."):
-        return float(link.rectification.unrectified[rest.split(".", 1)[1]])
-    if head == "preconditions":
-        name = rest.rsplit(".", 1)[0]
-        return float(link.consequences[link.preconditions.index(name)][1])
-    return float(getattr(getattr(link, head), rest))
 
 
 def _cycle_set(link: Linkage, setting: str, value: float) -> Linkage:
@@ -260,18 +178,14 @@ def parameter(scenario: Scenario, path: str, *, scalar: bool = False,
 
 def current_value(scenario: Scenario, param: Parameter) -> float | tuple[float, ...]:
     """The value ``param`` has in ``scenario`` (a tuple for a vector parameter)."""
-    if param.kind == "ratio":
-        return float(scenario.linkage.params["ratio"])
-    if param.kind == "multiplier":
-        return float(scenario.linkage.rule.multipliers[param.index])
+    if param.kind in ("ratio", "multiplier", "linkage"):
+        return linkage_value(scenario.linkage, param.path)
     if param.kind == "cutoffs":
         return tuple(float(c) for c in scenario.grading.cutoffs)
     if param.kind == "cutoff":
         return float(scenario.grading.cutoffs[param.index])
     if param.kind == "simulation":
         return float(getattr(scenario.settings, param.setting))
-    if param.kind == "linkage":
-        return _cycle_value(scenario.linkage, param.setting)
     system = scenario.system
     if param.kind == "leaf_weights":
         return tuple(float(p) for p in system.points)
@@ -281,34 +195,48 @@ def current_value(scenario: Scenario, param: Parameter) -> float | tuple[float, 
         float(g) for g in groups)
 
 
+def get_value(scenario: Scenario, path: str) -> Any:
+    """The value now in force at ``path``, in the vocabulary of :func:`apply_changes`: a
+    registry path (:func:`parameters`; a list for a vector parameter) or any simulation
+    setting ``simulation.<block>.<key>`` (as a scenario file writes it). An unknown path
+    raises an :class:`InputError` listing the valid ones."""
+    if path.startswith("simulation."):
+        return settings_value(scenario.settings, path)
+    value = current_value(scenario, parameter(scenario, path))
+    return list(value) if isinstance(value, tuple) else value
+
+
 def check_bounds(param: Parameter, bounds: Sequence[float] | None,
-                 where: str | None = None) -> tuple[float, float]:
-    """``bounds`` (low, high) inside the parameter's valid range; ``None`` = the valid range."""
+                 where: str | None = None, scenario: Scenario | None = None
+                 ) -> tuple[float, float]:
+    """``bounds`` (low, high) inside the parameter's valid range; ``None`` = the valid range.
+    An end the one table refuses gives the error every entry gives for that value; with
+    ``scenario``, each end is also set on it as ``set`` would (:func:`check_settable`)."""
     lo_v, hi_v = param.valid
     if bounds is None:
         return float(lo_v), float(hi_v)
     valid = f"valid range of {param.path}: [{lo_v:g}, {hi_v:g}]"
-    if (isinstance(bounds, str) or not isinstance(bounds, Sequence) or len(bounds) != 2
-            or not all(_number(b) for b in bounds)):
+    if isinstance(bounds, str) or not isinstance(bounds, Sequence) or len(bounds) != 2:
         raise InputError(where=where, field="bounds", value=_show_list(bounds),
                          problem=f"must be [low, high], two finite numbers ({valid})")
-    lo, hi = float(bounds[0]), float(bounds[1])
+    at = f"{where}: bounds" if where else "bounds"
+    lo, hi = param.check(bounds[0], where=at), param.check(bounds[1], where=at)
     if not lo < hi:
         raise InputError(where=where, field="bounds", value=[lo, hi],
                          problem=f"must be [low, high] with low < high ({valid})")
-    if lo < lo_v - 1e-12 or hi > hi_v + 1e-12:
-        raise InputError(where=where, field="bounds", value=[lo, hi],
-                         problem=f"outside the {valid}")
+    if scenario is not None:
+        check_settable(scenario, param, (lo, hi), where)
     return lo, hi
-
 
 
 def apply_parameter(scenario: Scenario, param: Parameter, value: Any) -> Scenario:
     """The scenario with ``param`` set to ``value`` (a simulation parameter sets the
     scenario's simulation settings)."""
     link = scenario.linkage
+    for v in ([value] if param.scalar else np.ravel(np.asarray(value, dtype=object))):
+        param.check(v)
     if param.kind == "ratio":
-        ratio = check_ratio(value, field="ratio")
+        ratio = float(value)
         return scenario.replace(linkage=dataclasses.replace(
             link, rule=GradeTable(tuple(float(m) for m in liupanshui_multipliers(ratio))),
             params={**dict(link.params), "ratio": ratio}))
@@ -329,12 +257,7 @@ def apply_parameter(scenario: Scenario, param: Parameter, value: Any) -> Scenari
         return scenario.replace(settings=settings_with(scenario.settings,
                                                        {param.path: float(value)}))
     if param.kind == "linkage":
-        lo, hi = param.valid
-        v = float(value) if _number(value) else value
-        if not _number(v) or not lo - 1e-12 <= v <= hi + 1e-12:
-            raise InputError(where="linkage", field=param.setting, value=value,
-                             problem=f"must lie in [{lo:g}, {hi:g}] ({param.unit})")
-        return scenario.replace(linkage=_cycle_set(link, param.setting, v))
+        return scenario.replace(linkage=_cycle_set(link, param.setting, float(value)))
     raise AssertionError(param.kind)  # pragma: no cover
 
 
@@ -343,14 +266,9 @@ BLOCKS = ("grading", "linkage")
 
 
 def check_value(param: Parameter, value: Any) -> float:
-    """A value for the scalar registry parameter ``param``: a number within its valid range,
+    """A value for the scalar registry parameter ``param``: a number the one table allows,
     else a one-line error naming the path, the value and the range."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-            param.valid[0] <= value <= param.valid[1]):
-        raise InputError(field=param.path, value=value,
-                         problem=f"must be a number in the valid range "
-                                 f"[{param.valid[0]:g}, {param.valid[1]:g}] ({param.unit})")
-    return float(value)
+    return param.check(value)
 
 
 def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
@@ -380,7 +298,8 @@ def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
     elif grading.labels != scenario.grading.labels:
         raise InputError(field="grading.labels", value=grading.labels.name,
                          problem="new grade labels need a linkage block for them")
-    sc = scenario.replace(grading=grading, linkage=linkage)
+    document = {**dict(scenario.document), **{b: changes[b] for b in BLOCKS if b in changes}}
+    sc = scenario.replace(grading=grading, linkage=linkage, document=document)
     simulation = {k: v for k, v in changes.items() if k.startswith("simulation.")}
     for path, value in changes.items():
         if path in BLOCKS or path in simulation:
@@ -388,7 +307,28 @@ def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
         sc = apply_parameter(sc, parameter(sc, path), value)
     if simulation:
         sc = sc.replace(settings=settings_with(sc.settings, simulation))
+    if sc.document.get("linkage") is not None and any(
+            known[p].kind in ("ratio", "multiplier", "linkage") for p in changes if p in known):
+        # the relations between the block's values (pre-evaluation thresholds that rise, ...)
+        # checked by the parser a scenario file meets: set refuses what a file refuses
+        linkage_from_dict(_block(sc.spec["linkage"], "linkage"), sc.grading.labels)
     return sc
+
+
+def check_settable(scenario: Scenario, param: Parameter, bounds: Sequence[float],
+                   where: str | None = None) -> None:
+    """Each end of ``bounds`` (already within the one table's range: :func:`check_bounds`)
+    set on ``scenario`` as :func:`apply_changes` sets it, so that bounds are refused with the
+    error ``set`` gives for an end that breaks a relation between values (cutoffs strictly
+    descending, pre-evaluation thresholds rising). Every value between two settable ends is
+    settable too: each relation bounds a value by its neighbours. Vector parameters pass."""
+    if not param.scalar:
+        return
+    for end in bounds:
+        try:
+            apply_changes(scenario, {param.path: end})
+        except InputError as err:
+            raise err.at(where=f"{where}: bounds" if where else "bounds") from None
 
 
 def _block(value: Any, name: str) -> Mapping[str, Any]:

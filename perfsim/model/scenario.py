@@ -22,6 +22,7 @@ Scenario YAML (paths are relative to the scenario file)::
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,11 +35,19 @@ import pandas as pd
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml, safe_name
 from perfsim.kernel.evaluation import Measure
-from perfsim.kernel.grading import Grading, grading_from_dict
+from perfsim.kernel.grading import LABEL_SETS, Grading, grading_from_dict
 from perfsim.kernel.linkage import Linkage, linkage_from_dict
+from perfsim.model.constraints import (
+    CONSTRAINTS,
+    check_file_values,
+    grading_paths,
+    linkage_paths,
+    linkage_value,
+    set_file_value,
+)
 from perfsim.model.indicators import CELL_COLUMNS, IndicatorSystem, load_indicator_system
 from perfsim.model.portfolio import Portfolio, generate_portfolio, load_portfolio
-from perfsim.model.settings import Settings, settings_from_dict
+from perfsim.model.settings import Settings, settings_block, settings_from_dict
 from perfsim.model.streams import seed_sequence
 from perfsim.model.weights import apply_weighting, scenario_weighting
 
@@ -59,12 +68,41 @@ class Scenario:
     description: str = ""
     source: str | None = None
     settings: Settings = field(default_factory=Settings)
-    spec: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    #: the scenario file as read (whole ``grading``/``linkage`` blocks a change replaced
+    #: written in); the values in force are in the fields above: see :attr:`spec`
+    document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def has_simulation(self) -> bool:
         """True when the scenario file has a ``simulation:`` block."""
-        return self.spec.get("simulation") is not None
+        return self.document.get("simulation") is not None
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The scenario as a scenario file writes it, derived from the values now in force:
+        the file as read with every registry value of the linkage and the grade cutoffs
+        written where the file holds them, and the ``simulation:`` block that gives the
+        settings. Never stale: after ``set``, it says what was set. (Weights set by
+        ``weights.*`` live in the indicator system, which the file names by path; they are
+        not written here.)"""
+        doc = copy.deepcopy(dict(self.document))
+        labels = self.grading.labels
+        link = self.linkage
+        paths = linkage_paths(link)
+        if paths and doc.get("linkage") is None:
+            doc["linkage"] = {"rule": link.name}
+        for path in paths:
+            set_file_value(doc, path, linkage_value(link, path), labels)
+        cut_paths = grading_paths(self.grading)
+        if cut_paths and doc.get("grading") is None:
+            doc["grading"] = {"labels": labels.name if LABEL_SETS.get(labels.name) == labels
+                              else [{"code": c, "zh": z}
+                                    for c, z in zip(labels.codes, labels.zh, strict=True)]}
+        for k, path in enumerate(cut_paths):
+            set_file_value(doc, path, float(self.grading.cutoffs[k]), labels)
+        if doc.get("simulation") is not None or self.settings != Settings():
+            doc["simulation"] = settings_block(self.settings, doc.get("simulation"))
+        return doc
 
     def replace(self, **changes: Any) -> Scenario:
         """A copy with some fields changed."""
@@ -135,6 +173,7 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
         if doc.get("indicator_system") is not None:
             system = load_indicator_system(_resolve(base, doc["indicator_system"], src,
                                                     "indicator_system"))
+        check_file_values(doc, _most_points(system), src)
         grading = grading_from_dict(_mapping(doc.get("grading"), src, "grading"))
         linkage = linkage_from_dict(_mapping(doc.get("linkage"), src, "linkage"), grading.labels)
     except InputError as err:
@@ -168,20 +207,20 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
     return Scenario(name=name, portfolio=portfolio, grading=grading,
                     linkage=linkage, system=system, seed=int(use_seed),
                     description=str(doc.get("description") or "").strip(), source=src,
-                    settings=settings, spec=dict(doc))
+                    settings=settings, document=dict(doc))
+
+
+def _most_points(system: IndicatorSystem | None) -> float:
+    """The most a project can score: the system's total plus its bonus cap (100 without)."""
+    return 100.0 if system is None else float(system.total + system.bonus_cap)
 
 
 def _check_cutoffs(grading: Grading, system: IndicatorSystem | None, src: str) -> None:
-    """Grade cutoffs lie within the scores the indicator system can give: [0, total + bonus
-    cap] points ([0, 100] without a system)."""
-    top = 100.0 if system is None else system.total + system.bonus_cap
+    """Grade cutoffs (the file's, or the labels' defaults) lie within the scores the
+    indicator system can give: the one table's range of ``grading.cutoffs.<grade>``."""
     for k, cutoff in enumerate(grading.cutoffs or ()):
-        if not 0 <= cutoff <= top:
-            scale = "without an indicator system" if system is None else (
-                f"the total of {system.code}" + (" with its bonus cap" if system.bonus_cap
-                                                  else ""))
-            raise InputError(src, "grading", f"cutoffs[{k}]", cutoff,
-                             f"must lie in [0, {top:g}] points ({scale})")
+        CONSTRAINTS["grading.cutoffs.<grade>"].check(
+            f"grading.cutoffs[{k}]", cutoff, total=_most_points(system), source=src)
 
 
 def _resolve(base: Path, value: Any, src: str, key: str) -> Path:

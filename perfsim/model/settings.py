@@ -16,17 +16,17 @@ from typing import Any
 import numpy as np
 
 from perfsim.errors import InputError
-from perfsim.kernel.evaluation import SELECTIONS, TARGET_CONSEQUENCES
-from perfsim.kernel.scoring import GAP_MODES
+from perfsim.kernel.evaluation import SELECTIONS
+from perfsim.model.constraints import CONSTRAINTS, check
 from perfsim.model.streams import BLOCK
 
-WEIGHT_UNCERTAINTY = ("none", "dirichlet", "uniform")
+WEIGHT_UNCERTAINTY = CONSTRAINTS["simulation.uncertainty.weights"].choices
 #: where the Monte Carlo adds noise: ``attainment`` (each leaf's share of points),
 #: ``measurement`` (each leaf's measured value, scored by its rule) or ``auto`` (measurement
 #: when the portfolio holds measurements under a system with targets)
-SPACES = ("attainment", "measurement", "auto")
+SPACES = CONSTRAINTS["simulation.performance.space"].choices
 #: who sets the targets in measurement space: the portfolio's, or each project's ambition
-TARGETS_SET_BY = ("portfolio", "ambition")
+TARGETS_SET_BY = CONSTRAINTS["simulation.targets.set_by"].choices
 
 
 @dataclass(frozen=True)
@@ -114,133 +114,49 @@ class Settings:
 
     def __post_init__(self) -> None:
         def bad(name: str, problem: str) -> None:
-            raise InputError(where="simulation", field=_YAML_NAME.get(name, name),
+            raise InputError(field=f"simulation.{_YAML_NAME.get(name, name)}",
                              value=getattr(self, name), problem=problem)
 
-        for name in ("years", "replications", "chunk"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                bad(name, "must be a whole number >= 1")
-        for name in ("escalation_years", "blacklist_years"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                bad(name, "must be a whole number >= 0 (0 = off)")
-        if not _finite(self.target_minimum) or not 0 <= self.target_minimum <= 1:
-            bad("target_minimum", "must be a share of the targets in [0, 1]")
-        if self.target_consequence not in TARGET_CONSEQUENCES:
-            bad("target_consequence", f"must be one of {', '.join(TARGET_CONSEQUENCES)}")
+        for sel in self.check_mix:
+            if sel not in SELECTIONS or sel == "mix":
+                raise InputError(field=f"simulation.spot_check.mix.{sel}",
+                                 problem="unknown selection (known: "
+                                         f"{', '.join(x for x in SELECTIONS if x != 'mix')})")
+        for path, name in PATHS.items():  # every value against the one table
+            value = getattr(self, name)
+            if isinstance(value, Mapping):
+                for key, v in value.items():
+                    check(f"simulation.{path}.{key}", v)
+            elif name not in ("checkpoints", "ratio_range"):
+                check(f"simulation.{path}", value)
         if self.year_end_clearing and not self.target_minimum:
             bad("year_end_clearing", "needs monitoring.targets (the attainment a project "
                                      "must reach)")
         if self.target_consequence != "warn" and not self.target_minimum:
             bad("target_consequence", "needs monitoring.targets (the attainment below which "
                                       "targets are clearly unreachable)")
-        for name in ("persistence", "check_share", "recovery_share", "entry_rate",
-                     "check_funds_share"):
-            v = getattr(self, name)
-            if not _finite(v) or not 0 <= v <= 1:
-                bad(name, "must be a share in [0, 1]")
-        for name in ("innovation_sd", "leaf_dispersion", "measurement_noise", "inflation_sd",
-                     "recheck_noise", "gap", "gap_per", "execution_sd", "inflation_penalty",
-                     "weight_concentration", "cutoff_jitter", "cost_self", "cost_recheck",
-                     "days_self", "days_recheck", "target_noise", "check_days_budget"):
-            v = getattr(self, name)
-            if not _finite(v) or v < 0:
-                bad(name, "must be a finite number >= 0 (a negative rate or spread is "
-                          "meaningless)")
-        for name in ("elasticity", "inflation_mean"):
-            if not _finite(getattr(self, name)):
-                bad(name, "must be a finite number")
-        if not _finite(self.gap_step) or self.gap_step <= 0:
-            bad("gap_step", "must be > 0")
-        if not _finite(self.weight_pct) or not 0 <= self.weight_pct < 1:
-            bad("weight_pct", "must lie in [0, 1)")
-        if self.weight_uncertainty not in WEIGHT_UNCERTAINTY:
-            bad("weight_uncertainty", f"must be one of {', '.join(WEIGHT_UNCERTAINTY)}")
         if self.weight_uncertainty == "dirichlet" and self.weight_concentration <= 0:
             bad("weight_concentration", "must be > 0")
-        if self.gap_mode not in GAP_MODES:
-            bad("gap_mode", f"must be one of {', '.join(GAP_MODES)}")
-        for name in ("intermediary_share", "deposit"):
-            v = getattr(self, name)
-            if not _finite(v) or not 0 <= v <= 1:
-                bad(name, "must be a share in [0, 1]")
-        for name in ("intermediary_noise", "third_party_noise", "intermediary_cost",
-                     "intermediary_days", "third_party_cost", "third_party_days",
-                     "third_party_min_budget", "deposit_tolerance"):
-            v = getattr(self, name)
-            if not _finite(v) or v < 0:
-                bad(name, "must be a number >= 0")
-        for name in ("intermediary_bias", "third_party_bias"):
-            if not _finite(getattr(self, name)):
-                bad(name, "must be a finite number (attainment units)")
-        if self.check_selection not in SELECTIONS:
-            bad("check_selection", f"must be one of {', '.join(SELECTIONS)}")
-        if not _finite(self.check_band) or self.check_band <= 0:
-            bad("check_band", "must be > 0 (points above a cutoff)")
-        for sel, frac in self.check_mix.items():
-            if sel not in SELECTIONS or sel == "mix":
-                raise InputError(where="simulation", field=f"spot_check.mix.{sel}", value=frac,
-                                 problem="unknown selection (known: "
-                                         f"{', '.join(x for x in SELECTIONS if x != 'mix')})")
-            if not _finite(frac) or frac < 0:
-                raise InputError(where="simulation", field=f"spot_check.mix.{sel}", value=frac,
-                                 problem="must be a share >= 0 of the checks")
         check_rationing(self.check_days_budget, self.days_recheck, self.check_funds_share,
                         self.check_selection)
         if self.check_selection == "mix" and (
                 not self.check_mix or abs(sum(self.check_mix.values()) - 1) > 1e-9):
             bad("check_mix", "selection mix needs shares of the checks by selection that "
                              "add up to 1, e.g. {near_cutoffs: 0.5, random: 0.5}")
-        for dep, v in self.check_risk_departments.items():
-            if not _finite(v) or v <= 0:
-                raise InputError(where="simulation", field=f"spot_check.risk_departments.{dep}",
-                                 value=v, problem="must be a risk weight > 0 (1: as others)")
-        if not _finite(self.check_risk_history) or self.check_risk_history < 0:
-            bad("check_risk_history", "must be >= 0 (the weight added for a project found "
-                                      "inflated before)")
         for k, pair in enumerate(self.checkpoints):
             if (len(pair) != 2 or not all(_finite(x) and 0 <= x <= 1 for x in pair)):
-                raise InputError(where="simulation", field=f"monitoring.checkpoints[{k}]",
+                raise InputError(field=f"simulation.monitoring.checkpoints[{k}]",
                                  value=list(pair),
                                  problem="must be [share of year elapsed, minimum rate] in [0, 1]")
-        for dep, v in self.inflation_by_department.items():
-            if not _finite(v):
-                raise InputError(where="simulation", field=f"self_evaluation.by_department.{dep}",
-                                 value=v, problem="must be a finite number")
-        self._check_targets(bad)
-        if self.ratio_range is not None:
-            lo, hi = self.ratio_range
-            if not (_finite(lo) and _finite(hi) and 0 <= lo <= hi <= 1):
-                bad("ratio_range", "must be [low, high] with 0 <= low <= high <= 1")
-
-    def _check_targets(self, bad: Any) -> None:
-        """Measurement space and target setting."""
-        if self.space not in SPACES:
-            bad("space", f"must be one of {', '.join(SPACES)}")
-        if self.targets_set_by not in TARGETS_SET_BY:
-            bad("targets_set_by", f"must be one of {', '.join(TARGETS_SET_BY)}")
-        if not _finite(self.target_ambition) or self.target_ambition <= -1:
-            bad("target_ambition", "must be a finite number > -1 (-0.1 = targets 10% below "
-                                   "expected performance)")
-        for dep, v in self.target_ambition_by_department.items():
-            if not _finite(v) or v <= -1:
-                raise InputError(where="simulation", field=f"targets.by_department.{dep}",
-                                 value=v, problem="must be a finite number > -1")
         if self.targets_set_by == "portfolio" and (
                 self.target_ambition != 0 or self.target_ambition_by_department
                 or self.target_recheck_resets):
             bad("targets_set_by", "must be ambition for targets.ambition, "
                                   "targets.by_department or targets.recheck_resets to act")
-        t = self.overcompletion_threshold
-        if t is not None and (not _finite(t) or t < 0):
-            bad("overcompletion_threshold", "must be a finite number >= 0 (or absent: off)")
-        if not _finite(self.overcompletion_rate) or self.overcompletion_rate < 0:
-            bad("overcompletion_rate", "must be a finite number >= 0")
-        if not _finite(self.overcompletion_floor) or not 0 <= self.overcompletion_floor <= 1:
-            bad("overcompletion_floor", "must be a share in [0, 1]")
-        if not isinstance(self.target_recheck_resets, bool):
-            bad("target_recheck_resets", "must be true or false")
+        if self.ratio_range is not None:
+            lo, hi = self.ratio_range
+            if not (_finite(lo) and _finite(hi) and 0 <= lo <= hi <= 1):
+                bad("ratio_range", "must be [low, high] with 0 <= low <= high <= 1")
 
     def without_noise(self) -> Settings:
         """The same settings with every random source off: leaf dispersion, self-evaluation,
@@ -263,11 +179,11 @@ def check_rationing(days_budget: Any, recheck_days: Any, funds_share: Any,
     """A staff-days budget needs the staff-days of one re-check, and a funds share one order
     of checks (not ``mix``); each value a number or one per row (a parameter sample)."""
     if np.any(np.asarray(days_budget) > 0) and not np.all(np.asarray(recheck_days) > 0):
-        raise InputError(where="simulation", field="spot_check.days_budget",
+        raise InputError(field="simulation.spot_check.days_budget",
                          value=float(np.max(days_budget)), problem="needs simulation.cost."
                          "recheck_days > 0 (the staff-days one re-check takes)")
     if np.any(np.asarray(funds_share) > 0) and selection == "mix":
-        raise InputError(where="simulation", field="spot_check.funds_share",
+        raise InputError(field="simulation.spot_check.funds_share",
                          value=float(np.max(funds_share)), problem="does not go with "
                          "selection mix (checks are counted along one order)")
 
@@ -342,17 +258,17 @@ def _flatten(spec: Mapping[str, Any]) -> dict[str, Any]:
             flat[key] = value
         elif key in _LAYOUT and key:
             if not isinstance(value, Mapping):
-                raise InputError(where="simulation", field=key, value=value,
+                raise InputError(field=f"simulation.{key}", value=value,
                                  problem="must be a mapping")
             for sub, v in value.items():
                 if sub not in _LAYOUT[key]:
-                    raise InputError(where="simulation", field=f"{key}.{sub}",
+                    raise InputError(field=f"simulation.{key}.{sub}",
                                      problem="unknown setting (allowed: "
                                              f"{', '.join(_LAYOUT[key])})")
                 flat[f"{key}.{sub}"] = v
         else:
             allowed = [k for k in _LAYOUT[""]] + [k for k in _LAYOUT if k]
-            raise InputError(where="simulation", field=str(key),
+            raise InputError(field=f"simulation.{key}",
                              problem=f"unknown setting (allowed: {', '.join(allowed)})")
     return flat
 
@@ -363,27 +279,23 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "checkpoints":
         cps = MONITORING_DEFAULT if value == "default" else value
         if not isinstance(cps, list | tuple) or not all(isinstance(c, list | tuple) for c in cps):
-            raise InputError(where="simulation", field=path, value=cps,
+            raise InputError(field=f"simulation.{path}", value=cps,
                              problem="must be a list of [share elapsed, minimum rate] pairs")
         return tuple(tuple(c) for c in cps)
     if name == "ratio_range" and value is not None:
         if not isinstance(value, list | tuple) or len(value) != 2:
-            raise InputError(where="simulation", field=path, value=value,
+            raise InputError(field=f"simulation.{path}", value=value,
                              problem="must be [low, high]")
         return (value[0], value[1])
     if name in ("check_mix", "check_risk_departments") and not isinstance(value, Mapping):
-        raise InputError(where="simulation", field=path, value=value,
+        raise InputError(field=f"simulation.{path}", value=value,
                          problem="must be a mapping")
     if name == "target_ambition_by_department" and not isinstance(value, Mapping):
-        raise InputError(where="simulation", field=path, value=value,
+        raise InputError(field=f"simulation.{path}", value=value,
                          problem="must map department names to ambition")
     if name == "inflation_by_department" and not isinstance(value, Mapping):
-        raise InputError(where="simulation", field=path, value=value,
+        raise InputError(field=f"simulation.{path}", value=value,
                          problem="must map department names to inflation")
-    if name in ("recheck_replaces", "gap_rule", "year_end_clearing") and not isinstance(
-            value, bool):
-        raise InputError(where="simulation", field=path, value=value,
-                         problem="must be true or false")
     return value
 
 
@@ -421,5 +333,37 @@ def settings_from_dict(spec: Mapping[str, Any] | None, **overrides: Any) -> Sett
     known = {f.name for f in fields(Settings)}
     for key in values:
         if key not in known:
-            raise InputError(where="simulation", field=key, problem="unknown setting")
+            raise InputError(field=f"simulation.{key}", problem="unknown setting")
     return Settings(**values)
+
+
+def _yaml(value: Any) -> Any:
+    """A settings value as a YAML file writes it (lists, plain mappings)."""
+    if isinstance(value, tuple | list):
+        return [_yaml(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _yaml(v) for k, v in value.items()}
+    return value
+
+
+def settings_value(settings: Settings, path: str) -> Any:
+    """The value of the simulation path ``path`` (``simulation.spot_check.share``) in
+    ``settings``, as a scenario file writes it (a list for a pair or a list of pairs)."""
+    return _yaml(getattr(settings, field_of(path)))
+
+
+def settings_block(settings: Settings, block: Mapping[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    """The ``simulation:`` block that gives ``settings``: ``block`` (as a file wrote it) with
+    every value that differs from what it gives written in, so that
+    ``settings_from_dict(settings_block(s, block)) == s``."""
+    out: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v)
+                           for k, v in (block or {}).items()}
+    base = settings_from_dict(block)
+    for path, name in PATHS.items():
+        value = getattr(settings, name)
+        if value != getattr(base, name):
+            head, _, key = path.rpartition(".")
+            node = out.setdefault(head, {}) if head else out
+            node[key] = _yaml(value)
+    return out

@@ -126,7 +126,7 @@ def calibrate(scenario: Scenario, parameter_path: str, targets: Mapping[str, Any
     if not targets:
         raise InputError(field="target", problem="give at least one METRIC=VALUE target")
     param = parameter(scenario, parameter_path)
-    lo, hi = check_bounds(param, bounds)
+    lo, hi = check_bounds(param, bounds, scenario=scenario)
     targets = dict(targets)
     if param.kind in ("weights", "leaf_weights"):
         bad = [t for t in targets if t not in WEIGHT_TARGETS]

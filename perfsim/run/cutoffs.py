@@ -114,7 +114,8 @@ def calibrate_cutoffs(ctx: Context, targets: Mapping[str, float],
         raise InputError(field="target", value=dict(targets),
                          problem="the solved cutoffs are not strictly descending; give shares "
                                  "that leave every grade room")
-    ctx.param = Parameter("grading.cutoffs", "cutoffs", param.valid, "points", "", size=K)
+    ctx.param = Parameter("grading.cutoffs", "cutoffs", param.valid, "points", "", size=K,
+                          total=param.total)
     try:
         at = ctx.evaluate(tuple(cut))
     finally:
@@ -176,7 +177,7 @@ def _mc_boundary(ctx: Context, cut: Sequence[float], k: int, side: str, share: f
     plain = sc.replace(grading=Grading(sc.grading.labels, tuple(cut), {}))
     code = labels[k] if side == "above" else labels[k + 1]
     full = Parameter("grading.cutoffs", "cutoffs", ctx.param.valid, "points", "",
-                     size=len(cut))
+                     size=len(cut), total=ctx.param.total)
 
     def expected(c: float) -> float:
         # cutoffs on the far side are pushed aside to keep the order; they do not move the

@@ -187,7 +187,8 @@ def _weight_bounds(param: Parameter, codes: Sequence[str], bounds: Any, total: f
             if code not in codes:
                 raise InputError(field="bounds", value=code,
                                  problem=f"unknown weight (valid: {', '.join(codes)})")
-            sub = Parameter(f"weights.{code}", "weight", (0.0, total), "points", "")
+            sub = Parameter(f"weights.{code}", "weight", (0.0, total), "points", "",
+                            total=total)
             lo[codes.index(code)], hi[codes.index(code)] = check_bounds(sub, pair)
         return lo, hi
     a, b = check_bounds(param, bounds)

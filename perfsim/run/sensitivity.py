@@ -148,7 +148,7 @@ def params_from_list(scenario: Scenario, items: Any, source: str | None = None
                              problem="each entry is {name: PATH, bounds: [LOW, HIGH]}")
         try:
             p = parameter(scenario, str(name), scalar=True)
-            lo, hi = check_bounds(p, bounds)
+            lo, hi = check_bounds(p, bounds, where, scenario)
         except InputError as err:
             raise err.at(source, where) from None
         if any(s.name == p.path for s in out):
@@ -409,12 +409,11 @@ def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
         return _evaluate_choices(scenario, names, X, seed, metrics, settings, replications,
                                  chunk, choices, base)
     model = _prepare(scenario, names, metrics, seed, settings, replications)
-    for j, p in enumerate(model.specs):
+    for j, p in enumerate(model.specs):  # the one table's check of every sampled value
         lo, hi = p.valid
-        bad = (X[:, j] < lo - 1e-12) | (X[:, j] > hi + 1e-12) | ~np.isfinite(X[:, j])
+        bad = (X[:, j] < lo) | (X[:, j] > hi) | ~np.isfinite(X[:, j])
         if bad.any():
-            raise InputError(field=p.path, value=float(X[np.argmax(bad), j]),
-                             problem=f"outside the valid range [{lo:g}, {hi:g}]")
+            p.check(float(X[np.argmax(bad), j]))
     step = chunk or chunk_size(scenario, replications)
     if isinstance(step, bool) or not isinstance(step, int) or step < 1:
         raise InputError(field="chunk", value=chunk, problem="must be a whole number >= 1")

@@ -8,6 +8,7 @@
     sc = perfsim.load("datasets/scenarios/liupanshui_2022.yaml", seed=2022)
     y = sc.run_year()                                     # .allocations .ledger .by_grade
     sc2 = sc.set({"linkage.ratio": 0.2, "grading.cutoffs.excellent": 92})   # a new Scenario
+    sc2.get("linkage.ratio")                              # 0.2: the value in force
     mc = sc.simulate(replications=200, years=5)           # the file's simulation: settings
     mc0 = sc.simulate(replications=1, years=1, noise=False)   # year 1 = run_year, to the yuan
     sc.calibrate("linkage.ratio", cut_total=128e6)
@@ -30,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from perfsim.model import scenario as model
-from perfsim.model.params import Parameter, apply_changes, parameters
+from perfsim.model.params import Parameter, apply_changes, get_value, parameters
 from perfsim.run import calibrate as calibration
 from perfsim.run import sensitivity, variants
 from perfsim.run.simulate import MonteCarloResult, scenario_settings, simulate
@@ -51,6 +52,13 @@ class Scenario(model.Scenario):
         ``grading.cutoffs.excellent``, ``simulation.spot_check.share``, whole ``grading`` or
         ``linkage`` blocks; see :func:`perfsim.model.params.apply_changes`)."""
         return apply_changes(self, {**dict(changes or {}), **more})
+
+    def get(self, path: str) -> Any:
+        """The value now in force at ``path``, by the names :meth:`set` takes: a registry
+        path (``linkage.ratio``, ``grading.cutoffs.excellent``, ``weights.OUT``; a list for
+        ``grading.cutoffs``, ``weights`` and ``weights.leaves``) or any simulation setting
+        (``simulation.spot_check.share``; a pair as a list). ``get(set({p: v}), p) == v``."""
+        return get_value(self, path)
 
     def run_year(self) -> YearResult:
         """One year of the portfolio: allocations, ledger, grades, summary and metrics."""
