@@ -358,6 +358,40 @@ def year_rows(inputs: SimInputs, design: RowDesign, z_inflation: np.ndarray,
     return rows, state
 
 
+# --- a year on observed scores ----------------------------------------------------------------
+
+def cycle_args(scenario: Scenario, rows: int = 1) -> dict[str, Any]:
+    """The evaluation cycle's inputs of a first year, for ``rows`` kernel rows: the
+    rectification draws (stream ``rectification``, block 0, year 0 — the one-year run is
+    replication 0 of the Monte Carlo), each project's unit (department: blacklists and the
+    coverage of each department's funds), the pre-evaluation's noise (stream
+    ``pre_evaluation``, block 0, year 0) and each project's years to completion (cross-year
+    projects); None where the linkage has no such rule."""
+    link, pf = scenario.linkage, scenario.portfolio
+    draw = None
+    if link.rectification is not None and "rectified" not in pf.table.columns:
+        draw = rectification_draw(scenario.seed, rows, pf.n_projects)
+    pre = None
+    if link.pre_evaluation is not None:
+        pre = pre_evaluation_draw(scenario.seed, rows, pf.n_projects)
+    return {"rectify_draw": draw, "units": pf.unit_index, "pre_draw": pre,
+            "years_left": pf.years_left if link.cross_year is not None else None}
+
+
+def observed_year(scenario: Scenario, scores: np.ndarray | None = None) -> YearOutcome:
+    """The year on scores as observed — no evaluation process: ``scores`` (rows, projects)
+    in points, default the portfolio's own (one row) — graded and linked under the
+    scenario's rules with the one-year run's evaluation-cycle draws (:func:`cycle_args`),
+    the same for every row (common random numbers: a project rectifies, or not, whatever
+    row graded it). The one-year run, the scheme comparison and the strategic units'
+    gains all take this year."""
+    pf = scenario.portfolio
+    score = np.atleast_2d(np.asarray(scenario.scores() if scores is None else scores,
+                                     dtype=float))
+    return evaluate_year(score, pf.budget, scenario.grading, scenario.linkage,
+                         flags=pf.flags(), **cycle_args(scenario))
+
+
 # --- the step ---------------------------------------------------------------------------------
 
 def step(rows: YearRows, state: YearState, draws: YearDraws,
