@@ -326,6 +326,19 @@ class Workspace:
                          z_theta=self.get(f"theta{k}", (R, S)))
 
 
+def recheck_pool(inputs: SimInputs, active: np.ndarray, year: int) -> np.ndarray:
+    """The most projects each row can have re-checked in ``year`` (0 = the first), started
+    from the projects ``active`` now (rows, slots) plus that year's entrants: the size of its
+    re-check pool, the re-check normals drawn for it."""
+    s = inputs.settings
+    S = active.shape[1]
+    n = np.minimum(active.sum(axis=1) + (inputs.entrants_per_year
+                                         if year > 0 and S > inputs.n_projects else 0),
+                   S)[:, None]
+    return check_count(n, s.check_share, s.check_days_budget, s.days_recheck,
+                       s.check_funds_share, funded=n)[:, 0]   # a funds share: all
+
+
 def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | None = None
                     ) -> dict[str, np.ndarray]:
     """Simulate the replications of ``blocks`` (a run of whole blocks), all years: the one
@@ -372,12 +385,7 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
     buffers = [ws.year_draws(k, R, S, I, C) for k in (0, 1)]
 
     def most_checked(active: np.ndarray, t: int) -> np.ndarray:
-        """The most projects a row can have re-checked in year ``t`` (started from the
-        projects active now plus that year's entrants): the size of its re-check pool."""
-        n = np.minimum(active.sum(axis=1) + (inputs.entrants_per_year if t > 0 and S > P0
-                                             else 0), S)[:, None]
-        return check_count(n, s.check_share, s.check_days_budget, s.days_recheck,
-                           s.check_funds_share, funded=n)[:, 0]   # a funds share: all
+        return recheck_pool(inputs, active, t)
 
     checks = s.check_share > 0 or s.check_days_budget > 0 or s.check_funds_share > 0
 
