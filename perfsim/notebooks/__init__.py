@@ -12,6 +12,9 @@ from perfsim.notebooks.helpers import (
     HIDDEN,
     answer,
     answers_dir,
+    attempt,
+    cutoffs,
+    departments_in,
     input_path,
     output_path,
     save_figure,
@@ -19,5 +22,5 @@ from perfsim.notebooks.helpers import (
     show,
 )
 
-__all__ = ["HIDDEN", "answer", "answers_dir", "input_path", "output_path", "save_figure",
-           "save_table", "show"]
+__all__ = ["HIDDEN", "answer", "answers_dir", "attempt", "cutoffs", "departments_in",
+           "input_path", "output_path", "save_figure", "save_table", "show"]
