@@ -27,20 +27,24 @@ them as continuous U[0, 1] draws, which :func:`choice_index` maps to value ``flo
 the k values (each value an equal share); the scenario is re-weighted once per distinct
 combination drawn, and the samples that drew it are evaluated together.
 
-**The model** (:func:`evaluate_samples`) is one year of the evaluation process of
-:mod:`perfsim.run.simulate` — true leaf attainment, self-evaluation with inflation and noise, spot
-checks and re-check rules, monitoring recoveries, grading, linkage — evaluated for many
-parameter samples at once: each sample is treated as a replication, with per-replication
-weights (R, I), cutoffs (R, K) and multiplier table (R, G), in chunks of samples that bound
-memory. The true score is computed with each sample's own weights (a weight is a design
-choice, so misgrading is judged against the design in force). Multi-year dynamics, entrants
-and the ``uncertainty:`` settings of the simulation are not part of it.
+**The model** (:func:`evaluate_samples`) is the Monte Carlo's one year step
+(:func:`perfsim.run.step.step`, the same function, not a copy) — true leaf attainment,
+self-evaluation with inflation and noise, spot checks and re-check rules, coverage, monitoring
+recoveries, the evaluation cycle, grading, linkage — run for many parameter samples at once:
+each sample is treated as a replication, with per-replication weights (R, I), cutoffs (R, K)
+and multiplier table (R, G), in chunks of samples that bound memory. Given the Monte Carlo's
+draws it gives the Monte Carlo's year 1 to the yuan, noise on. The true score is computed with
+each sample's own weights (a weight is a design choice, so misgrading is judged against the
+design in force). Multi-year dynamics, entrants and the ``uncertainty:`` settings of the
+simulation are not part of it.
 
 **Randomness: common random numbers.** All samples see the same random draws — leaf
 dispersion, self-evaluation and re-check noise, inflation spread, spot-check keys, execution
-noise — drawn once from the scenario seed's own stream (``SeedSequence(seed,
-spawn_key=(2,))``), for ``replications`` replications (default 1; outcomes are averaged over
-them). Differences between samples are caused by the parameters alone, and the numbers cannot
+noise, the bonus leaves' changes in measurement space — drawn once from the seed's own stream
+(``SeedSequence(seed, spawn_key=(2,))``), for ``replications`` replications (default 1;
+outcomes are averaged over them); rectification, the pre-evaluation's noise and the targets
+of dual monitoring come from the seed's streams of their own, block 0 of year 0, as in the
+one-year run. Differences between samples are caused by the parameters alone, and the numbers cannot
 depend on the chunking. A parameter that does not enter the model has exactly zero effect.
 """
 

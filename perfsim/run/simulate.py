@@ -1,6 +1,7 @@
 """Monte Carlo over the evaluation process and the multi-year budget loop.
 
-Each replication follows the scenario's projects for ``years`` years:
+Each replication follows the scenario's projects for ``years`` years, one year step
+(:func:`perfsim.run.step.step`) after another:
 
     latent performance θ ─> true leaf attainment ─> self-evaluation (+ inflation, noise)
     ─> spot checks and re-check rules ─> score ─> grade ─> linkage (after monitoring

@@ -459,14 +459,13 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
     if s.check_risk_history:
         found_before = found_before | (sc.checked & (sc.self - sc.recheck > s.gap))
     recovered = watched = None
-    held = np.where(active, budget, 0.0)
-    pace = np.clip(theta, 0.0, 1.0)
     if s.checkpoints and not rows.targets:
-        recovered = monitor(held, pace, draws.z_exec, s.checkpoints, s.execution_sd,
-                            s.recovery_share)
+        recovered = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
+                            draws.z_exec, s.checkpoints, s.execution_sd, s.recovery_share)
     elif rows.targets:   # both halves: pace and targets
-        watched = monitor(held, pace, draws.z_exec, s.checkpoints, s.execution_sd,
-                          s.recovery_share, targets_of(s, design),
+        watched = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
+                          draws.z_exec, s.checkpoints, s.execution_sd, s.recovery_share,
+                          targets_of(s, design),
                           rows.streams.year(monitoring_draw, t, len(s.checkpoints) + 2))
     pre_draw = None
     if link.pre_evaluation is not None:
