@@ -9,7 +9,9 @@ resets.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -183,3 +185,19 @@ def test_the_monte_carlo_and_the_sensitivity_agree_with_noise_on_for_the_same_dr
     np.testing.assert_array_equal(y[1], expected)
     # and the noise is on: the replications differ and the monitoring recovers money
     assert len(mc[names].drop_duplicates()) == r and mc["recovered"].gt(0).any()
+
+
+# --- the year is wired once -----------------------------------------------------------------------
+
+def test_the_process_chain_is_called_in_the_year_step_module_only():
+    root = Path(perfsim.__file__).parent
+    calls: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", getattr(node.func, "attr", None))
+                if name in ("evaluate_process", "evaluate_year"):
+                    calls.setdefault(name, set()).add(path.relative_to(root).as_posix())
+    assert calls["evaluate_process"] == {"run/step.py"}
+    # the benchmark times the kernel alone, on scores it makes itself
+    assert calls["evaluate_year"] == {"run/step.py", "bench.py"}
