@@ -6,7 +6,9 @@ directory and its manifest) on all 14 bundled scenarios. Notebooks 02, 03 and 07
 their paired text in this process (the pairing is checked by ``test_notebooks``): they run on
 every scenario whose grading has the four national grades, and on Wenzhou's two-grade rank
 grading they stop at once with perfsim's one-line refusal (no cutoffs to study; no 中 for the
-Liupanshui rule to cut).
+Liupanshui rule to cut). The notebooks that study one kind of rule — 01 weighting (an
+indicator system with measurements of many projects), 04 and 05 the Liupanshui ratio, 08 the
+rectification cycle — run on the scenarios that have it and refuse the others in one line.
 """
 
 from __future__ import annotations
@@ -72,3 +74,28 @@ def test_scenario_notebooks_run_on_every_bundled_scenario_with_four_grades(stem,
         return
     run_in_process(stem, scenario)
 
+
+
+#: the scenarios each rule-specific notebook studies; it refuses the others in one line
+APPLIES = {
+    "01_indicator_weighting": {"weighting_comparison"},
+    "04_reduction_ratio": {"cross_year_s8", "liupanshui_2022", "liupanshui_2022_workbook",
+                           "national_template_example", "weighting_comparison", "xinjian"},
+    "05_uncertainty_sensitivity": {"cross_year_s8", "liupanshui_2022",
+                                   "liupanshui_2022_workbook", "national_template_example",
+                                   "weighting_comparison", "xinjian"},
+    "08_evaluation_cycle": {"jinan", "xingzi", "zhucheng_2022"},
+}
+
+
+@pytest.mark.parametrize("scenario", BUNDLED)
+@pytest.mark.parametrize("stem", sorted(APPLIES))
+def test_rule_specific_notebooks_run_where_they_apply_and_refuse_in_one_line(stem, scenario,
+                                                                            monkeypatch):
+    monkeypatch.chdir(ROOT)
+    if scenario in APPLIES[stem]:
+        run_in_process(stem, scenario)
+        return
+    with pytest.raises(InputError) as err:
+        run_in_process(stem, scenario)
+    assert "\n" not in str(err.value)

@@ -16,6 +16,7 @@ from perfsim.notebooks.helpers import (
     cutoffs,
     departments_in,
     input_path,
+    needs_measurements,
     output_path,
     save_figure,
     save_table,
@@ -23,4 +24,5 @@ from perfsim.notebooks.helpers import (
 )
 
 __all__ = ["HIDDEN", "answer", "answers_dir", "attempt", "cutoffs", "departments_in",
-           "input_path", "output_path", "save_figure", "save_table", "show"]
+           "input_path", "needs_measurements", "output_path", "save_figure", "save_table",
+           "show"]

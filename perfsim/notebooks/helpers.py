@@ -183,3 +183,16 @@ def cutoffs(scenario: Any) -> list[float]:
                          problem="this notebook studies grade cutoffs; the scenario grades "
                                  "by rank (it has none)")
     return [float(c) for c in cuts]
+
+
+def needs_measurements(scenario: Any) -> None:
+    """Refuse, in one line, a scenario a notebook cannot weight: one without an indicator
+    system, or whose portfolio holds ready scores instead of indicator measurements."""
+    if scenario.system is None:
+        raise InputError(scenario.source, field="indicator_system",
+                         problem="this notebook weights indicators: the scenario names no "
+                                 "indicator system")
+    if scenario.portfolio.has_scores or not scenario.portfolio.measured:
+        raise InputError(scenario.source, field="portfolio",
+                         problem="this notebook weights indicators: the portfolio holds ready "
+                                 "scores, not indicator measurements")
