@@ -59,6 +59,7 @@ from perfsim.run import variants as studies
 
 plots.use_cjk_font()
 sc = perfsim.load(nb.input_path(scenario, output_dir), seed=seed)
+nb.needs_measurements(sc)
 SOURCE = f"perfsim; scenario {sc.name}, seed {seed}; synthetic portfolio, {sc.portfolio}"
 print(sc.description)
 

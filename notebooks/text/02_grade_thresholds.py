@@ -51,7 +51,7 @@ plots.use_cjk_font()
 sc = perfsim.load(nb.input_path(scenario, output_dir), seed=seed)
 SOURCE = (f"perfsim; scenario {sc.name}, seed {seed}; synthetic portfolio of "
           f"{sc.portfolio.n_projects:,} projects")
-cutoffs = list(sc.grading.cutoffs)
+cutoffs = nb.cutoffs(sc)
 year = run_year(sc)
 nb.show(year.by_grade)
 

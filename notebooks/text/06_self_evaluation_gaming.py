@@ -54,7 +54,7 @@ strategic_penalty = 20.0  # the penalty strategic units face when their inflatio
 strategic_check_share = 0.1  # the check share strategic units face in the bunching study
 unchecked_bonus = 2.0  # Fujian: points for not being checked
 estimation_check_share = 0.5  # share re-checked in the year whose data are estimated
-inflating_departments = ["D475", "D523", "D277"]  # departments that inflate more
+inflating_departments = ["D475", "D523", "D277"]  # inflating more (none in the scenario: its 3 largest)
 department_inflation = 0.10  # their inflation (share of leaf points)
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
@@ -186,12 +186,9 @@ nb.show(curve, shares=["share_inflating"])
 
 # %%
 claimed = strategy.claimed_scores(STRATEGIC, strategic_check_share, grid=GRID)
-piles = studies.policy_table({
-    "claimed 策略性自评": bunching.bunching(claimed["claimed_score"], low=50, high=99,
-                                        seed=seed).table,
-    "honest 如实自评": bunching.bunching(claimed["honest_score"], low=50, high=99,
-                                      seed=seed).table,
-})
+piles = nb.attempt(bunching.piles, {"claimed 策略性自评": claimed["claimed_score"],
+                                    "honest 如实自评": claimed["honest_score"]},
+                   low=50, high=99, seed=seed)
 nb.save_table(piles, "bunching", output_dir)
 fig = plots.histogram(claimed["claimed_score"], bins=[50 + k / 2 for k in range(101)],
                       lines=sc.grading.cutoffs,
@@ -199,14 +196,15 @@ fig = plots.histogram(claimed["claimed_score"], bins=[50 + k / 2 for k in range(
                       xlabel="自评得分 self-score (points)", ylabel="项目数 projects",
                       source=f"{SOURCE}; strategic units, {strategic_check_share:.0%} checks")
 nb.save_figure(fig, "claimed_scores", output_dir)
-nb.show(piles[["policy", "cutoff", "excess", "excess_low", "excess_high", "missing",
-               "b_points"]])
+nb.show(piles, columns=["policy", "cutoff", "excess", "excess_low", "excess_high", "missing",
+                        "b_points"])
 
 # %% [markdown]
 # ## 6. 按部门估计虚报 — Which departments inflate: a mixed model of the re-checks
 #
 # In a year when `estimation_check_share` of projects are re-checked, every unit inflates by
-# `inflation_mean` and the departments in `inflating_departments` by `department_inflation`.
+# `inflation_mean` and the departments in `inflating_departments` by `department_inflation`
+# (those of them the scenario has; with none, its three departments with the most projects).
 # The observed gap — self-score minus re-check, for the checked projects — is fitted with a
 # random intercept per department (statsmodels MixedLM, `perfsim estimate inflation`): the
 # intercept is the mean inflation in points, the department variance how much departments
@@ -216,16 +214,15 @@ nb.show(piles[["policy", "cutoff", "excess", "excess_low", "excess_high", "missi
 # %%
 year = sc.set({**INFLATED, SHARE: estimation_check_share,
                "simulation.self_evaluation.by_department": {
-                   d: department_inflation for d in inflating_departments}}).simulate(
-    replications=1, years=1).sample
+                   d: department_inflation for d in nb.departments_in(
+                       sc, inflating_departments)}}).simulate(replications=1, years=1).sample
 observed = year[year["checked"]]
-fit = estimate.inflation_model(observed)
-nb.save_table(fit.table, "inflation_model", output_dir)
-nb.show(fit.table)
+fit = nb.attempt(estimate.inflation_table, observed)
+nb.save_table(fit, "inflation_model", output_dir)
+nb.show(fit)
 
 # %%
-ranked = fit.extra["departments"].sort_values("inflation", ascending=False,
-                                             ignore_index=True).head(10)
+ranked = nb.attempt(estimate.inflation_ranking, observed, top=10)
 nb.save_table(ranked, "departments_by_inflation", output_dir)
 nb.show(ranked)
 

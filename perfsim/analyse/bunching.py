@@ -32,7 +32,7 @@ simulated self-scores reproduce it.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,3 +213,13 @@ def bunching(scores: Any, cutoffs: Sequence[float] = (90, 80, 60), *,
                 "degree": degree, "range": [float(lo), float(hi)], "draws": draws,
                 "level": level, "seed": seed, "scores": int(n)}
     return Bunching(table, dep_table, bins, settings)
+
+
+def piles(scores: Mapping[str, Any], **options: Any) -> pd.DataFrame:
+    """:func:`bunching` of several sets of scores (name → scores) with the same ``options``:
+    their tables stacked, a leading ``policy`` column holding each set's name."""
+    tables = [bunching(v, **options).table.assign(policy=k) for k, v in scores.items()]
+    if not tables:
+        raise InputError(where="bunching", field="scores", problem="give at least one set")
+    out = pd.concat(tables, ignore_index=True)
+    return out[["policy", *[c for c in out.columns if c != "policy"]]]

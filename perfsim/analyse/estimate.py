@@ -168,7 +168,12 @@ def inflation_model(data: pd.DataFrame, *, gap: str | None = None,
     model = sm.MixedLM(y, X, groups=groups)
     with warnings.catch_warnings():  # whether it converged is reported: extra["converged"]
         warnings.simplefilter("ignore", ConvergenceWarning)
-        res = model.fit(reml=reml)
+        try:
+            res = model.fit(reml=reml)
+        except np.linalg.LinAlgError:
+            raise InputError(where="inflation_model", field="rows", value=len(y),
+                             problem="too few re-checked projects per department to fit the "
+                                     "model (a singular matrix)") from None
     k = X.shape[1]
     ci = np.asarray(res.conf_int(alpha=1 - conf_level), dtype=float)
     scale = float(res.scale)
@@ -200,6 +205,18 @@ def inflation_model(data: pd.DataFrame, *, gap: str | None = None,
     return Estimate("mixed linear model (random intercept per department)", res.summary(),
                     table, res, int(len(y)), {"departments": deps, "converged": bool(
                         res.converged)})
+
+
+def inflation_table(data: pd.DataFrame) -> pd.DataFrame:
+    """The estimates of :func:`inflation_model` fitted to re-check data (points)."""
+    return inflation_model(data).table
+
+
+def inflation_ranking(data: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """The ``top`` departments by the inflation :func:`inflation_model` predicts for them
+    (points), highest first."""
+    return inflation_model(data).extra["departments"].sort_values(
+        "inflation", ascending=False, ignore_index=True).head(int(top))
 
 
 # --- OLS of next year's budget change ----------------------------------------------------------

@@ -8,7 +8,10 @@ Then, in this order:
    told to rectify; those that did not (``unrectified``) take the rectification block's own
    multipliers (e.g. 差 and rectified → 0.7, 差 and not rectified → 0, cancelled);
 2. **floor and cap** — multipliers of projects that are not cancelled are clipped to
-   [floor, cap] (a floor of 0.8 means nobody loses more than 20% unless cancelled);
+   [floor, cap] (a floor of 0.8 means nobody loses more than 20% unless cancelled); then
+   the projects not evaluated this year (a coverage or deferred cross-year rule) take
+   multiplier 1 — coverage wins: with ``cap: 0.9`` a project that was not evaluated keeps its
+   whole budget;
 3. **preconditions** — a yes/no flag per project (a portfolio column such as ``has_targets``
    or ``self_evaluated``, or a department-level flag) that fails has its consequence whatever
    the grade: ``no_budget`` (multiplier 0, the default), ``cut`` (multiplier × (1 − share)) or
@@ -21,8 +24,13 @@ Then, in this order:
 5. **savings pool** — the money taken away (Σ budget − Σ budget × multiplier) is either
    returned to the treasury (``pool: treasury``, default) or redistributed to the projects in
    the recipient grades (default: the best grade of the label set, 优 in the national set) in
-   proportion to their budgets (``pool: redistribute``), which keeps the total unchanged. With
-   no eligible recipient the pool goes to the treasury. A negative pool (a rule that gives
+   proportion to their budgets (``pool: redistribute``), which keeps the total unchanged. The
+   recipients are the projects of those grades that were evaluated this year, keep a
+   positive multiplier after steps 1–4 (not cancelled, rejected or postponed) and fail no
+   precondition (whatever its consequence, a cut included) and are not blacklisted; each
+   takes a share in proportion to the budget the rule acts on (this year's, after monitoring
+   recoveries and the unrectified recovery), not to its multiplied budget. With no eligible
+   recipient the pool goes to the treasury. A negative pool (a rule that gives
    more than it takes) is never redistributed. Recipients are checked against the label set
    only when the pool is redistributed, so any label set works with a treasury pool.
 
@@ -428,11 +436,12 @@ class Linkage:
                    unrectified: np.ndarray | None = None,
                    rows: Mapping[str, np.ndarray] | None = None,
                    exempt: np.ndarray | None = None) -> np.ndarray:
-        """Multipliers after rectification, floor, cap and no-budget preconditions (before
-        the pool). ``table`` (replications, grades) overrides a grade table per replication;
-        ``unrectified`` marks projects fed back and not rectified; ``rows`` holds values
-        that differ per row (:func:`row_value`); ``exempt`` marks projects not evaluated
-        (:class:`Coverage`), whose grade moves none of their money (multiplier 1)."""
+        """Multipliers after rectification, floor, cap, the not-evaluated exemption and
+        no-budget preconditions, in that order (before the pool). ``table`` (replications,
+        grades) overrides a grade table per replication; ``unrectified`` marks projects fed
+        back and not rectified; ``rows`` holds values that differ per row
+        (:func:`row_value`); ``exempt`` marks projects not evaluated (:class:`Coverage`),
+        whose grade moves none of their money (multiplier 1, whatever the floor and cap)."""
         if table is not None:
             m = np.take_along_axis(np.asarray(table, dtype=float),
                                    np.asarray(grade, dtype=np.intp), axis=-1)
@@ -446,12 +455,12 @@ class Linkage:
             for code, v in rect.unrectified.items():   # a loop over grades, not projects
                 alt = row_value(rows, f"rectification.unrectified.{code}", v)
                 m = np.where(unrectified & (grade == self.labels.index(code)), alt, m)
-        if exempt is not None:
-            m = np.where(exempt, 1.0, m)
         if self.floor is not None or self.cap is not None:
             clipped = np.clip(m, self.floor if self.floor is not None else -np.inf,
                               self.cap if self.cap is not None else np.inf)
             m = np.where(m > 0, clipped, m)
+        if exempt is not None:   # after the floor and cap: a cap of 0.9 does not cut them
+            m = np.where(exempt, 1.0, m)
         return m if flags_ok is True else np.where(flags_ok, m, 0.0)
 
     def apply(self, budget: np.ndarray, score: np.ndarray, grade: np.ndarray,

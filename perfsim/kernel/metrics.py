@@ -283,7 +283,7 @@ def _monitored(o: YearOutcome, name: str) -> np.ndarray:
 def _soft(o: YearOutcome) -> np.ndarray:
     """Active projects that set themselves soft targets (measurement space with
     ``simulation.targets``: the Monte Carlo marks them on the outcome); none otherwise."""
-    soft = getattr(o, "soft_targets", None)
+    soft = o.soft_targets
     return np.zeros(o.active.shape, dtype=bool) if soft is None else (soft & o.active)
 
 

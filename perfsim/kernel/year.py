@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from perfsim.errors import InputError
-from perfsim.kernel.evaluation import Costs, Monitoring
+from perfsim.kernel.evaluation import Costs, Monitoring, ProcessScores
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import Linkage, LinkageResult, row_value
 
@@ -74,6 +74,8 @@ class YearOutcome:
     third_party_barred: np.ndarray | None = None  # (rows,) blacklisted this year (None: off)
     evaluated: np.ndarray | None = None    # self-evaluated and graded (None: every project)
     self_grade: np.ndarray | None = None   # the grade the self-scores alone give (the MC)
+    scores: ProcessScores | None = None    # the evaluation process's scores (None: not run)
+    soft_targets: np.ndarray | None = None  # projects with soft targets (measurement space)
 
     @property
     def graded(self) -> np.ndarray:

@@ -12,12 +12,17 @@ from perfsim.notebooks.helpers import (
     HIDDEN,
     answer,
     answers_dir,
+    attempt,
+    cutoffs,
+    departments_in,
     input_path,
+    needs_measurements,
     output_path,
     save_figure,
     save_table,
     show,
 )
 
-__all__ = ["HIDDEN", "answer", "answers_dir", "input_path", "output_path", "save_figure",
-           "save_table", "show"]
+__all__ = ["HIDDEN", "answer", "answers_dir", "attempt", "cutoffs", "departments_in",
+           "input_path", "needs_measurements", "output_path", "save_figure", "save_table",
+           "show"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,16 +79,19 @@ def save_table(table: Any, name: str, output_dir: str | os.PathLike[str] = "", *
 
 
 def show(table: Any, *, money: Any = None, shares: Any = None, counts: Any = None,
-         unit: str | None = None) -> pd.DataFrame:
+         unit: str | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """A results table as finance staff read it, for a notebook cell to display: money with
     thousands separators in 元, 万元 or 亿元 (one unit per table, named in the headings), shares
     as percentages, counts as integers, never scientific notation
     (:func:`perfsim.numbers.display_frame`), headings Chinese first
     (:func:`perfsim.numbers.zh_headings`). Only the display is formatted; save the
-    raw table with :func:`save_table`."""
+    raw table with :func:`save_table`. ``columns``: the columns shown, those the table has
+    (a note from :func:`attempt` shows as it is)."""
     if not isinstance(table, pd.DataFrame):
         raise InputError(field="table", value=type(table).__name__,
                          problem="must be a pandas DataFrame")
+    if columns is not None:
+        table = table[[c for c in columns if c in table.columns] or list(table.columns)]
     shown = numbers.display_frame(table, money=money, shares=shares, counts=counts, unit=unit)
     return numbers.zh_headings(shown)
 
@@ -139,3 +143,56 @@ def check_name(name: str, what: str, source: str | None = None) -> str:
     """A name that becomes a file or folder name (:func:`perfsim.io.safe_name`)."""
     return safe_name(name, source, what)
 
+
+
+#: the column of the table :func:`attempt` gives when a study does not apply to a scenario
+NOTE = "说明 note"
+
+
+def attempt(study: Callable[..., pd.DataFrame], *args: Any, **kwargs: Any) -> pd.DataFrame:
+    """A study's table, or — when perfsim refuses the scenario's data for it (too few
+    projects or departments for an estimator, say) — a one-row table in :data:`NOTE` saying
+    why, so that a notebook runs on every scenario and tells the reader what it could not
+    do. ``study`` is called with ``args`` and ``kwargs``."""
+    try:
+        return study(*args, **kwargs)
+    except InputError as err:
+        return pd.DataFrame({NOTE: [f"不适用 not applicable to this scenario: {err}"]})
+
+
+def departments_in(scenario: Any, names: Sequence[str], most: int = 3) -> list[str]:
+    """The departments of ``names`` that ``scenario``'s portfolio has, in the order given;
+    when it has none of them, its ``most`` departments with the most projects (ties in name
+    order) — a notebook's department parameter names one scenario's departments."""
+    deps = pd.Series(scenario.portfolio.departments).astype(str)
+    known = set(deps)
+    chosen = [str(d) for d in names if str(d) in known]
+    if chosen:
+        return chosen
+    counts = deps.value_counts()
+    order = sorted(counts.index, key=lambda d: (-counts[d], d))
+    return order[:most]
+
+
+def cutoffs(scenario: Any) -> list[float]:
+    """The scenario's grade cutoffs (points), for a notebook that studies them; a scenario
+    that grades by rank or quota alone has none, which is said in one line."""
+    cuts = scenario.grading.cutoffs
+    if cuts is None:
+        raise InputError(scenario.source, field="grading.cutoffs",
+                         problem="this notebook studies grade cutoffs; the scenario grades "
+                                 "by rank (it has none)")
+    return [float(c) for c in cuts]
+
+
+def needs_measurements(scenario: Any) -> None:
+    """Refuse, in one line, a scenario a notebook cannot weight: one without an indicator
+    system, or whose portfolio holds ready scores instead of indicator measurements."""
+    if scenario.system is None:
+        raise InputError(scenario.source, field="indicator_system",
+                         problem="this notebook weights indicators: the scenario names no "
+                                 "indicator system")
+    if scenario.portfolio.has_scores or not scenario.portfolio.measured:
+        raise InputError(scenario.source, field="portfolio",
+                         problem="this notebook weights indicators: the portfolio holds ready "
+                                 "scores, not indicator measurements")

@@ -321,13 +321,14 @@ def line_chart(data: Any, x: str, y: str, *, hue: str | None = None, low: str | 
     return _finish(fig, ax, title, xlabel, ylabel, source)
 
 
-def histogram(values: Any, *, bins: int | Sequence[float] = 50, lines: Sequence[float] = (),
-              title: str, xlabel: str, ylabel: str, source: str,
-              figsize: tuple[float, float] = (8, 4.5)) -> Any:
-    """A histogram of ``values`` with dashed vertical ``lines`` (e.g. grade cutoffs)."""
+def histogram(values: Any, *, bins: int | Sequence[float] = 50,
+              lines: Sequence[float] | None = (), title: str, xlabel: str, ylabel: str,
+              source: str, figsize: tuple[float, float] = (8, 4.5)) -> Any:
+    """A histogram of ``values`` with dashed vertical ``lines`` (e.g. grade cutoffs; None:
+    none, as for rank grading)."""
     fig, ax = _new(figsize)
     ax.hist(np.asarray(values, dtype=float), bins=bins, color="#4575b4", alpha=0.85)
-    for v in lines:
+    for v in lines or ():
         ax.axvline(float(v), color="#d73027", linestyle="--", linewidth=1)
     return _finish(fig, ax, title, xlabel, ylabel, source)
 

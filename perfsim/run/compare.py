@@ -14,11 +14,10 @@ from scipy import stats
 
 from perfsim.errors import InputError
 from perfsim.kernel.linkage import STATUSES
-from perfsim.kernel.year import evaluate_year
 from perfsim.model.scenario import Scenario
 from perfsim.model.weighting_spec import WeightingSpec, parse_weighting, within
 from perfsim.model.weights import apply_weighting, project_data, weights_frame
-from perfsim.run.year import cycle_args
+from perfsim.run.step import observed_year
 
 #: Six schemes for :func:`compare_schemes` that need nothing but the portfolio: the file's
 #: points, equal weights, the three objective methods, and expert points blended half and half
@@ -148,7 +147,6 @@ def compare_schemes(scenario: Scenario,
             raise within(err, f"scheme {name}") from None
     data = project_data(system, pf, scenario.source)
     budget = pf.budget
-    flags = pf.flags()
     labels = scenario.grading.labels
 
     systems, scores = [], []
@@ -162,8 +160,7 @@ def compare_schemes(scenario: Scenario,
     # one kernel call: each scheme is a row
     # the evaluation cycle's draws of the one-year run, shared by every scheme (common
     # random numbers: a project rectifies, or not, whichever scheme graded it)
-    outcome = evaluate_year(np.array(scores), budget, scenario.grading, scenario.linkage,
-                            flags=flags, **cycle_args(scenario))
+    outcome = observed_year(scenario, np.array(scores))
     S, P = len(names), pf.n_projects
     score_arr, grade_arr, next_arr = outcome.score, outcome.grade, outcome.next_budget
     status = outcome.link.status

@@ -27,26 +27,29 @@ them as continuous U[0, 1] draws, which :func:`choice_index` maps to value ``flo
 the k values (each value an equal share); the scenario is re-weighted once per distinct
 combination drawn, and the samples that drew it are evaluated together.
 
-**The model** (:func:`evaluate_samples`) is one year of the evaluation process of
-:mod:`perfsim.run.simulate` — true leaf attainment, self-evaluation with inflation and noise, spot
-checks and re-check rules, monitoring recoveries, grading, linkage — evaluated for many
-parameter samples at once: each sample is treated as a replication, with per-replication
-weights (R, I), cutoffs (R, K) and multiplier table (R, G), in chunks of samples that bound
-memory. The true score is computed with each sample's own weights (a weight is a design
-choice, so misgrading is judged against the design in force). Multi-year dynamics, entrants
-and the ``uncertainty:`` settings of the simulation are not part of it.
+**The model** (:func:`evaluate_samples`) is the Monte Carlo's one year step
+(:func:`perfsim.run.step.step`, the same function, not a copy) — true leaf attainment,
+self-evaluation with inflation and noise, spot checks and re-check rules, coverage, monitoring
+recoveries, the evaluation cycle, grading, linkage — run for many parameter samples at once:
+each sample is treated as a replication, with per-replication weights (R, I), cutoffs (R, K)
+and multiplier table (R, G), in chunks of samples that bound memory. Given the Monte Carlo's
+draws it gives the Monte Carlo's year 1 to the yuan, noise on. The true score is computed with
+each sample's own weights (a weight is a design choice, so misgrading is judged against the
+design in force). Multi-year dynamics, entrants and the ``uncertainty:`` settings of the
+simulation are not part of it.
 
 **Randomness: common random numbers.** All samples see the same random draws — leaf
 dispersion, self-evaluation and re-check noise, inflation spread, spot-check keys, execution
-noise — drawn once from the scenario seed's own stream (``SeedSequence(seed,
-spawn_key=(2,))``), for ``replications`` replications (default 1; outcomes are averaged over
-them). Differences between samples are caused by the parameters alone, and the numbers cannot
+noise, the bonus leaves' changes in measurement space — drawn once from the seed's own stream
+(``SeedSequence(seed, spawn_key=(2,))``), for ``replications`` replications (default 1;
+outcomes are averaged over them); rectification, the pre-evaluation's noise and the targets
+of dual monitoring come from the seed's streams of their own, block 0 of year 0, as in the
+one-year run. Differences between samples are caused by the parameters alone, and the numbers cannot
 depend on the chunking. A parameter that does not enter the model has exactly zero effect.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -61,16 +64,7 @@ from perfsim import numbers
 from perfsim.errors import InputError
 from perfsim.io import read_yaml
 from perfsim.kernel import metrics
-from perfsim.kernel.evaluation import (
-    Targets,
-    YearDraws,
-    draw_year,
-    evaluate_process,
-    monitor,
-    per_row,
-    prepare_leaves,
-)
-from perfsim.kernel.year import evaluate_year
+from perfsim.kernel.evaluation import YearDraws, draw_year, prepare_leaves
 from perfsim.model.params import (
     CHOICES,
     Parameter,
@@ -85,18 +79,10 @@ from perfsim.model.params import (
 )
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import Settings
-from perfsim.model.streams import generator, monitoring_draw
+from perfsim.model.streams import generator
 from perfsim.model.weighting_spec import short
-from perfsim.run.simulate import (
-    SimInputs,
-    build_inputs,
-    costs_of,
-    department_risk,
-    process_of,
-    scenario_settings,
-    space_for_rows,
-)
-from perfsim.run.year import cycle_args
+from perfsim.run.simulate import build_inputs, scenario_settings, space_for_rows
+from perfsim.run.step import SimInputs, Streams, step, year_rows
 
 METHODS = ("sobol", "morris")
 DEFAULT_METRICS = ("savings", "misgrading", "wrong_cuts", "rank_stability", "gini")
@@ -255,9 +241,8 @@ class _Model:
     inputs: SimInputs
     draws: YearDraws        # (r, P, ...) one year's draws
     z_infl: np.ndarray      # (r, P)
-    recovered: np.ndarray   # (r, P) yuan, monitoring does not depend on the design
-    infl_fixed: np.ndarray  # (P,) True where a department sets its own inflation
-    z_target: np.ndarray | None = None  # (r, P, C + 2) target-attainment noise (monitoring)
+    seed: int
+    z_bonus: np.ndarray | None = None   # (r, P, B) the bonus leaves' draws (measurement space)
 
 
 def _prepare(scenario: Scenario, names: Sequence[str], metric_names: Sequence[str],
@@ -280,89 +265,47 @@ def _prepare(scenario: Scenario, names: Sequence[str], metric_names: Sequence[st
     I = inputs.measure.points.size  # noqa: E741
     seed = scenario.seed if seed is None else int(seed)
     rng = generator(seed, "sensitivity")
-    cps = settings.checkpoints
-    draws = draw_year([(rng, r)], P, I, len(cps), recheck=True)
+    draws = draw_year([(rng, r)], P, I, len(settings.checkpoints), recheck=True)
     z_infl = rng.standard_normal((r, P))
-    recovered = np.zeros((r, P))
-    if cps:
-        recovered = monitor(np.broadcast_to(inputs.budget, (r, P)),
-                            np.broadcast_to(inputs.theta, (r, P)), draws.z_exec, cps,
-                            settings.execution_sd, settings.recovery_share)
-    deps = inputs.departments.astype(str)
-    infl_fixed = np.isin(deps, [str(d) for d in settings.inflation_by_department])
-    z_target = None   # the targets half of monitoring: its own stream, drawn when it may act
-    if settings.target_minimum or any(p.setting == "target_minimum" for p in specs):
-        z_target = monitoring_draw(seed, r, P, len(cps) + 2)
-    return _Model(scenario, specs, tuple(metric_names), r, inputs, draws, z_infl, recovered,
-                  infl_fixed, z_target)
+    z_bonus = None
+    space = inputs.space
+    if space is not None and space.bonus_rules:
+        z_bonus = rng.standard_normal((r, P, len(space.bonus_rules)))
+    return _Model(scenario, specs, tuple(metric_names), r, inputs, draws, z_infl, seed,
+                  z_bonus)
 
 
 def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
-    """Metrics (n, m) for the samples X (n, k): each sample on the same r replications.
-    Rows of the kernel are sample × replication; the design of each row comes from the
-    parameter registry (:func:`perfsim.model.params.apply_rows`)."""
+    """Metrics (n, m) for the samples X (n, k): each sample on the same r replications, one
+    year step (:func:`perfsim.run.step.step`) for all of them. Rows of the step are sample ×
+    replication; the design of each row comes from the parameter registry
+    (:func:`perfsim.model.params.apply_rows`)."""
     inp = model.inputs
-    s = inp.settings
     sc = model.scenario
     n, r = X.shape[0], model.replications
     N = n * r
     design = RowDesign(rows=N)
     for j, p in enumerate(model.specs):
         apply_rows(sc, design, p, np.repeat(X[:, j], r))
-    points = inp.measure.points if design.points is None else design.points
 
     def rows(a: np.ndarray | None) -> np.ndarray | None:  # (r, ...) → (n·r, ...)
         return None if a is None else np.tile(a, (n,) + (1,) * (a.ndim - 1))
 
     d = model.draws
     draws = YearDraws(z_leaf=rows(d.z_leaf), z_self=rows(d.z_self), z_re=rows(d.z_re),
-                      key=rows(d.key), z_exec=rows(d.z_exec), z_theta=rows(d.z_theta))
-    mean = design.setting("inflation_mean", s.inflation_mean)
-    sd = design.setting("inflation_sd", s.inflation_sd)
-    infl = np.where(model.infl_fixed, inp.inflation_mean, per_row(mean, 2))
-    infl = infl + per_row(sd, 2) * rows(model.z_infl)
-    active = np.ones((N, inp.n_projects), dtype=bool)
-    process = process_of(s, inp.measure, design, cutoffs=inp.grading.cutoffs)
-    draws = prepare_leaves(draws, inp.mean, process, inp.measure.span)
+                      key=rows(d.key), z_exec=rows(d.z_exec), z_theta=rows(d.z_theta),
+                      re_pool=rows(d.re_pool))
     space = inp.space   # measurement space; a sampled ambition sets targets per row
     if "target_ambition" in design.settings:
         space = space_for_rows(inp, design.settings["target_ambition"])
-    cycle = cycle_args(sc, r)   # the evaluation cycle: the one-year run's draws per sample
-    covered = inp.linkage.evaluated(np.broadcast_to(inp.budget, active.shape), active,
-                                    cycle["units"], design.linkage or None,
-                                    cycle["years_left"], inp.true_score)
-    cross = inp.linkage.cross_year
-    shown = None if cross is None else cross.shown(cycle["years_left"], design.linkage or None)
-    scores = evaluate_process(None, infl, inp.measure, draws, process, inp.budget,
-                              active if covered is None else covered, points, points,
-                              risk=department_risk(s, inp.departments)[None], space=space,
-                              shown=None if shown is None else np.broadcast_to(
-                                  shown, active.shape))
-    year = dict(flags=inp.flags, cutoffs=design.cutoffs, table=design.table,
-                recovered=None if model.z_target is not None else rows(model.recovered),
-                escalation_years=s.escalation_years,
-                rectify_draw=rows(cycle["rectify_draw"]), units=cycle["units"],
-                years_left=cycle["years_left"],
-                pre_draw=rows(cycle["pre_draw"]),
-                monitoring=None if model.z_target is None else monitor(
-                    np.broadcast_to(inp.budget, (N, inp.n_projects)),
-                    np.broadcast_to(inp.theta, (N, inp.n_projects)), rows(d.z_exec),
-                    s.checkpoints, s.execution_sd, s.recovery_share, Targets(
-                        minimum=per_row(design.setting("target_minimum", s.target_minimum), 2),
-                        noise=per_row(design.setting("target_noise", s.target_noise), 2),
-                        consequence=s.target_consequence,
-                        year_end_clearing=s.year_end_clearing), rows(model.z_target)),
-                rows=design.linkage or None, checked=scores.checked,
-                costs=costs_of(s, design), evaluator=scores.evaluator, evaluated=covered)
-    o = evaluate_year(scores.final, inp.budget, inp.grading, inp.linkage,
-                      true_score=scores.true, self_score=scores.self, **year)
-    if scores.honest is not None:
-        honest = evaluate_year(scores.honest, inp.budget, inp.grading, inp.linkage, **year)
-        o = dataclasses.replace(o, honest=honest, inflation_points=(
-            scores.self - scores.honest_self).sum(axis=1))
-    if space is not None and space.soft is not None:   # for the soft-target metrics
-        object.__setattr__(o, "soft_targets", np.broadcast_to(space.soft, o.active.shape))
-    values = metrics.compute(o, list(model.metrics), inp.grading.labels)
+    # the year's own streams: block 0 of year 0 for the r replications, as the one-year run
+    streams = Streams(model.seed, range(1), (r,), inp.n_projects, tile=n,
+                      bonus_fixed=model.z_bonus)
+    year, state = year_rows(inp, design, rows(model.z_infl),
+                            np.zeros((N, 0), dtype=np.intp), streams, space=space,
+                            metric_names=model.metrics)
+    draws = prepare_leaves(draws, inp.mean, year.process, inp.measure.span)
+    _, _, values = step(year, state, draws)
     out = np.column_stack([values[m] for m in model.metrics])
     return out.reshape(n, r, -1).mean(axis=1)
 

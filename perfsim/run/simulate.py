@@ -1,6 +1,7 @@
 """Monte Carlo over the evaluation process and the multi-year budget loop.
 
-Each replication follows the scenario's projects for ``years`` years:
+Each replication follows the scenario's projects for ``years`` years, one year step
+(:func:`perfsim.run.step.step`) after another:
 
     latent performance θ ─> true leaf attainment ─> self-evaluation (+ inflation, noise)
     ─> spot checks and re-check rules ─> score ─> grade ─> linkage (after monitoring
@@ -23,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -35,36 +36,30 @@ from perfsim.errors import InputError
 from perfsim.io import sigint_ignored
 from perfsim.kernel import metrics
 from perfsim.kernel.evaluation import (
-    Costs,
     Measure,
-    Process,
-    Targets,
     YearDraws,
     check_count,
     draw_year,
-    evaluate_process,
-    monitor,
     prepare_leaves,
 )
 from perfsim.kernel.grading import Grading
-from perfsim.kernel.linkage import Linkage, row_value
 from perfsim.kernel.measurement import (
     LeafSpace,
     expected_values,
     set_targets,
     with_overcompletion,
 )
-from perfsim.kernel.year import CycleState, blacklisted_entrants, evaluate_year
 from perfsim.model.indicators import VALUE
 from perfsim.model.params import Parameter, RowDesign, apply_rows, parameters
 from perfsim.model.scenario import Scenario
-from perfsim.model.settings import PATHS, Settings, check_rationing
-from perfsim.model.streams import (
-    BLOCK,
-    generator,
-    monitoring_draw,
-    pre_evaluation_draw,
-    rectification_draw,
+from perfsim.model.settings import PATHS, Settings
+from perfsim.model.streams import BLOCK, generator
+from perfsim.run.step import (
+    SimInputs,
+    Streams,
+    slot_values,
+    step,
+    year_rows,
 )
 
 ENGINES = ("auto", "numpy", "processes", "dask")
@@ -77,42 +72,6 @@ AUTO_CORES = 4
 
 
 # --- the inputs a worker needs (picklable, small) -------------------------------------------
-
-@dataclass(frozen=True, eq=False)
-class SimInputs:
-    """Everything a worker needs to simulate blocks of replications."""
-
-    seed: int
-    settings: Settings
-    mean: np.ndarray          # (P, I) long-run true leaf attainment (leaf units)
-    theta: np.ndarray         # (P,) latent long-run performance, share of the total
-    measure: Measure          # leaf attainments → scores
-    budget: np.ndarray        # (P,) yuan
-    inflation_mean: np.ndarray  # (P,) per project (department-specific)
-    flags: Mapping[str, np.ndarray]
-    grading: Grading
-    linkage: Linkage
-    project_ids: np.ndarray
-    departments: np.ndarray
-    true_score: np.ndarray    # (P,) points of the long-run truth, for the project table
-    reliability: float        # share of the observed score variance that is true performance
-    params: Mapping[str, Parameter]  # the registry entries design uncertainty samples
-    scenario: Scenario        # for the parameter registry (applied per replication)
-    units: np.ndarray | None = None   # (P,) each project's unit index (blacklists, departments)
-    space: LeafSpace | None = None    # measurement space (None: attainment space)
-    years_left: np.ndarray | None = None  # (P,) years to completion (cross-year projects)
-
-    @property
-    def n_projects(self) -> int:
-        return self.theta.size
-
-    @property
-    def entrants_per_year(self) -> int:
-        return int(round(self.settings.entry_rate * self.n_projects))
-
-    @property
-    def n_slots(self) -> int:
-        return self.n_projects + self.entrants_per_year * (self.settings.years - 1)
 
 
 def latent_truth(attainment: np.ndarray, measure: Measure, settings: Settings
@@ -345,92 +304,6 @@ def design_rows(inputs: SimInputs, streams: list[tuple[np.random.Generator, int]
     return design
 
 
-def targets_of(settings: Settings) -> Targets:
-    """The target-attainment half of dual monitoring from the settings."""
-    s = settings
-    return Targets(minimum=s.target_minimum, noise=s.target_noise,
-                   consequence=s.target_consequence, year_end_clearing=s.year_end_clearing)
-
-
-def block_draws(fn: Any, seed: int, blocks: range, sizes: Sequence[int], slots: int,
-                year: int, *columns: int, **options: int) -> np.ndarray:
-    """A per-block, per-year stream's draws (``fn``: a :mod:`perfsim.model.streams` draw)
-    for the rows of ``blocks``, stacked in block order."""
-    return np.concatenate([fn(seed, n, slots, *columns, block=b, year=year, **options)
-                           for b, n in zip(blocks, sizes, strict=True)], axis=0)
-
-
-def gate_entrants(inputs: SimInputs, design: RowDesign, new: slice, budget: np.ndarray,
-                  active: np.ndarray, resume: np.ndarray, points: np.ndarray,
-                  z: np.ndarray) -> dict[str, np.ndarray]:
-    """The pre-evaluation of the new projects entering this year (columns ``new``), judged
-    on their latent score (``points``) plus the gate's noise × ``z``: a reduced request
-    enters with its reduced budget, a rejected one never enters, a postponed one enters next
-    year with its request. Updates ``budget``, ``active`` and ``resume`` in place; returns
-    the decisions and the yuan saved for the year's kernel call (``entry_gate``,
-    ``entry_saved``)."""
-    pre, rows = inputs.linkage.pre_evaluation, design.linkage or None
-    sd = row_value(rows, "pre_evaluation.noise", pre.noise)
-    code, after, saved = pre.judge(points[:, new] + sd * z[:, new], budget[:, new], rows)
-    budget[:, new] = np.where(code == 2, budget[:, new], after)
-    active[:, new] = code <= 1
-    resume[:, new] |= code == 2
-    gate = np.full(active.shape, -1, dtype=np.int8)
-    gate[:, new] = code
-    spared = np.zeros(active.shape)
-    spared[:, new] = saved
-    return {"entry_gate": gate, "entry_saved": spared}
-
-
-def costs_of(settings: Settings, design: RowDesign | None = None) -> Costs:
-    """What evaluation costs per evaluator type (per-row values from ``design``)."""
-    s = settings
-    get = (lambda name: getattr(s, name)) if design is None else (
-        lambda name: design.setting(name, getattr(s, name)))
-    return Costs(self_yuan=get("cost_self"), recheck_yuan=get("cost_recheck"),
-                 self_days=get("days_self"), recheck_days=get("days_recheck"),
-                 intermediary_yuan=s.intermediary_cost, intermediary_days=s.intermediary_days,
-                 third_party_yuan=s.third_party_cost, third_party_days=s.third_party_days,
-                 deposit=s.deposit)
-
-
-def process_of(settings: Settings, measure: Measure, design: RowDesign | None = None,
-               cutoffs: Sequence[float] | None = None) -> Process:
-    """The year's evaluation process from the settings (per-row values from ``design``); a
-    portfolio of ready scores has no leaves, hence no leaf dispersion. ``cutoffs`` are the
-    grade lines that checks ``near_cutoffs`` look at."""
-    s = settings
-    get = (lambda name: getattr(s, name)) if design is None else (
-        lambda name: design.setting(name, getattr(s, name)))
-    days, funds = get("check_days_budget"), get("check_funds_share")
-    check_rationing(days, get("days_recheck"), funds, s.check_selection)   # per-row values
-    return Process(dispersion=0.0 if measure.ready else get("leaf_dispersion"),
-                   noise=get("measurement_noise"),
-                   recheck_noise=get("recheck_noise"), check_share=get("check_share"),
-                   selection=s.check_selection, replace=s.recheck_replaces,
-                   gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per, step=s.gap_step,
-                   gap_mode=s.gap_mode,
-                   penalty=s.inflation_penalty,
-                   cutoffs=tuple(float(c) for c in (cutoffs or ())), band=s.check_band,
-                   unchecked_bonus=s.unchecked_bonus,
-                   mix=tuple((k, float(v)) for k, v in s.check_mix.items()),
-                   intermediary=(s.intermediary_noise, s.intermediary_bias),
-                   third_party=(s.third_party_noise, s.third_party_bias),
-                   intermediary_share=get("intermediary_share"),
-                   third_party_min_budget=get("third_party_min_budget"),
-                   deposit_tolerance=s.deposit_tolerance, days_budget=days,
-                   check_days=get("days_recheck"), funds_share=funds)
-
-
-def department_risk(settings: Settings, departments: np.ndarray) -> np.ndarray:
-    """Each project's risk weight for ``risk`` checks: its department's
-    (``simulation.spot_check.risk_departments``; 1 where not listed)."""
-    weights = settings.check_risk_departments
-    if not weights:
-        return np.ones(len(departments))
-    return pd.Series(np.asarray(departments).astype(str)).map(
-        {str(k): float(v) for k, v in weights.items()}).fillna(1.0).to_numpy(dtype=float)
-
 
 class Workspace:
     """Large arrays kept between chunks of one run (a fresh array is paid for in page faults
@@ -454,9 +327,23 @@ class Workspace:
                          z_theta=self.get(f"theta{k}", (R, S)))
 
 
+def recheck_pool(inputs: SimInputs, active: np.ndarray, year: int) -> np.ndarray:
+    """The most projects each row can have re-checked in ``year`` (0 = the first), started
+    from the projects ``active`` now (rows, slots) plus that year's entrants: the size of its
+    re-check pool, the re-check normals drawn for it."""
+    s = inputs.settings
+    S = active.shape[1]
+    n = np.minimum(active.sum(axis=1) + (inputs.entrants_per_year
+                                         if year > 0 and S > inputs.n_projects else 0),
+                   S)[:, None]
+    return check_count(n, s.check_share, s.check_days_budget, s.days_recheck,
+                       s.check_funds_share, funded=n)[:, 0]   # a funds share: all
+
+
 def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | None = None
                     ) -> dict[str, np.ndarray]:
-    """Simulate the replications of ``blocks`` (a run of whole blocks), all years.
+    """Simulate the replications of ``blocks`` (a run of whole blocks), all years: the one
+    year step (:func:`perfsim.run.step.step`) year after year.
 
     Returns one array (replications, years) per registry metric and per-block project sums
     (blocks, projects) for the year-1 project table. Pure: the same blocks always give the
@@ -474,73 +361,32 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
         return np.concatenate([fn(g, n) for g, n in streams], axis=0)
 
     design = design_rows(inputs, streams)
-    points = inputs.measure.points if design.points is None else design.points
-    process = process_of(s, inputs.measure, cutoffs=inputs.grading.cutoffs)
-    inflation = inputs.inflation_mean + s.inflation_sd * draw(
-        lambda g, n: g.standard_normal((n, P0)))
+    z_inflation = draw(lambda g, n: g.standard_normal((n, P0)))
     pick = draw(lambda g, n: g.integers(0, P0, (n, max(S - P0, 0))))
-
-    # slot arrays: the portfolio, then entrants resampled from it
-    def slots(v: np.ndarray) -> np.ndarray:
-        head = np.broadcast_to(v, (R,) + v.shape)
-        return np.concatenate([head, np.take(v, pick, axis=0)], axis=1) if S > P0 else head
-
-    mean = slots(inputs.mean)
-    theta_mu = slots(inputs.theta)
-    budget = slots(inputs.budget)
-    flags = {k: slots(v) for k, v in inputs.flags.items()}
-    bonus = inputs.measure.bonus
-    bonus = slots(bonus) if np.ndim(bonus) else bonus
-    measure = dataclasses.replace(inputs.measure, bonus=bonus)
-    space = None if inputs.space is None else inputs.space.map(slots)
-    bonus_draws = None   # measurement space: each bonus leaf's latent change, its own stream
-    if space is not None and space.bonus_rules:
-        bonus_draws = [(block_stream(inputs.seed, b, 2), n) for b, n in zip(blocks, nb,
-                                                                            strict=True)]
-    if S > P0:
-        inflation = np.concatenate([inflation, np.take_along_axis(inflation, pick, axis=1)],
-                                   axis=1)
-    active = np.zeros((R, S), dtype=bool)
-    active[:, :P0] = True
-    theta = theta_mu.copy()
-    risk = slots(department_risk(s, inputs.departments))
-    found_before = np.zeros((R, S), dtype=bool)   # re-checks that found inflation, any year
-    barred_left = np.zeros(R, dtype=np.int64)     # years the third party is still barred
-    poor_run = np.zeros((R, S), dtype=np.int16)
-    # the evaluation cycle: rectification draws per block and year, units, carried state
-    link = inputs.linkage
-    rect = link.rectification
-    observed = "rectified" in flags          # the data say it for the first year only
-    later_flags = {k: v for k, v in flags.items() if k != "rectified"}
-    units = None if inputs.units is None else slots(inputs.units)   # (R, S): entrants too
-    cycle = CycleState()
-    resume = np.zeros((R, S), dtype=bool)     # postponed last year: back this year
-    effect = 0.0 if rect is None else row_value(design.linkage, "rectification.effect",
-                                                rect.effect)
-    costs = costs_of(s, design)
-    entry_points = slots(inputs.true_score)   # the latent score a new request is judged on
-    scale_points = float((inputs.measure.points * inputs.measure.span).sum())  # share → points
-    cross = link.cross_year                   # cross-year projects: years to completion
-    years_left = None if cross is None else slots(inputs.years_left).copy()
-
+    space = inputs.space
+    bonus = ()   # measurement space: each bonus leaf's latent change, its own stream
+    if space is not None:
+        space = space.map(lambda v: slot_values(v, pick))
+        if space.bonus_rules:
+            bonus = tuple((block_stream(inputs.seed, b, 2), n)
+                          for b, n in zip(blocks, nb, strict=True))
     names = metric_names(inputs.grading)
-    out = {m: np.zeros((R, s.years)) for m in names}
-    proj = {k: np.zeros((len(nb), P0)) for k in PROJECT_STATS}
-
     # the next year's draws are made and prepared in a second thread while this year is
     # computed (the generators and numpy's loops release the GIL); two buffers take turns
     ws = workspace if workspace is not None else Workspace()
-    scratch = ws.get("scratch", (R, S, I))
+    rows, state = year_rows(inputs, design, z_inflation, pick,
+                            Streams(inputs.seed, blocks, tuple(nb), S, bonus_generators=bonus),
+                            space=space, true_points=inputs.measure.points,
+                            metric_names=names, scratch=ws.get("scratch", (R, S, I)))
+    mean = slot_values(inputs.mean, pick)
+    process = rows.process
+    out = {m: np.zeros((R, s.years)) for m in names}
+    proj = {k: np.zeros((len(nb), P0)) for k in PROJECT_STATS}
     C = len(s.checkpoints)
     buffers = [ws.year_draws(k, R, S, I, C) for k in (0, 1)]
 
-    def most_checked(t: int) -> np.ndarray:
-        """The most projects a row can have re-checked in year ``t`` (started from the
-        projects active now plus that year's entrants): the size of its re-check pool."""
-        n = np.minimum(active.sum(axis=1) + (inputs.entrants_per_year if t > 0 and S > P0
-                                             else 0), S)[:, None]
-        return check_count(n, s.check_share, s.check_days_budget, s.days_recheck,
-                           s.check_funds_share, funded=n)[:, 0]   # a funds share: all
+    def most_checked(active: np.ndarray, t: int) -> np.ndarray:
+        return recheck_pool(inputs, active, t)
 
     checks = s.check_share > 0 or s.check_days_budget > 0 or s.check_funds_share > 0
 
@@ -555,99 +401,26 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                           pool=(rechecks, most) if checks else None)
         return prepare_leaves(draws, mean, process, inputs.measure.span)
 
-    normals, uniforms = inflation.size, 0   # random numbers drawn, for the benchmark's bound
+    normals, uniforms = z_inflation.size, 0   # random numbers drawn, for the benchmark's bound
+    sample: dict[str, np.ndarray] = {}
     with ThreadPoolExecutor(max_workers=1) as ahead:
-        coming = ahead.submit(ready, 0, most_checked(0))
+        coming = [ahead.submit(ready, 0, most_checked(state.active, 0))]
         for t in range(s.years):
-            draws = coming.result()
+            draws = coming[0].result()
             normals += draws.z_leaf.size + draws.z_self.size + draws.z_exec.size + \
                 draws.z_theta.size + pooled.pop(0)
             uniforms += draws.key.size
-            entry = None
-            if t > 0 and S > P0:
-                n_new = inputs.entrants_per_year
-                lo = P0 + (t - 1) * n_new
-                active[:, lo:lo + n_new] = True
-                if link.pre_evaluation is not None:   # new requests pass the gate as they enter
-                    entry = gate_entrants(inputs, design, slice(lo, lo + n_new), budget,
-                                          active, resume, entry_points,
-                                          block_draws(pre_evaluation_draw, inputs.seed, blocks,
-                                                      nb, S, t, part=1))
-                listed = (None if link.blacklist is None else
-                          blacklisted_entrants(cycle, units[:, lo:lo + n_new]))
-                if listed is not None:   # a blacklisted unit's new requests are cut alike
-                    part = 1.0 - row_value(design.linkage or None, "blacklist.cut",
-                                           link.blacklist.cut)
-                    new = budget[:, lo:lo + n_new]
-                    budget[:, lo:lo + n_new] = np.where(listed, new * part, new)
-                    active[:, lo:lo + n_new] &= budget[:, lo:lo + n_new] > 0
-            if t + 1 < s.years:
-                coming = ahead.submit(ready, (t + 1) % 2, most_checked(t + 1))
-            if bonus_draws is not None:   # bonus leaves move with the latent performance
-                z_b = np.concatenate([g.standard_normal((n, S, len(space.bonus_rules)))
-                                      for g, n in bonus_draws], axis=0)
-                change = s.leaf_dispersion * z_b
-                if t:
-                    change += (theta - theta_mu)[:, :, None]
-                measure = dataclasses.replace(measure, bonus=space.bonus(change))
-            weight = risk * (1.0 + s.check_risk_history * found_before) \
-                if s.check_risk_history else risk
-            expected = None   # what each unit expects of its projects: the latent score
-            if link.coverage is not None and link.coverage.fill == "best":
-                expected = entry_points + scale_points * (theta - theta_mu)
-            covered = link.evaluated(budget, active, units, design.linkage or None,
-                                     years_left, expected)
-            shown = None if cross is None else cross.shown(years_left, design.linkage or None)
-            barred = barred_left > 0 if s.blacklist_years else None
-            sc = evaluate_process(theta - theta_mu if t else None, inflation, measure, draws,
-                                  process, budget, active if covered is None else covered,
-                                  points, inputs.measure.points, scratch, risk=weight,
-                                  space=space, shown=shown, barred=barred)
-            if barred is not None and sc.evaluator is not None:   # a forfeit bars it N years
-                barred_left = np.where((sc.evaluator == 3).any(axis=1), s.blacklist_years,
-                                       np.maximum(barred_left - 1, 0))
-            if s.check_risk_history:
-                found_before |= sc.checked & (sc.self - sc.recheck > s.gap)
-            recovered = watched = None
-            if s.checkpoints and not s.target_minimum:
-                recovered = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
-                                    draws.z_exec, s.checkpoints, s.execution_sd, s.recovery_share)
-            elif s.target_minimum:   # both halves: pace and targets
-                watched = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
-                                  draws.z_exec, s.checkpoints, s.execution_sd,
-                                  s.recovery_share, targets_of(s), block_draws(
-                                      monitoring_draw, inputs.seed, blocks, nb, S, t,
-                                      len(s.checkpoints) + 2))
-            pre_draw = None
-            if link.pre_evaluation is not None:
-                pre_draw = block_draws(pre_evaluation_draw, inputs.seed, blocks, nb, S, t)
-            draw = None
-            if rect is not None and (t > 0 or not observed):
-                draw = np.concatenate([rectification_draw(inputs.seed, n, S, block=b, year=t)
-                                       for b, n in zip(blocks, nb, strict=True)], axis=0)
-            year = dict(flags=flags if t == 0 else later_flags, active=active,
-                        cutoffs=design.cutoffs, table=design.table,
-                        recovered=recovered, poor_run=poor_run,
-                        escalation_years=s.escalation_years, rectify_draw=draw,
-                        units=units, state=cycle, rows=design.linkage or None,
-                        checked=sc.checked, costs=costs, evaluator=sc.evaluator,
-                        pre_draw=pre_draw, evaluated=covered, years_left=years_left,
-                        monitoring=watched, **(entry or {}))
-            o = evaluate_year(sc.final, budget, inputs.grading, inputs.linkage,
-                              true_score=sc.true, self_score=sc.self, **year)
-            if sc.honest is not None:
-                honest = evaluate_year(sc.honest, budget, inputs.grading, inputs.linkage, **year)
-                o = dataclasses.replace(o, honest=honest, inflation_points=np.where(
-                    active, sc.self - sc.honest_self, 0.0).sum(axis=1))
-            if barred is not None:
-                o = dataclasses.replace(o, third_party_barred=barred)
-            if space is not None and space.soft is not None:   # for the soft-target metrics
-                object.__setattr__(o, "soft_targets", space.soft)
-            values = metrics.compute(o, names, inputs.grading.labels)
+
+            def entered(active: np.ndarray, t: int = t) -> None:
+                if t + 1 < s.years:
+                    coming[0] = ahead.submit(ready, (t + 1) % 2, most_checked(active, t + 1))
+
+            state, o, values = step(rows, state, draws, entered)
             for m in names:
                 out[m][:, t] = values[m]
 
             if t == 0 and blocks.start == 0:  # the first replication's year 1, as observed
+                sc = o.scores
                 checked = sc.checked[0, :P0]
                 sample = {"self_score": sc.self[0, :P0],
                           "recheck_score": np.where(checked, sc.recheck[0, :P0], np.nan),
@@ -666,32 +439,11 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                     proj["mean_change"][k] = change[sl].sum(axis=0)
                     proj["mean_score"][k] = o.score[sl, :P0].sum(axis=0)
 
-            # next year
-            nxt = o.next_budget
-            poor_run = np.where(o.graded & (o.grade == o.poor), poor_run + 1, 0).astype(np.int16)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                growth = np.where((o.gross > 0) & (nxt > 0),
-                                  np.log(nxt / np.where(o.gross > 0, o.gross, 1.0)), 0.0)
-            theta = theta_mu + s.persistence * (theta - theta_mu) + s.innovation_sd * \
-                draws.z_theta + s.elasticity * growth
-            if o.rectified is not None and np.any(np.asarray(effect) > 0):
-                theta = theta + effect * o.rectified   # rectifying improves performance
-            theta = np.clip(theta, 0.0, 1.0)
-            cycle = o.after
-            if years_left is not None:   # a stage done; after the last, judged as annual
-                years_left = np.where(active & (years_left > 1), years_left - 1, years_left)
-            post = o.link.postponed   # out next year, back the year after with its budget
-            if post is not None:
-                post = post & active
-            budget = np.where(active if post is None else active & ~post, nxt, budget)
-            active = (active & (nxt > 0)) | resume
-            if post is not None or resume.any():
-                resume = np.zeros((R, S), dtype=bool) if post is None else post
-
     first = {f"sample_{k}": v[None] for k, v in sample.items()} if blocks.start == 0 else {
         f"sample_{k}": np.zeros((0, P0)) for k in SAMPLE}
     return {**out, **{f"project_{k}": v for k, v in proj.items()}, **first,
             "drawn": np.array([normals, uniforms])}
+
 
 
 # --- engines --------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ rules of the scenario's ``simulation.spot_check`` block give the graded score
 (:func:`perfsim.kernel.evaluation.recheck_scores`: the re-check replaces the self-score, the
 gap rule, the ``inflation_penalty`` when the self-score exceeds the re-check by more than
 ``gap``). The money follows the scenario's grading and linkage rule, through the one year
-kernel (:func:`perfsim.kernel.year.evaluate_year`), with each grid value as a row.
+kernel on observed scores (:func:`perfsim.run.step.observed_year`, the one-year run's
+evaluation cycle and its draws included), with each grid value as a row.
 
 With ``a(δ)`` the money gained unchecked and ``b(δ)`` the money gained (a loss: b ≤ 0)
 checked, both against honesty, the expected gain is ``(1 − p)·a(δ) + p·b(δ)``; the unit
@@ -37,9 +38,9 @@ import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.kernel.evaluation import recheck_scores
-from perfsim.kernel.year import evaluate_year
 from perfsim.model.params import apply_changes
 from perfsim.model.scenario import Scenario
+from perfsim.run.step import observed_year
 
 #: the inflation a unit may choose by default: 0 to 30 points by half points
 GRID = tuple(np.round(np.arange(0.0, 30.25, 0.5), 2))
@@ -93,7 +94,6 @@ def gains(scenario: Scenario, grid: Sequence[float] = GRID) -> Gains:
     """Money gained by inflating each project's honest score (the portfolio's scores) by
     each grid value, unchecked and checked, under the scenario's rules."""
     g = _grid(grid)
-    pf = scenario.portfolio
     s = scenario.settings
     honest = np.asarray(scenario.scores(), dtype=float)
     claimed = honest[None, :] + g[:, None]
@@ -103,11 +103,9 @@ def gains(scenario: Scenario, grid: Sequence[float] = GRID) -> Gains:
                  unchecked_bonus=s.unchecked_bonus)
     graded = recheck_scores(claimed, rows, np.ones(claimed.shape, dtype=bool), **rules)
     unchecked = recheck_scores(claimed, rows, np.zeros(claimed.shape, dtype=bool), **rules)
-    flags = pf.flags()
 
     def money(scores: np.ndarray) -> np.ndarray:
-        return evaluate_year(scores, pf.budget, scenario.grading, scenario.linkage,
-                             flags=flags).next_budget
+        return observed_year(scenario, scores).next_budget
 
     m_unchecked, m_checked = money(unchecked), money(graded)
     # against the honest report in each case (grid value 0): unchecked it may earn a bonus

@@ -17,9 +17,9 @@ import pandas as pd
 from perfsim.errors import InputError
 from perfsim.kernel import metrics
 from perfsim.kernel.linkage import GATE, STATUSES
-from perfsim.kernel.year import YearOutcome, evaluate_year
+from perfsim.kernel.year import YearOutcome
 from perfsim.model.scenario import Scenario
-from perfsim.model.streams import pre_evaluation_draw, rectification_draw
+from perfsim.run.step import observed_year
 
 MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
 #: the grade column of a project not evaluated this year (a coverage or cross-year rule)
@@ -42,29 +42,9 @@ class YearResult:
     cells: pd.DataFrame | None = None
 
 
-def cycle_args(scenario: Scenario, rows: int = 1) -> dict[str, Any]:
-    """The evaluation cycle's inputs of a first year, for ``rows`` kernel rows: the
-    rectification draws (stream ``rectification``, block 0, year 0 — the one-year run is
-    replication 0 of the Monte Carlo), each project's unit (department: blacklists and the
-    coverage of each department's funds), the pre-evaluation's noise (stream
-    ``pre_evaluation``, block 0, year 0) and each project's years to completion (cross-year
-    projects); None where the linkage has no such rule."""
-    link, pf = scenario.linkage, scenario.portfolio
-    draw = None
-    if link.rectification is not None and "rectified" not in pf.table.columns:
-        draw = rectification_draw(scenario.seed, rows, pf.n_projects)
-    pre = None
-    if link.pre_evaluation is not None:
-        pre = pre_evaluation_draw(scenario.seed, rows, pf.n_projects)
-    return {"rectify_draw": draw, "units": pf.unit_index, "pre_draw": pre,
-            "years_left": pf.years_left if link.cross_year is not None else None}
-
-
 def evaluate(scenario: Scenario) -> YearOutcome:
     """The kernel's outcome (one row) of the scenario's portfolio this year."""
-    pf = scenario.portfolio
-    return evaluate_year(scenario.scores()[None], pf.budget, scenario.grading,
-                         scenario.linkage, flags=pf.flags(), **cycle_args(scenario))
+    return observed_year(scenario)
 
 
 def year_metrics(scenario: Scenario, outcome: YearOutcome) -> dict[str, float]:
