@@ -27,6 +27,9 @@ SHEETS = {"findings": "复核发现 findings", "departments": "按部门 by depa
           "projects": "项目 tables", "leaves": "指标 leaves"}
 _MONEY = {"budget_initial", "budget_full", "executed", "budget"}
 _COUNTS = {"points_at_stake", "tables", "findings"}
+#: points printed as tables print them: two decimals
+_POINTS = {"points_at_stake", "points", "printed_score", "recomputed_score", "printed_total",
+           "recomputed_total"}
 
 
 def by_department(findings: pd.DataFrame, projects: pd.DataFrame) -> pd.DataFrame:
@@ -113,6 +116,8 @@ def _cell(col: str, v: object) -> str:
         return numbers.yuan(float(v))
     if col == "execution_rate":
         return f"{float(v):.2%}"
+    if col in _POINTS and isinstance(v, int | float) and not isinstance(v, bool):
+        return f"{float(v):.2f}"
     return html.escape(str(v))
 
 
