@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import glob
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -43,7 +44,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -51,6 +52,9 @@ from filelock import FileLock, Timeout
 
 from perfsim.errors import InputError, OutputBusyError
 from perfsim.version import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATASETS = PROJECT_ROOT / "datasets"  # the bundled inputs: never an output
@@ -123,13 +127,70 @@ def write_json(path: str | Path, obj: Any) -> None:
 #: First characters that make a spreadsheet read a text cell as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
+#: The encoding of every CSV perfsim writes: UTF-8 with a byte-order mark, so that Excel on
+#: Chinese Windows opens 优/良 correctly when the file is double-clicked.
+CSV_ENCODING = "utf-8-sig"
+
+
+def formula_like(value: Any) -> bool:
+    """Whether ``value`` is text a spreadsheet would take for a formula: it starts with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return. Numbers never are."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
 
 def formula_safe(value: Any) -> Any:
-    """``value`` as written into a workbook or CSV: text that starts like a formula (= + - @,
-    tab, CR) gets a leading ``'`` so that it stays text; anything else is unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """``value`` as written into a CSV cell (OWASP's CSV-injection rule): text that starts
+    like a formula (:func:`formula_like`) gets a leading ``'`` so that a spreadsheet keeps it
+    as text; anything else (numbers, negative ones included) is unchanged. The one escaping
+    rule of perfsim's writers: CSVs go through :func:`write_csv`, workbook cells through
+    :func:`text_cell` and :func:`escape_sheet`."""
+    if formula_like(value):
         return "'" + value
     return value
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell and column name passed through :func:`formula_safe`;
+    numeric, boolean and date columns are left as they are (a negative amount stays a
+    number)."""
+    out = frame.rename(columns=formula_safe)
+    for j, dtype in enumerate(out.dtypes):
+        if dtype.kind in "biufcmM":
+            continue
+        col = out.iloc[:, j]
+        if col.map(formula_like, na_action="ignore").any():
+            out.isetitem(j, col.astype(object).map(formula_safe, na_action="ignore"))
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path, float_format: str | None = None) -> Path:
+    """Write ``frame`` as CSV (no index, ``\\n`` line ends) in :data:`CSV_ENCODING`, text
+    escaped (:func:`csv_safe`). Every CSV perfsim writes from a table goes through here."""
+    csv_safe(frame).to_csv(path, index=False, lineterminator="\n", encoding=CSV_ENCODING,
+                           float_format=float_format)
+    return Path(path)
+
+
+def text_cell(cell: Any, value: Any) -> Any:
+    """Put ``value`` into the openpyxl ``cell``; text that looks like a formula
+    (:func:`formula_like`) is stored as text, never a formula: string type and Excel's
+    ``quotePrefix`` (the cell shows ``=1+1`` as typed and stays text when edited). Returns the
+    cell."""
+    cell.value = value
+    if formula_like(value):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
+
+
+def escape_sheet(ws: Any) -> None:
+    """Make every cell of the openpyxl worksheet ``ws`` that holds formula-like text (or that a
+    writer such as pandas turned into a formula from text) a text cell (:func:`text_cell`).
+    For sheets written from data, which hold no formula of perfsim's own."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.data_type == "f" or formula_like(cell.value):
+                text_cell(cell, cell.value if isinstance(cell.value, str) else str(cell.value))
 
 
 def referenced_files(path: str | Path) -> list[Path]:
@@ -220,6 +281,21 @@ def safe_name(value: Any, source: str | os.PathLike[str] | None = None,
     raise InputError(source, field=field, value=value,
                      problem=f"not usable as a folder name: use {NAME_RULE}, at most "
                              f"{NAME_BYTES} bytes")
+
+
+def file_stem(value: str) -> str:
+    """A file name (without suffix) for ``value``, a name from the user's data (a department):
+    ``value`` itself if :func:`safe_name` accepts it; otherwise its characters outside
+    :data:`NAME_RULE` replaced by ``_``, cut to fit, plus ``-`` and 8 hex digits of its SHA-256,
+    so that two different values never share a file."""
+    if (_NAME.fullmatch(value) and not value.startswith(".")
+            and len(value.encode("utf-8")) <= NAME_BYTES):
+        return value
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:8]
+    stem = re.sub(f"[^A-Za-z0-9_.\\-{_CJK}]", "_", value).lstrip(".-")
+    while len(stem.encode("utf-8")) > NAME_BYTES - 9:
+        stem = stem[:-1]
+    return f"{stem or '_'}-{digest}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from scipy import stats
 from perfsim import numbers
 from perfsim.analyse.departments import Profiles
 from perfsim.analyse.robust import BoDTable, SMAATable
-from perfsim.io import atomic_directory, safe_name, write_json
+from perfsim.io import atomic_directory, escape_sheet, file_stem, write_csv, write_json
 from perfsim.kernel.grading import NATIONAL
 from perfsim.present import plots
 from perfsim.run.checks import CheckDesigns
@@ -26,18 +26,6 @@ from perfsim.version import __version__
 def yuan(x: float) -> str:
     """``128,000,000.00 元 (1.28 亿元)`` (:func:`perfsim.numbers.yuan_text`)."""
     return numbers.yuan_text(x)
-
-
-#: The encoding of every CSV perfsim writes: UTF-8 with a byte-order mark, so that Excel on
-#: Chinese Windows opens 优/良 correctly when the file is double-clicked.
-CSV_ENCODING = "utf-8-sig"
-
-
-def write_csv(frame: pd.DataFrame, path: str | Path, float_format: str | None = None) -> Path:
-    """Write ``frame`` as CSV (no index, ``\\n`` line ends) in :data:`CSV_ENCODING`."""
-    frame.to_csv(path, index=False, lineterminator="\n", encoding=CSV_ENCODING,
-                 float_format=float_format)
-    return Path(path)
 
 
 def labelled_allocations(alloc: pd.DataFrame) -> pd.DataFrame:
@@ -274,7 +262,8 @@ def write_department_reports(profiles: Profiles, year: YearResult, out: str | Pa
     per department: projects by grade, budget, next budget, net change, strongest and weakest
     indicator; money to the fen with a totals row) and 指标对比 indicators (department ×
     indicator) — and one page per department, ``pages/<department>.png``
-    (:func:`perfsim.present.plots.department_page`)."""
+    (:func:`perfsim.present.plots.department_page`; a name that is no usable file name is
+    made one by :func:`perfsim.io.file_stem`). Text that looks like a formula stays text."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -289,7 +278,7 @@ def write_department_reports(profiles: Profiles, year: YearResult, out: str | Pa
         for _, row in profiles.summary.iterrows():
             mine = profiles.indicators[profiles.indicators["department"] == row["department"]]
             fig = plots.department_page(row, mine, codes, zh, source=source)
-            name = safe_name(str(row["department"]), None, "department")
+            name = file_stem(str(row["department"]))
             fig.savefig(pages / f"{name}.png", dpi=120, metadata={"Software": None})
             plt.close(fig)
         sheets = {"部门概况 departments": _sheet(profiles.summary, "department"),
@@ -453,6 +442,7 @@ def _write_sheets(sheets: dict[str, pd.DataFrame], path: str | Path,
             for name, frame in sheets.items():
                 frame.rename(columns=XLSX_COLUMNS).to_excel(writer, sheet_name=name, index=False)
                 ws = writer.sheets[name]
+                escape_sheet(ws)
                 ws.freeze_panes = "A2"
                 totals = len(frame) and frame.iloc[-1].astype(str).eq(TOTAL_LABEL).any()
                 last = len(frame) + 1
@@ -475,6 +465,7 @@ def _write_sheets(sheets: dict[str, pd.DataFrame], path: str | Path,
             if notes is not None:
                 notes.to_excel(writer, sheet_name=NOTES_SHEET, index=False)
                 ws = writer.sheets[NOTES_SHEET]
+                escape_sheet(ws)
                 ws.column_dimensions["A"].width = 28
                 ws.column_dimensions["B"].width = 90
                 for cell in ws[1]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from perfsim.io import new_workbook
+from perfsim.io import escape_sheet, new_workbook
 from perfsim.model.indicators import Indicator, IndicatorSystem
 
 SHEET = "项目 projects"
@@ -94,5 +94,7 @@ def portfolio_template(system: IndicatorSystem, path: str | Path) -> Path:
                   f"total {system.total:g} points"])
     for j in range(1, 6):
         notes.column_dimensions[get_column_letter(j)].width = 28
+    for sheet in (ws, notes):
+        escape_sheet(sheet)  # codes and names from the user's indicator system stay text
     wb.save(path)
     return path
