@@ -72,7 +72,7 @@ from perfsim.forms.vocabulary import (
     TOTAL_LABEL,
     YES_NO,
 )
-from perfsim.io import atomic_directory, text_cell
+from perfsim.io import atomic_directory, formula_safe, text_cell
 from perfsim.kernel.grading import NATIONAL, Grading
 from perfsim.kernel.scoring import make_rule, round_half_up
 
@@ -1056,9 +1056,9 @@ def write_selfeval(out: str | Path, projects: int, *, seed: int = 0, errors: flo
         with open(tmp / "truth.csv", "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=TRUTH_COLUMNS)
             w.writeheader()
-            w.writerows(truth)
+            w.writerows({k: formula_safe(v) for k, v in row.items()} for row in truth)
         with open(tmp / "planted.csv", "w", encoding="utf-8-sig", newline="") as fh:
             w2 = csv.writer(fh)
             w2.writerow(PLANTED_COLUMNS)
-            w2.writerows(planted)
+            w2.writerows([formula_safe(v) for v in row] for row in planted)
     return Written(Path(out), len(books), len(truth), len(planted))
