@@ -39,13 +39,17 @@ def labelled_allocations(alloc: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False) -> Path:
+def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False,
+               departments: pd.DataFrame | None = None) -> Path:
     """Write ``allocations.csv``, ``ledger.csv``, ``grades.csv``, ``summary.json``, when any
-    portfolio cell held no value ``cells.csv`` (each such cell and how it was filled), and
-    with ``xlsx`` the workbook ``allocation.xlsx`` (:func:`write_xlsx`) into ``out``
-    atomically: a marked temporary directory renamed into place when complete
-    (:func:`perfsim.io.atomic_directory`, which also decides whether ``out`` may be written)."""
+    portfolio cell held no value ``cells.csv`` (each such cell and how it was filled), with
+    ``xlsx`` the workbook ``allocation.xlsx`` (:func:`write_xlsx`) and with ``departments``
+    (department-overall results) ``departments.csv`` into ``out`` atomically: a marked
+    temporary directory renamed into place when complete (:func:`perfsim.io.atomic_directory`,
+    which also decides whether ``out`` may be written)."""
     with atomic_directory(out, kind="run") as tmp:
+        if departments is not None:
+            write_csv(departments, tmp / "departments.csv", "%.6f")
         write_csv(labelled_allocations(result.allocations), tmp / "allocations.csv", "%.6f")
         write_csv(result.ledger, tmp / "ledger.csv", "%.2f")
         write_csv(result.by_grade, tmp / "grades.csv", "%.2f")
