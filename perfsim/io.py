@@ -252,7 +252,7 @@ def input_files(paths: Iterable[str | Path]) -> list[Path]:
 # Names that become directory names
 # --------------------------------------------------------------------------------------------
 
-NAME_BYTES = 200  # with ".partial-<32 hex>" and a leading dot, within the 255-byte file-name limit
+NAME_BYTES = 200  # with "~partial-<32 hex>" and a leading dot, within the 255-byte file-name limit
 _CJK = ("\u3040-\u30ff"              # Hiragana, Katakana
         "\u3400-\u4dbf"              # CJK Extension A
         "\u4e00-\u9fff"              # CJK Unified Ideographs
