@@ -157,6 +157,7 @@ def test_the_portfolio_template(tmp_path, capsys):
     a = doc["indicators"][0]
     a["children"][0]["children"][0]["name"] = {"zh": HOSTILE[0], "en": HOSTILE[1]}
     a["children"][0]["children"][1]["name"] = {"zh": HOSTILE[3], "en": HOSTILE[4]}
+    a["children"][1]["rule"]["levels"] = {'好",HYPERLINK("x': 1.0, "中": 0.5, "差": 0.0}
     system = tmp_path / "system.yaml"
     system.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
     path = tmp_path / "template.xlsx"
@@ -165,6 +166,10 @@ def test_the_portfolio_template(tmp_path, capsys):
     values = xlsx_values(path)
     assert {HOSTILE[k] for k in (0, 1, 3, 4)} <= values
     assert any(v.startswith("indicator system: tiny (-2+3 / =cmd") for v in values)
+    # a level's name cannot close the drop-down list's string literal
+    lists = [dv.formula1 for dv in openpyxl.load_workbook(path).worksheets[0]
+             .data_validations.dataValidation]
+    assert '"好"",HYPERLINK(""x,中,差"' in lists
 
 
 def test_the_import(tmp_path, capsys):

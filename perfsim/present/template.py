@@ -79,8 +79,10 @@ def portfolio_template(system: IndicatorSystem, path: str | Path) -> Path:
         ws.cell(row=2, column=j, value=col["example"])
         ws.column_dimensions[get_column_letter(j)].width = max(12, len(col["code"]) + 4)
         if col.get("choices"):
-            dv = DataValidation(type="list", formula1='"' + ",".join(col["choices"]) + '"',
-                                allow_blank=True)
+            # one string literal: a " inside a level's name is doubled, so that no name
+            # closes the literal and continues as a formula
+            listed = ",".join(str(c).replace('"', '""') for c in col["choices"])
+            dv = DataValidation(type="list", formula1=f'"{listed}"', allow_blank=True)
             ws.add_data_validation(dv)
             letter = get_column_letter(j)
             dv.add(f"{letter}2:{letter}5000")
