@@ -138,6 +138,14 @@ def test_department_reports(hostile, tmp_path, capsys):
     assert len(pages) == 7 and not any(p.startswith((".", "-")) for p in pages)
 
 
+def test_robust_tables(hostile, tmp_path, capsys):
+    out = tmp_path / "smaa"
+    assert main(["robust", "smaa", str(hostile), "--draws", "50", "--out", str(out)]) == 0
+    files = outputs(out)
+    assert files and [p for f in files for p in problems_in(f)] == []
+    assert {"'" + h for h in VISIBLE} <= set().union(*(csv_values(f) for f in files))
+
+
 def test_the_apps_download(hostile):
     data = compute.workbook(perfsim.load(hostile).run_year())
     assert problems_in(Path("allocation.xlsx"), data) == []
