@@ -7,13 +7,20 @@ non-empty directory without it is refused. An output directory may not be, conta
 an input of the run (or ``datasets/``), nor be the current directory or one of its parents, nor
 lie under a regular file. These checks run before any work (:func:`check_output_dir`).
 
-A result is written into a hidden sibling ``.NAME.partial-<hex>`` (marked too) and renamed into
-place when complete (:func:`atomic_directory`); the directory it replaces is renamed aside to
-``.NAME.old-<pid>-<hex>`` and removed. While a command works on a target it holds a lock
-(:mod:`filelock`) on ``.NAME.perfsim-lock`` beside it (:func:`claim_output`): a second command
-on the same target is refused (:class:`~perfsim.errors.OutputBusyError`), and stale
-``.partial``/``.old`` siblings of a killed run are removed by the next command that claims the
-target. Files and directories are created with the user's umask.
+A result is written into a hidden sibling ``.NAME~partial-<32 hex>`` (marked too) and renamed
+into place when complete (:func:`atomic_directory`); the marker then lists every file and folder
+the result holds, with each file's size and modification time. The directory it replaces is
+renamed aside to ``.NAME~old-<pid>-<8 hex>`` and emptied of what its marker lists. **perfsim never
+deletes a file it did not write**: an output that holds anything its marker does not list, or a
+listed file changed since (a note saved into the folder, a workbook edited in Excel), is not
+replaced: the command refuses before any work, naming the file (:func:`foreign_entries`). The
+``~`` in the hidden names is a character :func:`safe_name` never lets into a name, so no run
+id's directory can be mistaken for another's partial. While a command works on a target it
+holds a lock (:mod:`filelock`) on ``.NAME.perfsim-lock`` beside it (:func:`claim_output`): a
+second command on the same target is refused (:class:`~perfsim.errors.OutputBusyError`); stale
+partial and old siblings of a killed run of the same target — exactly its name pattern, a marker
+naming the same target, and the lock free — are removed by the next command that claims it.
+Files and directories are created with the user's umask.
 
 **Names** that become directory names (scenario names, run ids, sweep names) pass one check,
 :func:`safe_name`.
@@ -28,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import glob
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -43,7 +51,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -51,6 +59,9 @@ from filelock import FileLock, Timeout
 
 from perfsim.errors import InputError, OutputBusyError
 from perfsim.version import __version__
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATASETS = PROJECT_ROOT / "datasets"  # the bundled inputs: never an output
@@ -123,13 +134,70 @@ def write_json(path: str | Path, obj: Any) -> None:
 #: First characters that make a spreadsheet read a text cell as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
+#: The encoding of every CSV perfsim writes: UTF-8 with a byte-order mark, so that Excel on
+#: Chinese Windows opens 优/良 correctly when the file is double-clicked.
+CSV_ENCODING = "utf-8-sig"
+
+
+def formula_like(value: Any) -> bool:
+    """Whether ``value`` is text a spreadsheet would take for a formula: it starts with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return. Numbers never are."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
 
 def formula_safe(value: Any) -> Any:
-    """``value`` as written into a workbook or CSV: text that starts like a formula (= + - @,
-    tab, CR) gets a leading ``'`` so that it stays text; anything else is unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """``value`` as written into a CSV cell (OWASP's CSV-injection rule): text that starts
+    like a formula (:func:`formula_like`) gets a leading ``'`` so that a spreadsheet keeps it
+    as text; anything else (numbers, negative ones included) is unchanged. The one escaping
+    rule of perfsim's writers: CSVs go through :func:`write_csv`, workbook cells through
+    :func:`text_cell` and :func:`escape_sheet`."""
+    if formula_like(value):
         return "'" + value
     return value
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell and column name passed through :func:`formula_safe`;
+    numeric, boolean and date columns are left as they are (a negative amount stays a
+    number)."""
+    out = frame.rename(columns=formula_safe)
+    for j, dtype in enumerate(out.dtypes):
+        if dtype.kind in "biufcmM":
+            continue
+        col = out.iloc[:, j]
+        if col.map(formula_like, na_action="ignore").any():
+            out.isetitem(j, col.astype(object).map(formula_safe, na_action="ignore"))
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path, float_format: str | None = None) -> Path:
+    """Write ``frame`` as CSV (no index, ``\\n`` line ends) in :data:`CSV_ENCODING`, text
+    escaped (:func:`csv_safe`). Every CSV perfsim writes from a table goes through here."""
+    csv_safe(frame).to_csv(path, index=False, lineterminator="\n", encoding=CSV_ENCODING,
+                           float_format=float_format)
+    return Path(path)
+
+
+def text_cell(cell: Any, value: Any) -> Any:
+    """Put ``value`` into the openpyxl ``cell``; text that looks like a formula
+    (:func:`formula_like`) is stored as text, never a formula: string type and Excel's
+    ``quotePrefix`` (the cell shows ``=1+1`` as typed and stays text when edited). Returns the
+    cell."""
+    cell.value = value
+    if formula_like(value):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
+
+
+def escape_sheet(ws: Any) -> None:
+    """Make every cell of the openpyxl worksheet ``ws`` that holds formula-like text (or that a
+    writer such as pandas turned into a formula from text) a text cell (:func:`text_cell`).
+    For sheets written from data, which hold no formula of perfsim's own."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.data_type == "f" or formula_like(cell.value):
+                text_cell(cell, cell.value if isinstance(cell.value, str) else str(cell.value))
 
 
 def referenced_files(path: str | Path) -> list[Path]:
@@ -184,7 +252,7 @@ def input_files(paths: Iterable[str | Path]) -> list[Path]:
 # Names that become directory names
 # --------------------------------------------------------------------------------------------
 
-NAME_BYTES = 200  # with ".partial-<32 hex>" and a leading dot, within the 255-byte file-name limit
+NAME_BYTES = 200  # with "~partial-<32 hex>" and a leading dot, within the 255-byte file-name limit
 _CJK = ("\u3040-\u30ff"              # Hiragana, Katakana
         "\u3400-\u4dbf"              # CJK Extension A
         "\u4e00-\u9fff"              # CJK Unified Ideographs
@@ -220,6 +288,21 @@ def safe_name(value: Any, source: str | os.PathLike[str] | None = None,
     raise InputError(source, field=field, value=value,
                      problem=f"not usable as a folder name: use {NAME_RULE}, at most "
                              f"{NAME_BYTES} bytes")
+
+
+def file_stem(value: str) -> str:
+    """A file name (without suffix) for ``value``, a name from the user's data (a department):
+    ``value`` itself if :func:`safe_name` accepts it; otherwise its characters outside
+    :data:`NAME_RULE` replaced by ``_``, cut to fit, plus ``-`` and 8 hex digits of its SHA-256,
+    so that two different values never share a file."""
+    if (_NAME.fullmatch(value) and not value.startswith(".")
+            and len(value.encode("utf-8")) <= NAME_BYTES):
+        return value
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:8]
+    stem = re.sub(f"[^A-Za-z0-9_.\\-{_CJK}]", "_", value).lstrip(".-")
+    while len(stem.encode("utf-8")) > NAME_BYTES - 9:
+        stem = stem[:-1]
+    return f"{stem or '_'}-{digest}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,7 +450,8 @@ def check_output_dir(target: str | Path, *, inputs: Iterable[str | Path] = (),
     Refused, as an :class:`InputError` naming ``target`` and ``option``: a path that is, or
     lies under, a regular file; the current directory or one of its parents; a path that is,
     contains or lies inside one of ``inputs`` or ``datasets/``; and (``replace``) an existing
-    directory that is not empty and holds no perfsim marker, or is a reports folder.
+    directory that is not empty and holds no perfsim marker, is a reports folder, or holds
+    anything perfsim did not write there (:func:`foreign_entries`), which it would delete.
     """
     where = str(target)
     absolute = Path(os.path.abspath(target))
@@ -408,6 +492,18 @@ def check_output_dir(target: str | Path, *, inputs: Iterable[str | Path] = (),
         elif marker["kind"] == REPORTS_KIND:
             raise InputError(where, problem="a perfsim reports folder, which holds other "
                                             f"results; choose another {option}")
+        else:
+            foreign = foreign_entries(resolved)
+            if foreign is None:
+                raise InputError(where, problem="written by an earlier perfsim, which kept no "
+                                                "list of its files, so perfsim cannot tell them "
+                                                f"from yours; remove it or choose another "
+                                                f"{option}")
+            if foreign:
+                raise InputError(where, problem=f"holds {_holds(foreign)}, which perfsim did "
+                                                "not write (or which changed since); perfsim "
+                                                "never deletes your files: move it out of the "
+                                                f"folder or choose another {option}")
     return resolved
 
 
@@ -480,18 +576,112 @@ def _remove_empty(dirs: Iterable[Path]) -> None:
             d.rmdir()  # only ever removes an empty directory
 
 
+def _listing(folder: Path) -> tuple[dict[str, list[int]], list[str]]:
+    """Everything under ``folder`` but its own marker: files (and links, never followed) as
+    ``{relative path: [size in bytes, modification time in ns]}``, and the folders."""
+    files: dict[str, list[int]] = {}
+    dirs: list[str] = []
+    for root, dnames, fnames in os.walk(folder):
+        here = Path(root)
+        for name in dnames:
+            rel = (here / name).relative_to(folder).as_posix()
+            if (here / name).is_symlink():
+                fnames.append(name)
+            else:
+                dirs.append(rel)
+        for name in fnames:
+            st = os.lstat(here / name)
+            files[(here / name).relative_to(folder).as_posix()] = [st.st_size, st.st_mtime_ns]
+    files.pop(MARKER, None)
+    return files, dirs
+
+
+def _seal(folder: Path) -> None:
+    """Record in ``folder``'s marker every file and folder it holds now (a finished result),
+    so that a later run can tell perfsim's files from the user's (:func:`foreign_entries`)."""
+    doc = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    doc["files"], doc["dirs"] = _listing(folder)
+    tmp = folder / f"{MARKER}.partial-{uuid.uuid4().hex}"
+    tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / MARKER)
+
+
+def foreign_entries(folder: str | Path) -> list[str] | None:
+    """What a perfsim output directory holds that perfsim did not write there: files and
+    folders its marker does not list, and listed files whose size or modification time changed
+    since; relative paths, shortest first. ``None`` when ``folder`` has no marker, or a marker
+    without a list (an earlier perfsim kept none): nothing in it is provably perfsim's."""
+    marker = read_marker(folder)
+    if marker is None or not isinstance(marker.get("files"), dict):
+        return None
+    listed, listed_dirs = marker["files"], set(marker.get("dirs") or ())
+    files, dirs = _listing(Path(folder))
+    found = [f for f, sig in files.items() if listed.get(f) != sig]
+    found += [d for d in dirs if d not in listed_dirs]
+    return sorted(found, key=lambda e: (e.count("/"), e))
+
+
 def remove_output(path: str | Path) -> bool:
-    """Remove a directory perfsim wrote (it holds the marker) or an empty one; anything else is
-    left alone. Whether it is gone."""
+    """Delete what perfsim wrote in the output directory ``path``: the files its marker lists,
+    unchanged since, then the folders left empty and the marker. Anything else stays (and so
+    does ``path``, then). A directory whose marker has no list is removed only if it holds
+    nothing but the marker. Whether ``path`` is gone."""
     path = Path(path)
     if path.is_symlink() or not path.is_dir():
         return False
+    marker = read_marker(path)
+    if marker is not None and isinstance(marker.get("files"), dict):
+        files, dirs = _listing(path)
+        for rel, sig in files.items():
+            if marker["files"].get(rel) == sig:
+                with contextlib.suppress(OSError):
+                    (path / rel).unlink()
+        for rel in sorted(dirs, key=lambda d: -d.count("/")):
+            with contextlib.suppress(OSError):
+                (path / rel).rmdir()  # only ever removes an empty directory
+    if marker is not None and _entries(path) == [MARKER]:
+        with contextlib.suppress(OSError):
+            (path / MARKER).unlink()
+    with contextlib.suppress(OSError):
+        path.rmdir()
+    return not os.path.lexists(path)
+
+
+#: The hidden siblings of an output ``NAME`` while it is written and replaced; ``~`` never
+#: occurs in a name :func:`safe_name` accepts.
+PARTIAL, OLD = "~partial-", "~old-"
+
+
+def _partial_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}{PARTIAL}{uuid.uuid4().hex}")
+
+
+def _old_path(target: Path) -> Path:
+    return target.with_name(f".{target.name}{OLD}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def _stale(target: Path) -> Iterator[tuple[Path, bool]]:
+    """The partial and old siblings of ``target`` left by a run that died: named exactly
+    ``.NAME~partial-<32 hex>`` or ``.NAME~old-<pid>-<8 hex>`` for this ``NAME`` and holding
+    a marker that names this target; with whether it is a partial. Call it holding the
+    target's lock: no live run of the target exists then."""
+    pattern = re.compile(re.escape(f".{target.name}") + "(?:(" + re.escape(PARTIAL)
+                         + "[0-9a-f]{32})|" + re.escape(OLD) + "[0-9]+-[0-9a-f]{8})")
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(target.parent):
+            m = pattern.fullmatch(entry.name)
+            if m is None or entry.is_symlink() or not entry.is_dir():
+                continue
+            marker = read_marker(entry.path)
+            if marker is not None and marker.get("id") == target.name:
+                yield Path(entry.path), m.group(1) is not None
+
+
+def _remove_partial(path: Path) -> None:
+    """Remove a partial result of perfsim's (a hidden ``~partial-`` directory holding its
+    marker): the work of a run that failed or died, every file in it written by that run."""
     if read_marker(path) is not None:
         shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(OSError):
-            path.rmdir()
-    return not os.path.lexists(path)
 
 
 def _lock_path(target: Path) -> Path:
@@ -535,8 +725,8 @@ _claims: set[Path] = set()
 def claim_output(target: str | Path, *, inputs: Iterable[str | Path] = (),
                  option: str = "--out") -> Iterator[Path]:
     """Check ``target`` (:func:`check_output_dir`) and hold its lock for the whole block, so
-    that no other perfsim command writes it meanwhile; stale ``.NAME.partial-*`` and
-    ``.NAME.old-*`` siblings left by a killed run are removed. Yields the resolved target.
+    that no other perfsim command writes it meanwhile; stale partial and old siblings left by a
+    killed run of this target are removed (:func:`_stale`). Yields the resolved target.
     Re-entrant: :func:`atomic_directory` inside the block uses the same claim."""
     inputs = list(inputs)
     resolved = check_output_dir(target, inputs=inputs, option=option)
@@ -550,10 +740,11 @@ def claim_output(target: str | Path, *, inputs: Iterable[str | Path] = (),
             _claims.add(resolved)
             try:
                 with uninterrupted():
-                    prefix = glob.escape(f".{resolved.name}.")
-                    for stale in (*resolved.parent.glob(prefix + "partial-*"),
-                                  *resolved.parent.glob(prefix + "old-*")):
-                        remove_output(stale)
+                    for stale, partial in list(_stale(resolved)):
+                        if partial:
+                            _remove_partial(stale)
+                        elif not remove_output(stale):
+                            _kept(stale)
                 yield resolved
             finally:
                 _claims.discard(resolved)
@@ -568,19 +759,20 @@ def atomic_directory(target: str | Path, *, kind: str = "run",
     """Yield a marked temporary directory beside ``target``; when the block succeeds it
     replaces ``target`` in one rename, when it fails it is removed: a reader never sees a
     half-written result. ``target`` is claimed (:func:`claim_output`) meanwhile; it may only
-    be replaced if it is perfsim's (marked) or empty."""
+    be replaced if it is perfsim's (marked) and holds nothing else, or is empty."""
     with claim_output(target, inputs=inputs, option=option) as resolved:
         with uninterrupted():
-            tmp = resolved.with_name(f".{resolved.name}.partial-{uuid.uuid4().hex}")
+            tmp = _partial_path(resolved)
             tmp.mkdir()  # a plain mkdir (not mkdtemp, which is private): the user's umask
             write_marker(tmp, kind, resolved.name)
         try:
             yield tmp
             with uninterrupted():
+                _seal(tmp)
                 _publish(tmp, resolved, str(target), option)
         except BaseException:
             with uninterrupted():
-                remove_output(tmp)
+                _remove_partial(tmp)
             raise
 
 
@@ -597,14 +789,24 @@ def _publish(tmp: Path, target: Path, where: str, option: str) -> None:
             return
         check_output_dir(where, option=option)  # raises, naming what it holds
         raise InputError(where, problem=f"cannot be replaced; choose another {option}")
-    old = target.with_name(f".{target.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    check_output_dir(where, option=option)  # again: a file saved into it while we worked
+    old = _old_path(target)
     os.replace(target, old)
     try:
         os.replace(tmp, target)
     except BaseException:
         os.replace(old, target)
         raise
-    remove_output(old)
+    if not remove_output(old):
+        _kept(old)
+
+
+def _kept(folder: Path) -> None:
+    """One line on stderr: ``folder``, a former output set aside, still holds what perfsim
+    did not write, and stays."""
+    left = foreign_entries(folder) or [e for e in _entries(folder) if e != MARKER]
+    print(f"perfsim: kept {_shown(folder)}: it holds {_holds(left)}, which perfsim cannot "
+          "prove it wrote", file=sys.stderr)
 
 
 def write_own_file(path: str | Path, text: Callable[[], str], signature: str,

@@ -71,8 +71,9 @@ def test_text_that_looks_like_a_formula_is_written_escaped(tmp_path):
     text = (out / "projects.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text and "'+县局" in text and "'@单位" in text
     ws = openpyxl.load_workbook(out / "review.xlsx")["项目 tables"]
-    row = [c.value for c in ws[2]]
-    assert "'=HYPERLINK(\"x\")" in row and all(c.data_type != "f" for c in ws[2])
+    (cell,) = [c for c in ws[2] if c.value == "=HYPERLINK(\"x\")"]  # as typed, but text
+    assert cell.data_type == "s" and cell.quotePrefix
+    assert all(c.data_type != "f" for c in ws[2])
 
 
 def test_one_bad_file_is_reported_and_the_rest_imported(tmp_path, capsys):

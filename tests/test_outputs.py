@@ -31,7 +31,9 @@ from perfsim.cli import main
 from perfsim.errors import InputError
 from perfsim.io import (
     MARKER,
+    atomic_directory,
     check_output_dir,
+    foreign_entries,
     prepare_reports_dir,
     read_marker,
     remove_output,
@@ -228,37 +230,131 @@ def test_an_empty_folder_may_become_an_output_and_a_rerun_replaces_it(capsys, tm
     marker = read_marker(out)
     assert marker is not None and marker["kind"] == "run" and marker["id"] == "out"
     assert {"perfsim", "command", "created", "pid"} <= set(marker)
-    (out / "leftover.csv").write_text("from the first run", encoding="utf-8")
+    assert sorted(marker["files"]) == ["allocations.csv", "grades.csv", "ledger.csv",
+                                       "summary.json"]
     assert main(["run", str(TINY), "--out", str(out), "--seed", "3"]) == 0
-    assert not (out / "leftover.csv").exists()  # the whole first result was replaced
-    assert read_marker(out)["kind"] == "run"
     assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["seed"] == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+def test_a_file_the_user_saved_in_an_output_is_never_deleted(capsys, tmp_path):
+    # issue 23: a note saved inside an output folder used to vanish on the next run
+    out = tmp_path / "out"
+    assert main(["run", str(TINY), "--out", str(out)]) == 0
+    (out / "notes").mkdir()
+    (out / "notes" / "批注.txt").write_text("a finance officer's notes\n", encoding="utf-8")
+    line = refused(capsys, tmp_path, "run", TINY, "--out", out, "--seed", "3")
+    assert line == (f"perfsim: error: {out}: holds notes and 1 more, which perfsim did not "
+                    "write (or which changed since); perfsim never deletes your files: move it "
+                    "out of the folder or choose another --out")
+    (out / "notes" / "批注.txt").rename(tmp_path / "批注.txt")
+    line = refused(capsys, tmp_path, "run", TINY, "--out", out)  # an empty folder of theirs
+    assert "holds notes, which perfsim did not write" in line
+    (out / "notes").rmdir()
+    assert main(["run", str(TINY), "--out", str(out), "--seed", "3"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "批注.txt"]
+
+
+def test_a_workbook_edited_since_perfsim_wrote_it_is_not_replaced(capsys, tmp_path):
+    out = tmp_path / "out"
+    assert main(["run", str(TINY), "--xlsx", "--out", str(out)]) == 0
+    book = out / "allocation.xlsx"
+    book.write_bytes(book.read_bytes() + b"edited")  # saved again from Excel, say
+    line = refused(capsys, tmp_path, "run", TINY, "--out", out)
+    assert "holds allocation.xlsx, which perfsim did not write (or which changed since)" in line
+    # the same size but a new modification time counts as a change too
+    book.write_bytes(book.read_bytes()[:-6])
+    line = refused(capsys, tmp_path, "run", TINY, "--out", out)
+    assert "holds allocation.xlsx," in line
+
+
+def test_an_output_of_an_earlier_perfsim_without_a_list_is_not_replaced(capsys, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MARKER).write_text('{"kind": "run"}', encoding="utf-8")
+    (out / "allocations.csv").write_text("old", encoding="utf-8")
+    line = refused(capsys, tmp_path, "run", TINY, "--out", out)
+    assert "written by an earlier perfsim, which kept no list of its files" in line
+
+
+def test_a_file_saved_while_the_run_works_stays_and_the_run_says_so(capsys, tmp_path,
+                                                                    monkeypatch):
+    out = tmp_path / "out"
+    assert main(["run", str(TINY), "--out", str(out)]) == 0
+    real = cli.run.write_year
+
+    def saved_meanwhile(*args, **kwargs):
+        (out / "mine.txt").write_text("keep", encoding="utf-8")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cli.run, "write_year", saved_meanwhile)
+    assert main(["run", str(TINY), "--out", str(out)]) == 2
+    assert "holds mine.txt, which perfsim did not write" in one_error_line(capsys)
+    assert (out / "mine.txt").read_text(encoding="utf-8") == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no partial left
+
+
 def test_stale_partial_directories_are_cleaned_but_only_perfsim_s(capsys, tmp_path):
     out = tmp_path / "out"
-    for name in (".out.partial-0123abcd", ".out.old-99-abcdef12"):  # left by a killed run
+    hexes = "0123456789abcdef" * 2
+    dead = (f".out~partial-{hexes}", ".out~old-99-abcdef12")
+    for name in dead:  # left by a killed run of the same target
         (tmp_path / name).mkdir()
-        (tmp_path / name / MARKER).write_text('{"kind": "run"}', encoding="utf-8")
-        (tmp_path / name / "allocations.csv").write_text("half", encoding="utf-8")
-    look_alike = tmp_path / ".out.partial-mine"  # not perfsim's: no marker
-    look_alike.mkdir()
-    (look_alike / "sentinel.txt").write_text("keep", encoding="utf-8")
-    other = tmp_path / ".other.partial-0123abcd"  # perfsim's, but another target's
-    other.mkdir()
-    (other / MARKER).write_text('{"kind": "run"}', encoding="utf-8")
+        (tmp_path / name / MARKER).write_text('{"kind": "run", "id": "out"}', encoding="utf-8")
+    (tmp_path / dead[0] / "allocations.csv").write_text("half", encoding="utf-8")
+    keep = {
+        ".out~partial-mine": None,                       # not perfsim's name pattern
+        f".out~partial-{hexes}x": "out",                 # nor this
+        f".other~partial-{hexes}": "other",              # another target's
+        f".out~partial-{hexes[::-1]}": "elsewhere",      # its marker names another target
+        f".out.partial-{hexes}": "out",                  # not this perfsim's name pattern
+    }
+    for name, owner in keep.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "sentinel.txt").write_text("keep", encoding="utf-8")
+        if owner:
+            (tmp_path / name / MARKER).write_text(f'{{"kind": "run", "id": "{owner}"}}',
+                                                  encoding="utf-8")
     assert main(["run", str(TINY), "--out", str(out)]) == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        ".other.partial-0123abcd", ".out.partial-mine", "out"]
-    assert (look_alike / "sentinel.txt").read_text(encoding="utf-8") == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*keep, "out"])
+    assert all((tmp_path / n / "sentinel.txt").exists() for n in keep)
 
 
-def test_remove_output_removes_only_marked_or_empty_directories(tmp_path):
+def test_a_run_id_that_looks_like_a_partial_does_not_lose_its_work(capsys, tmp_path):
+    """issue 23: run id ``a`` cleaned ``.a.partial-*`` and so deleted the work in progress of a
+    concurrent run with id ``a.partial-b``. The hidden names now use ``~``, which no run id
+    holds, and the clean-up matches the exact pattern of its own target."""
+    from_b = tmp_path / "a.partial-b"
+    assert safe_name("a.partial-b") == "a.partial-b"
+    with pytest.raises(InputError):
+        safe_name("a~partial-b")
+    with atomic_directory(from_b) as tmp:  # run b is at work ...
+        (tmp / "result.csv").write_text("b's result", encoding="utf-8")
+        assert main(["run", str(TINY), "--out", str(tmp_path / "a")]) == 0  # ... when a runs
+        assert (tmp / "result.csv").exists()
+    assert (from_b / "result.csv").read_text(encoding="utf-8") == "b's result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "a.partial-b"]
+
+
+def test_remove_output_removes_only_what_perfsim_wrote(tmp_path):
     mine = tmp_path / "mine"
-    mine.mkdir()
-    (mine / MARKER).write_text('{"kind": "run"}', encoding="utf-8")
-    (mine / "a.csv").write_text("1", encoding="utf-8")
+    with atomic_directory(mine) as tmp:
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "a.csv").write_text("1", encoding="utf-8")
+        (tmp / "b.csv").write_text("2", encoding="utf-8")
+    assert remove_output(mine) and not mine.exists()
+    with atomic_directory(mine) as tmp:
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "a.csv").write_text("1", encoding="utf-8")
+    (mine / "sub" / "yours.txt").write_text("keep", encoding="utf-8")
+    assert not remove_output(mine)
+    assert sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*")) == [
+        MARKER, "sub", "sub/yours.txt"]  # perfsim's a.csv gone, the user's file kept
+    assert foreign_entries(mine) == ["sub/yours.txt"]
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / MARKER).write_text('{"kind": "run"}', encoding="utf-8")
+    (legacy / "a.csv").write_text("1", encoding="utf-8")
     theirs = user_folder(tmp_path)
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -266,13 +362,13 @@ def test_remove_output_removes_only_marked_or_empty_directories(tmp_path):
     forged.mkdir()
     (forged / MARKER).mkdir()  # a folder named like the marker is no marker
     (forged / "x").write_text("keep", encoding="utf-8")
-    assert remove_output(mine) and not mine.exists()
     assert remove_output(empty) and not empty.exists()
+    assert not remove_output(legacy) and (legacy / "a.csv").exists()  # no list: not provable
     assert not remove_output(theirs) and (theirs / "sentinel.txt").exists()
     assert not remove_output(forged) and (forged / "x").exists()
 
 
-def test_rmtree_in_perfsim_is_only_ever_called_on_a_marked_directory():
+def test_rmtree_in_perfsim_is_only_ever_called_on_a_marked_partial_directory():
     calls = []
     for path in (ROOT / "perfsim").rglob("*.py"):
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -280,8 +376,11 @@ def test_rmtree_in_perfsim_is_only_ever_called_on_a_marked_directory():
                 calls.append((path.relative_to(ROOT).as_posix(), line.strip()))
     assert calls == [("perfsim/io.py", "shutil.rmtree(path, ignore_errors=True)")]
     source = (ROOT / "perfsim" / "io.py").read_text(encoding="utf-8")
-    body = source[source.index("def remove_output("):source.index("def _lock_path(")]
+    body = source[source.index("def _remove_partial("):]
+    body = body[:body.index("\ndef ")]
     assert "if read_marker(path) is not None:\n        shutil.rmtree(path" in body
+    # called on this run's own partial and on partials that _stale() proved dead
+    assert source.count("_remove_partial(") == 3
 
 
 def test_notebooks_refuse_a_user_folder_as_reports_or_run(capsys, tmp_path, monkeypatch):
@@ -482,7 +581,7 @@ def test_interrupting_notebooks_while_a_kernel_runs(tmp_path):
                              "replications", "8", "--out", str(reports), "--run-id", "t"],
                             env=ENV, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
-    busy = reports / ".t-sleepy.partial-*" / "busy"
+    busy = reports / ".t-sleepy~partial-*" / "busy"
     wait_for(lambda: any(reports.glob(str(busy.relative_to(reports)))),
              "the second kernel was busy", proc)
     (busy_file,) = reports.glob(str(busy.relative_to(reports)))

@@ -272,12 +272,22 @@ def test_failed_rerun_keeps_the_previous_output(capsys, tmp_path, monkeypatch):
 def test_rerun_replaces_the_previous_output(capsys, tmp_path):
     out = tmp_path / "out"
     assert run_cli(capsys, "run", DATA / "tiny_scenario.yaml", "--out", out)[0] == 0
-    (out / "stale.txt").write_text("from an older run", encoding="utf-8")
-    (out / "summary.json").write_text("{}", encoding="utf-8")
-    assert run_cli(capsys, "run", DATA / "tiny_scenario.yaml", "--out", out)[0] == 0
+    assert run_cli(capsys, "run", DATA / "tiny_scenario.yaml", "--out", out, "--seed",
+                   "11")[0] == 0
     assert {p.name for p in out.iterdir()} == OUTPUTS
-    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["scenario"] == "tiny"
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["seed"] == 11
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_rerun_over_files_the_user_added_or_changed_is_refused(capsys, tmp_path):
+    out = tmp_path / "out"
+    assert run_cli(capsys, "run", DATA / "tiny_scenario.yaml", "--out", out)[0] == 0
+    (out / "stale.txt").write_text("mine", encoding="utf-8")
+    (out / "summary.json").write_text("{}", encoding="utf-8")
+    code, _, err = run_cli(capsys, "run", DATA / "tiny_scenario.yaml", "--out", out)
+    assert code == 2 and "holds stale.txt and 1 more, which perfsim did not write" in err
+    assert (out / "stale.txt").read_text(encoding="utf-8") == "mine"
+    assert (out / "summary.json").read_text(encoding="utf-8") == "{}"
 
 
 def test_out_naming_an_existing_file_is_refused(capsys, tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from perfsim.errors import InputError
-from perfsim.io import new_workbook
+from perfsim.io import escape_sheet, new_workbook
 from perfsim.model.portfolio import DATASETS
 from perfsim.model.scenario import Scenario
 
@@ -48,6 +48,7 @@ def scores_workbook(scenario: Scenario, path: str | Path) -> Path:
         with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             frame.to_excel(writer, sheet_name=SHEET, index=False)
             ws = writer.sheets[SHEET]
+            escape_sheet(ws)  # project ids and departments that look like formulas stay text
             ws.freeze_panes = "A2"
             for letter, width in zip("ABCD", (12, 12, 18, 10), strict=True):
                 ws.column_dimensions[letter].width = width

@@ -21,7 +21,6 @@ from perfsim.model.scenario import load_scenario
 from perfsim.present.report import (
     print_monte_carlo,
     print_year,
-    write_csv,
     write_monte_carlo,
     write_year,
 )
@@ -91,9 +90,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             result = run_year(scenario)
             deps = (None if args.advanced_share is None else
                     department_results(result, args.advanced_share))
-            write_year(result, out, xlsx=args.xlsx)
-            if deps is not None:   # in perfsim's own, just written directory
-                write_csv(deps, Path(out) / "departments.csv", "%.6f")
+            write_year(result, out, xlsx=args.xlsx, departments=deps)
         print_year(result, out)
         if args.xlsx:
             print(f"已写入 wrote {Path(out)}/allocation.xlsx")

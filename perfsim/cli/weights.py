@@ -10,6 +10,7 @@ from perfsim.cli.common import (
     DEFAULT_SYSTEM,
 )
 from perfsim.errors import InputError
+from perfsim.io import csv_safe
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import load_scenario
@@ -100,7 +101,7 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     table = weights_frame(apply_weighting(system, spec, portfolio), args.level)
     if args.format == "csv":
         out = table[["code", "points"]].rename(columns={"points": "weight"})
-        sys.stdout.write(out.to_csv(index=False, lineterminator="\n"))
+        sys.stdout.write(csv_safe(out).to_csv(index=False, lineterminator="\n"))
         return 0
     other = "leaves keep the file's proportions" if args.level == "groups" else (
         "groups keep the file's points")

@@ -72,7 +72,7 @@ from perfsim.forms.vocabulary import (
     TOTAL_LABEL,
     YES_NO,
 )
-from perfsim.io import atomic_directory
+from perfsim.io import atomic_directory, formula_safe, text_cell
 from perfsim.kernel.grading import NATIONAL, Grading
 from perfsim.kernel.scoring import make_rule, round_half_up
 
@@ -671,11 +671,9 @@ class _Writer:
     def put(self, row: int, off: int, value: Any, *, bold: bool = False, left: bool = False,
             fmt: str | None = None, border: bool = True) -> Any:
         c = self.ws.cell(row=row, column=self.left + 1 + off)
-        if value is not None and value != "":
-            c.value = value
-            if isinstance(value, str) and value.startswith("="):
-                c.data_type = "s"          # text such as "=100%", never a formula
         self.st.apply(c, "bold" if bold else "font", "left" if left else "center", border, fmt)
+        if value is not None and value != "":
+            text_cell(c, value)            # text such as "=100%", never a formula
         return c
 
     def span(self, row: int, first: int, last: int, value: Any, *, rows: int = 1,
@@ -1058,9 +1056,9 @@ def write_selfeval(out: str | Path, projects: int, *, seed: int = 0, errors: flo
         with open(tmp / "truth.csv", "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=TRUTH_COLUMNS)
             w.writeheader()
-            w.writerows(truth)
+            w.writerows({k: formula_safe(v) for k, v in row.items()} for row in truth)
         with open(tmp / "planted.csv", "w", encoding="utf-8-sig", newline="") as fh:
             w2 = csv.writer(fh)
             w2.writerow(PLANTED_COLUMNS)
-            w2.writerows(planted)
+            w2.writerows([formula_safe(v) for v in row] for row in planted)
     return Written(Path(out), len(books), len(truth), len(planted))

@@ -18,7 +18,7 @@ import pandas as pd
 from perfsim.forms import vocabulary as V
 from perfsim.forms.score import ScoredLeaf, ScoredTable
 from perfsim.forms.targets import DATE_UNIT, Reading
-from perfsim.io import formula_safe
+from perfsim.io import write_csv
 
 _TOL = V.TOLERANCE + 1e-9
 
@@ -180,6 +180,6 @@ def write_csvs(frames: dict[str, pd.DataFrame], folder: str | Path) -> list[Path
     out = []
     for name in ("projects", "leaves", "findings"):
         path = Path(folder) / f"{name}.csv"
-        frames[name].map(formula_safe).to_csv(path, index=False, encoding="utf-8-sig")
+        write_csv(frames[name], path)
         out.append(path)
     return out

@@ -19,8 +19,7 @@ import pandas as pd
 
 from perfsim import numbers
 from perfsim.errors import InputError
-from perfsim.io import PROJECT_ROOT, safe_name
-from perfsim.present.report import CSV_ENCODING
+from perfsim.io import PROJECT_ROOT, safe_name, write_csv
 
 INPUTS_LOG = ".inputs.jsonl"  # files a run's notebook named with input_path, for its manifest
 
@@ -72,7 +71,7 @@ def save_table(table: Any, name: str, output_dir: str | os.PathLike[str] = "", *
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.{fmt}"
     if fmt == "csv":
-        table.to_csv(path, index=False, lineterminator="\n", encoding=CSV_ENCODING)
+        write_csv(table, path)
     else:
         table.to_parquet(path, index=False)
     return path

@@ -23,6 +23,7 @@ import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.io import (
+    CSV_ENCODING,
     REPORTS,
     atomic_directory,
     check_mapping,
@@ -31,6 +32,7 @@ from perfsim.io import (
     prepare_reports_dir,
     read_yaml,
     sigint_ignored,
+    write_csv,
     write_json,
 )
 from perfsim.notebooks.helpers import check_name
@@ -45,7 +47,6 @@ from perfsim.notebooks.runner import (
     run_notebook,
 )
 from perfsim.present import plots
-from perfsim.present.report import CSV_ENCODING
 from perfsim.version import __version__
 
 RESULTS_TABLE = "results"
@@ -225,8 +226,7 @@ def run_sweep(spec: SweepSpec | str | Path, *, workers: int | None = None,
             runs.append({**outcome, "parameters": task["sweep"]["grid"],
                          "path": f"runs/{task['run_id']}"})
         table = _collect(tmp, spec, runs)
-        table.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n",
-                     encoding=CSV_ENCODING)
+        write_csv(table, tmp / "sweep.csv")
         figure = _comparison_plot(tmp, spec, table)
         write_json(tmp / "sweep.json", {
             "sweep_id": sweep_id, "notebook": spec.notebook.stem, "source": spec.source,

@@ -14,7 +14,7 @@ from scipy import stats
 from perfsim import numbers
 from perfsim.analyse.departments import Profiles
 from perfsim.analyse.robust import BoDTable, SMAATable
-from perfsim.io import atomic_directory, safe_name, write_json
+from perfsim.io import atomic_directory, escape_sheet, file_stem, write_csv, write_json
 from perfsim.kernel.grading import NATIONAL
 from perfsim.present import plots
 from perfsim.run.checks import CheckDesigns
@@ -28,18 +28,6 @@ def yuan(x: float) -> str:
     return numbers.yuan_text(x)
 
 
-#: The encoding of every CSV perfsim writes: UTF-8 with a byte-order mark, so that Excel on
-#: Chinese Windows opens 优/良 correctly when the file is double-clicked.
-CSV_ENCODING = "utf-8-sig"
-
-
-def write_csv(frame: pd.DataFrame, path: str | Path, float_format: str | None = None) -> Path:
-    """Write ``frame`` as CSV (no index, ``\\n`` line ends) in :data:`CSV_ENCODING`."""
-    frame.to_csv(path, index=False, lineterminator="\n", encoding=CSV_ENCODING,
-                 float_format=float_format)
-    return Path(path)
-
-
 def labelled_allocations(alloc: pd.DataFrame) -> pd.DataFrame:
     """The allocations as a CSV carries them: beside ``grade`` its Chinese ``grade_zh``, and
     beside ``status`` its Chinese ``status_zh`` (保持, 压减, 取消, 奖励)."""
@@ -51,13 +39,17 @@ def labelled_allocations(alloc: pd.DataFrame) -> pd.DataFrame:
     return t
 
 
-def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False) -> Path:
+def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False,
+               departments: pd.DataFrame | None = None) -> Path:
     """Write ``allocations.csv``, ``ledger.csv``, ``grades.csv``, ``summary.json``, when any
-    portfolio cell held no value ``cells.csv`` (each such cell and how it was filled), and
-    with ``xlsx`` the workbook ``allocation.xlsx`` (:func:`write_xlsx`) into ``out``
-    atomically: a marked temporary directory renamed into place when complete
-    (:func:`perfsim.io.atomic_directory`, which also decides whether ``out`` may be written)."""
+    portfolio cell held no value ``cells.csv`` (each such cell and how it was filled), with
+    ``xlsx`` the workbook ``allocation.xlsx`` (:func:`write_xlsx`) and with ``departments``
+    (department-overall results) ``departments.csv`` into ``out`` atomically: a marked
+    temporary directory renamed into place when complete (:func:`perfsim.io.atomic_directory`,
+    which also decides whether ``out`` may be written)."""
     with atomic_directory(out, kind="run") as tmp:
+        if departments is not None:
+            write_csv(departments, tmp / "departments.csv", "%.6f")
         write_csv(labelled_allocations(result.allocations), tmp / "allocations.csv", "%.6f")
         write_csv(result.ledger, tmp / "ledger.csv", "%.2f")
         write_csv(result.by_grade, tmp / "grades.csv", "%.2f")
@@ -274,7 +266,8 @@ def write_department_reports(profiles: Profiles, year: YearResult, out: str | Pa
     per department: projects by grade, budget, next budget, net change, strongest and weakest
     indicator; money to the fen with a totals row) and 指标对比 indicators (department ×
     indicator) — and one page per department, ``pages/<department>.png``
-    (:func:`perfsim.present.plots.department_page`)."""
+    (:func:`perfsim.present.plots.department_page`; a name that is no usable file name is
+    made one by :func:`perfsim.io.file_stem`). Text that looks like a formula stays text."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -289,7 +282,7 @@ def write_department_reports(profiles: Profiles, year: YearResult, out: str | Pa
         for _, row in profiles.summary.iterrows():
             mine = profiles.indicators[profiles.indicators["department"] == row["department"]]
             fig = plots.department_page(row, mine, codes, zh, source=source)
-            name = safe_name(str(row["department"]), None, "department")
+            name = file_stem(str(row["department"]))
             fig.savefig(pages / f"{name}.png", dpi=120, metadata={"Software": None})
             plt.close(fig)
         sheets = {"部门概况 departments": _sheet(profiles.summary, "department"),
@@ -453,6 +446,7 @@ def _write_sheets(sheets: dict[str, pd.DataFrame], path: str | Path,
             for name, frame in sheets.items():
                 frame.rename(columns=XLSX_COLUMNS).to_excel(writer, sheet_name=name, index=False)
                 ws = writer.sheets[name]
+                escape_sheet(ws)
                 ws.freeze_panes = "A2"
                 totals = len(frame) and frame.iloc[-1].astype(str).eq(TOTAL_LABEL).any()
                 last = len(frame) + 1
@@ -475,6 +469,7 @@ def _write_sheets(sheets: dict[str, pd.DataFrame], path: str | Path,
             if notes is not None:
                 notes.to_excel(writer, sheet_name=NOTES_SHEET, index=False)
                 ws = writer.sheets[NOTES_SHEET]
+                escape_sheet(ws)
                 ws.column_dimensions["A"].width = 28
                 ws.column_dimensions["B"].width = 90
                 for cell in ws[1]:

@@ -3,8 +3,8 @@
 
 Both list the findings sorted by money at stake (the table's 全年预算数, largest first), the
 counts by department and kind, and the tables with their printed and recomputed totals. Every
-text cell is written escaped (:func:`perfsim.io.formula_safe`): a project named "=1+1" stays
-text.
+text cell that looks like a formula is written as text (:func:`perfsim.io.escape_sheet`): a
+project named "=1+1" stays text.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pandas as pd
 
 from perfsim import numbers
 from perfsim.forms import vocabulary as V
-from perfsim.io import formula_safe
+from perfsim.io import escape_sheet
 from perfsim.present.report import YUAN_FORMAT
 
 WORKBOOK = "review.xlsx"
@@ -85,8 +85,7 @@ def write_workbook(frames: dict[str, pd.DataFrame], path: str | Path) -> Path:
         cols = list(frame.columns)
         ws.append([_heading(c, key) for c in cols])
         for row in frame.itertuples(index=False):
-            ws.append([None if (isinstance(v, float) and v != v) else formula_safe(v)
-                       for v in row])
+            ws.append([None if (isinstance(v, float) and v != v) else v for v in row])
         for j, col in enumerate(cols, start=1):
             letter = get_column_letter(j)
             ws[f"{letter}1"].font = Font(bold=True)
@@ -99,6 +98,7 @@ def write_workbook(frames: dict[str, pd.DataFrame], path: str | Path) -> Path:
                     cell.number_format = fmt
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = f"A1:{get_column_letter(max(len(cols), 1))}{len(frame) + 1}"
+        escape_sheet(ws)
     tmp = path.with_name(f".{path.name}.partial-{uuid.uuid4().hex}.xlsx")
     try:
         wb.save(tmp)

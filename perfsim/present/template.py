@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from perfsim.io import new_workbook
+from perfsim.io import escape_sheet, new_workbook
 from perfsim.model.indicators import Indicator, IndicatorSystem
 
 SHEET = "项目 projects"
@@ -79,8 +79,10 @@ def portfolio_template(system: IndicatorSystem, path: str | Path) -> Path:
         ws.cell(row=2, column=j, value=col["example"])
         ws.column_dimensions[get_column_letter(j)].width = max(12, len(col["code"]) + 4)
         if col.get("choices"):
-            dv = DataValidation(type="list", formula1='"' + ",".join(col["choices"]) + '"',
-                                allow_blank=True)
+            # one string literal: a " inside a level's name is doubled, so that no name
+            # closes the literal and continues as a formula
+            listed = ",".join(str(c).replace('"', '""') for c in col["choices"])
+            dv = DataValidation(type="list", formula1=f'"{listed}"', allow_blank=True)
             ws.add_data_validation(dv)
             letter = get_column_letter(j)
             dv.add(f"{letter}2:{letter}5000")
@@ -94,5 +96,7 @@ def portfolio_template(system: IndicatorSystem, path: str | Path) -> Path:
                   f"total {system.total:g} points"])
     for j in range(1, 6):
         notes.column_dimensions[get_column_letter(j)].width = 28
+    for sheet in (ws, notes):
+        escape_sheet(sheet)  # codes and names from the user's indicator system stay text
     wb.save(path)
     return path
