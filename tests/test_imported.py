@@ -15,7 +15,8 @@ import perfsim
 from perfsim.cli import main
 from perfsim.errors import InputError
 from perfsim.kernel.evaluation import Measure
-from perfsim.kernel.scoring import CELL_KINDS, cell_attainment
+from perfsim.kernel.measurement import CellSpace
+from perfsim.kernel.scoring import CELL_KINDS, cell_attain_latent, cell_attainment
 from perfsim.model.imported import load_imported
 
 K = {k: i for i, k in enumerate(CELL_KINDS)}
@@ -164,14 +165,16 @@ def test_printed_scores_on_request(tmp_path):
     assert year.allocations["score"].tolist() == [96.0, 92.0, 98.0]
 
 
-def test_the_monte_carlo_without_noise_is_the_one_year_run(tmp_path):
+@pytest.mark.parametrize("space", ["measurement", "attainment"])
+def test_the_monte_carlo_without_noise_is_the_one_year_run(tmp_path, space):
     path, _ = imported(tmp_path, extra=[("d.xlsx", Table(
         leaves=[("产出指标", "数量指标", "培训人次", "≥200人次", "150人次", 90, 90)], total=100,
         funds=(10, 10, 10), exec_score=10))])
-    sc = perfsim.load(path)
+    sc = perfsim.load(path).set({"simulation.performance.space": space})
     year = sc.run_year()
     row = sc.simulate(replications=2, years=1, noise=False).replications.iloc[0]
-    for name in ("savings", "cut_total", "next_total", "count_fair", "count_good"):
+    for name in ("savings", "cut_total", "next_total", "count_excellent", "count_fair",
+                 "count_good"):
         assert row[name] == year.metrics[name], name
 
 
@@ -235,6 +238,26 @@ def test_each_cell_scores_by_its_own_rule():
     # 90/95; 900/1000; met; padding 0 / level 0.8; 25 of 20 points capped; rate capped at 1;
     # 1 − |40 − 50|/50
     assert got.tolist() == [[90 / 95, 0.9, 1.0, 0.0], [0.8, 1.0, 1.0, 0.8]]
+
+
+def test_measurement_space_moves_each_cells_value_by_its_own_rule():
+    kind = np.array([K["proportional"], K["proportional"], K["threshold"], K["level"],
+                     K["execution"], K["assessed"]])
+    direction = np.array([0, 1, 0, 0, 0, 0])
+    target = np.array([100.0, 900.0, 0, 0, 0, 0])
+    value = np.array([120.0, 800.0, 1.0, 0.8, 1.2, 15.0])
+    base = np.array([1.0, 1.0, 1.0, 0.8, 1.0, 0.75])
+    change = np.array([-0.1, -0.2, -0.01, -0.1, -0.1, 0.05])
+    got = cell_attain_latent(kind, direction, target, value, base, base + change)
+    # 120 − 100 × 0.1 = 110 ≥ 100: still full; 800 + 900 × 0.2 = 980 → 900/980; 0.99 misses
+    # the threshold; a level stays a share (0.7); the rate 1.2 − 0.1 = 1.1: full; assessed
+    # 0.75 + 0.05
+    assert got.tolist() == [1.0, 900 / 980, 0.0, 0.8 - 0.1, 1.0, 0.8]
+    assert cell_attain_latent(kind, direction, target, value, base, base).tolist() == \
+        base.tolist()
+    space = CellSpace(kind=kind[None], direction=direction[None], target=target[None],
+                      value=value[None], base=base[None])
+    assert space.attain((base + change)[None, None]).tolist() == [[got.tolist()]]
 
 
 def test_a_folder_without_the_import_is_one_line(tmp_path, capsys):

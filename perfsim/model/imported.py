@@ -48,6 +48,8 @@ SCORES = ("recomputed", "printed")
 EXECUTION = "预算执行"
 #: Decimals of leaf scores and totals as the forms print them (四舍五入).
 DECIMALS = 2
+#: Cell kinds whose measured value measurement space moves (the others are shares of points).
+MEASURED_KINDS = tuple(CELL_KINDS.index(k) for k in ("proportional", "threshold", "execution"))
 _DIRECTION = {">=": 0, ">": 0, "<=": 1, "<": 1, "=": 2}
 _KIND = {k: i for i, k in enumerate(CELL_KINDS)}
 _PROJECT_NEEDS = ("project_id", "form", "project", "department", "unit", "budget_full",
@@ -131,7 +133,7 @@ def _numbers(df: pd.DataFrame, col: str, path: Path, *, required: bool = False,
     """A column as floats (NaN where blank); a cell that is not a number is an error naming
     its row (header = row 1; ``rows``: each row's number in the file where ``df`` is a
     selection)."""
-    text = df[col].astype(str).str.strip().str.lstrip("'")
+    text = df[col].astype(str).str.strip().str.removeprefix("'")   # a text escaped on write
     out = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
     bad = (text != "").to_numpy() & np.isnan(out)
     if required:
@@ -223,7 +225,7 @@ def _cells(projects: pd.DataFrame, leaves: pd.DataFrame, ids: pd.Series, ppath: 
         t_all, a_all = np.full(len(lv), np.nan), np.full(len(lv), np.nan)
         t_all[prop] = _numbers(sub, "target_value", lpath, rows=lrow[prop])
         a_all[prop] = _numbers(sub, "actual_value", lpath, rows=lrow[prop])
-        op = lv["op"].str.strip().to_numpy(dtype=object)
+        op = lv["op"].str.strip().str.removeprefix("'").to_numpy(dtype=object)  # "'=": escaped
         bad = prop & (np.isnan(t_all) | np.isnan(a_all) | ~np.isin(op, list(_DIRECTION)))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -259,5 +261,5 @@ def _cells(projects: pd.DataFrame, leaves: pd.DataFrame, ids: pd.Series, ppath: 
                  level1=labels[0], level2=labels[1], level3=labels[2])
 
 
-__all__ = ["DIRECTIONS", "EXECUTION", "SCORES", "Cells", "ImportedPortfolio",
+__all__ = ["DIRECTIONS", "EXECUTION", "MEASURED_KINDS", "SCORES", "Cells", "ImportedPortfolio",
            "load_imported"]

@@ -68,3 +68,33 @@ def cell_attainment(kind: np.ndarray, direction: np.ndarray, target: np.ndarray,
     if at.any():
         out[at] = ExecutionRate(target=1.0).attainment(value[at])
     return out
+
+
+def cell_attain_latent(kind: np.ndarray, direction: np.ndarray, target: np.ndarray,
+                       value: np.ndarray, base: np.ndarray, latent: np.ndarray) -> np.ndarray:
+    """Measurement space for cells of their own: attainments of latent attainments
+    ``latent`` (any shape the cell arrays broadcast to), each cell's measured ``value`` (which
+    earns ``base``) moved by the latent change and scored by its own rule — the rule's
+    :meth:`~perfsim.kernel.scoring.Rule.attain_latent`: proportional against the cell's own
+    target (a project over its target keeps full points until the shortfall reaches it),
+    threshold (met or not: any shortfall of a cell at 1 misses it), the execution rate; level
+    and assessed cells, whose value is a share of the points, stay in attainment space
+    (``latent`` clipped to [0, 1]). Where the change is 0 a cell earns ``base``."""
+    out = np.clip(latent, 0.0, 1.0)
+    shape = out.shape
+
+    def b(x: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(x, shape)
+
+    kind, value, base = b(kind), b(value), b(base)
+    for d, name in enumerate(DIRECTIONS):
+        at = (kind == CELL_KINDS.index("proportional")) & (b(direction) == d)
+        if at.any():
+            rule = with_targets(Proportional(target=1.0, direction=name), b(target)[at])
+            out[at] = rule.attain_latent(value[at], base[at], latent[at])
+    for name, rule in (("threshold", Threshold(target=1.0)),
+                       ("execution", ExecutionRate(target=1.0))):
+        at = kind == CELL_KINDS.index(name)
+        if at.any():
+            out[at] = rule.attain_latent(value[at], base[at], latent[at])
+    return out
