@@ -142,8 +142,9 @@ def test_an_imported_folder_runs_as_the_hand_written_system_and_portfolio(tmp_pa
 
 def test_tables_with_other_leaves_run_beside_them_padded(tmp_path):
     short = Table(leaves=[("产出指标", "数量指标", "培训人次", "≥200人次", "150人次", 50, 50),
-                          ("满意度指标", "服务对象满意度指标", "学员满意度", "≥90%", "99%", 40,
-                           40)],
+                          ("产出指标", "质量指标", "结业合格率", "＝100%", "100%", 10, 10),
+                          ("满意度指标", "服务对象满意度指标", "学员满意度", "≥90%", "99%", 30,
+                           30)],
                   total=100, project="技能培训", department="县人社局", funds=(10, 10, 10),
                   exec_score=10)
     path, out = imported(tmp_path, extra=[("d.xlsx", short)])
@@ -152,7 +153,8 @@ def test_tables_with_other_leaves_run_beside_them_padded(tmp_path):
     rows = year.allocations.set_index("project_id")
     pd.testing.assert_frame_equal(rows.loc[hand.allocations["project_id"], COLUMNS[1:]]
                                   .reset_index(), hand.allocations[COLUMNS])
-    # 150/200 × 50 = 37.5, 40, execution 10/10 × 10 = 10: 87.5 (良)
+    # 150/200 × 50 = 37.5, ＝100% met 10 (its "=" written escaped, '=), 30, execution 10/10
+    # × 10 = 10: 87.5 (良)
     assert rows.loc["d.xlsx:Sheet1", "score"] == 87.5
     projects = pd.read_csv(out / "projects.csv", encoding="utf-8-sig").set_index("project_id")
     assert rows["score"].to_dict() == projects["recomputed_total"].to_dict()
