@@ -274,6 +274,21 @@ def test_a_folder_without_the_import_is_one_line(tmp_path, capsys):
         load_imported(tmp_path / "empty", scores="guessed")
 
 
+def test_what_an_imported_portfolio_does_not_simulate_yet_is_refused(tmp_path):
+    path, _ = imported(tmp_path)
+    sc = perfsim.load(path)
+    for change, field in (({"simulation.uncertainty.weights": "dirichlet"}, "weights"),
+                          ({"simulation.targets.set_by": "ambition"}, "targets")):
+        with pytest.raises(InputError, match=field):
+            sc.set(change).simulate(replications=1, years=1)
+    hand = tmp_path / "with_system.yaml"
+    by_hand(tmp_path)
+    hand.write_text(SCENARIO.format(name="w", system="indicator_system: irrigation.yaml",
+                                    portfolio="{imported: imp_out}"), encoding="utf-8")
+    with pytest.raises(InputError, match="indicator_system"):
+        perfsim.load(hand)
+
+
 def test_a_bad_number_names_the_file_row_and_column(tmp_path):
     _, out = imported(tmp_path)
     leaves_csv = pd.read_csv(out / "leaves.csv", encoding="utf-8-sig", dtype=str,

@@ -132,6 +132,10 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
     if settings.cutoff_jitter > 0 and scenario.grading.cutoffs is not None:
         params["cutoffs"] = known_params["grading.cutoffs"]
     if settings.weight_uncertainty != "none":
+        if isinstance(pf, ImportedPortfolio):
+            raise InputError(scenario.source, "simulation", "uncertainty.weights",
+                             settings.weight_uncertainty, "an imported portfolio keeps each "
+                             "table's own points: no weight uncertainty")
         if not measure.linear:
             raise InputError(scenario.source, "simulation", "uncertainty.weights",
                              settings.weight_uncertainty, "weight uncertainty needs "
