@@ -12,6 +12,7 @@ from conftest import one_error_line
 from forms_tables import Table, workbook
 
 import perfsim
+from perfsim.analyse.departments import department_profiles
 from perfsim.cli import main
 from perfsim.errors import InputError
 from perfsim.kernel.evaluation import Measure
@@ -287,6 +288,26 @@ def test_what_an_imported_portfolio_does_not_simulate_yet_is_refused(tmp_path):
                                     portfolio="{imported: imp_out}"), encoding="utf-8")
     with pytest.raises(InputError, match="indicator_system"):
         perfsim.load(hand)
+
+
+def test_departments_are_compared_at_the_level_the_leaves_share(tmp_path):
+    path, _ = imported(tmp_path)
+    sc = perfsim.load(path)
+    output = [(20 + 90 / 95 * 20 + 10 + 9.6) / 60, (11 / 12 * 20 + 20 + 0 + 10) / 60,
+              (20 + 80 / 95 * 20 + 10 + 9) / 60]
+    shares = sc.portfolio.shares("level1")
+    assert list(shares.columns) == ["产出指标", "效益指标", "满意度指标", "预算执行"]
+    np.testing.assert_allclose(shares["产出指标"], output, rtol=1e-12)
+    np.testing.assert_allclose(shares["效益指标"], [16 / 20, 12 / 20, 18 / 20], rtol=1e-12)
+    np.testing.assert_allclose(shares["预算执行"], [0.75, 0.75, 0.5], rtol=1e-12)
+    profiles = department_profiles(sc, sc.run_year())
+    rows = profiles.indicators.set_index(["department", "code"])
+    assert rows.loc[("县水利局", "产出指标"), "difference_pp"] == pytest.approx(
+        (output[1] - np.mean(output)) * 100, abs=1e-9)
+    water = profiles.summary.set_index("department").loc["县水利局"]
+    # 县水利局 (b) against the mean: 产出 −9.8, 效益 60 − 76.7 = −16.7, 满意度 94.4 − 90.7 = +3.7,
+    # 执行 75 − 66.7 = +8.3 (percentage points)
+    assert (water["strongest"], water["weakest"]) == ("预算执行", "效益指标")
 
 
 def test_a_bad_number_names_the_file_row_and_column(tmp_path):

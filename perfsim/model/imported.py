@@ -104,6 +104,25 @@ class ImportedPortfolio(Portfolio):
                                        cells=pts, leaf_decimals=DECIMALS,
                                        total_decimals=DECIMALS)
 
+    def shares(self, level: str = "level1") -> pd.DataFrame:
+        """The share of each framework group's points each project earns (projects × the
+        groups of ``level``, level1 or level2, in the order first met; NaN where a project has
+        no leaf in a group): the level the projects' own leaves share."""
+        c = self.cells
+        attainment, _ = self.observed()
+        labels = np.where(c.mask, getattr(c, level), "").astype(str)
+        group, names = pd.factorize(labels.ravel())
+        keep = labels.ravel() != ""
+        P, G = labels.shape[0], len(names)
+        at = (np.repeat(np.arange(P), labels.shape[1]) * G + group)[keep]
+        pts = c.points.ravel()[keep]
+        earned = np.bincount(at, weights=(attainment.ravel()[keep] * pts), minlength=P * G)
+        held = np.bincount(at, weights=pts, minlength=P * G)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(held > 0, earned / np.where(held > 0, held, 1.0), np.nan)
+        out = pd.DataFrame(share.reshape(P, G), columns=list(names))
+        return out.drop(columns=[n for n in out.columns if n == ""])
+
     def __str__(self) -> str:
         c = self.cells
         return (f"{self.source}: {self.n_projects} projects (imported tables), "
