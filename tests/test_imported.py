@@ -19,6 +19,8 @@ from perfsim.kernel.evaluation import Measure
 from perfsim.kernel.measurement import CellSpace
 from perfsim.kernel.scoring import CELL_KINDS, cell_attain_latent, cell_attainment
 from perfsim.model.imported import load_imported
+from perfsim.model.params import current_value, parameters
+from perfsim.run.sensitivity import evaluate_samples
 
 K = {k: i for i, k in enumerate(CELL_KINDS)}
 
@@ -205,6 +207,18 @@ def test_entrants_in_the_monte_carlo_bring_their_own_leaves(tmp_path):
     assert (second["projects"] == 4).all()
     assert (second["count_excellent"] + second["count_fair"] == 4).all()
     assert set(second["count_excellent"]) > {2}   # some rows drew A twice or B twice
+
+
+def test_a_sensitivity_sample_at_the_current_values_is_the_one_year_run(tmp_path):
+    path, _ = imported(tmp_path)
+    sc = perfsim.load(path)
+    quiet = sc.replace(settings=sc.settings.without_noise())
+    names = ["linkage.ratio", "grading.cutoffs.fair", "simulation.spot_check.share"]
+    x = np.array([[current_value(quiet, parameters(quiet)[n]) for n in names]])
+    metrics = ["savings", "next_total", "count_excellent", "count_good", "count_fair"]
+    y = evaluate_samples(sc, names, x, metrics=metrics, settings=quiet.settings)
+    year = sc.run_year()
+    assert y[0].tolist() == [year.metrics[m] for m in metrics]
 
 
 def test_calibration_solves_the_ratio_on_an_imported_folder(tmp_path):
