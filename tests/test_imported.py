@@ -324,6 +324,21 @@ def test_departments_are_compared_at_the_level_the_leaves_share(tmp_path):
     assert (water["strongest"], water["weakest"]) == ("预算执行", "效益指标")
 
 
+def test_department_tables_are_left_out_and_rows_named_as_in_the_file(tmp_path):
+    dept = Table(leaves=[("产出指标", "数量指标", "年度任务", "≥10项", "10项", 90, 90)],
+                 total=100, form="department", department="县农业农村局", exec_score=10)
+    _, out = imported(tmp_path, extra=[("0部门.xlsx", dept)])
+    assert load_imported(out).n_projects == 3    # a, b, c; not the department's own table
+    projects = pd.read_csv(out / "projects.csv", encoding="utf-8-sig", dtype=str,
+                           keep_default_na=False)
+    assert projects["form"].tolist() == ["department", "project", "project", "project"]
+    projects.loc[3, "budget_full"] = ""           # c's, row 5 of the file
+    projects.to_csv(out / "projects.csv", index=False, encoding="utf-8-sig")
+    with pytest.raises(InputError) as err:
+        load_imported(out)
+    assert "projects.csv: row 5: field 'budget_full'" in str(err.value)
+
+
 def test_a_bad_number_names_the_file_row_and_column(tmp_path):
     _, out = imported(tmp_path)
     leaves_csv = pd.read_csv(out / "leaves.csv", encoding="utf-8-sig", dtype=str,

@@ -179,7 +179,9 @@ def load_imported(folder: str | Path, scores: str = "recomputed") -> ImportedPor
     ppath, lpath = folder / "projects.csv", folder / "leaves.csv"
     projects = _read(ppath, _PROJECT_NEEDS)
     leaves = _read(lpath, _LEAF_NEEDS)
-    projects = projects[projects["form"].str.strip() == "project"].reset_index(drop=True)
+    is_project = (projects["form"].str.strip() == "project").to_numpy()
+    prow = np.flatnonzero(is_project) + 2        # rows as a spreadsheet shows them
+    projects = projects[is_project].reset_index(drop=True)
     if projects.empty:
         raise InputError(ppath, field="form", problem="no project table (form = project) to "
                                                       "run")
@@ -187,26 +189,26 @@ def load_imported(folder: str | Path, scores: str = "recomputed") -> ImportedPor
     dupe = ids.duplicated()
     if dupe.any():
         i = int(np.flatnonzero(dupe.to_numpy())[0])
-        raise InputError(ppath, f"row {i + 2}", "project_id", ids.iloc[i], "duplicate id")
-    budget = _numbers(projects, "budget_full", ppath, required=True)
+        raise InputError(ppath, f"row {prow[i]}", "project_id", ids.iloc[i], "duplicate id")
+    budget = _numbers(projects, "budget_full", ppath, required=True, rows=prow)
     if np.any(budget < 0):
         i = int(np.flatnonzero(budget < 0)[0])
-        raise InputError(ppath, f"row {i + 2}", "budget_full", budget[i], "must be >= 0")
+        raise InputError(ppath, f"row {prow[i]}", "budget_full", budget[i], "must be >= 0")
     dep = projects["department"].str.strip()
     dep = dep.where(dep != "", projects["unit"].str.strip())
     if (dep == "").any():
         i = int(np.flatnonzero((dep == "").to_numpy())[0])
-        raise InputError(ppath, f"row {i + 2}", "department", "",
+        raise InputError(ppath, f"row {prow[i]}", "department", "",
                          "blank, and so is unit: the table names no department")
     table = pd.DataFrame({"project_id": ids.to_numpy(dtype=object),
                           "department": dep.to_numpy(dtype=object), "budget": budget,
                           "name": projects["project"].to_numpy(dtype=object)})
-    cells = _cells(projects, leaves, ids, ppath, lpath, scores)
+    cells = _cells(projects, leaves, ids, ppath, lpath, scores, prow)
     return ImportedPortfolio(table, source=str(folder), cells=cells, scores_from=scores)
 
 
 def _cells(projects: pd.DataFrame, leaves: pd.DataFrame, ids: pd.Series, ppath: Path,
-           lpath: Path, scores: str) -> Cells:
+           lpath: Path, scores: str, prow: np.ndarray) -> Cells:
     """The padded arrays of every project's leaves, then its execution item."""
     position = pd.Series(np.arange(len(ids)), index=ids.to_numpy())
     lid = leaves["project_id"].str.strip()
@@ -263,15 +265,15 @@ def _cells(projects: pd.DataFrame, leaves: pd.DataFrame, ids: pd.Series, ppath: 
     for arr, col in zip(labels, ("level1", "level2", "level3"), strict=True):
         arr[p, k] = lv[col].to_numpy(dtype=object)
     # the execution item: one more leaf after each table's own
-    ep = np.nan_to_num(_numbers(projects, "exec_points", ppath))
+    ep = np.nan_to_num(_numbers(projects, "exec_points", ppath, rows=prow))
     rows = np.arange(P)
     has = ep > 0
     if scores == "printed":
         kind[rows[has], count[has]] = _KIND["assessed"]
-        ev = np.nan_to_num(_numbers(projects, "exec_score", ppath))
+        ev = np.nan_to_num(_numbers(projects, "exec_score", ppath, rows=prow))
     else:
         kind[rows[has], count[has]] = _KIND["execution"]
-        ev = np.nan_to_num(_numbers(projects, "execution_rate", ppath))
+        ev = np.nan_to_num(_numbers(projects, "execution_rate", ppath, rows=prow))
     value[rows[has], count[has]] = ev[has]
     points[rows[has], count[has]] = ep[has]
     labels[0][rows[has], count[has]] = EXECUTION
