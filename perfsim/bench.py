@@ -18,7 +18,14 @@ Every figure is set against an honest bound measured in the same run:
 4. ``--scaling``: projects × replications, nanoseconds per project × replication × year and
    peak memory of each run.
 
-``--sensitivity`` times a Sobol analysis and ``--notebooks`` the notebook suite and a sweep.
+5. **Imported tables** (``import``, ``full_process_imported``): ``perfsim import`` on
+   generated training workbooks (seconds per workbook), and the full process on a portfolio
+   of imported tables — each project with its own leaves, padded — beside a flat portfolio
+   of the same size under the same settings (weight uncertainty off: an imported table keeps
+   its own points), ns per project × replication × year of each.
+
+``--sensitivity`` times a Sobol analysis and ``--notebooks`` the notebook suite and a sweep;
+``--imported`` only the imported tables.
 ``--app`` (and the full run) times one change on the what-if page against the bare one-year
 run of the same changed scenario (:func:`time_app`).
 """
@@ -38,10 +45,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim.forms.generate import write_selfeval
+from perfsim.forms.read import read_paths
+from perfsim.forms.review import tidy, write_csvs
+from perfsim.forms.score import score_tables
+from perfsim.forms.targets import load_levels
 from perfsim.kernel.evaluation import weighted_score
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import liupanshui
 from perfsim.kernel.year import evaluate_year
+from perfsim.model.imported import Cells, ImportedPortfolio, load_imported
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import DATASETS, generate_portfolio
 from perfsim.model.scenario import Scenario
@@ -61,6 +74,9 @@ FULL_PROCESS = {
     "dynamics": {"entry_rate": 0.02, "escalation_years": 2},
     "uncertainty": {"weights": "dirichlet", "concentration": 200, "ratio": [0.1, 0.2]},
 }
+#: the full process on imported tables (and the flat portfolio it is set beside): the same,
+#: without weight uncertainty (each imported table keeps its own points)
+FULL_PROCESS_IMPORTED = {**FULL_PROCESS, "uncertainty": {"ratio": [0.1, 0.2]}}
 
 
 def peak_rss_mib() -> float:
@@ -181,15 +197,35 @@ def full_process_scenario(projects: int = 3468) -> Scenario:
                     linkage=liupanshui(0.15))
 
 
+def imported_scenario(folder: str | Path, projects: int = 3468) -> Scenario:
+    """The project tables of an imported folder, repeated in turn to ``projects`` projects
+    (each copy with its own id, its table's leaves and budget), linked by the Liupanshui
+    rule."""
+    pf = load_imported(folder)
+    idx = np.arange(projects) % pf.n_projects
+    table = pf.table.iloc[idx].reset_index(drop=True)
+    table["project_id"] = [f"{p}/{k}" for k, p in enumerate(table["project_id"])]
+    c = pf.cells
+    cells = Cells(**{f: getattr(c, f)[idx] for f in ("kind", "direction", "target", "value",
+                                                     "points", "level1", "level2", "level3")})
+    big = ImportedPortfolio(table, source=pf.source, cells=cells)
+    return Scenario(name="bench_imported", portfolio=big, seed=1, linkage=liupanshui(0.15))
+
+
 def _full_process(projects: int, replications: int, years: int, engine: str,
                   workers: int | None, chunk: int | None = None,
-                  space: str = "attainment") -> dict[str, Any]:
+                  space: str = "attainment", imported: str | None = None,
+                  process: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run (in whatever process calls it) and time the Monte Carlo; count the random
     numbers it drew. ``space``: attainment or measurement space (each leaf's measured value
-    drawn and scored by its rule)."""
-    scenario = full_process_scenario(projects)
-    performance = {**FULL_PROCESS.get("performance", {}), "space": space}
-    settings = settings_from_dict({**FULL_PROCESS, "years": years,
+    drawn and scored by its rule); ``imported``: an imported folder's tables
+    (:func:`imported_scenario`) instead of the flat portfolio; ``process``: the settings
+    (default :data:`FULL_PROCESS`)."""
+    scenario = (full_process_scenario(projects) if imported is None
+                else imported_scenario(imported, projects))
+    process = FULL_PROCESS if process is None else process
+    performance = {**process.get("performance", {}), "space": space}
+    settings = settings_from_dict({**process, "years": years,
                                    "replications": replications, "performance": performance,
                                    **({"chunk": chunk} if chunk else {})})
     t = time.perf_counter()
@@ -243,6 +279,74 @@ def time_full_process(projects: int = 3468, replications: int = 1000, years: int
             "misgrading_year1": round(run["misgrading_year1"], 4)}
 
 
+def time_import(workbooks: int = 200, seed: int = 1) -> dict[str, Any]:
+    """``perfsim import`` (read, score, review, write the CSVs) on ``workbooks`` generated
+    training workbooks (:func:`perfsim.forms.generate.write_selfeval`, every layout
+    variant), in this process: seconds per workbook and the 1,000 extrapolated."""
+    with tempfile.TemporaryDirectory() as d:
+        folder, out = Path(d) / "workbooks", Path(d) / "out"
+        write_selfeval(folder, workbooks, seed=seed)
+        out.mkdir()
+        t = time.perf_counter()
+        imported = read_paths([folder], progress=False)
+        frames = tidy(score_tables(imported.tables, load_levels()), imported.failed)
+        write_csvs(frames, out)
+        seconds = time.perf_counter() - t
+    return {"workbooks": workbooks, "tables": len(imported.tables),
+            "leaves": int(len(frames["leaves"])), "seconds": round(seconds, 3),
+            "ms_per_workbook": round(1000 * seconds / workbooks, 2),
+            "per_1000_workbooks_s": round(1000 * seconds / workbooks, 1)}
+
+
+def time_full_process_imported(projects: int = 3468, replications: int = 1000,
+                               years: int = 5, workbooks: int = 200,
+                               space: str = "attainment") -> dict[str, Any]:
+    """The full process (:data:`FULL_PROCESS_IMPORTED`) on ``workbooks`` generated tables,
+    imported and repeated to ``projects`` projects, beside the flat portfolio (20 leaves)
+    under the same settings, each in a fresh process."""
+    with tempfile.TemporaryDirectory() as d:
+        folder, out = Path(d) / "workbooks", Path(d) / "imported"
+        write_selfeval(folder, workbooks, seed=1)
+        out.mkdir()
+        imported = read_paths([folder], progress=False)
+        write_csvs(tidy(score_tables(imported.tables, load_levels()), imported.failed), out)
+        leaves = load_imported(out).cells
+        mine = _fresh(_full_process, projects, replications, years, "numpy", None, None,
+                      space, str(out), FULL_PROCESS_IMPORTED)
+    flat = _fresh(_full_process, projects, replications, years, "numpy", None, None, space,
+                  None, FULL_PROCESS_IMPORTED)
+    cells = projects * replications * years
+    return {"projects": projects, "replications": replications, "years": years,
+            "space": space, "tables": int(leaves.kind.shape[0]),
+            "padded_leaves": int(leaves.kind.shape[1]),
+            "mean_leaves": round(float(leaves.mask.sum(axis=1).mean()), 2),
+            "perfsim_s": round(mine["seconds"], 3),
+            "ns_per_cell": round(1e9 * mine["seconds"] / cells, 1),
+            "flat_s": round(flat["seconds"], 3),
+            "flat_ns_per_cell": round(1e9 * flat["seconds"] / cells, 1),
+            "imported_over_flat": round(mine["seconds"] / flat["seconds"], 3),
+            "peak_rss_mib": round(mine["peak_rss_mib"], 1),
+            "flat_peak_rss_mib": round(flat["peak_rss_mib"], 1)}
+
+
+def format_imported_bench(b: Mapping[str, Any]) -> str:
+    """The imported tables' figures as lines."""
+    i, f = b["import"], b["full_process_imported"]
+    return "\n".join([
+        f"perfsim import: {i['workbooks']} generated workbooks ({i['tables']} tables, "
+        f"{i['leaves']:,} leaves) in {i['seconds']:.2f} s: {i['ms_per_workbook']:.1f} ms a "
+        f"workbook, {i['per_1000_workbooks_s']:.0f} s for 1,000",
+        f"full process on imported tables: {f['projects']:,} projects ({f['tables']} tables "
+        f"repeated; {f['mean_leaves']} leaves each on average, padded to "
+        f"{f['padded_leaves']}) × {f['replications']:,} replications × {f['years']} years, "
+        f"{f['space']} space",
+        f"  imported                {f['perfsim_s']:9.3f} s   ({f['ns_per_cell'] / 1000:.2f} µs "
+        f"per project × replication × year; peak {f['peak_rss_mib']:.1f} MiB)",
+        f"  flat, 20 leaves         {f['flat_s']:9.3f} s   ({f['flat_ns_per_cell'] / 1000:.2f} "
+        f"µs; peak {f['flat_peak_rss_mib']:.1f} MiB)",
+        f"  imported / flat         {f['imported_over_flat']:9.2f}"])
+
+
 def time_engines(engines: tuple[str, ...], quick: bool = False) -> dict[str, Any]:
     """Each engine on the same process (3,468 projects, 512 replications, 2 years; a tenth
     with ``quick``) and on a 32-replication year (what the engine costs per task)."""
@@ -283,6 +387,8 @@ def run_bench(quick: bool = False, engines: tuple[str, ...] = ("numpy", "process
         "full_process_measurement": time_full_process(replications=1000 // scale,
                                                       space="measurement"),
         "engines": time_engines(engines, quick),
+        "import": time_import(20 if quick else 200),
+        "full_process_imported": time_full_process_imported(replications=1000 // scale),
         "cpu_count": os.cpu_count(), "quick": quick,
     }
     if scaling:
@@ -323,6 +429,8 @@ def format_bench(b: dict[str, Any]) -> str:
             name = k[:-2]
             lines.append(f"  {name:12s} {v:8.2f} s   32 replications: "
                          f"{e[f'{name}_32_replications_s']:.2f} s")
+    if "import" in b:
+        lines += ["", format_imported_bench(b)]
     if "scaling" in b:
         lines += ["", "scaling (full process; ns per project × replication × year):"]
         df = pd.DataFrame(b["scaling"])

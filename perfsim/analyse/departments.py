@@ -7,6 +7,8 @@ not-applicable cells) minus the portfolio's mean, in percentage points of the le
 +12 means its projects earn 12% more of that leaf's points than the average project. The
 strongest indicator is the one with the largest difference, the weakest the smallest. A
 portfolio of ready scores has no indicators: the profile then holds grades and money only.
+A portfolio of imported tables, whose projects each have their own leaves, is compared at the
+level the leaves share: the share of each level-1 group's (一级指标) points its projects earn.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from perfsim.errors import InputError
+from perfsim.model.imported import ImportedPortfolio
 from perfsim.model.scenario import Scenario
 from perfsim.run.year import YearResult
 
@@ -58,27 +61,42 @@ def department_profiles(scenario: Scenario, year: YearResult,
 
     indicators = pd.DataFrame(columns=["department", "code", "name", "department_mean",
                                        "portfolio_mean", "difference_pp"])
-    if not scenario.portfolio.has_scores and scenario.system is not None:
+    frame = None
+    if isinstance(scenario.portfolio, ImportedPortfolio):   # the framework's level 1
+        frame = scenario.portfolio.shares("level1")
+
+        def name_of(c: str) -> str:
+            return c
+
+        def label(c: str) -> str:
+            return c
+    elif not scenario.portfolio.has_scores and scenario.system is not None:
         attainment, _ = scenario.observed()
         system = scenario.system
-        codes = list(system.codes)
-        frame = pd.DataFrame(attainment, columns=codes)
+        frame = pd.DataFrame(attainment, columns=list(system.codes))
+        name_of = system.name_of
+
+        def label(c: str) -> str:
+            return f"{c} {system.name_of(c)}"
+    if frame is not None:
+        codes = list(frame.columns)
         frame["department"] = scenario.portfolio.departments.astype(str)
         means = frame.groupby("department")[codes].mean().reindex(chosen)
         overall = frame[codes].mean()
         diff = (means - overall) * 100.0
-        long = diff.stack().rename("difference_pp").reset_index()
+        long = diff.stack().rename("difference_pp").reset_index()   # a group none has: out
         long.columns = ["department", "code", "difference_pp"]
         long["department_mean"] = means.stack().to_numpy()
         long["portfolio_mean"] = overall.reindex(long["code"]).to_numpy()
-        long["name"] = [system.name_of(c) for c in long["code"]]
+        long["name"] = [name_of(c) for c in long["code"]]
         indicators = long[["department", "code", "name", "department_mean", "portfolio_mean",
                            "difference_pp"]]
-        order = diff.to_numpy()
+        order = np.nan_to_num(diff.to_numpy(), nan=-np.inf)
         best = np.asarray(codes)[np.argmax(order, axis=1)]
+        order = np.nan_to_num(diff.to_numpy(), nan=np.inf)
         worst = np.asarray(codes)[np.argmin(order, axis=1)]
-        summary["strongest"] = [f"{c} {system.name_of(c)}" for c in best]
-        summary["weakest"] = [f"{c} {system.name_of(c)}" for c in worst]
+        summary["strongest"] = [label(c) for c in best]
+        summary["weakest"] = [label(c) for c in worst]
     return Profiles(summary, indicators.reset_index(drop=True))
 
 

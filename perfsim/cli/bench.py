@@ -9,10 +9,13 @@ from perfsim.app.compute import bench_calls
 from perfsim.bench import (
     format_app_bench,
     format_bench,
+    format_imported_bench,
     format_notebooks_bench,
     format_sensitivity_bench,
     run_bench,
     time_app,
+    time_full_process_imported,
+    time_import,
     time_notebooks,
     time_sensitivity,
 )
@@ -43,6 +46,9 @@ def add(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--app", action="store_true",
                        help="time only one change on the what-if page (perfsim app) against "
                             "the bare one-year run, at Liupanshui scale")
+    bench.add_argument("--imported", action="store_true",
+                       help="time only perfsim import on generated workbooks and the full "
+                            "process on imported tables beside a flat portfolio")
     bench.add_argument("--sensitivity", action="store_true",
                        help="time only a Sobol analysis (6 parameters, N = 1,024) of "
                             "3,468 projects with 20 measured leaves")
@@ -56,6 +62,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if getattr(args, "sensitivity", False):
         timing = time_sensitivity(n=128 if args.quick else 1024)
         print(json.dumps(timing, indent=2) if args.json else format_sensitivity_bench(timing))
+        return 0
+    if getattr(args, "imported", False):
+        scale = 10 if args.quick else 1
+        timing = {"import": time_import(200 // scale),
+                  "full_process_imported": time_full_process_imported(
+                      replications=1000 // scale)}
+        print(json.dumps(timing, indent=2) if args.json else format_imported_bench(timing))
         return 0
     if getattr(args, "app", False):
         timing = time_app(bench_calls(), repeats=5 if args.quick else 21)

@@ -66,6 +66,7 @@ from perfsim.errors import InputError
 from perfsim.forms.targets import load_levels
 from perfsim.forms.vocabulary import (
     FINDINGS,
+    IMPORT_ONLY,
     PLANTED_COLUMNS,
     PROJECT_COLUMNS,
     TITLES,
@@ -88,7 +89,7 @@ TOTAL_POINTS = 100
 DECIMALS = 2
 #: The most workbooks one command writes (their content is planned in memory first).
 MAX_PROJECTS = 100_000
-TRUTH_COLUMNS = tuple(c for c in PROJECT_COLUMNS if c != "findings")
+TRUTH_COLUMNS = tuple(c for c in PROJECT_COLUMNS if c not in ("findings", *IMPORT_ONLY))
 _GRADING = Grading()
 #: Money targets drawn as shares of the table's own budget (low and high are shares).
 _SHARE_OF_BUDGET = frozenset({"发放补助资金", "项目总成本"})

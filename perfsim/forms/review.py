@@ -10,6 +10,7 @@ points), so a clean table gives none. Where a more specific finding explains a l
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -138,29 +139,49 @@ def _actual_value(s: ScoredLeaf) -> float | str | None:
     return _value(a)
 
 
+def _root(files: Sequence[str]) -> str:
+    """The folder the files share (a project id names a file from it)."""
+    try:
+        return os.path.commonpath([os.path.dirname(f) for f in files]) if files else ""
+    except ValueError:   # relative and absolute paths mixed
+        return ""
+
+
+def _relative(file: str, root: str) -> str:
+    return Path(os.path.relpath(file, root)).as_posix() if root else Path(file).as_posix()
+
+
 def tidy(scored: Sequence[ScoredTable], failed: Sequence[tuple[str, str]] = ()
          ) -> dict[str, pd.DataFrame]:
     """The three tidy tables: ``projects`` (one row per table, money in yuan, the execution
-    rate a share), ``leaves`` (one row per leaf) and ``findings`` (sorted by money at stake),
-    with the columns of :mod:`perfsim.forms.vocabulary`."""
+    rate a share; ``project_id`` file:sheet — the file from the folder the files share — with
+    #k for the k-th table of a sheet), ``leaves`` (one row per leaf, with its table's
+    ``project_id``) and ``findings`` (sorted by money at stake), with the columns of
+    :mod:`perfsim.forms.vocabulary`."""
     projects, leaves, found = [], [], []
+    seen: dict[tuple[str, str], int] = {}
+    root = _root([st.table.file for st in scored])
     for st in scored:
         t = st.table
         fs = findings(st)
         found.extend(fs)
+        k = seen[t.file, t.sheet] = seen.get((t.file, t.sheet), 0) + 1
+        pid = f"{_relative(t.file, root)}:{t.sheet}" + (f"#{k}" if k > 1 else "")
         projects.append({
-            "file": t.file, "sheet": t.sheet, "form": t.form,
+            "project_id": pid, "file": t.file, "sheet": t.sheet, "form": t.form,
             "project": t.project or (t.department if t.form == "department" else ""),
             "department": t.department, "unit": t.unit,
             "budget_initial": t.money("budget_initial"), "budget_full": t.money("budget_full"),
             "executed": t.money("executed"), "execution_rate": st.execution_rate,
+            "exec_points": t.exec_points, "exec_score": t.exec_score,
             "printed_total": st.printed_total, "recomputed_total": st.recomputed_total,
             "printed_grade": st.printed_grade, "recomputed_grade": st.recomputed_grade,
             "findings": len(fs)})
         for s in st.leaves:
             leaf = s.leaf
             leaves.append({
-                "file": t.file, "sheet": t.sheet, "row": leaf.row, "level1": leaf.level1,
+                "project_id": pid, "file": t.file, "sheet": t.sheet, "row": leaf.row,
+                "level1": leaf.level1,
                 "level2": leaf.level2, "level3": leaf.level3, "target_text": s.target.text,
                 "actual_text": s.actual.text, "op": s.target.op or "",
                 "target_value": _value(s.target), "actual_value": _actual_value(s),

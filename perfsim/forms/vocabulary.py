@@ -50,12 +50,16 @@ FINDINGS = {
 }
 
 #: projects.csv, one row per table (money in yuan).
-PROJECT_COLUMNS = ("file", "sheet", "form", "project", "department", "unit",
+PROJECT_COLUMNS = ("project_id", "file", "sheet", "form", "project", "department", "unit",
                    "budget_initial", "budget_full", "executed", "execution_rate",
-                   "printed_total", "recomputed_total", "printed_grade", "recomputed_grade",
-                   "findings")
+                   "exec_points", "exec_score", "printed_total", "recomputed_total",
+                   "printed_grade", "recomputed_grade", "findings")
+#: Columns of projects.csv that a generator's truth file does not hold: the table's id
+#: (file:sheet, #k for the k-th table of a sheet) that leaves.csv rows point to, and the
+#: execution item's points and printed score (the model reads them).
+IMPORT_ONLY = ("project_id", "exec_points", "exec_score")
 #: leaves.csv, one row per third-level indicator.
-LEAF_COLUMNS = ("file", "sheet", "row", "level1", "level2", "level3", "target_text",
+LEAF_COLUMNS = ("project_id", "file", "sheet", "row", "level1", "level2", "level3", "target_text",
                 "actual_text", "op", "target_value", "actual_value", "unit", "points",
                 "printed_score", "recomputed_score", "rule")
 #: findings.csv, one row per finding (points at stake: the points the finding may move).
@@ -131,7 +135,9 @@ LEAF_RULES = {"proportional": "按完成比例（达标满分）", "threshold": 
 
 #: Chinese headings of the tidy outputs' columns (the review workbook and page show
 #: "中文 english").
-COLUMN_ZH = {"file": "文件", "sheet": "工作表", "form": "表类型", "project": "项目",
+COLUMN_ZH = {"project_id": "项目编号", "exec_points": "预算执行分值",
+             "exec_score": "预算执行得分（填报）", "file": "文件", "sheet": "工作表",
+             "form": "表类型", "project": "项目",
              "department": "部门", "unit": "实施单位", "budget_initial": "年初预算数（元）",
              "budget_full": "全年预算数（元）", "executed": "全年执行数（元）",
              "execution_rate": "执行率", "printed_total": "填报总分",

@@ -46,6 +46,14 @@ class Measure:
     "leaf" is the score itself with 1 point per point, so a score passes through exactly).
     ``bonus`` (projects,) are fixed bonus points added to the total.
 
+    ``cells`` (P, L), or per slot of each row (R, S, L): each project's own leaf points, for a
+    portfolio whose projects carry their own leaves under a shared framework (an imported
+    folder of self-evaluation tables, :mod:`perfsim.model.imported`): leaves padded to the
+    longest table with 0 points, so padding never scores. The total is then Σ attainment ×
+    the project's own points (an einsum over the leaves); ``points`` (L,) are the average
+    project's, for the totals that ask for one system's scale. Per-row points (a weighting
+    design) do not apply to it.
+
     ``ready`` marks a portfolio of ready scores (its one "leaf" has no dispersion).
     ``leaf_decimals`` and ``total_decimals`` round as published tables do (四舍五入): each
     leaf's points (weighted sum only) and the total with its bonus; None leaves them as
@@ -62,6 +70,13 @@ class Measure:
     total_decimals: int | None = None
     ready: bool = False   # the portfolio holds ready scores: no leaves, so no leaf dispersion
     within: np.ndarray | None = None   # each level-1 group's own aggregation (WITHIN index)
+    cells: np.ndarray | None = None    # (P, L) or (R, S, L): each project's own leaf points
+
+    def at(self, rows: slice) -> Measure:
+        """The measure of a run of rows: per-slot ``cells`` (R, S, L) cut to those rows."""
+        if self.cells is None or self.cells.ndim < 3:
+            return self
+        return dataclasses.replace(self, cells=self.cells[rows])
 
     @property
     def linear(self) -> bool:
@@ -72,8 +87,12 @@ class Measure:
     def score(self, attainment: np.ndarray, points: np.ndarray | None = None,
               bonus: np.ndarray | float | None = None) -> np.ndarray:
         """Total scores (..., P) of attainments (..., P, I); ``points`` (I,) or per row
-        (R, I) (per-row points need the weighted sum)."""
+        (R, I) (per-row points need the weighted sum); with ``cells`` each project's own
+        points (``points`` is not read)."""
         w = self.points if points is None else points
+        if self.cells is not None:
+            return self._score_cells(attainment, self.cells,
+                                     self.bonus if bonus is None else bonus)
         if self.linear and self.leaf_decimals is not None:
             leaf = attainment * (w if w.ndim == 1 else w[:, None, :])
             base = round_half_up(leaf, self.leaf_decimals).sum(axis=-1)
@@ -92,6 +111,9 @@ class Measure:
         w = self.points if points is None else points
         bonus = self.bonus if np.ndim(self.bonus) == 0 else np.asarray(self.bonus)[rows[-1]] \
             if np.ndim(self.bonus) == 1 else np.asarray(self.bonus)[rows]
+        if self.cells is not None:   # each cell's project's own points (K, L)
+            own = self.cells[rows[-1]] if self.cells.ndim == 2 else self.cells[rows]
+            return self._score_cells(attainment, own, bonus)
         if w.ndim == 1:
             return self.score(attainment, w, bonus)
         if not self.linear:
@@ -103,14 +125,33 @@ class Measure:
             base = np.einsum("ki,ki->k", attainment, cell)
         return round_half_up(base + bonus, self.total_decimals)
 
+    def _score_cells(self, attainment: np.ndarray, own: np.ndarray,
+                     bonus: np.ndarray | float) -> np.ndarray:
+        """Totals (...) of attainments (..., L) with each project's own points ``own``
+        broadcasting against them: Σ attainment × points, leaves rounded as printed."""
+        if self.leaf_decimals is not None:
+            base = round_half_up(attainment * own, self.leaf_decimals).sum(axis=-1)
+        else:
+            base = np.einsum("...l,...l->...", attainment, own)
+        return round_half_up(base + bonus, self.total_decimals)
+
     def share(self, attainment: np.ndarray) -> np.ndarray:
-        """The weighted attainment share in [0, 1] of each project (bonus excluded)."""
+        """The weighted attainment share in [0, 1] of each project (bonus excluded); with
+        ``cells`` over each project's own points."""
+        if self.cells is not None:
+            total = self.cells.sum(axis=-1)
+            return np.einsum("...l,...l->...", attainment, self.cells) / np.where(
+                total > 0, total, 1.0)
         scale = self.points * self.span
         return attainment @ (self.points / scale.sum())
 
     def noise_variance(self, sd: float) -> float:
         """Variance of a project's attainment share when every leaf carries independent
-        noise of ``sd`` (attainment units)."""
+        noise of ``sd`` (attainment units); with ``cells`` the average over the projects."""
+        if self.cells is not None:
+            total = self.cells.sum(axis=-1, keepdims=True)
+            e = self.cells / np.where(total > 0, total, 1.0)
+            return float(sd) ** 2 * float(np.mean(np.einsum("...l,...l->...", e, e)))
         e = self.points * self.span / float((self.points * self.span).sum())
         return float(sd) ** 2 * float(e @ e)
 
@@ -341,25 +382,26 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
     step = max(1, CACHE_BYTES // (3 * 8 * S * I))
     for r0 in range(0, R, step):
         r = slice(r0, r0 + step)
+        m = measure.at(r)   # per-slot leaf points: these rows'
         a, noise, a_self = a_true[r], draws.z_self[r], scratch[r]
         if shift is not None:
             a += (shift[r, :, None] if unit else shift[r, :, None] * u)
         if space is None:
-            true[r] = measure.score(np.clip(a, 0.0, top, out=a), rows(true_points, r),
+            true[r] = m.score(np.clip(a, 0.0, top, out=a), rows(true_points, r),
                                     rows(bonus, r))
         else:  # measurement space: the latent attainment stays as it is, the rules score it
-            true[r] = measure.score(space.attain(a, r), rows(true_points, r), rows(bonus, r))
+            true[r] = m.score(space.attain(a, r), rows(true_points, r), rows(bonus, r))
         if shown is None:
             np.add(a, noise, out=a_self)
         else:
             np.multiply(a, shown[r, :, None], out=a_self)
             a_self += noise
         if inflated:
-            honest_self[r] = measure.score(
+            honest_self[r] = m.score(
                 np.clip(a_self, 0.0, top, out=noise) if space is None
                 else space.attain(a_self, r), rows(points, r), rows(bonus, r))
             a_self += (inflation[r, :, None] if unit else inflation[r, :, None] * u)
-        self_score[r] = measure.score(
+        self_score[r] = m.score(
             np.clip(a_self, 0.0, top, out=a_self) if space is None
             else space.attain(a_self, r), rows(points, r), rows(bonus, r))
     checked = select_for_check(p.check_share, p.selection, active, draws.key,

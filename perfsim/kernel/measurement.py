@@ -56,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from perfsim.kernel.scoring import Rule, bonus_total, with_targets
+from perfsim.kernel.scoring import Rule, bonus_total, cell_attain_latent, with_targets
 
 #: where a :class:`LeafSpace`'s arrays are read: a run of rows (slice) or cells (rows, slots)
 At = slice | tuple[np.ndarray, np.ndarray]
@@ -166,6 +166,43 @@ class LeafSpace:
             for b, rule in enumerate(self.bonus_rules)]
         return bonus_total(earned, [rule.points for rule in self.bonus_rules], self.bonus_cap,
                            self.leaf_decimals)
+
+
+@dataclass(frozen=True, eq=False)
+class CellSpace:
+    """Measurement space for a portfolio whose projects carry their own leaves (padded
+    arrays (P, L), or per slot (R, S, L); :mod:`perfsim.kernel.scoring.cells`): each cell's
+    rule ``kind``, ``direction`` and ``target``, its measured ``value`` and the attainment it
+    earns (``base``). The same interface as :class:`LeafSpace` for the evaluation process;
+    no bonus leaves, no targets a project sets itself."""
+
+    kind: np.ndarray
+    direction: np.ndarray
+    target: np.ndarray
+    value: np.ndarray
+    base: np.ndarray
+    bonus_rules: tuple[Rule, ...] = ()
+    soft: np.ndarray | None = None
+
+    def map(self, fn: Any) -> CellSpace:
+        """The same space with ``fn`` applied to every cell array (e.g. to the slots)."""
+        return CellSpace(kind=fn(self.kind), direction=fn(self.direction),
+                         target=fn(self.target), value=fn(self.value), base=fn(self.base))
+
+    def attain(self, latent: np.ndarray, at: At = slice(None), recheck: bool = False
+               ) -> np.ndarray:
+        """Cell attainments (…, L) of latent attainments ``latent`` read ``at`` rows or
+        cells (:meth:`LeafSpace.attain`): each cell scored by its own rule
+        (:func:`~perfsim.kernel.scoring.cell_attain_latent`)."""
+        def take(x: np.ndarray) -> np.ndarray:
+            return LeafSpace.take(x, at, 1)
+
+        return cell_attain_latent(take(self.kind), take(self.direction), take(self.target),
+                                  take(self.value), take(self.base), latent)
+
+    def bonus(self, change: np.ndarray, at: At = slice(None)) -> float:
+        """No bonus leaves: 0 points."""
+        return 0.0
 
 
 def _at(rule: Rule, targets: np.ndarray) -> Rule:

@@ -12,6 +12,8 @@ Scenario YAML (paths are relative to the scenario file)::
     portfolio:
       file: ../portfolios/example.csv          # either a file ...
       # generate: {preset: liupanshui_2021, calibrate: {...}}   # ... or this
+      # imported: ../imports/2023              # ... or a folder `perfsim import` wrote
+      # scores: recomputed                     # (imported: recomputed or printed)
     grading: {labels: national, cutoffs: [90, 80, 60], quotas: {excellent: 0.2}}
     linkage: {rule: liupanshui, ratio: 0.15, pool: treasury}
     weighting: {groups: {method: entropy}}       # optional, see perfsim.run.compare
@@ -45,6 +47,7 @@ from perfsim.model.constraints import (
     linkage_value,
     set_file_value,
 )
+from perfsim.model.imported import SCORES, ImportedPortfolio, load_imported
 from perfsim.model.indicators import CELL_COLUMNS, IndicatorSystem, load_indicator_system
 from perfsim.model.portfolio import Portfolio, generate_portfolio, load_portfolio
 from perfsim.model.settings import Settings, settings_block, settings_from_dict
@@ -126,6 +129,8 @@ class Scenario:
         "leaf" per project, the score itself, so that every path computes the very same
         scores."""
         pf = self.portfolio
+        if isinstance(pf, ImportedPortfolio):   # each project's own leaves and points
+            return pf.observed()
         if pf.has_scores:
             s = np.asarray(pf.scores, dtype=float)
             span = max(self.total, float(s.max(initial=0.0)))
@@ -193,6 +198,9 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
     if doc.get("department_flags") is not None:
         portfolio = portfolio.with_department_flags(
             department_flags(doc["department_flags"], base, src, linkage.preconditions), src)
+    if doc.get("weighting") is not None and isinstance(portfolio, ImportedPortfolio):
+        raise InputError(src, field="weighting", problem="an imported portfolio keeps each "
+                                                         "table's own points: no weighting")
     if doc.get("weighting") is not None or (system is not None and system.weighting is not None):
         try:  # the scenario's weighting block wins over the indicator system's
             spec = scenario_weighting(doc.get("weighting"), system, path, portfolio)
@@ -287,10 +295,27 @@ def _portfolio(spec: Any, base: Path, src: str, system: IndicatorSystem | None,
                grading: Grading, seed: int, flags: tuple[str, ...] = ()) -> Portfolio:
     if isinstance(spec, str):
         spec = {"file": spec}
-    if not isinstance(spec, Mapping) or len(set(spec) & {"file", "generate"}) != 1 or set(
-            spec) - {"file", "generate"}:
+    kinds = {"file", "generate", "imported"}
+    if not isinstance(spec, Mapping) or len(set(spec) & kinds) != 1 or set(spec) - kinds - (
+            {"scores"} if "imported" in spec else set()):
         raise InputError(src, field="portfolio", value=spec,
-                         problem="must be {file: PATH} or {generate: {...}}")
+                         problem="must be {file: PATH}, {generate: {...}} or {imported: FOLDER, "
+                                 f"scores: {' | '.join(SCORES)}}}")
+    if "imported" in spec:
+        if system is not None:
+            raise InputError(src, field="indicator_system", value=str(system.path),
+                             problem="an imported portfolio carries each table's own leaves "
+                                     "and points: name no indicator system")
+        folder = spec["imported"]
+        if not isinstance(folder, str) or not folder.strip():
+            raise InputError(src, field="portfolio.imported", value=folder,
+                             problem="must be a folder path")
+        path = (base / folder).resolve() if not Path(folder).is_absolute() else Path(folder)
+        try:
+            return load_imported(path, spec.get("scores", "recomputed"))
+        except InputError as err:
+            raise err.at(src, field="portfolio.scores" if err.field == "scores" else None
+                         ) from None
     if "file" in spec:
         return load_portfolio(_resolve(base, spec["file"], src, "portfolio.file"), system,
                               flags=flags)

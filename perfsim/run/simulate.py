@@ -44,11 +44,13 @@ from perfsim.kernel.evaluation import (
 )
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.measurement import (
+    CellSpace,
     LeafSpace,
     expected_values,
     set_targets,
     with_overcompletion,
 )
+from perfsim.model.imported import MEASURED_KINDS, ImportedPortfolio
 from perfsim.model.indicators import VALUE
 from perfsim.model.params import Parameter, RowDesign, apply_rows, parameters
 from perfsim.model.scenario import Scenario
@@ -130,6 +132,10 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
     if settings.cutoff_jitter > 0 and scenario.grading.cutoffs is not None:
         params["cutoffs"] = known_params["grading.cutoffs"]
     if settings.weight_uncertainty != "none":
+        if isinstance(pf, ImportedPortfolio):
+            raise InputError(scenario.source, "simulation", "uncertainty.weights",
+                             settings.weight_uncertainty, "an imported portfolio keeps each "
+                             "table's own points: no weight uncertainty")
         if not measure.linear:
             raise InputError(scenario.source, "simulation", "uncertainty.weights",
                              settings.weight_uncertainty, "weight uncertainty needs "
@@ -152,6 +158,9 @@ def space_of(scenario: Scenario, settings: Settings) -> str:
     attainment space otherwise."""
     if settings.space != "auto":
         return settings.space
+    pf = scenario.portfolio
+    if isinstance(pf, ImportedPortfolio):   # leaves of their own: a cell with a target
+        return "measurement" if np.isin(pf.cells.kind, MEASURED_KINDS).any() else "attainment"
     system = scenario.system
     if scenario.portfolio.has_scores or system is None:
         return "attainment"
@@ -207,6 +216,14 @@ def leaf_space(scenario: Scenario, settings: Settings, attainment: np.ndarray,
                                      "measurement")
         return None
     system, pf = scenario.system, scenario.portfolio
+    if isinstance(pf, ImportedPortfolio):
+        if targeted:
+            raise InputError(scenario.source, "simulation", "targets",
+                             problem="targets a project sets itself are not simulated on an "
+                                     "imported portfolio (each table's own targets stand)")
+        c = pf.cells
+        return CellSpace(kind=c.kind, direction=c.direction, target=c.target, value=c.value,
+                         base=np.asarray(attainment, dtype=float))
     if pf.has_scores or system is None:
         raise InputError(scenario.source, "simulation", "performance.space", s.space,
                          "measurement space needs a portfolio of measurements and its "

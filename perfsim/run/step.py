@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim.errors import InputError
 from perfsim.kernel import metrics
 from perfsim.kernel.evaluation import (
     Costs,
@@ -334,6 +335,13 @@ def year_rows(inputs: SimInputs, design: RowDesign, z_inflation: np.ndarray,
     measure = inputs.measure
     if np.ndim(measure.bonus):
         measure = dataclasses.replace(measure, bonus=slots(measure.bonus))
+    if measure.cells is not None:   # each project's own points: the entrants take theirs
+        if design.points is not None:
+            raise InputError(inputs.scenario.source, field="weights",
+                             problem="a portfolio whose projects carry their own leaves "
+                                     "keeps each table's points: no weights per row")
+        if S > P0:
+            measure = dataclasses.replace(measure, cells=slots(measure.cells))
     points = inputs.measure.points if design.points is None else design.points
     theta_mu = slots(inputs.theta)
     rows = YearRows(

@@ -23,6 +23,7 @@ Published tables round leaf points and totals (四舍五入, usually to two deci
 (:class:`perfsim.kernel.evaluation.Measure`).
 
 One file per rule family, each standing on :mod:`~perfsim.kernel.scoring.base`:
+``cells`` (each project's own leaves on padded arrays),
 ``proportional`` (proportional, linear, execution rate), ``threshold`` (threshold,
 all-or-nothing), ``deduct`` (deduct, share), ``graded``, ``ratio`` (ratio of a score, grade
 points), ``assessed``, ``bonus``, ``recheck``; ``registry`` names them by kind; ``targets``
@@ -44,6 +45,7 @@ from perfsim.kernel.scoring.aggregation import (
 from perfsim.kernel.scoring.assessed import Assessed
 from perfsim.kernel.scoring.base import DIRECTIONS, GAP_MODES, OWN, Rule
 from perfsim.kernel.scoring.bonus import Bonus
+from perfsim.kernel.scoring.cells import CELL_KINDS, cell_attain_latent, cell_attainment
 from perfsim.kernel.scoring.deduct import Deduct, Share
 from perfsim.kernel.scoring.graded import Graded
 from perfsim.kernel.scoring.proportional import ExecutionRate, Linear, Proportional
@@ -56,6 +58,7 @@ from perfsim.kernel.scoring.threshold import AllOrNothing, Threshold
 
 __all__ = [
     "AGGREGATIONS",
+    "CELL_KINDS",
     "DIRECTIONS",
     "GAP_MODES",
     "ORDINAL_CUTOFFS",
@@ -79,6 +82,8 @@ __all__ = [
     "Share",
     "Threshold",
     "bonus_total",
+    "cell_attain_latent",
+    "cell_attainment",
     "gap_penalty",
     "group_shares",
     "make_rule",

@@ -1,0 +1,100 @@
+"""Leaves of their own: each project scores its own third-level leaves, each leaf by its own
+rule against its own target, on padded arrays (projects × the most leaves a project has).
+
+A self-evaluation table (项目支出绩效自评表) carries its own leaves under the shared framework;
+a portfolio of such tables is held as arrays shaped (P, L): the rule kind of each cell
+(:data:`CELL_KINDS`; ``pad`` for the cells past a table's last leaf, which carry 0 points),
+its direction, target, measured value and points. :func:`cell_attainment` scores every cell
+by its own rule with the kernel's rules (:mod:`perfsim.kernel.scoring`), one call per rule
+kind (and direction) over all the cells that have it, never a loop over projects:
+
+============  =====================================================================
+kind          attainment (share in [0, 1] of the leaf's points)
+============  =====================================================================
+proportional  the ``proportional`` rule against the cell's own target (higher: actual ÷
+              target; lower: target ÷ actual; equal: 1 − |actual − target| ÷ |target|)
+threshold     the ``threshold`` rule: value 1 (met) earns full points, 0 none
+level         the qualitative level's coefficient, the value itself, within [0, 1]
+assessed      the ``assessed`` rule: the assessor's points (value, in points) within
+              [0, points]
+execution     the ``execution_rate`` rule with target 1: min(execution rate, 1)
+============  =====================================================================
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from perfsim.kernel.scoring.assessed import Assessed
+from perfsim.kernel.scoring.base import DIRECTIONS
+from perfsim.kernel.scoring.proportional import ExecutionRate, Proportional
+from perfsim.kernel.scoring.targets import with_targets
+from perfsim.kernel.scoring.threshold import Threshold
+
+#: Rule kinds of a cell, by code (the index): ``pad`` marks a cell past a table's last leaf.
+CELL_KINDS = ("pad", "proportional", "threshold", "level", "assessed", "execution")
+
+
+def cell_attainment(kind: np.ndarray, direction: np.ndarray, target: np.ndarray,
+                    value: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Attainments (shares in [0, 1]) of cells (any shape, e.g. (P, L)): ``kind`` an index
+    into :data:`CELL_KINDS`, ``direction`` an index into
+    :data:`~perfsim.kernel.scoring.DIRECTIONS` (proportional cells), ``target`` in the
+    leaf's unit (proportional cells), ``value`` the measured value (the actual in the
+    target's unit; 1/0 met or not; a level's coefficient; assessed points; the execution rate
+    as a share), ``points`` the cell's points. Padding earns 0."""
+    kind = np.asarray(kind)
+    value = np.asarray(value, dtype=float)
+    out = np.zeros(value.shape)
+    for d, name in enumerate(DIRECTIONS):
+        at = (kind == CELL_KINDS.index("proportional")) & (np.asarray(direction) == d)
+        if at.any():
+            t = np.asarray(target, dtype=float)[at]
+            rule = with_targets(Proportional(target=1.0, direction=name), t)
+            out[at] = rule.attainment(value[at])
+    at = kind == CELL_KINDS.index("threshold")
+    if at.any():
+        out[at] = Threshold(target=1.0).attainment(value[at])
+    at = kind == CELL_KINDS.index("level")
+    if at.any():
+        out[at] = np.clip(value[at], 0.0, 1.0)
+    at = kind == CELL_KINDS.index("assessed")
+    if at.any():   # the assessor's points within [0, points]: one rule over every cell's points
+        pts = np.asarray(points, dtype=float)[at]
+        rule = Assessed(points=1.0)
+        out[at] = np.where(pts > 0, rule.attainment(value[at] / np.where(pts > 0, pts, 1.0)),
+                           0.0)
+    at = kind == CELL_KINDS.index("execution")
+    if at.any():
+        out[at] = ExecutionRate(target=1.0).attainment(value[at])
+    return out
+
+
+def cell_attain_latent(kind: np.ndarray, direction: np.ndarray, target: np.ndarray,
+                       value: np.ndarray, base: np.ndarray, latent: np.ndarray) -> np.ndarray:
+    """Measurement space for cells of their own: attainments of latent attainments
+    ``latent`` (any shape the cell arrays broadcast to), each cell's measured ``value`` (which
+    earns ``base``) moved by the latent change and scored by its own rule — the rule's
+    :meth:`~perfsim.kernel.scoring.Rule.attain_latent`: proportional against the cell's own
+    target (a project over its target keeps full points until the shortfall reaches it),
+    threshold (met or not: any shortfall of a cell at 1 misses it), the execution rate; level
+    and assessed cells, whose value is a share of the points, stay in attainment space
+    (``latent`` clipped to [0, 1]). Where the change is 0 a cell earns ``base``."""
+    out = np.clip(latent, 0.0, 1.0)
+    shape = out.shape
+
+    def b(x: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(x, shape)
+
+    kind, value, base = b(kind), b(value), b(base)
+    for d, name in enumerate(DIRECTIONS):
+        at = (kind == CELL_KINDS.index("proportional")) & (b(direction) == d)
+        if at.any():
+            rule = with_targets(Proportional(target=1.0, direction=name), b(target)[at])
+            out[at] = rule.attain_latent(value[at], base[at], latent[at])
+    for name, rule in (("threshold", Threshold(target=1.0)),
+                       ("execution", ExecutionRate(target=1.0))):
+        at = kind == CELL_KINDS.index(name)
+        if at.any():
+            out[at] = rule.attain_latent(value[at], base[at], latent[at])
+    return out
