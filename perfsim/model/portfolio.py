@@ -280,22 +280,39 @@ def _read_xlsx(path: Path) -> tuple[pd.DataFrame, dict[int, list[tuple[int, str]
     return df, percent
 
 
-def _heading(text: str, known: set[str]) -> str:
-    """A column's heading as perfsim's column name: :data:`COLUMN_ZH` aliases and
-    ``中文 code`` headings (Chinese, then a known column name) map to the name."""
+def _aliases(system: IndicatorSystem | None, flags: tuple[str, ...]) -> dict[str, str]:
+    """Every heading read as a column name → the name: the names themselves, the
+    :data:`COLUMN_ZH` aliases, and each leaf's Chinese name (a self-score: the name with
+    ``（自评分）``, as the template workbook writes it) where no other leaf shares it."""
+    out = {c: c for c in (*REQUIRED, *OPTIONAL, *flags, *_leaf_columns(system))}
+    out.update(_ALIASES)
+    if system is not None:
+        leaves = (*system.indicators, *system.bonus)
+        names = [leaf.name_zh for leaf in leaves]
+        for leaf in leaves:
+            if leaf.name_zh and names.count(leaf.name_zh) == 1:
+                out.setdefault(leaf.name_zh, leaf.code)
+                if "self" in leaf.rule.aux_inputs:
+                    out.setdefault(f"{leaf.name_zh}（自评分）", f"{leaf.code}.self")
+    return out
+
+
+def _heading(text: str, aliases: Mapping[str, str]) -> str:
+    """A column's heading as perfsim's column name (:func:`_aliases`); ``中文 code`` (a
+    Chinese label, then a column name, as perfsim's own tables head them) reads as the code."""
     text = text.strip()
-    if text in _ALIASES:
-        return _ALIASES[text]
+    if text in aliases:
+        return aliases[text]
     head, _, code = text.rpartition(" ")
-    if head and code in known and not any("a" <= ch.lower() <= "z" for ch in head):
+    if head and aliases.get(code) == code and not any("a" <= ch.lower() <= "z" for ch in head):
         return code
     return text
 
 
-def _headings(names: list[str], known: set[str], source: str) -> list[str]:
+def _headings(names: list[str], aliases: Mapping[str, str], source: str) -> list[str]:
     """The table's headings as perfsim's column names (:func:`_heading`); two headings that
     name the same column are refused."""
-    out = [_heading(c, known) for c in names]
+    out = [_heading(c, aliases) for c in names]
     for k, name in enumerate(out):
         if name != names[k]:
             other = [names[m] for m in range(len(out)) if out[m] == name and m != k]
@@ -324,12 +341,12 @@ def _read_percent_cells(df: pd.DataFrame, percent: Mapping[int, list[tuple[int, 
     ``%``): 98% is 98; in a leaf measured as a share (unit naming a share) as stored: 98% is
     0.98. Anywhere else such a cell is refused with its address. Returns the notes."""
     leaves = _leaf_columns(system)
-    known = {*REQUIRED, *OPTIONAL, *flags, *leaves}
+    aliases = _aliases(system, flags)
     shown = 0
     first = ""
     for pos, cells in percent.items():
         heading = str(df.columns[pos]).strip()
-        col = _heading(heading, known)
+        col = _heading(heading, aliases)
         leaf = leaves.get(col)
         unit = (leaf.unit or "") if leaf is not None else ""
         if col in ("score", "true_score") or col.endswith(".self") or (
@@ -368,8 +385,7 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
     extra = tuple(f for f in flags if f not in FLAGS)
     df = df.reset_index(drop=True)  # a copy; row numbers are positions from here on
     df.columns = [str(c).strip() for c in df.columns]
-    df.columns = _headings(list(df.columns), {*REQUIRED, *OPTIONAL, *extra,
-                                              *_leaf_columns(system)}, source)
+    df.columns = _headings(list(df.columns), _aliases(system, extra), source)
     if len(df) == 0:
         raise InputError(source, problem="no projects (the table is empty)")
     for col in REQUIRED:
