@@ -114,6 +114,14 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"another perfsim command is writing here", "另一个 perfsim 命令正在写入这里"),
     (r"not a perfsim output directory", "不是 perfsim 的输出文件夹"),
     (r"invalid value", "无效的值"),
+    # the command line's usage errors (argparse's words)
+    (r"unrecognized arguments", "无法识别的参数"),
+    (r"the following arguments are required", "缺少必需的参数"),
+    (r"invalid choice", "无效的选项"),
+    (r"invalid (?P<t>\w+) value", "无效的值"),
+    (r"expected one argument", "需要一个值"),
+    (r"not allowed with argument (?P<b>\S+)", "不能与 {b} 同用"),
+    (r"must be a whole number", "必须是整数"),
     # problems about files from Excel (see perfsim.textfiles and perfsim.model.portfolio)
     (r"not UTF-8 or GB18030 text", "既不是 UTF-8 也不是 GB18030 (GBK) 文本：请在 Excel 中"
                                    "“另存为” CSV UTF-8"),
@@ -151,6 +159,15 @@ def problem_text(problem: str) -> str:
     English alone when untranslated."""
     zh = problem_zh(problem)
     return f"{zh} / {problem}" if zh else problem
+
+
+def usage_text(message: str) -> str:
+    """An argparse usage error (``argument --x: problem``) Chinese first, as
+    :func:`problem_text` writes a problem."""
+    head, sep, rest = message.partition(": ")
+    if sep and head.startswith("argument "):
+        return f"参数 {head}: {problem_text(rest)}"
+    return problem_text(message)
 
 
 def where_text(where: str) -> str:

@@ -103,3 +103,13 @@ def test_the_command_line_the_page_and_python_show_the_same_line(capsys, tmp_pat
     assert one_error_line(capsys) == expected
     assert compute.error_line(err.value) == expected
     assert not Path(tmp_path / "out").exists()
+
+
+def test_usage_errors_are_bilingual_one_liners(capsys):
+    assert main(["run", "x.yaml", "--replications", "abc"]) == 2
+    assert one_error_line(capsys) == (
+        "perfsim: error: perfsim run: 参数 argument --replications: 必须是整数 / must be a whole "
+        "number, got 'abc' (见 see --help)")
+    assert main(["run"]) == 2
+    assert "缺少必需的参数 / the following arguments are required: scenario" in one_error_line(
+        capsys)
