@@ -189,6 +189,11 @@ def test_percent_cells_follow_the_leafs_unit_or_are_refused_with_the_address(tmp
               percent=["C3"])
     with pytest.raises(InputError, match="单元格 cell C3: 字段 field 'budget'"):
         load_portfolio(tmp_path / "b.xlsx")
+    # a percent in a column perfsim does not know: refused as an unknown column
+    _workbook(tmp_path / "u.xlsx", [[*head, "rate"], ["P1", "D", 100, 90, 0.5]], percent=["E2"])
+    with pytest.raises(InputError, match="unknown column") as err:
+        load_portfolio(tmp_path / "u.xlsx")
+    assert err.value.field == "rate"
 
 
 def test_n_a_in_a_workbook_means_not_applicable_as_in_a_csv(tmp_path):

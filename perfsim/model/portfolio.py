@@ -347,6 +347,8 @@ def _read_percent_cells(df: pd.DataFrame, percent: Mapping[int, list[tuple[int, 
     for pos, cells in percent.items():
         heading = str(df.columns[pos]).strip()
         col = _heading(heading, aliases)
+        if col not in aliases.values():
+            continue  # an unknown column: refused as such by portfolio_from_frame
         leaf = leaves.get(col)
         unit = (leaf.unit or "") if leaf is not None else ""
         if col in ("score", "true_score") or col.endswith(".self") or (
