@@ -155,7 +155,7 @@ def test_benefit_of_the_doubt_on_a_portfolio(small):
 @pytest.mark.parametrize("block, needle", [
     ({"leaves": {"NOPE": [0, 1]}}, "'code' = 'NOPE': not a leaf"),
     ({"groups": {"X": [0, 1]}}, "'code' = 'X': not a level-1 code"),
-    ({"leaves": {"G.a": [0.5, 0.2]}}, "'lower' = 0.5: above its upper bound 0.2"),
+    ({"leaves": {"G.a": [0.5, 0.2]}}, "'lower' = 0.5: 高于上限 0.2 / above its upper bound 0.2"),
     ({"leaves": {"G.a": [0, 2]}}, "'upper' = 2"),
     ({"leaves": {"G.a": 0.3}}, "must be [lower, upper]"),
     ({"weights": {}}, "字段 field 'weights': 未知的键 / unknown key"),

@@ -312,8 +312,9 @@ def test_an_index_html_perfsim_did_not_write_is_never_replaced(capsys, tmp_path)
     assert "not a perfsim reports folder" in line
     (reports / MARKER).write_text('{"kind": "reports"}', encoding="utf-8")
     line = refused(capsys, tmp_path, "notebooks", "run", "07", "--out", reports)
-    assert line.endswith("index.html: not written by perfsim, so perfsim will not replace it; "
-                         "choose another --out or remove it")
+    assert line.endswith("index.html: 不是 perfsim 写的，perfsim 不会替换它 / not written by "
+                         "perfsim, so perfsim will not replace it; choose another --out or "
+                         "remove it")
 
 
 def test_a_reports_folder_is_never_replaced_by_a_run(capsys, tmp_path):
