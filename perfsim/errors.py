@@ -1,14 +1,18 @@
 """Errors that perfsim reports to users as a single line.
 
 Every problem with user input is raised as :class:`InputError`, which names the file, the place
-in it (row, indicator code, key), the field and the offending value. The command line prints
-``perfsim: error: <message>`` and exits with status 2; it never shows a traceback for these.
+in it (row, indicator code, key), the field and the offending value. Its message is one line,
+Chinese first with English alongside (:mod:`perfsim.messages`). The command line prints
+``perfsim: error: <message>`` and exits with status 2; it never shows a traceback for these; the
+app and the notebooks show the same line.
 """
 
 from __future__ import annotations
 
 from os import PathLike
 from typing import Any
+
+from perfsim import messages
 
 _MISSING = object()
 
@@ -21,7 +25,8 @@ class InputError(PerfsimError, ValueError):
     """Bad user input: a file, a row or indicator, a field and a value.
 
     ``InputError("portfolio.csv", "row 7", "budget", -5, "must be >= 0")`` reads
-    ``portfolio.csv: row 7: field 'budget' = -5: must be >= 0``. Any part may be omitted.
+    ``portfolio.csv: 第 7 行 row 7: 字段 field 'budget' = -5: 必须 ≥ 0 / must be >= 0``. Any
+    part may be omitted; ``problem`` is English, translated by :mod:`perfsim.messages`.
     """
 
     def __init__(
@@ -38,15 +43,8 @@ class InputError(PerfsimError, ValueError):
         self.value = None if value is _MISSING else value
         self.has_value = value is not _MISSING
         self.problem = problem
-        parts = [p for p in (self.source, where) if p]
-        if field is not None and value is not _MISSING:
-            parts.append(f"field '{field}' = {_show(value)}")
-        elif field is not None:
-            parts.append(f"field '{field}'")
-        elif value is not _MISSING:
-            parts.append(f"value {_show(value)}")
-        parts.append(problem)
-        super().__init__(": ".join(parts))
+        super().__init__(messages.frame(self.source, where, field,
+                                        _show(value) if self.has_value else None, problem))
 
     def at(self, source: str | PathLike[str] | None = None, where: str | None = None,
            field: str | None = None) -> InputError:
@@ -71,4 +69,8 @@ def _show(value: Any) -> str:
 
 
 class OutputBusyError(PerfsimError):
-    """Another perfsim command is writing the same output directory: one line, exit status 2."""
+    """Another perfsim command is writing the same output directory: one line, exit status 2,
+    Chinese first with English alongside."""
+
+    def __str__(self) -> str:
+        return messages.bilingual(super().__str__())

@@ -321,8 +321,8 @@ def test_panel_upload_and_ratio_show_the_command_lines_savings(capsys, tmp_path)
 def test_panel_shows_one_line_errors_never_a_traceback():
     page = WhatIf()
     _upload(page, "bad.csv", b"project_id,department,budget,score\nP1,D1,x,80\n")
-    assert "perfsim: error: bad.csv: row 2: field &#x27;budget&#x27; = &#x27;x&#x27;" in (
-        page.error.value)
+    assert ("perfsim: error: bad.csv: 第 2 行 row 2: 字段 field &#x27;budget&#x27; = "
+            "&#x27;x&#x27;") in page.error.value
     assert page.results.layout.display == "none" and "Traceback" not in page.error.value
     page = WhatIf(TINY)
     page.cutoffs[1].value = 95.0

@@ -65,7 +65,7 @@ def test_shares_stay_within_what_the_budget_affords(path):
 
 
 @pytest.mark.parametrize(("kwargs", "fragment"), [
-    ({"budget": 0}, "field 'budget' = 0: must be a number > 0"),
+    ({"budget": 0}, "字段 field 'budget' = 0: 必须是 > 0 的数 / must be a number > 0"),
     ({"budget": "many"}, "field 'budget'"),
     ({"budget": 10, "staff_days_per_check": -1}, "field 'staff_days_per_check'"),
     ({"budget": 10, "selections": ("loudest",)}, "unknown selection"),

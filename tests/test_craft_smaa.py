@@ -114,7 +114,7 @@ def test_same_seed_same_numbers_whatever_the_chunk():
     ({"chunk": 0}, "'chunk' = 0"),
     ({"bounds": kb.Bounds(np.array([0.7, 0.5]), np.ones(2), np.zeros(2, dtype=np.int64),
                           np.zeros(1), np.ones(1), ("I1", "I2"), ("all",))},
-     "indicator I1: field 'lower' = 0.7"),
+     "indicator I1: 字段 field 'lower' = 0.7"),
     ({"bounds": kb.Bounds(np.array([0.5, 0.5]), np.array([0.5, 0.5]),
                           np.zeros(2, dtype=np.int64), np.zeros(1), np.ones(1), ("I1", "I2"),
                           ("all",))}, "no room to vary"),

@@ -178,7 +178,7 @@ def test_cli_inflation_recovers_the_mean_gap(tmp_path, capsys):
 @pytest.mark.parametrize(("args", "fragment"), [
     (["grades", "{csv}"], "name the score columns"),
     (["inflation", "{missing}"], "file not found"),
-    (["inflation", "{csv}"], "field 'department': no such column"),
+    (["inflation", "{csv}"], "field 'department': 不存在 / no such column"),
 ])
 def test_cli_estimate_bad_input_is_one_line(tmp_path, capsys, args, fragment):
     from perfsim.cli import main

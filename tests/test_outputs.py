@@ -90,7 +90,7 @@ def refused(capsys, root: Path, *argv: object) -> str:
 def test_safe_name_refuses_anything_but_a_plain_name(name):
     with pytest.raises(InputError) as err:
         safe_name(name, "scenario.yaml", "name")
-    assert str(err.value).startswith("scenario.yaml: field 'name'")
+    assert str(err.value).startswith("scenario.yaml: 字段 field 'name'")
 
 
 @pytest.mark.parametrize("name", ["liupanshui_2022", "v2.0-final", "六盘水_2022", "テスト", "평가",
@@ -109,8 +109,8 @@ def test_a_scenario_name_that_is_no_plain_name_is_refused(capsys, tmp_path, monk
                         "n_departments: 2}}\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     line = refused(capsys, tmp_path, "run", "colleague.yaml")
-    assert "colleague.yaml: field 'name'" in line
-    with pytest.raises(InputError, match="colleague.yaml: field 'name'"):
+    assert "colleague.yaml: 字段 field 'name'" in line
+    with pytest.raises(InputError, match="colleague.yaml: 字段 field 'name'"):
         load_scenario(scenario)  # so `perfsim validate` refuses it too
 
 
@@ -120,7 +120,7 @@ def test_a_scenario_without_a_name_takes_the_file_name_if_it_is_plain(tmp_path):
     (tmp_path / "my scenario.yaml").write_text(text, encoding="utf-8")
     (tmp_path / "mine.yaml").write_text(text, encoding="utf-8")
     assert load_scenario(tmp_path / "mine.yaml").name == "mine"
-    with pytest.raises(InputError, match="my scenario.yaml: field 'name"):
+    with pytest.raises(InputError, match="my scenario.yaml: 字段 field 'name"):
         load_scenario(tmp_path / "my scenario.yaml")
 
 
@@ -129,7 +129,7 @@ def test_a_bad_sweep_name_names_the_sweep_file(tmp_path):
     grid.write_text("notebook: 07\nname: ../escape\ngrid: {ratio: [0.1]}\n", encoding="utf-8")
     with pytest.raises(InputError) as err:
         sweep.read_sweep(grid)
-    assert str(err.value).startswith(f"{grid}: field 'name' = '../escape'")
+    assert str(err.value).startswith(f"{grid}: 字段 field 'name' = '../escape'")
 
 
 def test_a_bad_parameter_file_value_names_the_file(capsys, tmp_path):
@@ -145,8 +145,9 @@ def test_a_bad_parameter_file_value_names_the_file(capsys, tmp_path):
 def test_out_a_user_folder_is_refused_and_left_alone(capsys, tmp_path):
     folder = user_folder(tmp_path)
     line = refused(capsys, tmp_path, "run", TINY, "--out", folder)
-    assert line == (f"perfsim: error: {folder}: not a perfsim output directory (it holds "
-                    "budget.xlsx and 1 more); choose another --out or remove it")
+    assert line == (f"perfsim: error: {folder}: 不是 perfsim 的输出文件夹 / not a perfsim "
+                    "output directory (it holds budget.xlsx and 1 more); choose another --out or "
+                    "remove it")
 
 
 def test_the_refusal_names_the_single_file_a_folder_holds(capsys, tmp_path, monkeypatch):
@@ -154,8 +155,8 @@ def test_the_refusal_names_the_single_file_a_folder_holds(capsys, tmp_path, monk
     (tmp_path / "userdata" / "sentinel.txt").write_text("x", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     line = refused(capsys, tmp_path, "run", TINY, "--out", "userdata")
-    assert line == ("perfsim: error: userdata: not a perfsim output directory (it holds "
-                    "sentinel.txt); choose another --out or remove it")
+    assert line == ("perfsim: error: userdata: 不是 perfsim 的输出文件夹 / not a perfsim output "
+                    "directory (it holds sentinel.txt); choose another --out or remove it")
 
 
 @pytest.mark.parametrize("out, words", [
@@ -395,8 +396,9 @@ def test_notebooks_refuse_a_user_folder_as_reports_or_run(capsys, tmp_path, monk
     monkeypatch.chdir(tmp_path)
     user_folder(tmp_path / "reports")
     line = refused(capsys, tmp_path, "notebooks", "run", "07", "--run-id", "userdata")
-    assert line == ("perfsim: error: reports/userdata: not a perfsim output directory (it "
-                    "holds budget.xlsx and 1 more); choose another --run-id or remove it")
+    assert line == ("perfsim: error: reports/userdata: 不是 perfsim 的输出文件夹 / not a "
+                    "perfsim output directory (it holds budget.xlsx and 1 more); choose another "
+                    "--run-id or remove it")
     assert refused(capsys, tmp_path, "notebooks", "run", "07", "--out", ".", "--run-id",
                    "userdata").endswith("is the current directory; choose a new folder for --out")
 
@@ -409,8 +411,9 @@ def test_an_index_html_perfsim_did_not_write_is_never_replaced(capsys, tmp_path)
     assert "not a perfsim reports folder" in line
     (reports / MARKER).write_text('{"kind": "reports"}', encoding="utf-8")
     line = refused(capsys, tmp_path, "notebooks", "run", "07", "--out", reports)
-    assert line.endswith("index.html: not written by perfsim, so perfsim will not replace it; "
-                         "choose another --out or remove it")
+    assert line.endswith("index.html: 不是 perfsim 写的，perfsim 不会替换它 / not written by "
+                         "perfsim, so perfsim will not replace it; choose another --out or "
+                         "remove it")
 
 
 def test_a_reports_folder_is_never_replaced_by_a_run(capsys, tmp_path):
@@ -487,7 +490,8 @@ def test_a_second_command_on_a_busy_target_is_refused(capsys, tmp_path):
         code = main(["run", str(TINY), "--out", str(out), "--seed", "4"])
         line = one_error_line(capsys)
         assert code == 2
-        assert re.fullmatch(rf"perfsim: error: {re.escape(str(out))}: another perfsim command "
+        assert re.fullmatch(rf"perfsim: error: {re.escape(str(out))}: 另一个 perfsim "
+                            r"命令正在写入这里 / another perfsim command "
                             r"is writing here \(pid \d+, since .*\); wait for it to finish or "
                             r"choose another --out", line), line
         assert snapshot(out) == before
@@ -522,7 +526,8 @@ def test_two_runs_started_at_once_on_one_target(tmp_path):
         assert code in (0, 2), err
         if code == 2:
             # the holder's pid and command are shown once it has written them down
-            assert re.fullmatch(r"perfsim: error: .*: another perfsim command is writing here"
+            assert re.fullmatch(r"perfsim: error: .*: 另一个 perfsim 命令正在写入这里 / "
+                                r"another perfsim command is writing here"
                                 r"( \(.*\))?; wait for it to finish or choose another --out\n",
                                 err), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
@@ -616,7 +621,8 @@ def test_budgets_whose_totals_would_overflow_are_refused_with_the_row(capsys, tm
     with pytest.raises(InputError) as err:
         load_portfolio(csv)
     message = str(err.value)
-    assert message.startswith(f"{csv}: row 3: field 'budget' = ") and "too large" in message
+    assert message.startswith(f"{csv}: 第 3 行 row 3: 字段 field 'budget' = ")
+    assert "too large" in message
     scenario = tmp_path / "s.yaml"
     scenario.write_text("name: s\nportfolio: {file: p.csv}\n", encoding="utf-8")
     line = refused(capsys, tmp_path, "run", scenario, "--out", tmp_path / "out")
@@ -627,9 +633,12 @@ def test_budgets_whose_totals_would_overflow_are_refused_with_the_row(capsys, tm
 
 
 @pytest.mark.parametrize("grading, system, words", [
-    ("cutoffs: [120, 80, 60]", True, "cutoffs[0]' = 120: must be a number in [0, 100] (points)"),
-    ("cutoffs: [90, 80, -5]", True, "cutoffs[2]' = -5: must be a number in [0, 100] (points)"),
-    ("cutoffs: [101, 80, 60]", False, "cutoffs[0]' = 101: must be a number in [0, 100] (points)"),
+    ("cutoffs: [120, 80, 60]", True,
+     "cutoffs[0]' = 120: 必须在 [0, 100] 内 / must be a number in [0, 100] (points)"),
+    ("cutoffs: [90, 80, -5]", True,
+     "cutoffs[2]' = -5: 必须在 [0, 100] 内 / must be a number in [0, 100] (points)"),
+    ("cutoffs: [101, 80, 60]", False,
+     "cutoffs[0]' = 101: 必须在 [0, 100] 内 / must be a number in [0, 100] (points)"),
 ])
 def test_grade_cutoffs_outside_the_system_s_scores_are_refused(tmp_path, grading, system,
                                                                words):
@@ -642,7 +651,7 @@ def test_grade_cutoffs_outside_the_system_s_scores_are_refused(tmp_path, grading
     (tmp_path / "s.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError) as err:
         load_scenario(tmp_path / "s.yaml")
-    assert str(err.value).startswith(f"{tmp_path / 's.yaml'}: field 'grading.cutoffs[")
+    assert str(err.value).startswith(f"{tmp_path / 's.yaml'}: 字段 field 'grading.cutoffs[")
     assert words in str(err.value)
 
 
@@ -655,8 +664,8 @@ def test_cutoffs_may_reach_the_total_plus_the_bonus_cap(tmp_path):
     s.write_text(body.format(top=105), encoding="utf-8")
     assert load_scenario(s).grading.cutoffs[0] == 105
     s.write_text(body.format(top=105.5), encoding="utf-8")
-    with pytest.raises(InputError, match=r"cutoffs\[0\]' = 105.5: must be a number in "
-                                         r"\[0, 105\] \(points\)"):
+    with pytest.raises(InputError, match=r"cutoffs\[0\]' = 105.5: 必须在 \[0, 105\] 内 / must be a "
+                                         r"number in \[0, 105\] \(points\)"):
         load_scenario(s)
 
 
@@ -666,7 +675,7 @@ def test_a_generated_portfolio_too_large_for_memory_is_refused_before_allocation
     scenario.write_text("name: huge\nportfolio: {generate: {n_projects: 10000000000000, "
                         "n_departments: 10}}\n", encoding="utf-8")
     line = refused(capsys, tmp_path, "run", scenario, "--out", tmp_path / "out")
-    assert line.startswith(f"perfsim: error: {scenario}: generator: field 'n_projects' = ")
+    assert line.startswith(f"perfsim: error: {scenario}: generator: 字段 field 'n_projects' = ")
     assert re.search(r"needs about [\d,.]+ [KMGTP]iB of memory; this machine has "
                      r"[\d,.]+ [KMGTP]iB", line)
     assert generated_size(3468, 561) < 10 * 2**20  # the real presets are far from the limit

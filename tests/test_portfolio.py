@@ -198,7 +198,7 @@ def test_missing_file_and_unknown_format(tmp_path):
 def test_portfolio_from_frame_names_its_source():
     df = pd.DataFrame({"project_id": ["a"], "department": ["d"], "budget": [-1.0],
                        "score": [50.0]})
-    with pytest.raises(InputError, match=r"^<test>: row 2: field 'budget'"):
+    with pytest.raises(InputError, match=r"^<test>: 第 2 行 row 2: 字段 field 'budget'"):
         portfolio_from_frame(df, source="<test>")
 
 

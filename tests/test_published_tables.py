@@ -218,7 +218,7 @@ def test_blanks_are_refused_under_error_with_the_row_and_code(tmp_path):
     with pytest.raises(InputError) as info:
         load_scenario(cells_scenario(tmp_path, "error"))
     msg = str(info.value)
-    assert "portfolio.csv: row 3: field 'B'" in msg and "missing value" in msg
+    assert "portfolio.csv: 第 3 行 row 3: 字段 field 'B'" in msg and "missing value" in msg
 
 
 def test_not_applicable_excluded_or_full(tmp_path):
@@ -237,7 +237,7 @@ def test_not_applicable_on_an_item_that_always_applies_is_refused(tmp_path):
     with pytest.raises(InputError) as info:
         load_scenario(path)
     msg = str(info.value)
-    assert "row 6: field 'A' = '不适用'" in msg and "not_applicable" in msg
+    assert "第 6 行 row 6: 字段 field 'A' = '不适用'" in msg and "not_applicable" in msg
 
 
 def test_not_submitted_scores_zero_whatever_the_policy(tmp_path):
@@ -290,7 +290,8 @@ def test_not_submitted_marks_are_a_system_setting(tmp_path):
     (tmp_path / "p.csv").write_text(PORTFOLIO.replace("10,3\n", "10,未报\n"), encoding="utf-8")
     assert load_portfolio(tmp_path / "p.csv", system).status["D"].tolist() == [0, 0, 2, 0, 3]
     (tmp_path / "p.csv").write_text(PORTFOLIO.replace("10,3\n", "10,未申报\n"), encoding="utf-8")
-    with pytest.raises(InputError, match="row 6: field 'D' = '未申报': must be a finite number"):
+    with pytest.raises(InputError, match="第 6 行 row 6: 字段 field 'D' = '未申报': "
+                                         "必须是有限的数 / must be a finite number"):
         load_portfolio(tmp_path / "p.csv", system)
 
 
@@ -313,7 +314,7 @@ def test_a_leaf_policy_overrides_the_systems(tmp_path):
     system = load_indicator_system(tmp_path / "system.yaml")
     assert [i.missing for i in system.indicators] == ["zero", "error", "zero", "zero"]
     (tmp_path / "p.csv").write_text(PORTFOLIO, encoding="utf-8")
-    with pytest.raises(InputError, match="row 3: field 'B'"):
+    with pytest.raises(InputError, match="第 3 行 row 3: 字段 field 'B'"):
         load_portfolio(tmp_path / "p.csv", system)
 
 

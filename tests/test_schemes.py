@@ -386,7 +386,7 @@ def test_system_file_weighting_block_is_validated_on_load_and_applied_by_scenari
     # and its errors name the scenario file
     scenario["weighting"] = {"groups": {"method": "combined", "alpha": 1.5}}
     (tmp_path / "scenario.yaml").write_text(yaml.safe_dump(scenario), encoding="utf-8")
-    with pytest.raises(InputError, match=r"scenario\.yaml: weighting groups: field 'alpha'"):
+    with pytest.raises(InputError, match=r"scenario\.yaml: weighting groups: 字段 field 'alpha'"):
         load_scenario(tmp_path / "scenario.yaml")
 
 
@@ -597,7 +597,7 @@ def test_objective_schemes_change_the_split(big):
 
 
 def test_compare_rejects_bad_schemes(hand_scenario, liupanshui):
-    with pytest.raises(InputError, match="scheme broken: weighting groups: field 'method'"):
+    with pytest.raises(InputError, match="scheme broken: weighting groups: 字段 field 'method'"):
         compare_schemes(hand_scenario, {"broken": {"groups": "magic"}})
     with pytest.raises(InputError, match="reference"):
         compare_schemes(hand_scenario, {"expert": {}}, reference="nope")

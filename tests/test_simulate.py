@@ -529,7 +529,7 @@ def test_cli_bad_simulation_block(tmp_path, capsys, simulation, named):
 def test_cli_zero_replications_or_years(tmp_path, capsys, flag):
     code = main(["run", str(write_scenario(tmp_path)), flag, "0", "--out", str(tmp_path / "o")])
     assert code == 2
-    assert f"{flag}: must be >= 1, got 0" in one_error_line(capsys)
+    assert f"{flag}: 必须 ≥ 1 / must be >= 1, got 0" in one_error_line(capsys)
     assert not (tmp_path / "o").exists()
 
 

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim import textfiles
 from perfsim.errors import InputError
 from perfsim.kernel.grading import NATIONAL, LabelSet
 from perfsim.run.year import NOT_EVALUATED
@@ -288,8 +289,10 @@ def estimate_file(model: str, path: str | Path, *, scores: Sequence[str] = (),
     if not path.is_file():
         raise InputError(path, problem="file not found")
     try:
-        data = pd.read_csv(path, encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = textfiles.read_csv(path)[0]
+    except ValueError as exc:  # InputError (neither UTF-8 nor GB18030) passes as it is
+        if isinstance(exc, InputError):
+            raise
         raise InputError(path, problem=f"not a readable CSV file ({exc.__class__.__name__})"
                          ) from None
     try:

@@ -41,6 +41,7 @@ from perfsim.app.example import EXAMPLE_SCENARIO, EXAMPLE_WORKBOOK
 from perfsim.errors import InputError
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import DATASETS
+from perfsim.present.notices import filled_cells_notice, read_notes
 from perfsim.present.report import write_xlsx
 from perfsim.run.simulate import MonteCarloResult
 from perfsim.run.study import Scenario, load, study
@@ -201,6 +202,16 @@ def _as_uploaded(err: InputError, folder: Path, fname: str) -> InputError:
 def error_line(err: InputError) -> str:
     """The one line the command line prints for ``err``."""
     return f"perfsim: error: {err}"
+
+
+def notices_html(view: View) -> str:
+    """The notices ``perfsim run`` prints for the view's portfolio and year, as paragraphs:
+    how its file was read (:func:`~perfsim.present.notices.read_notes`) and the blank cells
+    filled by policy (:func:`~perfsim.present.notices.filled_cells_notice`)."""
+    pf = view.scenario.portfolio
+    name = Path(str(view.scenario.source or pf.source)).name  # as uploaded, not the temp copy
+    lines = [*read_notes(pf, name), filled_cells_notice(view.result.summary)]
+    return "".join(f"<p class='perfsim-notice'>{html.escape(t)}</p>" for t in lines if t)
 
 
 # --- what the page shows --------------------------------------------------------------------

@@ -188,6 +188,7 @@ class WhatIf:
             sc = opener()
         except Exception as err:  # one line on the page, never a traceback
             self.scenario = None
+            self.status.value = ""  # no longer the previous file's
             self._show(None, _line(err))
             return
         self.scenario = sc
@@ -199,6 +200,8 @@ class WhatIf:
             f"{pf.table['department'].nunique():,} 部门 departments, "
             f"{numbers.yuan(pf.budget.sum(), '亿元')} 亿元</p>")
         self._recompute()
+        if self.view is not None:  # as the command line says: how read, cells filled
+            self.status.value += compute.notices_html(self.view)
 
     def _changed(self, change: dict[str, Any]) -> None:
         if not self._quiet and self.scenario is not None:

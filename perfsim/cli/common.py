@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from perfsim import messages
 from perfsim.errors import InputError
 from perfsim.io import (
     check_output_dir,
@@ -31,7 +32,8 @@ class _Parser(argparse.ArgumentParser):
     """Usage errors as one line, like every other perfsim error."""
 
     def error(self, message: str):  # type: ignore[override]
-        self.exit(EXIT_INPUT, f"perfsim: error: {self.prog}: {message} (see --help)\n")
+        self.exit(EXIT_INPUT, f"perfsim: error: {self.prog}: "
+                              f"{messages.usage_text(message)} (见 see --help)\n")
 
 
 def _nonneg_int(text: str) -> int:

@@ -18,6 +18,7 @@ from perfsim.io import (
     safe_name,
 )
 from perfsim.model.scenario import load_scenario
+from perfsim.present.notices import read_notes
 from perfsim.present.report import (
     print_monte_carlo,
     print_year,
@@ -78,6 +79,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.out is not None:  # before any work: a file in the way, the current directory, ...
         check_output_dir(args.out, inputs=inputs)
     scenario = set_parameters(load_scenario(args.scenario, seed=args.seed), args.set)
+    for note in read_notes(scenario.portfolio):  # an encoding, percent cells: said first
+        print(note)
     out = args.out or Path("reports") / "runs" / safe_name(scenario.name, scenario.source)
     monte_carlo = (args.years is not None or args.replications is not None or args.no_noise
                    or scenario.has_simulation)

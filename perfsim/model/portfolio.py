@@ -17,6 +17,10 @@ A portfolio file has one row per project with the columns
   a whole number >= 1; absent = 1, an annual project), and any other yes/no column that
   the scenario's linkage names as a precondition (e.g. ``cost_calculated``).
 
+Headings may be Chinese (:data:`COLUMN_ZH`: 项目编号, 部门, 预算（元）, 得分, ...); a CSV may be
+UTF-8 or GB18030/GBK, as Chinese Excel saves it; in a workbook, a percent-formatted cell in a
+column of points or percent is read as the number it shows (98% is 98).
+
 Department-level flags (a scenario's ``department_flags``) hold for every project of a
 department: a project satisfies a flag when its own column (if any) and its department's
 value (yes where not listed) both say yes.
@@ -38,6 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from perfsim import textfiles
 from perfsim.errors import InputError
 from perfsim.kernel.grading import Grading
 from perfsim.model.indicators import (
@@ -58,6 +63,22 @@ OPTIONAL = ("name", "score", "true_score", "years_left", *FLAGS)
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 CALIBRATION_FILE = DATASETS / "calibration" / "published_figures.csv"
 MAX_BUDGET = 1e15  # yuan, per project (and for a generated portfolio's total)
+#: Chinese headings read as perfsim's column names (declared once: the template workbook,
+#: :mod:`perfsim.present.template`, shows the first of each); a heading may also be written
+#: Chinese first with the column name after it (``项目编号 project_id``)
+COLUMN_ZH: dict[str, tuple[str, ...]] = {
+    "project_id": ("项目编号", "项目代码"),
+    "name": ("项目名称",),
+    "department": ("部门", "主管部门", "部门名称", "预算部门"),
+    "budget": ("预算（元）", "预算", "预算(元)", "本年预算", "预算金额", "预算金额（元）"),
+    "score": ("得分", "评价得分", "自评得分", "总分"),
+    "true_score": ("真实得分",),
+    "years_left": ("剩余年限",),
+    "has_targets": ("是否设定绩效目标",),
+    "self_evaluated": ("是否开展自评",),
+    "rectified": ("是否整改",),
+}
+_ALIASES = {zh: code for code, names in COLUMN_ZH.items() for zh in names}
 _TRUE = {"1", "true", "yes", "y", "是", "有", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "无", "f"}
 
@@ -78,6 +99,9 @@ class Portfolio:
     #: flag → department → yes/no, for every project of the department
     department_flags: Mapping[str, Mapping[str, bool]] = field(default_factory=dict,
                                                                compare=False)
+    #: how the file was read, for people (one bilingual line each): an encoding other than
+    #: UTF-8, percent-formatted cells read as the number they show
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def n_projects(self) -> int:
@@ -167,7 +191,7 @@ class Portfolio:
             (key, goal), = c["target"].items()
             text += (f"; {c['solve']} = {c['value']:.6g} calibrated for {key} = {goal:.4%} "
                      f"(achieved {c['achieved']:.4%})")
-        return text
+        return "; ".join((text, *self.notes))
 
 
 def load_portfolio(path: str | Path, system: IndicatorSystem | None = None,
@@ -175,25 +199,184 @@ def load_portfolio(path: str | Path, system: IndicatorSystem | None = None,
     """Load a portfolio from ``.csv`` or ``.xlsx`` and validate it (against ``system`` when
     given); ``flags`` names further yes/no columns it may hold (a linkage's preconditions).
     Errors name the file, the row (as in a spreadsheet: header = row 1), the column and the
-    value."""
+    value.
+
+    Files as Excel writes them are read: a CSV in UTF-8 or GB18030/GBK
+    (:mod:`perfsim.textfiles`), Chinese headings (:data:`COLUMN_ZH`), and in a workbook
+    percent-formatted cells (:func:`_read_percent_cells`: 98% in a score column is 98 points;
+    where a percent cannot be meant, refused with the cell's address). The portfolio's
+    ``notes`` say what was read so."""
     path = Path(path)
     if not path.exists():
         raise InputError(path, problem="file not found")
     suffix = path.suffix.lower()
+    notes: list[str] = []
+    percent: dict[int, list[tuple[int, str]]] = {}
     try:
         if suffix == ".csv":
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            df, encoding = textfiles.read_csv(path, dtype=str, keep_default_na=False)
+            if encoding != textfiles.UTF8:
+                notes.append(textfiles.encoding_note(encoding))
         elif suffix in (".xlsx", ".xlsm"):
-            df = pd.read_excel(path, dtype=object)
+            df, percent = _read_xlsx(path)
         else:
             raise InputError(path, problem="unknown portfolio format (use .csv or .xlsx)")
     except InputError:
         raise
-    except UnicodeDecodeError:
-        raise InputError(path, problem="not UTF-8 text") from None
     except Exception as exc:  # pandas/openpyxl parse errors come in many classes
         raise InputError(path, problem=f"cannot parse ({_first_line(exc)})") from None
-    return portfolio_from_frame(df, system, source=str(path), flags=flags)
+    if percent:
+        notes += _read_percent_cells(df, percent, system, flags, str(path))
+    pf = portfolio_from_frame(df, system, source=str(path), flags=flags)
+    return dataclasses.replace(pf, notes=tuple(notes)) if notes else pf
+
+
+def _read_xlsx(path: Path) -> tuple[pd.DataFrame, dict[int, list[tuple[int, str]]]]:
+    """The first sheet as :func:`pandas.read_excel` reads it with ``dtype=object`` (header row
+    1, blank rows skipped, whole floats as ints), except that text stays text (``n/a`` is not
+    made blank); and, by column position, the percent-formatted number cells: (position in the
+    table, cell address)."""
+    from openpyxl import load_workbook
+    from openpyxl.cell.cell import TYPE_ERROR, TYPE_NUMERIC
+
+    wb = load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    try:
+        ws = wb.worksheets[0]
+        ws.reset_dimensions()
+        rows: list[list[Any]] = []
+        marks: list[list[tuple[int, str]]] = []
+        for row in ws.iter_rows():
+            values: list[Any] = []
+            found: list[tuple[int, str]] = []
+            for j, cell in enumerate(row):
+                v = cell.value
+                if v is None or cell.data_type == TYPE_ERROR:
+                    values.append(None)
+                    continue
+                if cell.data_type == TYPE_NUMERIC and not isinstance(v, bool):
+                    if isinstance(v, float) and v.is_integer() and abs(v) < 2**63:
+                        v = int(v)
+                    if "%" in (cell.number_format or ""):
+                        found.append((j, cell.coordinate))
+                values.append(v)
+            while values and values[-1] is None:
+                values.pop()
+            if values:
+                rows.append(values)
+                marks.append(found)
+    finally:
+        wb.close()
+    if not rows:
+        return pd.DataFrame(), {}
+    width = max(len(r) for r in rows)
+    header = [f"Unnamed: {j}" if j >= len(rows[0]) or rows[0][j] is None else rows[0][j]
+              for j in range(width)]
+    body = [r + [None] * (width - len(r)) for r in rows[1:]]
+    df = pd.DataFrame(body, columns=header, dtype=object)
+    percent: dict[int, list[tuple[int, str]]] = {}
+    for i, found in enumerate(marks[1:]):
+        for j, address in found:
+            percent.setdefault(j, []).append((i, address))
+    return df, percent
+
+
+def _aliases(system: IndicatorSystem | None, flags: tuple[str, ...]) -> dict[str, str]:
+    """Every heading read as a column name → the name: the names themselves, the
+    :data:`COLUMN_ZH` aliases, and each leaf's Chinese name (a self-score: the name with
+    ``（自评分）``, as the template workbook writes it) where no other leaf shares it."""
+    out = {c: c for c in (*REQUIRED, *OPTIONAL, *flags, *_leaf_columns(system))}
+    out.update(_ALIASES)
+    if system is not None:
+        leaves = (*system.indicators, *system.bonus)
+        names = [leaf.name_zh for leaf in leaves]
+        for leaf in leaves:
+            if leaf.name_zh and names.count(leaf.name_zh) == 1:
+                out.setdefault(leaf.name_zh, leaf.code)
+                if "self" in leaf.rule.aux_inputs:
+                    out.setdefault(f"{leaf.name_zh}（自评分）", f"{leaf.code}.self")
+    return out
+
+
+def _heading(text: str, aliases: Mapping[str, str]) -> str:
+    """A column's heading as perfsim's column name (:func:`_aliases`); ``中文 code`` (a
+    Chinese label, then a column name, as perfsim's own tables head them) reads as the code."""
+    text = text.strip()
+    if text in aliases:
+        return aliases[text]
+    head, _, code = text.rpartition(" ")
+    if head and aliases.get(code) == code and not any("a" <= ch.lower() <= "z" for ch in head):
+        return code
+    return text
+
+
+def _headings(names: list[str], aliases: Mapping[str, str], source: str) -> list[str]:
+    """The table's headings as perfsim's column names (:func:`_heading`); two headings that
+    name the same column are refused."""
+    out = [_heading(c, aliases) for c in names]
+    for k, name in enumerate(out):
+        if name != names[k]:
+            other = [names[m] for m in range(len(out)) if out[m] == name and m != k]
+            if other:
+                raise InputError(source, field=names[k],
+                                 problem=f"two headings name the column '{name}' "
+                                         f"({other[0]} and {names[k]})")
+    return out
+
+
+def _leaf_columns(system: IndicatorSystem | None) -> dict[str, Indicator]:
+    """Every column an indicator system's leaves read (codes and auxiliary inputs) → leaf."""
+    out: dict[str, Indicator] = {}
+    if system is not None:
+        for leaf in (*system.indicators, *system.bonus):
+            out[leaf.code] = leaf
+            out.update({f"{leaf.code}.{a}": leaf for a in leaf.rule.aux_inputs})
+    return out
+
+
+def _read_percent_cells(df: pd.DataFrame, percent: Mapping[int, list[tuple[int, str]]],
+                        system: IndicatorSystem | None, flags: tuple[str, ...], source: str
+                        ) -> list[str]:
+    """Percent-formatted cells read as the number they show, where the column is in points
+    (``score``, ``true_score``, a self-score) or in percent (a leaf whose unit starts with
+    ``%``): 98% is 98; in a leaf measured as a share (unit naming a share) as stored: 98% is
+    0.98. Anywhere else such a cell is refused with its address. Returns the notes."""
+    leaves = _leaf_columns(system)
+    aliases = _aliases(system, flags)
+    shown = 0
+    first = ""
+    for pos, cells in percent.items():
+        heading = str(df.columns[pos]).strip()
+        col = _heading(heading, aliases)
+        if col not in aliases.values():
+            continue  # an unknown column: refused as such by portfolio_from_frame
+        leaf = leaves.get(col)
+        unit = (leaf.unit or "") if leaf is not None else ""
+        if col in ("score", "true_score") or col.endswith(".self") or (
+                col in leaves and col == leaf.code and unit.startswith("%")):
+            scale = 100.0
+        elif leaf is not None and col == leaf.code and "share" in unit:
+            continue
+        else:
+            i, address = cells[0]
+            shows = _percent(df.iat[i, pos])
+            raise InputError(source, f"cell {address}", heading, shows,
+                             f"formatted as a percent ({shows}), but the column is not in "
+                             "points or percent: format the cells as General (常规) and enter "
+                             "the number")
+        for i, address in cells:
+            value = df.iat[i, pos]
+            df.iat[i, pos] = round(float(value) * scale, 9)
+            if not first:
+                first = f"{address} {_percent(value)} → {df.iat[i, pos]:g}"
+            shown += 1
+    if not shown:
+        return []
+    return [f"{shown} 个百分比格式的单元格按显示的数读取 percent-formatted cells read as the "
+            f"number shown (e.g. {first})"]
+
+
+def _percent(value: Any) -> str:
+    return f"{float(value) * 100:g}%"
 
 
 def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None,
@@ -204,6 +387,7 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
     extra = tuple(f for f in flags if f not in FLAGS)
     df = df.reset_index(drop=True)  # a copy; row numbers are positions from here on
     df.columns = [str(c).strip() for c in df.columns]
+    df.columns = _headings(list(df.columns), _aliases(system, extra), source)
     if len(df) == 0:
         raise InputError(source, problem="no projects (the table is empty)")
     for col in REQUIRED:
@@ -296,6 +480,15 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 raise InputError(source, row(i), col, df[col].iloc[i],
                                  f"must lie in [0, {max_score:g}]")
+    if "score" in df.columns and (total := 100.0 if system is None else system.total) >= 10:
+        score = df["score"].to_numpy(dtype=float)
+        share = (score > 0) & (score < 1)
+        if share.any() and (score <= 1).all():
+            i = int(np.flatnonzero(share)[0])
+            raise InputError(source, row(i), "score", score[i],
+                             f"looks like shares, not points: every score lies in [0, 1] on a "
+                             f"{total:g}-point system (Excel stores 98% as 0.98); give points, "
+                             f"e.g. {score[i] * 100:g}")
     if "years_left" in df.columns:
         df["years_left"] = _numeric(df["years_left"], source, "years_left", row)
         bad = (df["years_left"] < 1) | (df["years_left"] % 1 != 0)

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim import textfiles
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml, safe_name
 from perfsim.kernel.evaluation import Measure
@@ -254,7 +255,9 @@ def department_flags(spec: Any, base: Path, src: str, preconditions: tuple[str, 
     if isinstance(spec, Mapping) and set(spec) == {"file"}:
         path = _resolve(base, spec["file"], src, "department_flags.file")
         try:
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            table = textfiles.read_csv(path, dtype=str, keep_default_na=False)[0]
+        except InputError:
+            raise
         except Exception as exc:  # pandas parse errors come in many classes
             raise InputError(path, problem=f"cannot parse ({exc.__class__.__name__})") from None
         if "department" not in table.columns:

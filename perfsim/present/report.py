@@ -17,6 +17,7 @@ from perfsim.analyse.robust import BoDTable, SMAATable
 from perfsim.io import atomic_directory, escape_sheet, file_stem, write_csv, write_json
 from perfsim.kernel.grading import NATIONAL
 from perfsim.present import plots
+from perfsim.present.notices import filled_cells_notice
 from perfsim.run.checks import CheckDesigns
 from perfsim.run.simulate import MonteCarloResult
 from perfsim.run.year import NOT_EVALUATED, YearResult
@@ -96,9 +97,7 @@ def print_year(result: YearResult, out: Path | None = None) -> None:
               "precondition and were cancelled")
     filled = s.get("filled_cells") or {}
     if filled.get("count"):
-        how = ", ".join(f"{k} {v}" for k, v in filled["by_treatment"].items())
-        print(f"{filled['count']} 个空单元格已按规则填补 cells held no value and were filled "
-              f"({how}): 见 see cells.csv")
+        print(filled_cells_notice(s))
     if out is not None:
         cells = "cells.csv, " if filled.get("count") else ""
         print(f"已写入 wrote {Path(out)}/allocations.csv, ledger.csv, grades.csv, {cells}"

@@ -16,15 +16,18 @@ import numpy as np
 
 from perfsim.io import escape_sheet, new_workbook
 from perfsim.model.indicators import Indicator, IndicatorSystem
+from perfsim.model.portfolio import COLUMN_ZH
 
 SHEET = "项目 projects"
 NOTES = "说明 notes"
-BASE = (("project_id", "项目编号", "project id", "unique", "P0001"),
-        ("name", "项目名称", "project name", "optional", "示例项目 example project"),
-        ("department", "部门", "department", "", "示例部门 example department"),
-        ("budget", "预算（元）", "budget (yuan)", "yuan, >= 0", 1_000_000))
-FLAGS = (("has_targets", "是否设定绩效目标", "has performance targets", "yes / no"),
-         ("self_evaluated", "是否开展自评", "self-evaluated", "yes / no"))
+#: the portfolio's own columns: code, English name, note, example; the Chinese name is the
+#: first of :data:`perfsim.model.portfolio.COLUMN_ZH` (which reads it back as the code)
+BASE = (("project_id", "project id", "unique", "P0001"),
+        ("name", "project name", "optional", "示例项目 example project"),
+        ("department", "department", "", "示例部门 example department"),
+        ("budget", "budget (yuan)", "yuan, >= 0", 1_000_000))
+FLAGS = (("has_targets", "has performance targets", "yes / no"),
+         ("self_evaluated", "self-evaluated", "yes / no"))
 
 
 def _example(leaf: Indicator) -> Any:
@@ -37,7 +40,8 @@ def _example(leaf: Indicator) -> Any:
 
 
 def _columns(system: IndicatorSystem) -> list[dict[str, Any]]:
-    cols = [dict(code=c, zh=zh, en=en, note=note, example=ex) for c, zh, en, note, ex in BASE]
+    cols = [dict(code=c, zh=COLUMN_ZH[c][0], en=en, note=note, example=ex)
+            for c, en, note, ex in BASE]
     for leaf in (*system.indicators, *system.bonus):
         rule = leaf.rule
         target = "" if leaf.target is None else f"; target {leaf.target:g} {leaf.unit or ''}"
@@ -52,8 +56,8 @@ def _columns(system: IndicatorSystem) -> list[dict[str, Any]]:
                 cols.append(dict(code=f"{leaf.code}.self", zh=f"{leaf.name_zh}（自评分）",
                                  en=f"{leaf.name_en} (self-score)", note="points",
                                  example=example))
-    for code, zh, en, note in FLAGS:
-        cols.append(dict(code=code, zh=zh, en=en, note=note, example="yes",
+    for code, en, note in FLAGS:
+        cols.append(dict(code=code, zh=COLUMN_ZH[code][0], en=en, note=note, example="yes",
                          choices=["yes", "no"]))
     return cols
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from perfsim import textfiles
 from perfsim.errors import InputError
 from perfsim.model.params import (
     Parameter,
@@ -32,7 +33,7 @@ def _observed(scenario: Scenario, obs: Any, column: str) -> np.ndarray:
         path = Path(obs)
         if not path.exists():
             raise InputError(path, problem="file not found")
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        df = textfiles.read_csv(path, dtype=str, keep_default_na=False)[0]
         for col in ("project_id", column):
             if col not in df.columns:
                 raise InputError(path, field=col, problem="required column missing "

@@ -4,6 +4,7 @@ pairwise matrices read from CSV."""
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -12,6 +13,7 @@ from os import PathLike
 import numpy as np
 from numpy.typing import ArrayLike
 
+from perfsim import textfiles
 from perfsim.errors import InputError
 from perfsim.kernel.weighting.ahp import (
     AHPResult,
@@ -121,8 +123,8 @@ def ahp_matrix_from_csv(path: str | PathLike[str]) -> tuple[list[str], FloatArra
     :func:`ahp_weights`. Errors name the file, the row and column codes and the value.
     """
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
+        rows = [r for r in csv.reader(io.StringIO(textfiles.read_text(path)[0], newline=""))
+                if any(c.strip() for c in r)]
     except OSError as exc:
         raise InputError(path, problem=f"cannot read the AHP matrix file ({exc.strerror})"
                          ) from None
