@@ -207,3 +207,30 @@ class Rule:
 def _ratio(num: np.ndarray, den: np.ndarray | float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.true_divide(num, den)
+
+
+class OnScale(Rule):
+    """The family of rules whose measured value is another score on a ``scale`` (a
+    self-evaluation, a re-check, a key evaluation's score): higher is better, the value moves
+    by ``scale`` per unit of attainment, and an attainment share maps back to ``share ×
+    scale``. Each member defines its own :meth:`attainment`."""
+
+    @property
+    def scale(self) -> float:
+        return float(self.params.get("scale", 100.0))
+
+    def invert(self, attainment):
+        return np.clip(attainment, 0, 1) * self.scale
+
+    @property
+    def value_direction(self) -> str:
+        """Higher: a better score earns no less."""
+        return "higher"
+
+    @property
+    def slope(self) -> float | np.ndarray:
+        """The scale."""
+        return self.scale
+
+    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
+        return self._along_slope(base, change)

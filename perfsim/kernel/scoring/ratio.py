@@ -7,10 +7,10 @@ from typing import ClassVar
 import numpy as np
 
 from perfsim.errors import InputError
-from perfsim.kernel.scoring.base import Rule, _num
+from perfsim.kernel.scoring.base import OnScale, _num
 
 
-class RatioOfScore(Rule):
+class RatioOfScore(OnScale):
     """Proportional to another score: points × min(value / scale, 1). E.g. a self-evaluation
     score of 90 earns 9 of 10 points."""
 
@@ -21,30 +21,11 @@ class RatioOfScore(Rule):
     def validate(self):
         _num(self.params, "scale", 100.0, low=0, strict_low=True)
 
-    @property
-    def scale(self) -> float:
-        return float(self.params.get("scale", 100.0))
-
     def attainment(self, values, aux=None):
         return np.clip(np.asarray(values, dtype=float) / self.scale, 0.0, 1.0)
 
-    def invert(self, attainment):
-        return np.clip(attainment, 0, 1) * self.scale
 
-    @property
-    def value_direction(self) -> str:
-        return "higher"
-
-    @property
-    def slope(self) -> float | np.ndarray:
-        """The scale."""
-        return self.scale
-
-    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
-        return self._along_slope(base, change)
-
-
-class GradePoints(Rule):
+class GradePoints(OnScale):
     """Result grade to points: the measured value is an evaluation score; it is graded with
     ``cutoffs`` (descending, left-closed) and each grade earns full points, points in proportion
     to the score (score / scale), or zero. Default: 优 full, 良/合格 proportional, 不合格 0."""
@@ -91,18 +72,3 @@ class GradePoints(Rule):
             out = np.where(grade == g, by_mode[mode], out)
         return out
 
-    def invert(self, attainment):
-        return np.clip(attainment, 0, 1) * float(self.params.get("scale", 100.0))
-
-    @property
-    def value_direction(self) -> str:
-        """Higher (with modes that never earn less for a better grade, as the default)."""
-        return "higher"
-
-    @property
-    def slope(self) -> float | np.ndarray:
-        """The scale."""
-        return float(self.params.get("scale", 100.0))
-
-    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
-        return self._along_slope(base, change)

@@ -7,10 +7,10 @@ from typing import ClassVar
 import numpy as np
 
 from perfsim.errors import InputError
-from perfsim.kernel.scoring.base import GAP_MODES, Rule, _num
+from perfsim.kernel.scoring.base import GAP_MODES, OnScale, _num
 
 
-class Recheck(Rule):
+class Recheck(OnScale):
     """Finance re-check (Wenzhou 2013): points × re-check score / scale; when the re-check and
     the self-score differ by more than ``gap`` points, deduct ``per`` points for every complete
     ``step`` points, floored at 0. "差距大于10分以上的，每差五分扣1分" has two readings
@@ -45,21 +45,6 @@ class Recheck(Rule):
         self_score = v if aux is None or "self" not in aux else np.asarray(aux["self"], float)
         return np.clip(base - self.penalty(v, self_score), 0, None) / self.points
 
-    def invert(self, attainment):
-        return np.clip(attainment, 0, 1) * float(self.params.get("scale", 100.0))
-
-    @property
-    def value_direction(self) -> str:
-        """Higher: the re-check score."""
-        return "higher"
-
-    @property
-    def slope(self) -> float | np.ndarray:
-        """The scale."""
-        return float(self.params.get("scale", 100.0))
-
-    def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
-        return self._along_slope(base, change)
 
 
 def gap_penalty(recheck: np.ndarray, self_score: np.ndarray, *, gap: float = 10.0,
