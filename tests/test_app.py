@@ -345,7 +345,7 @@ def test_the_served_notebook_is_package_data_displaying_the_panel():
     nb = nbformat.read(server.NOTEBOOK, as_version=4)
     assert nb.metadata.kernelspec.name == "python3"
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "from perfsim.app.whatif import panel" in code and server.PORTFOLIO_ENV in code
+    assert "from perfsim.app.whatif import page_script, panel" in code and server.PORTFOLIO_ENV in code
     import tomllib
 
     doc = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
