@@ -258,14 +258,15 @@ class WhatIf:
                 self._show(None, _line(err))
                 return
             if isinstance(opened, compute.Opened):
-                sc, self.imported = opened.scenario, opened.imported
+                sc, self.imported, shown = opened.scenario, opened.imported, opened.name
             else:
                 sc, self.imported = opened, None
+                shown = sc.portfolio.source if sc.source is None else sc.source
             self.scenario = sc
             self._set_controls(sc)
             pf = sc.portfolio
             self.status.value = (
-                f"<p>已载入 loaded: <b>{_esc(pf.source if sc.source is None else sc.source)}"
+                f"<p>已载入 loaded: <b>{_esc(shown)}"
                 f"</b> — {pf.n_projects:,} 项目 projects, "
                 f"{pf.table['department'].nunique():,} 部门 departments, "
                 f"{numbers.yuan(pf.budget.sum(), '亿元')} 亿元</p>")
