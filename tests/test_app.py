@@ -637,7 +637,8 @@ def test_the_server_culls_idle_kernels_and_keeps_writes_in_its_folder(tmp_path):
     assert 0 < kernels["cull_interval"] <= 120
     assert config["Voila"]["tornado_settings"]["websocket_max_message_size"] > 3 * 2**20
     env = server.server_env(tmp_path, limits)
-    for var in ("IPYTHONDIR", "JUPYTER_RUNTIME_DIR", "MPLCONFIGDIR", "TMPDIR"):
+    for var in ("IPYTHONDIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR",
+                "MPLCONFIGDIR", "TMPDIR"):
         assert Path(env[var]).is_relative_to(tmp_path) and Path(env[var]).is_dir()
     assert compute.Limits.from_env(env) == limits
     spec = json.loads((tmp_path / "jupyter" / "kernels" / "python3" / "kernel.json")

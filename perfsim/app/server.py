@@ -7,8 +7,9 @@ is put first on ``JUPYTER_PATH`` for the server only. The server runs in a sessi
 own, so Ctrl-C reaches perfsim, which stops it (its kernels with it) and returns.
 
 Everything the server and its kernels write stays in the app's temporary folder, removed when
-the app stops: the working folder, ``TMPDIR``, the IPython folder (and the kernels keep no
-history: ``HistoryManager.enabled=False``), Jupyter's runtime folder and matplotlib's cache.
+the app stops: the working folder, ``TMPDIR``, Jupyter's data, config and runtime folders,
+the IPython folder (and the kernels keep no history: ``HistoryManager.enabled=False``) and
+matplotlib's cache.
 The kernel of a page that was closed is stopped after ``idle_timeout`` seconds
 (``MappingKernelManager.cull_idle_timeout``; kernels of open pages are kept). The upload
 limits (:class:`perfsim.app.compute.Limits`) reach the page's kernel in its environment;
@@ -97,6 +98,7 @@ def server_env(folder: Path, limits: Limits, portfolio: Path | None = None
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(data), env.get("JUPYTER_PATH"))
                                           if p)
     for var, sub in (("IPYTHONDIR", "ipython"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+                     ("JUPYTER_DATA_DIR", "data"), ("JUPYTER_CONFIG_DIR", "config"),
                      ("MPLCONFIGDIR", "matplotlib"), ("TMPDIR", "tmp")):
         (folder / sub).mkdir(exist_ok=True)
         env[var] = str(folder / sub)
