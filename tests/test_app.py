@@ -650,3 +650,22 @@ def test_the_page_script_carries_the_upload_limit():
     script = page_script(compute.Limits(max_upload_mb=2))
     assert f"LIMIT = {2 * 2**20}," in script and compute.TOO_LARGE.decode() in script
     assert not re.search(r"@[A-Z]+@", script)
+
+
+def test_imported_scores_by_hand():
+    # two tables on one sheet, one without a department or unit, one with its 实施单位 only,
+    # one without a recomputed total, one department-overall table
+    projects = pd.DataFrame({
+        "file": ["a.xlsx", "a.xlsx", "b.xlsx", "c.xlsx", "d.xlsx"],
+        "sheet": ["S", "S", "T", "U", "V"],
+        "form": ["project", "project", "project", "project", "department"],
+        "department": ["财政局", None, " ", "教育局", "卫健委"],
+        "unit": ["x", None, "县医院", "y", None],
+        "budget_full": [1000.0, 2000.0, 3000.0, 4000.0, 5000.0],
+        "recomputed_total": [90.5, 80.0, 75.25, None, 70.0]})
+    scores, left_out = compute.imported_scores(projects)
+    assert scores.to_dict("list") == {
+        "project_id": ["a.xlsx!S", "a.xlsx!S#2", "b.xlsx!T"],
+        "department": ["财政局", compute.NO_DEPARTMENT, "县医院"],
+        "budget": [1000.0, 2000.0, 3000.0], "score": [90.5, 80.0, 75.25]}
+    assert left_out == 2

@@ -244,6 +244,8 @@ LIMIT_ENV: dict[str, str] = {"max_upload_mb": "PERFSIM_APP_MAX_UPLOAD_MB",
 TOO_LARGE = b"perfsim-upload-refused-too-large:"
 #: Suffixes of self-evaluation workbooks (and archives of them) the page accepts.
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".zip")
+#: The department of an imported table that names neither 主管部门 nor 实施单位.
+NO_DEPARTMENT = "未填部门 no department"
 #: Findings listed on the page (the review workbook lists them all).
 TOP_FINDINGS = 10
 _MIB = 2**20
@@ -431,7 +433,8 @@ def imported_scores(projects: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """The what-if's portfolio of ready scores from imported tables (``projects`` as
     :func:`perfsim.forms.review.tidy` gives it): one row per project table, ``project_id``
     from file and sheet (``#2`` for a second table on a sheet), ``department``, ``budget`` =
-    全年预算数 (yuan), ``score`` = the recomputed total (points). Department-overall tables and
+    全年预算数 (yuan), ``score`` = the recomputed total (points); a table without a 主管部门 is
+    counted under its 实施单位, or :data:`NO_DEPARTMENT`. Department-overall tables and
     tables without a 全年预算数 or a total are left out; returns the frame and how many were."""
     use = projects[(projects["form"] == "project") & projects["budget_full"].notna()
                    & projects["recomputed_total"].notna()]
@@ -441,8 +444,10 @@ def imported_scores(projects: pd.DataFrame) -> tuple[pd.DataFrame, int]:
         seen[pid] = seen.get(pid, 0) + 1
         if seen[pid] > 1:
             ids[k] = f"{pid}#{seen[pid]}"
-    frame = pd.DataFrame({"project_id": ids,
-                          "department": use["department"].fillna("").astype(str).tolist(),
+    dept = [str(d).strip() if isinstance(d, str) and d.strip() else
+            (str(u).strip() if isinstance(u, str) and u.strip() else NO_DEPARTMENT)
+            for d, u in zip(use["department"], use["unit"], strict=True)]
+    frame = pd.DataFrame({"project_id": ids, "department": dept,
                           "budget": use["budget_full"].astype(float).tolist(),
                           "score": use["recomputed_total"].astype(float).tolist()})
     return frame, len(projects) - len(use)
