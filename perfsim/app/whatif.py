@@ -306,7 +306,8 @@ class WhatIf:
     def _prepare(self, _: Any) -> None:
         if self.view is None:
             return
-        data = base64.b64encode(compute.workbook(self.view.result)).decode("ascii")
+        with self._working():
+            data = base64.b64encode(compute.workbook(self.view.result)).decode("ascii")
         name = f"allocation_{Path(str(self.view.scenario.name)).name}.xlsx"
         self.download.value = (f"<a download='{_esc(name)}' href='data:{XLSX_MIME};base64,"
                                f"{data}'>下载 download {_esc(name)}</a>")
