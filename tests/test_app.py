@@ -25,7 +25,7 @@ import perfsim
 from perfsim import numbers
 from perfsim.app import compute, server
 from perfsim.app.example import EXAMPLE_SCENARIO, EXAMPLE_WORKBOOK, SCORE_COLUMNS
-from perfsim.app.whatif import WhatIf, panel
+from perfsim.app.whatif import WhatIf, page_script, panel
 from perfsim.cli import main
 from perfsim.errors import InputError
 from perfsim.kernel.linkage import POOLS
@@ -345,7 +345,8 @@ def test_the_served_notebook_is_package_data_displaying_the_panel():
     nb = nbformat.read(server.NOTEBOOK, as_version=4)
     assert nb.metadata.kernelspec.name == "python3"
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    assert "from perfsim.app.whatif import panel" in code and server.PORTFOLIO_ENV in code
+    assert "from perfsim.app.whatif import page_script, panel" in code
+    assert "display(Javascript(page_script()))" in code and server.PORTFOLIO_ENV in code
     import tomllib
 
     doc = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -402,3 +403,269 @@ def test_ci_provisions_the_browser_before_the_readme_test_command():
     assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
     text = script.read_text(encoding="utf-8")
     assert "apt-get update" in text and "apt-get install" in text and "sudo -n" in text
+
+
+# --- self-evaluation workbooks in the page (issue 22) -----------------------------------------
+
+@pytest.fixture(scope="module")
+def selfeval(tmp_path_factory) -> Path:
+    from perfsim.forms.generate import write_selfeval
+
+    out = tmp_path_factory.mktemp("selfeval") / "books"
+    write_selfeval(out, 12, seed=3, errors=0.5)
+    return out
+
+
+def _books(folder: Path) -> list[tuple[str, bytes]]:
+    return [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.xlsx"))]
+
+
+def _zip(files: list[tuple[str, bytes]], **kw) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, **kw) as zf:
+        for name, data in files:
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def test_uploaded_workbooks_run_on_their_recomputed_totals_and_budgets(selfeval):
+    truth = pd.read_csv(selfeval / "truth.csv", encoding="utf-8-sig", dtype={"sheet": str})
+    opened = compute.open_upload(_books(selfeval))
+    projects = truth[truth["form"] == "project"]
+    scores = opened.imported.scores
+    assert len(scores) == len(projects) and scores["project_id"].is_unique
+    assert opened.imported.left_out == int((truth["form"] != "project").sum())
+    assert scores["budget"].tolist() == pytest.approx(projects["budget_full"].tolist(), abs=0.005)
+    assert scores["score"].tolist() == pytest.approx(projects["recomputed_total"].tolist(),
+                                                     abs=0.005)
+    # the what-if on them is the what-if on the same ready scores uploaded as a CSV
+    csv = scores.to_csv(index=False).encode("utf-8")
+    by_csv = compute.update(compute.load_upload("same.csv", csv), {"linkage.ratio": 0.2},
+                            replications=0)
+    view = compute.update(opened.scenario, {"linkage.ratio": 0.2}, replications=0)
+    assert view.savings == by_csv.savings
+    grades = view.result.allocations["grade"].map(
+        {"excellent": "优", "good": "良", "fair": "中", "poor": "差"}).tolist()
+    assert grades == projects["recomputed_grade"].tolist()
+
+
+def test_a_zip_of_the_workbooks_is_the_same_portfolio(selfeval):
+    books = _books(selfeval)
+    one_by_one = compute.open_upload(books).imported.scores
+    zipped = compute.open_upload([("books.zip", _zip(books))]).imported.scores
+    assert zipped["project_id"].tolist() == ["books.zip/" + p for p in one_by_one["project_id"]]
+    pd.testing.assert_frame_equal(zipped.drop(columns="project_id"),
+                                  one_by_one.drop(columns="project_id"))
+
+
+def test_the_page_counts_the_findings_perfsim_import_writes(capsys, selfeval, tmp_path):
+    code, _, err = run_cli(capsys, "import", *sorted(selfeval.glob("*.xlsx")), "--out",
+                           tmp_path / "imp")
+    assert code == 0, err
+    expected = pd.read_csv(tmp_path / "imp" / "findings.csv", encoding="utf-8-sig")
+    planted = pd.read_csv(selfeval / "planted.csv", encoding="utf-8-sig")
+    opened = compute.open_upload(_books(selfeval))
+    shown = compute.findings_html(opened.imported)
+    counts = dict(re.findall(r"<td>([a-z_]+)</td><td>([\d,]+)</td>", shown))
+    assert {k: int(v) for k, v in counts.items()} == expected["kind"].value_counts().to_dict()
+    assert set(planted["kind"]) <= set(counts)
+    # the top finding is the one with the most money at stake
+    first = re.search(r"perfsim-findings'>.*?</tr><tr><td>([^<]*)</td>", shown).group(1)
+    top = expected.sort_values("budget", ascending=False, kind="stable")["file"].iloc[0]
+    assert first == Path(top).name
+    book = pd.read_excel(io.BytesIO(compute.review_workbook(opened.imported)), sheet_name=None)
+    assert len(next(iter(book.values()))) == len(expected)
+
+
+def test_a_workbook_that_is_no_table_is_one_line(tmp_path):
+    pd.read_csv(DATA / "tiny_scores.csv").to_excel(tmp_path / "scores.xlsx", index=False)
+    archive = _zip([("scores.xlsx", (tmp_path / "scores.xlsx").read_bytes())])
+    with pytest.raises(InputError, match="not a self-evaluation table") as caught:
+        compute.open_upload([("in/scores.zip", archive)])
+    line = compute.error_line(caught.value)
+    assert line.startswith("perfsim: error: scores.zip/scores.xlsx: ") and "\n" not in line
+    assert tempfile_dir() not in line
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
+
+
+# --- limits before work (issue 23) ------------------------------------------------------------
+
+def _never(*args, **kwargs):
+    raise AssertionError("work started on a refused upload")
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_work(monkeypatch):
+    monkeypatch.setattr(compute, "load_upload", _never)
+    monkeypatch.setattr(compute, "read_workbooks", _never)
+    big = b"project_id,department,budget,score\n" + b"P,D,1,80\n" * 150_000
+    with pytest.raises(InputError, match=r"big\.csv: .*more than the limit of 1\.0 MiB"):
+        compute.open_upload([("dir/big.csv", big)], limits=compute.Limits(max_upload_mb=1))
+    # the browser sends a stand-in for a file over the limit: refused by its declared size
+    stand_in = compute.TOO_LARGE + b"13107200"
+    with pytest.raises(InputError, match=r"huge\.csv: 12\.5 MiB uploaded"):
+        compute.open_upload([("huge.csv", stand_in)], limits=compute.Limits(max_upload_mb=10))
+
+
+def test_a_zip_bomb_is_refused_from_its_directory_before_anything_is_inflated(monkeypatch):
+    import zipfile
+
+    bomb = _zip([("table.xlsx", b"\0" * (30 * 2**20))])
+    assert len(bomb) < 2**20
+    monkeypatch.setattr(compute, "read_workbooks", _never)
+    monkeypatch.setattr(zipfile.ZipFile, "open", _never)
+    with pytest.raises(InputError, match=r"bomb\.zip: expands to 30\.0 MiB, more than the "
+                                         r"limit of 10\.0 MiB"):
+        compute.open_upload([("bomb.zip", bomb)], limits=compute.Limits(max_expanded_mb=10))
+
+
+@pytest.mark.parametrize("rows", [99, 100, 101])
+def test_rows_are_counted_before_the_portfolio_is_read(rows, monkeypatch):
+    text = "project_id,department,budget,score\n" + "".join(
+        f"P{k},D{k % 7},{1000 + k},{50 + k % 50}\n" for k in range(rows))
+    limits = compute.Limits(max_rows=100)
+    if rows > 100:
+        monkeypatch.setattr(compute, "load_upload", _never)
+        with pytest.raises(InputError, match="more than 100 rows"):
+            compute.open_upload([("p.csv", text.encode())], limits=limits)
+    else:
+        opened = compute.open_upload([("p.csv", text.encode())], limits=limits)
+        assert opened.scenario.portfolio.n_projects == rows
+
+
+def test_workbook_rows_are_counted_from_its_sheets(tmp_path):
+    frame = pd.DataFrame({"project_id": [f"P{k}" for k in range(321)], "department": "D",
+                          "budget": 1.0, "score": 70.0})
+    frame.to_excel(tmp_path / "p.xlsx", index=False)
+    data = (tmp_path / "p.xlsx").read_bytes()
+    assert compute.count_rows("p.xlsx", data, 10**6) == 321
+    assert compute.count_rows("p.xlsx", data, 100) > 100
+
+
+@pytest.mark.parametrize("name", ["..", "../..", "/", "a/../..", "..\\..\\"])
+def test_an_upload_named_like_a_folder_never_shows_the_servers_temp_path(name):
+    page = WhatIf()
+    _upload(page, name, b"project_id,department,budget,score\nP1,D1,5,80\n")
+    assert page.error.value and tempfile_dir() not in page.error.value
+    assert "perfsim-app-" not in page.error.value + page.status.value
+
+
+def test_an_upload_with_a_path_is_named_by_its_last_part():
+    sc = compute.load_upload("../../etc/mine.csv", b"project_id,department,budget,score\n"
+                                                   b"P1,D1,5,80\n")
+    assert sc.source == "mine.csv"
+    assert compute.safe_name("C:\\Users\\x\\表.csv") == "表.csv"
+
+
+def test_a_failed_upload_names_that_file_and_the_next_upload_shows_its_own_numbers():
+    page = WhatIf()
+    _upload(page, "first.csv", b"project_id,department,budget,score\nP1,D1,1000,95\n"
+                               b"P2,D1,3000,50\n")
+    assert "first.csv" in page.status.value and page.error.value == ""
+    _upload(page, "broken.csv", b"project_id,department,budget,score\nP1,D1,x,80\n")
+    assert "broken.csv" in page.status.value and "first.csv" not in page.status.value
+    assert "broken.csv" in page.error.value and page.results.layout.display == "none"
+    # the same bad file again is seen again (the upload is cleared after each one)
+    page.error.value = ""
+    _upload(page, "broken.csv", b"project_id,department,budget,score\nP1,D1,x,80\n")
+    assert "broken.csv" in page.error.value
+    _upload(page, "second.csv", b"project_id,department,budget,score\nP9,D2,2000,70\n")
+    assert "second.csv" in page.status.value and page.error.value == ""
+    alloc = page.view.result.allocations
+    assert alloc["project_id"].tolist() == ["P9"]
+    assert page.upload.value == ()
+
+
+def test_the_busy_line_is_up_while_the_work_runs(monkeypatch):
+    page = WhatIf(TINY)
+    seen = []
+    real = compute.update
+
+    def watched(*args, **kwargs):
+        seen.append(page.busy.value)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compute, "update", watched)
+    page.ratio.value = 18.0
+    assert seen and "perfsim-busy" in seen[0]
+    assert page.busy.value == ""
+
+
+def test_uploaded_workbooks_show_their_findings_on_the_page(selfeval):
+    page = WhatIf()
+    page.upload.value = tuple(
+        {"name": n, "type": "", "size": len(c), "content": memoryview(c),
+         "last_modified": datetime.datetime.now(datetime.UTC)} for n, c in _books(selfeval))
+    assert page.error.value == "" and page.review_box.layout.display is None
+    assert "perfsim-finding-kinds" in page.review.value
+    assert "12 files" in page.status.value
+    page._prepare_review(None)
+    assert "review.xlsx" in page.review_download.value
+    _upload(page, "p.csv", b"project_id,department,budget,score\nP1,D1,5,80\n")
+    assert page.review_box.layout.display == "none"
+
+
+# --- perfsim app: limits, culling, nothing written outside its folder ---------------------------
+
+@pytest.mark.parametrize("args, names", [
+    (["--port", "99999"], ["--port", "65535", "99999"]),
+    (["--port", "0"], ["--port"]),
+    (["--max-upload-mb", "0"], ["--max-upload-mb"]),
+    (["--max-expanded-mb", "nan"], ["--max-expanded-mb"]),
+    (["--max-rows", "-1"], ["--max-rows"]),
+])
+def test_app_refuses_a_bad_option_in_one_line(capsys, args, names):
+    code, out, err = run_cli(capsys, "app", "--no-browser", *args)
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("perfsim: error: ")
+    for name in names:
+        assert name in lines[0]
+
+
+def test_the_server_culls_idle_kernels_and_keeps_writes_in_its_folder(tmp_path):
+    limits = compute.Limits(max_upload_mb=3, max_rows=7, max_expanded_mb=9)
+    config = server.server_config(limits, idle_timeout=120, interval=60)
+    kernels = config["MappingKernelManager"]
+    assert kernels["cull_idle_timeout"] == 120 and kernels["cull_connected"] is False
+    assert 0 < kernels["cull_interval"] <= 120
+    assert config["Voila"]["tornado_settings"]["websocket_max_message_size"] > 3 * 2**20
+    env = server.server_env(tmp_path, limits)
+    for var in ("IPYTHONDIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR",
+                "MPLCONFIGDIR", "TMPDIR"):
+        assert Path(env[var]).is_relative_to(tmp_path) and Path(env[var]).is_dir()
+    assert compute.Limits.from_env(env) == limits
+    spec = json.loads((tmp_path / "jupyter" / "kernels" / "python3" / "kernel.json")
+                      .read_text(encoding="utf-8"))
+    assert "--HistoryManager.enabled=False" in spec["argv"]
+
+
+def test_the_page_script_carries_the_upload_limit():
+    script = page_script(compute.Limits(max_upload_mb=2))
+    assert f"LIMIT = {2 * 2**20}," in script and compute.TOO_LARGE.decode() in script
+    assert not re.search(r"@[A-Z]+@", script)
+
+
+def test_imported_scores_by_hand():
+    # two tables on one sheet, one without a department or unit, one with its 实施单位 only,
+    # one without a recomputed total, one department-overall table
+    projects = pd.DataFrame({
+        "file": ["a.xlsx", "a.xlsx", "b.xlsx", "c.xlsx", "d.xlsx"],
+        "sheet": ["S", "S", "T", "U", "V"],
+        "form": ["project", "project", "project", "project", "department"],
+        "department": ["财政局", None, " ", "教育局", "卫健委"],
+        "unit": ["x", None, "县医院", "y", None],
+        "budget_full": [1000.0, 2000.0, 3000.0, 4000.0, 5000.0],
+        "recomputed_total": [90.5, 80.0, 75.25, None, 70.0]})
+    scores, left_out = compute.imported_scores(projects)
+    assert scores.to_dict("list") == {
+        "project_id": ["a.xlsx!S", "a.xlsx!S#2", "b.xlsx!T"],
+        "department": ["财政局", compute.NO_DEPARTMENT, "县医院"],
+        "budget": [1000.0, 2000.0, 3000.0], "score": [90.5, 80.0, 75.25]}
+    assert left_out == 2

@@ -25,10 +25,12 @@ the ratio and the spot-check share by their registry paths, cutoffs and quota as
 from __future__ import annotations
 
 import html
+import io
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,10 +41,21 @@ import yaml
 from perfsim import numbers
 from perfsim.app.example import EXAMPLE_SCENARIO, EXAMPLE_WORKBOOK
 from perfsim.errors import InputError
+from perfsim.forms.read import Source as FormSource
+from perfsim.forms.read import read_source
+from perfsim.forms.read import sources as form_sources
+from perfsim.forms.review import tidy
+from perfsim.forms.score import score_tables
+from perfsim.forms.targets import load_levels
+from perfsim.forms.vocabulary import FILE_FINDING, FINDINGS
+from perfsim.forms.vocabulary import TITLES as FORM_TITLES
 from perfsim.model.indicators import load_indicator_system
-from perfsim.model.portfolio import DATASETS
+from perfsim.model.portfolio import DATASETS, portfolio_from_frame
+from perfsim.model.scenario import Scenario as ModelScenario
 from perfsim.present.notices import filled_cells_notice, read_notes
 from perfsim.present.report import write_xlsx
+from perfsim.present.review import WORKBOOK as REVIEW_WORKBOOK
+from perfsim.present.review import write_workbook as write_review
 from perfsim.run.simulate import MonteCarloResult
 from perfsim.run.study import Scenario, load, study
 from perfsim.run.variants import department_losses
@@ -160,16 +173,32 @@ def open_scenario(scenario_or_path: Scenario | str | os.PathLike[str] | None,
     return load_upload(path.name, path.read_bytes(), None, base)
 
 
+def safe_name(name: str) -> str:
+    """An uploaded file's name as shown: its last part only (no folder, never ``..``), control
+    characters dropped; ``upload`` when nothing is left."""
+    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return "upload" if base in ("", ".", "..") else base
+
+
+def _disk_name(name: str) -> str:
+    """The name an upload is saved under in the app's temporary folder: word characters,
+    dots and dashes, never starting with a dot."""
+    stem, suffix = os.path.splitext(safe_name(name))
+    stem = re.sub(r"[^\w.\-]", "_", stem).lstrip(".") or "upload"
+    return stem + re.sub(r"[^\w.]", "_", suffix.lower())
+
+
 def load_upload(name: str, content: bytes, system: str | os.PathLike[str] | None = None,
                 base: Scenario | None = None) -> Scenario:
     """The scenario of an uploaded portfolio: ``name`` (``.xlsx`` or ``.csv``) with bytes
     ``content``, read with ``system`` (a path; None: ready scores) and graded, linked and
     seeded as ``base`` (default: the bundled example). Bad input raises the
     :class:`InputError` the command line gives for that file (``perfsim validate NAME``),
-    naming the file as uploaded."""
+    naming the file as uploaded (its last part: :func:`safe_name`)."""
     base = base or example()
-    fname = Path(str(name).replace("\\", "/")).name or "portfolio.csv"
-    stem = re.sub(r"[^\w.\-]", "_", Path(fname).stem).lstrip(".") or "upload"
+    shown, fname = safe_name(name), _disk_name(name)
+    stem = Path(fname).stem
     with tempfile.TemporaryDirectory(prefix="perfsim-app-") as tmp:
         folder = Path(tmp).resolve()
         (folder / fname).write_bytes(content)
@@ -184,15 +213,15 @@ def load_upload(name: str, content: bytes, system: str | os.PathLike[str] | None
         try:
             sc = load(spec)
         except InputError as err:
-            raise _as_uploaded(err, folder, fname) from None
-    return sc.replace(source=fname)
+            raise _as_uploaded(err, folder, fname, shown) from None
+    return sc.replace(source=shown)
 
 
-def _as_uploaded(err: InputError, folder: Path, fname: str) -> InputError:
+def _as_uploaded(err: InputError, folder: Path, fname: str, shown: str) -> InputError:
     """The error naming the uploaded file as its user named it, not the temporary copy."""
     source = err.source
     if source is not None and Path(source).resolve().is_relative_to(folder):
-        source = fname if Path(source).name in (fname, "scenario.yaml") else os.path.relpath(
+        source = shown if Path(source).name in (fname, "scenario.yaml") else os.path.relpath(
             source, folder)
     if err.has_value:
         return InputError(source, err.where, err.field, err.value, err.problem)
@@ -212,6 +241,329 @@ def notices_html(view: View) -> str:
     name = Path(str(view.scenario.source or pf.source)).name  # as uploaded, not the temp copy
     lines = [*read_notes(pf, name), filled_cells_notice(view.result.summary)]
     return "".join(f"<p class='perfsim-notice'>{html.escape(t)}</p>" for t in lines if t)
+
+
+# --- uploads: limits first, then ready scores or self-evaluation workbooks -----------------
+
+#: What ``perfsim app`` passes to the page's kernel: the environment variable of each limit.
+LIMIT_ENV: dict[str, str] = {"max_upload_mb": "PERFSIM_APP_MAX_UPLOAD_MB",
+                             "max_rows": "PERFSIM_APP_MAX_ROWS",
+                             "max_expanded_mb": "PERFSIM_APP_MAX_EXPANDED_MB"}
+#: What the page sends in place of a file larger than the upload limit (the browser checks
+#: the size before reading the file; the kernel then refuses it, naming the file): this
+#: prefix, then the file's size in bytes.
+TOO_LARGE = b"perfsim-upload-refused-too-large:"
+#: Suffixes of self-evaluation workbooks (and archives of them) the page accepts.
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".zip")
+#: The department of an imported table that names neither 主管部门 nor 实施单位.
+NO_DEPARTMENT = "未填部门 no department"
+#: Findings listed on the page (the review workbook lists them all).
+TOP_FINDINGS = 10
+_MIB = 2**20
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one upload may be, checked before any work: ``max_upload_mb``, the files of one
+    upload together as sent (MiB); ``max_rows``, the rows of a portfolio (lines of a CSV
+    after its header, rows of a workbook's sheets); ``max_expanded_mb``, what a workbook or a
+    .zip expands to (MiB), read from the archive's directory before anything is inflated.
+    ``perfsim app --max-upload-mb/--max-rows/--max-expanded-mb`` set them."""
+
+    max_upload_mb: float = 20.0
+    max_rows: int = 50_000
+    max_expanded_mb: float = 200.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Limits:
+        """The limits ``perfsim app`` passed (:data:`LIMIT_ENV`); defaults for the others."""
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(float(env.get(LIMIT_ENV["max_upload_mb"], d.max_upload_mb)),
+                   int(env.get(LIMIT_ENV["max_rows"], d.max_rows)),
+                   float(env.get(LIMIT_ENV["max_expanded_mb"], d.max_expanded_mb)))
+
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that give these limits to :meth:`from_env`."""
+        return {LIMIT_ENV[k]: str(getattr(self, k)) for k in LIMIT_ENV}
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * _MIB)
+
+
+def _mib(n: float) -> str:
+    return f"{n / _MIB:,.1f} MiB"
+
+
+def declared_size(content: bytes) -> int:
+    """An upload's size in bytes: its length, or the size the browser declared for a file it
+    did not send because it was larger than the limit (:data:`TOO_LARGE`)."""
+    if content.startswith(TOO_LARGE):
+        digits = content[len(TOO_LARGE):len(TOO_LARGE) + 20].split(b"\n")[0]
+        if digits.strip().isdigit():
+            return int(digits.strip())
+    return len(content)
+
+
+def check_upload(files: Sequence[tuple[str, bytes]], limits: Limits | None = None) -> None:
+    """Refuse an upload beyond ``limits`` before any work, in one line naming the file: its
+    size as sent, what a workbook or .zip would expand to (from the archive's directory,
+    nothing inflated) and the rows of a CSV (its lines) or of a workbook's sheets."""
+    limits = limits or Limits()
+    sizes = [declared_size(c) for _, c in files]
+    if sum(sizes) > limits.max_upload_bytes:
+        who = safe_name(files[0][0]) if len(files) == 1 else f"{len(files)} files"
+        raise InputError(who, problem=f"{_mib(sum(sizes))} uploaded, more than the limit of "
+                         f"{_mib(limits.max_upload_bytes)} (上传文件过大; perfsim app "
+                         "--max-upload-mb)")
+    for name, content in files:
+        if content.startswith(TOO_LARGE):  # under the limit but not sent: refuse all the same
+            raise InputError(safe_name(name), problem="the file was not sent (上传未完成)")
+        _check_expanded(safe_name(name), content, limits)
+
+
+def _check_expanded(name: str, content: bytes, limits: Limits) -> None:
+    """A workbook or .zip whose directory says it expands beyond the limit is refused."""
+    if content[:4] != b"PK\x03\x04":
+        return
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            total = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        return  # the reader says what is wrong with it
+    limit = limits.max_expanded_mb * _MIB
+    if total > limit:
+        raise InputError(name, problem=f"expands to {_mib(total)}, more than the limit of "
+                         f"{_mib(limit)} (解压后过大，疑似压缩炸弹; perfsim app "
+                         "--max-expanded-mb): not expanded")
+
+
+def count_rows(name: str, content: bytes, limit: int) -> int:
+    """The data rows of a portfolio file, counted up to just past ``limit`` without parsing it:
+    the lines of a CSV after its header, the ``<row>`` elements of a workbook's sheets after
+    the first (a workbook's expanded size is checked first, :func:`check_upload`)."""
+    if content[:4] != b"PK\x03\x04":
+        lines = content.count(b"\n") + (0 if content.endswith(b"\n") else 1)
+        return max(lines - 1, 0)
+    rows = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            for info in zf.infolist():
+                if not info.filename.startswith("xl/worksheets/"):
+                    continue
+                with zf.open(info) as f:
+                    tail = b""
+                    while chunk := f.read(_MIB):
+                        rows += len(_ROW_TAG.findall(tail + chunk)) - len(_ROW_TAG.findall(tail))
+                        tail = chunk[-16:]
+                        if rows > limit + 1:
+                            return rows - 1
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        return 0  # the reader says what is wrong with it
+    return max(rows - 1, 0)
+
+
+def is_self_evaluation(name: str, content: bytes) -> bool:
+    """True for a .zip, an .xls or a workbook whose text holds a self-evaluation table's
+    title (项目支出绩效自评表, 部门整体支出绩效自评表): read as self-evaluation workbooks;
+    anything else is a portfolio (ready scores, or measurements of a chosen system)."""
+    suffix = os.path.splitext(safe_name(name))[1].lower()
+    if suffix in (".zip", ".xls") or content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return True
+    if content[:4] != b"PK\x03\x04":
+        return False
+    titles = [t.encode("utf-8") for forms in FORM_TITLES.values() for t in forms]
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as zf:
+            for info in zf.infolist():
+                if info.filename == "xl/sharedStrings.xml" or info.filename.startswith(
+                        "xl/worksheets/"):
+                    text = zf.read(info)
+                    if any(t in text for t in titles):
+                        return True
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        return False
+    return False
+
+
+@dataclass(frozen=True)
+class Imported:
+    """Self-evaluation workbooks read, scored and reviewed (:mod:`perfsim.forms`): the tidy
+    ``frames`` (``projects``, ``leaves``, ``findings``, as ``perfsim import`` writes them),
+    the number of workbooks read, and the what-if's portfolio of ready scores built from the
+    project tables (:func:`imported_scores`) with the number of tables ``left_out`` of it."""
+
+    frames: dict[str, pd.DataFrame]
+    files: int
+    scores: pd.DataFrame
+    left_out: int
+
+
+def read_workbooks(files: Sequence[tuple[str, bytes]]) -> Imported:
+    """Read, score and review uploaded self-evaluation workbooks (``.xlsx``, ``.xls``, a
+    ``.zip`` of them), as ``perfsim import`` does: a file that cannot be read is listed as a
+    finding and the rest are read; none readable raises its :class:`InputError`. Names are
+    shown as uploaded (:func:`safe_name`), never the temporary folder's."""
+    tables, failed, count = [], [], 0
+    with tempfile.TemporaryDirectory(prefix="perfsim-app-") as tmp:
+        folder = Path(tmp).resolve()
+        for k, (name, content) in enumerate(files):
+            shown = safe_name(name)
+            sub = folder / str(k)
+            sub.mkdir()
+            path = sub / _disk_name(name)
+            path.write_bytes(content)
+            prefix = str(path)
+            for item in form_sources([path]):
+                if isinstance(item, InputError):
+                    failed.append((shown, str(item).replace(prefix, shown)))
+                    continue
+                count += 1
+                src = FormSource(shown + item.name[len(prefix):], path=item.path,
+                                 data=item.data)
+                try:
+                    tables.extend(read_source(src))
+                except InputError as err:
+                    failed.append((src.name, str(err).replace(str(folder), "")))
+    if not tables:
+        if failed:
+            more = len(failed) - 1
+            raise InputError(problem=failed[0][1] + (f" (and {more} more files not read)"
+                                                     if more > 0 else ""))
+        raise InputError(", ".join(safe_name(n) for n, _ in files),
+                         problem="no workbook found (未找到工作簿): expected .xlsx or .xls "
+                                 "files or a .zip of them")
+    frames = tidy(score_tables(tables, load_levels()), failed)
+    scores, left_out = imported_scores(frames["projects"])
+    return Imported(frames, count, scores, left_out)
+
+
+def imported_scores(projects: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The what-if's portfolio of ready scores from imported tables (``projects`` as
+    :func:`perfsim.forms.review.tidy` gives it): one row per project table, ``project_id``
+    from file and sheet (``#2`` for a second table on a sheet), ``department``, ``budget`` =
+    全年预算数 (yuan), ``score`` = the recomputed total (points); a table without a 主管部门 is
+    counted under its 实施单位, or :data:`NO_DEPARTMENT`. Department-overall tables and
+    tables without a 全年预算数 or a total are left out; returns the frame and how many were."""
+    use = projects[(projects["form"] == "project") & projects["budget_full"].notna()
+                   & projects["recomputed_total"].notna()]
+    ids = (use["file"].astype(str) + "!" + use["sheet"].astype(str)).tolist()
+    seen: dict[str, int] = {}
+    for k, pid in enumerate(ids):
+        seen[pid] = seen.get(pid, 0) + 1
+        if seen[pid] > 1:
+            ids[k] = f"{pid}#{seen[pid]}"
+    dept = [str(d).strip() if isinstance(d, str) and d.strip() else
+            (str(u).strip() if isinstance(u, str) and u.strip() else NO_DEPARTMENT)
+            for d, u in zip(use["department"], use["unit"], strict=True)]
+    frame = pd.DataFrame({"project_id": ids, "department": dept,
+                          "budget": use["budget_full"].astype(float).tolist(),
+                          "score": use["recomputed_total"].astype(float).tolist()})
+    return frame, len(projects) - len(use)
+
+
+def imported_scenario(imported: Imported, name: str, base: Scenario | None = None
+                      ) -> Scenario:
+    """The what-if on imported tables: their ready scores
+    (:func:`perfsim.model.portfolio.portfolio_from_frame`) graded, linked and seeded as
+    ``base`` (default: the bundled example), as an uploaded portfolio of ready scores is."""
+    base = base or example()
+    shown = safe_name(name)
+    if imported.scores.empty:
+        raise InputError(shown, problem="no project table with a 全年预算数 and a total "
+                                        "(没有可模拟的项目支出绩效自评表): nothing to simulate")
+    pf = portfolio_from_frame(imported.scores, None, source=shown)
+    doc: dict[str, Any] = {"name": Path(_disk_name(name)).stem, "seed": base.seed}
+    for block in ("grading", "linkage"):
+        if base.spec.get(block) is not None:
+            doc[block] = base.spec[block]
+    return study(ModelScenario(name=doc["name"], portfolio=pf, grading=base.grading,
+                               linkage=base.linkage, seed=base.seed, source=shown,
+                               document=doc))
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An upload opened: the scenario the what-if runs on, what the status line names, and
+    for self-evaluation workbooks what was imported (None for a portfolio)."""
+
+    scenario: Scenario
+    name: str
+    imported: Imported | None = None
+
+
+def open_upload(files: Sequence[tuple[str, bytes]],
+                system: str | os.PathLike[str] | None = None, base: Scenario | None = None,
+                limits: Limits | None = None) -> Opened:
+    """One upload of the page: the limits first (:func:`check_upload`), then one portfolio
+    (``.csv``/``.xlsx`` of ready scores, or of measurements with ``system``:
+    :func:`load_upload`) or self-evaluation workbooks (one, many, a .zip:
+    :func:`read_workbooks`, the what-if on :func:`imported_scenario`)."""
+    if not files:
+        raise InputError(problem="no file uploaded (未上传文件)")
+    limits = limits or Limits()
+    check_upload(files, limits)
+    shown = (safe_name(files[0][0]) if len(files) == 1
+             else f"{safe_name(files[0][0])} … ({len(files)} files)")
+    if len(files) == 1 and not is_self_evaluation(*files[0]):
+        name, content = files[0]
+        rows = count_rows(name, content, limits.max_rows)
+        if rows > limits.max_rows:
+            raise InputError(shown, problem=f"more than {limits.max_rows:,} rows (行数过多; "
+                                            "perfsim app --max-rows)")
+        return Opened(load_upload(name, content, system, base), shown)
+    odd = [safe_name(n) for n, _ in files
+           if os.path.splitext(safe_name(n))[1].lower() not in WORKBOOK_SUFFIXES]
+    if odd:
+        raise InputError(odd[0], problem="several files are read as self-evaluation "
+                         "workbooks (.xlsx, .xls, .zip); upload a portfolio (.csv) alone")
+    imported = read_workbooks(files)
+    return Opened(imported_scenario(imported, files[0][0], base), shown, imported)
+
+
+def findings_html(imported: Imported, top: int = TOP_FINDINGS) -> str:
+    """The review (复核) on the page: what was read, the findings counted by kind, and the
+    ``top`` findings by money at stake (the table's 全年预算数, largest first)."""
+    f = imported.frames["findings"]
+    p = imported.frames["projects"]
+    head = (f"<h4>复核 review</h4><p class='perfsim-review-summary'>{imported.files:,} 个文件 "
+            f"files, {len(p):,} 张自评表 tables, {len(imported.frames['leaves']):,} 个指标 "
+            f"leaves, <b>{len(f):,}</b> 条发现 findings; 模拟 in the what-if: "
+            f"{len(imported.scores):,} 个项目 projects (全年预算数, 重算总分 recomputed total)"
+            + (f", {imported.left_out:,} 张未纳入 left out (部门整体 department-overall "
+               "or no budget)" if imported.left_out else "") + "</p>")
+    if f.empty:
+        return head + "<p class='perfsim-findings-none'>没有发现 no findings</p>"
+    labels = {**{k: f"{zh} {en}" for k, (zh, en) in FINDINGS.items()},
+              FILE_FINDING[0]: f"{FILE_FINDING[1]} {FILE_FINDING[2]}"}
+    counts = f["kind"].value_counts(sort=False)
+    kinds = [k for k in (*FINDINGS, FILE_FINDING[0]) if k in counts.index]
+    rows = "".join(f"<tr><td>{html.escape(labels[k])}</td><td>{html.escape(k)}</td>"
+                   f"<td>{int(counts[k]):,}</td></tr>" for k in kinds)
+    by_kind = ("<table class='perfsim-finding-kinds'><tr><th>发现 finding</th><th>kind</th>"
+               f"<th>条数 count</th></tr>{rows}</table>")
+    cols = ("file", "sheet", "cell", "what", "why")
+    body = ""
+    for r in f.head(top).itertuples(index=False):
+        d = r._asdict()
+        cells = "".join(f"<td>{html.escape(str(d[c] or ''))}</td>" for c in cols)
+        money = "" if pd.isna(d["budget"]) else numbers.yuan(float(d["budget"]))
+        stake = "" if pd.isna(d["points_at_stake"]) else f"{float(d['points_at_stake']):g}"
+        body += f"<tr>{cells}<td>{money}</td><td>{stake}</td></tr>"
+    listing = (f"<h4>涉及资金最多的发现 findings with most money at stake (top {top})</h4>"
+               "<table class='perfsim-findings'><tr><th>文件 file</th><th>工作表 sheet</th>"
+               "<th>单元格 cell</th><th>问题 what</th><th>说明 why</th>"
+               "<th>全年预算数 budget (元)</th><th>涉及分值 points</th></tr>" + body + "</table>")
+    return head + by_kind + listing
+
+
+def review_workbook(imported: Imported) -> bytes:
+    """``review.xlsx`` of the imported tables as ``perfsim import`` writes it
+    (:func:`perfsim.present.review.write_workbook`), as bytes."""
+    with tempfile.TemporaryDirectory(prefix="perfsim-app-") as tmp:
+        return write_review(imported.frames, Path(tmp) / REVIEW_WORKBOOK).read_bytes()
 
 
 # --- what the page shows --------------------------------------------------------------------
@@ -373,7 +725,8 @@ def _band(x: pd.Series) -> tuple[float, float, float]:
     return float(x.mean()), float(x.quantile(0.05)), float(x.quantile(0.95))
 
 
-__all__ = ["EXAMPLE_WORKBOOK", "POOLS", "SCORES_READY", "View", "bench_calls", "changes",
-           "defaults",
-           "example", "indicator_systems", "load_upload", "open_scenario", "update",
-           "workbook"]
+__all__ = ["EXAMPLE_WORKBOOK", "POOLS", "SCORES_READY", "Imported", "Limits", "Opened", "View",
+           "bench_calls", "changes", "check_upload", "count_rows", "defaults", "example",
+           "findings_html", "imported_scenario", "imported_scores", "indicator_systems",
+           "is_self_evaluation", "load_upload", "open_scenario", "open_upload",
+           "read_workbooks", "review_workbook", "safe_name", "update", "workbook"]
