@@ -373,9 +373,11 @@ def test_unknown_metric_lists_the_valid_ones():
 
 @pytest.mark.parametrize("bounds, problem", [((0.2, 0.1), "low < high"),
                                              ((0.15, 0.15), "low < high"),
-                                             ((0.05, 0.2), "bounds: field 'linkage.ratio' = "
-                                                           "0.05: must be a number in"),
-                                             (("a", 0.2), "bounds: field 'linkage.ratio' = 'a': "
+                                             ((0.05, 0.2), "bounds: 字段 field 'linkage.ratio' "
+                                                           "= 0.05: 必须在 [0.1, 0.2] 内 / "
+                                                           "must be a number in"),
+                                             (("a", 0.2), "bounds: 字段 field 'linkage.ratio' "
+                                                          "= 'a': 必须在 [0.1, 0.2] 内 / "
                                                           "must be a number in"),
                                              ((0.1,), "two finite numbers")])
 def test_bad_bounds(bounds, problem):

@@ -260,13 +260,14 @@ def test_the_noise_message_names_the_path_the_value_and_the_range(tmp_path, caps
     sc = scenario("every_value")
     with pytest.raises(InputError) as err:
         sc.set({"simulation.self_evaluation.noise": 0.7})
-    assert str(err.value) == ("field 'simulation.self_evaluation.noise' = 0.7: must be a number "
-                              "in [0, 0.5] (attainment, sd)")
+    assert str(err.value) == ("字段 field 'simulation.self_evaluation.noise' = 0.7: "
+                              "必须在 [0, 0.5] 内 / must be a number in [0, 0.5] (attainment, sd)")
     code = main(["run", str(FILES["every_value"]), "--set",
                  "simulation.self_evaluation.noise=0.7", "--out", str(tmp_path / "o")])
     line = one_error_line(capsys)
-    assert code == 2 and line == ("perfsim: error: --set: field 'simulation.self_evaluation."
-                                  "noise' = 0.7: must be a number in [0, 0.5] (attainment, sd)")
+    assert code == 2 and line == ("perfsim: error: --set: 字段 field 'simulation.self_evaluation."
+                                  "noise' = 0.7: 必须在 [0, 0.5] 内 / must be a number in "
+                                  "[0, 0.5] (attainment, sd)")
 
 
 def test_set_now_takes_a_rectification_effect_a_file_takes():

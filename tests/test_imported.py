@@ -336,7 +336,7 @@ def test_department_tables_are_left_out_and_rows_named_as_in_the_file(tmp_path):
     projects.to_csv(out / "projects.csv", index=False, encoding="utf-8-sig")
     with pytest.raises(InputError) as err:
         load_imported(out)
-    assert "projects.csv: row 5: field 'budget_full'" in str(err.value)
+    assert "projects.csv: 第 5 行 row 5: 字段 field 'budget_full'" in str(err.value)
 
 
 def test_a_bad_number_names_the_file_row_and_column(tmp_path):
@@ -347,4 +347,4 @@ def test_a_bad_number_names_the_file_row_and_column(tmp_path):
     leaves_csv.to_csv(out / "leaves.csv", index=False, encoding="utf-8-sig")
     with pytest.raises(InputError) as err:
         load_imported(out)
-    assert "leaves.csv: row 5: field 'points' = '十'" in str(err.value)
+    assert "leaves.csv: 第 5 行 row 5: 字段 field 'points' = '十'" in str(err.value)

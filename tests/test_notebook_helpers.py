@@ -41,7 +41,7 @@ def test_attempt_gives_the_table_or_a_one_row_note_naming_the_refusal():
 
     note = nb.attempt(refuse, 5)
     assert list(note.columns) == [nb.helpers.NOTE] and len(note) == 1
-    assert note.iloc[0, 0].endswith("field 'scores' = 5: needs at least 20 scores")
+    assert note.iloc[0, 0].endswith("字段 field 'scores' = 5: 数量不足 / needs at least 20 scores")
     with pytest.raises(ZeroDivisionError):   # only perfsim's refusals become notes
         nb.attempt(lambda: 1 / 0)
 
