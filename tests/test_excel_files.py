@@ -247,13 +247,14 @@ def test_the_page_shows_the_filled_cells_notice_the_command_line_prints(capsys, 
     # a plain portfolio shows no notice, and a failed upload leaves no stale file name
     page = WhatIf(DATA / "tiny_scenario.yaml")
     assert "perfsim-notice" not in page.status.value and "tiny" in page.status.value
-    page._open(lambda: compute.load_upload("bad.csv", b"project_id\n"))
-    assert page.status.value == "" and "bad.csv" in page.error.value
+    page._open(lambda: compute.load_upload("bad.csv", b"project_id\n"), "bad.csv")
+    assert "tiny" not in page.status.value and "bad.csv" in page.status.value
+    assert "bad.csv" in page.error.value
 
 
 def test_an_uploaded_gbk_csv_is_read_and_the_status_says_so():
     page = WhatIf()
-    page._open(lambda: compute.load_upload("预算.csv", (ZH + ROWS).encode("gb18030")))
+    page._open(lambda: compute.load_upload("预算.csv", (ZH + ROWS).encode("gb18030")), "预算.csv")
     assert page.error.value == ""
     assert ("<p class='perfsim-notice'>预算.csv: 按 GB18030 (GBK) 编码读取 read as GB18030 "
             "(GBK)") in page.status.value
