@@ -2,8 +2,10 @@
 drives Debian's headless Chromium (never a browser Playwright downloads), uploads the bundled
 example workbook, moves the 中 ratio from 15% to 20% and reads the savings the page shows,
 which must be the figure ``perfsim run ... --set linkage.ratio=0.2`` prints; a bad upload
-then shows the line ``perfsim validate`` gives for that file. The test also writes the
-README's screenshot, ``docs/images/app.png``, and stops the server with Ctrl-C (SIGINT).
+then shows the line ``perfsim validate`` gives for that file. The test takes a screenshot
+of the page (into the README's ``docs/images/app.png`` only with
+``PERFSIM_UPDATE_SCREENSHOTS=1``, so a test run never changes a tracked file) and stops the
+server with Ctrl-C (SIGINT).
 
 Without Chromium the fixture runs ``scripts/install-browser`` (apt-get, as root or with
 passwordless sudo); if there is still none the test is skipped with a one-line reason.
@@ -116,6 +118,7 @@ def test_upload_and_ratio_in_a_real_browser(chromium, app, tmp_path):
     at_20 = _savings_printed(str(EXAMPLE_SCENARIO), "--set", "linkage.ratio=0.2",
                              out=tmp_path / "r20")
     assert at_15 != at_20
+    shot = SCREENSHOT if os.environ.get("PERFSIM_UPDATE_SCREENSHOTS") else tmp_path / "app.png"
     bad = tmp_path / "mine.csv"
     bad.write_text("project_id,department,budget,score\nP1,D1,-5,80\n", encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "perfsim.cli", "validate", bad.name],
@@ -142,8 +145,8 @@ def test_upload_and_ratio_in_a_real_browser(chromium, app, tmp_path):
             sync_api.expect(savings).to_have_text(at_20, timeout=TIMEOUT_MS)
             sync_api.expect(page.locator(".perfsim-ratio .widget-readout")).to_have_text(
                 "20.0")
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
             # a bad upload: the one line `perfsim validate` gives for the file, on the page
             with page.expect_file_chooser() as chooser:
                 page.click(".perfsim-upload")
@@ -161,7 +164,7 @@ def test_upload_and_ratio_in_a_real_browser(chromium, app, tmp_path):
     while not state["lines"].empty():
         rest.append(state["lines"].get())
     assert "perfsim app: stopped" in "".join(rest)
-    assert SCREENSHOT.stat().st_size > 0
+    assert shot.stat().st_size > 0
 
 
 def _upload(page, *paths: Path) -> None:
