@@ -33,8 +33,9 @@ returns a :class:`Diagnosis` of tidy tables:
     target-is-best leaves) and ``skewed``: COINr's rule |skew| > 2 and kurtosis > 3.5, the
     leaves a ``treatment: auto`` would winsorise before objective weighting.
 
-``indicators`` also gives ``n_values`` (projects with a value: blank, n/a and 未申报 cells
-have none with ``data='raw'``) and ``constant`` (no spread over those values).
+``indicators`` also gives ``n_values`` (projects with a measurement: blank, n/a and 未申报 cells
+have none; their attainment is what the system's rules make of them) and ``constant`` (no
+spread over the projects).
 
 Blank cells: every statistic reads the projects where the columns concerned have a value —
 correlations pairwise over the rows both columns hold, alpha from the pairwise covariances,
@@ -326,7 +327,8 @@ def diagnose_arrays(values: np.ndarray, raw: np.ndarray, earned: np.ndarray,
         ratio = np.where(nominal > 0, eff / np.where(nominal > 0, nominal, 1.0), np.nan)
     indicators = pd.DataFrame({
         "code": codes, "group": groups, "name_zh": list(names_zh), "name_en": list(names_en),
-        "points": points, "n_values": np.isfinite(X).sum(axis=0), "constant": constant,
+        "points": points, "n_values": np.isfinite(np.asarray(raw, dtype=float)).sum(axis=0),
+        "constant": constant,
         "nominal_share": nominal, "r_total": with_total, "r_group": r_group,
         "effective_share": eff, "ratio": ratio})
     for col, v in (extra or {}).items():
@@ -366,8 +368,11 @@ def format_diagnosis(d: Diagnosis, top: int = 10) -> str:
             "are the mean a project holds")
     blanks = d.indicators[d.indicators["n_values"] < d.n_projects]
     if len(blanks) and d.level == "leaf":
-        parts.append(f"{len(blanks)} {what} with blank, n/a or 未申报 cells: each pair is "
-                     "correlated over the projects where both have a value")
+        how = ("each pair is correlated over the projects where both have a value"
+               if d.data == "raw" else "their attainment is as the system scores such cells")
+        parts.append(f"{len(blanks)} {what} with blank, n/a or 未申报 cells (n_values: the "
+                     f"projects with a measurement): {how}; skew and kurtosis are over the "
+                     "values each leaf has")
     if d.constant:
         parts.append(f"无差异 constant {what} (the same value for every project: no "
                      f"correlation, skew or kurtosis, shown –): {', '.join(d.constant)}")
