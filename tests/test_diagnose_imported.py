@@ -169,6 +169,7 @@ def test_cli_diagnose_imported_raw_is_one_line(folder, capsys):
     assert main(["diagnose", str(folder), "--data", "raw"]) == 2
     line = one_error_line(capsys)
     assert str(folder) in line and "'--data' = 'raw'" in line and "attainment" in line
+    assert "二级指标层面" in line   # Chinese first
 
 
 def test_cli_diagnose_broken_folder_is_one_line(folder, tmp_path, capsys):
