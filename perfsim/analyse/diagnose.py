@@ -58,6 +58,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,7 @@ from perfsim.kernel import treatment as tr
 from perfsim.model.imported import EXECUTION, ImportedPortfolio, load_imported
 from perfsim.model.indicators import IndicatorSystem
 from perfsim.model.portfolio import Portfolio
+from perfsim.model.scenario import load_scenario
 from perfsim.model.weights import project_data
 
 __all__ = ["SHARED_LEVEL", "Diagnosis", "SharedLevel", "diagnose", "diagnose_arrays",
@@ -85,7 +87,10 @@ TABLES = ("indicators", "groups", "pca", "correlations", "group_correlations")
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """Tables of :func:`diagnose` (see the module docstring) and the settings used."""
+    """Tables of :func:`diagnose` (see the module docstring) and the settings used; for an
+    imported portfolio also the ``level`` diagnosed (:data:`SHARED_LEVEL`; ``"leaf"``
+    otherwise), the leaves aggregated (``n_leaves``, ``n_distinct``) and the (projects ×
+    headings) table read (``values``, written as ``shared_level.csv``)."""
 
     system: str
     data: str
@@ -146,9 +151,11 @@ def _check(data: Any, method: Any, redundant: Any, contrary: Any) -> None:
 
 
 def _load(system: Any, portfolio: Portfolio | None) -> tuple[Any, Portfolio | None]:
-    """An imported folder named by its path, or the scenario/system as given."""
+    """A path: an imported folder, or a scenario file; else the scenario/system as given."""
     if isinstance(system, str | PathLike):
-        return None, load_imported(system)
+        if Path(system).is_dir():
+            return None, load_imported(system)
+        return load_scenario(system), portfolio
     return system, portfolio
 
 
@@ -157,10 +164,10 @@ def diagnose(system: Any, portfolio: Portfolio | None = None, *, data: str = "at
              contrary: float = -0.4) -> Diagnosis:
     """Redundancy diagnostics of ``system`` on ``portfolio`` (see the module docstring).
 
-    ``system`` is an :class:`IndicatorSystem`, or a scenario (``perfsim.load(...)`` or a model
-    scenario) whose system and portfolio are used. The portfolio must hold indicator
-    measurements (at least 3 projects). An imported portfolio (a scenario's ``portfolio:
-    {imported: DIR}``, an :class:`ImportedPortfolio`, or the folder's path as ``system``) is
+    ``system`` is an :class:`IndicatorSystem`, or a scenario (``perfsim.load(...)``, a model
+    scenario or a scenario file's path) whose system and portfolio are used. The portfolio must
+    hold indicator measurements (at least 3 projects). An imported portfolio (a scenario's
+    ``portfolio: {imported: DIR}``, an :class:`ImportedPortfolio`, or the folder's path) is
     diagnosed at the level its projects' own leaves share (:func:`shared_level`). Bad options
     raise a one-line :class:`InputError`.
     """
