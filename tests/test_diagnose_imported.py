@@ -191,3 +191,29 @@ def test_cli_diagnose_broken_folder_is_one_line(folder, tmp_path, capsys):
     empty.mkdir()
     assert main(["diagnose", str(empty)]) == 2
     assert "projects.csv" in one_error_line(capsys)
+
+
+def test_cli_diagnose_scenario_naming_the_folder(folder, tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(SCENARIO.format(name="s", folder=folder, scores=""), encoding="utf-8")
+    assert main(["diagnose", str(path), "--json"]) == 0
+    via_scenario = json.loads(capsys.readouterr().out)
+    assert main(["diagnose", str(folder), "--json"]) == 0
+    via_folder = json.loads(capsys.readouterr().out)
+    assert via_scenario["indicators"] == via_folder["indicators"]
+    assert via_scenario["level"] == "二级指标"
+    # --out inside the folder it reads is refused before any work
+    assert main(["diagnose", str(path), "--out", str(folder / "diag")]) == 2
+    assert "--out" in one_error_line(capsys)
+    assert not (folder / "diag").exists()
+
+
+def test_cli_diagnose_two_projects_is_one_line(tmp_path, capsys):
+    assert main(["template", "selfeval", "--projects", "2", "--variants", "standard",
+                 "--out", str(tmp_path / "w")]) == 0
+    assert main(["import", str(tmp_path / "w"), "--out", str(tmp_path / "imp")]) == 0
+    capsys.readouterr()
+    assert main(["diagnose", str(tmp_path / "imp")]) == 2
+    line = one_error_line(capsys)
+    assert str(tmp_path / "imp") in line and "'projects' = 2" in line
+    assert "needs at least 3 projects" in line

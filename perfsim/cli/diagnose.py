@@ -57,13 +57,17 @@ def _target(files: list[Path], out: Path | None) -> tuple[object, object, list[P
     if len(files) != 1:
         system, portfolio, _, inputs = _system_and_portfolio(files, out)
         return system, portfolio, inputs
-    inputs = input_files(files)
-    if out is not None:
-        check_output_dir(out, inputs=inputs)
     if files[0].is_dir():   # the folder `perfsim import` wrote
+        inputs = input_files(files)
+        if out is not None:
+            check_output_dir(out, inputs=inputs)
         return files[0], None, inputs
     scenario = load_scenario(files[0])
-    if scenario.system is None and not isinstance(scenario.portfolio, ImportedPortfolio):
+    imported = isinstance(scenario.portfolio, ImportedPortfolio)
+    inputs = input_files([*files, *([Path(scenario.portfolio.source)] if imported else [])])
+    if out is not None:
+        check_output_dir(out, inputs=inputs)
+    if scenario.system is None and not imported:
         raise InputError(files[0], field="indicator_system",
                          problem="the scenario has no indicator system")
     return scenario, None, inputs
