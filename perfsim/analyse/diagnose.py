@@ -204,7 +204,8 @@ class SharedLevel:
     ``held`` (the points each project's leaves under each heading carry, 0 where none),
     ``level1`` (each heading's 一级指标), ``n_leaves`` (leaf cells aggregated per heading, all
     projects) and ``n_distinct`` (distinct leaves: 一级/二级/三级 names). The execution item
-    (预算执行), which has no 二级指标, is a heading of its own."""
+    (预算执行), which has no 二级指标, is a heading of its own (one leaf per project that has
+    it); any other leaf without a 二级指标 has no shared heading and is left out."""
 
     shares: pd.DataFrame
     held: pd.DataFrame
@@ -227,15 +228,14 @@ def shared_level(portfolio: ImportedPortfolio) -> SharedLevel:
                            "level3": np.asarray(c.level3)[mask],
                            "points": np.asarray(c.points, dtype=float)[mask]})
     leaves = leaves[leaves["heading"].isin(shares.columns)]
-    # headings in the order of their 一级指标, each group's in the order first met
+    # each heading's 一级指标 (the commonest, should tables disagree); headings in the order
+    # of their 一级指标, each group's in the order first met
+    level1 = leaves.groupby("heading", sort=False)["level1"].agg(lambda s: s.mode().iloc[0])
     first1 = {g: k for k, g in enumerate(pd.unique(leaves["level1"]))}
-    first = leaves.drop_duplicates("heading").set_index("heading")["level1"]
-    order = sorted(shares.columns, key=lambda h: first1[first[h]])
-    shares = shares[order]
+    shares = shares[sorted(shares.columns, key=lambda h: first1[level1[h]])]
     held = leaves.pivot_table(index="project", columns="heading", values="points",
                               aggfunc="sum", fill_value=0.0)
     held = held.reindex(index=range(P), columns=shares.columns, fill_value=0.0)
-    level1 = leaves.groupby("heading", sort=False)["level1"].agg(lambda s: s.mode().iloc[0])
     ids = pd.Index(portfolio.table["project_id"].astype(str), name="project_id")
     shares.index = held.index = ids
     held.columns.name = None
