@@ -377,7 +377,8 @@ def format_diagnosis(d: Diagnosis, top: int = 10) -> str:
     if len(blanks) and d.level == "leaf":
         how = ("each pair is correlated over the projects where both have a value"
                if d.data == "raw" else "their attainment is as the system scores such cells")
-        parts.append(f"{len(blanks)} {what} with blank, n/a or 未申报 cells (n_values: the "
+        one = "leaf" if len(blanks) == 1 else "leaves"
+        parts.append(f"{len(blanks)} {one} with blank, n/a or 未申报 cells (n_values: the "
                      f"projects with a measurement): {how}; skew and kurtosis are over the "
                      "values each leaf has")
     if d.constant:
