@@ -145,6 +145,10 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"formatted as a percent \((?P<p>[^)]+)\), but the column is not in points or percent",
      "单元格为百分比格式 ({p})，但此列不是分值或百分数：请改为“常规”格式"),
     (r"looks like shares, not points", "得分看起来是百分比（0–1 的小数），不是分值"),
+    # imported-diagnose
+    (r"an imported folder is diagnosed on attainment at the level its projects' leaves share",
+     "导入的文件夹在各项目三级指标共有的二级指标层面按得分率诊断；各项目三级指标的原始值单位各异，"
+     "不能相加"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

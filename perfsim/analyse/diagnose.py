@@ -33,13 +33,32 @@ returns a :class:`Diagnosis` of tidy tables:
     target-is-best leaves) and ``skewed``: COINr's rule |skew| > 2 and kurtosis > 3.5, the
     leaves a ``treatment: auto`` would winsorise before objective weighting.
 
-Constant columns have no correlation (NaN) and are never flagged.
+``indicators`` also gives ``n_values`` (projects with a measurement: blank, n/a and 未申报 cells
+have none; their attainment is what the system's rules make of them) and ``constant`` (no
+spread over the projects).
+
+Blank cells: every statistic reads the projects where the columns concerned have a value —
+correlations pairwise over the rows both columns hold, alpha from the pairwise covariances,
+skewness and kurtosis over the column's own values (:mod:`perfsim.kernel.diagnostics`,
+:func:`perfsim.kernel.treatment.skew_kurtosis`). Constant columns (and columns sharing fewer
+than 3 projects with another) have no correlation, skew or kurtosis (NaN, never 0) and are
+never flagged; a constant column's effective share is 0 (it moves no project).
+
+Imported portfolios (each project with its own third-level leaves, :mod:`perfsim.model.imported`)
+are diagnosed at the level the leaves share, the 二级指标 (:func:`shared_level`): one column per
+heading (产出指标/数量指标, ...; the execution item 预算执行 is one of its own) holding the share
+of the heading's points the project earns (NaN where it has no leaf under it), the heading's
+points being the mean a project holds there; skewness and kurtosis are of these shares. Both
+paths call one core, :func:`diagnose_arrays` (arrays in, tables out).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,11 +68,17 @@ from perfsim.analyse.robust import system_and_portfolio
 from perfsim.errors import InputError
 from perfsim.kernel import diagnostics as dg
 from perfsim.kernel import treatment as tr
+from perfsim.model.imported import EXECUTION, ImportedPortfolio, load_imported
+from perfsim.model.indicators import IndicatorSystem
 from perfsim.model.portfolio import Portfolio
-from perfsim.model.weighting_spec import level1_members
+from perfsim.model.scenario import load_scenario
 from perfsim.model.weights import project_data
 
-__all__ = ["Diagnosis", "diagnose", "format_diagnosis"]
+__all__ = ["SHARED_LEVEL", "Diagnosis", "SharedLevel", "diagnose", "diagnose_arrays",
+           "format_diagnosis", "shared_level"]
+
+#: The ``level`` of a diagnosis of an imported portfolio.
+SHARED_LEVEL = "二级指标"
 
 DATA = ("attainment", "raw")
 METHODS = ("pearson", "spearman")
@@ -62,7 +87,10 @@ TABLES = ("indicators", "groups", "pca", "correlations", "group_correlations")
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """Tables of :func:`diagnose` (see the module docstring) and the settings used."""
+    """Tables of :func:`diagnose` (see the module docstring) and the settings used; for an
+    imported portfolio also the ``level`` diagnosed (:data:`SHARED_LEVEL`; ``"leaf"``
+    otherwise), the leaves aggregated (``n_leaves``, ``n_distinct``) and the (projects ×
+    headings) table read (``values``, written as ``shared_level.csv``)."""
 
     system: str
     data: str
@@ -75,6 +103,10 @@ class Diagnosis:
     pca: pd.DataFrame
     correlations: pd.DataFrame
     group_correlations: pd.DataFrame
+    level: str = "leaf"
+    n_leaves: int | None = None
+    n_distinct: int | None = None
+    values: pd.DataFrame | None = None
 
     @property
     def flags(self) -> pd.DataFrame:
@@ -85,10 +117,19 @@ class Diagnosis:
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
 
+    @property
+    def constant(self) -> list[str]:
+        """The columns with no spread over the projects (no correlation, skew or kurtosis)."""
+        ind = self.indicators
+        return [str(c) for c in ind.loc[ind["constant"], "code"]]
+
     def as_dict(self) -> dict[str, Any]:
+        extra = {} if self.level == "leaf" else {
+            "level": self.level, "n_leaves": self.n_leaves, "n_distinct": self.n_distinct,
+            "values": self.values.to_dict(orient="records")}
         return {"system": self.system, "data": self.data, "method": self.method,
                 "redundant": self.redundant, "contrary": self.contrary,
-                "n_projects": self.n_projects,
+                "n_projects": self.n_projects, **extra,
                 **{k: v.to_dict(orient="records") for k, v in self.tables().items()}}
 
 
@@ -109,29 +150,144 @@ def _check(data: Any, method: Any, redundant: Any, contrary: Any) -> None:
                          problem="must be a correlation in [-1, 0), e.g. -0.4")
 
 
+def _load(system: Any, portfolio: Portfolio | None) -> tuple[Any, Portfolio | None]:
+    """A path: an imported folder, or a scenario file; else the scenario/system as given."""
+    if isinstance(system, str | PathLike):
+        if Path(system).is_dir():
+            return None, load_imported(system)
+        return load_scenario(system), portfolio
+    return system, portfolio
+
+
 def diagnose(system: Any, portfolio: Portfolio | None = None, *, data: str = "attainment",
              method: str = "pearson", redundant: float = 0.9,
              contrary: float = -0.4) -> Diagnosis:
     """Redundancy diagnostics of ``system`` on ``portfolio`` (see the module docstring).
 
-    ``system`` is an :class:`IndicatorSystem`, or a scenario (``perfsim.load(...)`` or a model
-    scenario) whose system and portfolio are used. The portfolio must hold indicator
-    measurements (at least 3 projects). Bad options raise a one-line :class:`InputError`.
+    ``system`` is an :class:`IndicatorSystem`, or a scenario (``perfsim.load(...)``, a model
+    scenario or a scenario file's path) whose system and portfolio are used. The portfolio must
+    hold indicator measurements (at least 3 projects). An imported portfolio (a scenario's
+    ``portfolio: {imported: DIR}``, an :class:`ImportedPortfolio`, or the folder's path) is
+    diagnosed at the level its projects' own leaves share (:func:`shared_level`). Bad options
+    raise a one-line :class:`InputError`.
     """
     _check(data, method, redundant, contrary)
+    system, portfolio = _load(system, portfolio)
+    if portfolio is None and not isinstance(system, IndicatorSystem):
+        portfolio = getattr(system, "portfolio", None)
+    if isinstance(portfolio, ImportedPortfolio):
+        return _diagnose_imported(portfolio, data, method, redundant, contrary)
     system, portfolio = system_and_portfolio(system, portfolio, where="diagnose")
     d = project_data(system, portfolio, system.path)
-    n_proj = d.attainment.shape[0]
+    _enough(d.attainment.shape[0], portfolio)
+    signs = np.where(np.array(d.directions) == "lower", -1.0, 1.0)
+    points = np.asarray(system.points, dtype=float)
+    return diagnose_arrays(
+        d.attainment if data == "attainment" else d.X * signs, d.X, d.attainment * points,
+        points, list(system.codes), [leaf.level1 for leaf in system.indicators],
+        names_zh=[i.name_zh for i in system.indicators],
+        names_en=[i.name_en for i in system.indicators], name=system.code, data=data,
+        method=method, redundant=redundant, contrary=contrary)
+
+
+def _enough(n_proj: int, portfolio: Portfolio | None) -> None:
     if n_proj < 3:
         raise InputError(portfolio.source if portfolio else None, "diagnose", "projects",
                          n_proj, "needs at least 3 projects")
-    signs = np.where(np.array(d.directions) == "lower", -1.0, 1.0)
-    X = d.attainment if data == "attainment" else d.X * signs
-    codes = list(system.codes)
-    groups = [leaf.level1 for leaf in system.indicators]
-    points = np.asarray(system.points, dtype=float)
-    members = level1_members(system)
 
+
+@dataclass(frozen=True)
+class SharedLevel:
+    """An imported portfolio at the level its projects' leaves share (二级指标): ``shares``
+    (projects × headings, index ``project_id``: the share of the heading's points the project
+    earns, :meth:`ImportedPortfolio.shares`; NaN where the project has no leaf under it),
+    ``held`` (the points each project's leaves under each heading carry, 0 where none),
+    ``level1`` (each heading's 一级指标), ``n_leaves`` (leaf cells aggregated per heading, all
+    projects) and ``n_distinct`` (distinct leaves: 一级/二级/三级 names). The execution item
+    (预算执行), which has no 二级指标, is a heading of its own (one leaf per project that has
+    it); any other leaf without a 二级指标 has no shared heading and is left out."""
+
+    shares: pd.DataFrame
+    held: pd.DataFrame
+    level1: list[str]
+    n_leaves: pd.Series
+    n_distinct: int
+
+
+def shared_level(portfolio: ImportedPortfolio) -> SharedLevel:
+    """The (projects × 二级指标) table of an imported portfolio (see :class:`SharedLevel`)."""
+    c = portfolio.cells
+    mask = np.asarray(c.mask)
+    heading = np.where(np.asarray(c.level2) != "", c.level2, c.level1).astype(str)
+    shares = portfolio.shares("level2")
+    if (heading[mask] == EXECUTION).any():   # the execution item: its own heading
+        shares[EXECUTION] = portfolio.shares("level1")[EXECUTION].to_numpy()
+    P = mask.shape[0]
+    leaves = pd.DataFrame({"project": np.repeat(np.arange(P), mask.shape[1])[mask.ravel()],
+                           "heading": heading[mask], "level1": np.asarray(c.level1)[mask],
+                           "level3": np.asarray(c.level3)[mask],
+                           "points": np.asarray(c.points, dtype=float)[mask]})
+    leaves = leaves[leaves["heading"].isin(shares.columns)]
+    # each heading's 一级指标 (the commonest, should tables disagree); headings in the order
+    # of their 一级指标, each group's in the order first met
+    level1 = leaves.groupby("heading", sort=False)["level1"].agg(lambda s: s.mode().iloc[0])
+    first1 = {g: k for k, g in enumerate(pd.unique(leaves["level1"]))}
+    shares = shares[sorted(shares.columns, key=lambda h: first1[level1[h]])]
+    held = leaves.pivot_table(index="project", columns="heading", values="points",
+                              aggfunc="sum", fill_value=0.0)
+    held = held.reindex(index=range(P), columns=shares.columns, fill_value=0.0)
+    ids = pd.Index(portfolio.table["project_id"].astype(str), name="project_id")
+    shares.index = held.index = ids
+    held.columns.name = None
+    n_leaves = leaves.groupby("heading", sort=False).size().reindex(shares.columns)
+    n_distinct = int(len(leaves.drop_duplicates(["level1", "heading", "level3"])))
+    return SharedLevel(shares, held, [str(level1[h]) for h in shares.columns], n_leaves,
+                       n_distinct)
+
+
+def _diagnose_imported(portfolio: ImportedPortfolio, data: str, method: str, redundant: float,
+                       contrary: float) -> Diagnosis:
+    if data != "attainment":
+        raise InputError(portfolio.source, "diagnose", "data", data,
+                         "an imported folder is diagnosed on attainment at the level its "
+                         "projects' leaves share; their raw measurements (in units of their "
+                         "own) cannot be added up")
+    _enough(portfolio.n_projects, portfolio)
+    lv = shared_level(portfolio)
+    X = lv.shares.to_numpy(dtype=float)
+    held = lv.held.to_numpy(dtype=float)
+    codes = [str(h) for h in lv.shares.columns]
+    return diagnose_arrays(
+        X, X, np.where(held > 0, np.nan_to_num(X) * held, 0.0), held.mean(axis=0), codes,
+        lv.level1, names_zh=codes, names_en=[""] * len(codes), name=portfolio.source or "",
+        data=data, method=method, redundant=redundant, contrary=contrary,
+        level=SHARED_LEVEL, n_leaves=int(lv.n_leaves.sum()), n_distinct=lv.n_distinct,
+        extra={"n_projects": (held > 0).sum(axis=0), "n_leaves": lv.n_leaves.to_numpy()},
+        table=lv.shares.reset_index())
+
+
+def diagnose_arrays(values: np.ndarray, raw: np.ndarray, earned: np.ndarray,
+                    points: np.ndarray, codes: Sequence[str], groups: Sequence[str], *,
+                    names_zh: Sequence[str], names_en: Sequence[str], name: str,
+                    data: str = "attainment", method: str = "pearson", redundant: float = 0.9,
+                    contrary: float = -0.4, level: str = "leaf", n_leaves: int | None = None,
+                    n_distinct: int | None = None, extra: dict[str, Any] | None = None,
+                    table: pd.DataFrame | None = None) -> Diagnosis:
+    """The diagnostic core, arrays in and tables out (both :func:`diagnose` paths call it).
+
+    ``values`` (projects m, columns k): what correlations, alpha and PCA read (higher = better);
+    ``raw``: what skewness and kurtosis read; ``earned``: the points each project earns in
+    each column (a project's total and group scores are its sums); ``points`` (k,): each
+    column's nominal points; ``groups``: each column's level-1 group. NaN cells (blank,
+    not-applicable or absent) are left out pairwise (:mod:`perfsim.kernel.diagnostics`) and
+    earn nothing. ``level``, ``n_leaves``, ``n_distinct`` and ``table`` (the values as a table)
+    describe where the columns come from; ``extra`` adds columns to ``indicators``.
+    """
+    X = np.asarray(values, dtype=float)
+    n_proj = X.shape[0]
+    codes, groups = [str(c) for c in codes], [str(g) for g in groups]
+    points = np.asarray(points, dtype=float)
+    earned = np.nan_to_num(np.asarray(earned, dtype=float))
     r = dg.correlation(X, method)
     iu, ju = np.triu_indices(len(codes), k=1)
     rv = r[iu, ju]
@@ -142,7 +298,7 @@ def diagnose(system: Any, portfolio: Portfolio | None = None, *, data: str = "at
             "scope": np.where(ga == gb, "within", "between"), "r": rv,
             "redundant": np.abs(rv) > redundant, "contrary": rv < contrary})
 
-    earned = d.attainment * points  # points earned per leaf
+    members = {g: np.flatnonzero(np.array(groups) == g) for g in dict.fromkeys(groups)}
     total = earned.sum(axis=1)
     g_scores = np.column_stack([earned[:, cols].sum(axis=1) for cols in members.values()])
     gcodes = list(members)
@@ -167,20 +323,32 @@ def diagnose(system: Any, portfolio: Portfolio | None = None, *, data: str = "at
     g_index = {g: k for k, g in enumerate(gcodes)}
     r_group = np.array([dg.correlation(np.column_stack([X[:, j], g_scores[:, g_index[g]]]),
                                        method)[0, 1] for j, g in enumerate(groups)])
-    sq = np.where(np.isfinite(with_total), with_total ** 2, 0.0)
-    eff = sq / sq.sum() if sq.sum() > 0 else np.full(sq.shape, math.nan)
-    nominal = points / points.sum()
+    constant = dg.constant_columns(X)
+    # a constant column moves no project: its share of the main effect is 0, not unknown
+    sq = np.where(constant, 0.0, with_total ** 2)
+    known = np.isfinite(sq)
+    denom = sq[known].sum()
+    eff = np.where(known, sq, np.nan) / denom if denom > 0 else np.full(sq.shape, math.nan)
+    nominal = points / points.sum() if points.sum() > 0 else np.full(points.shape, math.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(nominal > 0, eff / np.where(nominal > 0, nominal, 1.0), np.nan)
     indicators = pd.DataFrame({
-        "code": codes, "group": groups, "name_zh": [i.name_zh for i in system.indicators],
-        "name_en": [i.name_en for i in system.indicators], "points": points,
+        "code": codes, "group": groups, "name_zh": list(names_zh), "name_en": list(names_en),
+        "points": points, "n_values": np.isfinite(np.asarray(raw, dtype=float)).sum(axis=0),
+        "constant": constant,
         "nominal_share": nominal, "r_total": with_total, "r_group": r_group,
-        "effective_share": eff, "ratio": eff / nominal})
-    sk, ku = tr.skew_kurtosis(d.X) if n_proj >= 4 else (np.full(len(codes), np.nan),) * 2
+        "effective_share": eff, "ratio": ratio})
+    for col, v in (extra or {}).items():
+        indicators[col] = np.asarray(v)
+    sk, ku = tr.skew_kurtosis(raw)
     indicators["skew"] = sk
     indicators["kurtosis"] = ku
-    indicators["skewed"] = (np.abs(sk) > tr.DEFAULTS["skew"]) & (ku > tr.DEFAULTS["kurtosis"])
-    return Diagnosis(system.code, data, method, float(redundant), float(contrary), n_proj,
-                     indicators, pd.DataFrame(rows), pd.DataFrame(pca_rows), corr, group_corr)
+    with np.errstate(invalid="ignore"):
+        indicators["skewed"] = (np.abs(sk) > tr.DEFAULTS["skew"]) & (
+            ku > tr.DEFAULTS["kurtosis"])
+    return Diagnosis(name, data, method, float(redundant), float(contrary), n_proj,
+                     indicators, pd.DataFrame(rows), pd.DataFrame(pca_rows), corr, group_corr,
+                     level=level, n_leaves=n_leaves, n_distinct=n_distinct, values=table)
 
 
 def _fmt(df: pd.DataFrame) -> str:
@@ -189,16 +357,37 @@ def _fmt(df: pd.DataFrame) -> str:
 
 def format_diagnosis(d: Diagnosis, top: int = 10) -> str:
     """Plain-text tables: indicators, groups, flagged pairs (all) and the ``top`` strongest
-    within-group correlations."""
+    within-group correlations; the columns without spread are named."""
     corr = d.correlations
     within = corr[corr["scope"] == "within"].reindex(
         corr[corr["scope"] == "within"]["r"].abs().sort_values(ascending=False).index)
     flags = d.flags
-    parts = [
-        f"{d.system}: diagnostics of {d.n_projects} projects ({d.data} values, {d.method} "
-        f"correlations; redundant |r| > {d.redundant:g}, contrary r < {d.contrary:g})",
-        "", "indicators (effective share = r_total² / Σ r_total²; ratio = effective / nominal)",
-        _fmt(d.indicators.drop(columns=["name_en"])),
+    what = "leaves" if d.level == "leaf" else "headings"
+    head = (f"{d.system}: diagnostics of {d.n_projects} projects ({d.data} values, {d.method} "
+            f"correlations; redundant |r| > {d.redundant:g}, contrary r < {d.contrary:g})")
+    parts = [head]
+    if d.level != "leaf":
+        parts.append(
+            f"在{d.level}层面诊断 diagnostics at the {d.level} (level-2 heading) level, the level "
+            f"the projects' own leaves share: {d.n_leaves} leaves ({d.n_distinct} distinct) "
+            f"aggregated into {len(d.indicators)} headings; each value is the share of the "
+            "heading's points the project earns (blank where it has no leaf under it), points "
+            "are the mean a project holds")
+    blanks = d.indicators[d.indicators["n_values"] < d.n_projects]
+    if len(blanks) and d.level == "leaf":
+        how = ("each pair is correlated over the projects where both have a value"
+               if d.data == "raw" else "their attainment is as the system scores such cells")
+        one = "leaf" if len(blanks) == 1 else "leaves"
+        parts.append(f"{len(blanks)} {one} with blank, n/a or 未申报 cells (n_values: the "
+                     f"projects with a measurement): {how}; skew and kurtosis are over the "
+                     "values each leaf has")
+    if d.constant:
+        parts.append(f"无差异 constant {what} (the same value for every project: no "
+                     f"correlation, skew or kurtosis, shown –): {', '.join(d.constant)}")
+    parts += [
+        "", f"{what} (effective share = r_total² / Σ r_total²; ratio = effective / nominal)",
+        _fmt(d.indicators.drop(columns=["name_en"] if d.level == "leaf"
+                               else ["name_zh", "name_en"])),
         "", "level-1 groups", _fmt(d.groups),
         "", "correlations between level-1 group scores", _fmt(d.group_correlations),
         "", f"flagged pairs: {len(flags)}",

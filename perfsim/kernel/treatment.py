@@ -41,7 +41,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from perfsim.errors import InputError
 
@@ -102,14 +101,32 @@ class Treatment:
 
 
 def skew_kurtosis(X: ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """Bias-corrected sample skewness and excess kurtosis of each column of ``X`` (m >= 4 rows):
-    ``scipy.stats.skew(bias=False)`` and ``scipy.stats.kurtosis(bias=False)``. A constant column
-    gives 0 and 0 (it is not skewed)."""
+    """Bias-corrected sample skewness and excess kurtosis of each column of ``X`` over its
+    finite values (blank, not-applicable and not-submitted cells are NaN and left out):
+    ``scipy.stats.skew(bias=False)`` and ``scipy.stats.kurtosis(bias=False)`` with
+    ``nan_policy='omit'``. With n finite values, central moments m2, m3, m4 (divided by n),
+    g1 = m3 / m2^1.5 and g2 = m4 / m2² − 3: skewness G1 = g1 · √(n(n − 1)) / (n − 2) (NaN for
+    n < 3) and excess kurtosis G2 = ((n + 1) g2 + 6)(n − 1) / ((n − 2)(n − 3)) (NaN for
+    n < 4). A column that is constant over its finite values has neither: NaN and NaN, never
+    0 (nothing to measure; a NaN never meets the skew rule)."""
     x = np.asarray(X, dtype=float)
-    spread = np.ptp(x, axis=0) > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = np.where(spread, stats.skew(x, axis=0, bias=False), 0.0)
-        k = np.where(spread, stats.kurtosis(x, axis=0, bias=False), 0.0)
+    if x.ndim == 1:
+        x = x[:, None]
+    ok = np.isfinite(x)
+    n = ok.sum(axis=0).astype(float)
+    has = n > 0
+    mean = np.where(ok, x, 0.0).sum(axis=0) / np.where(has, n, 1.0)
+    d = np.where(ok, x - mean, 0.0)
+    nn = np.where(has, n, 1.0)
+    m2, m3, m4 = ((d ** p).sum(axis=0) / nn for p in (2, 3, 4))
+    big, small = np.where(ok, x, -np.inf).max(axis=0), np.where(ok, x, np.inf).min(axis=0)
+    varies = has & (big > small)
+    safe = np.where(varies, m2, 1.0)
+    g1, g2 = m3 / safe ** 1.5, m4 / safe ** 2 - 3.0
+    n3, n4 = np.where(n >= 3, n, 3.5), np.where(n >= 4, n, 4.5)  # placeholders, masked below
+    s = np.where(varies & (n >= 3), g1 * np.sqrt(n3 * (n3 - 1.0)) / (n3 - 2.0), np.nan)
+    k = np.where(varies & (n >= 4),
+                 ((n4 + 1.0) * g2 + 6.0) * (n4 - 1.0) / ((n4 - 2.0) * (n4 - 3.0)), np.nan)
     return np.asarray(s, dtype=float), np.asarray(k, dtype=float)
 
 
@@ -129,7 +146,7 @@ def log_transform(x: ArrayLike, skew_sign: float | None = None) -> FloatArray:
     a = np.asarray(x, dtype=float)
     if skew_sign is None:
         skew_sign = float(skew_kurtosis(a.reshape(len(a), -1))[0][0])
-    if skew_sign >= 0:
+    if not skew_sign < 0:  # positive, or NaN for a constant column (both ends give 0)
         return np.log(a - a.min(axis=0) + 1.0)
     return -np.log(a.max(axis=0) - a + 1.0)
 
