@@ -145,6 +145,10 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"formatted as a percent \((?P<p>[^)]+)\), but the column is not in points or percent",
      "单元格为百分比格式 ({p})，但此列不是分值或百分数：请改为“常规”格式"),
     (r"looks like shares, not points", "得分看起来是百分比（0–1 的小数），不是分值"),
+    # imported-outputs
+    (r"a CSV file is not a self-evaluation workbook",
+     "CSV 文件不是自评表工作簿（应为 .xlsx 或 .xls）；平铺的项目组合 CSV 请用 perfsim run "
+     "运行、用 perfsim validate 检查"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)
