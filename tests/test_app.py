@@ -696,3 +696,12 @@ def test_imported_tables_without_a_department_run_under_no_department(tmp_path):
     assert opened.scenario.portfolio.departments.tolist() == [compute.NO_DEPARTMENT]
     # the clean table's hand-computed total (tests/forms_tables.py): 92.05
     assert opened.scenario.scores().tolist() == [92.05]
+
+
+def test_only_department_tables_leave_nothing_to_simulate(tmp_path):
+    path = table_workbook(tmp_path / "部门.xlsx", clean_table(form="department"))
+    with pytest.raises(InputError, match="nothing to simulate") as caught:
+        compute.open_upload([("in/部门.xlsx", path.read_bytes())])
+    line = compute.error_line(caught.value)
+    assert line.startswith("perfsim: error: 部门.xlsx: ") and "\n" not in line
+    assert tempfile_dir() not in line
