@@ -15,7 +15,9 @@ funds block is the row holding 全年预算数 and 全年执行数 and the rows 
 当年财政拨款, 基本支出 …, its money unit read from its label (项目资金（万元）/（元）); the
 indicator block is the row holding 一级指标, 二级指标 and 三级指标, whatever column it starts
 in, with or without 偏差原因分析及改进措施. Levels 1 and 2 are carried down their rows (merged or
-not); placeholder rows ("……", "/", blank) are skipped; the 总分 row closes the block.
+not); placeholder rows ("……", "/", blank) are skipped; the 总分 row closes the block. A
+department table's 年度主要任务 block is its label as a heading (not a sentence that names it)
+and one line per task under 任务名称 · 主要内容 · 预算数 · 执行数 · 完成情况.
 
 Money is converted to yuan exactly to the fen (× 10,000 for 万元, rounded half up to 0.01).
 """
@@ -681,6 +683,22 @@ def _tasks_label(grid: Grid, r: int) -> int | None:
     return None
 
 
+def _task_line(grid: Grid, r: int, cols: dict[str, int], factor: float) -> TaskRow | None:
+    """Row ``r`` of a 年度主要任务 block with headings, amounts × ``factor`` to yuan rounded
+    half up to the fen; None for a placeholder row."""
+    texts = {k: _written(grid.value(r, cols[k])) if k in cols else ""
+             for k in ("name", "content", "status")}
+    texts = {k: "" if t in V.PLACEHOLDERS else t for k, t in texts.items()}
+    money: dict[str, float | None] = {}
+    for k in ("budget", "executed"):
+        v = _number(grid.value(r, cols[k]))[0] if k in cols else None
+        money[k] = None if v is None else float(round_half_up(v * factor, 2))
+    if not (texts["name"] or texts["content"]) and all(v is None for v in money.values()):
+        return None
+    return TaskRow(r + 1, texts["name"], texts["content"], money["budget"], money["executed"],
+                   texts["status"])
+
+
 def _read_tasks(grid: Grid, table: FormTable, start: int, header: int) -> None:
     """The 年度主要任务 block: a heading row (任务名称 · 主要内容 · 预算数 · 执行数 · 完成情况,
     on the label's row or the next) and one line per task until 年度总体目标 or the indicator
@@ -702,20 +720,9 @@ def _read_tasks(grid: Grid, table: FormTable, start: int, header: int) -> None:
         if _find(grid, r, V.GOAL_LABEL, exact=False) is not None:
             break
         if cols:
-            texts = {k: _written(grid.value(r, c)) for k, c in cols.items()}
-            name = texts.get("name", "")
-            content = texts.get("content", "")
-            money = {}
-            for k in ("budget", "executed"):
-                v = _number(grid.value(r, cols[k]))[0] if k in cols else None
-                money[k] = None if v is None else float(round_half_up(v * factor, 2))
-            status = texts.get("status", "")
-            name, content, status = (x if x not in V.PLACEHOLDERS else ""
-                                     for x in (name, content, status))
-            if name or content or money["budget"] is not None or money[
-                    "executed"] is not None:
-                table.tasks.append(TaskRow(r + 1, name, content, money["budget"],
-                                           money["executed"], status))
+            line = _task_line(grid, r, cols, factor)
+            if line is not None:
+                table.tasks.append(line)
             continue
         texts = [_written(grid.value(r, c)) for c in range(label_col + 1, len(grid.rows[r]))]
         texts = [t for t in texts if t and t not in V.PLACEHOLDERS]
