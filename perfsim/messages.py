@@ -149,6 +149,10 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"an imported folder is diagnosed on attainment at the level its projects' leaves share",
      "导入的文件夹在各项目三级指标共有的二级指标层面按得分率诊断；各项目三级指标的原始值单位各异，"
      "不能相加"),
+    # imported-outputs
+    (r"a CSV file is not a self-evaluation workbook",
+     "CSV 文件不是自评表工作簿（应为 .xlsx 或 .xls）；平铺的项目组合 CSV 请用 perfsim run "
+     "运行、用 perfsim validate 检查"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

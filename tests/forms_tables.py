@@ -43,7 +43,8 @@ class Table:
     reason: bool = True                # a 偏差原因分析及改进措施 column
     placeholders: bool = True          # "……" and "/" rows after the leaves
     lines: dict = field(default_factory=dict)  # department: 基本支出 / 项目支出 funds rows
-    tasks: list = field(default_factory=list)   # department: 年度主要任务 rows
+    tasks: list = field(default_factory=list)   # department: 年度主要任务 rows (name, content
+    #                                             [, 预算数, 执行数, 完成情况] in ``money``)
 
 
 def text_cell(ws, r: int, c: int, value: str) -> None:
@@ -107,13 +108,19 @@ def write_table(ws, t: Table, row: int = 1) -> int:
         r += 1
     ws.merge_cells(start_row=funds_head, start_column=c0, end_row=r - 1, end_column=c0)
     if t.form == "department":
+        tasks = t.tasks or [("农田建设", "新建高标准农田")]
+        amounts = any(len(task) > 2 for task in tasks)
         ws.cell(r, c0, "年度主要任务")
         ws.cell(r, c0 + 1, "任务名称")
         ws.cell(r, c0 + 3, "主要内容")
+        if amounts:  # 预算数 · 执行数 (in the funds block's unit) · 完成情况
+            ws.cell(r, c0 + 5, f"预算数（{t.money}）")
+            ws.cell(r, c0 + 6, f"执行数（{t.money}）")
+            ws.cell(r, c0 + 7, "完成情况")
         r += 1
-        for name, what in t.tasks or [("农田建设", "新建高标准农田")]:
-            ws.cell(r, c0 + 1, name)
-            ws.cell(r, c0 + 3, what)
+        for task in tasks:
+            for off, value in zip((1, 3, 5, 6, 7), task, strict=False):
+                ws.cell(r, c0 + off, value)
             r += 1
     ws.cell(r, c0, "年度总体目标")
     ws.cell(r, c0 + 1, "预期目标")

@@ -20,6 +20,8 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import DATA, ROOT, SCENARIOS, SYSTEMS
+from forms_tables import clean_table
+from forms_tables import workbook as table_workbook
 
 import perfsim
 from perfsim import numbers
@@ -430,34 +432,54 @@ def _zip(files: list[tuple[str, bytes]], **kw) -> bytes:
     return buf.getvalue()
 
 
-def test_uploaded_workbooks_run_on_their_recomputed_totals_and_budgets(selfeval):
-    truth = pd.read_csv(selfeval / "truth.csv", encoding="utf-8-sig", dtype={"sheet": str})
+def _fen(values) -> list[int]:
+    """Money as whole fen (分)."""
+    return np.rint(np.asarray(values, dtype=float) * 100).astype(np.int64).tolist()
+
+
+MONEY = ["budget", "kept", "cut", "cancelled", "rewarded", "next_budget"]
+
+
+def test_uploaded_workbooks_run_as_perfsim_run_runs_their_imported_folder(capsys, selfeval,
+                                                                          tmp_path):
+    # perfsim import, then perfsim run on a scenario whose portfolio is the imported folder,
+    # graded and linked as the page's base (the bundled example) at the page's ratio
+    code, _, err = run_cli(capsys, "import", selfeval, "--out", tmp_path / "imp")
+    assert code == 0, err
+    doc = yaml.safe_load(EXAMPLE_SCENARIO.read_text(encoding="utf-8"))
+    doc["portfolio"] = {"imported": str(tmp_path / "imp")}
+    doc["linkage"]["ratio"] = 0.2
+    spec = tmp_path / "imported.yaml"
+    spec.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    code, _, err = run_cli(capsys, "run", spec, "--out", tmp_path / "run")
+    assert code == 0, err
+    by_cli = pd.read_csv(tmp_path / "run" / "allocations.csv", encoding="utf-8-sig")
     opened = compute.open_upload(_books(selfeval))
-    projects = truth[truth["form"] == "project"]
-    scores = opened.imported.scores
-    assert len(scores) == len(projects) and scores["project_id"].is_unique
-    assert opened.imported.left_out == int((truth["form"] != "project").sum())
-    assert scores["budget"].tolist() == pytest.approx(projects["budget_full"].tolist(), abs=0.005)
-    assert scores["score"].tolist() == pytest.approx(projects["recomputed_total"].tolist(),
-                                                     abs=0.005)
-    # the what-if on them is the what-if on the same ready scores uploaded as a CSV
-    csv = scores.to_csv(index=False).encode("utf-8")
-    by_csv = compute.update(compute.load_upload("same.csv", csv), {"linkage.ratio": 0.2},
-                            replications=0)
     view = compute.update(opened.scenario, {"linkage.ratio": 0.2}, replications=0)
-    assert view.savings == by_csv.savings
-    grades = view.result.allocations["grade"].map(
-        {"excellent": "优", "good": "良", "fair": "中", "poor": "差"}).tolist()
-    assert grades == projects["recomputed_grade"].tolist()
+    by_app = view.result.allocations
+    assert by_app["project_id"].tolist() == by_cli["project_id"].tolist()
+    assert by_app["grade"].tolist() == by_cli["grade"].tolist()
+    for col in MONEY:
+        assert _fen(by_app[col]) == _fen(by_cli[col]), col
+    assert _fen([view.savings]) == _fen([savings_of(tmp_path / "run")])
+    # and both are the generator's truth: budgets to the fen, grades of the recomputed totals
+    truth = pd.read_csv(selfeval / "truth.csv", encoding="utf-8-sig", dtype={"sheet": str})
+    projects = truth[truth["form"] == "project"]
+    assert opened.imported.left_out == int((truth["form"] != "project").sum())
+    assert _fen(by_app["budget"]) == _fen(projects["budget_full"])
+    assert by_app["grade_zh"].tolist() == projects["recomputed_grade"].tolist()
 
 
 def test_a_zip_of_the_workbooks_is_the_same_portfolio(selfeval):
     books = _books(selfeval)
-    one_by_one = compute.open_upload(books).imported.scores
-    zipped = compute.open_upload([("books.zip", _zip(books))]).imported.scores
-    assert zipped["project_id"].tolist() == ["books.zip/" + p for p in one_by_one["project_id"]]
-    pd.testing.assert_frame_equal(zipped.drop(columns="project_id"),
-                                  one_by_one.drop(columns="project_id"))
+    one_by_one = compute.open_upload(books)
+    zipped = compute.open_upload([("books.zip", _zip(books))])
+    a, b = one_by_one.scenario.portfolio, zipped.scenario.portfolio
+    # ids name a file from the folder the files share, here the archive (as perfsim import)
+    assert b.ids.tolist() == a.ids.tolist()
+    assert zipped.imported.frames["projects"]["file"].str.startswith("books.zip/").all()
+    np.testing.assert_array_equal(a.budget, b.budget)
+    np.testing.assert_array_equal(one_by_one.scenario.scores(), zipped.scenario.scores())
 
 
 def test_the_page_counts_the_findings_perfsim_import_writes(capsys, selfeval, tmp_path):
@@ -652,20 +674,34 @@ def test_the_page_script_carries_the_upload_limit():
     assert not re.search(r"@[A-Z]+@", script)
 
 
-def test_imported_scores_by_hand():
+def test_simulated_tables_by_hand():
     # two tables on one sheet, one without a department or unit, one with its 实施单位 only,
-    # one without a recomputed total, one department-overall table
+    # one without a 全年预算数, one department-overall table
     projects = pd.DataFrame({
-        "file": ["a.xlsx", "a.xlsx", "b.xlsx", "c.xlsx", "d.xlsx"],
-        "sheet": ["S", "S", "T", "U", "V"],
+        "project_id": ["a.xlsx:S", "a.xlsx:S#2", "b.xlsx:T", "c.xlsx:U", "d.xlsx:V"],
         "form": ["project", "project", "project", "project", "department"],
         "department": ["财政局", None, " ", "教育局", "卫健委"],
         "unit": ["x", None, "县医院", "y", None],
-        "budget_full": [1000.0, 2000.0, 3000.0, 4000.0, 5000.0],
-        "recomputed_total": [90.5, 80.0, 75.25, None, 70.0]})
-    scores, left_out = compute.imported_scores(projects)
-    assert scores.to_dict("list") == {
-        "project_id": ["a.xlsx!S", "a.xlsx!S#2", "b.xlsx!T"],
-        "department": ["财政局", compute.NO_DEPARTMENT, "县医院"],
-        "budget": [1000.0, 2000.0, 3000.0], "score": [90.5, 80.0, 75.25]}
-    assert left_out == 2
+        "budget_full": [1000.0, 2000.0, 3000.0, None, 5000.0]})
+    used = compute.simulated_tables(projects)
+    assert used["project_id"].tolist() == ["a.xlsx:S", "a.xlsx:S#2", "b.xlsx:T"]
+    # blank department and unit: counted under NO_DEPARTMENT; a unit alone is left for the
+    # model, which counts the table under it (as perfsim run does)
+    assert used["department"].tolist() == ["财政局", compute.NO_DEPARTMENT, " "]
+
+
+def test_imported_tables_without_a_department_run_under_no_department(tmp_path):
+    path = table_workbook(tmp_path / "t.xlsx", clean_table(department="", unit=""))
+    opened = compute.open_upload([("t.xlsx", path.read_bytes())])
+    assert opened.scenario.portfolio.departments.tolist() == [compute.NO_DEPARTMENT]
+    # the clean table's hand-computed total (tests/forms_tables.py): 92.05
+    assert opened.scenario.scores().tolist() == [92.05]
+
+
+def test_only_department_tables_leave_nothing_to_simulate(tmp_path):
+    path = table_workbook(tmp_path / "部门.xlsx", clean_table(form="department"))
+    with pytest.raises(InputError, match="nothing to simulate") as caught:
+        compute.open_upload([("in/部门.xlsx", path.read_bytes())])
+    line = compute.error_line(caught.value)
+    assert line.startswith("perfsim: error: 部门.xlsx: ") and "\n" not in line
+    assert tempfile_dir() not in line

@@ -15,7 +15,7 @@ from perfsim.io import read_marker
 from perfsim.present.review import by_department
 
 
-def test_import_writes_three_csvs_a_workbook_and_a_page(tmp_path, capsys):
+def test_import_writes_four_csvs_a_workbook_and_a_page(tmp_path, capsys):
     folder = tmp_path / "in"
     workbook(folder / "水利.xlsx", clean_table())
     layout, _ = PLANTED["grade_changes"]
@@ -28,7 +28,7 @@ def test_import_writes_three_csvs_a_workbook_and_a_page(tmp_path, capsys):
     assert "2 files, 2 tables, 12 leaves, 2 findings" in printed
     assert read_marker(out)["kind"] == "import"
     for name, cols in (("projects", V.PROJECT_COLUMNS), ("leaves", V.LEAF_COLUMNS),
-                       ("findings", V.FINDING_COLUMNS)):
+                       ("tasks", V.TASK_COLUMNS), ("findings", V.FINDING_COLUMNS)):
         raw = (out / f"{name}.csv").read_bytes()
         assert raw.startswith(b"\xef\xbb\xbf")  # utf-8-sig: Excel opens it in Chinese
         assert tuple(pd.read_csv(out / f"{name}.csv", encoding="utf-8-sig").columns) == cols
@@ -108,6 +108,55 @@ def test_bad_input_is_one_line_with_exit_2(tmp_path, capsys):
     assert main(["import", str(good), "--out", str(tmp_path / "o"), "--levels",
                  str(levels)]) == 2
     assert "levels.好" in one_error_line(capsys)
+
+
+def test_a_csv_is_sent_to_perfsim_run(tmp_path, capsys):
+    path = tmp_path / "portfolio.csv"
+    path.write_text("project_id,department,budget,score\nP1,财政局,1000,88\n", encoding="utf-8")
+    assert main(["import", str(path), "--out", str(tmp_path / "out")]) == 2
+    line = one_error_line(capsys)
+    assert line.startswith(f"perfsim: error: {path}: CSV 文件不是自评表工作簿")
+    zh, _, en = line.partition(" / ")
+    assert "perfsim run" in zh and "perfsim validate" in zh
+    assert "perfsim run" in en and "perfsim validate" in en and "flat portfolio CSV" in en
+    assert not (tmp_path / "out").exists()
+
+
+def test_department_tables_write_their_tasks_and_spending_lines(tmp_path, capsys):
+    folder = tmp_path / "in"
+    workbook(folder / "a_水利.xlsx", clean_table())
+    workbook(folder / "b_部门.xlsx", clean_table(
+        form="department", department="县林业局",
+        lines={"基本支出": (30, 40.5, 35.25), "项目支出": (70, 79.5, "")},
+        tasks=[("造林绿化", "完成造林 1.2 万亩", 60.12, 55.3, "基本完成"),
+               ("森林防火", "", "", 12, "")]))
+    out = tmp_path / "out"
+    assert main(["import", str(folder), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "tasks.csv" in printed and "2 tasks" in printed
+    projects = pd.read_csv(out / "projects.csv", encoding="utf-8-sig", dtype=str,
+                           keep_default_na=False)
+    spend = ["basic_budget_full", "basic_executed", "project_spending_budget_full",
+             "project_spending_executed"]
+    by_form = projects.set_index("form")[spend]
+    assert by_form.loc["project"].tolist() == ["", "", "", ""]      # no such lines: blank
+    assert [float(v) if v else None for v in by_form.loc["department"]] == [
+        405_000.0, 352_500.0, 795_000.0, None]                        # 万元 × 10,000; blank
+    tasks = pd.read_csv(out / "tasks.csv", encoding="utf-8-sig", dtype=str,
+                        keep_default_na=False)
+    assert tuple(tasks.columns) == V.TASK_COLUMNS
+    assert tasks[["project_id", "department", "row", "task", "content", "budget", "executed",
+                  "status"]].values.tolist() == [
+        ["b_部门.xlsx:Sheet1", "县林业局", "8", "造林绿化", "完成造林 1.2 万亩", "601200.0",
+         "553000.0", "基本完成"],
+        ["b_部门.xlsx:Sheet1", "县林业局", "9", "森林防火", "", "", "120000.0", ""]]
+    ws = openpyxl.load_workbook(out / "review.xlsx")["年度主要任务 tasks"]
+    rows = list(ws.values)
+    assert rows[0][:9] == ("项目编号 project_id", "文件 file", "工作表 sheet",
+                           "部门 department", "行 row", "任务名称 task", "主要内容 content",
+                           "预算数（元） budget", "执行数（元） executed")
+    assert [r[5] for r in rows[1:]] == ["造林绿化", "森林防火"]
+    assert rows[1][7] == 601_200 and ws["H2"].number_format == "#,##0.00"
 
 
 def test_levels_option_changes_the_recomputed_score(tmp_path):

@@ -12,7 +12,14 @@ import pytest
 from forms_tables import CLEAN_LEAVES, CLEAN_TOTAL, Table, clean_table, workbook
 
 from perfsim.errors import InputError
-from perfsim.forms.read import MAX_ROWS, Source, cell_name, read_paths, read_source
+from perfsim.forms.read import (
+    MAX_ROWS,
+    Source,
+    TaskRow,
+    cell_name,
+    read_paths,
+    read_source,
+)
 
 DATA = Path(__file__).resolve().parent / "data" / "forms"
 
@@ -62,7 +69,8 @@ def test_every_layout_variant_reads_the_same_table(tmp_path, variant):
     check_clean(t, layout.get("form", "project"))
     assert t.money_unit == layout.get("money", "万元")
     if layout.get("form") == "department":
-        assert t.tasks == ["农田建设：新建高标准农田"]
+        # headings 任务名称 · 主要内容 on the label's row 7, the one task on row 8
+        assert t.tasks == [TaskRow(8, "农田建设", "新建高标准农田")]
         assert set(t.funds) == {"total", "basic", "project"}
     else:
         assert (t.project, t.unit) == ("农田水利设施建设", "县水利工作站")
@@ -101,6 +109,52 @@ def test_money_in_wan_yuan_is_exact_to_the_fen(tmp_path):
     (t,) = read_source(Source(str(path), path=path))
     assert t.funds["total"] == {"budget_initial": 123_456.78, "budget_full": 12_345.68,
                                 "executed": 9_000.0}
+
+
+#: A department table's 基本支出/项目支出 lines and 年度主要任务 block, written by hand (万元):
+#: 年初预算数, 全年预算数, 全年执行数 of each line; task, content, 预算数, 执行数, 完成情况.
+LINES = {"基本支出": (30, 40.5, 35.25), "项目支出": (70, 79.5, "")}
+TASKS = [("农田建设", "新建高标准农田，配套  灌溉设施", 60.12, 55.3, "基本完成"),
+         ("……", "", None, None, None),
+         ("农技培训", "培训农民 2,000 人次", 19.8765, "", "已完成")]
+
+
+def test_a_department_tables_spending_lines_and_tasks_in_yuan(tmp_path):
+    path = workbook(tmp_path / "t.xlsx", clean_table(form="department", lines=LINES,
+                                                     tasks=TASKS))
+    (t,) = read_source(Source(str(path), path=path))
+    # 万元 × 10,000, to the fen: 40.5 → 405,000.00; a blank cell stays blank (None), never 0
+    assert t.funds["basic"] == {"budget_initial": 300_000.0, "budget_full": 405_000.0,
+                                "executed": 352_500.0}
+    assert t.funds["project"] == {"budget_initial": 700_000.0, "budget_full": 795_000.0,
+                                  "executed": None}
+    # rows: title 1, 部门名称 2, funds 3-6, the block's headings 7, tasks 8-10 (9 a
+    # placeholder); text as written (spaces inside kept as one), 19.8765 万元 → 198,765.00
+    assert t.tasks == [TaskRow(8, "农田建设", "新建高标准农田，配套 灌溉设施", 601_200.0, 553_000.0,
+                               "基本完成"),
+                       TaskRow(10, "农技培训", "培训农民 2,000 人次", 198_765.0, None, "已完成")]
+
+
+def test_task_amounts_in_yuan_keep_their_fen(tmp_path):
+    path = workbook(tmp_path / "t.xlsx", clean_table(
+        form="department", money="元", funds=(1_000_000, 1_200_000, 900_000),
+        tasks=[("农田建设", "新建高标准农田", 601_200.455, "553,000.5", "基本完成")]))
+    (t,) = read_source(Source(str(path), path=path))
+    assert (t.tasks[0].budget, t.tasks[0].executed) == (601_200.46, 553_000.5)
+
+
+def test_a_goal_that_mentions_the_tasks_is_not_a_tasks_block(tmp_path):
+    # no title, and the 年度总体目标 text says 年度主要任务: still a project table, no tasks
+    path = workbook(tmp_path / "t.xlsx", clean_table())
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    ws.unmerge_cells("A1:I1")
+    ws["A1"] = None
+    (goal,) = [c for row in ws.iter_rows() for c in row if c.value == "完成年度建设任务"]
+    goal.value = "已按计划完成年度主要任务，资金拨付及时"
+    wb.save(path)
+    (t,) = read_source(Source(str(path), path=path))
+    assert (t.form, t.tasks, t.project) == ("project", [], "农田水利设施建设")
 
 
 def test_an_xls_workbook(tmp_path):

@@ -1,5 +1,5 @@
 """README § Importing self-evaluation tables: the levels example loads, every line of the
-parsing-rules table reads as it says, and the three CSV heads are what the command writes."""
+parsing-rules table reads as it says, and the four CSV heads are what the command writes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from forms_tables import Table, workbook
+from forms_tables import CLEAN_LEAVES, Table, workbook
 from test_forms_score import PLANTED
 
 from perfsim.cli import main
@@ -53,6 +53,16 @@ def test_every_parsing_rule_in_the_readme_reads_as_it_says():
         assert shown(read_value(written, levels)) == expected, written
 
 
+#: The README's department-overall table: 基本支出/项目支出 lines and three 年度主要任务 (万元).
+DEPARTMENT = Table(
+    leaves=list(CLEAN_LEAVES), total=93.75, form="department", department="县林业局",
+    funds=(800, 1000, 920), exec_score=9.2,
+    lines={"基本支出": (300, 320, 318.5), "项目支出": (500, 680, 601.5)},
+    tasks=[("保障机构正常运转", "人员工资及日常公用经费", 320, 318.5, "已完成"),
+           ("造林绿化", "完成人工造林1.2万亩", 450, 402.3, "基本完成"),
+           ("森林防火", "防火道及瞭望塔维护", 230, 199.2, "基本完成")])
+
+
 def test_the_csv_heads_are_what_the_command_writes(tmp_path, monkeypatch):
     folder = tmp_path / "自评表"
     folder.mkdir()
@@ -61,10 +71,11 @@ def test_the_csv_heads_are_what_the_command_writes(tmp_path, monkeypatch):
     workbook(folder / "乡村道路.xlsx", Table(**layout, project="乡村道路硬化",
                                             department="县交通运输局", unit="县公路管理段",
                                             funds=(400, 600, 450)))
+    workbook(folder / "林业局.xlsx", DEPARTMENT)
     monkeypatch.chdir(tmp_path)
     assert main(["import", "自评表", "--out", "复核"]) == 0
     heads = dict(re.findall(r"<!-- output: (\S+) -->\n```csv\n(.*?)```", README, re.S))
-    assert set(heads) == {"projects.csv", "leaves.csv", "findings.csv"}
+    assert set(heads) == {"projects.csv", "leaves.csv", "tasks.csv", "findings.csv"}
     for name, body in heads.items():
         lines = body.splitlines()
         written = (tmp_path / "复核" / name).read_text(encoding="utf-8-sig").splitlines()

@@ -28,7 +28,8 @@ def _run(tmp_path, name: str, projects: int, errors: float, seed: int):
         return frame
 
     return (read(books / "truth.csv"), read(books / "planted.csv"),
-            read(out / "projects.csv"), read(out / "findings.csv"))
+            read(out / "projects.csv"), read(out / "findings.csv"),
+            read(books / "truth_tasks.csv"), read(out / "tasks.csv"))
 
 
 def _joined(truth: pd.DataFrame, projects: pd.DataFrame) -> pd.DataFrame:
@@ -49,7 +50,7 @@ def planted(tmp_path_factory):
 
 
 def test_every_variant_reads_back_to_the_truth(clean):
-    truth, _, projects, findings = clean
+    truth, _, projects, findings, _, _ = clean
     both = _joined(truth, projects)
     assert {v for v in VARIANTS if both["file"].str.contains(f"_{v}").any()} == set(VARIANTS)
     for col in MONEY:
@@ -63,13 +64,13 @@ def test_every_variant_reads_back_to_the_truth(clean):
 
 
 def test_a_clean_table_has_no_finding(clean):
-    _, planted_, _, findings = clean
+    _, planted_, _, findings, _, _ = clean
     assert len(planted_) == 0
     assert len(findings) == 0, findings[["file", "cell", "kind"]].head().to_string()
 
 
 def test_every_planted_error_is_found_and_nothing_else(planted):
-    truth, planted_, projects, findings = planted
+    truth, planted_, projects, findings, _, _ = planted
     _joined(truth, projects)
     assert set(planted_["kind"]) == set(planted_["kind"]) & set(findings["kind"])
     assert len(set(planted_["kind"])) >= 8      # the kinds are planted in turn
@@ -77,3 +78,24 @@ def test_every_planted_error_is_found_and_nothing_else(planted):
     got = set(map(tuple, findings[["file", "sheet", "cell", "kind"]].astype(str).to_numpy()))
     assert want - got == set()
     assert got - want == set()
+
+
+SPENDING = ["basic_budget_full", "basic_executed", "project_spending_budget_full",
+            "project_spending_executed"]
+
+
+@pytest.mark.parametrize("which", ["clean", "planted"])
+def test_spending_lines_and_tasks_read_back_to_the_truth_exactly(which, request):
+    truth, _, projects, _, truth_tasks, tasks = request.getfixturevalue(which)
+    both = _joined(truth, projects)
+    department = both["form_read"] == "department"
+    assert department.sum() >= 2
+    for col in SPENDING:
+        # exactly, to the fen; blank (NaN) in both for project tables, never 0
+        assert both[f"{col}_truth"].equals(both[f"{col}_read"]), col
+        assert both.loc[~department, f"{col}_read"].isna().all(), col
+        assert both.loc[department, f"{col}_read"].notna().all(), col
+    cols = ["file", "sheet", "department", "task", "content", "budget", "executed", "status"]
+    assert len(truth_tasks) >= 6
+    pd.testing.assert_frame_equal(tasks[cols].reset_index(drop=True),
+                                  truth_tasks[cols].reset_index(drop=True))

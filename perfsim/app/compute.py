@@ -24,6 +24,7 @@ the ratio and the spot-check share by their registry paths, cutoffs and quota as
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import io
 import os
@@ -44,14 +45,13 @@ from perfsim.errors import InputError
 from perfsim.forms.read import Source as FormSource
 from perfsim.forms.read import read_source
 from perfsim.forms.read import sources as form_sources
-from perfsim.forms.review import tidy
+from perfsim.forms.review import tidy, write_csvs
 from perfsim.forms.score import score_tables
 from perfsim.forms.targets import load_levels
 from perfsim.forms.vocabulary import FILE_FINDING, FINDINGS
 from perfsim.forms.vocabulary import TITLES as FORM_TITLES
 from perfsim.model.indicators import load_indicator_system
-from perfsim.model.portfolio import DATASETS, portfolio_from_frame
-from perfsim.model.scenario import Scenario as ModelScenario
+from perfsim.model.portfolio import DATASETS
 from perfsim.present.notices import filled_cells_notice, read_notes
 from perfsim.present.report import write_xlsx
 from perfsim.present.review import WORKBOOK as REVIEW_WORKBOOK
@@ -255,6 +255,8 @@ LIMIT_ENV: dict[str, str] = {"max_upload_mb": "PERFSIM_APP_MAX_UPLOAD_MB",
 TOO_LARGE = b"perfsim-upload-refused-too-large:"
 #: Suffixes of self-evaluation workbooks (and archives of them) the page accepts.
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".zip")
+#: The folder, inside the app's temporary folder, the imported tables are written to.
+IMPORTED_FOLDER = "imported"
 #: The department of an imported table that names neither 主管部门 nor 实施单位.
 NO_DEPARTMENT = "未填部门 no department"
 #: Findings listed on the page (the review workbook lists them all).
@@ -391,13 +393,13 @@ def is_self_evaluation(name: str, content: bytes) -> bool:
 @dataclass(frozen=True)
 class Imported:
     """Self-evaluation workbooks read, scored and reviewed (:mod:`perfsim.forms`): the tidy
-    ``frames`` (``projects``, ``leaves``, ``findings``, as ``perfsim import`` writes them),
-    the number of workbooks read, and the what-if's portfolio of ready scores built from the
-    project tables (:func:`imported_scores`) with the number of tables ``left_out`` of it."""
+    ``frames`` (``projects``, ``leaves``, ``tasks``, ``findings``, as ``perfsim import``
+    writes them), the number of workbooks read, the project tables the what-if runs on
+    (:func:`simulated_tables`) and the number of tables ``left_out`` of it."""
 
     frames: dict[str, pd.DataFrame]
     files: int
-    scores: pd.DataFrame
+    simulated: pd.DataFrame
     left_out: int
 
 
@@ -436,52 +438,54 @@ def read_workbooks(files: Sequence[tuple[str, bytes]]) -> Imported:
                          problem="no workbook found (未找到工作簿): expected .xlsx or .xls "
                                  "files or a .zip of them")
     frames = tidy(score_tables(tables, load_levels()), failed)
-    scores, left_out = imported_scores(frames["projects"])
-    return Imported(frames, count, scores, left_out)
+    simulated = simulated_tables(frames["projects"])
+    return Imported(frames, count, simulated, len(frames["projects"]) - len(simulated))
 
 
-def imported_scores(projects: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """The what-if's portfolio of ready scores from imported tables (``projects`` as
-    :func:`perfsim.forms.review.tidy` gives it): one row per project table, ``project_id``
-    from file and sheet (``#2`` for a second table on a sheet), ``department``, ``budget`` =
-    全年预算数 (yuan), ``score`` = the recomputed total (points); a table without a 主管部门 is
-    counted under its 实施单位, or :data:`NO_DEPARTMENT`. Department-overall tables and
-    tables without a 全年预算数 or a total are left out; returns the frame and how many were."""
-    use = projects[(projects["form"] == "project") & projects["budget_full"].notna()
-                   & projects["recomputed_total"].notna()]
-    ids = (use["file"].astype(str) + "!" + use["sheet"].astype(str)).tolist()
-    seen: dict[str, int] = {}
-    for k, pid in enumerate(ids):
-        seen[pid] = seen.get(pid, 0) + 1
-        if seen[pid] > 1:
-            ids[k] = f"{pid}#{seen[pid]}"
-    dept = [str(d).strip() if isinstance(d, str) and d.strip() else
-            (str(u).strip() if isinstance(u, str) and u.strip() else NO_DEPARTMENT)
-            for d, u in zip(use["department"], use["unit"], strict=True)]
-    frame = pd.DataFrame({"project_id": ids, "department": dept,
-                          "budget": use["budget_full"].astype(float).tolist(),
-                          "score": use["recomputed_total"].astype(float).tolist()})
-    return frame, len(projects) - len(use)
+def simulated_tables(projects: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``projects`` (as :func:`perfsim.forms.review.tidy` gives it) the what-if
+    runs on: the project tables with a 全年预算数 (department-overall tables are left out, as
+    ``perfsim run`` leaves them out of an imported folder); a table that names neither a
+    主管部门 nor an 实施单位 is counted under :data:`NO_DEPARTMENT`."""
+    use = projects[(projects["form"] == "project") & projects["budget_full"].notna()].copy()
+    blank = [not (isinstance(d, str) and d.strip()) and not (isinstance(u, str) and u.strip())
+             for d, u in zip(use["department"], use["unit"], strict=True)]
+    use.loc[blank, "department"] = NO_DEPARTMENT
+    return use.reset_index(drop=True)
 
 
 def imported_scenario(imported: Imported, name: str, base: Scenario | None = None
                       ) -> Scenario:
-    """The what-if on imported tables: their ready scores
-    (:func:`perfsim.model.portfolio.portfolio_from_frame`) graded, linked and seeded as
-    ``base`` (default: the bundled example), as an uploaded portfolio of ready scores is."""
+    """The what-if on imported tables, built as ``perfsim run`` builds a scenario whose
+    portfolio is ``{imported: FOLDER}``: the tidy tables written as ``perfsim import`` writes
+    them (:func:`perfsim.forms.review.write_csvs`, the project tables of
+    :attr:`Imported.simulated`) and the scenario file read by :func:`perfsim.run.study.load`
+    (:func:`perfsim.model.imported.load_imported`: each table's own leaves and points, scores
+    recomputed by the template rule), graded, linked and seeded as ``base`` (default: the
+    bundled example)."""
     base = base or example()
     shown = safe_name(name)
-    if imported.scores.empty:
-        raise InputError(shown, problem="no project table with a 全年预算数 and a total "
-                                        "(没有可模拟的项目支出绩效自评表): nothing to simulate")
-    pf = portfolio_from_frame(imported.scores, None, source=shown)
-    doc: dict[str, Any] = {"name": Path(_disk_name(name)).stem, "seed": base.seed}
-    for block in ("grading", "linkage"):
-        if base.spec.get(block) is not None:
-            doc[block] = base.spec[block]
-    return study(ModelScenario(name=doc["name"], portfolio=pf, grading=base.grading,
-                               linkage=base.linkage, seed=base.seed, source=shown,
-                               document=doc))
+    if imported.simulated.empty:
+        raise InputError(shown, problem="no project table with a 全年预算数 (没有可模拟的项目"
+                                        "支出绩效自评表): nothing to simulate")
+    fname = _disk_name(name)
+    with tempfile.TemporaryDirectory(prefix="perfsim-app-") as tmp:
+        folder = Path(tmp).resolve()
+        (folder / IMPORTED_FOLDER).mkdir()
+        write_csvs({**imported.frames, "projects": imported.simulated},
+                   folder / IMPORTED_FOLDER)
+        doc: dict[str, Any] = {"name": Path(fname).stem, "seed": base.seed,
+                               "portfolio": {"imported": IMPORTED_FOLDER}}
+        for block in ("grading", "linkage"):
+            if base.spec.get(block) is not None:
+                doc[block] = base.spec[block]
+        spec = folder / "scenario.yaml"
+        spec.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+        try:
+            sc = load(spec)
+        except InputError as err:
+            raise _as_uploaded(err, folder, fname, shown) from None
+    return sc.replace(source=shown, portfolio=dataclasses.replace(sc.portfolio, source=shown))
 
 
 @dataclass(frozen=True)
@@ -531,7 +535,8 @@ def findings_html(imported: Imported, top: int = TOP_FINDINGS) -> str:
     head = (f"<h4>复核 review</h4><p class='perfsim-review-summary'>{imported.files:,} 个文件 "
             f"files, {len(p):,} 张自评表 tables, {len(imported.frames['leaves']):,} 个指标 "
             f"leaves, <b>{len(f):,}</b> 条发现 findings; 模拟 in the what-if: "
-            f"{len(imported.scores):,} 个项目 projects (全年预算数, 重算总分 recomputed total)"
+            f"{len(imported.simulated):,} 个项目 projects (全年预算数, 各自的指标按规则重算 "
+            "own leaves recomputed by the rule)"
             + (f", {imported.left_out:,} 张未纳入 left out (部门整体 department-overall "
                "or no budget)" if imported.left_out else "") + "</p>")
     if f.empty:
@@ -727,6 +732,7 @@ def _band(x: pd.Series) -> tuple[float, float, float]:
 
 __all__ = ["EXAMPLE_WORKBOOK", "POOLS", "SCORES_READY", "Imported", "Limits", "Opened", "View",
            "bench_calls", "changes", "check_upload", "count_rows", "defaults", "example",
-           "findings_html", "imported_scenario", "imported_scores", "indicator_systems",
+           "findings_html", "imported_scenario", "indicator_systems",
            "is_self_evaluation", "load_upload", "open_scenario", "open_upload",
-           "read_workbooks", "review_workbook", "safe_name", "update", "workbook"]
+           "read_workbooks", "review_workbook", "safe_name", "simulated_tables", "update",
+           "workbook"]

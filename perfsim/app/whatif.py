@@ -50,11 +50,13 @@ INTRO = STYLE + (
     "<h2>预算绩效结果应用 模拟 what-if: budget linkage</h2>"
     "<p>上传项目表（.xlsx 或 .csv：自评表按所选指标体系填写，或已有得分的项目表："
     "project_id, department, budget, score），或财政部格式的绩效自评表（一个、多个工作簿或 .zip："
-    "复核发现与按重算总分的模拟），移动滑块，即时查看节约资金、等级分布和各部门的增减。<br>"
+    "复核发现，并按各表自己的指标重算后模拟，同 perfsim run），"
+    "移动滑块，即时查看节约资金、等级分布和各部门的增减。<br>"
     "Upload a portfolio (.xlsx or .csv: a self-evaluation table of the chosen indicator "
     "system, or ready scores with project_id, department, budget, score), or MoF-layout "
     "self-evaluation workbooks (one, many or a .zip: the review's findings, and the what-if "
-    "on their recomputed totals), move the sliders, and see the savings, the grades and who "
+    "on each table's own leaves recomputed by the rule, as perfsim run runs an imported "
+    "folder), move the sliders, and see the savings, the grades and who "
     "loses money at once.</p>")
 
 

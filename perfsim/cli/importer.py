@@ -9,7 +9,7 @@ from pathlib import Path
 
 from perfsim.errors import InputError
 from perfsim.forms.read import read_paths
-from perfsim.forms.review import tidy, write_csvs
+from perfsim.forms.review import CSVS, tidy, write_csvs
 from perfsim.forms.score import score_tables
 from perfsim.forms.targets import load_levels
 from perfsim.io import atomic_directory, check_output_dir
@@ -22,8 +22,9 @@ def add(sub: argparse._SubParsersAction) -> None:
         "import", help="import self-evaluation workbooks (导入自评表) and review them (复核)",
         description="Read MoF-layout self-evaluation workbooks (项目支出/部门整体支出绩效自评表: "
                     ".xlsx, .xls, folders read recursively, .zip), score every table as printed "
-                    "and by the template rule, and write projects.csv, leaves.csv, findings.csv, "
-                    "review.xlsx and review.html into --out.")
+                    "and by the template rule, and write projects.csv, leaves.csv, tasks.csv "
+                    "(the 年度主要任务 lines of department tables), findings.csv, review.xlsx "
+                    "and review.html into --out.")
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                      help="workbooks, folders or .zip archives")
     imp.add_argument("--out", type=Path, required=True, help="output directory (new or perfsim's)")
@@ -53,9 +54,12 @@ def _cmd_import(args: argparse.Namespace) -> int:
         write_page(frames, tmp / PAGE)
     for _, message in imported.failed:
         print(f"perfsim: not imported: {message}", file=sys.stderr)
-    print(f"wrote {args.out}: projects.csv, leaves.csv, findings.csv, {WORKBOOK}, {PAGE}")
+    csvs = ", ".join(f"{name}.csv" for name in CSVS)
+    print(f"wrote {args.out}: {csvs}, {WORKBOOK}, {PAGE}")
     print(f"{imported.files} files, {len(frames['projects'])} tables, "
-          f"{len(frames['leaves'])} leaves, {len(frames['findings'])} findings"
+          f"{len(frames['leaves'])} leaves, "
+          + (f"{len(frames['tasks'])} tasks, " if len(frames["tasks"]) else "")
+          + f"{len(frames['findings'])} findings"
           + (f"; {len(imported.failed)} files not imported (listed in findings.csv)"
              if imported.failed else ""))
     return 0

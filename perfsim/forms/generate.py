@@ -41,7 +41,10 @@ then two or three project tables on sheets of their own).
 **Truth files**, from the numbers the generator chose (never by re-reading a workbook):
 ``truth.csv`` — one row per table, :data:`~perfsim.forms.vocabulary.PROJECT_COLUMNS` without
 ``findings``, money in yuan of the 年度资金总额 row, the execution rate as a share, totals in
-points, grades as 优/良/中/差 — and ``planted.csv`` — one row per planted error (file, sheet,
+points, grades as 优/良/中/差, a department table's 基本支出/项目支出 full-year budget and
+executed (blank for a project table) — ``truth_tasks.csv`` — one row per 年度主要任务 line of a
+department table (file, sheet, department, task, content, budget and executed in yuan,
+status) — and ``planted.csv`` — one row per planted error (file, sheet,
 cell, kind; kinds from :data:`~perfsim.forms.vocabulary.FINDINGS`), plus ``grade_changes`` at
 the 总分 cell of every table whose printed total grades differently from the recomputed one.
 With ``errors`` > 0 that share of the tables carries planted errors, the kinds taken in turn so
@@ -69,6 +72,8 @@ from perfsim.forms.vocabulary import (
     IMPORT_ONLY,
     PLANTED_COLUMNS,
     PROJECT_COLUMNS,
+    SPENDING_COLUMNS,
+    TASK_COLUMNS,
     TITLES,
     TOTAL_LABEL,
     YES_NO,
@@ -90,6 +95,11 @@ DECIMALS = 2
 #: The most workbooks one command writes (their content is planned in memory first).
 MAX_PROJECTS = 100_000
 TRUTH_COLUMNS = tuple(c for c in PROJECT_COLUMNS if c not in ("findings", *IMPORT_ONLY))
+#: truth_tasks.csv: the 年度主要任务 lines of department tables, as tasks.csv without the
+#: importer's table id and sheet row.
+TRUTH_TASK_COLUMNS = tuple(c for c in TASK_COLUMNS if c not in ("project_id", "row"))
+#: The funds rows of a department table's 基本支出 and 项目支出 lines, as labelled.
+_SPENDING_LABELS = {"basic": "按支出性质分：基本支出", "project": "项目支出"}
 _GRADING = Grading()
 #: Money targets drawn as shares of the table's own budget (low and high are shares).
 _SHARE_OF_BUDGET = frozenset({"发放补助资金", "项目总成本"})
@@ -802,7 +812,7 @@ class _Writer:
                 fmt = money_fmt
                 self.put(rr, 6, self.money(t, budget), fmt=fmt)
                 self.put(rr, 7, self.money(t, executed), fmt=fmt)
-                self.put(rr, 8, "已完成" if executed >= budget else "基本完成")
+                self.put(rr, 8, _task_status(budget, executed))
             r += n
         # indicator block
         heads = ("一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分",
@@ -1024,8 +1034,34 @@ def truth_rows(book: Workbook) -> list[dict[str, Any]]:
                 execution_rate=f"{t.rate:.6f}", printed_total=f"{t.total_printed:.2f}",
                 recomputed_total=f"{t.total_recomputed:.2f}",
                 printed_grade=_grade(t.total_printed),
-                recomputed_grade=_grade(t.total_recomputed)))
+                recomputed_grade=_grade(t.total_recomputed), **_spending(t)))
     return rows
+
+
+def _spending(t: Table) -> dict[str, str]:
+    """A table's 基本支出/项目支出 full-year budget and executed (yuan), blank when it has no
+    such line (a project table)."""
+    lines = {label: (full, executed) for label, _, full, executed in t.funds}
+    out = {}
+    for line, cols in SPENDING_COLUMNS.items():
+        full, executed = lines.get(_SPENDING_LABELS[line], (None, None))
+        for col, value in (("budget_full", full), ("executed", executed)):
+            out[cols[col]] = "" if value is None else f"{value:.2f}"
+    return out
+
+
+def truth_task_rows(book: Workbook) -> list[dict[str, Any]]:
+    """truth_tasks.csv's rows of one workbook: each department table's 年度主要任务 lines
+    (amounts in yuan, the 完成情况 as written)."""
+    return [dict(file=book.file, sheet=sheet, department=t.department, task=name,
+                 content=content, budget=f"{budget:.2f}", executed=f"{executed:.2f}",
+                 status=_task_status(budget, executed))
+            for sheet, tables in book.sheets for t in tables
+            for name, content, budget, executed in t.tasks]
+
+
+def _task_status(budget: int, executed: int) -> str:
+    return "已完成" if executed >= budget else "基本完成"
 
 
 @dataclass(frozen=True)
@@ -1041,23 +1077,30 @@ class Written:
 
 def write_selfeval(out: str | Path, projects: int, *, seed: int = 0, errors: float = 0.0,
                    variants: Sequence[str] = VARIANTS) -> Written:
-    """Write ``projects`` self-evaluation workbooks, ``truth.csv`` and ``planted.csv`` into a
+    """Write ``projects`` self-evaluation workbooks, ``truth.csv``, ``truth_tasks.csv`` and
+    ``planted.csv`` into a
     new folder ``out`` (perfsim's own: replaced only if perfsim made it). ``errors`` is the
     share of tables in [0, 1] that carry planted errors; ``variants`` the layouts taken in
     turn (:data:`VARIANTS`)."""
     books = plan(projects, seed=seed, errors=errors, variants=variants)
     truth: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
     planted: list[tuple[str, str, str, str]] = []
     with atomic_directory(out, kind="selfeval") as tmp:
         for book in books:
             data, marks = render(book)
             (tmp / book.file).write_bytes(data)
             truth += truth_rows(book)
+            tasks += truth_task_rows(book)
             planted += marks
         with open(tmp / "truth.csv", "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=TRUTH_COLUMNS)
             w.writeheader()
             w.writerows({k: formula_safe(v) for k, v in row.items()} for row in truth)
+        with open(tmp / "truth_tasks.csv", "w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=TRUTH_TASK_COLUMNS)
+            w.writeheader()
+            w.writerows({k: formula_safe(v) for k, v in row.items()} for row in tasks)
         with open(tmp / "planted.csv", "w", encoding="utf-8-sig", newline="") as fh:
             w2 = csv.writer(fh)
             w2.writerow(PLANTED_COLUMNS)

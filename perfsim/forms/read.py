@@ -15,7 +15,9 @@ funds block is the row holding 全年预算数 and 全年执行数 and the rows 
 当年财政拨款, 基本支出 …, its money unit read from its label (项目资金（万元）/（元）); the
 indicator block is the row holding 一级指标, 二级指标 and 三级指标, whatever column it starts
 in, with or without 偏差原因分析及改进措施. Levels 1 and 2 are carried down their rows (merged or
-not); placeholder rows ("……", "/", blank) are skipped; the 总分 row closes the block.
+not); placeholder rows ("……", "/", blank) are skipped; the 总分 row closes the block. A
+department table's 年度主要任务 block is its label as a heading (not a sentence that names it)
+and one line per task under 任务名称 · 主要内容 · 预算数 · 执行数 · 完成情况.
 
 Money is converted to yuan exactly to the fen (× 10,000 for 万元, rounded half up to 0.01).
 """
@@ -48,6 +50,12 @@ MAX_MEMBERS = 20_000                 # files in one .zip
 MAX_ROWS = 2_000                     # non-empty rows of one sheet
 _GAP_ROWS = 1_000                    # empty rows after which the rest of a sheet is not read
 
+#: Text tables given to the importer: a flat portfolio, which ``perfsim run`` reads.
+TEXT_SUFFIXES = (".csv",)
+CSV_HINT = ("a CSV file is not a self-evaluation workbook (expected .xlsx or .xls): a flat "
+            "portfolio CSV is run with `perfsim run` (a scenario's portfolio: {file: PATH}) "
+            "or checked with `perfsim validate PATH`")
+
 EXPECTED = ("expected a self-evaluation table (绩效自评表) in the MoF layout: a sheet with the "
             "headers 一级指标 · 二级指标 · 三级指标 · 年度指标值 · 实际完成值 · 分值 · 得分")
 
@@ -79,6 +87,20 @@ class LeafRow:
 
 
 @dataclass
+class TaskRow:
+    """One line of a department table's 年度主要任务 block: its sheet row (1-based), the task's
+    name (任务名称) and content (主要内容), its 预算数 and 执行数 in yuan (None when blank or
+    when the block has no such column) and its 完成情况 as written."""
+
+    row: int
+    name: str
+    content: str = ""
+    budget: float | None = None
+    executed: float | None = None
+    status: str = ""
+
+
+@dataclass
 class FormTable:
     """One self-evaluation table. Money in yuan; the execution rate a share (0.75 for 75%)."""
 
@@ -95,7 +117,7 @@ class FormTable:
     rate_text: str = ""
     exec_points: float | None = None
     exec_score: float | None = None
-    tasks: list[str] = field(default_factory=list)
+    tasks: list[TaskRow] = field(default_factory=list)
     leaves: list[LeafRow] = field(default_factory=list)
     total_score: float | None = None
     total_points: float | None = None
@@ -282,6 +304,8 @@ def read_source(src: Source) -> list[FormTable]:
         grids = _xls_grids(data, name)
     elif data[:4] == b"PK\x03\x04":
         grids = _xlsx_grids(data, name)
+    elif suffix in TEXT_SUFFIXES:
+        raise InputError(name, problem=CSV_HINT)
     else:
         raise InputError(name, problem="not an Excel workbook or corrupt (文件损坏或不是 Excel "
                                        "工作簿): expected .xlsx or .xls")
@@ -507,8 +531,7 @@ def _columns(grid: Grid, r: int, labels: dict[str, str], loose: Sequence[str] = 
 def _read_table(grid: Grid, file: str, start: int, end: int, title: str, header: int
                 ) -> FormTable:
     form = "department" if any(t in title for t in V.TITLES["department"]) else "project"
-    if not title and any(_find(grid, r, V.TASKS_LABEL, exact=False) is not None
-                         for r in range(start, header)):
+    if not title and any(_tasks_label(grid, r) is not None for r in range(start, header)):
         form = "department"
     table = FormTable(file=file, sheet=grid.name, form=form, title=title)
     _read_facts(grid, table, start, header)
@@ -616,19 +639,95 @@ def _read_funds(grid: Grid, table: FormTable, start: int, header: int) -> None:
                 table.cells["rate"] = cell_name(r, c)
 
 
+def _task_columns(grid: Grid, r: int, after: int) -> dict[str, int]:
+    """The 年度主要任务 block's columns on its heading row (right of the block's label)."""
+    cols: dict[str, int] = {}
+    for c in range(after + 1, len(grid.rows[r])):
+        t = grid.text(r, c)
+        for word, name in V.TASK_HEADINGS.items():
+            if name not in cols and word in t:
+                cols[name] = c
+    return cols if "name" in cols else {}
+
+
+def _task_unit(grid: Grid, r: int, cols: dict[str, int], table: FormTable) -> str:
+    """The money unit of the block's amounts: written in their heading (预算数（万元）), else
+    the funds block's."""
+    for name in ("budget", "executed"):
+        if name in cols:
+            t = grid.text(r, cols[name])
+            if "万元" in t:
+                return "万元"
+            if re.search(r"[（(:：]元[）)]?", t):
+                return "元"
+    return table.money_unit
+
+
+def _written(v: Any) -> str:
+    """A text cell as written (runs of spaces and line breaks as one space, ends trimmed);
+    a number as :func:`~perfsim.forms.targets.plain` writes it."""
+    if v is None:
+        return ""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return plain(v)
+    return re.sub(r"\s+", " ", str(v)).strip()
+
+
+def _tasks_label(grid: Grid, r: int) -> int | None:
+    """The column of the 年度主要任务 block's label on row ``r`` (a heading such as 年度主要任务
+    or 年度主要任务完成情况, not a sentence that mentions the tasks), or None."""
+    for c in range(len(grid.rows[r])):
+        t = grid.text(r, c)
+        if t.startswith(V.TASKS_LABEL) and len(t) <= 16 and not re.search(r"[，,。；;]", t):
+            return c
+    return None
+
+
+def _task_line(grid: Grid, r: int, cols: dict[str, int], factor: float) -> TaskRow | None:
+    """Row ``r`` of a 年度主要任务 block with headings, amounts × ``factor`` to yuan rounded
+    half up to the fen; None for a placeholder row."""
+    texts = {k: _written(grid.value(r, cols[k])) if k in cols else ""
+             for k in ("name", "content", "status")}
+    texts = {k: "" if t in V.PLACEHOLDERS else t for k, t in texts.items()}
+    money: dict[str, float | None] = {}
+    for k in ("budget", "executed"):
+        v = _number(grid.value(r, cols[k]))[0] if k in cols else None
+        money[k] = None if v is None else float(round_half_up(v * factor, 2))
+    if not (texts["name"] or texts["content"]) and all(v is None for v in money.values()):
+        return None
+    return TaskRow(r + 1, texts["name"], texts["content"], money["budget"], money["executed"],
+                   texts["status"])
+
+
 def _read_tasks(grid: Grid, table: FormTable, start: int, header: int) -> None:
-    at = next((r for r in range(start, header)
-               if _find(grid, r, V.TASKS_LABEL, exact=False) is not None), None)
+    """The 年度主要任务 block: a heading row (任务名称 · 主要内容 · 预算数 · 执行数 · 完成情况,
+    on the label's row or the next) and one line per task until 年度总体目标 or the indicator
+    block; without headings, a line's first text is the task and the rest its content."""
+    at = next((r for r in range(start, header) if _tasks_label(grid, r) is not None), None)
     if at is None:
         return
-    label_col = _find(grid, at, V.TASKS_LABEL, exact=False)
-    for r in range(at + 1, header):
+    label_col = _tasks_label(grid, at)
+    first, cols = at + 1, _task_columns(grid, at, label_col)
+    if not cols and at + 1 < header:
+        cols = _task_columns(grid, at + 1, label_col)
+        first = at + 2 if cols else at + 1
+    head = first - 1
+    factor = 1e4 if _task_unit(grid, head, cols, table) == "万元" else 1.0
+    if not cols and any(grid.text(at, c) and grid.text(at, c) not in V.PLACEHOLDERS
+                        for c in range(label_col + 1, len(grid.rows[at]))):
+        first = at  # no headings: the label's own row holds the first task
+    for r in range(first, header):
         if _find(grid, r, V.GOAL_LABEL, exact=False) is not None:
             break
-        texts = [grid.text(r, c) for c in range(label_col + 1, len(grid.rows[r]))]
+        if cols:
+            line = _task_line(grid, r, cols, factor)
+            if line is not None:
+                table.tasks.append(line)
+            continue
+        texts = [_written(grid.value(r, c)) for c in range(label_col + 1, len(grid.rows[r]))]
         texts = [t for t in texts if t and t not in V.PLACEHOLDERS]
         if texts:
-            table.tasks.append("：".join(texts))
+            table.tasks.append(TaskRow(r + 1, texts[0], "：".join(texts[1:])))
 
 
 def _read_indicators(grid: Grid, table: FormTable, header: int, end: int) -> None:

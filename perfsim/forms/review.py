@@ -1,6 +1,6 @@
 """The review (复核) of scored self-evaluation tables: the first pass a reviewer does by hand,
-as findings (kinds in :data:`perfsim.forms.vocabulary.FINDINGS`), and the three tidy tables
-(``projects``, ``leaves``, ``findings``) with the columns of the vocabulary.
+as findings (kinds in :data:`perfsim.forms.vocabulary.FINDINGS`), and the tidy tables
+(``projects``, ``leaves``, ``tasks``, ``findings``) with the columns of the vocabulary.
 
 A finding is raised only beyond the rounding tolerance (:data:`vocabulary.TOLERANCE`, 0.01
 points), so a clean table gives none. Where a more specific finding explains a leaf (得分 above
@@ -22,6 +22,8 @@ from perfsim.forms.targets import DATE_UNIT, Reading
 from perfsim.io import write_csv
 
 _TOL = V.TOLERANCE + 1e-9
+#: The tidy tables ``perfsim import`` writes as CSV, in the order it names them.
+CSVS = ("projects", "leaves", "tasks", "findings")
 
 
 def _differ(a: float | None, b: float | None) -> bool:
@@ -153,12 +155,14 @@ def _relative(file: str, root: str) -> str:
 
 def tidy(scored: Sequence[ScoredTable], failed: Sequence[tuple[str, str]] = ()
          ) -> dict[str, pd.DataFrame]:
-    """The three tidy tables: ``projects`` (one row per table, money in yuan, the execution
-    rate a share; ``project_id`` file:sheet — the file from the folder the files share — with
-    #k for the k-th table of a sheet), ``leaves`` (one row per leaf, with its table's
-    ``project_id``) and ``findings`` (sorted by money at stake), with the columns of
+    """The tidy tables: ``projects`` (one row per table, money in yuan, the execution rate a
+    share; ``project_id`` file:sheet — the file from the folder the files share — with #k for
+    the k-th table of a sheet; a department table's 基本支出/项目支出 lines in their own
+    columns, blank for a project table), ``leaves`` (one row per leaf, with its table's
+    ``project_id``), ``tasks`` (one row per 年度主要任务 line of a department table) and
+    ``findings`` (sorted by money at stake), with the columns of
     :mod:`perfsim.forms.vocabulary`."""
-    projects, leaves, found = [], [], []
+    projects, leaves, tasks, found = [], [], [], []
     seen: dict[tuple[str, str], int] = {}
     root = _root([st.table.file for st in scored])
     for st in scored:
@@ -172,11 +176,19 @@ def tidy(scored: Sequence[ScoredTable], failed: Sequence[tuple[str, str]] = ()
             "project": t.project or (t.department if t.form == "department" else ""),
             "department": t.department, "unit": t.unit,
             "budget_initial": t.money("budget_initial"), "budget_full": t.money("budget_full"),
-            "executed": t.money("executed"), "execution_rate": st.execution_rate,
+            "executed": t.money("executed"),
+            **{name: t.money(col, line) for line, cols in V.SPENDING_COLUMNS.items()
+               for col, name in cols.items()},
+            "execution_rate": st.execution_rate,
             "exec_points": t.exec_points, "exec_score": t.exec_score,
             "printed_total": st.printed_total, "recomputed_total": st.recomputed_total,
             "printed_grade": st.printed_grade, "recomputed_grade": st.recomputed_grade,
             "findings": len(fs)})
+        tasks.extend({"project_id": pid, "file": t.file, "sheet": t.sheet,
+                      "department": t.department, "row": line.row, "task": line.name,
+                      "content": line.content, "budget": line.budget,
+                      "executed": line.executed, "status": line.status}
+                     for line in t.tasks)
         for s in st.leaves:
             leaf = s.leaf
             leaves.append({
@@ -191,15 +203,16 @@ def tidy(scored: Sequence[ScoredTable], failed: Sequence[tuple[str, str]] = ()
     found.extend(file_finding(f, msg) for f, msg in failed)
     return {"projects": pd.DataFrame(projects, columns=list(V.PROJECT_COLUMNS)),
             "leaves": pd.DataFrame(leaves, columns=list(V.LEAF_COLUMNS)),
+            "tasks": pd.DataFrame(tasks, columns=list(V.TASK_COLUMNS)),
             "findings": sort_findings(pd.DataFrame(found, columns=list(V.FINDING_COLUMNS)))}
 
 
 def write_csvs(frames: dict[str, pd.DataFrame], folder: str | Path) -> list[Path]:
-    """``projects.csv``, ``leaves.csv`` and ``findings.csv`` (utf-8-sig, so Excel opens them
-    in Chinese) into ``folder``; text that starts like a formula (= + - @, tab, CR) is written
-    with a leading ``'``."""
+    """``projects.csv``, ``leaves.csv``, ``tasks.csv`` and ``findings.csv`` (utf-8-sig, so
+    Excel opens them in Chinese) into ``folder``; text that starts like a formula (= + - @,
+    tab, CR) is written with a leading ``'``."""
     out = []
-    for name in ("projects", "leaves", "findings"):
+    for name in CSVS:
         path = Path(folder) / f"{name}.csv"
         write_csv(frames[name], path)
         out.append(path)

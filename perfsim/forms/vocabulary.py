@@ -51,9 +51,17 @@ FINDINGS = {
 
 #: projects.csv, one row per table (money in yuan).
 PROJECT_COLUMNS = ("project_id", "file", "sheet", "form", "project", "department", "unit",
-                   "budget_initial", "budget_full", "executed", "execution_rate",
+                   "budget_initial", "budget_full", "executed", "basic_budget_full",
+                   "basic_executed", "project_spending_budget_full",
+                   "project_spending_executed", "execution_rate",
                    "exec_points", "exec_score", "printed_total", "recomputed_total",
                    "printed_grade", "recomputed_grade", "findings")
+#: projects.csv's columns of a department table's 基本支出 and 项目支出 lines (funds row →
+#: {funds column: projects.csv column}); blank for a project table, which has no such lines.
+SPENDING_COLUMNS = {"basic": {"budget_full": "basic_budget_full",
+                              "executed": "basic_executed"},
+                    "project": {"budget_full": "project_spending_budget_full",
+                                "executed": "project_spending_executed"}}
 #: Columns of projects.csv that a generator's truth file does not hold: the table's id
 #: (file:sheet, #k for the k-th table of a sheet) that leaves.csv rows point to, and the
 #: execution item's points and printed score (the model reads them).
@@ -62,12 +70,18 @@ IMPORT_ONLY = ("project_id", "exec_points", "exec_score")
 LEAF_COLUMNS = ("project_id", "file", "sheet", "row", "level1", "level2", "level3", "target_text",
                 "actual_text", "op", "target_value", "actual_value", "unit", "points",
                 "printed_score", "recomputed_score", "rule")
+#: tasks.csv, one row per line of a department table's 年度主要任务 block (amounts in yuan,
+#: blank where the table has none; ``row`` the line's sheet row).
+TASK_COLUMNS = ("project_id", "file", "sheet", "department", "row", "task", "content",
+                "budget", "executed", "status")
 #: findings.csv, one row per finding (points at stake: the points the finding may move).
 FINDING_COLUMNS = ("file", "sheet", "cell", "kind", "what", "why", "points_at_stake",
                    "department", "project", "budget")
 
 #: A generator's truth files: truth.csv (one row per table, PROJECT_COLUMNS without
-#: findings) and planted.csv (file, sheet, cell, kind: one row per planted error).
+#: findings) and planted.csv (file, sheet, cell, kind: one row per planted error); and
+#: truth_tasks.csv, the 年度主要任务 lines of the department tables (TASK_COLUMNS without
+#: project_id and row).
 PLANTED_COLUMNS = ("file", "sheet", "cell", "kind")
 
 # --- reading targets and actuals (perfsim.forms.targets) ------------------------------------
@@ -148,9 +162,16 @@ COLUMN_ZH = {"project_id": "项目编号", "exec_points": "预算执行分值",
              "target_value": "指标值（数）", "actual_value": "实际值（数）",
              "points": "分值", "printed_score": "填报得分", "recomputed_score": "重算得分",
              "rule": "计分规则", "cell": "单元格", "kind": "类别", "what": "问题", "why": "依据",
-             "points_at_stake": "涉及分值", "budget": "涉及资金（元）"}
+             "points_at_stake": "涉及分值", "budget": "涉及资金（元）",
+             "basic_budget_full": "基本支出全年预算数（元）",
+             "basic_executed": "基本支出全年执行数（元）",
+             "project_spending_budget_full": "项目支出全年预算数（元）",
+             "project_spending_executed": "项目支出全年执行数（元）",
+             "task": "任务名称", "content": "主要内容", "status": "完成情况"}
 #: In leaves.csv ``unit`` is the unit of measure, not the implementing unit.
 LEAF_ZH = {"unit": "计量单位"}
+#: In tasks.csv ``budget`` and ``executed`` are the task's own 预算数 and 执行数.
+TASK_ZH = {"budget": "预算数（元）", "executed": "执行数（元）"}
 
 # --- more labels the reader finds blocks by (perfsim.forms.read) ----------------------------
 
@@ -160,6 +181,10 @@ LEVEL_LABELS = ("一级指标", "二级指标", "三级指标")
 #: are read by INDICATOR_COLUMNS; 指标值, 实际完成情况 by these).
 LOOSE_COLUMNS = {"target": "指标值", "actual": "实际完成"}
 TASKS_LABEL = "年度主要任务"       # department tables: one line per task
+#: The 年度主要任务 block's headings (a word the heading holds → field); 预算数/执行数 may carry
+#: their unit (预算数（万元）).
+TASK_HEADINGS = {"任务名称": "name", "主要内容": "content", "预算数": "budget",
+                "执行数": "executed", "完成情况": "status"}
 GOAL_LABEL = "年度总体目标"
 BLOCK_LABEL = "绩效指标"
 #: Cells that close the indicator block: the total row, or the notes and signature after it.

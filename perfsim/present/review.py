@@ -24,8 +24,9 @@ from perfsim.present.report import YUAN_FORMAT
 WORKBOOK = "review.xlsx"
 PAGE = "review.html"
 SHEETS = {"findings": "复核发现 findings", "departments": "按部门 by department",
-          "projects": "项目 tables", "leaves": "指标 leaves"}
-_MONEY = {"budget_initial", "budget_full", "executed", "budget"}
+          "projects": "项目 tables", "leaves": "指标 leaves", "tasks": "年度主要任务 tasks"}
+_MONEY = {"budget_initial", "budget_full", "executed", "budget", "basic_budget_full",
+          "basic_executed", "project_spending_budget_full", "project_spending_executed"}
 _COUNTS = {"points_at_stake", "tables", "findings"}
 #: points printed as tables print them: two decimals
 _POINTS = {"points_at_stake", "points", "printed_score", "recomputed_score", "printed_total",
@@ -58,19 +59,22 @@ def _heading(col: str, sheet: str) -> str:
         return f"{V.FILE_FINDING[1]} {col}"
     if col == "tables":
         return "自评表数 tables"
-    zh = (V.LEAF_ZH if sheet == "leaves" else {}).get(col, V.COLUMN_ZH.get(col, ""))
+    own = {"leaves": V.LEAF_ZH, "tasks": V.TASK_ZH}.get(sheet, {})
+    zh = own.get(col, V.COLUMN_ZH.get(col, ""))
     return f"{zh} {col}".strip()
 
 
 def _frames(frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     return {"findings": frames["findings"],
             "departments": by_department(frames["findings"], frames["projects"]),
-            "projects": frames["projects"], "leaves": frames["leaves"]}
+            "projects": frames["projects"], "leaves": frames["leaves"],
+            "tasks": frames["tasks"]}
 
 
 def write_workbook(frames: dict[str, pd.DataFrame], path: str | Path) -> Path:
     """``review.xlsx``: sheets 复核发现 (findings by money at stake), 按部门 (counts),
-    项目 (tables) and 指标 (leaves); bilingual headings, money in yuan as ``#,##0.00``, rates
+    项目 (tables), 指标 (leaves) and 年度主要任务 (the task lines of department tables);
+    bilingual headings, money in yuan as ``#,##0.00``, rates
     as percentages, frozen header, autofilter; written to a temporary file renamed into
     place."""
     from openpyxl import Workbook
