@@ -31,7 +31,7 @@ def add(sub: argparse._SubParsersAction) -> None:
                           "a --scenario's portfolio (generated or read) as ready scores "
                           "(project_id, department, budget, score); selfeval: synthetic "
                           "项目支出/部门整体支出绩效自评表 workbooks in the MoF layout, with "
-                          "truth.csv and planted.csv (--out is then a new folder)")
+                          "truth.csv, truth_tasks.csv and planted.csv (--out is then a new folder)")
     tpl.add_argument("--scenario", type=Path, default=None,
                      help="scores: the scenario whose portfolio is written")
     tpl.add_argument("--system", type=Path, default=None,
@@ -59,7 +59,7 @@ def _cmd_template_selfeval(args: argparse.Namespace) -> int:
     done = write_selfeval(args.out, args.projects, seed=args.seed, errors=args.errors,
                           variants=args.variants or SELFEVAL_VARIANTS)
     print(f"wrote {done.workbooks} workbooks ({done.tables} tables, {done.planted} planted "
-          f"errors) with truth.csv and planted.csv to {done.out}")
+          f"errors) with truth.csv, truth_tasks.csv and planted.csv to {done.out}")
     return 0
 
 
