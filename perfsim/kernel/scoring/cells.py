@@ -28,6 +28,7 @@ import numpy as np
 from perfsim.kernel.scoring.assessed import Assessed
 from perfsim.kernel.scoring.base import DIRECTIONS
 from perfsim.kernel.scoring.proportional import ExecutionRate, Proportional
+from perfsim.kernel.scoring.rounding import halves_up
 from perfsim.kernel.scoring.targets import with_targets
 from perfsim.kernel.scoring.threshold import Threshold
 
@@ -68,6 +69,25 @@ def cell_attainment(kind: np.ndarray, direction: np.ndarray, target: np.ndarray,
     if at.any():
         out[at] = ExecutionRate(target=1.0).attainment(value[at])
     return out
+
+
+def cell_total(attainment: np.ndarray, points: np.ndarray, decimals: int) -> np.ndarray:
+    """Totals (...) of cells: Σ over the last axis of each cell's points earned, attainment
+    (..., L) in [0, 1] × its ``points`` (not negative; broadcasting against them), rounded
+    half up to ``decimals`` as the form prints each leaf
+    (:func:`~perfsim.kernel.scoring.round_half_up`). The rounded leaves are whole numbers of
+    units of the last decimal, so they are summed exactly (in any order: a matrix product)
+    and divided once; the sum of the leaves each divided differs from it by an ulp or so,
+    never across a rounding of the total (its tolerance is 1e-6 of a unit), so a total
+    rounded again to ``decimals`` is the same to the bit. Four passes over the cells where
+    rounding each leaf and summing takes eight."""
+    f = 10.0 ** int(decimals)
+    units = np.multiply(attainment, points)
+    units *= f
+    halves_up(units)
+    total = units @ np.ones(units.shape[-1])
+    total /= f
+    return total
 
 
 def cell_attain_latent(kind: np.ndarray, direction: np.ndarray, target: np.ndarray,
