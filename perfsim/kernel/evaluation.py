@@ -49,10 +49,11 @@ class Measure:
     ``cells`` (P, L), or per slot of each row (R, S, L): each project's own leaf points, for a
     portfolio whose projects carry their own leaves under a shared framework (an imported
     folder of self-evaluation tables, :mod:`perfsim.model.imported`): leaves padded to the
-    longest table with 0 points, so padding never scores; no points are negative. The total is then Σ attainment ×
-    the project's own points (an einsum over the leaves); ``points`` (L,) are the average
-    project's, for the totals that ask for one system's scale. Per-row points (a weighting
-    design) do not apply to it.
+    longest table with 0 points, so padding never scores; no points are negative. The total
+    is then Σ attainment × the project's own points (an einsum over the leaves, or the
+    rounded leaves summed by :func:`~perfsim.kernel.scoring.cell_total`); ``points`` (L,)
+    are the average project's, for the totals that ask for one system's scale. Per-row
+    points (a weighting design) do not apply to it.
 
     ``ready`` marks a portfolio of ready scores (its one "leaf" has no dispersion).
     ``leaf_decimals`` and ``total_decimals`` round as published tables do (四舍五入): each

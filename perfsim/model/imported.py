@@ -63,8 +63,8 @@ class Cells:
     """Each project's own leaves, padded to the most any project has: arrays (P, L) of the
     rule kind (index into :data:`~perfsim.kernel.scoring.CELL_KINDS`; 0 pads), direction
     (index into :data:`~perfsim.kernel.scoring.DIRECTIONS`), target and value (see
-    :func:`~perfsim.kernel.scoring.cell_attainment`), points (never negative), and the framework's level-1 and
-    level-2 labels and the leaf's own name ("" on padding)."""
+    :func:`~perfsim.kernel.scoring.cell_attainment`), points (never negative), and the
+    framework's level-1 and level-2 labels and the leaf's own name ("" on padding)."""
 
     kind: np.ndarray
     direction: np.ndarray
