@@ -1,7 +1,10 @@
 """Imported tables' totals in four passes: each leaf's points rounded half up in units of the
 last decimal, the units summed exactly (:func:`perfsim.kernel.scoring.cell_total`) — the
 same printed totals, to the bit, as rounding every leaf and summing the rounded points;
-negative points in an imported folder are refused (a leaf earns a share of its points)."""
+measurement space on the Monte Carlo's per-slot cells grouped by rule once
+(:func:`perfsim.kernel.scoring.cell_attain_rows`) — the same attainments as a mask per rule
+over every cell; negative points in an imported folder are refused (a leaf earns a share of
+its points)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,17 @@ from test_imported import imported
 
 from perfsim.cli import main
 from perfsim.kernel.evaluation import Measure
-from perfsim.kernel.scoring import cell_total, round_half_up
+from perfsim.kernel.measurement import CellSpace
+from perfsim.kernel.scoring import (
+    CELL_KINDS,
+    cell_attain_latent,
+    cell_attain_rows,
+    cell_groups,
+    cell_total,
+    round_half_up,
+)
+
+K = {k: i for i, k in enumerate(CELL_KINDS)}
 
 
 def leafwise(attainment, points, decimals=2):
@@ -80,6 +93,57 @@ def test_the_measure_scores_per_slot_cells_and_checked_cells_as_the_forms_print(
     bonus = rng.choice([0.0, 1.5, 2.25], (R, S))
     assert np.array_equal(m.score(a, bonus=bonus),
                           round_half_up(round_half_up(a * own, 2).sum(axis=-1) + bonus, 2))
+
+
+def test_grouped_cells_move_by_their_own_rule_by_hand():
+    # two rows × one slot × six cells: proportional higher and lower, threshold, level,
+    # execution, padding; the second row holds the same cells in another order
+    kind = np.array([[[K["proportional"], K["proportional"], K["threshold"], K["level"],
+                       K["execution"], K["pad"]]],
+                     [[K["pad"], K["execution"], K["level"], K["threshold"],
+                       K["proportional"], K["proportional"]]]])
+    direction = np.array([[[0, 1, 0, 0, 0, 0]], [[0, 0, 0, 0, 1, 0]]])
+    target = np.array([[[100.0, 900.0, 0, 0, 0, 0]], [[0, 0, 0, 0, 900.0, 100.0]]])
+    value = np.array([[[120.0, 800.0, 1.0, 0.8, 1.2, 0.0]], [[0.0, 1.2, 0.8, 1.0, 800.0,
+                                                               120.0]]])
+    base = np.array([[[1.0, 1.0, 1.0, 0.8, 1.0, 0.0]], [[0.0, 1.0, 0.8, 1.0, 1.0, 1.0]]])
+    change = np.array([[[-0.1, -0.2, -0.01, -0.1, -0.1, 0.3]],
+                       [[0.3, -0.1, -0.1, -0.01, -0.2, -0.1]]])
+    groups = cell_groups(kind, direction)
+    got = cell_attain_rows(groups, target, value, base, base + change, slice(0, 2))
+    # 120 − 100 × 0.1 = 110 ≥ 100: full; 800 + 900 × 0.2 = 980 → 900/980; 0.99 misses the
+    # threshold; a level stays a share (0.7); the rate 1.2 − 0.1: full; padding clipped (0.3)
+    row = [1.0, 900 / 980, 0.0, 0.8 - 0.1, 1.0, 0.3]
+    assert got.tolist() == [[row], [row[::-1]]]
+    # the second row alone: its cells found among the positions of both rows
+    alone = cell_attain_rows(groups, target, value, base, (base + change)[1:], slice(1, 5))
+    assert alone.tolist() == [[row[::-1]]]
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_grouped_cells_score_as_a_mask_per_rule_does(seed):
+    rng = np.random.default_rng(seed)
+    R, S, L = 7, 50, 8  # noqa: N806
+    kind = rng.integers(0, len(CELL_KINDS), (R, S, L)).astype(np.int8)
+    direction = rng.integers(0, 3, (R, S, L)).astype(np.int8)
+    target = rng.choice([50.0, 95.0, 900.0, -20.0], (R, S, L))
+    value = target * rng.uniform(0.5, 1.5, (R, S, L))
+    value = np.where(kind == K["threshold"], rng.integers(0, 2, (R, S, L)), value)
+    base = rng.random((R, S, L))
+    latent = base + rng.normal(0, 0.2, (R, S, L))
+    space = CellSpace(kind=kind, direction=direction, target=target, value=value, base=base)
+    assert space.groups is not None
+    for rows in (slice(0, 3), slice(3, 6), slice(6, 9), slice(2, 3)):
+        want = cell_attain_latent(kind[rows], direction[rows], target[rows], value[rows],
+                                  base[rows], latent[rows])
+        assert np.array_equal(space.attain(latent[rows], rows), want)
+    # cells per project, not per slot (broadcast over the rows): the mask per rule
+    one = CellSpace(kind=kind[0], direction=direction[0], target=target[0], value=value[0],
+                    base=base[0])
+    assert one.groups is None
+    assert np.array_equal(one.attain(latent[:2], slice(0, 2)),
+                          cell_attain_latent(kind[0], direction[0], target[0], value[0],
+                                             base[0], latent[:2]))
 
 
 @pytest.mark.parametrize(("csv", "column", "row"), [("leaves.csv", "points", 5),

@@ -48,7 +48,9 @@ from perfsim.kernel.scoring.bonus import Bonus
 from perfsim.kernel.scoring.cells import (
     CELL_KINDS,
     cell_attain_latent,
+    cell_attain_rows,
     cell_attainment,
+    cell_groups,
     cell_total,
 )
 from perfsim.kernel.scoring.deduct import Deduct, Share
@@ -88,7 +90,9 @@ __all__ = [
     "Threshold",
     "bonus_total",
     "cell_attain_latent",
+    "cell_attain_rows",
     "cell_attainment",
+    "cell_groups",
     "cell_total",
     "gap_penalty",
     "group_shares",

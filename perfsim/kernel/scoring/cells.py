@@ -118,3 +118,51 @@ def cell_attain_latent(kind: np.ndarray, direction: np.ndarray, target: np.ndarr
         if at.any():
             out[at] = rule.attain_latent(value[at], base[at], latent[at])
     return out
+
+
+def _measured() -> tuple[tuple[int, int | None, Proportional | Threshold | ExecutionRate], ...]:
+    """The groups of measured cells, as :func:`cell_attain_latent` scores them: (kind,
+    direction or None, rule) — proportional higher, lower and equal (against each cell's own
+    target), threshold, execution."""
+    prop = CELL_KINDS.index("proportional")
+    return (*((prop, d, Proportional(target=1.0, direction=name))
+              for d, name in enumerate(DIRECTIONS)),
+            (CELL_KINDS.index("threshold"), None, Threshold(target=1.0)),
+            (CELL_KINDS.index("execution"), None, ExecutionRate(target=1.0)))
+
+
+#: The groups of measured cells :func:`cell_groups` finds, in its order.
+MEASURED = _measured()
+
+
+def cell_groups(kind: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The measured cells of cell arrays (any shape), grouped once by rule: for each group
+    of :data:`MEASURED` the flat (row-major) positions of its cells, ascending — so the cells
+    of a run of rows are a run of each group's positions (:func:`cell_attain_rows`)."""
+    kind, direction = np.asarray(kind), np.asarray(direction)
+    return tuple(np.flatnonzero(kind == k if d is None else (kind == k) & (direction == d))
+                 for k, d, _ in MEASURED)
+
+
+def cell_attain_rows(groups: tuple[np.ndarray, ...], target: np.ndarray, value: np.ndarray,
+                     base: np.ndarray, latent: np.ndarray, rows: slice) -> np.ndarray:
+    """:func:`cell_attain_latent` of a run of ``rows`` of cell arrays shaped (R, S, L)
+    (``target``, ``value``, ``base``, C-contiguous) whose measured cells :func:`cell_groups`
+    found (``groups``), for those rows' latent attainments ``latent`` (rows, S, L): the same
+    numbers, each group's cells in those rows found by two binary searches instead of a
+    mask over every cell, read and written by position."""
+    out = np.clip(latent, 0.0, 1.0)
+    size = out[0].size if out.shape[0] else 0
+    start, stop, _ = rows.indices(target.shape[0])
+    first = start * size
+    flat, into = np.ravel(latent), out.reshape(-1)
+    t, v, b = target.reshape(-1), value.reshape(-1), base.reshape(-1)
+    for (_, d, rule), pos in zip(MEASURED, groups, strict=True):
+        lo, hi = np.searchsorted(pos, (first, stop * size))
+        if lo == hi:
+            continue
+        at = pos[lo:hi]
+        here = at - first
+        scorer = rule if d is None else with_targets(rule, t[at])
+        into[here] = scorer.attain_latent(v[at], b[at], flat[here])
+    return out
