@@ -19,6 +19,11 @@ assessed      the ``assessed`` rule: the assessor's points (value, in points) wi
               [0, points]
 execution     the ``execution_rate`` rule with target 1: min(execution rate, 1)
 ============  =====================================================================
+
+A table's total (:func:`cell_total`) rounds each leaf as the form prints it and sums the
+rounded leaves exactly. In measurement space (:func:`cell_attain_latent`) the Monte Carlo's
+cells, one array per slot of each row, are grouped by rule once (:func:`cell_groups`), and a
+run of rows is scored by position (:func:`cell_attain_rows`): no mask over every cell.
 """
 
 from __future__ import annotations
@@ -79,8 +84,10 @@ def cell_total(attainment: np.ndarray, points: np.ndarray, decimals: int) -> np.
     units of the last decimal, so they are summed exactly (in any order: a matrix product)
     and divided once; the sum of the leaves each divided differs from it by an ulp or so,
     never across a rounding of the total (its tolerance is 1e-6 of a unit), so a total
-    rounded again to ``decimals`` is the same to the bit. Four passes over the cells where
-    rounding each leaf and summing takes eight."""
+    rounded again to ``decimals`` — with no bonus, as imported tables have, or one in whole
+    units — is the same to the bit. Four elementwise passes over the
+    cells and a matrix product, where rounding each leaf and summing takes seven and a sum
+    along the short last axis."""
     f = 10.0 ** int(decimals)
     units = np.multiply(attainment, points)
     units *= f
