@@ -22,7 +22,8 @@ Every figure is set against an honest bound measured in the same run:
    generated training workbooks (seconds per workbook), and the full process on a portfolio
    of imported tables — each project with its own leaves, padded — beside a flat portfolio
    of the same size under the same settings (weight uncertainty off: an imported table keeps
-   its own points), ns per project × replication × year of each.
+   its own points), ns per project × replication × year of each and per real leaf (padding
+   not counted), wall and CPU time.
 
 ``--sensitivity`` times a Sobol analysis and ``--notebooks`` the notebook suite and a sweep;
 ``--imported`` only the imported tables.
