@@ -22,7 +22,8 @@ Every figure is set against an honest bound measured in the same run:
    generated training workbooks (seconds per workbook), and the full process on a portfolio
    of imported tables — each project with its own leaves, padded — beside a flat portfolio
    of the same size under the same settings (weight uncertainty off: an imported table keeps
-   its own points), ns per project × replication × year of each.
+   its own points), ns per project × replication × year of each and per real leaf (padding
+   not counted), wall and CPU time.
 
 ``--sensitivity`` times a Sobol analysis and ``--notebooks`` the notebook suite and a sweep;
 ``--imported`` only the imported tables.
@@ -217,10 +218,11 @@ def _full_process(projects: int, replications: int, years: int, engine: str,
                   space: str = "attainment", imported: str | None = None,
                   process: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run (in whatever process calls it) and time the Monte Carlo; count the random
-    numbers it drew. ``space``: attainment or measurement space (each leaf's measured value
-    drawn and scored by its rule); ``imported``: an imported folder's tables
-    (:func:`imported_scenario`) instead of the flat portfolio; ``process``: the settings
-    (default :data:`FULL_PROCESS`)."""
+    numbers it drew, and its CPU time (every thread of the process: the numpy engine draws
+    the next year's numbers in a second one) and the main thread's. ``space``: attainment
+    or measurement space (each leaf's measured value drawn and scored by its rule);
+    ``imported``: an imported folder's tables (:func:`imported_scenario`) instead of the
+    flat portfolio; ``process``: the settings (default :data:`FULL_PROCESS`)."""
     scenario = (full_process_scenario(projects) if imported is None
                 else imported_scenario(imported, projects))
     process = FULL_PROCESS if process is None else process
@@ -228,13 +230,15 @@ def _full_process(projects: int, replications: int, years: int, engine: str,
     settings = settings_from_dict({**process, "years": years,
                                    "replications": replications, "performance": performance,
                                    **({"chunk": chunk} if chunk else {})})
-    t = time.perf_counter()
+    t, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
     inputs = build_inputs(scenario, settings)
     parts = run_engine(inputs, engine, workers=workers, progress=False)
     result = collect(inputs, parts, scenario)
     seconds = time.perf_counter() - t
+    cpu, main = time.process_time() - cpu, time.thread_time() - main
     normals, uniforms = (int(v) for v in sum(p["drawn"] for p in parts))
-    return {"seconds": seconds, "normals": normals, "uniforms": uniforms,
+    return {"seconds": seconds, "cpu_seconds": cpu, "main_cpu_seconds": main,
+            "normals": normals, "uniforms": uniforms,
             "peak_rss_mib": peak_rss_mib(), "settings": settings,
             "misgrading_year1": float(result.replications.query("year == 1")[
                 "misgrading"].mean())}
@@ -303,7 +307,15 @@ def time_full_process_imported(projects: int = 3468, replications: int = 1000,
                                space: str = "attainment") -> dict[str, Any]:
     """The full process (:data:`FULL_PROCESS_IMPORTED`) on ``workbooks`` generated tables,
     imported and repeated to ``projects`` projects, beside the flat portfolio (20 leaves)
-    under the same settings, each in a fresh process."""
+    under the same settings, each in a fresh process.
+
+    Both are counted in the same cells, project × replication × year (``ns_per_cell``), the
+    unit of every full-process figure; the imported tables hold fewer leaves than the flat
+    portfolio's 20 (``leaves_per_project``: the real leaves of the simulated projects, the
+    execution item included, padding not), so ``ns_per_leaf`` also sets each against its
+    real leaves (entrants, copies of the projects, aside). Wall time, and CPU time (the
+    process's, both threads; and its main thread's, the path the year waits on), whose ratios
+    hold on a machine that other work shares."""
     with tempfile.TemporaryDirectory() as d:
         folder, out = Path(d) / "workbooks", Path(d) / "imported"
         write_selfeval(folder, workbooks, seed=1)
@@ -311,20 +323,36 @@ def time_full_process_imported(projects: int = 3468, replications: int = 1000,
         imported = read_paths([folder], progress=False)
         write_csvs(tidy(score_tables(imported.tables, load_levels()), imported.failed), out)
         leaves = load_imported(out).cells
+        held = leaves.mask.sum(axis=1)[np.arange(projects) % leaves.kind.shape[0]]
         mine = _fresh(_full_process, projects, replications, years, "numpy", None, None,
                       space, str(out), FULL_PROCESS_IMPORTED)
     flat = _fresh(_full_process, projects, replications, years, "numpy", None, None, space,
                   None, FULL_PROCESS_IMPORTED)
     cells = projects * replications * years
+    per_leaf = replications * years * float(held.sum())   # real leaf cells, imported
+    flat_leaves = replications * years * projects * 20.0
+
+    def ratio(key: str) -> float:
+        return round(mine[key] / flat[key], 3)
+
     return {"projects": projects, "replications": replications, "years": years,
             "space": space, "tables": int(leaves.kind.shape[0]),
             "padded_leaves": int(leaves.kind.shape[1]),
             "mean_leaves": round(float(leaves.mask.sum(axis=1).mean()), 2),
+            "leaves_per_project": round(float(held.mean()), 2),
             "perfsim_s": round(mine["seconds"], 3),
             "ns_per_cell": round(1e9 * mine["seconds"] / cells, 1),
+            "ns_per_leaf": round(1e9 * mine["seconds"] / per_leaf, 2),
             "flat_s": round(flat["seconds"], 3),
             "flat_ns_per_cell": round(1e9 * flat["seconds"] / cells, 1),
-            "imported_over_flat": round(mine["seconds"] / flat["seconds"], 3),
+            "flat_ns_per_leaf": round(1e9 * flat["seconds"] / flat_leaves, 2),
+            "imported_over_flat": ratio("seconds"),
+            "cpu_s": round(mine["cpu_seconds"], 3),
+            "flat_cpu_s": round(flat["cpu_seconds"], 3),
+            "imported_over_flat_cpu": ratio("cpu_seconds"),
+            "main_cpu_s": round(mine["main_cpu_seconds"], 3),
+            "flat_main_cpu_s": round(flat["main_cpu_seconds"], 3),
+            "imported_over_flat_main_cpu": ratio("main_cpu_seconds"),
             "peak_rss_mib": round(mine["peak_rss_mib"], 1),
             "flat_peak_rss_mib": round(flat["peak_rss_mib"], 1)}
 
@@ -344,7 +372,12 @@ def format_imported_bench(b: Mapping[str, Any]) -> str:
         f"per project × replication × year; peak {f['peak_rss_mib']:.1f} MiB)",
         f"  flat, 20 leaves         {f['flat_s']:9.3f} s   ({f['flat_ns_per_cell'] / 1000:.2f} "
         f"µs; peak {f['flat_peak_rss_mib']:.1f} MiB)",
-        f"  imported / flat         {f['imported_over_flat']:9.2f}"])
+        f"  imported / flat         {f['imported_over_flat']:9.2f}     per project × "
+        f"replication × year (CPU {f['imported_over_flat_cpu']:.2f}, main thread "
+        f"{f['imported_over_flat_main_cpu']:.2f})",
+        f"  per real leaf           {f['ns_per_leaf']:9.1f} ns  imported "
+        f"({f['leaves_per_project']} leaves a project), {f['flat_ns_per_leaf']:.1f} ns flat "
+        "(20)"])
 
 
 def time_engines(engines: tuple[str, ...], quick: bool = False) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from perfsim.kernel.measurement import LeafSpace
-from perfsim.kernel.scoring import gap_penalty, round_half_up, total_score
+from perfsim.kernel.scoring import cell_total, gap_penalty, round_half_up, total_score
 
 SELECTIONS = ("random", "largest_budget", "highest_score", "near_cutoffs", "risk", "mix")
 #: bytes of leaf arrays the evaluation process works on at a time (a few rows: cache-sized)
@@ -49,10 +49,11 @@ class Measure:
     ``cells`` (P, L), or per slot of each row (R, S, L): each project's own leaf points, for a
     portfolio whose projects carry their own leaves under a shared framework (an imported
     folder of self-evaluation tables, :mod:`perfsim.model.imported`): leaves padded to the
-    longest table with 0 points, so padding never scores. The total is then Σ attainment ×
-    the project's own points (an einsum over the leaves); ``points`` (L,) are the average
-    project's, for the totals that ask for one system's scale. Per-row points (a weighting
-    design) do not apply to it.
+    longest table with 0 points, so padding never scores; no points are negative. The total
+    is then Σ attainment × the project's own points (an einsum over the leaves, or the
+    rounded leaves summed by :func:`~perfsim.kernel.scoring.cell_total`); ``points`` (L,)
+    are the average project's, for the totals that ask for one system's scale. Per-row
+    points (a weighting design) do not apply to it.
 
     ``ready`` marks a portfolio of ready scores (its one "leaf" has no dispersion).
     ``leaf_decimals`` and ``total_decimals`` round as published tables do (四舍五入): each
@@ -128,8 +129,11 @@ class Measure:
     def _score_cells(self, attainment: np.ndarray, own: np.ndarray,
                      bonus: np.ndarray | float) -> np.ndarray:
         """Totals (...) of attainments (..., L) with each project's own points ``own``
-        broadcasting against them: Σ attainment × points, leaves rounded as printed."""
-        if self.leaf_decimals is not None:
+        broadcasting against them: Σ attainment × points, leaves rounded as printed (the
+        leaves summed exactly where the total is rounded too: :func:`cell_total`)."""
+        if self.leaf_decimals is not None and self.total_decimals is not None:
+            base = cell_total(attainment, own, self.leaf_decimals)
+        elif self.leaf_decimals is not None:
             base = round_half_up(attainment * own, self.leaf_decimals).sum(axis=-1)
         else:
             base = np.einsum("...l,...l->...", attainment, own)

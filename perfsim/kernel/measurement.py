@@ -56,7 +56,14 @@ from typing import Any
 
 import numpy as np
 
-from perfsim.kernel.scoring import Rule, bonus_total, cell_attain_latent, with_targets
+from perfsim.kernel.scoring import (
+    Rule,
+    bonus_total,
+    cell_attain_latent,
+    cell_attain_rows,
+    cell_groups,
+    with_targets,
+)
 
 #: where a :class:`LeafSpace`'s arrays are read: a run of rows (slice) or cells (rows, slots)
 At = slice | tuple[np.ndarray, np.ndarray]
@@ -193,12 +200,27 @@ class CellSpace:
                ) -> np.ndarray:
         """Cell attainments (…, L) of latent attainments ``latent`` read ``at`` rows or
         cells (:meth:`LeafSpace.attain`): each cell scored by its own rule
-        (:func:`~perfsim.kernel.scoring.cell_attain_latent`)."""
+        (:func:`~perfsim.kernel.scoring.cell_attain_latent`); a run of rows of per-slot
+        arrays by the cells grouped once (:func:`~perfsim.kernel.scoring.cell_attain_rows`)."""
+        if isinstance(at, slice) and self.groups is not None:
+            return cell_attain_rows(self.groups, self.target, self.value, self.base, latent,
+                                    at)
+
         def take(x: np.ndarray) -> np.ndarray:
             return LeafSpace.take(x, at, 1)
 
         return cell_attain_latent(take(self.kind), take(self.direction), take(self.target),
                                   take(self.value), take(self.base), latent)
+
+    @cached_property
+    def groups(self) -> tuple[np.ndarray, ...] | None:
+        """The measured cells grouped by rule once (:func:`~perfsim.kernel.scoring.cell_groups`)
+        where the cell arrays are per slot (R, S, L) and C-contiguous (the Monte Carlo's,
+        entrants included); None otherwise."""
+        arrays = (self.kind, self.direction, self.target, self.value, self.base)
+        if any(a.ndim != 3 or not a.flags.c_contiguous for a in arrays):
+            return None
+        return cell_groups(self.kind, self.direction)
 
     def bonus(self, change: np.ndarray, at: At = slice(None)) -> float:
         """No bonus leaves: 0 points."""

@@ -63,8 +63,8 @@ class Cells:
     """Each project's own leaves, padded to the most any project has: arrays (P, L) of the
     rule kind (index into :data:`~perfsim.kernel.scoring.CELL_KINDS`; 0 pads), direction
     (index into :data:`~perfsim.kernel.scoring.DIRECTIONS`), target and value (see
-    :func:`~perfsim.kernel.scoring.cell_attainment`), points, and the framework's level-1 and
-    level-2 labels and the leaf's own name ("" on padding)."""
+    :func:`~perfsim.kernel.scoring.cell_attainment`), points (never negative), and the
+    framework's level-1 and level-2 labels and the leaf's own name ("" on padding)."""
 
     kind: np.ndarray
     direction: np.ndarray
@@ -230,6 +230,10 @@ def _cells(projects: pd.DataFrame, leaves: pd.DataFrame, ids: pd.Series, ppath: 
 
     pts, printed = np.nan_to_num(num("points")), np.nan_to_num(num("printed_score"))
     recomputed = np.nan_to_num(num("recomputed_score"))
+    if np.any(pts < 0):   # a leaf earns a share of its points: none are negative
+        i = int(np.flatnonzero(pts < 0)[0])
+        raise InputError(lpath, f"row {lrow[i]}", "points", lv["points"].iloc[i],
+                         "must be >= 0")
     rule = lv["rule"].str.strip().to_numpy(dtype=object)
     unknown = ~np.isin(rule, list(_KIND)[1:-1])
     if unknown.any():
@@ -266,6 +270,10 @@ def _cells(projects: pd.DataFrame, leaves: pd.DataFrame, ids: pd.Series, ppath: 
         arr[p, k] = lv[col].to_numpy(dtype=object)
     # the execution item: one more leaf after each table's own
     ep = np.nan_to_num(_numbers(projects, "exec_points", ppath, rows=prow))
+    if np.any(ep < 0):
+        i = int(np.flatnonzero(ep < 0)[0])
+        raise InputError(ppath, f"row {prow[i]}", "exec_points",
+                         projects["exec_points"].iloc[i], "must be >= 0")
     rows = np.arange(P)
     has = ep > 0
     if scores == "printed":

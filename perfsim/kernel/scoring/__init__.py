@@ -45,7 +45,14 @@ from perfsim.kernel.scoring.aggregation import (
 from perfsim.kernel.scoring.assessed import Assessed
 from perfsim.kernel.scoring.base import DIRECTIONS, GAP_MODES, OWN, Rule
 from perfsim.kernel.scoring.bonus import Bonus
-from perfsim.kernel.scoring.cells import CELL_KINDS, cell_attain_latent, cell_attainment
+from perfsim.kernel.scoring.cells import (
+    CELL_KINDS,
+    cell_attain_latent,
+    cell_attain_rows,
+    cell_attainment,
+    cell_groups,
+    cell_total,
+)
 from perfsim.kernel.scoring.deduct import Deduct, Share
 from perfsim.kernel.scoring.graded import Graded
 from perfsim.kernel.scoring.proportional import ExecutionRate, Linear, Proportional
@@ -83,7 +90,10 @@ __all__ = [
     "Threshold",
     "bonus_total",
     "cell_attain_latent",
+    "cell_attain_rows",
     "cell_attainment",
+    "cell_groups",
+    "cell_total",
     "gap_penalty",
     "group_shares",
     "make_rule",

@@ -19,6 +19,11 @@ assessed      the ``assessed`` rule: the assessor's points (value, in points) wi
               [0, points]
 execution     the ``execution_rate`` rule with target 1: min(execution rate, 1)
 ============  =====================================================================
+
+A table's total (:func:`cell_total`) rounds each leaf as the form prints it and sums the
+rounded leaves exactly. In measurement space (:func:`cell_attain_latent`) the Monte Carlo's
+cells, one array per slot of each row, are grouped by rule once (:func:`cell_groups`), and a
+run of rows is scored by position (:func:`cell_attain_rows`): no mask over every cell.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import numpy as np
 from perfsim.kernel.scoring.assessed import Assessed
 from perfsim.kernel.scoring.base import DIRECTIONS
 from perfsim.kernel.scoring.proportional import ExecutionRate, Proportional
+from perfsim.kernel.scoring.rounding import halves_up
 from perfsim.kernel.scoring.targets import with_targets
 from perfsim.kernel.scoring.threshold import Threshold
 
@@ -70,6 +76,27 @@ def cell_attainment(kind: np.ndarray, direction: np.ndarray, target: np.ndarray,
     return out
 
 
+def cell_total(attainment: np.ndarray, points: np.ndarray, decimals: int) -> np.ndarray:
+    """Totals (...) of cells: Σ over the last axis of each cell's points earned, attainment
+    (..., L) in [0, 1] × its ``points`` (not negative; broadcasting against them), rounded
+    half up to ``decimals`` as the form prints each leaf
+    (:func:`~perfsim.kernel.scoring.round_half_up`). The rounded leaves are whole numbers of
+    units of the last decimal, so they are summed exactly (in any order: a matrix product)
+    and divided once; the sum of the leaves each divided differs from it by an ulp or so,
+    never across a rounding of the total (its tolerance is 1e-6 of a unit), so a total
+    rounded again to ``decimals`` — with no bonus, as imported tables have, or one in whole
+    units — is the same to the bit. Four elementwise passes over the
+    cells and a matrix product, where rounding each leaf and summing takes seven and a sum
+    along the short last axis."""
+    f = 10.0 ** int(decimals)
+    units = np.multiply(attainment, points)
+    units *= f
+    halves_up(units)
+    total = units @ np.ones(units.shape[-1])
+    total /= f
+    return total
+
+
 def cell_attain_latent(kind: np.ndarray, direction: np.ndarray, target: np.ndarray,
                        value: np.ndarray, base: np.ndarray, latent: np.ndarray) -> np.ndarray:
     """Measurement space for cells of their own: attainments of latent attainments
@@ -97,4 +124,52 @@ def cell_attain_latent(kind: np.ndarray, direction: np.ndarray, target: np.ndarr
         at = kind == CELL_KINDS.index(name)
         if at.any():
             out[at] = rule.attain_latent(value[at], base[at], latent[at])
+    return out
+
+
+def _measured() -> tuple[tuple[int, int | None, Proportional | Threshold | ExecutionRate], ...]:
+    """The groups of measured cells, as :func:`cell_attain_latent` scores them: (kind,
+    direction or None, rule) — proportional higher, lower and equal (against each cell's own
+    target), threshold, execution."""
+    prop = CELL_KINDS.index("proportional")
+    return (*((prop, d, Proportional(target=1.0, direction=name))
+              for d, name in enumerate(DIRECTIONS)),
+            (CELL_KINDS.index("threshold"), None, Threshold(target=1.0)),
+            (CELL_KINDS.index("execution"), None, ExecutionRate(target=1.0)))
+
+
+#: The groups of measured cells :func:`cell_groups` finds, in its order.
+MEASURED = _measured()
+
+
+def cell_groups(kind: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The measured cells of cell arrays (any shape), grouped once by rule: for each group
+    of :data:`MEASURED` the flat (row-major) positions of its cells, ascending — so the cells
+    of a run of rows are a run of each group's positions (:func:`cell_attain_rows`)."""
+    kind, direction = np.asarray(kind), np.asarray(direction)
+    return tuple(np.flatnonzero(kind == k if d is None else (kind == k) & (direction == d))
+                 for k, d, _ in MEASURED)
+
+
+def cell_attain_rows(groups: tuple[np.ndarray, ...], target: np.ndarray, value: np.ndarray,
+                     base: np.ndarray, latent: np.ndarray, rows: slice) -> np.ndarray:
+    """:func:`cell_attain_latent` of a run of ``rows`` of cell arrays shaped (R, S, L)
+    (``target``, ``value``, ``base``, C-contiguous) whose measured cells :func:`cell_groups`
+    found (``groups``), for those rows' latent attainments ``latent`` (rows, S, L): the same
+    numbers, each group's cells in those rows found by two binary searches instead of a
+    mask over every cell, read and written by position."""
+    out = np.clip(latent, 0.0, 1.0)
+    size = out[0].size if out.shape[0] else 0
+    start, stop, _ = rows.indices(target.shape[0])
+    first = start * size
+    flat, into = np.ravel(latent), out.reshape(-1)
+    t, v, b = target.reshape(-1), value.reshape(-1), base.reshape(-1)
+    for (_, d, rule), pos in zip(MEASURED, groups, strict=True):
+        lo, hi = np.searchsorted(pos, (first, stop * size))
+        if lo == hi:
+            continue
+        at = pos[lo:hi]
+        here = at - first
+        scorer = rule if d is None else with_targets(rule, t[at])
+        into[here] = scorer.attain_latent(v[at], b[at], flat[here])
     return out

@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+#: what is added before the floor: a half rounds up, and so does a binary value a hair below a
+#: decimal half (89.995 is stored as 89.99499…)
+HALF_UP = 0.5 + 1e-6
+
+
+def halves_up(scaled: np.ndarray) -> np.ndarray:
+    """The rounding step of :func:`round_half_up` on values already scaled to units of the
+    last decimal and not negative: ``floor(scaled + HALF_UP)``, whole numbers, in place."""
+    scaled += HALF_UP
+    return np.floor(scaled, out=scaled)
+
 
 def round_half_up(x: np.ndarray | float, decimals: int | None) -> np.ndarray | float:
     """Round as printed tables do (四舍五入: halves away from zero) to ``decimals`` places;
@@ -15,8 +26,7 @@ def round_half_up(x: np.ndarray | float, decimals: int | None) -> np.ndarray | f
     f = 10.0 ** int(decimals)
     v = np.asarray(x, dtype=float)
     out = np.asarray(np.abs(v) * f)  # one array worked in place: the Monte Carlo rounds many
-    out += 0.5 + 1e-6
-    np.floor(out, out=out)
+    halves_up(out)
     out /= f
     np.copysign(out, v, out=out)
     return out if np.ndim(out) else float(out)
