@@ -153,6 +153,11 @@ def _yuan(high: float, description: str, vary: bool = False) -> Constraint:
     return Constraint(REAL, 0.0, high, unit="yuan", description=description, vary=vary)
 
 
+def _points(description: str) -> Constraint:
+    """A number of points in [0, the scenario's most points] (:data:`TOTAL`)."""
+    return Constraint(REAL, 0.0, TOTAL, unit="points", description=description)
+
+
 def _days(description: str) -> Constraint:
     return Constraint(REAL, 0.0, 1e6, unit="staff-days", description=description)
 
@@ -208,7 +213,7 @@ CONSTRAINTS: dict[str, Constraint] = {
     # --- spot checks and re-checks ------------------------------------------------------------
     "simulation.spot_check.share": _share("share of projects re-checked", vary=True),
     "simulation.spot_check.selection": _choice(SELECTIONS, "which projects are re-checked"),
-    "simulation.spot_check.band": Constraint(REAL, 0.0, math.inf, (False, False), "points",
+    "simulation.spot_check.band": Constraint(REAL, 0.0, TOTAL, (False, True), "points",
                                              "near_cutoffs: points above a grade line"),
     "simulation.spot_check.mix.<selection>": _at_least(0, "share of the checks",
                                                        "a selection's share of the checks"),
@@ -224,16 +229,15 @@ CONSTRAINTS: dict[str, Constraint] = {
     "simulation.spot_check.noise": _sd("re-check measurement noise", vary=True),
     "simulation.spot_check.replace": _flag("the re-check score replaces the self-score"),
     "simulation.spot_check.gap_rule": _flag("Wenzhou's gap rule"),
-    "simulation.spot_check.gap": _at_least(0, "points", "the gap the rule tolerates"),
-    "simulation.spot_check.per": _at_least(0, "points", "points lost per step"),
-    "simulation.spot_check.step": Constraint(REAL, 0.0, math.inf, (False, False), "points",
+    "simulation.spot_check.gap": _points("the gap the rule tolerates"),
+    "simulation.spot_check.per": _points("points lost per step"),
+    "simulation.spot_check.step": Constraint(REAL, 0.0, TOTAL, (False, True), "points",
                                              "points of gap per step"),
     "simulation.spot_check.gap_mode": _choice(GAP_MODES, "steps of the whole gap or of the "
                                                          "excess"),
-    "simulation.spot_check.inflation_penalty": _at_least(0, "points", "extra points lost "
-                                                         "when the gap is exceeded"),
-    "simulation.spot_check.unchecked_bonus": _at_least(0, "points", "points added to "
-                                                       "projects not checked"),
+    "simulation.spot_check.inflation_penalty": _points("extra points lost when the gap is "
+                                                       "exceeded"),
+    "simulation.spot_check.unchecked_bonus": _points("points added to projects not checked"),
     # --- monitoring ----------------------------------------------------------------------------
     "simulation.monitoring.execution_sd": _sd("noise of the execution rate at a checkpoint"),
     "simulation.monitoring.recovery_share": _share("share of idle funds recovered at a "
@@ -269,9 +273,8 @@ CONSTRAINTS: dict[str, Constraint] = {
     "simulation.evaluators.third_party_cost": _yuan(1e7, "a third party's fee a project"),
     "simulation.evaluators.third_party_days": _days("staff-days of a third party's re-check"),
     "simulation.evaluators.deposit": _share("share of a third party's fee withheld"),
-    "simulation.evaluators.deposit_tolerance": _at_least(0, "points", "the error (points) "
-                                                         "beyond which the deposit is "
-                                                         "forfeited (0: never)"),
+    "simulation.evaluators.deposit_tolerance": _points("the error (points) beyond which the "
+                                                       "deposit is forfeited (0: never)"),
     "simulation.evaluators.blacklist_years": _at_least(0, "years", "years a third party is "
                                                        "barred after a forfeit (0: off)",
                                                        kind=INT),
@@ -287,8 +290,12 @@ CONSTRAINTS: dict[str, Constraint] = {
                                                       "the weights"),
     "simulation.uncertainty.pct": Constraint(REAL, 0.0, 1.0, (True, False), _SHARE,
                                              "uniform: the weights' relative spread"),
-    "simulation.uncertainty.cutoff_jitter": _at_least(0, "points", "spread of the cutoffs "
-                                                      "between replications"),
+    "simulation.uncertainty.cutoff_jitter": _points("spread of the cutoffs between "
+                                                    "replications"),
+    "simulation.uncertainty.ratio": Constraint(REAL, *LIUPANSHUI_RATIO_RANGE, unit=_SHARE,
+                                               description="each end of the range the "
+                                               "Liupanshui cut of 中 varies over between "
+                                               "replications (the rule: 10% to 20%)"),
     # --- linkage -------------------------------------------------------------------------------
     "linkage.ratio": Constraint(REAL, *LIUPANSHUI_RATIO_RANGE, unit=_SHARE, vary=True,
                                 description="the cut of 中-rated budgets (Liupanshui: "
@@ -340,6 +347,9 @@ CONSTRAINTS: dict[str, Constraint] = {
                                   description="all grade cutoffs"),
     "grading.cutoffs.<grade>": Constraint(REAL, 0.0, TOTAL, unit="points", vary=True,
                                           description="the lowest score graded {grade}"),
+    # --- calibration targets ---------------------------------------------------------------
+    "observed_scores": Constraint(REAL, 0.0, TOTAL, unit="points", description="a project's "
+                                  "observed total score (the target of fitted weights)"),
     "weights": Constraint(REAL, 0.0, TOTAL, unit="points", vary=True,
                           description="points of every level-1 group"),
     "weights.leaves": Constraint(REAL, 0.0, TOTAL, unit="points", vary=True,
