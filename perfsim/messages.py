@@ -145,6 +145,10 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"formatted as a percent \((?P<p>[^)]+)\), but the column is not in points or percent",
      "单元格为百分比格式 ({p})，但此列不是分值或百分数：请改为“常规”格式"),
     (r"looks like shares, not points", "得分看起来是百分比（0–1 的小数），不是分值"),
+    # references
+    (r"each end must be a number in (?P<r>\[[^\]]+\])", "两端都必须在 {r} 内"),
+    (r"must be finite and strictly descending", "必须是有限值且严格递减"),
+    (r"must be > 0 when no min_budget is given", "未给出 min_budget 时必须 > 0"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

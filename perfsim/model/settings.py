@@ -181,8 +181,8 @@ def check_settings(settings: Settings, total: float, source: str | None = None) 
         c = CONSTRAINTS["simulation.uncertainty.ratio"]
         if not (c.accepts(lo) and c.accepts(hi) and lo <= hi):
             raise InputError(source, field="simulation.uncertainty.ratio", value=[lo, hi],
-                             problem=f"must be [low, high], each {c.allowed()}, low <= high "
-                                     "(Liupanshui: the 中 cut lies in 10%-20%)")
+                             problem=f"each end must be {c.allowed()}, low <= high (the "
+                                     "Liupanshui rule cuts 中 by 10% to 20%)")
 
 
 def check_rationing(days_budget: Any, recheck_days: Any, funds_share: Any,
