@@ -149,6 +149,7 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"each end must be a number in (?P<r>\[[^\]]+\])", "两端都必须在 {r} 内"),
     (r"must be finite and strictly descending", "必须是有限值且严格递减"),
     (r"must be > 0 when no min_budget is given", "未给出 min_budget 时必须 > 0"),
+    (r"duplicate id", "编号重复"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)
