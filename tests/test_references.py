@@ -291,6 +291,7 @@ def test_observed_scores_within_range_fit_weights(tmp_path):
     ("ratio", "0.3", ["'linkage.ratio' = 0.3", "[0.1, 0.2]"]),
     ("replications", "-5", ["'simulation.replications' = -5", "≥ 1"]),
     ("ratios", "[0.1, 0.25]", ["ratios, item 2", "'linkage.ratio' = 0.25"]),
+    ("seed", "-1", ["'seed' = -1", "≥ 0"]),
 ])
 def test_notebook_parameters_out_of_range_are_refused_before_the_kernel(tmp_path, capsys,
                                                                         name, value, words):

@@ -173,6 +173,8 @@ _POINTS = Constraint(REAL, 0.0, TOTAL, unit="points", vary=True, description="{w
 #: Path (``<...>``: any code) → constraint. The simulation settings first, then the linkage
 #: and grading values of the registry, then the weights.
 CONSTRAINTS: dict[str, Constraint] = {
+    "seed": _at_least(0, "", "the seed of the synthetic portfolio and the Monte Carlo",
+                      kind=INT),
     # --- simulation: run size --------------------------------------------------------------
     "simulation.years": _at_least(1, "", "years simulated", kind=INT),
     "simulation.replications": _at_least(1, "", "Monte Carlo replications", kind=INT),

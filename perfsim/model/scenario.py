@@ -176,8 +176,7 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
     check_mapping(doc, SCENARIO_KEYS, src, "a scenario", required=("portfolio",))
     file_seed = doc.get("seed", 0)
     use_seed = file_seed if seed is None else seed
-    if isinstance(use_seed, bool) or not isinstance(use_seed, int) or use_seed < 0:
-        raise InputError(src, field="seed", value=use_seed, problem="must be a whole number >= 0")
+    CONSTRAINTS["seed"].check("seed", use_seed, source=src)
     base = path.parent
 
     try:

@@ -3,8 +3,10 @@ checking and converting values before anything runs.
 
 **Parameters** are checked before anything runs: names against the notebook's ``parameters``
 cell (read with :func:`papermill.inspect_notebook`), values against the type of the default
-(int, float, bool, str; lists and mappings from a parameter file). ``output_dir`` is set by the
-runner, never by the user.
+(int, float, bool, str; lists and mappings from a parameter file), and a parameter that stands
+for a YAML path (:data:`CONSTRAINED`: ``ratio`` is ``linkage.ratio``, ``replications``
+``simulation.replications``, ...) against that path's range in the one constraint table, with
+the words ``--set`` gives. ``output_dir`` is set by the runner, never by the user.
 """
 
 from __future__ import annotations
@@ -263,6 +265,8 @@ def resolve_parameters(path: Path, given: Mapping[str, Any] | None = None,
 #: values compared — must meet, and the notebook parameter naming the scenario whose most
 #: points bound a value in points. A parameter not listed is checked by its type only.
 CONSTRAINED: dict[str, tuple[str, str]] = {
+    "seed": ("seed", "scenario"),
+    "pre_evaluation_seed": ("seed", "pre_evaluation_scenario"),
     "replications": ("simulation.replications", "scenario"),
     "design_replications": ("simulation.replications", "scenario"),
     "sensitivity_replications": ("simulation.replications", "scenario"),
