@@ -8,9 +8,13 @@ checks a value with :meth:`Constraint.check` and nothing else: a scenario file (
 ``simulation:`` block through :class:`perfsim.model.settings.Settings`, its ``linkage:`` and
 ``grading:`` values through :func:`check_file_values`), ``Scenario.set`` and ``--set``
 (:func:`perfsim.model.params.apply_changes`), calibration bounds and sensitivity ranges
-(:func:`perfsim.model.params.check_bounds`). So a value accepted by one is accepted by all,
-and a value refused by one is refused by all with the same message (scikit-learn's
-``_parameter_constraints``).
+(:func:`perfsim.model.params.check_bounds`), notebook parameters that stand for a path
+(:data:`perfsim.notebooks.parameters.CONSTRAINED`). So a value accepted by one is accepted by
+all, and a value refused by one is refused by all with the same message (scikit-learn's
+``_parameter_constraints``). Once a scenario is assembled — from a file, ``--set``,
+``Scenario.set`` or the app — :func:`perfsim.model.scenario.check_scenario` checks it whole:
+every value against this table with the scenario's own most points, the relations between
+values and its references to the portfolio (departments, the ``years_left`` column).
 
 The ranges follow the domain: shares and probabilities lie in [0, 1]; a spread (sd) in
 attainment units lies in [0, 0.5] — no quantity confined to [0, 1] has a larger standard
@@ -337,7 +341,8 @@ CONSTRAINTS: dict[str, Constraint] = {
     "linkage.coverage.min_budget": _yuan(1e12, "projects this large must self-evaluate",
                                          vary=True),
     "linkage.coverage.funds_share": _share("share of each department's (or the "
-                                           "portfolio's) funds that must be self-evaluated",
+                                           "portfolio's) funds that must be self-evaluated "
+                                           "(0: none; > 0 without coverage.min_budget)",
                                            vary=True),
     "linkage.cross_year.lag": _share("share of a cross-year project's results that show "
                                      "only at completion (Monte Carlo)", vary=True),
