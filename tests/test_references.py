@@ -148,6 +148,15 @@ def test_a_coverage_rule_without_a_budget_line_needs_a_share_above_zero(tmp_path
     assert "must be > 0" in problem(lambda: share.set({"linkage.coverage.funds_share": 0}))
     assert share.set({"linkage.coverage.funds_share": 0.25}).linkage.coverage.funds_share \
         == 0.25
+    # calibration bounds and sensitivity ranges: each end set as set sets it
+    from perfsim.model.params import check_bounds
+    from perfsim.run.sensitivity import params_from_list
+
+    par = share.parameters["linkage.coverage.funds_share"]
+    assert "must be > 0" in problem(lambda: check_bounds(par, [0, 0.6], scenario=share))
+    assert "must be > 0" in problem(lambda: params_from_list(
+        share, [{"name": "linkage.coverage.funds_share", "bounds": [0, 0.6]}]))
+    assert check_bounds(par, [0.1, 0.6], scenario=share) == (0.1, 0.6)
 
 
 def test_a_coverage_rule_with_a_budget_line_may_have_no_share(tmp_path):
