@@ -23,6 +23,8 @@ import yaml
 
 from perfsim.errors import InputError
 from perfsim.io import read_yaml
+from perfsim.model.constraints import constraint
+from perfsim.model.scenario import scenario_total
 from perfsim.notebooks.helpers import PROJECT_ROOT
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
@@ -311,9 +313,6 @@ def check_range(name: str, value: Any, parameters: Mapping[str, Any], *,
     the notebook reads (``parameters``: the values in force)."""
     if name not in CONSTRAINED:
         return
-    from perfsim.model.constraints import constraint
-    from perfsim.model.scenario import scenario_total
-
     path, scenario_key = CONSTRAINED[name]
     c = constraint(path.replace("<department>", "_"))
     total = scenario_total(parameters.get(scenario_key), PROJECT_ROOT)
