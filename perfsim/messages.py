@@ -153,6 +153,11 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"a CSV file is not a self-evaluation workbook",
      "CSV 文件不是自评表工作簿（应为 .xlsx 或 .xls）；平铺的项目组合 CSV 请用 perfsim run "
      "运行、用 perfsim validate 检查"),
+    # references
+    (r"each end must be a number in (?P<r>\[[^\]]+\])", "两端都必须在 {r} 内"),
+    (r"must be finite and strictly descending", "必须是有限值且严格递减"),
+    (r"must be > 0 when no min_budget is given", "未给出 min_budget 时必须 > 0"),
+    (r"duplicate id", "编号重复"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

@@ -552,9 +552,11 @@ def test_valid_run_id_stays_inside_reports(tmp_path):
 
 
 def test_failed_run_keeps_the_executed_notebook_with_the_error(tmp_path):
-    run = nbr.run_notebook("07", {"ratio": 0.5, "replications": 32}, reports=tmp_path,
+    """A quota of 150% passes the parameter's type (the one table has no range for it) and
+    fails inside the notebook, where the grading refuses it."""
+    run = nbr.run_notebook("07", {"quota": 1.5, "replications": 32}, reports=tmp_path,
                            run_id="bad")
-    assert run.status == "failed" and "ratio" in run.error
+    assert run.status == "failed" and "quotas.excellent" in run.error
     manifest = json.loads((tmp_path / "bad" / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "InputError" in manifest["error"]
     executed = nbformat.read(tmp_path / "bad" / "07_training_walkthrough.ipynb", as_version=4)

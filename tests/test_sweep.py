@@ -69,15 +69,16 @@ def test_cli_rejects_a_bad_grid_without_running(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def failing_sweep(tmp_path_factory):
-    """Three runs of notebook 07 on two workers; the middle one (ratio 0.5) fails."""
+    """Three runs of notebook 07 on two workers; the middle one (a quota of 150%, which the
+    grading inside the notebook refuses) fails."""
     base = tmp_path_factory.mktemp("sweep")
     grid = grid_file(base, """
 notebook: 07_training_walkthrough
 name: ratios
 parameters: {replications: 32}
 grid:
-  ratio: [0.15, 0.5, 0.2]
-plot: {x: ratio, y: savings}
+  quota: [0.2, 1.5, 0.3]
+plot: {x: quota, y: savings}
 """)
     reports = base / "reports"
     code = main(["sweep", str(grid), "--workers", "2", "--out", str(reports)])
@@ -93,7 +94,7 @@ def test_a_failing_combination_is_reported_and_the_others_finish(failing_sweep, 
     assert status == {"001": "ok", "002": "failed", "003": "ok"}
     assert meta["failed"] == 1 and meta["status"] == "failed"
     failed = next(r for r in meta["runs"] if r["status"] == "failed")
-    assert failed["parameters"] == {"ratio": 0.5} and "ratio" in failed["error"]
+    assert failed["parameters"] == {"quota": 1.5} and "quotas.excellent" in failed["error"]
     # the failed run keeps its executed notebook with the error visible
     run = sweep_dir / "runs" / "002"
     executed = nbformat.read(run / "07_training_walkthrough.ipynb", as_version=4)
@@ -105,7 +106,7 @@ def test_a_failing_combination_is_reported_and_the_others_finish(failing_sweep, 
     assert (sweep_dir / "sweep.csv").read_bytes()[:7] == b"\xef\xbb\xbfrun,"  # BOM for Excel
     table = pd.read_csv(sweep_dir / "sweep.csv", dtype={"run": str}, encoding="utf-8-sig")
     assert sorted(set(table["run"])) == ["001", "003"]
-    assert sorted(set(table["ratio"])) == [0.15, 0.2]
+    assert sorted(set(table["quota"])) == [0.2, 0.3]
     for rid in ("001", "003"):
         results = pd.read_csv(sweep_dir / "runs" / rid / "tables" / "results.csv")
         assert len(table[table["run"] == rid]) == len(results)
@@ -133,11 +134,11 @@ def test_cli_exit_message_names_failed_runs(tmp_path, capsys):
     grid = grid_file(tmp_path, """
 notebook: 07
 parameters: {replications: 32}
-grid: {ratio: [0.9]}
+grid: {quota: [1.5]}
 """)
     assert main(["sweep", str(grid), "--workers", "1", "--out", str(tmp_path / "r")]) == 1
     err = capsys.readouterr().err
-    assert "1 of 1 runs failed" in err and "run 001" in err and "'ratio': 0.9" in err
+    assert "1 of 1 runs failed" in err and "run 001" in err and "'quota': 1.5" in err
 
 
 def test_dask_engine_gives_the_same_tables(failing_sweep, tmp_path):
@@ -147,7 +148,7 @@ def test_dask_engine_gives_the_same_tables(failing_sweep, tmp_path):
 notebook: 07
 name: dask
 parameters: {replications: 32}
-grid: {ratio: [0.15, 0.2]}
+grid: {quota: [0.2, 0.3]}
 """)
     result = nbs.run_sweep(grid, workers=2, engine="dask", reports=tmp_path / "r")
     assert not result.failed

@@ -63,6 +63,10 @@ def _cmd_robust(args: argparse.Namespace) -> int:
         if not isinstance(doc, dict) or "bounds" not in doc:
             raise InputError(args.bounds, field="bounds",
                              problem="needs a bounds: block (leaves and/or groups)")
+        for key in doc:
+            if key != "bounds":
+                raise InputError(args.bounds, field=str(key),
+                                 problem="unknown key (allowed: bounds)")
         bounds = doc["bounds"]
     src = str(args.bounds) if args.bounds is not None else None
     if args.method == "bod":

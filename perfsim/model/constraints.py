@@ -8,9 +8,13 @@ checks a value with :meth:`Constraint.check` and nothing else: a scenario file (
 ``simulation:`` block through :class:`perfsim.model.settings.Settings`, its ``linkage:`` and
 ``grading:`` values through :func:`check_file_values`), ``Scenario.set`` and ``--set``
 (:func:`perfsim.model.params.apply_changes`), calibration bounds and sensitivity ranges
-(:func:`perfsim.model.params.check_bounds`). So a value accepted by one is accepted by all,
-and a value refused by one is refused by all with the same message (scikit-learn's
-``_parameter_constraints``).
+(:func:`perfsim.model.params.check_bounds`), notebook parameters that stand for a path
+(:data:`perfsim.notebooks.parameters.CONSTRAINED`). So a value accepted by one is accepted by
+all, and a value refused by one is refused by all with the same message (scikit-learn's
+``_parameter_constraints``). Once a scenario is assembled — from a file, ``--set``,
+``Scenario.set`` or the app — :func:`perfsim.model.scenario.check_scenario` checks it whole:
+every value against this table with the scenario's own most points, the relations between
+values and its references to the portfolio (departments, the ``years_left`` column).
 
 The ranges follow the domain: shares and probabilities lie in [0, 1]; a spread (sd) in
 attainment units lies in [0, 0.5] — no quantity confined to [0, 1] has a larger standard
@@ -153,6 +157,11 @@ def _yuan(high: float, description: str, vary: bool = False) -> Constraint:
     return Constraint(REAL, 0.0, high, unit="yuan", description=description, vary=vary)
 
 
+def _points(description: str) -> Constraint:
+    """A number of points in [0, the scenario's most points] (:data:`TOTAL`)."""
+    return Constraint(REAL, 0.0, TOTAL, unit="points", description=description)
+
+
 def _days(description: str) -> Constraint:
     return Constraint(REAL, 0.0, 1e6, unit="staff-days", description=description)
 
@@ -168,6 +177,8 @@ _POINTS = Constraint(REAL, 0.0, TOTAL, unit="points", vary=True, description="{w
 #: Path (``<...>``: any code) → constraint. The simulation settings first, then the linkage
 #: and grading values of the registry, then the weights.
 CONSTRAINTS: dict[str, Constraint] = {
+    "seed": _at_least(0, "", "the seed of the synthetic portfolio and the Monte Carlo",
+                      kind=INT),
     # --- simulation: run size --------------------------------------------------------------
     "simulation.years": _at_least(1, "", "years simulated", kind=INT),
     "simulation.replications": _at_least(1, "", "Monte Carlo replications", kind=INT),
@@ -208,7 +219,7 @@ CONSTRAINTS: dict[str, Constraint] = {
     # --- spot checks and re-checks ------------------------------------------------------------
     "simulation.spot_check.share": _share("share of projects re-checked", vary=True),
     "simulation.spot_check.selection": _choice(SELECTIONS, "which projects are re-checked"),
-    "simulation.spot_check.band": Constraint(REAL, 0.0, math.inf, (False, False), "points",
+    "simulation.spot_check.band": Constraint(REAL, 0.0, TOTAL, (False, True), "points",
                                              "near_cutoffs: points above a grade line"),
     "simulation.spot_check.mix.<selection>": _at_least(0, "share of the checks",
                                                        "a selection's share of the checks"),
@@ -224,16 +235,15 @@ CONSTRAINTS: dict[str, Constraint] = {
     "simulation.spot_check.noise": _sd("re-check measurement noise", vary=True),
     "simulation.spot_check.replace": _flag("the re-check score replaces the self-score"),
     "simulation.spot_check.gap_rule": _flag("Wenzhou's gap rule"),
-    "simulation.spot_check.gap": _at_least(0, "points", "the gap the rule tolerates"),
-    "simulation.spot_check.per": _at_least(0, "points", "points lost per step"),
-    "simulation.spot_check.step": Constraint(REAL, 0.0, math.inf, (False, False), "points",
+    "simulation.spot_check.gap": _points("the gap the rule tolerates"),
+    "simulation.spot_check.per": _points("points lost per step"),
+    "simulation.spot_check.step": Constraint(REAL, 0.0, TOTAL, (False, True), "points",
                                              "points of gap per step"),
     "simulation.spot_check.gap_mode": _choice(GAP_MODES, "steps of the whole gap or of the "
                                                          "excess"),
-    "simulation.spot_check.inflation_penalty": _at_least(0, "points", "extra points lost "
-                                                         "when the gap is exceeded"),
-    "simulation.spot_check.unchecked_bonus": _at_least(0, "points", "points added to "
-                                                       "projects not checked"),
+    "simulation.spot_check.inflation_penalty": _points("extra points lost when the gap is "
+                                                       "exceeded"),
+    "simulation.spot_check.unchecked_bonus": _points("points added to projects not checked"),
     # --- monitoring ----------------------------------------------------------------------------
     "simulation.monitoring.execution_sd": _sd("noise of the execution rate at a checkpoint"),
     "simulation.monitoring.recovery_share": _share("share of idle funds recovered at a "
@@ -269,9 +279,8 @@ CONSTRAINTS: dict[str, Constraint] = {
     "simulation.evaluators.third_party_cost": _yuan(1e7, "a third party's fee a project"),
     "simulation.evaluators.third_party_days": _days("staff-days of a third party's re-check"),
     "simulation.evaluators.deposit": _share("share of a third party's fee withheld"),
-    "simulation.evaluators.deposit_tolerance": _at_least(0, "points", "the error (points) "
-                                                         "beyond which the deposit is "
-                                                         "forfeited (0: never)"),
+    "simulation.evaluators.deposit_tolerance": _points("the error (points) beyond which the "
+                                                       "deposit is forfeited (0: never)"),
     "simulation.evaluators.blacklist_years": _at_least(0, "years", "years a third party is "
                                                        "barred after a forfeit (0: off)",
                                                        kind=INT),
@@ -287,8 +296,12 @@ CONSTRAINTS: dict[str, Constraint] = {
                                                       "the weights"),
     "simulation.uncertainty.pct": Constraint(REAL, 0.0, 1.0, (True, False), _SHARE,
                                              "uniform: the weights' relative spread"),
-    "simulation.uncertainty.cutoff_jitter": _at_least(0, "points", "spread of the cutoffs "
-                                                      "between replications"),
+    "simulation.uncertainty.cutoff_jitter": _points("spread of the cutoffs between "
+                                                    "replications"),
+    "simulation.uncertainty.ratio": Constraint(REAL, *LIUPANSHUI_RATIO_RANGE, unit=_SHARE,
+                                               description="each end of the range the "
+                                               "Liupanshui cut of 中 varies over between "
+                                               "replications (the rule: 10% to 20%)"),
     # --- linkage -------------------------------------------------------------------------------
     "linkage.ratio": Constraint(REAL, *LIUPANSHUI_RATIO_RANGE, unit=_SHARE, vary=True,
                                 description="the cut of 中-rated budgets (Liupanshui: "
@@ -328,7 +341,8 @@ CONSTRAINTS: dict[str, Constraint] = {
     "linkage.coverage.min_budget": _yuan(1e12, "projects this large must self-evaluate",
                                          vary=True),
     "linkage.coverage.funds_share": _share("share of each department's (or the "
-                                           "portfolio's) funds that must be self-evaluated",
+                                           "portfolio's) funds that must be self-evaluated "
+                                           "(0: none; > 0 without coverage.min_budget)",
                                            vary=True),
     "linkage.cross_year.lag": _share("share of a cross-year project's results that show "
                                      "only at completion (Monte Carlo)", vary=True),
@@ -340,6 +354,9 @@ CONSTRAINTS: dict[str, Constraint] = {
                                   description="all grade cutoffs"),
     "grading.cutoffs.<grade>": Constraint(REAL, 0.0, TOTAL, unit="points", vary=True,
                                           description="the lowest score graded {grade}"),
+    # --- calibration targets ---------------------------------------------------------------
+    "observed_scores": Constraint(REAL, 0.0, TOTAL, unit="points", description="a project's "
+                                  "observed total score (the target of fitted weights)"),
     "weights": Constraint(REAL, 0.0, TOTAL, unit="points", vary=True,
                           description="points of every level-1 group"),
     "weights.leaves": Constraint(REAL, 0.0, TOTAL, unit="points", vary=True,

@@ -44,7 +44,7 @@ from perfsim.model.indicators import (
     with_indicator,
     without_indicators,
 )
-from perfsim.model.scenario import Scenario
+from perfsim.model.scenario import Scenario, check_scenario
 from perfsim.model.settings import field_of, settings_value, settings_with
 from perfsim.model.weighting_spec import TIERS, parse_weighting, short
 from perfsim.model.weights import apply_weighting
@@ -312,7 +312,7 @@ def apply_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
         # the relations between the block's values (pre-evaluation thresholds that rise, ...)
         # checked by the parser a scenario file meets: set refuses what a file refuses
         linkage_from_dict(_block(sc.spec["linkage"], "linkage"), sc.grading.labels)
-    return sc
+    return check_scenario(sc)
 
 
 def check_settable(scenario: Scenario, param: Parameter, bounds: Sequence[float],

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,7 +52,12 @@ from perfsim.model.constraints import (
 from perfsim.model.imported import SCORES, ImportedPortfolio, load_imported
 from perfsim.model.indicators import CELL_COLUMNS, IndicatorSystem, load_indicator_system
 from perfsim.model.portfolio import Portfolio, generate_portfolio, load_portfolio
-from perfsim.model.settings import Settings, settings_block, settings_from_dict
+from perfsim.model.settings import (
+    Settings,
+    check_settings,
+    settings_block,
+    settings_from_dict,
+)
 from perfsim.model.streams import seed_sequence
 from perfsim.model.weights import apply_weighting, scenario_weighting
 
@@ -170,8 +176,7 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
     check_mapping(doc, SCENARIO_KEYS, src, "a scenario", required=("portfolio",))
     file_seed = doc.get("seed", 0)
     use_seed = file_seed if seed is None else seed
-    if isinstance(use_seed, bool) or not isinstance(use_seed, int) or use_seed < 0:
-        raise InputError(src, field="seed", value=use_seed, problem="must be a whole number >= 0")
+    CONSTRAINTS["seed"].check("seed", use_seed, source=src)
     base = path.parent
 
     try:
@@ -184,7 +189,6 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
         linkage = linkage_from_dict(_mapping(doc.get("linkage"), src, "linkage"), grading.labels)
     except InputError as err:
         raise err.at(src) from None
-    _check_cutoffs(grading, system, src)
     name = doc.get("name")
     if isinstance(name, int | float) and not isinstance(name, bool):
         name = str(name)  # name: 2022
@@ -213,23 +217,73 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
                       {k: v[:1] for k, v in portfolio.flags().items()})
     except InputError as err:
         raise err.at(src) from None
-    return Scenario(name=name, portfolio=portfolio, grading=grading,
-                    linkage=linkage, system=system, seed=int(use_seed),
-                    description=str(doc.get("description") or "").strip(), source=src,
-                    settings=settings, document=dict(doc))
+    return check_scenario(Scenario(name=name, portfolio=portfolio, grading=grading,
+                                   linkage=linkage, system=system, seed=int(use_seed),
+                                   description=str(doc.get("description") or "").strip(),
+                                   source=src, settings=settings, document=dict(doc)), src)
+
+
+def check_scenario(sc: Scenario, source: str | None = None) -> Scenario:
+    """``sc`` once assembled — from a file, ``--set``, ``Scenario.set`` or the app — checked
+    as a whole, so that every route refuses the same values with the same one line: every
+    value against the one table (:mod:`perfsim.model.constraints`), a bound in points being
+    the scenario's most points (:attr:`Scenario.total`): grade cutoffs, the linkage's values
+    (pre-evaluation and zero-performance thresholds, shares, multipliers), the simulation
+    settings; the relations between values (coverage needs a budget line or a share of the
+    funds); and the references to the portfolio (departments named by the settings exist,
+    a cross-year rule has its ``years_left`` column). ``source``: the file the values came
+    from (None: a change)."""
+    total = sc.total
+    for k, cutoff in enumerate(sc.grading.cutoffs or ()):
+        CONSTRAINTS["grading.cutoffs.<grade>"].check(f"grading.cutoffs[{k}]", cutoff,
+                                                     total=total, source=source)
+    link = sc.linkage
+    for path, c in linkage_paths(link).items():
+        c.check(path, linkage_value(link, path), total=total, source=source)
+    cover = link.coverage
+    if cover is not None and not math.isfinite(cover.min_budget) and not cover.funds_share > 0:
+        raise InputError(source, field="linkage.coverage.funds_share", value=cover.funds_share,
+                         problem="must be > 0 when no min_budget is given (a coverage rule "
+                                 "evaluating no project)")
+    check_settings(sc.settings, total, source)
+    pf = sc.portfolio
+    if link.cross_year is not None and "years_left" not in pf.table.columns:
+        raise InputError(pf.source, field="years_left",
+                         problem="required column missing: the linkage rule cross_year "
+                                 "needs each project's years to completion")
+    known = set(map(str, pf.departments))
+    s = sc.settings
+    for block, by_dep in (("spot_check.risk_departments", s.check_risk_departments),
+                          ("self_evaluation.by_department", s.inflation_by_department),
+                          ("targets.by_department", s.target_ambition_by_department)):
+        for dep in by_dep:
+            if str(dep) not in known:
+                raise InputError(source, field=f"simulation.{block}", value=str(dep),
+                                 problem="no such department in the portfolio")
+    return sc
+
+
+def scenario_total(path: Any, base: Path | None = None) -> float:
+    """The most points of the scenario file at ``path`` (relative to ``base``) without
+    assembling it: its indicator system's total plus bonus cap, 100 without one
+    (:attr:`Scenario.total`); ``math.inf`` when the file cannot be read here (whatever reads
+    it whole then says why)."""
+    try:
+        p = Path(path)
+        p = p if p.is_absolute() or base is None else base / p
+        doc = read_yaml(p)
+        named = doc.get("indicator_system") if isinstance(doc, Mapping) else None
+        if named is None:
+            return _most_points(None) if isinstance(doc, Mapping) else math.inf
+        return _most_points(load_indicator_system(_resolve(p.parent, named, str(p),
+                                                           "indicator_system")))
+    except (InputError, OSError, TypeError, ValueError):
+        return math.inf
 
 
 def _most_points(system: IndicatorSystem | None) -> float:
     """The most a project can score: the system's total plus its bonus cap (100 without)."""
     return 100.0 if system is None else float(system.total + system.bonus_cap)
-
-
-def _check_cutoffs(grading: Grading, system: IndicatorSystem | None, src: str) -> None:
-    """Grade cutoffs (the file's, or the labels' defaults) lie within the scores the
-    indicator system can give: the one table's range of ``grading.cutoffs.<grade>``."""
-    for k, cutoff in enumerate(grading.cutoffs or ()):
-        CONSTRAINTS["grading.cutoffs.<grade>"].check(
-            f"grading.cutoffs[{k}]", cutoff, total=_most_points(system), source=src)
 
 
 def _resolve(base: Path, value: Any, src: str, key: str) -> Path:

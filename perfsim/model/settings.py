@@ -122,13 +122,7 @@ class Settings:
                 raise InputError(field=f"simulation.spot_check.mix.{sel}",
                                  problem="unknown selection (known: "
                                          f"{', '.join(x for x in SELECTIONS if x != 'mix')})")
-        for path, name in PATHS.items():  # every value against the one table
-            value = getattr(self, name)
-            if isinstance(value, Mapping):
-                for key, v in value.items():
-                    check(f"simulation.{path}.{key}", v)
-            elif name not in ("checkpoints", "ratio_range"):
-                check(f"simulation.{path}", value)
+        check_settings(self, math.inf)
         if self.year_end_clearing and not self.target_minimum:
             bad("year_end_clearing", "needs monitoring.targets (the attainment a project "
                                      "must reach)")
@@ -153,10 +147,6 @@ class Settings:
                 or self.target_recheck_resets):
             bad("targets_set_by", "must be ambition for targets.ambition, "
                                   "targets.by_department or targets.recheck_resets to act")
-        if self.ratio_range is not None:
-            lo, hi = self.ratio_range
-            if not (_finite(lo) and _finite(hi) and 0 <= lo <= hi <= 1):
-                bad("ratio_range", "must be [low, high] with 0 <= low <= high <= 1")
 
     def without_noise(self) -> Settings:
         """The same settings with every random source off: leaf dispersion, self-evaluation,
@@ -172,6 +162,27 @@ class Settings:
     @property
     def chunk_blocks(self) -> int:
         return max(1, math.ceil(self.chunk / BLOCK))
+
+
+def check_settings(settings: Settings, total: float, source: str | None = None) -> None:
+    """Every value of ``settings`` against the one table, a bound in points being ``total``
+    (the scenario's most points; :class:`Settings` alone checks with no upper bound in
+    points, the scenario it joins with its own: :func:`perfsim.model.scenario.check_scenario`).
+    ``uncertainty.ratio`` is a pair: each end a value of the Liupanshui ratio's range."""
+    for path, name in PATHS.items():
+        value = getattr(settings, name)
+        if isinstance(value, Mapping):
+            for key, v in value.items():
+                check(f"simulation.{path}.{key}", v, total=total, source=source)
+        elif name not in ("checkpoints", "ratio_range"):
+            check(f"simulation.{path}", value, total=total, source=source)
+    if settings.ratio_range is not None:
+        lo, hi = settings.ratio_range
+        c = CONSTRAINTS["simulation.uncertainty.ratio"]
+        if not (c.accepts(lo) and c.accepts(hi) and lo <= hi):
+            raise InputError(source, field="simulation.uncertainty.ratio", value=[lo, hi],
+                             problem=f"each end must be {c.allowed()}, low <= high (the "
+                                     "Liupanshui rule cuts 中 by 10% to 20%)")
 
 
 def check_rationing(days_budget: Any, recheck_days: Any, funds_share: Any,

@@ -3,8 +3,10 @@ checking and converting values before anything runs.
 
 **Parameters** are checked before anything runs: names against the notebook's ``parameters``
 cell (read with :func:`papermill.inspect_notebook`), values against the type of the default
-(int, float, bool, str; lists and mappings from a parameter file). ``output_dir`` is set by the
-runner, never by the user.
+(int, float, bool, str; lists and mappings from a parameter file), and a parameter that stands
+for a YAML path (:data:`CONSTRAINED`: ``ratio`` is ``linkage.ratio``, ``replications``
+``simulation.replications``, ...) against that path's range in the one constraint table, with
+the words ``--set`` gives. ``output_dir`` is set by the runner, never by the user.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import yaml
 
 from perfsim.errors import InputError
 from perfsim.io import read_yaml
+from perfsim.model.constraints import constraint
+from perfsim.model.scenario import scenario_total
 from perfsim.notebooks.helpers import PROJECT_ROOT
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
@@ -249,7 +253,74 @@ def resolve_parameters(path: Path, given: Mapping[str, Any] | None = None,
                 out[name] = coerce_value(params[name], value, from_text=from_text)
             except InputError as err:
                 raise err.at(source) from None
+    effective = {n: p.default for n, p in params.items()}
+    effective.update(out)
+    for name in out:
+        from_text = name in (texts or {})
+        check_range(name, out[name], effective, source=None if from_text else file,
+                    where=f"{path.stem}: {'-p ' if from_text else ''}{name}")
     return {n: out[n] for n in params if n in out}
+
+
+#: A notebook parameter → the YAML path whose constraint in the one table
+#: (:data:`perfsim.model.constraints.CONSTRAINTS`) its value — or each value of a list of
+#: values compared — must meet, and the notebook parameter naming the scenario whose most
+#: points bound a value in points. A parameter not listed is checked by its type only.
+CONSTRAINED: dict[str, tuple[str, str]] = {
+    "seed": ("seed", "scenario"),
+    "pre_evaluation_seed": ("seed", "pre_evaluation_scenario"),
+    "replications": ("simulation.replications", "scenario"),
+    "design_replications": ("simulation.replications", "scenario"),
+    "sensitivity_replications": ("simulation.replications", "scenario"),
+    "years": ("simulation.years", "scenario"),
+    "ratio": ("linkage.ratio", "scenario"),
+    "new_ratio": ("linkage.ratio", "scenario"),
+    "ratios": ("linkage.ratio", "scenario"),
+    "reward": ("linkage.multipliers.excellent", "scenario"),
+    "escalation_years": ("simulation.dynamics.escalation_years", "scenario"),
+    "noise": ("simulation.self_evaluation.noise", "scenario"),
+    "self_evaluation_noise": ("simulation.self_evaluation.noise", "scenario"),
+    "noise_levels": ("simulation.self_evaluation.noise", "scenario"),
+    "inflation_mean": ("simulation.self_evaluation.inflation_mean", "scenario"),
+    "department_inflation": ("simulation.self_evaluation.by_department.<department>",
+                             "scenario"),
+    "check_shares": ("simulation.spot_check.share", "scenario"),
+    "strategic_check_share": ("simulation.spot_check.share", "scenario"),
+    "estimation_check_share": ("simulation.spot_check.share", "scenario"),
+    "penalty": ("simulation.spot_check.inflation_penalty", "scenario"),
+    "penalties": ("simulation.spot_check.inflation_penalty", "scenario"),
+    "strategic_penalty": ("simulation.spot_check.inflation_penalty", "scenario"),
+    "gap": ("simulation.spot_check.gap", "scenario"),
+    "unchecked_bonus": ("simulation.spot_check.unchecked_bonus", "scenario"),
+    "budget_staff_days": ("simulation.spot_check.days_budget", "scenario"),
+    "cutoff_jitter": ("simulation.uncertainty.cutoff_jitter", "scenario"),
+    "weight_concentration": ("simulation.uncertainty.concentration", "scenario"),
+    "cost_self": ("simulation.cost.self_evaluation", "scenario"),
+    "cost_recheck": ("simulation.cost.recheck", "scenario"),
+    "probabilities": ("linkage.rectification.probability", "scenario"),
+    "expert_noise": ("linkage.pre_evaluation.noise", "pre_evaluation_scenario"),
+    "coverage_lines": ("linkage.coverage.min_budget", "coverage_scenario"),
+    "cross_year_lag": ("linkage.cross_year.lag", "cross_year_scenario"),
+}
+
+
+def check_range(name: str, value: Any, parameters: Mapping[str, Any], *,
+                source: str | None = None, where: str | None = None) -> None:
+    """The value of notebook parameter ``name`` (each value of a list) checked against the
+    one table's constraint of its YAML path (:data:`CONSTRAINED`), before any kernel starts:
+    the error names the parameter, the path, the value and what the path allows — the words
+    ``set`` and ``--set`` give for it. A bound in points is the most points of the scenario
+    the notebook reads (``parameters``: the values in force)."""
+    if name not in CONSTRAINED:
+        return
+    path, scenario_key = CONSTRAINED[name]
+    c = constraint(path.replace("<department>", "_"))
+    total = scenario_total(parameters.get(scenario_key), PROJECT_ROOT)
+    at = where or f"parameter '{name}'"
+    items = value if isinstance(value, list) else [value]
+    for k, v in enumerate(items):
+        here = f"{at}, item {k + 1}" if isinstance(value, list) else at
+        c.check(path, v, total=total, source=source, where=here)
 
 
 def read_parameter_file(path: str | Path) -> dict[str, Any]:

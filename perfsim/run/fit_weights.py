@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from perfsim import textfiles
 from perfsim.errors import InputError
+from perfsim.model.observed import read_observed
 from perfsim.model.params import (
     Parameter,
     check_bounds,
@@ -26,33 +26,8 @@ from perfsim.run.solve import Calibration
 # --- weights ----------------------------------------------------------------------------------
 
 def _observed(scenario: Scenario, obs: Any, column: str) -> np.ndarray:
-    """Observed values in portfolio order from a CSV path, a Series by project id or an
-    array."""
-    ids = scenario.portfolio.ids.astype(str)
-    if isinstance(obs, str | Path):
-        path = Path(obs)
-        if not path.exists():
-            raise InputError(path, problem="file not found")
-        df = textfiles.read_csv(path, dtype=str, keep_default_na=False)[0]
-        for col in ("project_id", column):
-            if col not in df.columns:
-                raise InputError(path, field=col, problem="required column missing "
-                                 f"(need project_id and {column})")
-        obs = pd.Series(df[column].to_numpy(), index=df["project_id"].str.strip(),
-                        name=str(path))
-    if isinstance(obs, pd.Series):
-        src = str(obs.name or "<observed>")
-        missing = [i for i in ids if i not in obs.index]
-        if missing:
-            raise InputError(src, field="project_id", value=missing[0],
-                             problem=f"no observed {column} for this project "
-                                     f"({len(missing)} missing)")
-        return obs.reindex(ids).to_numpy()
-    arr = np.asarray(obs)
-    if arr.shape != ids.shape:
-        raise InputError(field=f"observed {column}", value=arr.shape,
-                         problem=f"need one value per project ({ids.size})")
-    return arr
+    """Observed values in portfolio order (:func:`perfsim.model.observed.read_observed`)."""
+    return read_observed(scenario.portfolio.ids, obs, column, scenario.total)
 
 
 def fit_weights(scenario: Scenario, param: Parameter | str, target: str, observed: Any,
