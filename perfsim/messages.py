@@ -145,6 +145,15 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"formatted as a percent \((?P<p>[^)]+)\), but the column is not in points or percent",
      "单元格为百分比格式 ({p})，但此列不是分值或百分数：请改为“常规”格式"),
     (r"looks like shares, not points", "得分看起来是百分比（0–1 的小数），不是分值"),
+    # limits
+    (r"would need about (?P<x>\S+) GiB, above the limit (?P<y>\S+) GiB",
+     "需要约 {x} GiB 内存，超过上限 {y} GiB"),
+    (r"YAML file of (?P<x>\S+) MiB, above the limit (?P<y>\S+) MiB",
+     "YAML 文件 {x} MiB，超过上限 {y} MiB"),
+    (r"YAML document expands to more than (?P<n>\S+) nodes",
+     "YAML 文档展开后超过 {n} 个节点（别名每次引用都计入）"),
+    (r"YAML nesting deeper than (?P<n>\S+) levels", "YAML 嵌套超过 {n} 层"),
+    (r"YAML alias inside the node it refers to", "YAML 别名位于它所引用的节点之内（结构无穷无尽）"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

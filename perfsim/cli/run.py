@@ -8,6 +8,7 @@ from pathlib import Path
 from perfsim.cli.common import (
     _nonneg_int,
     _pos_int,
+    check_monte_carlo_memory,
     set_parameters,
 )
 from perfsim.errors import InputError
@@ -111,6 +112,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          problem="needs --engine dask")
     settings = scenario_settings(scenario, years=args.years, replications=args.replications,
                                  chunk=args.chunk)
+    check_monte_carlo_memory(scenario, settings, engine=args.engine, workers=args.workers,
+                             scheduler=args.scheduler,
+                             given={"--years": args.years, "--replications": args.replications,
+                                    "--chunk": args.chunk})
     with claim_output(out, inputs=inputs):
         mc = simulate(scenario, settings, engine=args.engine, workers=args.workers,
                       scheduler=args.scheduler, noise=not args.no_noise)
