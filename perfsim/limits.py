@@ -167,9 +167,9 @@ def monte_carlo_bytes(*, slots: int, leaves: int, checkpoints: int, replications
 
 
 #: Arrays (rows, slots, leaves) a chunk holds at once, see :func:`monte_carlo_bytes`.
-CHUNK_LEAF_ARRAYS = 12
+CHUNK_LEAF_ARRAYS = 8
 #: Arrays (rows, slots) a chunk holds at once, see :func:`monte_carlo_bytes`.
-CHUNK_SLOT_ARRAYS = 60
+CHUNK_SLOT_ARRAYS = 48
 #: Copies of the per-replication, per-year results kept at the end of a run.
 KEPT_COPIES = 4
 

@@ -13,8 +13,10 @@ It is PyYAML's safe loader with the limits of :mod:`perfsim.limits`, each refuse
 * an alias inside the node it refers to (``&a [*a]``), which would make a structure without
   end.
 
-Numbers follow YAML 1.2 as well as 1.1: ``1e6``, ``1e-3`` and ``2.5E6`` (an exponent without a
-dot or without a sign) are floats, not text.
+Numbers in exponent form are numbers, as in YAML 1.2, not text as in YAML 1.1: ``1e-3`` and
+``2.5E6`` (a fraction or a negative exponent) are floats; ``1e6`` and ``2E+3`` (a whole mantissa,
+exponent at most 18) are whole numbers, so that ``replications: 1e4`` or ``years: 1e0`` counts
+as written.
 """
 
 from __future__ import annotations
@@ -28,8 +30,12 @@ import yaml
 from perfsim import limits
 from perfsim.errors import InputError
 
-#: Floats in YAML 1.2's core schema that YAML 1.1 (PyYAML's resolver) reads as text.
-FLOAT_12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$")
+#: Numbers in exponent form that YAML 1.2 reads as numbers and YAML 1.1 (PyYAML's resolver) as
+#: text: with a fraction or a negative exponent a float (``2.5E6``, ``1e-3``) ...
+FLOAT_12 = re.compile(r"^[-+]?(?:(?:[0-9][0-9_]*)?\.[0-9_]*[eE][-+]?|[0-9][0-9_]*[eE]-)[0-9]+$")
+#: ... and without (``1e6``, ``2E+3``) a whole number, as a count or an amount written so
+#: means (``replications: 1e4``, ``years: 1e0``, ``budget: 1e6``); a float above 10^18.
+WHOLE_12 = re.compile(r"^[-+]?[0-9][0-9_]*[eE]\+?[0-9]+$")
 
 
 class _Refused(Exception):
@@ -80,7 +86,19 @@ class Loader(yaml.SafeLoader):
         return node
 
 
+    def construct_yaml_int(self, node: Any) -> Any:
+        text = self.construct_scalar(node)
+        if WHOLE_12.match(text):
+            mantissa, _, exponent = text.replace("_", "").lower().partition("e")
+            if int(exponent) <= 18:
+                return int(mantissa) * 10 ** int(exponent)
+            return float(mantissa + "e" + exponent)
+        return super().construct_yaml_int(node)
+
+
+Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
 Loader.add_implicit_resolver("tag:yaml.org,2002:float", FLOAT_12, list("-+0123456789."))
+Loader.add_implicit_resolver("tag:yaml.org,2002:int", WHOLE_12, list("-+0123456789"))
 
 
 def parse_yaml(text: str, source: str | Path | None = None) -> Any:
