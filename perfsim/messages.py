@@ -154,6 +154,7 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
      "YAML 文档展开后超过 {n} 个节点（别名每次引用都计入）"),
     (r"YAML nesting deeper than (?P<n>\S+) levels", "YAML 嵌套超过 {n} 层"),
     (r"YAML alias inside the node it refers to", "YAML 别名位于它所引用的节点之内（结构无穷无尽）"),
+    (r"cannot parse a YAML value", "无法解析 YAML 值"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)
