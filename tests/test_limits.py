@@ -318,3 +318,13 @@ def test_the_estimate_bounds_what_a_run_really_allocates(name, replications, yea
         tracemalloc.stop()
     run_part = need - limits.BASE_BYTES
     assert peak <= run_part <= 3 * peak, (peak, run_part)
+
+
+def test_perfsim_reads_yaml_through_its_one_loader_only():
+    package = Path(limits.__file__).parent
+    readers = re.compile(r"\byaml\.(?:safe_load|load|full_load|unsafe_load|load_all|"
+                         r"safe_load_all|compose|SafeLoader|Loader|CSafeLoader)\b")
+    found = [f"{p.relative_to(package)}:{n}" for p in sorted(package.rglob("*.py"))
+             for n, text in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if readers.search(text) and p.name != "yamlfile.py"]
+    assert found == []

@@ -557,8 +557,10 @@ def test_interrupting_a_monte_carlo_run_leaves_nothing_behind(tmp_path, sig):
     user_folder(tmp_path)
     before = snapshot(tmp_path)
     out = tmp_path / "out"
+    # a run that would not end (nor fit in memory: the limit raised so that it starts)
     proc = subprocess.Popen([*PERFSIM, "run", str(TINY), "--replications", "100000000",
-                             "--out", str(out)], env=ENV, text=True,
+                             "--out", str(out)], env={**ENV, "PERFSIM_MAX_MEMORY_GIB": "1e6"},
+                            text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_for(lambda: any(p.name.endswith(".perfsim-lock") for p in tmp_path.iterdir()),
              "the run claimed its output", proc)
