@@ -248,6 +248,13 @@ def test_huge_years_in_run_are_refused(capsys, tmp_path, two_gib, no_simulation)
     assert_memory_line(line, "perfsim: error: 字段 field '--years' = 100000000: ")
 
 
+def test_huge_years_set_by_their_yaml_path_are_named_so(capsys, tmp_path, two_gib,
+                                                        no_simulation):
+    line = refused(capsys, "run", SCENARIOS / "jinan.yaml", "--replications", 64,
+                   "--set", "simulation.years=1e8", "--out", tmp_path / "out")
+    assert_memory_line(line, "perfsim: error: 字段 field '--set simulation.years' = 100000000: ")
+
+
 def test_huge_years_in_the_scenario_file_are_refused_naming_it(capsys, tmp_path, no_simulation):
     path = tiny_scores_scenario(tmp_path, extra="simulation: {years: 1e8}\n")
     # 5 projects, 128 replications a chunk, 56 metrics: the results alone are about

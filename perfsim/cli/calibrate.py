@@ -55,7 +55,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     if args.replications is not None or scenario.has_simulation:   # a Monte Carlo, maybe
         check_monte_carlo_memory(scenario, scenario_settings(scenario,
                                                              replications=args.replications),
-                                 given={"--replications": args.replications})
+                                 given={"replications": "--replications"}
+                                 if args.replications is not None else None)
     bounds = None
     if args.bounds is not None:
         try:

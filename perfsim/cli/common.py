@@ -112,13 +112,13 @@ def _cli_error(err: InputError, **names: str) -> InputError:
 
 def check_monte_carlo_memory(scenario: Scenario, settings: Settings, *, engine: str = "auto",
                              workers: int | None = None, scheduler: str | None = None,
-                             given: Mapping[str, int | None] | None = None) -> None:
+                             given: Mapping[str, str] | None = None) -> None:
     """Refuse, before any work, a Monte Carlo of ``scenario`` under ``settings`` that would
     need more memory than :func:`perfsim.limits.memory_limit` (the estimate of
     :func:`perfsim.limits.monte_carlo_bytes`, with as many chunks at once as the engine runs).
-    The line names the setting furthest above its default: the command-line option in
-    ``given`` (``{"--years": 5, ...}``, None where not given) or the scenario's
-    ``simulation.`` key."""
+    The line names the setting furthest above its default (years, replications, chunk) as the
+    user gave it: ``given`` maps a setting to its command-line option (``{"years":
+    "--years"}``); the others are the scenario file's ``simulation.`` keys."""
     inputs = build_inputs(scenario, settings)
     s = settings
     n_chunks = math.ceil(math.ceil(s.replications / BLOCK) / s.chunk_blocks)
@@ -141,8 +141,7 @@ def check_monte_carlo_memory(scenario: Scenario, settings: Settings, *, engine: 
         value = getattr(s, name)
         ratio = value / Settings.__dataclass_fields__[name].default
         if ratio > blame[0]:
-            option = f"--{name}"
-            blame = ((ratio, None, option, value) if given.get(option) is not None
+            blame = ((ratio, None, given[name], value) if name in given
                      else (ratio, scenario.source, f"simulation.{name}", value))
     _, source, field, value = blame
     limits.check_memory(need, source, field=field, value=value)
