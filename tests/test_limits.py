@@ -63,6 +63,14 @@ def test_every_bundled_yaml_file_loads_as_pyyaml_reads_it(path):
     assert read_yaml(path) == yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+def test_a_file_saved_on_windows_loads_the_same(tmp_path):
+    """A byte-order mark and CRLF line ends (Notepad) change nothing."""
+    src = (DATASETS / "indicator_systems" / "wenzhou_2013.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "windows.yaml"
+    path.write_bytes(("\ufeff" + src).replace("\n", "\r\n").encode("utf-8"))
+    assert read_yaml(path) == yaml.safe_load(src)
+
+
 @pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_bundled_scenario_still_loads(path):
     assert load_scenario(path).name
