@@ -142,6 +142,14 @@ def test_the_depth_limit_admits_its_own_depth(monkeypatch):
         parse_yaml("[[[[[1]]]]]")
 
 
+def test_the_depth_limit_cannot_be_raised_past_what_python_recursion_allows(capsys, tmp_path,
+                                                                           monkeypatch):
+    monkeypatch.setenv("PERFSIM_MAX_YAML_DEPTH", "1000")
+    line = refused(capsys, "run", tiny_scores_scenario(tmp_path))
+    assert line == ("perfsim: error: 字段 field 'PERFSIM_MAX_YAML_DEPTH' = '1000': 必须 ≤ 500 / "
+                    "must be <= 500")
+
+
 def test_a_huge_file_is_refused_before_it_is_read(capsys, tmp_path, monkeypatch):
     path = tmp_path / "huge.yaml"
     with path.open("wb") as fh:   # sparse: 17 MiB of nothing, above the default 16 MiB
