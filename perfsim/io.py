@@ -54,9 +54,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import yaml
 from filelock import FileLock, Timeout
 
+from perfsim import yamlfile
 from perfsim.errors import InputError, OutputBusyError
 from perfsim.version import __version__
 
@@ -70,23 +70,9 @@ REPORTS_KIND = "reports"  # a marked folder that holds outputs (reports/); never
 
 
 def read_yaml(path: str | Path) -> Any:
-    """Parse a YAML file; syntax errors name the file and line."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(path, problem="file not found") from None
-    except UnicodeDecodeError:
-        raise InputError(path, problem="not UTF-8 text") from None
-    except OSError as exc:
-        raise InputError(path, problem=f"cannot read ({exc.strerror})") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise InputError(path, where, problem=f"YAML syntax error: {problem}") from None
+    """Parse a YAML file through perfsim's one loader (:func:`perfsim.yamlfile.read_yaml`:
+    size, node, alias and depth limits); problems name the file and line."""
+    return yamlfile.read_yaml(path)
 
 
 def check_mapping(doc: Any, allowed: Collection[str], source: str, what: str,
@@ -207,8 +193,8 @@ def referenced_files(path: str | Path) -> list[Path]:
     if path.suffix.lower() not in (".yaml", ".yml"):
         return []
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        doc = yamlfile.read_yaml(path)
+    except InputError:  # reported when the file itself is read
         return []
     found: list[Path] = []
 

@@ -158,6 +158,16 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"must be finite and strictly descending", "必须是有限值且严格递减"),
     (r"must be > 0 when no min_budget is given", "未给出 min_budget 时必须 > 0"),
     (r"duplicate id", "编号重复"),
+    # limits
+    (r"would need about (?P<x>\S+) GiB, above the limit (?P<y>\S+) GiB",
+     "需要约 {x} GiB 内存，超过上限 {y} GiB"),
+    (r"YAML file of (?P<x>\S+) MiB, above the limit (?P<y>\S+) MiB",
+     "YAML 文件 {x} MiB，超过上限 {y} MiB"),
+    (r"YAML document expands to more than (?P<n>\S+) nodes",
+     "YAML 文档展开后超过 {n} 个节点（别名每次引用都计入）"),
+    (r"YAML nesting deeper than (?P<n>\S+) levels", "YAML 嵌套超过 {n} 层"),
+    (r"YAML alias inside the node it refers to", "YAML 别名位于它所引用的节点之内（结构无穷无尽）"),
+    (r"cannot parse a YAML value", "无法解析 YAML 值"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

@@ -557,8 +557,10 @@ def test_interrupting_a_monte_carlo_run_leaves_nothing_behind(tmp_path, sig):
     user_folder(tmp_path)
     before = snapshot(tmp_path)
     out = tmp_path / "out"
+    # a run that would not end (nor fit in memory: the limit raised so that it starts)
     proc = subprocess.Popen([*PERFSIM, "run", str(TINY), "--replications", "100000000",
-                             "--out", str(out)], env=ENV, text=True,
+                             "--out", str(out)], env={**ENV, "PERFSIM_MAX_MEMORY_GIB": "1e6"},
+                            text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_for(lambda: any(p.name.endswith(".perfsim-lock") for p in tmp_path.iterdir()),
              "the run claimed its output", proc)
@@ -676,8 +678,9 @@ def test_a_generated_portfolio_too_large_for_memory_is_refused_before_allocation
                         "n_departments: 10}}\n", encoding="utf-8")
     line = refused(capsys, tmp_path, "run", scenario, "--out", tmp_path / "out")
     assert line.startswith(f"perfsim: error: {scenario}: generator: 字段 field 'n_projects' = ")
-    assert re.search(r"needs about [\d,.]+ [KMGTP]iB of memory; this machine has "
-                     r"[\d,.]+ [KMGTP]iB", line)
+    assert re.search(r"需要约 [\d,.]+ GiB 内存，超过上限 [\d,.]+ GiB / would need about "
+                     r"[\d,.]+ GiB, above the limit [\d,.]+ GiB \(set PERFSIM_MAX_MEMORY_GIB",
+                     line)
     assert generated_size(3468, 561) < 10 * 2**20  # the real presets are far from the limit
 
 

@@ -10,6 +10,7 @@ from perfsim.cli.common import (
     _cli_error,
     _nonneg_int,
     _pos_int,
+    check_monte_carlo_memory,
 )
 from perfsim.errors import InputError
 from perfsim.io import (
@@ -17,6 +18,7 @@ from perfsim.io import (
 )
 from perfsim.model.scenario import load_scenario
 from perfsim.run.calibrate import calibrate, format_calibration, parse_targets
+from perfsim.run.simulate import scenario_settings
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -50,6 +52,11 @@ def add(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, seed=args.seed)
+    if args.replications is not None or scenario.has_simulation:   # a Monte Carlo, maybe
+        check_monte_carlo_memory(scenario, scenario_settings(scenario,
+                                                             replications=args.replications),
+                                 given={"replications": "--replications"}
+                                 if args.replications is not None else None)
     bounds = None
     if args.bounds is not None:
         try:

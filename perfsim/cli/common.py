@@ -5,13 +5,13 @@ commands that take SYSTEM PORTFOLIO or one SCENARIO."""
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import math
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from perfsim import messages
+from perfsim import limits, messages
 from perfsim.errors import InputError
 from perfsim.io import (
     check_output_dir,
@@ -21,6 +21,10 @@ from perfsim.model.indicators import load_indicator_system
 from perfsim.model.params import apply_changes
 from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import Scenario, load_scenario
+from perfsim.model.settings import Settings
+from perfsim.model.streams import BLOCK
+from perfsim.run.simulate import auto_engine, build_inputs, metric_names
+from perfsim.yamlfile import parse_yaml
 
 EXIT_INPUT = 2
 
@@ -78,9 +82,10 @@ def set_parameters(scenario: Scenario, items: Sequence[str]) -> Scenario:
             raise InputError(field="--set", value=item,
                              problem="must be PATH=VALUE, e.g. linkage.ratio=0.2")
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
+            value = parse_yaml(text)
+        except InputError as err:
             raise InputError(field="--set", value=item, problem="the value is not valid YAML"
+                             if err.problem.startswith("YAML syntax error") else err.problem
                              ) from None
         changes[path] = value
     if not changes:
@@ -103,6 +108,43 @@ def _cli_error(err: InputError, **names: str) -> InputError:
              "bounds": "--bounds", "year": "--year", "replications": "--replications",
              "n": "--n", **names}
     return err.at(field=names.get(err.field or "", err.field))
+
+
+def check_monte_carlo_memory(scenario: Scenario, settings: Settings, *, engine: str = "auto",
+                             workers: int | None = None, scheduler: str | None = None,
+                             given: Mapping[str, str] | None = None) -> None:
+    """Refuse, before any work, a Monte Carlo of ``scenario`` under ``settings`` that would
+    need more memory than :func:`perfsim.limits.memory_limit` (the estimate of
+    :func:`perfsim.limits.monte_carlo_bytes`, with as many chunks at once as the engine runs).
+    The line names the setting furthest above its default (years, replications, chunk) as the
+    user gave it: ``given`` maps a setting to its command-line option (``{"years":
+    "--years"}``); the others are the scenario file's ``simulation.`` keys."""
+    inputs = build_inputs(scenario, settings)
+    s = settings
+    n_chunks = math.ceil(math.ceil(s.replications / BLOCK) / s.chunk_blocks)
+    if engine == "auto":
+        engine = auto_engine(inputs, n_chunks, scheduler)
+    if engine == "processes":
+        parallel = workers or os.cpu_count() or 1
+    elif engine == "dask" and not scheduler:
+        parallel = workers or min(2, os.cpu_count() or 1)
+    else:   # in-process, or a remote cluster's own memory
+        parallel = 1
+    need = limits.monte_carlo_bytes(
+        slots=inputs.n_slots, leaves=inputs.measure.points.size,
+        checkpoints=len(s.checkpoints), replications=s.replications, years=s.years,
+        chunk_rows=s.chunk_blocks * BLOCK, metrics=len(metric_names(inputs.grading)),
+        parallel=min(parallel, n_chunks))
+    given = given or {}
+    blame: tuple[float, str | None, str | None, int] = (1.0, scenario.source, None, 0)
+    for name in ("replications", "years", "chunk"):
+        value = getattr(s, name)
+        ratio = value / Settings.__dataclass_fields__[name].default
+        if ratio > blame[0]:
+            blame = ((ratio, None, given[name], value) if name in given
+                     else (ratio, scenario.source, f"simulation.{name}", value))
+    _, source, field, value = blame
+    limits.check_memory(need, source, field=field, value=value)
 
 
 def _system_and_portfolio(files: Sequence[Path], out: Path | None, *extra: Path | None

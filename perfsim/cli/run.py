@@ -8,6 +8,7 @@ from pathlib import Path
 from perfsim.cli.common import (
     _nonneg_int,
     _pos_int,
+    check_monte_carlo_memory,
     set_parameters,
 )
 from perfsim.errors import InputError
@@ -111,6 +112,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
                          problem="needs --engine dask")
     settings = scenario_settings(scenario, years=args.years, replications=args.replications,
                                  chunk=args.chunk)
+    given = {}   # how the user gave the sizes: --set simulation.years=..., --years ...
+    for item in args.set:
+        path = item.partition("=")[0].strip()
+        if path in ("simulation.years", "simulation.replications", "simulation.chunk"):
+            given[path.removeprefix("simulation.")] = f"--set {path}"
+    given.update({k: f"--{k}" for k in ("years", "replications", "chunk")
+                  if getattr(args, k) is not None})
+    check_monte_carlo_memory(scenario, settings, engine=args.engine, workers=args.workers,
+                             scheduler=args.scheduler, given=given)
     with claim_output(out, inputs=inputs):
         mc = simulate(scenario, settings, engine=args.engine, workers=args.workers,
                       scheduler=args.scheduler, noise=not args.no_noise)

@@ -13,6 +13,7 @@ from perfsim.cli.common import (
 from perfsim.errors import InputError
 from perfsim.forms.generate import VARIANTS as SELFEVAL_VARIANTS
 from perfsim.forms.generate import write_selfeval
+from perfsim.limits import check_memory, selfeval_bytes
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.scenario import load_scenario
 from perfsim.present.template import portfolio_template
@@ -56,6 +57,7 @@ def _cmd_template_selfeval(args: argparse.Namespace) -> int:
                                                      "or --system")
     if args.projects is None:
         raise InputError(field="--projects", problem="template selfeval needs --projects N")
+    check_memory(selfeval_bytes(args.projects), field="--projects", value=args.projects)
     done = write_selfeval(args.out, args.projects, seed=args.seed, errors=args.errors,
                           variants=args.variants or SELFEVAL_VARIANTS)
     print(f"wrote {done.workbooks} workbooks ({done.tables} tables, {done.planted} planted "

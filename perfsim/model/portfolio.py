@@ -28,10 +28,8 @@ value (yes where not listed) both say yes.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -45,6 +43,7 @@ from scipy import optimize, special
 from perfsim import textfiles
 from perfsim.errors import InputError
 from perfsim.kernel.grading import Grading
+from perfsim.limits import check_memory
 from perfsim.model.indicators import (
     BLANK,
     NOT_APPLICABLE,
@@ -948,35 +947,13 @@ def generated_size(n_projects: int, n_departments: int,
     return 48 * columns * n_projects + 200 * n_projects + 32 * n_departments
 
 
-def memory_limit() -> int | None:
-    """The memory this process can have: the machine's physical memory, or a smaller
-    control-group limit (containers); None where unknown."""
-    limits = []
-    with contextlib.suppress(ValueError, OSError, AttributeError):
-        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-    for f in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        with contextlib.suppress(ValueError, OSError):
-            limits.append(int(Path(f).read_text().strip()))
-    limits = [v for v in limits if v > 0]
-    return min(limits) if limits else None
-
-
 def _check_memory(n_projects: int, n_departments: int, system: IndicatorSystem | None) -> None:
-    need, have = generated_size(n_projects, n_departments, system), memory_limit()
-    if have is not None and need > have:
-        key = "n_projects" if 48 * n_projects >= 32 * n_departments else "n_departments"
-        value = n_projects if key == "n_projects" else n_departments
-        raise InputError(where="generator", field=key, value=value,
-                         problem=f"a portfolio this large needs about {_bytes(need)} of "
-                                 f"memory; this machine has {_bytes(have)}")
-
-
-def _bytes(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:,.1f} PiB"  # pragma: no cover
+    """Refuse a generated portfolio above the memory limit (:func:`perfsim.limits.check_memory`),
+    naming the size most to blame."""
+    key = "n_projects" if 48 * n_projects >= 32 * n_departments else "n_departments"
+    value = n_projects if key == "n_projects" else n_departments
+    check_memory(generated_size(n_projects, n_departments, system), where="generator",
+                 field=key, value=value)
 
 
 def _pin_grade_budgets(budget: np.ndarray, score: np.ndarray, grading: Grading,

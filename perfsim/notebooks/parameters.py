@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import yaml
 
 from perfsim.errors import InputError
 from perfsim.io import read_yaml
 from perfsim.model.constraints import constraint
 from perfsim.model.scenario import scenario_total
 from perfsim.notebooks.helpers import PROJECT_ROOT
+from perfsim.yamlfile import parse_yaml
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 RUNNER_PARAMETERS = ("output_dir",)  # set by the runner, never by the user
@@ -189,9 +189,10 @@ def coerce_value(param: Parameter, value: Any, *, from_text: bool) -> Any:
         return number
     if from_text:
         try:
-            value = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise bad("is not valid YAML") from None
+            value = parse_yaml(value)
+        except InputError as err:
+            raise bad("is not valid YAML" if err.problem.startswith("YAML syntax error")
+                      else err.problem) from None
     if kind == "list" and not isinstance(value, list):
         raise bad("must be a list")
     if kind == "dict" and not isinstance(value, dict):
