@@ -51,7 +51,9 @@ from perfsim.kernel.grading import NATIONAL, LabelSet
 
 LIUPANSHUI_RATIO_RANGE = (0.10, 0.20)
 POOLS = ("treasury", "redistribute")
-STATUSES = ("kept", "cut", "cancelled", "rewarded", "postponed")
+#: what happened to a project's money (``recovered``: the rule kept it whole, a recovery
+#: took part of it; :attr:`perfsim.kernel.year.YearOutcome.status`)
+STATUSES = ("kept", "cut", "cancelled", "rewarded", "postponed", "recovered")
 CONSEQUENCES = ("no_budget", "cut", "postpone")
 BREACHES = ("unrectified", "precondition", "poor")
 #: the pre-evaluation's decisions, in order of severity
