@@ -27,10 +27,9 @@ from perfsim.model.indicators import VALUE, Measurements
 from perfsim.model.params import apply_changes
 from perfsim.model.scenario import Scenario
 from perfsim.run.simulate import MonteCarloResult, scenario_settings, simulate
-from perfsim.run.year import YearResult, run_year
+from perfsim.run.year import MONEY, YearResult, run_year
 
 DEFAULT_METRICS = ("misgrading", "wrong_cuts", "savings")
-MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
 
 
 def changed(scenario: Scenario, changes: Mapping[str, Any] | None, name: str = "variant"
