@@ -209,7 +209,9 @@ def test_every_money_column_sums_to_its_totals_row_to_the_fen(workbook):
         # the totals agree with the simulation to the fen (rounded), across sheets
         cut = header.index("压减 cut (元 yuan)")
         assert round(total[cut] * 100) == round(year.allocations["cut"].sum() * 100)
-    assert checked == 8 + 7 + 6
+    # projects: budget, reward, next budget, change, rewarded and the 6 channels;
+    # ledger: budget, the 6 channels, rewarded, next budget, net; grades: no net
+    assert checked == 11 + 10 + 9
 
 
 def test_workbook_layout_labels_and_notes(workbook):
