@@ -24,6 +24,7 @@ from perfsim.present import report
 from perfsim.present.money import fen_table
 from perfsim.run import simulate as simulate_module
 from perfsim.run.simulate import scenario_settings, simulate
+from perfsim.run.variants import department_losses
 from perfsim.run.year import department_results, run_year
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,6 +174,8 @@ def test_zhucheng_recovery_appears_in_every_output(tmp_path, capsys):
     expected = 0.3 * a.loc[lost, "budget"].sum()
     assert 2.65e8 < expected < 2.66e8   # the 265.6 million
     assert a["recovered_unrectified"].sum() == pytest.approx(expected, abs=0.01)
+    # the departments that lose money lose it to the recovery (no rule cuts here)
+    assert department_losses(y, top=None)["lost"].sum() == pytest.approx(expected, abs=0.01)
     out = tmp_path / "out"
     assert main(["run", str(ROOT / "datasets" / "scenarios" / "zhucheng_2022.yaml"),
                  "--xlsx", "--out", str(out)]) == 0
