@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.sparse import csr_matrix
 
 #: a remainder smaller than this (in fen) is binary noise: the amount is a whole fen
 _NOISE = 1e-6
@@ -171,9 +173,6 @@ def _round_up(frac: np.ndarray, free: np.ndarray, c_lo: np.ndarray, c_hi: np.nda
     remainders rounded down or up (columns within ``[c_lo, c_hi]``), ``grand`` in all, with
     the largest sum of remainders — an integer program (a last resort: slow on large
     tables, met only where the row-first rounding cannot reach the column totals)."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
-    from scipy.sparse import csr_matrix
-
     n, k = frac.shape
     ii, jj = np.nonzero(free)
     m = len(ii)
