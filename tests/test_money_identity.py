@@ -242,9 +242,8 @@ def test_a_cut_project_is_shown_cut_and_a_postponed_one_postponed(tmp_path):
 
 # --- the workbook's headings ----------------------------------------------------------------------
 
-def test_every_workbook_heading_is_bilingual_and_names_one_column(tmp_path):
-    y = run_year(load_scenario(ROOT / "datasets" / "scenarios" / "zhucheng_2022.yaml"))
-    path = report.write_xlsx(y, tmp_path / "a.xlsx")
+def test_every_workbook_heading_is_bilingual_and_names_one_column(year, tmp_path):
+    path = report.write_xlsx(year, tmp_path / "a.xlsx")
     wb = load_workbook(path)
     for name in report.XLSX_SHEETS:
         header = next(wb[name].iter_rows(values_only=True))

@@ -110,7 +110,9 @@ class LinkageResult:
 
     @property
     def status(self) -> np.ndarray:
-        """Index into :data:`STATUSES` per project."""
+        """Index into :data:`STATUSES` per project, from the rule alone (never
+        ``recovered``: the recoveries before the rule are the year's,
+        :attr:`perfsim.kernel.year.YearOutcome.status`)."""
         m, r = self.multiplier, self.reward
         later = False if self.postponed is None else self.postponed
         return np.select([later & (m == 0), m == 0, (m > 1) | (r > 0), m < 1], [4, 2, 3, 1],
