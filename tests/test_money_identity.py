@@ -132,9 +132,11 @@ def test_to_the_fen_rows_and_columns_add_up_exactly_in_every_table(year):
         assert np.array_equal(cents["next_budget"], cents["kept"] + cents["rewarded"]), name
         for c, v in cents.items():   # the same column totals in the three tables
             assert int(v.sum()) == int(np.round(alloc[c].to_numpy(float) * 100).sum()), c
-    # each rounded amount within a fen of the simulated one
+    # each rounded amount, and each column's total, within a fen of the simulated one
     for c in ("budget", *CHANNEL_NAMES):
         assert np.all(np.abs(alloc[c] - year.allocations[c]) < 0.01), c
+        true = float(np.round(year.allocations[c].to_numpy(float) * 100.0, 6).sum())
+        assert abs(int(np.round(alloc[c].to_numpy(float) * 100).sum()) - true) < 1.0, c
 
 
 # --- the identity in the Monte Carlo -----------------------------------------------------------
