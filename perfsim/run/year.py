@@ -175,11 +175,10 @@ def summarise(scenario: Scenario, alloc: pd.DataFrame, by_grade: pd.DataFrame,
 
 
 def postpones(link: Any) -> bool:
-    """Whether the linkage policy can postpone a project (a precondition whose consequence
-    is ``postpone``, or a pre-evaluation line ``postpone_below``)."""
-    pre = link.pre_evaluation
+    """Whether the linkage policy has a rule that may postpone a project (a precondition
+    whose consequence is ``postpone``, or a pre-evaluation)."""
     return (any(kind == "postpone" for kind, _ in link.consequences)
-            or (pre is not None and pre.postpone_below is not None))
+            or link.pre_evaluation is not None)
 
 
 def cycle_summary(scenario: Scenario, alloc: pd.DataFrame, values: dict[str, float]
