@@ -18,7 +18,7 @@ from perfsim.io import atomic_directory, escape_sheet, file_stem, write_csv, wri
 from perfsim.kernel.grading import NATIONAL
 from perfsim.kernel.year import CHANNEL_NAMES, CHANNELS
 from perfsim.present import plots
-from perfsim.present.money import fen, fen_table  # noqa: F401 (fen: perfsim.present.report.fen)
+from perfsim.present.money import fen, fen_table
 from perfsim.present.notices import filled_cells_notice
 from perfsim.run.checks import CheckDesigns
 from perfsim.run.simulate import MonteCarloResult
