@@ -26,7 +26,10 @@ def test_the_cycle_example_gives_the_budgets_the_readme_states(tmp_path):
     assert alloc["rectified"].tolist() == [False, True, False, False, False]
     assert alloc.loc[["P3", "P4"], "precondition_failed"].all()
     cycle = result.summary["evaluation_cycle"]["rectification"]
-    assert (cycle["fed_back"], cycle["rectified"]) == (2, 1)
+    # P2 fed back and rectified; P4 scored 52 but 林业局 refused to self-evaluate: it has no
+    # self-evaluation to grade (未评价), so it is not fed back
+    assert (cycle["fed_back"], cycle["rectified"]) == (1, 1)
+    assert alloc.loc[["P3", "P4"], "grade"].tolist() == ["not_evaluated"] * 2
 
 
 def test_the_pre_evaluation_example_gives_the_budgets_the_readme_states(tmp_path):

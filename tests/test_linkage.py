@@ -401,5 +401,8 @@ def test_run_year_preconditions_from_portfolio_flags(tiny, data_dir, tmp_path):
     # scores by hand (see test_portfolio): 100 优, 79.6 中, 43 差
     np.testing.assert_allclose(alloc["score"], [100, 79.6, 43])
     assert alloc["precondition_failed"].tolist() == [False, False, True]
-    np.testing.assert_allclose(alloc["next_budget"], [1_000_000, 1_700_000, 0])
+    # P2 did not self-evaluate: not graded, so its 中 moves none of its money (no
+    # precondition on self_evaluated here); P3 fails has_targets: no budget
+    assert alloc["evaluated"].tolist() == [True, False, True]
+    np.testing.assert_allclose(alloc["next_budget"], [1_000_000, 2_000_000, 0])
     assert result.summary["precondition_failures"] == 1

@@ -209,15 +209,20 @@ def test_every_money_column_sums_to_its_totals_row_to_the_fen(workbook):
         # the totals agree with the simulation to the fen (rounded), across sheets
         cut = header.index("压减 cut (元 yuan)")
         assert round(total[cut] * 100) == round(year.allocations["cut"].sum() * 100)
-    assert checked == 8 + 7 + 6
+    # projects: budget, reward, next budget, change, rewarded and the 6 channels;
+    # ledger: budget, the 6 channels, rewarded, next budget, net; grades: no net
+    assert checked == 11 + 10 + 9
 
 
 def test_workbook_layout_labels_and_notes(workbook):
     year, wb = workbook
     ws = wb["项目 projects"]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:Q{len(year.allocations) + 1}"
-    assert wb["等级汇总 grades"].auto_filter.ref == "A1:I5"
+    # project, department, score, true score, grade, grade_zh, budget, multiplier, reward,
+    # next budget, change, status, precondition failed, the 6 channels, rewarded: 20 (T)
+    assert ws.auto_filter.ref == f"A1:T{len(year.allocations) + 1}"
+    # grade, grade_zh, projects, budget, 6 channels, rewarded, next budget: 12 columns (L)
+    assert wb["等级汇总 grades"].auto_filter.ref == "A1:L5"
     header = [c.value for c in ws[1]]
     grades = {r[header.index("等级 grade")] for r in ws.iter_rows(min_row=2, values_only=True)}
     assert grades == {"优 excellent", "良 good", "中 fair", "差 poor", None}  # None: totals

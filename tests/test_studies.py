@@ -118,7 +118,11 @@ def test_department_losses_add_up_and_are_sorted(sc):
     result = run_year(sc)
     every = studies.department_losses(result, top=None)
     tot = result.summary["totals_yuan"]
-    assert every["lost"].sum() == pytest.approx(tot["cut"] + tot["cancelled"])
+    # lost: every channel but kept (cut, cancelled, postponed, recovered), budget − kept
+    assert every["lost"].sum() == pytest.approx(
+        tot["cut"] + tot["cancelled"] + tot["postponed"] + tot["recovered"]
+        + tot["recovered_unrectified"])
+    assert every["lost"].sum() == pytest.approx(tot["budget"] - tot["kept"])
     assert every["projects"].sum() == sc.portfolio.n_projects
     assert every["lost"].is_monotonic_decreasing
     top = studies.department_losses(result, top=5)

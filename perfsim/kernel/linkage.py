@@ -51,7 +51,9 @@ from perfsim.kernel.grading import NATIONAL, LabelSet
 
 LIUPANSHUI_RATIO_RANGE = (0.10, 0.20)
 POOLS = ("treasury", "redistribute")
-STATUSES = ("kept", "cut", "cancelled", "rewarded", "postponed")
+#: what happened to a project's money (``recovered``: the rule kept it whole, a recovery
+#: took part of it; :attr:`perfsim.kernel.year.YearOutcome.status`)
+STATUSES = ("kept", "cut", "cancelled", "rewarded", "postponed", "recovered")
 CONSEQUENCES = ("no_budget", "cut", "postpone")
 BREACHES = ("unrectified", "precondition", "poor")
 #: the pre-evaluation's decisions, in order of severity
@@ -108,7 +110,9 @@ class LinkageResult:
 
     @property
     def status(self) -> np.ndarray:
-        """Index into :data:`STATUSES` per project."""
+        """Index into :data:`STATUSES` per project, from the rule alone (never
+        ``recovered``: the recoveries before the rule are the year's,
+        :attr:`perfsim.kernel.year.YearOutcome.status`)."""
         m, r = self.multiplier, self.reward
         later = False if self.postponed is None else self.postponed
         return np.select([later & (m == 0), m == 0, (m > 1) | (r > 0), m < 1], [4, 2, 3, 1],

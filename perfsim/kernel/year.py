@@ -17,7 +17,23 @@ import numpy as np
 from perfsim.errors import InputError
 from perfsim.kernel.evaluation import Costs, Monitoring, ProcessScores
 from perfsim.kernel.grading import Grading
-from perfsim.kernel.linkage import Linkage, LinkageResult, row_value
+from perfsim.kernel.linkage import STATUSES, Linkage, LinkageResult, row_value
+
+#: The money channels of a year, in order: every yuan of a project's budget (``gross``) goes
+#: down exactly one of them — ``budget = kept + cut + cancelled + postponed + recovered +
+#: recovered_unrectified`` for every project, row and year (:attr:`YearOutcome.money_gap`).
+#: Each is (name, Chinese heading, English heading); every table and writer lists them from
+#: here. Money *added* (``rewarded``: multipliers above 1 and a redistributed pool) is no
+#: channel of this year's budget: ``next_budget = kept + rewarded``.
+CHANNELS: tuple[tuple[str, str, str], ...] = (
+    ("kept", "保留", "kept"),
+    ("cut", "压减", "cut"),
+    ("cancelled", "取消", "cancelled"),
+    ("postponed", "暂缓", "postponed"),
+    ("recovered", "监控收回", "recovered by monitoring"),
+    ("recovered_unrectified", "未整改收回", "recovered, not rectified"),
+)
+CHANNEL_NAMES: tuple[str, ...] = tuple(c[0] for c in CHANNELS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,6 +145,49 @@ class YearOutcome:
         """Yuan cut or cancelled per project."""
         return self.cut + self.cancelled
 
+    @property
+    def recovered_by_monitoring(self) -> np.ndarray:
+        """Yuan recovered by monitoring before the rule (channel ``recovered``)."""
+        return self._held(np.broadcast_to(self.recovered, self.score.shape))
+
+    @property
+    def recovered_not_rectified(self) -> np.ndarray:
+        """Yuan recovered from projects fed back and not rectified (channel
+        ``recovered_unrectified``; zeros without a recovery rule)."""
+        if self.recovered_unrectified is None:
+            return np.zeros(self.score.shape)
+        return self._held(self.recovered_unrectified)
+
+    def channel(self, name: str) -> np.ndarray:
+        """One money channel (:data:`CHANNELS`), yuan per project (rows, projects)."""
+        if name == "recovered":
+            return self.recovered_by_monitoring
+        if name == "recovered_unrectified":
+            return self.recovered_not_rectified
+        if name not in CHANNEL_NAMES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    @property
+    def money_gap(self) -> np.ndarray:
+        """``budget − Σ channels`` per project (rows, projects), yuan: zero up to rounding
+        noise, for every rule — the money identity."""
+        gap = np.array(self._held(self.gross), dtype=float)
+        for name in CHANNEL_NAMES:
+            gap = gap - self.channel(name)
+        return gap
+
+    @property
+    def status(self) -> np.ndarray:
+        """Index into :data:`perfsim.kernel.linkage.STATUSES` per project: the linkage's
+        status, except that a project the rule kept whole but that lost money to a recovery
+        (monitoring, or not rectifying) is ``recovered`` — never ``kept``."""
+        s = self.link.status
+        taken = (self.recovered_by_monitoring + self.recovered_not_rectified) > 0
+        kept = STATUSES.index("kept")
+        return np.where((s == kept) & taken, np.int8(STATUSES.index("recovered")),
+                        s).astype(np.int8)
+
 
 def escalated(poor: np.ndarray, poor_run: np.ndarray | None, escalation_years: int
               ) -> np.ndarray | None:
@@ -221,6 +280,10 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     new projects' requests as they entered this year (the Monte Carlo), counted in the
     pre-evaluation metrics.
 
+    A project whose ``self_evaluated`` flag says no (its own column, or its unit's refusal
+    in ``department_flags``) is not evaluated either: it has no self-evaluation to grade,
+    whatever consequence a precondition on that flag then has for its money.
+
     The coverage rule of the linkage policy (:class:`perfsim.kernel.linkage.Coverage`)
     decides which projects self-evaluate this year from their budgets (and, where units add
     the projects they expect best, from ``score``), and its cross-year
@@ -242,6 +305,10 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     if evaluated is None:
         evaluated = linkage.evaluated(gross, None if everyone else active, units, rows,
                                       years_left, score)
+    done = None if flags is None else flags.get("self_evaluated")
+    if done is not None and not np.all(done):   # a unit that refused to self-evaluate
+        done = np.broadcast_to(np.asarray(done, dtype=bool), score.shape)
+        evaluated = done if evaluated is None else evaluated & done
     graded = (None if everyone else active) if evaluated is None else active & evaluated
     grade = grading.grade(score, cutoffs, graded)
     true_grade = (None if true_score is None else grading.grade(true_score, cutoffs, graded))

@@ -16,11 +16,13 @@ from perfsim.analyse.departments import Profiles
 from perfsim.analyse.robust import BoDTable, SMAATable
 from perfsim.io import atomic_directory, escape_sheet, file_stem, write_csv, write_json
 from perfsim.kernel.grading import NATIONAL
+from perfsim.kernel.year import CHANNEL_NAMES, CHANNELS
 from perfsim.present import plots
+from perfsim.present.money import fen, fen_table
 from perfsim.present.notices import filled_cells_notice
 from perfsim.run.checks import CheckDesigns
 from perfsim.run.simulate import MonteCarloResult
-from perfsim.run.year import NOT_EVALUATED, YearResult
+from perfsim.run.year import MONEY, NOT_EVALUATED, YearResult, grade_table, ledger_table
 from perfsim.version import __version__
 
 
@@ -31,13 +33,50 @@ def yuan(x: float) -> str:
 
 def labelled_allocations(alloc: pd.DataFrame) -> pd.DataFrame:
     """The allocations as a CSV carries them: beside ``grade`` its Chinese ``grade_zh``, and
-    beside ``status`` its Chinese ``status_zh`` (保持, 压减, 取消, 奖励)."""
+    beside ``status`` its Chinese ``status_zh`` (保持, 压减, 取消, 奖励, 暂缓, 收回)."""
     if "status" not in alloc.columns or "status_zh" in alloc.columns:
         return alloc
     t = alloc.copy()
     t.insert(t.columns.get_loc("status") + 1, "status_zh",
              t["status"].map(lambda v: STATUS_ZH.get(v, v)))
     return t
+
+
+def in_fen(result: YearResult) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The allocations, ledger and grade table with their money to the fen (yuan with two
+    decimals), so that everything adds up exactly: each project's budget and its channels
+    (:data:`perfsim.kernel.year.CHANNELS`) are rounded together by
+    :func:`perfsim.present.money.fen_table` — every project's channels add up to its budget,
+    every channel's column to its total — ``rewarded`` and ``reward`` by
+    :func:`perfsim.present.money.fen`, ``next_budget`` is kept + rewarded and ``change``
+    next budget − budget; the ledger and the grade table are then summed from these
+    projects (:func:`perfsim.run.year.ledger_table`, :func:`perfsim.run.year.grade_table`),
+    so that their rows keep the identity and their columns the projects' totals."""
+    alloc = result.allocations.copy()
+    parts, budget = fen_table(alloc[list(CHANNEL_NAMES)].to_numpy(dtype=float),
+                              alloc["budget"].to_numpy(dtype=float))
+    alloc["budget"] = budget / 100.0
+    for j, name in enumerate(CHANNEL_NAMES):
+        alloc[name] = parts[:, j] / 100.0
+    rewarded = fen(alloc["rewarded"].to_numpy(dtype=float))
+    alloc["rewarded"] = rewarded / 100.0
+    alloc["reward"] = fen(alloc["reward"].to_numpy(dtype=float)) / 100.0
+    nxt = parts[:, CHANNEL_NAMES.index("kept")] + rewarded
+    alloc["next_budget"] = nxt / 100.0
+    alloc["change"] = (nxt - budget) / 100.0
+    codes = tuple(result.by_grade["grade"])
+    zh = tuple(result.by_grade["grade_zh"])
+    return alloc, _fen_frame(ledger_table(alloc, codes)), _fen_frame(
+        grade_table(alloc, codes, zh))
+
+
+def _fen_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sums of amounts in whole fen back to exact two-decimal yuan (no binary noise)."""
+    out = frame.copy()
+    for c in (*MONEY, "net"):
+        if c in out.columns:
+            out[c] = np.round(out[c].to_numpy(dtype=float) * 100.0) / 100.0
+    return out
 
 
 def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False,
@@ -47,13 +86,16 @@ def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False,
     ``xlsx`` the workbook ``allocation.xlsx`` (:func:`write_xlsx`) and with ``departments``
     (department-overall results) ``departments.csv`` into ``out`` atomically: a marked
     temporary directory renamed into place when complete (:func:`perfsim.io.atomic_directory`,
-    which also decides whether ``out`` may be written)."""
+    which also decides whether ``out`` may be written). The ledger and the grade table are
+    written to the fen as :func:`in_fen` rounds them: every row's channels add up to its
+    budget, and each column to the same total in both files and in the workbook."""
     with atomic_directory(out, kind="run") as tmp:
         if departments is not None:
             write_csv(departments, tmp / "departments.csv", "%.6f")
         write_csv(labelled_allocations(result.allocations), tmp / "allocations.csv", "%.6f")
-        write_csv(result.ledger, tmp / "ledger.csv", "%.2f")
-        write_csv(result.by_grade, tmp / "grades.csv", "%.2f")
+        _, ledger, by_grade = in_fen(result)
+        write_csv(ledger, tmp / "ledger.csv", "%.2f")
+        write_csv(by_grade, tmp / "grades.csv", "%.2f")
         if result.cells is not None and len(result.cells):
             write_csv(result.cells, tmp / "cells.csv", "%.2f")
         write_json(tmp / "summary.json", {**result.summary, "perfsim_version": __version__})
@@ -64,11 +106,26 @@ def write_year(result: YearResult, out: str | Path, *, xlsx: bool = False,
 
 def grade_frame(result: YearResult) -> pd.DataFrame:
     """The by-grade table with money in yuan (元), formatted for a console
-    (:func:`perfsim.numbers.display_frame`), headings Chinese first."""
+    (:func:`perfsim.numbers.display_frame`), headings Chinese first: the budget, the
+    channels that carry money this year, rewarded and next budget."""
     t = result.by_grade.copy()
     t["grade"] = t.pop("grade_zh") + " " + t["grade"]
-    cols = ["projects", "budget", "cut", "cancelled", "rewarded", "next_budget"]
-    return numbers.zh_headings(numbers.display_frame(t[["grade", *cols]], unit="元"))
+    # the channels that carry money this year (the totals line lists every one)
+    shown = [c for c in MONEY if c in ("budget", "kept", "next_budget") or t[c].any()]
+    t = numbers.display_frame(t[["grade", "projects", *shown]], money=shown, unit="元")
+    # the channels under their own bilingual names (one name per column)
+    return numbers.zh_headings(t.rename(columns=_channel_heading))
+
+
+#: Each money channel's bilingual heading, Chinese first (:data:`perfsim.kernel.year.CHANNELS`).
+CHANNEL_HEADINGS = {name: f"{zh} {en}" for name, zh, en in CHANNELS}
+
+
+def _channel_heading(col: str) -> str:
+    name, _, unit = col.partition(" (")
+    if name not in CHANNEL_HEADINGS:
+        return col
+    return f"{CHANNEL_HEADINGS[name]} ({unit}" if unit else CHANNEL_HEADINGS[name]
 
 
 def print_year(result: YearResult, out: Path | None = None) -> None:
@@ -89,9 +146,10 @@ def print_year(result: YearResult, out: Path | None = None) -> None:
             share = row["cut"] / row["budget"] if row["budget"] else 0.0
             print(f"“{row['grade_zh']}”等级项目 {row['grade']} projects: 预算 hold "
                   f"{yuan(row['budget'])}; 压减 cut {yuan(row['cut'])} ({share:.1%})")
-    print(f"合计 totals: 保留 kept {yuan(tot['kept'])}; 压减 cut {yuan(tot['cut'])}; "
-          f"取消 cancelled {yuan(tot['cancelled'])}; 奖励 rewarded {yuan(tot['rewarded'])}; "
-          f"节约 savings {yuan(tot['savings'])}")
+    where = "; ".join(f"{CHANNEL_HEADINGS[c]} {yuan(tot[c])}" for c in CHANNEL_NAMES)
+    print(f"合计 totals: 预算 budget {yuan(tot['budget'])} = {where}")
+    print(f"下年预算 next budget {yuan(tot['next_budget'])} = 保留 kept + 奖励 rewarded "
+          f"{yuan(tot['rewarded'])}; 节约 savings {yuan(tot['savings'])}")
     if s.get("precondition_failures"):
         print(f"{s['precondition_failures']} 个项目不满足前置条件，已取消 — projects failed a "
               "precondition and were cancelled")
@@ -312,48 +370,38 @@ _XLSX_ENGLISH = {
     "portfolio_mean": "portfolio mean", "difference_pp": "difference (百分点 pp)",
     "net": "net (元 yuan)",
 }
-XLSX_COLUMNS: dict[str, str] = {c: f"{numbers.HEADINGS_ZH[c]} {en}"
-                                for c, en in _XLSX_ENGLISH.items()}
+#: Chinese of the workbook's headings that the shared vocabulary lacks or names twice
+#: (``reward`` and ``rewarded`` are both 奖励 there): one name per column.
+_XLSX_CHINESE = {
+    "reward": "再分配奖励", "status_zh": "处理(中文)", "feedback": "反馈整改",
+    "rectified": "已整改", "expected_score": "预期得分", "pre_evaluation": "事前评估",
+    "pre_evaluation_saved": "事前评估核减", "blacklisted": "黑名单", "sanction": "处罚",
+}
+_XLSX_ENGLISH.update({
+    "reward": "redistributed reward (元 yuan)", "status_zh": "status (zh)",
+    "feedback": "fed back", "rectified": "rectified",
+    "expected_score": "expected score (分 points)", "pre_evaluation": "pre-evaluation",
+    "pre_evaluation_saved": "pre-evaluation saved (元 yuan)", "blacklisted": "blacklisted",
+    "sanction": "sanction"})
+XLSX_COLUMNS: dict[str, str] = {
+    **{c: f"{_XLSX_CHINESE.get(c) or numbers.HEADINGS_ZH[c]} {en}"
+       for c, en in _XLSX_ENGLISH.items() if c not in CHANNEL_NAMES},
+    **{name: f"{zh} {en} (元 yuan)" for name, zh, en in CHANNELS}}
 XLSX_SHEETS = ("项目 projects", "部门台账 ledger", "等级汇总 grades")
 NOTES_SHEET = "说明"
 YUAN_FORMAT = "#,##0.00"
 TOTAL_LABEL = "合计 total"
-_XLSX_MONEY = {"budget", "reward", "next_budget", "change", "kept", "cut", "cancelled",
-               "rewarded", "net"}
+_XLSX_MONEY = {*MONEY, "reward", "change", "net", "pre_evaluation_saved"}
 _XLSX_COUNTS = {"projects", "count_excellent", "count_good", "count_fair", "count_poor",
                 "count_not_evaluated"}
 #: columns shown with two decimals: scores and indicator shares
-_XLSX_DECIMALS = {"score", "true_score", "department_mean", "portfolio_mean", "difference_pp"}
+_XLSX_DECIMALS = {"score", "true_score", "department_mean", "portfolio_mean", "difference_pp",
+                  "expected_score"}
 #: Chinese labels put before the English value of grade and status cells in the workbook.
 GRADE_ZH = {**dict(zip(NATIONAL.codes, NATIONAL.zh, strict=True)),
             NOT_EVALUATED[0]: NOT_EVALUATED[1]}
-STATUS_ZH = {"kept": "保持", "cut": "压减", "cancelled": "取消", "rewarded": "奖励"}
-
-
-def fen(values: Any, total: float | None = None) -> np.ndarray:
-    """Amounts in yuan rounded to whole fen (分, 0.01 yuan), returned as integer fen, so that
-    they sum exactly to ``total`` (default: the sum of ``values``) rounded to the fen (half a
-    fen away from zero).
-
-    The largest-remainder method: every amount is first rounded down to the fen; the fen
-    still missing from the rounded total go one each to the amounts with the largest
-    remainders (ties to the earlier row). No amount moves by a fen or more, and the rounded
-    amounts reconcile with the total to the fen."""
-    x = np.asarray(values, dtype=float) * 100.0
-    if x.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    # remove binary noise first: 1234.5600000001 fen is 1234.56 fen
-    x = np.round(x, 6)
-    floor = np.floor(x)
-    want = float(x.sum()) if total is None else round(float(total) * 100.0, 6)
-    target = int(np.sign(want) * np.floor(abs(want) + 0.5))  # half a fen rounds away from 0
-    missing = int(target - floor.sum())
-    if not 0 <= missing <= x.size:
-        raise ValueError(f"a total of {target} fen cannot be reached from these amounts")
-    order = np.argsort(-(x - floor), kind="stable")
-    out = floor.astype(np.int64)
-    out[order[:missing]] += 1
-    return out
+STATUS_ZH = {"kept": "保持", "cut": "压减", "cancelled": "取消", "rewarded": "奖励",
+             "postponed": "暂缓", "recovered": "收回"}
 
 
 def _labelled(value: Any, labels: dict[str, str]) -> Any:
@@ -401,9 +449,14 @@ def _notes(result: YearResult) -> pd.DataFrame:
         ("挂钩规则 linkage rule", link.get("rule")),
         ("参数 parameters", ", ".join(f"{k}={v}" for k, v in link.items() if k != "rule")),
         ("金额单位 money", "元 yuan, 格式 #,##0.00"),
-        ("舍入 rounding", "金额按分舍入, 尾差按最大余数法分配, 各列之和与合计行一致到分; "
-                        "money rounded to the fen, the remainder allocated by the "
-                        "largest-remainder method, so every column sums to its totals row"),
+        ("资金去向 money identity", "本年预算 = " + " + ".join(zh for _, zh, _ in CHANNELS)
+         + "; 下年预算 = 保留 + 奖励; budget = " + " + ".join(CHANNEL_NAMES)
+         + "; next budget = kept + rewarded"),
+        ("舍入 rounding", "金额按分舍入, 尾差按二维最大余数法分配: 每行各去向之和等于预算, "
+                        "各列之和与合计行一致到分; money rounded to the fen, the remainder "
+                        "allocated by the largest-remainder method in two dimensions, so every "
+                        "row's channels add up to its budget and every column to its totals "
+                        "row"),
     ]
     return pd.DataFrame([(k, "" if v is None else str(v)) for k, v in rows],
                         columns=["项目 item", "内容 value"])
@@ -416,12 +469,13 @@ def write_xlsx(result: YearResult, path: str | Path) -> Path:
 
     Headings are bilingual; grade and status values carry the Chinese label (``优 excellent``,
     ``压减 cut``). Money is in yuan with the number format ``#,##0.00``, rounded to the fen
-    before it is stored with the remainder allocated by the largest-remainder method
-    (:func:`fen`), so that every money column sums exactly to its totals row (``合计 total``,
-    last on each sheet). Each table sheet has a frozen header row and an autofilter. Written to
-    a temporary file and renamed into place."""
+    before it is stored by :func:`in_fen` — the largest-remainder method in two dimensions —
+    so that every project's and every ledger and grade row's channels add up to its budget
+    and every money column sums exactly to its totals row (``合计 total``, last on each
+    sheet), the same on the three sheets. Each table sheet has a frozen header row and an
+    autofilter. Written to a temporary file and renamed into place."""
 
-    frames = (result.allocations, result.ledger, result.by_grade)
+    frames = in_fen(result)
     labels = ("project_id", "department", "grade")
     sheets = {name: _sheet(frame, label)
               for name, frame, label in zip(XLSX_SHEETS, frames, labels, strict=True)}

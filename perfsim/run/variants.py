@@ -23,14 +23,14 @@ import pandas as pd
 from perfsim.errors import InputError
 from perfsim.kernel import metrics as mx
 from perfsim.kernel.grading import LabelSet
+from perfsim.kernel.year import CHANNEL_NAMES
 from perfsim.model.indicators import VALUE, Measurements
 from perfsim.model.params import apply_changes
 from perfsim.model.scenario import Scenario
 from perfsim.run.simulate import MonteCarloResult, scenario_settings, simulate
-from perfsim.run.year import YearResult, run_year
+from perfsim.run.year import MONEY, YearResult, run_year
 
 DEFAULT_METRICS = ("misgrading", "wrong_cuts", "savings")
-MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
 
 
 def changed(scenario: Scenario, changes: Mapping[str, Any] | None, name: str = "variant"
@@ -238,13 +238,14 @@ def policy_table(tables: Mapping[str, pd.DataFrame], name: str = "policy") -> pd
 
 
 def department_losses(result: YearResult, top: int | None = 15) -> pd.DataFrame:
-    """Who loses money: one row per department with its projects, budget, cut, cancelled,
-    ``lost`` (cut + cancelled), ``rewarded`` and ``share_lost`` (lost / budget), largest loss
-    first (ties: department name); the ``top`` departments, or all with ``top=None``."""
+    """Who loses money: one row per department with its projects, budget, every money
+    channel (:data:`perfsim.kernel.year.CHANNELS`), ``lost`` (all but kept: cut, cancelled,
+    postponed and recovered — budget − kept), ``rewarded``, next budget and ``share_lost``
+    (lost / budget), largest loss first (ties: department name); the ``top`` departments,
+    or all with ``top=None``."""
     led = result.ledger
-    g = led.groupby("department", sort=True)[["projects", "budget", "cut", "cancelled",
-                                              "rewarded", "next_budget"]].sum()
-    g["lost"] = g["cut"] + g["cancelled"]
+    g = led.groupby("department", sort=True)[["projects", *MONEY]].sum()
+    g["lost"] = g[[c for c in CHANNEL_NAMES if c != "kept"]].sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         g["share_lost"] = np.where(g["budget"] > 0, g["lost"] / g["budget"], 0.0)
     out = g.reset_index().sort_values(["lost", "department"], ascending=[False, True],

@@ -17,11 +17,14 @@ import pandas as pd
 from perfsim.errors import InputError
 from perfsim.kernel import metrics
 from perfsim.kernel.linkage import GATE, STATUSES
-from perfsim.kernel.year import YearOutcome
+from perfsim.kernel.year import CHANNEL_NAMES, YearOutcome
 from perfsim.model.scenario import Scenario
 from perfsim.run.step import observed_year
 
-MONEY = ("budget", "kept", "cut", "cancelled", "rewarded", "next_budget")
+#: The money columns of the allocations, ledger and grade tables: the budget, the channels
+#: it goes down (:data:`perfsim.kernel.year.CHANNELS`: budget = their sum), the money added
+#: (``rewarded``) and next year's budget (= kept + rewarded).
+MONEY = ("budget", *CHANNEL_NAMES, "rewarded", "next_budget")
 #: the grade column of a project not evaluated this year (a coverage or cross-year rule)
 NOT_EVALUATED = ("not_evaluated", "未评价")
 
@@ -73,11 +76,9 @@ def run_year(scenario: Scenario) -> YearResult:
         "reward": res.reward[0],
         "next_budget": o.next_budget[0],
         "change": o.next_budget[0] - pf.budget,
-        "status": np.asarray(STATUSES, dtype=object)[res.status[0]],
+        "status": np.asarray(STATUSES, dtype=object)[o.status[0]],
         "precondition_failed": res.precondition_failed[0],
-        "kept": o.kept[0],
-        "cut": o.cut[0],
-        "cancelled": o.cancelled[0],
+        **{name: o.channel(name)[0] for name in CHANNEL_NAMES},
         "rewarded": o.rewarded[0],
     })
     if o.evaluated is not None:   # the coverage rule: who self-evaluated
@@ -87,15 +88,11 @@ def run_year(scenario: Scenario) -> YearResult:
     if o.feedback is not None:   # the evaluation cycle's columns, where the rules exist
         alloc["feedback"] = o.feedback[0]
         alloc["rectified"] = o.rectified[0]
-        alloc["recovered_unrectified"] = (0.0 if o.recovered_unrectified is None
-                                          else o.recovered_unrectified[0])
     if res.gate is not None:   # the pre-evaluation of next year's request
         alloc["expected_score"] = o.expected[0]
         alloc["pre_evaluation"] = np.where(res.gate[0] >= 0, np.asarray(GATE, dtype=object)[
             res.gate[0]], "")
         alloc["pre_evaluation_saved"] = res.gate_saved[0]
-    if res.postponed is not None:
-        alloc["postponed"] = o.postponed[0]
     if o.blacklisted is not None:
         alloc["blacklisted"] = o.blacklisted[0]
     if res.postponed is not None or res.cut_failed is not None or o.blacklisted is not None:
@@ -128,7 +125,8 @@ def grade_names(scenario: Scenario, outcome: YearOutcome
 
 
 def ledger_table(alloc: pd.DataFrame, grade_order: tuple[str, ...]) -> pd.DataFrame:
-    """Money by department and grade: budget, kept, cut, cancelled, rewarded, next, net (yuan)."""
+    """Money by department and grade (yuan): the :data:`MONEY` columns — budget, its
+    channels, rewarded, next budget — and net (next budget − budget)."""
     cat = pd.Categorical(alloc["grade"], categories=list(grade_order), ordered=True)
     g = alloc.assign(grade=cat).groupby(["department", "grade"], observed=True, sort=True)
     out = g[list(MONEY)].sum()
@@ -167,13 +165,20 @@ def summarise(scenario: Scenario, alloc: pd.DataFrame, by_grade: pd.DataFrame,
                     "floor": link.floor, "cap": link.cap,
                     "preconditions": list(link.preconditions)},
         **({"evaluation_cycle": cycle_summary(scenario, alloc, values)}
-           if {"feedback", "postponed", "blacklisted", "evaluated"} & set(alloc.columns)
-           else {}),
+           if {"feedback", "blacklisted", "evaluated"} & set(alloc.columns)
+           or postpones(link) else {}),
         "totals_yuan": totals,
         "by_grade": by_grade.to_dict(orient="records"),
         "precondition_failures": int(alloc["precondition_failed"].sum()),
         "metrics": values,
     }
+
+
+def postpones(link: Any) -> bool:
+    """Whether the linkage policy has a rule that may postpone a project (a precondition
+    whose consequence is ``postpone``, or a pre-evaluation)."""
+    return (any(kind == "postpone" for kind, _ in link.consequences)
+            or link.pre_evaluation is not None)
 
 
 def cycle_summary(scenario: Scenario, alloc: pd.DataFrame, values: dict[str, float]
@@ -192,7 +197,7 @@ def cycle_summary(scenario: Scenario, alloc: pd.DataFrame, values: dict[str, flo
             "fed_back": int(alloc["feedback"].sum()),
             "rectified": int(alloc["rectified"].sum()),
             "recovered_unrectified": float(alloc["recovered_unrectified"].sum())}
-    if "postponed" in alloc.columns:
+    if postpones(link):
         out["postponed_total"] = float(alloc["postponed"].sum())
     if "blacklisted" in alloc.columns:
         out["blacklisted_units"] = sorted(map(str, alloc.loc[alloc["blacklisted"],
@@ -210,14 +215,16 @@ def cycle_summary(scenario: Scenario, alloc: pd.DataFrame, values: dict[str, flo
 
 def department_results(year: YearResult, advanced_share: float = 0.2) -> pd.DataFrame:
     """Department-overall results from project results (部门整体): one row per department —
-    projects, budget, next budget and change, ``score`` (the budget-weighted mean of its
-    projects' scores, :func:`perfsim.kernel.metrics.unit_scores`) and the unweighted
-    ``mean_score``, ``rank`` (1 = the highest score; ties share the best rank) and
-    ``advanced`` (先进单位: the top ``advanced_share`` of departments,
-    :func:`perfsim.kernel.metrics.top_units` — Wenzhou names the top 20%). Sorted by rank.
+    projects, how many were ``evaluated`` and ``not_evaluated`` this year (a coverage rule,
+    deferred cross-year evaluation, a unit's refusal to self-evaluate), budget, next budget
+    and change, ``score`` (the budget-weighted mean of its evaluated projects' scores,
+    :func:`perfsim.kernel.metrics.unit_scores`) and the unweighted ``mean_score`` over the
+    same projects (NaN for a department with none evaluated), ``rank`` (1 = the highest
+    score; ties share the best rank) and ``advanced`` (先进单位: the top ``advanced_share``
+    of departments, :func:`perfsim.kernel.metrics.top_units` — Wenzhou names the top 20%).
+    Sorted by rank.
     A portfolio whose rows are departments scored on their own table (Wenzhou's) gives each
-    department its own score. Under a coverage rule the score is over the projects that
-    self-evaluated (a department with none has no score)."""
+    department its own score."""
     if (isinstance(advanced_share, bool) or not isinstance(advanced_share, int | float)
             or not 0 < advanced_share <= 1):
         raise InputError(field="advanced_share", value=advanced_share,
@@ -227,18 +234,24 @@ def department_results(year: YearResult, advanced_share: float = 0.2) -> pd.Data
     n = len(names)
     budget = alloc["budget"].to_numpy(dtype=float)
     score = alloc["score"].to_numpy(dtype=float)
-    graded = (None if "evaluated" not in alloc.columns    # the projects graded this year
-              else alloc["evaluated"].to_numpy(dtype=bool)[None])
+    seen = (np.ones(len(alloc), dtype=bool) if "evaluated" not in alloc.columns
+            else alloc["evaluated"].to_numpy(dtype=bool))   # the projects graded this year
+    graded = None if "evaluated" not in alloc.columns else seen[None]
     weighted = metrics.unit_scores(score[None], budget, units, n, graded)[0]
     count = np.bincount(units, minlength=n)
+    evaluated = np.bincount(units, weights=seen, minlength=n).astype(int)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(units, weights=np.where(seen, score, 0.0), minlength=n) / evaluated
     out = pd.DataFrame({
         "department": names,
         "projects": count,
+        "evaluated": evaluated,
+        "not_evaluated": count - evaluated,
         "budget": np.bincount(units, weights=budget, minlength=n),
         "next_budget": np.bincount(units, weights=alloc["next_budget"].to_numpy(float),
                                    minlength=n),
         "score": weighted,
-        "mean_score": np.bincount(units, weights=score, minlength=n) / np.maximum(count, 1),
+        "mean_score": np.where(evaluated > 0, mean, np.nan),
     })
     out["change"] = out["next_budget"] - out["budget"]
     out["rank"] = out["score"].rank(ascending=False, method="min").astype("Int64")
