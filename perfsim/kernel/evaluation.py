@@ -250,14 +250,20 @@ class Costs:
     third_party_yuan: float = 0.0
     third_party_days: float = 0.0
     deposit: float = 0.0   # share of the third party's fee withheld, forfeited on a bad check
+    instead_of_self: bool = False   # an intermediary's evaluation replaces the self-evaluation
 
     def of(self, evaluated: np.ndarray, checked: np.ndarray,
            evaluator: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Per row (yuan and staff-days) for ``evaluated`` and ``checked`` masks (rows,
         projects): ``self``, ``recheck``, ``total`` yuan and ``days``. With ``evaluator``
         (:data:`EVALUATORS` codes per project) each re-check is priced by its evaluator: the
-        finance re-check, an intermediary, a third party (less its forfeited deposit)."""
-        n_self = evaluated.sum(axis=-1).astype(float)
+        finance re-check, an intermediary, a third party (less its forfeited deposit). With
+        ``instead_of_self`` a project an intermediary evaluates is not self-evaluated: it
+        counts as the intermediary's evaluation only (Weifang: 22 self + 7 = 29)."""
+        own_work = evaluated
+        if self.instead_of_self and evaluator is not None:
+            own_work = evaluated & (evaluator != 1)
+        n_self = own_work.sum(axis=-1).astype(float)
         own = np.asarray(self.self_yuan) * n_self
         days = np.asarray(self.self_days) * n_self
         if evaluator is None:

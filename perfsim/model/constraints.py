@@ -281,6 +281,8 @@ CONSTRAINTS: dict[str, Constraint] = {
     "simulation.evaluators.deposit": _share("share of a third party's fee withheld"),
     "simulation.evaluators.deposit_tolerance": _points("the error (points) beyond which the "
                                                        "deposit is forfeited (0: never)"),
+    "simulation.evaluators.instead_of_self": _flag("a project an intermediary evaluates is "
+                                                   "not self-evaluated (Weifang: 22 + 7)"),
     "simulation.evaluators.blacklist_years": _at_least(0, "years", "years a third party is "
                                                        "barred after a forfeit (0: off)",
                                                        kind=INT),

@@ -111,6 +111,9 @@ class Settings:
     deposit: float = 0.0
     deposit_tolerance: float = 0.0
     blacklist_years: int = 0            # years a third party is barred after a forfeit
+    #: an intermediary's evaluation stands in for the unit's self-evaluation: the projects
+    #: it evaluates are not self-evaluated (Weifang: 22 by the units + 7 by intermediaries)
+    intermediary_instead_of_self: bool = False
 
     def __post_init__(self) -> None:
         def bad(name: str, problem: str) -> None:
@@ -245,7 +248,8 @@ _LAYOUT: dict[str, dict[str, str]] = {
                    "third_party_cost": "third_party_cost",
                    "third_party_days": "third_party_days",
                    "deposit": "deposit", "deposit_tolerance": "deposit_tolerance",
-                   "blacklist_years": "blacklist_years"},
+                   "blacklist_years": "blacklist_years",
+                   "instead_of_self": "intermediary_instead_of_self"},
     "dynamics": {"entry_rate": "entry_rate", "escalation_years": "escalation_years"},
     "uncertainty": {"weights": "weight_uncertainty", "concentration": "weight_concentration",
                     "pct": "weight_pct", "cutoff_jitter": "cutoff_jitter",

@@ -144,7 +144,7 @@ def costs_of(settings: Settings, design: RowDesign | None = None) -> Costs:
                  self_days=get("days_self"), recheck_days=get("days_recheck"),
                  intermediary_yuan=s.intermediary_cost, intermediary_days=s.intermediary_days,
                  third_party_yuan=s.third_party_cost, third_party_days=s.third_party_days,
-                 deposit=s.deposit)
+                 deposit=s.deposit, instead_of_self=s.intermediary_instead_of_self)
 
 
 def process_of(settings: Settings, measure: Measure, design: RowDesign | None = None,
