@@ -28,10 +28,12 @@ from perfsim.run.sensitivity import evaluate_samples
 
 BUNDLED = sorted(SCENARIOS.glob("*.yaml"))
 MONEY = ("savings", "cut_total", "cancelled_total", "rewarded_total", "next_total")
-# in-year monitoring (Zhucheng's checkpoints, Weifang's year-end clearing) is not part of the
-# observed year: the paths are compared with it off (tests/test_sources.py prices it)
+# in-year monitoring (Zhucheng's checkpoints, Weifang's year-end clearing) and re-checks
+# (Weifang's intermediaries, who measure the truth) are not part of the observed year: the
+# paths are compared with them off (tests/test_sources.py prices them)
 IN_YEAR_OFF = {"simulation.monitoring.checkpoints": [],
-               "simulation.monitoring.year_end_clearing": False}
+               "simulation.monitoring.year_end_clearing": False,
+               "simulation.spot_check.share": 0}
 
 
 @pytest.fixture(scope="module", params=BUNDLED, ids=lambda p: p.stem)
