@@ -616,8 +616,10 @@ def recheck_scores(self_score: np.ndarray, recheck_score: np.ndarray, checked: n
                    ) -> np.ndarray:
     """The score that is graded after re-checks (points, floored at 0).
 
-    For checked projects: the re-check replaces the self-score (``replace``); the Wenzhou gap
-    rule deducts ``per`` points per ``step`` points of |self − re-check| above ``gap``; an
+    For checked projects: the re-check replaces the self-score (``replace``); the
+    project-score gap deduction (``gap_rule``, after Wenzhou's re-check rule, which takes the
+    points off the department's score instead: datasets/indicator_systems/wenzhou_2013.yaml)
+    deducts ``per`` points per ``step`` points of |self − re-check| above ``gap``; an
     optional ``inflation_penalty`` is deducted when the self-score exceeds the re-check by more
     than ``gap``. Unchecked projects keep their self-score, plus ``unchecked_bonus`` points
     where a rule rewards the absence of an audit (Fujian: 2 points because no spot check was
