@@ -26,6 +26,13 @@ from perfsim.run.year import run_year
 _NOT_SWEPT = ("calibrate", "grade_budgets", "n_projects", "n_departments", "total_budget")
 
 
+def generated(scenario: Scenario) -> bool:
+    """True when the scenario generates its portfolio (``portfolio: generate:``): only then
+    has it generator assumptions to sweep."""
+    doc = scenario.document.get("portfolio")
+    return isinstance(doc, Mapping) and isinstance(doc.get("generate"), Mapping)
+
+
 def generator_sweep(scenario: Scenario, grid: Mapping[str, Sequence[Any]], *,
                     grade: str = "fair", refit: bool = False) -> pd.DataFrame:
     """One row per combination of the generator settings in ``grid`` (setting → values,
@@ -40,9 +47,7 @@ def generator_sweep(scenario: Scenario, grid: Mapping[str, Sequence[Any]], *,
     the calibrated setting's value (``solved``, NaN without a calibration), ``count_<grade>``
     and ``money_<grade>`` (projects rated ``grade`` and the yuan they hold), ``cut_total``,
     ``cancelled_total`` and ``savings``."""
-    doc = scenario.document.get("portfolio")
-    spec = doc.get("generate") if isinstance(doc, Mapping) else None
-    if not isinstance(spec, Mapping):
+    if not generated(scenario):
         raise InputError(scenario.source, field="portfolio", problem="a generator sweep needs "
                          "a generated portfolio (portfolio: generate:)")
     if grade not in scenario.grading.labels.codes:
@@ -55,7 +60,7 @@ def generator_sweep(scenario: Scenario, grid: Mapping[str, Sequence[Any]], *,
         if isinstance(values, str) or not isinstance(values, Sequence) or not values:
             raise InputError(field=f"portfolio.generate.{key}", value=values,
                              problem="must be a non-empty list of values")
-    base = dict(spec)
+    base = dict(scenario.document["portfolio"]["generate"])
     preset = base.pop("preset", None)
     use_system = base.pop("use_indicator_system", True)
     calibration = scenario.portfolio.calibration
