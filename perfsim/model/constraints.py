@@ -234,8 +234,9 @@ CONSTRAINTS: dict[str, Constraint] = {
                                                 "must cover (0: none)", vary=True),
     "simulation.spot_check.noise": _sd("re-check measurement noise", vary=True),
     "simulation.spot_check.replace": _flag("the re-check score replaces the self-score"),
-    "simulation.spot_check.gap_rule": _flag("the project-score gap deduction (after Wenzhou's re-check rule, "
-                                             "which deducts from the department's score)"),
+    "simulation.spot_check.gap_rule": _flag("the project-score gap deduction (after Wenzhou's "
+                                            "re-check rule, which deducts from the "
+                                            "department's score)"),
     "simulation.spot_check.gap": _points("the gap the rule tolerates"),
     "simulation.spot_check.per": _points("points lost per step"),
     "simulation.spot_check.step": Constraint(REAL, 0.0, TOTAL, (False, True), "points",
