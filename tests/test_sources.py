@@ -252,3 +252,60 @@ def test_every_source_scenario_has_a_row_in_the_readme_source_table():
     for name in ("zhucheng_2022", "weifang", "wenzhou_2013", "liupanshui_2022",
                  "liupanshui_2022_pre_evaluation", "fujian_housing"):
         assert name in rows, name
+
+
+# --- the gap rule on the department's score in the Monte Carlo ---------------------------------
+
+def test_unit_gap_points_by_hand():
+    from perfsim.kernel.metrics import unit_gap_points
+    # unit 0: projects of 1 and 3 yuan, both checked: self (90 + 3 × 98) / 4 = 96 against
+    # re-check (80 + 3 × 80) / 4 = 80, a gap of 16 > 10: −1 per whole 5 points = −3
+    # (excess: (16 − 10) / 5 → −1); unit 1: only the 75-vs-80 project checked, gap 5: 0
+    args = (np.array([[90.0, 98.0, 80.0, 70.0]]), np.array([[80.0, 80.0, 75.0, 60.0]]),
+            np.array([[True, True, True, False]]), np.array([1.0, 3.0, 2.0, 2.0]),
+            np.array([0, 0, 1, 1]), 2)
+    assert unit_gap_points(*args).tolist() == [[3.0, 0.0]]
+    assert unit_gap_points(*args, mode="excess").tolist() == [[1.0, 0.0]]
+    # a unit with nothing checked loses nothing
+    assert unit_gap_points(*args[:2], np.zeros((1, 4), dtype=bool), *args[3:]).tolist() == [
+        [0.0, 0.0]]
+
+
+def _gap_scenario(tmp_path, rule: str) -> perfsim.Scenario:
+    gap = {"off": "gap_rule: false", "project": "gap_rule: true, gap_on: project",
+           "department": "gap_rule: true, gap_on: department"}[rule]
+    path = tmp_path / f"gap_{rule}.yaml"
+    path.write_text(
+        f"name: gap_{rule}\nseed: 5\n"
+        "portfolio: {generate: {n_projects: 200, n_departments: 10, total_budget: 1.0e+9,"
+        " performance_mean: 0.8, performance_sd: 0.08}}\n"
+        "grading: {labels: national, cutoffs: [90, 80, 60]}\n"
+        "linkage: {rule: liupanshui, ratio: 0.15, pool: treasury}\n"
+        "simulation:\n  replications: 8\n"
+        "  self_evaluation: {inflation_mean: 0.12, inflation_sd: 0.04}\n"
+        f"  spot_check: {{share: 0.5, {gap}}}\n", encoding="utf-8")
+    return perfsim.load(path)
+
+
+def test_the_gap_rule_on_the_department_moves_no_project_score_but_the_ranking(tmp_path):
+    runs = {rule: _gap_scenario(tmp_path, rule).simulate().replications
+            for rule in ("off", "project", "department")}
+    money = ["savings", "cut_total", "next_total", "count_excellent", "count_good",
+             "count_fair", "count_poor"]
+    # on the department: every project's graded score as without the rule, to the yuan
+    pd.testing.assert_frame_equal(runs["department"][money], runs["off"][money])
+    # on the project (the project-score gap deduction): inflated projects lose points
+    assert not runs["project"][money].equals(runs["off"][money])
+    # the departments' scores, and so their ranking, change with the rule on the department
+    assert not np.allclose(runs["department"]["department_rank_stability"],
+                           runs["off"]["department_rank_stability"])
+
+
+def test_gap_on_is_one_of_two_places(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text((SCENARIOS / "weifang.yaml").read_text(encoding="utf-8")
+                    .replace("    selection: random\n",
+                             "    selection: random\n    gap_on: ministry\n"), encoding="utf-8")
+    assert main(["validate", str(path)]) == 2
+    line = one_error_line(capsys)
+    assert "simulation.spot_check.gap_on" in line and "ministry" in line

@@ -291,6 +291,7 @@ class Process:
     selection: str = "random"
     replace: bool = True
     gap_rule: bool = False
+    gap_on: str = "project"   # department: the gap rule leaves project scores alone
     gap: float = 10.0
     per: float = 1.0
     step: float = 5.0
@@ -331,6 +332,9 @@ class ProcessScores:
     honest_self: np.ndarray | None  # the self-score without inflation
     recheck: np.ndarray | None = None   # the re-check's score (the self-score where unchecked)
     evaluator: np.ndarray | None = None  # who re-checked (EVALUATORS codes; None: finance)
+    #: Wenzhou's gap rule on the department's score: (gap, per, step, gap_mode), None when
+    #: the rule is off or lands on the project's score
+    department_gap: tuple[float, float, float, str] | None = None
 
 
 def prepare_leaves(draws: YearDraws, mean: np.ndarray, process: Process, span: np.ndarray
@@ -441,7 +445,8 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
         if evaluator is not None and p.deposit_tolerance > 0:
             erred = np.abs(re_score - true) > p.deposit_tolerance
             evaluator = np.where((evaluator == 2) & erred, 3, evaluator).astype(np.int8)
-    rules = dict(replace=p.replace, gap_rule=p.gap_rule, gap=p.gap, per=p.per, step=p.step,
+    on_project = p.gap_rule and p.gap_on != "department"
+    rules = dict(replace=p.replace, gap_rule=on_project, gap=p.gap, per=p.per, step=p.step,
                  gap_mode=p.gap_mode, inflation_penalty=p.penalty,
                  unchecked_bonus=p.unchecked_bonus)
     final = recheck_scores(self_score, re_score, checked, **rules)
@@ -449,7 +454,9 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
                                                              **rules)
     return ProcessScores(true=true, self=self_score, final=final, checked=checked,
                          honest=honest, honest_self=honest_self, recheck=re_score,
-                         evaluator=evaluator)
+                         evaluator=evaluator,
+                         department_gap=((p.gap, p.per, p.step, p.gap_mode)
+                                         if p.gap_rule and not on_project else None))
 
 
 def assign_evaluators(checked: np.ndarray, budget: np.ndarray,

@@ -237,6 +237,10 @@ CONSTRAINTS: dict[str, Constraint] = {
     "simulation.spot_check.gap_rule": _flag("the project-score gap deduction (after Wenzhou's "
                                             "re-check rule, which deducts from the "
                                             "department's score)"),
+    "simulation.spot_check.gap_on": _choice(("project", "department"), "where the gap "
+                                            "deduction lands: the project's graded score, or "
+                                            "the department's score that ranks departments "
+                                            "for advanced units (Wenzhou's 四.1)"),
     "simulation.spot_check.gap": _points("the gap the rule tolerates"),
     "simulation.spot_check.per": _points("points lost per step"),
     "simulation.spot_check.step": Constraint(REAL, 0.0, TOTAL, (False, True), "points",

@@ -59,6 +59,8 @@ class Settings:
     recheck_noise: float = 0.02
     recheck_replaces: bool = True
     gap_rule: bool = False
+    gap_on: str = "project"             # project: off the graded score; department: off the
+                                        # department's score (Wenzhou), no project score moves
     gap: float = 10.0
     gap_per: float = 1.0
     gap_step: float = 5.0
@@ -227,7 +229,8 @@ _LAYOUT: dict[str, dict[str, str]] = {
                    "risk_history": "check_risk_history",
                    "days_budget": "check_days_budget", "funds_share": "check_funds_share",
                    "noise": "recheck_noise", "replace": "recheck_replaces",
-                   "gap_rule": "gap_rule", "gap": "gap", "per": "gap_per", "step": "gap_step",
+                   "gap_rule": "gap_rule", "gap_on": "gap_on", "gap": "gap", "per": "gap_per",
+                   "step": "gap_step",
                    "gap_mode": "gap_mode",
                    "inflation_penalty": "inflation_penalty",
                    "unchecked_bonus": "unchecked_bonus"},
