@@ -168,6 +168,13 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"YAML nesting deeper than (?P<n>\S+) levels", "YAML 嵌套超过 {n} 层"),
     (r"YAML alias inside the node it refers to", "YAML 别名位于它所引用的节点之内（结构无穷无尽）"),
     (r"cannot parse a YAML value", "无法解析 YAML 值"),
+    # sources
+    (r"the one-year run takes no --years, --replications or --no-noise",
+     "单年测算不接受 --years、--replications 或 --no-noise"),
+    (r"a generator sweep needs a generated portfolio \(portfolio: generate:\)",
+     "生成假设扫描需要合成项目库 (portfolio: generate:)"),
+    (r"not a generator assumption a sweep can vary", "不是扫描可以改变的生成假设"),
+    (r"not a grade of the scenario", "不是本情景的等级"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)
