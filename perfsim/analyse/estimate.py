@@ -100,7 +100,7 @@ def _numbers(data: pd.DataFrame, col: str) -> np.ndarray:
     pos = int(np.flatnonzero(bad)[0])
     where, value = _row(data.index[pos]), raw.iloc[pos]
     if pd.isna(value):
-        raise InputError(where=where, field=col, problem="missing value (a blank cell)")
+        raise InputError(where=where, field=col, problem="missing value (a blank or NaN cell)")
     if np.isnan(values[pos]):
         raise InputError(where=where, field=col, value=value, problem="must be a number")
     if np.isinf(values[pos]):
@@ -132,7 +132,7 @@ def _grade_index(values: pd.Series, labels: LabelSet, field: str = "grade") -> n
     for pos, (label, v) in enumerate(values.items()):
         if pd.isna(v) or not str(v).strip():
             raise InputError(where=_row(label), field=field,
-                             problem="missing value (a blank cell)")
+                             problem="missing value (a blank or NaN cell)")
         try:
             out[pos] = labels.index(str(v).strip())
         except InputError as err:
@@ -216,7 +216,7 @@ def inflation_model(data: pd.DataFrame, *, gap: str | None = None,
     blank = data[department].isna() | (data[department].astype(str).str.strip() == "")
     if blank.any():
         raise InputError(where=_row(data.index[blank.to_numpy()][0]), field=department,
-                         problem="missing value (a blank cell)")
+                         problem="missing value (a blank or NaN cell)")
     groups = data[department].astype(str).to_numpy()
     if np.unique(groups).size < 2:
         raise InputError(where="inflation_model", field=department,
