@@ -91,11 +91,11 @@ def test_inflation_with_an_infinite_score_or_no_department(tmp_path, capsys):
     csv = write(tmp_path / "r.csv",
                 "department,self_score,recheck_score\nA,90,85\nB,-inf,80\nB,70,60\n")
     line = refused(capsys, ["estimate", "inflation", str(csv)])
-    assert f"第 3 行 row 3: 字段 field 'self_score' = -inf" in line
+    assert "第 3 行 row 3: 字段 field 'self_score' = -inf" in line
     csv = write(tmp_path / "r.csv",
                 "department,self_score,recheck_score\nA,90,85\nB,80,80\n,70,60\n")
     line = refused(capsys, ["estimate", "inflation", str(csv)])
-    assert f"第 4 行 row 4: 字段 field 'department'" in line
+    assert "第 4 行 row 4: 字段 field 'department'" in line
 
 
 def test_budget_change_with_no_more_rows_than_terms(tmp_path, capsys):
@@ -107,14 +107,17 @@ def test_budget_change_with_no_more_rows_than_terms(tmp_path, capsys):
 
 def test_the_rows_left_out_are_the_ones_the_rule_leaves_out():
     """Not evaluated and zero-budget projects are left out, the rest fitted (counted by
-    hand: 6 rows, 1 not evaluated, 1 with budget 0 → 4)."""
+    hand: 8 rows, 1 not evaluated, 1 with budget 0 → 6; changes next / budget − 1)."""
     data = pd.DataFrame({
-        "score": [95, 70, 85, 60, 90, 80], "budget": [100, 100, 0, 100, 200, 100],
-        "grade": ["excellent", "fair", "good", "not_evaluated", "excellent", "good"],
-        "next_budget": [110, 90, 50, 100, 230, 100]})
+        "score": [95, 70, 85, 60, 90, 80, 75, 88],
+        "budget": [100, 100, 0, 100, 200, 100, 50, 400],
+        "grade": ["excellent", "fair", "good", "not_evaluated", "excellent", "good", "fair",
+                  "good"],
+        "next_budget": [110, 90, 50, 100, 230, 100, 45, 420]})
     est = budget_change_model(data)
-    assert est.n_obs == 4
-    assert est.result.model.endog.tolist() == pytest.approx([0.10, -0.10, 0.15, 0.0])
+    assert est.n_obs == 6
+    assert est.result.model.endog.tolist() == pytest.approx([0.10, -0.10, 0.15, 0.0, -0.10,
+                                                             0.05])
 
 
 # --- the other commands ----------------------------------------------------------------------

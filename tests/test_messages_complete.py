@@ -52,9 +52,9 @@ def _items(node: ast.expr | None, env: dict[str, list[Item]]) -> list[Item]:
         for v in node.values:
             if isinstance(v, ast.Constant):
                 parts = [(str(v.value),)]
-            elif (isinstance(v, ast.FormattedValue) and isinstance(v.value, ast.Name)
-                  and v.value.id in env and v.format_spec is None):
-                parts = env[v.value.id]
+            elif (isinstance(v, ast.FormattedValue) and v.format_spec is None
+                  and _items(v.value, env)):  # a known name, or texts such as {'>' if a else '>='}
+                parts = _items(v.value, env)
             else:
                 parts = [SAMPLES]
             out = [_cat(a, b) for a in out for b in parts]

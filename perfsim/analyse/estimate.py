@@ -336,8 +336,11 @@ def budget_change_model(data: pd.DataFrame, *, score: str = "score", grade: str 
     res = sm.OLS(y, X).fit(cov_type=cov_type)
     ci = res.conf_int(alpha=1 - conf_level)
     table = _tidy(list(X.columns), res.params, res.bse, ci, res.pvalues)
+    with warnings.catch_warnings():  # the normality test of the summary needs 8 rows
+        warnings.filterwarnings("ignore", message="omni_normtest is not valid")
+        summary = res.summary()
     return Estimate(f"OLS of the {'relative ' if relative and not change else ''}budget change",
-                    res.summary(), table, res, int(len(y)),
+                    summary, table, res, int(len(y)),
                     {"reference_grade": labels.codes[ref], "r_squared": float(res.rsquared)})
 
 
