@@ -5,10 +5,15 @@ The texts are collected from the source with :mod:`ast`, not from running the co
 ``problem`` given to :class:`perfsim.errors.InputError` (keyword or fifth positional
 argument), every message of an :class:`perfsim.errors.OutputBusyError` (translated from its
 first ``": "`` part that the table knows) and every ``argparse.ArgumentTypeError`` message (a
-usage error, translated like argparse's own). A plain string is taken as it is; an f-string
-with each ``{...}`` replaced by a sample value (``1``, a number fits every placeholder
-pattern in the table); both branches of a conditional ``a if c else b``; the literal start of
-``"..." + x``. Texts built elsewhere (a variable) are not collected.
+usage error, translated like argparse's own). A plain string is taken as it is; both branches of a conditional ``a if c else b``; a name
+(``problem=problem``, or ``{what}`` inside an f-string) as each text the nearest statement
+before the call assigns it; any other ``{...}`` of an f-string as a sample value (``1``: a
+number fits every placeholder pattern in the table) or as nothing (an optional suffix such as
+``{hint}``), the text passing when either rendering is translated; the literal start of
+``"..." + x``. Texts built elsewhere (in another function) are not collected.
+
+Every text without its Chinese is listed in one failure, so that a new refusal is found at
+once with where it is raised.
 """
 
 from __future__ import annotations
@@ -41,8 +46,8 @@ def _cat(a: Item, b: Item) -> Item:
 
 def _items(node: ast.expr | None, env: dict[str, list[Item]]) -> list[Item]:
     """The problem texts an expression can give, each as its renderings; empty when the text
-    is not written out. A name assigned a written-out text once in the same function stands
-    for each of its texts (every one must be translated)."""
+    is not written out. ``env`` holds the texts of the names the nearest assignment gives
+    (each one must be translated)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return [(node.value,)]
     if isinstance(node, ast.Name):
