@@ -5,7 +5,9 @@ The texts are collected from the source with :mod:`ast`, not from running the co
 ``problem`` given to :class:`perfsim.errors.InputError` (keyword or fifth positional
 argument), every message of an :class:`perfsim.errors.OutputBusyError` (translated from its
 first ``": "`` part that the table knows) and every ``argparse.ArgumentTypeError`` message (a
-usage error, translated like argparse's own). A plain string is taken as it is; both branches of a conditional ``a if c else b``; a name
+usage error, translated like argparse's own).
+
+A plain string is taken as it is; both branches of a conditional ``a if c else b``; a name
 (``problem=problem``, or ``{what}`` inside an f-string) as each text the nearest statement
 before the call assigns it; any other ``{...}`` of an f-string as a sample value (``1``: a
 number fits every placeholder pattern in the table) or as nothing (an optional suffix such as
