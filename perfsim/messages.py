@@ -338,6 +338,9 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"too few re-checked projects per department to fit the model",
      "每个部门复核的项目太少，无法拟合模型（矩阵奇异）"),
     (r"the model cannot be fitted to these data", "这些数据无法拟合该模型"),
+    (r"the same for every project fitted", "所有参与拟合的项目取值相同，无法与截距区分其影响"),
+    (r"the grades are a function of the score here",
+     "此处等级完全由得分决定，无法区分两者的影响（设计矩阵秩亏）"),
     (r"not a readable CSV file", "不是可读取的 CSV 文件"),
     (r"missing value \(a blank or NaN cell\)", "缺少数值（空白或 NaN 单元格）"),
     # -- calibration and sensitivity

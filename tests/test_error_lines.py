@@ -5,6 +5,7 @@ and the value; exit status 2; no traceback."""
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -103,6 +104,29 @@ def test_budget_change_with_no_more_rows_than_terms(tmp_path, capsys):
     csv = write(tmp_path / "a.csv", HEADER + "95,excellent,100,110\n70,fair,100,90\n")
     line = refused(capsys, ["estimate", "budget-change", str(csv)])
     assert "'rows' = 2" in line
+
+
+def test_budget_change_with_one_score_for_all(tmp_path, capsys):
+    body = "".join(f"80,{g},100,{n}\n" for g, n in
+                   [("good", 110), ("good", 90), ("fair", 100), ("fair", 80), ("good", 105)])
+    csv = write(tmp_path / "a.csv", HEADER + body)
+    line = refused(capsys, ["estimate", "budget-change", str(csv)])
+    assert "字段 field 'score' = 80" in line
+
+
+def test_budget_change_the_same_for_all_is_fitted_exactly_without_warnings(tmp_path, capsys):
+    """Every budget up 10 %: the intercept is 0.10 and the score's effect 0, by hand; no
+    warning (an undefined R²) on the way."""
+    body = "80,good,100,110\n70,good,200,220\n60,fair,100,110\n90,fair,50,55\n95,good,10,11\n"
+    csv = write(tmp_path / "a.csv", HEADER + body)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["estimate", "budget-change", str(csv), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    table = {row["term"]: row for row in json.loads(out)["table"]}
+    assert table["const"]["estimate"] == pytest.approx(0.10, abs=1e-12)
+    assert table["score"]["estimate"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_the_rows_left_out_are_the_ones_the_rule_leaves_out():

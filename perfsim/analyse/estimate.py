@@ -333,15 +333,27 @@ def budget_change_model(data: pd.DataFrame, *, score: str = "score", grade: str 
         if k != ref:
             X[f"grade[{labels.codes[k]}]"] = (g == k).astype(float)
     _enough(len(y), X.shape[1], "budget_change_model")
-    res = sm.OLS(y, X).fit(cov_type=cov_type)
-    ci = res.conf_int(alpha=1 - conf_level)
-    table = _tidy(list(X.columns), res.params, res.bse, ci, res.pvalues)
-    with warnings.catch_warnings():  # the normality test of the summary needs 8 rows
-        warnings.filterwarnings("ignore", message="omni_normtest is not valid")
+    if np.ptp(X[score].to_numpy()) == 0:
+        raise InputError(where="budget_change_model", field=score, value=float(X[score].iloc[0]),
+                         problem="the same for every project fitted, so its effect cannot be "
+                                 "told from the intercept")
+    if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
+        raise InputError(where="budget_change_model", field=grade,
+                         problem="the grades are a function of the score here, so their effects "
+                                 "cannot be told apart (a rank-deficient design)")
+    with warnings.catch_warnings():
+        # a budget change the same for every project is fitted exactly: R² is undefined and
+        # the summary's residual moments degenerate, which is no problem of the estimates
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.filterwarnings("ignore", message="omni_normtest is not valid")  # < 8 rows
+        res = sm.OLS(y, X).fit(cov_type=cov_type)
+        ci = res.conf_int(alpha=1 - conf_level)
+        table = _tidy(list(X.columns), res.params, res.bse, ci, res.pvalues)
         summary = res.summary()
+        r_squared = float(res.rsquared)
     return Estimate(f"OLS of the {'relative ' if relative and not change else ''}budget change",
                     summary, table, res, int(len(y)),
-                    {"reference_grade": labels.codes[ref], "r_squared": float(res.rsquared)})
+                    {"reference_grade": labels.codes[ref], "r_squared": r_squared})
 
 
 #: The models ``perfsim estimate`` runs on a CSV, by command-line name.
