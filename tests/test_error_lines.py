@@ -99,6 +99,21 @@ def test_inflation_with_an_infinite_score_or_no_department(tmp_path, capsys):
     assert "第 4 行 row 4: 字段 field 'department'" in line
 
 
+def test_grades_on_a_score_the_same_for_all(tmp_path, capsys):
+    csv = write(tmp_path / "g.csv", "OUT,grade\n3,poor\n3,good\n3,good\n3,excellent\n3,poor\n")
+    line = refused(capsys, ["estimate", "grades", str(csv), "--scores", "OUT"])
+    assert "字段 field 'OUT' = 3" in line
+
+
+def test_inflation_with_the_same_gap_everywhere(tmp_path, capsys):
+    """Four projects each re-checked at their own score: no gap varies, so there is no
+    department variance to estimate (it used to print a table of blanks)."""
+    csv = write(tmp_path / "r.csv", "department,self_score,recheck_score\n"
+                "A,90,90\nA,80,80\nB,70,70\nB,75,75\n")
+    line = refused(capsys, ["estimate", "inflation", str(csv)])
+    assert "'self_score - recheck_score' = 0" in line
+
+
 def test_budget_change_with_no_more_rows_than_terms(tmp_path, capsys):
     # const, score and one grade dummy: three terms, two rows
     csv = write(tmp_path / "a.csv", HEADER + "95,excellent,100,110\n70,fair,100,90\n")

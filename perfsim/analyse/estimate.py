@@ -174,6 +174,11 @@ def ordered_grades(data: pd.DataFrame, scores: Sequence[str], *, grade: str = "g
     if present.size < 2:
         raise InputError(where="ordered_grades", field=grade,
                          problem="needs at least two different grades")
+    for c in scores:
+        if np.ptp(X[c].to_numpy()) == 0:
+            raise InputError(where="ordered_grades", field=c, value=float(X[c].iloc[0]),
+                             problem="the same for every project fitted, so its effect cannot "
+                                     "be told from the thresholds")
     names = [labels.codes[len(labels) - 1 - k] for k in present]  # worst first
     y = pd.Series(pd.Categorical(worst_first, categories=list(present), ordered=True))
     _enough(len(y), len(scores) + len(present) - 1, "ordered_grades")
@@ -221,10 +226,16 @@ def inflation_model(data: pd.DataFrame, *, gap: str | None = None,
     if np.unique(groups).size < 2:
         raise InputError(where="inflation_model", field=department,
                          problem="needs at least two departments")
+    if np.ptp(y) == 0:
+        raise InputError(where="inflation_model", field=gap or f"{self_score} - {recheck_score}",
+                         value=float(y[0]), problem="the same for every project, so there is no "
+                         "variation to split between departments (the mean inflation is this "
+                         "value)")
     terms = ["intercept (mean inflation)", *covariates]
     model = sm.MixedLM(y, X, groups=groups)
     with warnings.catch_warnings():  # whether it converged is reported: extra["converged"]
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # the optimiser's trial steps
         try:
             res = model.fit(reml=reml)
         except np.linalg.LinAlgError:
