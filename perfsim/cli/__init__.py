@@ -9,18 +9,13 @@ line in :data:`COMMANDS`.
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+from collections.abc import Sequence
 
-from perfsim.errors import take_interrupts
-
-if sys.argv[:1] == ["-m"]:  # python -m perfsim.cli: take Ctrl-C before the commands load,
-    take_interrupts()        # as the perfsim command does (perfsim.start)
-
-import argparse  # noqa: E402  (after the handler)
-import os  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-
-from perfsim.cli import (  # noqa: E402
+import perfsim.cli.early  # noqa: F401  (first: python -m perfsim.cli takes Ctrl-C at once)
+from perfsim.cli import (
     app,
     bench,
     calibrate,
@@ -37,10 +32,10 @@ from perfsim.cli import (  # noqa: E402
     validate,
     weights,
 )
-from perfsim.cli.common import EXIT_INPUT, _Parser, set_parameters  # noqa: E402
-from perfsim.errors import PerfsimError  # noqa: E402
-from perfsim.io import handle_interrupts  # noqa: E402
-from perfsim.version import __version__  # noqa: E402
+from perfsim.cli.common import EXIT_INPUT, _Parser, set_parameters
+from perfsim.errors import PerfsimError
+from perfsim.io import handle_interrupts
+from perfsim.version import __version__
 
 __all__ = ["COMMANDS", "EXIT_INPUT", "build_parser", "main", "set_parameters"]
 
