@@ -539,8 +539,11 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
      "是 perfsim {k} 的输出，不是报告文件夹: 请另选"),
     (r"written by an earlier perfsim, which kept no list of its files",
      "由早期版本的 perfsim 写出，没有文件清单，分不清哪些是您的文件: 请删除或另选"),
+    (r"holds (?P<f>.+?) and (?P<n>\d+) more, which perfsim did not write",
+     "含有 {f} 及另外 {n} 项，均不是 perfsim 写的（或写后被改动）；perfsim 从不删除您的文件: "
+     "请移出该文件夹或另选"),
     (r"holds (?P<f>.+?), which perfsim did not write",
-     "含有 {f}，不是 perfsim 写的（或已改动）；perfsim 从不删除您的文件: 请移走或另选"),
+     "含有 {f}，不是 perfsim 写的（或写后被改动）；perfsim 从不删除您的文件: 请移出该文件夹或另选"),
     (r"the (?P<w>\S+) is an Excel file: name it \.xlsx", "{w} 是 Excel 文件: 请以 .xlsx 命名"),
     (r"not a folder \(name the --out folder of `perfsim import`\)",
      "不是文件夹（请指定 perfsim import 的 --out 文件夹）"),
