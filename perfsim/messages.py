@@ -165,7 +165,7 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"bad value", "值无效"),
     (r"too large: must lie within ±(?P<x>\S+)", "过大: 必须在 ±{x} 之内"),
     (r"too small for next_budget (?P<x>\S+): the relative change overflows",
-     "相对下年预算 {x} 过小: 相对变化溢出"),
+     "预算相对于下年预算 {x} 过小: 相对变化溢出"),
     (r"too small: the draws underflow", "过小: 抽样下溢，请用更大的集中度"),
     (r"the column's range overflows float64", "此列数值范围超出 float64: 请换算单位"),
     (r"out of any reach: a target must lie within ±(?P<x>\S+)",
