@@ -531,7 +531,7 @@ def test_an_upload_over_the_size_limit_is_refused_before_work(monkeypatch):
         compute.open_upload([("dir/big.csv", big)], limits=compute.Limits(max_upload_mb=1))
     # the browser sends a stand-in for a file over the limit: refused by its declared size
     stand_in = compute.TOO_LARGE + b"13107200"
-    with pytest.raises(InputError, match=r"huge\.csv: 12\.5 MiB uploaded"):
+    with pytest.raises(InputError, match=r"huge\.csv: 上传 12\.5 MiB.* / 12\.5 MiB uploaded"):
         compute.open_upload([("huge.csv", stand_in)], limits=compute.Limits(max_upload_mb=10))
 
 
@@ -542,8 +542,8 @@ def test_a_zip_bomb_is_refused_from_its_directory_before_anything_is_inflated(mo
     assert len(bomb) < 2**20
     monkeypatch.setattr(compute, "read_workbooks", _never)
     monkeypatch.setattr(zipfile.ZipFile, "open", _never)
-    with pytest.raises(InputError, match=r"bomb\.zip: expands to 30\.0 MiB, more than the "
-                                         r"limit of 10\.0 MiB"):
+    with pytest.raises(InputError, match=r"bomb\.zip: 解压后 30\.0 MiB.* / expands to 30\.0 MiB, "
+                                         r"more than the limit of 10\.0 MiB"):
         compute.open_upload([("bomb.zip", bomb)], limits=compute.Limits(max_expanded_mb=10))
 
 
