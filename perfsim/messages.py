@@ -664,6 +664,11 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"YAML nesting deeper than (?P<n>\S+) levels", "YAML 嵌套超过 {n} 层"),
     (r"YAML alias inside the node it refers to", "YAML 别名位于它所引用的节点之内（结构无穷无尽）"),
     (r"cannot parse a YAML value", "无法解析 YAML 值"),
+    (r"YAML nesting too deep", "YAML 嵌套过深"),
+    # references, imported-outputs (integration)
+    (r"each end must be (?P<r>\S+), low <= high", "两端都必须是 {r}，且下限 ≤ 上限"),
+    (r"no project table with a 全年预算数",
+     "没有填写全年预算数的项目支出绩效自评表，无可模拟的项目"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

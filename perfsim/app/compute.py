@@ -468,8 +468,7 @@ def imported_scenario(imported: Imported, name: str, base: Scenario | None = Non
     base = base or example()
     shown = safe_name(name)
     if imported.simulated.empty:
-        raise InputError(shown, problem="no project table with a 全年预算数 (没有可模拟的项目"
-                                        "支出绩效自评表): nothing to simulate")
+        raise InputError(shown, problem="no project table with a 全年预算数: nothing to simulate")
     fname = _disk_name(name)
     with tempfile.TemporaryDirectory(prefix="perfsim-app-") as tmp:
         folder = Path(tmp).resolve()
