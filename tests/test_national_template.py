@@ -14,7 +14,7 @@ from perfsim.cli import main
 from perfsim.errors import InputError
 from perfsim.kernel.measurement import with_overcompletion
 from perfsim.kernel.scoring import make_rule
-from perfsim.model.indicators import load_indicator_system
+from perfsim.model.indicators import BLANK, VALUE, load_indicator_system
 from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import load_scenario
 from perfsim.run.year import run_year
@@ -138,14 +138,16 @@ def _portfolio(tmp_path: Path, header: str, *rows: str) -> Path:
 
 def test_the_rate_is_derived_from_the_amounts(tmp_path, exec_system):
     # P1 1,500,000 of 2,000,000 → 75% → 7.5 points; P2 2,400,000 of 2,000,000 → 120%, capped
-    # → 10; P3 0 of 800,000 → 0%; QTY 100 → 90 everywhere
+    # → 10; P3 0 of 800,000 → 0%; P4 gives neither amount and there is no rate column: a
+    # blank rate, 0 points (missing: zero); QTY 100 → 90 everywhere
     system = load_indicator_system(exec_system)
     pf = load_portfolio(_portfolio(tmp_path, "project_id,department,budget,QTY,budget_full,"
                                    "executed", "P1,D,2000000,100,2000000,1500000",
                                    "P2,D,2000000,100,2000000,2400000",
-                                   "P3,D,800000,100,800000,0"), system)
-    np.testing.assert_allclose(pf.table["EXEC"], [75.0, 120.0, 0.0])
-    np.testing.assert_allclose(system.score(pf.measurements()), [97.5, 100.0, 90.0])
+                                   "P3,D,800000,100,800000,0", "P4,D,1,100,,"), system)
+    np.testing.assert_allclose(pf.table["EXEC"], [75.0, 120.0, 0.0, np.nan])
+    np.testing.assert_allclose(system.score(pf.measurements()), [97.5, 100.0, 90.0, 90.0])
+    assert pf.status["EXEC"].tolist() == [VALUE, VALUE, VALUE, BLANK]
 
 
 def test_chinese_headings_in_wan_yuan(tmp_path, exec_system):
