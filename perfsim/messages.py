@@ -669,6 +669,24 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"each end must be (?P<r>\S+), low <= high", "两端都必须是 {r}，且下限 ≤ 上限"),
     (r"no project table with a 全年预算数",
      "没有填写全年预算数的项目支出绩效自评表，无可模拟的项目"),
+    # national
+    (r"needs an indicator system with one execution-rate leaf",
+     "需要含一个预算执行率指标（execution_rate 规则）的指标体系"),
+    (r"the system has (?P<n>\d+) execution-rate leaves",
+     "指标体系有 {n} 个预算执行率指标：请分别给出各执行率"),
+    (r"needs the column (?P<c>.+?) beside it",
+     "需要同时给出 {c} 列（执行率 = 全年执行数 / 全年预算数）"),
+    (r"blank beside (?P<c>.+?)", "为空，但本行给出了 {c}：请两项金额都填，或都不填而填执行率"),
+    (r"no full-year budget",
+     "全年预算数为 0：执行率（全年执行数 / 全年预算数）无从计算；"
+     "未安排预算的，两项金额留空并填写执行率"),
+    (r"marked, but the row gives 全年预算数 budget_full and 全年执行数 executed",
+     "已标记，但本行给出了全年预算数和全年执行数：请只给执行率或金额之一"),
+    (r"disagrees with executed / budget_full = (?P<e>\S+) / (?P<b>\S+) yuan = (?P<r>\S+) by "
+     r"(?P<d>\S+) yuan of executed, more than a fen",
+     "与全年执行数 / 全年预算数 = {e} / {b} 元 = {r} 不符，执行数相差 {d} 元，超过一分钱"),
+    (r"needs a higher-is-better leaf with a non-zero target",
+     "只适用于越高越好且目标值非零的指标（越低越好的指标达到目标即为完成，不因超额调减分值）"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)
