@@ -200,7 +200,9 @@ CONSTRAINTS: dict[str, Constraint] = {
     "simulation.targets.by_department.<department>": Constraint(
         REAL, -0.5, 0.5, unit=_SHARE, description="a department's own ambition"),
     "simulation.targets.overcompletion_threshold": _at_least(
-        0, "share of the target", "attainment beyond which over-completion is discounted",
+        0, "share of the target",
+        "attainment beyond which over-completion of a higher-is-better leaf is discounted "
+        "(a lower-is-better leaf met keeps its points)",
         optional=True),
     "simulation.targets.overcompletion_rate": _at_least(0, "", "rate of the discount of "
                                                         "over-completion"),
