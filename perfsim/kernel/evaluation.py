@@ -368,7 +368,10 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
     attainments are not clipped: each becomes a measured value scored by its leaf's rule.
     ``shown`` (R, S) is the share of each project's true attainment that its evaluations
     (self-evaluation and re-check) see — a cross-year project judged annually before its
-    results show (:class:`perfsim.kernel.linkage.CrossYear`); None: all of it.
+    results show (:class:`perfsim.kernel.linkage.CrossYear`); None: all of it. A third
+    party's deposit is forfeited when its re-check errs by more than the tolerance from the
+    score of what the year shows (``process.deposit_basis: year``) or of the whole truth
+    (``completion``).
     """
     u = measure.span
     unit = bool(np.all(u == 1.0))

@@ -11,7 +11,14 @@ year's prepared draws, and runs, in this order:
     blacklists, pre-evaluation, linkage) ─> the registry's metrics ─> next year's state.
 
 It returns the next state, the year's :class:`~perfsim.kernel.year.YearOutcome` and its
-metrics. The Monte Carlo (:mod:`perfsim.run.simulate`) loops over it year after year; the
+metrics. The dynamics across years are choices with the older behaviour one option away
+(README, the evaluation cycle): a request passes the pre-evaluation once
+(``simulation.dynamics.pre_evaluation``), the portfolio's condition flags hold
+``simulation.dynamics.flag_years`` years from a project's entry, a recovery lowers the year's
+funds, not next year's base (``simulation.dynamics.recovery``), and execution pace is on
+schedule, not the latent performance (``simulation.monitoring.pace``).
+
+The Monte Carlo (:mod:`perfsim.run.simulate`) loops over it year after year; the
 sensitivity analysis (:mod:`perfsim.run.sensitivity`) runs its first year for every
 parameter sample. :class:`YearRows` holds what stays fixed over the years for a batch of rows
 (replications or samples): the design per row, the evaluation process, inflation, units;
