@@ -114,6 +114,22 @@ def test_flags_that_never_change_relist_the_unit_and_compound_the_cuts(tmp_path)
     assert reps["units_blacklisted"].tolist() == [1.0, 1.0, 1.0, 1.0]
 
 
+def test_a_new_project_s_flags_hold_from_its_own_entry(tmp_path):
+    # one project without targets (cut 50%) and one entrant a year, a copy of it
+    table = {"project_id": ["P1"], "department": ["A"], "budget": [1000.0], "score": [95.0],
+             "has_targets": ["no"]}
+    cut = "  preconditions: [{flag: has_targets, consequence: cut, share: 0.5}]\n"
+    reps = years(scenario(tmp_path, table, cut, "{dynamics: {entry_rate: 1.0}}"), 3)
+    # year 1: P1 1000 → 500; year 2: P1 keeps 500, the entrant (its first year) 1000 → 500;
+    # year 3: P1 500 and E1 500 kept, E2 1000 → 500
+    assert reps["budget_total"].tolist() == [1000.0, 1500.0, 2000.0]
+    assert reps["next_total"].tolist() == [500.0, 1000.0, 1500.0]
+    old = years(scenario(tmp_path, table, cut,
+                         "{dynamics: {entry_rate: 1.0, flag_years: 0}}"), 3)
+    # every project halved every year: 500; 250 + 500; 125 + 250 + 500
+    assert old["next_total"].tolist() == [500.0, 750.0, 875.0]
+
+
 # --- a recovery takes the year's funds, not the base ---------------------------------------------
 
 # Zhucheng [E4]: funds of unrectified projects recovered; P1 (中, fed back) did not rectify in
@@ -234,9 +250,15 @@ def test_a_bad_dynamics_option_is_one_line_naming_its_path(tmp_path, capsys, blo
     assert main(["run", str(f), "--years", "2", "--replications", "1"]) == 2
     line = one_error_line(capsys)
     assert "sc.yaml" in line and path in line and str(v) in line
+    # the same value given on the command line is refused with the same words
+    good = scenario(tmp_path, REQUESTS, GATE)
+    assert main(["run", str(good), "--years", "2", "--replications", "1",
+                 "--set", f"{path}={v}"]) == 2
+    again = one_error_line(capsys)
+    assert path in again and again.split(path, 1)[1] == line.split(path, 1)[1]
 
 
-def test_the_options_can_be_set_from_the_command_line(tmp_path):
+def test_the_options_are_set_by_their_path(tmp_path):
     sc = perfsim.load(scenario(tmp_path, REQUESTS, GATE))
     old = sc.set({"simulation.dynamics.pre_evaluation": "every_year"})
     reps = old.simulate(replications=1, years=3, noise=False).replications
