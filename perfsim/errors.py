@@ -9,12 +9,45 @@ app and the notebooks show the same line.
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
 from os import PathLike
+from types import FrameType
 from typing import Any
 
 from perfsim import messages
 
 _MISSING = object()
+
+
+#: The exit status of an interrupted command (128 + SIGINT), whichever signal arrived.
+EXIT_INTERRUPTED = 130
+
+
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    """Say so in one line and exit with :data:`EXIT_INTERRUPTED` at once."""
+    try:
+        sys.stderr.write("perfsim: interrupted\n")
+        sys.stderr.flush()
+    finally:
+        os._exit(EXIT_INTERRUPTED)
+
+
+def take_interrupts() -> None:
+    """Answer SIGINT (Ctrl-C) and SIGTERM with ``perfsim: interrupted`` and exit status 130 at
+    once, from this instant: the first thing the ``perfsim`` command does (:mod:`perfsim.start`,
+    and ``python -m perfsim.cli``), before its libraries load. Nothing has been written while
+    this handler is in charge; once a command runs, :func:`perfsim.io.handle_interrupts` takes
+    over and hands back to it.
+
+    Only in the main thread of the command's own process: not in a worker process that loads
+    the command file again (``multiprocessing``'s spawn start method imports it as
+    ``__mp_main__``), which leaves interrupts to its parent."""
+    if "__mp_main__" not in sys.modules and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _interrupted)
 
 
 class PerfsimError(Exception):

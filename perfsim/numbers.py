@@ -25,7 +25,8 @@ UNITS: dict[str, float] = {"元": 1.0, "万元": 1e4, "亿元": 1e8}
 #: Column (or metric) names that hold money in yuan, besides ``*_total`` and ``*_yuan``.
 MONEY_NAMES = frozenset({
     "budget", "kept", "cut", "cancelled", "rewarded", "next_budget", "change", "reward",
-    "savings", "net", "lost", "recovered", "wrong_cuts", "kept_by_poor", "target", "pool",
+    "savings", "net", "lost", "recovered", "recovered_unrectified", "postponed",
+    "wrong_cuts", "kept_by_poor", "target", "pool",
     "moved", "money_moved", "next_total", "budget_total", "idle", "idle_funds",
     "cut_total", "cancelled_total", "rewarded_total", "kept_total", "evaluation_cost",
     "evaluation_cost_self", "evaluation_cost_recheck",

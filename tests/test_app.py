@@ -531,7 +531,7 @@ def test_an_upload_over_the_size_limit_is_refused_before_work(monkeypatch):
         compute.open_upload([("dir/big.csv", big)], limits=compute.Limits(max_upload_mb=1))
     # the browser sends a stand-in for a file over the limit: refused by its declared size
     stand_in = compute.TOO_LARGE + b"13107200"
-    with pytest.raises(InputError, match=r"huge\.csv: 12\.5 MiB uploaded"):
+    with pytest.raises(InputError, match=r"huge\.csv: 上传 12\.5 MiB.* / 12\.5 MiB uploaded"):
         compute.open_upload([("huge.csv", stand_in)], limits=compute.Limits(max_upload_mb=10))
 
 
@@ -542,8 +542,8 @@ def test_a_zip_bomb_is_refused_from_its_directory_before_anything_is_inflated(mo
     assert len(bomb) < 2**20
     monkeypatch.setattr(compute, "read_workbooks", _never)
     monkeypatch.setattr(zipfile.ZipFile, "open", _never)
-    with pytest.raises(InputError, match=r"bomb\.zip: expands to 30\.0 MiB, more than the "
-                                         r"limit of 10\.0 MiB"):
+    with pytest.raises(InputError, match=r"bomb\.zip: 解压后 30\.0 MiB.* / expands to 30\.0 MiB, "
+                                         r"more than the limit of 10\.0 MiB"):
         compute.open_upload([("bomb.zip", bomb)], limits=compute.Limits(max_expanded_mb=10))
 
 
@@ -705,3 +705,39 @@ def test_only_department_tables_leave_nothing_to_simulate(tmp_path):
     line = compute.error_line(caught.value)
     assert line.startswith("perfsim: error: 部门.xlsx: ") and "\n" not in line
     assert tempfile_dir() not in line
+
+
+# --- every yuan on the page -----------------------------------------------------------------
+
+def _page_amounts(html_text: str) -> dict[str, float]:
+    """The moved-money table's rows: label → yuan, read back from the page's text."""
+    rows = re.findall(r"<tr><td>([^<]+)</td><td[^>]*>([\d,.-]+) 元", html_text)
+    return {label: float(amount.replace(",", "")) for label, amount in rows}
+
+
+def test_the_page_shows_every_yuan_that_leaves_a_project_as_perfsim_run_writes_it(
+        capsys, tmp_path):
+    # Zhucheng recovers money from unrectified projects: a channel neither cut nor cancelled
+    scenario = SCENARIOS / "zhucheng_2022.yaml"
+    assert run_cli(capsys, "run", scenario, "--out", tmp_path / "run")[0] == 0
+    grades = pd.read_csv(tmp_path / "run" / "grades.csv", encoding="utf-8-sig")
+    view = compute.update(perfsim.load(scenario), compute.defaults(perfsim.load(scenario)),
+                          replications=0)
+    moved = _page_amounts(view.html["moved"])
+    recovered = grades["recovered_unrectified"].sum()
+    assert recovered > 0
+    shown = {label: v for label, v in moved.items()
+             if label.endswith(" from projects") and not label.startswith("合计")}
+    assert shown["未整改收回 recovered, not rectified from projects"] == pytest.approx(
+        recovered, abs=0.005)
+    # what is taken is every channel but kept, as the run's grade table sums them, to the fen
+    taken = grades[["cut", "cancelled", "postponed", "recovered",
+                    "recovered_unrectified"]].to_numpy().sum()
+    assert moved["合计调出 taken from projects"] == pytest.approx(taken, abs=0.005)
+    assert moved["合计调出 taken from projects"] == pytest.approx(sum(shown.values()),
+                                                              abs=0.005)
+    savings = grades["budget"].sum() - grades["next_budget"].sum()
+    assert moved["上缴财政 returned to the treasury (savings)"] == pytest.approx(savings,
+                                                                         abs=0.005)
+    # the grade table names the recovery channel too
+    assert "未整改收回" in view.html["grades"]

@@ -285,7 +285,8 @@ def test_hostile_uploads_in_a_real_browser(chromium, tmp_path):
                 sync_api.expect(page.locator(".perfsim-ledger")).to_contain_text("=HYPERLINK(")
                 # a zip bomb: refused from its directory, named
                 _upload(page, bomb)
-                sync_api.expect(error).to_contain_text("bomb.zip: expands to 30.0 MiB")
+                sync_api.expect(error).to_contain_text("bomb.zip: 解压后 30.0 MiB")
+                sync_api.expect(error).to_contain_text("expands to 30.0 MiB")
                 sync_api.expect(status).to_contain_text("bomb.zip")
                 sync_api.expect(savings).to_be_hidden()
                 # an oversized CSV: never sent, refused with its size, named

@@ -96,12 +96,12 @@ def test_peer_reduction_changes_nothing():
 
 
 @pytest.mark.parametrize("b, needle", [
-    (bounds([0.6, 0.5], [1, 1]), "indicator I1: 字段 field 'lower' = 0.6: the lower bounds add up"),
-    (bounds([0, 0], [0.4, 0.5]), "indicator I1: 字段 field 'upper' = 0.4: the upper bounds add up"),
+    (bounds([0.6, 0.5], [1, 1]), "indicator I1: 字段 field 'lower' = 0.6: 下限合计"),
+    (bounds([0, 0], [0.4, 0.5]), "indicator I1: 字段 field 'upper' = 0.4: 上限合计"),
     (bounds([0, 0, 0], [1, 1, 1], [0, 0, 1], [0.7, 0.5], [1, 1]),
-     "group G1: 字段 field 'lower' = 0.7: cannot be met"),
+     "group G1: 字段 field 'lower' = 0.7: 无法与其他上下限同时满足"),
     (bounds([0, 0, 0.5], [1, 1, 1], [0, 0, 1], [0.6, 0], [1, 1]),
-     "indicator I3: 字段 field 'lower' = 0.5: cannot be met"),
+     "indicator I3: 字段 field 'lower' = 0.5: 无法与其他上下限同时满足"),
 ])
 def test_infeasible_bounds_name_indicator_and_bound(b, needle):
     Y = np.array([[1.0, 0.5, 0.2], [0.3, 0.9, 0.4]])[:, :b.lower.size]
@@ -153,8 +153,8 @@ def test_benefit_of_the_doubt_on_a_portfolio(small):
 
 
 @pytest.mark.parametrize("block, needle", [
-    ({"leaves": {"NOPE": [0, 1]}}, "'code' = 'NOPE': not a leaf"),
-    ({"groups": {"X": [0, 1]}}, "'code' = 'X': not a level-1 code"),
+    ({"leaves": {"NOPE": [0, 1]}}, "'code' = 'NOPE': 不是 bodtest 的末级指标 / not a leaf"),
+    ({"groups": {"X": [0, 1]}}, "'code' = 'X': 不是 bodtest 的一级指标编码 / not a level-1 code"),
     ({"leaves": {"G.a": [0.5, 0.2]}}, "'lower' = 0.5: 高于上限 0.2 / above its upper bound 0.2"),
     ({"leaves": {"G.a": [0, 2]}}, "'upper' = 2"),
     ({"leaves": {"G.a": 0.3}}, "must be [lower, upper]"),

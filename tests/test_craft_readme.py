@@ -71,7 +71,8 @@ def test_bounds_example(comparison):
     # and EXEC (a leaf) >= 0.02: 1.02 > 1; relaxing SAT's lower bound (the first bound in
     # order that does) makes room
     bad = {**block, "leaves": {**block["leaves"], "SAT": [0.5, 0.5]}}
-    with pytest.raises(Exception, match="indicator SAT: 字段 field 'lower' = 0.5: cannot be met"):
+    with pytest.raises(Exception,
+                       match="indicator SAT: 字段 field 'lower' = 0.5: 无法与其他上下限同时满足"):
         benefit_of_the_doubt(comparison, bounds=bad)
 
 

@@ -167,7 +167,7 @@ def test_bad_treatment_is_one_line(block, needle):
 def test_unknown_treatment_code_names_it(comparison):
     block = {"leaves": {"method": "entropy", "treatment": {"method": "none",
                                                          "indicators": {"NOPE": "log"}}}}
-    with pytest.raises(InputError, match="'code' = 'NOPE': not a leaf"):
+    with pytest.raises(InputError, match="'code' = 'NOPE': 不是 .* / not a leaf"):
         apply_weighting(comparison.system, block, comparison.portfolio)
 
 

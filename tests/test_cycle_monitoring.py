@@ -119,11 +119,15 @@ def test_suspension_in_the_monte_carlo_by_hand(tmp_path):
 
 
 def test_year_end_clearing_in_the_monte_carlo_by_hand(tmp_path):
-    row = year_one(tmp_path, "{targets: 0.6, year_end_clearing: true}")
-    # no checkpoint: only the year end; each spends its pace, the rest of a missed one cleared
+    row = year_one(tmp_path, "{targets: 0.6, year_end_clearing: true, pace: performance}")
+    # no checkpoint: only the year end; each spends its pace (here its performance), the
+    # rest of a missed one cleared
     assert row["monitoring_cleared"] == pytest.approx(400 * 0.45 + 500 * 0.6 + 600 * 0.8,
                                                       rel=1e-12)
     assert row["monitoring_target_failed"] == 0
+    # on schedule (the default pace), noise off, every project spends its whole budget
+    row = year_one(tmp_path, "{targets: 0.6, year_end_clearing: true}")
+    assert row["monitoring_cleared"] == 0.0
 
 
 def test_required_rectification_feeds_the_rectification_state(tmp_path):

@@ -89,9 +89,9 @@ def test_gate_draws_do_not_depend_on_chunking_and_differ_between_replications(tm
 def test_a_postponed_request_comes_back_and_a_rejected_one_does_not(tmp_path):
     reps = gated(tmp_path).simulate(replications=1, years=3, noise=False).replications
     # year 1: six projects; year 2: 95, 85, 70 (55 postponed, 40 and 20 rejected);
-    # year 3: the postponed 55 is back
+    # year 3: the postponed 55 is back, with its request judged already (gated once)
     assert reps["projects"].tolist() == [6, 3, 4]
-    assert reps["pre_evaluation_postponed"].tolist() == [1, 0, 1]
+    assert reps["pre_evaluation_postponed"].tolist() == [1, 0, 0]
 
 
 def test_good_projects_rejected_by_mistake_need_the_truth(tmp_path):
@@ -164,13 +164,14 @@ def test_new_projects_pass_the_gate_as_they_enter(tmp_path):
     sc = perfsim.load(write(tmp_path, halve + entering))
     reps = sc.simulate(replications=8, years=2, noise=False).replications
     y2 = reps[reps["year"] == 2]
-    # every request is halved: year 1's six leave 1,050 yuan, the entrants come in at half
-    # their requests, and every year-2 budget is halved again for year 3
+    # every request is halved once: year 1's six leave 1,050 yuan, the entrants come in at
+    # half their requests, and no year-2 budget is halved again (each was judged once)
     entrants_half = y2["budget_total"] - 0.5 * sum(BUDGETS)
     assert (entrants_half > 0).all()
-    assert y2["pre_evaluation_saved"].to_numpy() == pytest.approx(
-        (0.5 * y2["budget_total"] + entrants_half).to_numpy(), rel=1e-12)
-    assert (y2["pre_evaluation_reduced"] == 9 + 3).all() and (y2["projects"] == 9).all()
+    assert y2["pre_evaluation_saved"].to_numpy() == pytest.approx(entrants_half.to_numpy(),
+                                                                  rel=1e-12)
+    assert (y2["next_total"] == y2["budget_total"]).all()
+    assert (y2["pre_evaluation_reduced"] == 3).all() and (y2["projects"] == 9).all()
     # a gate that rejects everything: no new project ever enters
     shut = GATE.replace("NOISE", "0").replace(
         "reject_below: 50, postpone_below: 60, reduce_below: 80,", "reject_below: 100,").replace(

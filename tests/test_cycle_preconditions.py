@@ -88,7 +88,14 @@ def test_a_postponed_project_sits_out_one_year_and_comes_back(tmp_path):
     path = write(tmp_path, KEEP_ALL + "  preconditions: [{flag: pre_evaluated, consequence: "
                  "postpone}]\n", {"pre_evaluated": ["no", "yes", "yes", "yes", "yes", "yes"]})
     reps = perfsim.load(path).simulate(replications=1, years=4, noise=False).replications
-    # P1 (100 yuan) is postponed every time it is in: in, out, in, out
+    # P1 (100 yuan) is postponed in year 1; the flag described that year (it holds
+    # simulation.dynamics.flag_years = 1 year): back in year 3, it stays
+    assert reps["projects"].tolist() == [6, 5, 6, 6]
+    assert reps["budget_total"].tolist() == [2100.0, 2000.0, 2100.0, 2100.0]
+    assert reps["postponed_total"].tolist() == [100.0, 0.0, 0.0, 0.0]
+    # flags that never change: postponed every time it is in: in, out, in, out
+    forever = perfsim.load(path).set({"simulation.dynamics.flag_years": 0})
+    reps = forever.simulate(replications=1, years=4, noise=False).replications
     assert reps["projects"].tolist() == [6, 5, 6, 5]
     assert reps["budget_total"].tolist() == [2100.0, 2000.0, 2100.0, 2000.0]
     assert reps["postponed_total"].tolist() == [100.0, 0.0, 100.0, 0.0]

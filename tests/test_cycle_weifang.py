@@ -67,9 +67,11 @@ def test_22_self_evaluations_and_7_by_intermediaries_and_what_they_cost():
 def test_year_end_clearing_recovers_the_balances_of_missed_targets():
     sc = perfsim.load(PATH)
     alloc = sc.run_year().allocations
-    row = sc.set({"simulation.monitoring.targets": 0.8}).simulate(
+    row = sc.set({"simulation.monitoring.targets": 0.8,
+                  "simulation.monitoring.pace": "performance"}).simulate(
         replications=1, years=1, noise=False).replications.iloc[0]
-    # noise off: each project attains and spends its score / 100; below 80% its unspent
+    # noise off, pace tied to performance: each project attains and spends its score / 100;
+    # below 80% its unspent
     # balance, budget × (1 − score / 100), is cleared at year end
     share = alloc["score"].to_numpy() / 100
     missed = share < 0.8

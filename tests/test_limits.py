@@ -14,6 +14,7 @@ import pytest
 import yaml
 from conftest import DATASETS, SCENARIOS, one_error_line, tiny_scores_scenario
 
+import perfsim
 from perfsim import limits
 from perfsim.cli import main
 from perfsim.errors import InputError
@@ -351,3 +352,20 @@ def test_perfsim_reads_yaml_through_its_one_loader_only():
              for n, text in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
              if readers.search(text) and p.name != "yamlfile.py"]
     assert found == []
+
+
+def test_a_huge_monte_carlo_from_python_is_refused_before_it_starts(two_gib, no_simulation):
+    # the researcher's object (and so every notebook) goes through the same estimate as the
+    # command line: 10^9 replications of Jinan cannot fit in 2 GiB
+    sc = perfsim.load(SCENARIOS / "jinan.yaml")
+    with pytest.raises(InputError) as caught:
+        sc.simulate(replications=10**9, years=1)
+    err = caught.value
+    assert err.field == "simulation.replications" and err.value == 10**9
+    assert "above the limit 2" in str(err)
+
+
+def test_a_monte_carlo_that_fits_is_not_refused(two_gib):
+    sc = perfsim.load(SCENARIOS / "jinan.yaml")
+    result = sc.simulate(replications=8, years=1)
+    assert len(result.replications) == 8

@@ -221,14 +221,14 @@ def test_targets_set_by_ambition_score_by_hand(tmp_path):
 
 
 def test_the_over_completion_markdown_as_an_option(tmp_path):
-    """Threshold 0.2, rate 1: 150 % of Q's target earns 1 − 0.3 = 70 % (42 of 60); L at
-    half its target (deviation 0.5) 70 % of 40 = 28."""
+    """Threshold 0.2, rate 1: 150 % of Q's target earns 1 − 0.3 = 70 % (42 of 60); L (lower
+    is better) at half its target has met it and keeps its 40: 82."""
     rows = [{"project_id": "E", "department": "D1", "budget": 100.0, "Q": 150, "L": 20},
             {"project_id": "F", "department": "D1", "budget": 100.0, "Q": 110, "L": 40}]
     sc, st = scenario(tmp_path, TARGET_SYSTEM, rows)
     assert simulate(sc, st, noise=False).sample["final_score"].tolist() == [100.0, 100.0]
     marked = settings_with(st, {"targets.overcompletion_threshold": 0.2})
-    assert simulate(sc, marked, noise=False).sample["final_score"].tolist() == [70.0, 100.0]
+    assert simulate(sc, marked, noise=False).sample["final_score"].tolist() == [82.0, 100.0]
 
 
 def test_a_re_check_can_reset_a_soft_target():

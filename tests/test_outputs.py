@@ -245,9 +245,10 @@ def test_a_file_the_user_saved_in_an_output_is_never_deleted(capsys, tmp_path):
     (out / "notes").mkdir()
     (out / "notes" / "批注.txt").write_text("a finance officer's notes\n", encoding="utf-8")
     line = refused(capsys, tmp_path, "run", TINY, "--out", out, "--seed", "3")
-    assert line == (f"perfsim: error: {out}: holds notes and 1 more, which perfsim did not "
-                    "write (or which changed since); perfsim never deletes your files: move it "
-                    "out of the folder or choose another --out")
+    assert line == (f"perfsim: error: {out}: 含有 notes 及另外 1 项，均不是 perfsim 写的（或写后被"
+                    "改动）；perfsim 从不删除您的文件: 请移出该文件夹或另选 / holds notes and 1 "
+                    "more, which perfsim did not write (or which changed since); perfsim never "
+                    "deletes your files: move it out of the folder or choose another --out")
     (out / "notes" / "批注.txt").rename(tmp_path / "批注.txt")
     line = refused(capsys, tmp_path, "run", TINY, "--out", out)  # an empty folder of theirs
     assert "holds notes, which perfsim did not write" in line

@@ -397,7 +397,8 @@ def test_scenario_weighting_needs_measurements(tmp_path):
     scenario = {"name": "w", "indicator_system": "tiny_system.yaml",
                 "portfolio": {"file": "tiny_scores.csv"}, "weighting": {"groups": "equal"}}
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario), encoding="utf-8")
-    with pytest.raises(InputError, match=r"s\.yaml: weighting: the portfolio holds ready scores"):
+    with pytest.raises(InputError, match=r"s\.yaml: weighting: 项目表只有现成得分.* / "
+                                         r"the portfolio holds ready scores"):
         load_scenario(tmp_path / "s.yaml")
 
 

@@ -380,12 +380,16 @@ def test_overcompletion_marks_down_deviation_beyond_the_threshold():
     np.testing.assert_allclose(plain.earned(np.array([150.0, 200])), [10.0, 10.0])
 
 
-def test_overcompletion_on_a_lower_is_better_leaf():
-    # cost target 500, threshold 0.2, rate 2: 400 (20% under) → full; 300 (40% under: 0.2
-    # beyond) → 1 − 0.4 = 0.6 → 3 of 5; 625 (over budget) → the template rule 500/625 → 4
-    rule = make_rule("proportional", {"overcompletion": {"threshold": 0.2, "rate": 2}},
-                     target=500, direction="lower", points=5)
-    np.testing.assert_allclose(rule.earned(np.array([400.0, 300, 625])), [5.0, 3.0, 4.0])
+def test_overcompletion_never_marks_down_a_lower_is_better_leaf():
+    # cost target 500: 400 and 300 (under) have met it → 5 of 5; 625 (over budget) → the
+    # template rule 500/625 → 4; a leaf's own over-completion setting on it is refused
+    rule = make_rule("proportional", target=500, direction="lower", points=5)
+    assert rule.with_overcompletion({"threshold": 0.2, "rate": 2}) is rule
+    np.testing.assert_allclose(rule.earned(np.array([400.0, 300, 625])), [5.0, 5.0, 4.0])
+    with pytest.raises(InputError) as info:
+        make_rule("proportional", {"overcompletion": {"threshold": 0.2, "rate": 2}},
+                  target=500, direction="lower", points=5)
+    assert info.value.field == "overcompletion"
 
 
 @pytest.mark.parametrize("over, field", [

@@ -419,11 +419,12 @@ def test_entrants(small, rate, active):
 
 
 def test_monitoring_recovers_idle_funds_only_when_a_minimum_is_missed():
-    # June checkpoint, minimum 40%, execution = 0.5 × θ exactly:
+    # June checkpoint, minimum 40%, pace tied to performance: execution = 0.5 × θ exactly:
     # P1 0.475, P2 0.35 (missed: 2000 × 0.15 = 300), P3 0.25 (missed: 4000 × 0.25 = 1000),
     # P4 0.425 → 1300 recovered. Linkage on what is left: P1 1000; P2 1700 × 0.85 = 1445
     # (cut 255); P3 3000 cancelled; P4 3000 → 5445; savings 10000 − 5445 = 4555
-    r = simulate(four(), Settings(replications=2, checkpoints=((0.5, 0.4),), **EXACT))
+    r = simulate(four(), Settings(replications=2, checkpoints=((0.5, 0.4),),
+                                  execution_pace="performance", **EXACT))
     assert by_year(r, "recovered") == pytest.approx([1300.0])
     assert by_year(r, "next_total") == pytest.approx([5445.0])
     assert by_year(r, "cut_total") == pytest.approx([255.0])
@@ -431,15 +432,19 @@ def test_monitoring_recovers_idle_funds_only_when_a_minimum_is_missed():
     assert by_year(r, "savings") == pytest.approx([4555.0])
     # half of the idle funds: 150 + 500; P2 1850 × 0.85 = 1572.5 → 5572.5
     r = simulate(four(), Settings(replications=2, checkpoints=((0.5, 0.4),),
-                                  recovery_share=0.5, **EXACT))
+                                  recovery_share=0.5, execution_pace="performance", **EXACT))
     assert by_year(r, "recovered") == pytest.approx([650.0])
     assert by_year(r, "next_total") == pytest.approx([5572.5])
     # minimum 20%: nobody misses it (P3 executes 25%) → nothing recovered, as without
     # monitoring: 1000 + 1700 + 0 + 3000
     for cps in (((0.5, 0.2),), ()):
-        r = simulate(four(), Settings(replications=2, checkpoints=cps, **EXACT))
+        r = simulate(four(), Settings(replications=2, checkpoints=cps,
+                                      execution_pace="performance", **EXACT))
         assert by_year(r, "recovered") == [0.0]
         assert by_year(r, "next_total") == pytest.approx([5700.0])
+    # on schedule (the default pace) every project has spent half its funds by June: 0.5 ≥ 0.4
+    r = simulate(four(), Settings(replications=2, checkpoints=((0.5, 0.4),), **EXACT))
+    assert by_year(r, "recovered") == [0.0]
 
 
 # --- the command line -----------------------------------------------------------------------

@@ -37,8 +37,14 @@ def test_zhucheng_monitors_at_its_two_checkpoints_without_set():
     assert sc.has_simulation
     assert sc.settings.checkpoints == ((0.5, 0.3), (0.75, 0.5))   # Jan-Jun, Jan-Sep
     alloc = sc.run_year().allocations
-    row = sc.simulate(replications=1, years=1, noise=False).replications.iloc[0]
-    # noise off: a project executes score / 100 of its budget over the year, so by the end
+    on_schedule = sc.simulate(replications=1, years=1, noise=False).replications.iloc[0]
+    # on schedule (the default pace) and noise off, every project has executed 50% by the
+    # end of June and 75% by September: above both minimums, nothing is recovered
+    assert on_schedule["recovered"] == 0
+    row = sc.set({"simulation.monitoring.pace": "performance"}).simulate(
+        replications=1, years=1, noise=False).replications.iloc[0]
+    # pace tied to performance, noise off: a project executes score / 100 of its budget
+    # over the year, so by the end
     # of June 0.5 × p and of September 0.75 × p; below 30% (June) its idle funds
     # budget × (0.5 − 0.5 p) are recovered, else below 50% (September) budget × (0.75 − 0.75 p)
     p = alloc["score"].to_numpy() / 100

@@ -77,18 +77,67 @@ def _need(data: pd.DataFrame, cols: Sequence[str], model: str) -> None:
             raise InputError(where=model, field=c, problem=f"no such column (columns: {have})")
 
 
-def _grade_index(values: pd.Series, labels: LabelSet) -> np.ndarray:
-    """Grade indices, 0 = best, from codes, Chinese labels or integers."""
+#: The largest magnitude an input value may have. No score (points), budget (yuan) or gap comes
+#: near it, and beyond it the models' sums of squares overflow: a value this large is a typing
+#: or unit error, refused with its row rather than fitted into a table of blanks.
+LIMIT = 1e15
+
+
+def _row(label: Any) -> str:
+    """The row of a data row as a spreadsheet of the CSV shows it (the header is row 1)."""
+    return f"row {int(label) + 2}"
+
+
+def _numbers(data: pd.DataFrame, col: str) -> np.ndarray:
+    """Column ``col`` as finite floats; a blank, a text, an infinity or a value beyond
+    :data:`LIMIT` is refused with its row (``data`` is indexed by position in the file)."""
+    raw = data[col]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(values) | (np.abs(values) > LIMIT)
+    if not bad.any():
+        return values
+    pos = int(np.flatnonzero(bad)[0])
+    where, value = _row(data.index[pos]), raw.iloc[pos]
+    if pd.isna(value):
+        raise InputError(where=where, field=col, problem="missing value (a blank or NaN cell)")
+    if np.isnan(values[pos]):
+        raise InputError(where=where, field=col, value=value, problem="must be a number")
+    if np.isinf(values[pos]):
+        raise InputError(where=where, field=col, value=value, problem="must be a finite number")
+    raise InputError(where=where, field=col, value=value,
+                     problem=f"too large: must lie within ±{LIMIT:g}")
+
+
+def _enough(n: int, terms: int, model: str) -> None:
+    """Refuse a fit with no more rows than terms (it has no residual degrees of freedom)."""
+    if n <= terms:
+        raise InputError(where=model, field="rows", value=n,
+                         problem=f"too few projects to fit the model: needs more than {terms} "
+                                 f"(one per term)")
+
+
+def _grade_index(values: pd.Series, labels: LabelSet, field: str = "grade") -> np.ndarray:
+    """Grade indices, 0 = best, from codes, Chinese labels or integers; a blank or unknown
+    grade is refused with its row."""
     if pd.api.types.is_integer_dtype(values):
         g = values.to_numpy(dtype=int)
-        if g.min() < 0 or g.max() >= len(labels):
-            raise InputError(field="grade", value=int(g.max()),
+        bad = (g < 0) | (g >= len(labels))
+        if bad.any():
+            pos = int(np.flatnonzero(bad)[0])
+            raise InputError(where=_row(values.index[pos]), field=field, value=int(g[pos]),
                              problem=f"grade indices must lie in 0..{len(labels) - 1}")
         return g
-    try:
-        return np.array([labels.index(str(v).strip()) for v in values])
-    except InputError as err:
-        raise err.at(where="estimate") from None
+    out = np.empty(len(values), dtype=int)
+    for pos, (label, v) in enumerate(values.items()):
+        if pd.isna(v) or not str(v).strip():
+            raise InputError(where=_row(label), field=field,
+                             problem="missing value (a blank or NaN cell)")
+        try:
+            out[pos] = labels.index(str(v).strip())
+        except InputError as err:
+            raise err.at(where=_row(label), field=field) from None
+    return out
 
 
 # --- ordered logit / probit -------------------------------------------------------------------
@@ -117,15 +166,22 @@ def ordered_grades(data: pd.DataFrame, scores: Sequence[str], *, grade: str = "g
         raise InputError(where="ordered_grades", field="scores",
                          problem="give at least one score column")
     _need(data, [grade, *scores], "ordered_grades")
-    g = _grade_index(data[grade], labels)
+    data = data.reset_index(drop=True)
+    X = pd.DataFrame({c: _numbers(data, c) for c in scores})
+    g = _grade_index(data[grade], labels, grade)
     worst_first = len(labels) - 1 - g
     present = np.unique(worst_first)
     if present.size < 2:
         raise InputError(where="ordered_grades", field=grade,
                          problem="needs at least two different grades")
+    for c in scores:
+        if np.ptp(X[c].to_numpy()) == 0:
+            raise InputError(where="ordered_grades", field=c, value=float(X[c].iloc[0]),
+                             problem="the same for every project fitted, so its effect cannot "
+                                     "be told from the thresholds")
     names = [labels.codes[len(labels) - 1 - k] for k in present]  # worst first
     y = pd.Series(pd.Categorical(worst_first, categories=list(present), ordered=True))
-    X = data[scores].astype(float).reset_index(drop=True)
+    _enough(len(y), len(scores) + len(present) - 1, "ordered_grades")
     model = OrderedModel(y, X, distr=distr)
     res = model.fit(method="bfgs", disp=False, maxiter=2000)
     k = len(scores)
@@ -156,19 +212,30 @@ def inflation_model(data: pd.DataFrame, *, gap: str | None = None,
     covariates = list(covariates)
     cols = [department, *covariates] + ([gap] if gap else [self_score, recheck_score])
     _need(data, cols, "inflation_model")
-    y = (data[gap].astype(float) if gap else
-         data[self_score].astype(float) - data[recheck_score].astype(float)).to_numpy()
+    data = data.reset_index(drop=True)
+    y = (_numbers(data, gap) if gap else
+         _numbers(data, self_score) - _numbers(data, recheck_score))
     X = pd.DataFrame({"Intercept": np.ones(len(data))})
     for c in covariates:
-        X[c] = data[c].astype(float).to_numpy()
+        X[c] = _numbers(data, c)
+    blank = data[department].isna() | (data[department].astype(str).str.strip() == "")
+    if blank.any():
+        raise InputError(where=_row(data.index[blank.to_numpy()][0]), field=department,
+                         problem="missing value (a blank or NaN cell)")
     groups = data[department].astype(str).to_numpy()
     if np.unique(groups).size < 2:
         raise InputError(where="inflation_model", field=department,
                          problem="needs at least two departments")
+    if np.ptp(y) == 0:
+        raise InputError(where="inflation_model", field=gap or f"{self_score} - {recheck_score}",
+                         value=float(y[0]), problem="the same for every project, so there is no "
+                         "variation to split between departments (the mean inflation is this "
+                         "value)")
     terms = ["intercept (mean inflation)", *covariates]
     model = sm.MixedLM(y, X, groups=groups)
     with warnings.catch_warnings():  # whether it converged is reported: extra["converged"]
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)  # the optimiser's trial steps
         try:
             res = model.fit(reml=reml)
         except np.linalg.LinAlgError:
@@ -235,36 +302,69 @@ def budget_change_model(data: pd.DataFrame, *, score: str = "score", grade: str 
 
     cols = [score, grade] + ([change] if change else [budget, next_budget])
     _need(data, cols, "budget_change_model")
+    data = data.reset_index(drop=True)
+    if data.empty:
+        raise InputError(where="budget_change_model", problem="no projects (the table is empty)")
     data = data[~data[grade].astype(str).str.strip().isin(NOT_EVALUATED)]
+    if data.empty:
+        raise InputError(where="budget_change_model", field=grade,
+                         problem="no project was evaluated (every grade is not_evaluated), "
+                                 "so there is nothing to fit")
     if change:
-        y = data[change].astype(float).to_numpy()
+        y = _numbers(data, change)
     else:
-        b = data[budget].astype(float).to_numpy()
-        nb = data[next_budget].astype(float).to_numpy()
+        b = _numbers(data, budget)
+        nb = _numbers(data, next_budget)
         if relative:
             keep = b > 0
+            if not keep.any():
+                raise InputError(where="budget_change_model", field=budget,
+                                 problem="no evaluated project has a budget > 0, so there is "
+                                         "no relative change (next_budget / budget - 1) to fit")
             if not keep.all():
                 data, b, nb = data.loc[keep], b[keep], nb[keep]
             y = nb / b - 1.0
+            over = ~np.isfinite(y) | (np.abs(y) > LIMIT)
+            if over.any():
+                pos = int(np.flatnonzero(over)[0])
+                raise InputError(where=_row(data.index[pos]), field=budget, value=float(b[pos]),
+                                 problem=f"too small for next_budget {nb[pos]:g}: the relative "
+                                         "change overflows")
         else:
             y = nb - b
-    g = _grade_index(data[grade], labels)
+    g = _grade_index(data[grade], labels, grade)
     present = sorted(set(g.tolist()))
     ref = labels.index(reference) if reference is not None else present[0]
     if ref not in present:
         raise InputError(where="budget_change_model", field="reference", value=reference,
                          problem=f"no project has that grade (present: "
                                  f"{', '.join(labels.codes[k] for k in present)})")
-    X = pd.DataFrame({"const": 1.0, score: data[score].astype(float).to_numpy()})
+    X = pd.DataFrame({"const": 1.0, score: _numbers(data, score)})
     for k in present:
         if k != ref:
             X[f"grade[{labels.codes[k]}]"] = (g == k).astype(float)
-    res = sm.OLS(y, X).fit(cov_type=cov_type)
-    ci = res.conf_int(alpha=1 - conf_level)
-    table = _tidy(list(X.columns), res.params, res.bse, ci, res.pvalues)
+    _enough(len(y), X.shape[1], "budget_change_model")
+    if np.ptp(X[score].to_numpy()) == 0:
+        raise InputError(where="budget_change_model", field=score, value=float(X[score].iloc[0]),
+                         problem="the same for every project fitted, so its effect cannot be "
+                                 "told from the intercept")
+    if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
+        raise InputError(where="budget_change_model", field=grade,
+                         problem="the grades are a function of the score here, so their effects "
+                                 "cannot be told apart (a rank-deficient design)")
+    with warnings.catch_warnings():
+        # a budget change the same for every project is fitted exactly: R² is undefined and
+        # the summary's residual moments degenerate, which is no problem of the estimates
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.filterwarnings("ignore", message="omni_normtest is not valid")  # < 8 rows
+        res = sm.OLS(y, X).fit(cov_type=cov_type)
+        ci = res.conf_int(alpha=1 - conf_level)
+        table = _tidy(list(X.columns), res.params, res.bse, ci, res.pvalues)
+        summary = res.summary()
+        r_squared = float(res.rsquared)
     return Estimate(f"OLS of the {'relative ' if relative and not change else ''}budget change",
-                    res.summary(), table, res, int(len(y)),
-                    {"reference_grade": labels.codes[ref], "r_squared": float(res.rsquared)})
+                    summary, table, res, int(len(y)),
+                    {"reference_grade": labels.codes[ref], "r_squared": r_squared})
 
 
 #: The models ``perfsim estimate`` runs on a CSV, by command-line name.

@@ -50,10 +50,11 @@ from perfsim.forms.score import score_tables
 from perfsim.forms.targets import load_levels
 from perfsim.forms.vocabulary import FILE_FINDING, FINDINGS
 from perfsim.forms.vocabulary import TITLES as FORM_TITLES
+from perfsim.kernel.year import CHANNEL_NAMES, CHANNELS
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import DATASETS
 from perfsim.present.notices import filled_cells_notice, read_notes
-from perfsim.present.report import write_xlsx
+from perfsim.present.report import CHANNEL_HEADINGS, in_fen, write_xlsx
 from perfsim.present.review import WORKBOOK as REVIEW_WORKBOOK
 from perfsim.present.review import write_workbook as write_review
 from perfsim.run.simulate import MonteCarloResult
@@ -77,7 +78,8 @@ TOP_DEPARTMENTS = 15
 HEADINGS: dict[str, str] = {
     "grade": "等级 grade", "department": "部门 department", "projects": "项目数 projects",
     "budget": "本年预算 budget", "kept": "保留 kept", "cut": "压减 cut",
-    "cancelled": "取消 cancelled", "rewarded": "奖励 rewarded",
+    "cancelled": "取消 cancelled", "rewarded": "再分配奖励 rewarded",
+    **{name: f"{zh} {en}" for name, zh, en in CHANNELS},
     "next_budget": "下年预算 next budget", "lost": "减少 lost",
     "share_lost": "减少比例 share lost",
 }
@@ -466,8 +468,7 @@ def imported_scenario(imported: Imported, name: str, base: Scenario | None = Non
     base = base or example()
     shown = safe_name(name)
     if imported.simulated.empty:
-        raise InputError(shown, problem="no project table with a 全年预算数 (没有可模拟的项目"
-                                        "支出绩效自评表): nothing to simulate")
+        raise InputError(shown, problem="no project table with a 全年预算数: nothing to simulate")
     fname = _disk_name(name)
     with tempfile.TemporaryDirectory(prefix="perfsim-app-") as tmp:
         folder = Path(tmp).resolve()
@@ -659,11 +660,21 @@ def _table(frame: pd.DataFrame, css: str) -> str:
                                                border=0)
 
 
+def _channels_with_money(totals: Mapping[str, float]) -> list[str]:
+    """The money channels (:data:`perfsim.kernel.year.CHANNELS`) shown on the page: kept, cut
+    and cancelled always, every other channel when it carries money this year."""
+    return [c for c in CHANNEL_NAMES
+            if c in ("kept", "cut", "cancelled") or totals.get(c, 0.0) != 0.0]
+
+
 def grades_html(result: YearResult) -> str:
-    """Projects and money by grade."""
-    t = result.by_grade.copy()
+    """Projects and money by grade, to the fen as in the workbook
+    (:func:`perfsim.present.report.in_fen`): each grade's budget = its channels, next budget
+    = kept + rewarded."""
+    _, _, t = in_fen(result)
     t["grade"] = t.pop("grade_zh") + " " + t["grade"]
-    cols = ["grade", "projects", "budget", "cut", "cancelled", "rewarded", "next_budget"]
+    shown = _channels_with_money(result.summary["totals_yuan"])
+    cols = ["grade", "projects", "budget", *shown, "rewarded", "next_budget"]
     return "<h4>等级分布 grades</h4>" + _table(t[cols], "perfsim-grades")
 
 
@@ -678,15 +689,18 @@ def ledger_html(result: YearResult, top: int = TOP_DEPARTMENTS) -> str:
 
 
 def moved_html(result: YearResult) -> str:
-    """Where the money goes: cut and cancelled from projects, rewarded to projects, and the
-    savings returned to the treasury."""
-    t = result.summary["totals_yuan"]
-    moved = t["cut"] + t["cancelled"]
-    rows = [("压减 cut from projects", t["cut"]),
-            ("取消 cancelled projects", t["cancelled"]),
-            ("合计调出 taken from projects", moved),
-            ("奖励 rewarded to projects", t["rewarded"]),
-            ("上缴财政 returned to the treasury (savings)", t["budget"] - t["next_budget"])]
+    """Where the money goes, to the fen (:func:`perfsim.present.report.in_fen`): every
+    channel that takes money from projects (cut, cancelled, postponed, recovered …), their
+    sum, the reward to projects and the savings returned to the treasury."""
+    alloc, _, _ = in_fen(result)
+    fen = {c: round(float(alloc[c].sum()) * 100) for c in
+           ("budget", *CHANNEL_NAMES, "rewarded", "next_budget")}
+    taken = [c for c in _channels_with_money(result.summary["totals_yuan"]) if c != "kept"]
+    rows = [(f"{CHANNEL_HEADINGS[c]} from projects", fen[c] / 100) for c in taken]
+    rows += [("合计调出 taken from projects", sum(fen[c] for c in taken) / 100),
+             ("奖励 rewarded to projects", fen["rewarded"] / 100),
+             ("上缴财政 returned to the treasury (savings)",
+              (fen["budget"] - fen["next_budget"]) / 100)]
     body = "".join(f"<tr><td>{html.escape(k)}</td><td style='text-align:right'>"
                    f"{_money(v)}</td></tr>" for k, v in rows)
     return ("<h4>资金流向 money moved</h4>"

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+import perfsim.cli.early  # noqa: F401  (first: python -m perfsim.cli takes Ctrl-C at once)
 from perfsim.cli import (
     app,
     bench,

@@ -74,6 +74,11 @@ def _cmd_optimise_checks(args: argparse.Namespace) -> int:
     except InputError as err:
         names = {"budget": "--budget", "staff_days_per_check": "--days-per-check",
                  "yuan_per_check": "--yuan-per-check", "penalties": "--penalties"}
+        # the options are set as the scenario's cost parameters: their range errors name them
+        if args.yuan_per_check is not None:
+            names["simulation.cost.recheck"] = "--yuan-per-check"
+        if args.days_per_check is not None:
+            names["simulation.cost.recheck_days"] = "--days-per-check"
         raise err.at(field=names.get(err.field or "", err.field)) from None
     write_check_designs(result, out, source=f"perfsim optimise-checks {args.scenario.name}, "
                                             f"seed {scenario.seed}")

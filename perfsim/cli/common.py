@@ -5,13 +5,11 @@ commands that take SYSTEM PORTFOLIO or one SCENARIO."""
 from __future__ import annotations
 
 import argparse
-import math
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from perfsim import limits, messages
+from perfsim import messages
 from perfsim.errors import InputError
 from perfsim.io import (
     check_output_dir,
@@ -22,8 +20,7 @@ from perfsim.model.params import apply_changes
 from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import Scenario, load_scenario
 from perfsim.model.settings import Settings
-from perfsim.model.streams import BLOCK
-from perfsim.run.simulate import auto_engine, build_inputs, metric_names
+from perfsim.run.simulate import build_inputs, check_memory
 from perfsim.yamlfile import parse_yaml
 
 EXIT_INPUT = 2
@@ -113,38 +110,11 @@ def _cli_error(err: InputError, **names: str) -> InputError:
 def check_monte_carlo_memory(scenario: Scenario, settings: Settings, *, engine: str = "auto",
                              workers: int | None = None, scheduler: str | None = None,
                              given: Mapping[str, str] | None = None) -> None:
-    """Refuse, before any work, a Monte Carlo of ``scenario`` under ``settings`` that would
-    need more memory than :func:`perfsim.limits.memory_limit` (the estimate of
-    :func:`perfsim.limits.monte_carlo_bytes`, with as many chunks at once as the engine runs).
-    The line names the setting furthest above its default (years, replications, chunk) as the
-    user gave it: ``given`` maps a setting to its command-line option (``{"years":
-    "--years"}``); the others are the scenario file's ``simulation.`` keys."""
-    inputs = build_inputs(scenario, settings)
-    s = settings
-    n_chunks = math.ceil(math.ceil(s.replications / BLOCK) / s.chunk_blocks)
-    if engine == "auto":
-        engine = auto_engine(inputs, n_chunks, scheduler)
-    if engine == "processes":
-        parallel = workers or os.cpu_count() or 1
-    elif engine == "dask" and not scheduler:
-        parallel = workers or min(2, os.cpu_count() or 1)
-    else:   # in-process, or a remote cluster's own memory
-        parallel = 1
-    need = limits.monte_carlo_bytes(
-        slots=inputs.n_slots, leaves=inputs.measure.points.size,
-        checkpoints=len(s.checkpoints), replications=s.replications, years=s.years,
-        chunk_rows=s.chunk_blocks * BLOCK, metrics=len(metric_names(inputs.grading)),
-        parallel=min(parallel, n_chunks))
-    given = given or {}
-    blame: tuple[float, str | None, str | None, int] = (1.0, scenario.source, None, 0)
-    for name in ("replications", "years", "chunk"):
-        value = getattr(s, name)
-        ratio = value / Settings.__dataclass_fields__[name].default
-        if ratio > blame[0]:
-            blame = ((ratio, None, given[name], value) if name in given
-                     else (ratio, scenario.source, f"simulation.{name}", value))
-    _, source, field, value = blame
-    limits.check_memory(need, source, field=field, value=value)
+    """Refuse, before any work (before the output folder is made), a Monte Carlo too large
+    for memory (:func:`perfsim.run.simulate.check_memory`); ``given`` maps a setting to the
+    command-line option the user gave it by (``{"years": "--years"}``)."""
+    check_memory(scenario, settings, build_inputs(scenario, settings), engine=engine,
+                 workers=workers, scheduler=scheduler, given=given)
 
 
 def _system_and_portfolio(files: Sequence[Path], out: Path | None, *extra: Path | None

@@ -9,6 +9,7 @@ from typing import Any
 
 from perfsim.analyse.robust import benefit_of_the_doubt, smaa
 from perfsim.cli.common import (
+    _nonneg_int,
     _system_and_portfolio,
 )
 from perfsim.errors import InputError
@@ -44,7 +45,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     rob.add_argument("--top", type=int, default=10,
                      help="projects listed (and, smaa, the ranks counted as the top; "
                           "default 10)")
-    rob.add_argument("--seed", type=int, default=None,
+    rob.add_argument("--seed", type=_nonneg_int, default=None,
                      help="smaa: seed of the draws (default: the scenario's, else 0)")
     rob.add_argument("--out", type=Path, default=None,
                      help="also write the tables as CSV here (smaa: and the heat map)")

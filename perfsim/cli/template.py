@@ -4,6 +4,7 @@ scores, or synthetic self-evaluation workbooks in the MoF layout for training an
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from perfsim.app.example import scores_workbook
@@ -51,6 +52,23 @@ def add(sub: argparse._SubParsersAction) -> None:
     tpl.set_defaults(func=_cmd_template)
 
 
+def _check_out(out: Path, new_folder: bool = False) -> None:
+    """Refuse an ``--out`` that lies under a regular file, or (a workbook) whose folder does not
+    exist, before any work: one line naming it, not an operating-system error."""
+    absolute = Path(os.path.abspath(out))
+    for q in absolute.parents:
+        if os.path.lexists(q):
+            if not q.is_dir():
+                raise InputError(out, field="--out",
+                                 problem=f"lies under a file, not a folder ({q} is a file); "
+                                         "choose another --out")
+            break
+        if not new_folder:
+            raise InputError(out, field="--out",
+                             problem=f"the folder does not exist ({absolute.parent}); create "
+                                     "it or choose another --out")
+
+
 def _cmd_template_selfeval(args: argparse.Namespace) -> int:
     if args.scenario is not None or args.system is not None:
         raise InputError(field="--scenario", problem="template selfeval takes no --scenario "
@@ -66,6 +84,7 @@ def _cmd_template_selfeval(args: argparse.Namespace) -> int:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
+    _check_out(args.out, new_folder=args.kind == "selfeval")
     if args.kind == "selfeval":
         return _cmd_template_selfeval(args)
     if args.projects is not None:

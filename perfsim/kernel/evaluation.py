@@ -307,6 +307,9 @@ class Process:
     intermediary_share: float | np.ndarray = 0.0      # of the checks below the threshold
     third_party_min_budget: float | np.ndarray = 0.0  # this large: a third party (0: none)
     deposit_tolerance: float = 0.0       # points of error that forfeit the deposit (0: never)
+    #: what the third party's error is measured from: ``year`` the score of what the year's
+    #: check can see (a cross-year project's shown results), ``completion`` the whole truth
+    deposit_basis: str = "year"
     # rationing the checks: staff-days for re-checks (0: no cap) at ``check_days`` each, and
     # the share of this year's funds the checks must cover (0: none)
     days_budget: float | np.ndarray = 0.0
@@ -375,7 +378,10 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
     attainments are not clipped: each becomes a measured value scored by its leaf's rule.
     ``shown`` (R, S) is the share of each project's true attainment that its evaluations
     (self-evaluation and re-check) see — a cross-year project judged annually before its
-    results show (:class:`perfsim.kernel.linkage.CrossYear`); None: all of it.
+    results show (:class:`perfsim.kernel.linkage.CrossYear`); None: all of it. A third
+    party's deposit is forfeited when its re-check errs by more than the tolerance from the
+    score of what the year shows (``process.deposit_basis: year``) or of the whole truth
+    (``completion``).
     """
     u = measure.span
     unit = bool(np.all(u == 1.0))
@@ -443,7 +449,13 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
         re_score = self_score.copy()
         re_score[rows] = measure.score_rows(a_re, rows, points)
         if evaluator is not None and p.deposit_tolerance > 0:
-            erred = np.abs(re_score - true) > p.deposit_tolerance
+            basis = true
+            if shown is not None and p.deposit_basis == "year":   # what this year can show
+                basis = true.copy()
+                basis[rows] = measure.score_rows(
+                    np.clip(seen, 0.0, top) if space is None else space.attain(seen, rows, True),
+                    rows, true_points)
+            erred = np.abs(re_score - basis) > p.deposit_tolerance
             evaluator = np.where((evaluator == 2) & erred, 3, evaluator).astype(np.int8)
     on_project = p.gap_rule and p.gap_on != "department"
     rules = dict(replace=p.replace, gap_rule=on_project, gap=p.gap, per=p.per, step=p.step,

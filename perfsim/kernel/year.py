@@ -9,6 +9,7 @@ metric of :mod:`perfsim.kernel.metrics` is computed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -251,7 +252,8 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                   monitoring: Monitoring | None = None,
                   entry_gate: np.ndarray | None = None, entry_saved: np.ndarray | None = None,
                   evaluated: np.ndarray | None = None, self_score: np.ndarray | None = None,
-                  years_left: np.ndarray | None = None) -> YearOutcome:
+                  years_left: np.ndarray | None = None,
+                  gated: np.ndarray | None = None) -> YearOutcome:
     """Grade ``score`` (rows, projects) and link ``budget`` (projects,) or (rows, projects).
 
     ``active`` marks the projects in the portfolio this year; ``recovered`` (yuan) is taken
@@ -278,7 +280,10 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
     rule when ``recovered`` is None, and the projects it requires to rectify join the
     rectification's feedback. ``entry_gate``/``entry_saved``: the gate's decisions on the
     new projects' requests as they entered this year (the Monte Carlo), counted in the
-    pre-evaluation metrics.
+    pre-evaluation metrics. ``gated`` (rows, projects) marks the continuing projects whose
+    request the gate has already judged (the Monte Carlo's default,
+    ``simulation.dynamics.pre_evaluation: entry``): their request passes as the rule leaves
+    it, with no decision (−1) and nothing saved; None: every request is judged.
 
     A project whose ``self_evaluated`` flag says no (its own column, or its unit's refusal
     in ``department_flags``) is not evaluated either: it has no self-evaluation to grade,
@@ -393,9 +398,16 @@ def evaluate_year(score: np.ndarray, budget: np.ndarray, grading: Grading, linka
                              problem="a noisy expected score needs the year's random draw "
                                      "(run it through perfsim.run)")
         expected = latent if pre_draw is None else latent + sd * np.asarray(pre_draw, float)
+    judged = expected
+    once = expected is not None and gated is not None and bool(np.any(gated))
+    if once:   # a request judged before passes as it is
+        judged = np.where(gated, np.inf, expected)
     link = linkage.apply(linked, score, grade, flags, cancel=cancel, table=table,
                          unrectified=unrectified, blacklisted=blacklisted, rows=rows,
-                         expected=expected, exempt=None if evaluated is None else ~evaluated)
+                         expected=judged, exempt=None if evaluated is None else ~evaluated)
+    if once and link.gate is not None:
+        link = dataclasses.replace(link, gate=np.where(gated, np.int8(-1), link.gate).astype(
+            np.int8))
     return YearOutcome(score=score, grade=grade, link=link, gross=gross,
                        recovered=(np.broadcast_to(0.0, score.shape) if recovered is None
                                   else np.asarray(recovered, dtype=float)),

@@ -37,6 +37,12 @@ from perfsim.kernel.grading import Grading, LabelSet
 from perfsim.kernel.linkage import LIUPANSHUI_RATIO_RANGE, GradeTable, Linkage
 from perfsim.kernel.scoring import GAP_MODES
 
+#: the choices of the multi-year dynamics, the default first (README, the evaluation cycle)
+GATE_CONTINUING = ("entry", "every_year")
+RECOVERY_SCOPES = ("year", "base")
+PACES = ("schedule", "performance")
+DEPOSIT_BASES = ("year", "completion")
+
 #: A bound that is the scenario's most points: the indicator system's total plus its bonus
 #: cap (100 without a system).
 TOTAL = "total"
@@ -200,7 +206,9 @@ CONSTRAINTS: dict[str, Constraint] = {
     "simulation.targets.by_department.<department>": Constraint(
         REAL, -0.5, 0.5, unit=_SHARE, description="a department's own ambition"),
     "simulation.targets.overcompletion_threshold": _at_least(
-        0, "share of the target", "attainment beyond which over-completion is discounted",
+        0, "share of the target",
+        "attainment beyond which over-completion of a higher-is-better leaf is discounted "
+        "(a lower-is-better leaf met keeps its points)",
         optional=True),
     "simulation.targets.overcompletion_rate": _at_least(0, "", "rate of the discount of "
                                                         "over-completion"),
@@ -254,6 +262,10 @@ CONSTRAINTS: dict[str, Constraint] = {
     "simulation.monitoring.execution_sd": _sd("noise of the execution rate at a checkpoint"),
     "simulation.monitoring.recovery_share": _share("share of idle funds recovered at a "
                                                    "failed checkpoint", vary=True),
+    "simulation.monitoring.pace": _choice(PACES, "a project's execution pace at a checkpoint: "
+                                          "on schedule plus noise (schedule), or its latent "
+                                          "performance, the same variable as its target "
+                                          "attainment (performance)"),
     "simulation.monitoring.targets": _share("projected target attainment below which "
                                             "monitoring finds targets clearly unreachable",
                                             vary=True),
@@ -292,12 +304,27 @@ CONSTRAINTS: dict[str, Constraint] = {
     "simulation.evaluators.blacklist_years": _at_least(0, "years", "years a third party is "
                                                        "barred after a forfeit (0: off)",
                                                        kind=INT),
+    "simulation.evaluators.deposit_basis": _choice(DEPOSIT_BASES, "what a third party's "
+                                                   "re-check is judged against for its "
+                                                   "deposit: what the year's check can see "
+                                                   "(year), or the results at completion "
+                                                   "(completion)"),
     # --- dynamics and design uncertainty ------------------------------------------------------
     "simulation.dynamics.entry_rate": _share("new projects a year, as a share of the "
                                              "portfolio"),
     "simulation.dynamics.escalation_years": _at_least(0, "years", "years before an "
                                                       "unresolved problem escalates (0: off)",
                                                       kind=INT),
+    "simulation.dynamics.pre_evaluation": _choice(GATE_CONTINUING, "a continuing project's "
+                                                  "request passes the pre-evaluation once, "
+                                                  "as it enters (entry), or again every year "
+                                                  "(every_year)"),
+    "simulation.dynamics.flag_years": _at_least(0, "years", "years the portfolio's condition "
+                                                "flags hold for a project, from its entry "
+                                                "(0: every year)", kind=INT),
+    "simulation.dynamics.recovery": _choice(RECOVERY_SCOPES, "a recovery lowers the year's "
+                                            "funds only (year) or next year's base too "
+                                            "(base)"),
     "simulation.uncertainty.weights": _choice(("none", "dirichlet", "uniform"),
                                               "how the weights vary between replications"),
     "simulation.uncertainty.concentration": _at_least(0, "", "Dirichlet concentration of "

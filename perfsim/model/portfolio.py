@@ -15,7 +15,11 @@ A portfolio file has one row per project with the columns
   linkage's rectification rule), ``true_score`` (latent performance in points, written by the
   generator), ``years_left`` (a cross-year project's years to completion, this one included:
   a whole number >= 1; absent = 1, an annual project), and any other yes/no column that
-  the scenario's linkage names as a precondition (e.g. ``cost_calculated``).
+  the scenario's linkage names as a precondition (e.g. ``cost_calculated``);
+- under a system with one ``execution_rate`` leaf: ``budget_full`` and ``executed``
+  (全年预算数, 全年执行数; yuan, or 万元 where the heading says so) instead of, or beside, the
+  leaf's rate: the rate is derived, executed / budget_full (in percent where the leaf's unit
+  is ``%``), and the rule caps it (:func:`_execution_amounts`).
 
 Headings may be Chinese (:data:`COLUMN_ZH`: 项目编号, 部门, 预算（元）, 得分, ...); a CSV may be
 UTF-8 or GB18030/GBK, as Chinese Excel saves it; in a workbook, a percent-formatted cell in a
@@ -76,7 +80,15 @@ COLUMN_ZH: dict[str, tuple[str, ...]] = {
     "has_targets": ("是否设定绩效目标",),
     "self_evaluated": ("是否开展自评",),
     "rectified": ("是否整改",),
+    "budget_full": ("全年预算数（元）", "全年预算数", "全年预算数(元)", "全年预算数（万元）",
+                    "全年预算数(万元)"),
+    "executed": ("全年执行数（元）", "全年执行数", "全年执行数(元)", "全年执行数（万元）",
+                 "全年执行数(万元)"),
 }
+#: The budget-execution amounts a portfolio may give for its system's execution-rate leaf
+#: (:func:`_execution_amounts`); a heading naming 万元 is read in 万元 (× 10,000 yuan)
+AMOUNTS = ("budget_full", "executed")
+_AMOUNT_NAMES = {"budget_full": "全年预算数 budget_full", "executed": "全年执行数 executed"}
 _ALIASES = {zh: code for code, names in COLUMN_ZH.items() for zh in names}
 _TRUE = {"1", "true", "yes", "y", "是", "有", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "无", "f"}
@@ -283,7 +295,7 @@ def _aliases(system: IndicatorSystem | None, flags: tuple[str, ...]) -> dict[str
     """Every heading read as a column name → the name: the names themselves, the
     :data:`COLUMN_ZH` aliases, and each leaf's Chinese name (a self-score: the name with
     ``（自评分）``, as the template workbook writes it) where no other leaf shares it."""
-    out = {c: c for c in (*REQUIRED, *OPTIONAL, *flags, *_leaf_columns(system))}
+    out = {c: c for c in (*REQUIRED, *OPTIONAL, *AMOUNTS, *flags, *_leaf_columns(system))}
     out.update(_ALIASES)
     if system is not None:
         leaves = (*system.indicators, *system.bonus)
@@ -386,7 +398,9 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
     extra = tuple(f for f in flags if f not in FLAGS)
     df = df.reset_index(drop=True)  # a copy; row numbers are positions from here on
     df.columns = [str(c).strip() for c in df.columns]
-    df.columns = _headings(list(df.columns), _aliases(system, extra), source)
+    headings = list(df.columns)
+    df.columns = _headings(headings, _aliases(system, extra), source)
+    written = dict(zip(df.columns, headings, strict=True))  # column → its heading as written
     if len(df) == 0:
         raise InputError(source, problem="no projects (the table is empty)")
     for col in REQUIRED:
@@ -410,6 +424,9 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
                          problem="a precondition flag cannot be a required column, an "
                                  "optional one or an indicator code")
     known = set(REQUIRED) | set(OPTIONAL) | set(leaf_cols) | set(extra)
+    if any(c in df.columns for c in AMOUNTS):
+        _execution_amounts(df, system, written, source)
+        known |= set(AMOUNTS)
     unknown = [c for c in df.columns if c not in known]
     if unknown:
         hint = ("not an indicator code of " + system.code) if system else (
@@ -443,7 +460,7 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
     _refuse_empty_cells(df, status, leaves, source, row)
     for col in df.columns:
         blank = (df[col].isna() | (df[col].astype(str).str.strip() == "")).to_numpy()
-        if col in leaves or col == "name":
+        if col in leaves or col == "name" or col in AMOUNTS:
             continue
         if col in aux_of:  # an auxiliary input matters only beside a value
             code, aux = aux_of[col]
@@ -530,6 +547,112 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
     return Portfolio(df.reset_index(drop=True), source, tuple(present),
                      status={c: v for c, v in status.items()},
                      extra_flags=tuple(f for f in extra if f in df.columns))
+
+
+def _execution_amounts(df: pd.DataFrame, system: IndicatorSystem | None,
+                       written: Mapping[str, str], source: str) -> None:
+    """Derive the execution-rate leaf's rate from ``budget_full`` and ``executed``
+    (全年预算数, 全年执行数) in ``df``, in place: executed / budget_full, in percent where the
+    leaf's unit starts with ``%`` (else a share), where a row gives both amounts; a row giving
+    neither keeps its rate cell. The amounts become yuan (a heading naming 万元 is read in 万元).
+
+    Refused, with the row and the heading as written: amounts under a system without exactly
+    one execution-rate leaf; one amount without the other; an amount that is not a number,
+    negative or above :data:`MAX_BUDGET`; a ``budget_full`` of 0 (the rate is undefined, with
+    or without anything executed); a rate cell marked n/a or not submitted beside amounts;
+    and a rate that disagrees with the amounts by more than a fen (0.01 yuan of executed)."""
+    given = [c for c in AMOUNTS if c in df.columns]
+    leaves = [] if system is None else [leaf for leaf in system.indicators
+                                        if leaf.rule.kind == "execution_rate"]
+    if len(leaves) != 1:
+        problem = ("needs an indicator system with one execution-rate leaf (rule "
+                   "execution_rate)" if not leaves else
+                   f"the system has {len(leaves)} execution-rate leaves "
+                   f"({', '.join(leaf.code for leaf in leaves)}): give each rate instead")
+        raise InputError(source, field=written[given[0]], problem=problem)
+    if len(given) == 1:
+        other = next(c for c in AMOUNTS if c not in given)
+        raise InputError(source, field=written[given[0]],
+                         problem=f"needs the column {_AMOUNT_NAMES[other]} beside it (the "
+                                 "execution rate is executed / budget_full)")
+    leaf = leaves[0]
+
+    def row(i: int) -> str:
+        return f"row {i + 2}"
+
+    def first(mask: np.ndarray) -> int:
+        return int(np.flatnonzero(mask)[0])
+
+    yuan: dict[str, np.ndarray] = {}
+    blank: dict[str, np.ndarray] = {}
+    for col in AMOUNTS:
+        s = df[col]
+        b = (s.isna() | (s.astype(str).str.strip() == "")).to_numpy()
+        values = np.full(len(df), np.nan)
+        if (~b).any():
+            values[~b] = _numeric(s[~b], source, written[col], row).to_numpy(dtype=float)
+        scale = 1e4 if "万元" in written[col] else 1.0
+        for bad, problem in ((values < 0, "must be >= 0"),
+                             (values * scale > MAX_BUDGET, _TOO_LARGE)):
+            if bad.any():
+                i = first(bad)
+                raise InputError(source, row(i), written[col], s.iloc[i], problem)
+        yuan[col], blank[col] = values * scale, b
+    both = ~blank["budget_full"] & ~blank["executed"]
+    half = blank["budget_full"] != blank["executed"]
+    if half.any():
+        i = first(half)
+        col, other = AMOUNTS if blank["budget_full"][i] else AMOUNTS[::-1]
+        raise InputError(source, row(i), written[col],
+                         problem=f"blank beside {_AMOUNT_NAMES[other]}: give both amounts, "
+                                 "or neither and the rate")
+    zero = both & (yuan["budget_full"] == 0)
+    if zero.any():
+        i = first(zero)
+        raise InputError(source, row(i), written["budget_full"], df["budget_full"].iloc[i],
+                         f"no full-year budget: the execution rate executed / budget_full is "
+                         f"undefined (executed {yuan['executed'][i]:,.2f} yuan); where nothing "
+                         "was budgeted, leave both amounts blank and fill in the rate cell")
+    percent = 100.0 if (leaf.unit or "").strip().startswith("%") else 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = yuan["executed"] / yuan["budget_full"]
+    code = leaf.code
+    if code in df.columns:
+        cells = df[code].astype(object)
+        text = cells.astype(str).str.strip()
+        empty = (cells.isna() | (text == "")).to_numpy()
+        marks = {m.lower() for m in (*NOT_APPLICABLE_MARKS, *system.missing_submission)}
+        marked = text.str.lower().isin(marks).to_numpy() & ~empty
+        clash = both & marked
+        if clash.any():
+            i = first(clash)
+            raise InputError(source, row(i), written[code], cells.iloc[i],
+                             "marked, but the row gives 全年预算数 budget_full and 全年执行数 "
+                             "executed: give the rate or the amounts")
+        check = both & ~empty & ~marked
+        if check.any():
+            rate = np.full(len(df), np.nan)
+            rate[check] = _numeric(cells[check], source, written[code], row).to_numpy(
+                dtype=float)
+            implied = rate / percent * yuan["budget_full"]
+            off = np.abs(implied - yuan["executed"])
+            # a fen, and the float rounding of the product (a relative 1e-12)
+            bad = check & (off > 0.01 + 1e-12 * yuan["budget_full"])
+            if bad.any():
+                i = first(bad)
+                unit = "%" if percent == 100.0 else ""
+                raise InputError(
+                    source, row(i), written[code], cells.iloc[i],
+                    f"disagrees with executed / budget_full = {yuan['executed'][i]:,.2f} / "
+                    f"{yuan['budget_full'][i]:,.2f} yuan = {share[i] * percent:.6g}{unit} by "
+                    f"{off[i]:,.2f} yuan of executed, more than a fen: give the rate or the "
+                    "amounts (or the rate to full precision)")
+    else:
+        cells = pd.Series("", index=df.index, dtype=object)
+    cells[both] = share[both] * percent
+    df[code] = cells
+    for col in AMOUNTS:
+        df[col] = yuan[col]
 
 
 def _cell_status(s: pd.Series, system: IndicatorSystem) -> np.ndarray:

@@ -71,6 +71,7 @@ class Settings:
     checkpoints: tuple[tuple[float, float], ...] = ()
     execution_sd: float = 0.1
     recovery_share: float = 1.0
+    execution_pace: str = "schedule"    # schedule: pace of its own; performance: the old tie
     # dual monitoring, target attainment (0: execution pace only)
     target_minimum: float = 0.0
     target_noise: float = 0.1
@@ -84,6 +85,9 @@ class Settings:
     # portfolio dynamics
     entry_rate: float = 0.0
     escalation_years: int = 0
+    gate_continuing: str = "entry"      # a continuing request is gated once (every_year: again)
+    flag_years: int = 1                 # years the portfolio's condition flags hold (0: all)
+    recovery_scope: str = "year"        # a recovery lowers the year's funds (base: the base)
     # design uncertainty
     weight_uncertainty: str = "none"
     weight_concentration: float = 200.0
@@ -113,6 +117,7 @@ class Settings:
     deposit: float = 0.0
     deposit_tolerance: float = 0.0
     blacklist_years: int = 0            # years a third party is barred after a forfeit
+    deposit_basis: str = "year"         # the deposit judged on what the year's check sees
     #: an intermediary's evaluation stands in for the unit's self-evaluation: the projects
     #: it evaluates are not self-evaluated (Weifang: 22 by the units + 7 by intermediaries)
     intermediary_instead_of_self: bool = False
@@ -235,7 +240,8 @@ _LAYOUT: dict[str, dict[str, str]] = {
                    "inflation_penalty": "inflation_penalty",
                    "unchecked_bonus": "unchecked_bonus"},
     "monitoring": {"checkpoints": "checkpoints", "execution_sd": "execution_sd",
-                   "recovery_share": "recovery_share", "targets": "target_minimum",
+                   "recovery_share": "recovery_share", "pace": "execution_pace",
+                   "targets": "target_minimum",
                    "target_noise": "target_noise", "target_consequence": "target_consequence",
                    "year_end_clearing": "year_end_clearing"},
     "cost": {"self_evaluation": "cost_self", "recheck": "cost_recheck",
@@ -251,9 +257,11 @@ _LAYOUT: dict[str, dict[str, str]] = {
                    "third_party_cost": "third_party_cost",
                    "third_party_days": "third_party_days",
                    "deposit": "deposit", "deposit_tolerance": "deposit_tolerance",
-                   "blacklist_years": "blacklist_years",
+                   "blacklist_years": "blacklist_years", "deposit_basis": "deposit_basis",
                    "instead_of_self": "intermediary_instead_of_self"},
-    "dynamics": {"entry_rate": "entry_rate", "escalation_years": "escalation_years"},
+    "dynamics": {"entry_rate": "entry_rate", "escalation_years": "escalation_years",
+                 "pre_evaluation": "gate_continuing", "flag_years": "flag_years",
+                 "recovery": "recovery_scope"},
     "uncertainty": {"weights": "weight_uncertainty", "concentration": "weight_concentration",
                     "pct": "weight_pct", "cutoff_jitter": "cutoff_jitter",
                     "ratio": "ratio_range"},

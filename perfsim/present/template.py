@@ -28,6 +28,9 @@ BASE = (("project_id", "project id", "unique", "P0001"),
         ("budget", "budget (yuan)", "yuan, >= 0", 1_000_000))
 FLAGS = (("has_targets", "has performance targets", "yes / no"),
          ("self_evaluated", "self-evaluated", "yes / no"))
+#: the budget-execution amounts offered beside an execution-rate leaf: code, English name
+AMOUNT_COLUMNS = (("budget_full", "full-year budget (yuan)"),
+                  ("executed", "executed in the year (yuan)"))
 
 
 def _example(leaf: Indicator) -> Any:
@@ -56,10 +59,27 @@ def _columns(system: IndicatorSystem) -> list[dict[str, Any]]:
                 cols.append(dict(code=f"{leaf.code}.self", zh=f"{leaf.name_zh}（自评分）",
                                  en=f"{leaf.name_en} (self-score)", note="points",
                                  example=example))
+        if rule.kind == "execution_rate" and sum(
+                x.rule.kind == "execution_rate" for x in system.indicators) == 1:
+            cols += _amount_columns(leaf, example)
     for code, en, note in FLAGS:
         cols.append(dict(code=code, zh=COLUMN_ZH[code][0], en=en, note=note, example="yes",
                          choices=["yes", "no"]))
     return cols
+
+
+def _amount_columns(leaf: Indicator, rate: Any) -> list[dict[str, Any]]:
+    """全年预算数 and 全年执行数 beside the execution-rate leaf: the rate is derived from them
+    (the example executes the example rate ``rate`` of 1,000,000 yuan)."""
+    share = float(rate) / (100.0 if (leaf.unit or "").strip().startswith("%") else 1.0)
+    note = (f"元，≥ 0（表头写“（万元）”则按万元）；与另一项金额同填时 {leaf.code} 按 全年执行数 / "
+            f"全年预算数 计算，{leaf.code} 可留空，若也填写须与金额相符（误差不超过一分钱） / "
+            f"yuan, >= 0 (万元 where the heading says so); given with the other amount, "
+            f"{leaf.code} is derived as executed / budget_full and may be left blank (if "
+            "filled, it must agree with the amounts to the fen)")
+    return [dict(code=code, zh=COLUMN_ZH[code][0], en=en, note=note,
+                 example=1_000_000 if code == "budget_full" else round(1_000_000 * share, 2))
+            for code, en in AMOUNT_COLUMNS]
 
 
 def portfolio_template(system: IndicatorSystem, path: str | Path) -> Path:

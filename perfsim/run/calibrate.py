@@ -80,6 +80,11 @@ __all__ = ["Calibration", "calibrate", "deterministic_metrics", "evaluate_at", "
            "solve_scalar"]
 
 
+#: The largest magnitude of a target: no metric (yuan, points, a share, a count) comes near it,
+#: and the solver's differences overflow beyond it; a larger target is a typing error.
+TARGET_LIMIT = 1e15
+
+
 # --- calibrate() ------------------------------------------------------------------------------
 
 def parse_targets(items: Sequence[str]) -> dict[str, Any]:
@@ -148,6 +153,10 @@ def calibrate(scenario: Scenario, parameter_path: str, targets: Mapping[str, Any
         if not isinstance(targets[name], int | float) or isinstance(targets[name], bool):
             raise InputError(field=f"target {name}", value=targets[name],
                              problem="must be a number")
+        if not math.isfinite(targets[name]) or abs(targets[name]) > TARGET_LIMIT:
+            raise InputError(field="target", value=f"{name}={targets[name]:g}",
+                             problem=f"out of any reach: a target must lie within "
+                                     f"±{TARGET_LIMIT:g} (yuan, points, shares or counts)")
     mc = (replications is not None or settings is not None or param.kind == "simulation"
           or any(m.monte_carlo for m in specs.values()))
     if mc:

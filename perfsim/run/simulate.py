@@ -22,9 +22,10 @@ leaf's points, see :mod:`perfsim.kernel.scoring`; bonus fixed):
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim import limits
 from perfsim.errors import InputError
 from perfsim.io import sigint_ignored
 from perfsim.kernel import metrics
@@ -571,6 +573,42 @@ def scenario_settings(scenario: Scenario, **overrides: Any) -> Settings:
     return dataclasses.replace(scenario.settings, **values) if values else scenario.settings
 
 
+def check_memory(scenario: Scenario, settings: Settings, inputs: SimInputs, *,
+                 engine: str = "auto", workers: int | None = None,
+                 scheduler: str | None = None, given: Mapping[str, str] | None = None) -> None:
+    """Refuse, before any work, a Monte Carlo of ``scenario`` under ``settings`` that would
+    need more memory than :func:`perfsim.limits.memory_limit` (the estimate of
+    :func:`perfsim.limits.monte_carlo_bytes`, with as many chunks at once as the engine runs).
+    The line names the setting furthest above its default (years, replications, chunk) as the
+    user gave it: ``given`` maps a setting to its command-line option (``{"years":
+    "--years"}``); the others are the scenario file's ``simulation.`` keys."""
+    s = settings
+    n_chunks = math.ceil(math.ceil(s.replications / BLOCK) / s.chunk_blocks)
+    if engine == "auto":
+        engine = auto_engine(inputs, n_chunks, scheduler)
+    if engine == "processes":
+        parallel = workers or os.cpu_count() or 1
+    elif engine == "dask" and not scheduler:
+        parallel = workers or min(2, os.cpu_count() or 1)
+    else:   # in-process, or a remote cluster's own memory
+        parallel = 1
+    need = limits.monte_carlo_bytes(
+        slots=inputs.n_slots, leaves=inputs.measure.points.size,
+        checkpoints=len(s.checkpoints), replications=s.replications, years=s.years,
+        chunk_rows=s.chunk_blocks * BLOCK, metrics=len(metric_names(inputs.grading)),
+        parallel=min(parallel, n_chunks))
+    given = given or {}
+    blame: tuple[float, str | None, str | None, int] = (1.0, scenario.source, None, 0)
+    for name in ("replications", "years", "chunk"):
+        value = getattr(s, name)
+        ratio = value / Settings.__dataclass_fields__[name].default
+        if ratio > blame[0]:
+            blame = ((ratio, None, given[name], value) if name in given
+                     else (ratio, scenario.source, f"simulation.{name}", value))
+    _, source, field, value = blame
+    limits.check_memory(need, source, field=field, value=value)
+
+
 def simulate(scenario: Scenario, settings: Settings | None = None, *, engine: str = "auto",
              workers: int | None = None, scheduler: str | None = None,
              progress: bool | None = None, noise: bool = True) -> MonteCarloResult:
@@ -582,6 +620,8 @@ def simulate(scenario: Scenario, settings: Settings | None = None, *, engine: st
     if not noise:
         settings = settings.without_noise()
     inputs = build_inputs(scenario, settings)
+    check_memory(scenario, settings, inputs, engine=engine, workers=workers,
+                 scheduler=scheduler)
     parts = run_engine(inputs, engine, workers=workers, scheduler=scheduler, progress=progress)
     return collect(inputs, parts, scenario)
 

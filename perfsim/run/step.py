@@ -11,7 +11,14 @@ year's prepared draws, and runs, in this order:
     blacklists, pre-evaluation, linkage) ─> the registry's metrics ─> next year's state.
 
 It returns the next state, the year's :class:`~perfsim.kernel.year.YearOutcome` and its
-metrics. The Monte Carlo (:mod:`perfsim.run.simulate`) loops over it year after year; the
+metrics. The dynamics across years are choices with the older behaviour one option away
+(README, the evaluation cycle): a request passes the pre-evaluation once
+(``simulation.dynamics.pre_evaluation``), the portfolio's condition flags hold
+``simulation.dynamics.flag_years`` years from a project's entry, a recovery lowers the year's
+funds, not next year's base (``simulation.dynamics.recovery``), and execution pace is on
+schedule, not the latent performance (``simulation.monitoring.pace``).
+
+The Monte Carlo (:mod:`perfsim.run.simulate`) loops over it year after year; the
 sensitivity analysis (:mod:`perfsim.run.sensitivity`) runs its first year for every
 parameter sample. :class:`YearRows` holds what stays fixed over the years for a batch of rows
 (replications or samples): the design per row, the evaluation process, inflation, units;
@@ -172,7 +179,8 @@ def process_of(settings: Settings, measure: Measure, design: RowDesign | None = 
                    third_party=(s.third_party_noise, s.third_party_bias),
                    intermediary_share=get("intermediary_share"),
                    third_party_min_budget=get("third_party_min_budget"),
-                   deposit_tolerance=s.deposit_tolerance, days_budget=days,
+                   deposit_tolerance=s.deposit_tolerance, deposit_basis=s.deposit_basis,
+                   days_budget=days,
                    check_days=get("days_recheck"), funds_share=funds)
 
 
@@ -281,7 +289,8 @@ class YearState:
     postponed last year that come back (``resume``), the years in a row graded 差
     (``poor_run``), the evaluation cycle's runs and blacklists (``cycle``), each project's
     years to completion (cross-year projects), the projects whose re-check found inflation
-    in an earlier year and the years each row's third party is still barred."""
+    in an earlier year and the years each row's third party is still barred; ``gated``
+    marks the projects whose request the pre-evaluation has judged (None: no gate)."""
 
     year: int
     theta: np.ndarray
@@ -293,6 +302,7 @@ class YearState:
     years_left: np.ndarray | None
     found_before: np.ndarray
     barred_left: np.ndarray
+    gated: np.ndarray | None = None
 
 
 def slot_values(v: np.ndarray, pick: np.ndarray) -> np.ndarray:
@@ -363,8 +373,30 @@ def year_rows(inputs: SimInputs, design: RowDesign, z_inflation: np.ndarray,
         resume=np.zeros((R, S), dtype=bool), poor_run=np.zeros((R, S), dtype=np.int16),
         cycle=CycleState(),
         years_left=None if cross is None else slots(inputs.years_left).copy(),
-        found_before=np.zeros((R, S), dtype=bool), barred_left=np.zeros(R, dtype=np.int64))
+        found_before=np.zeros((R, S), dtype=bool), barred_left=np.zeros(R, dtype=np.int64),
+        gated=None if inputs.linkage.pre_evaluation is None else np.zeros((R, S), dtype=bool))
     return rows, state
+
+
+def entry_years(inputs: SimInputs, slots: int) -> np.ndarray:
+    """The year each slot enters the portfolio (slots,): 0 for the portfolio's projects,
+    then ``entrants_per_year`` entrants a year from year 1."""
+    P0, n = inputs.n_projects, max(inputs.entrants_per_year, 1)
+    return np.concatenate([np.zeros(P0, dtype=np.int64),
+                           1 + np.arange(slots - P0, dtype=np.int64) // n])
+
+
+def flags_of_year(rows: YearRows, t: int, slots: int) -> Mapping[str, np.ndarray]:
+    """The condition flags in force in year ``t``: the portfolio's (its ``rectified`` column
+    the first year only), each holding ``simulation.dynamics.flag_years`` years from the
+    project's entry — after them the condition counts as met (0: every year, the flags
+    never change)."""
+    flags = rows.flags if t == 0 else rows.later_flags
+    n = rows.settings.flag_years
+    if not flags or n == 0 or t < n:
+        return flags
+    held = (t - entry_years(rows.inputs, slots)) < n          # (slots,)
+    return {k: np.where(held, np.asarray(v, dtype=bool), True) for k, v in flags.items()}
 
 
 # --- a year on observed scores ----------------------------------------------------------------
@@ -418,6 +450,7 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
     P0 = inputs.n_projects
     lrows = design.linkage or None
     entry = None
+    gated = state.gated
     if t > 0 and S > P0:
         budget, active, resume = budget.copy(), active.copy(), resume.copy()
         n_new = inputs.entrants_per_year
@@ -428,6 +461,9 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
             entry = gate_entrants(inputs, design, new, budget, active, resume,
                                   rows.entry_points,
                                   rows.streams.year(pre_evaluation_draw, t, part=1))
+            if state.gated is not None:
+                gated = state.gated.copy()
+                gated[:, new] = True
         listed = (None if link.blacklist is None or rows.units is None else
                   blacklisted_entrants(cycle, rows.units[:, new]))
         if listed is not None:   # a blacklisted unit's new requests are cut alike
@@ -468,14 +504,18 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
     if s.check_risk_history:
         found_before = found_before | (sc.checked & (sc.self - sc.recheck > s.gap))
     recovered = watched = None
+    attainment = np.clip(theta, 0.0, 1.0)   # target attainment: the latent performance
+    # execution pace: on schedule (1: the share elapsed spent), or the latent performance
+    pace = attainment if s.execution_pace == "performance" else np.ones_like(attainment)
     if s.checkpoints and not rows.targets:
-        recovered = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
+        recovered = monitor(np.where(active, budget, 0.0), pace,
                             draws.z_exec, s.checkpoints, s.execution_sd, s.recovery_share)
     elif rows.targets:   # both halves: pace and targets
-        watched = monitor(np.where(active, budget, 0.0), np.clip(theta, 0.0, 1.0),
+        watched = monitor(np.where(active, budget, 0.0), pace,
                           draws.z_exec, s.checkpoints, s.execution_sd, s.recovery_share,
                           targets_of(s, design),
-                          rows.streams.year(monitoring_draw, t, len(s.checkpoints) + 2))
+                          rows.streams.year(monitoring_draw, t, len(s.checkpoints) + 2),
+                          attainment=attainment)
     pre_draw = None
     if link.pre_evaluation is not None:
         pre_draw = rows.streams.year(pre_evaluation_draw, t)
@@ -483,13 +523,14 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
     rect_draw = None
     if rect is not None and (t > 0 or not rows.observed):
         rect_draw = rows.streams.year(rectification_draw, t)
-    year = dict(flags=rows.flags if t == 0 else rows.later_flags, active=active,
+    once = gated if s.gate_continuing == "entry" else None
+    year = dict(flags=flags_of_year(rows, t, S), active=active,
                 cutoffs=design.cutoffs, table=design.table, recovered=recovered,
                 poor_run=state.poor_run, escalation_years=s.escalation_years,
                 rectify_draw=rect_draw, units=rows.units, state=cycle, rows=lrows,
                 checked=sc.checked, costs=rows.costs, evaluator=sc.evaluator,
                 pre_draw=pre_draw, evaluated=covered, years_left=years_left,
-                monitoring=watched, **(entry or {}))
+                monitoring=watched, gated=once, **(entry or {}))
     o = evaluate_year(sc.final, budget, inputs.grading, link, true_score=sc.true,
                       self_score=sc.self, **year)
     extra: dict[str, Any] = {"scores": sc}
@@ -506,6 +547,10 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
 
     # next year
     nxt = o.next_budget
+    if s.recovery_scope == "year":   # a recovery took the year's funds, not the base
+        back = o.recovered_by_monitoring + o.recovered_not_rectified
+        if np.any(back):
+            nxt = nxt + np.where(o.active, o.multiplier * back, 0.0)
     poor_run = np.where(o.graded & (o.grade == o.poor), state.poor_run + 1, 0).astype(np.int16)
     with np.errstate(divide="ignore", invalid="ignore"):
         growth = np.where((o.gross > 0) & (nxt > 0),
@@ -525,7 +570,9 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
     still = (active & (nxt > 0)) | resume
     if post is not None or resume.any():
         resume = np.zeros((R, S), dtype=bool) if post is None else post
+    if gated is not None:   # every request in the portfolio this year has been judged
+        gated = gated | active
     after = YearState(year=t + 1, theta=theta, budget=budget, active=still, resume=resume,
                       poor_run=poor_run, cycle=o.after, years_left=years_left,
-                      found_before=found_before, barred_left=barred_left)
+                      found_before=found_before, barred_left=barred_left, gated=gated)
     return after, o, values

@@ -20,9 +20,12 @@ class Proportional(Rule):
 
     ``overcompletion`` (off unless given) marks down large over-completion against a target
     set too low (the MoF template's 按照偏离度适度调减分值): with the deviation
-    d = actual / target − 1 (lower-is-better: 1 − actual / target) beyond ``threshold``, the
-    attainment is 1 − ``rate`` × (d − ``threshold``), never below ``floor``. E.g. threshold 0.2,
-    rate 1, floor 0: 150% of the target earns 70% of the points."""
+    d = actual / target − 1 beyond ``threshold``, the attainment is 1 − ``rate`` ×
+    (d − ``threshold``), never below ``floor``. E.g. threshold 0.2, rate 1, floor 0: 150% of
+    the target earns 70% of the points. It marks down higher-is-better leaves only: a
+    lower-is-better leaf at or under its target (an error rate of 0 against ≤ 2%) has met it
+    and keeps full points, so a system-wide setting passes such leaves by and a leaf's own
+    setting on one is refused."""
 
     kind = "proportional"
     needs_target = True
@@ -51,10 +54,11 @@ class Proportional(Rule):
                 _num(over, key, default, low=0, high=high, required=key == "threshold")
             except InputError as err:
                 raise err.at(field=f"overcompletion.{key}") from None
-        if self.direction == "equal" or self.target == 0:
+        if self.direction != "higher" or self.target == 0:
             raise InputError(field="overcompletion", value=over,
-                             problem="needs a higher- or lower-is-better leaf with a non-zero "
-                                     "target")
+                             problem="needs a higher-is-better leaf with a non-zero target (a "
+                                     "lower-is-better leaf at or under its target has met it: "
+                                     "never marked down)")
 
     def attainment(self, values, aux=None):
         v = np.asarray(values, dtype=float)
@@ -67,9 +71,9 @@ class Proportional(Rule):
             a = 1.0 - np.abs(v - t) / abs(t)
         a = np.clip(np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
         over = self.params.get("overcompletion")
-        if over is None:
-            return a
-        dev = _ratio(v, t) - 1.0 if self.direction == "higher" else 1.0 - _ratio(v, t)
+        if over is None or self.direction != "higher":
+            return a   # a lower-is-better leaf at or under its target has met it
+        dev = _ratio(v, t) - 1.0
         beyond = np.clip(np.nan_to_num(dev, nan=0.0) - float(over["threshold"]), 0.0, None)
         marked = np.maximum(1.0 - float(over.get("rate", 1.0)) * beyond,
                             float(over.get("floor", 0.0)))
@@ -107,7 +111,7 @@ class Proportional(Rule):
             raise InputError(field="target", value=0, problem="must be non-zero")
 
     def with_overcompletion(self, over: Mapping[str, float]) -> Rule:
-        if "overcompletion" in self.params or self.direction == "equal" or not self.target:
+        if "overcompletion" in self.params or self.direction != "higher" or not self.target:
             return self
         return type(self)(params={**self.params, "overcompletion": dict(over)},
                           target=self.target, direction=self.direction, points=self.points)
