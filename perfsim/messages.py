@@ -687,6 +687,13 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
      "与全年执行数 / 全年预算数 = {e} / {b} 元 = {r} 不符，执行数相差 {d} 元，超过一分钱"),
     (r"needs a higher-is-better leaf with a non-zero target",
      "只适用于越高越好且目标值非零的指标（越低越好的指标达到目标即为完成，不因超额调减分值）"),
+    # sources
+    (r"the one-year run takes no --years, --replications or --no-noise",
+     "单年测算不接受 --years、--replications 或 --no-noise"),
+    (r"a generator sweep needs a generated portfolio \(portfolio: generate:\)",
+     "生成假设扫描需要合成项目库 (portfolio: generate:)"),
+    (r"not a generator assumption a sweep can vary", "不是扫描可以改变的生成假设"),
+    (r"not a grade of the scenario", "不是本情景的等级"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

@@ -180,7 +180,7 @@ def test_zhucheng_recovery_appears_in_every_output(tmp_path, capsys):
     assert department_losses(y, top=None)["lost"].sum() == pytest.approx(expected, abs=0.01)
     out = tmp_path / "out"
     assert main(["run", str(ROOT / "datasets" / "scenarios" / "zhucheng_2022.yaml"),
-                 "--xlsx", "--out", str(out)]) == 0
+                 "--one-year", "--xlsx", "--out", str(out)]) == 0
     console = capsys.readouterr().out
     in_fen = int(np.floor(expected * 100 + 0.5))
     text = f"{in_fen // 100:,}.{in_fen % 100:02d}"

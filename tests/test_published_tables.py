@@ -268,7 +268,7 @@ def test_wenzhou_readings_as_parameters(wenzhou):
     time = wenzhou.indicator("TGT.TIME").rule
     assert time.params["periods"] == "complete" and time.earned(np.array([4.0]))[0] == 3.0
     doc = yaml.safe_load(Path(wenzhou.path).read_text(encoding="utf-8"))
-    doc["indicators"][0]["children"][0]["rule"]["periods"] = "started"
+    doc["indicators"][0]["children"][0]["children"][0]["rule"]["periods"] = "started"  # 申报管理
     doc["indicators"][3]["children"][0]["rule"]["gap_mode"] = "excess"
     other = system_from_dict(doc)
     assert other.indicator("TGT.TIME").rule.earned(np.array([4.0]))[0] == 2.0

@@ -48,6 +48,10 @@ def add(sub: argparse._SubParsersAction) -> None:
                           "budget-weighted mean of project scores), their rank and the top "
                           "SHARE named advanced units (e.g. 0.2, Wenzhou's top 20%%); one-year "
                           "run only")
+    run.add_argument("--one-year", action="store_true",
+                     help="the observed year only (allocations.csv, --xlsx), also when the "
+                          "scenario has a `simulation:` block (its settings are the Monte "
+                          "Carlo's: in-year monitoring is not part of the observed year)")
     run.add_argument("--set", action="append", default=[], metavar="PATH=VALUE", dest="set",
                      help="set a parameter by its YAML path for this run, e.g. "
                           "linkage.ratio=0.2 or simulation.spot_check.share=0.3 (repeat; "
@@ -83,8 +87,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for note in read_notes(scenario.portfolio):  # an encoding, percent cells: said first
         print(note)
     out = args.out or Path("reports") / "runs" / safe_name(scenario.name, scenario.source)
+    if args.one_year and (args.years is not None or args.replications is not None
+                          or args.no_noise):
+        raise InputError(field="--one-year", problem="the one-year run takes no --years, "
+                                                     "--replications or --no-noise")
     monte_carlo = (args.years is not None or args.replications is not None or args.no_noise
-                   or scenario.has_simulation)
+                   or (scenario.has_simulation and not args.one_year))
     if not monte_carlo:
         if args.engine not in ("auto", "numpy") or args.scheduler or args.chunk or args.workers:
             raise InputError(field="--engine", value=args.engine,

@@ -250,14 +250,20 @@ class Costs:
     third_party_yuan: float = 0.0
     third_party_days: float = 0.0
     deposit: float = 0.0   # share of the third party's fee withheld, forfeited on a bad check
+    instead_of_self: bool = False   # an intermediary's evaluation replaces the self-evaluation
 
     def of(self, evaluated: np.ndarray, checked: np.ndarray,
            evaluator: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Per row (yuan and staff-days) for ``evaluated`` and ``checked`` masks (rows,
         projects): ``self``, ``recheck``, ``total`` yuan and ``days``. With ``evaluator``
         (:data:`EVALUATORS` codes per project) each re-check is priced by its evaluator: the
-        finance re-check, an intermediary, a third party (less its forfeited deposit)."""
-        n_self = evaluated.sum(axis=-1).astype(float)
+        finance re-check, an intermediary, a third party (less its forfeited deposit). With
+        ``instead_of_self`` a project an intermediary evaluates is not self-evaluated: it
+        counts as the intermediary's evaluation only (Weifang: 22 self + 7 = 29)."""
+        own_work = evaluated
+        if self.instead_of_self and evaluator is not None:
+            own_work = evaluated & (evaluator != 1)
+        n_self = own_work.sum(axis=-1).astype(float)
         own = np.asarray(self.self_yuan) * n_self
         days = np.asarray(self.self_days) * n_self
         if evaluator is None:
@@ -285,6 +291,7 @@ class Process:
     selection: str = "random"
     replace: bool = True
     gap_rule: bool = False
+    gap_on: str = "project"   # department: the gap rule leaves project scores alone
     gap: float = 10.0
     per: float = 1.0
     step: float = 5.0
@@ -328,6 +335,9 @@ class ProcessScores:
     honest_self: np.ndarray | None  # the self-score without inflation
     recheck: np.ndarray | None = None   # the re-check's score (the self-score where unchecked)
     evaluator: np.ndarray | None = None  # who re-checked (EVALUATORS codes; None: finance)
+    #: Wenzhou's gap rule on the department's score: (gap, per, step, gap_mode), None when
+    #: the rule is off or lands on the project's score
+    department_gap: tuple[float, float, float, str] | None = None
 
 
 def prepare_leaves(draws: YearDraws, mean: np.ndarray, process: Process, span: np.ndarray
@@ -447,7 +457,8 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
                     rows, true_points)
             erred = np.abs(re_score - basis) > p.deposit_tolerance
             evaluator = np.where((evaluator == 2) & erred, 3, evaluator).astype(np.int8)
-    rules = dict(replace=p.replace, gap_rule=p.gap_rule, gap=p.gap, per=p.per, step=p.step,
+    on_project = p.gap_rule and p.gap_on != "department"
+    rules = dict(replace=p.replace, gap_rule=on_project, gap=p.gap, per=p.per, step=p.step,
                  gap_mode=p.gap_mode, inflation_penalty=p.penalty,
                  unchecked_bonus=p.unchecked_bonus)
     final = recheck_scores(self_score, re_score, checked, **rules)
@@ -455,7 +466,9 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
                                                              **rules)
     return ProcessScores(true=true, self=self_score, final=final, checked=checked,
                          honest=honest, honest_self=honest_self, recheck=re_score,
-                         evaluator=evaluator)
+                         evaluator=evaluator,
+                         department_gap=((p.gap, p.per, p.step, p.gap_mode)
+                                         if p.gap_rule and not on_project else None))
 
 
 def assign_evaluators(checked: np.ndarray, budget: np.ndarray,
@@ -622,8 +635,10 @@ def recheck_scores(self_score: np.ndarray, recheck_score: np.ndarray, checked: n
                    ) -> np.ndarray:
     """The score that is graded after re-checks (points, floored at 0).
 
-    For checked projects: the re-check replaces the self-score (``replace``); the Wenzhou gap
-    rule deducts ``per`` points per ``step`` points of |self − re-check| above ``gap``; an
+    For checked projects: the re-check replaces the self-score (``replace``); the
+    project-score gap deduction (``gap_rule``, after Wenzhou's re-check rule, which takes the
+    points off the department's score instead: datasets/indicator_systems/wenzhou_2013.yaml)
+    deducts ``per`` points per ``step`` points of |self − re-check| above ``gap``; an
     optional ``inflation_penalty`` is deducted when the self-score exceeds the re-check by more
     than ``gap``. Unchecked projects keep their self-score, plus ``unchecked_bonus`` points
     where a rule rewards the absence of an audit (Fujian: 2 points because no spot check was

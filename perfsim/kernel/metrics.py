@@ -18,6 +18,7 @@ import numpy as np
 
 from perfsim.errors import InputError
 from perfsim.kernel.grading import LabelSet
+from perfsim.kernel.scoring.recheck import gap_penalty
 from perfsim.kernel.year import YearOutcome
 
 
@@ -131,12 +132,46 @@ def top_units(values: np.ndarray, share: float) -> np.ndarray:
     return ok & (v >= line) & (k[:, None] > 0)
 
 
+def unit_gap_points(self_score: np.ndarray, recheck: np.ndarray, checked: np.ndarray,
+                    budget: np.ndarray, units: np.ndarray, n_units: int, *, gap: float = 10.0,
+                    per: float = 1.0, step: float = 5.0, mode: str = "whole",
+                    graded: np.ndarray | None = None) -> np.ndarray:
+    """Wenzhou's re-check gap rule on the department (四.1 财政部门复核评价): a unit's
+    self-evaluation, as re-checked, is its checked projects' budget-weighted self-score
+    against their budget-weighted re-check score; when they differ by more than ``gap`` the
+    unit loses ``per`` points per ``step`` (``mode`` as :func:`gap_penalty`) from its own
+    score, the one that ranks the units for advanced units. (rows, projects) → (rows,
+    units) points; 0 for a unit with nothing checked. Project scores are not touched."""
+    mask = np.asarray(checked, dtype=bool)
+    if graded is not None:
+        mask = mask & graded
+    own = unit_scores(self_score, budget, units, n_units, mask)
+    seen = unit_scores(recheck, budget, units, n_units, mask)
+    ok = np.isfinite(own) & np.isfinite(seen)
+    return np.where(ok, gap_penalty(np.where(ok, seen, 0.0), np.where(ok, own, 0.0), gap=gap,
+                                    per=per, step=step, mode=mode), 0.0)
+
+
+def department_scores(o: YearOutcome) -> np.ndarray:
+    """The units' scores of a year (rows, units): the budget-weighted mean of their graded
+    projects' scores, less Wenzhou's gap rule where it lands on the department
+    (``simulation.spot_check.gap_on: department``)."""
+    n = int(np.max(o.units, initial=-1)) + 1
+    seen = unit_scores(o.score, o.gross, o.units, n, o.graded)
+    ps = o.scores
+    if ps is not None and ps.department_gap is not None and ps.recheck is not None:
+        gap, per, step, mode = ps.department_gap
+        seen = seen - unit_gap_points(ps.self, ps.recheck, ps.checked, o.gross, o.units, n,
+                                      gap=gap, per=per, step=step, mode=mode, graded=o.graded)
+    return seen
+
+
 def _department_stability(o: YearOutcome) -> np.ndarray:
     true_score = _truth(o)[0]
     if o.units is None:
         return np.full(o.score.shape[0], np.nan)
     n = int(np.max(o.units, initial=-1)) + 1
-    seen = unit_scores(o.score, o.gross, o.units, n, o.graded)
+    seen = department_scores(o)
     truth = unit_scores(true_score, o.gross, o.units, n, o.graded)
     ok = np.isfinite(seen) & np.isfinite(truth)
     return spearman(np.where(ok, seen, 0.0), np.where(ok, truth, 0.0), ok)

@@ -242,7 +242,13 @@ CONSTRAINTS: dict[str, Constraint] = {
                                                 "must cover (0: none)", vary=True),
     "simulation.spot_check.noise": _sd("re-check measurement noise", vary=True),
     "simulation.spot_check.replace": _flag("the re-check score replaces the self-score"),
-    "simulation.spot_check.gap_rule": _flag("Wenzhou's gap rule"),
+    "simulation.spot_check.gap_rule": _flag("the project-score gap deduction (after Wenzhou's "
+                                            "re-check rule, which deducts from the "
+                                            "department's score)"),
+    "simulation.spot_check.gap_on": _choice(("project", "department"), "where the gap "
+                                            "deduction lands: the project's graded score, or "
+                                            "the department's score that ranks departments "
+                                            "for advanced units (Wenzhou's 四.1)"),
     "simulation.spot_check.gap": _points("the gap the rule tolerates"),
     "simulation.spot_check.per": _points("points lost per step"),
     "simulation.spot_check.step": Constraint(REAL, 0.0, TOTAL, (False, True), "points",
@@ -293,6 +299,8 @@ CONSTRAINTS: dict[str, Constraint] = {
     "simulation.evaluators.deposit": _share("share of a third party's fee withheld"),
     "simulation.evaluators.deposit_tolerance": _points("the error (points) beyond which the "
                                                        "deposit is forfeited (0: never)"),
+    "simulation.evaluators.instead_of_self": _flag("a project an intermediary evaluates is "
+                                                   "not self-evaluated (Weifang: 22 + 7)"),
     "simulation.evaluators.blacklist_years": _at_least(0, "years", "years a third party is "
                                                        "barred after a forfeit (0: off)",
                                                        kind=INT),

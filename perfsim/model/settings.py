@@ -59,6 +59,8 @@ class Settings:
     recheck_noise: float = 0.02
     recheck_replaces: bool = True
     gap_rule: bool = False
+    gap_on: str = "project"             # project: off the graded score; department: off the
+                                        # department's score (Wenzhou), no project score moves
     gap: float = 10.0
     gap_per: float = 1.0
     gap_step: float = 5.0
@@ -116,6 +118,9 @@ class Settings:
     deposit_tolerance: float = 0.0
     blacklist_years: int = 0            # years a third party is barred after a forfeit
     deposit_basis: str = "year"         # the deposit judged on what the year's check sees
+    #: an intermediary's evaluation stands in for the unit's self-evaluation: the projects
+    #: it evaluates are not self-evaluated (Weifang: 22 by the units + 7 by intermediaries)
+    intermediary_instead_of_self: bool = False
 
     def __post_init__(self) -> None:
         def bad(name: str, problem: str) -> None:
@@ -229,7 +234,8 @@ _LAYOUT: dict[str, dict[str, str]] = {
                    "risk_history": "check_risk_history",
                    "days_budget": "check_days_budget", "funds_share": "check_funds_share",
                    "noise": "recheck_noise", "replace": "recheck_replaces",
-                   "gap_rule": "gap_rule", "gap": "gap", "per": "gap_per", "step": "gap_step",
+                   "gap_rule": "gap_rule", "gap_on": "gap_on", "gap": "gap", "per": "gap_per",
+                   "step": "gap_step",
                    "gap_mode": "gap_mode",
                    "inflation_penalty": "inflation_penalty",
                    "unchecked_bonus": "unchecked_bonus"},
@@ -251,7 +257,8 @@ _LAYOUT: dict[str, dict[str, str]] = {
                    "third_party_cost": "third_party_cost",
                    "third_party_days": "third_party_days",
                    "deposit": "deposit", "deposit_tolerance": "deposit_tolerance",
-                   "blacklist_years": "blacklist_years", "deposit_basis": "deposit_basis"},
+                   "blacklist_years": "blacklist_years", "deposit_basis": "deposit_basis",
+                   "instead_of_self": "intermediary_instead_of_self"},
     "dynamics": {"entry_rate": "entry_rate", "escalation_years": "escalation_years",
                  "pre_evaluation": "gate_continuing", "flag_years": "flag_years",
                  "recovery": "recovery_scope"},

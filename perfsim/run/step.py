@@ -151,7 +151,7 @@ def costs_of(settings: Settings, design: RowDesign | None = None) -> Costs:
                  self_days=get("days_self"), recheck_days=get("days_recheck"),
                  intermediary_yuan=s.intermediary_cost, intermediary_days=s.intermediary_days,
                  third_party_yuan=s.third_party_cost, third_party_days=s.third_party_days,
-                 deposit=s.deposit)
+                 deposit=s.deposit, instead_of_self=s.intermediary_instead_of_self)
 
 
 def process_of(settings: Settings, measure: Measure, design: RowDesign | None = None,
@@ -168,7 +168,8 @@ def process_of(settings: Settings, measure: Measure, design: RowDesign | None = 
                    noise=get("measurement_noise"),
                    recheck_noise=get("recheck_noise"), check_share=get("check_share"),
                    selection=s.check_selection, replace=s.recheck_replaces,
-                   gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per, step=s.gap_step,
+                   gap_rule=s.gap_rule, gap_on=s.gap_on,
+                   gap=s.gap, per=s.gap_per, step=s.gap_step,
                    gap_mode=s.gap_mode,
                    penalty=s.inflation_penalty,
                    cutoffs=tuple(float(c) for c in (cutoffs or ())), band=s.check_band,

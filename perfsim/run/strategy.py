@@ -98,7 +98,8 @@ def gains(scenario: Scenario, grid: Sequence[float] = GRID) -> Gains:
     honest = np.asarray(scenario.scores(), dtype=float)
     claimed = honest[None, :] + g[:, None]
     rows = np.broadcast_to(honest, claimed.shape)
-    rules = dict(replace=s.recheck_replaces, gap_rule=s.gap_rule, gap=s.gap, per=s.gap_per,
+    rules = dict(replace=s.recheck_replaces, gap_rule=s.gap_rule and s.gap_on == "project",
+                 gap=s.gap, per=s.gap_per,
                  step=s.gap_step, gap_mode=s.gap_mode, inflation_penalty=s.inflation_penalty,
                  unchecked_bonus=s.unchecked_bonus)
     graded = recheck_scores(claimed, rows, np.ones(claimed.shape, dtype=bool), **rules)
