@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import tiny_scores_scenario
+from conftest import DATASETS, tiny_scores_scenario
 
 import perfsim
 from perfsim.run import strategy
@@ -40,14 +40,16 @@ def test_a_small_front_by_hand():
     v = np.array([
         [100.0, 0.0, 0.0],              # A: no checks; nothing is cheaper
         [50.0, 10.0, 3000.0],           # B: halves the payoff for 3,000
-        [50.0, 10.0 + 1e-9, 6000.0],    # C: B's outcomes up to a rounding error, dearer
+        [50.0 - 1e-9, 10.0, 6000.0],    # C: B's outcomes up to a rounding error, dearer
         [0.0, 20.0, 6000.0],            # D: payoff gone, 20 of wrong cuts
-        [1e-10, 20.0, 9000.0],          # E: D's outcomes up to a rounding error, dearer
+        [0.0, 20.0 - 1e-9, 9000.0],     # E: D's outcomes up to a rounding error, dearer
         [60.0, 5.0, 3000.0],            # F: B's cost, fewer wrong cuts, more payoff
         [60.0, 5.0 + 0.5, 3000.0],      # G: F but 0.5 yuan more wrong cuts (beyond a fen)
     ])
     # A, B, D and F: each is best on some trade-off; C is dominated by B, E by D, G by F
     assert pareto(v).tolist() == [True, True, False, True, False, True, False]
+    # compared exactly, C's and E's rounding errors would count as better payoff, wrong cuts
+    assert pareto(v, rtol=0.0, atol=0.0).tolist() == [True, True, True, True, True, True, False]
 
 
 def test_ties_on_every_outcome_keep_both_designs():
@@ -81,6 +83,26 @@ def test_no_design_on_a_searched_front_is_dominated_and_each_one_off_it_is(tmp_p
         beaten = any(dominates(v[j], v[i]) for j in range(len(v)) if j != i)
         assert bool(t["pareto"].iloc[i]) is not beaten, t.iloc[i].to_dict()
     assert res.settings["pareto_rtol"] == RTOL and res.settings["pareto_atol"] == ATOL
+
+
+def test_the_liupanshui_design_that_only_adds_cost_and_wrong_cuts_is_off_the_front():
+    # perfsim optimise-checks liupanshui_2022.yaml --budget 2000 --days-per-check 4
+    # --replications 16 with 3% inflation, noise 0.02 and a 2-point gap: checking the 300
+    # highest self-scores with a 10-point penalty removes no payoff of inflation (the same as
+    # no checks up to rounding errors of the replications' mean) at 900,000 yuan and more
+    # wrong cuts, so no check at all dominates it
+    sc = perfsim.load(DATASETS / "scenarios" / "liupanshui_2022.yaml")
+    sc = sc.set({"simulation.self_evaluation.inflation_mean": 0.03,
+                 "simulation.self_evaluation.noise": 0.02, "simulation.spot_check.gap": 2})
+    share = 300 / sc.portfolio.n_projects
+    res = optimise_checks(sc, 2000, staff_days_per_check=4, replications=16,
+                          shares=[0.0, share], selections=("highest_score",),
+                          penalties=(10.0,))
+    none, checked = (res.table.iloc[i] for i in (0, 1))
+    assert checked["checks"] == 300 and checked["evaluation_cost_recheck"] > 0
+    assert checked["wrong_cuts"] > none["wrong_cuts"]
+    assert checked["payoff_above_zero"] == pytest.approx(none["payoff_above_zero"], rel=1e-12)
+    assert res.table["pareto"].tolist() == [True, False]
 
 
 # ------------------------------------------------------------ strategic units' ties
