@@ -182,3 +182,22 @@ def test_large_budgets_at_the_break_even_do_not_inflate_on_rounding_errors(tmp_p
     t = strategy.strategic_inflation(perfsim.load(tmp_path / "large.yaml"), [0.15])
     assert t["share_inflating"].iloc[0] == 0.0
     assert abs(t["expected_gain"].iloc[0]) < 0.01
+
+
+def test_the_readme_break_even_on_liupanshui_holds_from_exactly_15_percent():
+    # README, strategic units: a 20-point penalty on any inflation found deters every unit
+    # but the 差 projects from exactly 15% on — a found 中 becomes 差 and loses 85% where the
+    # lie saved 15%: 0.15 / (0.15 + 0.85); just below it every tempted unit still inflates
+    sc = perfsim.load(DATASETS / "scenarios" / "liupanshui_2022.yaml").set(
+        {"simulation.spot_check.gap": 0.0, "simulation.spot_check.inflation_penalty": 20.0})
+    t = strategy.break_even_by_penalty(sc, [20.0])
+    assert t["break_even_share"].iloc[0] == pytest.approx(0.15 / (0.15 + 0.85), rel=1e-12)
+    honest = np.asarray(sc.scores(), dtype=float)
+    # tempted: 中 (60 to 80) and 差 within the grid's 30 points of a better grade; under the
+    # Liupanshui rule 优 and 良 keep the same money, so nothing tempts them
+    poor = int(((honest >= 30) & (honest < 60)).sum())
+    tempted = int(((honest >= 30) & (honest < 80)).sum())
+    t = strategy.strategic_inflation(sc, [0.1499, 0.15])
+    inflating = np.rint(t["share_inflating"] * honest.size).astype(int).tolist()
+    assert inflating == [tempted, poor]
+    assert 0 < poor < tempted
