@@ -16,8 +16,12 @@ affords: ``checks × staff_days_per_check ≤ budget``). Each design's cost is t
 the Monte Carlo rounds it) times that price. The front is the set of designs that no other
 design beats on all three outcomes at once — lower inflation payoff (yuan gained per inflated
 point, counted from zero up: once honesty pays, a harsher design buys nothing more), lower
-wrong cuts (yuan cut from projects that truly deserve 优 or 良) and lower cost. Without checks
-the selection and the penalty change nothing, so the designs at share 0 are one.
+wrong cuts (yuan cut from projects that truly deserve 优 or 良) and lower cost. Outcomes
+equal within a tolerance are ties (:data:`RTOL` of the larger plus :data:`ATOL` yuan: the
+means of replications carry rounding errors far below a fen), so a design no better than
+another on any outcome beyond the tolerance and worse beyond it on one is dominated and
+never on the front. Without checks the selection and the penalty change nothing, so the
+designs at share 0 are one.
 """
 
 from __future__ import annotations
@@ -58,12 +62,20 @@ class CheckDesigns:
             ["evaluation_cost_recheck", "inflation_payoff"], ignore_index=True)
 
 
-def pareto(values: np.ndarray) -> np.ndarray:
-    """Which rows of ``values`` (rows, objectives; lower is better) no other row dominates
-    (at most as large on every objective and smaller on one)."""
+#: outcomes within ``ATOL`` yuan plus ``RTOL`` of the larger magnitude are ties on the front
+RTOL, ATOL = 1e-8, 0.01
+
+
+def pareto(values: np.ndarray, rtol: float = RTOL, atol: float = ATOL) -> np.ndarray:
+    """Which rows of ``values`` (rows, objectives; lower is better) no other row dominates:
+    row j dominates row i when it is nowhere larger beyond the tolerance and smaller beyond
+    it on one objective, the tolerance of two values being ``atol + rtol·max(|x|, |y|)``
+    (values within it tie; ``rtol = atol = 0``: exact comparison)."""
     v = np.asarray(values, dtype=float)
-    le = (v[:, None, :] <= v[None, :, :]).all(axis=2)   # le[j, i]: j at most i everywhere
-    lt = (v[:, None, :] < v[None, :, :]).any(axis=2)
+    vj, vi = v[:, None, :], v[None, :, :]                # [j, i, objective]
+    tol = atol + rtol * np.maximum(np.abs(vj), np.abs(vi))
+    le = (vj <= vi + tol).all(axis=2)     # le[j, i]: j no larger than i beyond the tolerance
+    lt = (vj < vi - tol).any(axis=2)      # lt[j, i]: j smaller than i beyond it somewhere
     dominated = (le & lt).any(axis=0)
     return ~dominated
 
@@ -161,5 +173,6 @@ def optimise_checks(scenario: Scenario, budget: float, *,
     wide["pareto"] = pareto(wide[list(OUTCOMES)].to_numpy(dtype=float))
     settings = {"budget_staff_days": budget, "staff_days_per_check": days,
                 "yuan_per_check": yuan, "replications": replications, "years": years,
-                "seed": scenario.seed, "projects": n, "most_share": most}
+                "seed": scenario.seed, "projects": n, "most_share": most,
+                "pareto_rtol": RTOL, "pareto_atol": ATOL}
     return CheckDesigns(wide, settings)

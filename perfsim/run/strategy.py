@@ -14,12 +14,17 @@ evaluation cycle and its draws included), with each grid value as a row.
 
 With ``a(δ)`` the money gained unchecked and ``b(δ)`` the money gained (a loss: b ≤ 0)
 checked, both against honesty, the expected gain is ``(1 − p)·a(δ) + p·b(δ)``; the unit
-chooses the δ that maximises it, honesty on a tie. The gain is linear in p, so each unit's
+chooses the δ that maximises it, the smallest δ on a tie. Gains equal within
+:data:`GAIN_RTOL` of the money at stake plus :data:`GAIN_ATOL` yuan are ties (sums of
+millions of yuan carry rounding errors of a fraction of a fen): a unit inflates only when
+its expected gain beats the expected loss ``(1 − p)·a(δ) > p·|b(δ)|`` by more than
+``GAIN_ATOL + GAIN_RTOL·((1 − p)·|a(δ)| + p·|b(δ)|)``, so at a gain of zero — the
+break-even itself — it reports honestly. The gain is linear in p, so each unit's
 **break-even check share** is closed-form: ``max over δ with a(δ) > 0 of a / (a − b)``
-(1 when a check costs nothing: b = 0; 0 when inflating never pays). Above it the unit
-reports honestly. The portfolio's break-even is the largest below 1: units at 1 — a 差
-project has nothing left to lose, and without a penalty nobody has — are counted apart, as
-only checking everyone deters them.
+(1 when a check costs nothing: b = 0; 0 when inflating never pays; a(δ) > 0 beyond the same
+tolerance). From it on the unit reports honestly. The portfolio's break-even is the
+largest below 1: units at 1 — a 差 project has nothing left to lose, and without a penalty
+nobody has — are counted apart, as only checking everyone deters them.
 
 Each row moves every project by the same δ, so a unit's money is exact for rules whose
 money depends on the project's own grade (cutoffs, multipliers, floors, caps, the treasury
@@ -44,6 +49,25 @@ from perfsim.run.step import observed_year
 
 #: the inflation a unit may choose by default: 0 to 30 points by half points
 GRID = tuple(np.round(np.arange(0.0, 30.25, 0.5), 2))
+#: expected gains within ``GAIN_ATOL`` yuan plus ``GAIN_RTOL`` of the money at stake
+#: (``(1 − p)·|a| + p·|b|``) of each other are ties: a unit inflates only beyond them
+GAIN_RTOL, GAIN_ATOL = 1e-8, 0.01
+
+
+def _stake(unchecked: np.ndarray, checked: np.ndarray, p: float) -> np.ndarray:
+    """The tolerance of an expected gain at check share ``p``: ``GAIN_ATOL`` yuan plus
+    ``GAIN_RTOL`` of the money at stake, ``(1 − p)·|a| + p·|b|``."""
+    return GAIN_ATOL + GAIN_RTOL * ((1.0 - p) * np.abs(unchecked) + p * np.abs(checked))
+
+
+def _choose(expected: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
+    """The row (grid value) each column (unit) chooses: the smallest whose expected gain is
+    within the tolerance of the best one's, so a unit inflates only when that beats honesty
+    (row 0, a gain of 0) by more than its tolerance, and honesty wins a tie."""
+    top = np.argmax(expected, axis=0)
+    cols = np.arange(expected.shape[1])
+    floor = expected[top, cols] - tolerance[top, cols]
+    return np.argmax(expected >= floor[None, :], axis=0)
 
 
 @dataclass(frozen=True)
@@ -60,14 +84,24 @@ class Gains:
         return (1.0 - p) * self.unchecked + p * self.checked
 
     def choice(self, p: float) -> np.ndarray:
-        """Each unit's chosen inflation (points) at check share ``p``: the first grid value
-        with the largest expected gain, so honesty (0) wins a tie."""
-        return self.grid[np.argmax(self.expected(p), axis=0)]
+        """Each unit's chosen inflation (points) at check share ``p``: the smallest grid
+        value whose expected gain is within the tolerance (:data:`GAIN_RTOL`,
+        :data:`GAIN_ATOL`) of the largest, so a unit inflates only when its gain beats the
+        expected penalty by more than the tolerance and honesty (0) wins a tie."""
+        return self.grid[self.pick(p)]
+
+    def pick(self, p: float) -> np.ndarray:
+        """The row of the grid each unit chooses at check share ``p`` (:meth:`choice`)."""
+        return _choose(self.expected(p), self.tolerance(p))
+
+    def tolerance(self, p: float) -> np.ndarray:
+        """The tolerance of each expected gain (grid, projects) at check share ``p``, yuan."""
+        return _stake(self.unchecked, self.checked, p)
 
     def break_even(self) -> np.ndarray:
-        """Each unit's break-even check share (see the module): above it, honesty pays."""
+        """Each unit's break-even check share (see the module): from it on, honesty pays."""
         a, b = self.unchecked, self.checked
-        pays = a > 0
+        pays = a > self.tolerance(0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             p = np.where(pays, np.where(b < 0, a / (a - b), 1.0), 0.0)
         return p.max(axis=0)
@@ -124,11 +158,13 @@ def strategic_inflation(scenario: Scenario, check_shares: Sequence[float],
     gn = gains(scenario, grid)
     rows: list[dict[str, Any]] = []
     for p in shares:
-        chosen = gn.choice(float(p))
-        best = gn.expected(float(p)).max(axis=0)
+        expected = gn.expected(float(p))
+        pick = gn.pick(float(p))
+        chosen = gn.grid[pick]
+        gained = expected[pick, np.arange(expected.shape[1])]
         rows.append({"check_share": float(p), "mean_inflation": float(chosen.mean()),
                      "share_inflating": float((chosen > 0).mean()),
-                     "expected_gain": float(best.sum())})
+                     "expected_gain": float(gained.sum())})
     return pd.DataFrame(rows)
 
 
@@ -227,11 +263,10 @@ def fit_bunching(scenario: Scenario, observed: Any, cutoff: float = 80.0,
     expected = gn.expected(float(check_share))
     honest = np.asarray(scenario.scores(), dtype=float)
     below = honest < cutoff
-    # the choice when at most grid[k] points may be added, for every k at once
-    best = np.maximum.accumulate(expected, axis=0)
-    first = np.argmax(expected[None, :, :] >= best[:, None, :], axis=1)   # (k, projects)
-    first = np.minimum(first, np.arange(grid.size)[:, None])
-    chosen = grid[first]                                                   # (k, projects)
+    tolerance = gn.tolerance(float(check_share))
+    # the choice (Gains.choice) when at most grid[k] points may be added, for every k
+    chosen = np.stack([grid[_choose(expected[:k + 1], tolerance[:k + 1])]
+                       for k in range(grid.size)])                          # (k, projects)
     crossed = below[None] & (honest[None] + chosen >= cutoff)
     total = float(getattr(scenario, "total", 100.0))
 
