@@ -142,7 +142,7 @@ nb.show(designs.front[[SHARE, "simulation.spot_check.selection",
 # Strategic units: each adds up to `max_inflation` points to its honest score when the
 # expected money of a better grade, unchecked, outweighs the expected loss when a check finds
 # the inflation (here any inflation found costs `strategic_penalty` points). A unit's gain is
-# linear in the check share, so each unit has a break-even check share above which it reports
+# linear in the check share, so each unit has a break-even check share from which it reports
 # honestly. The table gives, for each penalty, the check share from which every unit that can
 # be deterred is honest, and the share of units only checking everyone deters (a 差 project
 # has nothing left to lose; without a penalty nobody has).
