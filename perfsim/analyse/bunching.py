@@ -135,12 +135,13 @@ def bunching(scores: Any, cutoffs: Sequence[float] = (90, 80, 60), *,
     ``low``/``high`` bound the fitted range (default: the scores' range, whole bins); scores
     outside it are ignored. ``departments`` (one label per score) adds the department table,
     with bootstrap intervals, a one-sided binomial p-value per department and line and the
-    Benjamini–Hochberg adjustment at ``fdr`` over the departments of each line (``flagged``:
-    adjusted p below ``fdr`` and a positive excess). ``placebo`` lines (where the linkage rule
-    moves no money) are estimated alike and marked ``placebo`` in the table: their excess
-    should hold zero. ``below="auto"`` chooses the window from the data: the smallest whole
-    number of bins from 3 points (or one bin) up to :data:`AUTO_BELOW_MAX` at which no
-    non-placebo line warns that its reach reaches the window's edge.
+    Benjamini–Hochberg adjustment at ``fdr`` over the departments of each line
+    (``flagged``: rejected by the step-up procedure, with a positive excess). ``placebo``
+    lines (where the linkage rule moves no money) are estimated alike and marked
+    ``placebo`` in the table: their excess should hold zero. ``below="auto"`` chooses the
+    window from the data: the smallest whole number of bins from 3 points (or one bin) up
+    to :data:`AUTO_BELOW_MAX` at which no non-placebo line warns that its reach reaches
+    the window's edge.
     """
     if isinstance(below, str):
         if below != "auto":
@@ -340,11 +341,12 @@ def _bunching(scores: Any, cutoffs: Sequence[float] = (90, 80, 60), *,
                     boot_ex, [alpha, 1 - alpha], axis=0)
             else:
                 rec["excess_low"] = rec["excess_high"] = np.full(k, np.nan)
-            adjusted = multipletests(pval, alpha=fdr, method="fdr_bh")[1]
+            reject, adjusted = multipletests(pval, alpha=fdr, method="fdr_bh")[:2]
             rec["p_value"], rec["p_adjusted"] = pval, adjusted
-            rec["flagged"] = (adjusted < fdr) & (observed > expected)
+            rec["flagged"] = reject & (observed > expected)
             recs.append(pd.DataFrame(rec))
-        dep_table = pd.concat(recs, ignore_index=True)
+        dep_table = pd.concat(recs, ignore_index=True).sort_values(
+            ["cutoff", "department"], ascending=[False, True], ignore_index=True)
 
     bins = pd.DataFrame({"low": start, "high": start + width, "count": counts,
                          "counterfactual": counterfactual[0], "in_window": inside})
@@ -364,3 +366,63 @@ def piles(scores: Mapping[str, Any], **options: Any) -> pd.DataFrame:
         raise InputError(where="bunching", field="scores", problem="give at least one set")
     out = pd.concat(tables, ignore_index=True)
     return out[["policy", *[c for c in out.columns if c != "policy"]]]
+
+
+def placebo_lines(scenario: Any, width: float = 1.0) -> list[float]:
+    """The scenario's grade lines where its linkage rule moves no money: with every project
+    of the portfolio just below a line (half a bin, ``width`` / 2, under it) and then on it,
+    graded and linked by the one year kernel (:func:`perfsim.run.step.observed_year`), no
+    project's next budget differs. At such a line nobody gains by crossing, so a bunching
+    estimate there is a placebo (under a rule that only cuts 中, the line at 90). With quotas
+    or redistribution this is the money when every project moves alike."""
+    from perfsim.run.step import observed_year
+
+    cuts = scenario.grading.cutoffs
+    if not cuts:
+        return []
+    n = np.asarray(scenario.scores()).size
+    rows = np.repeat([[c - width / 2, c] for c in cuts], n).reshape(2 * len(cuts), n)
+    money = np.asarray(observed_year(scenario, rows).next_budget, dtype=float)
+    return sorted(float(c) for i, c in enumerate(cuts)
+                  if np.allclose(money[2 * i], money[2 * i + 1], rtol=1e-12, atol=1e-6))
+
+
+def read_scores(path: Any, column: str = "score", department: str | None = None
+                ) -> tuple[np.ndarray, np.ndarray | None]:
+    """The scores (column ``column``) and, with ``department``, the department labels of a
+    CSV file (UTF-8 or GB18030). A missing column, or a score that is not a finite number
+    within 0–100, is one error naming the file, the row as a spreadsheet shows it (header =
+    row 1), the column and the value."""
+    from pathlib import Path
+
+    from perfsim import textfiles
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, problem="file not found")
+    try:
+        data = textfiles.read_csv(path, dtype=str, keep_default_na=False)[0]
+    except ValueError as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(path, problem=f"not a readable CSV file ({exc.__class__.__name__})"
+                         ) from None
+    for name in (column, department):
+        if name is not None and name not in data.columns:
+            raise InputError(path, field=name, problem="required column missing (columns: "
+                             f"{', '.join(map(str, data.columns))})")
+    text = data[column].str.strip()
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values) | (values < 0) | (values > 100)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(path, f"row {i + 2}", column, text.iloc[i],
+                         "must be a score from 0 to 100")
+    if department is None:
+        return values, None
+    labels = data[department].str.strip().to_numpy(dtype=object)
+    empty = labels == ""
+    if empty.any():
+        i = int(np.argmax(empty))
+        raise InputError(path, f"row {i + 2}", department, "", "is empty")
+    return values, labels
