@@ -22,7 +22,27 @@ Pistaferri 2011; Kleven 2016) measures that pile:
 
 By department, the excess is the department's count in the window above the cutoff minus its
 share of the counterfactual (the portfolio's counterfactual shape scaled by the department's
-number of projects): where the pile comes from.
+number of projects): where the pile comes from. Each has a bootstrap interval (the same
+resamples) and a one-sided binomial p-value (its count in the window against its projects
+times the counterfactual's share there); a department is ``flagged`` only when the
+Benjamini–Hochberg procedure (statsmodels ``multipletests``, ``fdr`` 5%) over the
+departments of the line rejects it and its excess is positive.
+
+The estimate knows its limits:
+
+- **the window**: movers from beyond ``below`` points leave a hole outside the window, which
+  the fit takes for the density, and the excess comes out too large. A line warns (bilingual,
+  in ``warnings`` and the table's ``warning`` column) when its reach ``b_points`` passes the
+  window's edge by half a bin or more, or when the bin just below the window holds fewer
+  projects than its counterfactual (one-sided Poisson p < :data:`EDGE_P`). ``below="auto"``
+  widens the window bin by bin until no line warns;
+- **placebo lines**: ``placebo`` lines are estimated like the cutoffs; where the linkage rule
+  moves no money (:func:`placebo_lines` of a scenario: 90 under a rule that only cuts 中) the
+  excess should hold zero, and one that does not says the counterfactual is off;
+- **power**: ``min_detectable`` is the smallest pile a two-sided test at ``level`` finds with
+  probability ``power`` (80%): (z₁₋α/₂ + z_power) × the bootstrap standard error of the
+  excess (an analytic bound on the bootstrap's spread, normal approximation), also in points
+  (``min_detectable_b``).
 
 The estimate is descriptive: it says how much mass sits above each line beyond a smooth
 density, not why. :func:`perfsim.run` calibrations can set the simulated inflation so that
@@ -153,7 +173,7 @@ def bunching(scores: Any, cutoffs: Sequence[float] = (90, 80, 60), *,
         options = dict(cutoffs=cutoffs, departments=departments, width=width, above=above,
                        degree=degree, low=low, high=high, level=level, seed=seed,
                        placebo=placebo, fdr=fdr, power=power)
-        first = max(width, np.ceil(3.0 / width - 1e-9) * width)
+        first = float(max(width, np.ceil(3.0 / width - 1e-9) * width))
         tried = first
         while tried <= AUTO_BELOW_MAX + 1e-9:
             try:
