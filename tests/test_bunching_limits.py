@@ -224,3 +224,29 @@ def test_cli_missing_column_is_one_line(tmp_path, capsys):
     assert main(["bunching", str(f)]) == 2
     line = one_error_line(capsys)
     assert "'score'" in line and "缺少必需的列" in line
+
+
+@pytest.mark.parametrize("most, warns", [(3.0, False), (4.0, True)])
+def test_strategic_units_reaching_past_the_window_are_warned_of(most, warns):
+    """On the Liupanshui scenario, units that may add up to ``most`` points (10% checks, a
+    20-point penalty on inflation found) pile 中 projects at 80: a 3-point window holds a
+    3-point reach without a warning and warns of a 4-point one; the window chosen from the
+    data then covers the projects that crossed. 90, where the rule moves no money, is the
+    placebo the scenario gives."""
+    from perfsim.run import strategy
+
+    sc = perfsim.load(SCENARIOS / "liupanshui_2022.yaml").set({
+        "simulation.spot_check.gap": 0.0, "simulation.spot_check.inflation_penalty": 20.0})
+    c = strategy.claimed_scores(sc, 0.1, grid=strategy.inflation_grid(most))
+    crossed = int(((c["honest_score"] < 80) & (c["claimed_score"] >= 80)).sum())
+    lines = placebo_lines(sc)
+    options = dict(cutoffs=[80, 60], placebo=lines, departments=c["department"], low=50,
+                   high=99, draws=100, seed=1)
+    est = bunching(c["claimed_score"], **options)
+    assert est.placebo["cutoff"].tolist() == [90.0]
+    assert bool(est.warnings) is warns
+    assert [w.split(" 分线")[0] for w in est.warnings] == (["80"] if warns else [])
+    auto = bunching(c["claimed_score"], below="auto", **options)
+    assert auto.warnings == ()
+    row = auto.table.set_index("cutoff").loc[80]
+    assert row["excess_low"] <= crossed <= row["excess_high"]

@@ -33,7 +33,8 @@ The estimate knows its limits:
 - **the window**: movers from beyond ``below`` points leave a hole outside the window, which
   the fit takes for the density, and the excess comes out too large. A line warns (bilingual,
   in ``warnings`` and the table's ``warning`` column) when its reach ``b_points`` passes the
-  window's edge by half a bin or more, or when the bin just below the window holds fewer
+  window's edge by half a bin or more (with at least one counterfactual project per point
+  at the line), or when the bin just below the window holds fewer
   projects than its counterfactual (one-sided Poisson p < :data:`EDGE_P`). ``below="auto"``
   widens the window bin by bin until no line warns;
 - **placebo lines**: ``placebo`` lines are estimated like the cutoffs; where the linkage rule
@@ -193,13 +194,14 @@ def bunching(scores: Any, cutoffs: Sequence[float] = (90, 80, 60), *,
                      level=level, seed=seed, placebo=placebo, fdr=fdr, power=power)
 
 
-def _reach_warning(c: float, b: float, below: float, width: float, edge_count: float,
-                   edge_cf: float, edge_p: float) -> str:
+def _reach_warning(c: float, b: float, per_point: float, below: float, width: float,
+                   edge_count: float, edge_cf: float, edge_p: float) -> str:
     """The bilingual warning of a line whose movers come from beyond the window, or '': the
-    estimated reach ``b`` passes the window's edge by half a bin or more, or the bin just
-    below the window holds fewer projects than its counterfactual (one-sided Poisson p below
-    :data:`EDGE_P`)."""
-    if np.isfinite(b) and b >= below + width / 2:
+    estimated reach ``b`` passes the window's edge by half a bin or more (where the
+    counterfactual expects at least one project per point at the line: below that a handful
+    of projects is a reach of many points), or the bin just below the window holds fewer
+    projects than its counterfactual (one-sided Poisson p below :data:`EDGE_P`)."""
+    if np.isfinite(b) and per_point >= 1 and b >= below + width / 2:
         zh = f"{c:g} 分线: 估计的移动距离 {b:.1f} 分达到窗口边缘 ({below:g} 分), 请加宽窗口"
         en = (f"line {c:g}: the estimated reach {b:.1f} points reaches the window's edge "
               f"({below:g} points below); widen the window (below)")
@@ -317,8 +319,9 @@ def _bunching(scores: Any, cutoffs: Sequence[float] = (90, 80, 60), *,
         row["min_detectable_b"] = (z_detect * se / per_point[0] if per_point[0] > 0
                                    else np.nan)
         row["edge_count"], row["edge_expected"], row["edge_p"] = edge_count, edge_cf, edge_p
-        note = "" if is_placebo else _reach_warning(c, float(b[0]), below, width,
-                                                      edge_count, edge_cf, edge_p)
+        note = "" if is_placebo else _reach_warning(c, float(b[0]), float(per_point[0]),
+                                                      below, width, edge_count, edge_cf,
+                                                      edge_p)
         row["warning"] = note
         if note:
             notes.append(note)
