@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from perfsim.analyse.bunching import bunching, placebo_lines, read_scores
+from perfsim.analyse.bunching import AUTO_BELOW_MAX, bunching, placebo_lines, read_scores
 from perfsim.cli.common import _nonneg_int
 from perfsim.errors import InputError
 from perfsim.io import to_jsonable
@@ -85,8 +85,9 @@ def _cmd_bunching(args: argparse.Namespace) -> int:
         print(json.dumps(to_jsonable(out), ensure_ascii=False, indent=2))
         return 0
     s = est.settings
+    chosen = " 由数据选择 chosen from the data" if s.get("below_chosen_from") == "data" else ""
     print(f"聚集估计 bunching: {args.data} ({s['scores']} 个分数 scores, 窗口 window "
-          f"[-{s['below']:g}, +{s['above']:g}) 分 points)")
+          f"[-{s['below']:g}, +{s['above']:g}) 分 points{chosen})")
     cols = ["cutoff", "excess", "excess_low", "excess_high", "b_points", "missing",
             "min_detectable"]
     with pd.option_context("display.width", 200):
@@ -99,6 +100,10 @@ def _cmd_bunching(args: argparse.Namespace) -> int:
         print(f"最小可检测聚集 smallest detectable pile ({s['power']:.0%} power, "
               f"{s['level']:.0%} test): min_detectable projects, from the bootstrap "
               "standard error")
+        if s.get("below_chosen_from") == "none fits":
+            print(f"警告 warning: 没有不超过 {AUTO_BELOW_MAX:g} 分的窗口能容纳移动距离, 使用 "
+                  f"{s['below']:g} 分 / no window up to {AUTO_BELOW_MAX:g} points below holds "
+                  f"the reach; {s['below']:g} points used")
         for line in est.warnings:
             print(f"警告 warning: {line}")
         if est.departments is not None:
