@@ -250,3 +250,34 @@ def test_strategic_units_reaching_past_the_window_are_warned_of(most, warns):
     assert auto.warnings == ()
     row = auto.table.set_index("cutoff").loc[80]
     assert row["excess_low"] <= crossed <= row["excess_high"]
+
+
+def one_gaming_department(seed: int, pile: int):
+    """30 honest departments and department G, 200 projects each on one smooth density; G
+    moves ``pile`` of its scores in [72, 80) onto [80, 81)."""
+    rng = np.random.default_rng(seed)
+    deps = np.repeat(np.array([f"H{i:02d}" for i in range(30)] + ["G"], dtype=object), 200)
+    s = np.clip(rng.normal(78, 9, deps.size), 40, 99.99)
+    if pile:
+        near = np.nonzero((deps == "G") & (s >= 72) & (s < 80))[0]
+        movers = rng.choice(near, pile, replace=False)
+        s[movers] = rng.uniform(80, 81, pile)
+    return s, deps
+
+
+def test_a_department_pile_of_its_stated_size_is_flagged_at_about_the_stated_power():
+    s, deps = one_gaming_department(100, 0)
+    d = bunching(s, cutoffs=[80], departments=deps, draws=0).departments
+    # every department has 200 projects: one stated size
+    assert d["min_detectable"].nunique() == 1
+    size = int(np.ceil(d["min_detectable"].iloc[0]))
+    assert 0 < size < 200
+
+    def flagged(pile: int, seed: int) -> bool:
+        s, deps = one_gaming_department(seed, pile)
+        d = bunching(s, cutoffs=[80], departments=deps, draws=0).departments
+        return bool(d.loc[d["department"] == "G", "flagged"].iloc[0])
+
+    # 80% power by construction (exact binomial at the step-up's strictest threshold)
+    assert np.mean([flagged(size, seed) for seed in range(60)]) >= 0.7
+    assert np.mean([flagged(size // 2, seed) for seed in range(60)]) < 0.5

@@ -43,7 +43,9 @@ The estimate knows its limits:
 - **power**: ``min_detectable`` is the smallest pile a two-sided test at ``level`` finds with
   probability ``power`` (80%): (z₁₋α/₂ + z_power) × the bootstrap standard error of the
   excess (an analytic bound on the bootstrap's spread, normal approximation), also in points
-  (``min_detectable_b``).
+  (``min_detectable_b``); per department, the smallest pile that lifts its count in the
+  window to the exact binomial test's rejection at fdr / k (k departments: the step-up's
+  strictest threshold) with probability ``power``.
 
 The estimate is descriptive: it says how much mass sits above each line beyond a smooth
 density, not why. :func:`perfsim.run` calibrations can set the simulated inflation so that
@@ -216,6 +218,21 @@ def _reach_warning(c: float, b: float, per_point: float, below: float, width: fl
     return ""
 
 
+def _smallest_flagged_pile(projects: int, p0: float, alpha: float, power: float) -> float:
+    """The smallest pile (projects added to a department's count in the window) that a
+    one-sided binomial test at ``alpha`` finds with probability ``power``: the count at which
+    the test rejects, less the count that no pile exceeds with probability ``power``
+    (exact binomial, counterfactual share ``p0``); inf when no count rejects."""
+    from scipy import stats
+
+    counts = np.arange(projects + 1)
+    rejects = counts[stats.binom.sf(counts - 1, projects, p0) <= alpha]
+    if not rejects.size:
+        return float("inf")
+    reached = counts[stats.binom.sf(counts - 1, projects, p0) >= power]
+    return float(max(rejects[0] - reached[-1], 0))
+
+
 def _bunching(scores: Any, cutoffs: Sequence[float] = (90, 80, 60), *,
               departments: Any = None, width: float = 1.0, below: float = 3.0,
               above: float = 2.0, degree: int = 5, low: float | None = None,
@@ -364,6 +381,8 @@ def _bunching(scores: Any, cutoffs: Sequence[float] = (90, 80, 60), *,
                     boot_ex, [alpha, 1 - alpha], axis=0)
             else:
                 rec["excess_low"] = rec["excess_high"] = np.full(k, np.nan)
+            rec["min_detectable"] = [_smallest_flagged_pile(int(m), p0, fdr / k, power)
+                                     for m in projects]
             reject, adjusted = multipletests(pval, alpha=fdr, method="fdr_bh")[:2]
             rec["p_value"], rec["p_adjusted"] = pval, adjusted
             rec["flagged"] = reject & (observed > expected)

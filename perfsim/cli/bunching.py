@@ -110,7 +110,7 @@ def _cmd_bunching(args: argparse.Namespace) -> int:
             d = est.departments[~est.departments["placebo"]]
             print(f"部门 departments: {int(d['flagged'].sum())} 个被标记 flagged "
                   f"(Benjamini-Hochberg, FDR {s['fdr']:g}, per line)")
-            print(d[["department", "cutoff", "projects", "observed", "expected", "excess",
-                     "excess_low", "excess_high", "p_adjusted", "flagged"]].round(3)
-                  .to_string(index=False))
+            cols = ["department", "cutoff", "projects", "observed", "expected", "excess",
+                    "excess_low", "excess_high", "min_detectable", "p_adjusted", "flagged"]
+            print(d[cols].round(3).to_string(index=False))
     return 0
