@@ -281,3 +281,16 @@ def test_a_department_pile_of_its_stated_size_is_flagged_at_about_the_stated_pow
     # 80% power by construction (exact binomial at the step-up's strictest threshold)
     assert np.mean([flagged(size, seed) for seed in range(60)]) >= 0.7
     assert np.mean([flagged(size // 2, seed) for seed in range(60)]) < 0.5
+
+
+@pytest.mark.parametrize("options, fragment", [
+    (["--below", "wide"], "'--below' = 'wide'"),
+    (["--placebo", "ninety"], "'--placebo' = 'ninety'"),
+    (["--fdr", "1.5"], "'fdr' = 1.5"),
+])
+def test_cli_bad_options_are_one_line(tmp_path, capsys, options, fragment):
+    f = tmp_path / "scores.csv"
+    pd.DataFrame({"score": smooth(3, 500).round(2)}).to_csv(f, index=False)
+    assert main(["bunching", str(f), "--draws", "0", *options]) == 2
+    line = one_error_line(capsys)
+    assert fragment in line
