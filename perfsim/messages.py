@@ -694,6 +694,11 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
      "生成假设扫描需要合成项目库 (portfolio: generate:)"),
     (r"not a generator assumption a sweep can vary", "不是扫描可以改变的生成假设"),
     (r"not a grade of the scenario", "不是本情景的等级"),
+    # bunching
+    (r"must be a score from 0 to 100", "必须是 0 到 100 之间的分数"),
+    (r"must be a number of points or auto", "必须是分数（点数）或 auto"),
+    (r"is empty", "为空"),
+    (r"name the lines as numbers, e\.g\. 90,80,60", "请用数字写出分界线，如 90,80,60"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

@@ -18,6 +18,7 @@ import perfsim.cli.early  # noqa: F401  (first: python -m perfsim.cli takes Ctrl
 from perfsim.cli import (
     app,
     bench,
+    bunching,
     calibrate,
     checks,
     diagnose,
@@ -40,8 +41,8 @@ from perfsim.version import __version__
 __all__ = ["COMMANDS", "EXIT_INPUT", "build_parser", "main", "set_parameters"]
 
 #: The commands in the order ``perfsim --help`` lists them: each module adds its subparser.
-COMMANDS = (run, bench, calibrate, sensitivity, report, checks, validate, estimate, template,
-            weights, diagnose, robust, notebooks, importer, app)
+COMMANDS = (run, bench, calibrate, sensitivity, report, checks, validate, estimate, bunching,
+            template, weights, diagnose, robust, notebooks, importer, app)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
