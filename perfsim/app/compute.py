@@ -204,19 +204,27 @@ def load_upload(name: str, content: bytes, system: str | os.PathLike[str] | None
     with tempfile.TemporaryDirectory(prefix="perfsim-app-") as tmp:
         folder = Path(tmp).resolve()
         (folder / fname).write_bytes(content)
-        doc: dict[str, Any] = {"name": stem, "seed": base.seed, "portfolio": {"file": fname}}
-        for block in ("grading", "linkage"):
-            if base.spec.get(block) is not None:
-                doc[block] = base.spec[block]
+        doc: dict[str, Any] = {"name": stem, "portfolio": {"file": fname}}
         if system is not None:
             doc["indicator_system"] = str(Path(system).resolve())
-        spec = folder / "scenario.yaml"
-        spec.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-        try:
-            sc = load(spec)
-        except InputError as err:
-            raise _as_uploaded(err, folder, fname, shown) from None
+        sc = _scenario_in(folder, doc, base, fname, shown)
     return sc.replace(source=shown)
+
+
+def _scenario_in(folder: Path, doc: dict[str, Any], base: Scenario, fname: str,
+                 shown: str) -> Scenario:
+    """The scenario file ``doc`` written in ``folder`` with ``base``'s seed, grading and
+    linkage, loaded as ``perfsim run`` loads it; its errors name the upload ``shown``."""
+    doc = {**doc, "seed": base.seed}
+    for block in ("grading", "linkage"):
+        if base.spec.get(block) is not None:
+            doc[block] = base.spec[block]
+    spec = folder / "scenario.yaml"
+    spec.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    try:
+        return load(spec)
+    except InputError as err:
+        raise _as_uploaded(err, folder, fname, shown) from None
 
 
 def _as_uploaded(err: InputError, folder: Path, fname: str, shown: str) -> InputError:
@@ -475,17 +483,9 @@ def imported_scenario(imported: Imported, name: str, base: Scenario | None = Non
         (folder / IMPORTED_FOLDER).mkdir()
         write_csvs({**imported.frames, "projects": imported.simulated},
                    folder / IMPORTED_FOLDER)
-        doc: dict[str, Any] = {"name": Path(fname).stem, "seed": base.seed,
-                               "portfolio": {"imported": IMPORTED_FOLDER}}
-        for block in ("grading", "linkage"):
-            if base.spec.get(block) is not None:
-                doc[block] = base.spec[block]
-        spec = folder / "scenario.yaml"
-        spec.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-        try:
-            sc = load(spec)
-        except InputError as err:
-            raise _as_uploaded(err, folder, fname, shown) from None
+        sc = _scenario_in(folder, {"name": Path(fname).stem,
+                                   "portfolio": {"imported": IMPORTED_FOLDER}},
+                          base, fname, shown)
     return sc.replace(source=shown, portfolio=dataclasses.replace(sc.portfolio, source=shown))
 
 
