@@ -82,3 +82,12 @@ def wenzhou() -> IndicatorSystem:
 @pytest.fixture(scope="session")
 def tiny() -> IndicatorSystem:
     return load_indicator_system(DATA / "tiny_system.yaml")
+
+
+def caught(pid: int) -> set[int]:
+    """The signals process ``pid`` has handlers for (the ``SigCgt`` mask)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            mask = int(line.split()[1], 16)
+            return {k + 1 for k in range(64) if mask >> k & 1}
+    return set()

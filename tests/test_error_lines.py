@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import DATA, one_error_line, tiny_scores_scenario
+from conftest import DATA, caught, one_error_line, tiny_scores_scenario
 
 from perfsim.analyse.estimate import budget_change_model
 from perfsim.cli import main
@@ -226,14 +226,6 @@ def test_python_m_perfsim_cli_refuses_in_one_line(tmp_path):
     assert "找不到文件" in lines[0]
 
 
-def _caught(pid: int) -> set[int]:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("SigCgt:"):
-            mask = int(line.split()[1], 16)
-            return {k + 1 for k in range(64) if mask >> k & 1}
-    return set()
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(),
                     reason="reads /proc to see when the handler is installed")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -244,7 +236,7 @@ def test_python_m_perfsim_cli_takes_interrupts_while_loading(sig):
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
-        while signal.SIGTERM not in _caught(proc.pid):
+        while signal.SIGTERM not in caught(proc.pid):
             assert proc.poll() is None and time.monotonic() < deadline, proc.poll()
             time.sleep(0.002)
         assert proc.poll() is None

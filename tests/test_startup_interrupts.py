@@ -16,21 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import tiny_scores_scenario
+from conftest import caught, tiny_scores_scenario
 
 PERFSIM = Path(sys.executable).with_name("perfsim")
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(),
                                 reason="reads /proc to see when the handler is installed")
-
-
-def caught(pid: int) -> set[int]:
-    """The signals process ``pid`` has handlers for (the ``SigCgt`` mask)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("SigCgt:"):
-            mask = int(line.split()[1], 16)
-            return {k + 1 for k in range(64) if mask >> k & 1}
-    return set()
 
 
 def interrupt(args: list[str], sig: int, delay: float) -> tuple[int, str]:
