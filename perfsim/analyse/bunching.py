@@ -57,12 +57,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from perfsim import textfiles
 from perfsim.errors import InputError
+from perfsim.run.step import observed_year
 
 
 def _counterfactual(poly: np.ndarray, outside: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -223,7 +227,6 @@ def _smallest_flagged_pile(projects: int, p0: float, alpha: float, power: float)
     one-sided binomial test at ``alpha`` finds with probability ``power``: the count at which
     the test rejects, less the count that no pile exceeds with probability ``power``
     (exact binomial, counterfactual share ``p0``); inf when no count rejects."""
-    from scipy import stats
 
     counts = np.arange(projects + 1)
     rejects = counts[stats.binom.sf(counts - 1, projects, p0) <= alpha]
@@ -239,7 +242,6 @@ def _bunching(scores: Any, cutoffs: Sequence[float] = (90, 80, 60), *,
               high: float | None = None, draws: int = 200, level: float = 0.95,
               seed: int = 0, placebo: Sequence[float] = (), fdr: float = 0.05,
               power: float = 0.8) -> Bunching:
-    from scipy import stats
 
     x = np.asarray(scores, dtype=float).ravel()
     try:
@@ -417,7 +419,6 @@ def placebo_lines(scenario: Any, width: float = 1.0) -> list[float]:
     project's next budget differs. At such a line nobody gains by crossing, so a bunching
     estimate there is a placebo (under a rule that only cuts 中, the line at 90). With quotas
     or redistribution this is the money when every project moves alike."""
-    from perfsim.run.step import observed_year
 
     cuts = scenario.grading.cutoffs
     if not cuts:
@@ -435,10 +436,6 @@ def read_scores(path: Any, column: str = "score", department: str | None = None
     CSV file (UTF-8 or GB18030). A missing column, or a score that is not a finite number
     within 0–100, is one error naming the file, the row as a spreadsheet shows it (header =
     row 1), the column and the value."""
-    from pathlib import Path
-
-    from perfsim import textfiles
-
     path = Path(path)
     if not path.is_file():
         raise InputError(path, problem="file not found")
