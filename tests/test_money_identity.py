@@ -307,3 +307,25 @@ def test_xingzi_counts_the_refusing_department_as_not_self_evaluated():
     d = department_results(y).set_index("department")
     assert (d.loc["D14", "evaluated"], d.loc["D14", "not_evaluated"]) == (0, refused.sum())
     assert np.isnan(d.loc["D14", "mean_score"])
+
+
+def test_the_monte_carlo_console_names_every_channel_that_carries_money(capsys, tmp_path):
+    # Zhucheng's file runs the monitored Monte Carlo: the money recovered from projects left
+    # unrectified leaves them by a channel of its own, and the console says how much, the
+    # same mean as replications.csv holds, while the channels that move nothing stay off
+    path = ROOT / "datasets" / "scenarios" / "zhucheng_2022.yaml"
+    assert main(["run", str(path), "--replications", "8", "--years", "2",
+                 "--out", str(tmp_path / "mc")]) == 0
+    out = capsys.readouterr().out
+    reps = pd.read_csv(tmp_path / "mc" / "replications.csv", encoding="utf-8-sig")
+    heading = {n: f"{zh} {en}" for n, zh, en in CHANNELS}
+    for year in (1, 2):
+        mean = reps.loc[reps["year"] == year, "recovered_unrectified"].mean()
+        assert mean > 0
+        line = [ln for ln in out.splitlines()
+                if heading["recovered_unrectified"] in ln and ln.split()[-4] == str(year)]
+        assert len(line) == 1, out
+        assert float(line[0].split()[-3].replace(",", "")) == pytest.approx(mean, abs=0.005)
+    for name in ("cut", "cancelled", "postponed"):
+        assert reps[f"{name}_total"].eq(0).all()
+        assert heading[name] not in out

@@ -192,6 +192,11 @@ _MC_WHEN = (
     ("evaluation_days", "评价人天 evaluation staff-days", "num", 0.0),
     ("misgraded_avoided", "复核减少的误评资金 misgraded budget avoided by re-checks", "yuan",
      0.0),
+    # every channel money leaves a project by (perfsim.kernel.year.CHANNELS) where it moves
+    ("cut_total", CHANNEL_HEADINGS['cut'], "yuan", 0.0),
+    ("cancelled_total", CHANNEL_HEADINGS['cancelled'], "yuan", 0.0),
+    ("postponed_total", CHANNEL_HEADINGS['postponed'], "yuan", 0.0),
+    ("recovered_unrectified", CHANNEL_HEADINGS['recovered_unrectified'], "yuan", 0.0),
 )
 
 
