@@ -699,6 +699,13 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"must be a number of points or auto", "必须是分数（点数）或 auto"),
     (r"is empty", "为空"),
     (r"name the lines as numbers, e\.g\. 90,80,60", "请用数字写出分界线，如 90,80,60"),
+    # sensi
+    (r"too tight for the bounds it meets \((?P<x>[^)]*)\): no weights satisfy them all; "
+     r"they admit it at (?P<v>[^;]+); relax it",
+     "过紧，与它所遇的上下限（{x}）无法同时满足（没有权重能全部满足）; 它们允许的值为 {v}: 请放宽"),
+    (r"too tight for the bounds it meets \((?P<x>[^)]*)\): no weights satisfy them all; "
+     r"relax it",
+     "过紧，与它所遇的上下限（{x}）无法同时满足（没有权重能全部满足）: 请放宽"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)
