@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -126,6 +127,13 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     return 0
 
 
+def _shown(path: str) -> str:
+    """A matrix file as the user would write it: relative to the working directory when
+    inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
 def _consistency(label: str, r: AHPResult, n: int) -> str:
     return (f"  {label}: n = {n}, λmax = {r.lambda_max:.4f}, CI = {r.ci:.4f}, RI = {r.ri:g}, "
             f"CR = {r.cr:.4f}")
@@ -152,10 +160,9 @@ def ahp_consistency(spec: WeightingSpec, system, level: str) -> list[str]:
         res = ahp_panel_weights(tier, mats, where, spec.source)
         n = res.weights.size
         for k, (m, r) in enumerate(zip(mats, res.experts, strict=True)):
-            name = f"expert {k + 1}" + (f" ({m.source})" if m.source else "")
-            lines.append(_consistency(f"{label}, {name}" if len(mats) > 1 else
-                                      f"{label}" + (f" ({m.source})" if m.source else ""),
-                                      r, n))
+            file = f" ({_shown(m.source)})" if m.source else ""
+            lines.append(_consistency(f"{label}, expert {k + 1}{file}" if len(mats) > 1
+                                      else f"{label}{file}", r, n))
         if len(mats) > 1 and res.combined is not None:
             lines.append(_consistency(f"{label}, combined judgements (element-wise geometric "
                                       f"mean of {len(mats)})", res.combined, n))

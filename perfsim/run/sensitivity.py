@@ -75,13 +75,14 @@ from perfsim.model.params import (
     RowDesign,
     apply_choices,
     apply_rows,
+    apply_structure,
     check_bounds,
     check_choice,
     choice_block,
     is_choice,
     parameter,
 )
-from perfsim.model.scenario import Scenario
+from perfsim.model.scenario import STRUCTURE_KEYS, Scenario, added_leaves, candidates
 from perfsim.model.settings import Settings
 from perfsim.model.streams import generator
 from perfsim.model.weighting_spec import short
@@ -158,10 +159,10 @@ def _choice_spec(scenario: Scenario, item: Mapping[str, Any], where: str, source
         raise InputError(source, where, field=sorted(extra)[0] if extra else "name",
                          problem="a discrete factor is {name: PATH, values: [V1, V2, ...]}")
     name, values = item["name"], item["values"]
-    if not isinstance(name, str) or not is_choice(name):
+    if not isinstance(name, str) or not (is_choice(name) or name in STRUCTURE_FACTORS):
         raise InputError(source, where, "name", short(name),
                          f"not a discrete choice (valid: {', '.join(CHOICES)}, "
-                         "aggregation.<level-1 code>)")
+                         f"aggregation.<level-1 code>, {', '.join(STRUCTURE_FACTORS)})")
     if isinstance(values, str) or not isinstance(values, Sequence) or not values:
         raise InputError(source, where, "values", short(values),
                          "must be a non-empty list of choices")
@@ -169,20 +170,72 @@ def _choice_spec(scenario: Scenario, item: Mapping[str, Any], where: str, source
     checked = []
     for v in values:
         try:
-            v = check_choice(scenario, name, v, base=base)
+            if name in STRUCTURE_FACTORS:
+                apply_structure(scenario, structure_of(scenario, {name: v}))
+            else:
+                v = check_choice(scenario, name, v, base=base)
         except InputError as err:
-            raise err.at(source, where) from None
+            raise InputError(source, where + (f", {err.where}" if err.where else ""),
+                             err.field or name, err.value if err.has_value else short(v),
+                             err.problem) from None
         if v in checked:
             raise InputError(source, where, "values", short(v), "listed twice")
         checked.append(v)
-    meaning = CHOICES[name][0] if name in CHOICES else f"aggregation of the group {name[12:]}"
+    meaning = (CHOICES[name][0] if name in CHOICES else STRUCTURE_FACTORS[name]
+               if name in STRUCTURE_FACTORS else f"aggregation of the group {name[12:]}")
     param = Parameter(name, "choice", (0.0, 1.0), "choice", meaning)
     return ParamSpec(name, (0.0, 1.0), param, tuple(checked))
 
 
+#: Structural variants as discrete factors (``{name: PATH, values: [none, ...]}``): the value
+#: ``none`` leaves the system as it is; the others are the values of the ``indicators.*``
+#: paths of a variant (a code in ``indicators.add`` may name a candidate leaf of the scenario
+#: file's ``indicators:`` block), or for ``indicators`` a whole block as in a scenario file.
+STRUCTURE_FACTORS: dict[str, str] = {
+    "indicators": "a structural variant: an indicators block (remove, give_to, move, add, ...)",
+    "indicators.remove": "indicators removed (points to the rest)",
+    "indicators.move": "a leaf moved to another group",
+    "indicators.add": "a leaf added (measured in the portfolio)",
+    "indicators.points": "points set for leaves or groups",
+}
+
+
+def structure_of(scenario: Scenario, made: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``indicators.*`` operations of the structural factors' values in ``made`` (the
+    value ``none``: no operation)."""
+    ops: dict[str, Any] = {}
+    for name, value in made.items():
+        if isinstance(value, str) and value == "none":
+            continue
+        if name == "indicators":
+            if not isinstance(value, Mapping) or not value:
+                raise InputError(field=name, value=short(value),
+                                 problem="must be none or a mapping of structural operations "
+                                         f"(keys: {', '.join(STRUCTURE_KEYS[:-1])})")
+            for key in value:
+                if key not in STRUCTURE_KEYS[:-1]:
+                    raise InputError(field=f"indicators.{key}", problem="unknown key (allowed: "
+                                     f"{', '.join(STRUCTURE_KEYS[:-1])})")
+            ops.update({f"indicators.{k}": v for k, v in value.items()})
+        else:
+            ops[name] = value
+    if "indicators.add" in ops:
+        ops["indicators.add"] = added_leaves(ops["indicators.add"],
+                                             candidates(scenario.document.get("indicators")))
+    return ops
+
+
 def _check_choices(scenario: Scenario, specs: Sequence[ParamSpec], source: str | None) -> None:
-    """A treatment needs its tier's method; per-row weights need the weighted sum."""
-    chosen = {s.name: s.values[0] for s in specs if s.values is not None}
+    """A treatment needs its tier's method; per-row weights need the weighted sum; a whole
+    ``indicators`` block is not drawn beside single operations."""
+    block = next((s for s in specs if s.name == "indicators"), None)
+    single = next((s for s in specs if s.name.startswith("indicators.")), None)
+    if block is not None and single is not None:
+        raise InputError(source, field=single.name, problem="drawn beside the factor "
+                         "indicators, which draws whole blocks: put the operation in its "
+                         "blocks")
+    chosen = {s.name: s.values[0] for s in specs
+              if s.values is not None and s.name not in STRUCTURE_FACTORS}
     try:
         choice_block(chosen)
     except InputError as err:
@@ -411,8 +464,11 @@ def _evaluate_choices(scenario: Scenario, names: list[str], X: np.ndarray, seed:
     out = np.empty((X.shape[0], len(metrics)))
     for c, combo in enumerate(combos):
         made = {names[j]: choices[names[j]][k] for j, k in zip(disc, combo, strict=True)}
-        try:
-            sc = apply_choices(scenario, made, base=base)
+        try:   # the structure first, then the methods weigh the changed system
+            sc = apply_structure(scenario, structure_of(scenario, {
+                k: v for k, v in made.items() if k in STRUCTURE_FACTORS}))
+            sc = apply_choices(sc, {k: v for k, v in made.items()
+                                    if k not in STRUCTURE_FACTORS}, base=base)
         except InputError as err:
             raise InputError(err.source, ", ".join(f"{k} = {short(v)}" for k, v in made.items())
                              + (f", {err.where}" if err.where else ""), err.field,
@@ -635,7 +691,7 @@ def uncertainty_samples(scenario: Scenario, params: Any, n: int = 256, *,
         if s.values is None:
             cols[s.name] = X[:, j]
         else:
-            shown = [v if isinstance(v, str) else str(dict(v)) for v in s.values]
+            shown = [_shown(v) for v in s.values]
             cols[s.name] = [shown[k] for k in choice_index(X[:, j], len(s.values))]
     for j, m in enumerate(metrics):
         cols[m] = Y[:, j]
@@ -643,6 +699,13 @@ def uncertainty_samples(scenario: Scenario, params: Any, n: int = 256, *,
 
 
 # --- output ------------------------------------------------------------------------------------
+
+def _shown(value: Any) -> str:
+    """A discrete factor's value as written: a name, a mapping or a list."""
+    if isinstance(value, str):
+        return value
+    return str(dict(value)) if isinstance(value, Mapping) else str(value)
+
 
 def format_sensitivity(res: SensitivityResult) -> str:
     """Readable tables, one per metric."""
@@ -655,7 +718,7 @@ def format_sensitivity(res: SensitivityResult) -> str:
     lines = [head]
     for name, values in i.get("choices", {}).items():
         lines.append(f"discrete factor {name}: " + " | ".join(
-            str(v) if isinstance(v, str) else str(dict(v)) for v in values)
+            _shown(v) for v in values)
             + " (each value an equal share of the U[0, 1) draw)")
     for m in res.metrics:
         t = res.table.loc[res.table["metric"] == m].drop(columns=["metric"])
