@@ -700,12 +700,17 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"is empty", "为空"),
     (r"name the lines as numbers, e\.g\. 90,80,60", "请用数字写出分界线，如 90,80,60"),
     # sensi
-    (r"too tight for the bounds it meets \((?P<x>[^)]*)\): no weights satisfy them all; "
-     r"they admit it at (?P<v>[^;]+); relax it",
-     "过紧，与它所遇的上下限（{x}）无法同时满足（没有权重能全部满足）; 它们允许的值为 {v}: 请放宽"),
-    (r"too tight for the bounds it meets \((?P<x>[^)]*)\): no weights satisfy them all; "
-     r"relax it",
-     "过紧，与它所遇的上下限（{x}）无法同时满足（没有权重能全部满足）: 请放宽"),
+    (r"cannot be met together with the bounds it meets \((?P<x>[^)]*)\): too tight, no "
+     r"weights satisfy them all; they admit it at (?P<v>[^;]+); relax it",
+     "无法与其他上下限同时满足，过紧（与 {x}；没有权重能全部满足）; 它们允许的值为 {v}: 请放宽"),
+    (r"cannot be met together with the bounds it meets \((?P<x>[^)]*)\): too tight, no "
+     r"weights satisfy them all; relax it",
+     "无法与其他上下限同时满足，过紧（与 {x}；没有权重能全部满足）: 请放宽"),
+    (r"structural operations need an indicator_system", "结构性变动需要指标体系（indicator_system）"),
+    (r"drawn beside the factor indicators, which draws whole blocks",
+     "不能与抽取整块结构的因子 indicators 同时抽取: 请把该操作写进它的各块"),
+    (r"not a parameter name", "不是参数名"),
+    (r"must be none or a mapping of structural operations", "必须是 none 或结构性操作的映射"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

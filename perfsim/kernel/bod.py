@@ -150,7 +150,8 @@ def _conflict(R: FloatArray, what: list[str], n: int, source: str | None) -> Inp
     infeasible); in it, the bounds that raise shares (lower bounds) face those that cap them
     (upper bounds). The bound named is the one standing alone against the others — the one
     set too tight for them — (the side with fewer bounds; a group's bound when each side has
-    one), with the others it meets and the value at which it can be met (the least
+    one); when all are of one kind (together they exceed the whole) the first of them. The
+    line lists the others it meets and the value at which they admit it (the least
     relaxation of it alone, a linear programme)."""
     keep = list(range(len(R)))
     for k in range(len(R)):
@@ -161,20 +162,25 @@ def _conflict(R: FloatArray, what: list[str], n: int, source: str | None) -> Inp
         return InputError(source, "bounds", problem="no weights satisfy the bounds together")
     lower = [k for k in keep if "lower bound" in what[k]]
     upper = [k for k in keep if "upper bound" in what[k]]
-    side = min((s for s in (lower, upper) if s), key=len)
-    groups = [k for k in side if what[k].startswith("group ")]
-    k = (groups or side)[-1]
+    if lower and upper:   # the one standing alone against the others
+        side = min(lower, upper, key=len)
+        groups = [k for k in side if what[k].startswith("group ")]
+        k = (groups or side)[0]
+    else:   # bounds of one kind that together exceed the whole: the first of them
+        k = keep[0]
     place, bound = what[k].split(": ", 1)
     name, value = bound.rsplit(" ", 1)
     others = [what[i].replace(": ", " ").replace(" bound", "") for i in keep if i != k]
+    if not (lower and upper):
+        others.append("the shares adding up to 1")
     t = _relaxation(R, k, n)
     v = float(value)
-    problem = (f"too tight for the bounds it meets ({', '.join(others)}): no weights satisfy "
-               "them all; relax it")
+    problem = (f"cannot be met together with the bounds it meets ({', '.join(others)}): too "
+               "tight, no weights satisfy them all; relax it")
     if t is not None:
-        problem = (f"too tight for the bounds it meets ({', '.join(others)}): no weights "
-                   f"satisfy them all; they admit it at {v - t if 'lower' in name else v + t:.4g}"
-                   "; relax it")
+        problem = (f"cannot be met together with the bounds it meets ({', '.join(others)}): "
+                   "too tight, no weights satisfy them all; they admit it at "
+                   f"{v - t if 'lower' in name else v + t:.4g}; relax it")
     return InputError(source, f"bounds, {place}", name.replace(" bound", ""), v, problem)
 
 
