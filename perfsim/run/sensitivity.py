@@ -54,6 +54,7 @@ depend on the chunking. A parameter that does not enter the model has exactly ze
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -234,6 +235,16 @@ def _check_choices(scenario: Scenario, specs: Sequence[ParamSpec], source: str |
         raise InputError(source, field=single.name, problem="drawn beside the factor "
                          "indicators, which draws whole blocks: put the operation in its "
                          "blocks")
+    structural = [s for s in specs if s.name in STRUCTURE_FACTORS]
+    if len(structural) > 1:   # every combination of operations drawn must make a system
+        for combo in itertools.product(*(s.values for s in structural)):
+            made = {s.name: v for s, v in zip(structural, combo, strict=True)}
+            try:
+                apply_structure(scenario, structure_of(scenario, made))
+            except InputError as err:
+                raise InputError(source, ", ".join(f"{k} = {short(v)}" for k, v in
+                                                   made.items()), err.field,
+                                 err.value if err.has_value else None, err.problem) from None
     chosen = {s.name: s.values[0] for s in specs
               if s.values is not None and s.name not in STRUCTURE_FACTORS}
     try:
