@@ -706,7 +706,8 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"cannot be met together with the bounds it meets \((?P<x>[^)]*)\): too tight, no "
      r"weights satisfy them all; relax it",
      "无法与其他上下限同时满足，过紧（与 {x}；没有权重能全部满足）: 请放宽"),
-    (r"structural operations need an indicator_system", "结构性变动需要指标体系（indicator_system）"),
+    (r"structural operations need an indicator_system",
+     "结构性变动需要指标体系（indicator_system）"),
     (r"drawn beside the factor indicators, which draws whole blocks",
      "不能与抽取整块结构的因子 indicators 同时抽取: 请把该操作写进它的各块"),
     (r"not a parameter name", "不是参数名"),

@@ -214,7 +214,7 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
         portfolio = portfolio.with_department_flags(
             department_flags(doc["department_flags"], base, src, linkage.preconditions), src)
     if ops:   # the structure first: a weighting block then weights the changed system
-        from perfsim.model.params import apply_structure   # it builds on Scenario
+        from perfsim.model.params import apply_structure  # it builds on Scenario
 
         try:
             system = apply_structure(Scenario(name=name, portfolio=portfolio, grading=grading,
