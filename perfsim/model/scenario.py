@@ -54,6 +54,7 @@ from perfsim.model.indicators import (
     CELL_COLUMNS,
     IndicatorSystem,
     load_indicator_system,
+    restructure,
     with_indicator,
 )
 from perfsim.model.portfolio import Portfolio, generate_portfolio, load_portfolio
@@ -69,7 +70,7 @@ from perfsim.model.weights import apply_weighting, scenario_weighting
 SCENARIO_KEYS = {"name", "description", "seed", "indicator_system", "portfolio", "grading",
                  "linkage", "simulation", "weighting", "department_flags", "indicators"}
 #: The keys of a scenario's ``indicators:`` block: the structural operations
-#: ``indicators.<key>`` (:func:`perfsim.model.params.apply_structure`).
+#: ``indicators.<key>`` (:func:`perfsim.model.indicators.restructure`).
 STRUCTURE_KEYS = ("remove", "rescale", "give_to", "move", "add", "points", "candidates")
 
 
@@ -214,12 +215,10 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
         portfolio = portfolio.with_department_flags(
             department_flags(doc["department_flags"], base, src, linkage.preconditions), src)
     if ops:   # the structure first: a weighting block then weights the changed system
-        from perfsim.model.params import apply_structure  # it builds on Scenario
-
         try:
-            system = apply_structure(Scenario(name=name, portfolio=portfolio, grading=grading,
-                                              linkage=linkage, system=system, source=src),
-                                     ops).system
+            system = restructure(system, ops, measured=portfolio.measured,
+                                 has_scores=portfolio.has_scores,
+                                 portfolio_source=portfolio.source, source=src)
         except InputError as err:
             raise _in_block(err, src) from None
     if doc.get("weighting") is not None and isinstance(portfolio, ImportedPortfolio):
