@@ -13,6 +13,7 @@ import pytest
 from conftest import DATASETS, SCENARIOS, one_error_line
 
 from perfsim import cli
+from perfsim.cli.common import set_parameters
 from perfsim.errors import InputError
 from perfsim.kernel import metrics as mx
 from perfsim.kernel.bod import Bounds, check_bounds
@@ -303,6 +304,7 @@ def test_a_candidate_leaf_is_scored_only_where_added(tmp_path):
     sc = load_scenario(path)
     assert "NEW" not in sc.system.codes and sc.system.points.sum() == pytest.approx(100)
     with_new = changed(sc, {"indicators.add": "NEW"})
+    assert set_parameters(sc, ["indicators.add=NEW"]).system == with_new.system   # --set
     assert with_new.system.points[with_new.system.codes.index("NEW")] == pytest.approx(10)
     # as a discrete factor: none | NEW, each sample the one-year run of its variant
     names = ["share_good", "savings", "count_poor"]

@@ -42,7 +42,7 @@ from perfsim.model.indicators import (
     check_group_aggregation,
     restructure,
 )
-from perfsim.model.scenario import Scenario, check_scenario
+from perfsim.model.scenario import Scenario, added_leaves, candidates, check_scenario
 from perfsim.model.settings import field_of, settings_value, settings_with
 from perfsim.model.weighting_spec import TIERS, parse_weighting, short
 from perfsim.model.weights import apply_weighting
@@ -559,9 +559,14 @@ def apply_structure(scenario: Scenario, ops: Mapping[str, Any]) -> Scenario:
     """The scenario's indicator system changed by structural operations
     (:func:`perfsim.model.indicators.restructure`: ``indicators.remove``, ``rescale``,
     ``give_to``, ``move``, ``add``, ``points``, in that order), the portfolio's measurements
-    saying which added codes can be scored."""
+    saying which added codes can be scored. A code in ``indicators.add`` names a candidate
+    leaf of the scenario file's ``indicators:`` block."""
     if not ops:
         return scenario
+    ops = dict(ops)
+    if "indicators.add" in ops:
+        ops["indicators.add"] = added_leaves(ops["indicators.add"],
+                                             candidates(scenario.document.get("indicators")))
     return scenario.replace(system=restructure(
         scenario.system, ops, measured=scenario.portfolio.measured,
         has_scores=scenario.portfolio.has_scores, portfolio_source=scenario.portfolio.source,

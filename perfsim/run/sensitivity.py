@@ -83,7 +83,7 @@ from perfsim.model.params import (
     is_choice,
     parameter,
 )
-from perfsim.model.scenario import STRUCTURE_KEYS, Scenario, added_leaves, candidates
+from perfsim.model.scenario import STRUCTURE_KEYS, Scenario
 from perfsim.model.settings import Settings
 from perfsim.model.streams import generator
 from perfsim.model.weighting_spec import short
@@ -172,7 +172,7 @@ def _choice_spec(scenario: Scenario, item: Mapping[str, Any], where: str, source
     for v in values:
         try:
             if name in STRUCTURE_FACTORS:
-                apply_structure(scenario, structure_of(scenario, {name: v}))
+                apply_structure(scenario, structure_of({name: v}))
             else:
                 v = check_choice(scenario, name, v, base=base)
         except InputError as err:
@@ -190,8 +190,9 @@ def _choice_spec(scenario: Scenario, item: Mapping[str, Any], where: str, source
 
 #: Structural variants as discrete factors (``{name: PATH, values: [none, ...]}``): the value
 #: ``none`` leaves the system as it is; the others are the values of the ``indicators.*``
-#: paths of a variant (a code in ``indicators.add`` may name a candidate leaf of the scenario
-#: file's ``indicators:`` block), or for ``indicators`` a whole block as in a scenario file.
+#: paths of a variant (:func:`perfsim.model.params.apply_structure`: a code in
+#: ``indicators.add`` may name a candidate leaf of the scenario file's ``indicators:`` block),
+#: or for ``indicators`` a whole block as in a scenario file.
 STRUCTURE_FACTORS: dict[str, str] = {
     "indicators": "a structural variant: an indicators block (remove, give_to, move, add, ...)",
     "indicators.remove": "indicators removed (points to the rest)",
@@ -201,7 +202,7 @@ STRUCTURE_FACTORS: dict[str, str] = {
 }
 
 
-def structure_of(scenario: Scenario, made: Mapping[str, Any]) -> dict[str, Any]:
+def structure_of(made: Mapping[str, Any]) -> dict[str, Any]:
     """The ``indicators.*`` operations of the structural factors' values in ``made`` (the
     value ``none``: no operation)."""
     ops: dict[str, Any] = {}
@@ -220,9 +221,6 @@ def structure_of(scenario: Scenario, made: Mapping[str, Any]) -> dict[str, Any]:
             ops.update({f"indicators.{k}": v for k, v in value.items()})
         else:
             ops[name] = value
-    if "indicators.add" in ops:
-        ops["indicators.add"] = added_leaves(ops["indicators.add"],
-                                             candidates(scenario.document.get("indicators")))
     return ops
 
 
@@ -240,7 +238,7 @@ def _check_choices(scenario: Scenario, specs: Sequence[ParamSpec], source: str |
         for combo in itertools.product(*(s.values for s in structural)):
             made = {s.name: v for s, v in zip(structural, combo, strict=True)}
             try:
-                apply_structure(scenario, structure_of(scenario, made))
+                apply_structure(scenario, structure_of(made))
             except InputError as err:
                 raise InputError(source, ", ".join(f"{k} = {short(v)}" for k, v in
                                                    made.items()), err.field,
@@ -476,7 +474,7 @@ def _evaluate_choices(scenario: Scenario, names: list[str], X: np.ndarray, seed:
     for c, combo in enumerate(combos):
         made = {names[j]: choices[names[j]][k] for j, k in zip(disc, combo, strict=True)}
         try:   # the structure first, then the methods weigh the changed system
-            sc = apply_structure(scenario, structure_of(scenario, {
+            sc = apply_structure(scenario, structure_of({
                 k: v for k, v in made.items() if k in STRUCTURE_FACTORS}))
             sc = apply_choices(sc, {k: v for k, v in made.items()
                                     if k not in STRUCTURE_FACTORS}, base=base)

@@ -26,7 +26,7 @@ from perfsim.kernel.grading import LabelSet
 from perfsim.kernel.year import CHANNEL_NAMES
 from perfsim.model.indicators import VALUE, Measurements
 from perfsim.model.params import apply_changes
-from perfsim.model.scenario import Scenario, added_leaves, candidates
+from perfsim.model.scenario import Scenario
 from perfsim.run.simulate import MonteCarloResult, scenario_settings, simulate
 from perfsim.run.year import MONEY, YearResult, run_year
 
@@ -42,20 +42,9 @@ def changed(scenario: Scenario, changes: Mapping[str, Any] | None, name: str = "
                          problem="renamed: give simulation settings by their paths, e.g. "
                                  "simulation.self_evaluation.noise")
     try:
-        return apply_changes(scenario, with_candidates(scenario, changes))
+        return apply_changes(scenario, changes)
     except InputError as err:
         raise _within(err, name) from None
-
-
-def with_candidates(scenario: Scenario, changes: Mapping[str, Any]) -> dict[str, Any]:
-    """``changes`` with each code in ``indicators.add`` that names a candidate leaf of the
-    scenario file's ``indicators:`` block replaced by that leaf (so a variant, or a
-    sensitivity factor, adds it by code)."""
-    changes = dict(changes)
-    if "indicators.add" in changes:
-        changes["indicators.add"] = added_leaves(
-            changes["indicators.add"], candidates(scenario.document.get("indicators")))
-    return changes
 
 
 def _within(err: InputError, name: str) -> InputError:
