@@ -152,28 +152,33 @@ def _fmt_values(values: np.ndarray) -> str:
     return ", ".join(f"{v:.6g}" for v in np.unique(values))
 
 
+def _refuse_cells(leaf: Any, st: np.ndarray, source: str, rows: np.ndarray) -> None:
+    """Refuse a leaf's first blank under ``missing: error`` (or n/a cell on an item that always
+    applies), naming the portfolio file and the row as its spreadsheet shows it."""
+    refuse = ((st == BLANK) & (leaf.missing == "error")) | (
+        (st == NOT_APPLICABLE) & (leaf.not_applicable is None))
+    if not refuse.any():
+        return
+    i = int(np.flatnonzero(refuse)[0])
+    if st[i] == BLANK:
+        raise InputError(source, f"row {rows[i]}", leaf.code, "",
+                         "missing value (the indicator's missing policy is 'error')")
+    raise InputError(source, f"row {rows[i]}", leaf.code, "n/a",
+                     "marked not applicable, but this item always applies (the indicator "
+                     "needs not_applicable: average | exclude | full)")
+
+
 def _leaf_column(system: IndicatorSystem, leaf: Any, col: np.ndarray, st: np.ndarray,
-                 departments: Any, source: str, rows: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
+                 departments: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
     """One leaf's column for the statistics under its missing-value policy: ``(column,
-    imputed, left_out, imputed_value, imputed_from)``. A blank under ``missing: error`` (or an
-    n/a cell on an item that always applies) is refused naming the spreadsheet row; a blank
-    under ``missing: impute`` takes the median the indicator system imputes with (the
-    project's department, else the portfolio; :meth:`IndicatorSystem.resolve`) of the
-    column's values; every other cell without a value (blank under ``zero``/``exclude``, n/a,
-    未申报) has no measurement and is left out (NaN)."""
+    imputed, left_out, imputed_value, imputed_from)`` (:func:`_refuse_cells` has already
+    refused what the policy refuses). A blank under ``missing: impute`` takes the median the
+    indicator system imputes with (the project's department, else the portfolio;
+    :meth:`IndicatorSystem.resolve`) of the column's values; every other cell without a value
+    (blank under ``zero``/``exclude``, n/a, 未申报) has no measurement and is left out
+    (NaN)."""
     value = st == VALUE
     blank = st == BLANK
-    refuse = (blank & (leaf.missing == "error")) | (
-        (st == NOT_APPLICABLE) & (leaf.not_applicable is None))
-    if refuse.any():
-        i = int(np.flatnonzero(refuse)[0])
-        if st[i] == BLANK:
-            raise InputError(source, f"row {rows[i]}", leaf.code, "",
-                             "missing value (the indicator's missing policy is 'error')")
-        raise InputError(source, f"row {rows[i]}", leaf.code, "n/a",
-                         "marked not applicable, but this item always applies (the indicator "
-                         "needs not_applicable: average | exclude | full)")
     col = np.where(value, col, np.nan)
     imputed = blank & (leaf.missing == "impute")
     fill_value = label = ""
@@ -197,17 +202,24 @@ def project_data(system: IndicatorSystem, portfolio: Portfolio | None,
                          f"combined) need indicator measurements, but {portfolio.source} holds "
                          "ready scores")
     meas = portfolio.measurements()
+    rows = _spreadsheet_rows(portfolio)
+    status = []
+    for leaf in system.indicators:
+        if leaf.code not in meas:
+            break   # the system's own check (system.attainment below) names the leaf
+        st = meas.status.get(leaf.code)
+        raw = np.asarray(meas[leaf.code], dtype=float)
+        st = np.where(np.isnan(raw), BLANK, VALUE) if st is None else np.asarray(st)
+        _refuse_cells(leaf, st, portfolio.source, rows)  # before the system refuses by position
+        status.append(st)
     attainment = np.asarray(system.attainment(meas), dtype=float)
     dirs = leaf_directions(system)
-    rows = _spreadsheet_rows(portfolio)
     cols, imputed, left, values, whence = [], [], [], [], []
     for k, (leaf, d) in enumerate(zip(system.indicators, dirs, strict=True)):
         raw = np.asarray(meas[leaf.code], dtype=float)
-        st = meas.status.get(leaf.code)
-        st = np.where(np.isnan(raw), BLANK, VALUE) if st is None else np.asarray(st)
         col, imp, out, value, label = _leaf_column(
-            system, leaf, attainment[:, k] if d == "attainment" else raw, st,
-            meas.departments, portfolio.source, rows)
+            system, leaf, attainment[:, k] if d == "attainment" else raw, status[k],
+            meas.departments)
         cols.append(col)
         imputed.append(imp)
         left.append(out)
