@@ -372,3 +372,34 @@ def test_treatment_on_blanks_within_the_weighting(gaps):
     lo, hi = np.nanquantile(H, 0.05, axis=0), np.nanquantile(H, 0.95, axis=0)
     want = 40 * _ref_entropy(np.clip(H, lo, hi), ["higher", "higher"])
     np.testing.assert_allclose(out.loc[["H.h1", "H.h2"], "points"], want)
+
+
+@pytest.mark.parametrize("method", ["bod", "smaa"])
+def test_cli_robust_counts_the_cells_without_a_value(tmp_path, capsys, method):
+    (tmp_path / "gaps.yaml").write_text(SYSTEM.replace("MISSING", "impute"), encoding="utf-8")
+    _frame().to_csv(tmp_path / "gaps.csv", index=False)
+    assert main(["robust", method, str(tmp_path / "gaps.yaml"), str(tmp_path / "gaps.csv"),
+                 "--draws", "200"]) == 0
+    out = capsys.readouterr()
+    line = next(t for t in out.out.splitlines() if t.startswith("缺失值 missing cells"))
+    # 3 blanks of G.c3 (impute), 1 n/a of H.h1 (average), H.h2: 1 blank (zero), 1 未申报
+    assert f"6 of {M * 5} cells hold no value" in line
+    for part in ("3 impute: department median", "1 average of the others", "1 zero",
+                 "1 not submitted: 0"):
+        assert part in line
+
+
+def test_many_department_medians_are_shown_as_a_count_and_a_range():
+    f = _frame()
+    f["department"] = [f"D{i % 4}" for i in range(M)]
+    f["G.c3"] = _num(f, "G.c3").astype(object)
+    for i in range(4):
+        f.loc[i, "G.c3"] = ""
+    system = _system()
+    pf = portfolio_from_frame(f, system, source="gaps.csv")
+    blank = _num(f, "G.c3").isna()                  # positions 0-3 and the fixture's 8, 11
+    want = _imputed_c3(f)[blank]
+    assert want.nunique() == 4                       # one median per department
+    got = cell_counts(system, pf).set_index("code").loc["G.c3"]
+    assert got["n_imputed"] == blank.sum() == 6
+    assert got["imputed_value"] == f"4 values from {want.min():.6g} to {want.max():.6g}"

@@ -96,10 +96,28 @@ def _cmd_robust(args: argparse.Namespace) -> int:
                          ensure_ascii=False))
     else:
         print(format_robust(result, args.top))
+        cells = _cells_line(system, portfolio)
+        if cells:
+            print(cells)
         if args.out is not None:
             print(f"\n已写入 wrote {args.out}/ ({', '.join(tables)} .csv"
                   + (", rank_acceptability.png)" if args.method == "smaa" else ")"))
     return 0
+
+
+def _cells_line(system: Any, portfolio: Any) -> str | None:
+    """One line on the cells without a value (blank, n/a, 未申报) among the attainments BoD and
+    SMAA read: each is used with the attainment its leaf's policy gives it (counted by
+    treatment); None when every cell holds a value."""
+    cells = system.resolve(portfolio.measurements()).cells
+    cells = cells[cells["code"].isin(system.codes)]
+    if cells.empty:
+        return None
+    by = cells.groupby("treatment", sort=True).size()
+    total = portfolio.n_projects * len(system.codes)
+    return (f"缺失值 missing cells: {len(cells)} of {total} cells hold no value, each used with "
+            "the attainment its leaf's policy gives it (" +
+            ", ".join(f"{n} {t}" for t, n in by.items()) + "); none left out")
 
 
 def _robust_source(args: argparse.Namespace, result: Any) -> str:

@@ -149,7 +149,12 @@ def _spreadsheet_rows(portfolio: Portfolio) -> np.ndarray:
 
 
 def _fmt_values(values: np.ndarray) -> str:
-    return ", ".join(f"{v:.6g}" for v in np.unique(values))
+    """The values imputed cells took: up to three listed, more as a count and a range (one
+    department median per department)."""
+    distinct = np.unique(values)
+    if distinct.size <= 3:
+        return ", ".join(f"{v:.6g}" for v in distinct)
+    return f"{distinct.size} values from {distinct[0]:.6g} to {distinct[-1]:.6g}"
 
 
 def _refuse_cells(leaf: Any, st: np.ndarray, source: str, rows: np.ndarray) -> None:
