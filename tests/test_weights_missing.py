@@ -110,8 +110,9 @@ def test_too_few_values_and_inf_are_refused_naming_the_row():
     sparse = X.copy()
     sparse[1:, 1] = np.nan
     for func in (wt.entropy_weights, wt.critic_weights, wt.pca_weights):
-        with pytest.raises(InputError, match="fewer than 2 projects have a value"):
+        with pytest.raises(InputError, match="fewer than 2 projects have a value") as err:
             func(sparse, dirs, codes=list("abcd"))
+        assert "有数值的项目少于 2 个" in str(err.value) and err.value.field == "b"
     bad = np.where(np.isnan(X), 1.0, X)
     bad[3, 2] = np.inf
     rows = list(range(10, 10 + X.shape[0]))       # the caller's own row numbers
@@ -128,6 +129,7 @@ def test_critic_pair_sharing_too_few_projects_is_named():
     with pytest.raises(InputError, match="fewer than 3 projects have a value in both") as err:
         wt.critic_weights(X, ["higher", "higher"], codes=["a", "b"])
     assert err.value.field == "a × b" and err.value.value == 2
+    assert "两项都有数值的项目少于 3 个" in str(err.value)
 
 
 def test_treatment_leaves_blanks_out_and_keeps_them_blank():

@@ -117,7 +117,7 @@ def _cells_line(system: Any, portfolio: Any) -> str | None:
     total = portfolio.n_projects * len(system.codes)
     return (f"缺失值 missing cells: {len(cells)} of {total} cells hold no value, each used with "
             "the attainment its leaf's policy gives it (" +
-            ", ".join(f"{n} {t}" for t, n in by.items()) + "); none left out")
+            ", ".join(f"{n} {t}" for t, n in by.items()) + ")")
 
 
 def _robust_source(args: argparse.Namespace, result: Any) -> str:

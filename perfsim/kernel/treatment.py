@@ -266,8 +266,7 @@ def treat(X: ArrayLike, options: Sequence[Mapping[str, Any]] | Mapping[str, Any]
         if method != "none" and n_values[j] < 4:
             raise InputError(where=f"treatment of {labels[j]}", field="projects",
                              value=int(n_values[j]),
-                             problem="needs at least 4 projects with a value to measure "
-                             "skewness")
+                             problem="skewness needs at least 4 projects with a value")
         if method == "winsorise":
             y = winsorise_quantile(col, opts["lower"], opts["upper"])
             applied = "winsorise"
