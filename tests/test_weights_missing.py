@@ -405,3 +405,14 @@ def test_many_department_medians_are_shown_as_a_count_and_a_range():
     got = cell_counts(system, pf).set_index("code").loc["G.c3"]
     assert got["n_imputed"] == blank.sum() == 6
     assert got["imputed_value"] == f"4 values from {want.min():.6g} to {want.max():.6g}"
+
+
+def test_cli_weights_groups_tier_counts_the_scored_cells(tmp_path, capsys):
+    (tmp_path / "gaps.yaml").write_text(SYSTEM.replace("MISSING", "impute"), encoding="utf-8")
+    _frame().to_csv(tmp_path / "gaps.csv", index=False)
+    assert main(["weights", "--method", "critic", "--system", str(tmp_path / "gaps.yaml"),
+                 "--portfolio", str(tmp_path / "gaps.csv")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    line = next(t for t in lines if t.startswith("缺失值 missing cells"))
+    assert line.startswith("缺失值 missing cells: 6 cell(s) hold no value")
+    assert "3 impute: department median" in line and "1 not submitted: 0" in line

@@ -18,6 +18,7 @@ from perfsim.io import (
     read_yaml,
     to_jsonable,
 )
+from perfsim.model.weights import filled_counts
 from perfsim.present.report import (
     format_robust,
     write_csv,
@@ -107,17 +108,14 @@ def _cmd_robust(args: argparse.Namespace) -> int:
 
 def _cells_line(system: Any, portfolio: Any) -> str | None:
     """One line on the cells without a value (blank, n/a, 未申报) among the attainments BoD and
-    SMAA read: each is used with the attainment its leaf's policy gives it (counted by
-    treatment); None when every cell holds a value."""
-    cells = system.resolve(portfolio.measurements()).cells
-    cells = cells[cells["code"].isin(system.codes)]
-    if cells.empty:
+    SMAA read, by the treatment their leaf's policy gives them; None when there are none."""
+    by = filled_counts(system, portfolio)
+    if by.empty:
         return None
-    by = cells.groupby("treatment", sort=True).size()
     total = portfolio.n_projects * len(system.codes)
-    return (f"缺失值 missing cells: {len(cells)} of {total} cells hold no value, each used with "
-            "the attainment its leaf's policy gives it (" +
-            ", ".join(f"{n} {t}" for t, n in by.items()) + ")")
+    return (f"缺失值 missing cells: {int(by.sum())} of {total} cells hold no value, each used "
+            "with the attainment its leaf's policy gives it ("
+            + ", ".join(f"{n} {t}" for t, n in by.items()) + ")")
 
 
 def _robust_source(args: argparse.Namespace, result: Any) -> str:

@@ -15,7 +15,7 @@ from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import load_scenario
 from perfsim.model.weighting_spec import parse_weighting
-from perfsim.model.weights import apply_weighting, cell_counts, weights_frame
+from perfsim.model.weights import apply_weighting, cell_counts, filled_counts, weights_frame
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -123,6 +123,12 @@ def _cmd_weights(args: argparse.Namespace) -> int:
           f"(weight in points)")
     if counts is not None:
         _print_cells(counts)
+    elif spec.uses_data:   # the groups tier reads attainment shares: every cell is scored
+        by = filled_counts(system, portfolio)
+        if not by.empty:
+            print(f"缺失值 missing cells: {int(by.sum())} cell(s) hold no value, each used with "
+                  "the attainment its leaf's policy gives it ("
+                  + ", ".join(f"{n} {t}" for t, n in by.items()) + ")")
     return 0
 
 

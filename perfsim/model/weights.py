@@ -236,6 +236,16 @@ def project_data(system: IndicatorSystem, portfolio: Portfolio | None,
                  ~imputed_m & ~left_m, imputed_m, left_m, tuple(values), tuple(whence))
 
 
+def filled_counts(system: IndicatorSystem, portfolio: Portfolio) -> pd.Series:
+    """How many cells of the non-bonus leaves hold no value, by the treatment their leaf's
+    policy gives them in the attainment (:meth:`IndicatorSystem.resolve`: ``zero``, ``impute:
+    department median``, ``average of the others``, ...), the data of the group tier, BoD and
+    SMAA, which use every cell so scored; empty when every cell holds a value."""
+    cells = system.resolve(portfolio.measurements()).cells
+    cells = cells[cells["code"].isin(system.codes)]
+    return cells.groupby("treatment", sort=True).size().rename("n")
+
+
 def cell_counts(system: IndicatorSystem, portfolio: Portfolio, *,
                 _data: _Data | None = None) -> pd.DataFrame:
     """How many cells of each non-bonus leaf the statistics (objective weights, treatment,
