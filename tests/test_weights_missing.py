@@ -416,3 +416,14 @@ def test_cli_weights_groups_tier_counts_the_scored_cells(tmp_path, capsys):
     line = next(t for t in lines if t.startswith("缺失值 missing cells"))
     assert line.startswith("缺失值 missing cells: 6 cell(s) hold no value")
     assert "3 impute: department median" in line and "1 not submitted: 0" in line
+
+
+def test_bod_and_smaa_refuse_an_unresolved_cell_naming_the_callers_row():
+    from perfsim.kernel.bod import bod
+    from perfsim.kernel.smaa import smaa
+    Y = np.array([[0.5, 1.0], [1.0, 0.2], [np.nan, 0.7]])
+    with pytest.raises(InputError, match=r"row 4\b") as err:
+        bod(Y, rows=[2, 3, 4])
+    assert "第 4 行" in str(err.value)
+    with pytest.raises(InputError, match=r"row 4\b"):
+        smaa(Y, draws=10, rng=0, rows=[2, 3, 4])
