@@ -699,6 +699,13 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"must be a number of points or auto", "必须是分数（点数）或 auto"),
     (r"is empty", "为空"),
     (r"name the lines as numbers, e\.g\. 90,80,60", "请用数字写出分界线，如 90,80,60"),
+    # missing
+    (r"fewer than 2 projects have a value \(the rest are missing and left out\)",
+     "有数值的项目少于 2 个（其余缺失，不计入）"),
+    (r"fewer than 3 projects have a value in both \(the rest are missing and left out\)",
+     "两项都有数值的项目少于 3 个（其余缺失，不计入），无法计算相关系数"),
+    (r"skewness needs at least 4 projects with a value",
+     "至少需要 4 个有数值的项目才能计算偏度"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)
