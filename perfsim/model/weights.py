@@ -145,7 +145,7 @@ CELL_COUNT_COLUMNS = ("code", "group", "n_values", "n_imputed", "imputed_value",
 def _spreadsheet_rows(portfolio: Portfolio) -> np.ndarray:
     """Each project's row as the portfolio's spreadsheet shows it: the portfolio reader's
     numbering (header = row 1, first project row 2; :meth:`Portfolio.cells_table`)."""
-    return np.arange(portfolio.n_projects) + 2
+    return portfolio.sheet_rows
 
 
 def _fmt_values(values: np.ndarray) -> str:
