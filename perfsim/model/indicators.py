@@ -8,7 +8,7 @@ default); bonus leaves add capped extra points. Two file formats hold the same c
 - Excel (``.xlsx``), flat: sheet ``indicators`` with one row per leaf and the columns of
   :data:`EXCEL_COLUMNS`, and an optional sheet ``system`` with ``key``/``value`` rows
   (code, name_zh, name_en, total, bonus_cap, aggregation, source, missing, impute,
-  rounding_leaf, rounding_total).
+  rounding_leaf, rounding_total, normalisation).
 
 A loaded :class:`IndicatorSystem` is validated once and trusted everywhere else.
 
@@ -879,7 +879,8 @@ def _from_excel(path: Path) -> IndicatorSystem:
         return key in meta and meta[key] is not None and not (
             isinstance(meta[key], float) and math.isnan(meta[key])) and meta[key] != ""
 
-    for key in ("code", "source", "total", "bonus_cap", "aggregation", "missing", "impute"):
+    for key in ("code", "source", "total", "bonus_cap", "aggregation", "missing", "impute",
+                "normalisation"):
         if given(key):
             doc[key] = meta[key]
     rounding = {}
@@ -902,6 +903,11 @@ def system_to_frame(system: IndicatorSystem):
     """The flat table of leaves (the Excel format's ``indicators`` sheet) as a DataFrame."""
 
     groups = {g.code: g for g in system.groups}
+    deep = next((leaf for leaf in (*system.indicators, *system.bonus) if len(leaf.path) > 2),
+                None)
+    if deep is not None:
+        raise InputError(system.path, f"indicator {deep.code}", "level", deep.level,
+                         "the Excel format holds at most 3 levels; keep this system in YAML")
     rows = []
     for leaf in (*system.indicators, *system.bonus):
         g1 = groups.get(leaf.path[0]) if len(leaf.path) > 0 else None
