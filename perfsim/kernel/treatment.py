@@ -80,7 +80,8 @@ class ColumnTreatment:
     """What was done to one column: ``method`` asked, ``applied`` (``none``, ``winsorise``,
     ``log``, ``boxcox (lambda L)``), values winsorised at each end (``n_low``, ``n_high``)
     and the cut values (``low_cut``, ``high_cut``; NaN if that side was left alone),
-    skewness and (excess) kurtosis before and after, and for ``auto`` whether the rule still held after the treatment."""
+    skewness and (excess) kurtosis before and after, and for ``auto`` whether the rule still
+    held after the treatment."""
 
     code: str
     method: str

@@ -19,6 +19,7 @@ import numpy as np
 from perfsim.errors import InputError
 from perfsim.kernel import treatment as tr
 from perfsim.kernel import weighting as wt
+from perfsim.kernel.composite import NORMALISATIONS
 from perfsim.kernel.grading import Grading, grading_from_dict
 from perfsim.kernel.linkage import (
     GradeTable,
@@ -26,7 +27,6 @@ from perfsim.kernel.linkage import (
     linkage_from_dict,
     liupanshui_multipliers,
 )
-from perfsim.kernel.composite import NORMALISATIONS
 from perfsim.kernel.scoring import AGGREGATIONS, GROUP_METHODS
 from perfsim.model.constraints import (
     CONSTRAINTS,
