@@ -319,3 +319,83 @@ def test_bad_composite_keys_are_one_line_errors(change, field, words):
     msg = str(info.value)
     assert info.value.field == field and words in msg and "\n" not in msg
     assert msg.startswith("deep.yaml") and any("\u4e00" <= c <= "\u9fff" for c in msg)
+
+
+# --- the researcher's object, variants and sensitivity factors --------------------------------
+
+@pytest.fixture(scope="module")
+def sc():
+    from perfsim.kernel.grading import Grading
+    from perfsim.kernel.linkage import liupanshui
+    from perfsim.model.indicators import load_indicator_system
+    from perfsim.model.portfolio import DATASETS, generate_portfolio
+    from perfsim.run.study import Scenario
+
+    system = load_indicator_system(DATASETS / "indicator_systems" /
+                                   "national_project_self_eval.yaml")
+    pf = generate_portfolio(system, seed=3, n_projects=60, n_departments=6)
+    return Scenario(name="composite", portfolio=pf, system=system, seed=8,
+                    linkage=liupanshui(0.15), grading=Grading())
+
+
+def test_set_makes_the_choices_the_system_file_makes(sc):
+    made = sc.set({"normalisation": "minmax", "level_aggregation.2": "geometric",
+                   "aggregation": "power_mean", "composite.power_mean.p": -1})
+    by_hand = system_from_dict({**dict(_national_doc()), "normalisation": "minmax",
+                                "level_aggregation": {2: "geometric"},
+                                "aggregation": "power_mean",
+                                "composite": {"power_mean": {"p": -1}}})
+    a = RNG.uniform(0.0, 1.0, (8, len(sc.system.indicators)))
+    np.testing.assert_array_equal(made.system.measure().score(a), by_hand.measure().score(a))
+    assert not np.array_equal(made.system.measure().score(a), sc.system.measure().score(a))
+
+
+def _national_doc():
+    from perfsim.io import read_yaml
+    from perfsim.model.portfolio import DATASETS
+    return read_yaml(DATASETS / "indicator_systems" / "national_project_self_eval.yaml")
+
+
+def test_discrete_factors_are_the_one_year_runs_with_those_choices(sc):
+    from perfsim.run.sensitivity import evaluate_samples
+    from perfsim.run.year import run_year
+
+    quiet = sc.settings.without_noise()
+    names = ["savings", "rewarded_total", *(f"count_{c}" for c in sc.grading.labels.codes)]
+    choices = {"normalisation": ["none", "goalposts", "minmax"],
+               "level_aggregation.1": ["arithmetic", "harmonic"],
+               "composite.goalposts.low": [0.0, 0.5]}
+    X = np.array([[0.9, 0.9, 0.1], [0.5, 0.2, 0.9], [0.1, 0.7, 0.9]])
+    y = evaluate_samples(sc, list(choices), X, metrics=names, settings=quiet, choices=choices)
+    expect = [("minmax", "harmonic", 0.0), ("goalposts", "arithmetic", 0.5),
+              ("none", "harmonic", 0.5)]
+    for row, (norm, level, low) in zip(y, expect, strict=True):
+        system = dataclasses.replace(sc.system, normalisation=norm,
+                                     level_aggregation={1: level},
+                                     composite={"goalposts": {"low": low}})
+        year = run_year(sc.replace(system=system)).metrics
+        assert row.tolist() == [year[m] for m in names]
+
+
+def test_bad_choices_are_one_line_errors(sc):
+    for change, words in (({"normalisation": "logit"}, "choose one of none, minmax"),
+                          ({"level_aggregation.3": "median"}, "choose one of arithmetic"),
+                          ({"composite.owa.orness": 1.5}, "must lie in [0, 1]")):
+        with pytest.raises(InputError) as info:
+            sc.set(change)
+        assert words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_cli_validate_names_the_bad_key_in_one_line(tmp_path, capsys):
+    import yaml
+    from conftest import one_error_line
+
+    from perfsim import cli
+
+    path = tmp_path / "deep.yaml"
+    path.write_text(yaml.safe_dump({**DEEP, "level_aggregation": {2: "median"}}),
+                    encoding="utf-8")
+    assert cli.main(["validate", str(path)]) == 2
+    line = one_error_line(capsys)
+    assert "deep.yaml" in line and "level_aggregation.2" in line and "'median'" in line
+    assert "必须是以下之一" in line
