@@ -187,8 +187,11 @@ class IndicatorSystem:
     @property
     def within(self) -> np.ndarray | None:
         """Each level-1 group's own aggregation as a :data:`WITHIN` index, in the order of
-        :attr:`level1_codes`; None when every group is arithmetic."""
-        if not any(m != "arithmetic" for m in self.group_aggregation.values()):
+        :attr:`level1_codes`; None when every group is arithmetic and the system is not a
+        composite (:attr:`is_composite`: then never None, so that no caller takes its total
+        for the weighted sum of the leaves)."""
+        if not any(m != "arithmetic" for m in self.group_aggregation.values()) \
+                and not self.is_composite:
             return None
         return np.array([GROUP_METHODS.index(self.group_aggregation.get(c, "arithmetic"))
                          for c in self.level1_codes], dtype=np.intp)

@@ -479,6 +479,16 @@ def is_choice(path: str) -> bool:
     return path in CHOICES or path.startswith((GROUP_AGGREGATION, COMPOSITE_PARAMETER))
 
 
+def choice_meaning(path: str) -> str:
+    """What the method choice ``path`` chooses, in words (for tables)."""
+    if path in CHOICES:
+        return CHOICES[path][0]
+    if path.startswith(COMPOSITE_PARAMETER):
+        method, _, name = path.removeprefix(COMPOSITE_PARAMETER).partition(".")
+        return f"parameter {name} of the composite method {method}"
+    return f"aggregation of the group {path.removeprefix(GROUP_AGGREGATION)}"
+
+
 def check_choice(scenario: Scenario, path: str, value: Any, *, where: str | None = None,
                  base: Any = None) -> Any:
     """A value of the choice ``path`` checked: one of the allowed names, or (for a method) a
