@@ -399,3 +399,25 @@ def test_cli_validate_names_the_bad_key_in_one_line(tmp_path, capsys):
     line = one_error_line(capsys)
     assert "deep.yaml" in line and "level_aggregation.2" in line and "'median'" in line
     assert "必须是以下之一" in line
+
+
+def test_re_checked_projects_score_alone_only_under_an_absolute_normalisation():
+    a = RNG.uniform(0.0, 1.0, (2, 5, 4))            # (replications, projects, leaves)
+    rows = (np.array([0, 1]), np.array([3, 1]))
+    absolute = system_from_dict({**FLAT, "normalisation": {"method": "goalposts",
+                                                           "low": 0.4}})
+    m = absolute.measure()
+    np.testing.assert_array_equal(m.score_rows(a[rows], rows), m.score(a)[rows])
+    relative = system_from_dict({**FLAT, "normalisation": "rank"}).measure()
+    with pytest.raises(InputError, match="re-check") as info:
+        relative.score_rows(a[rows], rows)
+    assert "\n" not in str(info.value) and "normalisation" in str(info.value)
+
+
+def test_weights_are_not_fitted_for_a_composite_system(sc):
+    from perfsim.run.fit_weights import fit_weights
+
+    composite = sc.set({"normalisation": "goalposts"})
+    assert composite.system.within is not None
+    with pytest.raises(InputError, match="weighted_sum"):
+        fit_weights(composite, "weights", "scores", composite.scores())
