@@ -74,6 +74,7 @@ def test_percentile_is_scipys_weak_percentile_of_score():
     for j in range(X.shape[1]):
         expect = [stats.percentileofscore(X[:, j], v, kind="weak") / 100.0 for v in X[:, j]]
         np.testing.assert_allclose(got[:, j], expect, rtol=1e-12)
+    np.testing.assert_allclose(percentile(X, reference=X), got, rtol=1e-12)  # other branch
 
 
 def test_goalposts_hand_computed():
