@@ -706,6 +706,7 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"the level must be a whole number in 1\.\.(?P<n>\d+)", "层级必须是 1..{n} 的整数"),
     (r"must be above low", "必须高于 low"),
     (r"must be -1 or 1", "必须是 -1 或 1"),
+    (r"needs one order weight per child \((?P<n>\d+)\)", "每个下级须有一个次序权重（{n} 个）"),
     (r"the Excel format holds at most 3 levels",
      "Excel 格式最多容纳 3 级指标；请用 YAML 保存此体系"),
 )

@@ -422,3 +422,17 @@ def test_weights_are_not_fitted_for_a_composite_system(sc):
     assert composite.system.within is not None
     with pytest.raises(InputError, match="weighted_sum"):
         fit_weights(composite, "weights", "scores", composite.scores())
+
+
+def test_owa_order_weights_must_match_each_groups_children():
+    ok = system_from_dict({**DEEP, "group_aggregation": {"B": "owa", "A1a": "owa"},
+                           "composite": {"owa": {"weights": [0.7, 0.3]}}, "rounding": None})
+    a = RNG.uniform(0.0, 1.0, (3, 6))
+    b = ok.composite_spec().groups(a, ok.points)[0][:, 1]      # level-1 group B
+    np.testing.assert_allclose(b, 0.7 * a[:, 4:].max(axis=1) + 0.3 * a[:, 4:].min(axis=1))
+    with pytest.raises(InputError) as info:   # A1 has two children (A1a, a3), A three leaves
+        system_from_dict({**DEEP, "level_aggregation": {2: "owa"},
+                          "composite": {"owa": {"weights": [0.5, 0.3, 0.2]}}},
+                         source="deep.yaml")
+    assert info.value.field == "composite.owa.weights" and "indicator A1" in str(info.value)
+    assert "needs one order weight per child (2)" in str(info.value)

@@ -180,6 +180,19 @@ class IndicatorSystem:
         paths, codes = level_paths([leaf.path for leaf in self.indicators])
         methods = tuple(tuple(self.group_aggregation.get(c) or self.level_aggregation.get(
             d + 1, "arithmetic") for c in level) for d, level in enumerate(codes))
+        order = self.composite.get("owa", {}).get("weights")
+        if order is not None:   # explicit order weights: one per child of each OWA group
+            depth = paths.shape[1]
+            kids = [(methods[d][g], codes[d][g] or "?",
+                     len({p[d + 1] if d + 1 < depth else i
+                          for i, p in enumerate(paths.tolist()) if p[d] == g}))
+                    for d in range(depth) for g in range(len(codes[d]))]
+            kids.append((self.aggregation, "system", len(codes[0])))
+            for method, code, n in kids:
+                if method == "owa" and n > 1 and n != len(order):
+                    raise InputError(self.path, "system" if code == "system"
+                                     else f"indicator {code}", "composite.owa.weights",
+                                     order, f"needs one order weight per child ({n})")
         return Composite(paths=paths, methods=methods, top=self.aggregation,
                          normalisation=self.normalisation, params=self.composite,
                          reference=reference)
@@ -572,6 +585,8 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
                      group_aggregation=check_group_aggregation(
                          system, doc.get("group_aggregation"), src))
     system = with_composite(system, doc, src)
+    if system.is_composite:
+        system.composite_spec()   # checks what needs the hierarchy (OWA's order weights)
     if doc.get("weighting") is not None:
         parse_weighting(doc["weighting"], base=Path(src).parent, source=src).resolve(system)
         system = replace(system, weighting=doc["weighting"])
