@@ -1,6 +1,7 @@
 """Indicator systems (指标体系): the hierarchy, its file formats and validation.
 
-An indicator system is a tree of at most three levels (一级/二级/三级指标). Leaves carry points
+An indicator system is a tree, by national practice of three levels (一级/二级/三级指标; YAML
+allows up to :data:`MAX_LEVELS`, scored as a composite indicator). Leaves carry points
 (分值) and a scoring rule; non-bonus leaf points add up to the system's ``total`` (100 by
 default); bonus leaves add capped extra points. Two file formats hold the same content:
 
