@@ -706,6 +706,16 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
      "两项都有数值的项目少于 3 个（其余缺失，不计入），无法计算相关系数"),
     (r"skewness needs at least 4 projects with a value",
      "至少需要 4 个有数值的项目才能计算偏度"),
+    # methods
+    (r"reads the other projects, so a re-check of a few projects cannot be scored alone",
+     "要参照其他项目，少数项目的复核无法单独计分"),
+    (r"a method without parameters", "该方法没有参数"),
+    (r"the level must be a whole number in 1\.\.(?P<n>\d+)", "层级必须是 1..{n} 的整数"),
+    (r"must be above low", "必须高于 low"),
+    (r"must be -1 or 1", "必须是 -1 或 1"),
+    (r"needs one order weight per child \((?P<n>\d+)\)", "每个下级须有一个次序权重（{n} 个）"),
+    (r"the Excel format holds at most 3 levels",
+     "Excel 格式最多容纳 3 级指标；请用 YAML 保存此体系"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

@@ -23,6 +23,13 @@ one extreme project can move them a lot. As in the JRC/OECD handbook method (COI
     x, so an indicator's direction (higher or lower is better) is unchanged. The +1 makes it
     the usual log1p of counts (days, cases, complaints); it depends on the unit, so a column
     measured on a small scale (shares in [0, 1]) is barely bent — winsorise those instead.
+``boxcox``
+    the Box–Cox transform of the column shifted as ``log`` shifts it, ``u = x − min + 1``
+    (positive skew) or ``u = max − x + 1`` (negative skew): ``(u^λ − 1)/λ``, or ``ln u`` for
+    λ = 0 (``scipy.stats.boxcox``), negated for negative skew so it stays increasing in x.
+    ``lambda`` is the exponent; null (the default) fits it by maximum likelihood
+    (``scipy.stats.boxcox_normmax``). λ = 0 is the ``log`` treatment exactly; λ = 1 only
+    shifts the column.
 ``none``
     the column as it is.
 
@@ -41,6 +48,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.stats import boxcox_normmax
 
 from perfsim.errors import InputError
 
@@ -50,6 +58,7 @@ __all__ = [
     "ColumnTreatment",
     "Treatment",
     "check_options",
+    "boxcox_transform",
     "log_transform",
     "skew_kurtosis",
     "treat",
@@ -60,18 +69,19 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 
 #: Treatment method names.
-TREATMENTS: tuple[str, ...] = ("none", "winsorise", "auto", "log")
+TREATMENTS: tuple[str, ...] = ("none", "winsorise", "auto", "log", "boxcox")
 #: Defaults of the options (see the module docstring).
 DEFAULTS: dict[str, Any] = {"lower": 0.05, "upper": 0.95, "skew": 2.0, "kurtosis": 3.5,
-                            "max_points": 5, "fallback": "log"}
+                            "max_points": 5, "fallback": "log", "lambda": None}
 
 
 @dataclass(frozen=True)
 class ColumnTreatment:
     """What was done to one column: ``method`` asked, ``applied`` (``none``, ``winsorise``,
-    ``log``), values winsorised at each end (``n_low``, ``n_high``) and the cut values
-    (``low_cut``, ``high_cut``; NaN if that side was left alone), skewness and (excess) kurtosis
-    before and after, and for ``auto`` whether the rule still held after the treatment."""
+    ``log``, ``boxcox (lambda L)``), values winsorised at each end (``n_low``, ``n_high``)
+    and the cut values (``low_cut``, ``high_cut``; NaN if that side was left alone),
+    skewness and (excess) kurtosis before and after, and for ``auto`` whether the rule still
+    held after the treatment."""
 
     code: str
     method: str
@@ -153,6 +163,22 @@ def log_transform(x: ArrayLike, skew_sign: float | None = None) -> FloatArray:
     return -np.log(np.nanmax(a, axis=0) - a + 1.0)
 
 
+def boxcox_transform(x: ArrayLike, lmbda: float | None = None,
+                     skew_sign: float | None = None) -> tuple[FloatArray, float]:
+    """The Box–Cox transform of a column shifted to start at 1 on the side of its skew (see
+    the module docstring) and the λ used (``lmbda``; None: fitted by maximum likelihood).
+    Increasing in x."""
+    a = np.asarray(x, dtype=float)
+    if skew_sign is None:
+        skew_sign = float(skew_kurtosis(a.reshape(len(a), -1))[0][0])
+    negative = skew_sign < 0
+    u = a.max(axis=0) - a + 1.0 if negative else a - a.min(axis=0) + 1.0
+    if lmbda is None:
+        lmbda = float(boxcox_normmax(u, method="mle")) if np.ptp(u) > 0 else 1.0
+    y = np.log(u) if lmbda == 0 else (u ** lmbda - 1.0) / lmbda
+    return (-y if negative else y), float(lmbda)
+
+
 def winsorise_auto(x: ArrayLike, skew: float = 2.0, kurtosis: float = 3.5,
                    max_points: int = 5) -> tuple[FloatArray, int, int]:
     """COINr's rule on one column: winsorise one more point on the side of the skew while
@@ -218,6 +244,11 @@ def check_options(options: Mapping[str, Any], where: str = "treatment",
     mp = opts["max_points"]
     if isinstance(mp, bool) or not isinstance(mp, int | np.integer) or mp < 0:
         raise InputError(source, where, "max_points", mp, "must be a whole number >= 0")
+    lam = opts["lambda"]
+    if lam is not None and (isinstance(lam, bool) or not isinstance(lam, int | float)
+                            or not math.isfinite(lam)):
+        raise InputError(source, where, "lambda", lam,
+                         "must be a number (the Box-Cox exponent) or null (fitted)")
     if opts["fallback"] not in ("log", "none"):
         raise InputError(source, where, "fallback", opts["fallback"],
                          "must be 'log' or 'none'")
@@ -277,6 +308,9 @@ def treat(X: ArrayLike, options: Sequence[Mapping[str, Any]] | Mapping[str, Any]
             n_low, n_high = int((col < y).sum()), int((col > y).sum())
         elif method == "log":
             y, applied = log_transform(col, s0[j]), "log"
+        elif method == "boxcox":
+            y, lam = boxcox_transform(col, opts["lambda"], s0[j])
+            applied = f"boxcox (lambda {lam:.4g})"
         elif method == "auto":
             y, n_low, n_high = winsorise_auto(col, opts["skew"], opts["kurtosis"],
                                               int(opts["max_points"]))
