@@ -699,6 +699,23 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"must be a number of points or auto", "必须是分数（点数）或 auto"),
     (r"is empty", "为空"),
     (r"name the lines as numbers, e\.g\. 90,80,60", "请用数字写出分界线，如 90,80,60"),
+    # missing
+    (r"fewer than 2 projects have a value \(the rest are missing and left out\)",
+     "有数值的项目少于 2 个（其余缺失，不计入）"),
+    (r"fewer than 3 projects have a value in both \(the rest are missing and left out\)",
+     "两项都有数值的项目少于 3 个（其余缺失，不计入），无法计算相关系数"),
+    (r"skewness needs at least 4 projects with a value",
+     "至少需要 4 个有数值的项目才能计算偏度"),
+    # methods
+    (r"reads the other projects, so a re-check of a few projects cannot be scored alone",
+     "要参照其他项目，少数项目的复核无法单独计分"),
+    (r"a method without parameters", "该方法没有参数"),
+    (r"the level must be a whole number in 1\.\.(?P<n>\d+)", "层级必须是 1..{n} 的整数"),
+    (r"must be above low", "必须高于 low"),
+    (r"must be -1 or 1", "必须是 -1 或 1"),
+    (r"needs one order weight per child \((?P<n>\d+)\)", "每个下级须有一个次序权重（{n} 个）"),
+    (r"the Excel format holds at most 3 levels",
+     "Excel 格式最多容纳 3 级指标；请用 YAML 保存此体系"),
     # sensi
     (r"cannot be met together with the bounds it meets \((?P<x>[^)]*)\): too tight, no "
      r"weights satisfy them all; they admit it at (?P<v>[^;]+); relax it",

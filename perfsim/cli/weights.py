@@ -22,7 +22,7 @@ from perfsim.model.weighting_spec import (
     parse_weighting,
     resolve_matrices,
 )
-from perfsim.model.weights import apply_weighting, weights_frame
+from perfsim.model.weights import apply_weighting, cell_counts, filled_counts, weights_frame
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -116,15 +116,42 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     method = getattr(spec, args.level).describe()
     print(f"{system.code}: {method} weights at the {args.level} tier ({other})")
     width = max(len("total"), *(len(c) for c in table["code"]))
-    print(f"{'code':<{width}}  {'weight':>8}  {'share':>6}  name")
+    counts = None
+    if spec.uses_data and args.level == "leaves":
+        counts = cell_counts(system, portfolio).set_index("code")
+    cells = f"  {'used':>5}  {'imputed':>7}  {'left out':>8}" if counts is not None else ""
+    print(f"{'code':<{width}}  {'weight':>8}  {'share':>6}{cells}  name")
     for row in table.itertuples(index=False):
-        print(f"{row.code:<{width}}  {row.points:8.2f}  {row.share:6.1%}  "
+        if counts is not None:
+            c = counts.loc[row.code]
+            cells = f"  {c.n_used:>5}  {c.n_imputed:>7}  {c.n_left_out:>8}"
+        print(f"{row.code:<{width}}  {row.points:8.2f}  {row.share:6.1%}{cells}  "
               f"{row.name_zh} / {row.name_en}")
     print(f"{'total':<{width}}  {table['points'].sum():8.2f}  {table['share'].sum():6.1%}  "
           f"(weight in points)")
+    if counts is not None:
+        _print_cells(counts)
+    elif spec.uses_data:   # the groups tier reads attainment shares: every cell is scored
+        by = filled_counts(system, portfolio)
+        if not by.empty:
+            print(f"缺失值 missing cells: {int(by.sum())} cell(s) hold no value, each used with "
+                  "the attainment its leaf's policy gives it ("
+                  + ", ".join(f"{n} {t}" for t, n in by.items()) + ")")
     for line in ahp_consistency(spec, system, args.level):
         print(line)
     return 0
+
+
+def _print_cells(counts) -> None:
+    """What the objective method made of cells without a value, by each leaf's policy."""
+    imputed = counts[counts["n_imputed"] > 0]
+    for code, c in imputed.iterrows():
+        print(f"已插补 imputed {code}: {c.n_imputed} blank cell(s) with {c.imputed_value} "
+              f"({c.imputed_from}; missing: impute)")
+    left = int(counts["n_left_out"].sum())
+    if left:
+        print(f"未计入 left out: {left} cell(s) without a value (blank under missing: zero or "
+              "exclude, n/a, 未申报): each statistic reads the values a leaf has")
 
 
 def _shown(path: str) -> str:

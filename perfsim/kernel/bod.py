@@ -243,11 +243,15 @@ def _solve(y: FloatArray, peers: FloatArray, R: FloatArray, fallback: FloatArray
     return scores, weights
 
 
-def bod(Y: ArrayLike, bounds: Bounds | None = None, *, source: str | None = None) -> BoDResult:
+def bod(Y: ArrayLike, bounds: Bounds | None = None, *, source: str | None = None,
+        rows: Sequence[int] | None = None) -> BoDResult:
     """Benefit-of-the-doubt scores and weight shares of every unit (see the module docstring).
 
-    ``Y`` (m, n): finite values >= 0, higher = better. ``bounds``: share restrictions
-    (default: none). Returns a :class:`BoDResult`.
+    ``Y`` (m, n): finite values >= 0, higher = better: a unit's cells without a value must
+    already hold what their leaf's missing-value policy gives them (perfsim passes the
+    attainment :meth:`perfsim.model.indicators.IndicatorSystem.resolve` scores them with), so
+    NaN is refused, naming the row (``rows``: how the caller's file numbers them, else counted
+    from 1). ``bounds``: share restrictions (default: none). Returns a :class:`BoDResult`.
     """
     y = np.asarray(Y, dtype=float)
     if y.ndim != 2 or y.shape[0] < 1 or y.shape[1] < 1:
@@ -256,7 +260,8 @@ def bod(Y: ArrayLike, bounds: Bounds | None = None, *, source: str | None = None
     bad = np.argwhere(~np.isfinite(y) | (y < 0))
     if bad.size:
         i, j = (int(k) for k in bad[0])
-        raise InputError(source, f"benefit of the doubt, unit row {i + 1}", f"column {j + 1}",
+        at = f"row {rows[i]}" if rows is not None else f"unit row {i + 1}"
+        raise InputError(source, f"benefit of the doubt, {at}", f"column {j + 1}",
                          float(y[i, j]), "values must be finite and >= 0")
     m, n = y.shape
     b = bounds if bounds is not None else Bounds.free(n)

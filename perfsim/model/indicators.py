@@ -1,6 +1,7 @@
 """Indicator systems (指标体系): the hierarchy, its file formats and validation.
 
-An indicator system is a tree of at most three levels (一级/二级/三级指标). Leaves carry points
+An indicator system is a tree, by national practice of three levels (一级/二级/三级指标; YAML
+allows up to :data:`MAX_LEVELS`, scored as a composite indicator). Leaves carry points
 (分值) and a scoring rule; non-bonus leaf points add up to the system's ``total`` (100 by
 default); bonus leaves add capped extra points. Two file formats hold the same content:
 
@@ -8,7 +9,7 @@ default); bonus leaves add capped extra points. Two file formats hold the same c
 - Excel (``.xlsx``), flat: sheet ``indicators`` with one row per leaf and the columns of
   :data:`EXCEL_COLUMNS`, and an optional sheet ``system`` with ``key``/``value`` rows
   (code, name_zh, name_en, total, bonus_cap, aggregation, source, missing, impute,
-  rounding_leaf, rounding_total).
+  rounding_leaf, rounding_total, normalisation).
 
 A loaded :class:`IndicatorSystem` is validated once and trusted everywhere else.
 
@@ -39,9 +40,13 @@ import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml
+from perfsim.kernel.composite import NORMALISATIONS, PARAMETERS
+from perfsim.kernel.composite.measure import CompositeMeasure
+from perfsim.kernel.composite.tree import Composite, level_paths
 from perfsim.kernel.evaluation import Measure
 from perfsim.kernel.scoring import (
     AGGREGATIONS,
+    GROUP_METHODS,
     WITHIN,
     Rule,
     bonus_total,
@@ -58,7 +63,10 @@ EXCEL_COLUMNS = (
 _CODE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _TOP_KEYS = {"code", "name", "source", "total", "bonus_cap", "aggregation", "group_aggregation",
              "indicators", "description", "weighting", "rounding", "missing", "impute",
-             "missing_submission", "overcompletion"}
+             "missing_submission", "overcompletion", "normalisation", "level_aggregation",
+             "composite"}
+#: the deepest level a leaf may sit at (the national practice: 3, 一级/二级/三级指标)
+MAX_LEVELS = 6
 _NODE_KEYS = {"code", "name", "points", "children", "unit", "target", "direction", "rule",
               "description", "missing", "not_applicable"}
 
@@ -148,14 +156,58 @@ class IndicatorSystem:
     missing_submission: tuple[str, ...] = NOT_SUBMITTED_MARKS
     #: level-1 code -> how that group's leaves aggregate (WITHIN; unlisted: arithmetic)
     group_aggregation: Mapping[str, str] = field(default_factory=dict)
+    #: how the leaves are normalised before aggregating (NORMALISATIONS; ``none``: the rules'
+    #: attainments as they are, the national practice)
+    normalisation: str = "none"
+    #: hierarchy level (1 = the level-1 groups) -> how each group at that level aggregates its
+    #: children (GROUP_METHODS; unlisted: arithmetic); ``group_aggregation`` overrides a group
+    level_aggregation: Mapping[int, str] = field(default_factory=dict)
+    #: method name -> its parameters (``composite: {power_mean: {p: 0.5}}``; see PARAMETERS)
+    composite: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def is_composite(self) -> bool:
+        """Scored by :mod:`perfsim.kernel.composite` (a normalisation, a level's or a deeper
+        group's aggregation, or a composite method): else the national two-level practice."""
+        return (self.normalisation != "none" or self.aggregation not in AGGREGATIONS[:4]
+                or any(m != "arithmetic" for m in self.level_aggregation.values())
+                or any(m not in WITHIN or c not in self.level1_codes
+                       for c, m in self.group_aggregation.items()))
+
+    def composite_spec(self, reference: np.ndarray | None = None) -> Composite:
+        """The hierarchy, methods and normalisation as the kernel takes them; ``reference``
+        (projects, leaves): the attainments relative normalisations read (None: the projects
+        scored together)."""
+        paths, codes = level_paths([leaf.path for leaf in self.indicators])
+        methods = tuple(tuple(self.group_aggregation.get(c) or self.level_aggregation.get(
+            d + 1, "arithmetic") for c in level) for d, level in enumerate(codes))
+        order = self.composite.get("owa", {}).get("weights")
+        if order is not None:   # explicit order weights: one per child of each OWA group
+            depth = paths.shape[1]
+            kids = [(methods[d][g], codes[d][g] or "?",
+                     len({p[d + 1] if d + 1 < depth else i
+                          for i, p in enumerate(paths.tolist()) if p[d] == g}))
+                    for d in range(depth) for g in range(len(codes[d]))]
+            kids.append((self.aggregation, "system", len(codes[0])))
+            for method, code, n in kids:
+                if method == "owa" and n > 1 and n != len(order):
+                    raise InputError(self.path, "system" if code == "system"
+                                     else f"indicator {code}", "composite.owa.weights",
+                                     order, f"needs one order weight per child ({n})")
+        return Composite(paths=paths, methods=methods, top=self.aggregation,
+                         normalisation=self.normalisation, params=self.composite,
+                         reference=reference)
 
     @property
     def within(self) -> np.ndarray | None:
         """Each level-1 group's own aggregation as a :data:`WITHIN` index, in the order of
-        :attr:`level1_codes`; None when every group is arithmetic."""
-        if not any(m != "arithmetic" for m in self.group_aggregation.values()):
+        :attr:`level1_codes`; None when every group is arithmetic and the system is not a
+        composite (:attr:`is_composite`: then never None, so that no caller takes its total
+        for the weighted sum of the leaves)."""
+        if not any(m != "arithmetic" for m in self.group_aggregation.values()) \
+                and not self.is_composite:
             return None
-        return np.array([WITHIN.index(self.group_aggregation.get(c, "arithmetic"))
+        return np.array([GROUP_METHODS.index(self.group_aggregation.get(c, "arithmetic"))
                          for c in self.level1_codes], dtype=np.intp)
 
     @property
@@ -208,10 +260,20 @@ class IndicatorSystem:
         return replace(self, indicators=leaves, total=float(pts.sum()))
 
     # --- scoring ----------------------------------------------------------------------
-    def measure(self, bonus: np.ndarray | float = 0.0) -> Measure:
+    def measure(self, bonus: np.ndarray | float = 0.0,
+                reference: np.ndarray | None = None) -> Measure:
         """The :class:`~perfsim.kernel.evaluation.Measure` that turns this system's leaf
         attainments into total scores as published: the leaf points, the aggregation, the
-        rounding, and ``bonus`` points per project."""
+        rounding, and ``bonus`` points per project. A composite system (:attr:`is_composite`)
+        gives a :class:`~perfsim.kernel.composite.measure.CompositeMeasure`; ``reference``
+        fixes what its relative normalisation reads."""
+        if self.is_composite:
+            return CompositeMeasure(
+                points=self.points, span=np.ones(self.points.size),
+                aggregation=self.aggregation, groups=self.level1_index,
+                total=float(self.total), bonus=bonus, leaf_decimals=self.leaf_decimals,
+                total_decimals=self.total_decimals, within=self.within,
+                composite=self.composite_spec(reference))
         return Measure(points=self.points, span=np.ones(self.points.size),
                        aggregation=self.aggregation, groups=self.level1_index,
                        total=float(self.total), bonus=bonus, leaf_decimals=self.leaf_decimals,
@@ -236,7 +298,8 @@ class IndicatorSystem:
         capped bonus, the total rounded (see :meth:`measure`)."""
         resolved = self.resolve(measurements)
         a = resolved.attainment if attainment is None else attainment
-        return self.measure(resolved.bonus).score(a)
+        reference = a if self.is_composite and a.ndim == 2 else None
+        return self.measure(resolved.bonus, reference).score(a)
 
     def resolve(self, measurements: Mapping[str, np.ndarray]) -> Resolved:
         """Attainments, bonus points and the list of filled cells.
@@ -498,8 +561,9 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
         zh, en = _names(node.get("name"), src, where)
         children = node.get("children")
         if children is not None:
-            if level >= 3:
-                raise InputError(src, where, "children", problem="too deep: at most 3 levels")
+            if level >= MAX_LEVELS:
+                raise InputError(src, where, "children",
+                                 problem=f"too deep: at most {MAX_LEVELS} levels")
             if not isinstance(children, list) or not children:
                 raise InputError(src, where, "children", problem="must be a non-empty list")
             groups.append(Group(ncode, zh, en, level, path[-1] if path else None))
@@ -521,6 +585,9 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
                      impute=impute, missing_submission=tuple(m.strip() for m in marks),
                      group_aggregation=check_group_aggregation(
                          system, doc.get("group_aggregation"), src))
+    system = with_composite(system, doc, src)
+    if system.is_composite:
+        system.composite_spec()   # checks what needs the hierarchy (OWA's order weights)
     if doc.get("weighting") is not None:
         parse_weighting(doc["weighting"], base=Path(src).parent, source=src).resolve(system)
         system = replace(system, weighting=doc["weighting"])
@@ -529,23 +596,105 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
 
 def check_group_aggregation(system: IndicatorSystem, spec: Any, src: str | None = None
                             ) -> dict[str, str]:
-    """A ``group_aggregation:`` block checked against the system: level-1 codes mapped to one
-    of :data:`WITHIN`; errors name the group and the value."""
+    """A ``group_aggregation:`` block checked against the system: group codes (level-1, or a
+    deeper group) mapped to one of :data:`GROUP_METHODS`; errors name the group and the
+    value."""
     if spec is None:
         return {}
     if not isinstance(spec, Mapping):
         raise InputError(src, "system", "group_aggregation", spec,
                          "must map level-1 codes to an aggregation "
-                         f"({', '.join(WITHIN)})")
+                         f"({', '.join(GROUP_METHODS)})")
+    deeper = [g.code for g in system.groups if g.code not in system.level1_codes
+              and any(g.code in leaf.path for leaf in system.indicators)]
     out = {}
     for code, method in spec.items():
-        if str(code) not in system.level1_codes:
+        if str(code) not in system.level1_codes and str(code) not in deeper:
             raise InputError(src, "system", f"group_aggregation.{code}", method,
                              f"not a level-1 group (groups: {', '.join(system.level1_codes)})")
-        if method not in WITHIN:
+        if method not in GROUP_METHODS:
             raise InputError(src, "system", f"group_aggregation.{code}", method,
-                             f"must be one of {', '.join(WITHIN)}")
+                             f"must be one of {', '.join(GROUP_METHODS)}")
         out[str(code)] = str(method)
+    return out
+
+
+def with_composite(system: IndicatorSystem, doc: Mapping[str, Any], src: str | None = None
+                   ) -> IndicatorSystem:
+    """The system with its composite-indicator keys checked and set: ``normalisation:``
+    (a name of NORMALISATIONS, or ``{method: NAME, <its parameters>}``), ``level_aggregation:``
+    (level number -> a name of GROUP_METHODS) and ``composite:`` (method -> parameters, see
+    :data:`perfsim.kernel.composite.PARAMETERS`). Errors name the key and the value."""
+    params: dict[str, dict[str, Any]] = {}
+    spec = doc.get("composite")
+    if spec is not None and not isinstance(spec, Mapping):
+        raise InputError(src, "system", "composite", spec,
+                         "must map a method to its parameters, e.g. {power_mean: {p: 0.5}}")
+    for method, values in (spec or {}).items():
+        params[str(method)] = check_method_params(str(method), values, src, "composite")
+    norm = doc.get("normalisation", "none")
+    if isinstance(norm, Mapping):
+        rest = {k: v for k, v in norm.items() if k != "method"}
+        norm = norm.get("method")
+        if isinstance(norm, str) and rest:
+            params[norm] = check_method_params(norm, rest, src, "normalisation")
+    if norm not in NORMALISATIONS:
+        raise InputError(src, "system", "normalisation", norm,
+                         f"must be one of {', '.join(NORMALISATIONS)}")
+    levels = doc.get("level_aggregation") or {}
+    if not isinstance(levels, Mapping):
+        raise InputError(src, "system", "level_aggregation", levels,
+                         "must map a level (1, 2, ...) to an aggregation "
+                         f"({', '.join(GROUP_METHODS)})")
+    checked_levels = {}
+    for level, method in levels.items():
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level < MAX_LEVELS:
+            raise InputError(src, "system", f"level_aggregation.{level}", method,
+                             f"the level must be a whole number in 1..{MAX_LEVELS - 1}")
+        if method not in GROUP_METHODS:
+            raise InputError(src, "system", f"level_aggregation.{level}", method,
+                             f"must be one of {', '.join(GROUP_METHODS)}")
+        checked_levels[level] = str(method)
+    return replace(system, normalisation=str(norm), level_aggregation=checked_levels,
+                   composite={**system.composite, **params})
+
+
+def check_method_params(method: str, values: Any, src: str | None, key: str
+                        ) -> dict[str, Any]:
+    """Parameters of one composite method checked against
+    :data:`perfsim.kernel.composite.PARAMETERS` (numbers; ``owa``'s ``weights`` a list)."""
+    if method not in PARAMETERS:
+        raise InputError(src, "system", f"{key}.{method}", problem="a method without "
+                         f"parameters (with parameters: {', '.join(PARAMETERS)})")
+    if not isinstance(values, Mapping):
+        raise InputError(src, "system", f"{key}.{method}", values,
+                         "must map parameter names to values")
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        path = f"{key}.{method}.{name}"
+        if name not in PARAMETERS[method]:
+            raise InputError(src, "system", path, problem="unknown key (allowed: "
+                             f"{', '.join(PARAMETERS[method])})")
+        if name == "weights":
+            if not isinstance(value, list) or not value or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+                    for v in value) or not sum(value) > 0:
+                raise InputError(src, "system", path, value,
+                                 "must be a list of order weights >= 0, largest value first")
+            out[name] = [float(v) for v in value]
+            continue
+        number = _number(value, src, "system", path)
+        bad = {"alpha": not 0 <= number <= 1, "orness": not 0 <= number <= 1,
+               "beta": number < 0, "sd": number <= 0, "sign": number not in (-1, 1),
+               "ddof": number not in (0, 1)}.get(name, False)
+        if name == "high" and number <= float(values.get("low", PARAMETERS[method]["low"])):
+            raise InputError(src, "system", path, value, "must be above low")
+        if bad:
+            raise InputError(src, "system", path, value, {
+                "alpha": "must lie in [0, 1]", "orness": "must lie in [0, 1]",
+                "beta": "must be >= 0", "sd": "must be > 0", "sign": "must be -1 or 1",
+                "ddof": "must be 0 or 1"}[name])
+        out[name] = int(number) if name == "ddof" else number
     return out
 
 
@@ -749,7 +898,8 @@ def _from_excel(path: Path) -> IndicatorSystem:
         return key in meta and meta[key] is not None and not (
             isinstance(meta[key], float) and math.isnan(meta[key])) and meta[key] != ""
 
-    for key in ("code", "source", "total", "bonus_cap", "aggregation", "missing", "impute"):
+    for key in ("code", "source", "total", "bonus_cap", "aggregation", "missing", "impute",
+                "normalisation"):
         if given(key):
             doc[key] = meta[key]
     rounding = {}
@@ -772,6 +922,11 @@ def system_to_frame(system: IndicatorSystem):
     """The flat table of leaves (the Excel format's ``indicators`` sheet) as a DataFrame."""
 
     groups = {g.code: g for g in system.groups}
+    deep = next((leaf for leaf in (*system.indicators, *system.bonus) if len(leaf.path) > 2),
+                None)
+    if deep is not None:
+        raise InputError(system.path, f"indicator {deep.code}", "level", deep.level,
+                         "the Excel format holds at most 3 levels; keep this system in YAML")
     rows = []
     for leaf in (*system.indicators, *system.bonus):
         g1 = groups.get(leaf.path[0]) if len(leaf.path) > 0 else None

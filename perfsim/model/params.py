@@ -19,6 +19,7 @@ import numpy as np
 from perfsim.errors import InputError
 from perfsim.kernel import treatment as tr
 from perfsim.kernel import weighting as wt
+from perfsim.kernel.composite import NORMALISATIONS
 from perfsim.kernel.grading import Grading, grading_from_dict
 from perfsim.kernel.linkage import (
     GradeTable,
@@ -26,7 +27,7 @@ from perfsim.kernel.linkage import (
     linkage_from_dict,
     liupanshui_multipliers,
 )
-from perfsim.kernel.scoring import AGGREGATIONS
+from perfsim.kernel.scoring import AGGREGATIONS, GROUP_METHODS
 from perfsim.model.constraints import (
     CONSTRAINTS,
     REAL,
@@ -38,8 +39,10 @@ from perfsim.model.constraints import (
     linkage_value,
 )
 from perfsim.model.indicators import (
+    MAX_LEVELS,
     STRUCTURE_PREFIX,
     check_group_aggregation,
+    check_method_params,
     restructure,
 )
 from perfsim.model.scenario import Scenario, added_leaves, candidates, check_scenario
@@ -454,7 +457,15 @@ CHOICES: dict[str, tuple[str, tuple[str, ...]]] = {
                                    tr.TREATMENTS),
     "aggregation": ("aggregation of the leaves to the total (the indicator system's "
                     "aggregation:)", AGGREGATIONS),
+    "normalisation": ("normalisation of the leaves before aggregating (the indicator "
+                      "system's normalisation:)", NORMALISATIONS),
+    **{f"level_aggregation.{k}": (f"aggregation of each level-{k} group's children (the "
+                                  "indicator system's level_aggregation:)", GROUP_METHODS)
+       for k in range(1, MAX_LEVELS)},
 }
+#: ``composite.<method>.<parameter>``: a composite method's parameter (``composite.
+#: power_mean.p``), a choice among the values listed
+COMPOSITE_PARAMETER = "composite."
 
 
 #: ``aggregation.<level-1 code>``: how one group's leaves aggregate (a method choice too)
@@ -463,7 +474,17 @@ GROUP_AGGREGATION = "aggregation."
 
 def is_choice(path: str) -> bool:
     """A method choice: a path of :data:`CHOICES` or ``aggregation.<level-1 code>``."""
-    return path in CHOICES or path.startswith(GROUP_AGGREGATION)
+    return path in CHOICES or path.startswith((GROUP_AGGREGATION, COMPOSITE_PARAMETER))
+
+
+def choice_meaning(path: str) -> str:
+    """What the method choice ``path`` chooses, in words (for tables)."""
+    if path in CHOICES:
+        return CHOICES[path][0]
+    if path.startswith(COMPOSITE_PARAMETER):
+        method, _, name = path.removeprefix(COMPOSITE_PARAMETER).partition(".")
+        return f"parameter {name} of the composite method {method}"
+    return f"aggregation of the group {path.removeprefix(GROUP_AGGREGATION)}"
 
 
 def check_choice(scenario: Scenario, path: str, value: Any, *, where: str | None = None,
@@ -482,6 +503,14 @@ def check_choice(scenario: Scenario, path: str, value: Any, *, where: str | None
         group = path.removeprefix(GROUP_AGGREGATION)
         try:
             check_group_aggregation(scenario.system, {group: value})
+        except InputError as err:
+            raise InputError(where=where, field=path, value=short(value),
+                             problem=err.problem) from None
+        return value
+    if path.startswith(COMPOSITE_PARAMETER):
+        method, _, name = path.removeprefix(COMPOSITE_PARAMETER).partition(".")
+        try:
+            check_method_params(method, {name: value}, None, "composite")
         except InputError as err:
             raise InputError(where=where, field=path, value=short(value),
                              problem=err.problem) from None
@@ -543,6 +572,22 @@ def apply_choices(scenario: Scenario, choices: Mapping[str, Any], *, base: Any =
     if groups:
         system = dataclasses.replace(system, group_aggregation={
             **system.group_aggregation, **groups})
+    if "normalisation" in choices:
+        system = dataclasses.replace(system, normalisation=choices["normalisation"])
+    levels = {int(k.rsplit(".", 1)[1]): v for k, v in choices.items()
+              if k.startswith("level_aggregation.")}
+    if levels:
+        system = dataclasses.replace(system, level_aggregation={
+            **system.level_aggregation, **levels})
+    composite = {k.removeprefix(COMPOSITE_PARAMETER): v for k, v in choices.items()
+                 if k.startswith(COMPOSITE_PARAMETER)}
+    if composite:
+        params = {m: dict(p) for m, p in system.composite.items()}
+        for key, value in composite.items():
+            method, _, name = key.partition(".")
+            params.setdefault(method, {}).update(
+                check_method_params(method, {name: value}, None, "composite"))
+        system = dataclasses.replace(system, composite=params)
     block = choice_block(choices)
     if block:
         spec = parse_weighting(block, base=base)

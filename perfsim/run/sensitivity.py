@@ -80,6 +80,7 @@ from perfsim.model.params import (
     check_bounds,
     check_choice,
     choice_block,
+    choice_meaning,
     is_choice,
     parameter,
 )
@@ -182,8 +183,7 @@ def _choice_spec(scenario: Scenario, item: Mapping[str, Any], where: str, source
         if v in checked:
             raise InputError(source, where, "values", short(v), "listed twice")
         checked.append(v)
-    meaning = (CHOICES[name][0] if name in CHOICES else STRUCTURE_FACTORS[name]
-               if name in STRUCTURE_FACTORS else f"aggregation of the group {name[12:]}")
+    meaning = STRUCTURE_FACTORS[name] if name in STRUCTURE_FACTORS else choice_meaning(name)
     param = Parameter(name, "choice", (0.0, 1.0), "choice", meaning)
     return ParamSpec(name, (0.0, 1.0), param, tuple(checked))
 

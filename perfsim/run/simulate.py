@@ -141,7 +141,10 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
         if not measure.linear:
             raise InputError(scenario.source, "simulation", "uncertainty.weights",
                              settings.weight_uncertainty, "weight uncertainty needs "
-                             f"weighted_sum aggregation, not {measure.aggregation}")
+                             "weighted_sum aggregation, not "
+                             + ("a composite indicator (normalisation or level "
+                                "aggregations)" if measure.aggregation == "weighted_sum"
+                                else measure.aggregation))
         if "weights.leaves" in known_params:
             params["weights"] = known_params["weights.leaves"]
     return SimInputs(seed=scenario.seed, settings=settings, mean=mean, theta=theta,
