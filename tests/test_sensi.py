@@ -384,3 +384,19 @@ def test_bod_group_upper_bound_against_two_lower_bounds():
     assert (exc.value.where, exc.value.field, exc.value.value) == ("bounds, group G1",
                                                                    "upper", 0.5)
     assert "admit it at 0.6" in str(exc.value)
+
+
+def test_whole_blocks_as_a_factor(comparison):
+    block = {"remove": "SAT", "give_to": "OUT"}
+    choices = {"indicators": ["none", block]}
+    Y = evaluate_samples(comparison, ["indicators"], np.array([[0.1], [0.9]]),
+                         metrics=["share_good", "savings"], choices=choices)
+    assert_one_year(Y[0], comparison, ["share_good", "savings"])
+    assert_one_year(Y[1], apply_changes(comparison, {"indicators.remove": "SAT",
+                                                     "indicators.give_to": "OUT"}),
+                    ["share_good", "savings"])
+    with pytest.raises(InputError, match="drawn beside the factor indicators"):
+        morris(comparison, [{"name": "indicators", "values": ["none", block]},
+                            {"name": "indicators.remove", "values": ["none", "EXEC"]}], 2)
+    with pytest.raises(InputError, match="'indicators.drop'"):
+        morris(comparison, [{"name": "indicators", "values": ["none", {"drop": "SAT"}]}], 2)
