@@ -716,6 +716,19 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"needs one order weight per child \((?P<n>\d+)\)", "每个下级须有一个次序权重（{n} 个）"),
     (r"the Excel format holds at most 3 levels",
      "Excel 格式最多容纳 3 级指标；请用 YAML 保存此体系"),
+    # sensi
+    (r"cannot be met together with the bounds it meets \((?P<x>[^)]*)\): too tight, no "
+     r"weights satisfy them all; they admit it at (?P<v>[^;]+); relax it",
+     "无法与其他上下限同时满足，过紧（与 {x}；没有权重能全部满足）; 它们允许的值为 {v}: 请放宽"),
+    (r"cannot be met together with the bounds it meets \((?P<x>[^)]*)\): too tight, no "
+     r"weights satisfy them all; relax it",
+     "无法与其他上下限同时满足，过紧（与 {x}；没有权重能全部满足）: 请放宽"),
+    (r"structural operations need an indicator_system",
+     "结构性变动需要指标体系（indicator_system）"),
+    (r"drawn beside the factor indicators, which draws whole blocks",
+     "不能与抽取整块结构的因子 indicators 同时抽取: 请把该操作写进它的各块"),
+    (r"not a parameter name", "不是参数名"),
+    (r"must be none or a mapping of structural operations", "必须是 none 或结构性操作的映射"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)
