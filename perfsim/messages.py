@@ -699,6 +699,11 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"must be a number of points or auto", "必须是分数（点数）或 auto"),
     (r"is empty", "为空"),
     (r"name the lines as numbers, e\.g\. 90,80,60", "请用数字写出分界线，如 90,80,60"),
+    # strategy
+    (r"must be 0 with self_evaluation\.strategy best_response",
+     "在 self_evaluation.strategy 为 best_response 时必须为 0（各单位自行选择虚报幅度）"),
+    (r"best_response needs grading cutoffs", "best_response 需要评级分数线"),
+    (r"must be fixed or best", "必须是 fixed 或 best"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

@@ -329,6 +329,15 @@ def _soft_rewarded(o: YearOutcome) -> np.ndarray:
     return np.where(n > 0, won / np.maximum(n, 1), 0.0)
 
 
+def _inflating(o: YearOutcome) -> np.ndarray:
+    """Share of the graded projects whose self-score exceeds what they would have reported
+    honestly (0 when nobody inflates)."""
+    sc = o.scores
+    if sc is None or sc.honest_self is None:
+        return np.zeros(o.score.shape[0])
+    return share(sc.self > sc.honest_self, o.graded)
+
+
 def _fixed() -> tuple[Metric, ...]:
     def held(o: YearOutcome) -> np.ndarray:
         return o.active & (o.next_budget > 0)
@@ -367,6 +376,8 @@ def _fixed() -> tuple[Metric, ...]:
         Metric("inflation_points", "points", "points added by self-evaluation inflation",
                lambda o: (np.zeros(o.score.shape[0]) if o.inflation_points is None
                           else o.inflation_points), True),
+        Metric("inflating_share", "share", "share of the graded projects whose unit "
+               "reported more than its honest self-score", _inflating, True),
         Metric("inflation_payoff", "yuan per point", "extra money per inflated point, against "
                "the same replication evaluated honestly", _payoff, True),
         Metric("rectified_share", "share", "share of the projects fed back (told to rectify) "

@@ -65,6 +65,7 @@ from perfsim.run.step import (
     step,
     year_rows,
 )
+from perfsim.run.strategy import grade_money
 
 ENGINES = ("auto", "numpy", "processes", "dask")
 #: ``auto`` takes a process pool only for at least this many project × replication × year
@@ -151,7 +152,9 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
                      true_score=measure.score(mean[None])[0], reliability=lam, params=params,
                      scenario=scenario,
                      units=pf.unit_index, years_left=pf.years_left,
-                     space=leaf_space(scenario, settings, attainment, mean))
+                     space=leaf_space(scenario, settings, attainment, mean),
+                     grade_money=(grade_money(scenario)
+                                  if settings.self_strategy == "best_response" else None))
 
 
 def space_of(scenario: Scenario, settings: Settings) -> str:
@@ -268,7 +271,8 @@ def leaf_space(scenario: Scenario, settings: Settings, attainment: np.ndarray,
 
 PROJECT_STATS = ("p_cut", "p_wrong_cut", "mean_change", "mean_score")
 #: the first replication's year 1 per project, as a bureau would observe it
-SAMPLE = ("self_score", "recheck_score", "final_score", "true_score", "checked", "grade")
+SAMPLE = ("self_score", "recheck_score", "final_score", "true_score", "checked", "grade",
+          "honest_self_score")
 
 
 def metric_names(grading: Grading) -> list[str]:
@@ -445,7 +449,11 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                           "recheck_score": np.where(checked, sc.recheck[0, :P0], np.nan),
                           "final_score": sc.final[0, :P0], "true_score": sc.true[0, :P0],
                           "checked": checked.astype(float),
-                          "grade": o.grade[0, :P0].astype(float)}
+                          "grade": o.grade[0, :P0].astype(float),
+                          # what the unit would have reported without inflating (a
+                          # simulation's record: the truth behind a pile)
+                          "honest_self_score": (sc.self if sc.honest_self is None
+                                                else sc.honest_self)[0, :P0]}
             if t == 0:  # per-project year-1 statistics, summed per block
                 edges = np.cumsum([0, *nb])
                 hit = (o.lost > 0)[:, :P0]
