@@ -149,7 +149,7 @@ def test_a_caught_unit_reports_honestly_the_next_year_when_it_learns(tmp_path, u
     share: 0.1
     gap: 0.5
     inflation_penalty: 20
-""", respond="{strategy: best_response, max_inflation: 2, belief_update: %s}" % update)
+""", respond=f"{{strategy: best_response, max_inflation: 2, belief_update: {update}}}")
     reps = sc.simulate(replications=16, years=2, noise=False).replications
     wide = reps.pivot(index="replication", columns="year", values="inflating_share")
     assert (wide[1] == 1.0).all()
