@@ -66,10 +66,22 @@ def test_the_chance_of_a_check_each_selection_lets_a_unit_infer():
         check_chance("largest_budget", n, active, claim, honest, budget), [[[0, 1, 0, 0, 1]]])
     np.testing.assert_array_equal(
         check_chance("highest_score", n, active, claim, honest, budget), [[[1, 1, 0, 0, 0]]])
-    # near the lines (band 2): 81, 80.5 and 60.5 share 2 checks, the other two none left
+    # near the lines (band 2), closest first: 80.5 and 60.5 (0.5 above a line) take the 2
+    # checks before 81 (1 above); none is left for the others
     near = check_chance("near_cutoffs", n, active, claim, honest, budget,
                         cutoffs=(90, 80, 60), band=2.0)
-    np.testing.assert_allclose(near, [[[0.0, 2 / 3, 0.0, 2 / 3, 2 / 3]]])
+    np.testing.assert_array_equal(near, [[[0, 0, 0, 1, 1]]])
+    # a claim exactly on a line is the first checked; one 5 points above 90 is left alone
+    on_line = np.array([[[95.0, 80.0, 70.0, 80.5, 60.5]]])
+    np.testing.assert_array_equal(check_chance("near_cutoffs", n, active, on_line, honest,
+                                               budget, cutoffs=(90, 80, 60), band=2.0),
+                                  [[[0, 1, 0, 1, 1]]])
+    # one check: each unit reckons against the others' honest self-scores, and none lies
+    # nearer a line than these three (a tie counts for the unit)
+    one = np.array([[1]])
+    np.testing.assert_array_equal(check_chance("near_cutoffs", one, active, on_line, honest,
+                                               budget, cutoffs=(90, 80, 60), band=2.0),
+                                  [[[0, 1, 0, 1, 1]]])
     # risk weights 1, 1, 3, 1, 4 (total 10): 2 checks × weight / 10, at most 1
     risk = np.array([[1.0, 1.0, 3.0, 1.0, 4.0]])
     np.testing.assert_allclose(check_chance("risk", n, active, claim, honest, budget,
@@ -185,7 +197,6 @@ def test_same_seed_same_numbers_whatever_the_chunking_and_engine(tmp_path):
     rng = np.random.default_rng(0)
     sc = _small(tmp_path, list(np.round(rng.uniform(55, 95, 40), 1)), """  spot_check:
     share: 0.2
-    selection: near_cutoffs
     inflation_penalty: 10
     gap: 1
 """)

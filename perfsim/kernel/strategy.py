@@ -78,11 +78,13 @@ def reach_lines(honest: np.ndarray, cutoffs: np.ndarray, most: float, bonus: flo
     return np.concatenate([honest[None], claim], axis=0)
 
 
-def _near(score: np.ndarray, cutoffs: Sequence[float], band: float) -> np.ndarray:
-    near = np.zeros(np.shape(score), dtype=bool)
+def _distance(score: np.ndarray, cutoffs: Sequence[float]) -> np.ndarray:
+    """Points above the nearest line at or below each score (inf: below every line)."""
+    distance = np.full(np.shape(score), np.inf)
     for c in cutoffs:
-        near |= (score >= c) & (score < c + band)
-    return near
+        d = score - c
+        distance = np.where((d >= 0) & (d < distance), d, distance)
+    return distance
 
 
 def check_chance(selection: str, n_check: np.ndarray, active: np.ndarray,
@@ -98,8 +100,10 @@ def check_chance(selection: str, n_check: np.ndarray, active: np.ndarray,
     - ``largest_budget``: 1 for the ``n_check`` largest budgets, else 0;
     - ``highest_score``: 1 for a claim at or above the ``n_check``-th highest honest
       self-score, else 0;
-    - ``near_cutoffs``: a claim within ``band`` points above a line shares the checks with the
-      honest self-scores near a line (checks / those, at most 1); any other the checks left;
+    - ``near_cutoffs`` (closest to a line first): a claim within ``band`` points above a
+      line is checked (1) when fewer honest self-scores than checks lie nearer to a line,
+      else not (0) — a claim exactly on a line is the first checked; a claim away from the
+      lines shares the checks left over at random;
     - ``mix``: each selection's chance times its share of the checks (at most 1).
 
     Returns (claims, rows, units) in [0, 1]; 0 for inactive units."""
@@ -128,10 +132,15 @@ def check_chance(selection: str, n_check: np.ndarray, active: np.ndarray,
         line = np.take_along_axis(desc, k, axis=-1)                  # (rows, 1)
         p = np.where(n[None] > 0, (claim >= line[None]).astype(float), 0.0)
     elif selection == "near_cutoffs":
-        n_near = (_near(honest, cutoffs, band) & active).sum(axis=-1, keepdims=True)
-        p_near = np.minimum(n / np.maximum(n_near, 1), 1.0)
+        own = np.where(active, _distance(honest, cutoffs), np.inf)
+        near = own < band
+        n_near = near.sum(axis=-1, keepdims=True)
+        ranked = np.sort(np.where(near, own, np.inf), axis=-1)            # (rows, units)
+        d = _distance(claim, cutoffs)                                      # (claims, rows, u)
+        ahead = np.stack([np.searchsorted(ranked[r], d[:, r], side="left")
+                          for r in range(ranked.shape[0])], axis=1)
         p_far = np.clip((n - n_near) / np.maximum(na - n_near, 1), 0.0, 1.0)
-        p = np.where(_near(claim, cutoffs, band), p_near[None], p_far[None])
+        p = np.where(d < band, (ahead < n[None]).astype(float), p_far[None])
     else:
         raise ValueError(selection)
     return np.where(act, p, 0.0)
