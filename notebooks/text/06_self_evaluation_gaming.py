@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -260,7 +260,21 @@ nb.show(fronts[["response", SHARE, "simulation.spot_check.selection",
         shares=["inflating_share"])
 
 # %% [markdown]
-# **Where the two fronts disagree.** PROSE
+# **Where the two fronts disagree.** Against a fixed inflation, every unit inflates whatever
+# the design, so the front buys the payoff down step by step with share and penalty, and
+# penalties of 5 to 20 points sit on it. When units respond, only those whose claim crosses a
+# line that moves money inflate (a few percent of units, at 80 here, against nearly all under
+# the fixed inflation), so the payoff per inflated point of those who still do is far higher;
+# and the designs that deter them are not the same: checks near the lines at the smallest
+# share the budget allows already stop every claim onto a line, because a claim exactly on a
+# line is the first such a rule checks and a unit that expects the check gains nothing by it,
+# while random checks at the same cost deter almost no one when the re-check only restores
+# the honest score. So the responding front holds near-line checks without a penalty, and
+# no-checks or largest-budget designs whose low wrong cuts come from units lifting themselves
+# out of 中; the fixed front holds the penalties. Two limits: the responding units reckon the
+# others honest, and they weigh only the least claim onto each line — a unit that claimed a
+# little above the near-line band would escape those checks, which this model does not let
+# it try.
 
 # %% [markdown]
 # **Reading the results.** Without checks, inflating pays: inflated projects climb out of 中
