@@ -7,6 +7,11 @@ Each replication follows the scenario's projects for ``years`` years, one year s
     ─> spot checks and re-check rules ─> score ─> grade ─> linkage (after monitoring
     recoveries) ─> next year's budget; θ persists (AR(1)) and may respond to funding.
 
+With ``simulation.self_evaluation.strategy: best_response`` the units choose their inflation
+each year instead (:func:`perfsim.run.step.claims_of`): the money at their grade line, the
+checks they can infer, the penalty; a unit caught inflating raises its perceived check chance
+by ``belief_update``.
+
 Randomness is explicit and chunk-proof: replications are grouped in fixed **blocks** of
 :data:`BLOCK`; block ``b`` draws everything from its own stream
 ``SeedSequence(seed, spawn_key=(1, b))``. A chunk is a run of whole blocks, so the numbers are

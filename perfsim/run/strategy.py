@@ -26,6 +26,10 @@ tolerance). From it on the unit reports honestly. The portfolio's break-even is 
 largest below 1: units at 1 — a 差 project has nothing left to lose, and without a penalty
 nobody has — are counted apart, as only checking everyone deters them.
 
+The choice itself is the kernel's (:func:`perfsim.kernel.strategy.respond`), the one the Monte
+Carlo's responding units make each year (``simulation.self_evaluation.strategy:
+best_response``, :func:`perfsim.run.step.claims_of`).
+
 Each row moves every project by the same δ, so a unit's money is exact for rules whose
 money depends on the project's own grade (cutoffs, multipliers, floors, caps, the treasury
 pool); with quotas or redistribution it is the money when everyone moves alike. Re-check
