@@ -217,3 +217,16 @@ def test_strategy_none_is_todays_fixed_inflation_to_the_bit(tmp_path):
     b = _small(tmp_path, [79.0, 77.5, 59.0, 85.0, 89.5],
                respond="{inflation_mean: 0.01}").simulate(replications=40, years=2).replications
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_a_sensitivity_sample_varies_the_reach_of_each_row(tmp_path):
+    # two samples of max_inflation on the same draws: a reach of 0.5 lifts no one (79 is a
+    # point under 80), a reach of 2 lifts 79 → 80 and 59 → 60
+    from perfsim.run.sensitivity import evaluate_samples
+
+    sc = _small(tmp_path, [79.0, 77.5, 59.0, 85.0, 89.5])
+    out = evaluate_samples(sc.set({"simulation.self_evaluation.noise": 0.0,
+                                   "simulation.performance.leaf_dispersion": 0.0}),
+                           ["simulation.self_evaluation.max_inflation"],
+                           np.array([[0.5], [2.0]]), metrics=("inflation_points",))
+    np.testing.assert_allclose(out[:, 0], [0.0, 2.0])

@@ -411,9 +411,10 @@ def claims_of(rows: YearRows, belief: np.ndarray, budget: np.ndarray, active: np
     n_check = check_count(n_active, p.check_share, p.days_budget, p.check_days,
                           p.funds_share, funded)
     keep = rows.grade_money                                            # (R, S, G)
+    reach = per_row(design.setting("max_inflation", s.max_inflation), 2)   # one per row
 
     def claim(honest: np.ndarray) -> np.ndarray:
-        claims = reach_lines(honest, cutoffs, s.max_inflation, p.unchecked_bonus)
+        claims = reach_lines(honest, cutoffs, reach, p.unchecked_bonus)
         K = claims.shape[0]
         shape = claims.shape
         truth = np.broadcast_to(honest, shape)
@@ -567,7 +568,8 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
         found_before = found_before | (sc.checked & (sc.self - sc.recheck > s.gap))
     belief = state.belief
     if belief is not None:   # a unit found inflated (the penalty's condition) learns
-        belief = learn(belief, sc.checked & (sc.self - sc.recheck > s.gap), s.belief_update)
+        belief = learn(belief, sc.checked & (sc.self - sc.recheck > s.gap),
+                       per_row(design.setting("belief_update", s.belief_update), 2))
     recovered = watched = None
     attainment = np.clip(theta, 0.0, 1.0)   # target attainment: the latent performance
     # execution pace: on schedule (1: the share elapsed spent), or the latent performance
