@@ -129,6 +129,10 @@ def test_unchecked_units_claim_the_line_within_their_reach_where_it_pays(tmp_pat
     assert mc.sample["honest_self_score"].tolist() == [79.0, 77.5, 59.0, 85.0, 89.5]
     assert (mc.replications["inflating_share"] == 2 / 5).all()
     assert (mc.replications["inflation_points"] == 2.0).all()
+    # the piles the units made: one at 80 (良), one at 60 (中), none at 90 (优)
+    r = mc.replications
+    assert (r["lifted_good"] == 1).all() and (r["lifted_fair"] == 1).all()
+    assert (r["lifted_excellent"] == 0).all()
 
 
 def test_full_checks_with_a_penalty_deter_every_unit(tmp_path):

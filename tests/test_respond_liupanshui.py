@@ -60,6 +60,7 @@ def test_a_heavier_penalty_lowers_the_share_inflating_and_the_pile_at_80(by_pena
     assert high.replications["inflating_share"].mean() < \
         low.replications["inflating_share"].mean()
     # the same draws (common random numbers): the units the penalty deters leave the pile
+    assert high.replications["lifted_good"].mean() < low.replications["lifted_good"].mean()
     assert _lifted(high.sample, 80) < _lifted(low.sample, 80)
     assert _pile(high.sample, 80)["excess"] < _pile(low.sample, 80)["excess"]
 
@@ -68,14 +69,17 @@ def test_more_checks_lower_the_share_inflating_and_the_pile_at_80(by_share):
     few, many = by_share[0.05], by_share[0.5]
     assert many.replications["inflating_share"].mean() < \
         few.replications["inflating_share"].mean()
+    assert many.replications["lifted_good"].mean() < few.replications["lifted_good"].mean()
     assert _lifted(many.sample, 80) < _lifted(few.sample, 80)
     assert _pile(many.sample, 80)["excess"] < _pile(few.sample, 80)["excess"]
 
 
 def test_no_unit_climbs_to_90_where_the_rule_cuts_nothing(liupanshui, by_penalty):
     for mc in by_penalty.values():
-        assert _lifted(mc.sample, 90) == 0
-        assert _lifted(mc.sample, 80) > 0
+        assert _lifted(mc.sample, 90) == 0 and _lifted(mc.sample, 80) > 0
+        assert (mc.replications["lifted_excellent"] == 0).all()
+        # the registry's pile at 80 is the record's count (replication 1)
+        assert mc.replications["lifted_good"].iloc[0] == _lifted(mc.sample, 80)
     # within a reach the estimator's window holds (beyond it the hole below 80 bends the
     # counterfactual: README, bunching limits) the pile at 90 is zero within its interval
     mc = _run(liupanshui, 0.3, 20.0, **{"simulation.self_evaluation.max_inflation": REACH})

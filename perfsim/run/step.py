@@ -602,7 +602,8 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
                       self_score=sc.self, **year)
     extra: dict[str, Any] = {"scores": sc}
     if sc.honest is not None:
-        extra["honest"] = evaluate_year(sc.honest, budget, inputs.grading, link, **year)
+        extra["honest"] = evaluate_year(sc.honest, budget, inputs.grading, link,
+                                        self_score=sc.honest_self, **year)
         extra["inflation_points"] = np.where(active, sc.self - sc.honest_self, 0.0).sum(axis=1)
     if barred is not None:
         extra["third_party_barred"] = barred
