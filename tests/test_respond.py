@@ -213,14 +213,15 @@ def test_same_seed_same_numbers_whatever_the_chunking_and_engine(tmp_path):
     assert a["inflating_share"].max() > 0
 
 
-def test_strategy_none_is_todays_fixed_inflation_to_the_bit(tmp_path):
-    sc = _small(tmp_path, [79.0, 77.5, 59.0, 85.0, 89.5])
-    fixed = sc.set({"simulation.self_evaluation.strategy": "none",
-                    "simulation.self_evaluation.inflation_mean": 0.01})
-    a = fixed.simulate(replications=40, years=2).replications
-    b = _small(tmp_path, [79.0, 77.5, 59.0, 85.0, 89.5],
-               respond="{inflation_mean: 0.01}").simulate(replications=40, years=2).replications
+def test_strategy_none_leaves_the_fixed_inflation_alone_to_the_bit(tmp_path):
+    # reach and belief act only when units respond: with strategy none they change nothing
+    sc = _small(tmp_path, [79.0, 77.5, 59.0, 85.0, 89.5], respond="{inflation_mean: 0.01}")
+    a = sc.simulate(replications=40, years=2).replications
+    b = sc.set({"simulation.self_evaluation.max_inflation": 5.0,
+                "simulation.self_evaluation.belief_update": 0.9}).simulate(
+        replications=40, years=2).replications
     pd.testing.assert_frame_equal(a, b)
+    assert (a["inflating_share"] > 0).any()         # the fixed inflation is at work
 
 
 def test_a_sensitivity_sample_varies_the_reach_of_each_row(tmp_path):

@@ -70,7 +70,8 @@ def reach_lines(honest: np.ndarray, cutoffs: np.ndarray, most: float, bonus: flo
     grade reaches it (the line less any ``bonus`` for not being checked), where that is above
     the honest score by no more than ``most`` points (else the honest score again: a tie,
     never chosen). ``cutoffs`` (lines,) or per row (rows, lines), in any order. Returns
-    (1 + lines, rows, units), rising along the first axis."""
+    (1 + lines, rows, units): the lines from the lowest up, so the claims that differ from
+    the honest score rise along the first axis and a tie goes to the smaller one."""
     c = np.sort(np.atleast_2d(np.asarray(cutoffs, dtype=float)), axis=-1)   # (1|R, L)
     line = c.T[:, :, None] - bonus                                           # (L, 1|R, 1)
     lift = line - honest[None]
@@ -102,8 +103,8 @@ def check_chance(selection: str, n_check: np.ndarray, active: np.ndarray,
       self-score, else 0;
     - ``near_cutoffs`` (closest to a line first): a claim within ``band`` points above a
       line is checked (1) when fewer honest self-scores than checks lie nearer to a line,
-      else not (0) — a claim exactly on a line is the first checked; a claim away from the
-      lines shares the checks left over at random;
+      else not (0) — a claim exactly on a line is the first checked, and a tie in distance
+      counts for the unit; a claim away from the lines shares the checks left over at random;
     - ``mix``: each selection's chance times its share of the checks (at most 1).
 
     Returns (claims, rows, units) in [0, 1]; 0 for inactive units."""
