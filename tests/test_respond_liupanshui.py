@@ -102,7 +102,7 @@ def _recovered(seed):
 
 
 def test_the_estimator_recovers_the_pile_and_the_reach_the_units_chose():
-    for seed in (4, 5):
+    for seed in (2022, 2023):      # the scenario's own seed and the next
         pile, reach, truth_reach = _recovered(seed)
         assert pile and reach
         assert REACH - 0.5 < truth_reach <= REACH     # the farthest mover came from the edge
