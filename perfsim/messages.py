@@ -729,6 +729,11 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
      "不能与抽取整块结构的因子 indicators 同时抽取: 请把该操作写进它的各块"),
     (r"not a parameter name", "不是参数名"),
     (r"must be none or a mapping of structural operations", "必须是 none 或结构性操作的映射"),
+    # strategy
+    (r"must be 0 with self_evaluation\.strategy best_response",
+     "在 self_evaluation.strategy 为 best_response 时必须为 0（各单位自行选择虚报幅度）"),
+    (r"best_response needs grading cutoffs", "best_response 需要评级分数线"),
+    (r"must be fixed or best", "必须是 fixed 或 best"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)
