@@ -48,8 +48,9 @@ nb_merge_streams = True
 autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": False}
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
-napoleon_google_docstring = True
+napoleon_google_docstring = False  # perfsim's docstrings use NumPy sections where any
 napoleon_numpy_docstring = True
+napoleon_use_ivar = True  # a dataclass's Attributes section: fields, not a second description
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"perfsim {__version__} 文档 documentation"
@@ -66,5 +67,5 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_sidebars = {"**": ["sidebar-nav-bs"]}
-# everything the pages load is in the built site: no web fonts, no analytics, no MathJax CDN
-mathjax_path = ""
+# everything the pages load is in the built site: no web fonts, no analytics; no page holds
+# math (dollarmath is off), so none loads MathJax (tests/test_docs_site.py checks)

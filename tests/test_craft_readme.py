@@ -1,5 +1,5 @@
-"""The README examples of the indicator-design craft (treatment, diagnostics, BoD, SMAA, AHP
-panels) load and mean what the README says."""
+"""The documentation's examples of the indicator-design craft (treatment, diagnostics, BoD, SMAA, AHP
+panels) load and mean what the pages say."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import yaml
 
 from perfsim.model.scenario import load_scenario
 from perfsim.model.weights import apply_weighting, treatment_frame, weights_frame
+from docs_pages import all_text
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
 COMPARISON = ROOT / "datasets" / "scenarios" / "weighting_comparison.yaml"
 
 
 def example(name: str) -> str:
-    text = README.read_text(encoding="utf-8")
+    text = all_text()
     found = dict(re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S))
     return found[name]
 

@@ -1,4 +1,4 @@
-"""README § Importing self-evaluation tables: the levels example loads, every line of the
+"""docs/tasks/import.md, importing self-evaluation tables: the levels example loads, every line of the
 parsing-rules table reads as it says, and the four CSV heads are what the command writes."""
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from test_forms_score import PLANTED
 
 from perfsim.cli import main
 from perfsim.forms.targets import Reading, load_levels, read_value
+from docs_pages import page
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+README = page("tasks/import.md")
 SYMBOL = {">=": "≥", "<=": "≤", "=": "=", ">": ">", "<": "<"}
 
 

@@ -1,4 +1,4 @@
-"""The README's measurement-space example scores as the README says (by hand)."""
+"""The documentation's measurement-space example scores as the page says (by hand)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import pytest
 
 from perfsim.model.scenario import load_scenario
 from perfsim.run.simulate import simulate
+from docs_pages import all_text
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_the_readme_targets_example_scores_by_hand(tmp_path):
-    text = README.read_text(encoding="utf-8")
+    text = all_text()
     found = dict(re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S))
     for name in ("system.yaml", "portfolio.csv", "measurement.yaml"):
         (tmp_path / name).write_text(found[name], encoding="utf-8")

@@ -21,6 +21,7 @@ from perfsim.cli import main
 from perfsim.errors import InputError
 from perfsim.kernel.evaluation import Costs
 from perfsim.run.assumptions import generator_sweep
+from docs_pages import page
 
 WENZHOU_CSV = DATASETS / "portfolios" / "wenzhou_2013_departments.csv"
 
@@ -226,7 +227,7 @@ def test_liupanshui_says_what_is_published_fitted_and_by_construction():
     text = " ".join((SCENARIOS / "liupanshui_2022.yaml").read_text(encoding="utf-8").split())
     for words in ("Published", "Derived", "Fitted", "BY CONSTRUCTION", "Assumed"):
         assert words in text, words
-    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    readme = " ".join(page("concepts.md").split())
     assert "by construction" in readme and "Nothing pins the money rated 中" not in readme
 
 
@@ -251,7 +252,7 @@ def test_the_assumed_rejections_hold_more_than_the_doubtful_217_million():
 # --- the README's source table -----------------------------------------------------------------
 
 def test_every_source_scenario_has_a_row_in_the_readme_source_table():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = page("tasks/cycle.md")
     table = readme[readme.index("**Source systems as bundled scenarios**"):]
     table = table[:table.index("\n\n", table.index("| source |"))]
     rows = re.findall(r"^\| [^|]+ \| `([a-z0-9_]+)\.yaml` \|", table, flags=re.M)

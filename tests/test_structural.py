@@ -29,6 +29,7 @@ from perfsim.model.params import apply_changes
 from perfsim.model.portfolio import DATASETS, generate_portfolio, portfolio_from_frame
 from perfsim.model.scenario import Scenario
 from perfsim.run.variants import mc_variants, vary, year_variants
+from docs_pages import page
 
 ATT = {"P2": {"A.1.1": 0.8, "A.1.2": 0.8, "A.2": 0.5, "B": 0.9, "C": 0.68},
        "P3": {"A.1.1": 0.5, "A.1.2": 0.4, "A.2": 0.0, "B": 0.5, "C": 0.6}}
@@ -201,7 +202,7 @@ def test_readme_structural_variants_example(tmp_path):
     from pathlib import Path
 
     import yaml
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    text = page("tasks/indicators.md")
     body = dict(re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S))[
         "structural_variants.yaml"]
     variants = yaml.safe_load(body)

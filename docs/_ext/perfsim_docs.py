@@ -236,11 +236,59 @@ def generate(srcdir: Path, root: Path) -> None:
         + ["```", ""]))
 
 
+# --- docstrings ---------------------------------------------------------------------------------
+
+_CODE = re.compile(r"(``.*?``)")
+
+
+def _indent_literal_blocks(lines: list[str]) -> None:
+    """A docstring whose first line ends in ``::`` on the line of its opening quotes loses the
+    literal block's indent when Python cleans it (``inspect.cleandoc``): indent such a block,
+    up to the next blank line, under the line that opens it."""
+    for i, line in enumerate(lines):
+        if not line.rstrip().endswith("::"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        j = i + 1
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        if j == len(lines) or len(lines[j]) - len(lines[j].lstrip()) > indent:
+            continue  # no block, or already indented
+        while j < len(lines) and lines[j].strip():
+            lines[j] = "    " + lines[j]
+            j += 1
+
+
+def bars_as_text(app: Any, what: str, name: str, obj: Any, options: Any,
+                 lines: list[str]) -> None:
+    """perfsim's docstrings write absolute values and gaps as ``|x|``, which reStructuredText
+    would read as a substitution: outside inline code and literal blocks, a bar is text."""
+    _indent_literal_blocks(lines)
+    literal: int | None = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if literal is not None:
+            if not stripped or indent > literal:
+                continue
+            literal = None
+        if "|" in line:
+            parts = _CODE.split(line)
+            lines[i] = "".join(p if k % 2 else p.replace("|", "\\|")
+                               for k, p in enumerate(parts))
+        if stripped.endswith("::"):
+            literal = indent
+
+
 def _on_builder_inited(app: Any) -> None:
     srcdir = Path(app.srcdir)
     generate(srcdir, srcdir.parent)
 
 
 def setup(app: Any) -> dict[str, Any]:
+    from pygments.lexers.special import TextLexer
+
     app.connect("builder-inited", _on_builder_inited)
+    app.connect("autodoc-process-docstring", bars_as_text)
+    app.add_lexer("csv", TextLexer)  # the CSV examples, shown as written
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
