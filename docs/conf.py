@@ -31,8 +31,8 @@ extensions = [
 ]
 
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
-exclude_patterns = ["_build", "incoming", "incoming/**", "generated/*_table.md", "**/.ipynb_checkpoints",
-                    "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "incoming", "incoming/**", "generated/*_table.md",
+                    "**/.ipynb_checkpoints", "Thumbs.db", ".DS_Store"]
 root_doc = "index"
 
 # MyST: `(label)=` targets, tables, ``{include}``; no extensions that load scripts from the web

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import yaml
 from conftest import SCENARIOS
+from docs_pages import page
 
 from perfsim.errors import InputError
 from perfsim.model.indicators import system_from_dict
 from perfsim.model.scenario import load_scenario
 from perfsim.run.variants import audit_premium
 from perfsim.run.year import run_year
-from docs_pages import page
 
 # --- Wenzhou 2013 ----------------------------------------------------------------------------
 #
@@ -208,7 +208,7 @@ def test_overcompletion_can_be_switched_on_in_the_national_template():
     assert "overcompletion" not in on.indicator("EXEC").rule.params  # not a template leaf
 
 
-# --- Liupanshui 2022 without the pin: the figures the documentation and the scenario file state --------
+# --- Liupanshui 2022 without the pin: the figures the documentation and the scenario state ---
 
 def test_the_liupanshui_figures_stated_in_the_readme_and_the_scenario():
     from perfsim.run.calibrate import calibrate

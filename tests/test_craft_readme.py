@@ -1,5 +1,5 @@
-"""The documentation's examples of the indicator-design craft (treatment, diagnostics, BoD, SMAA, AHP
-panels) load and mean what the pages say."""
+"""The documentation's examples of the indicator-design craft (treatment, diagnostics, BoD,
+SMAA, AHP panels) load and mean what the pages say."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from docs_pages import all_text
 
 from perfsim.model.scenario import load_scenario
 from perfsim.model.weights import apply_weighting, treatment_frame, weights_frame
-from docs_pages import all_text
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPARISON = ROOT / "datasets" / "scenarios" / "weighting_comparison.yaml"

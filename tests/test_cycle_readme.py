@@ -1,16 +1,15 @@
-"""The evaluation-cycle example of the documentation (docs/tasks/cycle.md) loads and runs as its text says."""
+"""The evaluation-cycle example of the documentation (docs/tasks/cycle.md) loads and runs as
+its text says."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from docs_pages import page
 
 from perfsim.model.scenario import load_scenario
 from perfsim.run.year import run_year
-from docs_pages import page
-
 
 
 def test_the_cycle_example_gives_the_budgets_the_readme_states(tmp_path):

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from docs_pages import all_text
 
 from perfsim.model.scenario import load_scenario
 from perfsim.run.simulate import simulate
-from docs_pages import all_text
-
 
 
 def test_the_readme_targets_example_scores_by_hand(tmp_path):

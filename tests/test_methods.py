@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from docs_pages import all_text
 
 from perfsim import cli
 from perfsim.errors import InputError
@@ -26,7 +27,6 @@ from perfsim.run.sensitivity import (
 )
 from perfsim.run.simulate import scenario_settings, simulate
 from perfsim.run.year import run_year
-from docs_pages import all_text
 
 MONEY = ("savings", "cut_total", "cancelled_total", "rewarded_total", "next_total")
 
@@ -225,7 +225,6 @@ def test_cli_sensitivity_with_a_discrete_factor(tmp_path, capsys, sc):
 
 def readme_example(name: str) -> str:
     import re
-    from pathlib import Path
     text = all_text()
     found = dict(re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S))
     return found[name]

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from docs_pages import all_text
 
 from perfsim.errors import InputError
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import load_scenario
 from perfsim.run.year import run_year
-
-from docs_pages import all_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

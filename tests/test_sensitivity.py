@@ -10,7 +10,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SCENARIOS
+from conftest import SCENARIOS
+from docs_pages import page
 
 from perfsim import cli
 from perfsim.errors import InputError
@@ -34,7 +35,6 @@ from perfsim.run.sensitivity import (
     tidy_long,
 )
 from perfsim.run.simulate import simulate
-from docs_pages import page
 
 LIUPANSHUI = SCENARIOS / "liupanshui_2022.yaml"
 

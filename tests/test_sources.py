@@ -14,14 +14,14 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DATASETS, ROOT, SCENARIOS, one_error_line
+from conftest import DATASETS, SCENARIOS, one_error_line
+from docs_pages import page
 
 import perfsim
 from perfsim.cli import main
 from perfsim.errors import InputError
 from perfsim.kernel.evaluation import Costs
 from perfsim.run.assumptions import generator_sweep
-from docs_pages import page
 
 WENZHOU_CSV = DATASETS / "portfolios" / "wenzhou_2013_departments.csv"
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import DATA
+from docs_pages import page
 
 from perfsim.errors import InputError
 from perfsim.io import read_yaml
@@ -29,7 +30,6 @@ from perfsim.model.params import apply_changes
 from perfsim.model.portfolio import DATASETS, generate_portfolio, portfolio_from_frame
 from perfsim.model.scenario import Scenario
 from perfsim.run.variants import mc_variants, vary, year_variants
-from docs_pages import page
 
 ATT = {"P2": {"A.1.1": 0.8, "A.1.2": 0.8, "A.2": 0.5, "B": 0.9, "C": 0.68},
        "P3": {"A.1.1": 0.5, "A.1.2": 0.4, "A.2": 0.0, "B": 0.5, "C": 0.6}}
@@ -199,7 +199,6 @@ def test_a_portfolio_of_ready_scores_has_no_structure_to_change():
 
 def test_readme_structural_variants_example(tmp_path):
     import re
-    from pathlib import Path
 
     import yaml
     text = page("tasks/indicators.md")

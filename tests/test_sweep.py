@@ -8,13 +8,13 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from docs_pages import page
 
 from perfsim.cli import main
 from perfsim.errors import InputError
 from perfsim.io import MARKER, read_marker
 from perfsim.notebooks import sweep as nbs
 from perfsim.present import plots
-from docs_pages import page
 
 
 def grid_file(tmp_path: Path, text: str, name: str = "grid.yaml") -> Path:

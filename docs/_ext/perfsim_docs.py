@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import shutil
 from pathlib import Path
@@ -154,7 +155,8 @@ def _option(action: argparse.Action, parser: argparse.ArgumentParser) -> str:
     else:
         names = formatter._format_args(action, action.dest)
     text = formatter._expand_help(action) if action.help else ""
-    if action.choices and not isinstance(action, argparse._SubParsersAction):
+    if (action.choices and action.metavar is not None
+            and not isinstance(action, argparse._SubParsersAction)):
         text += f" (choices: {', '.join(str(c) for c in action.choices)})"
     if action.required and action.option_strings:
         text += " (required)"
@@ -180,21 +182,28 @@ def _command_text(prog: str, parser: argparse.ArgumentParser, help_text: str,
     return "\n".join(parts)
 
 
-def cli_pages() -> dict[str, str]:
-    """One page per command of ``perfsim``, by file name (the command's name)."""
+def cli_pages() -> tuple[str, dict[str, str]]:
+    """``perfsim``'s usage, and one page per command by file name (the command's name); usage
+    lines wrapped at 100 columns whatever the terminal."""
     from perfsim.cli import build_parser
 
-    parser = build_parser()
-    pages = {}
-    for name, sub, help_text in _subcommands(parser):
-        pages[name] = (f"(cli-{name})=\n" + _command_text(f"perfsim {name}", sub, help_text, 1))
-    return pages
+    columns = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"
+    try:
+        parser = build_parser()
+        return parser.format_usage().strip(), {
+            name: f"(cli-{name})=\n" + _command_text(f"perfsim {name}", sub, text, 1)
+            for name, sub, text in _subcommands(parser)}
+    finally:
+        if columns is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = columns
 
 
-def cli_index(pages: dict[str, str]) -> str:
-    from perfsim.cli import build_parser
-
-    lines = ["```text", build_parser().format_usage().strip(), "```", "",
+def cli_index(usage: str, pages: dict[str, str]) -> str:
+    """The list of command pages, under ``perfsim``'s usage."""
+    lines = ["```text", usage, "```", "",
              "```{toctree}", ":maxdepth: 1", ""]
     lines += [f"/{GENERATED}/cli/{name}" for name in pages]
     lines += ["```", ""]
@@ -223,13 +232,13 @@ def generate(srcdir: Path, root: Path) -> None:
     gen = srcdir / GENERATED
     _write(gen / "metrics_table.md", metrics_table())
     _write(gen / "parameters_table.md", parameters_table())
-    pages = cli_pages()
+    usage, pages = cli_pages()
     for name, text in pages.items():
         _write(gen / "cli" / f"{name}.md", text)
     for old in (gen / "cli").glob("*.md"):
         if old.stem not in pages:
             old.unlink()
-    _write(gen / "cli_table.md", cli_index(pages))
+    _write(gen / "cli_table.md", cli_index(usage, pages))
     names = notebooks(root, gen / "examples")
     _write(gen / "examples_table.md", "\n".join(
         ["```{toctree}", ":maxdepth: 1", ""] + [f"/{GENERATED}/examples/{n}" for n in names]
