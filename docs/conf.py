@@ -59,6 +59,7 @@ html_show_sourcelink = False
 html_copy_source = False
 html_theme_options = {
     "navigation_with_keys": False,
+    "header_links_before_dropdown": 5,
     "show_toc_level": 2,
     "navbar_end": ["navbar-icon-links"],
     "icon_links": [],
