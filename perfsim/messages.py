@@ -699,6 +699,9 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"must be a number of points or auto", "必须是分数（点数）或 auto"),
     (r"is empty", "为空"),
     (r"name the lines as numbers, e\.g\. 90,80,60", "请用数字写出分界线，如 90,80,60"),
+    # docs
+    (r"no documentation sources here", "这里没有文档源文件"),
+    (r"not installed", "未安装"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

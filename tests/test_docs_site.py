@@ -170,3 +170,21 @@ def test_a_docs_build_into_the_sources_is_one_line(capsys):
 
 def test_the_cli_reference_lists_the_command_that_builds_it():
     assert "docs" in _commands()
+
+
+def test_a_missing_sphinx_or_missing_sources_is_one_line(tmp_path, capsys, monkeypatch):
+    import importlib.util
+
+    import perfsim.cli.docs as docs_cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "myst_nb" else real(name, *a))
+    assert main(["docs", "build", "--out", str(tmp_path / "site")]) == 2
+    line = one_error_line(capsys)
+    assert "myst_nb" in line and "未安装" in line and "not installed" in line
+    assert not (tmp_path / "site").exists()
+    monkeypatch.setattr(docs_cli, "DOCS", tmp_path / "nothing")
+    assert main(["docs", "build", "--out", str(tmp_path / "site")]) == 2
+    line = one_error_line(capsys)
+    assert "这里没有文档源文件" in line and "nothing" in line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import sys
 import tempfile
@@ -59,13 +60,10 @@ def _cmd_docs(args: argparse.Namespace) -> int:
     if not (DOCS / "conf.py").is_file():
         raise InputError(str(DOCS), problem="no documentation sources here (perfsim is "
                                             "installed without its repository)")
-    try:
-        import myst_nb  # noqa: F401
-        import pydata_sphinx_theme  # noqa: F401
-        import sphinx  # noqa: F401
-    except ImportError as err:
-        raise InputError(field="docs", value=err.name,
-                         problem='not installed: pip install -e ".[dev]"') from None
+    for name in ("sphinx", "myst_nb", "pydata_sphinx_theme"):
+        if importlib.util.find_spec(name) is None:
+            raise InputError(field="docs", value=name,
+                             problem='not installed: pip install -e ".[dev]"')
     try:
         with atomic_directory(args.out, kind="docs", inputs=[DOCS]) as tmp:
             warnings = build_site(DOCS, tmp, strict=args.strict)
