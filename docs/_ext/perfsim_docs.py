@@ -268,11 +268,36 @@ def _indent_literal_blocks(lines: list[str]) -> None:
             j += 1
 
 
+_MARKUP = re.compile(r"^\s*(\.\.|:|[-*+] |\d+[.)] |\|)")
+
+
+def _indented_as_literal(lines: list[str]) -> None:
+    """perfsim's docstrings set formulas and YAML apart by indenting them after a paragraph,
+    as plain text reads: make such a block literal (a ``::`` paragraph before it), unless the
+    paragraph is itself markup (a directive, a field, a list item)."""
+    i = 1
+    while i < len(lines) - 1:
+        before, blank, after = lines[i - 1], lines[i], lines[i + 1]
+        if (not blank.strip() and before.strip() and after.strip()
+                and not before.rstrip().endswith("::") and not _MARKUP.match(before)):
+            indent = len(before) - len(before.lstrip())
+            if len(after) - len(after.lstrip()) > indent:
+                start = i - 1
+                while start > 0 and lines[start - 1].strip():
+                    start -= 1
+                if not _MARKUP.match(lines[start]) and (
+                        len(lines[start]) - len(lines[start].lstrip()) == indent):
+                    lines[i:i] = ["", " " * indent + "::"]
+                    i += 2
+        i += 1
+
+
 def bars_as_text(app: Any, what: str, name: str, obj: Any, options: Any,
                  lines: list[str]) -> None:
     """perfsim's docstrings write absolute values and gaps as ``|x|``, which reStructuredText
     would read as a substitution: outside inline code and literal blocks, a bar is text."""
     _indent_literal_blocks(lines)
+    _indented_as_literal(lines)
     literal: int | None = None
     for i, line in enumerate(lines):
         stripped = line.strip()
