@@ -16,6 +16,9 @@ from docs_pages import DOCS, ROOT, pages
 from perfsim.cli import build_parser, main
 
 README = ROOT / "README.md"
+#: Sphinx and its extensions warn one another of API changes to come while the site builds
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning",
+                                        "ignore::DeprecationWarning")
 
 
 class _Page(HTMLParser):

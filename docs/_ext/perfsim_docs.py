@@ -184,11 +184,11 @@ def _command_text(prog: str, parser: argparse.ArgumentParser, help_text: str,
 
 def cli_pages() -> tuple[str, dict[str, str]]:
     """``perfsim``'s usage, and one page per command by file name (the command's name); usage
-    lines wrapped at 100 columns whatever the terminal."""
+    lines wrapped at 80 columns whatever the terminal."""
     from perfsim.cli import build_parser
 
     columns = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "100"
+    os.environ["COLUMNS"] = "80"
     try:
         parser = build_parser()
         return parser.format_usage().strip(), {
