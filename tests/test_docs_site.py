@@ -4,6 +4,7 @@ no internal link broken, the generated pages complete; the README a newcomer's p
 from __future__ import annotations
 
 import html
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -125,6 +126,10 @@ def test_the_generated_pages_hold_every_metric_parameter_command_and_notebook(si
         if action.help != "show this help message and exit":
             for option in action.option_strings:
                 assert option in text("generated/cli/run.html"), option
+    # the search finds Chinese words, not only the English ones
+    index = (site / "searchindex.js").read_text(encoding="utf-8")
+    terms = json.loads(index[index.index("(") + 1:index.rindex(")")])["terms"]
+    assert {"压减", "自评表", "整改", "perfsim"} <= set(terms)
     for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         assert (site / "generated" / "examples" / f"{nb.stem}.html").exists(), nb.name
         assert f"generated/examples/{nb.stem}.html" in (site / "examples" / "index.html"
