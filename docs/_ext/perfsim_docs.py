@@ -320,7 +320,16 @@ def _on_builder_inited(app: Any) -> None:
 
 
 def setup(app: Any) -> dict[str, Any]:
+    import logging
+
     from pygments.lexers.special import TextLexer
+
+    try:  # the Chinese word splitter of the search index: quiet about loading its dictionary
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+    except ImportError:
+        pass
 
     app.connect("builder-inited", _on_builder_inited)
     app.connect("autodoc-process-docstring", bars_as_text)
