@@ -734,6 +734,9 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
      "在 self_evaluation.strategy 为 best_response 时必须为 0（各单位自行选择虚报幅度）"),
     (r"best_response needs grading cutoffs", "best_response 需要评级分数线"),
     (r"must be fixed or best", "必须是 fixed 或 best"),
+    # docs
+    (r"no documentation sources here", "这里没有文档源文件"),
+    (r"not installed", "未安装"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)
