@@ -63,8 +63,11 @@ def metrics_table() -> str:
     per_grade = len(registry(NATIONAL)) - len(FIXED)
     renamed = ", ".join(f"{code(old)} → {code(new)}" for old, new in RENAMED.items())
     return ("\n".join(rows) + "\n\n"
-            f"The {per_grade} metrics `count_<grade>` and `share_<grade>` exist for every grade "
-            "of the scenario's label set (shown here for the national set, 优 良 中 差). "
+            f"The {per_grade} per-grade metrics exist for the scenario's label set (shown here "
+            "for the national set, 优 良 中 差): `count_<grade>` and `share_<grade>` for every "
+            "grade, and `lifted_<grade>` (Monte Carlo only: the pile inflation puts at the "
+            "grade's line; `lifted_good` is the pile at 80 under the national cutoffs) for "
+            "every grade but the last. "
             f"Old names, refused with the new one: {renamed}; `n_<grade>` → `count_<grade>`.\n")
 
 
