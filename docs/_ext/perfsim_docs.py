@@ -108,7 +108,8 @@ def _allowed(c: Any) -> str:
 def parameters_table() -> str:
     """The one table of constraints, then the method choices, as Markdown."""
     from perfsim.model.constraints import CONSTRAINTS
-    from perfsim.model.params import CHOICES, GROUP_AGGREGATION, STRUCTURE_OPS
+    from perfsim.model.indicators import STRUCTURE_OPS
+    from perfsim.model.params import CHOICES, COMPOSITE_PARAMETER, GROUP_AGGREGATION
 
     rows = ["| 路径 path | 取值 accepts | 单位 unit | 可校准/敏感性 varied | 含义 meaning |",
             "|---|---|---|---|---|"]
@@ -128,7 +129,9 @@ def parameters_table() -> str:
             + "\n".join(rows) + "\n\n"
             "### 方法选择 Method choices\n\n"
             f"Discrete choices, set by a variant or drawn as discrete factors; also "
-            f"{code(GROUP_AGGREGATION + '<level-1 code>')} for one group's aggregation.\n\n"
+            f"{code(GROUP_AGGREGATION + '<group code>')} for one group's aggregation (level-1 "
+            f"or deeper) and {code(COMPOSITE_PARAMETER + '<method>.<parameter>')} for a "
+            "composite method's parameter (`composite.power_mean.p`).\n\n"
             + "\n".join(choices) + "\n\n"
             "### 结构操作 Structural operations\n\n"
             f"{ops} (see {{ref}}`structural-variants`).\n")
