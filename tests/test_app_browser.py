@@ -3,9 +3,9 @@ drives Debian's headless Chromium (never a browser Playwright downloads), upload
 example workbook, moves the 中 ratio from 15% to 20% and reads the savings the page shows,
 which must be the figure ``perfsim run ... --set linkage.ratio=0.2`` prints; a bad upload
 then shows the line ``perfsim validate`` gives for that file. The test takes a screenshot
-of the page (into the README's ``docs/images/app.png`` only with
-``PERFSIM_UPDATE_SCREENSHOTS=1``, so a test run never changes a tracked file) and stops the
-server with Ctrl-C (SIGINT).
+of the page (into ``docs/images/app.png``, which the README and docs/start/finance.md show,
+only with ``PERFSIM_UPDATE_SCREENSHOTS=1``, so a test run never changes a tracked file) and
+stops the server with Ctrl-C (SIGINT).
 
 Without Chromium the fixture runs ``scripts/install-browser`` (apt-get, as root or with
 passwordless sudo); if there is still none the test is skipped with a one-line reason.
