@@ -13,7 +13,7 @@ Only what is displayed is formatted: tables saved as CSV keep their raw numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,9 @@ MONEY_NAMES = frozenset({
     "wrong_cuts", "kept_by_poor", "target", "pool",
     "moved", "money_moved", "next_total", "budget_total", "idle", "idle_funds",
     "cut_total", "cancelled_total", "rewarded_total", "kept_total", "evaluation_cost",
-    "evaluation_cost_self", "evaluation_cost_recheck",
+    "evaluation_cost_self", "evaluation_cost_recheck", "postponed_total", "misgraded_money",
+    "misgraded_avoided", "pre_evaluation_saved", "monitoring_suspended", "monitoring_cleared",
+    "soft_targets_money",
 })
 #: Names that hold shares (fractions shown as percentages), besides ``share_*``, ``*_share``,
 #: ``*_ratio`` and ``*_rate``.
@@ -37,10 +39,30 @@ SHARE_NAMES = frozenset({
     "share", "ratio", "rate", "misgrading", "volatility", "top10_share", "linkage.ratio",
     "lost_share", "spot_check_share", "quota",
 })
-#: Names that hold counts, besides ``count_*``, ``*_count``, ``n_*`` and ``*_projects``.
+#: Names that hold counts or ranks (integers), besides ``count_*``, ``*_count``, ``n_*``,
+#: ``*_projects``, ``pre_evaluation_*`` counts and the ranks ``rank``, ``bod_rank`` and
+#: ``expert_rank`` (an *expected* rank, a mean, is a plain number).
 COUNT_NAMES = frozenset({
     "projects", "departments", "count", "n", "replications", "years", "year", "cells",
-    "changed", "misgraded",
+    "changed", "misgraded", "rank", "bod_rank", "expert_rank", "checks", "units_blacklisted",
+    "deposits_forfeited", "pre_evaluation_funded", "pre_evaluation_reduced",
+    "pre_evaluation_postponed", "pre_evaluation_rejected", "pre_evaluation_cut",
+    "pre_evaluation_wrong_rejects", "monitoring_target_failed", "excess", "missing",
+})
+#: The registries' units (:mod:`perfsim.kernel.metrics`, :mod:`perfsim.model.constraints`)
+#: and the kind of column each gives: a column declared in one of these units is shown so.
+UNIT_KINDS: dict[str, str] = {
+    "yuan": "money", "元": "money", "share": "share", "projects": "count", "units": "count",
+    "checks": "count", "count": "count", "rank": "count",
+}
+#: Columns of a long table (one row per metric, named in its ``metric`` column) that hold the
+#: row's metric's values, in that metric's unit: the mean and interval of a Monte Carlo, the
+#: one-year value, a target and what was achieved, Morris's elementary effects. Every other
+#: column has a unit of its own (a grid value, a rank, a count), never the row's.
+METRIC_VALUE_COLUMNS = frozenset({
+    "value", "one_year", "mean", "median", "p05", "p95", "5%", "95%", "sd", "std", "min",
+    "max", "target", "achieved", "mu", "mu_star", "mu_star_conf", "sigma", "no_noise",
+    "monte_carlo",
 })
 
 
@@ -143,32 +165,52 @@ def choose_unit(values: Iterable[float]) -> str:
     return "亿元" if m >= 1e8 else "万元" if m >= 1e4 else "元"
 
 
+def _decimals(values: np.ndarray, most: int) -> int:
+    """The fewest decimals (at most ``most``) that show every value of a column exactly:
+    0.02, 0.05 and 0.1 need two (``0.02 0.05 0.10``), an arbitrary fraction ``most``."""
+    for d in range(1, most):
+        if np.allclose(values, np.round(values, d), rtol=0.0, atol=1e-12):
+            return d
+    return most
+
+
 def _plain(column: pd.Series, decimals: int = 3) -> list[str]:
     """Other numbers: integers without decimals when every value of the column is whole,
-    otherwise every value with ``decimals`` decimals (so a column reads evenly)."""
+    otherwise every value with the same count of decimals — the fewest that show them all,
+    at most ``decimals`` — so a column reads evenly."""
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
     whole = bool(finite.size) and bool(np.all(finite == np.round(finite)))
     if whole or not pd.api.types.is_float_dtype(column):
         return [number(v, decimals) for v in column]
-    return ["—" if math.isnan(v) else number(v) if math.isinf(v) else decimal(v, decimals)
+    d = _decimals(finite, decimals) if finite.size else decimals
+    return ["—" if math.isnan(v) else number(v) if math.isinf(v) else decimal(v, d)
             for v in values]
 
 
+def unit_kind(unit: Any) -> str | None:
+    """The kind of column (``money``, ``share``, ``count``) a registry unit gives
+    (:data:`UNIT_KINDS`: ``yuan`` is money, ``share`` a share, ``projects`` a count), None for
+    another unit (points, staff-days, a correlation)."""
+    return UNIT_KINDS.get(unit.strip().lower()) if isinstance(unit, str) else None
+
+
 def _kinds(frame: pd.DataFrame, money: Iterable[str] | None, shares: Iterable[str] | None,
-           counts: Iterable[str] | None) -> dict[Any, str | None]:
+           counts: Iterable[str] | None, units: Mapping[Any, str] | None = None
+           ) -> dict[Any, str | None]:
     given = {**{c: "money" for c in money or ()}, **{c: "share" for c in shares or ()},
              **{c: "count" for c in counts or ()}}
     unknown = [c for c in given if c not in frame.columns]
     if unknown:
         raise KeyError(f"no column {unknown[0]!r} in the table")
+    declared = {c: unit_kind(u) for c, u in (units or {}).items() if c in frame.columns}
     kinds = {}
     for c in frame.columns:
         if c in given:
             kinds[c] = given[c]
         elif pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(
                 frame[c]):
-            kinds[c] = column_kind(c)
+            kinds[c] = declared[c] if c in declared else column_kind(c)
         else:
             kinds[c] = "text"
     return kinds
@@ -189,53 +231,88 @@ def _fmt(kind: str | None, unit: str) -> Any:
     return number
 
 
+def chinese_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each Chinese twin of a column (``grade_zh``, ``status_zh``) moved just before the
+    column it names (``grade``): Chinese first, English alongside."""
+    cols = list(frame.columns)
+    for c in list(cols):
+        if isinstance(c, str) and c.endswith("_zh") and c[:-3] in cols:
+            cols.remove(c)
+            cols.insert(cols.index(c[:-3]), c)
+    return frame[cols] if cols != list(frame.columns) else frame
+
+
 def display_frame(frame: pd.DataFrame, *, money: Iterable[str] | None = None,
                   shares: Iterable[str] | None = None, counts: Iterable[str] | None = None,
-                  unit: str | None = None, metric: str | None = "metric") -> pd.DataFrame:
-    """A frame of strings for display: money columns in ``unit`` (chosen by
-    :func:`choose_unit` over all the table's money when None) with the unit in their heading
-    (``budget (万元)``), shares as percentages, counts as integers, other numbers in fixed
-    notation. Columns not named in ``money``, ``shares`` or ``counts`` are classified by
-    :func:`column_kind`.
+                  unit: str | None = None, metric: str | None = "metric",
+                  units: Mapping[Any, str] | None = None,
+                  metric_values: Iterable[str] | None = None) -> pd.DataFrame:
+    """A frame of strings for display, one formatting rule per column: money columns in
+    ``unit`` (chosen by :func:`choose_unit` over all the table's money when None; never
+    another unit in the same table) with the unit in their heading (``budget (万元)``), shares
+    as percentages, counts and ranks as integers, other numbers in fixed notation with the
+    same decimals down a column. A column's kind comes from the column alone: named in
+    ``money``, ``shares`` or ``counts``; declared in ``units`` (column → a registry unit such
+    as ``yuan``, ``share`` or ``projects``, :func:`unit_kind`); otherwise inferred from its
+    name (:func:`column_kind`). Chinese twins (``grade_zh``) come before their columns.
 
     A long table with a ``metric`` column (one row per metric, e.g. ``savings`` and
-    ``share_excellent``) has its numeric columns formatted row by row according to the
-    metric; the unit is then shown in the metric's name (``savings (万元)``).
+    ``share_excellent``): only the columns that hold the metric's values —
+    ``metric_values``, by default those of :data:`METRIC_VALUE_COLUMNS` the table has
+    (``mean``, ``p05``, ``p95``, ...) — take each row's metric's unit; the money rows are
+    then named with the unit (``savings (万元)``). Every other column keeps its own unit.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"a pandas DataFrame is needed, not {type(frame).__name__}")
     if unit is not None and unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {unit!r}")
-    kinds = _kinds(frame, money, shares, counts)
+    frame = chinese_first(frame)
+    kinds = _kinds(frame, money, shares, counts, units)
     long = metric is not None and metric in frame.columns
-    row_kinds = None
-    if long:
-        row_kinds = frame[metric].map(column_kind)
+    row_kinds = frame[metric].map(column_kind) if long else None
+    if row_kinds is not None and not row_kinds.notna().any():
+        row_kinds = None
+    by_row: list[Any] = []
+    if row_kinds is not None:
+        named = set(METRIC_VALUE_COLUMNS if metric_values is None else metric_values)
+        by_row = [c for c in frame.columns if c in named and c != metric
+                  and kinds[c] != "text" and c not in set(money or ()) | set(shares or ())
+                  | set(counts or ()) | set(units or {})]
     amounts: list[float] = []
     for c, k in kinds.items():
-        if k == "money":
+        if k == "money" and c not in by_row:
             amounts.extend(frame[c].tolist())
     if row_kinds is not None:
-        for c, k in kinds.items():
-            if k is None:
-                amounts.extend(frame.loc[row_kinds == "money", c].tolist())
+        for c in by_row:
+            amounts.extend(frame.loc[row_kinds == "money", c].tolist())
     u = unit or choose_unit(amounts)
     out = pd.DataFrame(index=frame.index)
     for c, k in kinds.items():
-        if row_kinds is not None and k is None and row_kinds.notna().any():
-            out[c] = [_fmt(rk, u)(v) for rk, v in zip(row_kinds, frame[c], strict=True)]
+        if c in by_row:
+            assert row_kinds is not None
+            kinds_of_rows = row_kinds.to_numpy(dtype=object)
+            shown = np.array([_fmt(rk, u)(v) if isinstance(rk, str) else ""
+                              for rk, v in zip(kinds_of_rows, frame[c], strict=True)],
+                             dtype=object)
+            other = np.array([not isinstance(rk, str) for rk in kinds_of_rows])
+            names = frame[metric].to_numpy(dtype=object)
+            for m in pd.unique(names[other]):  # other numbers: evenly, metric by metric
+                rows = other & (names == m)
+                shown[rows] = _plain(frame[c][rows])
+            out[c] = list(shown)
         elif k is None:
             out[c] = _plain(frame[c])
         else:
             out[c] = frame[c].map(_fmt(k, u))
-    if row_kinds is not None and (row_kinds == "money").any():
+    if row_kinds is not None and by_row and (row_kinds == "money").any():
         out[metric] = [f"{m} ({u})" if rk == "money" else m
                        for m, rk in zip(frame[metric], row_kinds, strict=True)]
         if "unit" in frame.columns:  # the unit a long table names for each metric
             out["unit"] = [u if rk == "money" else v
                            for v, rk in zip(frame["unit"], row_kinds, strict=True)]
     out.index = _index(frame.index, u)
-    return out.rename(columns={c: f"{c} ({u})" for c, k in kinds.items() if k == "money"})
+    return out.rename(columns={c: f"{c} ({u})" for c, k in kinds.items()
+                               if k == "money" and c not in by_row})
 
 
 def _index(index: pd.Index, unit: str) -> pd.Index:
@@ -254,11 +331,11 @@ def _index(index: pd.Index, unit: str) -> pd.Index:
 
 
 #: Chinese names put before perfsim's column names in tables shown to people (Chinese first,
-#: English alongside); a column not listed keeps its English name.
+#: English alongside), one name per column; a column not listed keeps its English name.
 HEADINGS_ZH = {
     "project_id": "项目编号", "department": "部门", "score": "得分", "true_score": "真实得分",
     "grade": "等级", "grade_zh": "等级(中文)", "projects": "项目数", "budget": "本年预算",
-    "kept": "保留", "cut": "压减", "cancelled": "取消", "rewarded": "奖励", "reward": "奖励",
+    "kept": "保留", "cut": "压减", "cancelled": "取消", "rewarded": "奖励", "reward": "再分配奖励",
     "next_budget": "下年预算", "change": "增减", "net": "净变动", "status": "处理",
     "multiplier": "调整系数", "variant": "方案", "metric": "指标", "year": "年",
     "mean": "均值", "budget_total": "预算合计", "cut_total": "压减合计",
@@ -282,6 +359,8 @@ HEADINGS_ZH = {
     "bod_score": "最有利权重得分", "bod_rank": "最有利权重排名", "expert_score": "原权重得分",
     "expert_rank": "原权重排名", "expected_rank": "期望排名", "rank1": "排名第一概率",
     "top_share": "进入前列概率", "expected_in_top": "期望进入前列项目数",
+    "parameter": "参数", "rank": "排名", "p05": "5%分位", "p95": "95%分位", "unit": "单位",
+    "meaning": "含义", "status_zh": "处理(中文)",
 }
 
 

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -125,10 +125,10 @@ fig = plots.line_chart(noise[noise["metric"] == "misgrading"], NOISE, "mean",
                        source=f"{SOURCE}; {replications} replications, 5-95% band")
 nb.save_figure(fig, "misgrading_by_noise", output_dir)
 fig = plots.line_chart(noise[noise["metric"] == "wrong_cuts"], NOISE, "mean",
-                       low="p05", high="p95", scale=1e6,
+                       low="p05", high="p95", scale=1e4,
                        title="误减资金 Money wrongly cut from projects that deserve 优/良",
                        xlabel="自评噪声 self-evaluation noise (sd, share of points)",
-                       ylabel="误减金额 wrong cuts (百万元, million yuan)",
+                       ylabel="误减金额 wrong cuts (万元, 10,000 yuan)",
                        source=f"{SOURCE}; {replications} replications, 5-95% band")
 nb.save_figure(fig, "wrong_cuts_by_noise", output_dir)
 nb.show(noise)

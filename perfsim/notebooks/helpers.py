@@ -20,6 +20,8 @@ import pandas as pd
 from perfsim import numbers
 from perfsim.errors import InputError
 from perfsim.io import PROJECT_ROOT, safe_name, write_csv
+from perfsim.kernel.metrics import FIXED
+from perfsim.model.constraints import constraint
 
 INPUTS_LOG = ".inputs.jsonl"  # files a run's notebook named with input_path, for its manifest
 
@@ -91,8 +93,27 @@ def show(table: Any, *, money: Any = None, shares: Any = None, counts: Any = Non
                          problem="must be a pandas DataFrame")
     if columns is not None:
         table = table[[c for c in columns if c in table.columns] or list(table.columns)]
-    shown = numbers.display_frame(table, money=money, shares=shares, counts=counts, unit=unit)
+    shown = numbers.display_frame(table, money=money, shares=shares, counts=counts, unit=unit,
+                                  units=declared_units(table.columns))
     return numbers.zh_headings(shown)
+
+
+def declared_units(columns: Sequence[Any]) -> dict[Any, str]:
+    """The unit each column declares in perfsim's registries: a parameter by its YAML path
+    (``linkage.rectification.probability``: share; ``linkage.coverage.min_budget``: yuan —
+    :data:`perfsim.model.constraints.CONSTRAINTS`) and a metric by its name (``wrong_cuts``:
+    yuan — :data:`perfsim.kernel.metrics.FIXED`). Columns they do not declare are left out."""
+    units: dict[Any, str] = {}
+    for c in columns:
+        if not isinstance(c, str):
+            continue
+        if c in FIXED:
+            units[c] = FIXED[c].unit
+        elif "." in c:
+            declared = constraint(c)
+            if declared is not None and declared.unit:
+                units[c] = declared.unit
+    return units
 
 
 def save_figure(fig: Any, name: str, output_dir: str | os.PathLike[str] = "", *,
@@ -111,21 +132,23 @@ def save_figure(fig: Any, name: str, output_dir: str | os.PathLike[str] = "", *,
 
 def answer(show: bool, *items: Any, text: str | None = None) -> Any:
     """For exercises: when ``show`` is true, display ``text`` (Markdown, the explanation) and
-    return ``items`` (tables, figures) so that the notebook shows them; otherwise return a short
-    note that the answer is hidden, closing any figure among the items so it does not display.
-    With one item it is returned as is."""
+    each of ``items`` (tables, figures) in turn, and return None, so that the cell shows them
+    and nothing else (no tuple of their reprs); otherwise return a short note that the answer
+    is hidden, closing any figure among the items so it does not display."""
+    figures = [item for item in items if hasattr(item, "savefig")]
     if show:
+        from IPython.display import Markdown, display
+
         if text:
-            from IPython.display import Markdown, display
-
             display(Markdown(text))
-        return items[0] if len(items) == 1 else (items or None)
-    for item in items:
-        if hasattr(item, "savefig"):
-            import matplotlib.pyplot as plt
+        for item in items:
+            display(item)
+    if figures:  # shown above (or hidden): not again by the inline backend
+        import matplotlib.pyplot as plt
 
-            plt.close(item)
-    return HIDDEN
+        for fig in figures:
+            plt.close(fig)
+    return None if show else HIDDEN
 
 
 HIDDEN = "答案已隐藏 answer hidden: run with -p show_answers true"

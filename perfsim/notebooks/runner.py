@@ -276,10 +276,14 @@ def kernel_environment() -> dict[str, str]:
 
 #: Cell tags the reports act on. ``answer``: an exercise's answer (its prose, tables,
 #: figures), left out of a hand-out — a run with ``show_answers`` false — in the HTML and in
-#: the executed notebook saved beside it. ``interactive``: widgets, which need a live kernel;
+#: the executed notebook saved beside it; a summary that gives the answers away is tagged so
+#: too. ``interactive``: widgets, which need a live kernel;
 #: the HTML shows a note in place of their output.
 ANSWER_TAG = "answer"
 INTERACTIVE_TAG = "interactive"
+#: ``trainer``: a note for the trainer (how to make the hand-out, that the default run is the
+#: key), left out of a hand-out without a trace.
+TRAINER_TAG = "trainer"
 HIDDEN_ANSWER = "*答案已隐藏（讲义版）。— The answer is hidden in this hand-out.*"
 INTERACTIVE_NOTE = ("*此处是交互面板：请在 JupyterLab 中打开本笔记本，或运行 `perfsim app`。"
                     "— An interactive panel: open this notebook in JupyterLab, or run "
@@ -292,7 +296,8 @@ def _tags(cell: Any) -> set[str]:
 
 def hand_out(notebook: Path) -> None:
     """Turn an executed notebook into a hand-out in place: each run of consecutive cells
-    tagged ``answer`` (sources and outputs) becomes one note that the answer is hidden, and
+    tagged ``answer`` (sources and outputs) becomes one note that the answer is hidden, the
+    trainer's notes (tagged ``trainer``) go, and
     the interactive cells lose their outputs and the saved widget state (the numbers they
     showed): a trainee runs them afresh."""
     import nbformat
@@ -301,6 +306,8 @@ def hand_out(notebook: Path) -> None:
     nb.metadata.pop("widgets", None)  # the widgets' saved state holds the numbers they showed
     cells: list[Any] = []
     for cell in nb.cells:
+        if TRAINER_TAG in _tags(cell):
+            continue
         if INTERACTIVE_TAG in _tags(cell):
             cell.outputs = []
         if ANSWER_TAG not in _tags(cell):
