@@ -23,6 +23,7 @@ from perfsim.cli import (
     checks,
     diagnose,
     estimate,
+    help_zh,
     importer,
     notebooks,
     report,
@@ -84,4 +85,4 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     for command in COMMANDS:
         command.add(sub)
-    return p
+    return help_zh.apply(p)  # Chinese first, English alongside, for every command
