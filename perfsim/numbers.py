@@ -37,7 +37,8 @@ MONEY_NAMES = frozenset({
 #: ``*_ratio`` and ``*_rate``.
 SHARE_NAMES = frozenset({
     "share", "ratio", "rate", "misgrading", "volatility", "top10_share", "linkage.ratio",
-    "lost_share", "spot_check_share", "quota",
+    "lost_share", "spot_check_share", "quota", "recheck_coverage", "self_evaluation_coverage",
+    "soft_targets_rewarded",
 })
 #: Names that hold counts or ranks (integers), besides ``count_*``, ``*_count``, ``n_*``,
 #: ``*_projects``, ``pre_evaluation_*`` counts and the ranks ``rank``, ``bod_rank`` and

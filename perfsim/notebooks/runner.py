@@ -25,6 +25,7 @@ relative to the project root.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import os
 import re
@@ -182,7 +183,7 @@ def run_notebook(name: str, parameters: Mapping[str, Any] | None = None, *,
         if out_nb.exists():
             if not answers:
                 hand_out(out_nb)
-            _write_html(out_nb, tmp / f"{path.stem}.html", not code)
+            _write_html(out_nb, tmp / f"{path.stem}.html", not code, overrides)
         card = notebook_card(path)
         manifest = run_manifest(
             tmp, run_id=run_id, notebook=path, status=status, error=error,
@@ -320,7 +321,8 @@ def hand_out(notebook: Path) -> None:
     nbformat.write(nb, notebook)
 
 
-def _write_html(notebook: Path, html_path: Path, no_code: bool) -> None:
+def _write_html(notebook: Path, html_path: Path, no_code: bool,
+                overrides: Mapping[str, Any] | None = None) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -329,6 +331,11 @@ def _write_html(notebook: Path, html_path: Path, no_code: bool) -> None:
     if no_code:  # a reader without code sees neither the parameters nor papermill's cell
         nb.cells = [c for c in nb.cells
                     if not {"parameters", "injected-parameters"} & _tags(c)]
+    else:  # the parameters once, as the run used them: no papermill "# Parameters" cell
+        for cell in nb.cells:
+            if "parameters" in _tags(cell):
+                cell.source = with_values(cell.source, overrides or {})
+        nb.cells = [c for c in nb.cells if "injected-parameters" not in _tags(c)]
     cells: list[Any] = []
     for cell in nb.cells:  # widgets do not live in a static page: a note instead
         if INTERACTIVE_TAG in _tags(cell):
@@ -342,6 +349,26 @@ def _write_html(notebook: Path, html_path: Path, no_code: bool) -> None:
                             **OFFLINE_URLS)
     body, _ = exporter.from_notebook_node(nb)
     html_path.write_text(offline_html(body), encoding="utf-8")
+
+
+def with_values(source: str, values: Mapping[str, Any]) -> str:
+    """A parameters cell's code with the assignments of ``values`` (name → value) written in
+    place of the defaults, each line's comment kept: what a report shows as its parameters."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.splitlines()
+    for node in reversed(tree.body):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id in values):
+            continue
+        name = node.targets[0].id
+        last = lines[node.end_lineno - 1]
+        rest = last[node.end_col_offset:]
+        comment = rest if rest.strip().startswith("#") else ""
+        lines[node.lineno - 1:node.end_lineno] = [f"{name} = {values[name]!r}{comment}"]
+    return "\n".join(lines)
 
 
 #: nbconvert's HTMLExporter loads require.js, MathJax, Mermaid and the widget manager from
