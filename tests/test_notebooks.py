@@ -598,10 +598,12 @@ def test_input_path_resolves_against_the_project_and_records_the_file(tmp_path):
         notebooks.input_path("datasets/nope.yaml")
 
 
-def test_answer_shows_or_hides():
+def test_answer_shows_or_hides(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
     df = pd.DataFrame({"a": [1]})
-    assert notebooks.answer(True, df) is df
-    assert notebooks.answer(False, df) == notebooks.HIDDEN
+    assert notebooks.answer(True, df) is None and shown == [df]  # displayed, no repr
+    assert notebooks.answer(False, df) == notebooks.HIDDEN and shown == [df]
 
 
 def test_find_notebook_by_number_stem_or_file():
