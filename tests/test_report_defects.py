@@ -133,3 +133,15 @@ def test_reward_and_rewarded_have_their_own_chinese():
     assert zh["reward"] != zh["rewarded"]
     named = [c for c in zh if c not in ("variant", "policy")]
     assert len({zh[c] for c in named}) == len(named)  # one Chinese name per column
+
+
+def test_variants_are_shown_by_the_yaml_paths_they_set():
+    """Notebook 03 lists its rules as a table of YAML paths and values, not a dict's repr."""
+    table = nb.changes_table({
+        "a": {"linkage": {"rule": "grade_table", "multipliers": {"excellent": 1.2}}},
+        "b": {"simulation.self_evaluation.noise": 0.05, "grading": {"cutoffs": [90, 80, 60]}}})
+    assert table.values.tolist() == [
+        ["a", "linkage.rule", '"grade_table"'],
+        ["a", "linkage.multipliers.excellent", "1.2"],
+        ["b", "simulation.self_evaluation.noise", "0.05"],
+        ["b", "grading.cutoffs", "[90, 80, 60]"]]

@@ -41,8 +41,6 @@ escalation_years = 2  # consecutive 差 grades before a project is cancelled (0:
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
-import json
-
 import perfsim
 from perfsim import notebooks as nb
 from perfsim.present import plots
@@ -64,9 +62,7 @@ rules = {
         "rule": "score_curve", "points": [[0, 0], [60, 0.8], [80, 1.0], [100, 1.1]],
         "floor": 0.8}},
 }
-for name, changes in rules.items():  # each rule by the YAML paths it sets
-    print(f"{name}: " + "; ".join(f"linkage.{key} = {json.dumps(value, ensure_ascii=False)}"
-                                  for key, value in changes["linkage"].items()))
+nb.show(nb.changes_table(rules))  # each rule by the YAML paths it sets
 
 # %% [markdown]
 # ## 1. One year under six rules (单年比较)

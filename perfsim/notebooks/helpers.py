@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,28 @@ def declared_units(columns: Sequence[Any]) -> dict[Any, str]:
             if declared is not None and declared.unit:
                 units[c] = declared.unit
     return units
+
+
+def changes_table(variants: Mapping[str, Mapping[str, Any] | None]) -> pd.DataFrame:
+    """Variants (name → changes, as :func:`perfsim.run.variants.year_variants` takes them) as
+    a table a reader takes in: one row per variant and parameter, the parameter named by its
+    YAML path (a nested block is spelled out: ``linkage.multipliers.excellent``), the value
+    as written in a scenario file."""
+    rows: list[dict[str, str]] = []
+
+    def walk(name: str, prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping) and value:
+            for key, inner in value.items():
+                walk(name, f"{prefix}.{key}" if prefix else str(key), inner)
+        elif not prefix:  # a variant that changes nothing: the scenario as it is
+            rows.append({"variant": name, "parameter": "—", "value": "情景原样 as in the scenario"})
+        else:
+            rows.append({"variant": name, "parameter": prefix,
+                         "value": json.dumps(value, ensure_ascii=False)})
+
+    for name, changes in variants.items():
+        walk(str(name), "", dict(changes or {}))
+    return pd.DataFrame(rows, columns=["variant", "parameter", "value"])
 
 
 def save_figure(fig: Any, name: str, output_dir: str | os.PathLike[str] = "", *,
