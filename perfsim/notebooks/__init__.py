@@ -24,6 +24,6 @@ from perfsim.notebooks.helpers import (
     show,
 )
 
-__all__ = ["HIDDEN", "answer", "answers_dir", "attempt", "changes_table", "cutoffs", "departments_in",
-           "input_path", "needs_measurements", "output_path", "save_figure", "save_table",
-           "show"]
+__all__ = ["HIDDEN", "answer", "answers_dir", "attempt", "changes_table", "cutoffs",
+           "departments_in", "input_path", "needs_measurements", "output_path", "save_figure",
+           "save_table", "show"]
