@@ -31,7 +31,7 @@ MONEY_NAMES = frozenset({
     "cut_total", "cancelled_total", "rewarded_total", "kept_total", "evaluation_cost",
     "evaluation_cost_self", "evaluation_cost_recheck", "postponed_total", "misgraded_money",
     "misgraded_avoided", "pre_evaluation_saved", "monitoring_suspended", "monitoring_cleared",
-    "soft_targets_money",
+    "soft_targets_money", "money_gained", "money_lost", "net_change", "expected_gain",
 })
 #: Names that hold shares (fractions shown as percentages), besides ``share_*``, ``*_share``,
 #: ``*_ratio`` and ``*_rate``.
@@ -41,14 +41,15 @@ SHARE_NAMES = frozenset({
     "soft_targets_rewarded",
 })
 #: Names that hold counts or ranks (integers), besides ``count_*``, ``*_count``, ``n_*``,
-#: ``*_projects``, ``pre_evaluation_*`` counts and the ranks ``rank``, ``bod_rank`` and
-#: ``expert_rank`` (an *expected* rank, a mean, is a plain number).
+#: ``projects_*`` and ``*_projects``: the ranks ``rank``, ``bod_rank`` and ``expert_rank`` (an
+#: *expected* rank, a mean, is a plain number) and the registry's counts.
 COUNT_NAMES = frozenset({
     "projects", "departments", "count", "n", "replications", "years", "year", "cells",
     "changed", "misgraded", "rank", "bod_rank", "expert_rank", "checks", "units_blacklisted",
     "deposits_forfeited", "pre_evaluation_funded", "pre_evaluation_reduced",
     "pre_evaluation_postponed", "pre_evaluation_rejected", "pre_evaluation_cut",
     "pre_evaluation_wrong_rejects", "monitoring_target_failed", "excess", "missing",
+    "changed_grade", "departments_gaining", "departments_losing",
 })
 #: The registries' units (:mod:`perfsim.kernel.metrics`, :mod:`perfsim.model.constraints`)
 #: and the kind of column each gives: a column declared in one of these units is shown so.
@@ -77,7 +78,7 @@ def column_kind(name: Any) -> str | None:
         return "p"
     if n.startswith("r_"):  # a correlation (r_total: with the total score)
         return None
-    if n in COUNT_NAMES or n.startswith(("count_", "n_")) or n.endswith(("_count",
+    if n in COUNT_NAMES or n.startswith(("count_", "n_", "projects_")) or n.endswith(("_count",
                                                                          "_projects")):
         return "count"
     if n in SHARE_NAMES or n.startswith("share_") or n.endswith(("_share", "_ratio", "_rate",

@@ -190,3 +190,20 @@ def test_grades_by_variant_chinese_first(small):
     assert zh == en - 1
     check_table(v.by_grade.drop(columns=["grade_zh"]), {"share": "share"})
     check_table(v.totals)
+
+
+def test_the_weighting_comparison_in_its_units():
+    """Notebook 01's scheme summary: money gained, lost and the net change in the table's
+    money unit (they printed as ``253,259,190.623``), projects per grade and departments as
+    counts."""
+    raw = pd.DataFrame({"scheme": ["expert", "equal"], "projects_excellent": [10, 12],
+                        "changed_grade": [0, 7], "next_budget": [2.4e9, 2.35e9],
+                        "departments_gaining": [0, 3], "money_gained": [0.0, 253259190.623],
+                        "money_lost": [0.0, 3.0e8], "net_change": [0.0, -4.674e7]})
+    kinds = {"projects_excellent": "count", "changed_grade": "count",
+             "departments_gaining": "count", "next_budget": "money", "money_gained": "money",
+             "money_lost": "money", "net_change": "money"}
+    check_table(raw, kinds)
+    shown = nb.show(raw)
+    gained = [c for c in shown.columns if "money_gained" in c][0]
+    assert gained.endswith("(亿元)") and shown[gained].tolist() == ["0.00", "2.53"]

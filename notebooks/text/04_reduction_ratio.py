@@ -162,7 +162,7 @@ side = variants.one_year_and_monte_carlo(year, noisy, [
     "share_poor"], sc.grading.labels)
 side.insert(4, "no_noise", exact.replications.loc[0, side["metric"]].to_numpy(dtype=float))
 nb.save_table(side, "one_year_and_monte_carlo", output_dir)
-nb.show(side)
+nb.show(side.drop(columns=["meaning"]))  # each metric's meaning: in the saved table
 
 # %% [markdown]
 # ## 6. 误减 — Good projects cut by mistake
