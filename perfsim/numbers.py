@@ -51,11 +51,16 @@ COUNT_NAMES = frozenset({
     "pre_evaluation_wrong_rejects", "monitoring_target_failed", "excess", "missing",
     "changed_grade", "departments_gaining", "departments_losing",
 })
+#: Money per something (yuan per point), shown in yuan with two decimals — never in the
+#: table's money unit — with the unit in the heading: name → unit.
+RATE_NAMES: dict[str, str] = {"inflation_payoff": "元/分",
+                              "cost_per_misgraded_yuan_avoided": "元/元"}
 #: The registries' units (:mod:`perfsim.kernel.metrics`, :mod:`perfsim.model.constraints`)
 #: and the kind of column each gives: a column declared in one of these units is shown so.
 UNIT_KINDS: dict[str, str] = {
     "yuan": "money", "元": "money", "share": "share", "projects": "count", "units": "count",
-    "checks": "count", "count": "count", "rank": "count",
+    "checks": "count", "count": "count", "rank": "count", "yuan per point": "rate",
+    "yuan per yuan": "rate",
 }
 #: Columns of a long table (one row per metric, named in its ``metric`` column) that hold the
 #: row's metric's values, in that metric's unit: the mean and interval of a Monte Carlo, the
@@ -69,8 +74,9 @@ METRIC_VALUE_COLUMNS = frozenset({
 
 
 def column_kind(name: Any) -> str | None:
-    """``"money"``, ``"share"``, ``"count"``, ``"p"`` (a p-value) or None (another number, or
-    not a number) for a column or metric name used in perfsim's tables."""
+    """``"money"``, ``"share"``, ``"count"``, ``"rate"`` (yuan per something, :data:`RATE_NAMES`),
+    ``"p"`` (a p-value) or None (another number, or not a number) for a column or metric name
+    used in perfsim's tables."""
     if not isinstance(name, str):
         return None
     n = name.strip().lower()
@@ -84,6 +90,8 @@ def column_kind(name: Any) -> str | None:
     if n in SHARE_NAMES or n.startswith("share_") or n.endswith(("_share", "_ratio", "_rate",
                                                                  ".share", ".ratio")):
         return "share"
+    if n in RATE_NAMES:
+        return "rate"
     if n in MONEY_NAMES or n.endswith(("_total", "_yuan")):
         return "money"
     return None
@@ -99,6 +107,8 @@ def yuan(x: float, unit: str = "元", decimals: int = 2) -> str:
     if _missing(x):
         return "—"
     v = float(x) / UNITS[unit]
+    if math.isinf(v):
+        return "∞" if v > 0 else "-∞"
     return f"{v + 0.0:,.{decimals}f}" if round(v, decimals) != 0 else f"{0:.{decimals}f}"
 
 
@@ -221,6 +231,8 @@ def _kinds(frame: pd.DataFrame, money: Iterable[str] | None, shares: Iterable[st
 def _fmt(kind: str | None, unit: str) -> Any:
     if kind == "money":
         return lambda v: yuan(v, unit)
+    if kind == "rate":
+        return lambda v: yuan(v, "元")
     if kind == "share":
         return percent
     if kind == "count":
@@ -306,15 +318,18 @@ def display_frame(frame: pd.DataFrame, *, money: Iterable[str] | None = None,
             out[c] = _plain(frame[c])
         else:
             out[c] = frame[c].map(_fmt(k, u))
-    if row_kinds is not None and by_row and (row_kinds == "money").any():
-        out[metric] = [f"{m} ({u})" if rk == "money" else m
-                       for m, rk in zip(frame[metric], row_kinds, strict=True)]
+    if row_kinds is not None and by_row and row_kinds.isin(["money", "rate"]).any():
+        out[metric] = [f"{m} ({u})" if rk == "money" else
+                       f"{m} ({RATE_NAMES.get(str(m).strip().lower(), '元')})" if rk == "rate"
+                       else m for m, rk in zip(frame[metric], row_kinds, strict=True)]
         if "unit" in frame.columns:  # the unit a long table names for each metric
             out["unit"] = [u if rk == "money" else v
                            for v, rk in zip(frame["unit"], row_kinds, strict=True)]
     out.index = _index(frame.index, u)
-    return out.rename(columns={c: f"{c} ({u})" for c, k in kinds.items()
-                               if k == "money" and c not in by_row})
+    return out.rename(columns={c: f"{c} ({u})" if k == "money" else
+                               f"{c} ({RATE_NAMES.get(str(c).strip().lower(), '元')})"
+                               for c, k in kinds.items()
+                               if k in ("money", "rate") and c not in by_row})
 
 
 def _index(index: pd.Index, unit: str) -> pd.Index:

@@ -40,7 +40,7 @@ def registry_kind(name: str) -> str | None:
         c = constraint(name) if "." in name else None
         unit = c.unit if c is not None else None
     return {"yuan": "money", "share": "share", "projects": "count", "units": "count",
-            "checks": "count"}.get(unit or "")
+            "checks": "count", "yuan per point": "rate", "yuan per yuan": "rate"}.get(unit or "")
 
 
 def _num(text: str) -> float:
@@ -55,6 +55,9 @@ def check_cell(raw: float, shown: str, kind: str | None, unit: str | None, where
         assert unit in MONEY_UNITS, where
         assert re.fullmatch(r"-?[\d,]+\.\d\d", shown), (where, shown)
         assert _num(shown) == pytest.approx(raw / MONEY_UNITS[unit], abs=0.006), (where, shown)
+    elif kind == "rate":  # yuan per point: in yuan, whatever the table's money unit
+        assert re.fullmatch(r"-?[\d,]+\.\d\d", shown), (where, shown)
+        assert _num(shown) == pytest.approx(raw, abs=0.006), (where, shown)
     elif kind == "share":
         assert re.fullmatch(r"-?[\d,]+\.\d%", shown), (where, shown)
         assert _num(shown) == pytest.approx(raw * 100, abs=0.06), (where, shown)
@@ -115,7 +118,8 @@ def test_every_money_metric_is_known_to_the_formatter():
     share, each count (of projects, units, checks) a count."""
     for name, metric in mx.registry(NATIONAL).items():
         expected = {"yuan": "money", "share": "share", "projects": "count", "units": "count",
-                    "checks": "count"}.get(metric.unit)
+                    "checks": "count", "yuan per point": "rate",
+                    "yuan per yuan": "rate"}.get(metric.unit)
         if expected is not None:
             assert numbers.column_kind(name) == expected, (name, metric.unit)
 
@@ -207,3 +211,21 @@ def test_the_weighting_comparison_in_its_units():
     shown = nb.show(raw)
     gained = [c for c in shown.columns if "money_gained" in c][0]
     assert gained.endswith("(亿元)") and shown[gained].tolist() == ["0.00", "2.53"]
+
+
+def test_check_designs_in_their_units():
+    """Notebook 06's Pareto front: the share checked as a percentage, the penalty in points,
+    checks as a count, cost and wrong cuts in the table's money unit, the inflation payoff in
+    元 per point (it printed ``5,787.864`` with no unit)."""
+    raw = pd.DataFrame({
+        "simulation.spot_check.share": [0.0, 0.144, 0.288],
+        "simulation.spot_check.selection": ["random", "near_cutoffs", "largest_budget"],
+        "simulation.spot_check.inflation_penalty": [0.0, 10.0, 5.0],
+        "checks": [0, 500, 1000], "evaluation_cost_recheck": [0.0, 1.5e6, 3.0e6],
+        "inflation_payoff": [5787.864, -637.119, 319.685],
+        "wrong_cuts": [1.3437e7, 1.0002e8, 7.2887e7]})
+    check_table(raw, {"simulation.spot_check.inflation_penalty": None})
+    shown = nb.show(raw)
+    payoff = [c for c in shown.columns if "inflation_payoff" in c][0]
+    assert payoff.endswith("(元/分)")
+    assert shown[payoff].tolist() == ["5,787.86", "-637.12", "319.69"]
