@@ -377,7 +377,12 @@ HEADINGS_ZH = {
     "expert_rank": "原权重排名", "expected_rank": "期望排名", "rank1": "排名第一概率",
     "top_share": "进入前列概率", "expected_in_top": "期望进入前列项目数",
     "parameter": "参数", "rank": "排名", "p05": "5%分位", "p95": "95%分位", "unit": "单位",
-    "meaning": "含义", "status_zh": "处理(中文)",
+    "meaning": "含义", "status_zh": "处理(中文)", "postponed": "暂缓", "recovered": "监控收回",
+    "recovered_unrectified": "未整改收回", "share": "占比", "share_lost": "减少占预算比例",
+    "gap": "差距", "width": "窗口宽度", "below": "线下项目数", "above": "线上项目数",
+    "precondition_failures": "前置条件未满足项目数", "mu": "平均效应 μ",
+    "mu_star": "平均绝对效应 μ*", "sigma": "效应标准差 σ", "mu_star_conf": "μ*区间半宽",
+    "lever": "政策工具",
 }
 
 

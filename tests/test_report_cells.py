@@ -229,3 +229,15 @@ def test_check_designs_in_their_units():
     payoff = [c for c in shown.columns if "inflation_payoff" in c][0]
     assert payoff.endswith("(元/分)")
     assert shown[payoff].tolist() == ["5,787.86", "-637.12", "319.69"]
+
+
+def test_a_ratio_of_counts_declared_as_no_share():
+    """Notebook 02's bunching table: above ÷ below is a ratio around 1 (1.271), not 127.1%."""
+    bunch = studies.line_counts(np.array([79.0, 80.5, 81.0, 81.5, 89.0, 90.5]), [90, 80],
+                                width=2.0)
+    shown = nb.show(bunch, units={"ratio": "times"})
+    ratio = [c for c in shown.columns if c.endswith("ratio")][0]
+    expected = [above / below for above, below in zip(bunch["above"], bunch["below"],
+                                                      strict=True)]
+    assert [float(v) for v in shown[ratio]] == pytest.approx(expected, abs=0.001)
+    assert not any(v.endswith("%") for v in shown[ratio])

@@ -74,7 +74,7 @@ fig = plots.histogram(year.allocations["score"], bins=80, lines=cutoffs,
 nb.save_figure(fig, "score_distribution", output_dir)
 bunch = studies.line_counts(year.allocations["score"], cutoffs, width=bunching_width)
 nb.save_table(bunch, "bunching", output_dir)
-nb.show(bunch)
+nb.show(bunch, units={"ratio": "times"})  # above ÷ below: a ratio of counts, not a share
 
 # %% [markdown]
 # ## 2. Cutoffs, quotas and forced distributions (配额与强制分布)

@@ -80,21 +80,26 @@ def save_table(table: Any, name: str, output_dir: str | os.PathLike[str] = "", *
 
 
 def show(table: Any, *, money: Any = None, shares: Any = None, counts: Any = None,
-         unit: str | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
+         unit: str | None = None, columns: Sequence[str] | None = None,
+         units: Mapping[str, str] | None = None) -> pd.DataFrame:
     """A results table as finance staff read it, for a notebook cell to display: money with
     thousands separators in 元, 万元 or 亿元 (one unit per table, named in the headings), shares
     as percentages, counts as integers, never scientific notation
     (:func:`perfsim.numbers.display_frame`), headings Chinese first
     (:func:`perfsim.numbers.zh_headings`). Only the display is formatted; save the
     raw table with :func:`save_table`. ``columns``: the columns shown, those the table has
-    (a note from :func:`attempt` shows as it is)."""
+    (a note from :func:`attempt` shows as it is). A column's unit is declared by the
+    registries (:func:`declared_units`) or in ``units`` (column → unit, e.g. ``{"ratio":
+    "times"}`` for a ratio of counts that is no share)."""
     if not isinstance(table, pd.DataFrame):
         raise InputError(field="table", value=type(table).__name__,
                          problem="must be a pandas DataFrame")
     if columns is not None:
         table = table[[c for c in columns if c in table.columns] or list(table.columns)]
     shown = numbers.display_frame(table, money=money, shares=shares, counts=counts, unit=unit,
-                                  units=declared_units(table.columns))
+                                  units={**declared_units(table.columns),
+                                         **{c: u for c, u in (units or {}).items()
+                                            if c in table.columns}})
     return numbers.zh_headings(shown)
 
 
