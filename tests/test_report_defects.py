@@ -145,3 +145,23 @@ def test_variants_are_shown_by_the_yaml_paths_they_set():
         ["a", "linkage.multipliers.excellent", "1.2"],
         ["b", "simulation.self_evaluation.noise", "0.05"],
         ["b", "grading.cutoffs", "[90, 80, 60]"]]
+
+
+def test_the_console_shows_the_inflation_payoff_in_yuan_per_point(capsys):
+    """``perfsim run --replications``: the payoff is money per point, two decimals (it
+    printed three, as a plain number)."""
+    from types import SimpleNamespace
+
+    from perfsim.present import report
+
+    keys = [k for k, *_ in report._MC_LINES] + [k for k, *_ in report._MC_WHEN]
+    entry = {"year": 1, "mean": 0.0, "p05": 0.0, "p95": 0.0}
+    metrics = {k: [dict(entry)] for k in keys}
+    metrics["inflation_payoff"] = [{"year": 1, "mean": 5787.864, "p05": -637.119,
+                                    "p95": 12345.6789}]
+    result = SimpleNamespace(summary={"scenario": "s", "seed": 1, "replications": 2,
+                                      "years": 1, "projects": 3, "metrics": metrics})
+    report.print_monte_carlo(result)
+    line = [ln for ln in capsys.readouterr().out.splitlines() if "inflation payoff" in ln][0]
+    assert "元/分" in line
+    assert "5,787.86" in line and "-637.12" in line and "12,345.68" in line

@@ -182,7 +182,7 @@ _MC_LINES = (
     ("gini", "分配基尼系数 Gini of allocations", "num"),
     ("top10_share", "前10%份额 top-10% share", "share"),
     ("volatility", "年际波动 year-on-year volatility", "share"),
-    ("inflation_payoff", "虚报收益 inflation payoff (yuan per point)", "num"),
+    ("inflation_payoff", "虚报收益 inflation payoff (元/分 yuan per point)", "yuan"),
 )
 #: lines printed only where the scenario makes them move from their idle value
 _MC_WHEN = (
