@@ -67,7 +67,7 @@ UNIT_KINDS: dict[str, str] = {
 #: one-year value, a target and what was achieved, Morris's elementary effects. Every other
 #: column has a unit of its own (a grid value, a rank, a count), never the row's.
 METRIC_VALUE_COLUMNS = frozenset({
-    "value", "one_year", "mean", "median", "p05", "p95", "5%", "95%", "sd", "std", "min",
+    "one_year", "mean", "median", "p05", "p95", "5%", "95%", "sd", "std", "min",
     "max", "target", "achieved", "mu", "mu_star", "mu_star_conf", "sigma", "no_noise",
     "monte_carlo",
 })
@@ -325,18 +325,20 @@ def display_frame(frame: pd.DataFrame, *, money: Iterable[str] | None = None,
         if "unit" in frame.columns:  # the unit a long table names for each metric
             out["unit"] = [u if rk == "money" else v
                            for v, rk in zip(frame["unit"], row_kinds, strict=True)]
-    out.index = _index(frame.index, u)
+    out.index = _index(frame.index, u, units)
     return out.rename(columns={c: f"{c} ({u})" if k == "money" else
                                f"{c} ({RATE_NAMES.get(str(c).strip().lower(), '元')})"
                                for c, k in kinds.items()
                                if k in ("money", "rate") and c not in by_row})
 
 
-def _index(index: pd.Index, unit: str) -> pd.Index:
+def _index(index: pd.Index, unit: str, units: Mapping[Any, str] | None = None) -> pd.Index:
     """Index levels named like a share, count or money column (e.g. the grid values of a pivot
     table, ``simulation.spot_check.share``) formatted like that column."""
     levels = [index.get_level_values(i) for i in range(index.nlevels)]
-    kinds = [column_kind(level.name) if pd.api.types.is_numeric_dtype(level) else None
+    declared = {c: unit_kind(u) for c, u in (units or {}).items()}
+    kinds = [(declared[level.name] if level.name in declared else column_kind(level.name))
+             if pd.api.types.is_numeric_dtype(level) else None
              for level in levels]
     if not any(kinds):
         return index

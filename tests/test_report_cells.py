@@ -241,3 +241,16 @@ def test_a_ratio_of_counts_declared_as_no_share():
                                                       strict=True)]
     assert [float(v) for v in shown[ratio]] == pytest.approx(expected, abs=0.001)
     assert not any(v.endswith("%") for v in shown[ratio])
+
+
+def test_a_pivot_by_a_grid_value_shows_the_grid_in_its_unit():
+    """A pivot table whose rows are a grid's values (notebook 06 and 08 pivot by a YAML path):
+    the probability 0.5 and 1 as 50.0% and 100.0%, not 0.50 / 1.00 or 0.00."""
+    long = pd.DataFrame({"linkage.rectification.probability": [0.0, 0.5, 1.0] * 2,
+                         "metric": ["misgrading"] * 3 + ["wrong_cuts"] * 3,
+                         "mean": [0.2, 0.15, 0.1, 3.0e6, 2.0e6, 1.0e6]})
+    wide = long.pivot_table(index="linkage.rectification.probability", columns="metric",
+                            values="mean")
+    shown = nb.show(wide)
+    assert list(shown.index) == ["0.0%", "50.0%", "100.0%"]
+    check_table(wide.reset_index())

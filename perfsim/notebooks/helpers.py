@@ -97,7 +97,8 @@ def show(table: Any, *, money: Any = None, shares: Any = None, counts: Any = Non
     if columns is not None:
         table = table[[c for c in columns if c in table.columns] or list(table.columns)]
     shown = numbers.display_frame(table, money=money, shares=shares, counts=counts, unit=unit,
-                                  units={**declared_units(table.columns),
+                                  units={**declared_units([*table.columns,
+                                                           *table.index.names]),
                                          **{c: u for c, u in (units or {}).items()
                                             if c in table.columns}})
     return numbers.zh_headings(shown)
