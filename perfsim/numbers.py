@@ -362,7 +362,7 @@ HEADINGS_ZH = {
     "savings": "节约资金", "lost": "减少额", "lost_share": "减少比例", "misgrading": "误评率",
     "wrong_cuts": "误减资金", "one_year": "单年测算", "no_noise": "无随机因素",
     "monte_carlo": "随机模拟", "ratio": "比例", "feasible": "可行", "value": "数值",
-    "target": "目标", "achieved": "达到值", "policy": "方案", "term": "项",
+    "target": "目标", "achieved": "达到值", "policy": "政策", "term": "项",
     "estimate": "估计值", "std_error": "标准误", "ci_low": "95%下限", "ci_high": "95%上限",
     "p_value": "p值", "effect": "部门效应", "inflation": "虚报分数", "cutoff": "分档线",
     "excess": "超额项目数", "missing": "缺失项目数", "check_share": "抽查比例",
