@@ -737,6 +737,8 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     # docs
     (r"no documentation sources here", "这里没有文档源文件"),
     (r"not installed", "未安装"),
+    # reports
+    (r"no rows to plot", "没有可绘制的行（表中是否有此指标？）"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)
