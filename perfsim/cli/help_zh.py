@@ -38,6 +38,8 @@ COMMANDS: dict[str, str] = {
     "sweep": "在参数网格上并行运行一个笔记本",
     "import": "导入自评表并复核",
     "app": "在浏览器中打开无需编程的模拟页面（Voilà）",
+    "docs": "离线生成文档网站（Sphinx）：中文在前、英文并列，指标与参数登记表、命令参考和"
+            "笔记本均由 perfsim 自身生成",
 }
 
 #: Option help by command and option (the option's longest name, or a positional's name).
@@ -78,6 +80,14 @@ COMMAND_OPTIONS: dict[tuple[str, str], str] = {
     ("sensitivity", "--metrics"): "结果指标，逗号分隔",
     ("sensitivity", "--replications"): "每个样本的共同随机数重复次数（默认 1）",
     ("sensitivity", "--plot"): "每个指标一张条形图（PNG），写入该目录",
+    ("sensitivity", "--no-noise"): "关闭抽样参数以外的所有随机因素（指标离散、自评、复核与执行"
+                                   "噪声、虚报离散）：按文件取值的样本即等于单年测算（perfsim run）",
+    ("optimise-checks", "--response"): "被评单位如何应对每种方案：fixed（无论方案如何，虚报取情景的 "
+                                       "inflation_mean）或 best（各单位针对方案选择虚报程度："
+                                       "simulation.self_evaluation.strategy best_response）；"
+                                       "情景的 strategy 为 best_response 时默认 best，否则 fixed",
+    ("docs", "action"): "要做的事：build 生成文档网站",
+    ("docs", "--strict"): "把每条 Sphinx 警告当作错误（测试即如此）",
     ("report", "kind"): "报告类型",
     ("report", "scenario"): "情景 YAML 文件",
     ("report", "--departments"): "报告的部门（默认：减少最多的 --top 个）",
