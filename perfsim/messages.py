@@ -699,6 +699,13 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"must be a number of points or auto", "必须是分数（点数）或 auto"),
     (r"is empty", "为空"),
     (r"name the lines as numbers, e\.g\. 90,80,60", "请用数字写出分界线，如 90,80,60"),
+    # robust
+    (r"only applies to (?P<w>.+?), not to (?P<m>\S+)", "只适用于 {w}，不适用于 {m}"),
+    (r"give one flag for each of the (?P<n>\S+) indicators", "请为 {n} 个指标各给出一个标记"),
+    (r"the linear programme failed", "线性规划求解失败"),
+    (r"must be (?P<n>\S+) non-increasing numbers from 1 down to >= 0",
+     "必须是 {n} 个从 1 起不增、不小于 0 的数"),
+    (r"must be (?P<n>\S+) numbers >= 0, not all 0", "必须是 {n} 个 ≥ 0 且不全为 0 的数"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

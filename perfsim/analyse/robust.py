@@ -27,6 +27,9 @@ from scipy import stats
 
 from perfsim.errors import InputError
 from perfsim.kernel import bod as kbod
+from perfsim.kernel import bod_directional as kbod_dir
+from perfsim.kernel import bod_orderm as kbod_m
+from perfsim.kernel import bod_shares as kbod_shares
 from perfsim.kernel import smaa as ksmaa
 from perfsim.kernel import smaa2 as ksmaa2
 from perfsim.model.indicators import IndicatorSystem
@@ -34,9 +37,11 @@ from perfsim.model.params import apply_structure
 from perfsim.model.portfolio import Portfolio
 from perfsim.model.scenario import Scenario
 from perfsim.model.weighting_spec import parse_bounds
+from perfsim.model.weights import project_data
 
-__all__ = ["BoDTable", "LeaveOneOutTable", "SMAATable", "benefit_of_the_doubt", "leave_one_out",
-           "portfolio_attainment", "smaa"]
+__all__ = ["BOD_VARIANTS", "BoDTable", "BoDVariantTable", "LeaveOneOutTable", "SMAATable",
+           "benefit_of_the_doubt", "bod_variant", "leave_one_out", "portfolio_attainment",
+           "smaa"]
 
 
 def system_and_portfolio(system: Any, portfolio: Portfolio | None = None, *,
@@ -250,3 +255,85 @@ def leave_one_out(system: Any, portfolio: Portfolio | None = None, *,
     shift_frame = pd.DataFrame(shifts)
     shift_frame.insert(0, "project_id", ids)
     return LeaveOneOutTable(pd.DataFrame(rows), shift_frame, rescale)
+
+
+# --------------------------------------------------------------------------------------------
+# Benefit-of-the-doubt variants
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoDVariantTable:
+    """``table``: one row per project — ``project_id, department, bod_score, bod_rank,
+    expert_score, expert_rank`` and ``score, rank`` (the variant's); ``method``: which variant
+    (``own_shares``, ``undesirable``, ``order_m``); ``settings``: its settings; ``weights``:
+    each project's weight shares per leaf (``own_shares`` only, else None)."""
+
+    table: pd.DataFrame
+    method: str
+    settings: dict[str, Any]
+    weights: pd.DataFrame | None = None
+
+
+def _variant_table(system: IndicatorSystem, portfolio: Portfolio, att: np.ndarray,
+                   score: np.ndarray, source: str | None) -> pd.DataFrame:
+    full = benefit_of_the_doubt(system, portfolio, None, source=source).table
+    return full.assign(score=score, rank=_rank(score))
+
+
+def bod_variant(system: Any, portfolio: Portfolio | None = None, method: str = "own_shares",
+                *, bounds: Any = None, m: int = 20, draws: int = 100, seed: int | None = None,
+                undesirable: Any = "auto", source: str | None = None) -> BoDVariantTable:
+    """A benefit-of-the-doubt variant of every project, beside the plain BoD score
+    (:func:`benefit_of_the_doubt`, no bounds) and the file's ranking:
+
+    ``own_shares``
+        ``bounds`` (a ``bounds:`` block) read as each project's own shares of its score,
+        w_j·y_ij / Σ w·y_i (Compind's ``ci_bod_constr``; :mod:`perfsim.kernel.bod_shares`),
+        on the leaf attainment;
+    ``undesirable``
+        the directional BoD of Zanella, Camanho & Dias (2015) on the raw measurements
+        (:mod:`perfsim.kernel.bod_directional`): ``undesirable`` lists the leaf codes that are
+        lower-is-better (``auto``: the leaves whose raw value lowers the score — days late,
+        deductions, graded levels; target-is-best leaves enter as their attainment);
+    ``order_m``
+        the robust order-m BoD (Daraio & Simar 2007; :mod:`perfsim.kernel.bod_orderm`) on the
+        leaf attainment: ``draws`` sets of ``m`` peers, ``seed`` (default the scenario's, else
+        0); a score above 1 marks a project beyond the order-m frontier.
+    """
+    if seed is None:
+        seed = getattr(system, "seed", None)
+        seed = 0 if seed is None else seed
+    system, portfolio, att = portfolio_attainment(system, portfolio)
+    weights = None
+    if method == "own_shares":
+        b = bounds if isinstance(bounds, kbod.Bounds) else parse_bounds(bounds, system, source)
+        res = kbod_shares.bod_own_shares(att, b, source=source)
+        score, settings = res.scores, {"bounds": bounds}
+        weights = pd.DataFrame(res.weights, columns=list(system.codes))
+        weights.insert(0, "project_id", portfolio.table["project_id"].to_numpy())
+    elif method == "undesirable":
+        data = project_data(system, portfolio, source)
+        if isinstance(undesirable, str) and undesirable == "auto":
+            flags = np.array([d == "lower" for d in data.directions])
+        else:
+            codes = [undesirable] if isinstance(undesirable, str) else list(undesirable or [])
+            for code in codes:
+                if code not in system.codes:
+                    raise InputError(source, "benefit of the doubt", "undesirable", code,
+                                     f"not a leaf of {system.code}")
+            flags = np.isin(np.asarray(system.codes, dtype=object), codes)
+        score = kbod_dir.bod_directional(data.X, flags, source=source)
+        settings = {"undesirable": [c for c, f in zip(system.codes, flags, strict=True) if f]}
+    elif method == "order_m":
+        res_m = kbod_m.bod_order_m(att, m, draws, int(seed), source=source)
+        score, settings = res_m.scores, {"m": int(m), "draws": int(draws), "seed": int(seed)}
+    else:
+        raise InputError(source, "benefit of the doubt", "method", method,
+                         f"choose one of {', '.join(BOD_VARIANTS)}")
+    table = _variant_table(system, portfolio, att, np.asarray(score, dtype=float), source)
+    return BoDVariantTable(table, method, settings, weights)
+
+
+#: The benefit-of-the-doubt variants of :func:`bod_variant`.
+BOD_VARIANTS: tuple[str, ...] = ("own_shares", "undesirable", "order_m")

@@ -8,7 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from perfsim.analyse.robust import benefit_of_the_doubt, leave_one_out, smaa
+from perfsim.analyse.robust import (
+    BOD_VARIANTS,
+    benefit_of_the_doubt,
+    bod_variant,
+    leave_one_out,
+    smaa,
+)
 from perfsim.cli.common import (
     _nonneg_int,
     _system_and_portfolio,
@@ -24,7 +30,11 @@ from perfsim.present.report import (
     write_csv,
     write_rank_acceptability,
 )
-from perfsim.present.robust import format_leave_one_out, write_rank_intervals
+from perfsim.present.robust import (
+    format_bod_variant,
+    format_leave_one_out,
+    write_rank_intervals,
+)
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -48,8 +58,21 @@ def add(sub: argparse._SubParsersAction) -> None:
     rob.add_argument("--bounds", type=Path, default=None,
                      help="YAML file with a bounds: block (each leaf's and level-1 group's "
                           "share of the total weight)")
-    rob.add_argument("--draws", type=int, default=10_000, help="smaa: weight draws "
-                                                                "(default 10000)")
+    rob.add_argument("--draws", type=int, default=None,
+                     help="smaa: weight draws (default 10000); bod --variant order_m: sets of "
+                          "peers per project (default 100)")
+    rob.add_argument("--variant", choices=BOD_VARIANTS, default=None,
+                     help="bod: own_shares (the --bounds bound each project's own shares of "
+                          "its score, Compind's ci_bod_constr), undesirable (directional BoD "
+                          "of Zanella, Camanho & Dias 2015 on the raw measurements, "
+                          "lower-is-better leaves shrunk) or order_m (robust order-m BoD, "
+                          "Daraio & Simar 2007)")
+    rob.add_argument("--m", type=int, default=20,
+                     help="bod --variant order_m: peers per draw (default 20)")
+    rob.add_argument("--undesirable", default="auto",
+                     help="bod --variant undesirable: comma-separated leaf codes that are "
+                          "lower-is-better (default auto: the leaves whose raw value lowers "
+                          "the score)")
     rob.add_argument("--top", type=int, default=10,
                      help="projects listed (and, smaa, the ranks counted as the top; "
                           "default 10)")
@@ -75,7 +98,28 @@ def add(sub: argparse._SubParsersAction) -> None:
     rob.set_defaults(func=_cmd_robust)
 
 
+#: Which methods each option applies to (None: left at its default).
+_APPLIES = {"--noise": ("noise", 0.0, ("smaa",)), "--exclude": ("exclude", 0.0, ("smaa",)),
+            "--meta-weights": ("meta_weights", "centroid", ("smaa",)),
+            "--rescale": ("rescale", "system", ("loo",)),
+            "--variant": ("variant", None, ("bod", *BOD_VARIANTS)), "--m": ("m", 20, ("order_m",)),
+            "--undesirable": ("undesirable", "auto", ("undesirable",)),
+            "--draws": ("draws", None, ("smaa", "order_m")),
+            "--seed": ("seed", None, ("smaa", "order_m")),
+            "--bounds": ("bounds", None, ("smaa", "bod", "own_shares"))}
+
+
+def _check_applicable(args: argparse.Namespace) -> None:
+    """An option the chosen method does not use is a mistake, not something to ignore."""
+    what = args.method if args.method != "bod" or args.variant is None else args.variant
+    for option, (name, default, methods) in _APPLIES.items():
+        if getattr(args, name) != default and what not in methods:
+            raise InputError(field=option, value=str(getattr(args, name)),
+                             problem=f"only applies to {', '.join(methods)}, not to {what}")
+
+
 def _cmd_robust(args: argparse.Namespace) -> int:
+    _check_applicable(args)
     system, portfolio, scenario, inputs = _system_and_portfolio(args.files, args.out,
                                                                 args.bounds)
     if isinstance(args.top, bool) or args.top < 1:
@@ -93,16 +137,25 @@ def _cmd_robust(args: argparse.Namespace) -> int:
         bounds = doc["bounds"]
     src = str(args.bounds) if args.bounds is not None else None
     if args.method == "loo":
-        if args.bounds is not None:
-            raise InputError(field="--bounds", value=str(args.bounds),
-                             problem="applies to bod and smaa, not to loo")
         result = leave_one_out(scenario if scenario is not None else system, portfolio,
                                rescale=args.rescale)
         tables = {"leave_one_out": result.table, "leave_one_out_shifts": result.shifts}
+    elif args.method == "bod" and args.variant is not None:
+        draws = 100 if args.draws is None else args.draws
+        undesirable = (args.undesirable if args.undesirable == "auto"
+                       else [c.strip() for c in args.undesirable.split(",") if c.strip()])
+        seed = args.seed if args.seed is not None else (
+            scenario.seed if scenario is not None else 0)
+        result = bod_variant(system, portfolio, args.variant, bounds=bounds, m=args.m,
+                             draws=draws, seed=seed, undesirable=undesirable, source=src)
+        tables = {f"bod_{args.variant}": result.table}
+        if result.weights is not None:
+            tables[f"bod_{args.variant}_weights"] = result.weights
     elif args.method == "bod":
         result = benefit_of_the_doubt(system, portfolio, bounds, source=src)
         tables = {"bod": result.table, "bod_weights": result.weights}
     else:
+        args.draws = 10_000 if args.draws is None else args.draws
         if args.draws < 1:
             raise InputError(field="--draws", value=args.draws,
                              problem="must be a whole number >= 1")
@@ -127,8 +180,12 @@ def _cmd_robust(args: argparse.Namespace) -> int:
                                       for k, t in tables.items()}), indent=2,
                          ensure_ascii=False))
     else:
-        print(format_leave_one_out(result) if args.method == "loo"
-              else format_robust(result, args.top))
+        if args.method == "loo":
+            print(format_leave_one_out(result))
+        elif args.method == "bod" and args.variant is not None:
+            print(format_bod_variant(result, args.top))
+        else:
+            print(format_robust(result, args.top))
         if args.out is not None:
             print(f"\n已写入 wrote {args.out}/ ({', '.join(tables)} .csv"
                   + (", rank_acceptability.png, rank_intervals.png/.svg)"

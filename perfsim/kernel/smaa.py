@@ -265,9 +265,9 @@ def smaa(Y: ArrayLike, draws: int = 10_000, rng: np.random.Generator | int | Non
     for start in range(0, len(W), chunk):
         w = W[start:start + chunk]
         if value_seeds is not None:
-            yd = np.stack([noisy_values(y, 1, noise, np.random.default_rng(int(k)))[0]
-                           for k in value_seeds[start:start + chunk]])
-            scores = np.einsum("cj,cmj->cm", w, yd)
+            scores = np.stack([noisy_values(y, 1, noise, np.random.default_rng(int(k)))[0] @ wd
+                               for k, wd in zip(value_seeds[start:start + chunk], w,
+                                                strict=True)])
         else:
             scores = w @ y.T
         order = np.argsort(-scores, axis=1, kind="stable")  # (c, m): units best first

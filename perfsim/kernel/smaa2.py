@@ -73,18 +73,20 @@ def confidence_factors(Y: ArrayLike, central_weights: ArrayLike, *, noise: float
     if isinstance(best, bool) or not isinstance(best, int) or best < 1:
         raise InputError(where="SMAA-2", field="best", value=best,
                          problem="must be a whole number >= 1")
-    has = np.all(np.isfinite(wc), axis=1)
+    has = np.flatnonzero(np.all(np.isfinite(wc), axis=1))  # the units with central weights
     gen = _generator(rng)
     n_draws = int(draws) if noise > 0 else 1
-    wins = np.zeros(m, dtype=np.int64)
-    w = np.where(has[:, None], wc, 0.0)  # (m units, n)
-    idx = np.arange(m)
-    for start in range(0, n_draws, chunk):
-        k = min(chunk, n_draws - start)
+    wins = np.zeros(has.size, dtype=np.int64)
+    w = wc[has]  # (h, n)
+    # draws per step: at most about 4 million scores at once
+    step = max(1, min(int(chunk), 4_000_000 // max(1, has.size * m)))
+    for start in range(0, n_draws, step):
+        k = min(step, n_draws - start)
         yd = noisy_values(y, k, noise, gen) if noise > 0 else y[None, :, :]
         scores = np.einsum("cmj,ij->cim", yd, w)  # (draws, whose weights, unit scored)
-        own = scores[:, idx, idx]  # (draws, m): each unit under its own central weights
+        own = scores[:, np.arange(has.size), has]  # each unit under its own central weights
         better = (scores > own[:, :, None] + 1e-12).sum(axis=2)
         wins += (better < best).sum(axis=0)
-    out = wins / n_draws
-    return np.where(has, out, np.nan)
+    out = np.full(m, np.nan)
+    out[has] = wins / n_draws
+    return out

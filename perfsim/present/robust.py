@@ -49,3 +49,27 @@ def write_rank_intervals(result: Any, stem: Path, *, source: str,
     fig.savefig(paths[1], metadata={"Date": None})
     plt.close(fig)
     return paths
+
+
+def format_bod_variant(result: Any, top: int = 10) -> str:
+    """A benefit-of-the-doubt variant (:func:`perfsim.analyse.robust.bod_variant`) on a
+    console: how its ranking compares with the plain BoD's and the file's, and the ``top``
+    projects."""
+    from scipy import stats
+
+    t = result.table
+    names = {"own_shares": "自身得分占比约束 own-share restrictions",
+             "undesirable": "非期望指标 undesirable indicators (directional)",
+             "order_m": "稳健 order-m robust"}
+    rho_bod = float(stats.spearmanr(t["score"], t["bod_score"]).statistic)
+    rho_file = float(stats.spearmanr(t["score"], t["expert_score"]).statistic)
+    settings = ", ".join(f"{k} {v}" for k, v in result.settings.items() if v is not None)
+    head = (f"最有利权重 benefit of the doubt, {names[result.method]}"
+            + (f" ({settings})" if settings else "")
+            + f": {int((t['score'] >= 1 - 1e-9).sum()):,} of {len(t):,} projects score 1 or "
+              f"more; Spearman with the plain BoD {numbers.decimal(rho_bod)}, with the file's "
+              f"weights {numbers.decimal(rho_file)}")
+    shown = t.sort_values(["rank", "expert_rank"], kind="stable").head(top)
+    shown = shown.assign(**{c: shown[c].map(numbers.decimal)
+                            for c in ("score", "bod_score", "expert_score")})
+    return head + "\n" + numbers.zh_headings(shown).to_string(index=False)
