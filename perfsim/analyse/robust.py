@@ -33,7 +33,7 @@ from perfsim.kernel import bod_shares as kbod_shares
 from perfsim.kernel import smaa as ksmaa
 from perfsim.kernel import smaa2 as ksmaa2
 from perfsim.model.indicators import IndicatorSystem
-from perfsim.model.params import apply_structure
+from perfsim.model.params import RESCALES, apply_structure
 from perfsim.model.portfolio import Portfolio
 from perfsim.model.scenario import Scenario
 from perfsim.model.weighting_spec import parse_bounds
@@ -202,8 +202,9 @@ def _interval(interval: Any, source: str | None) -> tuple[float, float]:
 @dataclass(frozen=True)
 class LeaveOneOutTable:
     """``table``: one row per non-bonus leaf removed — ``code, group, name_zh, points`` (its
-    points in the file), ``mean_abs_shift`` (mean |rank without it − rank with it| over the
-    projects), ``max_shift`` (the largest |shift|), ``grade_changed`` (the share of projects
+    points in the file), ``rescaled`` (who took its points: ``system`` or ``group``; a leaf
+    alone in its level-1 group is always ``system``), ``mean_abs_shift`` (mean
+    |rank without it − rank with it| over the projects), ``max_shift`` (the largest |shift|), ``grade_changed`` (the share of projects
     whose grade changes) and ``spearman`` (rank correlation of the totals with and without
     it); sorted as the file. ``shifts``: projects × removed leaves, each project's rank shift
     (positive: a worse rank without the leaf). ``rescale``: how the freed points were shared."""
@@ -218,10 +219,20 @@ def leave_one_out(system: Any, portfolio: Portfolio | None = None, *,
     """Leave-one-out impact of every non-bonus leaf (COINr's and Compind's robustness check):
     remove the leaf exactly as a structural variant does (``indicators.remove`` with
     ``indicators.rescale``: ``system`` spreads its points over every leaf left in proportion,
-    ``group`` over the rest of its level-1 group; :func:`perfsim.model.params.apply_structure`),
+    ``group`` over the rest of its level-1 group — over every leaf left when it is
+    alone in its group; :func:`perfsim.model.params.apply_structure`),
     score every project with the system's own scoring (published totals with rounding and
     bonus), rank the totals (1 = best, ties share the best rank) and grade them with the
     scenario's grading (the national 90/80/60 without a scenario)."""
+    if rescale not in RESCALES:
+        raise InputError(field="indicators.rescale", value=rescale,
+                         problem=f"choose one of {', '.join(RESCALES)}")
+    return _leave_one_out(system, portfolio, rescale)
+
+
+def _leave_one_out(system: Any, portfolio: Portfolio | None, rescale: str
+                   ) -> LeaveOneOutTable:
+    """The steps of :func:`leave_one_out`."""
     scenario = system if not isinstance(system, IndicatorSystem) else None
     system, portfolio = system_and_portfolio(system, portfolio)
     if scenario is None or getattr(scenario, "system", None) is not system:
@@ -233,8 +244,10 @@ def leave_one_out(system: Any, portfolio: Portfolio | None = None, *,
     rows, shifts = [], {}
     for leaf in system.indicators:
         changes: dict[str, Any] = {"indicators.remove": leaf.code}
-        if rescale != "system":
-            changes["indicators.rescale"] = rescale
+        alone = sum(other.level1 == leaf.level1 for other in system.indicators) == 1
+        how = "system" if alone else rescale  # a group of one has no leaf left to take them
+        if how != "system":
+            changes["indicators.rescale"] = how
         if len(system.indicators) == 1:
             raise InputError(system.path, f"indicator {leaf.code}", "indicators.remove",
                              problem="would leave no scored indicator")
@@ -245,7 +258,7 @@ def leave_one_out(system: Any, portfolio: Portfolio | None = None, *,
         rho = float(stats.spearmanr(base, score).statistic) if np.ptp(base) > 0 and np.ptp(
             score) > 0 else float("nan")
         rows.append({"code": leaf.code, "group": leaf.level1, "name_zh": leaf.name_zh,
-                     "points": float(leaf.points),
+                     "points": float(leaf.points), "rescaled": how,
                      "mean_abs_shift": float(np.abs(shift).mean()),
                      "max_shift": int(np.abs(shift).max()),
                      "grade_changed": float((grade != base_grade).mean()),
