@@ -204,8 +204,8 @@ class LeaveOneOutTable:
     """``table``: one row per non-bonus leaf removed — ``code, group, name_zh, points`` (its
     points in the file), ``rescaled`` (who took its points: ``system`` or ``group``; a leaf
     alone in its level-1 group is always ``system``), ``mean_abs_shift`` (mean
-    |rank without it − rank with it| over the projects), ``max_shift`` (the largest |shift|), ``grade_changed`` (the share of projects
-    whose grade changes) and ``spearman`` (rank correlation of the totals with and without
+    |rank without it − rank with it| over the projects), ``max_shift`` (the largest
+    |shift|), ``grade_changed`` (the share of projects whose grade changes) and ``spearman`` (rank correlation of the totals with and without
     it); sorted as the file. ``shifts``: projects × removed leaves, each project's rank shift
     (positive: a worse rank without the leaf). ``rescale``: how the freed points were shared."""
 
