@@ -205,8 +205,8 @@ class LeaveOneOutTable:
     points in the file), ``rescaled`` (who took its points: ``system`` or ``group``; a leaf
     alone in its level-1 group is always ``system``), ``mean_abs_shift`` (mean
     |rank without it − rank with it| over the projects), ``max_shift`` (the largest
-    |shift|), ``grade_changed`` (the share of projects whose grade changes) and ``spearman`` (rank correlation of the totals with and without
-    it); sorted as the file. ``shifts``: projects × removed leaves, each project's rank shift
+    |shift|), ``grade_changed`` (the share of projects whose grade changes) and
+    ``spearman`` (rank correlation of the totals with and without it); sorted as the file. ``shifts``: projects × removed leaves, each project's rank shift
     (positive: a worse rank without the leaf). ``rescale``: how the freed points were shared."""
 
     table: pd.DataFrame
