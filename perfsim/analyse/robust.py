@@ -206,8 +206,9 @@ class LeaveOneOutTable:
     alone in its level-1 group is always ``system``), ``mean_abs_shift`` (mean
     |rank without it − rank with it| over the projects), ``max_shift`` (the largest
     |shift|), ``grade_changed`` (the share of projects whose grade changes) and
-    ``spearman`` (rank correlation of the totals with and without it); sorted as the file. ``shifts``: projects × removed leaves, each project's rank shift
-    (positive: a worse rank without the leaf). ``rescale``: how the freed points were shared."""
+    ``spearman`` (rank correlation of the totals with and without it); sorted as the file.
+    ``shifts``: projects × removed leaves, each project's rank shift (positive: a worse rank
+    without the leaf). ``rescale``: how the freed points were shared."""
 
     table: pd.DataFrame
     shifts: pd.DataFrame
