@@ -193,3 +193,28 @@ def test_directional_scores_on_raw_values_by_hand_kernel(tmp_path):
     flags = [c == "A.1.2" for c in sc.system.codes]
     assert v.table["score"].to_numpy() == pytest.approx(
         bod_directional(X, flags), abs=1e-9)
+
+
+def test_rank_interval_plot_draws_each_projects_interval_and_median(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.collections import LineCollection
+
+    from perfsim.present import plots
+
+    res = smaa(perfsim.load(_scenario(tmp_path)), draws=600, seed=1, noise=0.2)
+    fig = plots.rank_intervals(res, top=4, source="unit test")
+    ax = fig.axes[0]
+    shown = res.table.sort_values(["rank_median", "expected_rank", "expert_rank"],
+                                  kind="stable").head(4)
+    segs = next(c for c in ax.collections if isinstance(c, LineCollection)).get_segments()
+    assert [(s[0][0], s[1][0]) for s in segs] == list(zip(shown["rank_low"],
+                                                          shown["rank_high"], strict=True))
+    # each bar sits on the row labelled with its project, the best at the top
+    at = {t.get_text(): y for t, y in zip(ax.get_yticklabels(), ax.get_yticks(), strict=True)}
+    assert [at[p] for p in shown["project_id"]] == [s[0][1] for s in segs] == [3, 2, 1, 0]
+    median = ax.lines[0]
+    assert median.get_xdata().tolist() == shown["rank_median"].tolist()
+    assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
+    assert any(t.get_text().startswith("Source: unit test") for t in fig.texts)

@@ -551,7 +551,7 @@ def rank_intervals(result: Any, *, top: int | None = 30, source: str,
             label=text("现行权重排名 rank under the file's weights"))
     ax.set_yticks(y)
     ax.set_yticklabels([str(p) for p in t["project_id"]], fontsize=7)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper right")
     what = []
     if getattr(result, "noise", 0):
         what.append(f"value noise ±{result.noise:.0%}")
