@@ -5,6 +5,8 @@ line; bad options refused in one line."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -137,7 +139,6 @@ def test_bod_variants_on_the_command_line_are_the_kernels(tmp_path, capsys):
     att = sc.system.attainment(sc.portfolio.measurements())
     assert main(["robust", "bod", str(path), "--variant", "order_m", "--m", "4", "--draws",
                  "30", "--seed", "2", "--json"]) == 0
-    import json
     got = pd.DataFrame(json.loads(capsys.readouterr().out)["bod_order_m"])
     assert got["score"].to_numpy() == pytest.approx(bod_order_m(att, 4, 30, 2).scores)
     # undesirable: the days-late leaf (A.1.2, a deduction) and the graded level (A.2, 0 =

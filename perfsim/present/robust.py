@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from scipy import stats
+
 from perfsim import numbers
 from perfsim.present import plots
 
@@ -55,8 +57,6 @@ def format_bod_variant(result: Any, top: int = 10) -> str:
     """A benefit-of-the-doubt variant (:func:`perfsim.analyse.robust.bod_variant`) on a
     console: how its ranking compares with the plain BoD's and the file's, and the ``top``
     projects."""
-    from scipy import stats
-
     t = result.table
     names = {"own_shares": "自身得分占比约束 own-share restrictions",
              "undesirable": "非期望指标 undesirable indicators (directional)",
