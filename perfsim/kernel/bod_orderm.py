@@ -41,7 +41,7 @@ __all__ = ["BLOCKS", "OrderMResult", "bod_order_m", "expansion_factors"]
 FloatArray = NDArray[np.float64]
 
 #: (unit, draw) linear programmes solved per linprog call.
-BLOCKS = 256
+BLOCKS = 64
 
 
 @dataclass(frozen=True)
@@ -67,18 +67,18 @@ def expansion_factors(Y: ArrayLike, units: ArrayLike, peers: ArrayLike, *,
     mm = R.shape[1]
     out = np.empty(len(u))
     for start in range(0, len(u), BLOCKS):
-        idx = range(start, min(start + BLOCKS, len(u)))
-        mats, rhs = [], []
-        for p in idx:
-            P = y[R[p]]  # (m, n)
-            mats.append(sparse.csr_matrix(np.vstack([
-                np.hstack([-P.T, y[u[p]][:, None]]),          # θ y_i − Σ λ y_k <= 0
-                np.r_[np.ones(mm), 0.0][None, :]])))        # Σ λ <= 1
-            rhs.append(np.r_[np.zeros(n), 1.0])
-        k = len(idx)
-        res = linprog(np.tile(np.r_[np.zeros(mm), -1.0], k),
-                      A_ub=sparse.block_diag(mats, format="csr"), b_ub=np.concatenate(rhs),
-                      bounds=(0, None), method="highs")
+        sel = slice(start, min(start + BLOCKS, len(u)))
+        k = len(u[sel])
+        dense = np.zeros((k, n + 1, mm + 1))
+        dense[:, :n, :mm] = -np.transpose(y[R[sel]], (0, 2, 1))  # θ y_i − Σ λ y_k <= 0
+        dense[:, :n, mm] = y[u[sel]]
+        dense[:, n, :mm] = 1.0                                  # Σ λ <= 1
+        b, r, c = np.nonzero(dense)
+        A = sparse.csr_matrix((dense[b, r, c], (b * (n + 1) + r, b * (mm + 1) + c)),
+                              shape=(k * (n + 1), k * (mm + 1)))
+        res = linprog(np.tile(np.r_[np.zeros(mm), -1.0], k), A_ub=A,
+                      b_ub=np.tile(np.r_[np.zeros(n), 1.0], k), bounds=(0, None),
+                      method="highs")
         if res.status != 0:  # bounded when y_i has a positive value; feasible at 0
             raise InputError(source, "order-m benefit of the doubt",
                              problem=f"the linear programme failed: {res.message}")
