@@ -219,3 +219,19 @@ def test_rank_interval_plot_draws_each_projects_interval_and_median(tmp_path):
     assert median.get_xdata().tolist() == shown["rank_median"].tolist()
     assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
     assert any(t.get_text().startswith("Source: unit test") for t in fig.texts)
+
+
+@pytest.mark.parametrize("call, needle", [
+    (lambda sc: smaa(sc, draws=10, interval=(0.9, 0.1)), "interval"),
+    (lambda sc: smaa(sc, draws=10, noise=-0.1), "noise"),
+    (lambda sc: smaa(sc, draws=10, meta_weights="cubic"), "meta_weights"),
+    (lambda sc: leave_one_out(sc, rescale="groups"), "indicators.rescale"),
+    (lambda sc: bod_variant(sc, method="fdh"), "choose one of own_shares, undesirable"),
+])
+def test_bad_arguments_of_the_functions_are_one_line_errors(tmp_path, call, needle):
+    from perfsim.errors import InputError
+
+    sc = perfsim.load(_scenario(tmp_path))
+    with pytest.raises(InputError) as err:
+        call(sc)
+    assert needle in str(err.value) and "\n" not in str(err.value)
