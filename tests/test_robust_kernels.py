@@ -296,3 +296,11 @@ def test_optimised_target_must_fit_the_indicators():
     with pytest.raises(InputError, match="must be 3 numbers >= 0, not all 0"):
         optimised_weights(np.random.default_rng(1).random((10, 3)), ["higher"] * 3,
                           target=[1, 2])
+
+
+def test_confidence_within_the_best_two_by_hand():
+    # three units on one indicator, values as given: under any weights the ranks are 1, 2, 3;
+    # within the best 2 the first two count, the third does not
+    Y = np.array([[0.9], [0.8], [0.1]])
+    got = ks2.confidence_factors(Y, np.ones((3, 1)), best=2)
+    assert got.tolist() == [1.0, 1.0, 0.0]

@@ -135,7 +135,7 @@ class SMAATable:
 def smaa(system: Any, portfolio: Portfolio | None = None, *, draws: int = 10_000,
          seed: int | None = None, bounds: Any = None, top: int = 10, noise: float = 0.0,
          exclude: float = 0.0, meta_weights: Any = "centroid",
-         interval: tuple[float, float] = (0.05, 0.95),
+         interval: tuple[float, float] = (0.05, 0.95), best: int = 1,
          source: str | None = None) -> SMAATable:
     """SMAA-2 rank acceptability of every project under weights drawn uniformly from all
     admissible weights (``bounds``: a ``bounds:`` block or :class:`perfsim.kernel.bod.Bounds`;
@@ -149,7 +149,8 @@ def smaa(system: Any, portfolio: Portfolio | None = None, *, draws: int = 10_000
     ``interval`` quantiles and the median of its rank over the draws), its holistic
     acceptability index (``holistic``, with ``meta_weights``) and its confidence factor
     (``confidence``: the share of value draws, with the same ``noise``, in which its central
-    weights make it first; NaN if it never ranks first) (:mod:`perfsim.kernel.smaa2`)."""
+    weights make it first — within the ``best`` best; NaN if it never ranks first)
+    (:mod:`perfsim.kernel.smaa2`)."""
     if seed is None:
         seed = getattr(system, "seed", None)
         seed = 0 if seed is None else seed
@@ -162,7 +163,7 @@ def smaa(system: Any, portfolio: Portfolio | None = None, *, draws: int = 10_000
     res = ksmaa.smaa(att, draws, seed, b, noise=noise, exclude=exclude, source=source)
     quant = res.rank_quantiles([lo, 0.5, hi])
     confidence = ksmaa2.confidence_factors(att, res.central_weights, noise=res.noise,
-                                           draws=int(draws), rng=int(seed) + 1)
+                                           draws=int(draws), rng=int(seed) + 1, best=best)
     pts = np.asarray(system.points, dtype=float)
     ids = portfolio.table["project_id"].to_numpy()
     table = pd.DataFrame({
