@@ -13,7 +13,8 @@ from perfsim.present import plots
 
 #: Chinese headings of the leave-one-out table (before the English names).
 _HEADINGS = {"code": "指标编码 code", "group": "一级指标 group", "name_zh": "指标名称 name",
-             "points": "分值 points", "mean_abs_shift": "平均名次变动 mean |rank shift|",
+             "points": "分值 points", "rescaled": "分值去向 rescaled",
+             "mean_abs_shift": "平均名次变动 mean |rank shift|",
              "max_shift": "最大名次变动 max |shift|",
              "grade_changed": "等级改变比例 grade changed", "spearman": "Spearman"}
 
