@@ -74,6 +74,25 @@ def test_without_undesirable_indicators_it_is_the_output_expansion_of_the_plain_
     assert bod_directional(Y, [False] * 3) == pytest.approx(expected, abs=1e-8)
 
 
+def test_directional_bod_is_the_full_programme_solved_unit_by_unit():
+    # the envelopment programme over every peer, one linprog per unit, written out here
+    rng = np.random.default_rng(12)
+    Y = rng.random((25, 5)) + 0.05
+    bad = np.array([False, False, False, True, True])
+    g, b = Y[:, ~bad], Y[:, bad]
+    want = []
+    for i in range(len(Y)):
+        c = np.r_[np.zeros(len(Y)), -1.0]
+        A_ub = np.vstack([np.hstack([-g.T, g[i][:, None]]), np.r_[np.ones(len(Y)), 0.0]])
+        A_eq = np.hstack([b.T, b[i][:, None]])
+        res = optimize.linprog(c, A_ub=A_ub, b_ub=np.r_[-g[i], 1.0], A_eq=A_eq, b_eq=b[i],
+                               bounds=[(0, None)] * len(Y) + [(0, 1)], method="highs")
+        want.append(1 - res.x[-1])
+    got = bod_directional(Y, bad)
+    assert got == pytest.approx(want, abs=1e-8)
+    assert (got < 1 - 1e-6).sum() > 5   # the peers matter: not everyone is on the frontier
+
+
 def test_directional_flags_must_match_the_indicators():
     with pytest.raises(InputError, match="give one flag for each of the 2 indicators"):
         bod_directional(np.ones((3, 2)), [True])
