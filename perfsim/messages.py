@@ -699,6 +699,44 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"must be a number of points or auto", "必须是分数（点数）或 auto"),
     (r"is empty", "为空"),
     (r"name the lines as numbers, e\.g\. 90,80,60", "请用数字写出分界线，如 90,80,60"),
+    # missing
+    (r"fewer than 2 projects have a value \(the rest are missing and left out\)",
+     "有数值的项目少于 2 个（其余缺失，不计入）"),
+    (r"fewer than 3 projects have a value in both \(the rest are missing and left out\)",
+     "两项都有数值的项目少于 3 个（其余缺失，不计入），无法计算相关系数"),
+    (r"skewness needs at least 4 projects with a value",
+     "至少需要 4 个有数值的项目才能计算偏度"),
+    # methods
+    (r"reads the other projects, so a re-check of a few projects cannot be scored alone",
+     "要参照其他项目，少数项目的复核无法单独计分"),
+    (r"a method without parameters", "该方法没有参数"),
+    (r"the level must be a whole number in 1\.\.(?P<n>\d+)", "层级必须是 1..{n} 的整数"),
+    (r"must be above low", "必须高于 low"),
+    (r"must be -1 or 1", "必须是 -1 或 1"),
+    (r"needs one order weight per child \((?P<n>\d+)\)", "每个下级须有一个次序权重（{n} 个）"),
+    (r"the Excel format holds at most 3 levels",
+     "Excel 格式最多容纳 3 级指标；请用 YAML 保存此体系"),
+    # sensi
+    (r"cannot be met together with the bounds it meets \((?P<x>[^)]*)\): too tight, no "
+     r"weights satisfy them all; they admit it at (?P<v>[^;]+); relax it",
+     "无法与其他上下限同时满足，过紧（与 {x}；没有权重能全部满足）; 它们允许的值为 {v}: 请放宽"),
+    (r"cannot be met together with the bounds it meets \((?P<x>[^)]*)\): too tight, no "
+     r"weights satisfy them all; relax it",
+     "无法与其他上下限同时满足，过紧（与 {x}；没有权重能全部满足）: 请放宽"),
+    (r"structural operations need an indicator_system",
+     "结构性变动需要指标体系（indicator_system）"),
+    (r"drawn beside the factor indicators, which draws whole blocks",
+     "不能与抽取整块结构的因子 indicators 同时抽取: 请把该操作写进它的各块"),
+    (r"not a parameter name", "不是参数名"),
+    (r"must be none or a mapping of structural operations", "必须是 none 或结构性操作的映射"),
+    # strategy
+    (r"must be 0 with self_evaluation\.strategy best_response",
+     "在 self_evaluation.strategy 为 best_response 时必须为 0（各单位自行选择虚报幅度）"),
+    (r"best_response needs grading cutoffs", "best_response 需要评级分数线"),
+    (r"must be fixed or best", "必须是 fixed 或 best"),
+    # docs
+    (r"no documentation sources here", "这里没有文档源文件"),
+    (r"not installed", "未安装"),
     # robust
     (r"only applies to (?P<w>.+?), not to (?P<m>\S+)", "只适用于 {w}，不适用于 {m}"),
     (r"give one flag for each of the (?P<n>\S+) indicators", "请为 {n} 个指标各给出一个标记"),
@@ -706,6 +744,8 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"must be (?P<n>\S+) non-increasing numbers from 1 down to >= 0",
      "必须是 {n} 个从 1 起不增、不小于 0 的数"),
     (r"must be (?P<n>\S+) numbers >= 0, not all 0", "必须是 {n} 个 ≥ 0 且不全为 0 的数"),
+    (r"fewer than 3 projects have a value on every indicator \(the rest are missing and left "
+     r"out\)", "在所有指标上都有数值的项目少于 3 个（其余缺失，不计入）"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

@@ -10,6 +10,7 @@ output can say it.
 
 from __future__ import annotations
 
+import csv
 import io
 from os import PathLike
 from pathlib import Path
@@ -55,6 +56,20 @@ def read_csv(path: str | PathLike[str], **options: Any) -> tuple[pd.DataFrame, s
     :func:`read_text`; and the name of the encoding read."""
     text, encoding = read_text(path)
     return pd.read_csv(io.StringIO(text), **options), encoding
+
+
+def csv_rows(path: str | PathLike[str], n: int) -> list[int] | None:
+    """Each data row's row number as a spreadsheet shows the CSV at ``path`` (one row per
+    record; the first non-empty record is the header), for the ``n`` rows
+    :func:`pandas.read_csv` read: empty lines, which pandas skips, keep their number. None
+    when the records do not match those ``n`` rows (then rows are numbered by position)."""
+    text, _ = read_text(path)
+    try:
+        numbers = [k for k, record in enumerate(csv.reader(io.StringIO(text)), start=1)
+                   if record]
+    except csv.Error:
+        return None
+    return numbers[1:] if len(numbers) == n + 1 else None
 
 
 def encoding_note(encoding: str) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import yaml
 from conftest import SCENARIOS
+from docs_pages import page
 
 from perfsim.errors import InputError
 from perfsim.model.indicators import system_from_dict
@@ -207,7 +208,7 @@ def test_overcompletion_can_be_switched_on_in_the_national_template():
     assert "overcompletion" not in on.indicator("EXEC").rule.params  # not a template leaf
 
 
-# --- Liupanshui 2022 without the pin: the figures the README and the scenario file state --------
+# --- Liupanshui 2022 without the pin: the figures the documentation and the scenario state ---
 
 def test_the_liupanshui_figures_stated_in_the_readme_and_the_scenario():
     from perfsim.run.calibrate import calibrate
@@ -220,7 +221,7 @@ def test_the_liupanshui_figures_stated_in_the_readme_and_the_scenario():
               f"({sc.portfolio.calibration['value']:.3f} with seed 2022: {len(fair)} projects",
               f"mean budget {fair['budget'].mean() / 1e6:.1f} million against "
               f"{y.allocations['budget'].mean() / 1e6:.1f} million overall"]
-    readme = " ".join((SCENARIOS.parents[1] / "README.md").read_text(encoding="utf-8").split())
+    readme = " ".join(page("concepts.md").split())
     for text in stated:
         assert text in readme, text
     scenario = " ".join((SCENARIOS / "liupanshui_2022.yaml").read_text(encoding="utf-8")

@@ -1,5 +1,5 @@
-"""The README examples of the indicator-design craft (treatment, diagnostics, BoD, SMAA, AHP
-panels) load and mean what the README says."""
+"""The documentation's examples of the indicator-design craft (treatment, diagnostics, BoD,
+SMAA, AHP panels) load and mean what the pages say."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from docs_pages import all_text
 
 from perfsim.model.scenario import load_scenario
 from perfsim.model.weights import apply_weighting, treatment_frame, weights_frame
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
 COMPARISON = ROOT / "datasets" / "scenarios" / "weighting_comparison.yaml"
 
 
 def example(name: str) -> str:
-    text = README.read_text(encoding="utf-8")
+    text = all_text()
     found = dict(re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S))
     return found[name]
 

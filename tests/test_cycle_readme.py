@@ -1,20 +1,19 @@
-"""The evaluation-cycle example of README.md loads and runs as its text says."""
+"""The evaluation-cycle example of the documentation (docs/tasks/cycle.md) loads and runs as
+its text says."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from docs_pages import page
 
 from perfsim.model.scenario import load_scenario
 from perfsim.run.year import run_year
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-
 
 def test_the_cycle_example_gives_the_budgets_the_readme_states(tmp_path):
-    text = README.read_text(encoding="utf-8")
+    text = page("tasks/cycle.md")
     found = dict(re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S))
     for name in ("cycle.csv", "cycle.yaml"):
         (tmp_path / name).write_text(found[name], encoding="utf-8")
@@ -33,7 +32,7 @@ def test_the_cycle_example_gives_the_budgets_the_readme_states(tmp_path):
 
 
 def test_the_pre_evaluation_example_gives_the_budgets_the_readme_states(tmp_path):
-    text = README.read_text(encoding="utf-8")
+    text = page("tasks/cycle.md")
     found = dict(re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S))
     for name in ("requests.csv", "pre_evaluation.yaml"):
         (tmp_path / name).write_text(found[name], encoding="utf-8")

@@ -1,5 +1,5 @@
-"""README § Importing self-evaluation tables: the levels example loads, every line of the
-parsing-rules table reads as it says, and the four CSV heads are what the command writes."""
+"""docs/tasks/import.md, importing self-evaluation tables: the levels example loads, every line
+of the parsing-rules table reads as it says, and the four CSV heads are what the command writes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+from docs_pages import page
 from forms_tables import CLEAN_LEAVES, Table, workbook
 from test_forms_score import PLANTED
 
@@ -15,7 +16,7 @@ from perfsim.cli import main
 from perfsim.forms.targets import Reading, load_levels, read_value
 
 ROOT = Path(__file__).resolve().parent.parent
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+README = page("tasks/import.md")
 SYMBOL = {">=": "≥", "<=": "≤", "=": "=", ">": ">", "<": "<"}
 
 

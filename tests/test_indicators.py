@@ -383,13 +383,20 @@ def test_group_points_must_match_children(tmp_path):
 
 
 def test_too_deep_hierarchy(tmp_path):
-    def deepen(doc):
-        leaf = _leaf(doc, "A.1.1")
-        leaf["children"] = [{"code": "A.1.1.1", "name": "deep", "points": 20,
-                             "target": 100, "rule": {"kind": "proportional"}}]
+    from perfsim.model.indicators import MAX_LEVELS
+
+    def deepen(doc):   # A.1.1 becomes a group of groups down to level MAX_LEVELS + 1
+        node = _leaf(doc, "A.1.1")
+        code = "A.1.1"
+        for _ in range(MAX_LEVELS - 2):
+            code += ".1"
+            child = {"code": code, "name": "deep", "points": node["points"], "target": 100,
+                     "rule": {"kind": "proportional"}}
+            node["children"] = [child]
+            node = child
     err = _mutated(tmp_path, deepen)
     msg = str(err)
-    assert "indicator A.1.1" in msg and "too deep" in msg
+    assert f"indicator {'A.1.1' + '.1' * (MAX_LEVELS - 3)}" in msg and "too deep" in msg
 
 
 @pytest.mark.parametrize("change, field", [

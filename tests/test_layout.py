@@ -12,9 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "perfsim"
 #: libraries that load only when their feature is used (plots, Excel, notebooks, estimation,
-#: sensitivity, progress bars, Dask)
+#: sensitivity, progress bars, Dask, the documentation site)
 LATE = {"matplotlib", "openpyxl", "xlrd", "papermill", "nbformat", "nbconvert", "jupyter_client",
-        "ipykernel", "IPython", "statsmodels", "SALib", "tqdm", "distributed"}
+        "ipykernel", "IPython", "statsmodels", "SALib", "tqdm", "distributed", "sphinx"}
 
 
 def contract() -> dict:

@@ -1,20 +1,18 @@
-"""The README's measurement-space example scores as the README says (by hand)."""
+"""The documentation's measurement-space example scores as the page says (by hand)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from docs_pages import all_text
 
 from perfsim.model.scenario import load_scenario
 from perfsim.run.simulate import simulate
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-
 
 def test_the_readme_targets_example_scores_by_hand(tmp_path):
-    text = README.read_text(encoding="utf-8")
+    text = all_text()
     found = dict(re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S))
     for name in ("system.yaml", "portfolio.csv", "measurement.yaml"):
         (tmp_path / name).write_text(found[name], encoding="utf-8")

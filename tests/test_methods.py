@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from docs_pages import all_text
 
 from perfsim import cli
 from perfsim.errors import InputError
@@ -224,8 +225,7 @@ def test_cli_sensitivity_with_a_discrete_factor(tmp_path, capsys, sc):
 
 def readme_example(name: str) -> str:
     import re
-    from pathlib import Path
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    text = all_text()
     found = dict(re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S))
     return found[name]
 

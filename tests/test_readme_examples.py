@@ -1,4 +1,5 @@
-"""The file-format examples in README.md load, score and run as documented."""
+"""The examples of the documentation (docs/: file formats, the researcher's object, weighting,
+Monte Carlo settings) load, score and run as documented."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from docs_pages import all_text
 
 from perfsim.errors import InputError
 from perfsim.model.indicators import load_indicator_system
@@ -14,12 +16,12 @@ from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import load_scenario
 from perfsim.run.year import run_year
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def examples(tmp_path_factory) -> Path:
-    text = README.read_text(encoding="utf-8")
+    text = all_text()
     found = re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S)
     assert {name for name, _ in found} >= {"system.yaml", "portfolio.csv", "scenario.yaml",
                                            "table.yaml", "table.csv", "generated.yaml"}
@@ -89,27 +91,15 @@ def test_weighting_example_by_hand(examples):
 
 
 def test_python_example_runs_as_written(examples, monkeypatch, capsys):
-    # the researcher's example, executed from the repository root as the README says
-    monkeypatch.chdir(README.parent)
+    # the researcher's example, executed from the repository root as its page says
+    monkeypatch.chdir(ROOT)
     code = (examples / "study.py").read_text(encoding="utf-8")
-    exec(compile(code, "README study.py", "exec"), {})
+    exec(compile(code, "docs study.py", "exec"), {})
     out = capsys.readouterr().out
     cut = float(re.search(r"cut ([0-9,]+) yuan", out).group(1).replace(",", ""))
     assert cut == pytest.approx(128e6, rel=0.05)  # the calibrated generator, not a pin
     ratio = float(re.search(r"linkage.ratio = ([0-9.]+)", out).group(1))
     assert ratio == pytest.approx(0.15, abs=0.005)
-
-
-def test_the_metrics_table_lists_the_registry():
-    from perfsim.kernel.metrics import FIXED
-
-    text = README.read_text(encoding="utf-8")
-    table = text[text.index("### Metrics"):text.index("## Command line")]
-    rows = re.findall(r"^\| `([a-z0-9_]+)`", table, re.M)
-    assert rows == list(FIXED)
-    for name, metric in FIXED.items():
-        line = next(ln for ln in table.splitlines() if ln.startswith(f"| `{name}`"))
-        assert f"| {metric.unit} |" in line and (("yes" in line) == metric.monte_carlo)
 
 
 def test_table_example_scores_as_the_readme_says(examples, tmp_path):

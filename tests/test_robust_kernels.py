@@ -323,3 +323,18 @@ def test_confidence_within_the_best_two_by_hand():
     Y = np.array([[0.9], [0.8], [0.1]])
     got = ks2.confidence_factors(Y, np.ones((3, 1)), best=2)
     assert got.tolist() == [1.0, 1.0, 0.0]
+
+
+def test_optimised_weights_read_the_projects_with_every_value():
+    # a project with a missing cell and its other values inside each column's range changes
+    # neither the normalisation nor the correlations: the weights are those without it
+    X = np.random.default_rng(9).random((40, 3))
+    inner = np.r_[np.median(X[:, 0]), np.nan, np.median(X[:, 2])]
+    with_gap = np.vstack([X, inner])
+    assert optimised_weights(with_gap, ["higher"] * 3) == pytest.approx(
+        optimised_weights(X, ["higher"] * 3), abs=1e-6)
+    few = np.full((5, 2), np.nan)
+    few[:, 0] = [1, 2, 3, 4, 5]
+    few[:2, 1] = [1, 2]
+    with pytest.raises(InputError, match="fewer than 3 projects have a value on every"):
+        optimised_weights(few, ["higher", "higher"])

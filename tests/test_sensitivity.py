@@ -10,7 +10,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT, SCENARIOS
+from conftest import SCENARIOS
+from docs_pages import page
 
 from perfsim import cli
 from perfsim.errors import InputError
@@ -227,9 +228,9 @@ def test_sobol_on_the_model(small):
 # --- the params file ------------------------------------------------------------------------------
 
 def readme_params(tmp_path):
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = page("tasks/sensitivity.md")
     m = re.search(r"<!-- example: sensitivity_params.yaml -->\n```\w*\n(.*?)```", text, re.S)
-    assert m, "README lacks the params file example"
+    assert m, "docs/tasks/sensitivity.md lacks the params file example"
     path = tmp_path / "params.yaml"
     path.write_text(m.group(1), encoding="utf-8")
     return path

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import DATA
+from docs_pages import page
 
 from perfsim.errors import InputError
 from perfsim.io import read_yaml
@@ -198,10 +199,9 @@ def test_a_portfolio_of_ready_scores_has_no_structure_to_change():
 
 def test_readme_structural_variants_example(tmp_path):
     import re
-    from pathlib import Path
 
     import yaml
-    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    text = page("tasks/indicators.md")
     body = dict(re.findall(r"<!-- example: (\S+) -->\n```\w*\n(.*?)```", text, re.S))[
         "structural_variants.yaml"]
     variants = yaml.safe_load(body)

@@ -8,6 +8,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from docs_pages import page
 
 from perfsim.cli import main
 from perfsim.errors import InputError
@@ -180,7 +181,7 @@ def test_comparison_plot_defaults_and_filters():
 def test_readme_sweep_example_is_valid(tmp_path):
     import re
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = page("tasks/reports.md")
     body = re.search(r"<!-- example: sweep.yaml -->\n```yaml\n(.*?)```", readme, re.S).group(1)
     spec = nbs.read_sweep(grid_file(tmp_path, body))
     assert spec.notebook.stem == "04_reduction_ratio" and len(spec.combinations()) == 6

@@ -340,7 +340,7 @@ def test_bad_decision_matrices_rejected(func):
     with pytest.raises(InputError, match="target"):
         func(X, ["higher", "equal", "lower"])
     bad = X.copy()
-    bad[2, 1] = np.nan
+    bad[2, 1] = np.inf   # NaN is a missing value (left out); ±inf is refused
     with pytest.raises(InputError, match="project row 3"):
         func(bad, dirs)
     bad[2, 1], bad[3, 1] = 1e308, -1e308

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -56,6 +56,7 @@ unchecked_bonus = 2.0  # Fujian: points for not being checked
 estimation_check_share = 0.5  # share re-checked in the year whose data are estimated
 inflating_departments = ["D475", "D523", "D277"]  # inflating more (none in the scenario: its 3 largest)
 department_inflation = 0.10  # their inflation (share of leaf points)
+response_reach = 20.0  # simulation.self_evaluation.max_inflation: the most points a responding unit adds
 output_dir = ""  # set by `perfsim notebooks run`; empty: show results, save nothing
 
 # %%
@@ -225,6 +226,55 @@ nb.show(fit)
 ranked = nb.attempt(estimate.inflation_ranking, observed, top=10)
 nb.save_table(ranked, "departments_by_inflation", output_dir)
 nb.show(ranked)
+
+# %% [markdown]
+# ## 7. 单位会应对时的抽查方案 — The designs when units respond
+#
+# Section 3 judged every design against the same fixed inflation: units inflate by
+# `inflation_mean` whatever the checks. Here the units respond
+# (`simulation.self_evaluation.strategy: best_response`, `perfsim optimise-checks
+# --response best`): under each design every unit weighs, each year, the money at its grade
+# line against the chance of a check it can infer from the design (share, selection) and the
+# penalty, and claims the line — up to `response_reach` points above its honest self-score —
+# only when that pays. Each design is judged at the inflation it leaves, on the same draws
+# and outcomes as section 3; `inflating_share` is the share of units that still inflate.
+
+# %%
+RESPONDING = sc.set({**INFLATED,
+                     "simulation.self_evaluation.max_inflation": response_reach})
+responding = checks.optimise_checks(RESPONDING, budget_staff_days, shares=design_shares,
+                                    penalties=penalties, replications=design_replications,
+                                    response="best")
+fronts = studies.policy_table({"fixed 固定虚报": designs.front,
+                               "responding 单位应对": responding.front}, name="response")
+nb.save_table(responding.table, "check_designs_responding", output_dir)
+nb.save_table(fronts, "fronts_fixed_and_responding", output_dir)
+fig = plots.check_designs(responding.table, source=f"{SOURCE}; units respond, reach "
+                                                   f"{response_reach} points; "
+                                                   f"{design_replications} replications "
+                                                   "per design")
+nb.save_figure(fig, "check_designs_responding", output_dir)
+nb.show(fronts[["response", SHARE, "simulation.spot_check.selection",
+                "simulation.spot_check.inflation_penalty", "evaluation_cost_recheck",
+                "inflation_points", "inflating_share", "inflation_payoff", "wrong_cuts"]],
+        shares=["inflating_share"])
+
+# %% [markdown]
+# **Where the two fronts disagree.** Against a fixed inflation, every unit inflates whatever
+# the design, so the front buys the payoff down step by step with share and penalty, and
+# penalties of 5 to 20 points sit on it. When units respond, only those whose claim crosses a
+# line that moves money inflate (a few percent of units, at 80 here, against nearly all under
+# the fixed inflation), so the payoff per inflated point of those who still do is far higher;
+# and the designs that deter them are not the same: checks near the lines at the smallest
+# share the budget allows already stop every claim onto a line, because a claim exactly on a
+# line is the first such a rule checks and a unit that expects the check gains nothing by it,
+# while random checks at the same cost deter almost no one when the re-check only restores
+# the honest score. So the responding front holds near-line checks without a penalty, and
+# no-checks or largest-budget designs whose low wrong cuts come from units lifting themselves
+# out of 中; the fixed front holds the penalties. Two limits: the responding units reckon the
+# others honest, and they weigh only the least claim onto each line — a unit that claimed a
+# little above the near-line band would escape those checks, which this model does not let
+# it try.
 
 # %% [markdown]
 # **Reading the results.** Without checks, inflating pays: inflated projects climb out of 中

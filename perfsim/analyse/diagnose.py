@@ -34,10 +34,14 @@ returns a :class:`Diagnosis` of tidy tables:
     leaves a ``treatment: auto`` would winsorise before objective weighting.
 
 ``indicators`` also gives ``n_values`` (projects with a measurement: blank, n/a and 未申报 cells
-have none; their attainment is what the system's rules make of them) and ``constant`` (no
-spread over the projects).
+have none; their attainment is what the system's rules make of them), ``n_imputed`` and
+``imputed_value`` (blank cells of a ``missing: impute`` leaf, which take the median the system
+imputes with: :func:`perfsim.model.weights.cell_counts`), ``n_left_out`` (the other cells
+without a value) and ``constant`` (no spread over the projects).
 
-Blank cells: every statistic reads the projects where the columns concerned have a value —
+Blank cells: the raw values follow each leaf's missing-value policy (imputed cells are used as
+values, the others left out; ``missing: error`` is refused naming the spreadsheet row); every
+statistic reads the projects where the columns concerned have a value —
 correlations pairwise over the rows both columns hold, alpha from the pairwise covariances,
 skewness and kurtosis over the column's own values (:mod:`perfsim.kernel.diagnostics`,
 :func:`perfsim.kernel.treatment.skew_kurtosis`). Constant columns (and columns sharing fewer
@@ -72,7 +76,7 @@ from perfsim.model.imported import EXECUTION, ImportedPortfolio, load_imported
 from perfsim.model.indicators import IndicatorSystem
 from perfsim.model.portfolio import Portfolio
 from perfsim.model.scenario import load_scenario
-from perfsim.model.weights import project_data
+from perfsim.model.weights import cell_counts, project_data
 
 __all__ = ["SHARED_LEVEL", "Diagnosis", "SharedLevel", "diagnose", "diagnose_arrays",
            "format_diagnosis", "shared_level"]
@@ -182,12 +186,15 @@ def diagnose(system: Any, portfolio: Portfolio | None = None, *, data: str = "at
     _enough(d.attainment.shape[0], portfolio)
     signs = np.where(np.array(d.directions) == "lower", -1.0, 1.0)
     points = np.asarray(system.points, dtype=float)
+    counts = cell_counts(system, portfolio, _data=d)
     return diagnose_arrays(
         d.attainment if data == "attainment" else d.X * signs, d.X, d.attainment * points,
         points, list(system.codes), [leaf.level1 for leaf in system.indicators],
         names_zh=[i.name_zh for i in system.indicators],
         names_en=[i.name_en for i in system.indicators], name=system.code, data=data,
-        method=method, redundant=redundant, contrary=contrary)
+        method=method, redundant=redundant, contrary=contrary,
+        extra={c: counts[c].to_numpy() for c in
+               ("n_values", "n_imputed", "imputed_value", "n_left_out")})
 
 
 def _enough(n_proj: int, portfolio: Portfolio | None) -> None:
@@ -381,6 +388,14 @@ def format_diagnosis(d: Diagnosis, top: int = 10) -> str:
         parts.append(f"{len(blanks)} {one} with blank, n/a or 未申报 cells (n_values: the "
                      f"projects with a measurement): {how}; skew and kurtosis are over the "
                      "values each leaf has")
+        ind = d.indicators
+        if "n_imputed" in ind.columns:
+            imp = ind[ind["n_imputed"] > 0]
+            said = "; ".join(f"{r.code} {r.n_imputed} imputed with {r.imputed_value}"
+                             for r in imp.itertuples(index=False))
+            parts.append(f"缺失值 missing cells: {int(ind['n_imputed'].sum())} imputed "
+                         f"(missing: impute, used as values{': ' + said if said else ''}), "
+                         f"{int(ind['n_left_out'].sum())} left out")
     if d.constant:
         parts.append(f"无差异 constant {what} (the same value for every project: no "
                      f"correlation, skew or kurtosis, shown –): {', '.join(d.constant)}")

@@ -32,8 +32,8 @@ from perfsim.kernel import bod_orderm as kbod_m
 from perfsim.kernel import bod_shares as kbod_shares
 from perfsim.kernel import smaa as ksmaa
 from perfsim.kernel import smaa2 as ksmaa2
-from perfsim.model.indicators import IndicatorSystem
-from perfsim.model.params import RESCALES, apply_structure
+from perfsim.model.indicators import RESCALES, IndicatorSystem
+from perfsim.model.params import apply_structure
 from perfsim.model.portfolio import Portfolio
 from perfsim.model.scenario import Scenario
 from perfsim.model.weighting_spec import parse_bounds

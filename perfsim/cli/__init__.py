@@ -22,6 +22,7 @@ from perfsim.cli import (
     calibrate,
     checks,
     diagnose,
+    docs,
     estimate,
     importer,
     notebooks,
@@ -42,7 +43,7 @@ __all__ = ["COMMANDS", "EXIT_INPUT", "build_parser", "main", "set_parameters"]
 
 #: The commands in the order ``perfsim --help`` lists them: each module adds its subparser.
 COMMANDS = (run, bench, calibrate, sensitivity, report, checks, validate, estimate, bunching,
-            template, weights, diagnose, robust, notebooks, importer, app)
+            template, weights, diagnose, robust, notebooks, importer, app, docs)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

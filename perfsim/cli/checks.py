@@ -51,6 +51,12 @@ def add(sub: argparse._SubParsersAction) -> None:
                     help="penalties for inflation found, points (default 0,5,10,20)")
     oc.add_argument("--replications", type=_pos_int, default=64,
                     help="replications per design (default 64)")
+    oc.add_argument("--response", choices=("fixed", "best"), default=None,
+                    help="how the units respond to each design: fixed (the scenario's "
+                         "inflation_mean whatever the design) or best (each unit chooses its "
+                         "inflation against the design: simulation.self_evaluation.strategy "
+                         "best_response); default best when the scenario's strategy is "
+                         "best_response, else fixed")
     _scenario_options(oc, "checks")
     oc.set_defaults(func=_cmd_optimise_checks)
 
@@ -70,7 +76,8 @@ def _cmd_optimise_checks(args: argparse.Namespace) -> int:
         result = optimise_checks(scenario, args.budget,
                                  staff_days_per_check=args.days_per_check,
                                  yuan_per_check=args.yuan_per_check, shares=args.shares,
-                                 penalties=penalties, replications=args.replications)
+                                 penalties=penalties, replications=args.replications,
+                                 response=args.response)
     except InputError as err:
         names = {"budget": "--budget", "staff_days_per_check": "--days-per-check",
                  "yuan_per_check": "--yuan-per-check", "penalties": "--penalties"}
@@ -83,5 +90,9 @@ def _cmd_optimise_checks(args: argparse.Namespace) -> int:
     write_check_designs(result, out, source=f"perfsim optimise-checks {args.scenario.name}, "
                                             f"seed {scenario.seed}")
     print(format_check_designs(result))
+    front = result.front
+    print(f"单位应对 units respond: {result.settings['response']}; 虚报单位比例 share of units "
+          "inflating on the front: " + ", ".join(
+              f"{v:.1%}" for v in front["inflating_share"].to_numpy(dtype=float)))
     print(f"已写入 wrote {out}/designs.csv, front.png")
     return 0

@@ -25,6 +25,7 @@ from perfsim.io import (
     read_yaml,
     to_jsonable,
 )
+from perfsim.model.weights import filled_counts
 from perfsim.present.report import (
     format_robust,
     write_csv,
@@ -186,11 +187,26 @@ def _cmd_robust(args: argparse.Namespace) -> int:
             print(format_bod_variant(result, args.top))
         else:
             print(format_robust(result, args.top))
+        cells = _cells_line(system, portfolio)
+        if cells:
+            print(cells)
         if args.out is not None:
             print(f"\n已写入 wrote {args.out}/ ({', '.join(tables)} .csv"
                   + (", rank_acceptability.png, rank_intervals.png/.svg)"
                      if args.method == "smaa" else ")"))
     return 0
+
+
+def _cells_line(system: Any, portfolio: Any) -> str | None:
+    """One line on the cells without a value (blank, n/a, 未申报) among the attainments BoD and
+    SMAA read, by the treatment their leaf's policy gives them; None when there are none."""
+    by = filled_counts(system, portfolio)
+    if by.empty:
+        return None
+    total = portfolio.n_projects * len(system.codes)
+    return (f"缺失值 missing cells: {int(by.sum())} of {total} cells hold no value, each used "
+            "with the attainment its leaf's policy gives it ("
+            + ", ".join(f"{n} {t}" for t, n in by.items()) + ")")
 
 
 def _robust_source(args: argparse.Namespace, result: Any) -> str:

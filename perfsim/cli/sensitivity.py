@@ -52,6 +52,12 @@ def add(sub: argparse._SubParsersAction) -> None:
                            "wrong_cuts, rank_stability, gini)")
     sens.add_argument("--replications", type=_pos_int, default=1,
                       help="common-random-number replications per sample (default 1)")
+    sens.add_argument("--no-noise", dest="no_noise", action="store_true",
+                      help="every random source off (leaf dispersion, self-evaluation, "
+                           "re-check and execution noise, inflation spread) except the "
+                           "parameters sampled: a sample at the file's values is then the "
+                           "one-year run (perfsim run) exactly. The default for a scenario "
+                           "without a `simulation:` block; with one, its noise is on")
     sens.add_argument("--seed", type=_nonneg_int, default=None, help="override the scenario seed")
     sens.add_argument("--plot", type=Path, default=None, metavar="DIR",
                       help="write one bar chart per metric (PNG) into DIR")
@@ -73,7 +79,8 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
         args.plot, inputs=inputs, option="--plot")
     with claim:
         try:
-            result = run(scenario, specs, n, metrics=metrics, replications=args.replications)
+            result = run(scenario, specs, n, metrics=metrics, replications=args.replications,
+                         noise=False if args.no_noise else None)
         except InputError as err:
             raise _cli_error(err, metric="--metrics") from None
         if args.plot is not None:

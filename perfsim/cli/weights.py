@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -11,11 +12,17 @@ from perfsim.cli.common import (
 )
 from perfsim.errors import InputError
 from perfsim.io import csv_safe
+from perfsim.kernel.weighting.ahp import RI_SOURCES, RI_TABLES, AHPResult
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import load_portfolio
 from perfsim.model.scenario import load_scenario
-from perfsim.model.weighting_spec import parse_weighting
-from perfsim.model.weights import apply_weighting, weights_frame
+from perfsim.model.weighting_spec import (
+    WeightingSpec,
+    ahp_panel_weights,
+    parse_weighting,
+    resolve_matrices,
+)
+from perfsim.model.weights import apply_weighting, cell_counts, filled_counts, weights_frame
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -45,7 +52,8 @@ def add(sub: argparse._SubParsersAction) -> None:
                           "it for a panel of experts (at --level leaves, the codes say which "
                           "level-1 group each CSV belongs to)")
     wts.add_argument("--ri-table", dest="ri_table", default=None,
-                     help="AHP random index: saaty1980 (default) or alonso_lamata")
+                     help="AHP random index of CR = CI / RI: " + ", ".join(
+                         f"{k} ({v})" for k, v in RI_SOURCES.items()) + "; default saaty1980")
     wts.add_argument("--panel", default=None,
                      help="AHP panel: combine the experts' judgements (default) or priorities")
     wts.add_argument("--alpha", type=float, default=None,
@@ -108,10 +116,85 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     method = getattr(spec, args.level).describe()
     print(f"{system.code}: {method} weights at the {args.level} tier ({other})")
     width = max(len("total"), *(len(c) for c in table["code"]))
-    print(f"{'code':<{width}}  {'weight':>8}  {'share':>6}  name")
+    counts = None
+    if spec.uses_data and args.level == "leaves":
+        counts = cell_counts(system, portfolio).set_index("code")
+    cells = f"  {'used':>5}  {'imputed':>7}  {'left out':>8}" if counts is not None else ""
+    print(f"{'code':<{width}}  {'weight':>8}  {'share':>6}{cells}  name")
     for row in table.itertuples(index=False):
-        print(f"{row.code:<{width}}  {row.points:8.2f}  {row.share:6.1%}  "
+        if counts is not None:
+            c = counts.loc[row.code]
+            cells = f"  {c.n_used:>5}  {c.n_imputed:>7}  {c.n_left_out:>8}"
+        print(f"{row.code:<{width}}  {row.points:8.2f}  {row.share:6.1%}{cells}  "
               f"{row.name_zh} / {row.name_en}")
     print(f"{'total':<{width}}  {table['points'].sum():8.2f}  {table['share'].sum():6.1%}  "
           f"(weight in points)")
+    if counts is not None:
+        _print_cells(counts)
+    elif spec.uses_data:   # the groups tier reads attainment shares: every cell is scored
+        by = filled_counts(system, portfolio)
+        if not by.empty:
+            print(f"缺失值 missing cells: {int(by.sum())} cell(s) hold no value, each used with "
+                  "the attainment its leaf's policy gives it ("
+                  + ", ".join(f"{n} {t}" for t, n in by.items()) + ")")
+    for line in ahp_consistency(spec, system, args.level):
+        print(line)
     return 0
+
+
+def _print_cells(counts) -> None:
+    """What the objective method made of cells without a value, by each leaf's policy."""
+    imputed = counts[counts["n_imputed"] > 0]
+    for code, c in imputed.iterrows():
+        print(f"已插补 imputed {code}: {c.n_imputed} blank cell(s) with {c.imputed_value} "
+              f"({c.imputed_from}; missing: impute)")
+    left = int(counts["n_left_out"].sum())
+    if left:
+        print(f"未计入 left out: {left} cell(s) without a value (blank under missing: zero or "
+              "exclude, n/a, 未申报): each statistic reads the values a leaf has")
+
+
+def _shown(path: str) -> str:
+    """A matrix file as the user would write it: relative to the working directory when
+    inside it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
+
+
+def _consistency(label: str, r: AHPResult, n: int) -> str:
+    return (f"  {label}: n = {n}, λmax = {r.lambda_max:.4f}, CI = {r.ci:.4f}, RI = {r.ri:g}, "
+            f"CR = {r.cr:.4f}")
+
+
+def ahp_consistency(spec: WeightingSpec, system, level: str) -> list[str]:
+    """Lines for an AHP tier: each expert's λmax, CI, RI and CR, and the combined panel's
+    (``panel: judgements``: the geometric-mean matrix), under the tier's random-index table;
+    nothing for other methods. The same panels the weights came from
+    (:func:`perfsim.model.weighting_spec.ahp_panel_weights`)."""
+    tier = getattr(spec, level)
+    if not tier.uses_ahp:
+        return []
+    group_mats, leaf_mats = resolve_matrices(spec, system)
+    panels = ([("groups", group_mats)] if level == "groups" and group_mats
+              else [(f"group {g}", mats) for g, mats in leaf_mats.items()])
+    limit = "none" if tier.cr_limit is None else f"{tier.cr_limit:g}"
+    table = RI_TABLES[tier.ri_table]
+    lines = [f"AHP consistency: CR = CI / RI, CI = (λmax − n) / (n − 1), RI from "
+             f"{tier.ri_table} ({RI_SOURCES[tier.ri_table]}: n = 3…{max(table)}), "
+             f"CR limit {limit}"]
+    for label, mats in panels:
+        where = "weighting groups" if label == "groups" else f"weighting leaves, {label}"
+        res = ahp_panel_weights(tier, mats, where, spec.source)
+        n = res.weights.size
+        for k, (m, r) in enumerate(zip(mats, res.experts, strict=True)):
+            file = f" ({_shown(m.source)})" if m.source else ""
+            lines.append(_consistency(f"{label}, expert {k + 1}{file}" if len(mats) > 1
+                                      else f"{label}{file}", r, n))
+        if len(mats) > 1 and res.combined is not None:
+            lines.append(_consistency(f"{label}, combined judgements (element-wise geometric "
+                                      f"mean of {len(mats)})", res.combined, n))
+        elif len(mats) > 1:
+            lines.append(f"  {label}: priorities combined (geometric mean of the "
+                         f"{len(mats)} experts' weights): no combined matrix; the CR limit "
+                         "applies to every expert")
+    return lines

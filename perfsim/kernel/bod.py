@@ -141,15 +141,63 @@ def check_bounds(b: Bounds, source: str | None = None) -> FloatArray:
     s = _feasible_share(R, n)
     if s is not None:
         return s
-    for k in range(len(R)):  # which single bound, relaxed, makes the set non-empty?
-        if _feasible_share(np.delete(R, k, axis=0), n) is not None:
-            place, bound = what[k].split(": ", 1)
-            name, value = bound.rsplit(" ", 1)
-            raise InputError(source, f"bounds, {place}", name.replace(" bound", ""),
-                             float(value), "cannot be met together with the other bounds "
-                             "(no weights satisfy them all); relax it")
-    raise InputError(source, "bounds", problem="no weights satisfy the bounds together; "
-                     "relax several of them")
+    raise _conflict(R, what, n, source)
+
+
+def _conflict(R: FloatArray, what: list[str], n: int, source: str | None) -> InputError:
+    """The error for bounds that admit no weights. The bounds that conflict are found as a
+    minimal set that still admits none (drop each bound whose removal leaves the rest
+    infeasible); in it, the bounds that raise shares (lower bounds) face those that cap them
+    (upper bounds). The bound named is the one standing alone against the others — the one
+    set too tight for them — (the side with fewer bounds; a group's bound when each side has
+    one); when all are of one kind (together they exceed the whole) the first of them. The
+    line lists the others it meets and the value at which they admit it (the least
+    relaxation of it alone, a linear programme)."""
+    keep = list(range(len(R)))
+    for k in range(len(R)):
+        trial = [i for i in keep if i != k]
+        if _feasible_share(R[trial], n) is None:
+            keep = trial
+    if not keep:   # pragma: no cover - the full set was infeasible, so one bound stays
+        return InputError(source, "bounds", problem="no weights satisfy the bounds together")
+    lower = [k for k in keep if "lower bound" in what[k]]
+    upper = [k for k in keep if "upper bound" in what[k]]
+    if lower and upper:   # the one standing alone against the others
+        side = min(lower, upper, key=len)
+        groups = [k for k in side if what[k].startswith("group ")]
+        k = (groups or side)[0]
+    else:   # bounds of one kind that together exceed the whole: the first of them
+        k = keep[0]
+    place, bound = what[k].split(": ", 1)
+    name, value = bound.rsplit(" ", 1)
+    others = [what[i].replace(": ", " ").replace(" bound", "") for i in keep if i != k]
+    if not (lower and upper):
+        others.append("the shares adding up to 1")
+    t = _relaxation(R, k, n)
+    v = float(value)
+    problem = (f"cannot be met together with the bounds it meets ({', '.join(others)}): too "
+               "tight, no weights satisfy them all; relax it")
+    if t is not None:
+        problem = (f"cannot be met together with the bounds it meets ({', '.join(others)}): "
+                   "too tight, no weights satisfy them all; they admit it at "
+                   f"{v - t if 'lower' in name else v + t:.4g}; relax it")
+    return InputError(source, f"bounds, {place}", name.replace(" bound", ""), v, problem)
+
+
+def _relaxation(R: FloatArray, k: int, n: int) -> float | None:
+    """How far bound ``k`` must move for the other bounds to admit weights: the least t with
+    R_k s <= t over the shares s the others admit (R_k s is l − share for a lower bound l,
+    share − u for an upper bound u: the bound met at l − t, u + t)."""
+    rest = np.delete(R, k, axis=0)
+    A = np.hstack([np.vstack([rest, R[k:k + 1]]),
+                   np.concatenate([np.zeros(len(rest)), [-1.0]])[:, None]])
+    res = linprog(np.concatenate([np.zeros(n), [1.0]]), A_ub=A, b_ub=np.zeros(len(A)),
+                  A_eq=np.concatenate([np.ones(n), [0.0]])[None, :], b_eq=[1.0],
+                  bounds=[(0, None)] * n + [(None, None)], method="highs")
+    if res.status != 0:
+        return None
+    return float(res.x[-1])
+
 
 
 def non_dominated(Y: ArrayLike, chunk: int = 256) -> NDArray[np.bool_]:
@@ -195,11 +243,15 @@ def _solve(y: FloatArray, peers: FloatArray, R: FloatArray, fallback: FloatArray
     return scores, weights
 
 
-def bod(Y: ArrayLike, bounds: Bounds | None = None, *, source: str | None = None) -> BoDResult:
+def bod(Y: ArrayLike, bounds: Bounds | None = None, *, source: str | None = None,
+        rows: Sequence[int] | None = None) -> BoDResult:
     """Benefit-of-the-doubt scores and weight shares of every unit (see the module docstring).
 
-    ``Y`` (m, n): finite values >= 0, higher = better. ``bounds``: share restrictions
-    (default: none). Returns a :class:`BoDResult`.
+    ``Y`` (m, n): finite values >= 0, higher = better: a unit's cells without a value must
+    already hold what their leaf's missing-value policy gives them (perfsim passes the
+    attainment :meth:`perfsim.model.indicators.IndicatorSystem.resolve` scores them with), so
+    NaN is refused, naming the row (``rows``: how the caller's file numbers them, else counted
+    from 1). ``bounds``: share restrictions (default: none). Returns a :class:`BoDResult`.
     """
     y = np.asarray(Y, dtype=float)
     if y.ndim != 2 or y.shape[0] < 1 or y.shape[1] < 1:
@@ -208,7 +260,8 @@ def bod(Y: ArrayLike, bounds: Bounds | None = None, *, source: str | None = None
     bad = np.argwhere(~np.isfinite(y) | (y < 0))
     if bad.size:
         i, j = (int(k) for k in bad[0])
-        raise InputError(source, f"benefit of the doubt, unit row {i + 1}", f"column {j + 1}",
+        at = f"row {rows[i]}" if rows is not None else f"unit row {i + 1}"
+        raise InputError(source, f"benefit of the doubt, {at}", f"column {j + 1}",
                          float(y[i, j]), "values must be finite and >= 0")
     m, n = y.shape
     b = bounds if bounds is not None else Bounds.free(n)

@@ -9,7 +9,7 @@ are in points. Inflation is in attainment units: 0.05 lifts every leaf by 5% of 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -360,7 +360,8 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
                      active: np.ndarray, points: np.ndarray, true_points: np.ndarray,
                      scratch: np.ndarray | None = None, risk: np.ndarray | None = None,
                      space: LeafSpace | None = None, shown: np.ndarray | None = None,
-                     barred: np.ndarray | None = None
+                     barred: np.ndarray | None = None,
+                     claim: Callable[[np.ndarray], np.ndarray] | None = None
                      ) -> ProcessScores:
     """One year of the evaluation process on rows × slots, from draws made ready by
     :func:`prepare_leaves`.
@@ -382,6 +383,9 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
     party's deposit is forfeited when its re-check errs by more than the tolerance from the
     score of what the year shows (``process.deposit_basis: year``) or of the whole truth
     (``completion``).
+
+    ``claim`` (units that respond, :mod:`perfsim.kernel.strategy`): maps the honest
+    self-scores (R, S) to the self-scores the units report, instead of ``inflation``.
     """
     u = measure.span
     unit = bool(np.all(u == 1.0))
@@ -424,6 +428,9 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
         self_score[r] = m.score(
             np.clip(a_self, 0.0, top, out=a_self) if space is None
             else space.attain(a_self, r), rows(points, r), rows(bonus, r))
+    if claim is not None:   # each unit reports what it chooses on its honest self-score
+        honest_self = self_score
+        self_score = np.asarray(claim(honest_self), dtype=float)
     checked = select_for_check(p.check_share, p.selection, active, draws.key,
                                np.where(active, budget, 0.0), self_score,
                                cutoffs=p.cutoffs, band=p.band, risk=risk, mix=p.mix,

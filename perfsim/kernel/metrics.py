@@ -329,6 +329,24 @@ def _soft_rewarded(o: YearOutcome) -> np.ndarray:
     return np.where(n > 0, won / np.maximum(n, 1), 0.0)
 
 
+def _inflating(o: YearOutcome) -> np.ndarray:
+    """Share of the graded projects whose self-score exceeds what they would have reported
+    honestly (0 when nobody inflates)."""
+    sc = o.scores
+    if sc is None or sc.honest_self is None:
+        return np.zeros(o.score.shape[0])
+    return share(sc.self > sc.honest_self, o.graded)
+
+
+def _lifted(o: YearOutcome, g: int) -> np.ndarray:
+    """Projects whose self-score earns grade ``g`` while their honest self-score earns a
+    lower one: the pile inflation puts at that grade's line (0 when nobody inflates)."""
+    h = o.honest
+    if h is None or o.self_grade is None or h.self_grade is None:
+        return np.zeros(o.score.shape[0])
+    return ((o.self_grade == g) & (h.self_grade > g) & o.graded).sum(axis=-1).astype(float)
+
+
 def _fixed() -> tuple[Metric, ...]:
     def held(o: YearOutcome) -> np.ndarray:
         return o.active & (o.next_budget > 0)
@@ -367,6 +385,8 @@ def _fixed() -> tuple[Metric, ...]:
         Metric("inflation_points", "points", "points added by self-evaluation inflation",
                lambda o: (np.zeros(o.score.shape[0]) if o.inflation_points is None
                           else o.inflation_points), True),
+        Metric("inflating_share", "share", "share of the graded projects whose unit "
+               "reported more than its honest self-score", _inflating, True),
         Metric("inflation_payoff", "yuan per point", "extra money per inflated point, against "
                "the same replication evaluated honestly", _payoff, True),
         Metric("rectified_share", "share", "share of the projects fed back (told to rectify) "
@@ -457,7 +477,8 @@ RENAMED: dict[str, str] = {"cut": "cut_total", "cancelled": "cancelled_total",
 
 def registry(labels: LabelSet) -> dict[str, Metric]:
     """Every metric for a label set: the fixed ones plus ``count_<grade>`` and
-    ``share_<grade>`` (of active projects) for each grade."""
+    ``share_<grade>`` (of active projects) for each grade, and ``lifted_<grade>`` (the pile
+    inflation puts at its line) for each grade but the last."""
     out = dict(FIXED)
     for g, code in enumerate(labels.codes):
         out[f"count_{code}"] = Metric(
@@ -466,6 +487,11 @@ def registry(labels: LabelSet) -> dict[str, Metric]:
         out[f"share_{code}"] = Metric(
             f"share_{code}", "share", f"share of projects graded {code} ({labels.zh[g]})",
             lambda o, g=g: share(o.grade == g, o.graded))
+        if g < len(labels) - 1:   # a pile at the lowest score of every grade but the last
+            out[f"lifted_{code}"] = Metric(
+                f"lifted_{code}", "projects", f"projects whose inflated self-score earns "
+                f"{code} ({labels.zh[g]}) and whose honest one a lower grade: the pile "
+                "inflation puts at its line", lambda o, g=g: _lifted(o, g), True)
     return out
 
 

@@ -41,6 +41,7 @@ rank interval) exactly from the rank acceptability (the smallest rank r with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -232,18 +233,22 @@ def noisy_values(y: FloatArray, draws: int, noise: float, gen: np.random.Generat
 
 def smaa(Y: ArrayLike, draws: int = 10_000, rng: np.random.Generator | int | None = None,
          bounds: Bounds | None = None, *, chunk: int = 512, noise: float = 0.0,
-         exclude: float = 0.0, source: str | None = None) -> SMAAResult:
+         exclude: float = 0.0, source: str | None = None,
+         rows: Sequence[int] | None = None) -> SMAAResult:
     """SMAA-2 rank acceptability indices and central weights of the units of ``Y`` (m, n) under
     uniform weights (``bounds=None``) or uniform weights within ``bounds``; ``draws`` weight
     vectors from ``rng`` (a Generator or a seed); optional relative ``noise`` on the values and
-    indicator exclusion with probability ``exclude`` per draw. See the module docstring."""
+    indicator exclusion with probability ``exclude`` per draw. See the module docstring. Cells
+    without a value must already hold what their leaf's missing-value policy gives them (the
+    resolved attainment): NaN is refused naming the row (``rows``: the caller's numbering)."""
     y = np.asarray(Y, dtype=float)
     if y.ndim != 2 or y.shape[0] < 1 or y.shape[1] < 1:
         raise InputError(source, "SMAA", "Y shape", y.shape, "must be 2-D: (units, indicators)")
     bad = np.argwhere(~np.isfinite(y))
     if bad.size:
         i, j = (int(k) for k in bad[0])
-        raise InputError(source, f"SMAA, unit row {i + 1}", f"column {j + 1}", float(y[i, j]),
+        at = f"row {rows[i]}" if rows is not None else f"unit row {i + 1}"
+        raise InputError(source, f"SMAA, {at}", f"column {j + 1}", float(y[i, j]),
                          "must be a finite number")
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise InputError(source, "SMAA", "chunk", chunk, "must be a whole number >= 1")

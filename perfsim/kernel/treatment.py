@@ -23,6 +23,13 @@ one extreme project can move them a lot. As in the JRC/OECD handbook method (COI
     x, so an indicator's direction (higher or lower is better) is unchanged. The +1 makes it
     the usual log1p of counts (days, cases, complaints); it depends on the unit, so a column
     measured on a small scale (shares in [0, 1]) is barely bent — winsorise those instead.
+``boxcox``
+    the Box–Cox transform of the column shifted as ``log`` shifts it, ``u = x − min + 1``
+    (positive skew) or ``u = max − x + 1`` (negative skew): ``(u^λ − 1)/λ``, or ``ln u`` for
+    λ = 0 (``scipy.stats.boxcox``), negated for negative skew so it stays increasing in x.
+    ``lambda`` is the exponent; null (the default) fits it by maximum likelihood
+    (``scipy.stats.boxcox_normmax``). λ = 0 is the ``log`` treatment exactly; λ = 1 only
+    shifts the column.
 ``none``
     the column as it is.
 
@@ -41,6 +48,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.stats import boxcox_normmax
 
 from perfsim.errors import InputError
 
@@ -50,6 +58,7 @@ __all__ = [
     "ColumnTreatment",
     "Treatment",
     "check_options",
+    "boxcox_transform",
     "log_transform",
     "skew_kurtosis",
     "treat",
@@ -60,18 +69,19 @@ __all__ = [
 FloatArray = NDArray[np.float64]
 
 #: Treatment method names.
-TREATMENTS: tuple[str, ...] = ("none", "winsorise", "auto", "log")
+TREATMENTS: tuple[str, ...] = ("none", "winsorise", "auto", "log", "boxcox")
 #: Defaults of the options (see the module docstring).
 DEFAULTS: dict[str, Any] = {"lower": 0.05, "upper": 0.95, "skew": 2.0, "kurtosis": 3.5,
-                            "max_points": 5, "fallback": "log"}
+                            "max_points": 5, "fallback": "log", "lambda": None}
 
 
 @dataclass(frozen=True)
 class ColumnTreatment:
     """What was done to one column: ``method`` asked, ``applied`` (``none``, ``winsorise``,
-    ``log``), values winsorised at each end (``n_low``, ``n_high``) and the cut values
-    (``low_cut``, ``high_cut``; NaN if that side was left alone), skewness and (excess) kurtosis
-    before and after, and for ``auto`` whether the rule still held after the treatment."""
+    ``log``, ``boxcox (lambda L)``), values winsorised at each end (``n_low``, ``n_high``)
+    and the cut values (``low_cut``, ``high_cut``; NaN if that side was left alone),
+    skewness and (excess) kurtosis before and after, and for ``auto`` whether the rule still
+    held after the treatment."""
 
     code: str
     method: str
@@ -132,23 +142,41 @@ def skew_kurtosis(X: ArrayLike) -> tuple[FloatArray, FloatArray]:
 
 def winsorise_quantile(x: ArrayLike, lower: float = 0.05, upper: float = 0.95) -> FloatArray:
     """Each column clipped to its [``lower``, ``upper``] quantiles (0 <= lower < upper <= 1;
-    0 and 1 leave that side alone). ``x`` shape (m,) or (m, n)."""
+    0 and 1 leave that side alone). ``x`` shape (m,) or (m, n); missing (NaN) cells are left
+    out of the quantiles and stay NaN."""
     _check_quantiles(lower, upper)
     a = np.asarray(x, dtype=float)
-    lo = np.quantile(a, lower, axis=0)
-    hi = np.quantile(a, upper, axis=0)
-    return np.clip(a, lo, hi)
+    lo = np.nanquantile(a, lower, axis=0)
+    hi = np.nanquantile(a, upper, axis=0)
+    return np.clip(a, lo, hi)   # missing (NaN) cells stay NaN
 
 
 def log_transform(x: ArrayLike, skew_sign: float | None = None) -> FloatArray:
     """``ln(x − min + 1)`` (positive skew) or ``−ln(max − x + 1)`` (negative skew) of a column;
-    ``skew_sign`` chooses (default: the sign of the column's skewness). Increasing in x."""
+    ``skew_sign`` chooses (default: the sign of the column's skewness). Increasing in x; min and
+    max over the column's values, missing (NaN) cells stay NaN."""
     a = np.asarray(x, dtype=float)
     if skew_sign is None:
         skew_sign = float(skew_kurtosis(a.reshape(len(a), -1))[0][0])
     if not skew_sign < 0:  # positive, or NaN for a constant column (both ends give 0)
-        return np.log(a - a.min(axis=0) + 1.0)
-    return -np.log(a.max(axis=0) - a + 1.0)
+        return np.log(a - np.nanmin(a, axis=0) + 1.0)
+    return -np.log(np.nanmax(a, axis=0) - a + 1.0)
+
+
+def boxcox_transform(x: ArrayLike, lmbda: float | None = None,
+                     skew_sign: float | None = None) -> tuple[FloatArray, float]:
+    """The Box–Cox transform of a column shifted to start at 1 on the side of its skew (see
+    the module docstring) and the λ used (``lmbda``; None: fitted by maximum likelihood).
+    Increasing in x."""
+    a = np.asarray(x, dtype=float)
+    if skew_sign is None:
+        skew_sign = float(skew_kurtosis(a.reshape(len(a), -1))[0][0])
+    negative = skew_sign < 0
+    u = a.max(axis=0) - a + 1.0 if negative else a - a.min(axis=0) + 1.0
+    if lmbda is None:
+        lmbda = float(boxcox_normmax(u, method="mle")) if np.ptp(u) > 0 else 1.0
+    y = np.log(u) if lmbda == 0 else (u ** lmbda - 1.0) / lmbda
+    return (-y if negative else y), float(lmbda)
 
 
 def winsorise_auto(x: ArrayLike, skew: float = 2.0, kurtosis: float = 3.5,
@@ -158,11 +186,12 @@ def winsorise_auto(x: ArrayLike, skew: float = 2.0, kurtosis: float = 3.5,
 
     Returns ``(column, n_low, n_high)``: the winsorised column and the number of values replaced
     at each end. Setting the k most extreme values to the (k+1)-th is done on the sorted column,
-    so each step costs one skewness evaluation.
+    so each step costs one skewness evaluation. Missing (NaN) cells are left out (m counts the
+    values) and stay NaN.
     """
     a = np.asarray(x, dtype=float)
-    order = np.sort(a)
-    m = a.size
+    order = np.sort(a[~np.isnan(a)])
+    m = order.size
     n_low = n_high = 0
     y = a
     while n_low + n_high < max_points and n_low + n_high < m - 2:
@@ -215,6 +244,11 @@ def check_options(options: Mapping[str, Any], where: str = "treatment",
     mp = opts["max_points"]
     if isinstance(mp, bool) or not isinstance(mp, int | np.integer) or mp < 0:
         raise InputError(source, where, "max_points", mp, "must be a whole number >= 0")
+    lam = opts["lambda"]
+    if lam is not None and (isinstance(lam, bool) or not isinstance(lam, int | float)
+                            or not math.isfinite(lam)):
+        raise InputError(source, where, "lambda", lam,
+                         "must be a number (the Box-Cox exponent) or null (fitted)")
     if opts["fallback"] not in ("log", "none"):
         raise InputError(source, where, "fallback", opts["fallback"],
                          "must be 'log' or 'none'")
@@ -222,31 +256,35 @@ def check_options(options: Mapping[str, Any], where: str = "treatment",
 
 
 def treat(X: ArrayLike, options: Sequence[Mapping[str, Any]] | Mapping[str, Any],
-          codes: Sequence[str] | None = None) -> Treatment:
+          codes: Sequence[str] | None = None, rows: Sequence[int] | None = None) -> Treatment:
     """Treat each column of ``X`` (projects m >= 4, indicators n) by its options.
 
     ``options`` is one mapping for every column or a sequence with one mapping per column; each
     has a ``method`` of :data:`TREATMENTS` and the options of :data:`DEFAULTS` it needs
     (missing ones take the defaults). ``codes`` name the columns in the record and in errors.
-    Returns a :class:`Treatment` (the treated matrix and the record). Non-finite values raise
-    :class:`InputError` naming the column and the row.
+    Returns a :class:`Treatment` (the treated matrix and the record). Missing cells (NaN: blank,
+    n/a or 未申报 cells the leaf's policy leaves out) are left out of every statistic (quantiles,
+    skewness, the winsorised points) and stay NaN; ±inf raises :class:`InputError` naming the
+    column and the row (``rows``: how the caller's file numbers them, else counted from 1).
     """
     x = np.array(X, dtype=float)
     if x.ndim != 2:
         raise InputError(where="treatment", field="X shape", value=x.shape,
                          problem="must be 2-D: (projects, indicators)")
-    m, n = x.shape
+    n = x.shape[1]
     labels = [f"#{j + 1}" for j in range(n)] if codes is None else [str(c) for c in codes]
     if isinstance(options, Mapping):
         options = [options] * n
     if len(options) != n or len(labels) != n:
         raise InputError(where="treatment", field="options", value=len(options),
                          problem=f"give one treatment per column ({n} columns)")
-    bad = np.argwhere(~np.isfinite(x))
+    bad = np.argwhere(np.isinf(x))
     if bad.size:
         i, j = (int(k) for k in bad[0])
-        raise InputError(where=f"treatment, project row {i + 1}", field=labels[j],
+        at = f"row {rows[i]}" if rows is not None else f"project row {i + 1}"
+        raise InputError(where=f"treatment, {at}", field=labels[j],
                          value=float(x[i, j]), problem="must be a finite number")
+    n_values = (~np.isnan(x)).sum(axis=0)
     s0, k0 = skew_kurtosis(x)
     out = x.copy()
     records = []
@@ -256,26 +294,30 @@ def treat(X: ArrayLike, options: Sequence[Mapping[str, Any]] | Mapping[str, Any]
         col = x[:, j]
         applied, n_low, n_high = "none", 0, 0
         lo_cut = hi_cut = math.nan
-        if method != "none" and m < 4:
-            raise InputError(where=f"treatment of {labels[j]}", field="projects", value=m,
-                             problem="needs at least 4 projects to measure skewness")
+        if method != "none" and n_values[j] < 4:
+            raise InputError(where=f"treatment of {labels[j]}", field="projects",
+                             value=int(n_values[j]),
+                             problem="skewness needs at least 4 projects with a value")
         if method == "winsorise":
             y = winsorise_quantile(col, opts["lower"], opts["upper"])
             applied = "winsorise"
             if opts["lower"] > 0:
-                lo_cut = float(y.min())
+                lo_cut = float(np.nanmin(y))
             if opts["upper"] < 1:
-                hi_cut = float(y.max())
+                hi_cut = float(np.nanmax(y))
             n_low, n_high = int((col < y).sum()), int((col > y).sum())
         elif method == "log":
             y, applied = log_transform(col, s0[j]), "log"
+        elif method == "boxcox":
+            y, lam = boxcox_transform(col, opts["lambda"], s0[j])
+            applied = f"boxcox (lambda {lam:.4g})"
         elif method == "auto":
             y, n_low, n_high = winsorise_auto(col, opts["skew"], opts["kurtosis"],
                                               int(opts["max_points"]))
             if n_low or n_high:
                 applied = "winsorise"
-                lo_cut = float(y.min()) if n_low else math.nan
-                hi_cut = float(y.max()) if n_high else math.nan
+                lo_cut = float(np.nanmin(y)) if n_low else math.nan
+                hi_cut = float(np.nanmax(y)) if n_high else math.nan
             s1, k1 = skew_kurtosis(y[:, None])
             if abs(s1[0]) > opts["skew"] and k1[0] > opts["kurtosis"] \
                     and opts["fallback"] == "log":

@@ -42,6 +42,8 @@ GATE_CONTINUING = ("entry", "every_year")
 RECOVERY_SCOPES = ("year", "base")
 PACES = ("schedule", "performance")
 DEPOSIT_BASES = ("year", "completion")
+#: how units inflate their self-scores, the default first
+STRATEGIES = ("none", "best_response")
 
 #: A bound that is the scenario's most points: the indicator system's total plus its bonus
 #: cap (100 without a system).
@@ -224,6 +226,16 @@ CONSTRAINTS: dict[str, Constraint] = {
                                                    vary=True),
     "simulation.self_evaluation.by_department.<department>": Constraint(
         REAL, -0.5, 0.5, unit="attainment", description="a department's own mean inflation"),
+    "simulation.self_evaluation.strategy": _choice(
+        STRATEGIES, "how units inflate: none (the fixed inflation above) or best_response "
+        "(each unit chooses its inflation each year from the checks, the penalty and the "
+        "money at its grade line)"),
+    "simulation.self_evaluation.belief_update": _share(
+        "best_response: how far a unit caught inflating moves its perceived check chance "
+        "toward 1", vary=True),
+    "simulation.self_evaluation.max_inflation": Constraint(
+        REAL, 0.0, TOTAL, unit="points", vary=True, description="best_response: the most "
+        "points a unit adds to its honest self-score (its reach)"),
     # --- spot checks and re-checks ------------------------------------------------------------
     "simulation.spot_check.share": _share("share of projects re-checked", vary=True),
     "simulation.spot_check.selection": _choice(SELECTIONS, "which projects are re-checked"),

@@ -1,6 +1,7 @@
 """Indicator systems (指标体系): the hierarchy, its file formats and validation.
 
-An indicator system is a tree of at most three levels (一级/二级/三级指标). Leaves carry points
+An indicator system is a tree, by national practice of three levels (一级/二级/三级指标; YAML
+allows up to :data:`MAX_LEVELS`, scored as a composite indicator). Leaves carry points
 (分值) and a scoring rule; non-bonus leaf points add up to the system's ``total`` (100 by
 default); bonus leaves add capped extra points. Two file formats hold the same content:
 
@@ -8,7 +9,7 @@ default); bonus leaves add capped extra points. Two file formats hold the same c
 - Excel (``.xlsx``), flat: sheet ``indicators`` with one row per leaf and the columns of
   :data:`EXCEL_COLUMNS`, and an optional sheet ``system`` with ``key``/``value`` rows
   (code, name_zh, name_en, total, bonus_cap, aggregation, source, missing, impute,
-  rounding_leaf, rounding_total).
+  rounding_leaf, rounding_total, normalisation).
 
 A loaded :class:`IndicatorSystem` is validated once and trusted everywhere else.
 
@@ -39,16 +40,20 @@ import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml
+from perfsim.kernel.composite import NORMALISATIONS, PARAMETERS
+from perfsim.kernel.composite.measure import CompositeMeasure
+from perfsim.kernel.composite.tree import Composite, level_paths
 from perfsim.kernel.evaluation import Measure
 from perfsim.kernel.scoring import (
     AGGREGATIONS,
+    GROUP_METHODS,
     WITHIN,
     Rule,
     bonus_total,
     make_rule,
     round_half_up,
 )
-from perfsim.model.weighting_spec import parse_weighting
+from perfsim.model.weighting_spec import parse_weighting, short
 
 EXCEL_COLUMNS = (
     "level1_code", "level1_zh", "level1_en", "level2_code", "level2_zh", "level2_en",
@@ -58,7 +63,10 @@ EXCEL_COLUMNS = (
 _CODE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _TOP_KEYS = {"code", "name", "source", "total", "bonus_cap", "aggregation", "group_aggregation",
              "indicators", "description", "weighting", "rounding", "missing", "impute",
-             "missing_submission", "overcompletion"}
+             "missing_submission", "overcompletion", "normalisation", "level_aggregation",
+             "composite"}
+#: the deepest level a leaf may sit at (the national practice: 3, 一级/二级/三级指标)
+MAX_LEVELS = 6
 _NODE_KEYS = {"code", "name", "points", "children", "unit", "target", "direction", "rule",
               "description", "missing", "not_applicable"}
 
@@ -148,14 +156,58 @@ class IndicatorSystem:
     missing_submission: tuple[str, ...] = NOT_SUBMITTED_MARKS
     #: level-1 code -> how that group's leaves aggregate (WITHIN; unlisted: arithmetic)
     group_aggregation: Mapping[str, str] = field(default_factory=dict)
+    #: how the leaves are normalised before aggregating (NORMALISATIONS; ``none``: the rules'
+    #: attainments as they are, the national practice)
+    normalisation: str = "none"
+    #: hierarchy level (1 = the level-1 groups) -> how each group at that level aggregates its
+    #: children (GROUP_METHODS; unlisted: arithmetic); ``group_aggregation`` overrides a group
+    level_aggregation: Mapping[int, str] = field(default_factory=dict)
+    #: method name -> its parameters (``composite: {power_mean: {p: 0.5}}``; see PARAMETERS)
+    composite: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def is_composite(self) -> bool:
+        """Scored by :mod:`perfsim.kernel.composite` (a normalisation, a level's or a deeper
+        group's aggregation, or a composite method): else the national two-level practice."""
+        return (self.normalisation != "none" or self.aggregation not in AGGREGATIONS[:4]
+                or any(m != "arithmetic" for m in self.level_aggregation.values())
+                or any(m not in WITHIN or c not in self.level1_codes
+                       for c, m in self.group_aggregation.items()))
+
+    def composite_spec(self, reference: np.ndarray | None = None) -> Composite:
+        """The hierarchy, methods and normalisation as the kernel takes them; ``reference``
+        (projects, leaves): the attainments relative normalisations read (None: the projects
+        scored together)."""
+        paths, codes = level_paths([leaf.path for leaf in self.indicators])
+        methods = tuple(tuple(self.group_aggregation.get(c) or self.level_aggregation.get(
+            d + 1, "arithmetic") for c in level) for d, level in enumerate(codes))
+        order = self.composite.get("owa", {}).get("weights")
+        if order is not None:   # explicit order weights: one per child of each OWA group
+            depth = paths.shape[1]
+            kids = [(methods[d][g], codes[d][g] or "?",
+                     len({p[d + 1] if d + 1 < depth else i
+                          for i, p in enumerate(paths.tolist()) if p[d] == g}))
+                    for d in range(depth) for g in range(len(codes[d]))]
+            kids.append((self.aggregation, "system", len(codes[0])))
+            for method, code, n in kids:
+                if method == "owa" and n > 1 and n != len(order):
+                    raise InputError(self.path, "system" if code == "system"
+                                     else f"indicator {code}", "composite.owa.weights",
+                                     order, f"needs one order weight per child ({n})")
+        return Composite(paths=paths, methods=methods, top=self.aggregation,
+                         normalisation=self.normalisation, params=self.composite,
+                         reference=reference)
 
     @property
     def within(self) -> np.ndarray | None:
         """Each level-1 group's own aggregation as a :data:`WITHIN` index, in the order of
-        :attr:`level1_codes`; None when every group is arithmetic."""
-        if not any(m != "arithmetic" for m in self.group_aggregation.values()):
+        :attr:`level1_codes`; None when every group is arithmetic and the system is not a
+        composite (:attr:`is_composite`: then never None, so that no caller takes its total
+        for the weighted sum of the leaves)."""
+        if not any(m != "arithmetic" for m in self.group_aggregation.values()) \
+                and not self.is_composite:
             return None
-        return np.array([WITHIN.index(self.group_aggregation.get(c, "arithmetic"))
+        return np.array([GROUP_METHODS.index(self.group_aggregation.get(c, "arithmetic"))
                          for c in self.level1_codes], dtype=np.intp)
 
     @property
@@ -208,10 +260,20 @@ class IndicatorSystem:
         return replace(self, indicators=leaves, total=float(pts.sum()))
 
     # --- scoring ----------------------------------------------------------------------
-    def measure(self, bonus: np.ndarray | float = 0.0) -> Measure:
+    def measure(self, bonus: np.ndarray | float = 0.0,
+                reference: np.ndarray | None = None) -> Measure:
         """The :class:`~perfsim.kernel.evaluation.Measure` that turns this system's leaf
         attainments into total scores as published: the leaf points, the aggregation, the
-        rounding, and ``bonus`` points per project."""
+        rounding, and ``bonus`` points per project. A composite system (:attr:`is_composite`)
+        gives a :class:`~perfsim.kernel.composite.measure.CompositeMeasure`; ``reference``
+        fixes what its relative normalisation reads."""
+        if self.is_composite:
+            return CompositeMeasure(
+                points=self.points, span=np.ones(self.points.size),
+                aggregation=self.aggregation, groups=self.level1_index,
+                total=float(self.total), bonus=bonus, leaf_decimals=self.leaf_decimals,
+                total_decimals=self.total_decimals, within=self.within,
+                composite=self.composite_spec(reference))
         return Measure(points=self.points, span=np.ones(self.points.size),
                        aggregation=self.aggregation, groups=self.level1_index,
                        total=float(self.total), bonus=bonus, leaf_decimals=self.leaf_decimals,
@@ -236,7 +298,8 @@ class IndicatorSystem:
         capped bonus, the total rounded (see :meth:`measure`)."""
         resolved = self.resolve(measurements)
         a = resolved.attainment if attainment is None else attainment
-        return self.measure(resolved.bonus).score(a)
+        reference = a if self.is_composite and a.ndim == 2 else None
+        return self.measure(resolved.bonus, reference).score(a)
 
     def resolve(self, measurements: Mapping[str, np.ndarray]) -> Resolved:
         """Attainments, bonus points and the list of filled cells.
@@ -498,8 +561,9 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
         zh, en = _names(node.get("name"), src, where)
         children = node.get("children")
         if children is not None:
-            if level >= 3:
-                raise InputError(src, where, "children", problem="too deep: at most 3 levels")
+            if level >= MAX_LEVELS:
+                raise InputError(src, where, "children",
+                                 problem=f"too deep: at most {MAX_LEVELS} levels")
             if not isinstance(children, list) or not children:
                 raise InputError(src, where, "children", problem="must be a non-empty list")
             groups.append(Group(ncode, zh, en, level, path[-1] if path else None))
@@ -521,6 +585,9 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
                      impute=impute, missing_submission=tuple(m.strip() for m in marks),
                      group_aggregation=check_group_aggregation(
                          system, doc.get("group_aggregation"), src))
+    system = with_composite(system, doc, src)
+    if system.is_composite:
+        system.composite_spec()   # checks what needs the hierarchy (OWA's order weights)
     if doc.get("weighting") is not None:
         parse_weighting(doc["weighting"], base=Path(src).parent, source=src).resolve(system)
         system = replace(system, weighting=doc["weighting"])
@@ -529,23 +596,105 @@ def system_from_dict(doc: Any, source: str | Path | None = None) -> IndicatorSys
 
 def check_group_aggregation(system: IndicatorSystem, spec: Any, src: str | None = None
                             ) -> dict[str, str]:
-    """A ``group_aggregation:`` block checked against the system: level-1 codes mapped to one
-    of :data:`WITHIN`; errors name the group and the value."""
+    """A ``group_aggregation:`` block checked against the system: group codes (level-1, or a
+    deeper group) mapped to one of :data:`GROUP_METHODS`; errors name the group and the
+    value."""
     if spec is None:
         return {}
     if not isinstance(spec, Mapping):
         raise InputError(src, "system", "group_aggregation", spec,
                          "must map level-1 codes to an aggregation "
-                         f"({', '.join(WITHIN)})")
+                         f"({', '.join(GROUP_METHODS)})")
+    deeper = [g.code for g in system.groups if g.code not in system.level1_codes
+              and any(g.code in leaf.path for leaf in system.indicators)]
     out = {}
     for code, method in spec.items():
-        if str(code) not in system.level1_codes:
+        if str(code) not in system.level1_codes and str(code) not in deeper:
             raise InputError(src, "system", f"group_aggregation.{code}", method,
                              f"not a level-1 group (groups: {', '.join(system.level1_codes)})")
-        if method not in WITHIN:
+        if method not in GROUP_METHODS:
             raise InputError(src, "system", f"group_aggregation.{code}", method,
-                             f"must be one of {', '.join(WITHIN)}")
+                             f"must be one of {', '.join(GROUP_METHODS)}")
         out[str(code)] = str(method)
+    return out
+
+
+def with_composite(system: IndicatorSystem, doc: Mapping[str, Any], src: str | None = None
+                   ) -> IndicatorSystem:
+    """The system with its composite-indicator keys checked and set: ``normalisation:``
+    (a name of NORMALISATIONS, or ``{method: NAME, <its parameters>}``), ``level_aggregation:``
+    (level number -> a name of GROUP_METHODS) and ``composite:`` (method -> parameters, see
+    :data:`perfsim.kernel.composite.PARAMETERS`). Errors name the key and the value."""
+    params: dict[str, dict[str, Any]] = {}
+    spec = doc.get("composite")
+    if spec is not None and not isinstance(spec, Mapping):
+        raise InputError(src, "system", "composite", spec,
+                         "must map a method to its parameters, e.g. {power_mean: {p: 0.5}}")
+    for method, values in (spec or {}).items():
+        params[str(method)] = check_method_params(str(method), values, src, "composite")
+    norm = doc.get("normalisation", "none")
+    if isinstance(norm, Mapping):
+        rest = {k: v for k, v in norm.items() if k != "method"}
+        norm = norm.get("method")
+        if isinstance(norm, str) and rest:
+            params[norm] = check_method_params(norm, rest, src, "normalisation")
+    if norm not in NORMALISATIONS:
+        raise InputError(src, "system", "normalisation", norm,
+                         f"must be one of {', '.join(NORMALISATIONS)}")
+    levels = doc.get("level_aggregation") or {}
+    if not isinstance(levels, Mapping):
+        raise InputError(src, "system", "level_aggregation", levels,
+                         "must map a level (1, 2, ...) to an aggregation "
+                         f"({', '.join(GROUP_METHODS)})")
+    checked_levels = {}
+    for level, method in levels.items():
+        if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level < MAX_LEVELS:
+            raise InputError(src, "system", f"level_aggregation.{level}", method,
+                             f"the level must be a whole number in 1..{MAX_LEVELS - 1}")
+        if method not in GROUP_METHODS:
+            raise InputError(src, "system", f"level_aggregation.{level}", method,
+                             f"must be one of {', '.join(GROUP_METHODS)}")
+        checked_levels[level] = str(method)
+    return replace(system, normalisation=str(norm), level_aggregation=checked_levels,
+                   composite={**system.composite, **params})
+
+
+def check_method_params(method: str, values: Any, src: str | None, key: str
+                        ) -> dict[str, Any]:
+    """Parameters of one composite method checked against
+    :data:`perfsim.kernel.composite.PARAMETERS` (numbers; ``owa``'s ``weights`` a list)."""
+    if method not in PARAMETERS:
+        raise InputError(src, "system", f"{key}.{method}", problem="a method without "
+                         f"parameters (with parameters: {', '.join(PARAMETERS)})")
+    if not isinstance(values, Mapping):
+        raise InputError(src, "system", f"{key}.{method}", values,
+                         "must map parameter names to values")
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        path = f"{key}.{method}.{name}"
+        if name not in PARAMETERS[method]:
+            raise InputError(src, "system", path, problem="unknown key (allowed: "
+                             f"{', '.join(PARAMETERS[method])})")
+        if name == "weights":
+            if not isinstance(value, list) or not value or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+                    for v in value) or not sum(value) > 0:
+                raise InputError(src, "system", path, value,
+                                 "must be a list of order weights >= 0, largest value first")
+            out[name] = [float(v) for v in value]
+            continue
+        number = _number(value, src, "system", path)
+        bad = {"alpha": not 0 <= number <= 1, "orness": not 0 <= number <= 1,
+               "beta": number < 0, "sd": number <= 0, "sign": number not in (-1, 1),
+               "ddof": number not in (0, 1)}.get(name, False)
+        if name == "high" and number <= float(values.get("low", PARAMETERS[method]["low"])):
+            raise InputError(src, "system", path, value, "must be above low")
+        if bad:
+            raise InputError(src, "system", path, value, {
+                "alpha": "must lie in [0, 1]", "orness": "must lie in [0, 1]",
+                "beta": "must be >= 0", "sd": "must be > 0", "sign": "must be -1 or 1",
+                "ddof": "must be 0 or 1"}[name])
+        out[name] = int(number) if name == "ddof" else number
     return out
 
 
@@ -749,7 +898,8 @@ def _from_excel(path: Path) -> IndicatorSystem:
         return key in meta and meta[key] is not None and not (
             isinstance(meta[key], float) and math.isnan(meta[key])) and meta[key] != ""
 
-    for key in ("code", "source", "total", "bonus_cap", "aggregation", "missing", "impute"):
+    for key in ("code", "source", "total", "bonus_cap", "aggregation", "missing", "impute",
+                "normalisation"):
         if given(key):
             doc[key] = meta[key]
     rounding = {}
@@ -772,6 +922,11 @@ def system_to_frame(system: IndicatorSystem):
     """The flat table of leaves (the Excel format's ``indicators`` sheet) as a DataFrame."""
 
     groups = {g.code: g for g in system.groups}
+    deep = next((leaf for leaf in (*system.indicators, *system.bonus) if len(leaf.path) > 2),
+                None)
+    if deep is not None:
+        raise InputError(system.path, f"indicator {deep.code}", "level", deep.level,
+                         "the Excel format holds at most 3 levels; keep this system in YAML")
     rows = []
     for leaf in (*system.indicators, *system.bonus):
         g1 = groups.get(leaf.path[0]) if len(leaf.path) > 0 else None
@@ -904,3 +1059,137 @@ def with_indicator(system: IndicatorSystem, node: Any, to: Any = None) -> Indica
     if leaf.is_bonus:
         return replace(system, bonus=(*system.bonus, leaf))
     return replace(system, indicators=_insert(system.indicators, leaf))
+
+
+# --- structural variants: the operations of a variant, in order -------------------------------
+
+STRUCTURE_PREFIX = "indicators."
+#: The structural operations a variant can make, applied in this order (see
+#: :func:`restructure`).
+STRUCTURE_OPS = ("indicators.remove", "indicators.rescale", "indicators.give_to",
+                 "indicators.move", "indicators.add", "indicators.points")
+RESCALES = ("system", "group")
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _shared(points: np.ndarray, amount: float) -> np.ndarray:
+    """``amount`` shared in proportion to ``points`` (equally when they are all zero)."""
+    tot = points.sum()
+    return amount * (points / tot if tot > 0 else np.full(points.size, 1.0 / points.size))
+
+
+def restructure(system: IndicatorSystem | None, ops: Mapping[str, Any], *,
+                measured: Sequence[str] = (), has_scores: bool = False,
+                portfolio_source: str | None = None, source: str | None = None
+                ) -> IndicatorSystem:
+    """The indicator system changed by structural operations — those of a variant
+    (:func:`perfsim.model.params.apply_structure`) or of a scenario file's ``indicators:``
+    block — in this order:
+
+    1. ``indicators.remove``: a code or a list of codes (a group code removes all its leaves).
+       The points they held are freed: with ``indicators.give_to: CODE`` they go to that leaf
+       or group (shared among its leaves in proportion to their points); with
+       ``indicators.rescale: group`` each removed leaf's points go to the rest of its level-1
+       group (in proportion); by default (``rescale: system``) they are spread over all the
+       leaves left, in proportion to their points, by the final step.
+    2. ``indicators.move``: ``{code: LEAF, to: GROUP}`` or a list of them; the leaf keeps its
+       points, so the groups' subtotals change.
+    3. ``indicators.add``: a leaf as in an indicator-system file (code, name, points, rule,
+       ...) with ``to: GROUP`` (none: a new level-1 leaf), or a list; the portfolio must hold
+       measurements of the new code.
+    4. ``indicators.points``: ``{CODE: POINTS}`` sets a leaf's or group's points (a group's
+       are shared among its leaves in proportion).
+    5. The leaves not fixed by steps 1 (``give_to``), 3 and 4 are rescaled in proportion so
+       that the points add up to the system's total again.
+
+    ``measured`` are the codes the portfolio holds measurements of (``has_scores``: it holds
+    ready scores instead, and no structure can change them); ``portfolio_source`` and
+    ``source`` (the scenario file) place the errors. Errors are one line naming the operation
+    and the indicator."""
+    for key in ops:
+        if key not in STRUCTURE_OPS:
+            raise InputError(field=key, problem="unknown structural operation (valid: "
+                                                f"{', '.join(STRUCTURE_OPS)})")
+    if system is None or has_scores:
+        raise InputError(source, field=next(iter(ops)),
+                         problem="structural variants need an indicator system and a "
+                                 "portfolio of measurements")
+    total = float(system.total)
+    removed = _as_list(ops.get("indicators.remove"))
+    rescale = ops.get("indicators.rescale", "system")
+    give_to = ops.get("indicators.give_to")
+    if rescale not in RESCALES:
+        raise InputError(field="indicators.rescale", value=short(rescale),
+                         problem=f"choose one of {', '.join(RESCALES)}")
+    if (give_to is not None or "indicators.rescale" in ops) and not removed:
+        raise InputError(field="indicators.give_to" if give_to is not None
+                         else "indicators.rescale", value=short(give_to or rescale),
+                         problem="applies to the points of indicators.remove, which is empty")
+    if give_to is not None and rescale == "group":
+        raise InputError(field="indicators.give_to", value=short(give_to),
+                         problem="give the points either to a code or to each leaf's group "
+                                 "(indicators.rescale: group), not both")
+    before = {i.code: i for i in system.indicators}
+    s = without_indicators(system, removed) if removed else system
+    left = {i.code for i in s.indicators}
+    gone = [leaf for code, leaf in before.items() if code not in left]
+    freed = float(sum(i.points for i in gone))
+    pts = s.points.copy()
+    fixed: set[str] = set()  # codes whose points stay as set
+    if give_to is not None:
+        idx = leaves_under(s, str(give_to), "indicators.give_to")
+        pts[idx] += _shared(pts[idx], freed)
+        fixed.update(s.codes[k] for k in idx)
+    elif rescale == "group":
+        for leaf in gone:
+            idx = [k for k, i in enumerate(s.indicators) if i.level1 == leaf.level1]
+            if not idx:
+                raise InputError(system.path, f"indicator {leaf.code}", "indicators.rescale",
+                                 "group", f"no leaf of its group {leaf.level1} is left to "
+                                          "take its points")
+            pts[idx] += _shared(pts[idx], leaf.points)
+    s = replace(s, indicators=tuple(
+        replace(i, points=float(p)) for i, p in zip(s.indicators, pts, strict=True)))
+    for m in _as_list(ops.get("indicators.move")):
+        if not isinstance(m, Mapping) or set(m) != {"code", "to"}:
+            raise InputError(field="indicators.move", value=short(m),
+                             problem="must be {code: LEAF, to: GROUP} (or a list of them)")
+        s = moved_indicator(s, m["code"], m["to"])
+    for node in _as_list(ops.get("indicators.add")):
+        node = dict(node) if isinstance(node, Mapping) else node
+        to = node.pop("to", None) if isinstance(node, dict) else None
+        s = with_indicator(s, node, to)
+        code = str(node["code"])
+        if code not in measured:
+            raise InputError(portfolio_source, f"indicator {code}", "indicators.add",
+                             code, "the portfolio holds no measurements of it")
+        fixed.add(code)
+    new_points = ops.get("indicators.points")
+    pts = s.points.copy()
+    if new_points is not None:
+        if not isinstance(new_points, Mapping) or not new_points:
+            raise InputError(field="indicators.points", value=short(new_points),
+                             problem="must map indicator or group codes to points")
+        for code, value in new_points.items():
+            if (isinstance(value, bool) or not isinstance(value, int | float)
+                    or not math.isfinite(value) or value < 0):
+                raise InputError(system.path, f"indicator {code}", "indicators.points", value,
+                                 "must be a number >= 0")
+            idx = leaves_under(s, str(code), "indicators.points")
+            pts[idx] = _shared(pts[idx], float(value))
+            fixed.update(s.codes[k] for k in idx)
+    is_fixed = np.isin(np.asarray(s.codes, dtype=object), list(fixed))
+    held = float(pts[is_fixed].sum())
+    if abs(pts.sum() - total) > 1e-9 * max(total, 1.0):
+        rest = float(pts[~is_fixed].sum())
+        if held > total + 1e-9 or rest <= 0:
+            raise InputError(system.path, field="indicators.points", value=round(held, 6),
+                             problem=f"the points set or given add up to {held:g}; the "
+                                     f"other leaves cannot make up the total {total:g}")
+        pts[~is_fixed] *= (total - held) / rest
+    return replace(s.with_points(pts), total=total)

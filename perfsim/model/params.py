@@ -19,6 +19,7 @@ import numpy as np
 from perfsim.errors import InputError
 from perfsim.kernel import treatment as tr
 from perfsim.kernel import weighting as wt
+from perfsim.kernel.composite import NORMALISATIONS
 from perfsim.kernel.grading import Grading, grading_from_dict
 from perfsim.kernel.linkage import (
     GradeTable,
@@ -26,7 +27,7 @@ from perfsim.kernel.linkage import (
     linkage_from_dict,
     liupanshui_multipliers,
 )
-from perfsim.kernel.scoring import AGGREGATIONS
+from perfsim.kernel.scoring import AGGREGATIONS, GROUP_METHODS
 from perfsim.model.constraints import (
     CONSTRAINTS,
     REAL,
@@ -38,13 +39,13 @@ from perfsim.model.constraints import (
     linkage_value,
 )
 from perfsim.model.indicators import (
+    MAX_LEVELS,
+    STRUCTURE_PREFIX,
     check_group_aggregation,
-    leaves_under,
-    moved_indicator,
-    with_indicator,
-    without_indicators,
+    check_method_params,
+    restructure,
 )
-from perfsim.model.scenario import Scenario, check_scenario
+from perfsim.model.scenario import Scenario, added_leaves, candidates, check_scenario
 from perfsim.model.settings import field_of, settings_value, settings_with
 from perfsim.model.weighting_spec import TIERS, parse_weighting, short
 from perfsim.model.weights import apply_weighting
@@ -456,7 +457,15 @@ CHOICES: dict[str, tuple[str, tuple[str, ...]]] = {
                                    tr.TREATMENTS),
     "aggregation": ("aggregation of the leaves to the total (the indicator system's "
                     "aggregation:)", AGGREGATIONS),
+    "normalisation": ("normalisation of the leaves before aggregating (the indicator "
+                      "system's normalisation:)", NORMALISATIONS),
+    **{f"level_aggregation.{k}": (f"aggregation of each level-{k} group's children (the "
+                                  "indicator system's level_aggregation:)", GROUP_METHODS)
+       for k in range(1, MAX_LEVELS)},
 }
+#: ``composite.<method>.<parameter>``: a composite method's parameter (``composite.
+#: power_mean.p``), a choice among the values listed
+COMPOSITE_PARAMETER = "composite."
 
 
 #: ``aggregation.<level-1 code>``: how one group's leaves aggregate (a method choice too)
@@ -465,7 +474,17 @@ GROUP_AGGREGATION = "aggregation."
 
 def is_choice(path: str) -> bool:
     """A method choice: a path of :data:`CHOICES` or ``aggregation.<level-1 code>``."""
-    return path in CHOICES or path.startswith(GROUP_AGGREGATION)
+    return path in CHOICES or path.startswith((GROUP_AGGREGATION, COMPOSITE_PARAMETER))
+
+
+def choice_meaning(path: str) -> str:
+    """What the method choice ``path`` chooses, in words (for tables)."""
+    if path in CHOICES:
+        return CHOICES[path][0]
+    if path.startswith(COMPOSITE_PARAMETER):
+        method, _, name = path.removeprefix(COMPOSITE_PARAMETER).partition(".")
+        return f"parameter {name} of the composite method {method}"
+    return f"aggregation of the group {path.removeprefix(GROUP_AGGREGATION)}"
 
 
 def check_choice(scenario: Scenario, path: str, value: Any, *, where: str | None = None,
@@ -484,6 +503,14 @@ def check_choice(scenario: Scenario, path: str, value: Any, *, where: str | None
         group = path.removeprefix(GROUP_AGGREGATION)
         try:
             check_group_aggregation(scenario.system, {group: value})
+        except InputError as err:
+            raise InputError(where=where, field=path, value=short(value),
+                             problem=err.problem) from None
+        return value
+    if path.startswith(COMPOSITE_PARAMETER):
+        method, _, name = path.removeprefix(COMPOSITE_PARAMETER).partition(".")
+        try:
+            check_method_params(method, {name: value}, None, "composite")
         except InputError as err:
             raise InputError(where=where, field=path, value=short(value),
                              problem=err.problem) from None
@@ -545,6 +572,22 @@ def apply_choices(scenario: Scenario, choices: Mapping[str, Any], *, base: Any =
     if groups:
         system = dataclasses.replace(system, group_aggregation={
             **system.group_aggregation, **groups})
+    if "normalisation" in choices:
+        system = dataclasses.replace(system, normalisation=choices["normalisation"])
+    levels = {int(k.rsplit(".", 1)[1]): v for k, v in choices.items()
+              if k.startswith("level_aggregation.")}
+    if levels:
+        system = dataclasses.replace(system, level_aggregation={
+            **system.level_aggregation, **levels})
+    composite = {k.removeprefix(COMPOSITE_PARAMETER): v for k, v in choices.items()
+                 if k.startswith(COMPOSITE_PARAMETER)}
+    if composite:
+        params = {m: dict(p) for m, p in system.composite.items()}
+        for key, value in composite.items():
+            method, _, name = key.partition(".")
+            params.setdefault(method, {}).update(
+                check_method_params(method, {name: value}, None, "composite"))
+        system = dataclasses.replace(system, composite=params)
     block = choice_block(choices)
     if block:
         spec = parse_weighting(block, base=base)
@@ -557,127 +600,19 @@ def apply_choices(scenario: Scenario, choices: Mapping[str, Any], *, base: Any =
 
 # --- structural variants: add, remove, move indicators --------------------------------------------
 
-STRUCTURE_PREFIX = "indicators."
-#: The structural operations a variant can make, applied in this order (see
-#: :func:`apply_structure`).
-STRUCTURE_OPS = ("indicators.remove", "indicators.rescale", "indicators.give_to",
-                 "indicators.move", "indicators.add", "indicators.points")
-RESCALES = ("system", "group")
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def _share(points: np.ndarray, amount: float) -> np.ndarray:
-    """``amount`` shared in proportion to ``points`` (equally when they are all zero)."""
-    tot = points.sum()
-    return amount * (points / tot if tot > 0 else np.full(points.size, 1.0 / points.size))
-
-
 def apply_structure(scenario: Scenario, ops: Mapping[str, Any]) -> Scenario:
-    """The scenario's indicator system changed by structural operations, in this order:
-
-    1. ``indicators.remove``: a code or a list of codes (a group code removes all its leaves).
-       The points they held are freed: with ``indicators.give_to: CODE`` they go to that leaf
-       or group (shared among its leaves in proportion to their points); with
-       ``indicators.rescale: group`` each removed leaf's points go to the rest of its level-1
-       group (in proportion); by default (``rescale: system``) they are spread over all the
-       leaves left, in proportion to their points, by the final step.
-    2. ``indicators.move``: ``{code: LEAF, to: GROUP}`` or a list of them; the leaf keeps its
-       points, so the groups' subtotals change.
-    3. ``indicators.add``: a leaf as in an indicator-system file (code, name, points, rule,
-       ...) with ``to: GROUP`` (none: a new level-1 leaf), or a list; the portfolio must hold
-       measurements of the new code.
-    4. ``indicators.points``: ``{CODE: POINTS}`` sets a leaf's or group's points (a group's
-       are shared among its leaves in proportion).
-    5. The leaves not fixed by steps 1 (``give_to``), 3 and 4 are rescaled in proportion so
-       that the points add up to the system's total again.
-
-    Errors are one line naming the operation and the indicator."""
+    """The scenario's indicator system changed by structural operations
+    (:func:`perfsim.model.indicators.restructure`: ``indicators.remove``, ``rescale``,
+    ``give_to``, ``move``, ``add``, ``points``, in that order), the portfolio's measurements
+    saying which added codes can be scored. A code in ``indicators.add`` names a candidate
+    leaf of the scenario file's ``indicators:`` block."""
     if not ops:
         return scenario
-    for key in ops:
-        if key not in STRUCTURE_OPS:
-            raise InputError(field=key, problem="unknown structural operation (valid: "
-                                                f"{', '.join(STRUCTURE_OPS)})")
-    system = scenario.system
-    if system is None or scenario.portfolio.has_scores:
-        raise InputError(scenario.source, field=next(iter(ops)),
-                         problem="structural variants need an indicator system and a "
-                                 "portfolio of measurements")
-    total = float(system.total)
-    removed = _as_list(ops.get("indicators.remove"))
-    rescale = ops.get("indicators.rescale", "system")
-    give_to = ops.get("indicators.give_to")
-    if rescale not in RESCALES:
-        raise InputError(field="indicators.rescale", value=short(rescale),
-                         problem=f"choose one of {', '.join(RESCALES)}")
-    if (give_to is not None or "indicators.rescale" in ops) and not removed:
-        raise InputError(field="indicators.give_to" if give_to is not None
-                         else "indicators.rescale", value=short(give_to or rescale),
-                         problem="applies to the points of indicators.remove, which is empty")
-    if give_to is not None and rescale == "group":
-        raise InputError(field="indicators.give_to", value=short(give_to),
-                         problem="give the points either to a code or to each leaf's group "
-                                 "(indicators.rescale: group), not both")
-    before = {i.code: i for i in system.indicators}
-    s = without_indicators(system, removed) if removed else system
-    left = {i.code for i in s.indicators}
-    gone = [leaf for code, leaf in before.items() if code not in left]
-    freed = float(sum(i.points for i in gone))
-    pts = s.points.copy()
-    fixed: set[str] = set()  # codes whose points stay as set
-    if give_to is not None:
-        idx = leaves_under(s, str(give_to), "indicators.give_to")
-        pts[idx] += _share(pts[idx], freed)
-        fixed.update(s.codes[k] for k in idx)
-    elif rescale == "group":
-        for leaf in gone:
-            idx = [k for k, i in enumerate(s.indicators) if i.level1 == leaf.level1]
-            if not idx:
-                raise InputError(system.path, f"indicator {leaf.code}", "indicators.rescale",
-                                 "group", f"no leaf of its group {leaf.level1} is left to "
-                                          "take its points")
-            pts[idx] += _share(pts[idx], leaf.points)
-    s = dataclasses.replace(s, indicators=tuple(
-        dataclasses.replace(i, points=float(p)) for i, p in zip(s.indicators, pts, strict=True)))
-    for m in _as_list(ops.get("indicators.move")):
-        if not isinstance(m, Mapping) or set(m) != {"code", "to"}:
-            raise InputError(field="indicators.move", value=short(m),
-                             problem="must be {code: LEAF, to: GROUP} (or a list of them)")
-        s = moved_indicator(s, m["code"], m["to"])
-    for node in _as_list(ops.get("indicators.add")):
-        node = dict(node) if isinstance(node, Mapping) else node
-        to = node.pop("to", None) if isinstance(node, dict) else None
-        s = with_indicator(s, node, to)
-        code = str(node["code"])
-        if code not in scenario.portfolio.measured:
-            raise InputError(scenario.portfolio.source, f"indicator {code}", "indicators.add",
-                             code, "the portfolio holds no measurements of it")
-        fixed.add(code)
-    new_points = ops.get("indicators.points")
-    pts = s.points.copy()
-    if new_points is not None:
-        if not isinstance(new_points, Mapping) or not new_points:
-            raise InputError(field="indicators.points", value=short(new_points),
-                             problem="must map indicator or group codes to points")
-        for code, value in new_points.items():
-            if not _number(value) or value < 0:
-                raise InputError(system.path, f"indicator {code}", "indicators.points", value,
-                                 "must be a number >= 0")
-            idx = leaves_under(s, str(code), "indicators.points")
-            pts[idx] = _share(pts[idx], float(value))
-            fixed.update(s.codes[k] for k in idx)
-    is_fixed = np.isin(np.asarray(s.codes, dtype=object), list(fixed))
-    held = float(pts[is_fixed].sum())
-    if abs(pts.sum() - total) > 1e-9 * max(total, 1.0):
-        rest = float(pts[~is_fixed].sum())
-        if held > total + 1e-9 or rest <= 0:
-            raise InputError(system.path, field="indicators.points", value=round(held, 6),
-                             problem=f"the points set or given add up to {held:g}; the "
-                                     f"other leaves cannot make up the total {total:g}")
-        pts[~is_fixed] *= (total - held) / rest
-    return scenario.replace(system=dataclasses.replace(s.with_points(pts), total=total))
+    ops = dict(ops)
+    if "indicators.add" in ops:
+        ops["indicators.add"] = added_leaves(ops["indicators.add"],
+                                             candidates(scenario.document.get("indicators")))
+    return scenario.replace(system=restructure(
+        scenario.system, ops, measured=scenario.portfolio.measured,
+        has_scores=scenario.portfolio.has_scores, portfolio_source=scenario.portfolio.source,
+        source=scenario.source))

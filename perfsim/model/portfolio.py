@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -113,10 +113,20 @@ class Portfolio:
     #: how the file was read, for people (one bilingual line each): an encoding other than
     #: UTF-8, percent-formatted cells read as the number they show
     notes: tuple[str, ...] = field(default=(), compare=False)
+    #: each project's row as its spreadsheet shows it (None: header = row 1, no blank rows)
+    rows: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_projects(self) -> int:
         return len(self.table)
+
+    @property
+    def sheet_rows(self) -> np.ndarray:
+        """Each project's row as the portfolio's spreadsheet shows it (blank rows the reader
+        skipped counted; header = row 1 when the file has no blank rows)."""
+        if self.rows is None:
+            return np.arange(self.n_projects) + 2
+        return np.asarray(self.rows, dtype=np.int64)
 
     @property
     def ids(self) -> np.ndarray:
@@ -149,7 +159,7 @@ class Portfolio:
         ``row`` (header = row 1), ``project_id``, ``department``, then the code, what the cell
         held, the treatment and the points the leaf now earns."""
         pos = cells["position"].to_numpy(dtype=int)
-        out = pd.DataFrame({"row": pos + 2, "project_id": self.ids[pos],
+        out = pd.DataFrame({"row": self.sheet_rows[pos], "project_id": self.ids[pos],
                             "department": self.departments[pos]})
         return pd.concat([out, cells.drop(columns="position").reset_index(drop=True)], axis=1)
 
@@ -223,13 +233,15 @@ def load_portfolio(path: str | Path, system: IndicatorSystem | None = None,
     suffix = path.suffix.lower()
     notes: list[str] = []
     percent: dict[int, list[tuple[int, str]]] = {}
+    rows: list[int] | None = None
     try:
         if suffix == ".csv":
             df, encoding = textfiles.read_csv(path, dtype=str, keep_default_na=False)
+            rows = textfiles.csv_rows(path, len(df))
             if encoding != textfiles.UTF8:
                 notes.append(textfiles.encoding_note(encoding))
         elif suffix in (".xlsx", ".xlsm"):
-            df, percent = _read_xlsx(path)
+            df, percent, rows = _read_xlsx(path)
         else:
             raise InputError(path, problem="unknown portfolio format (use .csv or .xlsx)")
     except InputError:
@@ -238,15 +250,16 @@ def load_portfolio(path: str | Path, system: IndicatorSystem | None = None,
         raise InputError(path, problem=f"cannot parse ({_first_line(exc)})") from None
     if percent:
         notes += _read_percent_cells(df, percent, system, flags, str(path))
-    pf = portfolio_from_frame(df, system, source=str(path), flags=flags)
+    pf = portfolio_from_frame(df, system, source=str(path), flags=flags, rows=rows)
     return dataclasses.replace(pf, notes=tuple(notes)) if notes else pf
 
 
-def _read_xlsx(path: Path) -> tuple[pd.DataFrame, dict[int, list[tuple[int, str]]]]:
+def _read_xlsx(path: Path) -> tuple[pd.DataFrame, dict[int, list[tuple[int, str]]],
+                                    list[int]]:
     """The first sheet as :func:`pandas.read_excel` reads it with ``dtype=object`` (header row
     1, blank rows skipped, whole floats as ints), except that text stays text (``n/a`` is not
-    made blank); and, by column position, the percent-formatted number cells: (position in the
-    table, cell address)."""
+    made blank); by column position, the percent-formatted number cells: (position in the
+    table, cell address); and each table row's row number on the sheet."""
     from openpyxl import load_workbook
     from openpyxl.cell.cell import TYPE_ERROR, TYPE_NUMERIC
 
@@ -256,7 +269,8 @@ def _read_xlsx(path: Path) -> tuple[pd.DataFrame, dict[int, list[tuple[int, str]
         ws.reset_dimensions()
         rows: list[list[Any]] = []
         marks: list[list[tuple[int, str]]] = []
-        for row in ws.iter_rows():
+        numbers: list[int] = []
+        for number, row in enumerate(ws.iter_rows(min_row=1), start=1):
             values: list[Any] = []
             found: list[tuple[int, str]] = []
             for j, cell in enumerate(row):
@@ -275,10 +289,11 @@ def _read_xlsx(path: Path) -> tuple[pd.DataFrame, dict[int, list[tuple[int, str]
             if values:
                 rows.append(values)
                 marks.append(found)
+                numbers.append(number)
     finally:
         wb.close()
     if not rows:
-        return pd.DataFrame(), {}
+        return pd.DataFrame(), {}, []
     width = max(len(r) for r in rows)
     header = [f"Unnamed: {j}" if j >= len(rows[0]) or rows[0][j] is None else rows[0][j]
               for j in range(width)]
@@ -288,7 +303,7 @@ def _read_xlsx(path: Path) -> tuple[pd.DataFrame, dict[int, list[tuple[int, str]
     for i, found in enumerate(marks[1:]):
         for j, address in found:
             percent.setdefault(j, []).append((i, address))
-    return df, percent
+    return df, percent, numbers[1:]
 
 
 def _aliases(system: IndicatorSystem | None, flags: tuple[str, ...]) -> dict[str, str]:
@@ -391,12 +406,15 @@ def _percent(value: Any) -> str:
 
 
 def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None,
-                         source: str = "<portfolio>", flags: tuple[str, ...] = ()
-                         ) -> Portfolio:
+                         source: str = "<portfolio>", flags: tuple[str, ...] = (),
+                         rows: Sequence[int] | None = None) -> Portfolio:
     """Validate a raw table (strings or numbers) and return a :class:`Portfolio`; ``flags``
-    names further yes/no columns it may hold."""
+    names further yes/no columns it may hold; ``rows`` each table row's row in the file as a
+    spreadsheet shows it (default: header = row 1, no blank rows), for messages."""
     extra = tuple(f for f in flags if f not in FLAGS)
     df = df.reset_index(drop=True)  # a copy; row numbers are positions from here on
+    sheet = (np.arange(len(df)) + 2 if rows is None or len(rows) != len(df)
+             else np.asarray(rows, dtype=np.int64))
     df.columns = [str(c).strip() for c in df.columns]
     headings = list(df.columns)
     df.columns = _headings(headings, _aliases(system, extra), source)
@@ -425,7 +443,7 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
                                  "optional one or an indicator code")
     known = set(REQUIRED) | set(OPTIONAL) | set(leaf_cols) | set(extra)
     if any(c in df.columns for c in AMOUNTS):
-        _execution_amounts(df, system, written, source)
+        _execution_amounts(df, system, written, source, sheet)
         known |= set(AMOUNTS)
     unknown = [c for c in df.columns if c not in known]
     if unknown:
@@ -448,7 +466,7 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
                                          "code" + ("" if system else " (with an indicator system)"))
 
     def row(i: int) -> str:
-        return f"row {i + 2}"
+        return f"row {sheet[i]}"
 
     leaves: dict[str, Indicator] = {}
     aux_of: dict[str, tuple[str, str]] = {}
@@ -546,11 +564,12 @@ def portfolio_from_frame(df: pd.DataFrame, system: IndicatorSystem | None = None
                 raise InputError(source, row(i), code, df[code].iloc[i], problem)
     return Portfolio(df.reset_index(drop=True), source, tuple(present),
                      status={c: v for c, v in status.items()},
-                     extra_flags=tuple(f for f in extra if f in df.columns))
+                     extra_flags=tuple(f for f in extra if f in df.columns),
+                     rows=None if rows is None else tuple(int(r) for r in sheet))
 
 
 def _execution_amounts(df: pd.DataFrame, system: IndicatorSystem | None,
-                       written: Mapping[str, str], source: str) -> None:
+                       written: Mapping[str, str], source: str, sheet: np.ndarray) -> None:
     """Derive the execution-rate leaf's rate from ``budget_full`` and ``executed``
     (全年预算数, 全年执行数) in ``df``, in place: executed / budget_full, in percent where the
     leaf's unit starts with ``%`` (else a share), where a row gives both amounts; a row giving
@@ -578,7 +597,7 @@ def _execution_amounts(df: pd.DataFrame, system: IndicatorSystem | None,
     leaf = leaves[0]
 
     def row(i: int) -> str:
-        return f"row {i + 2}"
+        return f"row {sheet[i]}"
 
     def first(mask: np.ndarray) -> int:
         return int(np.flatnonzero(mask)[0])

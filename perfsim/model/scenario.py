@@ -50,7 +50,13 @@ from perfsim.model.constraints import (
     set_file_value,
 )
 from perfsim.model.imported import SCORES, ImportedPortfolio, load_imported
-from perfsim.model.indicators import CELL_COLUMNS, IndicatorSystem, load_indicator_system
+from perfsim.model.indicators import (
+    CELL_COLUMNS,
+    IndicatorSystem,
+    load_indicator_system,
+    restructure,
+    with_indicator,
+)
 from perfsim.model.portfolio import Portfolio, generate_portfolio, load_portfolio
 from perfsim.model.settings import (
     Settings,
@@ -62,7 +68,10 @@ from perfsim.model.streams import seed_sequence
 from perfsim.model.weights import apply_weighting, scenario_weighting
 
 SCENARIO_KEYS = {"name", "description", "seed", "indicator_system", "portfolio", "grading",
-                 "linkage", "simulation", "weighting", "department_flags"}
+                 "linkage", "simulation", "weighting", "department_flags", "indicators"}
+#: The keys of a scenario's ``indicators:`` block: the structural operations
+#: ``indicators.<key>`` (:func:`perfsim.model.indicators.restructure`).
+STRUCTURE_KEYS = ("remove", "rescale", "give_to", "move", "add", "points", "candidates")
 
 
 @dataclass(frozen=True)
@@ -198,11 +207,20 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
         settings = settings_from_dict(_mapping(doc.get("simulation"), src, "simulation"))
     except InputError as err:
         raise err.at(src) from None
-    portfolio = _portfolio(doc["portfolio"], base, src, system, grading, use_seed,
-                           linkage.preconditions)
+    ops = structure_ops(doc.get("indicators"), system, src)
+    portfolio = _portfolio(doc["portfolio"], base, src,
+                           with_added(system, ops, src, doc.get("indicators")), grading,
+                           use_seed, linkage.preconditions)
     if doc.get("department_flags") is not None:
         portfolio = portfolio.with_department_flags(
             department_flags(doc["department_flags"], base, src, linkage.preconditions), src)
+    if ops:   # the structure first: a weighting block then weights the changed system
+        try:
+            system = restructure(system, ops, measured=portfolio.measured,
+                                 has_scores=portfolio.has_scores,
+                                 portfolio_source=portfolio.source, source=src)
+        except InputError as err:
+            raise _in_block(err, src) from None
     if doc.get("weighting") is not None and isinstance(portfolio, ImportedPortfolio):
         raise InputError(src, field="weighting", problem="an imported portfolio keeps each "
                                                          "table's own points: no weighting")
@@ -346,6 +364,86 @@ def _yes_no(value: Any, src: str, where: str) -> bool:
     if text in {"0", "false", "no", "n", "否", "无"}:
         return False
     raise InputError(src, field=where, value=value, problem="must be yes/no (1/0, true/false)")
+
+
+def candidates(block: Any) -> dict[str, Mapping[str, Any]]:
+    """The candidate leaves of an ``indicators:`` block by code: leaves (as in an
+    indicator-system file, with ``to: GROUP``) the portfolio holds measurements of, scored
+    only where a variant, the block's ``add`` or a sensitivity factor adds them by code."""
+    items = block.get("candidates") if isinstance(block, Mapping) else None
+    if items is None:
+        return {}
+    items = items if isinstance(items, list | tuple) else [items]
+    return {str(c["code"]): c for c in items if isinstance(c, Mapping) and "code" in c}
+
+
+def added_leaves(value: Any, known: Mapping[str, Mapping[str, Any]]) -> Any:
+    """``indicators.add``'s value with each code of a candidate leaf replaced by the leaf."""
+    if isinstance(value, list | tuple):
+        return [added_leaves(v, known) for v in value]
+    if isinstance(value, str | int) and not isinstance(value, bool) and str(value) in known:
+        return dict(known[str(value)])
+    return value
+
+
+def structure_ops(block: Any, system: IndicatorSystem | None, src: str
+                  ) -> dict[str, Any]:
+    """A scenario's ``indicators:`` block (``remove``, ``rescale``, ``give_to``, ``move``,
+    ``add``, ``points``, as the ``indicators.*`` paths of a variant) as those paths; a code in
+    ``add`` names one of the block's ``candidates``."""
+    if block is None:
+        return {}
+    if not isinstance(block, Mapping) or not block:
+        raise InputError(src, field="indicators", value=block,
+                         problem="must be a mapping of structural operations (keys: "
+                                 f"{', '.join(STRUCTURE_KEYS)})")
+    for key in block:
+        if key not in STRUCTURE_KEYS:
+            raise InputError(src, field=f"indicators.{key}",
+                             problem=f"unknown key (allowed: {', '.join(STRUCTURE_KEYS)})")
+    if system is None:
+        raise InputError(src, field="indicators", problem="structural operations need an "
+                                                          "indicator_system")
+    items = block.get("candidates")
+    for item in [] if items is None else items if isinstance(items, list | tuple) else [items]:
+        if not isinstance(item, Mapping) or "code" not in item:
+            raise InputError(src, field="indicators.candidates", value=item,
+                             problem="must be a leaf as in an indicator-system file, with "
+                                     "code, points and rule (and to: GROUP)")
+    known = candidates(block)
+    ops = {f"indicators.{k}": v for k, v in block.items() if k != "candidates"}
+    if "indicators.add" in ops:
+        ops["indicators.add"] = added_leaves(ops["indicators.add"], known)
+    return ops
+
+
+def _in_block(err: InputError, src: str) -> InputError:
+    """An error of a structural operation placed in the scenario file that wrote it."""
+    return InputError(src, err.where or "indicators", err.field,
+                      err.value if err.has_value else None, err.problem)
+
+
+def with_added(system: IndicatorSystem | None, ops: Mapping[str, Any], src: str,
+               block: Any = None) -> IndicatorSystem | None:
+    """The system the portfolio is read with: the file's, with the leaves ``indicators.add``
+    brings and the block's candidates (so that their measurement columns are read as
+    indicators); what is scored is settled afterwards by the operations."""
+    added = ops.get("indicators.add")
+    nodes = list(candidates(block).values())
+    if added is not None:
+        nodes += [n for n in (added if isinstance(added, list | tuple) else [added])
+                  if not (isinstance(n, Mapping) and str(n.get("code")) in candidates(block))]
+    if system is None or not nodes:
+        return system
+    for node in nodes:
+        if not isinstance(node, Mapping):
+            break   # refused with its own line by the operation itself
+        try:
+            system = with_indicator(system, {k: v for k, v in node.items() if k != "to"},
+                                    node.get("to"))
+        except InputError as err:
+            raise _in_block(err, src) from None
+    return system
 
 
 def _portfolio(spec: Any, base: Path, src: str, system: IndicatorSystem | None,

@@ -47,6 +47,12 @@ class Settings:
     inflation_mean: float = 0.0
     inflation_sd: float = 0.0
     inflation_by_department: Mapping[str, float] = field(default_factory=dict)
+    #: none: the fixed inflation above; best_response: each unit chooses its own each year
+    #: (:mod:`perfsim.kernel.strategy`), reaching at most ``max_inflation`` points, its
+    #: perceived check chance raised by ``belief_update`` each time it is caught
+    self_strategy: str = "none"
+    belief_update: float = 0.5
+    max_inflation: float = 20.0
     # spot checks and re-checks
     check_share: float = 0.0
     check_selection: str = "random"
@@ -139,6 +145,12 @@ class Settings:
         if self.target_consequence != "warn" and not self.target_minimum:
             bad("target_consequence", "needs monitoring.targets (the attainment below which "
                                       "targets are clearly unreachable)")
+        if self.self_strategy == "best_response":   # units choose: no fixed inflation
+            for name in ("inflation_mean", "inflation_sd", "inflation_by_department"):
+                v = getattr(self, name)
+                if any(v.values()) if isinstance(v, Mapping) else v:
+                    bad(name, "must be 0 with self_evaluation.strategy best_response (each "
+                              "unit chooses its own inflation)")
         if self.weight_uncertainty == "dirichlet" and self.weight_concentration <= 0:
             bad("weight_concentration", "must be > 0")
         check_rationing(self.check_days_budget, self.days_recheck, self.check_funds_share,
@@ -227,7 +239,9 @@ _LAYOUT: dict[str, dict[str, str]] = {
                 "recheck_resets": "target_recheck_resets"},
     "self_evaluation": {"noise": "measurement_noise", "inflation_mean": "inflation_mean",
                         "inflation_sd": "inflation_sd",
-                        "by_department": "inflation_by_department"},
+                        "by_department": "inflation_by_department",
+                        "strategy": "self_strategy", "belief_update": "belief_update",
+                        "max_inflation": "max_inflation"},
     "spot_check": {"share": "check_share", "selection": "check_selection",
                    "band": "check_band", "mix": "check_mix",
                    "risk_departments": "check_risk_departments",

@@ -59,6 +59,17 @@ portfolio's indicator measurements, one row per project:
 A column in which every project has the same value makes the objective methods degenerate and is
 reported as an error naming the column; no NaN weight is ever passed on.
 
+**Cells without a value** (blank, n/a, 未申报) follow the leaf's missing-value policy
+(``missing:`` in the indicator system) in every statistic on raw values (objective weights,
+their treatment, the diagnostics): ``impute`` — the cell takes the median the indicator system
+imputes with (the project's department, else the portfolio) of the leaf's raw values, and is
+used; ``error`` — refused, naming the portfolio file, the spreadsheet row and the leaf;
+``zero`` and ``exclude`` (and every n/a or 未申报 cell) — the cell holds no measurement and is
+left out of the statistics (each statistic reads the values a column has, pairwise for
+correlations). :func:`cell_counts` says per leaf how many cells were used, imputed (with the
+value) and left out. The group tier reads attainment shares, which the indicator system
+resolves for every cell by the same policies.
+
 :func:`compare_schemes` scores, grades and links one scenario's portfolio under several schemes
 and returns a :class:`Comparison` of tidy tables; :data:`DEFAULT_SCHEMES` are six schemes usable
 with one call.
@@ -77,7 +88,7 @@ import pandas as pd
 from perfsim.errors import InputError
 from perfsim.kernel import treatment as tr
 from perfsim.kernel import weighting as wt
-from perfsim.model.indicators import IndicatorSystem
+from perfsim.model.indicators import BLANK, NOT_APPLICABLE, VALUE, IndicatorSystem
 from perfsim.model.weighting_spec import (
     TIERS,
     TierSpec,
@@ -111,12 +122,83 @@ def leaf_directions(system: IndicatorSystem) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class _Data:
     attainment: np.ndarray  # (projects, leaves), shares of each leaf's points
-    X: np.ndarray  # (projects, leaves): raw values, or attainment for target-is-best leaves
+    #: (projects, leaves): raw values, or attainment for target-is-best leaves; imputed where
+    #: the leaf's policy is ``missing: impute``, NaN where a missing cell is left out
+    X: np.ndarray
     directions: tuple[str, ...]  # 'higher' | 'lower' per column of X
+    #: (projects,) each project's row as the portfolio's spreadsheet shows it (header = row 1)
+    rows: np.ndarray | None = None
+    #: (projects, leaves): the cells that hold a value, the imputed ones, the ones left out
+    valued: np.ndarray | None = None
+    imputed: np.ndarray | None = None
+    left_out: np.ndarray | None = None
+    #: per leaf: the value(s) imputed cells took and whose median ("" where none was imputed)
+    imputed_value: tuple[str, ...] = ()
+    imputed_from: tuple[str, ...] = ()
+
+
+#: The columns of :func:`cell_counts`.
+CELL_COUNT_COLUMNS = ("code", "group", "n_values", "n_imputed", "imputed_value",
+                      "imputed_from", "n_left_out", "n_used")
+
+
+def _spreadsheet_rows(portfolio: Portfolio) -> np.ndarray:
+    """Each project's row as the portfolio's spreadsheet shows it: the portfolio reader's
+    numbering (header = row 1, first project row 2; :meth:`Portfolio.cells_table`)."""
+    return portfolio.sheet_rows
+
+
+def _fmt_values(values: np.ndarray) -> str:
+    """The values imputed cells took: up to three listed, more as a count and a range (one
+    department median per department)."""
+    distinct = np.unique(values)
+    if distinct.size <= 3:
+        return ", ".join(f"{v:.6g}" for v in distinct)
+    return f"{distinct.size} values from {distinct[0]:.6g} to {distinct[-1]:.6g}"
+
+
+def _refuse_cells(leaf: Any, st: np.ndarray, source: str, rows: np.ndarray) -> None:
+    """Refuse a leaf's first blank under ``missing: error`` (or n/a cell on an item that always
+    applies), naming the portfolio file and the row as its spreadsheet shows it."""
+    refuse = ((st == BLANK) & (leaf.missing == "error")) | (
+        (st == NOT_APPLICABLE) & (leaf.not_applicable is None))
+    if not refuse.any():
+        return
+    i = int(np.flatnonzero(refuse)[0])
+    if st[i] == BLANK:
+        raise InputError(source, f"row {rows[i]}", leaf.code, "",
+                         "missing value (the indicator's missing policy is 'error')")
+    raise InputError(source, f"row {rows[i]}", leaf.code, "n/a",
+                     "marked not applicable, but this item always applies (the indicator "
+                     "needs not_applicable: average | exclude | full)")
+
+
+def _leaf_column(system: IndicatorSystem, leaf: Any, col: np.ndarray, st: np.ndarray,
+                 departments: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
+    """One leaf's column for the statistics under its missing-value policy: ``(column,
+    imputed, left_out, imputed_value, imputed_from)`` (:func:`_refuse_cells` has already
+    refused what the policy refuses). A blank under ``missing: impute`` takes the median the
+    indicator system imputes with (the project's department, else the portfolio;
+    :meth:`IndicatorSystem.resolve`) of the column's values; every other cell without a value
+    (blank under ``zero``/``exclude``, n/a, 未申报) has no measurement and is left out
+    (NaN)."""
+    value = st == VALUE
+    blank = st == BLANK
+    col = np.where(value, col, np.nan)
+    imputed = blank & (leaf.missing == "impute")
+    fill_value = label = ""
+    if imputed.any():
+        fill, label = system._fill(leaf, BLANK, "impute", col, value, imputed, departments)
+        col = np.where(imputed, fill, col)
+        fill_value = _fmt_values(col[imputed])
+        label = label.removeprefix("impute: ")
+    return col, imputed, ~value & ~imputed, fill_value, label
 
 
 def project_data(system: IndicatorSystem, portfolio: Portfolio | None,
                   source: str | None) -> _Data:
+    """The data the objective methods and the diagnostics read (see the module docstring),
+    each leaf's missing cells handled by its policy (:func:`_leaf_column`)."""
     if portfolio is None:
         raise InputError(source, "weighting", problem="objective methods (entropy, critic, pca, "
                          "combined) need a portfolio with indicator measurements")
@@ -125,12 +207,62 @@ def project_data(system: IndicatorSystem, portfolio: Portfolio | None,
                          f"combined) need indicator measurements, but {portfolio.source} holds "
                          "ready scores")
     meas = portfolio.measurements()
+    rows = _spreadsheet_rows(portfolio)
+    status = []
+    for leaf in system.indicators:
+        if leaf.code not in meas:
+            break   # the system's own check (system.attainment below) names the leaf
+        st = meas.status.get(leaf.code)
+        raw = np.asarray(meas[leaf.code], dtype=float)
+        st = np.where(np.isnan(raw), BLANK, VALUE) if st is None else np.asarray(st)
+        _refuse_cells(leaf, st, portfolio.source, rows)  # before the system refuses by position
+        status.append(st)
     attainment = np.asarray(system.attainment(meas), dtype=float)
     dirs = leaf_directions(system)
-    cols = [attainment[:, k] if d == "attainment" else np.asarray(meas[leaf.code], dtype=float)
-            for k, (leaf, d) in enumerate(zip(system.indicators, dirs, strict=True))]
+    cols, imputed, left, values, whence = [], [], [], [], []
+    for k, (leaf, d) in enumerate(zip(system.indicators, dirs, strict=True)):
+        raw = np.asarray(meas[leaf.code], dtype=float)
+        col, imp, out, value, label = _leaf_column(
+            system, leaf, attainment[:, k] if d == "attainment" else raw, status[k],
+            meas.departments)
+        cols.append(col)
+        imputed.append(imp)
+        left.append(out)
+        values.append(value)
+        whence.append(label)
+    imputed_m, left_m = np.column_stack(imputed), np.column_stack(left)
     return _Data(attainment, np.column_stack(cols),
-                 tuple("higher" if d == "attainment" else d for d in dirs))
+                 tuple("higher" if d == "attainment" else d for d in dirs), rows,
+                 ~imputed_m & ~left_m, imputed_m, left_m, tuple(values), tuple(whence))
+
+
+def filled_counts(system: IndicatorSystem, portfolio: Portfolio) -> pd.Series:
+    """How many cells of the non-bonus leaves hold no value, by the treatment their leaf's
+    policy gives them in the attainment (:meth:`IndicatorSystem.resolve`: ``zero``, ``impute:
+    department median``, ``average of the others``, ...), the data of the group tier, BoD and
+    SMAA, which use every cell so scored; empty when every cell holds a value."""
+    cells = system.resolve(portfolio.measurements()).cells
+    cells = cells[cells["code"].isin(system.codes)]
+    return cells.groupby("treatment", sort=True).size().rename("n")
+
+
+def cell_counts(system: IndicatorSystem, portfolio: Portfolio, *,
+                _data: _Data | None = None) -> pd.DataFrame:
+    """How many cells of each non-bonus leaf the statistics (objective weights, treatment,
+    diagnostics) use and leave out, one row per leaf (:data:`CELL_COUNT_COLUMNS`):
+    ``n_values`` (cells holding a measurement), ``n_imputed`` (blank cells under
+    ``missing: impute``, used with the value(s) ``imputed_value``, the median of
+    ``imputed_from``), ``n_left_out`` (blank cells under ``zero``/``exclude``, n/a and 未申报
+    cells: no measurement) and ``n_used`` = n_values + n_imputed."""
+    d = _data if _data is not None else project_data(system, portfolio, None)
+    n_values = d.valued.sum(axis=0)
+    n_imputed = d.imputed.sum(axis=0)
+    return pd.DataFrame({
+        "code": list(system.codes), "group": [i.level1 for i in system.indicators],
+        "n_values": n_values, "n_imputed": n_imputed,
+        "imputed_value": list(d.imputed_value), "imputed_from": list(d.imputed_from),
+        "n_left_out": d.left_out.sum(axis=0), "n_used": n_values + n_imputed},
+        columns=list(CELL_COUNT_COLUMNS))
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,7 +271,8 @@ def project_data(system: IndicatorSystem, portfolio: Portfolio | None,
 
 
 def _tier_weights(tier: TierSpec, *, points: np.ndarray, X: Any, directions: Sequence[str],
-                  ahp: np.ndarray | None, codes: Sequence[str]) -> np.ndarray:
+                  ahp: np.ndarray | None, codes: Sequence[str],
+                  rows: np.ndarray | None = None) -> np.ndarray:
     method, subjective = tier.method, tier.subjective
     if tier.uses_ahp:
         # AHP weights come ready from the (panel of) matrices, as the "expert" points of the
@@ -153,13 +286,13 @@ def _tier_weights(tier: TierSpec, *, points: np.ndarray, X: Any, directions: Seq
     if tier.uses_data:
         data_X = X()
         if tier.treatment is not None:
-            data_X = tr.treat(data_X, tier.treatment.options(codes), codes).X
+            data_X = tr.treat(data_X, tier.treatment.options(codes), codes, rows).X
     w = wt.compute_weights(
         method, points=points, X=data_X,
         directions=directions if tier.uses_data else None,
         alpha=tier.alpha, objective=tier.objective, subjective=subjective,
         combine=tier.combine, cr_limit=tier.cr_limit, variance_kept=tier.variance_kept,
-        codes=list(codes))
+        codes=list(codes), rows=rows)
     w = np.asarray(w, dtype=float)
     if w.shape != (len(codes),) or not np.all(np.isfinite(w)) or np.any(w < 0):
         raise InputError(where="weighting", value=short(w.tolist()),  # never reached in practice
@@ -203,7 +336,8 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
                     spec.leaves, points=pts[cols],
                     X=lambda cols=cols: data.X[:, cols],
                     directions=[data.directions[k] for k in cols] if data else (),
-                    ahp=leaf_ahp.get(group), codes=[codes[k] for k in cols])
+                    ahp=leaf_ahp.get(group), codes=[codes[k] for k in cols],
+                    rows=data.rows if data else None)
             except InputError as err:
                 raise within(err, f"weighting leaves, group {group}") from None
 
@@ -222,7 +356,7 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
                 group_share = _tier_weights(
                     spec.groups, points=group_points, X=group_X,
                     directions=["higher"] * n_groups, ahp=group_ahp,
-                    codes=system.level1_codes)
+                    codes=system.level1_codes, rows=data.rows if data else None)
             except InputError as err:
                 raise within(err, "weighting groups") from None
     except InputError as err:
@@ -300,7 +434,7 @@ def treatment_frame(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
     t = spec.leaves.treatment
     opts = t.options(system.codes) if t is not None else [{"method": "none"}] * len(system.codes)
     try:
-        rec = tr.treat(data.X, opts, system.codes)
+        rec = tr.treat(data.X, opts, system.codes, data.rows)
     except InputError as err:
         raise err.at(spec.source) from None
     df = pd.DataFrame(rec.records())

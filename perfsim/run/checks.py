@@ -22,6 +22,14 @@ means of replications carry rounding errors far below a fen), so a design no bet
 another on any outcome beyond the tolerance and worse beyond it on one is dominated and
 never on the front. Without checks the selection and the penalty change nothing, so the
 designs at share 0 are one.
+
+The units' response (``response``): ``fixed`` units inflate as the scenario's
+``simulation.self_evaluation.inflation_mean`` says whatever the design; ``best`` units respond
+to each design (``simulation.self_evaluation.strategy: best_response``, the units' choice of
+:mod:`perfsim.kernel.strategy`), so each design is judged in equilibrium — at the inflation
+it leaves — and a design that deters everyone has no payoff left (0, not a missing value).
+Each design reports its inflation (points), payoff, wrong cuts, cost and the share of the
+units that inflate (``inflating_share``).
 """
 
 from __future__ import annotations
@@ -45,6 +53,9 @@ PENALTY = "simulation.spot_check.inflation_penalty"
 #: the outcomes the front minimises: the payoff of inflation (none below zero: once honesty
 #: pays, a harsher design buys nothing more), wrong cuts and cost
 OUTCOMES = ("payoff_above_zero", "wrong_cuts", "evaluation_cost_recheck")
+#: how the units respond to a design: a fixed inflation, or each unit's best response
+RESPONSES = ("fixed", "best")
+STRATEGY = "simulation.self_evaluation.strategy"
 
 
 @dataclass(frozen=True)
@@ -100,14 +111,18 @@ def optimise_checks(scenario: Scenario, budget: float, *,
                     yuan_per_check: float | None = None, shares: int | Sequence[float] = 6,
                     selections: Sequence[str] | None = None,
                     penalties: Sequence[float] = (0.0, 5.0, 10.0, 20.0),
-                    replications: int = 64, years: int = 1) -> CheckDesigns:
+                    replications: int = 64, years: int = 1,
+                    response: str | None = None) -> CheckDesigns:
     """Search check designs within a ``budget`` of staff-days for the Pareto front of
     inflation payoff, wrong cuts and cost. ``shares`` is a count of evenly spaced shares from
     0 to the most the budget affords, or the shares themselves (each within what it
     affords). ``selections`` default to every selection, ``risk`` and ``mix`` only where the
-    scenario's ``simulation.spot_check`` block gives their weights. The scenario's units must
-    inflate (``simulation.self_evaluation.inflation_mean`` or ``by_department``): the payoff
-    of inflation is what the checks are to remove."""
+    scenario's ``simulation.spot_check`` block gives their weights. ``response``: ``fixed``
+    (the scenario's units must inflate: ``simulation.self_evaluation.inflation_mean`` or
+    ``by_department``, the payoff of inflation is what the checks are to remove) or ``best``
+    (each unit responds to each design); default ``best`` when the scenario's
+    ``simulation.self_evaluation.strategy`` is ``best_response``, else ``fixed``."""
+    scenario = respond_as(scenario, response)
     s = scenario.settings
     if selections is None:  # risk and mix only where the scenario gives their weights
         selections = [x for x in SELECTIONS if x not in ("risk", "mix")
@@ -120,7 +135,8 @@ def optimise_checks(scenario: Scenario, budget: float, *,
     budget = _positive("budget", budget)
     days = _positive("staff_days_per_check", staff_days_per_check)
     yuan = _positive("yuan_per_check", yuan_per_check)
-    if s.inflation_mean == 0 and not any(s.inflation_by_department.values()):
+    if s.self_strategy == "none" and s.inflation_mean == 0 and not any(
+            s.inflation_by_department.values()):
         raise InputError(where="optimise-checks", field="simulation.self_evaluation."
                          "inflation_mean", value=0, problem="nobody inflates: set it (or "
                          "by_department) so that there is a payoff for checks to remove")
@@ -156,7 +172,8 @@ def optimise_checks(scenario: Scenario, budget: float, *,
                                       "simulation.cost.recheck_days": days})
     long = settings_grid(priced, {SHARE: [float(g) for g in grid],
                                   SELECTION: list(selections), PENALTY: pens},
-                         metrics=("inflation_payoff", "wrong_cuts", "savings", "misgrading",
+                         metrics=("inflation_points", "inflating_share", "inflation_payoff",
+                                  "wrong_cuts", "savings", "misgrading",
                                   "evaluation_cost_recheck"),
                          replications=replications, years=years)
     keys = [SHARE, SELECTION, PENALTY]
@@ -169,10 +186,32 @@ def optimise_checks(scenario: Scenario, budget: float, *,
     checks = np.rint(wide[SHARE].to_numpy(dtype=float) * n)
     wide["checks"] = checks.astype(np.int64)
     wide["staff_days"] = checks * days
-    wide["payoff_above_zero"] = wide["inflation_payoff"].clip(lower=0.0)
+    # nobody inflating leaves no payoff (the per-point payoff has no points to divide by)
+    wide["payoff_above_zero"] = wide["inflation_payoff"].fillna(0.0).clip(lower=0.0)
     wide["pareto"] = pareto(wide[list(OUTCOMES)].to_numpy(dtype=float))
     settings = {"budget_staff_days": budget, "staff_days_per_check": days,
                 "yuan_per_check": yuan, "replications": replications, "years": years,
                 "seed": scenario.seed, "projects": n, "most_share": most,
-                "pareto_rtol": RTOL, "pareto_atol": ATOL}
+                "pareto_rtol": RTOL, "pareto_atol": ATOL,
+                "response": "best" if s.self_strategy == "best_response" else "fixed"}
     return CheckDesigns(wide, settings)
+
+
+def respond_as(scenario: Scenario, response: str | None) -> Scenario:
+    """``scenario`` with its units responding as ``response`` says: ``best`` sets
+    ``simulation.self_evaluation.strategy: best_response`` (and the fixed inflation to 0:
+    the units choose theirs), ``fixed`` sets ``none`` (the scenario's fixed inflation);
+    None keeps the scenario's own."""
+    if response is None:
+        return scenario
+    if response not in RESPONSES:
+        raise InputError(where="optimise-checks", field="response", value=response,
+                         problem="must be fixed or best")
+    s = scenario.settings
+    if response == "fixed":
+        return apply_changes(scenario, {STRATEGY: "none"})
+    changes: dict[str, Any] = {"simulation.self_evaluation.inflation_mean": 0.0,
+                               "simulation.self_evaluation.inflation_sd": 0.0}
+    changes.update({f"simulation.self_evaluation.by_department.{d}": 0.0
+                    for d in s.inflation_by_department})
+    return apply_changes(apply_changes(scenario, changes), {STRATEGY: "best_response"})

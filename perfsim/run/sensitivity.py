@@ -7,7 +7,8 @@
 - **Morris** elementary-effects screening (:func:`SALib.sample.morris.sample` +
   :func:`SALib.analyze.morris.analyze`): :func:`morris`, ``n`` trajectories, ``n × (k + 1)``
   evaluations. μ* is the mean absolute effect of moving a parameter across its whole range,
-  in the metric's units.
+  in the metric's units; for a discrete factor, the mean absolute change of the outcome over
+  the design's jumps between its values (:func:`run_morris`).
 
 Parameters are scenario paths from the calibration registry
 (:func:`perfsim.calibrate.parameters`, scalar ones only) with bounds, read from a YAML
@@ -33,7 +34,10 @@ self-evaluation with inflation and noise, spot checks and re-check rules, covera
 recoveries, the evaluation cycle, grading, linkage — run for many parameter samples at once:
 each sample is treated as a replication, with per-replication weights (R, I), cutoffs (R, K)
 and multiplier table (R, G), in chunks of samples that bound memory. Given the Monte Carlo's
-draws it gives the Monte Carlo's year 1 to the yuan, noise on. The true score is computed with
+draws it gives the Monte Carlo's year 1 to the yuan, noise on. With the noise off
+(``noise=False``, ``perfsim sensitivity --no-noise``; the default for a scenario without a
+``simulation:`` block, :func:`noisy`) a sample at the file's values gives the one-year run
+(``perfsim run``) exactly. The true score is computed with
 each sample's own weights (a weight is a design choice, so misgrading is judged against the
 design in force). Multi-year dynamics, entrants and the ``uncertainty:`` settings of the
 simulation are not part of it.
@@ -50,6 +54,7 @@ depend on the chunking. A parameter that does not enter the model has exactly ze
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -71,13 +76,15 @@ from perfsim.model.params import (
     RowDesign,
     apply_choices,
     apply_rows,
+    apply_structure,
     check_bounds,
     check_choice,
     choice_block,
+    choice_meaning,
     is_choice,
     parameter,
 )
-from perfsim.model.scenario import Scenario
+from perfsim.model.scenario import STRUCTURE_KEYS, Scenario
 from perfsim.model.settings import Settings
 from perfsim.model.streams import generator
 from perfsim.model.weighting_spec import short
@@ -154,10 +161,10 @@ def _choice_spec(scenario: Scenario, item: Mapping[str, Any], where: str, source
         raise InputError(source, where, field=sorted(extra)[0] if extra else "name",
                          problem="a discrete factor is {name: PATH, values: [V1, V2, ...]}")
     name, values = item["name"], item["values"]
-    if not isinstance(name, str) or not is_choice(name):
+    if not isinstance(name, str) or not (is_choice(name) or name in STRUCTURE_FACTORS):
         raise InputError(source, where, "name", short(name),
                          f"not a discrete choice (valid: {', '.join(CHOICES)}, "
-                         "aggregation.<level-1 code>)")
+                         f"aggregation.<level-1 code>, {', '.join(STRUCTURE_FACTORS)})")
     if isinstance(values, str) or not isinstance(values, Sequence) or not values:
         raise InputError(source, where, "values", short(values),
                          "must be a non-empty list of choices")
@@ -165,20 +172,79 @@ def _choice_spec(scenario: Scenario, item: Mapping[str, Any], where: str, source
     checked = []
     for v in values:
         try:
-            v = check_choice(scenario, name, v, base=base)
+            if name in STRUCTURE_FACTORS:
+                apply_structure(scenario, structure_of({name: v}))
+            else:
+                v = check_choice(scenario, name, v, base=base)
         except InputError as err:
-            raise err.at(source, where) from None
+            raise InputError(source, where + (f", {err.where}" if err.where else ""),
+                             err.field or name, err.value if err.has_value else short(v),
+                             err.problem) from None
         if v in checked:
             raise InputError(source, where, "values", short(v), "listed twice")
         checked.append(v)
-    meaning = CHOICES[name][0] if name in CHOICES else f"aggregation of the group {name[12:]}"
+    meaning = STRUCTURE_FACTORS[name] if name in STRUCTURE_FACTORS else choice_meaning(name)
     param = Parameter(name, "choice", (0.0, 1.0), "choice", meaning)
     return ParamSpec(name, (0.0, 1.0), param, tuple(checked))
 
 
+#: Structural variants as discrete factors (``{name: PATH, values: [none, ...]}``): the value
+#: ``none`` leaves the system as it is; the others are the values of the ``indicators.*``
+#: paths of a variant (:func:`perfsim.model.params.apply_structure`: a code in
+#: ``indicators.add`` may name a candidate leaf of the scenario file's ``indicators:`` block),
+#: or for ``indicators`` a whole block as in a scenario file.
+STRUCTURE_FACTORS: dict[str, str] = {
+    "indicators": "a structural variant: an indicators block (remove, give_to, move, add, ...)",
+    "indicators.remove": "indicators removed (points to the rest)",
+    "indicators.move": "a leaf moved to another group",
+    "indicators.add": "a leaf added (measured in the portfolio)",
+    "indicators.points": "points set for leaves or groups",
+}
+
+
+def structure_of(made: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``indicators.*`` operations of the structural factors' values in ``made`` (the
+    value ``none``: no operation)."""
+    ops: dict[str, Any] = {}
+    for name, value in made.items():
+        if isinstance(value, str) and value == "none":
+            continue
+        if name == "indicators":
+            if not isinstance(value, Mapping) or not value:
+                raise InputError(field=name, value=short(value),
+                                 problem="must be none or a mapping of structural operations "
+                                         f"(keys: {', '.join(STRUCTURE_KEYS[:-1])})")
+            for key in value:
+                if key not in STRUCTURE_KEYS[:-1]:
+                    raise InputError(field=f"indicators.{key}", problem="unknown key (allowed: "
+                                     f"{', '.join(STRUCTURE_KEYS[:-1])})")
+            ops.update({f"indicators.{k}": v for k, v in value.items()})
+        else:
+            ops[name] = value
+    return ops
+
+
 def _check_choices(scenario: Scenario, specs: Sequence[ParamSpec], source: str | None) -> None:
-    """A treatment needs its tier's method; per-row weights need the weighted sum."""
-    chosen = {s.name: s.values[0] for s in specs if s.values is not None}
+    """A treatment needs its tier's method; per-row weights need the weighted sum; a whole
+    ``indicators`` block is not drawn beside single operations."""
+    block = next((s for s in specs if s.name == "indicators"), None)
+    single = next((s for s in specs if s.name.startswith("indicators.")), None)
+    if block is not None and single is not None:
+        raise InputError(source, field=single.name, problem="drawn beside the factor "
+                         "indicators, which draws whole blocks: put the operation in its "
+                         "blocks")
+    structural = [s for s in specs if s.name in STRUCTURE_FACTORS]
+    if len(structural) > 1:   # every combination of operations drawn must make a system
+        for combo in itertools.product(*(s.values for s in structural)):
+            made = {s.name: v for s, v in zip(structural, combo, strict=True)}
+            try:
+                apply_structure(scenario, structure_of(made))
+            except InputError as err:
+                raise InputError(source, ", ".join(f"{k} = {short(v)}" for k, v in
+                                                   made.items()), err.field,
+                                 err.value if err.has_value else None, err.problem) from None
+    chosen = {s.name: s.values[0] for s in specs
+              if s.values is not None and s.name not in STRUCTURE_FACTORS}
     try:
         choice_block(chosen)
     except InputError as err:
@@ -245,10 +311,27 @@ class _Model:
     z_bonus: np.ndarray | None = None   # (r, P, B) the bonus leaves' draws (measurement space)
 
 
+def noisy(scenario: Scenario, settings: Settings | None = None, noise: bool | None = None
+          ) -> bool:
+    """Whether the model adds the Monte Carlo's noise: ``noise`` when given, else only when
+    there are settings to take it from — ``settings`` passed in, a ``simulation:`` block in
+    the scenario's file, or settings set on the scenario in Python. A scenario without any is
+    the one-year run (``perfsim run`` without a ``simulation:`` block): no noise is invented
+    for it."""
+    if noise is not None:
+        return bool(noise)
+    return (settings is not None or scenario.has_simulation
+            or scenario.settings != Settings())
+
+
 def _prepare(scenario: Scenario, names: Sequence[str], metric_names: Sequence[str],
-             seed: int | None, settings: Settings | None, replications: int) -> _Model:
+             seed: int | None, settings: Settings | None, replications: int,
+             noise: bool | None = None) -> _Model:
+    quiet = not noisy(scenario, settings, noise)
     if settings is None:
         settings = scenario_settings(scenario)
+    if quiet:   # every random source off; a sampled noise parameter still sets its rows
+        settings = settings.without_noise()
     specs = [parameter(scenario, n, scalar=True) for n in names]
     for m in metric_names:
         metrics.lookup(scenario.grading.labels, m)
@@ -324,7 +407,7 @@ def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
                      settings: Settings | None = None, replications: int = 1,
                      chunk: int | None = None,
                      choices: Mapping[str, Sequence[Any]] | None = None,
-                     base: str | Path | None = None) -> np.ndarray:
+                     base: str | Path | None = None, noise: bool | None = None) -> np.ndarray:
     """Outcome metrics (n_samples, n_metrics) of parameter samples X (n_samples, k), columns
     in the order of ``names`` (scalar parameter paths). Samples are evaluated in chunks of
     ``chunk`` (default: :func:`chunk_size`), each sample as one row of a vectorised
@@ -336,7 +419,13 @@ def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
     draws, mapped to a value by :func:`choice_index`. The scenario is re-weighted (and
     re-aggregated) once per distinct combination of values drawn
     (:func:`perfsim.model.params.apply_choices`, relative matrix files from ``base``), and the
-    samples that drew it are evaluated together on the same common random numbers."""
+    samples that drew it are evaluated together on the same common random numbers.
+
+    ``noise`` (:func:`noisy`): the Monte Carlo's noise (leaf dispersion, self-evaluation,
+    re-check and execution noise, the spread of inflation) on or off; by default on only when
+    there are settings to take it from (``settings``, or the scenario's ``simulation:``
+    block). Off, a sample at the file's values is the one-year run (``perfsim run``) exactly;
+    a sampled noise parameter still sets its own value."""
     X = np.asarray(X, dtype=float)
     names = list(names)
     if X.ndim != 2 or X.shape[1] != len(names):
@@ -350,8 +439,8 @@ def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
             raise InputError(field=k, value=[], problem="give at least one value")
     if choices:
         return _evaluate_choices(scenario, names, X, seed, metrics, settings, replications,
-                                 chunk, choices, base)
-    model = _prepare(scenario, names, metrics, seed, settings, replications)
+                                 chunk, choices, base, noisy(scenario, settings, noise))
+    model = _prepare(scenario, names, metrics, seed, settings, replications, noise)
     for j, p in enumerate(model.specs):  # the one table's check of every sampled value
         lo, hi = p.valid
         bad = (X[:, j] < lo) | (X[:, j] > hi) | ~np.isfinite(X[:, j])
@@ -367,7 +456,7 @@ def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
 def _evaluate_choices(scenario: Scenario, names: list[str], X: np.ndarray, seed: int | None,
                       metrics: Sequence[str], settings: Settings | None, replications: int,
                       chunk: int | None, choices: Mapping[str, list[Any]],
-                      base: str | Path | None) -> np.ndarray:
+                      base: str | Path | None, noise: bool) -> np.ndarray:
     """Samples with discrete factors: grouped by the combination of values they drew, each
     group evaluated on the scenario with those choices made (weights computed once per
     combination); the common random numbers make the split invisible in the numbers."""
@@ -384,8 +473,11 @@ def _evaluate_choices(scenario: Scenario, names: list[str], X: np.ndarray, seed:
     out = np.empty((X.shape[0], len(metrics)))
     for c, combo in enumerate(combos):
         made = {names[j]: choices[names[j]][k] for j, k in zip(disc, combo, strict=True)}
-        try:
-            sc = apply_choices(scenario, made, base=base)
+        try:   # the structure first, then the methods weigh the changed system
+            sc = apply_structure(scenario, structure_of({
+                k: v for k, v in made.items() if k in STRUCTURE_FACTORS}))
+            sc = apply_choices(sc, {k: v for k, v in made.items()
+                                    if k not in STRUCTURE_FACTORS}, base=base)
         except InputError as err:
             raise InputError(err.source, ", ".join(f"{k} = {short(v)}" for k, v in made.items())
                              + (f", {err.where}" if err.where else ""), err.field,
@@ -393,7 +485,7 @@ def _evaluate_choices(scenario: Scenario, names: list[str], X: np.ndarray, seed:
         rows = np.flatnonzero(inverse == c)
         out[rows] = evaluate_samples(sc, [names[j] for j in cont], X[np.ix_(rows, cont)], seed,
                                      metrics=metrics, settings=settings,
-                                     replications=replications, chunk=chunk)
+                                     replications=replications, chunk=chunk, noise=noise)
     return out
 
 
@@ -460,10 +552,24 @@ def run_sobol(fn: Callable[[np.ndarray], np.ndarray], prob: Mapping[str, Any], n
                              {"conf_level": conf_level, "second_order": second_order})
 
 
+def morris_step(num_levels: int) -> float:
+    """The step Δ of SALib's Morris design on the unit interval, ``p / (2 (p − 1))`` for
+    ``p`` grid levels (2/3 for the default 4): every move of a parameter in a trajectory is
+    ±Δ, and an elementary effect is the change of the outcome divided by Δ."""
+    return num_levels / (2.0 * (num_levels - 1))
+
+
 def run_morris(fn: Callable[[np.ndarray], np.ndarray], prob: Mapping[str, Any], n: int,
                metrics: Sequence[str], *, seed: int = 0, num_levels: int = 4,
-               conf_level: float = 0.95, num_resamples: int = 200) -> SensitivityResult:
-    """Morris screening of any vectorised model ``fn`` with ``n`` trajectories."""
+               conf_level: float = 0.95, num_resamples: int = 200,
+               discrete: Sequence[str] = ()) -> SensitivityResult:
+    """Morris screening of any vectorised model ``fn`` with ``n`` trajectories.
+
+    For a continuous parameter an elementary effect is the change of the outcome per move
+    divided by Δ (:func:`morris_step`), i.e. scaled to the parameter's whole range. For the
+    ``discrete`` factors (names in ``prob``) a move of Δ is a jump from one value to another,
+    which has no slope to scale: their μ, μ*, its interval and σ are multiplied back by Δ, so
+    μ* is the mean absolute change of the outcome over the design's jumps between values."""
     from SALib.analyze import morris as morris_analyze
     from SALib.sample import morris as morris_sample
 
@@ -471,21 +577,27 @@ def run_morris(fn: Callable[[np.ndarray], np.ndarray], prob: Mapping[str, Any], 
     t = time.perf_counter()
     X = morris_sample.sample(dict(prob), int(n), num_levels=num_levels, seed=seed)
     Y = np.asarray(fn(X), dtype=float).reshape(X.shape[0], -1)
+    unknown = [d for d in discrete if d not in prob["names"]]
+    if unknown:
+        raise InputError(field="discrete", value=unknown[0], problem="not a parameter name")
+    step = morris_step(num_levels)
     rows = []
     for j, m in enumerate(metrics):
         si = morris_analyze.analyze(dict(prob), X, Y[:, j], num_resamples=num_resamples,
                                     conf_level=conf_level, num_levels=num_levels, seed=seed)
         for i, p in enumerate(prob["names"]):
-            rows.append({"metric": m, "parameter": p, "mu": float(si["mu"][i]),
-                         "mu_star": float(si["mu_star"][i]),
-                         "mu_star_conf": float(si["mu_star_conf"][i]),
-                         "sigma": float(si["sigma"][i])})
+            scale = step if p in discrete else 1.0
+            rows.append({"metric": m, "parameter": p, "mu": float(si["mu"][i]) * scale,
+                         "mu_star": float(si["mu_star"][i]) * scale,
+                         "mu_star_conf": float(si["mu_star_conf"][i]) * scale,
+                         "sigma": float(si["sigma"][i]) * scale})
     table = pd.DataFrame(rows)
     table["rank"] = table.groupby("metric")["mu_star"].rank(ascending=False, method="min"
                                                             ).astype(int)
     return SensitivityResult("morris", table, dict(prob), tuple(metrics), X, Y, int(n),
                              int(seed), time.perf_counter() - t,
-                             {"conf_level": conf_level, "num_levels": num_levels})
+                             {"conf_level": conf_level, "num_levels": num_levels,
+                              **({"discrete": list(discrete)} if discrete else {})})
 
 
 def _check_n(n: Any, name: str) -> None:
@@ -495,12 +607,13 @@ def _check_n(n: Any, name: str) -> None:
 
 def _scenario_fn(scenario: Scenario, specs: Sequence[ParamSpec], metrics: Sequence[str],
                  seed: int | None, settings: Settings | None, replications: int, chunk: int | None,
-                 base: str | Path | None = None) -> Callable[[np.ndarray], np.ndarray]:
+                 base: str | Path | None = None, noise: bool | None = None
+                 ) -> Callable[[np.ndarray], np.ndarray]:
     names = [s.name for s in specs]
     choices = {s.name: list(s.values) for s in specs if s.values is not None}
     return lambda X: evaluate_samples(scenario, names, X, seed, metrics=metrics,
                                       settings=settings, replications=replications, chunk=chunk,
-                                      choices=choices, base=base)
+                                      choices=choices, base=base, noise=noise)
 
 
 def _specs(scenario: Scenario, params: Any) -> list[ParamSpec]:
@@ -514,40 +627,47 @@ def _specs(scenario: Scenario, params: Any) -> list[ParamSpec]:
 def sobol(scenario: Scenario, params: Any, n: int = 256, *,
           metrics: Sequence[str] = DEFAULT_METRICS, seed: int | None = None,
           replications: int = 1, settings: Settings | None = None, chunk: int | None = None,
-          second_order: bool = False, conf_level: float = 0.95, num_resamples: int = 200
-          ) -> SensitivityResult:
+          second_order: bool = False, conf_level: float = 0.95, num_resamples: int = 200,
+          noise: bool | None = None) -> SensitivityResult:
     """Sobol first- and total-order indices (with ``conf_level`` bootstrap intervals) of the
-    outcome ``metrics`` to the ``params`` (a params file, or a list of ``{name, bounds}``)."""
+    outcome ``metrics`` to the ``params`` (a params file, or a list of ``{name, bounds}``).
+    ``noise``: the Monte Carlo's noise on or off (default: :func:`noisy`)."""
     specs = _specs(scenario, params)
     seed = scenario.seed if seed is None else int(seed)
     base = Path(params).parent if isinstance(params, str | Path) else None
-    fn = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base)
+    noise = noisy(scenario, settings, noise)
+    fn = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base,
+                      noise)
     res = run_sobol(fn, problem(specs), n, metrics, seed=seed, second_order=second_order,
                     conf_level=conf_level, num_resamples=num_resamples)
-    return _tag(res, scenario, replications, specs)
+    return _tag(res, scenario, replications, specs, noise)
 
 
 def morris(scenario: Scenario, params: Any, n: int = 20, *,
            metrics: Sequence[str] = DEFAULT_METRICS, seed: int | None = None,
            replications: int = 1, settings: Settings | None = None, chunk: int | None = None,
-           num_levels: int = 4, conf_level: float = 0.95, num_resamples: int = 200
-           ) -> SensitivityResult:
-    """Morris screening (``n`` trajectories) of the outcome ``metrics`` to the ``params``."""
+           num_levels: int = 4, conf_level: float = 0.95, num_resamples: int = 200,
+           noise: bool | None = None) -> SensitivityResult:
+    """Morris screening (``n`` trajectories) of the outcome ``metrics`` to the ``params``;
+    ``noise`` as for :func:`sobol`."""
     specs = _specs(scenario, params)
     seed = scenario.seed if seed is None else int(seed)
     base = Path(params).parent if isinstance(params, str | Path) else None
-    fn = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base)
+    noise = noisy(scenario, settings, noise)
+    fn = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base,
+                      noise)
     res = run_morris(fn, problem(specs), n, metrics, seed=seed, num_levels=num_levels,
-                     conf_level=conf_level, num_resamples=num_resamples)
-    return _tag(res, scenario, replications, specs)
+                     conf_level=conf_level, num_resamples=num_resamples,
+                     discrete=[s.name for s in specs if s.values is not None])
+    return _tag(res, scenario, replications, specs, noise)
 
 
 def _tag(res: SensitivityResult, scenario: Scenario, replications: int,
-         specs: Sequence[ParamSpec] = ()) -> SensitivityResult:
+         specs: Sequence[ParamSpec] = (), noise: bool = True) -> SensitivityResult:
     chosen = {s.name: list(s.values) for s in specs if s.values is not None}
     info = {**res.info, **({"choices": chosen} if chosen else {}),
             "scenario": scenario.name, "projects": scenario.portfolio.n_projects,
-            "replications": replications,
+            "replications": replications, "noise": bool(noise),
             "units": {m: metrics.lookup(scenario.grading.labels, m).unit
                       for m in res.metrics}}
     return SensitivityResult(res.method, res.table, res.problem, res.metrics, res.X, res.Y,
@@ -559,7 +679,7 @@ def _tag(res: SensitivityResult, scenario: Scenario, replications: int,
 def uncertainty_samples(scenario: Scenario, params: Any, n: int = 256, *,
                         metrics: Sequence[str] = DEFAULT_METRICS, seed: int | None = None,
                         replications: int = 1, settings: Settings | None = None,
-                        chunk: int | None = None) -> pd.DataFrame:
+                        chunk: int | None = None, noise: bool | None = None) -> pd.DataFrame:
     """A plain Monte Carlo uncertainty analysis over the ``params`` (a params file or list, as
     for :func:`sobol`, discrete factors included): ``n`` independent uniform draws of all the
     factors (``numpy`` stream of ``seed``, default the scenario's), each evaluated by the same
@@ -573,13 +693,14 @@ def uncertainty_samples(scenario: Scenario, params: Any, n: int = 256, *,
     hi = np.array([s.bounds[1] for s in specs])
     X = lo + (hi - lo) * np.random.default_rng(seed).random((int(n), len(specs)))
     base = Path(params).parent if isinstance(params, str | Path) else None
-    Y = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base)(X)
+    Y = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base,
+                     noise)(X)
     cols: dict[str, Any] = {}
     for j, s in enumerate(specs):
         if s.values is None:
             cols[s.name] = X[:, j]
         else:
-            shown = [v if isinstance(v, str) else str(dict(v)) for v in s.values]
+            shown = [_shown(v) for v in s.values]
             cols[s.name] = [shown[k] for k in choice_index(X[:, j], len(s.values))]
     for j, m in enumerate(metrics):
         cols[m] = Y[:, j]
@@ -588,17 +709,25 @@ def uncertainty_samples(scenario: Scenario, params: Any, n: int = 256, *,
 
 # --- output ------------------------------------------------------------------------------------
 
+def _shown(value: Any) -> str:
+    """A discrete factor's value as written: a name, a mapping or a list."""
+    if isinstance(value, str):
+        return value
+    return str(dict(value)) if isinstance(value, Mapping) else str(value)
+
+
 def format_sensitivity(res: SensitivityResult) -> str:
     """Readable tables, one per metric."""
     i = res.info
     head = (f"{res.method} sensitivity: {i.get('scenario', '')}, {res.problem['num_vars']} "
             f"parameters, n = {res.n}, {res.evaluations:,} model evaluations "
-            f"({i.get('projects', '?')} projects × {i.get('replications', 1)} replication(s)), "
+            f"({i.get('projects', '?')} projects × {i.get('replications', 1)} replication(s)"
+            f"{'' if i.get('noise', True) else ', no noise'}), "
             f"{res.seconds:.1f} s, seed {res.seed}")
     lines = [head]
     for name, values in i.get("choices", {}).items():
         lines.append(f"discrete factor {name}: " + " | ".join(
-            str(v) if isinstance(v, str) else str(dict(v)) for v in values)
+            _shown(v) for v in values)
             + " (each value an equal share of the U[0, 1) draw)")
     for m in res.metrics:
         t = res.table.loc[res.table["metric"] == m].drop(columns=["metric"])
@@ -616,7 +745,9 @@ def format_sensitivity(res: SensitivityResult) -> str:
                     t["ST"], t["ST_conf"], strict=True)],
                 "note": t["note"]})
         else:
-            lines.append(f"{m} ({unit} per full parameter range): Morris μ* ± interval, μ, σ")
+            per = ("per full parameter range; a discrete factor: per jump between values"
+                   if i.get("discrete") else "per full parameter range")
+            lines.append(f"{m} ({unit} {per}): Morris μ* ± interval, μ, σ")
             t = t.sort_values("mu_star", ascending=False)
             body = pd.DataFrame({
                 "rank": t["rank"], "parameter": t["parameter"],

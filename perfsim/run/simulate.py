@@ -7,6 +7,11 @@ Each replication follows the scenario's projects for ``years`` years, one year s
     ─> spot checks and re-check rules ─> score ─> grade ─> linkage (after monitoring
     recoveries) ─> next year's budget; θ persists (AR(1)) and may respond to funding.
 
+With ``simulation.self_evaluation.strategy: best_response`` the units choose their inflation
+each year instead (:func:`perfsim.run.step.claims_of`): the money at their grade line, the
+checks they can infer, the penalty; a unit caught inflating raises its perceived check chance
+by ``belief_update``.
+
 Randomness is explicit and chunk-proof: replications are grouped in fixed **blocks** of
 :data:`BLOCK`; block ``b`` draws everything from its own stream
 ``SeedSequence(seed, spawn_key=(1, b))``. A chunk is a run of whole blocks, so the numbers are
@@ -65,6 +70,7 @@ from perfsim.run.step import (
     step,
     year_rows,
 )
+from perfsim.run.strategy import grade_money
 
 ENGINES = ("auto", "numpy", "processes", "dask")
 #: ``auto`` takes a process pool only for at least this many project × replication × year
@@ -141,7 +147,10 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
         if not measure.linear:
             raise InputError(scenario.source, "simulation", "uncertainty.weights",
                              settings.weight_uncertainty, "weight uncertainty needs "
-                             f"weighted_sum aggregation, not {measure.aggregation}")
+                             "weighted_sum aggregation, not "
+                             + ("a composite indicator (normalisation or level "
+                                "aggregations)" if measure.aggregation == "weighted_sum"
+                                else measure.aggregation))
         if "weights.leaves" in known_params:
             params["weights"] = known_params["weights.leaves"]
     return SimInputs(seed=scenario.seed, settings=settings, mean=mean, theta=theta,
@@ -151,7 +160,9 @@ def build_inputs(scenario: Scenario, settings: Settings) -> SimInputs:
                      true_score=measure.score(mean[None])[0], reliability=lam, params=params,
                      scenario=scenario,
                      units=pf.unit_index, years_left=pf.years_left,
-                     space=leaf_space(scenario, settings, attainment, mean))
+                     space=leaf_space(scenario, settings, attainment, mean),
+                     grade_money=(grade_money(scenario)
+                                  if settings.self_strategy == "best_response" else None))
 
 
 def space_of(scenario: Scenario, settings: Settings) -> str:
@@ -268,7 +279,8 @@ def leaf_space(scenario: Scenario, settings: Settings, attainment: np.ndarray,
 
 PROJECT_STATS = ("p_cut", "p_wrong_cut", "mean_change", "mean_score")
 #: the first replication's year 1 per project, as a bureau would observe it
-SAMPLE = ("self_score", "recheck_score", "final_score", "true_score", "checked", "grade")
+SAMPLE = ("self_score", "recheck_score", "final_score", "true_score", "checked", "grade",
+          "honest_self_score")
 
 
 def metric_names(grading: Grading) -> list[str]:
@@ -445,7 +457,11 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
                           "recheck_score": np.where(checked, sc.recheck[0, :P0], np.nan),
                           "final_score": sc.final[0, :P0], "true_score": sc.true[0, :P0],
                           "checked": checked.astype(float),
-                          "grade": o.grade[0, :P0].astype(float)}
+                          "grade": o.grade[0, :P0].astype(float),
+                          # what the unit would have reported without inflating (a
+                          # simulation's record: the truth behind a pile)
+                          "honest_self_score": (sc.self if sc.honest_self is None
+                                                else sc.honest_self)[0, :P0]}
             if t == 0:  # per-project year-1 statistics, summed per block
                 edges = np.cumsum([0, *nb])
                 hit = (o.lost > 0)[:, :P0]

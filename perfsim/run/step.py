@@ -44,13 +44,16 @@ from perfsim.kernel.evaluation import (
     Process,
     Targets,
     YearDraws,
+    check_count,
     evaluate_process,
     monitor,
     per_row,
+    recheck_scores,
 )
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import Linkage, row_value
 from perfsim.kernel.measurement import LeafSpace
+from perfsim.kernel.strategy import check_chance, learn, perceived, reach_lines, respond
 from perfsim.kernel.year import CycleState, YearOutcome, blacklisted_entrants, evaluate_year
 from perfsim.model.params import Parameter, RowDesign
 from perfsim.model.scenario import Scenario
@@ -86,6 +89,8 @@ class SimInputs:
     units: np.ndarray | None = None   # (P,) each project's unit index (blacklists, departments)
     space: LeafSpace | None = None    # measurement space (None: attainment space)
     years_left: np.ndarray | None = None  # (P,) years to completion (cross-year projects)
+    #: units that respond: what each project keeps at each grade, share of its budget (P, G)
+    grade_money: np.ndarray | None = None
 
     @property
     def n_projects(self) -> int:
@@ -258,6 +263,7 @@ class YearRows:
     streams: Streams
     metrics: tuple[str, ...]
     scratch: np.ndarray | None = None   # (R, S, I) reused by the evaluation process
+    grade_money: np.ndarray | None = None   # (R, S, G) units that respond: kept at a grade
 
     @property
     def settings(self) -> Settings:
@@ -303,6 +309,7 @@ class YearState:
     found_before: np.ndarray
     barred_left: np.ndarray
     gated: np.ndarray | None = None
+    belief: np.ndarray | None = None   # units that respond: belief raised by being caught
 
 
 def slot_values(v: np.ndarray, pick: np.ndarray) -> np.ndarray:
@@ -364,7 +371,8 @@ def year_rows(inputs: SimInputs, design: RowDesign, z_inflation: np.ndarray,
         flags={k: slots(v) for k, v in inputs.flags.items()},
         units=None if inputs.units is None else slots(inputs.units),
         costs=costs_of(s, design), entry_points=slots(inputs.true_score), streams=streams,
-        metrics=tuple(metric_names), scratch=scratch)
+        metrics=tuple(metric_names), scratch=scratch,
+        grade_money=None if inputs.grade_money is None else slots(inputs.grade_money))
     active = np.zeros((R, S), dtype=bool)
     active[:, :P0] = True
     cross = inputs.linkage.cross_year
@@ -374,8 +382,59 @@ def year_rows(inputs: SimInputs, design: RowDesign, z_inflation: np.ndarray,
         cycle=CycleState(),
         years_left=None if cross is None else slots(inputs.years_left).copy(),
         found_before=np.zeros((R, S), dtype=bool), barred_left=np.zeros(R, dtype=np.int64),
-        gated=None if inputs.linkage.pre_evaluation is None else np.zeros((R, S), dtype=bool))
+        gated=None if inputs.linkage.pre_evaluation is None else np.zeros((R, S), dtype=bool),
+        belief=np.zeros((R, S)) if s.self_strategy == "best_response" else None)
     return rows, state
+
+
+def claims_of(rows: YearRows, belief: np.ndarray, budget: np.ndarray, active: np.ndarray,
+              risk: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Units that respond (``simulation.self_evaluation.strategy: best_response``): the map
+    from the year's honest self-scores (rows, slots) to the self-scores the units report.
+
+    Each unit weighs its honest score and the least claim that reaches each cut line within
+    ``max_inflation`` points (:func:`perfsim.kernel.strategy.reach_lines`), each graded
+    unchecked and, when a re-check finds its honest score, checked under the re-check rules
+    (:func:`perfsim.kernel.evaluation.recheck_scores`); the money is its budget times what
+    its grade keeps (``rows.grade_money``). The chance of a check is what the check rules and
+    the others' honest self-scores let it infer (:func:`perfsim.kernel.strategy.check_chance`),
+    raised by its belief; it chooses by :func:`perfsim.kernel.strategy.respond`."""
+    s, p, grading = rows.settings, rows.process, rows.inputs.grading
+    design = rows.design
+    cutoffs = design.cutoffs if design.cutoffs is not None else np.asarray(grading.cutoffs)
+    lines = dataclasses.replace(grading, quotas={})   # a unit reckons by the lines alone
+    rules = dict(replace=p.replace, gap_rule=p.gap_rule and p.gap_on != "department",
+                 gap=p.gap, per=p.per, step=p.step, gap_mode=p.gap_mode,
+                 inflation_penalty=p.penalty, unchecked_bonus=p.unchecked_bonus)
+    n_active = active.sum(axis=-1, keepdims=True)
+    funded = np.rint(per_row(p.funds_share, 2) * n_active)
+    n_check = check_count(n_active, p.check_share, p.days_budget, p.check_days,
+                          p.funds_share, funded)
+    keep = rows.grade_money                                            # (R, S, G)
+    reach = per_row(design.setting("max_inflation", s.max_inflation), 2)   # one per row
+
+    def claim(honest: np.ndarray) -> np.ndarray:
+        claims = reach_lines(honest, cutoffs, reach, p.unchecked_bonus)
+        K = claims.shape[0]
+        shape = claims.shape
+        truth = np.broadcast_to(honest, shape)
+
+        def money(scores: np.ndarray) -> np.ndarray:
+            g = lines.grade(scores.reshape(K * shape[1], -1),
+                            None if design.cutoffs is None else np.tile(cutoffs, (K, 1)))
+            kept = np.take_along_axis(np.broadcast_to(keep, shape + keep.shape[-1:]),
+                                      g.reshape(shape)[..., None].astype(np.intp), -1)[..., 0]
+            return np.where(active, budget, 0.0) * kept
+
+        unchecked = money(recheck_scores(claims, truth, np.zeros(shape, dtype=bool), **rules))
+        checked = money(recheck_scores(claims, truth, np.ones(shape, dtype=bool), **rules))
+        chance = perceived(check_chance(p.selection, n_check, active, claims, honest, budget,
+                                        risk=risk, cutoffs=p.cutoffs, band=p.band,
+                                        mix=p.mix), belief[None])
+        pick = respond(unchecked, checked, chance)
+        return np.take_along_axis(claims, pick[None], axis=0)[0]
+
+    return claim
 
 
 def entry_years(inputs: SimInputs, slots: int) -> np.ndarray:
@@ -491,11 +550,15 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
     cross = link.cross_year
     shown = None if cross is None else cross.shown(years_left, lrows)
     barred = state.barred_left > 0 if s.blacklist_years else None
+    claim = None
+    if state.belief is not None:   # units that respond choose their claims
+        claim = claims_of(rows, state.belief, budget, active if covered is None else covered,
+                          weight)
     sc = evaluate_process(theta - theta_mu if t else None, rows.inflation, measure, draws,
                           rows.process, budget, active if covered is None else covered,
                           rows.points, rows.true_points, rows.scratch, risk=weight,
                           space=space, shown=None if shown is None else np.broadcast_to(
-                              shown, active.shape), barred=barred)
+                              shown, active.shape), barred=barred, claim=claim)
     barred_left = state.barred_left
     if barred is not None and sc.evaluator is not None:   # a forfeit bars it N years
         barred_left = np.where((sc.evaluator == 3).any(axis=1), s.blacklist_years,
@@ -503,6 +566,10 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
     found_before = state.found_before
     if s.check_risk_history:
         found_before = found_before | (sc.checked & (sc.self - sc.recheck > s.gap))
+    belief = state.belief
+    if belief is not None:   # a unit found inflated (the penalty's condition) learns
+        belief = learn(belief, sc.checked & (sc.self - sc.recheck > s.gap),
+                       per_row(design.setting("belief_update", s.belief_update), 2))
     recovered = watched = None
     attainment = np.clip(theta, 0.0, 1.0)   # target attainment: the latent performance
     # execution pace: on schedule (1: the share elapsed spent), or the latent performance
@@ -535,7 +602,8 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
                       self_score=sc.self, **year)
     extra: dict[str, Any] = {"scores": sc}
     if sc.honest is not None:
-        extra["honest"] = evaluate_year(sc.honest, budget, inputs.grading, link, **year)
+        extra["honest"] = evaluate_year(sc.honest, budget, inputs.grading, link,
+                                        self_score=sc.honest_self, **year)
         extra["inflation_points"] = np.where(active, sc.self - sc.honest_self, 0.0).sum(axis=1)
     if barred is not None:
         extra["third_party_barred"] = barred
@@ -574,5 +642,6 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
         gated = gated | active
     after = YearState(year=t + 1, theta=theta, budget=budget, active=still, resume=resume,
                       poor_run=poor_run, cycle=o.after, years_left=years_left,
-                      found_before=found_before, barred_left=barred_left, gated=gated)
+                      found_before=found_before, barred_left=barred_left, gated=gated,
+                      belief=belief)
     return after, o, values

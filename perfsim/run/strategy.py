@@ -26,6 +26,10 @@ tolerance). From it on the unit reports honestly. The portfolio's break-even is 
 largest below 1: units at 1 — a 差 project has nothing left to lose, and without a penalty
 nobody has — are counted apart, as only checking everyone deters them.
 
+The choice itself is the kernel's (:func:`perfsim.kernel.strategy.respond`), the one the Monte
+Carlo's responding units make each year (``simulation.self_evaluation.strategy:
+best_response``, :func:`perfsim.run.step.claims_of`).
+
 Each row moves every project by the same δ, so a unit's money is exact for rules whose
 money depends on the project's own grade (cutoffs, multipliers, floors, caps, the treasury
 pool); with quotas or redistribution it is the money when everyone moves alike. Re-check
@@ -43,31 +47,15 @@ import pandas as pd
 
 from perfsim.errors import InputError
 from perfsim.kernel.evaluation import recheck_scores
+from perfsim.kernel.strategy import GAIN_ATOL as GAIN_ATOL
+from perfsim.kernel.strategy import GAIN_RTOL as GAIN_RTOL
+from perfsim.kernel.strategy import respond, stake
 from perfsim.model.params import apply_changes
 from perfsim.model.scenario import Scenario
 from perfsim.run.step import observed_year
 
 #: the inflation a unit may choose by default: 0 to 30 points by half points
 GRID = tuple(np.round(np.arange(0.0, 30.25, 0.5), 2))
-#: expected gains within ``GAIN_ATOL`` yuan plus ``GAIN_RTOL`` of the money at stake
-#: (``(1 − p)·|a| + p·|b|``) of each other are ties: a unit inflates only beyond them
-GAIN_RTOL, GAIN_ATOL = 1e-8, 0.01
-
-
-def _stake(unchecked: np.ndarray, checked: np.ndarray, p: float) -> np.ndarray:
-    """The tolerance of an expected gain at check share ``p``: ``GAIN_ATOL`` yuan plus
-    ``GAIN_RTOL`` of the money at stake, ``(1 − p)·|a| + p·|b|``."""
-    return GAIN_ATOL + GAIN_RTOL * ((1.0 - p) * np.abs(unchecked) + p * np.abs(checked))
-
-
-def _choose(expected: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
-    """The row (grid value) each column (unit) chooses: the smallest whose expected gain is
-    within the tolerance of the best one's, so a unit inflates only when that beats honesty
-    (row 0, a gain of 0) by more than its tolerance, and honesty wins a tie."""
-    top = np.argmax(expected, axis=0)
-    cols = np.arange(expected.shape[1])
-    floor = expected[top, cols] - tolerance[top, cols]
-    return np.argmax(expected >= floor[None, :], axis=0)
 
 
 @dataclass(frozen=True)
@@ -92,11 +80,11 @@ class Gains:
 
     def pick(self, p: float) -> np.ndarray:
         """The row of the grid each unit chooses at check share ``p`` (:meth:`choice`)."""
-        return _choose(self.expected(p), self.tolerance(p))
+        return respond(self.unchecked, self.checked, p)
 
     def tolerance(self, p: float) -> np.ndarray:
         """The tolerance of each expected gain (grid, projects) at check share ``p``, yuan."""
-        return _stake(self.unchecked, self.checked, p)
+        return stake(self.unchecked, self.checked, p)
 
     def break_even(self) -> np.ndarray:
         """Each unit's break-even check share (see the module): from it on, honesty pays."""
@@ -260,12 +248,11 @@ def fit_bunching(scenario: Scenario, observed: Any, cutoff: float = 80.0,
     target = float(table.loc[float(cutoff), "excess"])
     grid = inflation_grid(most, step)
     gn = gains(scenario, grid)
-    expected = gn.expected(float(check_share))
     honest = np.asarray(scenario.scores(), dtype=float)
     below = honest < cutoff
-    tolerance = gn.tolerance(float(check_share))
     # the choice (Gains.choice) when at most grid[k] points may be added, for every k
-    chosen = np.stack([grid[_choose(expected[:k + 1], tolerance[:k + 1])]
+    chosen = np.stack([grid[respond(gn.unchecked[:k + 1], gn.checked[:k + 1],
+                                    float(check_share))]
                        for k in range(grid.size)])                          # (k, projects)
     crossed = below[None] & (honest[None] + chosen >= cutoff)
     total = float(getattr(scenario, "total", 100.0))
@@ -298,3 +285,25 @@ def fit_bunching(scenario: Scenario, observed: Any, cutoff: float = 80.0,
     return BunchingFit(float(grid[k]), int(crossed[k].sum()), target, interval,
                        float(chosen[k].mean() / total),
                        {r["department"]: r["inflation"] for r in rows}, departments)
+
+
+def grade_money(scenario: Scenario) -> np.ndarray:
+    """What each project keeps at each grade, as a share of its budget (projects, grades):
+    next year's budget when every project scores the lowest score of that grade (the lowest
+    grade: just under the lowest line), through the one year kernel on observed scores
+    (:func:`perfsim.run.step.observed_year`). The money a responding unit weighs in the Monte
+    Carlo: its budget that year times the share at the grade its claim earns — exact for
+    rules whose money follows the project's own grade, the money when everyone moves alike
+    with quotas or redistribution."""
+    cut = scenario.grading.cutoffs
+    if cut is None:
+        raise InputError(scenario.source, "simulation", "self_evaluation.strategy",
+                         "best_response", "best_response needs grading cutoffs (the lines "
+                                          "a unit can reach)")
+    lowest = [float(c) for c in cut] + [max(float(cut[-1]) - 0.01, 0.0)]
+    pf = scenario.portfolio
+    scores = np.repeat(np.asarray(lowest)[:, None], pf.n_projects, axis=1)
+    kept = observed_year(scenario, scores).next_budget                  # (grades, projects)
+    budget = np.asarray(pf.budget, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(budget > 0, kept / np.where(budget > 0, budget, 1.0), 0.0).T

@@ -35,11 +35,13 @@ from __future__ import annotations
 
 from perfsim.kernel.scoring.aggregation import (
     AGGREGATIONS,
+    GROUP_METHODS,
     ORDINAL_CUTOFFS,
     ORDINAL_SCORES,
     WITHIN,
     bonus_total,
     group_shares,
+    ordinal_total,
     total_score,
 )
 from perfsim.kernel.scoring.assessed import Assessed
@@ -74,6 +76,8 @@ __all__ = [
     "RULES",
     "TARGETED",
     "WITHIN",
+    "GROUP_METHODS",
+    "ordinal_total",
     "AllOrNothing",
     "Assessed",
     "Bonus",

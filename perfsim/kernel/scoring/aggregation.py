@@ -7,14 +7,22 @@ from collections.abc import Sequence
 import numpy as np
 
 from perfsim.errors import InputError
+from perfsim.kernel.composite.aggregate import AGGREGATORS
 from perfsim.kernel.scoring.rounding import round_half_up
 
-AGGREGATIONS = ("weighted_sum", "geometric", "weakest_link", "ordinal_average")
+#: The total from the level-1 groups: the four below, then the composite-indicator
+#: aggregators of :mod:`perfsim.kernel.composite.aggregate` (``harmonic``, ``power_mean``,
+#: ``mean_min``, ``owa``, ``mpi``) applied to the groups' shares weighted by their points.
+AGGREGATIONS = ("weighted_sum", "geometric", "weakest_link", "ordinal_average", "harmonic",
+                "power_mean", "mean_min", "owa", "mpi")
 #: How the leaves of one level-1 group make the group's attainment share (COINr lets each
 #: group aggregate its own way): the points-weighted ``arithmetic`` mean (the national
 #: practice), the points-weighted ``geometric`` mean (a weak leaf is not made up by a strong
 #: one), or the ``min`` (the group is as good as its weakest leaf).
 WITHIN = ("arithmetic", "geometric", "min")
+#: every aggregation a group (or a level of the hierarchy) can take: :data:`WITHIN` and the
+#: composite-indicator aggregators (scored by :mod:`perfsim.kernel.composite.tree`)
+GROUP_METHODS = (*WITHIN, *(m for m in AGGREGATORS if m not in WITHIN))
 #: ``ordinal_average`` (PEFA M2 style): lower bounds of the ordinal grades A, B, C on a level-1
 #: group's attainment share (left-closed, like the national bands 90/80/60); below C is D.
 ORDINAL_CUTOFFS = (0.9, 0.8, 0.6)
@@ -99,9 +107,17 @@ def total_score(attainment: np.ndarray, points: np.ndarray, *, groups: np.ndarra
         with np.errstate(divide="ignore"):
             return total * np.exp(np.log(np.clip(share, 0, 1)) @ w)
     if method == "ordinal_average":
-        scores = np.asarray(ORDINAL_SCORES)
-        reached = np.searchsorted(np.asarray(ORDINAL_CUTOFFS)[::-1], share + 1e-9, side="right")
-        ordinal = scores[::-1][reached]  # cutoffs reached: 0 -> D ... 3 -> A
-        mean = ordinal @ (group_max / group_max.sum())
-        return total * (mean - scores.min()) / (scores.max() - scores.min())
-    return total * share.min(axis=-1)
+        return ordinal_total(share, group_max, total)
+    if method == "weakest_link":
+        return total * share.min(axis=-1)
+    return total * AGGREGATORS[method](share, group_max / group_max.sum())
+
+
+def ordinal_total(share: np.ndarray, group_max: np.ndarray, total: float) -> np.ndarray:
+    """``ordinal_average`` of the level-1 groups' shares (..., groups) weighted by their points
+    (see :func:`total_score`)."""
+    scores = np.asarray(ORDINAL_SCORES)
+    reached = np.searchsorted(np.asarray(ORDINAL_CUTOFFS)[::-1], share + 1e-9, side="right")
+    ordinal = scores[::-1][reached]  # cutoffs reached: 0 -> D ... 3 -> A
+    mean = ordinal @ (group_max / group_max.sum())
+    return total * (mean - scores.min()) / (scores.max() - scores.min())

@@ -33,9 +33,35 @@ ALONSO_LAMATA_RI: dict[int, float] = {
 }
 
 
-#: Random-index tables by name (``ri_table=``).
+#: Saaty's later random index (Saaty 2005, *Theory and Applications of the Analytic Network
+#: Process*, RWS Publications, p. 31), the ``random_index='saaty'`` option of the AHPy
+#: package.
+SAATY_2005_RI: dict[int, float] = {
+    1: 0.0, 2: 0.0, 3: 0.52, 4: 0.89, 5: 1.11, 6: 1.25, 7: 1.35, 8: 1.40, 9: 1.45, 10: 1.49,
+    11: 1.52, 12: 1.54, 13: 1.56, 14: 1.58, 15: 1.59,
+}
+
+
+#: The random index of Donegan & Dodd (1991, "A note on Saaty's random indexes", Mathematical
+#: and Computer Modelling 15(10), 135–137), the default of the AHPy package
+#: (``random_index='dd'``).
+DONEGAN_DODD_RI: dict[int, float] = {
+    1: 0.0, 2: 0.0, 3: 0.4914, 4: 0.8286, 5: 1.0591, 6: 1.1797, 7: 1.2519, 8: 1.3171,
+    9: 1.3733, 10: 1.4055, 11: 1.4213, 12: 1.4497, 13: 1.4643, 14: 1.4822, 15: 1.4969,
+}
+
+
+#: Random-index tables by name (``ri_table=``), with the publication each comes from.
 RI_TABLES: dict[str, dict[int, float]] = {"saaty1980": SAATY_RI,
-                                          "alonso_lamata": ALONSO_LAMATA_RI}
+                                          "alonso_lamata": ALONSO_LAMATA_RI,
+                                          "saaty2005": SAATY_2005_RI,
+                                          "donegan_dodd": DONEGAN_DODD_RI}
+RI_SOURCES: dict[str, str] = {
+    "saaty1980": "Saaty 1980",
+    "alonso_lamata": "Alonso & Lamata 2006",
+    "saaty2005": "Saaty 2005 (AHPy's 'saaty')",
+    "donegan_dodd": "Donegan & Dodd 1991 (AHPy's default 'dd')",
+}
 
 
 #: Saaty's 1–9 scale and its reciprocals.
@@ -56,7 +82,7 @@ class AHPResult:
     lambda_max : principal eigenvalue λmax (>= n; equal to n for a consistent matrix).
     ci : consistency index CI = (λmax − n) / (n − 1); 0 for n <= 2.
     cr : consistency ratio CR = CI / RI; 0 for n <= 2.
-    ri : Saaty's random index RI for this n (:data:`SAATY_RI`).
+    ri : the random index RI for this n from the chosen table (:data:`RI_TABLES`).
     """
 
     weights: FloatArray
@@ -150,8 +176,10 @@ def ahp_weights(
 
     The weights are the principal (Perron) eigenvector from ``numpy.linalg.eig``, real part,
     normalised to add up to 1. CI = (λmax − n)/(n − 1), CR = CI / RI with Saaty's random index
-    :data:`SAATY_RI` (``ri_table='saaty1980'``, the default) or Alonso & Lamata's
-    :data:`ALONSO_LAMATA_RI` (``ri_table='alonso_lamata'``); for n <= 2 the matrix is always
+    :data:`SAATY_RI` (``ri_table='saaty1980'``, the default), Alonso & Lamata's
+    :data:`ALONSO_LAMATA_RI` (``'alonso_lamata'``), Saaty's 2005 :data:`SAATY_2005_RI`
+    (``'saaty2005'``) or Donegan & Dodd's :data:`DONEGAN_DODD_RI` (``'donegan_dodd'``); for
+    n <= 2 the matrix is always
     consistent and CI = CR = 0.
 
     ``cr_limit`` (default 0.1): a CR above it raises :class:`InputError` naming the CR, because

@@ -66,6 +66,7 @@ def compute_weights(
     codes: Sequence[str] | None = None,
     ri_table: str = "saaty1980",
     target: ArrayLike | None = None,
+    rows: Sequence[int] | None = None,
 ) -> FloatArray:
     """Weights (shares, sum 1) by the method named ``method`` (one of :data:`METHODS`).
 
@@ -82,7 +83,9 @@ def compute_weights(
       ``matrix``, ``'equal'``) and the ``objective`` method's (``X``, ``directions``), combined
       with ``combine`` (``'additive'`` with ``alpha`` or ``'multiplicative'``).
 
-    ``codes`` name indicators in error messages.
+    ``codes`` name indicators in error messages, ``rows`` the rows of ``X`` (as the caller's
+    file numbers them). NaN cells of ``X`` are missing values the objective methods leave out
+    (each method's docstring says how).
     """
     if method not in METHODS:
         raise InputError(where="weighting", field="method", value=method,
@@ -103,12 +106,12 @@ def compute_weights(
     if method in OBJECTIVE_METHODS:
         _need(method, X=X, directions=directions)
         if method == "entropy":
-            return entropy_weights(X, directions, codes=codes)
+            return entropy_weights(X, directions, codes=codes, rows=rows)
         if method == "critic":
-            return critic_weights(X, directions, codes=codes)
+            return critic_weights(X, directions, codes=codes, rows=rows)
         if method == "optimised":
-            return optimised_weights(X, directions, target=target, codes=codes)
-        return pca_weights(X, directions, variance_kept, codes=codes)
+            return optimised_weights(X, directions, target=target, codes=codes, rows=rows)
+        return pca_weights(X, directions, variance_kept, codes=codes, rows=rows)
     # combined
     if objective not in OBJECTIVE_METHODS:
         raise InputError(where="combined weights", field="objective", value=objective,
@@ -121,5 +124,5 @@ def compute_weights(
     subj = compute_weights(subjective, points=points, X=X, matrix=matrix, cr_limit=cr_limit,
                            codes=codes, ri_table=ri_table)
     obj = compute_weights(objective, X=X, directions=directions, variance_kept=variance_kept,
-                          codes=codes, target=target)
+                          codes=codes, target=target, rows=rows)
     return combined_weights(subj, obj, alpha, combine)

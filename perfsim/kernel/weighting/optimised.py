@@ -50,15 +50,24 @@ def importance_shares(Y: ArrayLike, w: ArrayLike, importance: str = "correlation
 
 def optimised_weights(X: ArrayLike, directions: Sequence[str], *,
                       target: ArrayLike | None = None, importance: str = "correlation",
-                      codes: Sequence[str] | None = None) -> FloatArray:
+                      codes: Sequence[str] | None = None,
+                      rows: Sequence[int] | None = None) -> FloatArray:
     """Weights (shares, (n,)) whose importance shares hit ``target`` as closely as possible
     (see the module docstring). ``X`` (projects m >= 2, indicators n) raw values,
     ``directions`` as in :func:`perfsim.kernel.weighting.entropy_weights`; ``target``: n
     non-negative numbers (shares after normalising; default equal). A constant column raises
-    :class:`InputError`."""
-    x, signs, labels = _decision_matrix(X, directions, codes, "optimised")
+    :class:`InputError`. Missing (NaN) cells: the index needs every value of a project, so the
+    correlations read the projects with a value on every indicator (each column is still
+    normalised over all its values); fewer than 3 such projects raise :class:`InputError`.
+    ``rows`` number the rows in messages as the caller's file does."""
+    x, signs, labels = _decision_matrix(X, directions, codes, "optimised", rows)
     y = _minmax(x, signs)
+    y = y[~np.isnan(y).any(axis=1)]
     n = y.shape[1]
+    if len(y) < 3:
+        raise InputError(where="optimised weights", field="projects", value=len(y),
+                         problem="fewer than 3 projects have a value on every indicator (the "
+                                 "rest are missing and left out)")
     if importance not in IMPORTANCE:
         raise InputError(where="optimised weights", field="importance", value=importance,
                          problem=f"choose one of {', '.join(IMPORTANCE)}")

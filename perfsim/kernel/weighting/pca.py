@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from perfsim.errors import InputError
+from perfsim.kernel import diagnostics as dg
 from perfsim.kernel.weighting.base import FloatArray, _normalise
 from perfsim.kernel.weighting.objective import _decision_matrix
 
@@ -18,6 +19,7 @@ def pca_weights(
     variance_kept: float = 0.85,
     *,
     codes: Sequence[str] | None = None,
+    rows: Sequence[int] | None = None,
 ) -> FloatArray:
     """Principal-component weights (主成分分析法) for a decision matrix.
 
@@ -39,18 +41,29 @@ def pca_weights(
     change the weights; directions are still checked. With tied eigenvalues among the kept
     components the eigenvectors, and so the weights, are not unique. Returns shares, shape (n,).
     A constant column raises :class:`InputError`.
+
+    Missing (NaN) cells are left out: R is the pairwise correlation matrix (each entry over the
+    projects both columns have, :func:`perfsim.kernel.diagnostics.correlation`; without
+    missing cells it is the correlation matrix of step 1); two indicators sharing fewer than 3
+    projects raise :class:`InputError`. ``rows`` number the rows in messages as the caller's
+    file does.
     """
     if not (isinstance(variance_kept, int | float | np.floating)
             and 0 < variance_kept <= 1):
         raise InputError(where="PCA weights", field="variance_kept", value=variance_kept,
                          problem="must be a share in (0, 1]")
-    x, signs, _ = _decision_matrix(X, directions, codes, "PCA")
+    x, signs, labels = _decision_matrix(X, directions, codes, "PCA", rows)
     n = x.shape[1]
     if n == 1:
         return np.ones(1)
-    z = x * signs
-    z = (z - z.mean(axis=0)) / z.std(axis=0)
-    r = (z.T @ z) / z.shape[0]
+    r = dg.correlation(x * signs)
+    gap = np.argwhere(np.isnan(r))
+    if gap.size:
+        i, j = (int(k) for k in gap[0])
+        shared = int((~np.isnan(x[:, i]) & ~np.isnan(x[:, j])).sum())
+        raise InputError(where="PCA weights", field=f"{labels[i]} × {labels[j]}", value=shared,
+                         problem="fewer than 3 projects have a value in both (the rest are "
+                         "missing and left out), so they have no correlation")
     r = (r + r.T) / 2.0
     lam, vecs = np.linalg.eigh(r)
     order = np.argsort(lam)[::-1]
