@@ -99,14 +99,13 @@ def add(sub: argparse._SubParsersAction) -> None:
     rob.set_defaults(func=_cmd_robust)
 
 
-#: Which methods each option applies to (None: left at its default).
+#: Which methods each new option applies to (its default: not given). ``--draws`` and
+#: ``--seed`` stay accepted (and unused) with plain ``bod``, as before.
 _APPLIES = {"--noise": ("noise", 0.0, ("smaa",)), "--exclude": ("exclude", 0.0, ("smaa",)),
             "--meta-weights": ("meta_weights", "centroid", ("smaa",)),
             "--rescale": ("rescale", "system", ("loo",)),
             "--variant": ("variant", None, ("bod", *BOD_VARIANTS)), "--m": ("m", 20, ("order_m",)),
             "--undesirable": ("undesirable", "auto", ("undesirable",)),
-            "--draws": ("draws", None, ("smaa", "order_m")),
-            "--seed": ("seed", None, ("smaa", "order_m")),
             "--bounds": ("bounds", None, ("smaa", "bod", "own_shares"))}
 
 
