@@ -537,3 +537,36 @@ def rank_acceptability(result: Any, *, top: int = 10, source: str,
     return heatmap(matrix, title="排名可接受度 SMAA-2 rank acceptability",
                    xlabel="名次 rank", ylabel="项目 (专家排名) project (expert rank)",
                    source=source, colorbar="可接受度 share of weights (0-1)", figsize=figsize)
+
+
+def rank_intervals(result: Any, *, top: int | None = 30, source: str,
+                   figsize: tuple[float, float] | None = None) -> Any:
+    """Each project's rank interval under SMAA (:func:`perfsim.analyse.robust.smaa`): a bar
+    from its ``rank_low`` to its ``rank_high`` quantile (e.g. 5th–95th percentile over the
+    draws) with a dot at the median rank, projects ordered by median rank (the ``top`` best;
+    ``None``: all) and the file's own rank marked. Rank 1 (best) at the left."""
+    t = result.table.sort_values(["rank_median", "expected_rank", "expert_rank"],
+                                 kind="stable")
+    if top is not None:
+        t = t.head(int(top))
+    k = len(t)
+    fig, ax = _new(figsize or (8, max(3.0, 0.28 * k + 1.5)))
+    y = np.arange(k)[::-1]
+    ax.hlines(y, t["rank_low"], t["rank_high"], color="#4575b4", linewidth=3, alpha=0.7,
+              label=text(f"排名区间 rank interval ({result.interval[0]:.0%}–"
+                         f"{result.interval[1]:.0%})"))
+    ax.plot(t["rank_median"], y, "o", color="#08306b", markersize=5,
+            label=text("中位排名 median rank"))
+    ax.plot(t["expert_rank"], y, "x", color="#d73027", markersize=6,
+            label=text("现行权重排名 rank under the file's weights"))
+    ax.set_yticks(y)
+    ax.set_yticklabels([str(p) for p in t["project_id"]], fontsize=7)
+    ax.legend(fontsize=7, loc="upper right")
+    what = []
+    if getattr(result, "noise", 0):
+        what.append(f"value noise ±{result.noise:.0%}")
+    if getattr(result, "exclude", 0):
+        what.append(f"exclusion {result.exclude:.0%}")
+    extra = f" ({', '.join(what)})" if what else ""
+    return _finish(fig, ax, f"SMAA 排名区间 rank intervals{extra}",
+                   "名次 rank (1 = 最好 best)", "项目 project", source)
