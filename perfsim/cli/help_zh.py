@@ -30,7 +30,7 @@ COMMANDS: dict[str, str] = {
     "template": "按指标体系生成待填写的项目表工作簿",
     "weights": "某一赋权方法下指标体系的权重",
     "diagnose": "指标体系在项目表上的冗余诊断",
-    "robust": "其他可接受权重下的排序：最有利权重或 SMAA",
+    "robust": "其他可接受权重下的排序：最有利权重（BoD）、SMAA 或逐一剔除指标（leave one out）",
     "notebooks": "用 papermill 运行参数化笔记本",
     "notebooks run": "运行笔记本（默认全部，按编号顺序）",
     "notebooks list": "列出笔记本及其参数",
@@ -80,10 +80,12 @@ COMMAND_OPTIONS: dict[tuple[str, str], str] = {
     ("sensitivity", "--metrics"): "结果指标，逗号分隔",
     ("sensitivity", "--replications"): "每个样本的共同随机数重复次数（默认 1）",
     ("sensitivity", "--plot"): "每个指标一张条形图（PNG），写入该目录",
-    ("sensitivity", "--no-noise"): "关闭抽样参数以外的所有随机因素（指标离散、自评、复核与执行"
-                                   "噪声、虚报离散）：按文件取值的样本即等于单年测算（perfsim run）",
-    ("optimise-checks", "--response"): "被评单位如何应对每种方案：fixed（无论方案如何，虚报取情景的 "
-                                       "inflation_mean）或 best（各单位针对方案选择虚报程度："
+    ("sensitivity", "--no-noise"): "关闭抽样参数以外的所有随机因素（指标离散、自评、复核与"
+                                   "执行噪声、虚报离散）：按文件取值的样本即等于单年测算"
+                                   "（perfsim run）",
+    ("optimise-checks", "--response"): "被评单位如何应对每种方案：fixed（无论方案如何，虚报"
+                                       "取情景的 inflation_mean）或 best（各单位针对方案选择"
+                                       "虚报程度："
                                        "simulation.self_evaluation.strategy best_response）；"
                                        "情景的 strategy 为 best_response 时默认 best，否则 fixed",
     ("docs", "action"): "要做的事：build 生成文档网站",
@@ -151,13 +153,23 @@ COMMAND_OPTIONS: dict[tuple[str, str], str] = {
     ("diagnose", "--redundant"): "相关系数绝对值高于此值的指标对标记为冗余",
     ("diagnose", "--contrary"): "相关系数低于此值的指标对标记为相反",
     ("diagnose", "--out"): "同时把诊断表写入该目录",
-    ("robust", "method"): "方法：bod（最有利权重）或 smaa",
+    ("robust", "method"): "方法：bod（最有利权重）、smaa 或 loo（逐一剔除指标）",
     ("robust", "files"): "情景，或指标体系和项目表",
     ("robust", "--bounds"): "含 bounds: 部分的 YAML 文件（各指标权重份额的上下限）",
     ("robust", "--draws"): "smaa：权重抽样次数",
     ("robust", "--top"): "列出的项目数",
     ("robust", "--seed"): "smaa：抽样随机种子",
     ("robust", "--out"): "同时把表格（CSV）写入该目录",
+    ("robust", "--variant"): "bod 的变体：own_shares（各项目自身得分构成份额受 --bounds 约束）、"
+                             "undesirable（方向距离 BoD，逆向指标）或 order_m（稳健的 m 阶 BoD）",
+    ("robust", "--m"): "bod --variant order_m：每次抽取的同类项目数（默认 20）",
+    ("robust", "--undesirable"): "bod --variant undesirable：逆向（越低越好）指标代码，逗号分隔"
+                                 "（默认 auto：原始值越高得分越低的指标）",
+    ("robust", "--noise"): "smaa：各达成值的相对扰动幅度，[0, 1] 之间的份额（默认 0）",
+    ("robust", "--exclude"): "smaa：每次抽样剔除一个指标的概率（其权重分给其余指标；默认 0）",
+    ("robust", "--meta-weights"): "smaa：整体可接受度的名次元权重：centroid、linear 或 inverse",
+    ("robust", "--rescale"): "loo：剔除指标的分值如何分配：system（全体系按比例）或 group"
+                             "（同组内）",
     ("notebooks run", "names"): "笔记本编号或名称，如 04",
     ("notebooks run", "--parameter"): "设定一个参数（按其默认值的类型转换；可重复）",
     ("notebooks run", "--params"): "参数文件（YAML 或 JSON；-p 优先）",
