@@ -84,8 +84,8 @@ def column_kind(name: Any) -> str | None:
         return "p"
     if n.startswith("r_"):  # a correlation (r_total: with the total score)
         return None
-    if n in COUNT_NAMES or n.startswith(("count_", "n_", "projects_")) or n.endswith(("_count",
-                                                                         "_projects")):
+    if n in COUNT_NAMES or n.startswith(("count_", "n_", "projects_", "lifted_")) or (
+            n.endswith(("_count", "_projects"))):
         return "count"
     if n in SHARE_NAMES or n.startswith("share_") or n.endswith(("_share", "_ratio", "_rate",
                                                                  ".share", ".ratio")):
