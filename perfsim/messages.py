@@ -737,6 +737,17 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     # docs
     (r"no documentation sources here", "这里没有文档源文件"),
     (r"not installed", "未安装"),
+    # reports
+    (r"no rows to plot", "没有可绘制的行（表中是否有此指标？）"),
+    # robust
+    (r"only applies to (?P<w>.+?), not to (?P<m>\S+)", "只适用于 {w}，不适用于 {m}"),
+    (r"give one flag for each of the (?P<n>\S+) indicators", "请为 {n} 个指标各给出一个标记"),
+    (r"the linear programme failed", "线性规划求解失败"),
+    (r"must be (?P<n>\S+) non-increasing numbers from 1 down to >= 0",
+     "必须是 {n} 个从 1 起不增、不小于 0 的数"),
+    (r"must be (?P<n>\S+) numbers >= 0, not all 0", "必须是 {n} 个 ≥ 0 且不全为 0 的数"),
+    (r"fewer than 3 projects have a value on every indicator \(the rest are missing and left "
+     r"out\)", "在所有指标上都有数值的项目少于 3 个（其余缺失，不计入）"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

@@ -13,7 +13,7 @@ Only what is displayed is formatted: tables saved as CSV keep their raw numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -29,24 +29,54 @@ MONEY_NAMES = frozenset({
     "wrong_cuts", "kept_by_poor", "target", "pool",
     "moved", "money_moved", "next_total", "budget_total", "idle", "idle_funds",
     "cut_total", "cancelled_total", "rewarded_total", "kept_total", "evaluation_cost",
-    "evaluation_cost_self", "evaluation_cost_recheck",
+    "evaluation_cost_self", "evaluation_cost_recheck", "postponed_total", "misgraded_money",
+    "misgraded_avoided", "pre_evaluation_saved", "monitoring_suspended", "monitoring_cleared",
+    "soft_targets_money", "money_gained", "money_lost", "net_change", "expected_gain",
 })
 #: Names that hold shares (fractions shown as percentages), besides ``share_*``, ``*_share``,
 #: ``*_ratio`` and ``*_rate``.
 SHARE_NAMES = frozenset({
     "share", "ratio", "rate", "misgrading", "volatility", "top10_share", "linkage.ratio",
-    "lost_share", "spot_check_share", "quota",
+    "lost_share", "spot_check_share", "quota", "recheck_coverage", "self_evaluation_coverage",
+    "soft_targets_rewarded",
 })
-#: Names that hold counts, besides ``count_*``, ``*_count``, ``n_*`` and ``*_projects``.
+#: Names that hold counts or ranks (integers), besides ``count_*``, ``*_count``, ``n_*``,
+#: ``projects_*`` and ``*_projects``: the ranks ``rank``, ``bod_rank`` and ``expert_rank`` (an
+#: *expected* rank, a mean, is a plain number) and the registry's counts.
 COUNT_NAMES = frozenset({
     "projects", "departments", "count", "n", "replications", "years", "year", "cells",
-    "changed", "misgraded",
+    "changed", "misgraded", "rank", "bod_rank", "expert_rank", "checks", "units_blacklisted",
+    "deposits_forfeited", "pre_evaluation_funded", "pre_evaluation_reduced",
+    "pre_evaluation_postponed", "pre_evaluation_rejected", "pre_evaluation_cut",
+    "pre_evaluation_wrong_rejects", "monitoring_target_failed", "excess", "missing",
+    "changed_grade", "departments_gaining", "departments_losing",
+})
+#: Money per something (yuan per point), shown in yuan with two decimals — never in the
+#: table's money unit — with the unit in the heading: name → unit.
+RATE_NAMES: dict[str, str] = {"inflation_payoff": "元/分",
+                              "cost_per_misgraded_yuan_avoided": "元/元"}
+#: The registries' units (:mod:`perfsim.kernel.metrics`, :mod:`perfsim.model.constraints`)
+#: and the kind of column each gives: a column declared in one of these units is shown so.
+UNIT_KINDS: dict[str, str] = {
+    "yuan": "money", "元": "money", "share": "share", "projects": "count", "units": "count",
+    "checks": "count", "count": "count", "rank": "count", "yuan per point": "rate",
+    "yuan per yuan": "rate",
+}
+#: Columns of a long table (one row per metric, named in its ``metric`` column) that hold the
+#: row's metric's values, in that metric's unit: the mean and interval of a Monte Carlo, the
+#: one-year value, a target and what was achieved, Morris's elementary effects. Every other
+#: column has a unit of its own (a grid value, a rank, a count), never the row's.
+METRIC_VALUE_COLUMNS = frozenset({
+    "one_year", "mean", "median", "p05", "p95", "5%", "95%", "sd", "std", "min",
+    "max", "target", "achieved", "mu", "mu_star", "mu_star_conf", "sigma", "no_noise",
+    "monte_carlo",
 })
 
 
 def column_kind(name: Any) -> str | None:
-    """``"money"``, ``"share"``, ``"count"``, ``"p"`` (a p-value) or None (another number, or
-    not a number) for a column or metric name used in perfsim's tables."""
+    """``"money"``, ``"share"``, ``"count"``, ``"rate"`` (yuan per something, :data:`RATE_NAMES`),
+    ``"p"`` (a p-value) or None (another number, or not a number) for a column or metric name
+    used in perfsim's tables."""
     if not isinstance(name, str):
         return None
     n = name.strip().lower()
@@ -54,12 +84,14 @@ def column_kind(name: Any) -> str | None:
         return "p"
     if n.startswith("r_"):  # a correlation (r_total: with the total score)
         return None
-    if n in COUNT_NAMES or n.startswith(("count_", "n_")) or n.endswith(("_count",
-                                                                         "_projects")):
+    if n in COUNT_NAMES or n.startswith(("count_", "n_", "projects_", "lifted_")) or (
+            n.endswith(("_count", "_projects"))):
         return "count"
     if n in SHARE_NAMES or n.startswith("share_") or n.endswith(("_share", "_ratio", "_rate",
                                                                  ".share", ".ratio")):
         return "share"
+    if n in RATE_NAMES:
+        return "rate"
     if n in MONEY_NAMES or n.endswith(("_total", "_yuan")):
         return "money"
     return None
@@ -75,6 +107,8 @@ def yuan(x: float, unit: str = "元", decimals: int = 2) -> str:
     if _missing(x):
         return "—"
     v = float(x) / UNITS[unit]
+    if math.isinf(v):
+        return "∞" if v > 0 else "-∞"
     return f"{v + 0.0:,.{decimals}f}" if round(v, decimals) != 0 else f"{0:.{decimals}f}"
 
 
@@ -143,32 +177,52 @@ def choose_unit(values: Iterable[float]) -> str:
     return "亿元" if m >= 1e8 else "万元" if m >= 1e4 else "元"
 
 
+def _decimals(values: np.ndarray, most: int) -> int:
+    """The fewest decimals (at most ``most``) that show every value of a column exactly:
+    0.02, 0.05 and 0.1 need two (``0.02 0.05 0.10``), an arbitrary fraction ``most``."""
+    for d in range(1, most):
+        if np.allclose(values, np.round(values, d), rtol=0.0, atol=1e-12):
+            return d
+    return most
+
+
 def _plain(column: pd.Series, decimals: int = 3) -> list[str]:
     """Other numbers: integers without decimals when every value of the column is whole,
-    otherwise every value with ``decimals`` decimals (so a column reads evenly)."""
+    otherwise every value with the same count of decimals — the fewest that show them all,
+    at most ``decimals`` — so a column reads evenly."""
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
     whole = bool(finite.size) and bool(np.all(finite == np.round(finite)))
     if whole or not pd.api.types.is_float_dtype(column):
         return [number(v, decimals) for v in column]
-    return ["—" if math.isnan(v) else number(v) if math.isinf(v) else decimal(v, decimals)
+    d = _decimals(finite, decimals) if finite.size else decimals
+    return ["—" if math.isnan(v) else number(v) if math.isinf(v) else decimal(v, d)
             for v in values]
 
 
+def unit_kind(unit: Any) -> str | None:
+    """The kind of column (``money``, ``share``, ``count``) a registry unit gives
+    (:data:`UNIT_KINDS`: ``yuan`` is money, ``share`` a share, ``projects`` a count), None for
+    another unit (points, staff-days, a correlation)."""
+    return UNIT_KINDS.get(unit.strip().lower()) if isinstance(unit, str) else None
+
+
 def _kinds(frame: pd.DataFrame, money: Iterable[str] | None, shares: Iterable[str] | None,
-           counts: Iterable[str] | None) -> dict[Any, str | None]:
+           counts: Iterable[str] | None, units: Mapping[Any, str] | None = None
+           ) -> dict[Any, str | None]:
     given = {**{c: "money" for c in money or ()}, **{c: "share" for c in shares or ()},
              **{c: "count" for c in counts or ()}}
     unknown = [c for c in given if c not in frame.columns]
     if unknown:
         raise KeyError(f"no column {unknown[0]!r} in the table")
+    declared = {c: unit_kind(u) for c, u in (units or {}).items() if c in frame.columns}
     kinds = {}
     for c in frame.columns:
         if c in given:
             kinds[c] = given[c]
         elif pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(
                 frame[c]):
-            kinds[c] = column_kind(c)
+            kinds[c] = declared[c] if c in declared else column_kind(c)
         else:
             kinds[c] = "text"
     return kinds
@@ -177,6 +231,8 @@ def _kinds(frame: pd.DataFrame, money: Iterable[str] | None, shares: Iterable[st
 def _fmt(kind: str | None, unit: str) -> Any:
     if kind == "money":
         return lambda v: yuan(v, unit)
+    if kind == "rate":
+        return lambda v: yuan(v, "元")
     if kind == "share":
         return percent
     if kind == "count":
@@ -189,60 +245,100 @@ def _fmt(kind: str | None, unit: str) -> Any:
     return number
 
 
+def chinese_first(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each Chinese twin of a column (``grade_zh``, ``status_zh``) moved just before the
+    column it names (``grade``): Chinese first, English alongside."""
+    cols = list(frame.columns)
+    for c in list(cols):
+        if isinstance(c, str) and c.endswith("_zh") and c[:-3] in cols:
+            cols.remove(c)
+            cols.insert(cols.index(c[:-3]), c)
+    return frame[cols] if cols != list(frame.columns) else frame
+
+
 def display_frame(frame: pd.DataFrame, *, money: Iterable[str] | None = None,
                   shares: Iterable[str] | None = None, counts: Iterable[str] | None = None,
-                  unit: str | None = None, metric: str | None = "metric") -> pd.DataFrame:
-    """A frame of strings for display: money columns in ``unit`` (chosen by
-    :func:`choose_unit` over all the table's money when None) with the unit in their heading
-    (``budget (万元)``), shares as percentages, counts as integers, other numbers in fixed
-    notation. Columns not named in ``money``, ``shares`` or ``counts`` are classified by
-    :func:`column_kind`.
+                  unit: str | None = None, metric: str | None = "metric",
+                  units: Mapping[Any, str] | None = None,
+                  metric_values: Iterable[str] | None = None) -> pd.DataFrame:
+    """A frame of strings for display, one formatting rule per column: money columns in
+    ``unit`` (chosen by :func:`choose_unit` over all the table's money when None; never
+    another unit in the same table) with the unit in their heading (``budget (万元)``), shares
+    as percentages, counts and ranks as integers, other numbers in fixed notation with the
+    same decimals down a column. A column's kind comes from the column alone: named in
+    ``money``, ``shares`` or ``counts``; declared in ``units`` (column → a registry unit such
+    as ``yuan``, ``share`` or ``projects``, :func:`unit_kind`); otherwise inferred from its
+    name (:func:`column_kind`). Chinese twins (``grade_zh``) come before their columns.
 
     A long table with a ``metric`` column (one row per metric, e.g. ``savings`` and
-    ``share_excellent``) has its numeric columns formatted row by row according to the
-    metric; the unit is then shown in the metric's name (``savings (万元)``).
+    ``share_excellent``): only the columns that hold the metric's values —
+    ``metric_values``, by default those of :data:`METRIC_VALUE_COLUMNS` the table has
+    (``mean``, ``p05``, ``p95``, ...) — take each row's metric's unit; the money rows are
+    then named with the unit (``savings (万元)``). Every other column keeps its own unit.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"a pandas DataFrame is needed, not {type(frame).__name__}")
     if unit is not None and unit not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {unit!r}")
-    kinds = _kinds(frame, money, shares, counts)
+    frame = chinese_first(frame)
+    kinds = _kinds(frame, money, shares, counts, units)
     long = metric is not None and metric in frame.columns
-    row_kinds = None
-    if long:
-        row_kinds = frame[metric].map(column_kind)
+    row_kinds = frame[metric].map(column_kind) if long else None
+    if row_kinds is not None and not row_kinds.notna().any():
+        row_kinds = None
+    by_row: list[Any] = []
+    if row_kinds is not None:
+        named = set(METRIC_VALUE_COLUMNS if metric_values is None else metric_values)
+        by_row = [c for c in frame.columns if c in named and c != metric
+                  and kinds[c] != "text" and c not in set(money or ()) | set(shares or ())
+                  | set(counts or ()) | set(units or {})]
     amounts: list[float] = []
     for c, k in kinds.items():
-        if k == "money":
+        if k == "money" and c not in by_row:
             amounts.extend(frame[c].tolist())
     if row_kinds is not None:
-        for c, k in kinds.items():
-            if k is None:
-                amounts.extend(frame.loc[row_kinds == "money", c].tolist())
+        for c in by_row:
+            amounts.extend(frame.loc[row_kinds == "money", c].tolist())
     u = unit or choose_unit(amounts)
     out = pd.DataFrame(index=frame.index)
     for c, k in kinds.items():
-        if row_kinds is not None and k is None and row_kinds.notna().any():
-            out[c] = [_fmt(rk, u)(v) for rk, v in zip(row_kinds, frame[c], strict=True)]
+        if c in by_row:
+            assert row_kinds is not None
+            kinds_of_rows = row_kinds.to_numpy(dtype=object)
+            shown = np.array([_fmt(rk, u)(v) if isinstance(rk, str) else ""
+                              for rk, v in zip(kinds_of_rows, frame[c], strict=True)],
+                             dtype=object)
+            other = np.array([not isinstance(rk, str) for rk in kinds_of_rows])
+            names = frame[metric].to_numpy(dtype=object)
+            for m in pd.unique(names[other]):  # other numbers: evenly, metric by metric
+                rows = other & (names == m)
+                shown[rows] = _plain(frame[c][rows])
+            out[c] = list(shown)
         elif k is None:
             out[c] = _plain(frame[c])
         else:
             out[c] = frame[c].map(_fmt(k, u))
-    if row_kinds is not None and (row_kinds == "money").any():
-        out[metric] = [f"{m} ({u})" if rk == "money" else m
-                       for m, rk in zip(frame[metric], row_kinds, strict=True)]
+    if row_kinds is not None and by_row and row_kinds.isin(["money", "rate"]).any():
+        out[metric] = [f"{m} ({u})" if rk == "money" else
+                       f"{m} ({RATE_NAMES.get(str(m).strip().lower(), '元')})" if rk == "rate"
+                       else m for m, rk in zip(frame[metric], row_kinds, strict=True)]
         if "unit" in frame.columns:  # the unit a long table names for each metric
             out["unit"] = [u if rk == "money" else v
                            for v, rk in zip(frame["unit"], row_kinds, strict=True)]
-    out.index = _index(frame.index, u)
-    return out.rename(columns={c: f"{c} ({u})" for c, k in kinds.items() if k == "money"})
+    out.index = _index(frame.index, u, units)
+    return out.rename(columns={c: f"{c} ({u})" if k == "money" else
+                               f"{c} ({RATE_NAMES.get(str(c).strip().lower(), '元')})"
+                               for c, k in kinds.items()
+                               if k in ("money", "rate") and c not in by_row})
 
 
-def _index(index: pd.Index, unit: str) -> pd.Index:
+def _index(index: pd.Index, unit: str, units: Mapping[Any, str] | None = None) -> pd.Index:
     """Index levels named like a share, count or money column (e.g. the grid values of a pivot
     table, ``simulation.spot_check.share``) formatted like that column."""
     levels = [index.get_level_values(i) for i in range(index.nlevels)]
-    kinds = [column_kind(level.name) if pd.api.types.is_numeric_dtype(level) else None
+    declared = {c: unit_kind(u) for c, u in (units or {}).items()}
+    kinds = [(declared[level.name] if level.name in declared else column_kind(level.name))
+             if pd.api.types.is_numeric_dtype(level) else None
              for level in levels]
     if not any(kinds):
         return index
@@ -254,11 +350,11 @@ def _index(index: pd.Index, unit: str) -> pd.Index:
 
 
 #: Chinese names put before perfsim's column names in tables shown to people (Chinese first,
-#: English alongside); a column not listed keeps its English name.
+#: English alongside), one name per column; a column not listed keeps its English name.
 HEADINGS_ZH = {
     "project_id": "项目编号", "department": "部门", "score": "得分", "true_score": "真实得分",
     "grade": "等级", "grade_zh": "等级(中文)", "projects": "项目数", "budget": "本年预算",
-    "kept": "保留", "cut": "压减", "cancelled": "取消", "rewarded": "奖励", "reward": "奖励",
+    "kept": "保留", "cut": "压减", "cancelled": "取消", "rewarded": "奖励", "reward": "再分配奖励",
     "next_budget": "下年预算", "change": "增减", "net": "净变动", "status": "处理",
     "multiplier": "调整系数", "variant": "方案", "metric": "指标", "year": "年",
     "mean": "均值", "budget_total": "预算合计", "cut_total": "压减合计",
@@ -266,7 +362,7 @@ HEADINGS_ZH = {
     "savings": "节约资金", "lost": "减少额", "lost_share": "减少比例", "misgrading": "误评率",
     "wrong_cuts": "误减资金", "one_year": "单年测算", "no_noise": "无随机因素",
     "monte_carlo": "随机模拟", "ratio": "比例", "feasible": "可行", "value": "数值",
-    "target": "目标", "achieved": "达到值", "policy": "方案", "term": "项",
+    "target": "目标", "achieved": "达到值", "policy": "政策", "term": "项",
     "estimate": "估计值", "std_error": "标准误", "ci_low": "95%下限", "ci_high": "95%上限",
     "p_value": "p值", "effect": "部门效应", "inflation": "虚报分数", "cutoff": "分档线",
     "excess": "超额项目数", "missing": "缺失项目数", "check_share": "抽查比例",
@@ -282,6 +378,13 @@ HEADINGS_ZH = {
     "bod_score": "最有利权重得分", "bod_rank": "最有利权重排名", "expert_score": "原权重得分",
     "expert_rank": "原权重排名", "expected_rank": "期望排名", "rank1": "排名第一概率",
     "top_share": "进入前列概率", "expected_in_top": "期望进入前列项目数",
+    "parameter": "参数", "rank": "排名", "p05": "5%分位", "p95": "95%分位", "unit": "单位",
+    "meaning": "含义", "status_zh": "处理(中文)", "postponed": "暂缓", "recovered": "监控收回",
+    "recovered_unrectified": "未整改收回", "share": "占比", "share_lost": "减少占预算比例",
+    "gap": "差距", "width": "窗口宽度", "below": "线下项目数", "above": "线上项目数",
+    "precondition_failures": "前置条件未满足项目数", "mu": "平均效应 μ",
+    "mu_star": "平均绝对效应 μ*", "sigma": "效应标准差 σ", "mu_star_conf": "μ*区间半宽",
+    "lever": "政策工具",
 }
 
 

@@ -91,3 +91,27 @@ def caught(pid: int) -> set[int]:
             mask = int(line.split()[1], 16)
             return {k + 1 for k in range(64) if mask >> k & 1}
     return set()
+
+
+def tracked_files_state() -> dict[str, tuple[int, int]] | None:
+    """Each file git tracks in this checkout with its modification time and size (None
+    outside a git checkout): ``tests/test_zz_tracked_files.py`` compares the state at the end
+    of a test run with the one taken here, as the run starts — no test writes a tracked file."""
+    import subprocess
+
+    try:
+        listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True,
+                                check=True, timeout=60).stdout.decode("utf-8").split("\0")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    state = {}
+    for name in filter(None, listed):
+        try:
+            st = (ROOT / name).stat()
+        except OSError:
+            continue
+        state[name] = (st.st_mtime_ns, st.st_size)
+    return state
+
+
+TRACKED_AT_START = tracked_files_state()

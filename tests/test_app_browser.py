@@ -3,9 +3,9 @@ drives Debian's headless Chromium (never a browser Playwright downloads), upload
 example workbook, moves the 中 ratio from 15% to 20% and reads the savings the page shows,
 which must be the figure ``perfsim run ... --set linkage.ratio=0.2`` prints; a bad upload
 then shows the line ``perfsim validate`` gives for that file. The test takes a screenshot
-of the page (into ``docs/images/app.png``, which the README and docs/start/finance.md show,
-only with ``PERFSIM_UPDATE_SCREENSHOTS=1``, so a test run never changes a tracked file) and
-stops the server with Ctrl-C (SIGINT).
+of the page into its temporary directory — never over a tracked file; ``scripts/app-screenshot``
+runs this test and copies that picture to ``docs/images/app.png``, which the README and
+docs/start/finance.md show — and stops the server with Ctrl-C (SIGINT).
 
 Without Chromium the fixture runs ``scripts/install-browser`` (apt-get, as root or with
 passwordless sudo); if there is still none the test is skipped with a one-line reason.
@@ -32,7 +32,7 @@ from conftest import ROOT
 from perfsim.app.example import EXAMPLE_SCENARIO, EXAMPLE_WORKBOOK
 from perfsim.app.server import free_port
 
-SCREENSHOT = ROOT / "docs" / "images" / "app.png"
+SCREENSHOT = "app.png"  # the picture's name in the test's temporary directory
 INSTALL = ROOT / "scripts" / "install-browser"
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 TIMEOUT_MS = 60_000
@@ -118,7 +118,7 @@ def test_upload_and_ratio_in_a_real_browser(chromium, app, tmp_path):
     at_20 = _savings_printed(str(EXAMPLE_SCENARIO), "--set", "linkage.ratio=0.2",
                              out=tmp_path / "r20")
     assert at_15 != at_20
-    shot = SCREENSHOT if os.environ.get("PERFSIM_UPDATE_SCREENSHOTS") else tmp_path / "app.png"
+    shot = tmp_path / SCREENSHOT  # scripts/app-screenshot copies it to docs/images/
     bad = tmp_path / "mine.csv"
     bad.write_text("project_id,department,budget,score\nP1,D1,-5,80\n", encoding="utf-8")
     done = subprocess.run([sys.executable, "-m", "perfsim.cli", "validate", bad.name],

@@ -224,7 +224,11 @@ def test_finance_and_training_reports_hide_code_and_parameters_unless_asked(suit
     assert "perfsim.load" not in finance and "target_cut" not in finance
     assert "# Parameters" not in finance           # papermill's injected cell is dropped too
     assert "data:image/png;base64" in finance      # the results stay
-    assert "# Parameters" in research and "use_cjk_font" in research
+    assert "use_cjk_font" in research              # a research report shows its code,
+    assert "# Parameters" not in research          # its parameters once, as the run used them
+    text = re.sub(r"<[^>]+>", "", research)
+    assert "replications = 32" in text and "noise_levels = [0.0, 0.05]" in text
+    assert "replications = 200" not in text
     assert nbp.notebook_audience(nbp.find_notebook("04")) == "finance"
     assert nbp.notebook_audience(nbp.find_notebook("07")) == "training"
     assert nbp.notebook_audience(nbp.find_notebook("02")) == "research"
@@ -598,10 +602,12 @@ def test_input_path_resolves_against_the_project_and_records_the_file(tmp_path):
         notebooks.input_path("datasets/nope.yaml")
 
 
-def test_answer_shows_or_hides():
+def test_answer_shows_or_hides(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
     df = pd.DataFrame({"a": [1]})
-    assert notebooks.answer(True, df) is df
-    assert notebooks.answer(False, df) == notebooks.HIDDEN
+    assert notebooks.answer(True, df) is None and shown == [df]  # displayed, no repr
+    assert notebooks.answer(False, df) == notebooks.HIDDEN and shown == [df]
 
 
 def test_find_notebook_by_number_stem_or_file():

@@ -94,12 +94,13 @@ def test_display_frame_formats_long_tables_by_metric():
 
 def test_other_numbers_read_evenly_down_a_column():
     t = pd.DataFrame({"spearman": [1.0, 0.987, np.nan], "points": [50.0, 30.0, 20.0],
-                      "rank": [1, 2, 3], "inflation_payoff": [5843.95, np.inf, 0.5]})
+                      "rank": [1, 2, 3], "elasticity": [5843.95, np.inf, 0.5]})
     out = numbers.display_frame(t)
     assert out["spearman"].tolist() == ["1.000", "0.987", "—"]
     assert out["points"].tolist() == ["50", "30", "20"]
     assert out["rank"].tolist() == ["1", "2", "3"]
-    assert out["inflation_payoff"].tolist() == ["5,843.950", "∞", "0.500"]
+    # the fewest decimals that show every value of the column exactly (at most three)
+    assert out["elasticity"].tolist() == ["5,843.95", "∞", "0.50"]
 
 
 def test_long_tables_name_the_chosen_unit():

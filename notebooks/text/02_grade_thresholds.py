@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -74,7 +74,7 @@ fig = plots.histogram(year.allocations["score"], bins=80, lines=cutoffs,
 nb.save_figure(fig, "score_distribution", output_dir)
 bunch = studies.line_counts(year.allocations["score"], cutoffs, width=bunching_width)
 nb.save_table(bunch, "bunching", output_dir)
-nb.show(bunch)
+nb.show(bunch, units={"ratio": "times"})  # above ÷ below: a ratio of counts, not a share
 
 # %% [markdown]
 # ## 2. Cutoffs, quotas and forced distributions (配额与强制分布)
@@ -125,10 +125,10 @@ fig = plots.line_chart(noise[noise["metric"] == "misgrading"], NOISE, "mean",
                        source=f"{SOURCE}; {replications} replications, 5-95% band")
 nb.save_figure(fig, "misgrading_by_noise", output_dir)
 fig = plots.line_chart(noise[noise["metric"] == "wrong_cuts"], NOISE, "mean",
-                       low="p05", high="p95", scale=1e6,
+                       low="p05", high="p95", scale=1e4,
                        title="误减资金 Money wrongly cut from projects that deserve 优/良",
                        xlabel="自评噪声 self-evaluation noise (sd, share of points)",
-                       ylabel="误减金额 wrong cuts (百万元, million yuan)",
+                       ylabel="误减金额 wrong cuts (万元, 10,000 yuan)",
                        source=f"{SOURCE}; {replications} replications, 5-95% band")
 nb.save_figure(fig, "wrong_cuts_by_noise", output_dir)
 nb.show(noise)

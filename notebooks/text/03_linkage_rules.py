@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -62,7 +62,7 @@ rules = {
         "rule": "score_curve", "points": [[0, 0], [60, 0.8], [80, 1.0], [100, 1.1]],
         "floor": 0.8}},
 }
-rules
+nb.show(nb.changes_table(rules))  # each rule by the YAML paths it sets
 
 # %% [markdown]
 # ## 1. One year under six rules (单年比较)
@@ -85,10 +85,10 @@ change = one_year.by_grade.assign(change=one_year.by_grade["next_budget"]
                                   - one_year.by_grade["budget"],
                                   grade=one_year.by_grade["grade_zh"] + " "
                                   + one_year.by_grade["grade"])
-fig = plots.bar_chart(change, "variant", "change", hue="grade", scale=1e6,
+fig = plots.bar_chart(change, "variant", "change", hue="grade", scale=1e4,
                       title="各等级预算变动 Change in next year's budget by grade",
                       xlabel="规则 linkage rule",
-                      ylabel="预算变动 change (百万元, million yuan)", source=SOURCE,
+                      ylabel="预算变动 change (万元, 10,000 yuan)", source=SOURCE,
                       figsize=(10, 5))
 nb.save_figure(fig, "change_by_grade", output_dir)
 nb.show(one_year.totals)
@@ -114,7 +114,7 @@ fig = plots.line_chart(multi[multi["metric"] == "next_total"], "year", "mean", h
                        xlabel="年度 year", ylabel="下年预算 total (亿元, 100 million yuan)",
                        source=f"{SOURCE}; {replications} replications, 5-95% band")
 nb.save_figure(fig, "total_by_year", output_dir)
-fig = plots.line_chart(multi[multi["metric"] == "active"], "year", "mean", hue="variant",
+fig = plots.line_chart(multi[multi["metric"] == "projects"], "year", "mean", hue="variant",
                        title="仍获资助的项目 Projects still funded",
                        xlabel="年度 year", ylabel="项目数 projects (count)",
                        source=f"{SOURCE}; {replications} replications")

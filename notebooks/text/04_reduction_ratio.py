@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -91,10 +91,10 @@ nb.show(year.by_grade)
 results = perfsim.vary(sc, {"linkage.ratio": ratios})
 results.insert(0, "variant", [f"{r:.1%}" for r in results["linkage.ratio"]])
 nb.save_table(results, "results", output_dir)
-fig = plots.bar_chart(results, "variant", "savings", scale=1e6,
+fig = plots.bar_chart(results, "variant", "savings", scale=1e4,
                       title="压减比例与节约资金 Savings by the cut ratio for 中",
                       xlabel="中等级压减比例 cut ratio for 中 (linkage.ratio)",
-                      ylabel="节约资金 savings (百万元, million yuan)", source=SOURCE)
+                      ylabel="节约资金 savings (万元, 10,000 yuan)", source=SOURCE)
 nb.save_figure(fig, "savings_by_ratio", output_dir)
 nb.show(results[["variant", "cut_total", "cancelled_total", "savings", "next_total"]])
 
@@ -125,10 +125,10 @@ nb.show(solution.table().assign(ratio=solution.value, feasible=solution.feasible
 # %%
 losers = variants.department_losses(year, top=top_departments)
 nb.save_table(losers, "departments_losing", output_dir)
-fig = plots.bar_chart(losers, "department", "lost", scale=1e6, horizontal=True,
+fig = plots.bar_chart(losers, "department", "lost", scale=1e4, horizontal=True,
                       title=f"压减最多的部门 Departments losing most (中 -{ratio:.1%})",
                       xlabel="部门 department",
-                      ylabel="压减与取消 cut + cancelled (百万元, million yuan)",
+                      ylabel="压减与取消 cut + cancelled (万元, 10,000 yuan)",
                       source=SOURCE, figsize=(8, 6))
 nb.save_figure(fig, "departments_losing", output_dir)
 nb.show(losers)
@@ -162,7 +162,7 @@ side = variants.one_year_and_monte_carlo(year, noisy, [
     "share_poor"], sc.grading.labels)
 side.insert(4, "no_noise", exact.replications.loc[0, side["metric"]].to_numpy(dtype=float))
 nb.save_table(side, "one_year_and_monte_carlo", output_dir)
-nb.show(side)
+nb.show(side.drop(columns=["meaning"]))  # each metric's meaning: in the saved table
 
 # %% [markdown]
 # ## 6. 误减 — Good projects cut by mistake
@@ -181,10 +181,10 @@ noise = variants.mc_variants(noisy_sc, {f"{r:.1%}": {"linkage.ratio": r} for r i
                              replications=replications, years=1)
 nb.save_table(noise, "wrong_cuts_by_ratio", output_dir)
 fig = plots.bar_chart(noise[noise["metric"] == "wrong_cuts"], "variant", "mean",
-                      low="p05", high="p95", scale=1e6,
+                      low="p05", high="p95", scale=1e4,
                       title="误减资金 Money wrongly cut from projects that deserve 优/良",
                       xlabel="中等级压减比例 cut ratio for 中 (linkage.ratio)",
-                      ylabel="误减金额 wrong cuts (百万元, million yuan)",
+                      ylabel="误减金额 wrong cuts (万元, 10,000 yuan)",
                       source=f"{SOURCE}; simulation.self_evaluation.noise "
                              f"{self_evaluation_noise}, {replications} replications, "
                              "5-95% interval")

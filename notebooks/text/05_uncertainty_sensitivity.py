@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -79,10 +79,10 @@ uncertainty = studies.mc_variants(sc, {
 }, metrics=METRICS, replications=replications)
 nb.save_table(uncertainty, "uncertainty", output_dir)
 fig = plots.bar_chart(uncertainty[uncertainty["metric"] == "savings"], "variant", "mean",
-                      low="p05", high="p95", scale=1e6,
+                      low="p05", high="p95", scale=1e4,
                       title="节约资金的不确定区间 Savings: mean and 5-95% interval",
                       xlabel="不确定性来源 sources of uncertainty",
-                      ylabel="节约资金 savings (百万元, million yuan)",
+                      ylabel="节约资金 savings (万元, 10,000 yuan)",
                       source=f"{SOURCE}; {replications} replications")
 nb.save_figure(fig, "savings_interval", output_dir)
 nb.show(uncertainty)

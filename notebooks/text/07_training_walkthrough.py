@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -30,10 +30,13 @@
 # time and see where the money goes. Each exercise asks a question: guess first, then read the
 # answer. Money is in 万元 (10,000 yuan) or 亿元 (100 million yuan), as the headings say.*
 #
+# 在 JupyterLab 中可修改下方参数后重新运行 (Run → Run All Cells), 或使用结尾的模拟面板
+# (or change the parameters below and run all cells again, or use the what-if panel at the end).
+
+# %% [markdown] tags=["trainer"]
 # 培训讲师 Trainers: `perfsim notebooks run 07 -p show_answers false` 生成不含答案的讲义
 # (a hand-out: answers removed from the report, from the notebook saved beside it and from its
-# tables); the default run is the key (答案版). 在 JupyterLab 中可修改下方参数后重新运行
-# (Run → Run All Cells), 或使用结尾的模拟面板 (or use the what-if panel at the end).
+# tables); the default run is the key (答案版).
 
 # %% tags=["parameters"]
 scenario = "datasets/scenarios/liupanshui_2022.yaml"  # scenario, relative to the project root
@@ -87,9 +90,9 @@ ex1 = studies.year_variants(sc, {
 })
 
 # %% tags=["answer"]
-fig = plots.bar_chart(ex1.totals, "variant", "savings", scale=1e6,
+fig = plots.bar_chart(ex1.totals, "variant", "savings", scale=1e4,
                       title="练习一 Exercise 1: savings at two cut ratios",
-                      xlabel="规则 rule", ylabel="节约资金 savings (百万元, million yuan)",
+                      xlabel="规则 rule", ylabel="节约资金 savings (万元, 10,000 yuan)",
                       source=SOURCE)
 nb.save_figure(fig, "exercise1_savings", key_dir)
 nb.answer(show_answers, fig, nb.show(ex1.totals[["variant", "cut", "cancelled", "savings"]]))
@@ -218,7 +221,7 @@ from perfsim.app import whatif
 
 whatif.panel(sc)
 
-# %% [markdown]
+# %% [markdown] tags=["answer"]
 # ## 小结 — Summary
 #
 # - 压减比例是调节节约额的精确杠杆，但不改变任何项目的等级。

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -91,15 +91,15 @@ rect = studies.settings_grid(sc, {PROB: probabilities}, policies={"中 cut": CUT
                              metrics=("savings", "cancelled_total", "wrong_cuts",
                                       "count_unrectified"))
 fig = plots.line_chart(rect[rect["metric"] == "savings"], "year", "mean", hue=PROB,
-                       low="p05", high="p95", scale=1e6,
+                       low="p05", high="p95", scale=1e4,
                        title="整改概率与节约资金 Savings by rectification probability",
-                       xlabel="年度 year", ylabel="节约资金 savings (百万元, million yuan)",
+                       xlabel="年度 year", ylabel="节约资金 savings (万元, 10,000 yuan)",
                        source=SOURCE)
 nb.save_figure(fig, "rectification_savings", output_dir)
 fig = plots.line_chart(rect[rect["metric"] == "cancelled_total"], "year", "mean", hue=PROB,
-                       low="p05", high="p95", scale=1e6,
+                       low="p05", high="p95", scale=1e4,
                        title="整改概率与取消资金 Cancelled money by rectification probability",
-                       xlabel="年度 year", ylabel="取消金额 cancelled (百万元, million yuan)",
+                       xlabel="年度 year", ylabel="取消金额 cancelled (万元, 10,000 yuan)",
                        source=SOURCE)
 nb.save_figure(fig, "rectification_cancelled", output_dir)
 nb.show(rect[rect["year"] == years])
@@ -126,9 +126,9 @@ fig = plots.line_chart(gate[gate["metric"] == "pre_evaluation_wrong_rejects"], "
                        ylabel="误拒项目 truly good projects rejected (count)", source=SOURCE)
 nb.save_figure(fig, "pre_evaluation_wrong_rejects", output_dir)
 fig = plots.line_chart(gate[gate["metric"] == "pre_evaluation_saved"], "year", "mean",
-                       hue=NOISE, low="p05", high="p95", scale=1e6,
+                       hue=NOISE, low="p05", high="p95", scale=1e4,
                        title="事前评估节约资金 Money saved by the pre-evaluation",
-                       xlabel="年度 year", ylabel="节约资金 saved (百万元, million yuan)",
+                       xlabel="年度 year", ylabel="节约资金 saved (万元, 10,000 yuan)",
                        source=SOURCE)
 nb.save_figure(fig, "pre_evaluation_saved", output_dir)
 nb.show(gate[gate["year"] == 1])
@@ -147,15 +147,15 @@ mix = studies.settings_grid(sc, {SHARE: check_shares}, policies={"priced": PRICE
                             replications=replications, years=years,
                             metrics=("evaluation_cost", "wrong_cuts", "misgrading"))
 fig = plots.line_chart(mix[(mix["metric"] == "evaluation_cost") & (mix["year"] == 1)], SHARE,
-                       "mean", scale=1e6,
+                       "mean", scale=1e4,
                        title="复核比例与评价成本 Evaluation cost by re-check share",
                        xlabel="复核比例 share re-checked (0-1)",
-                       ylabel="评价成本 cost (百万元, million yuan)", source=SOURCE)
+                       ylabel="评价成本 cost (万元, 10,000 yuan)", source=SOURCE)
 nb.save_figure(fig, "evaluation_cost", output_dir)
 fig = plots.line_chart(mix[mix["metric"] == "wrong_cuts"], "year", "mean", hue=SHARE,
-                       low="p05", high="p95", scale=1e6,
+                       low="p05", high="p95", scale=1e4,
                        title="复核比例与误减资金 Wrong cuts by re-check share",
-                       xlabel="年度 year", ylabel="误减金额 wrong cuts (百万元, million yuan)",
+                       xlabel="年度 year", ylabel="误减金额 wrong cuts (万元, 10,000 yuan)",
                        source=SOURCE)
 nb.save_figure(fig, "wrong_cuts_by_share", output_dir)
 nb.show(mix[mix["year"] == 1])
@@ -184,10 +184,10 @@ cover = studies.settings_grid(covered, {LINE: coverage_lines}, policies=FILL,
                               metrics=("count_self_evaluated", "self_evaluation_coverage",
                                        "evaluation_cost_self", "kept_by_poor", "wrong_cuts"))
 fig = plots.line_chart(cover[(cover["metric"] == "kept_by_poor") & (cover["year"] == 1)], LINE,
-                       "mean", hue="policy", scale=1e6,
+                       "mean", hue="policy", scale=1e4,
                        title="评价范围与差项目保留资金 Money kept by truly poor projects",
                        xlabel="必须自评的项目规模 size line (元, yuan)",
-                       ylabel="差项目保留资金 kept by poor (百万元, million yuan)",
+                       ylabel="差项目保留资金 kept by poor (万元, 10,000 yuan)",
                        source=SOURCE_WHO)
 nb.save_figure(fig, "coverage_kept_by_poor", output_dir)
 nb.show(cover[cover["year"] == 1])
@@ -211,9 +211,9 @@ stages = studies.mc_variants(cross, {
     replications=replications, years=years,
     metrics=("wrong_cuts", "misgrading", "savings", "count_self_evaluated"))
 fig = plots.line_chart(stages[stages["metric"] == "wrong_cuts"], "year", "mean",
-                       hue="variant", low="p05", high="p95", scale=1e6,
+                       hue="variant", low="p05", high="p95", scale=1e4,
                        title="跨年项目评价方式与误减资金 Wrong cuts by how projects are judged",
-                       xlabel="年度 year", ylabel="误减金额 wrong cuts (百万元, million yuan)",
+                       xlabel="年度 year", ylabel="误减金额 wrong cuts (万元, 10,000 yuan)",
                        source=SOURCE_WHO)
 nb.save_figure(fig, "cross_year_wrong_cuts", output_dir)
 nb.show(stages[stages["year"] == 1])
@@ -222,7 +222,7 @@ nb.show(stages[stages["year"] == 1])
 results = studies.policy_table({"rectification": rect, "pre-evaluation": gate,
                                 "evaluators": mix, "coverage": cover,
                                 "cross-year": stages}, "lever")
-nb.save_table(results, "results", output_dir)
+saved = nb.save_table(results, "results", output_dir)  # the table of every lever
 
 # %% [markdown]
 # **Reading the results.** Rectification trades money for second chances: the higher the

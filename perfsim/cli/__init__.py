@@ -24,6 +24,7 @@ from perfsim.cli import (
     diagnose,
     docs,
     estimate,
+    help_zh,
     importer,
     notebooks,
     report,
@@ -85,4 +86,4 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     for command in COMMANDS:
         command.add(sub)
-    return p
+    return help_zh.apply(p)  # Chinese first, English alongside, for every command

@@ -279,3 +279,17 @@ def bod(Y: ArrayLike, bounds: Bounds | None = None, *, source: str | None = None
     peers = cand[s_cand >= 1.0 - 1e-7]
     scores, weights = _solve(y, peers, R, fallback, source)
     return BoDResult(np.clip(scores, 0.0, 1.0), weights)
+
+
+def _check_values(Y: ArrayLike, where: str, source: str | None) -> FloatArray:
+    """``Y`` as a 2-D float array of finite values >= 0 (the BoD variants' input check), or a
+    one-line :class:`InputError` naming the unit row and column."""
+    y = np.asarray(Y, dtype=float)
+    if y.ndim != 2 or y.shape[0] < 1 or y.shape[1] < 1:
+        raise InputError(source, where, "Y shape", y.shape, "must be 2-D: (units, indicators)")
+    bad = np.argwhere(~np.isfinite(y) | (y < 0))
+    if bad.size:
+        i, j = (int(k) for k in bad[0])
+        raise InputError(source, f"{where}, unit row {i + 1}", f"column {j + 1}",
+                         float(y[i, j]), "values must be finite and >= 0")
+    return y

@@ -19,6 +19,24 @@ units — are ordered by position). Then:
 All weights are drawn first from the given ``numpy.random.Generator`` (or seed), then the
 scores are computed in chunks of draws: the numbers depend only on the seed and the number of
 draws, never on ``chunk``.
+
+Two more sources of uncertainty, both off by default (the draws above are then unchanged):
+
+``noise``
+    uncertainty in the indicator **values**: in each draw every value is multiplied by
+    1 + u, u uniform on [−noise, +noise], independently per unit, indicator and draw (a
+    relative measurement error of up to ``noise``); drawn after all the weights.
+``exclude``
+    indicator exclusion as an uncertainty factor: with probability ``exclude`` a draw drops
+    one indicator, chosen uniformly; its weight is set to 0 and the others rescaled in
+    proportion to add up to 1 again (as an indicator system rescales the points of a leaf it
+    removes). Drawn after the weights (and before the value noise); the rescaled weights may
+    leave the share bounds.
+
+``rank_quantiles(q)`` gives each unit's rank quantiles (e.g. 5th, 50th, 95th percentile: a
+rank interval) exactly from the rank acceptability (the smallest rank r with
+Σ_{k<=r} b_i^k >= q). Confidence factors and holistic acceptability indices are in
+:mod:`perfsim.kernel.smaa2`.
 """
 
 from __future__ import annotations
@@ -33,7 +51,8 @@ from scipy.optimize import linprog
 from perfsim.errors import InputError
 from perfsim.kernel.bod import Bounds, check_bounds
 
-__all__ = ["SMAAResult", "hit_and_run", "sample_weights", "smaa"]
+__all__ = ["SMAAResult", "excluded_weights", "hit_and_run", "noisy_values", "rank_quantiles",
+           "sample_weights", "smaa"]
 
 FloatArray = NDArray[np.float64]
 
@@ -46,6 +65,28 @@ class SMAAResult:
     central_weights: FloatArray
     expected_rank: FloatArray
     weights: FloatArray
+    noise: float = 0.0
+    exclude: float = 0.0
+
+    def rank_quantiles(self, q: ArrayLike) -> NDArray[np.int64]:
+        """Rank quantiles (units, len(q)) from the rank acceptability: for each unit and
+        each q in (0, 1], the smallest rank r (1 = best) with Σ_{k<=r} b^k >= q."""
+        return rank_quantiles(self.acceptability, q)
+
+
+def rank_quantiles(acceptability: ArrayLike, q: ArrayLike) -> NDArray[np.int64]:
+    """The smallest rank r (1 = best) with Σ_{k<=r} b^k >= q, per unit (rows of
+    ``acceptability``) and per q (columns of the result)."""
+    acc = np.asarray(acceptability, dtype=float)
+    qs = np.atleast_1d(np.asarray(q, dtype=float))
+    if not np.all((qs > 0) & (qs <= 1)):
+        raise InputError(where="SMAA", field="quantile", value=float(qs[(qs <= 0) | (qs > 1)][0]),
+                         problem="must be a share in (0, 1]")
+    cum = np.cumsum(acc, axis=1)
+    out = np.empty((acc.shape[0], qs.size), dtype=np.int64)
+    for k, v in enumerate(qs):
+        out[:, k] = np.minimum((cum < v - 1e-12).sum(axis=1), acc.shape[1] - 1) + 1
+    return out
 
 
 def _generator(rng: np.random.Generator | int | None) -> np.random.Generator:
@@ -157,14 +198,49 @@ def sample_weights(n_indicators: int, draws: int, rng: np.random.Generator | int
     return np.vstack(out)[: int(draws)]
 
 
+def _share_option(value: float, name: str, source: str | None, upper: float) -> float:
+    if (isinstance(value, bool) or not isinstance(value, int | float | np.floating)
+            or not np.isfinite(value) or not 0 <= value <= upper):
+        raise InputError(source, "SMAA", name, value, f"must be a share in [0, {upper:g}]")
+    return float(value)
+
+
+def excluded_weights(W: FloatArray, exclude: float, gen: np.random.Generator) -> FloatArray:
+    """``W`` (draws, n) with, in each draw with probability ``exclude``, one indicator (chosen
+    uniformly) dropped and the other weights rescaled in proportion to add up to 1 (a draw
+    whose other weights are all 0 keeps its weights)."""
+    d, n = W.shape
+    hit = gen.random(d) < exclude
+    which = gen.integers(0, n, size=d)
+    if n < 2 or not hit.any():
+        return W
+    out = W.copy()
+    rows = np.flatnonzero(hit)
+    out[rows, which[rows]] = 0.0
+    total = out.sum(axis=1, keepdims=True)
+    ok = total[:, 0] > 0
+    out[ok] /= total[ok]
+    out[~ok] = W[~ok]
+    return out
+
+
+def noisy_values(y: FloatArray, draws: int, noise: float, gen: np.random.Generator
+                 ) -> FloatArray:
+    """``draws`` copies of ``y`` (m, n), each value times 1 + u with u uniform on
+    [−noise, +noise]: shape (draws, m, n)."""
+    return y[None, :, :] * (1.0 + gen.uniform(-noise, noise, size=(draws, *y.shape)))
+
+
 def smaa(Y: ArrayLike, draws: int = 10_000, rng: np.random.Generator | int | None = None,
-         bounds: Bounds | None = None, *, chunk: int = 512,
-         source: str | None = None, rows: Sequence[int] | None = None) -> SMAAResult:
+         bounds: Bounds | None = None, *, chunk: int = 512, noise: float = 0.0,
+         exclude: float = 0.0, source: str | None = None,
+         rows: Sequence[int] | None = None) -> SMAAResult:
     """SMAA-2 rank acceptability indices and central weights of the units of ``Y`` (m, n) under
     uniform weights (``bounds=None``) or uniform weights within ``bounds``; ``draws`` weight
-    vectors from ``rng`` (a Generator or a seed). See the module docstring. Cells without a
-    value must already hold what their leaf's missing-value policy gives them (the resolved
-    attainment): NaN is refused naming the row (``rows``: the caller's numbering)."""
+    vectors from ``rng`` (a Generator or a seed); optional relative ``noise`` on the values and
+    indicator exclusion with probability ``exclude`` per draw. See the module docstring. Cells
+    without a value must already hold what their leaf's missing-value policy gives them (the
+    resolved attainment): NaN is refused naming the row (``rows``: the caller's numbering)."""
     y = np.asarray(Y, dtype=float)
     if y.ndim != 2 or y.shape[0] < 1 or y.shape[1] < 1:
         raise InputError(source, "SMAA", "Y shape", y.shape, "must be 2-D: (units, indicators)")
@@ -180,13 +256,26 @@ def smaa(Y: ArrayLike, draws: int = 10_000, rng: np.random.Generator | int | Non
     if bounds is not None and bounds.lower.size != n:
         raise InputError(source, "SMAA", "bounds", bounds.lower.size,
                          f"give bounds for the {n} indicators")
-    W = sample_weights(n, draws, rng, bounds, source=source)
+    noise = _share_option(noise, "noise", source, 1.0)
+    exclude = _share_option(exclude, "exclude", source, 1.0)
+    gen = _generator(rng)
+    W = sample_weights(n, draws, gen, bounds, source=source)
+    if exclude > 0:
+        W = excluded_weights(W, exclude, gen)
+    # one seed per draw for its values: the same numbers whatever the chunk
+    value_seeds = gen.integers(0, 2**63, size=len(W)) if noise > 0 else None
     counts = np.zeros(m * m, dtype=np.int64)
     first = np.empty(len(W), dtype=np.int64)
     cols = np.arange(m)
     for start in range(0, len(W), chunk):
         w = W[start:start + chunk]
-        order = np.argsort(-(w @ y.T), axis=1, kind="stable")  # (c, m): units best first
+        if value_seeds is not None:
+            scores = np.stack([noisy_values(y, 1, noise, np.random.default_rng(int(k)))[0] @ wd
+                               for k, wd in zip(value_seeds[start:start + chunk], w,
+                                                strict=True)])
+        else:
+            scores = w @ y.T
+        order = np.argsort(-scores, axis=1, kind="stable")  # (c, m): units best first
         rank = np.empty_like(order)
         np.put_along_axis(rank, order, np.broadcast_to(cols, order.shape), axis=1)
         counts += np.bincount((cols[None, :] * m + rank).ravel(), minlength=m * m)
@@ -198,4 +287,4 @@ def smaa(Y: ArrayLike, draws: int = 10_000, rng: np.random.Generator | int | Non
     with np.errstate(invalid="ignore", divide="ignore"):
         central = np.where(first_n[:, None] > 0, first_sum / first_n[:, None], np.nan)
     expected = acc @ np.arange(1, m + 1)
-    return SMAAResult(acc, central, expected, W)
+    return SMAAResult(acc, central, expected, W, noise, exclude)

@@ -13,6 +13,7 @@ from perfsim.notebooks.helpers import (
     answer,
     answers_dir,
     attempt,
+    changes_table,
     cutoffs,
     departments_in,
     input_path,
@@ -23,6 +24,6 @@ from perfsim.notebooks.helpers import (
     show,
 )
 
-__all__ = ["HIDDEN", "answer", "answers_dir", "attempt", "cutoffs", "departments_in",
-           "input_path", "needs_measurements", "output_path", "save_figure", "save_table",
-           "show"]
+__all__ = ["HIDDEN", "answer", "answers_dir", "attempt", "changes_table", "cutoffs",
+           "departments_in", "input_path", "needs_measurements", "output_path", "save_figure",
+           "save_table", "show"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ import pandas as pd
 from perfsim import numbers
 from perfsim.errors import InputError
 from perfsim.io import PROJECT_ROOT, safe_name, write_csv
+from perfsim.kernel.metrics import FIXED
+from perfsim.model.constraints import constraint
 
 INPUTS_LOG = ".inputs.jsonl"  # files a run's notebook named with input_path, for its manifest
 
@@ -78,21 +80,68 @@ def save_table(table: Any, name: str, output_dir: str | os.PathLike[str] = "", *
 
 
 def show(table: Any, *, money: Any = None, shares: Any = None, counts: Any = None,
-         unit: str | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
+         unit: str | None = None, columns: Sequence[str] | None = None,
+         units: Mapping[str, str] | None = None) -> pd.DataFrame:
     """A results table as finance staff read it, for a notebook cell to display: money with
     thousands separators in 元, 万元 or 亿元 (one unit per table, named in the headings), shares
     as percentages, counts as integers, never scientific notation
     (:func:`perfsim.numbers.display_frame`), headings Chinese first
     (:func:`perfsim.numbers.zh_headings`). Only the display is formatted; save the
     raw table with :func:`save_table`. ``columns``: the columns shown, those the table has
-    (a note from :func:`attempt` shows as it is)."""
+    (a note from :func:`attempt` shows as it is). A column's unit is declared by the
+    registries (:func:`declared_units`) or in ``units`` (column → unit, e.g. ``{"ratio":
+    "times"}`` for a ratio of counts that is no share)."""
     if not isinstance(table, pd.DataFrame):
         raise InputError(field="table", value=type(table).__name__,
                          problem="must be a pandas DataFrame")
     if columns is not None:
         table = table[[c for c in columns if c in table.columns] or list(table.columns)]
-    shown = numbers.display_frame(table, money=money, shares=shares, counts=counts, unit=unit)
+    shown = numbers.display_frame(table, money=money, shares=shares, counts=counts, unit=unit,
+                                  units={**declared_units([*table.columns,
+                                                           *table.index.names]),
+                                         **{c: u for c, u in (units or {}).items()
+                                            if c in table.columns}})
     return numbers.zh_headings(shown)
+
+
+def declared_units(columns: Sequence[Any]) -> dict[Any, str]:
+    """The unit each column declares in perfsim's registries: a parameter by its YAML path
+    (``linkage.rectification.probability``: share; ``linkage.coverage.min_budget``: yuan —
+    :data:`perfsim.model.constraints.CONSTRAINTS`) and a metric by its name (``wrong_cuts``:
+    yuan — :data:`perfsim.kernel.metrics.FIXED`). Columns they do not declare are left out."""
+    units: dict[Any, str] = {}
+    for c in columns:
+        if not isinstance(c, str):
+            continue
+        if c in FIXED:
+            units[c] = FIXED[c].unit
+        elif "." in c:
+            declared = constraint(c)
+            if declared is not None and declared.unit:
+                units[c] = declared.unit
+    return units
+
+
+def changes_table(variants: Mapping[str, Mapping[str, Any] | None]) -> pd.DataFrame:
+    """Variants (name → changes, as :func:`perfsim.run.variants.year_variants` takes them) as
+    a table a reader takes in: one row per variant and parameter, the parameter named by its
+    YAML path (a nested block is spelled out: ``linkage.multipliers.excellent``), the value
+    as written in a scenario file."""
+    rows: list[dict[str, str]] = []
+
+    def walk(name: str, prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping) and value:
+            for key, inner in value.items():
+                walk(name, f"{prefix}.{key}" if prefix else str(key), inner)
+        elif not prefix:  # a variant that changes nothing: the scenario as it is
+            rows.append({"variant": name, "parameter": "—", "value": "情景原样 as in the scenario"})
+        else:
+            rows.append({"variant": name, "parameter": prefix,
+                         "value": json.dumps(value, ensure_ascii=False)})
+
+    for name, changes in variants.items():
+        walk(str(name), "", dict(changes or {}))
+    return pd.DataFrame(rows, columns=["variant", "parameter", "value"])
 
 
 def save_figure(fig: Any, name: str, output_dir: str | os.PathLike[str] = "", *,
@@ -111,21 +160,23 @@ def save_figure(fig: Any, name: str, output_dir: str | os.PathLike[str] = "", *,
 
 def answer(show: bool, *items: Any, text: str | None = None) -> Any:
     """For exercises: when ``show`` is true, display ``text`` (Markdown, the explanation) and
-    return ``items`` (tables, figures) so that the notebook shows them; otherwise return a short
-    note that the answer is hidden, closing any figure among the items so it does not display.
-    With one item it is returned as is."""
+    each of ``items`` (tables, figures) in turn, and return None, so that the cell shows them
+    and nothing else (no tuple of their reprs); otherwise return a short note that the answer
+    is hidden, closing any figure among the items so it does not display."""
+    figures = [item for item in items if hasattr(item, "savefig")]
     if show:
+        from IPython.display import Markdown, display
+
         if text:
-            from IPython.display import Markdown, display
-
             display(Markdown(text))
-        return items[0] if len(items) == 1 else (items or None)
-    for item in items:
-        if hasattr(item, "savefig"):
-            import matplotlib.pyplot as plt
+        for item in items:
+            display(item)
+    if figures:  # shown above (or hidden): not again by the inline backend
+        import matplotlib.pyplot as plt
 
-            plt.close(item)
-    return HIDDEN
+        for fig in figures:
+            plt.close(fig)
+    return None if show else HIDDEN
 
 
 HIDDEN = "答案已隐藏 answer hidden: run with -p show_answers true"

@@ -25,6 +25,7 @@ relative to the project root.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import os
 import re
@@ -182,7 +183,7 @@ def run_notebook(name: str, parameters: Mapping[str, Any] | None = None, *,
         if out_nb.exists():
             if not answers:
                 hand_out(out_nb)
-            _write_html(out_nb, tmp / f"{path.stem}.html", not code)
+            _write_html(out_nb, tmp / f"{path.stem}.html", not code, overrides)
         card = notebook_card(path)
         manifest = run_manifest(
             tmp, run_id=run_id, notebook=path, status=status, error=error,
@@ -276,10 +277,14 @@ def kernel_environment() -> dict[str, str]:
 
 #: Cell tags the reports act on. ``answer``: an exercise's answer (its prose, tables,
 #: figures), left out of a hand-out — a run with ``show_answers`` false — in the HTML and in
-#: the executed notebook saved beside it. ``interactive``: widgets, which need a live kernel;
+#: the executed notebook saved beside it; a summary that gives the answers away is tagged so
+#: too. ``interactive``: widgets, which need a live kernel;
 #: the HTML shows a note in place of their output.
 ANSWER_TAG = "answer"
 INTERACTIVE_TAG = "interactive"
+#: ``trainer``: a note for the trainer (how to make the hand-out, that the default run is the
+#: key), left out of a hand-out without a trace.
+TRAINER_TAG = "trainer"
 HIDDEN_ANSWER = "*答案已隐藏（讲义版）。— The answer is hidden in this hand-out.*"
 INTERACTIVE_NOTE = ("*此处是交互面板：请在 JupyterLab 中打开本笔记本，或运行 `perfsim app`。"
                     "— An interactive panel: open this notebook in JupyterLab, or run "
@@ -292,7 +297,8 @@ def _tags(cell: Any) -> set[str]:
 
 def hand_out(notebook: Path) -> None:
     """Turn an executed notebook into a hand-out in place: each run of consecutive cells
-    tagged ``answer`` (sources and outputs) becomes one note that the answer is hidden, and
+    tagged ``answer`` (sources and outputs) becomes one note that the answer is hidden, the
+    trainer's notes (tagged ``trainer``) go, and
     the interactive cells lose their outputs and the saved widget state (the numbers they
     showed): a trainee runs them afresh."""
     import nbformat
@@ -301,6 +307,8 @@ def hand_out(notebook: Path) -> None:
     nb.metadata.pop("widgets", None)  # the widgets' saved state holds the numbers they showed
     cells: list[Any] = []
     for cell in nb.cells:
+        if TRAINER_TAG in _tags(cell):
+            continue
         if INTERACTIVE_TAG in _tags(cell):
             cell.outputs = []
         if ANSWER_TAG not in _tags(cell):
@@ -313,7 +321,8 @@ def hand_out(notebook: Path) -> None:
     nbformat.write(nb, notebook)
 
 
-def _write_html(notebook: Path, html_path: Path, no_code: bool) -> None:
+def _write_html(notebook: Path, html_path: Path, no_code: bool,
+                overrides: Mapping[str, Any] | None = None) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -322,6 +331,11 @@ def _write_html(notebook: Path, html_path: Path, no_code: bool) -> None:
     if no_code:  # a reader without code sees neither the parameters nor papermill's cell
         nb.cells = [c for c in nb.cells
                     if not {"parameters", "injected-parameters"} & _tags(c)]
+    else:  # the parameters once, as the run used them: no papermill "# Parameters" cell
+        for cell in nb.cells:
+            if "parameters" in _tags(cell):
+                cell.source = with_values(cell.source, overrides or {})
+        nb.cells = [c for c in nb.cells if "injected-parameters" not in _tags(c)]
     cells: list[Any] = []
     for cell in nb.cells:  # widgets do not live in a static page: a note instead
         if INTERACTIVE_TAG in _tags(cell):
@@ -335,6 +349,26 @@ def _write_html(notebook: Path, html_path: Path, no_code: bool) -> None:
                             **OFFLINE_URLS)
     body, _ = exporter.from_notebook_node(nb)
     html_path.write_text(offline_html(body), encoding="utf-8")
+
+
+def with_values(source: str, values: Mapping[str, Any]) -> str:
+    """A parameters cell's code with the assignments of ``values`` (name → value) written in
+    place of the defaults, each line's comment kept: what a report shows as its parameters."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    lines = source.splitlines()
+    for node in reversed(tree.body):
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id in values):
+            continue
+        name = node.targets[0].id
+        last = lines[node.end_lineno - 1]
+        rest = last[node.end_col_offset:]
+        comment = rest if rest.strip().startswith("#") else ""
+        lines[node.lineno - 1:node.end_lineno] = [f"{name} = {values[name]!r}{comment}"]
+    return "\n".join(lines)
 
 
 #: nbconvert's HTMLExporter loads require.js, MathJax, Mermaid and the widget manager from

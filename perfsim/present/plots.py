@@ -247,13 +247,20 @@ def _new(figsize: tuple[float, float]) -> tuple[Any, Any]:
     return plt.subplots(figsize=figsize)
 
 
+def _has_rows(data: Any, y: str, title: str) -> None:
+    if not len(data):
+        raise InputError(where=f"chart {title}", field=y,
+                         problem="no rows to plot (does the table hold this metric?)")
+
+
 def bar_chart(data: Any, x: str, y: str, *, hue: str | None = None, title: str, xlabel: str,
               ylabel: str, source: str, scale: float = 1.0, stacked: bool = False,
               horizontal: bool = False, low: str | None = None, high: str | None = None,
               figsize: tuple[float, float] = (8, 4.5)) -> Any:
     """Bars of ``data[y] / scale`` by ``data[x]`` (grouped or ``stacked`` by ``hue``), in the
     order the rows come; error bars from columns ``low`` to ``high`` (e.g. the 5–95% interval,
-    not with ``stacked``). Returns the figure."""
+    not with ``stacked``). Returns the figure; ``data`` without a row is an error."""
+    _has_rows(data, y, title)
     fig, ax = _new(figsize)
     cats = list(dict.fromkeys(data[x].astype(str)))
     pos = np.arange(len(cats))
@@ -298,7 +305,10 @@ def line_chart(data: Any, x: str, y: str, *, hue: str | None = None, low: str | 
                high: str | None = None, title: str, xlabel: str, ylabel: str, source: str,
                scale: float = 1.0, figsize: tuple[float, float] = (8, 4.5)) -> Any:
     """Lines of ``data[y] / scale`` against ``data[x]``, one per ``hue`` value, with a shaded
-    band between ``low`` and ``high`` (e.g. the 5–95% interval) when given."""
+    band between ``low`` and ``high`` (e.g. the 5–95% interval) when given. ``data`` without
+    a row (a filter that matched nothing, such as a metric the table does not hold) is an
+    error, never an empty chart."""
+    _has_rows(data, y, title)
     fig, ax = _new(figsize)
     groups = list(dict.fromkeys(data[hue])) if hue else [None]
     for g in groups:
@@ -444,21 +454,21 @@ def plot_sensitivity(res: SensitivityResult, metric: str, ax: Any = None,
 
 def check_designs(table: Any, *, source: str, figsize: tuple[float, float] = (8, 5)) -> Any:
     """The check designs of :func:`perfsim.run.checks.optimise_checks`: inflation payoff
-    (yuan per point) against wrong cuts (million yuan), one colour per selection, marker size
+    (yuan per point) against wrong cuts (万元), one colour per selection, marker size
     by cost; the Pareto-optimal designs ringed, the view framed on them."""
     fig, ax = _new(figsize)
     sel = "simulation.spot_check.selection"
     cost = "evaluation_cost_recheck"
     for k, (name, sub) in enumerate(table.groupby(sel, sort=False)):
         size = 20 + 180 * sub[cost] / max(float(table[cost].max()), 1.0)
-        ax.scatter(sub["wrong_cuts"] / 1e6, sub["inflation_payoff"], s=size, alpha=0.6,
+        ax.scatter(sub["wrong_cuts"] / 1e4, sub["inflation_payoff"], s=size, alpha=0.6,
                    label=text(str(name)), color=f"C{k}")
     front = table[table["pareto"]]
-    ax.scatter(front["wrong_cuts"] / 1e6, front["inflation_payoff"], s=160,
+    ax.scatter(front["wrong_cuts"] / 1e4, front["inflation_payoff"], s=160,
                facecolors="none", edgecolors="black", linewidths=1.2,
                label=text("Pareto front 帕累托前沿"))
     # the view: the front and its neighbourhood (designs far worse on both axes are cut off)
-    fx, fy = front["wrong_cuts"] / 1e6, front["inflation_payoff"]
+    fx, fy = front["wrong_cuts"] / 1e4, front["inflation_payoff"]
     span_y = max(float(fy.max() - fy.min()), 1.0)
     ax.set_xlim(-0.02 * max(float(fx.max()), 1.0), 1.3 * max(float(fx.max()), 1.0))
     ax.set_ylim(float(fy.min()) - 0.3 * span_y, float(fy.max()) + 0.15 * span_y)
@@ -466,7 +476,7 @@ def check_designs(table: Any, *, source: str, figsize: tuple[float, float] = (8,
     ax.legend(title=text("抽查方式 selection"), fontsize=8)
     ax.grid(alpha=0.3)
     return _finish(fig, ax, "抽查方案 Check designs: inflation payoff against wrong cuts",
-                   "误减资金 wrong cuts (百万元, million yuan)",
+                   "误减资金 wrong cuts (万元, 10,000 yuan)",
                    "虚报收益 inflation payoff (元/分, yuan per point)", source)
 
 
@@ -527,3 +537,36 @@ def rank_acceptability(result: Any, *, top: int = 10, source: str,
     return heatmap(matrix, title="排名可接受度 SMAA-2 rank acceptability",
                    xlabel="名次 rank", ylabel="项目 (专家排名) project (expert rank)",
                    source=source, colorbar="可接受度 share of weights (0-1)", figsize=figsize)
+
+
+def rank_intervals(result: Any, *, top: int | None = 30, source: str,
+                   figsize: tuple[float, float] | None = None) -> Any:
+    """Each project's rank interval under SMAA (:func:`perfsim.analyse.robust.smaa`): a bar
+    from its ``rank_low`` to its ``rank_high`` quantile (e.g. 5th–95th percentile over the
+    draws) with a dot at the median rank, projects ordered by median rank (the ``top`` best;
+    ``None``: all) and the file's own rank marked. Rank 1 (best) at the left."""
+    t = result.table.sort_values(["rank_median", "expected_rank", "expert_rank"],
+                                 kind="stable")
+    if top is not None:
+        t = t.head(int(top))
+    k = len(t)
+    fig, ax = _new(figsize or (8, max(3.0, 0.28 * k + 1.5)))
+    y = np.arange(k)[::-1]
+    ax.hlines(y, t["rank_low"], t["rank_high"], color="#4575b4", linewidth=3, alpha=0.7,
+              label=text(f"排名区间 rank interval ({result.interval[0]:.0%}–"
+                         f"{result.interval[1]:.0%})"))
+    ax.plot(t["rank_median"], y, "o", color="#08306b", markersize=5,
+            label=text("中位排名 median rank"))
+    ax.plot(t["expert_rank"], y, "x", color="#d73027", markersize=6,
+            label=text("现行权重排名 rank under the file's weights"))
+    ax.set_yticks(y)
+    ax.set_yticklabels([str(p) for p in t["project_id"]], fontsize=7)
+    ax.legend(fontsize=7, loc="upper right")
+    what = []
+    if getattr(result, "noise", 0):
+        what.append(f"value noise ±{result.noise:.0%}")
+    if getattr(result, "exclude", 0):
+        what.append(f"exclusion {result.exclude:.0%}")
+    extra = f" ({', '.join(what)})" if what else ""
+    return _finish(fig, ax, f"SMAA 排名区间 rank intervals{extra}",
+                   "名次 rank (1 = 最好 best)", "项目 project", source)

@@ -182,7 +182,7 @@ _MC_LINES = (
     ("gini", "分配基尼系数 Gini of allocations", "num"),
     ("top10_share", "前10%份额 top-10% share", "share"),
     ("volatility", "年际波动 year-on-year volatility", "share"),
-    ("inflation_payoff", "虚报收益 inflation payoff (yuan per point)", "num"),
+    ("inflation_payoff", "虚报收益 inflation payoff (元/分 yuan per point)", "yuan"),
 )
 #: lines printed only where the scenario makes them move from their idle value
 _MC_WHEN = (
@@ -375,10 +375,9 @@ _XLSX_ENGLISH = {
     "portfolio_mean": "portfolio mean", "difference_pp": "difference (百分点 pp)",
     "net": "net (元 yuan)",
 }
-#: Chinese of the workbook's headings that the shared vocabulary lacks or names twice
-#: (``reward`` and ``rewarded`` are both 奖励 there): one name per column.
+#: Chinese of the workbook's headings that the shared vocabulary lacks: one name per column.
 _XLSX_CHINESE = {
-    "reward": "再分配奖励", "status_zh": "处理(中文)", "feedback": "反馈整改",
+    "feedback": "反馈整改",
     "rectified": "已整改", "expected_score": "预期得分", "pre_evaluation": "事前评估",
     "pre_evaluation_saved": "事前评估核减", "blacklisted": "黑名单", "sanction": "处罚",
 }

@@ -27,6 +27,10 @@ raw measured values, and on each indicator's direction (``'benefit'``/``'higher'
     deviation (ddof=1) of the normalised column and r the Pearson correlation between normalised
     columns; w = C / sum C. This is ``pymcdm.weights.critic_weights`` (which min-max normalises
     every column as a benefit column) applied to the direction-adjusted matrix.
+``optimised``
+    weights whose importance (each indicator's correlation with the index, as shares) hits a
+    target, equal by default (COINr's ``get_opt_weights``): see
+    :mod:`~perfsim.kernel.weighting.optimised`.
 ``pca``
     z-scored, direction-adjusted columns; principal components from ``numpy.linalg.eigh`` of the
     correlation matrix; keep the fewest components whose cumulative explained variance reaches
@@ -80,6 +84,7 @@ from perfsim.kernel.weighting.entropy import entropy_weights, entropy_weights_no
 from perfsim.kernel.weighting.equal import equal_weights
 from perfsim.kernel.weighting.expert import expert_weights
 from perfsim.kernel.weighting.objective import direction_signs, minmax_normalise
+from perfsim.kernel.weighting.optimised import optimised_weights
 from perfsim.kernel.weighting.pca import pca_weights
 from perfsim.kernel.weighting.perturb import dirichlet_weights, perturb_weights
 
@@ -110,6 +115,7 @@ __all__ = [
     "expert_weights",
     "minmax_normalise",
     "normalise",
+    "optimised_weights",
     "pca_weights",
     "perturb_weights",
     "inconsistent_judgement",

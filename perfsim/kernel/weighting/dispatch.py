@@ -16,14 +16,16 @@ from perfsim.kernel.weighting.critic import critic_weights
 from perfsim.kernel.weighting.entropy import entropy_weights
 from perfsim.kernel.weighting.equal import equal_weights
 from perfsim.kernel.weighting.expert import expert_weights
+from perfsim.kernel.weighting.optimised import optimised_weights
 from perfsim.kernel.weighting.pca import pca_weights
 
 #: Method names accepted by :func:`compute_weights`.
-METHODS: tuple[str, ...] = ("expert", "equal", "ahp", "entropy", "critic", "pca", "combined")
+METHODS: tuple[str, ...] = ("expert", "equal", "ahp", "entropy", "critic", "pca", "optimised",
+                            "combined")
 
 
 #: Objective (data-driven) methods, usable as ``objective=`` in :func:`compute_weights`.
-OBJECTIVE_METHODS: tuple[str, ...] = ("entropy", "critic", "pca")
+OBJECTIVE_METHODS: tuple[str, ...] = ("entropy", "critic", "pca", "optimised")
 
 
 #: Subjective methods, usable as ``subjective=`` in :func:`compute_weights`.
@@ -63,6 +65,7 @@ def compute_weights(
     variance_kept: float = 0.85,
     codes: Sequence[str] | None = None,
     ri_table: str = "saaty1980",
+    target: ArrayLike | None = None,
     rows: Sequence[int] | None = None,
 ) -> FloatArray:
     """Weights (shares, sum 1) by the method named ``method`` (one of :data:`METHODS`).
@@ -73,8 +76,9 @@ def compute_weights(
     - ``'equal'``: the number of indicators, taken from ``points``, ``X``, ``matrix`` or
       ``codes``;
     - ``'ahp'``: ``matrix`` (pairwise comparisons), ``cr_limit`` and ``ri_table``;
-    - ``'entropy'``, ``'critic'``, ``'pca'``: ``X`` (projects × indicators) and ``directions``
-      (``variance_kept`` for PCA);
+    - ``'entropy'``, ``'critic'``, ``'pca'``, ``'optimised'``: ``X`` (projects × indicators)
+      and ``directions`` (``variance_kept`` for PCA; ``target`` importance shares for
+      ``optimised``, default equal: :mod:`perfsim.kernel.weighting.optimised`);
     - ``'combined'``: the ``subjective`` method's inputs (``'expert'`` → ``points``, ``'ahp'`` →
       ``matrix``, ``'equal'``) and the ``objective`` method's (``X``, ``directions``), combined
       with ``combine`` (``'additive'`` with ``alpha`` or ``'multiplicative'``).
@@ -105,6 +109,8 @@ def compute_weights(
             return entropy_weights(X, directions, codes=codes, rows=rows)
         if method == "critic":
             return critic_weights(X, directions, codes=codes, rows=rows)
+        if method == "optimised":
+            return optimised_weights(X, directions, target=target, codes=codes, rows=rows)
         return pca_weights(X, directions, variance_kept, codes=codes, rows=rows)
     # combined
     if objective not in OBJECTIVE_METHODS:
@@ -118,5 +124,5 @@ def compute_weights(
     subj = compute_weights(subjective, points=points, X=X, matrix=matrix, cr_limit=cr_limit,
                            codes=codes, ri_table=ri_table)
     obj = compute_weights(objective, X=X, directions=directions, variance_kept=variance_kept,
-                          codes=codes, rows=rows)
+                          codes=codes, target=target, rows=rows)
     return combined_weights(subj, obj, alpha, combine)
