@@ -123,19 +123,45 @@ class LeafSpace:
         scored by its rule against the project's target (the re-check's with ``recheck``;
         :meth:`~perfsim.kernel.scoring.Rule.attain_latent`); other cells clipped to [0, 1]
         as in attainment space."""
-        value = self.take(self.value, at, 1)
-        base = self.take(self.base, at, 1)
-        measured = self.take(self.measured, at, 1)
-        out = np.clip(latent, 0.0, 1.0)
-        targets = self.take(self.reset if recheck else self.targets, at, 1)
-        for leaves, rule, targeted, everywhere in self.groups:
-            scorer = _at(rule, targets[..., leaves]) if targeted and targets is not None \
-                else None
-            got = rule.attain_latent(value[..., leaves], base[..., leaves], latent[..., leaves],
-                                     scorer)
-            out[..., leaves] = got if everywhere else np.where(measured[..., leaves], got,
+        # one pass over the latent cells: each group's leaves scored by its rule, the cells
+        # outside the groups scored everywhere clipped (no clip of every cell overwritten)
+        out = np.empty(latent.shape)
+        rest = self._unscored
+        if rest is not None:
+            out[..., rest] = np.clip(latent[..., rest], 0.0, 1.0)
+        for (leaves, rule, targeted, everywhere), cols in zip(self.groups, self._columns,
+                                                              strict=True):
+            value, base, measured, own, reset = (self.take(c, at, 1) for c in cols)
+            targets = reset if recheck else own
+            scorer = _at(rule, targets) if targeted and targets is not None else None
+            got = rule.attain_latent(value, base, latent[..., leaves], scorer)
+            out[..., leaves] = got if everywhere else np.where(measured, got,
                                                                out[..., leaves])
         return out
+
+    @cached_property
+    def _columns(self) -> tuple[tuple[np.ndarray | None, ...], ...]:
+        """Each group's columns of the project arrays, read once: value, base, measured,
+        the projects' targets and the re-check's (None where there are none)."""
+        def cols(x: np.ndarray | None, leaves: slice | np.ndarray) -> np.ndarray | None:
+            return None if x is None else x[..., leaves]
+        return tuple((cols(self.value, g[0]), cols(self.base, g[0]), cols(self.measured, g[0]),
+                      cols(self.targets, g[0]), cols(self.reset, g[0])) for g in self.groups)
+
+    @cached_property
+    def _unscored(self) -> slice | np.ndarray | None:
+        """The leaves not scored by a group on every cell (they start clipped, as in
+        attainment space); None when there are none."""
+        covered = np.zeros(len(self.rules), dtype=bool)
+        for leaves, _, _, everywhere in self.groups:
+            if everywhere:
+                covered[leaves] = True
+        rest = np.flatnonzero(~covered)
+        if rest.size == 0:
+            return None
+        if rest.size == rest[-1] - rest[0] + 1:
+            return slice(int(rest[0]), int(rest[-1]) + 1)
+        return rest
 
     @cached_property
     def groups(self) -> tuple[tuple[slice | np.ndarray, Rule, bool, bool], ...]:
