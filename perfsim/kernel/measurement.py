@@ -50,7 +50,7 @@ check of target quality).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -94,6 +94,10 @@ class LeafSpace:
     bonus_given: np.ndarray | None = None
     bonus_cap: float = 0.0
     leaf_decimals: int | None = None
+    #: a space mapped to the slots (:meth:`map`): the projects' groups and each group's
+    #: columns mapped, which are all :meth:`attain` reads (``value`` … ``reset`` then stay
+    #: the projects' own)
+    mapped: tuple[Any, Any] | None = field(default=None, repr=False)
 
     @staticmethod
     def take(x: np.ndarray | None, at: At, trailing: int) -> Any:
@@ -106,15 +110,19 @@ class LeafSpace:
         return x if isinstance(at, slice) else x[at[1]]
 
     def map(self, fn: Any) -> LeafSpace:
-        """The same space with ``fn`` applied to every project array (e.g. to the slots)."""
+        """The same space with ``fn`` applied to every project array (e.g. to the slots):
+        the groups stay the projects' (a group scored on every project is scored on every
+        slot; a cell outside the measured ones stays out), only their columns are mapped,
+        once, and the arrays the groups are not read from (``soft``, the bonus leaves')."""
         def f(x: Any) -> Any:
             return None if x is None else fn(x)
-        return LeafSpace(rules=self.rules, value=f(self.value), base=f(self.base),
-                         measured=f(self.measured), targets=f(self.targets),
-                         reset=f(self.reset), soft=f(self.soft),
+        columns = tuple(tuple(f(c) for c in cols) for cols in self._columns)
+        return LeafSpace(rules=self.rules, value=self.value, base=self.base,
+                         measured=self.measured, targets=self.targets,
+                         reset=self.reset, soft=f(self.soft),
                          bonus_rules=self.bonus_rules, bonus_value=f(self.bonus_value),
                          bonus_given=f(self.bonus_given), bonus_cap=self.bonus_cap,
-                         leaf_decimals=self.leaf_decimals)
+                         leaf_decimals=self.leaf_decimals, mapped=(self.groups, columns))
 
     def attain(self, latent: np.ndarray, at: At = slice(None), recheck: bool = False
                ) -> np.ndarray:
@@ -143,6 +151,8 @@ class LeafSpace:
     def _columns(self) -> tuple[tuple[np.ndarray | None, ...], ...]:
         """Each group's columns of the project arrays, read once: value, base, measured,
         the projects' targets and the re-check's (None where there are none)."""
+        if self.mapped is not None:
+            return self.mapped[1]
         def cols(x: np.ndarray | None, leaves: slice | np.ndarray) -> np.ndarray | None:
             return None if x is None else x[..., leaves]
         return tuple((cols(self.value, g[0]), cols(self.base, g[0]), cols(self.measured, g[0]),
@@ -171,6 +181,8 @@ class LeafSpace:
         per leaf. Each group: its leaves (a slice where they are
         consecutive), the rule, whether it has a target projects may set and whether every
         project has a measured value on all of them."""
+        if self.mapped is not None:
+            return self.mapped[0]
         keys: dict[tuple[Any, ...], list[int]] = {}
         for i, r in enumerate(self.rules):
             if np.any(self.measured[..., i]):
