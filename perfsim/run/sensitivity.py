@@ -50,6 +50,7 @@ depend on the chunking. A parameter that does not enter the model has exactly ze
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -64,7 +65,7 @@ from perfsim import numbers
 from perfsim.errors import InputError
 from perfsim.io import read_yaml
 from perfsim.kernel import metrics
-from perfsim.kernel.evaluation import YearDraws, draw_year, prepare_leaves
+from perfsim.kernel.evaluation import ProcessScores, YearDraws, draw_year, prepare_leaves
 from perfsim.model.params import (
     CHOICES,
     Parameter,
@@ -82,7 +83,7 @@ from perfsim.model.settings import Settings
 from perfsim.model.streams import generator
 from perfsim.model.weighting_spec import short
 from perfsim.run.simulate import build_inputs, scenario_settings, space_for_rows
-from perfsim.run.step import SimInputs, Streams, step, year_rows
+from perfsim.run.step import SimInputs, Streams, YearRows, YearState, step, year_rows
 
 METHODS = ("sobol", "morris")
 DEFAULT_METRICS = ("savings", "misgrading", "wrong_cuts", "rank_stability", "gini")
@@ -279,7 +280,55 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     """Metrics (n, m) for the samples X (n, k): each sample on the same r replications, one
     year step (:func:`perfsim.run.step.step`) for all of them. Rows of the step are sample ×
     replication; the design of each row comes from the parameter registry
-    (:func:`perfsim.model.params.apply_rows`)."""
+    (:func:`perfsim.model.params.apply_rows`).
+
+    Samples that differ only in parameters acting after scoring (:data:`AFTER_SCORING`: the
+    grade table, the cutoffs) share their scores: the evaluation process is run once for each
+    distinct rest of the sample (:func:`_shared_scores`), and every sample's grading,
+    linkage and metrics take those scores (the step's ``scores``) — the same numbers, the
+    common random numbers being the same for every sample."""
+    # --- speed (shared scoring across samples): begin ---
+    after = [j for j, p in enumerate(model.specs) if p.kind in AFTER_SCORING]
+    scores = None
+    if after:
+        key = np.delete(X, after, axis=1)
+        if key.shape[1]:
+            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            inverse = inverse.reshape(-1)
+        else:
+            first, inverse = np.zeros(1, dtype=np.intp), np.zeros(X.shape[0], dtype=np.intp)
+        if first.size < X.shape[0]:
+            scores = _shared_scores(model, X[first], inverse)
+    # --- speed: end ---
+    year, state, draws = _year(model, X, leaves=scores is None)
+    _, _, values = step(year, state, draws, scores=scores)
+    out = np.column_stack([values[m] for m in model.metrics])
+    return out.reshape(X.shape[0], model.replications, -1).mean(axis=1)
+
+
+#: parameter kinds that act only after scoring (:func:`perfsim.model.params.apply_rows`: the
+#: grade table and the cutoffs, which the selection of checks does not read per row)
+AFTER_SCORING = ("ratio", "multiplier", "cutoff", "cutoffs")
+
+
+def _shared_scores(model: _Model, X: np.ndarray, inverse: np.ndarray) -> ProcessScores:
+    """The evaluation process's scores of the distinct samples X, each sample's rows
+    (``inverse``: the distinct sample of each) taken from them."""
+    year, state, draws = _year(model, X)
+    _, outcome, _ = step(year, state, draws)
+    r = model.replications
+    take = (inverse[:, None] * r + np.arange(r)).reshape(-1)
+    sc = outcome.scores
+    return dataclasses.replace(sc, **{
+        f.name: getattr(sc, f.name)[take] for f in dataclasses.fields(sc)
+        if isinstance(getattr(sc, f.name), np.ndarray)})
+
+
+def _year(model: _Model, X: np.ndarray, leaves: bool = True
+          ) -> tuple[YearRows, YearState, YearDraws]:
+    """The step's rows, state and draws for samples X (n, k) × r replications; without
+    ``leaves`` the leaf draws are the replications' own, not one copy per sample (the scores
+    are known: they are not read)."""
     inp = model.inputs
     sc = model.scenario
     n, r = X.shape[0], model.replications
@@ -288,13 +337,16 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     for j, p in enumerate(model.specs):
         apply_rows(sc, design, p, np.repeat(X[:, j], r))
 
-    def rows(a: np.ndarray | None) -> np.ndarray | None:  # (r, ...) → (n·r, ...)
-        return None if a is None else np.tile(a, (n,) + (1,) * (a.ndim - 1))
+    def rows(a: np.ndarray | None, copy: bool = True) -> np.ndarray | None:
+        """(r, ...) → (n·r, ...); without ``copy`` the replications' own (never read)."""
+        if a is None or not copy:
+            return a
+        return np.tile(a, (n,) + (1,) * (a.ndim - 1))
 
     d = model.draws
-    draws = YearDraws(z_leaf=rows(d.z_leaf), z_self=rows(d.z_self), z_re=rows(d.z_re),
-                      key=rows(d.key), z_exec=rows(d.z_exec), z_theta=rows(d.z_theta),
-                      re_pool=rows(d.re_pool))
+    draws = YearDraws(z_leaf=rows(d.z_leaf, leaves), z_self=rows(d.z_self, leaves),
+                      z_re=rows(d.z_re, leaves), key=rows(d.key), z_exec=rows(d.z_exec),
+                      z_theta=rows(d.z_theta), re_pool=rows(d.re_pool, leaves))
     space = inp.space   # measurement space; a sampled ambition sets targets per row
     if "target_ambition" in design.settings:
         space = space_for_rows(inp, design.settings["target_ambition"])
@@ -304,10 +356,9 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     year, state = year_rows(inp, design, rows(model.z_infl),
                             np.zeros((N, 0), dtype=np.intp), streams, space=space,
                             metric_names=model.metrics)
-    draws = prepare_leaves(draws, inp.mean, year.process, inp.measure.span)
-    _, _, values = step(year, state, draws)
-    out = np.column_stack([values[m] for m in model.metrics])
-    return out.reshape(n, r, -1).mean(axis=1)
+    if leaves:
+        draws = prepare_leaves(draws, inp.mean, year.process, inp.measure.span)
+    return year, state, draws
 
 
 def chunk_size(scenario: Scenario, replications: int = 1) -> int:

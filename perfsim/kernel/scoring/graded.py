@@ -139,7 +139,7 @@ def midpoints(coef: tuple[float, ...]) -> np.ndarray:
     attainment picks level ``k`` (0 best) where ``k`` midpoints lie above it; NaN picks the
     best level, as the count of levels at or above it does."""
     out = []
-    for up, down in zip(coef[:-1], coef[1:]):
+    for up, down in zip(coef[:-1], coef[1:], strict=True):
         up, down = up + 0.0, down + 0.0       # −0 as 0: its bit pattern is not ordered
         if not up > down:                      # equal levels: either earns the same
             out.append(up)
