@@ -53,3 +53,36 @@ def test_nearest_keeps_the_shape():
     a = np.linspace(-0.2, 1.2, 24).reshape(2, 3, 4)
     assert rule.nearest(a).shape == (2, 3, 4)
     assert rule.nearest(a)[0, 0, 0] == 0.0 and rule.nearest(a)[-1, -1, -1] == 1.0
+
+
+def _plain_ranks(x):
+    """Average ranks the plain way: scipy's rankdata along each row."""
+    from scipy.stats import rankdata
+    return np.apply_along_axis(lambda r: rankdata(r, method="average"), -1, x)
+
+
+@pytest.mark.parametrize("grid", [True, False])
+def test_ranks_on_and_off_the_grid_are_scipys_average_ranks(grid):
+    from perfsim.kernel.metrics import _grid_sort, ranks
+    rng = np.random.default_rng(3)
+    x = rng.uniform(40, 100, (6, 500))
+    x = np.round(x * 4) / 4 if grid else x          # quarter points: many ties
+    x[:, :3] = [55.5, 55.5, 100.0]                  # ties for sure
+    assert (_grid_sort(x) is not None) == grid
+    assert np.array_equal(ranks(x), _plain_ranks(x))
+    neg = np.round(rng.normal(0, 30, (3, 200)), 2)  # gap penalties can go below 0
+    assert _grid_sort(neg) is not None
+    assert np.array_equal(ranks(neg), _plain_ranks(neg))
+
+
+def test_spearman_on_grid_scores_matches_scipy_over_the_active_projects():
+    from scipy.stats import spearmanr
+
+    from perfsim.kernel.metrics import spearman
+    rng = np.random.default_rng(4)
+    x = np.round(rng.uniform(50, 100, (4, 300)), 2)
+    y = np.round(x + rng.normal(0, 5, x.shape), 1)
+    active = rng.random(x.shape) < 0.8
+    got = spearman(x, y, active)
+    want = [spearmanr(x[k, active[k]], y[k, active[k]]).statistic for k in range(4)]
+    assert np.allclose(got, want, rtol=0, atol=1e-12)
