@@ -699,6 +699,8 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"must be a number of points or auto", "必须是分数（点数）或 auto"),
     (r"is empty", "为空"),
     (r"name the lines as numbers, e\.g\. 90,80,60", "请用数字写出分界线，如 90,80,60"),
+    # speed
+    (r"not the JSON of perfsim bench --json", "不是 perfsim bench --json 输出的 JSON"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)
