@@ -137,13 +137,14 @@ class LeafSpace:
         rest = self._unscored
         if rest is not None:
             out[..., rest] = np.clip(latent[..., rest], 0.0, 1.0)
-        for (leaves, rule, targeted, everywhere), cols in zip(self.groups, self._columns,
-                                                              strict=True):
-            value, base, measured, own, reset = (self.take(c, at, 1) for c in cols)
-            targets = reset if recheck else own
-            scorer = _at(rule, targets) if targeted and targets is not None else None
-            got = rule.attain_latent(value, base, latent[..., leaves], scorer)
-            out[..., leaves] = got if everywhere else np.where(measured, got,
+        take = self.take
+        for (leaves, rule, targeted, everywhere), (value, base, measured, own, reset) in zip(
+                self.groups, self._columns, strict=True):
+            targets = (reset if recheck else own) if targeted else None
+            scorer = None if targets is None else _at(rule, take(targets, at, 1))
+            got = rule.attain_latent(take(value, at, 1), take(base, at, 1),
+                                     latent[..., leaves], scorer)
+            out[..., leaves] = got if everywhere else np.where(take(measured, at, 1), got,
                                                                out[..., leaves])
         return out
 
