@@ -86,3 +86,112 @@ def test_spearman_on_grid_scores_matches_scipy_over_the_active_projects():
     got = spearman(x, y, active)
     want = [spearmanr(x[k, active[k]], y[k, active[k]]).statistic for k in range(4)]
     assert np.allclose(got, want, rtol=0, atol=1e-12)
+
+
+# --- the fast paths give the numbers of the plain ones, to the bit -----------------------------
+
+def _kef(n: int = 150, seed: int = 2):
+    from perfsim.kernel.linkage import liupanshui
+    from perfsim.model.indicators import load_indicator_system
+    from perfsim.model.portfolio import DATASETS, generate_portfolio
+    from perfsim.model.scenario import Scenario
+    system = load_indicator_system(DATASETS / "indicator_systems" /
+                                   "key_evaluation_framework.yaml")
+    pf = generate_portfolio(system, seed=seed, n_projects=n, n_departments=12)
+    return Scenario(name="kef", portfolio=pf, system=system, seed=4, linkage=liupanshui(0.15))
+
+
+@pytest.fixture(scope="module")
+def kef():
+    return _kef()
+
+
+def test_samples_sharing_their_scores_give_what_each_sample_gives_alone(kef):
+    """A Saltelli design repeats the rest of a sample with only the ratio or a cutoff
+    changed: those samples share one run of the evaluation process. Evaluated one sample at
+    a time (chunk 1: nothing to share) the numbers are the same to the bit."""
+    from SALib.sample import sobol as saltelli
+
+    from perfsim.model.settings import settings_from_dict
+    from perfsim.run.sensitivity import evaluate_samples
+    names = ["linkage.ratio", "grading.cutoffs.excellent", "grading.cutoffs.fair",
+             "simulation.spot_check.share", "simulation.self_evaluation.inflation_mean",
+             "simulation.self_evaluation.noise"]
+    bounds = [[0.10, 0.20], [85, 95], [55, 70], [0.0, 0.5], [0.0, 0.1], [0.01, 0.1]]
+    X = saltelli.sample({"num_vars": 6, "names": names, "bounds": bounds}, 4,
+                        calc_second_order=False, seed=1)
+    settings = settings_from_dict({"spot_check": {"selection": "highest_score",
+                                                  "gap_rule": True},
+                                   "self_evaluation": {"inflation_sd": 0.02},
+                                   "performance": {"space": "measurement"}})
+    metrics = ["savings", "misgrading", "wrong_cuts", "rank_stability", "gini",
+               "share_excellent"]
+    shared = evaluate_samples(kef, names, X, 3, metrics=metrics, settings=settings,
+                              replications=2, chunk=len(X))
+    alone = evaluate_samples(kef, names, X, 3, metrics=metrics, settings=settings,
+                             replications=2, chunk=1)
+    assert np.array_equal(shared, alone)
+    # only the ratio and the cutoffs sampled: every sample shares one process
+    post = evaluate_samples(kef, names[:3], X[:, :3], 3, metrics=metrics, settings=settings,
+                            chunk=len(X))
+    one = evaluate_samples(kef, names[:3], X[:, :3], 3, metrics=metrics, settings=settings,
+                           chunk=1)
+    assert np.array_equal(post, one)
+    assert np.ptp(post[:, metrics.index("savings")]) > 0     # the ratio still acts
+
+
+def test_a_space_mapped_to_slots_scores_as_one_built_on_the_slots(kef):
+    """:meth:`LeafSpace.map` maps only the groups' columns; a space built directly on the
+    mapped arrays finds its own groups: the attainments agree to the bit, rows and cells."""
+    from perfsim.kernel.measurement import LeafSpace
+    from perfsim.model.settings import settings_from_dict
+    from perfsim.run.simulate import build_inputs
+    from perfsim.run.step import slot_values
+    inputs = build_inputs(kef, settings_from_dict({"performance": {"space": "measurement"}}))
+    space = inputs.space
+    rng = np.random.default_rng(5)
+    P, I = space.value.shape  # noqa: E741
+    pick = rng.integers(0, P, (3, 7))
+
+    def fn(v):
+        return slot_values(v, pick)
+
+    mapped = space.map(fn)
+    built = LeafSpace(rules=space.rules, value=fn(space.value), base=fn(space.base),
+                      measured=fn(space.measured), leaf_decimals=space.leaf_decimals)
+    latent = rng.normal(0.8, 0.3, (3, P + 7, I))
+    assert np.array_equal(mapped.attain(latent[1:3], slice(1, 3)),
+                          built.attain(latent[1:3], slice(1, 3)))
+    cells = (np.array([0, 2, 2, 1]), np.array([4, 0, P + 3, P + 6]))
+    assert np.array_equal(mapped.attain(latent[cells], cells, True),
+                          built.attain(latent[cells], cells, True))
+    # and with every cell clipped where the latent attainment is out of [0, 1] but the
+    # rule scores it: the rules act (no cell is merely clipped)
+    assert not np.array_equal(mapped.attain(latent), np.clip(latent, 0, 1))
+
+
+@pytest.mark.parametrize("direction", ["higher", "lower"])
+def test_proportional_in_its_own_memory_is_the_rules_composition(direction):
+    """The fast :meth:`Proportional.attain_latent` against the base rule's: the measured
+    value (:meth:`measured_value`) scored by :meth:`attainment`, against per-leaf targets
+    and the projects' own, with non-finite latent attainments among them."""
+    from perfsim.kernel.scoring import ExecutionRate, Proportional, Rule
+    rng = np.random.default_rng(8)
+    t = np.array([2.0, 50.0, 0.5])
+    rule = Proportional(target=1.0, direction=direction)
+    object.__setattr__(rule, "target", t)
+    value = rng.uniform(0, 80, (40, 3))
+    base = rng.uniform(0, 1, (40, 3))
+    latent = rng.normal(0.7, 0.5, (5, 40, 3))
+    latent[0, 0] = [np.nan, np.inf, -np.inf]
+    latent[1, 1] = base[1]                     # no change: the portfolio's own value
+    own = Proportional(target=1.0, direction=direction)
+    object.__setattr__(own, "target", rng.uniform(0.1, 60, (40, 3)))
+    for scorer in (None, own):
+        with np.errstate(invalid="ignore"):
+            want = Rule.attain_latent(rule, value, base, latent, scorer)
+        assert np.array_equal(rule.attain_latent(value, base, latent, scorer), want,
+                              equal_nan=True)
+    ex = ExecutionRate(target=0.9, params={"floor": 0.3})
+    assert np.array_equal(ex.attain_latent(value / 80, base, latent),
+                          Rule.attain_latent(ex, value / 80, base, latent), equal_nan=True)
