@@ -314,7 +314,7 @@ AFTER_SCORING = ("ratio", "multiplier", "cutoff", "cutoffs")
 def _shared_scores(model: _Model, X: np.ndarray, inverse: np.ndarray) -> ProcessScores:
     """The evaluation process's scores of the distinct samples X, each sample's rows
     (``inverse``: the distinct sample of each) taken from them."""
-    year, state, draws = _year(model, X)
+    year, state, draws = _year(model, X, metrics=False)
     _, outcome, _ = step(year, state, draws)
     r = model.replications
     take = (inverse[:, None] * r + np.arange(r)).reshape(-1)
@@ -324,11 +324,12 @@ def _shared_scores(model: _Model, X: np.ndarray, inverse: np.ndarray) -> Process
         if isinstance(getattr(sc, f.name), np.ndarray)})
 
 
-def _year(model: _Model, X: np.ndarray, leaves: bool = True
+def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = True
           ) -> tuple[YearRows, YearState, YearDraws]:
     """The step's rows, state and draws for samples X (n, k) × r replications; without
     ``leaves`` the leaf draws are the replications' own, not one copy per sample (the scores
-    are known: they are not read)."""
+    are known: they are not read); without ``metrics`` the step computes none (only its
+    scores are wanted)."""
     inp = model.inputs
     sc = model.scenario
     n, r = X.shape[0], model.replications
@@ -355,7 +356,7 @@ def _year(model: _Model, X: np.ndarray, leaves: bool = True
                       bonus_fixed=model.z_bonus)
     year, state = year_rows(inp, design, rows(model.z_infl),
                             np.zeros((N, 0), dtype=np.intp), streams, space=space,
-                            metric_names=model.metrics)
+                            metric_names=model.metrics if metrics else ())
     if leaves:
         draws = prepare_leaves(draws, inp.mean, year.process, inp.measure.span)
     return year, state, draws
