@@ -35,11 +35,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import platform
 import resource
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +61,17 @@ from perfsim.kernel.year import evaluate_year
 from perfsim.model.imported import Cells, ImportedPortfolio, load_imported
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import DATASETS, generate_portfolio
-from perfsim.model.scenario import Scenario
+from perfsim.model.scenario import Scenario, load_scenario
 from perfsim.model.settings import Settings, settings_from_dict
 from perfsim.notebooks.runner import kernel_name, run_notebooks
 from perfsim.notebooks.sweep import read_sweep, run_sweep
-from perfsim.run.sensitivity import sobol
+from perfsim.run.sensitivity import (
+    DEFAULT_METRICS,
+    params_from_list,
+    problem,
+    run_sobol,
+    sobol,
+)
 from perfsim.run.simulate import build_inputs, collect, run_engine
 
 LIUPANSHUI = {"projects": 3468, "indicators": 20, "replications": 10_000}
@@ -127,8 +136,6 @@ def ratios(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[float]],
 
 def machine() -> dict[str, Any]:
     """Where and when the figures were measured."""
-    import platform
-    from datetime import UTC, datetime
     return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{platform.machine()} {platform.processor() or platform.system()}, "
                        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -322,8 +329,6 @@ def rng_bound(normals: int, uniforms: int, chunk: int = 1 << 22, seed: int = 0,
     into preallocated arrays and nothing else, on ``threads`` threads at once (each its own
     generator and its share of the numbers: perfsim's numpy engine computes a year in one
     thread while it draws the next in a second; the generators release the GIL)."""
-    import threading
-
     def draw(k: int) -> None:
         g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
         buf = np.empty(chunk)
@@ -659,7 +664,6 @@ def format_app_bench(a: Mapping[str, Any]) -> str:
 def sensitivity_scenario() -> Scenario:
     """Liupanshui scale with measurements (``datasets/scenarios/weighting_comparison.yaml``:
     3,468 projects, 16 leaves scored by their rules in measurement space)."""
-    from perfsim.model.scenario import load_scenario
     return load_scenario(DATASETS / "scenarios" / "weighting_comparison.yaml")
 
 
@@ -681,7 +685,6 @@ def time_sensitivity(n: int = 1024, seed: int = 2022) -> dict[str, Any]:
     peak memory (run it in a fresh one: :func:`_fresh`), and the share of SALib's own work
     (sampling and analysis, timed again on the same outputs with the model's outputs
     given)."""
-    from perfsim.run.sensitivity import DEFAULT_METRICS, problem, run_sobol
     scenario = sensitivity_scenario()
     params = [dict(p) for p in SENSITIVITY_PARAMS]
     with Clock() as clock:
@@ -700,7 +703,6 @@ def time_sensitivity(n: int = 1024, seed: int = 2022) -> dict[str, Any]:
 
 
 def _specs_of(scenario: Scenario, params: list[dict[str, Any]]) -> Any:
-    from perfsim.run.sensitivity import params_from_list
     return params_from_list(scenario, params)
 
 
