@@ -496,11 +496,12 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
     cross = link.cross_year
     shown = None if cross is None else cross.shown(years_left, lrows)
     barred = state.barred_left > 0 if s.blacklist_years else None
-    sc = scores if scores is not None else evaluate_process(
-        theta - theta_mu if t else None, rows.inflation, measure, draws, rows.process, budget,
-        active if covered is None else covered, rows.points, rows.true_points, rows.scratch,
-        risk=weight, space=space,
-        shown=None if shown is None else np.broadcast_to(shown, active.shape), barred=barred)
+    sc = scores if scores is not None else evaluate_process(   # scores known: sensitivity
+        theta - theta_mu if t else None, rows.inflation, measure, draws,
+                          rows.process, budget, active if covered is None else covered,
+                          rows.points, rows.true_points, rows.scratch, risk=weight,
+                          space=space, shown=None if shown is None else np.broadcast_to(
+                              shown, active.shape), barred=barred)
     barred_left = state.barred_left
     if barred is not None and sc.evaluator is not None:   # a forfeit bars it N years
         barred_left = np.where((sc.evaluator == 3).any(axis=1), s.blacklist_years,
