@@ -103,14 +103,20 @@ class Graded(Rule):
 
     def nearest(self, attainment) -> np.ndarray:
         """The coefficient of the nearest level (:meth:`invert`) to each attainment: the
-        attainment that level scores, ``attainment(invert(a))`` without the level. One
-        binary search per attainment among the midpoints between neighbouring levels
+        attainment that level scores, ``attainment(invert(a))`` without the level: the level
+        is the number of midpoints between neighbouring levels above the attainment
         (:func:`midpoints`: the exact floating-point points where the nearer level changes,
-        so the answer is the one :meth:`_around` gives to the bit) and one lookup."""
+        so the answer is the one :meth:`_around` gives to the bit), counted by one comparison
+        per midpoint, and the coefficient looked up once."""
         coef = self.coefficients
         cuts = midpoints(tuple(coef.tolist()))
-        # worst level first: searchsorted counts the midpoints at or below each attainment
-        return coef[::-1][np.searchsorted(cuts, attainment, side="right")]
+        a = np.asarray(attainment, dtype=float)
+        if cuts.size > 255:   # a level count past a byte: one binary search each
+            return coef[::-1][np.searchsorted(cuts, a, side="right")]
+        level = np.less(a, cuts[-1]).view(np.uint8)   # NaN is below none: the best level
+        for c in cuts[-2::-1]:
+            level += np.less(a, c)
+        return coef.take(level)
 
     def _around(self, attainment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The two levels around each attainment — the last whose coefficient is at or
