@@ -8,11 +8,13 @@ Every figure is set against an honest bound measured in the same run:
    for the grade with the multiplier lookup folded in: ``bound_s``); idiomatic vectorised
    pandas (``DataFrame.dot``, ``pd.cut``, ``map``); and the naive row-wise pandas
    (``DataFrame.apply``, one replication timed and extrapolated). The references are checked
-   to give perfsim's next budgets exactly.
+   to give perfsim's next budgets exactly; pandas builds its frame without a copy.
 2. **The full process**: a five-year Monte Carlo at Liupanshui scale (3,468 projects × 20
    leaves × 1,000 replications) with inflation, spot checks, the gap rule, monitoring, weight
    and ratio uncertainty, entrants and escalation, in a fresh process (for its peak memory),
-   against the bound of drawing the same number of random numbers into preallocated arrays.
+   in attainment space (``full_process``) and in measurement space
+   (``full_process_measurement``), each against the bound of drawing the same number of
+   random numbers into preallocated arrays on two threads.
 3. **Engines**: the same process, smaller, on each engine, and the cost of a 32-replication
    run (what an engine adds per task).
 4. ``--scaling``: projects × replications, nanoseconds per project × replication × year and
@@ -25,10 +27,19 @@ Every figure is set against an honest bound measured in the same run:
    its own points), ns per project × replication × year of each and per real leaf (padding
    not counted), wall and CPU time.
 
-``--sensitivity`` times a Sobol analysis and ``--notebooks`` the notebook suite and a sweep;
-``--imported`` only the imported tables.
+``--sensitivity`` (and the full run: ``sensitivity``) times a Sobol analysis of 6 parameters on
+the measured portfolio (wall, CPU, peak memory, SALib's share) and ``--notebooks`` the
+notebook suite and a sweep; ``--imported`` only the imported tables.
 ``--app`` (and the full run) times one change on the what-if page against the bare one-year
 run of the same changed scenario (:func:`time_app`).
+
+Honest ratios: every comparison is run ``--repeats`` times (default :data:`REPEATS`),
+interleaved (A, B, A, B, …), and every ratio is given in wall time and in CPU time (the
+process's, every thread), repeat by repeat, as the median with [min, max] (:func:`ratios`);
+the random-number bound is drawn on the two threads perfsim's numpy engine uses
+(:func:`rng_bound`). Every JSON carries the date and the machine (:func:`machine`);
+``perfsim bench --table FILE.json`` prints the documentation's table from it
+(:func:`bench_table`).
 """
 
 from __future__ import annotations
