@@ -131,6 +131,13 @@ def test_samples_sharing_their_scores_give_what_each_sample_gives_alone(kef):
     alone = evaluate_samples(kef, names, X, 3, metrics=metrics, settings=settings,
                              replications=2, chunk=1)
     assert np.array_equal(shared, alone)
+    # the truth computed once for all samples: against every sample computing its own (a
+    # sampled leaf dispersion, held at the settings' value, moves the truth: nothing shared)
+    spread = np.full((len(X), 1), settings.leaf_dispersion)
+    own = evaluate_samples(kef, [*names, "simulation.performance.leaf_dispersion"],
+                           np.hstack([X, spread]), 3, metrics=metrics, settings=settings,
+                           replications=2, chunk=len(X))
+    assert np.array_equal(shared, own)
     # only the ratio and the cutoffs sampled: every sample shares one process
     post = evaluate_samples(kef, names[:3], X[:, :3], 3, metrics=metrics, settings=settings,
                             chunk=len(X))

@@ -288,6 +288,7 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     linkage and metrics take those scores (the step's ``scores``) — the same numbers, the
     common random numbers being the same for every sample."""
     # --- speed (shared scoring across samples): begin ---
+    truth = _truth(model, X) if all(_keeps_truth(p) for p in model.specs) else None
     after = [j for j, p in enumerate(model.specs) if p.kind in AFTER_SCORING]
     scores = None
     if after:
@@ -298,12 +299,37 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
         else:
             first, inverse = np.zeros(1, dtype=np.intp), np.zeros(X.shape[0], dtype=np.intp)
         if first.size < X.shape[0]:
-            scores = _shared_scores(model, X[first], inverse)
+            scores = _shared_scores(model, X[first], inverse, truth)
     # --- speed: end ---
-    year, state, draws = _year(model, X, leaves=scores is None)
+    year, state, draws = _year(model, X, leaves=scores is None, truth=truth)
     _, _, values = step(year, state, draws, scores=scores)
     out = np.column_stack([values[m] for m in model.metrics])
     return out.reshape(X.shape[0], model.replications, -1).mean(axis=1)
+
+
+#: simulation settings that leave the true scores as they are (the self-evaluation, the
+#: checks and re-checks, monitoring, costs, evaluators): the truth is computed once per chunk
+KEEP_TRUTH = ("measurement_noise", "inflation_mean", "inflation_sd", "check_share",
+              "check_days_budget", "check_funds_share", "recheck_noise", "recovery_share",
+              "target_minimum", "target_noise", "cost_self", "cost_recheck",
+              "intermediary_share", "third_party_min_budget")
+
+
+def _keeps_truth(p: Parameter) -> bool:
+    """Whether parameter ``p`` leaves the true scores as they are: the grade table, the
+    cutoffs, the linkage's evaluation cycle (after the truth) and :data:`KEEP_TRUTH`; not the
+    weights (the truth is judged with each sample's own), the leaf dispersion, the ambition
+    of targets."""
+    return p.kind in (*AFTER_SCORING, "linkage") or (
+        p.kind == "simulation" and p.setting in KEEP_TRUTH)
+
+
+def _truth(model: _Model, X: np.ndarray) -> np.ndarray:
+    """The true scores (r, slots) of the replications, the same for every sample whose
+    parameters keep the truth (:func:`_keeps_truth`): the evaluation process of the first."""
+    year, state, draws = _year(model, X[:1], metrics=False)
+    _, outcome, _ = step(year, state, draws)
+    return outcome.scores.true
 
 
 #: parameter kinds that act only after scoring (:func:`perfsim.model.params.apply_rows`: the
@@ -311,10 +337,12 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
 AFTER_SCORING = ("ratio", "multiplier", "cutoff", "cutoffs")
 
 
-def _shared_scores(model: _Model, X: np.ndarray, inverse: np.ndarray) -> ProcessScores:
+def _shared_scores(model: _Model, X: np.ndarray, inverse: np.ndarray,
+                   truth: np.ndarray | None = None) -> ProcessScores:
     """The evaluation process's scores of the distinct samples X, each sample's rows
-    (``inverse``: the distinct sample of each) taken from them."""
-    year, state, draws = _year(model, X, metrics=False)
+    (``inverse``: the distinct sample of each) taken from them; ``truth`` the true scores
+    when known (:func:`_truth`)."""
+    year, state, draws = _year(model, X, metrics=False, truth=truth)
     _, outcome, _ = step(year, state, draws)
     r = model.replications
     take = (inverse[:, None] * r + np.arange(r)).reshape(-1)
@@ -324,12 +352,12 @@ def _shared_scores(model: _Model, X: np.ndarray, inverse: np.ndarray) -> Process
         if isinstance(getattr(sc, f.name), np.ndarray)})
 
 
-def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = True
-          ) -> tuple[YearRows, YearState, YearDraws]:
+def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = True,
+          truth: np.ndarray | None = None) -> tuple[YearRows, YearState, YearDraws]:
     """The step's rows, state and draws for samples X (n, k) × r replications; without
     ``leaves`` the leaf draws are the replications' own, not one copy per sample (the scores
     are known: they are not read); without ``metrics`` the step computes none (only its
-    scores are wanted)."""
+    scores are wanted); ``truth`` (r, slots) the true scores already known, every sample's."""
     inp = model.inputs
     sc = model.scenario
     n, r = X.shape[0], model.replications
@@ -347,7 +375,8 @@ def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = Tru
     d = model.draws
     draws = YearDraws(z_leaf=rows(d.z_leaf, leaves), z_self=rows(d.z_self, leaves),
                       z_re=rows(d.z_re, leaves), key=rows(d.key), z_exec=rows(d.z_exec),
-                      z_theta=rows(d.z_theta), re_pool=rows(d.re_pool, leaves))
+                      z_theta=rows(d.z_theta), re_pool=rows(d.re_pool, leaves),
+                      true=None if truth is None else rows(truth))
     space = inp.space   # measurement space; a sampled ambition sets targets per row
     if "target_ambition" in design.settings:
         space = space_for_rows(inp, design.settings["target_ambition"])
