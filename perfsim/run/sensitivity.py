@@ -288,7 +288,9 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     linkage and metrics take those scores (the step's ``scores``) — the same numbers, the
     common random numbers being the same for every sample."""
     # --- speed (shared scoring across samples): begin ---
-    truth = _truth(model, X) if all(_keeps_truth(p) for p in model.specs) else None
+    # the truth once for all (one more sample's process: worth it from a few samples on)
+    truth = _truth(model, X) if X.shape[0] >= 4 and all(
+        _keeps_truth(p) for p in model.specs) else None
     after = [j for j, p in enumerate(model.specs) if p.kind in AFTER_SCORING]
     scores = None
     if after:
@@ -306,6 +308,8 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     out = np.column_stack([values[m] for m in model.metrics])
     return out.reshape(X.shape[0], model.replications, -1).mean(axis=1)
 
+
+# --- speed: the work samples share (the model's internals; outputs the same to the bit) ---
 
 #: simulation settings that leave the true scores as they are (the self-evaluation, the
 #: checks and re-checks, monitoring, costs, evaluators): the truth is computed once per chunk
@@ -389,6 +393,9 @@ def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = Tru
     if leaves:
         draws = prepare_leaves(draws, inp.mean, year.process, inp.measure.span)
     return year, state, draws
+
+
+# --- speed: end of the shared work ---
 
 
 def chunk_size(scenario: Scenario, replications: int = 1) -> int:
