@@ -101,7 +101,16 @@ FULL_PROCESS_IMPORTED = {**FULL_PROCESS, "uncertainty": {"ratio": [0.1, 0.2]}}
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (MiB)."""
+    """Peak resident memory of this process so far (MiB): Linux's ``VmHWM``, which a new
+    program starts afresh (``ru_maxrss`` keeps the peak of the process it was forked from, so
+    a fresh process spawned by a large one would report its parent's), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
