@@ -8,11 +8,13 @@ Every figure is set against an honest bound measured in the same run:
    for the grade with the multiplier lookup folded in: ``bound_s``); idiomatic vectorised
    pandas (``DataFrame.dot``, ``pd.cut``, ``map``); and the naive row-wise pandas
    (``DataFrame.apply``, one replication timed and extrapolated). The references are checked
-   to give perfsim's next budgets exactly.
+   to give perfsim's next budgets exactly; pandas builds its frame without a copy.
 2. **The full process**: a five-year Monte Carlo at Liupanshui scale (3,468 projects × 20
    leaves × 1,000 replications) with inflation, spot checks, the gap rule, monitoring, weight
    and ratio uncertainty, entrants and escalation, in a fresh process (for its peak memory),
-   against the bound of drawing the same number of random numbers into preallocated arrays.
+   in attainment space (``full_process``) and in measurement space
+   (``full_process_measurement``), each against the bound of drawing the same number of
+   random numbers into preallocated arrays on two threads.
 3. **Engines**: the same process, smaller, on each engine, and the cost of a 32-replication
    run (what an engine adds per task).
 4. ``--scaling``: projects × replications, nanoseconds per project × replication × year and
@@ -25,21 +27,33 @@ Every figure is set against an honest bound measured in the same run:
    its own points), ns per project × replication × year of each and per real leaf (padding
    not counted), wall and CPU time.
 
-``--sensitivity`` times a Sobol analysis and ``--notebooks`` the notebook suite and a sweep;
-``--imported`` only the imported tables.
+``--sensitivity`` (and the full run: ``sensitivity``) times a Sobol analysis of 6 parameters on
+the measured portfolio (wall, CPU, peak memory, SALib's share) and ``--notebooks`` the
+notebook suite and a sweep; ``--imported`` only the imported tables.
 ``--app`` (and the full run) times one change on the what-if page against the bare one-year
 run of the same changed scenario (:func:`time_app`).
+
+Honest ratios: every comparison is run ``--repeats`` times (default :data:`REPEATS`),
+interleaved (A, B, A, B, …), and every ratio is given in wall time and in CPU time (the
+process's, every thread), repeat by repeat, as the median with [min, max] (:func:`ratios`);
+the random-number bound is drawn on the two threads perfsim's numpy engine uses
+(:func:`rng_bound`). Every JSON carries the date and the machine (:func:`machine`);
+``perfsim bench --table FILE.json`` prints the documentation's table from it
+(:func:`bench_table`).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import platform
 import resource
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +72,17 @@ from perfsim.kernel.year import evaluate_year
 from perfsim.model.imported import Cells, ImportedPortfolio, load_imported
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import DATASETS, generate_portfolio
-from perfsim.model.scenario import Scenario
+from perfsim.model.scenario import Scenario, load_scenario
 from perfsim.model.settings import Settings, settings_from_dict
 from perfsim.notebooks.runner import kernel_name, run_notebooks
 from perfsim.notebooks.sweep import read_sweep, run_sweep
-from perfsim.run.sensitivity import sobol
+from perfsim.run.sensitivity import (
+    DEFAULT_METRICS,
+    params_from_list,
+    problem,
+    run_sobol,
+    sobol,
+)
 from perfsim.run.simulate import build_inputs, collect, run_engine
 
 LIUPANSHUI = {"projects": 3468, "indicators": 20, "replications": 10_000}
@@ -81,8 +101,65 @@ FULL_PROCESS_IMPORTED = {**FULL_PROCESS, "uncertainty": {"ratio": [0.1, 0.2]}}
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (MiB)."""
+    """Peak resident memory of this process so far (MiB): Linux's ``VmHWM``, which a new
+    program starts afresh (``ru_maxrss`` keeps the peak of the process it was forked from, so
+    a fresh process spawned by a large one would report its parent's), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+#: repeats of each interleaved A/B comparison (``perfsim bench --repeats``)
+REPEATS = 5
+
+
+class Clock:
+    """Wall and CPU time (every thread of the process) of a stretch of code, added up over
+    the stretches timed: ``with clock: ...``."""
+
+    def __init__(self) -> None:
+        self.wall = self.cpu = 0.0
+
+    def __enter__(self) -> Clock:
+        self._t, self._c = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.wall += time.perf_counter() - self._t
+        self.cpu += time.process_time() - self._c
+
+
+def spread(values: Sequence[float], digits: int = 3) -> dict[str, float]:
+    """The median of repeated measurements with their least and greatest."""
+    v = np.asarray(values, dtype=float)
+    return {"median": round(float(np.median(v)), digits), "min": round(float(v.min()), digits),
+            "max": round(float(v.max()), digits)}
+
+
+def ratios(a: Mapping[str, Sequence[float]], b: Mapping[str, Sequence[float]],
+           name: str) -> dict[str, Any]:
+    """``name`` → a / b in wall and in CPU time, repeat by repeat (A and B measured in turn),
+    each as its median with [min, max] (:func:`spread`): keys ``name``, ``name_cpu`` (medians)
+    and ``name_range``, ``name_cpu_range``."""
+    out: dict[str, Any] = {}
+    for clock, tail in (("wall", ""), ("cpu", "_cpu")):
+        r = spread([x / y for x, y in zip(a[clock], b[clock], strict=True)])
+        out[f"{name}{tail}"] = r["median"]
+        out[f"{name}{tail}_range"] = [r["min"], r["max"]]
+    return out
+
+
+def machine() -> dict[str, Any]:
+    """Where and when the figures were measured."""
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": f"{platform.machine()} {platform.processor() or platform.system()}, "
+                       f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+                       f"numpy {np.__version__}, pandas {pd.__version__}"}
 
 
 # --- one year ---------------------------------------------------------------------------------
@@ -109,10 +186,11 @@ class _Bound:
 
 def _pandas_vectorised(a: np.ndarray, points: np.ndarray, budget: np.ndarray,
                        multipliers: dict[str, float]) -> np.ndarray:
-    """Idiomatic pandas: a frame of leaf attainments, ``dot`` for the score, ``pd.cut`` for
-    the grade (left-closed), ``map`` for the multiplier."""
+    """Idiomatic pandas: a frame of leaf attainments (on the array, not a copy: pandas 3
+    constructors copy unless told not to), ``dot`` for the score, ``pd.cut`` for the grade
+    (left-closed), ``map`` for the multiplier."""
     n, p, i = a.shape
-    df = pd.DataFrame(a.reshape(n * p, i))
+    df = pd.DataFrame(a.reshape(n * p, i), copy=False)
     score = df.dot(points)
     grade = pd.cut(score, [-np.inf, 60, 80, 90, np.inf], right=False,
                    labels=["poor", "fair", "good", "excellent"])
@@ -138,8 +216,11 @@ def _pandas_rowwise(a: np.ndarray, points: np.ndarray, budget: np.ndarray,
 
 
 def time_one_year(projects: int = 3468, indicators: int = 20, replications: int = 10_000, *,
-                  chunk: int = 250, seed: int = 0, pandas: bool = True) -> dict[str, Any]:
-    """One year of scoring + grading + linkage, perfsim against its bound and pandas."""
+                  chunk: int = 250, seed: int = 0, pandas: bool = True,
+                  repeats: int = REPEATS) -> dict[str, Any]:
+    """One year of scoring + grading + linkage, perfsim against its bound and pandas:
+    ``repeats`` passes over the replications, each chunk timed by each method in turn (the
+    same attainments), wall and CPU time; the ratios are the passes' medians [min, max]."""
     rng = np.random.default_rng(seed)
     points = rng.dirichlet(np.ones(indicators)) * 100.0
     budget = rng.lognormal(14.0, 1.2, projects)
@@ -148,39 +229,50 @@ def time_one_year(projects: int = 3468, indicators: int = 20, replications: int 
     table = np.asarray(linkage.rule.multipliers)
     named = dict(zip(grading.labels.codes, table, strict=True))
     bound = _Bound(chunk, projects)
-    times = {"perfsim": 0.0, "bound": 0.0, "pandas": 0.0}
+    names = ("perfsim", "bound", "pandas") if pandas else ("perfsim", "bound")
+    runs: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in names}
     rowwise = None
-    done = 0
-    while done < replications:
-        n = min(chunk, replications - done)
-        # attainments around a project-level performance so that every grade occurs
-        theta = rng.beta(17.0, 3.0, (n, projects, 1))
-        a = np.clip(theta + 0.05 * rng.standard_normal((n, projects, indicators)), 0.0, 1.0)
-        t = time.perf_counter()
-        nxt = evaluate_year(weighted_score(a, points), budget, grading, linkage).next_budget
-        times["perfsim"] += time.perf_counter() - t
-        t = time.perf_counter()
-        ref = bound(a, points, grading.cutoffs, table, budget)
-        times["bound"] += time.perf_counter() - t
-        if not np.array_equal(ref, nxt):
-            raise AssertionError("perfsim and the numpy bound disagree")
-        if pandas:
-            t = time.perf_counter()
-            pd_nxt = _pandas_vectorised(a, points, budget, named)
-            times["pandas"] += time.perf_counter() - t
-            if not np.array_equal(pd_nxt, nxt):
-                raise AssertionError("perfsim and vectorised pandas disagree")
-            if rowwise is None:
-                rowwise = _pandas_rowwise(a[0], points, budget, table) * replications
-        done += n
+    for _ in range(repeats):
+        clocks = {k: Clock() for k in names}
+        done = 0
+        while done < replications:
+            n = min(chunk, replications - done)
+            # attainments around a project-level performance so that every grade occurs
+            theta = rng.beta(17.0, 3.0, (n, projects, 1))
+            a = np.clip(theta + 0.05 * rng.standard_normal((n, projects, indicators)), 0.0,
+                        1.0)
+            with clocks["perfsim"]:
+                nxt = evaluate_year(weighted_score(a, points), budget, grading,
+                                    linkage).next_budget
+            with clocks["bound"]:
+                ref = bound(a, points, grading.cutoffs, table, budget)
+            if not np.array_equal(ref, nxt):
+                raise AssertionError("perfsim and the numpy bound disagree")
+            if pandas:
+                with clocks["pandas"]:
+                    pd_nxt = _pandas_vectorised(a, points, budget, named)
+                if not np.array_equal(pd_nxt, nxt):
+                    raise AssertionError("perfsim and vectorised pandas disagree")
+                if rowwise is None:
+                    rowwise = _pandas_rowwise(a[0], points, budget, table) * replications
+            done += n
+        for k, c in clocks.items():
+            runs[k]["wall"].append(c.wall)
+            runs[k]["cpu"].append(c.cpu)
     cells = projects * replications
+    med = {k: float(np.median(v["wall"])) for k, v in runs.items()}
     out = {"projects": projects, "indicators": indicators, "replications": replications,
-           "chunk": chunk, "perfsim_s": round(times["perfsim"], 4),
-           "bound_s": round(times["bound"], 4),
-           "perfsim_over_bound": round(times["perfsim"] / times["bound"], 3),
-           "ns_per_cell": round(1e9 * times["perfsim"] / cells, 2)}
+           "chunk": chunk, "repeats": repeats, "perfsim_s": round(med["perfsim"], 4),
+           "perfsim_cpu_s": round(float(np.median(runs["perfsim"]["cpu"])), 4),
+           "bound_s": round(med["bound"], 4),
+           "bound_cpu_s": round(float(np.median(runs["bound"]["cpu"])), 4),
+           **ratios(runs["perfsim"], runs["bound"], "perfsim_over_bound"),
+           "ns_per_cell": round(1e9 * med["perfsim"] / cells, 2)}
     if pandas:
-        out.update({"pandas_vectorised_s": round(times["pandas"], 4),
+        out.update({"pandas_vectorised_s": round(med["pandas"], 4),
+                    "pandas_vectorised_cpu_s": round(float(np.median(runs["pandas"]["cpu"])),
+                                                     4),
+                    **ratios(runs["pandas"], runs["perfsim"], "pandas_over_perfsim"),
                     "pandas_rowwise_s_extrapolated": round(rowwise, 1)})
     return out
 
@@ -251,36 +343,85 @@ def _fresh(fn: Any, *args: Any) -> Any:
         return pool.submit(fn, *args).result()
 
 
-def rng_bound(normals: int, uniforms: int, chunk: int = 1 << 22, seed: int = 0) -> float:
-    """Seconds to draw ``normals`` standard normals and ``uniforms`` uniforms into
-    preallocated arrays and nothing else (one generator, as perfsim's streams are)."""
-    g = np.random.default_rng(seed)
-    buf = np.empty(chunk)
-    t = time.perf_counter()
-    for count, draw in ((normals, g.standard_normal), (uniforms, g.random)):
-        while count > 0:
-            k = min(count, chunk)
-            draw(out=buf[:k])
-            count -= k
-    return time.perf_counter() - t
+def rng_bound(normals: int, uniforms: int, chunk: int = 1 << 22, seed: int = 0,
+              threads: int = 2) -> dict[str, float]:
+    """Wall and CPU seconds to draw ``normals`` standard normals and ``uniforms`` uniforms
+    into preallocated arrays and nothing else, on ``threads`` threads at once (each its own
+    generator and its share of the numbers: perfsim's numpy engine computes a year in one
+    thread while it draws the next in a second; the generators release the GIL)."""
+    def draw(k: int) -> None:
+        g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
+        buf = np.empty(chunk)
+        for total, fill in ((normals, g.standard_normal), (uniforms, g.random)):
+            count = total // threads + (k < total % threads)
+            while count > 0:
+                n = min(count, chunk)
+                fill(out=buf[:n])
+                count -= n
+
+    workers = [threading.Thread(target=draw, args=(k,)) for k in range(threads)]
+    with Clock() as clock:
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    return {"wall": clock.wall, "cpu": clock.cpu}
 
 
 def time_full_process(projects: int = 3468, replications: int = 1000, years: int = 5, *,
                       engine: str = "numpy", workers: int | None = None,
-                      space: str = "attainment") -> dict[str, Any]:
-    """The full process in a fresh process, against its random-number bound."""
-    run = _fresh(_full_process, projects, replications, years, engine, workers, None, space)
-    bound = rng_bound(run["normals"], run["uniforms"])
+                      space: str = "attainment", repeats: int = REPEATS) -> dict[str, Any]:
+    """The full process in one space against its random-number bound
+    (:func:`time_full_processes`)."""
+    return time_full_processes(projects, replications, years, engine=engine, workers=workers,
+                               spaces=(space,), repeats=repeats)[space]
+
+
+def time_full_processes(projects: int = 3468, replications: int = 1000, years: int = 5, *,
+                        engine: str = "numpy", workers: int | None = None,
+                        spaces: Sequence[str] = ("attainment", "measurement"),
+                        repeats: int = REPEATS) -> dict[str, dict[str, Any]]:
+    """The full process in each space, each run in a fresh process (its peak memory its
+    own), against the bound of drawing the same random numbers with the same two threads
+    (:func:`rng_bound`), interleaved: ``repeats`` rounds of perfsim then its bound, space by
+    space. Wall and CPU time (the process's, both threads) and the main thread's CPU time;
+    every ratio repeat by repeat, its median with [min, max]."""
+    runs: dict[str, dict[str, list[Any]]] = {
+        sp: {"wall": [], "cpu": [], "main": [], "bound_wall": [], "bound_cpu": [], "run": []}
+        for sp in spaces}
+    for _ in range(repeats):
+        for sp in spaces:
+            run = _fresh(_full_process, projects, replications, years, engine, workers, None,
+                         sp)
+            bound = rng_bound(run["normals"], run["uniforms"])
+            r = runs[sp]
+            r["wall"].append(run["seconds"])
+            r["cpu"].append(run["cpu_seconds"])
+            r["main"].append(run["main_cpu_seconds"])
+            r["bound_wall"].append(bound["wall"])
+            r["bound_cpu"].append(bound["cpu"])
+            r["run"].append(run)
     cells = projects * replications * years
-    return {"projects": projects, "indicators": 20, "replications": replications,
-            "years": years, "engine": engine, "space": space,
-            "perfsim_s": round(run["seconds"], 3),
-            "rng_bound_s": round(bound, 3),
-            "perfsim_over_rng_bound": round(run["seconds"] / bound, 3),
-            "ns_per_cell": round(1e9 * run["seconds"] / cells, 1),
-            "peak_rss_mib": round(run["peak_rss_mib"], 1),
-            "normals": run["normals"], "uniforms": run["uniforms"],
-            "misgrading_year1": round(run["misgrading_year1"], 4)}
+    out = {}
+    for sp, r in runs.items():
+        last = r["run"][-1]
+        wall, cpu = float(np.median(r["wall"])), float(np.median(r["cpu"]))
+        out[sp] = {
+            "projects": projects, "indicators": 20, "replications": replications,
+            "years": years, "engine": engine, "space": sp, "repeats": repeats,
+            "perfsim_s": round(wall, 3), "perfsim_cpu_s": round(cpu, 3),
+            "perfsim_main_cpu_s": round(float(np.median(r["main"])), 3),
+            "rng_bound_s": round(float(np.median(r["bound_wall"])), 3),
+            "rng_bound_cpu_s": round(float(np.median(r["bound_cpu"])), 3),
+            **ratios({"wall": r["wall"], "cpu": r["cpu"]},
+                     {"wall": r["bound_wall"], "cpu": r["bound_cpu"]},
+                     "perfsim_over_rng_bound"),
+            "ns_per_cell": round(1e9 * wall / cells, 1),
+            "cpu_ns_per_cell": round(1e9 * cpu / cells, 1),
+            "peak_rss_mib": round(max(x["peak_rss_mib"] for x in r["run"]), 1),
+            "normals": last["normals"], "uniforms": last["uniforms"],
+            "misgrading_year1": round(last["misgrading_year1"], 4)}
+    return out
 
 
 def time_import(workbooks: int = 200, seed: int = 1) -> dict[str, Any]:
@@ -411,48 +552,66 @@ def time_scaling(quick: bool = False) -> list[dict[str, Any]]:
 
 
 def run_bench(quick: bool = False, engines: tuple[str, ...] = ("numpy", "processes", "dask"),
-              scaling: bool = False) -> dict[str, Any]:
-    """All benchmark figures as one dict (printed as a table or JSON by the CLI)."""
+              scaling: bool = False, repeats: int = REPEATS) -> dict[str, Any]:
+    """All benchmark figures as one dict (printed as a table or JSON by the CLI); the app's
+    are added by the command line (the app sits above this module)."""
     scale = 10 if quick else 1
+    spaces = time_full_processes(replications=1000 // scale, repeats=repeats)
     out = {
-        "one_year": time_one_year(replications=LIUPANSHUI["replications"] // scale),
-        "full_process": time_full_process(replications=1000 // scale),
-        "full_process_measurement": time_full_process(replications=1000 // scale,
-                                                      space="measurement"),
+        **machine(), "cpu_count": os.cpu_count(), "quick": quick, "repeats": repeats,
+        "one_year": time_one_year(replications=LIUPANSHUI["replications"] // scale,
+                                  repeats=repeats),
+        "full_process": spaces["attainment"],
+        "full_process_measurement": spaces["measurement"],
         "engines": time_engines(engines, quick),
         "import": time_import(20 if quick else 200),
         "full_process_imported": time_full_process_imported(replications=1000 // scale),
-        "cpu_count": os.cpu_count(), "quick": quick,
+        "sensitivity": _fresh(time_sensitivity, 128 if quick else 1024),
     }
     if scaling:
         out["scaling"] = time_scaling(quick)
     return out
 
 
+def _x(b: Mapping[str, Any], name: str) -> str:
+    """A ratio in wall and CPU time, medians with [min, max]."""
+    w, c = b[f"{name}_range"], b[f"{name}_cpu_range"]
+    return (f"wall {b[name]:.2f} [{w[0]:.2f}, {w[1]:.2f}], CPU {b[f'{name}_cpu']:.2f} "
+            f"[{c[0]:.2f}, {c[1]:.2f}]")
+
+
+def _full_lines(f: Mapping[str, Any], title: str) -> list[str]:
+    return [
+        f"{title}: {f['projects']:,} projects × {f['indicators']} leaves × "
+        f"{f['replications']:,} replications × {f['years']} years, {f['engine']} engine, "
+        f"{f['space']} space (median of {f['repeats']})",
+        f"  perfsim                 {f['perfsim_s']:9.3f} s   CPU {f['perfsim_cpu_s']:.3f} s "
+        f"(main thread {f['perfsim_main_cpu_s']:.3f} s); {f['ns_per_cell'] / 1000:.2f} µs per "
+        "project × replication × year",
+        f"  random-number bound     {f['rng_bound_s']:9.3f} s   CPU {f['rng_bound_cpu_s']:.3f} s "
+        f"({f['normals']:,} normals and {f['uniforms']:,} uniforms, two threads)",
+        f"  perfsim / bound         {_x(f, 'perfsim_over_rng_bound')}  (target <= 2.0)",
+        f"  peak memory             {f['peak_rss_mib']:9.1f} MiB (its own process)"]
+
+
 def format_bench(b: dict[str, Any]) -> str:
-    o, f, e = b["one_year"], b["full_process"], b["engines"]
+    o, e = b["one_year"], b["engines"]
     lines = [
         f"one year of scoring + grading + linkage: {o['projects']:,} projects × "
         f"{o['indicators']} indicators × {o['replications']:,} replications "
-        f"(chunks of {o['chunk']})",
+        f"(chunks of {o['chunk']}; median of {o['repeats']}, interleaved)",
         f"  perfsim                 {o['perfsim_s']:9.3f} s   ({o['ns_per_cell']} ns per project "
         "× replication)",
-        f"  numpy bound             {o['bound_s']:9.3f} s   perfsim / bound = "
-        f"{o['perfsim_over_bound']:.2f}  (target <= 1.3)",
-        f"  pandas, vectorised      {o['pandas_vectorised_s']:9.3f} s   (DataFrame.dot, pd.cut, "
-        "map: the same numbers)",
+        f"  numpy bound             {o['bound_s']:9.3f} s   perfsim / bound: "
+        f"{_x(o, 'perfsim_over_bound')}  (target <= 1.1)",
+        f"  pandas, vectorised      {o['pandas_vectorised_s']:9.3f} s   pandas / perfsim: "
+        f"{_x(o, 'pandas_over_perfsim')} (DataFrame.dot, pd.cut, map, no copies)",
         f"  pandas, row by row      {o['pandas_rowwise_s_extrapolated']:9.1f} s   (the naive "
         "DataFrame.apply, one replication timed and extrapolated)",
         "",
-        f"full process: {f['projects']:,} projects × {f['indicators']} leaves × "
-        f"{f['replications']:,} replications × {f['years']} years, {f['engine']} engine",
-        f"  perfsim                 {f['perfsim_s']:9.3f} s   ({f['ns_per_cell'] / 1000:.2f} µs "
-        "per project × replication × year; target <= 1.2)",
-        f"  random-number bound     {f['rng_bound_s']:9.3f} s   ({f['normals']:,} normals and "
-        f"{f['uniforms']:,} uniforms into preallocated arrays)",
-        f"  perfsim / bound         {f['perfsim_over_rng_bound']:9.2f}     (target <= 2.0)",
-        f"  peak memory             {f['peak_rss_mib']:9.1f} MiB (its own process)",
-        *_measurement_lines(b),
+        *_full_lines(b["full_process"], "full process"),
+        *([""] + _full_lines(b["full_process_measurement"], "full process")
+          if "full_process_measurement" in b else []),
         "",
         f"engines ({e['projects']:,} projects × {e['replications']} replications × "
         f"{e['years']} years; a 32-replication year):",
@@ -464,25 +623,16 @@ def format_bench(b: dict[str, Any]) -> str:
                          f"{e[f'{name}_32_replications_s']:.2f} s")
     if "import" in b:
         lines += ["", format_imported_bench(b)]
+    if "sensitivity" in b:
+        lines += ["", format_sensitivity_bench(b["sensitivity"])]
     if "scaling" in b:
         lines += ["", "scaling (full process; ns per project × replication × year):"]
         df = pd.DataFrame(b["scaling"])
         lines += ["  " + ln for ln in df.to_string(index=False).splitlines()]
     if "app" in b:
         lines += ["", format_app_bench(b["app"])]
-    lines.append(f"({b['cpu_count']} cores)")
+    lines.append(f"({b['cpu_count']} cores; {b.get('machine', '')}; {b.get('date', '')})")
     return "\n".join(lines)
-
-
-def _measurement_lines(b: Mapping[str, Any]) -> list[str]:
-    """The full process in measurement space against attainment space (same run)."""
-    m = b.get("full_process_measurement")
-    if m is None:
-        return []
-    f = b["full_process"]
-    return [f"  measurement space       {m['perfsim_s']:9.3f} s   (each leaf's measured value "
-            f"scored by its rule: {m['perfsim_s'] / f['perfsim_s']:.2f} × attainment space; "
-            f"peak {m['peak_rss_mib']:.1f} MiB)"]
 
 
 # --- the what-if app ---------------------------------------------------------------------------
@@ -493,17 +643,26 @@ def time_app(calls: Mapping[str, Callable[[int], Any]], repeats: int = 21) -> di
     passed in by the command line: the app sits above this module) holds ``update`` (one
     change on the page: the scenario changed, one year, the spot-check Monte Carlo and the
     page's tables), ``update_one_year`` (the same without the Monte Carlo) and ``run_year``
-    (the bound: the bare one-year run of the same changed scenario)."""
+    (the bound: the bare one-year run of the same changed scenario). The calls are
+    interleaved, change by change; wall and CPU time, the ratio of the page without the Monte
+    Carlo to its bound change by change (median [min, max])."""
     out: dict[str, Any] = {}
-    for name, call in calls.items():
+    runs: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": []} for n in calls}
+    for call in calls.values():
         call(0)
-        times = []
-        for k in range(repeats):
-            t = time.perf_counter()
-            call(k + 1)
-            times.append(time.perf_counter() - t)
-        out[f"{name}_s"] = round(float(np.median(times)), 4)
-    out["one_year_over_bound"] = round(out["update_one_year_s"] / out["run_year_s"], 2)
+    for k in range(repeats):
+        for name, call in calls.items():
+            with Clock() as clock:
+                call(k + 1)
+            runs[name]["wall"].append(clock.wall)
+            runs[name]["cpu"].append(clock.cpu)
+    for name, r in runs.items():
+        for clock, tail in (("wall", ""), ("cpu", "_cpu")):
+            v = spread(r[clock], 4)
+            out[f"{name}{tail}_s"] = v["median"]
+            out[f"{name}{tail}_s_range"] = [v["min"], v["max"]]
+    if "update_one_year" in runs and "run_year" in runs:
+        out.update(ratios(runs["update_one_year"], runs["run_year"], "one_year_over_bound"))
     out["repeats"] = repeats
     return out
 
@@ -511,44 +670,70 @@ def time_app(calls: Mapping[str, Callable[[int], Any]], repeats: int = 21) -> di
 def format_app_bench(a: Mapping[str, Any]) -> str:
     return "\n".join([
         f"what-if app, one change at Liupanshui scale (3,468 projects; median of {a['repeats']}):",
-        f"  page update             {a['update_s']:9.3f} s   (one year, the spot-check Monte "
-        "Carlo, the page's tables)",
-        f"  without the Monte Carlo {a['update_one_year_s']:9.3f} s   (page / bound = "
-        f"{a['one_year_over_bound']:.2f})",
+        f"  page update             {a['update_s']:9.3f} s   CPU {a['update_cpu_s']:.3f} s (one "
+        "year, the spot-check Monte Carlo, the page's tables)",
+        f"  without the Monte Carlo {a['update_one_year_s']:9.3f} s   page / bound: "
+        f"{_x(a, 'one_year_over_bound')}",
         f"  bound: run_year         {a['run_year_s']:9.3f} s   (the bare one-year run of the "
         "same changed scenario)",
+        f"  (page update [min, max] {a['update_s_range'][0]:.3f}–{a['update_s_range'][1]:.3f} s; "
+        "target <= 0.15 s)",
     ])
 
 
 def sensitivity_scenario() -> Scenario:
-    """20 measured leaves at Liupanshui scale (the full process's scenario)."""
-    return full_process_scenario(3468)
+    """Liupanshui scale with measurements (``datasets/scenarios/weighting_comparison.yaml``:
+    3,468 projects, 16 leaves scored by their rules in measurement space)."""
+    return load_scenario(DATASETS / "scenarios" / "weighting_comparison.yaml")
+
+
+#: the six design parameters the Sobol bench samples
+SENSITIVITY_PARAMS = (
+    {"name": "linkage.ratio", "bounds": [0.10, 0.20]},
+    {"name": "grading.cutoffs.excellent", "bounds": [85, 95]},
+    {"name": "grading.cutoffs.fair", "bounds": [55, 70]},
+    {"name": "simulation.spot_check.share", "bounds": [0.0, 0.5]},
+    {"name": "simulation.self_evaluation.inflation_mean", "bounds": [0.0, 0.1]},
+    {"name": "simulation.self_evaluation.noise", "bounds": [0.01, 0.1]})
 
 
 def time_sensitivity(n: int = 1024, seed: int = 2022) -> dict[str, Any]:
-    """Time a Sobol analysis (first and total order) of 6 design parameters with ``n`` base
-    samples on 3,468 projects with 20 measured leaves — ``n × 8`` model evaluations through
-    :func:`perfsim.run.sensitivity.evaluate_samples` in vectorised chunks."""
+    """Time a Sobol analysis (first and total order) of 6 design parameters
+    (:data:`SENSITIVITY_PARAMS`) with ``n`` base samples on the measured portfolio
+    (:func:`sensitivity_scenario`) — ``n × 8`` model evaluations through
+    :func:`perfsim.run.sensitivity.evaluate_samples` — wall and CPU time, this process's
+    peak memory (run it in a fresh one: :func:`_fresh`), and the share of SALib's own work
+    (sampling and analysis, timed again on the same outputs with the model's outputs
+    given)."""
     scenario = sensitivity_scenario()
-    params = [{"name": "linkage.ratio", "bounds": [0.10, 0.20]},
-              {"name": "grading.cutoffs.excellent", "bounds": [85, 95]},
-              {"name": "grading.cutoffs.fair", "bounds": [55, 70]},
-              {"name": "simulation.spot_check.share", "bounds": [0.0, 0.5]},
-              {"name": "simulation.self_evaluation.inflation_mean", "bounds": [0.0, 0.1]},
-              {"name": "simulation.self_evaluation.noise", "bounds": [0.01, 0.1]}]
-    t = time.perf_counter()
-    res = sobol(scenario, params, n, seed=seed, settings=Settings())
+    params = [dict(p) for p in SENSITIVITY_PARAMS]
+    with Clock() as clock:
+        res = sobol(scenario, params, n, seed=seed, settings=Settings())
+    with Clock() as salib:
+        run_sobol(lambda X: res.Y, problem(_specs_of(scenario, params)), n, DEFAULT_METRICS,
+                  seed=seed)
     return {"method": "sobol", "parameters": len(params), "n": n,
             "evaluations": res.evaluations, "projects": scenario.portfolio.n_projects,
-            "leaves": scenario.system.points.size, "metrics": list(res.metrics),
-            "seconds": round(time.perf_counter() - t, 2), "cpu_count": os.cpu_count()}
+            "leaves": int(scenario.system.points.size), "metrics": list(res.metrics),
+            "scenario": scenario.name,
+            "seconds": round(clock.wall, 2), "cpu_seconds": round(clock.cpu, 2),
+            "peak_rss_mib": round(peak_rss_mib(), 1),
+            "salib_share": round(salib.cpu / clock.cpu, 4) if clock.cpu else None,
+            "cpu_count": os.cpu_count()}
+
+
+def _specs_of(scenario: Scenario, params: list[dict[str, Any]]) -> Any:
+    return params_from_list(scenario, params)
 
 
 def format_sensitivity_bench(b: dict[str, Any]) -> str:
     return (f"Sobol sensitivity: {b['parameters']} parameters, N = {b['n']:,} "
             f"({b['evaluations']:,} evaluations of {b['projects']:,} projects × {b['leaves']} "
-            f"measured leaves, {len(b['metrics'])} metrics): {b['seconds']:.1f} s "
-            f"(target < 60 s; {b['cpu_count']} cores)")
+            f"measured leaves, {len(b['metrics'])} metrics; {b.get('scenario', '')}): "
+            f"{b['seconds']:.1f} s wall, {b.get('cpu_seconds', float('nan')):.1f} s CPU, "
+            f"peak {b.get('peak_rss_mib', float('nan')):.0f} MiB, SALib "
+            f"{100 * (b.get('salib_share') or 0):.1f}% (target <= 5 s wall; "
+            f"{b['cpu_count']} cores)")
 
 
 def time_notebooks(quick: bool = False, workers: Sequence[int] = (1, 2)) -> dict[str, Any]:
@@ -595,3 +780,73 @@ def format_notebooks_bench(result: Mapping[str, Any]) -> str:
         lines.append(f"sweep of {result['sweep_runs']} runs, {w} worker(s): {t:.1f} s "
                      f"(speed-up {result['sweep_speedup'][w]:.2f}x)")
     return "\n".join(lines)
+
+
+# --- the performance table of the documentation ------------------------------------------------
+
+def bench_table(b: Mapping[str, Any]) -> str:
+    """The documentation's performance table, in markdown, from ``perfsim bench --json``
+    (or any of its parts): each figure with its bound and the ratio in wall and CPU time
+    (medians [min, max] of interleaved repeats), the date and the machine."""
+    def rng(x: Mapping[str, Any], name: str) -> str:
+        if f"{name}_cpu_range" not in x:
+            return f"{x[name]:.2f}" if name in x else "—"
+        w, c = x[f"{name}_range"], x[f"{name}_cpu_range"]
+        return (f"{x[name]:.2f} [{w[0]:.2f}–{w[1]:.2f}] wall, {x[f'{name}_cpu']:.2f} "
+                f"[{c[0]:.2f}–{c[1]:.2f}] CPU")
+
+    rows = ["| measurement | perfsim | bound / reference | ratio (median [min–max]) | "
+            "target |", "|---|---|---|---|---|"]
+    o = b.get("one_year")
+    if o:
+        rows.append(f"| one year, {o['projects']:,} projects × {o['indicators']} leaves × "
+                    f"{o['replications']:,} replications | {o['perfsim_s']:.3f} s wall, "
+                    f"{o['perfsim_cpu_s']:.3f} s CPU | numpy bound {o['bound_s']:.3f} s | "
+                    f"{rng(o, 'perfsim_over_bound')} | ≤ 1.1 |")
+        if "pandas_vectorised_s" in o:
+            rows.append(f"| same, idiomatic pandas (no copies) | | "
+                        f"{o['pandas_vectorised_s']:.3f} s | pandas / perfsim "
+                        f"{rng(o, 'pandas_over_perfsim')} | |")
+    for key, title in (("full_process", "full process"),
+                       ("full_process_measurement", "full process")):
+        f = b.get(key)
+        if f:
+            rows.append(f"| {title}, {f['space']} space, {f['projects']:,} × "
+                        f"{f['indicators']} × {f['replications']:,} × {f['years']} years | "
+                        f"{f['perfsim_s']:.2f} s wall, {f['perfsim_cpu_s']:.2f} s CPU "
+                        f"({f['ns_per_cell'] / 1000:.2f} µs a cell), peak "
+                        f"{f['peak_rss_mib']:.0f} MiB | RNG bound {f['rng_bound_s']:.2f} s "
+                        f"wall, {f['rng_bound_cpu_s']:.2f} s CPU (two threads) | "
+                        f"{rng(f, 'perfsim_over_rng_bound')} | ≤ 2.0 |")
+    s = b.get("sensitivity")
+    if s:
+        share = s.get("salib_share")
+        rows.append(f"| Sobol, {s['parameters']} parameters, N = {s['n']:,} "
+                    f"({s['evaluations']:,} evaluations, {s['projects']:,} projects) | "
+                    f"{s['seconds']:.1f} s wall, {s.get('cpu_seconds', float('nan')):.1f} s "
+                    f"CPU, peak {s.get('peak_rss_mib', float('nan')):.0f} MiB | | SALib "
+                    f"{'—' if share is None else f'{100 * share:.1f}%'} of the CPU | ≤ 5 s wall |")
+    i = b.get("import")
+    if i:
+        rows.append(f"| perfsim import, {i['workbooks']} generated workbooks | "
+                    f"{i['ms_per_workbook']:.1f} ms a workbook | | "
+                    f"{i['per_1000_workbooks_s']:.0f} s for 1,000 | |")
+    f = b.get("full_process_imported")
+    if f:
+        rows.append(f"| full process on imported tables ({f['space']} space), "
+                    f"{f['projects']:,} × {f['replications']:,} × {f['years']} | "
+                    f"{f['perfsim_s']:.2f} s wall, {f['cpu_s']:.2f} s CPU | flat 20 leaves "
+                    f"{f['flat_s']:.2f} s | imported / flat {f['imported_over_flat']:.2f} "
+                    f"wall, {f['imported_over_flat_cpu']:.2f} CPU | 1.0 ± 10% |")
+    a = b.get("app")
+    if a:
+        w = a.get("update_s_range", [a["update_s"]] * 2)
+        cpu = f", {a['update_cpu_s']:.3f} s CPU" if "update_cpu_s" in a else ""
+        rows.append(f"| what-if app, one change at 3,468 projects | {a['update_s']:.3f} s "
+                    f"[{w[0]:.3f}–{w[1]:.3f}] wall{cpu} (median of {a['repeats']}) | "
+                    f"run_year {a['run_year_s']:.3f} s | page without the Monte Carlo / "
+                    f"run_year {rng(a, 'one_year_over_bound')} | ≤ 0.15 s |")
+    where = b.get("machine") or f"{b.get('cpu_count', '?')} cores"
+    quick = " (--quick: a tenth of the work)" if b.get("quick") else ""
+    head = f"Measured {b.get('date', '(date not recorded)')} on {where}{quick}."
+    return head + "\n\n" + "\n".join(rows) + "\n"

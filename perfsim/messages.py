@@ -748,6 +748,8 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"must be (?P<n>\S+) numbers >= 0, not all 0", "必须是 {n} 个 ≥ 0 且不全为 0 的数"),
     (r"fewer than 3 projects have a value on every indicator \(the rest are missing and left "
      r"out\)", "在所有指标上都有数值的项目少于 3 个（其余缺失，不计入）"),
+    # speed
+    (r"not the JSON of perfsim bench --json", "不是 perfsim bench --json 输出的 JSON"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

@@ -7,11 +7,15 @@ import json
 
 from perfsim.app.compute import bench_calls
 from perfsim.bench import (
+    REPEATS,
+    _fresh,
+    bench_table,
     format_app_bench,
     format_bench,
     format_imported_bench,
     format_notebooks_bench,
     format_sensitivity_bench,
+    machine,
     run_bench,
     time_app,
     time_full_process_imported,
@@ -51,27 +55,39 @@ def add(sub: argparse._SubParsersAction) -> None:
                             "process on imported tables beside a flat portfolio")
     bench.add_argument("--sensitivity", action="store_true",
                        help="time only a Sobol analysis (6 parameters, N = 1,024) of "
-                            "3,468 projects with 20 measured leaves")
+                            "3,468 projects with measured leaves (weighting_comparison)")
+    bench.add_argument("--repeats", type=int, default=REPEATS,
+                       help=f"rounds of each interleaved A/B comparison (default {REPEATS}); "
+                            "ratios are their medians with [min, max]")
+    bench.add_argument("--table", metavar="FILE.json",
+                       help="print the documentation's performance table (markdown) from the "
+                            "JSON of an earlier `perfsim bench --json`, and time nothing")
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    if getattr(args, "table", None):
+        print(bench_table(_read_json(args.table)), end="")
+        return 0
+    repeats = getattr(args, "repeats", REPEATS)
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise InputError(field="--repeats", value=repeats, problem="must be a whole number >= 1")
     if getattr(args, "notebooks", False):
         timing = time_notebooks(quick=args.quick)
         print(json.dumps(timing, indent=2) if args.json else format_notebooks_bench(timing))
         return 0
     if getattr(args, "sensitivity", False):
-        timing = time_sensitivity(n=128 if args.quick else 1024)
+        timing = {**machine(), **_fresh(time_sensitivity, 128 if args.quick else 1024)}
         print(json.dumps(timing, indent=2) if args.json else format_sensitivity_bench(timing))
         return 0
     if getattr(args, "imported", False):
         scale = 10 if args.quick else 1
-        timing = {"import": time_import(200 // scale),
+        timing = {**machine(), "import": time_import(200 // scale),
                   "full_process_imported": time_full_process_imported(
                       replications=1000 // scale)}
         print(json.dumps(timing, indent=2) if args.json else format_imported_bench(timing))
         return 0
     if getattr(args, "app", False):
-        timing = time_app(bench_calls(), repeats=5 if args.quick else 21)
+        timing = {**machine(), **time_app(bench_calls(), repeats=5 if args.quick else 21)}
         print(json.dumps(timing, indent=2) if args.json else format_app_bench(timing))
         return 0
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
@@ -79,7 +95,23 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         if e not in ENGINES:
             raise InputError(field="--engines", value=e,
                              problem=f"unknown engine (known: {', '.join(ENGINES)})")
-    result = run_bench(quick=args.quick, engines=engines, scaling=args.scaling)
+    result = run_bench(quick=args.quick, engines=engines, scaling=args.scaling,
+                       repeats=repeats)
     result["app"] = time_app(bench_calls(), repeats=5 if args.quick else 21)
     print(json.dumps(result, indent=2) if args.json else format_bench(result))
     return 0
+
+
+def _read_json(path: str) -> dict:
+    """The JSON of ``perfsim bench --json``."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise InputError(path, problem="file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(path, problem=f"not the JSON of perfsim bench --json ({err})"
+                         ) from None
+    if not isinstance(data, dict):
+        raise InputError(path, problem="not the JSON of perfsim bench --json")
+    return data

@@ -67,6 +67,9 @@ COMMAND_OPTIONS: dict[tuple[str, str], str] = {
     ("bench", "--app"): "只测量模拟页面上一次修改的用时",
     ("bench", "--imported"): "只测量导入自评表及其后全流程的用时",
     ("bench", "--sensitivity"): "只测量一次 Sobol 分析的用时",
+    ("bench", "--repeats"): "每组交替 A/B 对比的轮数（默认 5）；比值取中位数并给出 [最小, 最大]",
+    ("bench", "--table"): "根据先前 perfsim bench --json 的 JSON 输出文档中的性能表（markdown），"
+                          "不做计时",
     ("calibrate", "scenario"): "情景 YAML 文件",
     ("calibrate", "--solve"): "求解的参数路径，如 linkage.ratio、grading.cutoffs",
     ("calibrate", "--target"): "目标，如 cut_total=128000000（可重复）",

@@ -173,6 +173,9 @@ class YearDraws:
     z_exec: np.ndarray            # (R, S, C) execution noise per monitoring checkpoint
     z_theta: np.ndarray           # (R, S) innovation of latent performance
     re_pool: np.ndarray | None = None  # (R, K, I) re-check noise for the k-th checked project
+    #: (R, S) the true scores, already known (a sensitivity analysis whose sampled parameters
+    #: leave the truth as it is: :mod:`perfsim.run.sensitivity`); None: computed
+    true: np.ndarray | None = None
 
 
 def draw_year(streams: Sequence[tuple[np.random.Generator, int]], slots: int, leaves: int,
@@ -395,7 +398,9 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
     R, S, I = a_true.shape  # noqa: E741
     scratch = np.empty_like(a_true) if scratch is None else scratch
     inflated = bool(np.any(inflation != 0))
-    true, self_score = np.empty((R, S)), np.empty((R, S))
+    known = draws.true
+    true = np.empty((R, S)) if known is None else known
+    self_score = np.empty((R, S))
     honest_self = np.empty((R, S)) if inflated else None
     bonus = measure.bonus
 
@@ -411,9 +416,10 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
         if shift is not None:
             a += (shift[r, :, None] if unit else shift[r, :, None] * u)
         if space is None:
-            true[r] = m.score(np.clip(a, 0.0, top, out=a), rows(true_points, r),
-                                    rows(bonus, r))
-        else:  # measurement space: the latent attainment stays as it is, the rules score it
+            np.clip(a, 0.0, top, out=a)
+            if known is None:
+                true[r] = m.score(a, rows(true_points, r), rows(bonus, r))
+        elif known is None:   # measurement space: the latent attainment as it is, scored
             true[r] = m.score(space.attain(a, r), rows(true_points, r), rows(bonus, r))
         if shown is None:
             np.add(a, noise, out=a_self)

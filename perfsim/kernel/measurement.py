@@ -50,7 +50,7 @@ check of target quality).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -94,6 +94,10 @@ class LeafSpace:
     bonus_given: np.ndarray | None = None
     bonus_cap: float = 0.0
     leaf_decimals: int | None = None
+    #: a space mapped to the slots (:meth:`map`): the projects' groups and each group's
+    #: columns mapped, which are all :meth:`attain` reads (``value`` … ``reset`` then stay
+    #: the projects' own)
+    mapped: tuple[Any, Any] | None = field(default=None, repr=False)
 
     @staticmethod
     def take(x: np.ndarray | None, at: At, trailing: int) -> Any:
@@ -106,15 +110,19 @@ class LeafSpace:
         return x if isinstance(at, slice) else x[at[1]]
 
     def map(self, fn: Any) -> LeafSpace:
-        """The same space with ``fn`` applied to every project array (e.g. to the slots)."""
+        """The same space with ``fn`` applied to every project array (e.g. to the slots):
+        the groups stay the projects' (a group scored on every project is scored on every
+        slot; a cell outside the measured ones stays out), only their columns are mapped,
+        once, and the arrays the groups are not read from (``soft``, the bonus leaves')."""
         def f(x: Any) -> Any:
             return None if x is None else fn(x)
-        return LeafSpace(rules=self.rules, value=f(self.value), base=f(self.base),
-                         measured=f(self.measured), targets=f(self.targets),
-                         reset=f(self.reset), soft=f(self.soft),
+        columns = tuple(tuple(f(c) for c in cols) for cols in self._columns)
+        return LeafSpace(rules=self.rules, value=self.value, base=self.base,
+                         measured=self.measured, targets=self.targets,
+                         reset=self.reset, soft=f(self.soft),
                          bonus_rules=self.bonus_rules, bonus_value=f(self.bonus_value),
                          bonus_given=f(self.bonus_given), bonus_cap=self.bonus_cap,
-                         leaf_decimals=self.leaf_decimals)
+                         leaf_decimals=self.leaf_decimals, mapped=(self.groups, columns))
 
     def attain(self, latent: np.ndarray, at: At = slice(None), recheck: bool = False
                ) -> np.ndarray:
@@ -123,19 +131,48 @@ class LeafSpace:
         scored by its rule against the project's target (the re-check's with ``recheck``;
         :meth:`~perfsim.kernel.scoring.Rule.attain_latent`); other cells clipped to [0, 1]
         as in attainment space."""
-        value = self.take(self.value, at, 1)
-        base = self.take(self.base, at, 1)
-        measured = self.take(self.measured, at, 1)
-        out = np.clip(latent, 0.0, 1.0)
-        targets = self.take(self.reset if recheck else self.targets, at, 1)
-        for leaves, rule, targeted, everywhere in self.groups:
-            scorer = _at(rule, targets[..., leaves]) if targeted and targets is not None \
-                else None
-            got = rule.attain_latent(value[..., leaves], base[..., leaves], latent[..., leaves],
-                                     scorer)
-            out[..., leaves] = got if everywhere else np.where(measured[..., leaves], got,
-                                                               out[..., leaves])
+        # one pass over the latent cells: each group's leaves scored by its rule, the cells
+        # outside the groups scored everywhere clipped (no clip of every cell overwritten)
+        out = np.empty(latent.shape)
+        rest = self._unscored
+        if rest is not None:
+            out[..., rest] = np.clip(latent[..., rest], 0.0, 1.0)
+        take = self.take
+        for (leaves, rule, targeted, everywhere), (value, base, measured, own, reset) in zip(
+                self.groups, self._columns, strict=True):
+            targets = (reset if recheck else own) if targeted else None
+            scorer = None if targets is None else _at(rule, take(targets, at, 1))
+            got = rule.attain_latent(take(value, at, 1), take(base, at, 1),
+                                     _leaves(latent, leaves), scorer)
+            out[..., leaves] = got if everywhere else np.where(take(measured, at, 1), got,
+                                                               _leaves(out, leaves))
         return out
+
+    @cached_property
+    def _columns(self) -> tuple[tuple[np.ndarray | None, ...], ...]:
+        """Each group's columns of the project arrays, read once: value, base, measured,
+        the projects' targets and the re-check's (None where there are none)."""
+        if self.mapped is not None:
+            return self.mapped[1]
+        def cols(x: np.ndarray | None, leaves: slice | np.ndarray) -> np.ndarray | None:
+            return None if x is None else x[..., leaves]
+        return tuple((cols(self.value, g[0]), cols(self.base, g[0]), cols(self.measured, g[0]),
+                      cols(self.targets, g[0]), cols(self.reset, g[0])) for g in self.groups)
+
+    @cached_property
+    def _unscored(self) -> slice | np.ndarray | None:
+        """The leaves not scored by a group on every cell (they start clipped, as in
+        attainment space); None when there are none."""
+        covered = np.zeros(len(self.rules), dtype=bool)
+        for leaves, _, _, everywhere in self.groups:
+            if everywhere:
+                covered[leaves] = True
+        rest = np.flatnonzero(~covered)
+        if rest.size == 0:
+            return None
+        if rest.size == rest[-1] - rest[0] + 1:
+            return slice(int(rest[0]), int(rest[-1]) + 1)
+        return rest
 
     @cached_property
     def groups(self) -> tuple[tuple[slice | np.ndarray, Rule, bool, bool], ...]:
@@ -145,6 +182,8 @@ class LeafSpace:
         per leaf. Each group: its leaves (a slice where they are
         consecutive), the rule, whether it has a target projects may set and whether every
         project has a measured value on all of them."""
+        if self.mapped is not None:
+            return self.mapped[0]
         keys: dict[tuple[Any, ...], list[int]] = {}
         for i, r in enumerate(self.rules):
             if np.any(self.measured[..., i]):
@@ -225,6 +264,11 @@ class CellSpace:
     def bonus(self, change: np.ndarray, at: At = slice(None)) -> float:
         """No bonus leaves: 0 points."""
         return 0.0
+
+
+def _leaves(x: np.ndarray, leaves: slice | np.ndarray) -> np.ndarray:
+    """``x[..., leaves]``: a view of a run of leaves, else a take (faster than indexing)."""
+    return x[..., leaves] if isinstance(leaves, slice) else np.take(x, leaves, axis=-1)
 
 
 def _at(rule: Rule, targets: np.ndarray) -> Rule:

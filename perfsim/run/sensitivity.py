@@ -54,6 +54,7 @@ depend on the chunking. A parameter that does not enter the model has exactly ze
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -69,7 +70,7 @@ from perfsim import numbers
 from perfsim.errors import InputError
 from perfsim.io import read_yaml
 from perfsim.kernel import metrics
-from perfsim.kernel.evaluation import YearDraws, draw_year, prepare_leaves
+from perfsim.kernel.evaluation import ProcessScores, YearDraws, draw_year, prepare_leaves
 from perfsim.model.params import (
     CHOICES,
     Parameter,
@@ -89,7 +90,7 @@ from perfsim.model.settings import Settings
 from perfsim.model.streams import generator
 from perfsim.model.weighting_spec import short
 from perfsim.run.simulate import build_inputs, scenario_settings, space_for_rows
-from perfsim.run.step import SimInputs, Streams, step, year_rows
+from perfsim.run.step import SimInputs, Streams, YearRows, YearState, step, year_rows
 
 METHODS = ("sobol", "morris")
 DEFAULT_METRICS = ("savings", "misgrading", "wrong_cuts", "rank_stability", "gini")
@@ -362,7 +363,93 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     """Metrics (n, m) for the samples X (n, k): each sample on the same r replications, one
     year step (:func:`perfsim.run.step.step`) for all of them. Rows of the step are sample ×
     replication; the design of each row comes from the parameter registry
-    (:func:`perfsim.model.params.apply_rows`)."""
+    (:func:`perfsim.model.params.apply_rows`).
+
+    Samples that differ only in parameters acting after scoring (:data:`AFTER_SCORING`: the
+    grade table, the cutoffs) share their scores: the evaluation process is run once for each
+    distinct rest of the sample (:func:`_shared_scores`), and every sample's grading,
+    linkage and metrics take those scores (the step's ``scores``) — the same numbers, the
+    common random numbers being the same for every sample."""
+    # --- speed (shared scoring across samples): begin ---
+    # the truth once for all (one more sample's process: worth it from a few samples on)
+    truth = _truth(model, X) if X.shape[0] >= 4 and all(
+        _keeps_truth(p) for p in model.specs) else None
+    # units that respond choose their claims from the money at their grade lines, which the
+    # ratio and cutoffs set: their scores are then no longer shared across those samples
+    responding = model.inputs.settings.self_strategy != "none"
+    after = [] if responding else [j for j, p in enumerate(model.specs)
+                                   if p.kind in AFTER_SCORING]
+    scores = None
+    if after:
+        key = np.delete(X, after, axis=1)
+        if key.shape[1]:
+            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            inverse = inverse.reshape(-1)
+        else:
+            first, inverse = np.zeros(1, dtype=np.intp), np.zeros(X.shape[0], dtype=np.intp)
+        if first.size < X.shape[0]:
+            scores = _shared_scores(model, X[first], inverse, truth)
+    # --- speed: end ---
+    year, state, draws = _year(model, X, leaves=scores is None, truth=truth)
+    _, _, values = step(year, state, draws, scores=scores)
+    out = np.column_stack([values[m] for m in model.metrics])
+    return out.reshape(X.shape[0], model.replications, -1).mean(axis=1)
+
+
+# --- speed: the work samples share (the model's internals; outputs the same to the bit) ---
+
+#: simulation settings that leave the true scores as they are (the self-evaluation, the
+#: checks and re-checks, monitoring, costs, evaluators): the truth is computed once per chunk
+KEEP_TRUTH = ("measurement_noise", "inflation_mean", "inflation_sd", "check_share",
+              "check_days_budget", "check_funds_share", "recheck_noise", "recovery_share",
+              "target_minimum", "target_noise", "cost_self", "cost_recheck",
+              "intermediary_share", "third_party_min_budget", "max_inflation",
+              "belief_update")
+
+
+def _keeps_truth(p: Parameter) -> bool:
+    """Whether parameter ``p`` leaves the true scores as they are: the grade table, the
+    cutoffs, the linkage's evaluation cycle (after the truth) and :data:`KEEP_TRUTH`; not the
+    weights (the truth is judged with each sample's own), the leaf dispersion, the ambition
+    of targets."""
+    return p.kind in (*AFTER_SCORING, "linkage") or (
+        p.kind == "simulation" and p.setting in KEEP_TRUTH)
+
+
+def _truth(model: _Model, X: np.ndarray) -> np.ndarray:
+    """The true scores (r, slots) of the replications, the same for every sample whose
+    parameters keep the truth (:func:`_keeps_truth`): the evaluation process of the first."""
+    year, state, draws = _year(model, X[:1], metrics=False)
+    _, outcome, _ = step(year, state, draws)
+    return outcome.scores.true
+
+
+#: parameter kinds that act only after scoring (:func:`perfsim.model.params.apply_rows`: the
+#: grade table and the cutoffs, which the selection of checks does not read per row)
+AFTER_SCORING = ("ratio", "multiplier", "cutoff", "cutoffs")
+
+
+def _shared_scores(model: _Model, X: np.ndarray, inverse: np.ndarray,
+                   truth: np.ndarray | None = None) -> ProcessScores:
+    """The evaluation process's scores of the distinct samples X, each sample's rows
+    (``inverse``: the distinct sample of each) taken from them; ``truth`` the true scores
+    when known (:func:`_truth`)."""
+    year, state, draws = _year(model, X, metrics=False, truth=truth)
+    _, outcome, _ = step(year, state, draws)
+    r = model.replications
+    take = (inverse[:, None] * r + np.arange(r)).reshape(-1)
+    sc = outcome.scores
+    return dataclasses.replace(sc, **{
+        f.name: getattr(sc, f.name)[take] for f in dataclasses.fields(sc)
+        if isinstance(getattr(sc, f.name), np.ndarray)})
+
+
+def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = True,
+          truth: np.ndarray | None = None) -> tuple[YearRows, YearState, YearDraws]:
+    """The step's rows, state and draws for samples X (n, k) × r replications; without
+    ``leaves`` the leaf draws are the replications' own, not one copy per sample (the scores
+    are known: they are not read); without ``metrics`` the step computes none (only its
+    scores are wanted); ``truth`` (r, slots) the true scores already known, every sample's."""
     inp = model.inputs
     sc = model.scenario
     n, r = X.shape[0], model.replications
@@ -371,13 +458,17 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     for j, p in enumerate(model.specs):
         apply_rows(sc, design, p, np.repeat(X[:, j], r))
 
-    def rows(a: np.ndarray | None) -> np.ndarray | None:  # (r, ...) → (n·r, ...)
-        return None if a is None else np.tile(a, (n,) + (1,) * (a.ndim - 1))
+    def rows(a: np.ndarray | None, copy: bool = True) -> np.ndarray | None:
+        """(r, ...) → (n·r, ...); without ``copy`` the replications' own (never read)."""
+        if a is None or not copy:
+            return a
+        return np.tile(a, (n,) + (1,) * (a.ndim - 1))
 
     d = model.draws
-    draws = YearDraws(z_leaf=rows(d.z_leaf), z_self=rows(d.z_self), z_re=rows(d.z_re),
-                      key=rows(d.key), z_exec=rows(d.z_exec), z_theta=rows(d.z_theta),
-                      re_pool=rows(d.re_pool))
+    draws = YearDraws(z_leaf=rows(d.z_leaf, leaves), z_self=rows(d.z_self, leaves),
+                      z_re=rows(d.z_re, leaves), key=rows(d.key), z_exec=rows(d.z_exec),
+                      z_theta=rows(d.z_theta), re_pool=rows(d.re_pool, leaves),
+                      true=None if truth is None else rows(truth))
     space = inp.space   # measurement space; a sampled ambition sets targets per row
     if "target_ambition" in design.settings:
         space = space_for_rows(inp, design.settings["target_ambition"])
@@ -386,11 +477,13 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
                       bonus_fixed=model.z_bonus)
     year, state = year_rows(inp, design, rows(model.z_infl),
                             np.zeros((N, 0), dtype=np.intp), streams, space=space,
-                            metric_names=model.metrics)
-    draws = prepare_leaves(draws, inp.mean, year.process, inp.measure.span)
-    _, _, values = step(year, state, draws)
-    out = np.column_stack([values[m] for m in model.metrics])
-    return out.reshape(n, r, -1).mean(axis=1)
+                            metric_names=model.metrics if metrics else ())
+    if leaves:
+        draws = prepare_leaves(draws, inp.mean, year.process, inp.measure.span)
+    return year, state, draws
+
+
+# --- speed: end of the shared work ---
 
 
 def chunk_size(scenario: Scenario, replications: int = 1) -> int:

@@ -42,6 +42,7 @@ from perfsim.kernel.evaluation import (
     Costs,
     Measure,
     Process,
+    ProcessScores,
     Targets,
     YearDraws,
     check_count,
@@ -495,13 +496,17 @@ def observed_year(scenario: Scenario, scores: np.ndarray | None = None) -> YearO
 # --- the step ---------------------------------------------------------------------------------
 
 def step(rows: YearRows, state: YearState, draws: YearDraws,
-         entered: Callable[[np.ndarray], None] | None = None
+         entered: Callable[[np.ndarray], None] | None = None, *,
+         scores: ProcessScores | None = None
          ) -> tuple[YearState, YearOutcome, dict[str, np.ndarray]]:
     """One year of the rows from ``state``, with the year's ``draws`` made ready by
     :func:`perfsim.kernel.evaluation.prepare_leaves` (consumed). ``entered`` is called with
     the projects in the portfolio once this year's entrants are in (the Monte Carlo starts
     next year's draws then). Returns the next year's state, the year's outcome (the process's
-    scores in ``outcome.scores``) and the metrics ``rows.metrics`` (one value per row)."""
+    scores in ``outcome.scores``) and the metrics ``rows.metrics`` (one value per row).
+    ``scores``: the process's scores of these rows already known (a sensitivity sample that
+    differs from another only after scoring: :mod:`perfsim.run.sensitivity`); the leaves in
+    ``draws`` are then not read."""
     inputs, s, link, design = rows.inputs, rows.settings, rows.linkage, rows.design
     t, theta, theta_mu = state.year, state.theta, rows.theta_mu
     budget, active, resume, cycle = state.budget, state.active, state.resume, state.cycle
@@ -551,10 +556,11 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
     shown = None if cross is None else cross.shown(years_left, lrows)
     barred = state.barred_left > 0 if s.blacklist_years else None
     claim = None
-    if state.belief is not None:   # units that respond choose their claims
+    if state.belief is not None and scores is None:   # units that respond choose their claims
         claim = claims_of(rows, state.belief, budget, active if covered is None else covered,
                           weight)
-    sc = evaluate_process(theta - theta_mu if t else None, rows.inflation, measure, draws,
+    sc = scores if scores is not None else evaluate_process(   # scores known: sensitivity
+        theta - theta_mu if t else None, rows.inflation, measure, draws,
                           rows.process, budget, active if covered is None else covered,
                           rows.points, rows.true_points, rows.scratch, risk=weight,
                           space=space, shown=None if shown is None else np.broadcast_to(

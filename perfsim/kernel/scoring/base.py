@@ -158,14 +158,19 @@ class Rule:
         [``low``, ``high``]; ``base`` where ``change`` is 0 (the usual :meth:`measured_value`)."""
         b = np.asarray(base, dtype=float)
         d = np.asarray(change, dtype=float)
-        v = b + self.slope * d
+        v = np.multiply(self.slope, d)       # computed in its own memory, pass by pass
+        if v.shape == np.broadcast_shapes(b.shape, v.shape):
+            np.add(b, v, out=v)
+        else:
+            v = b + v
         if whole:
-            v = np.rint(v)
+            np.rint(v, out=v)
         if high is not None:
-            v = np.clip(v, low, high)
+            np.clip(v, low, high, out=v)
         elif low is not None:
-            v = np.maximum(v, low)
-        return np.where(d == 0, b, v)
+            np.maximum(v, low, out=v)
+        np.copyto(v, np.broadcast_to(b, v.shape), where=d == 0)
+        return v
 
     def _toward_target(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """An exact target (the value nearest it is best): the distance to the target shrinks

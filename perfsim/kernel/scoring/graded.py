@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -102,10 +103,20 @@ class Graded(Rule):
 
     def nearest(self, attainment) -> np.ndarray:
         """The coefficient of the nearest level (:meth:`invert`) to each attainment: the
-        attainment that level scores, ``attainment(invert(a))`` without the level."""
-        up, down, closer = self._around(attainment)
+        attainment that level scores, ``attainment(invert(a))`` without the level: the level
+        is the number of midpoints between neighbouring levels above the attainment
+        (:func:`midpoints`: the exact floating-point points where the nearer level changes,
+        so the answer is the one :meth:`_around` gives to the bit), counted by one comparison
+        per midpoint, and the coefficient looked up once."""
         coef = self.coefficients
-        return np.where(closer, coef[down], coef[up])
+        cuts = midpoints(tuple(coef.tolist()))
+        a = np.asarray(attainment, dtype=float)
+        if cuts.size > 255:   # a level count past a byte: one binary search each
+            return coef[::-1][np.searchsorted(cuts, a, side="right")]
+        level = np.less(a, cuts[-1]).view(np.uint8)   # NaN is below none: the best level
+        for c in cuts[-2::-1]:
+            level += np.less(a, c)
+        return coef.take(level)
 
     def _around(self, attainment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The two levels around each attainment — the last whose coefficient is at or
@@ -121,3 +132,32 @@ class Graded(Rule):
         up = np.maximum(above - 1, 0)
         down = np.minimum(above, coef.size - 1)
         return up, down, np.abs(a - coef[down]) < np.abs(a - coef[up])
+
+
+@functools.lru_cache(maxsize=256)
+def midpoints(coef: tuple[float, ...]) -> np.ndarray:
+    """Where the nearest level of a graded rule changes, ascending: for each pair of
+    neighbouring levels (coefficients ``coef``, best first, never increasing) the least
+    attainment ``a`` that no longer picks the lower level — the test
+    :meth:`Graded._around` makes, ``|a − lower| < |upper − a|``, is monotone in ``a`` in
+    floating point, so the float where it first fails is found by bisection on the floats
+    between the two coefficients (non-negative: their bit patterns are ordered). An
+    attainment picks level ``k`` (0 best) where ``k`` midpoints lie above it; NaN picks the
+    best level, as the count of levels at or above it does."""
+    out = []
+    for up, down in zip(coef[:-1], coef[1:], strict=True):
+        up, down = up + 0.0, down + 0.0       # −0 as 0: its bit pattern is not ordered
+        if not up > down:                      # equal levels: either earns the same
+            out.append(up)
+            continue
+        lo = int(np.float64(down).view(np.int64))   # the test holds just above ``down``
+        hi = int(np.float64(up).view(np.int64))     # and fails at ``up``
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            a = float(np.int64(mid).view(np.float64))
+            if abs(a - down) < abs(a - up):
+                lo = mid
+            else:
+                hi = mid
+        out.append(float(np.int64(hi).view(np.float64)))
+    return np.array(out[::-1], dtype=float)

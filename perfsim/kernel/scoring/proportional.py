@@ -62,22 +62,46 @@ class Proportional(Rule):
 
     def attainment(self, values, aux=None):
         v = np.asarray(values, dtype=float)
-        t = self.target
-        if self.direction == "higher":
-            a = _ratio(v, t)
-        elif self.direction == "lower":
-            a = np.where(v <= t, 1.0, _ratio(t, v))
-        else:
-            a = 1.0 - np.abs(v - t) / abs(t)
-        a = np.clip(np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+        a = self._share(v)
         over = self.params.get("overcompletion")
         if over is None or self.direction != "higher":
             return a   # a lower-is-better leaf at or under its target has met it
-        dev = _ratio(v, t) - 1.0
+        dev = _ratio(v, self.target) - 1.0
         beyond = np.clip(np.nan_to_num(dev, nan=0.0) - float(over["threshold"]), 0.0, None)
         marked = np.maximum(1.0 - float(over.get("rate", 1.0)) * beyond,
                             float(over.get("floor", 0.0)))
         return np.where(beyond > 0, np.minimum(a, marked), a)
+
+    def _share(self, v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """actual ÷ target (lower: target ÷ actual, 1 at or under the target; equal:
+        1 − |actual − target| ÷ |target|) in [0, 1], NaN as 0; into ``out`` (which may be
+        ``v``) when given, pass by pass."""
+        t = self.target
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.direction == "higher":
+                a = np.divide(v, t, out=out)
+            elif self.direction == "lower":
+                met = v <= t
+                a = np.divide(t, v, out=out)
+                np.copyto(a, 1.0, where=met)
+            else:
+                a = 1.0 - np.abs(v - t) / abs(t)
+        # ±inf to 1 and 0 by the clip, as nan_to_num then the clip would
+        np.clip(a, 0.0, 1.0, out=a)
+        nan = np.isnan(a)
+        if nan.any():
+            a[nan] = 0.0
+        return a
+
+    def attain_latent(self, value: np.ndarray, base: np.ndarray, latent: np.ndarray,
+                      scorer: Rule | None = None) -> np.ndarray:
+        """:meth:`Rule.attain_latent`, the measured value scored in its own memory."""
+        rule = self if scorer is None else scorer
+        if (self.direction == "equal" or not isinstance(rule, Proportional)
+                or rule.params.get("overcompletion") is not None):
+            return super().attain_latent(value, base, latent, scorer)
+        v = self.measured_value(value, np.subtract(latent, base))
+        return rule._share(v, out=_own(v, rule.target))
 
     def invert(self, attainment):
         a = np.clip(np.asarray(attainment, dtype=float), 1e-9, 1.0)
@@ -171,9 +195,25 @@ class ExecutionRate(Rule):
         _num(self.params, "floor", 0.0, low=0)
 
     def attainment(self, values, aux=None):
-        v = np.asarray(values, dtype=float)
-        floor = float(self.params.get("floor", 0.0))
-        return np.where(v < floor, 0.0, np.clip(v / self.target, 0.0, 1.0))
+        return self._share(np.asarray(values, dtype=float))
+
+    def _share(self, v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """executed ÷ target in [0, 1], 0 below the floor; into ``out`` (which may be ``v``)
+        when given."""
+        below = v < float(self.params.get("floor", 0.0))
+        a = np.divide(v, self.target, out=out)
+        np.clip(a, 0.0, 1.0, out=a)
+        np.copyto(a, 0.0, where=below)
+        return a
+
+    def attain_latent(self, value: np.ndarray, base: np.ndarray, latent: np.ndarray,
+                      scorer: Rule | None = None) -> np.ndarray:
+        """:meth:`Rule.attain_latent`, the measured value scored in its own memory."""
+        rule = self if scorer is None else scorer
+        if not isinstance(rule, ExecutionRate):
+            return super().attain_latent(value, base, latent, scorer)
+        v = self.measured_value(value, np.subtract(latent, base))
+        return rule._share(v, out=_own(v, rule.target))
 
     def invert(self, attainment):
         return np.clip(attainment, 0, 1) * self.target
@@ -194,3 +234,9 @@ class ExecutionRate(Rule):
     def check_targets(self, targets: np.ndarray) -> None:
         if np.any(targets == 0):
             raise InputError(field="target", value=0, problem="must be non-zero")
+
+
+def _own(v: np.ndarray, target: float | np.ndarray) -> np.ndarray | None:
+    """``v`` (a measured value in its own memory) where a rule's result against ``target``
+    fits in it; None (a new array) otherwise."""
+    return v if np.broadcast_shapes(v.shape, np.shape(target)) == v.shape else None

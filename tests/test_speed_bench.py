@@ -1,0 +1,83 @@
+"""``perfsim bench``: the figures it reports are what it measured (never how fast: no timing
+is asserted), the performance table is made from its JSON, and bad input is one line."""
+
+import json
+
+import numpy as np
+from conftest import one_error_line
+
+from perfsim.bench import bench_table, ratios, rng_bound, spread, time_one_year
+from perfsim.cli import main
+
+
+def test_ratios_pair_the_repeats_and_report_median_and_range():
+    a = {"wall": [2.0, 4.0, 9.0], "cpu": [3.0, 3.0, 3.0]}
+    b = {"wall": [1.0, 1.0, 3.0], "cpu": [1.0, 2.0, 3.0]}
+    r = ratios(a, b, "x")
+    # repeat by repeat: 2, 4, 3 (wall) and 3, 1.5, 1 (CPU)
+    assert r["x"] == 3.0 and r["x_range"] == [2.0, 4.0]
+    assert r["x_cpu"] == 1.5 and r["x_cpu_range"] == [1.0, 3.0]
+    assert spread([5.0, 1.0, 2.0]) == {"median": 2.0, "min": 1.0, "max": 5.0}
+
+
+def test_rng_bound_draws_on_two_threads_and_counts_both_clocks():
+    t = rng_bound(100_000, 50_000, chunk=4096)
+    assert set(t) == {"wall", "cpu"} and t["wall"] > 0 and t["cpu"] > 0
+
+
+def test_one_year_reports_wall_and_cpu_ratios_within_their_ranges():
+    o = time_one_year(projects=50, indicators=4, replications=40, chunk=16, repeats=3)
+    assert o["repeats"] == 3
+    for name in ("perfsim_over_bound", "pandas_over_perfsim"):
+        for tail in ("", "_cpu"):
+            lo, hi = o[f"{name}{tail}_range"]
+            assert lo <= o[f"{name}{tail}"] <= hi
+    # the median ratio is a ratio of the times the same repeat measured, not of medians
+    assert o["perfsim_s"] > 0 and o["bound_cpu_s"] >= 0
+
+
+def test_table_is_made_from_the_json(tmp_path, capsys):
+    full = {"projects": 3468, "indicators": 20, "replications": 1000, "years": 5,
+            "space": "measurement", "perfsim_s": 12.5, "perfsim_cpu_s": 20.25,
+            "ns_per_cell": 720.0, "peak_rss_mib": 812.0, "rng_bound_s": 6.5,
+            "rng_bound_cpu_s": 11.0, "perfsim_over_rng_bound": 1.92,
+            "perfsim_over_rng_bound_range": [1.81, 2.04], "perfsim_over_rng_bound_cpu": 1.84,
+            "perfsim_over_rng_bound_cpu_range": [1.79, 1.95]}
+    b = {"date": "2026-12-07 13:00 UTC", "machine": "a test machine, 2 cores",
+         "full_process_measurement": full,
+         "sensitivity": {"parameters": 6, "n": 1024, "evaluations": 8192, "projects": 3468,
+                         "seconds": 4.5, "cpu_seconds": 8.75, "peak_rss_mib": 640.0,
+                         "salib_share": 0.0123}}
+    table = bench_table(b)
+    assert "2026-12-07 13:00 UTC" in table and "a test machine, 2 cores" in table
+    row = next(ln for ln in table.splitlines() if "measurement space" in ln)
+    assert "12.50 s wall, 20.25 s CPU" in row and "0.72 µs a cell" in row
+    assert "1.92 [1.81–2.04] wall, 1.84 [1.79–1.95] CPU" in row
+    sobol = next(ln for ln in table.splitlines() if "Sobol" in ln)
+    assert "4.5 s wall, 8.8 s CPU" in sobol and "1.2%" in sobol and "8,192" in sobol
+    # the command prints the same table
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(b), encoding="utf-8")
+    assert main(["bench", "--table", str(path)]) == 0
+    assert capsys.readouterr().out == table
+
+
+def test_table_of_a_missing_or_broken_file_is_one_line(tmp_path, capsys):
+    assert main(["bench", "--table", str(tmp_path / "none.json")]) == 2
+    line = one_error_line(capsys)
+    assert "none.json" in line and "找不到文件" in line
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2", encoding="utf-8")
+    assert main(["bench", "--table", str(bad)]) == 2
+    line = one_error_line(capsys)
+    assert "bad.json" in line and "不是 perfsim bench --json 输出的 JSON" in line
+    assert "not the JSON of perfsim bench --json" in line
+
+
+def test_repeats_must_be_a_whole_number(capsys):
+    assert main(["bench", "--app", "--repeats", "0"]) == 2
+    assert "--repeats" in one_error_line(capsys)
+
+
+def test_spread_of_one_value():
+    assert spread(np.array([0.5])) == {"median": 0.5, "min": 0.5, "max": 0.5}
