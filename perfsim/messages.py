@@ -751,7 +751,7 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     # speed
     (r"not the JSON of perfsim bench --json", "不是 perfsim bench --json 输出的 JSON"),
     # optw
-    (r"must be a list of numbers in the file's order or a mapping of codes to numbers",
+    (r"must be numbers in the file's order \(a list\) or a mapping of codes to numbers",
      "必须是按文件顺序排列的数字列表，或编码到数字的映射"),
     (r"must list one number per leaf, in the file's order",
      "须按文件顺序为每个末级指标给出一个数"),

@@ -127,7 +127,7 @@ class TierSpec:
             how = f"α={self.alpha:g}" if self.combine == "additive" else "multiplicative"
             text = f"{self.subjective}+{self.objective} ({how})"
         if self.target is not None:
-            text += " to a target importance"
+            text += " (target importance)"
         if self.treatment is not None:
             text += f" on treated data ({self.treatment.describe()})"
         return text
@@ -295,8 +295,8 @@ def _parse_target(block: Any, where: str, src: str | None) -> TargetSpec:
         return TargetSpec(by_code=tuple(
             (str(c), _target_value(v, src, where, f"target.{c}")) for c, v in block.items()))
     raise InputError(src, where, "target", short(block),
-                     "must be a list of numbers in the file's order or a mapping of codes to "
-                     "numbers, e.g. {OUT.QTY.1: 0.3, OUT.QTY.2: 0.2}")
+                     "must be numbers in the file's order (a list) or a mapping of codes to "
+                     "numbers (e.g. {OUT.QTY.1: 0.3, OUT.QTY.2: 0.2})")
 
 
 def _treatment_options(value: Any, where: str, src: str | None) -> tuple[tuple[str, Any], ...]:
@@ -496,9 +496,11 @@ def resolve_treatment(spec: WeightingSpec, system: IndicatorSystem) -> None:
                                  code, f"not a {what} of {system.code}")
 
 
-def _target_in_order(t: TargetSpec, codes: Sequence[str], what: str, system: IndicatorSystem,
-                     src: str | None, where: str) -> np.ndarray:
-    """The target's numbers in ``codes`` order; NaN for a code a mapping leaves out."""
+def _target_in_order(t: TargetSpec, codes: Sequence[str], leaves: bool,
+                     system: IndicatorSystem, src: str | None, where: str) -> np.ndarray:
+    """The target's numbers in ``codes`` order (the leaves', or the level-1 codes'); NaN for
+    a code a mapping leaves out."""
+    what = "leaf" if leaves else "level-1 code"
     if t.values is not None:
         if len(t.values) != len(codes):
             raise InputError(src, where, "target", f"{len(t.values)} numbers",
@@ -529,7 +531,7 @@ def resolve_target(spec: WeightingSpec, system: IndicatorSystem
     if t is not None and spec.groups.uses_optimised:
         where = "weighting groups"
         groups = system.level1_codes
-        group_target = _target_in_order(t, groups, "level-1 code", system, src, where)
+        group_target = _target_in_order(t, groups, False, system, src, where)
         if np.isnan(group_target).any():
             raise InputError(src, where, "target", groups[int(np.flatnonzero(
                 np.isnan(group_target))[0])], "missing from the target, which must give every "
@@ -542,7 +544,7 @@ def resolve_target(spec: WeightingSpec, system: IndicatorSystem
     t = spec.leaves.target
     if t is not None and spec.leaves.uses_optimised:
         where = "weighting leaves"
-        leaf_target = _target_in_order(t, system.codes, "leaf", system, src, where)
+        leaf_target = _target_in_order(t, system.codes, True, system, src, where)
         for group, cols in level1_members(system).items():
             given = leaf_target[cols]
             if cols.size < 2 or np.isnan(given).all():
