@@ -34,7 +34,8 @@ def add(sub: argparse._SubParsersAction) -> None:
                     "groups, the leaves keeping the file's proportions within each group; "
                     "--level leaves splits each group's points among its leaves, the groups "
                     "keeping the file's points. Objective methods (entropy, critic, pca, "
-                    "combined) need project measurements from --portfolio or --scenario.")
+                    "optimised, combined) need project measurements from --portfolio or "
+                    "--scenario.")
     wts.add_argument("--method", required=True,
                      help="expert, equal, ahp, entropy, critic, pca, optimised or combined")
     wts.add_argument("--level", choices=["groups", "leaves"], default="groups",
@@ -59,7 +60,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     wts.add_argument("--alpha", type=float, default=None,
                      help="combined: share of the subjective weights, in [0, 1] (default 0.5)")
     wts.add_argument("--objective", default=None,
-                     help="combined: entropy (default), critic or pca")
+                     help="combined: entropy (default), critic, pca or optimised")
     wts.add_argument("--subjective", default=None,
                      help="combined: expert (default), equal or ahp")
     wts.add_argument("--combine", default=None,
@@ -68,7 +69,7 @@ def add(sub: argparse._SubParsersAction) -> None:
                      help="objective methods: treat the data first: none, winsorise (5%%/95%% "
                           "quantiles), auto (winsorise while |skew| > 2 and kurtosis > 3.5, at "
                           "most 5 points, else log) or log")
-    wts.add_argument("--target", default=None, metavar="CODE=N,... | N,...",
+    wts.add_argument("--target", default=None, metavar="CODE=N,...",
                      help="optimised: the importance each indicator should have, relative "
                           "numbers >= 0 by code (OUT.QTY.1=3,OUT.QTY.2=1; at --level leaves "
                           "every leaf of a group or none) or one per indicator in the file's "
