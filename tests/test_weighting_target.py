@@ -230,3 +230,21 @@ def test_target_is_refused_where_the_tier_is_not_optimised():
     spec = parse_weighting({"leaves": {"method": "combined", "objective": "optimised",
                                        "target": [1, 2]}})
     assert spec.leaves.target.values == (1.0, 2.0)
+
+
+def test_combined_with_no_subjective_share_is_the_optimised_target(forty):
+    system = load_indicator_system(TINY)
+    portfolio = load_portfolio(forty, system)
+    target = {"A.1.1": 1, "A.1.2": 1, "A.2": 3}
+    alone = apply_weighting(system, {"leaves": {"method": "optimised", "target": target}},
+                            portfolio)
+    blended = apply_weighting(system, {"leaves": {"method": "combined", "objective": "optimised",
+                                                  "alpha": 0, "target": target}}, portfolio)
+    assert blended.points == pytest.approx(alone.points, abs=1e-9)
+    half = apply_weighting(system, {"leaves": {"method": "combined", "objective": "optimised",
+                                               "alpha": 0.5, "target": target}}, portfolio)
+    cols = [system.codes.index(c) for c in target]
+    file_shares = system.points[cols] / system.points[cols].sum()
+    opt_shares = alone.points[cols] / alone.points[cols].sum()
+    got = half.points[cols] / half.points[cols].sum()
+    assert got == pytest.approx(0.5 * file_shares + 0.5 * opt_shares, abs=1e-9)
