@@ -176,6 +176,18 @@ def test_national_target_from_the_file_is_the_kernels_and_set_agrees(national_ta
     assert again.system.points == pytest.approx(with_target.system.points, abs=1e-9)
 
 
+def test_a_group_the_target_leaves_out_keeps_equal_importance(national_target):
+    _, bundled = national_target
+    system = bundled.system
+    out_only = bundled.set({"weighting.leaves.method": {"method": "optimised",
+                                                        "target": OUT_TARGET}})
+    equal = bundled.set({"weighting.leaves.method": "optimised"})
+    ben = [system.codes.index(c) for c in BEN_TARGET]
+    out = [system.codes.index(c) for c in OUT_TARGET]
+    assert out_only.system.points[ben] == pytest.approx(equal.system.points[ben], abs=1e-9)
+    assert not np.allclose(out_only.system.points[out], equal.system.points[out], atol=0.5)
+
+
 # --- bad targets ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("args", "expect"), [
