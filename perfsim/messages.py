@@ -750,6 +750,22 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
      r"out\)", "在所有指标上都有数值的项目少于 3 个（其余缺失，不计入）"),
     # speed
     (r"not the JSON of perfsim bench --json", "不是 perfsim bench --json 输出的 JSON"),
+    # optw
+    (r"must be numbers in the file's order \(a list\) or a mapping of codes to numbers",
+     "必须是按文件顺序排列的数字列表，或编码到数字的映射"),
+    (r"must list one number per leaf, in the file's order",
+     "须按文件顺序为每个末级指标给出一个数"),
+    (r"must list one number per level-1 code, in the file's order",
+     "须按文件顺序为每个一级指标给出一个数"),
+    (r"missing from the target, which must give every leaf of group (?P<g>\S+) or none of them",
+     "目标中缺少此项：组 {g} 的末级指标须全部给出或全部不给"),
+    (r"missing from the target, which must give every level-1 group",
+     "目标中缺少此项：须给出每个一级指标"),
+    (r"all targets of group (?P<g>\S+) are 0",
+     "组 {g} 的目标全为 0：请至少给一个末级指标大于 0 的目标"),
+    (r"all targets are 0", "目标全为 0：请至少给一个一级指标大于 0 的目标"),
+    (r"write CODE=NUMBER pairs or numbers in the file's order, not a mix",
+     "请写 编码=数字 的对，或按文件顺序排列的数字，不要混用"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

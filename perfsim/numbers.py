@@ -64,11 +64,12 @@ UNIT_KINDS: dict[str, str] = {
 }
 #: Columns of a long table (one row per metric, named in its ``metric`` column) that hold the
 #: row's metric's values, in that metric's unit: the mean and interval of a Monte Carlo, the
-#: one-year value, a target and what was achieved, Morris's elementary effects. Every other
-#: column has a unit of its own (a grid value, a rank, a count), never the row's.
+#: one-year value, a target, what was achieved and the gap between them, Morris's elementary
+#: effects. Every other column has a unit of its own (a grid value, a rank, a count), never the
+#: row's.
 METRIC_VALUE_COLUMNS = frozenset({
     "one_year", "mean", "median", "p05", "p95", "5%", "95%", "sd", "std", "min",
-    "max", "target", "achieved", "mu", "mu_star", "mu_star_conf", "sigma", "no_noise",
+    "max", "target", "achieved", "gap", "mu", "mu_star", "mu_star_conf", "sigma", "no_noise",
     "monte_carlo",
 })
 

@@ -22,6 +22,7 @@ import openpyxl
 import pandas as pd
 import papermill
 import pytest
+import report_checks as rc
 
 from perfsim import __version__, notebooks
 from perfsim.cli import main
@@ -355,14 +356,23 @@ def answer_numbers(executed: Path) -> tuple[set[str], set[str]]:
     return found
 
 
-def test_hand_out_shows_no_answer_anywhere(suite, tmp_path):
+@pytest.fixture(scope="module")
+def hand_out(tmp_path_factory):
+    """The trainer's hand-out of notebook 07 (show_answers false), run once: its reports
+    folder."""
+    folder = tmp_path_factory.mktemp("hand-out")
+    assert main(["notebooks", "run", "07", "-p", "replications", "32", "-p", "show_answers",
+                 "false", "--out", str(folder), "--run-id", "hand-out"]) == 0
+    return folder
+
+
+def test_hand_out_shows_no_answer_anywhere(suite, hand_out):
     """The trainer's hand-out (show_answers false): the answers' prose, tables, figures and
     files are absent from the HTML, from the executed notebook beside it and from its folder;
     the key (the suite's default run) has them."""
     reports, runs = suite
     key = reports / "t-07"
-    assert main(["notebooks", "run", "07", "-p", "replications", "32", "-p", "show_answers",
-                 "false", "--out", str(tmp_path), "--run-id", "hand-out"]) == 0
+    tmp_path = hand_out
     out = tmp_path / "hand-out"
     source = nbformat.read(nbp.find_notebook("07"), as_version=4)
     answers = [c for c in source.cells if "answer" in c.metadata.get("tags", [])]
@@ -716,3 +726,75 @@ def test_the_training_notebook_carries_the_what_if_panel_and_its_report_a_note(s
     html = (reports / "t-07" / "07_training_walkthrough.html").read_text(encoding="utf-8")
     assert nbr.INTERACTIVE_NOTE.split("：")[0].lstrip("*") in html
     assert "widget-view" not in html and "VBox(" not in html
+
+
+# --- every rendered table in its declared units ---------------------------------------------
+
+def test_every_report_table_shows_each_column_in_its_declared_unit(suite):
+    """Issue 28: no report cell shows a value in another column's unit. Every table each
+    default report shows is read back from the executed notebook's outputs (which the HTML
+    embeds as they are) and each cell checked against the unit its heading declares: money with
+    thousands separators and two decimals in the table's one unit, shares with a % sign, counts
+    and ranks as integers, a long table's values in their row's metric's unit; no repr, no
+    papermill parameters cell anywhere on the page."""
+    reports, runs = suite
+    problems: list[str] = []
+    for stem in EXPECTED:
+        d = reports / runs[stem].run_id
+        checked, found = rc.notebook_problems(d / f"{stem}.ipynb")
+        assert checked >= 2, (stem, checked)  # every report shows tables
+        problems += found
+        html = (d / f"{stem}.html").read_text(encoding="utf-8")
+        problems += rc.page_problems(html, f"{stem}.html")
+        # the page shows no table the check did not read
+        outputs = {rc.table_key(t) for s in rc.shown_tables(d / f"{stem}.ipynb")
+                   for t in rc.read_tables(s.html)}
+        on_page = [t for t in rc.read_tables(html) if "dataframe" in t.css]
+        assert on_page, stem
+        assert all(rc.table_key(t) in outputs for t in on_page), stem
+    assert problems == []
+
+
+def test_hand_out_shows_no_table_figure_or_trainer_note_of_the_key(suite, hand_out):
+    """The hand-out's page holds none of the tables and figures the key's answer cells show
+    (the same run otherwise: the same numbers, the same images) and none of the trainer's
+    notes; the key's page does hold them, so the check can see them."""
+    reports, _ = suite
+    key_dir = reports / "t-07"
+    key_nb = nbformat.read(key_dir / "07_training_walkthrough.ipynb", as_version=4)
+    tables: set = set()
+    images: set[str] = set()
+    for cell in key_nb.cells:
+        if "answer" not in cell.metadata.get("tags", []):
+            continue
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            if "image/png" in data:
+                images.add("".join(data["image/png"].split()))
+            html = data.get("text/html", "")
+            tables |= {rc.table_key(t) for t in rc.read_tables("".join(html))}
+    assert len(tables) >= 3 and images
+    source = nbformat.read(nbp.find_notebook("07"), as_version=4)
+    notes = [piece.strip() for c in source.cells if "trainer" in c.metadata.get("tags", [])
+             for piece in re.split(r"[`*_#>\[\]()|\n]", c.source) if len(piece.strip()) > 15]
+    assert notes
+
+    def seen(page: str) -> tuple[set, set[str], str]:
+        return ({rc.table_key(t) for t in rc.read_tables(page)},
+                set(re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)),
+                " ".join(rc.page_text(page).split()))
+
+    key_tables, key_images, key_text = seen(
+        (key_dir / "07_training_walkthrough.html").read_text(encoding="utf-8"))
+    assert tables <= key_tables and images <= key_images
+    assert any(note in key_text for note in notes)
+    page = (hand_out / "hand-out" / "07_training_walkthrough.html").read_text(encoding="utf-8")
+    out_tables, out_images, out_text = seen(page)
+    assert out_tables and not out_tables & tables
+    assert out_images and not out_images & images
+    assert not [note for note in notes if note in out_text]
+    # what the hand-out does show is in its units too
+    checked, problems = rc.notebook_problems(
+        hand_out / "hand-out" / "07_training_walkthrough.ipynb")
+    assert checked and problems == []
+    assert rc.page_problems(page) == []

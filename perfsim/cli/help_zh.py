@@ -136,7 +136,8 @@ COMMAND_OPTIONS: dict[tuple[str, str], str] = {
     ("template", "--seed"): "selfeval：随机种子（默认 0）",
     ("template", "--errors"): "selfeval：植入错误的表格比例",
     ("template", "--variants"): "selfeval：轮流使用的版式",
-    ("weights", "--method"): "赋权方法：expert、equal、ahp、entropy、critic、pca 或 combined",
+    ("weights", "--method"): "赋权方法：expert、equal、ahp、entropy、critic、pca、optimised 或 "
+                             "combined",
     ("weights", "--level"): "赋权的层级（默认：一级指标）",
     ("weights", "--system"): "指标体系（默认：全国项目支出自评模板）",
     ("weights", "--scenario"): "从情景取指标体系和项目表",
@@ -149,6 +150,8 @@ COMMAND_OPTIONS: dict[tuple[str, str], str] = {
     ("weights", "--subjective"): "combined：主观方法",
     ("weights", "--combine"): "combined：相加（默认）或相乘",
     ("weights", "--treatment"): "客观方法：先处理数据（缩尾、取对数等）",
+    ("weights", "--target"): "optimised：各指标应有的重要性，按编码给出的相对数（≥ 0）或按文件顺序"
+                             "每个指标一个数（默认：同等重要）",
     ("weights", "--format"): "输出格式：table（默认）或 csv",
     ("diagnose", "files"): "指标体系和项目表，或一个情景，或导入结果目录",
     ("diagnose", "--data"): "数据：得分率（默认）或原始测量值",

@@ -34,9 +34,10 @@ def add(sub: argparse._SubParsersAction) -> None:
                     "groups, the leaves keeping the file's proportions within each group; "
                     "--level leaves splits each group's points among its leaves, the groups "
                     "keeping the file's points. Objective methods (entropy, critic, pca, "
-                    "combined) need project measurements from --portfolio or --scenario.")
+                    "optimised, combined) need project measurements from --portfolio or "
+                    "--scenario.")
     wts.add_argument("--method", required=True,
-                     help="expert, equal, ahp, entropy, critic, pca or combined")
+                     help="expert, equal, ahp, entropy, critic, pca, optimised or combined")
     wts.add_argument("--level", choices=["groups", "leaves"], default="groups",
                      help="the tier the method weights (default: groups)")
     src = wts.add_mutually_exclusive_group()
@@ -59,7 +60,7 @@ def add(sub: argparse._SubParsersAction) -> None:
     wts.add_argument("--alpha", type=float, default=None,
                      help="combined: share of the subjective weights, in [0, 1] (default 0.5)")
     wts.add_argument("--objective", default=None,
-                     help="combined: entropy (default), critic or pca")
+                     help="combined: entropy (default), critic, pca or optimised")
     wts.add_argument("--subjective", default=None,
                      help="combined: expert (default), equal or ahp")
     wts.add_argument("--combine", default=None,
@@ -68,6 +69,11 @@ def add(sub: argparse._SubParsersAction) -> None:
                      help="objective methods: treat the data first: none, winsorise (5%%/95%% "
                           "quantiles), auto (winsorise while |skew| > 2 and kurtosis > 3.5, at "
                           "most 5 points, else log) or log")
+    wts.add_argument("--target", default=None, metavar="CODE=N,...",
+                     help="optimised: the importance each indicator should have, relative "
+                          "numbers >= 0 by code (OUT.QTY.1=3,OUT.QTY.2=1; at --level leaves "
+                          "every leaf of a group or none) or one per indicator in the file's "
+                          "order (default: equal importance)")
     wts.add_argument("--format", choices=["table", "csv"], default="table",
                      help="table (default) or csv: code,weight with weights in points")
     wts.set_defaults(func=_cmd_weights)
@@ -101,6 +107,8 @@ def _cmd_weights(args: argparse.Namespace) -> int:
                 "panel"):
         if getattr(args, key) is not None:
             tier[key] = getattr(args, key)
+    if args.target is not None:
+        tier["target"] = _target_option(args.target)
     spec = parse_weighting({args.level: tier}, base=Path.cwd())
     if spec.uses_data and portfolio is None:
         raise InputError(field="--method", value=args.method,
@@ -140,6 +148,28 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     for line in ahp_consistency(spec, system, args.level):
         print(line)
     return 0
+
+
+def _target_option(text: str) -> list[object] | dict[str, object]:
+    """``--target``: ``CODE=N,CODE=N`` as a mapping or ``N,N,...`` as a list, as a ``target:``
+    of a ``weighting:`` block writes them (its parser checks the numbers, with the codes)."""
+    items = [item.strip() for item in text.split(",")]
+    pairs = ["=" in item for item in items]
+
+    def number(value: str) -> object:
+        try:
+            return float(value)
+        except ValueError:
+            return value   # refused by the weighting block's parser, naming the value
+
+    if all(pairs):
+        return {code.strip(): number(value)
+                for code, _, value in (item.partition("=") for item in items)}
+    if any(pairs):
+        raise InputError(field="--target", value=text,
+                         problem="write CODE=NUMBER pairs or numbers in the file's order, "
+                                 "not a mix")
+    return [number(item) for item in items]
 
 
 def _print_cells(counts) -> None:

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 #: :func:`perfsim.model.weights.apply_weighting`).
 TIERS: tuple[str, ...] = ("groups", "leaves")
 _TIER_KEYS = ("method", "matrix", "matrix_file", "codes", "alpha", "objective", "subjective",
-              "combine", "cr_limit", "variance_kept", "treatment", "ri_table", "panel")
+              "combine", "cr_limit", "variance_kept", "treatment", "ri_table", "panel",
+              "target")
 _COMBINES = ("additive", "multiplicative")
 # --------------------------------------------------------------------------------------------
 # The specification
@@ -70,6 +71,19 @@ class TreatmentSpec:
 
 
 @dataclass(frozen=True)
+class TargetSpec:
+    """The importance target of the ``optimised`` method (:mod:`perfsim.kernel.weighting.
+    optimised`), as written: ``values`` a list in the file's order (leaf tier: every non-bonus
+    leaf; groups tier: every level-1 group), or ``by_code`` (code, value) pairs (leaf codes at
+    the leaf tier, level-1 codes at the groups tier). Values are relative: each group's (leaf
+    tier) or the whole list's (groups tier) are normalised to shares. Matched to a system by
+    :func:`resolve_target`."""
+
+    values: tuple[float, ...] | None = None
+    by_code: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class TierSpec:
     """How one tier is weighted: a method of :data:`perfsim.weighting.METHODS` and its
     parameters (see :func:`perfsim.weighting.compute_weights`)."""
@@ -85,6 +99,13 @@ class TierSpec:
     treatment: TreatmentSpec | None = None
     ri_table: str = "saaty1980"
     panel: str = "judgements"
+    target: TargetSpec | None = None
+
+    @property
+    def uses_optimised(self) -> bool:
+        """Whether the tier runs the optimised method (alone, or as combined's objective)."""
+        return self.method == "optimised" or (self.method == "combined"
+                                              and self.objective == "optimised")
 
     @property
     def uses_ahp(self) -> bool:
@@ -105,6 +126,8 @@ class TierSpec:
         else:
             how = f"α={self.alpha:g}" if self.combine == "additive" else "multiplicative"
             text = f"{self.subjective}+{self.objective} ({how})"
+        if self.target is not None:
+            text += " (target importance)"
         if self.treatment is not None:
             text += f" on treated data ({self.treatment.describe()})"
         return text
@@ -136,6 +159,7 @@ class WeightingSpec:
         ``self``. Raises :class:`InputError` naming the file, the code and the problem."""
         resolve_ahp(self, system)
         resolve_treatment(self, system)
+        resolve_target(self, system)
         return self
 
 
@@ -219,6 +243,8 @@ def _parse_tier(block: Any, tier: str, base: Path, src: str | None) -> TierSpec:
             params[key] = block[key]
     if block.get("treatment") is not None:
         params["treatment"] = _parse_treatment(block["treatment"], f"{where}, treatment", src)
+    if "target" in block:
+        params["target"] = _parse_target(block["target"], where, src)
     spec = TierSpec(**params)
     _check_applicable(block, spec, where, src)
     if spec.uses_ahp:
@@ -242,11 +268,35 @@ def _check_applicable(block: Mapping[str, Any], spec: TierSpec, where: str,
         "panel": ("AHP (method: ahp, or combined with subjective: ahp)", spec.uses_ahp),
         "variance_kept": ("PCA (method: pca, or combined with objective: pca)", spec.uses_pca),
         "treatment": ("objective methods (entropy, critic, pca, combined)", spec.uses_data),
+        "target": ("optimised weights (method: optimised, or combined with objective: "
+                   "optimised)", spec.uses_optimised),
     }
     for key, (what, ok) in needs.items():
         if key in block and not ok:
             raise InputError(src, where, key, short(block[key]),
                              f"only applies to {what}, not to method {spec.method}")
+
+
+def _target_value(value: Any, src: str | None, where: str, name: str) -> float:
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or value < 0):
+        raise InputError(src, where, name, short(value), "must be a number >= 0")
+    return float(value)
+
+
+def _parse_target(block: Any, where: str, src: str | None) -> TargetSpec:
+    """``target: [0.5, 0.3, 0.2]`` (the file's order) or ``{CODE: 0.5, ...}``: numbers >= 0,
+    relative (normalised where the method uses them). Codes and counts are checked against a
+    system by :func:`resolve_target`."""
+    if isinstance(block, list) and block:
+        return TargetSpec(values=tuple(_target_value(v, src, where, f"target[{k + 1}]")
+                                       for k, v in enumerate(block)))
+    if isinstance(block, Mapping) and block:
+        return TargetSpec(by_code=tuple(
+            (str(c), _target_value(v, src, where, f"target.{c}")) for c, v in block.items()))
+    raise InputError(src, where, "target", short(block),
+                     "must be numbers in the file's order (a list) or a mapping of codes to "
+                     "numbers (e.g. {OUT.QTY.1: 0.3, OUT.QTY.2: 0.2})")
 
 
 def _treatment_options(value: Any, where: str, src: str | None) -> tuple[tuple[str, Any], ...]:
@@ -444,6 +494,72 @@ def resolve_treatment(spec: WeightingSpec, system: IndicatorSystem) -> None:
             if code not in codes:
                 raise InputError(spec.source, f"weighting {tier}, treatment, indicators", "code",
                                  code, f"not a {what} of {system.code}")
+
+
+def _target_in_order(t: TargetSpec, codes: Sequence[str], leaves: bool,
+                     system: IndicatorSystem, src: str | None, where: str) -> np.ndarray:
+    """The target's numbers in ``codes`` order (the leaves', or the level-1 codes'); NaN for
+    a code a mapping leaves out."""
+    what = "leaf" if leaves else "level-1 code"
+    if t.values is not None:
+        if len(t.values) != len(codes):
+            raise InputError(src, where, "target", f"{len(t.values)} numbers",
+                             f"must list one number per {what}, in the file's order "
+                             f"({len(codes)}: {', '.join(codes)})")
+        return np.asarray(t.values, dtype=float)
+    out = np.full(len(codes), np.nan)
+    for code, value in t.by_code:
+        if code not in codes:
+            raise InputError(src, where, "target", code, f"not a {what} of {system.code}")
+        out[list(codes).index(code)] = value
+    return out
+
+
+def resolve_target(spec: WeightingSpec, system: IndicatorSystem
+                   ) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """The ``target:`` of the optimised method matched to ``system``: the groups tier's
+    target in ``system.level1_codes`` order (``None``: equal importance), and the leaf tier's
+    by level-1 group in the group's leaf order (a group absent: equal importance). A mapping
+    names every level-1 group (groups tier), or every leaf of a group or none of them (leaf
+    tier); a list gives every level-1 group, or every non-bonus leaf, in the file's order.
+    A tier's or group's numbers may not all be 0 (a single-leaf group, which the leaf tier
+    never weighs, excepted). The numbers are relative: the method normalises them to shares.
+    Errors name the file, the tier, the code and the value."""
+    src = spec.source
+    group_target = None
+    t = spec.groups.target
+    if t is not None and spec.groups.uses_optimised:
+        where = "weighting groups"
+        groups = system.level1_codes
+        group_target = _target_in_order(t, groups, False, system, src, where)
+        if np.isnan(group_target).any():
+            raise InputError(src, where, "target", groups[int(np.flatnonzero(
+                np.isnan(group_target))[0])], "missing from the target, which must give every "
+                "level-1 group")
+        if not group_target.sum() > 0:
+            raise InputError(src, where, "target", short(group_target.tolist()),
+                             "all targets are 0: give at least one level-1 group a target "
+                             "above 0")
+    by_group: dict[str, np.ndarray] = {}
+    t = spec.leaves.target
+    if t is not None and spec.leaves.uses_optimised:
+        where = "weighting leaves"
+        leaf_target = _target_in_order(t, system.codes, True, system, src, where)
+        for group, cols in level1_members(system).items():
+            given = leaf_target[cols]
+            if cols.size < 2 or np.isnan(given).all():
+                continue
+            if np.isnan(given).any():
+                raise InputError(src, where, "target",
+                                 system.codes[int(cols[np.isnan(given)][0])],
+                                 f"missing from the target, which must give every leaf of group "
+                                 f"{group} or none of them")
+            if not given.sum() > 0:
+                raise InputError(src, where, f"target (group {group})",
+                                 short(given.tolist()), f"all targets of group {group} are 0: "
+                                 "give at least one leaf a target above 0")
+            by_group[group] = given
+    return group_target, by_group
 
 
 def resolve_matrices(spec: WeightingSpec, system: IndicatorSystem

@@ -10,7 +10,7 @@ A **scheme** says how an indicator system's total (usually 100 points) is split,
     are not kept separately: a leaf-tier method sees every leaf of the level-1 group at once).
 
 Each tier names a method of :mod:`perfsim.kernel.weighting` (``expert``, ``equal``, ``ahp``,
-``entropy``, ``critic``, ``pca``, ``combined``) and its parameters. A missing tier is
+``entropy``, ``critic``, ``pca``, ``optimised``, ``combined``) and its parameters. A missing tier is
 ``expert``: the points written in the indicator file (for leaves: the file's proportions within
 the group). The result is always points again — :func:`apply_weighting` returns
 ``system.with_points(points)`` with the points adding up to ``system.total``::
@@ -30,6 +30,18 @@ wins; paths are relative to the file that holds the block)::
         objective: entropy                # entropy | critic | pca
         alpha: 0.6                        # share of the subjective weights, in [0, 1]
         combine: additive                 # additive | multiplicative
+
+An ``optimised`` tier (or ``combined`` with ``objective: optimised``) chooses the weights that
+give each indicator a target importance (its correlation with the index;
+:mod:`perfsim.kernel.weighting.optimised`), by default equal; ``target:`` sets another, by code
+or as a list in the file's order, numbers >= 0 that are relative (normalised to shares within
+each level-1 group at the leaf tier, over the groups at the groups tier;
+:func:`perfsim.model.weighting_spec.resolve_target`)::
+
+    weighting:
+      leaves:
+        method: optimised
+        target: {OUT.QTY.1: 3, OUT.QTY.2: 1, OUT.QUAL.1: 1, ...}   # every leaf of a group, or none
 
 Objective tiers may treat their data first (``treatment:``, see
 :mod:`perfsim.kernel.treatment` and :func:`treatment_frame` for the record); AHP tiers may hold
@@ -96,6 +108,7 @@ from perfsim.model.weighting_spec import (
     level1_members,
     parse_weighting,
     resolve_ahp,
+    resolve_target,
     resolve_treatment,
     short,
     within,
@@ -272,7 +285,8 @@ def cell_counts(system: IndicatorSystem, portfolio: Portfolio, *,
 
 def _tier_weights(tier: TierSpec, *, points: np.ndarray, X: Any, directions: Sequence[str],
                   ahp: np.ndarray | None, codes: Sequence[str],
-                  rows: np.ndarray | None = None) -> np.ndarray:
+                  rows: np.ndarray | None = None,
+                  target: np.ndarray | None = None) -> np.ndarray:
     method, subjective = tier.method, tier.subjective
     if tier.uses_ahp:
         # AHP weights come ready from the (panel of) matrices, as the "expert" points of the
@@ -292,7 +306,7 @@ def _tier_weights(tier: TierSpec, *, points: np.ndarray, X: Any, directions: Seq
         directions=directions if tier.uses_data else None,
         alpha=tier.alpha, objective=tier.objective, subjective=subjective,
         combine=tier.combine, cr_limit=tier.cr_limit, variance_kept=tier.variance_kept,
-        codes=list(codes), rows=rows)
+        codes=list(codes), target=target, rows=rows)
     w = np.asarray(w, dtype=float)
     if w.shape != (len(codes),) or not np.all(np.isfinite(w)) or np.any(w < 0):
         raise InputError(where="weighting", value=short(w.tolist()),  # never reached in practice
@@ -319,6 +333,7 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
     try:
         group_ahp, leaf_ahp = resolve_ahp(spec, system)
         resolve_treatment(spec, system)
+        group_target, leaf_target = resolve_target(spec, system)
         data = _data
         if data is None and spec.uses_data:
             data = project_data(system, portfolio, spec.source)
@@ -337,7 +352,7 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
                     X=lambda cols=cols: data.X[:, cols],
                     directions=[data.directions[k] for k in cols] if data else (),
                     ahp=leaf_ahp.get(group), codes=[codes[k] for k in cols],
-                    rows=data.rows if data else None)
+                    rows=data.rows if data else None, target=leaf_target.get(group))
             except InputError as err:
                 raise within(err, f"weighting leaves, group {group}") from None
 
@@ -356,7 +371,8 @@ def apply_weighting(system: IndicatorSystem, spec: WeightingSpec | Mapping[str, 
                 group_share = _tier_weights(
                     spec.groups, points=group_points, X=group_X,
                     directions=["higher"] * n_groups, ahp=group_ahp,
-                    codes=system.level1_codes, rows=data.rows if data else None)
+                    codes=system.level1_codes, rows=data.rows if data else None,
+                    target=group_target)
             except InputError as err:
                 raise within(err, "weighting groups") from None
     except InputError as err:

@@ -26,6 +26,15 @@ from perfsim.model.constraints import constraint
 INPUTS_LOG = ".inputs.jsonl"  # files a run's notebook named with input_path, for its manifest
 
 
+class SavedPath(type(Path())):  # type: ignore[misc]
+    """The path of a file a run saved (:func:`save_table`, :func:`save_figure`,
+    :func:`output_path`): a :class:`pathlib.Path` that shows nothing when a notebook cell ends
+    with the call, so no report shows ``PosixPath('figures/x.png')``."""
+
+    def _ipython_display_(self) -> None:
+        return None
+
+
 def input_path(path: str | os.PathLike[str], output_dir: str | os.PathLike[str] = "") -> Path:
     """The absolute path of an input file named relative to the project root (or absolute).
 
@@ -48,7 +57,7 @@ def output_path(name: str, output_dir: str | os.PathLike[str] = "") -> Path | No
     check_name(name, "file name")
     if not output_dir:
         return None
-    return Path(output_dir) / name
+    return SavedPath(output_dir, name)
 
 
 def save_table(table: Any, name: str, output_dir: str | os.PathLike[str] = "", *,
@@ -76,7 +85,7 @@ def save_table(table: Any, name: str, output_dir: str | os.PathLike[str] = "", *
         write_csv(table, path)
     else:
         table.to_parquet(path, index=False)
-    return path
+    return SavedPath(path)
 
 
 def show(table: Any, *, money: Any = None, shares: Any = None, counts: Any = None,
@@ -155,7 +164,7 @@ def save_figure(fig: Any, name: str, output_dir: str | os.PathLike[str] = "", *,
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
-    return path
+    return SavedPath(path)
 
 
 def answer(show: bool, *items: Any, text: str | None = None) -> Any:

@@ -455,8 +455,10 @@ def plot_sensitivity(res: SensitivityResult, metric: str, ax: Any = None,
 def check_designs(table: Any, *, source: str, figsize: tuple[float, float] = (8, 5)) -> Any:
     """The check designs of :func:`perfsim.run.checks.optimise_checks`: inflation payoff
     (yuan per point) against wrong cuts (万元), one colour per selection, marker size
-    by cost; the Pareto-optimal designs ringed, the view framed on them."""
+    by cost; the Pareto-optimal designs ringed, the view framed on them. A design under
+    which no unit inflates (payoff per inflated point undefined) is drawn at payoff 0."""
     fig, ax = _new(figsize)
+    table = table.assign(inflation_payoff=table["inflation_payoff"].fillna(0.0))
     sel = "simulation.spot_check.selection"
     cost = "evaluation_cost_recheck"
     for k, (name, sub) in enumerate(table.groupby(sel, sort=False)):

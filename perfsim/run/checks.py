@@ -45,7 +45,7 @@ from perfsim.errors import InputError
 from perfsim.kernel.evaluation import SELECTIONS
 from perfsim.model.params import apply_changes
 from perfsim.model.scenario import Scenario
-from perfsim.run.variants import settings_grid
+from perfsim.run.variants import policy_table, settings_grid
 
 SHARE = "simulation.spot_check.share"
 SELECTION = "simulation.spot_check.selection"
@@ -177,8 +177,10 @@ def optimise_checks(scenario: Scenario, budget: float, *,
                                   "evaluation_cost_recheck"),
                          replications=replications, years=years)
     keys = [SHARE, SELECTION, PENALTY]
+    # dropna=False: a metric that is NaN in every design (no unit inflates, so no payoff per
+    # inflated point) keeps its column
     wide = long.pivot_table(index=keys, columns="metric", values="mean", sort=False,
-                            aggfunc="mean").reset_index()
+                            aggfunc="mean", dropna=False).reset_index()
     wide.columns.name = None
     # without checks the selection and the penalty change nothing: one design, not many
     none = wide[SHARE].to_numpy(dtype=float) == 0
@@ -195,6 +197,36 @@ def optimise_checks(scenario: Scenario, budget: float, *,
                 "pareto_rtol": RTOL, "pareto_atol": ATOL,
                 "response": "best" if s.self_strategy == "best_response" else "fixed"}
     return CheckDesigns(wide, settings)
+
+
+#: the columns of :func:`compare_fronts`: each front design and what it leaves
+FRONT_COLUMNS = (SHARE, SELECTION, PENALTY, "evaluation_cost_recheck", "inflation_points",
+                 "inflating_share", "inflation_payoff", "wrong_cuts")
+
+
+def responding_designs(scenario: Scenario, budget_staff_days: float,
+                       **options: Any) -> CheckDesigns | None:
+    """:func:`optimise_checks` with units that respond (``response="best"``), or None when
+    ``scenario``'s grading has no cutoffs: a unit that responds reaches for a line, and a
+    grading by ranks or quotas has none it can see."""
+    if scenario.grading.cutoffs is None:
+        return None
+    return optimise_checks(scenario, budget_staff_days, response="best", **options)
+
+
+def compare_fronts(fixed: CheckDesigns, responding: CheckDesigns | None) -> pd.DataFrame:
+    """The fixed-inflation front and the responding front, stacked (a leading ``response``
+    column), in :data:`FRONT_COLUMNS`; without a responding search (:func:`responding_designs`
+    gave None) the fixed front alone, with the reason in a ``note`` column."""
+    fronts = {"fixed 固定虚报": fixed.front}
+    if responding is not None:
+        fronts["responding 单位应对"] = responding.front
+    table = policy_table({k: v[list(FRONT_COLUMNS)] for k, v in fronts.items()},
+                         name="response")
+    if responding is None:
+        table["note"] = ("units respond only to grading cutoffs: this scenario grades by "
+                         "ranks or quotas")
+    return table
 
 
 def respond_as(scenario: Scenario, response: str | None) -> Scenario:
