@@ -17,6 +17,7 @@ from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import DATASETS, generate_portfolio
 from perfsim.model.scenario import load_scenario
 from perfsim.run.study import Scenario
+from perfsim.run.study import load as perfsim_load
 
 NATIONAL = DATASETS / "indicator_systems" / "national_project_self_eval.yaml"
 
@@ -68,3 +69,28 @@ def test_the_composite_factors_example_loads_as_discrete_factors(tmp_path):
                                        "composite.power_mean.p"]
     assert list(specs[0].values) == ["none", "goalposts"]
     assert [float(v) for v in specs[2].values] == [-1.0, 0.5, 1.0]
+
+
+def test_the_target_example_gives_the_points_scenario_set_gives(tmp_path):
+    # docs/tasks/weights.md: a target: block in a file and the same tier mapping set by its
+    # YAML path give the same points; the 3 : 1 target lifts OUT.QTY.1 above equal weights
+    block = yaml.safe_load(_example("target.yaml"))["weighting"]
+    base = yaml.safe_load((DATASETS / "scenarios" / "weighting_comparison.yaml"
+                           ).read_text(encoding="utf-8"))
+    base["indicator_system"] = str(NATIONAL)
+    base["portfolio"] = {"generate": {"n_projects": 300, "n_departments": 12}}
+    (tmp_path / "plain.yaml").write_text(yaml.safe_dump(base, allow_unicode=True),
+                                         encoding="utf-8")
+    (tmp_path / "target.yaml").write_text(
+        yaml.safe_dump({**base, "weighting": block}, allow_unicode=True), encoding="utf-8")
+    from_file = load_scenario(tmp_path / "target.yaml").system
+    plain = perfsim_load(tmp_path / "plain.yaml")
+    by_set = plain.set({"weighting.groups.method": block["groups"],
+                        "weighting.leaves.method": block["leaves"]}).system
+    np.testing.assert_allclose(from_file.points, by_set.points, rtol=1e-9)
+    assert from_file.points.sum() == pytest.approx(100)
+    equal = plain.set({"weighting.groups.method": "optimised",
+                       "weighting.leaves.method": "optimised"}).system
+    k = from_file.codes.index("OUT.QTY.1")
+    share = from_file.points[k] / from_file.points[:8].sum()
+    assert share > equal.points[k] / equal.points[:8].sum()
