@@ -4,8 +4,8 @@ example workbook, moves the 中 ratio from 15% to 20% and reads the savings the 
 which must be the figure ``perfsim run ... --set linkage.ratio=0.2`` prints; a bad upload
 then shows the line ``perfsim validate`` gives for that file. The test takes a screenshot
 of the page into its temporary directory — never over a tracked file; ``scripts/app-screenshot``
-runs this test and copies that picture to the README's ``docs/images/app.png`` — and stops the
-server with Ctrl-C (SIGINT).
+runs this test and copies that picture to ``docs/images/app.png``, which the README and
+docs/start/finance.md show — and stops the server with Ctrl-C (SIGINT).
 
 Without Chromium the fixture runs ``scripts/install-browser`` (apt-get, as root or with
 passwordless sudo); if there is still none the test is skipped with a one-line reason.

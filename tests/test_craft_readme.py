@@ -36,7 +36,8 @@ def test_treatment_example(comparison):
     assert (rec.drop("OUT.COST.1")["method"] == "auto").all()
     treated = weights_frame(apply_weighting(sys_, block, pf)).set_index("code")
     plain = weights_frame(apply_weighting(sys_, {"leaves": "entropy"}, pf)).set_index("code")
-    # README: winsorising OUT.COST.1's top 5% raises its weight from 1.86 to 20.70 points
+    # docs/tasks/weights.md: winsorising OUT.COST.1's top 5% raises its weight from 1.86 to
+    # 20.70 points
     assert plain.loc["OUT.COST.1", "points"] == pytest.approx(1.86, abs=0.005)
     assert treated.loc["OUT.COST.1", "points"] == pytest.approx(20.70, abs=0.005)
 
@@ -46,7 +47,7 @@ def test_diagnostics_section_figures(comparison):
 
     d = perfsim.diagnose(comparison)
     g = d.groups.set_index("group")
-    # README: alphas 0.96 and 0.94, first components 77% and 78%, no flagged pair
+    # docs/tasks/indicators.md: alphas 0.96 and 0.94, first components 77% and 78%, no flagged pair
     assert round(g.loc["OUT", "cronbach_alpha"], 2) == 0.96
     assert round(g.loc["BEN", "cronbach_alpha"], 2) == 0.94
     assert round(100 * g.loc["OUT", "pc1_share"]) == 77
@@ -67,9 +68,8 @@ def test_bounds_example(comparison):
     res = smaa(comparison, draws=500, bounds=block)
     assert res.seed == comparison.seed
     assert res.table["rank1"].sum() == pytest.approx(1.0)
-    # the README's infeasible example: SAT fixed at 0.5 while OUT needs >= 0.3, BEN >= 0.2
-    # and EXEC (a leaf) >= 0.02: 1.02 > 1; relaxing SAT's lower bound (the first bound in
-    # order that does) makes room
+    # infeasible bounds (docs/tasks/weights.md): SAT fixed at 0.5 while OUT needs >= 0.3,
+    # BEN >= 0.2 and EXEC (a leaf) >= 0.02: 1.02 > 1; SAT's lower bound is the one named
     bad = {**block, "leaves": {**block["leaves"], "SAT": [0.5, 0.5]}}
     with pytest.raises(Exception,
                        match="indicator SAT: 字段 field 'lower' = 0.5: 无法与其他上下限同时满足"):

@@ -21,7 +21,7 @@ SYMBOL = {">=": "≥", "<=": "≤", "=": "=", ">": ">", "<": "<"}
 
 
 def shown(r: Reading) -> str:
-    """A reading as the README's rules table writes it."""
+    """A reading as the rules table of docs/tasks/import.md writes it."""
     if r.kind == "number":
         op = f"{SYMBOL[r.op]} " if r.op else ""
         return f"{op}{r.value:.10g} {r.unit}".strip()
@@ -54,7 +54,8 @@ def test_every_parsing_rule_in_the_readme_reads_as_it_says():
         assert shown(read_value(written, levels)) == expected, written
 
 
-#: The README's department-overall table: 基本支出/项目支出 lines and three 年度主要任务 (万元).
+#: The department-overall table of docs/tasks/import.md: 基本支出/项目支出 lines and three
+#: 年度主要任务 (万元).
 DEPARTMENT = Table(
     leaves=list(CLEAN_LEAVES), total=93.75, form="department", department="县林业局",
     funds=(800, 1000, 920), exec_score=9.2,

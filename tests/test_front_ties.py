@@ -185,9 +185,9 @@ def test_large_budgets_at_the_break_even_do_not_inflate_on_rounding_errors(tmp_p
 
 
 def test_the_readme_break_even_on_liupanshui_holds_from_exactly_15_percent():
-    # README, strategic units: a 20-point penalty on any inflation found deters every unit
-    # but the 差 projects from exactly 15% on — a found 中 becomes 差 and loses 85% where the
-    # lie saved 15%: 0.15 / (0.15 + 0.85); just below it every tempted unit still inflates
+    # docs/tasks/audit.md, strategic units: a 20-point penalty on any inflation found deters
+    # every unit but the 差 projects from exactly 15% on — a found 中 becomes 差 and loses 85%
+    # where the lie saved 15%: 0.15 / (0.15 + 0.85); just below it every tempted unit still inflates
     sc = perfsim.load(DATASETS / "scenarios" / "liupanshui_2022.yaml").set(
         {"simulation.spot_check.gap": 0.0, "simulation.spot_check.inflation_penalty": 20.0})
     t = strategy.break_even_by_penalty(sc, [20.0])

@@ -81,7 +81,7 @@ def test_no_unit_climbs_to_90_where_the_rule_cuts_nothing(liupanshui, by_penalty
         # the registry's pile at 80 is the record's count (replication 1)
         assert mc.replications["lifted_good"].iloc[0] == _lifted(mc.sample, 80)
     # within a reach the estimator's window holds (beyond it the hole below 80 bends the
-    # counterfactual: README, bunching limits) the pile at 90 is zero within its interval
+    # counterfactual: docs/tasks/audit.md, bunching) the pile at 90 is zero within its interval
     mc = _run(liupanshui, 0.3, 20.0, **{"simulation.self_evaluation.max_inflation": REACH})
     assert _lifted(mc.sample, 90) == 0 and _lifted(mc.sample, 80) > 0
     row = _pile(mc.sample, 90)

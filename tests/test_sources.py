@@ -3,7 +3,8 @@
 first of its two alternatives), Wenzhou's 申报管理 heading, adjustment row and re-check gap
 rule on the department's score; Liupanshui says what is fitted, and the money rated 中 moves
 with what is not; the pre-evaluation's assumed rejections against the doubtful 217 million;
-Fujian in the README's source table. Each changed behaviour is computed here by hand."""
+Fujian in the source table of docs/tasks/cycle.md. Each changed behaviour is computed here by
+hand."""
 
 from __future__ import annotations
 
@@ -249,7 +250,7 @@ def test_the_assumed_rejections_hold_more_than_the_doubtful_217_million():
     assert f"{rejected.sum() / 1e6:.1f} million" in text and "217 million" in text
 
 
-# --- the README's source table -----------------------------------------------------------------
+# --- the source table (docs/tasks/cycle.md) -------------------------------------------------------
 
 def test_every_source_scenario_has_a_row_in_the_readme_source_table():
     readme = page("tasks/cycle.md")

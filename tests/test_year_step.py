@@ -2,7 +2,7 @@
 
 Every path runs the same year (:func:`perfsim.run.step.step`): the Monte Carlo and the
 sensitivity analysis agree to the yuan with every noise source on when they see the same
-draws. And the semantics the README states, each by hand: coverage wins over the floor and
+draws. And the semantics docs/tasks/cycle.md states, each by hand: coverage wins over the floor and
 the cap; who shares a redistributed pool and by which budget; when the unrectified streak
 resets.
 """

@@ -63,8 +63,11 @@ def metrics_table() -> str:
     per_grade = len(registry(NATIONAL)) - len(FIXED)
     renamed = ", ".join(f"{code(old)} → {code(new)}" for old, new in RENAMED.items())
     return ("\n".join(rows) + "\n\n"
-            f"The {per_grade} metrics `count_<grade>` and `share_<grade>` exist for every grade "
-            "of the scenario's label set (shown here for the national set, 优 良 中 差). "
+            f"The {per_grade} per-grade metrics exist for the scenario's label set (shown here "
+            "for the national set, 优 良 中 差): `count_<grade>` and `share_<grade>` for every "
+            "grade, and `lifted_<grade>` (Monte Carlo only: the pile inflation puts at the "
+            "grade's line; `lifted_good` is the pile at 80 under the national cutoffs) for "
+            "every grade but the last. "
             f"Old names, refused with the new one: {renamed}; `n_<grade>` → `count_<grade>`.\n")
 
 
@@ -105,7 +108,8 @@ def _allowed(c: Any) -> str:
 def parameters_table() -> str:
     """The one table of constraints, then the method choices, as Markdown."""
     from perfsim.model.constraints import CONSTRAINTS
-    from perfsim.model.params import CHOICES, GROUP_AGGREGATION, STRUCTURE_OPS
+    from perfsim.model.indicators import STRUCTURE_OPS
+    from perfsim.model.params import CHOICES, COMPOSITE_PARAMETER, GROUP_AGGREGATION
 
     rows = ["| 路径 path | 取值 accepts | 单位 unit | 可校准/敏感性 varied | 含义 meaning |",
             "|---|---|---|---|---|"]
@@ -125,7 +129,9 @@ def parameters_table() -> str:
             + "\n".join(rows) + "\n\n"
             "### 方法选择 Method choices\n\n"
             f"Discrete choices, set by a variant or drawn as discrete factors; also "
-            f"{code(GROUP_AGGREGATION + '<level-1 code>')} for one group's aggregation.\n\n"
+            f"{code(GROUP_AGGREGATION + '<group code>')} for one group's aggregation (level-1 "
+            f"or deeper) and {code(COMPOSITE_PARAMETER + '<method>.<parameter>')} for a "
+            "composite method's parameter (`composite.power_mean.p`).\n\n"
             + "\n".join(choices) + "\n\n"
             "### 结构操作 Structural operations\n\n"
             f"{ops} (see {{ref}}`structural-variants`).\n")

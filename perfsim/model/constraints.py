@@ -37,7 +37,7 @@ from perfsim.kernel.grading import Grading, LabelSet
 from perfsim.kernel.linkage import LIUPANSHUI_RATIO_RANGE, GradeTable, Linkage
 from perfsim.kernel.scoring import GAP_MODES
 
-#: the choices of the multi-year dynamics, the default first (README, the evaluation cycle)
+#: the choices of the multi-year dynamics, the default first (docs/tasks/cycle.md)
 GATE_CONTINUING = ("entry", "every_year")
 RECOVERY_SCOPES = ("year", "base")
 PACES = ("schedule", "performance")

@@ -12,7 +12,7 @@ year's prepared draws, and runs, in this order:
 
 It returns the next state, the year's :class:`~perfsim.kernel.year.YearOutcome` and its
 metrics. The dynamics across years are choices with the older behaviour one option away
-(README, the evaluation cycle): a request passes the pre-evaluation once
+(docs/tasks/cycle.md): a request passes the pre-evaluation once
 (``simulation.dynamics.pre_evaluation``), the portfolio's condition flags hold
 ``simulation.dynamics.flag_years`` years from a project's entry, a recovery lowers the year's
 funds, not next year's base (``simulation.dynamics.recovery``), and execution pace is on
