@@ -53,3 +53,21 @@ def test_portfolio_keeps_each_projects_sheet_row(tmp_path, write):
 def test_without_blank_rows_rows_count_from_the_header(tmp_path):
     pf = load_portfolio(_csv(tmp_path / "p.csv", [HEADER, *GOOD]))
     assert np.array_equal(pf.sheet_rows, [2, 3])
+
+
+def test_score_files_name_the_sheet_row_below_a_blank_line(tmp_path):
+    from perfsim.analyse.bunching import read_scores
+    path = _csv(tmp_path / "scores.csv", [["project_id", "score"], ["P1", 85], None,
+                                          ["P2", "abc"]])
+    with pytest.raises(InputError) as e:
+        read_scores(path)
+    assert "row 4" in str(e.value) and "'abc'" in str(e.value)
+
+
+def test_observed_files_name_the_sheet_row_below_a_blank_line(tmp_path):
+    from perfsim.model.observed import read_observed
+    path = _csv(tmp_path / "obs.csv", [["project_id", "score"], ["P1", 85], None, None,
+                                       ["P1", 70]])
+    with pytest.raises(InputError) as e:
+        read_observed(["P1"], path, "score")
+    assert "row 5" in str(e.value) and "row 2" in str(e.value)

@@ -450,12 +450,14 @@ def read_scores(path: Any, column: str = "score", department: str | None = None
         if name is not None and name not in data.columns:
             raise InputError(path, field=name, problem="required column missing (columns: "
                              f"{', '.join(map(str, data.columns))})")
+    # each data row's row on the sheet (empty lines counted; header = row 1 without them)
+    sheet = textfiles.csv_rows(path, len(data)) or list(range(2, len(data) + 2))
     text = data[column].str.strip()
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values < 0) | (values > 100)
     if bad.any():
         i = int(np.argmax(bad))
-        raise InputError(path, f"row {i + 2}", column, text.iloc[i],
+        raise InputError(path, f"row {sheet[i]}", column, text.iloc[i],
                          "must be a score from 0 to 100")
     if department is None:
         return values, None
@@ -463,5 +465,5 @@ def read_scores(path: Any, column: str = "score", department: str | None = None
     empty = labels == ""
     if empty.any():
         i = int(np.argmax(empty))
-        raise InputError(path, f"row {i + 2}", department, "", "is empty")
+        raise InputError(path, f"row {sheet[i]}", department, "", "is empty")
     return values, labels

@@ -41,7 +41,8 @@ def read_observed(ids: Sequence[str] | np.ndarray, obs: Any, column: str,
                 raise InputError(path, field=col, problem="required column missing "
                                  f"(need project_id and {column})")
         pid = df["project_id"].str.strip()
-        rows = [f"row {i + 2}" for i in range(len(df))]
+        rows = [f"row {r}" for r in (textfiles.csv_rows(path, len(df))
+                                     or range(2, len(df) + 2))]
         seen: dict[str, int] = {}
         for i, p in enumerate(pid):
             if p in seen:
