@@ -83,6 +83,8 @@ COMMAND_OPTIONS: dict[tuple[str, str], str] = {
     ("sensitivity", "--metrics"): "结果指标，逗号分隔",
     ("sensitivity", "--replications"): "每个样本的共同随机数重复次数（默认 1）",
     ("sensitivity", "--plot"): "每个指标一张条形图（PNG），写入该目录",
+    ("sensitivity", "--workers"): "计算样本的进程数（默认：工作量大时用全部核，否则 1）；"
+                                  "进程数不改变结果",
     ("sensitivity", "--no-noise"): "关闭抽样参数以外的所有随机因素（指标离散、自评、复核与"
                                    "执行噪声、虚报离散）：按文件取值的样本即等于单年测算"
                                    "（perfsim run）",

@@ -58,6 +58,10 @@ def add(sub: argparse._SubParsersAction) -> None:
                            "parameters sampled: a sample at the file's values is then the "
                            "one-year run (perfsim run) exactly. The default for a scenario "
                            "without a `simulation:` block; with one, its noise is on")
+    sens.add_argument("--workers", type=_pos_int, default=None,
+                      help="processes that evaluate the samples (default: every core when "
+                           "the work is large, else 1); the numbers are the same whatever "
+                           "the workers")
     sens.add_argument("--seed", type=_nonneg_int, default=None, help="override the scenario seed")
     sens.add_argument("--plot", type=Path, default=None, metavar="DIR",
                       help="write one bar chart per metric (PNG) into DIR")
@@ -80,7 +84,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     with claim:
         try:
             result = run(scenario, specs, n, metrics=metrics, replications=args.replications,
-                         noise=False if args.no_noise else None)
+                         noise=False if args.no_noise else None, workers=args.workers)
         except InputError as err:
             raise _cli_error(err, metric="--metrics") from None
         if args.plot is not None:

@@ -364,8 +364,8 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
                      scratch: np.ndarray | None = None, risk: np.ndarray | None = None,
                      space: LeafSpace | None = None, shown: np.ndarray | None = None,
                      barred: np.ndarray | None = None,
-                     claim: Callable[[np.ndarray], np.ndarray] | None = None
-                     ) -> ProcessScores:
+                     claim: Callable[[np.ndarray], np.ndarray] | None = None,
+                     honest: bool = True) -> ProcessScores:
     """One year of the evaluation process on rows × slots, from draws made ready by
     :func:`prepare_leaves`.
 
@@ -389,6 +389,10 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
 
     ``claim`` (units that respond, :mod:`perfsim.kernel.strategy`): maps the honest
     self-scores (R, S) to the self-scores the units report, instead of ``inflation``.
+
+    ``honest``: the honest counterfactual (the self-scores and final scores without
+    inflation) is computed; False when nothing reads it (a sensitivity analysis whose metrics
+    do not: :attr:`perfsim.kernel.metrics.Metric.honest`) — the other scores are the same.
     """
     u = measure.span
     unit = bool(np.all(u == 1.0))
@@ -401,7 +405,7 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
     known = draws.true
     true = np.empty((R, S)) if known is None else known
     self_score = np.empty((R, S))
-    honest_self = np.empty((R, S)) if inflated else None
+    honest_self = np.empty((R, S)) if inflated and honest and claim is None else None
     bonus = measure.bonus
 
     def rows(x: Any, r: slice) -> Any:  # a per-row argument's rows, others as they are
@@ -426,10 +430,11 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
         else:
             np.multiply(a, shown[r, :, None], out=a_self)
             a_self += noise
-        if inflated:
+        if honest_self is not None:
             honest_self[r] = m.score(
                 np.clip(a_self, 0.0, top, out=noise) if space is None
                 else space.attain(a_self, r), rows(points, r), rows(bonus, r))
+        if inflated:
             a_self += (inflation[r, :, None] if unit else inflation[r, :, None] * u)
         self_score[r] = m.score(
             np.clip(a_self, 0.0, top, out=a_self) if space is None

@@ -11,7 +11,7 @@ an ``active`` mask.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +33,11 @@ def ranks(x: np.ndarray) -> np.ndarray:
     values on the grid of :data:`GRID` decimals (totals) by one sort of packed whole numbers
     (:func:`_grid_sort`), the same ranks.
     Entries of +inf (projects left out by :func:`spearman`) rank last; ties among them are
-    averaged only when finite values tie too."""
+    averaged only when finite values tie too. Rows all equal to the first (the true scores
+    of many samples on the same common random numbers) are ranked once."""
+    if x.ndim == 2 and x.shape[0] > 1 and np.array_equal(x[1:], np.broadcast_to(
+            x[:1], (x.shape[0] - 1, x.shape[1]))):
+        return np.repeat(ranks(x[:1]), x.shape[0], axis=0)
     n = x.shape[-1]
     packed = _grid_sort(x)
     if packed is None:
@@ -245,6 +249,7 @@ class Metric:
     meaning: str
     fn: Callable[[YearOutcome], np.ndarray]
     monte_carlo: bool = False  # needs the true performance (or the honest counterfactual)
+    honest: bool = False       # reads the honest counterfactual (the year without inflation)
 
 
 def _sum(x: np.ndarray) -> np.ndarray:
@@ -432,11 +437,11 @@ def _fixed() -> tuple[Metric, ...]:
                lambda o: spearman(o.score, _truth(o)[0], o.graded), True),
         Metric("inflation_points", "points", "points added by self-evaluation inflation",
                lambda o: (np.zeros(o.score.shape[0]) if o.inflation_points is None
-                          else o.inflation_points), True),
+                          else o.inflation_points), True, True),
         Metric("inflating_share", "share", "share of the graded projects whose unit "
-               "reported more than its honest self-score", _inflating, True),
+               "reported more than its honest self-score", _inflating, True, True),
         Metric("inflation_payoff", "yuan per point", "extra money per inflated point, against "
-               "the same replication evaluated honestly", _payoff, True),
+               "the same replication evaluated honestly", _payoff, True, True),
         Metric("rectified_share", "share", "share of the projects fed back (told to rectify) "
                "that rectified within the deadline; 1 when none was fed back",
                _rectified_share),
@@ -539,7 +544,7 @@ def registry(labels: LabelSet) -> dict[str, Metric]:
             out[f"lifted_{code}"] = Metric(
                 f"lifted_{code}", "projects", f"projects whose inflated self-score earns "
                 f"{code} ({labels.zh[g]}) and whose honest one a lower grade: the pile "
-                "inflation puts at its line", lambda o, g=g: _lifted(o, g), True)
+                "inflation puts at its line", lambda o, g=g: _lifted(o, g), True, True)
     return out
 
 
@@ -555,6 +560,13 @@ def lookup(labels: LabelSet, name: str, *, monte_carlo: bool = True) -> Metric:
         raise InputError(field="metric", value=name,
                          problem=f"unknown metric (valid: {', '.join(valid)})")
     return known[name]
+
+
+def need_honest(labels: LabelSet, names: Sequence[str]) -> bool:
+    """Whether any of the metrics ``names`` reads the honest counterfactual
+    (:attr:`Metric.honest`): the evaluation process computes it only then when asked to."""
+    known = registry(labels)
+    return any(known[n].honest for n in names)
 
 
 def compute(outcome: YearOutcome, names: list[str] | tuple[str, ...], labels: LabelSet

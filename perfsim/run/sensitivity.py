@@ -57,8 +57,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +99,10 @@ DEFAULT_METRICS = ("savings", "misgrading", "wrong_cuts", "rank_stability", "gin
 #: cells (samples × replications × projects × indicators) per chunk, 8 bytes each in each of a
 #: few arrays: a Liupanshui-scale chunk stays near 100 MiB
 CHUNK_CELLS = 4_000_000
+#: cells in all (samples × replications × projects × indicators) from which ``workers``
+#: ``None`` evaluates the chunks on every core: a pool's start (a fork, the model handed to
+#: each worker once) is then a small share of the work
+POOL_CELLS = 40 * CHUNK_CELLS
 
 
 # --- parameters ------------------------------------------------------------------------------
@@ -477,22 +483,33 @@ def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = Tru
                       bonus_fixed=model.z_bonus)
     year, state = year_rows(inp, design, rows(model.z_infl),
                             np.zeros((N, 0), dtype=np.intp), streams, space=space,
-                            metric_names=model.metrics if metrics else ())
+                            metric_names=model.metrics if metrics else (),
+                            honest=metrics_need_honest(model))
     if leaves:
         draws = prepare_leaves(draws, inp.mean, year.process, inp.measure.span)
     return year, state, draws
 
 
+def metrics_need_honest(model: _Model) -> bool:
+    """Whether the model's metrics read the honest counterfactual: the year evaluated again
+    without inflation costs a second self-evaluation per sample, done only then."""
+    return metrics.need_honest(model.scenario.grading.labels, model.metrics)
+
+
 # --- speed: end of the shared work ---
+
+
+def chunk_cells(scenario: Scenario, replications: int = 1) -> int:
+    """The cells of one sample: replications × projects × indicators — (samples ×
+    replications × projects) arrays are many (grades, linkage, metrics): the indicators are
+    counted as 8 at least."""
+    I = scenario.system.points.size if scenario.system is not None else 1  # noqa: E741
+    return replications * scenario.portfolio.n_projects * max(I, 8)
 
 
 def chunk_size(scenario: Scenario, replications: int = 1) -> int:
     """Samples per chunk so that a chunk holds about :data:`CHUNK_CELLS` cells."""
-    I = scenario.system.points.size if scenario.system is not None else 1  # noqa: E741
-    # (samples × replications × projects) arrays are many (grades, linkage, metrics): count
-    # them as 8 indicators at least
-    cells = replications * scenario.portfolio.n_projects * max(I, 8)
-    return max(1, CHUNK_CELLS // max(cells, 1))
+    return max(1, CHUNK_CELLS // max(chunk_cells(scenario, replications), 1))
 
 
 def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
@@ -500,7 +517,8 @@ def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
                      settings: Settings | None = None, replications: int = 1,
                      chunk: int | None = None,
                      choices: Mapping[str, Sequence[Any]] | None = None,
-                     base: str | Path | None = None, noise: bool | None = None) -> np.ndarray:
+                     base: str | Path | None = None, noise: bool | None = None,
+                     workers: int | None = None) -> np.ndarray:
     """Outcome metrics (n_samples, n_metrics) of parameter samples X (n_samples, k), columns
     in the order of ``names`` (scalar parameter paths). Samples are evaluated in chunks of
     ``chunk`` (default: :func:`chunk_size`), each sample as one row of a vectorised
@@ -518,7 +536,11 @@ def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
     re-check and execution noise, the spread of inflation) on or off; by default on only when
     there are settings to take it from (``settings``, or the scenario's ``simulation:``
     block). Off, a sample at the file's values is the one-year run (``perfsim run``) exactly;
-    a sampled noise parameter still sets its own value."""
+    a sampled noise parameter still sets its own value.
+
+    ``workers``: processes evaluating the chunks (1: this process; None: every core when
+    the work is large, :data:`POOL_CELLS`, and there are at least two chunks). Each chunk's
+    numbers are its own, so the result is the same whatever the workers."""
     X = np.asarray(X, dtype=float)
     names = list(names)
     if X.ndim != 2 or X.shape[1] != len(names):
@@ -532,7 +554,8 @@ def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
             raise InputError(field=k, value=[], problem="give at least one value")
     if choices:
         return _evaluate_choices(scenario, names, X, seed, metrics, settings, replications,
-                                 chunk, choices, base, noisy(scenario, settings, noise))
+                                 chunk, choices, base, noisy(scenario, settings, noise),
+                                 workers)
     model = _prepare(scenario, names, metrics, seed, settings, replications, noise)
     for j, p in enumerate(model.specs):  # the one table's check of every sampled value
         lo, hi = p.valid
@@ -542,14 +565,47 @@ def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
     step = chunk or chunk_size(scenario, replications)
     if isinstance(step, bool) or not isinstance(step, int) or step < 1:
         raise InputError(field="chunk", value=chunk, problem="must be a whole number >= 1")
-    parts = [_evaluate_chunk(model, X[i:i + step]) for i in range(0, X.shape[0], step)]
-    return np.concatenate(parts, axis=0) if parts else np.empty((0, len(model.metrics)))
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
+        raise InputError(field="workers", value=workers, problem="must be a whole number >= 1")
+    chunks = [X[i:i + step] for i in range(0, X.shape[0], step)]
+    if not chunks:
+        return np.empty((0, len(model.metrics)))
+    n = pool_workers(workers, len(chunks), X.shape[0] * chunk_cells(scenario, replications))
+    if n == 1:
+        parts = [_evaluate_chunk(model, c) for c in chunks]
+    else:
+        with ProcessPoolExecutor(max_workers=n, initializer=_hold, initargs=(model,)) as pool:
+            parts = list(pool.map(_evaluate_held, chunks))
+    return np.concatenate(parts, axis=0)
+
+
+def pool_workers(workers: int | None, chunks: int, cells: int) -> int:
+    """The processes that evaluate ``chunks`` chunks of ``cells`` cells in all: ``workers``
+    (never more than the chunks), or with None every core when the work is large
+    (:data:`POOL_CELLS`), else 1."""
+    if workers is None:
+        workers = (os.cpu_count() or 1) if cells >= POOL_CELLS else 1
+    return max(1, min(workers, chunks))
+
+
+#: the model a pool's worker evaluates (set once per worker by :func:`_hold`)
+_HELD: list[_Model] = []
+
+
+def _hold(model: _Model) -> None:
+    _HELD[:] = [model]
+
+
+def _evaluate_held(X: np.ndarray) -> np.ndarray:
+    return _evaluate_chunk(_HELD[0], X)
 
 
 def _evaluate_choices(scenario: Scenario, names: list[str], X: np.ndarray, seed: int | None,
                       metrics: Sequence[str], settings: Settings | None, replications: int,
                       chunk: int | None, choices: Mapping[str, list[Any]],
-                      base: str | Path | None, noise: bool) -> np.ndarray:
+                      base: str | Path | None, noise: bool, workers: int | None = None
+                      ) -> np.ndarray:
     """Samples with discrete factors: grouped by the combination of values they drew, each
     group evaluated on the scenario with those choices made (weights computed once per
     combination); the common random numbers make the split invisible in the numbers."""
@@ -578,7 +634,8 @@ def _evaluate_choices(scenario: Scenario, names: list[str], X: np.ndarray, seed:
         rows = np.flatnonzero(inverse == c)
         out[rows] = evaluate_samples(sc, [names[j] for j in cont], X[np.ix_(rows, cont)], seed,
                                      metrics=metrics, settings=settings,
-                                     replications=replications, chunk=chunk, noise=noise)
+                                     replications=replications, chunk=chunk, noise=noise,
+                                     workers=workers)
     return out
 
 
@@ -700,13 +757,14 @@ def _check_n(n: Any, name: str) -> None:
 
 def _scenario_fn(scenario: Scenario, specs: Sequence[ParamSpec], metrics: Sequence[str],
                  seed: int | None, settings: Settings | None, replications: int, chunk: int | None,
-                 base: str | Path | None = None, noise: bool | None = None
-                 ) -> Callable[[np.ndarray], np.ndarray]:
+                 base: str | Path | None = None, noise: bool | None = None,
+                 workers: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
     names = [s.name for s in specs]
     choices = {s.name: list(s.values) for s in specs if s.values is not None}
     return lambda X: evaluate_samples(scenario, names, X, seed, metrics=metrics,
                                       settings=settings, replications=replications, chunk=chunk,
-                                      choices=choices, base=base, noise=noise)
+                                      choices=choices, base=base, noise=noise,
+                                      workers=workers)
 
 
 def _specs(scenario: Scenario, params: Any) -> list[ParamSpec]:
@@ -721,16 +779,17 @@ def sobol(scenario: Scenario, params: Any, n: int = 256, *,
           metrics: Sequence[str] = DEFAULT_METRICS, seed: int | None = None,
           replications: int = 1, settings: Settings | None = None, chunk: int | None = None,
           second_order: bool = False, conf_level: float = 0.95, num_resamples: int = 200,
-          noise: bool | None = None) -> SensitivityResult:
+          noise: bool | None = None, workers: int | None = None) -> SensitivityResult:
     """Sobol first- and total-order indices (with ``conf_level`` bootstrap intervals) of the
     outcome ``metrics`` to the ``params`` (a params file, or a list of ``{name, bounds}``).
-    ``noise``: the Monte Carlo's noise on or off (default: :func:`noisy`)."""
+    ``noise``: the Monte Carlo's noise on or off (default: :func:`noisy`); ``workers`` the
+    processes that evaluate the samples (:func:`evaluate_samples`)."""
     specs = _specs(scenario, params)
     seed = scenario.seed if seed is None else int(seed)
     base = Path(params).parent if isinstance(params, str | Path) else None
     noise = noisy(scenario, settings, noise)
     fn = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base,
-                      noise)
+                      noise, workers)
     res = run_sobol(fn, problem(specs), n, metrics, seed=seed, second_order=second_order,
                     conf_level=conf_level, num_resamples=num_resamples)
     return _tag(res, scenario, replications, specs, noise)
@@ -740,15 +799,15 @@ def morris(scenario: Scenario, params: Any, n: int = 20, *,
            metrics: Sequence[str] = DEFAULT_METRICS, seed: int | None = None,
            replications: int = 1, settings: Settings | None = None, chunk: int | None = None,
            num_levels: int = 4, conf_level: float = 0.95, num_resamples: int = 200,
-           noise: bool | None = None) -> SensitivityResult:
+           noise: bool | None = None, workers: int | None = None) -> SensitivityResult:
     """Morris screening (``n`` trajectories) of the outcome ``metrics`` to the ``params``;
-    ``noise`` as for :func:`sobol`."""
+    ``noise`` and ``workers`` as for :func:`sobol`."""
     specs = _specs(scenario, params)
     seed = scenario.seed if seed is None else int(seed)
     base = Path(params).parent if isinstance(params, str | Path) else None
     noise = noisy(scenario, settings, noise)
     fn = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base,
-                      noise)
+                      noise, workers)
     res = run_morris(fn, problem(specs), n, metrics, seed=seed, num_levels=num_levels,
                      conf_level=conf_level, num_resamples=num_resamples,
                      discrete=[s.name for s in specs if s.values is not None])
@@ -772,7 +831,8 @@ def _tag(res: SensitivityResult, scenario: Scenario, replications: int,
 def uncertainty_samples(scenario: Scenario, params: Any, n: int = 256, *,
                         metrics: Sequence[str] = DEFAULT_METRICS, seed: int | None = None,
                         replications: int = 1, settings: Settings | None = None,
-                        chunk: int | None = None, noise: bool | None = None) -> pd.DataFrame:
+                        chunk: int | None = None, noise: bool | None = None,
+                        workers: int | None = None) -> pd.DataFrame:
     """A plain Monte Carlo uncertainty analysis over the ``params`` (a params file or list, as
     for :func:`sobol`, discrete factors included): ``n`` independent uniform draws of all the
     factors (``numpy`` stream of ``seed``, default the scenario's), each evaluated by the same
@@ -787,7 +847,7 @@ def uncertainty_samples(scenario: Scenario, params: Any, n: int = 256, *,
     X = lo + (hi - lo) * np.random.default_rng(seed).random((int(n), len(specs)))
     base = Path(params).parent if isinstance(params, str | Path) else None
     Y = _scenario_fn(scenario, specs, metrics, seed, settings, replications, chunk, base,
-                     noise)(X)
+                     noise, workers)(X)
     cols: dict[str, Any] = {}
     for j, s in enumerate(specs):
         if s.values is None:

@@ -265,6 +265,8 @@ class YearRows:
     metrics: tuple[str, ...]
     scratch: np.ndarray | None = None   # (R, S, I) reused by the evaluation process
     grade_money: np.ndarray | None = None   # (R, S, G) units that respond: kept at a grade
+    #: the honest counterfactual is computed (False: nothing reads it, see ``year_rows``)
+    honest: bool = True
 
     @property
     def settings(self) -> Settings:
@@ -335,11 +337,14 @@ def inflation_of(inputs: SimInputs, design: RowDesign, z: np.ndarray) -> np.ndar
 def year_rows(inputs: SimInputs, design: RowDesign, z_inflation: np.ndarray,
               pick: np.ndarray, streams: Streams, *, space: LeafSpace | None,
               true_points: np.ndarray | None = None, metric_names: Sequence[str] = (),
-              scratch: np.ndarray | None = None) -> tuple[YearRows, YearState]:
+              scratch: np.ndarray | None = None, honest: bool = True
+              ) -> tuple[YearRows, YearState]:
     """The rows of a run and the state of their first year: the portfolio's projects, then
     the entrants ``pick`` (rows, entrants) resampled from them; ``z_inflation`` (rows,
     projects) the standard normals of inflation; ``space`` measurement space as the rows
-    see it (per project, or already per row). ``true_points`` default to the design's."""
+    see it (per project, or already per row). ``true_points`` default to the design's.
+    Without ``honest`` the year is not evaluated again without inflation (a sensitivity
+    analysis none of whose metrics read it: :func:`perfsim.kernel.metrics.need_honest`)."""
     s = inputs.settings
     R, P0 = z_inflation.shape
     S = P0 + pick.shape[1]
@@ -372,7 +377,7 @@ def year_rows(inputs: SimInputs, design: RowDesign, z_inflation: np.ndarray,
         flags={k: slots(v) for k, v in inputs.flags.items()},
         units=None if inputs.units is None else slots(inputs.units),
         costs=costs_of(s, design), entry_points=slots(inputs.true_score), streams=streams,
-        metrics=tuple(metric_names), scratch=scratch,
+        metrics=tuple(metric_names), scratch=scratch, honest=honest,
         grade_money=None if inputs.grade_money is None else slots(inputs.grade_money))
     active = np.zeros((R, S), dtype=bool)
     active[:, :P0] = True
@@ -564,7 +569,8 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
                           rows.process, budget, active if covered is None else covered,
                           rows.points, rows.true_points, rows.scratch, risk=weight,
                           space=space, shown=None if shown is None else np.broadcast_to(
-                              shown, active.shape), barred=barred, claim=claim)
+                              shown, active.shape), barred=barred, claim=claim,
+                          honest=rows.honest)
     barred_left = state.barred_left
     if barred is not None and sc.evaluator is not None:   # a forfeit bars it N years
         barred_left = np.where((sc.evaluator == 3).any(axis=1), s.blacklist_years,
