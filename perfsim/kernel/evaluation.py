@@ -176,6 +176,13 @@ class YearDraws:
     #: (R, S) the true scores, already known (a sensitivity analysis whose sampled parameters
     #: leave the truth as it is: :mod:`perfsim.run.sensitivity`); None: computed
     true: np.ndarray | None = None
+    #: (R', S, I) the re-check's leaf attainments of every cell (:func:`recheck_leaves`),
+    #: already known — row i's are row i mod R' (the same truth and re-check noise for rows
+    #: R' apart: a sensitivity analysis's samples); None: computed
+    rechecked: np.ndarray | None = None
+    #: (R, S) the self-scores, already known (with ``true`` and ``rechecked``: the leaves are
+    #: then not read); None: computed
+    reported: np.ndarray | None = None
 
 
 def draw_year(streams: Sequence[tuple[np.random.Generator, int]], slots: int, leaves: int,
@@ -343,19 +350,84 @@ class ProcessScores:
     department_gap: tuple[float, float, float, str] | None = None
 
 
-def prepare_leaves(draws: YearDraws, mean: np.ndarray, process: Process, span: np.ndarray
-                   ) -> YearDraws:
+def prepare_leaves(draws: YearDraws, mean: np.ndarray, process: Process, span: np.ndarray,
+                   ready: bool = False) -> YearDraws:
     """Turn a year's raw draws into leaf units, in their own memory: ``z_leaf`` becomes the
     true leaf attainment before the latent shift and the clip (``mean + span × dispersion ×
     z``) and ``z_self`` the self-evaluation noise (``span × noise × z``). Independent of the
-    year's outcome, so the Monte Carlo prepares the next year while this one is computed."""
+    year's outcome, so the Monte Carlo prepares the next year while this one is computed.
+    ``ready``: ``z_leaf`` holds true leaf attainments already (a sensitivity analysis's
+    samples share the truth's): only ``z_self`` is prepared."""
     unit = bool(np.all(span == 1.0))
-    for z, sd in ((draws.z_leaf, process.dispersion), (draws.z_self, process.noise)):
+    for z, sd in ((draws.z_self, process.noise),) if ready else (
+            (draws.z_leaf, process.dispersion), (draws.z_self, process.noise)):
         z *= per_row(sd, 3)
         if not unit:
             z *= span
-    np.add(draws.z_leaf, mean, out=draws.z_leaf)
+    if not ready:
+        np.add(draws.z_leaf, mean, out=draws.z_leaf)
     return draws
+
+
+def _self_evaluate(a_true: np.ndarray, draws: YearDraws, shift: np.ndarray | None,
+                   inflation: np.ndarray, measure: Measure, u: np.ndarray,
+                   space: LeafSpace | None, shown: np.ndarray | None, points: np.ndarray,
+                   true_points: np.ndarray, true: np.ndarray | None, self_score: np.ndarray,
+                   honest_self: np.ndarray | None, scratch: np.ndarray | None) -> None:
+    """The leaves' part of :func:`evaluate_process`, in place: the true leaves moved by the
+    latent ``shift`` (clipped in attainment space), the truth scored into ``true`` (None:
+    known), the self-evaluation's leaves (noise, then ``inflation``) scored into
+    ``self_score`` and, without inflation, into ``honest_self`` (None: not wanted)."""
+    unit = bool(np.all(u == 1.0))
+    top = 1.0 if unit else u      # a scalar bound clips faster than a per-leaf one
+    R, S, I = a_true.shape  # noqa: E741
+    scratch = np.empty_like(a_true) if scratch is None else scratch
+    inflated = bool(np.any(inflation != 0))
+    bonus = measure.bonus
+
+    def rows(x: Any, r: slice) -> Any:  # a per-row argument's rows, others as they are
+        return x[r] if np.ndim(x) >= 2 else x
+
+    # a few rows at a time, so that each row's leaves stay in cache through all the steps
+    step = max(1, CACHE_BYTES // (3 * 8 * S * I))
+    for r0 in range(0, R, step):
+        r = slice(r0, r0 + step)
+        m = measure.at(r)   # per-slot leaf points: these rows'
+        a, noise, a_self = a_true[r], draws.z_self[r], scratch[r]
+        if shift is not None:
+            a += (shift[r, :, None] if unit else shift[r, :, None] * u)
+        if space is None:
+            np.clip(a, 0.0, top, out=a)
+            if true is not None:
+                true[r] = m.score(a, rows(true_points, r), rows(bonus, r))
+        elif true is not None:   # measurement space: the latent attainment as it is, scored
+            true[r] = m.score(space.attain(a, r), rows(true_points, r), rows(bonus, r))
+        if shown is None:
+            np.add(a, noise, out=a_self)
+        else:
+            np.multiply(a, shown[r, :, None], out=a_self)
+            a_self += noise
+        if honest_self is not None:
+            honest_self[r] = m.score(
+                np.clip(a_self, 0.0, top, out=noise) if space is None
+                else space.attain(a_self, r), rows(points, r), rows(bonus, r))
+        if inflated:
+            a_self += (inflation[r, :, None] if unit else inflation[r, :, None] * u)
+        self_score[r] = m.score(
+            np.clip(a_self, 0.0, top, out=a_self) if space is None
+            else space.attain(a_self, r), rows(points, r), rows(bonus, r))
+
+
+def recheck_leaves(seen: np.ndarray, noise: np.ndarray, span: np.ndarray,
+                   space: LeafSpace | None, at: Any) -> np.ndarray:
+    """The leaf attainments a re-check finds: the latent attainments it ``seen`` plus its
+    ``noise`` (attainment units) × each leaf's ``span``, clipped to [0, span] — or, in
+    measurement space, each measured value scored by its rule against the re-check's targets
+    (``at``: the cells' rows, :meth:`~perfsim.kernel.measurement.LeafSpace.attain`)."""
+    a = seen + span * noise
+    if space is not None:
+        return space.attain(a, at, True)
+    return np.clip(a, 0.0, 1.0 if bool(np.all(span == 1.0)) else span)
 
 
 def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: Measure,
@@ -399,46 +471,25 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
     top = 1.0 if unit else u      # a scalar bound clips faster than a per-leaf one
     p = process
     a_true = draws.z_leaf
-    R, S, I = a_true.shape  # noqa: E741
-    scratch = np.empty_like(a_true) if scratch is None else scratch
     inflated = bool(np.any(inflation != 0))
     known = draws.true
-    true = np.empty((R, S)) if known is None else known
-    self_score = np.empty((R, S))
-    honest_self = np.empty((R, S)) if inflated and honest and claim is None else None
-    bonus = measure.bonus
+    honest_self = None
+    # the self-scores known, with the truth and the re-check: no leaf is read
+    told = (draws.reported is not None and known is not None and draws.rechecked is not None
+            and claim is None and not (inflated and honest) and not p.evaluators
+            and shown is None)
+    if told:
+        self_score = draws.reported
+        true = known
+    else:
+        R, S, I = a_true.shape  # noqa: E741
+        self_score = np.empty((R, S))
+        true = np.empty((R, S)) if known is None else known
+        honest_self = np.empty((R, S)) if inflated and honest and claim is None else None
+        _self_evaluate(a_true, draws, shift, inflation, measure, u, space, shown, points,
+                       true_points, true if known is None else None, self_score, honest_self,
+                       scratch)
 
-    def rows(x: Any, r: slice) -> Any:  # a per-row argument's rows, others as they are
-        return x[r] if np.ndim(x) >= 2 else x
-
-    # a few rows at a time, so that each row's leaves stay in cache through all the steps
-    step = max(1, CACHE_BYTES // (3 * 8 * S * I))
-    for r0 in range(0, R, step):
-        r = slice(r0, r0 + step)
-        m = measure.at(r)   # per-slot leaf points: these rows'
-        a, noise, a_self = a_true[r], draws.z_self[r], scratch[r]
-        if shift is not None:
-            a += (shift[r, :, None] if unit else shift[r, :, None] * u)
-        if space is None:
-            np.clip(a, 0.0, top, out=a)
-            if known is None:
-                true[r] = m.score(a, rows(true_points, r), rows(bonus, r))
-        elif known is None:   # measurement space: the latent attainment as it is, scored
-            true[r] = m.score(space.attain(a, r), rows(true_points, r), rows(bonus, r))
-        if shown is None:
-            np.add(a, noise, out=a_self)
-        else:
-            np.multiply(a, shown[r, :, None], out=a_self)
-            a_self += noise
-        if honest_self is not None:
-            honest_self[r] = m.score(
-                np.clip(a_self, 0.0, top, out=noise) if space is None
-                else space.attain(a_self, r), rows(points, r), rows(bonus, r))
-        if inflated:
-            a_self += (inflation[r, :, None] if unit else inflation[r, :, None] * u)
-        self_score[r] = m.score(
-            np.clip(a_self, 0.0, top, out=a_self) if space is None
-            else space.attain(a_self, r), rows(points, r), rows(bonus, r))
     if claim is not None:   # each unit reports what it chooses on its honest self-score
         honest_self = self_score
         self_score = np.asarray(claim(honest_self), dtype=float)
@@ -452,18 +503,23 @@ def evaluate_process(shift: np.ndarray | None, inflation: np.ndarray, measure: M
                                   p.third_party_min_budget, barred) if p.evaluators else None
     if np.any(checked):
         rows = np.nonzero(checked)
-        z = recheck_noise(draws, checked)
-        sd = p.recheck_noise if np.ndim(p.recheck_noise) == 0 else np.asarray(
-            p.recheck_noise)[rows[0]][:, None]
-        seen = a_true[rows] if shown is None else a_true[rows] * shown[rows][:, None]
-        if evaluator is None:
-            a_re = seen + u * (sd * z)
-        else:   # each evaluator re-measures with its own noise and bias
-            k = evaluator[rows][:, None]
-            noise = np.where(k == 1, p.intermediary[0], np.where(k == 2, p.third_party[0], sd))
-            bias = np.where(k == 1, p.intermediary[1], np.where(k == 2, p.third_party[1], 0.0))
-            a_re = seen + u * (noise * z + bias)
-        a_re = np.clip(a_re, 0.0, top) if space is None else space.attain(a_re, rows, True)
+        if draws.rechecked is not None and evaluator is None:   # known for every cell
+            known_re = draws.rechecked
+            a_re = known_re[rows[0] % known_re.shape[0], rows[1]]
+        else:
+            z = recheck_noise(draws, checked)
+            sd = p.recheck_noise if np.ndim(p.recheck_noise) == 0 else np.asarray(
+                p.recheck_noise)[rows[0]][:, None]
+            seen = a_true[rows] if shown is None else a_true[rows] * shown[rows][:, None]
+            if evaluator is None:
+                a_re = recheck_leaves(seen, sd * z, u, space, rows)
+            else:   # each evaluator re-measures with its own noise and bias
+                k = evaluator[rows][:, None]
+                noise = np.where(k == 1, p.intermediary[0],
+                                 np.where(k == 2, p.third_party[0], sd))
+                bias = np.where(k == 1, p.intermediary[1], np.where(k == 2, p.third_party[1],
+                                                                    0.0))
+                a_re = recheck_leaves(seen, noise * z + bias, u, space, rows)
         re_score = self_score.copy()
         re_score[rows] = measure.score_rows(a_re, rows, points)
         if evaluator is not None and p.deposit_tolerance > 0:

@@ -72,7 +72,13 @@ from perfsim import numbers
 from perfsim.errors import InputError
 from perfsim.io import read_yaml
 from perfsim.kernel import metrics
-from perfsim.kernel.evaluation import ProcessScores, YearDraws, draw_year, prepare_leaves
+from perfsim.kernel.evaluation import (
+    ProcessScores,
+    YearDraws,
+    draw_year,
+    prepare_leaves,
+    recheck_leaves,
+)
 from perfsim.model.params import (
     CHOICES,
     Parameter,
@@ -378,25 +384,19 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     common random numbers being the same for every sample."""
     # --- speed (shared scoring across samples): begin ---
     # the truth once for all (one more sample's process: worth it from a few samples on)
-    truth = _truth(model, X) if X.shape[0] >= 4 and all(
+    known = _truth(model, X) if X.shape[0] >= 4 and all(
         _keeps_truth(p) for p in model.specs) else None
     # units that respond choose their claims from the money at their grade lines, which the
     # ratio and cutoffs set: their scores are then no longer shared across those samples
-    responding = model.inputs.settings.self_strategy != "none"
-    after = [] if responding else [j for j, p in enumerate(model.specs)
-                                   if p.kind in AFTER_SCORING]
+    after = [] if _responding(model) else [j for j, p in enumerate(model.specs)
+                                           if p.kind in AFTER_SCORING]
     scores = None
     if after:
-        key = np.delete(X, after, axis=1)
-        if key.shape[1]:
-            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-            inverse = inverse.reshape(-1)
-        else:
-            first, inverse = np.zeros(1, dtype=np.intp), np.zeros(X.shape[0], dtype=np.intp)
+        first, inverse = _distinct(X, after)
         if first.size < X.shape[0]:
-            scores = _shared_scores(model, X[first], inverse, truth)
+            scores = _shared_scores(model, X[first], inverse, known)
     # --- speed: end ---
-    year, state, draws = _year(model, X, leaves=scores is None, truth=truth)
+    year, state, draws = _year(model, X, leaves=scores is None, known=known)
     _, _, values = step(year, state, draws, scores=scores)
     out = np.column_stack([values[m] for m in model.metrics])
     return out.reshape(X.shape[0], model.replications, -1).mean(axis=1)
@@ -422,12 +422,55 @@ def _keeps_truth(p: Parameter) -> bool:
         p.kind == "simulation" and p.setting in KEEP_TRUTH)
 
 
-def _truth(model: _Model, X: np.ndarray) -> np.ndarray:
-    """The true scores (r, slots) of the replications, the same for every sample whose
-    parameters keep the truth (:func:`_keeps_truth`): the evaluation process of the first."""
+def _truth(model: _Model, X: np.ndarray) -> Known:
+    """What every sample whose parameters keep the truth (:func:`_keeps_truth`) shares: the
+    evaluation process of the first sample gives the true scores (r, slots) and the true
+    leaves (r, slots, leaves) as the process left them (moved, clipped in attainment space);
+    when one re-check serves all (:func:`_recheck_shared`) the re-check's leaf attainments
+    of every cell too."""
     year, state, draws = _year(model, X[:1], metrics=False)
     _, outcome, _ = step(year, state, draws)
-    return outcome.scores.true
+    rechecked = None
+    if _recheck_shared(model, year):   # the true leaves re-measured everywhere
+        rechecked = recheck_leaves(draws.z_leaf, year.process.recheck_noise * draws.z_re,
+                                   year.measure.span, year.space, slice(None))
+    return Known(outcome.scores.true, draws.z_leaf, rechecked)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the samples of a chunk share (:func:`_truth`)."""
+
+    true: np.ndarray                 # (r, slots) the true scores
+    leaves: np.ndarray               # (r, slots, leaves) the true leaves, ready
+    rechecked: np.ndarray | None     # (r, slots, leaves) the re-check's leaves of every cell
+
+
+def _recheck_shared(model: _Model, year: YearRows) -> bool:
+    """Whether one re-check of every cell serves every sample: the re-check's noise not
+    sampled, the finance bureau re-checking alone (no evaluators), every result shown (no
+    cross-year projects), each project's leaves shared by the framework (not an imported
+    folder's own cells)."""
+    return (not any(p.kind == "simulation" and p.setting in ("recheck_noise",
+                                                             "intermediary_share",
+                                                             "third_party_min_budget")
+                    for p in model.specs)
+            and not year.process.evaluators and model.inputs.linkage.cross_year is None
+            and year.measure.cells is None and np.ndim(year.process.recheck_noise) == 0)
+
+
+def _responding(model: _Model) -> bool:
+    return model.inputs.settings.self_strategy != "none"
+
+
+def _distinct(X: np.ndarray, drop: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The first of each distinct sample once the columns ``drop`` are left out, and the
+    distinct sample of each."""
+    key = np.delete(X, list(drop), axis=1)
+    if not key.shape[1]:
+        return np.zeros(1, dtype=np.intp), np.zeros(X.shape[0], dtype=np.intp)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
 
 
 #: parameter kinds that act only after scoring (:func:`perfsim.model.params.apply_rows`: the
@@ -435,27 +478,63 @@ def _truth(model: _Model, X: np.ndarray) -> np.ndarray:
 AFTER_SCORING = ("ratio", "multiplier", "cutoff", "cutoffs")
 
 
+#: settings read only after the self-evaluation (which projects are checked and what the
+#: checks cost): samples that differ only in them and in :data:`AFTER_SCORING` share their
+#: self-scores
+AFTER_SELF = ("check_share", "check_days_budget", "check_funds_share", "cost_self",
+              "cost_recheck")
+
+
 def _shared_scores(model: _Model, X: np.ndarray, inverse: np.ndarray,
-                   truth: np.ndarray | None = None) -> ProcessScores:
+                   known: Known | None = None) -> ProcessScores:
     """The evaluation process's scores of the distinct samples X, each sample's rows
-    (``inverse``: the distinct sample of each) taken from them; ``truth`` the true scores
-    when known (:func:`_truth`)."""
-    year, state, draws = _year(model, X, metrics=False, truth=truth)
+    (``inverse``: the distinct sample of each) taken from them; ``known`` the true scores and
+    the re-check's leaves when known (:func:`_truth`). Samples that differ only in
+    :data:`AFTER_SELF` then share their self-evaluation too (:func:`_self_scores`): their
+    processes read no leaf."""
+    reported = None
+    if (known is not None and known.rechecked is not None and not metrics_need_honest(model)
+            and not _responding(model)):
+        later = [j for j, p in enumerate(model.specs) if p.kind in AFTER_SCORING or (
+            p.kind == "simulation" and p.setting in AFTER_SELF)]
+        first, own = _distinct(X, later)
+        if first.size < X.shape[0]:
+            reported = _take_rows(_self_scores(model, X[first], known), own,
+                                  model.replications)
+    year, state, draws = _year(model, X, leaves=reported is None, metrics=False, known=known,
+                               reported=reported)
     _, outcome, _ = step(year, state, draws)
-    r = model.replications
-    take = (inverse[:, None] * r + np.arange(r)).reshape(-1)
     sc = outcome.scores
+    r = model.replications
     return dataclasses.replace(sc, **{
-        f.name: getattr(sc, f.name)[take] for f in dataclasses.fields(sc)
+        f.name: _take_rows(getattr(sc, f.name), inverse, r) for f in dataclasses.fields(sc)
         if isinstance(getattr(sc, f.name), np.ndarray)})
 
 
+def _take_rows(a: np.ndarray, inverse: np.ndarray, r: int) -> np.ndarray:
+    """Rows (sample × replication) of each sample's distinct sample (``inverse``) from
+    ``a`` (distinct samples × replications, ...)."""
+    return a[(inverse[:, None] * r + np.arange(r)).reshape(-1)]
+
+
+def _self_scores(model: _Model, X: np.ndarray, known: Known) -> np.ndarray:
+    """The self-scores (samples × replications, slots) of the samples X: their evaluation
+    process, the truth and the re-check ``known``."""
+    year, state, draws = _year(model, X, metrics=False, known=known)
+    _, outcome, _ = step(year, state, draws)
+    return outcome.scores.self
+
+
 def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = True,
-          truth: np.ndarray | None = None) -> tuple[YearRows, YearState, YearDraws]:
+          known: Known | None = None, reported: np.ndarray | None = None
+          ) -> tuple[YearRows, YearState, YearDraws]:
     """The step's rows, state and draws for samples X (n, k) × r replications; without
     ``leaves`` the leaf draws are the replications' own, not one copy per sample (the scores
     are known: they are not read); without ``metrics`` the step computes none (only its
-    scores are wanted); ``truth`` (r, slots) the true scores already known, every sample's."""
+    scores are wanted); ``known`` what every sample shares (:func:`_truth`): the true
+    scores, the true leaves (copied for each sample, not prepared again) and the re-check's
+    leaves (not copied: row i reads replication i mod r); ``reported`` (n·r, slots) each
+    sample's self-scores."""
     inp = model.inputs
     sc = model.scenario
     n, r = X.shape[0], model.replications
@@ -471,10 +550,14 @@ def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = Tru
         return np.tile(a, (n,) + (1,) * (a.ndim - 1))
 
     d = model.draws
-    draws = YearDraws(z_leaf=rows(d.z_leaf, leaves), z_self=rows(d.z_self, leaves),
-                      z_re=rows(d.z_re, leaves), key=rows(d.key), z_exec=rows(d.z_exec),
-                      z_theta=rows(d.z_theta), re_pool=rows(d.re_pool, leaves),
-                      true=None if truth is None else rows(truth))
+    rechecked = None if known is None else known.rechecked
+    draws = YearDraws(z_leaf=rows(d.z_leaf if known is None else known.leaves, leaves),
+                      z_self=rows(d.z_self, leaves),
+                      z_re=rows(d.z_re, leaves and rechecked is None), key=rows(d.key),
+                      z_exec=rows(d.z_exec), z_theta=rows(d.z_theta),
+                      re_pool=rows(d.re_pool, leaves),
+                      true=None if known is None else rows(known.true),
+                      rechecked=rechecked, reported=reported)
     space = inp.space   # measurement space; a sampled ambition sets targets per row
     if "target_ambition" in design.settings:
         space = space_for_rows(inp, design.settings["target_ambition"])
@@ -486,7 +569,8 @@ def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = Tru
                             metric_names=model.metrics if metrics else (),
                             honest=metrics_need_honest(model))
     if leaves:
-        draws = prepare_leaves(draws, inp.mean, year.process, inp.measure.span)
+        draws = prepare_leaves(draws, inp.mean, year.process, inp.measure.span,
+                               ready=known is not None)
     return year, state, draws
 
 
