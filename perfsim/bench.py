@@ -78,7 +78,9 @@ from perfsim.notebooks.runner import kernel_name, run_notebooks
 from perfsim.notebooks.sweep import read_sweep, run_sweep
 from perfsim.run.sensitivity import (
     DEFAULT_METRICS,
+    chunk_cells,
     params_from_list,
+    pool_workers,
     problem,
     run_sobol,
     sobol,
@@ -119,19 +121,26 @@ REPEATS = 5
 
 
 class Clock:
-    """Wall and CPU time (every thread of the process) of a stretch of code, added up over
-    the stretches timed: ``with clock: ...``."""
+    """Wall and CPU time of a stretch of code — every thread of the process and every child
+    process it waited for (a pool's workers) — added up over the stretches timed:
+    ``with clock: ...``."""
 
     def __init__(self) -> None:
         self.wall = self.cpu = 0.0
 
     def __enter__(self) -> Clock:
-        self._t, self._c = time.perf_counter(), time.process_time()
+        self._t, self._c = time.perf_counter(), _cpu_now()
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.wall += time.perf_counter() - self._t
-        self.cpu += time.process_time() - self._c
+        self.cpu += _cpu_now() - self._c
+
+
+def _cpu_now() -> float:
+    """CPU seconds of this process and of its children that ended."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
 
 
 def spread(values: Sequence[float], digits: int = 3) -> dict[str, float]:
@@ -718,6 +727,10 @@ def time_sensitivity(n: int = 1024, seed: int = 2022) -> dict[str, Any]:
             "scenario": scenario.name,
             "seconds": round(clock.wall, 2), "cpu_seconds": round(clock.cpu, 2),
             "peak_rss_mib": round(peak_rss_mib(), 1),
+            "workers": pool_workers(None, 2, res.evaluations * chunk_cells(scenario)),
+            # the largest worker's peak (Linux reports children's peak RSS in KiB)
+            "workers_peak_rss_mib": round(
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
             "salib_share": round(salib.cpu / clock.cpu, 4) if clock.cpu else None,
             "cpu_count": os.cpu_count()}
 
@@ -731,7 +744,9 @@ def format_sensitivity_bench(b: dict[str, Any]) -> str:
             f"({b['evaluations']:,} evaluations of {b['projects']:,} projects × {b['leaves']} "
             f"measured leaves, {len(b['metrics'])} metrics; {b.get('scenario', '')}): "
             f"{b['seconds']:.1f} s wall, {b.get('cpu_seconds', float('nan')):.1f} s CPU, "
-            f"peak {b.get('peak_rss_mib', float('nan')):.0f} MiB, SALib "
+            f"peak {b.get('peak_rss_mib', float('nan')):.0f} MiB "
+            f"({b.get('workers', 1)} workers, the largest "
+            f"{b.get('workers_peak_rss_mib', float('nan')):.0f} MiB), SALib "
             f"{100 * (b.get('salib_share') or 0):.1f}% (target <= 5 s wall; "
             f"{b['cpu_count']} cores)")
 

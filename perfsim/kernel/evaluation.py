@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from perfsim.kernel.measurement import LeafSpace
+from perfsim.kernel.rows import sorted_rows
 from perfsim.kernel.scoring import cell_total, gap_penalty, round_half_up, total_score
 
 SELECTIONS = ("random", "largest_budget", "highest_score", "near_cutoffs", "risk", "mix")
@@ -693,7 +694,8 @@ def _top(key: np.ndarray, active: np.ndarray, n_check: np.ndarray) -> np.ndarray
     """The ``n_check`` (rows, 1) active projects of each row with the largest ``key``; ties
     to the project listed first."""
     key = np.where(active, key, -np.inf)
-    desc = -np.sort(-key, axis=-1)
+    desc = sorted_rows(-key)
+    np.negative(desc, out=desc)
     at = np.take_along_axis(desc, np.maximum(n_check - 1, 0), axis=-1)     # threshold value
     above = key > at
     tied = key == at

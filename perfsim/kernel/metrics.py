@@ -18,6 +18,7 @@ import numpy as np
 
 from perfsim.errors import InputError
 from perfsim.kernel.grading import LabelSet
+from perfsim.kernel.rows import runs
 from perfsim.kernel.scoring.recheck import gap_penalty
 from perfsim.kernel.year import YearOutcome
 
@@ -33,11 +34,13 @@ def ranks(x: np.ndarray) -> np.ndarray:
     values on the grid of :data:`GRID` decimals (totals) by one sort of packed whole numbers
     (:func:`_grid_sort`), the same ranks.
     Entries of +inf (projects left out by :func:`spearman`) rank last; ties among them are
-    averaged only when finite values tie too. Rows all equal to the first (the true scores
-    of many samples on the same common random numbers) are ranked once."""
-    if x.ndim == 2 and x.shape[0] > 1 and np.array_equal(x[1:], np.broadcast_to(
-            x[:1], (x.shape[0] - 1, x.shape[1]))):
-        return np.repeat(ranks(x[:1]), x.shape[0], axis=0)
+    averaged only when finite values tie too. A run of rows equal to the one before
+    (:func:`perfsim.kernel.rows.runs`: the true scores of samples on the same common random
+    numbers, the scores of samples that differ after scoring) is ranked once."""
+    if x.ndim == 2 and x.shape[0] > 1:
+        first = runs(x)
+        if first is not None:
+            return ranks(x[first])[np.cumsum(first) - 1]
     n = x.shape[-1]
     packed = _grid_sort(x)
     if packed is None:

@@ -547,7 +547,9 @@ def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = Tru
         """(r, ...) → (n·r, ...); without ``copy`` the replications' own (never read)."""
         if a is None or not copy:
             return a
-        return np.tile(a, (n,) + (1,) * (a.ndim - 1))
+        out = np.empty((n * a.shape[0],) + a.shape[1:], dtype=a.dtype)
+        out.reshape((n,) + a.shape)[...] = a      # n copies (a broadcast copy: no np.tile)
+        return out
 
     d = model.draws
     rechecked = None if known is None else known.rechecked

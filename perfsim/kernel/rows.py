@@ -1,0 +1,37 @@
+"""Rows that repeat: a sensitivity analysis's samples share their common random numbers, and
+samples that differ only after scoring share their scores, so many (rows, projects) arrays
+hold a row equal to the one before it (the random keys of the checks, the true scores, the
+scores of a Saltelli design's neighbours). Sorting or ranking such an array works on the
+distinct runs only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def runs(x: np.ndarray) -> np.ndarray | None:
+    """For ``x`` (rows, n): the first row of each run of equal rows (bool, rows), or None
+    when no row equals the one before it (NaN never equal). Costs one comparison pass."""
+    if x.ndim != 2 or x.shape[0] < 2:
+        return None
+    same = (x[1:] == x[:-1]).all(axis=1)
+    if not same.any():
+        return None
+    return np.concatenate([[True], ~same])
+
+
+def per_run(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+    """``fn(x)`` for a row-wise ``fn`` ((rows, n) → (rows, m)), computed once per run of equal
+    rows (:func:`runs`) and repeated over each run: the same numbers, in memory of their
+    own."""
+    first = runs(x)
+    if first is None:
+        return fn(x)
+    return fn(x[first])[np.cumsum(first) - 1]
+
+
+def sorted_rows(x: np.ndarray) -> np.ndarray:
+    """``np.sort(x, axis=-1)`` in memory of its own, each run of equal rows sorted once."""
+    return per_run(lambda a: np.sort(a, axis=-1), x)
