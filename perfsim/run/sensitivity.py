@@ -98,7 +98,15 @@ from perfsim.model.settings import Settings
 from perfsim.model.streams import generator
 from perfsim.model.weighting_spec import short
 from perfsim.run.simulate import build_inputs, scenario_settings, space_for_rows
-from perfsim.run.step import SimInputs, Streams, YearRows, YearState, step, year_rows
+from perfsim.run.step import (
+    SimInputs,
+    Streams,
+    YearRows,
+    YearState,
+    step,
+    year_rows,
+    year_scores,
+)
 
 METHODS = ("sobol", "morris")
 DEFAULT_METRICS = ("savings", "misgrading", "wrong_cuts", "rank_stability", "gini")
@@ -429,12 +437,12 @@ def _truth(model: _Model, X: np.ndarray) -> Known:
     when one re-check serves all (:func:`_recheck_shared`) the re-check's leaf attainments
     of every cell too."""
     year, state, draws = _year(model, X[:1], metrics=False)
-    _, outcome, _ = step(year, state, draws)
+    true = year_scores(year, state, draws).true
     rechecked = None
     if _recheck_shared(model, year):   # the true leaves re-measured everywhere
         rechecked = recheck_leaves(draws.z_leaf, year.process.recheck_noise * draws.z_re,
                                    year.measure.span, year.space, slice(None))
-    return Known(outcome.scores.true, draws.z_leaf, rechecked)
+    return Known(true, draws.z_leaf, rechecked)
 
 
 @dataclass(frozen=True)
@@ -503,8 +511,7 @@ def _shared_scores(model: _Model, X: np.ndarray, inverse: np.ndarray,
                                   model.replications)
     year, state, draws = _year(model, X, leaves=reported is None, metrics=False, known=known,
                                reported=reported)
-    _, outcome, _ = step(year, state, draws)
-    sc = outcome.scores
+    sc = year_scores(year, state, draws)
     r = model.replications
     return dataclasses.replace(sc, **{
         f.name: _take_rows(getattr(sc, f.name), inverse, r) for f in dataclasses.fields(sc)
@@ -521,8 +528,7 @@ def _self_scores(model: _Model, X: np.ndarray, known: Known) -> np.ndarray:
     """The self-scores (samples × replications, slots) of the samples X: their evaluation
     process, the truth and the re-check ``known``."""
     year, state, draws = _year(model, X, metrics=False, known=known)
-    _, outcome, _ = step(year, state, draws)
-    return outcome.scores.self
+    return year_scores(year, state, draws).self
 
 
 def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = True,

@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -500,10 +500,30 @@ def observed_year(scenario: Scenario, scores: np.ndarray | None = None) -> YearO
 
 # --- the step ---------------------------------------------------------------------------------
 
+def year_scores(rows: YearRows, state: YearState, draws: YearDraws) -> ProcessScores:
+    """The evaluation process's scores of one year of the rows (:func:`step` up to them,
+    nothing after: no grading, linkage, metrics or next state) — what a sensitivity
+    analysis's samples share."""
+    return step(rows, state, draws, scores_only=True)
+
+
+@overload
 def step(rows: YearRows, state: YearState, draws: YearDraws,
          entered: Callable[[np.ndarray], None] | None = None, *,
-         scores: ProcessScores | None = None
-         ) -> tuple[YearState, YearOutcome, dict[str, np.ndarray]]:
+         scores: ProcessScores | None = None, scores_only: Literal[False] = False
+         ) -> tuple[YearState, YearOutcome, dict[str, np.ndarray]]: ...
+
+
+@overload
+def step(rows: YearRows, state: YearState, draws: YearDraws,
+         entered: Callable[[np.ndarray], None] | None = None, *,
+         scores: ProcessScores | None = None, scores_only: Literal[True]) -> ProcessScores: ...
+
+
+def step(rows: YearRows, state: YearState, draws: YearDraws,
+         entered: Callable[[np.ndarray], None] | None = None, *,
+         scores: ProcessScores | None = None, scores_only: bool = False
+         ) -> tuple[YearState, YearOutcome, dict[str, np.ndarray]] | ProcessScores:
     """One year of the rows from ``state``, with the year's ``draws`` made ready by
     :func:`perfsim.kernel.evaluation.prepare_leaves` (consumed). ``entered`` is called with
     the projects in the portfolio once this year's entrants are in (the Monte Carlo starts
@@ -511,7 +531,8 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
     scores in ``outcome.scores``) and the metrics ``rows.metrics`` (one value per row).
     ``scores``: the process's scores of these rows already known (a sensitivity sample that
     differs from another only after scoring: :mod:`perfsim.run.sensitivity`); the leaves in
-    ``draws`` are then not read."""
+    ``draws`` are then not read. ``scores_only``: return the process's scores, nothing after
+    them (:func:`year_scores`)."""
     inputs, s, link, design = rows.inputs, rows.settings, rows.linkage, rows.design
     t, theta, theta_mu = state.year, state.theta, rows.theta_mu
     budget, active, resume, cycle = state.budget, state.active, state.resume, state.cycle
@@ -571,6 +592,8 @@ def step(rows: YearRows, state: YearState, draws: YearDraws,
                           space=space, shown=None if shown is None else np.broadcast_to(
                               shown, active.shape), barred=barred, claim=claim,
                           honest=rows.honest)
+    if scores_only:
+        return sc
     barred_left = state.barred_left
     if barred is not None and sc.evaluator is not None:   # a forfeit bars it N years
         barred_left = np.where((sc.evaluator == 3).any(axis=1), s.blacklist_years,
