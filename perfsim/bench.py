@@ -905,7 +905,8 @@ def _table(b: Mapping[str, Any]) -> str:
                     f"({s['evaluations']:,} evaluations, {s['projects']:,} projects) | "
                     f"{s['seconds']:.1f} s wall, {s.get('cpu_seconds', float('nan')):.1f} s "
                     f"CPU, peak {s.get('peak_rss_mib', float('nan')):.0f} MiB | | SALib "
-                    f"{'—' if share is None else f'{100 * share:.1f}%'} of the CPU | ≤ 5 s wall |")
+                    f"{'—' if share is None else f'{100 * share:.1f}%'} of the CPU | ≤ 5 s wall at "
+                    "N = 1,024 |")
     i = b.get("import")
     if i:
         rows.append(f"| perfsim import, {i['workbooks']} generated workbooks | "
