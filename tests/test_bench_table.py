@@ -209,7 +209,9 @@ def test_compare_ratios_sets_each_recorded_ratio_against_the_new_one():
     assert [r["agrees"] for r in rows] == [True, False]
     assert rows[0]["change"] == pytest.approx(0.09) and rows[1]["change"] == pytest.approx(0.25)
     text = format_recheck(rows)
-    assert "1 of 2 ratios differ by more than 10%" in text
+    assert [r["clock"] for r in rows] == ["wall", "cpu"]
+    assert text.splitlines()[-1] == ("1 of 2 ratios differ by more than 10% (wall time: 0 of 1, "
+                                     "CPU time: 1 of 1)")
     lines = text.splitlines()
     assert "agrees" in lines[1] and "+9.0%" in lines[1]
     assert "DIFFERS" in lines[2] and "+25.0%" in lines[2]
@@ -307,3 +309,27 @@ def test_table_of_a_json_cut_short_names_file_and_key(tmp_path, capsys):
     assert main(["bench", "--table", str(path)]) == 2
     line = one_error_line(capsys)
     assert "short.json" in line and "'full_process.rng_bound_s'" in line and "缺少此项" in line
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning", "ignore::DeprecationWarning")
+def test_the_built_performance_page_shows_the_committed_table(tmp_path):
+    pytest.importorskip("sphinx")
+    pytest.importorskip("myst_nb")
+    pytest.importorskip("pydata_sphinx_theme")
+    import html as htmllib
+
+    out = tmp_path / "site"
+    assert main(["docs", "build", "--strict", "--out", str(out)]) == 0
+    shown = htmllib.unescape(re.sub(r"<[^>]+>", " ", (out / "reference" / "performance.html")
+                                    .read_text(encoding="utf-8")))
+    b = _committed()
+    assert f"Measured {b['date']} on {b['machine']}" in " ".join(shown.split())
+    # every row of the table, cell by cell, as the JSON makes it (spaces aside: inline code
+    # is a tag of its own)
+    bare = "".join(shown.split())
+    rows = bench_table(b).splitlines()[4:]
+    assert len(rows) == 10
+    for row in rows:
+        for cell in (c.replace("`", "") for c in row.strip("|").split("|")):
+            assert "".join(cell.split()) in bare, cell
