@@ -164,6 +164,9 @@ def test_out_writes_the_json_whole_and_replaces_only_its_own(tmp_path, monkeypat
     line = one_error_line(capsys)
     assert "other.json" in line and "not written by perfsim" in line
     assert other.read_text(encoding="utf-8") == '{"date": "mine"}\n' and calls == [5, 21]
+    # as is a folder that does not exist
+    assert main(["bench", "--app", "--out", str(tmp_path / "no" / "bench.json")]) == 2
+    assert "文件夹不存在" in one_error_line(capsys) and calls == [5, 21]
 
 
 def test_json_printed_is_the_json_written(tmp_path, monkeypatch, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from perfsim.app.compute import bench_calls
@@ -105,7 +106,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         raise InputError(field="--repeats", value=repeats, problem="must be a whole number >= 1")
     if again:
         return _recheck(again, repeats, args.json)
-    if out:  # refused before minutes of measuring when the file is not perfsim bench's
+    if out:  # refused before minutes of measuring: no folder, or a file not perfsim bench's
+        folder = Path(out).absolute().parent
+        if not folder.is_dir():
+            raise InputError(out, field="--out",
+                             problem=f"the folder does not exist ({folder}); create it or "
+                                     "choose another --out")
         check_own_file(out, _SIGNATURE)
     repeats = REPEATS if repeats is None else repeats
     if getattr(args, "notebooks", False):
