@@ -44,6 +44,7 @@ the random-number bound is drawn on the two threads perfsim's numpy engine uses
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import platform
@@ -60,6 +61,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim.errors import InputError
 from perfsim.forms.generate import write_selfeval
 from perfsim.forms.read import read_paths
 from perfsim.forms.review import tidy, write_csvs
@@ -799,10 +801,76 @@ def format_notebooks_bench(result: Mapping[str, Any]) -> str:
 
 # --- the performance table of the documentation ------------------------------------------------
 
-def bench_table(b: Mapping[str, Any]) -> str:
+def read_bench_json(path: str | Path) -> dict[str, Any]:
+    """The JSON of an earlier ``perfsim bench --json`` (a mapping), or one
+    :class:`~perfsim.errors.InputError` naming the file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise InputError(path, problem="file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(path, problem=f"not the JSON of perfsim bench --json ({err})"
+                         ) from None
+    if not isinstance(data, dict):
+        raise InputError(path, problem="not the JSON of perfsim bench --json")
+    return data
+
+
+#: what a key the bench's JSON lacks is told (:func:`bench_table` with ``complete=True``,
+#: :func:`recheck`)
+MISSING = "missing from the JSON of perfsim bench --json"
+
+
+class _Reads(Mapping[str, Any]):
+    """A bench JSON as a reader sees it: every key asked for and not found (``[]``, ``get``,
+    ``in``: each goes through ``__getitem__``) is recorded by its dotted path in ``missing``."""
+
+    def __init__(self, data: Mapping[str, Any], missing: list[str], path: str = "") -> None:
+        self._data, self._missing, self._path = data, missing, path
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            value = self._data[key]
+        except KeyError:
+            self._missing.append(self._path + key)
+            raise
+        if isinstance(value, Mapping):
+            return _Reads(value, self._missing, f"{self._path}{key}.")
+        return value
+
+    def __iter__(self) -> Any:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def bench_table(b: Mapping[str, Any], complete: bool = False) -> str:
     """The documentation's performance table, in markdown, from ``perfsim bench --json``
     (or any of its parts): each figure with its bound and the ratio in wall and CPU time
-    (medians [min, max] of interleaved repeats), the date and the machine."""
+    (medians [min, max] of interleaved repeats), the date and the machine.
+
+    ``complete``: every key the table reads must be in ``b`` (the JSON of a whole
+    ``perfsim bench --json``, as the documentation's table is made from): otherwise an
+    :class:`~perfsim.errors.InputError` whose field is the first key missing (dotted:
+    ``app.update_cpu_s``); without it a part left out is not shown (a part present without a
+    key its row needs is still that error)."""
+    missing: list[str] = []
+    try:
+        text = _table(_Reads(b, missing))
+    except KeyError:  # a part of the JSON without a key its row needs
+        raise InputError(field=missing[-1], problem=MISSING) from None
+    except (TypeError, ValueError, IndexError) as err:  # a figure that is not a number
+        raise InputError(problem=f"not the JSON of perfsim bench --json ({err})") from None
+    if complete and missing:
+        raise InputError(field=missing[0], problem=MISSING)
+    return text
+
+
+
+def _table(b: Mapping[str, Any]) -> str:
+    """The table of :func:`bench_table`."""
     def rng(x: Mapping[str, Any], name: str) -> str:
         if f"{name}_cpu_range" not in x:
             return f"{x[name]:.2f}" if name in x else "—"
@@ -822,6 +890,10 @@ def bench_table(b: Mapping[str, Any]) -> str:
             rows.append(f"| same, idiomatic pandas (no copies) | | "
                         f"{o['pandas_vectorised_s']:.3f} s | pandas / perfsim "
                         f"{rng(o, 'pandas_over_perfsim')} | |")
+        if "pandas_rowwise_s_extrapolated" in o:
+            rows.append(f"| same, pandas row by row (`DataFrame.apply`; one replication "
+                        f"timed, extrapolated) | | {o['pandas_rowwise_s_extrapolated']:,.0f} s "
+                        "| | |")
     for key, title in (("full_process", "full process"),
                        ("full_process_measurement", "full process")):
         f = b.get(key)
@@ -833,6 +905,14 @@ def bench_table(b: Mapping[str, Any]) -> str:
                         f"{f['peak_rss_mib']:.0f} MiB | RNG bound {f['rng_bound_s']:.2f} s "
                         f"wall, {f['rng_bound_cpu_s']:.2f} s CPU (two threads) | "
                         f"{rng(f, 'perfsim_over_rng_bound')} | ≤ 2.0 |")
+    e = b.get("engines")
+    if e:
+        names = [k[:-2] for k in e if k.endswith("_s") and not k.endswith("_32_replications_s")]
+        rows.append(f"| engines, {e['projects']:,} × {e['replications']:,} × {e['years']} "
+                    "years | " + ", ".join(f"{n} {e[f'{n}_s']:.2f} s" for n in names)
+                    + " | a 32-replication year: " + ", ".join(
+                        f"{n} {e[f'{n}_32_replications_s']:.2f} s" for n in names)
+                    + " | | |")
     s = b.get("sensitivity")
     if s:
         share = s.get("salib_share")
@@ -840,7 +920,8 @@ def bench_table(b: Mapping[str, Any]) -> str:
                     f"({s['evaluations']:,} evaluations, {s['projects']:,} projects) | "
                     f"{s['seconds']:.1f} s wall, {s.get('cpu_seconds', float('nan')):.1f} s "
                     f"CPU, peak {s.get('peak_rss_mib', float('nan')):.0f} MiB | | SALib "
-                    f"{'—' if share is None else f'{100 * share:.1f}%'} of the CPU | ≤ 5 s wall |")
+                    f"{'—' if share is None else f'{100 * share:.1f}%'} of the CPU | ≤ 5 s wall at "
+                    "N = 1,024 |")
     i = b.get("import")
     if i:
         rows.append(f"| perfsim import, {i['workbooks']} generated workbooks | "
@@ -852,7 +933,9 @@ def bench_table(b: Mapping[str, Any]) -> str:
                     f"{f['projects']:,} × {f['replications']:,} × {f['years']} | "
                     f"{f['perfsim_s']:.2f} s wall, {f['cpu_s']:.2f} s CPU | flat 20 leaves "
                     f"{f['flat_s']:.2f} s | imported / flat {f['imported_over_flat']:.2f} "
-                    f"wall, {f['imported_over_flat_cpu']:.2f} CPU | 1.0 ± 10% |")
+                    f"wall, {f['imported_over_flat_cpu']:.2f} CPU"
+                    + (f", {f['imported_over_flat_main_cpu']:.2f} main-thread CPU"
+                       if "imported_over_flat_main_cpu" in f else "") + " | 1.0 ± 10% |")
     a = b.get("app")
     if a:
         w = a.get("update_s_range", [a["update_s"]] * 2)
@@ -862,6 +945,174 @@ def bench_table(b: Mapping[str, Any]) -> str:
                     f"run_year {a['run_year_s']:.3f} s | page without the Monte Carlo / "
                     f"run_year {rng(a, 'one_year_over_bound')} | ≤ 0.15 s |")
     where = b.get("machine") or f"{b.get('cpu_count', '?')} cores"
-    quick = " (--quick: a tenth of the work)" if b.get("quick") else ""
+    quick = " (`--quick`: a tenth of the work)" if b.get("quick") else ""
     head = f"Measured {b.get('date', '(date not recorded)')} on {where}{quick}."
     return head + "\n\n" + "\n".join(rows) + "\n"
+
+
+# --- the self-check: the ratios measured again --------------------------------------------------
+
+#: how far a ratio measured again may lie from the JSON's and still agree: a share of the JSON's
+RECHECK_TOLERANCE = 0.10
+
+#: the ratios of the comparisons a bench JSON records (medians of interleaved repeats, in wall
+#: and CPU time), by part; :func:`recheck` measures them again
+RATIOS: dict[str, tuple[str, ...]] = {
+    "one_year": ("perfsim_over_bound", "perfsim_over_bound_cpu", "pandas_over_perfsim",
+                 "pandas_over_perfsim_cpu"),
+    "full_process": ("perfsim_over_rng_bound", "perfsim_over_rng_bound_cpu"),
+    "full_process_measurement": ("perfsim_over_rng_bound", "perfsim_over_rng_bound_cpu"),
+    "full_process_imported": ("imported_over_flat", "imported_over_flat_cpu",
+                              "imported_over_flat_main_cpu"),
+    "app": ("one_year_over_bound", "one_year_over_bound_cpu"),
+}
+
+
+def agrees(old: float, new: float, tolerance: float = RECHECK_TOLERANCE) -> bool:
+    """Whether ``new`` lies within ``tolerance`` (a share) of ``old``:
+    ``|new − old| ≤ tolerance × |old|``, the bound itself included (to a billionth: 1.00 and
+    1.10 agree within 10%)."""
+    return abs(new - old) <= tolerance * abs(old) + 1e-9
+
+
+def compare_ratios(old: Mapping[str, Any], new: Mapping[str, Any],
+                   tolerance: float = RECHECK_TOLERANCE) -> list[dict[str, Any]]:
+    """Each ratio of :data:`RATIOS` that both bench JSONs hold, ``old`` against ``new``, in
+    the order of :data:`RATIOS`: its dotted key (``one_year.perfsim_over_bound``),
+    its ``clock`` (``cpu`` for the ratios of CPU times, ``…_cpu``; else ``wall``), both values,
+    ``change`` (new / old − 1) and whether they agree within ``tolerance``
+    (:func:`agrees`)."""
+    rows = []
+    for part, names in RATIOS.items():
+        a, b = old.get(part), new.get(part)
+        if not isinstance(a, Mapping) or not isinstance(b, Mapping):
+            continue
+        for name in names:
+            if name in a and name in b:
+                x, y = float(a[name]), float(b[name])
+                rows.append({"ratio": f"{part}.{name}",
+                             "clock": "cpu" if name.endswith("_cpu") else "wall",
+                             "old": x, "new": y, "change": y / x - 1.0,
+                             "agrees": agrees(x, y, tolerance)})
+    return rows
+
+
+def _number(part: Mapping[str, Any], name: str, key: str, whole: bool = False) -> Any:
+    """``part[key]`` checked: a number above 0 (``whole``: a whole number ≥ 1); the error's
+    field is its dotted path ``name.key``."""
+    if key not in part:
+        raise InputError(field=f"{name}.{key}", problem=MISSING)
+    v = part[key]
+    if whole:
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise InputError(field=f"{name}.{key}", value=v,
+                             problem="must be a whole number >= 1")
+    elif (isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v)
+          or v <= 0):
+        raise InputError(field=f"{name}.{key}", value=v, problem="must be a number > 0")
+    return v
+
+
+def _choice(part: Mapping[str, Any], name: str, key: str, allowed: Sequence[str]) -> str:
+    if key not in part:
+        raise InputError(field=f"{name}.{key}", problem=MISSING)
+    if part[key] not in allowed:
+        raise InputError(field=f"{name}.{key}", value=part[key],
+                         problem=f"must be one of {', '.join(allowed)}")
+    return part[key]
+
+
+def recheck_plan(b: Mapping[str, Any], *, app: bool = True,
+                 repeats: int | None = None) -> dict[str, dict[str, Any]]:
+    """What :func:`recheck` measures again, checked before anything is timed: for each part
+    of :data:`RATIOS` that ``b`` holds (``app``: the what-if page's too), the arguments of
+    the function that measured it, read from ``b`` (sizes, engine, space and rounds;
+    ``repeats`` replaces the rounds); every recorded ratio a number above 0. An
+    :class:`~perfsim.errors.InputError` names the first key missing or wrong."""
+    plan: dict[str, dict[str, Any]] = {}
+    for name in RATIOS:
+        part = b.get(name)
+        if part is None or (name == "app" and not app):
+            continue
+        if not isinstance(part, Mapping):
+            raise InputError(field=name, value=part, problem="must be a mapping")
+        held = [r for r in RATIOS[name] if r in part]
+        if not held:
+            raise InputError(field=f"{name}.{RATIOS[name][0]}", problem=MISSING)
+        for r in held:
+            _number(part, name, r)
+        rounds = repeats if repeats is not None else (
+            None if name == "full_process_imported" else _number(part, name, "repeats", True))
+        if name == "one_year":
+            plan[name] = {k: _number(part, name, k, True)
+                          for k in ("projects", "indicators", "replications", "chunk")}
+        elif name == "app":
+            plan[name] = {}
+        else:
+            plan[name] = {k: _number(part, name, k, True)
+                          for k in ("projects", "replications", "years")}
+            plan[name]["space"] = _choice(part, name, "space", ("attainment", "measurement"))
+            if name != "full_process_imported":
+                plan[name]["engine"] = _choice(part, name, "engine",
+                                               ("numpy", "processes", "dask"))
+        if rounds is not None:
+            plan[name]["repeats"] = rounds
+    if not plan:
+        raise InputError(problem="holds no ratio to measure again (the parts "
+                                 f"{', '.join(RATIOS)} are all absent)")
+    return plan
+
+
+def recheck(b: Mapping[str, Any], *, app_calls: Mapping[str, Callable[[int], Any]] | None = None,
+            repeats: int | None = None,
+            tolerance: float = RECHECK_TOLERANCE) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The self-check of a bench JSON ``b``: the ratios of its comparisons (:data:`RATIOS`)
+    measured again now, interleaved as the bench measures them, by the bench's own functions
+    (:func:`time_one_year`, :func:`time_full_processes`, :func:`time_full_process_imported`,
+    :func:`time_app` with ``app_calls``; without them the page's ratio is not measured) at the
+    sizes and rounds ``b`` records (:func:`recheck_plan`). The new figures (with the date and
+    the machine) and each ratio old against new (:func:`compare_ratios`)."""
+    plan = recheck_plan(b, app=app_calls is not None, repeats=repeats)
+    new: dict[str, Any] = {**machine(), "cpu_count": os.cpu_count()}
+    if "one_year" in plan:
+        new["one_year"] = time_one_year(**plan["one_year"])
+    spaces = [n for n in ("full_process", "full_process_measurement") if n in plan]
+    same = {k: v for k, v in plan[spaces[0]].items() if k != "space"} if spaces else {}
+    if len(spaces) == 2 and {k: v for k, v in plan[spaces[1]].items() if k != "space"} != same:
+        for n in spaces:  # measured at different sizes: each on its own
+            args = dict(plan[n])
+            space = args.pop("space")
+            new[n] = time_full_processes(**args, spaces=(space,))[space]
+    elif spaces:
+        measured = time_full_processes(**same, spaces=tuple(plan[n]["space"] for n in spaces))
+        for n in spaces:
+            new[n] = measured[plan[n]["space"]]
+    if "full_process_imported" in plan:
+        args = {k: v for k, v in plan["full_process_imported"].items() if k != "repeats"}
+        new["full_process_imported"] = time_full_process_imported(**args)
+    if "app" in plan and app_calls is not None:
+        new["app"] = time_app(app_calls, **plan["app"])
+    return new, compare_ratios(b, new, tolerance)
+
+
+def format_recheck(rows: Sequence[Mapping[str, Any]], tolerance: float = RECHECK_TOLERANCE
+                   ) -> str:
+    """Each ratio, the JSON's against the one measured again, its change and whether it
+    agrees, and a last line that counts those that do not, in wall and in CPU time (wall-time
+    ratios move with other work on the machine)."""
+    width = max(len(r["ratio"]) for r in rows)
+    lines = [f"{'ratio':{width}s}   recorded  measured again  change  within "
+             f"{100 * tolerance:.0f}%"]
+    for r in rows:
+        lines.append(f"{r['ratio']:{width}s}   {r['old']:8.3f}  {r['new']:14.3f}  "
+                     f"{100 * r['change']:+5.1f}%  {'agrees' if r['agrees'] else 'DIFFERS'}")
+    off = sum(not r["agrees"] for r in rows)
+    if not off:
+        lines.append(f"all {len(rows)} ratios agree within {100 * tolerance:.0f}%")
+    else:
+        clocks = [(name, [r for r in rows if r["clock"] == clock])
+                  for clock, name in (("wall", "wall time"), ("cpu", "CPU time"))]
+        lines.append(f"{off} of {len(rows)} ratios differ by more than {100 * tolerance:.0f}% ("
+                     + ", ".join(f"{name}: {sum(not r['agrees'] for r in these)} of "
+                                 f"{len(these)}" for name, these in clocks if these) + ")")
+    return "\n".join(lines)

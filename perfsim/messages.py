@@ -766,6 +766,11 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"all targets are 0", "目标全为 0：请至少给一个一级指标大于 0 的目标"),
     (r"write CODE=NUMBER pairs or numbers in the file's order, not a mix",
      "请写 编码=数字 的对，或按文件顺序排列的数字，不要混用"),
+    # bench-table
+    (r"missing from the JSON of perfsim bench --json", "perfsim bench --json 的 JSON 中缺少此项"),
+    (r"holds no ratio to measure again", "其中没有可重新测量的比值"),
+    (r"only where perfsim bench measures", "只在 perfsim bench 测量时使用"),
+    (r"not with --table", "不能与 --table 同时使用"),
 )
 
 _COMPILED = tuple((re.compile(p + r"(?=$| \(|;|:|,)"), zh) for p, zh in PROBLEMS)

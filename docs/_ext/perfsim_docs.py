@@ -6,7 +6,9 @@ parameter tables from the one table of constraints
 (:data:`perfsim.model.constraints.CONSTRAINTS`) and the method choices
 (:data:`perfsim.model.params.CHOICES`), the command-line reference from the parser that
 ``perfsim`` itself parses with (:func:`perfsim.cli.build_parser`), and the examples gallery
-from the notebooks in ``notebooks/`` (copied, never executed).
+from the notebooks in ``notebooks/`` (copied, never executed); the performance table from
+the committed JSON of ``perfsim bench --json`` (:data:`BENCH_JSON`) by the function
+``perfsim bench --table`` prints with.
 
 Everything is written under ``generated/`` in the source folder (not kept in git), when the
 builder starts, and a file is rewritten only when its text changes.
@@ -216,6 +218,27 @@ def cli_index(usage: str, pages: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+# --- the performance table ---------------------------------------------------------------------
+
+#: the JSON of ``perfsim bench --json`` that the performance page's table is made from, under
+#: ``docs/`` (``perfsim bench --json --out docs/reference/bench.json`` refreshes it)
+BENCH_JSON = Path("reference") / "bench.json"
+
+
+def performance_table(path: Path) -> str:
+    """The performance table of the bench JSON at ``path``, made by the function that
+    ``perfsim bench --table`` prints with (:func:`perfsim.bench.bench_table`); every key it
+    reads must be there (an :class:`~perfsim.errors.InputError` names the file and the first
+    key missing)."""
+    from perfsim.bench import bench_table, read_bench_json
+    from perfsim.errors import InputError
+
+    try:
+        return bench_table(read_bench_json(path), complete=True)
+    except InputError as err:
+        raise err.at(str(path)) from None
+
+
 # --- the notebooks ------------------------------------------------------------------------------
 
 def notebooks(root: Path, out: Path) -> list[str]:
@@ -249,6 +272,7 @@ def generate(srcdir: Path, root: Path) -> None:
     _write(gen / "examples_table.md", "\n".join(
         ["```{toctree}", ":maxdepth: 1", ""] + [f"/{GENERATED}/examples/{n}" for n in names]
         + ["```", ""]))
+    _write(gen / "performance_table.md", performance_table(srcdir / BENCH_JSON))
 
 
 # --- docstrings ---------------------------------------------------------------------------------
@@ -321,8 +345,16 @@ def bars_as_text(app: Any, what: str, name: str, obj: Any, options: Any,
 
 
 def _on_builder_inited(app: Any) -> None:
+    from sphinx.util import logging
+
+    from perfsim.errors import InputError
+
     srcdir = Path(app.srcdir)
-    generate(srcdir, srcdir.parent)
+    try:
+        generate(srcdir, srcdir.parent)
+    except InputError as err:  # the bench's JSON: the build fails, on one line, with or
+        logging.getLogger(__name__).error(str(err))  # without --strict
+        app.statuscode = 1
 
 
 def setup(app: Any) -> dict[str, Any]:

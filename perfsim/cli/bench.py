@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from perfsim.app.compute import bench_calls
 from perfsim.bench import (
+    RECHECK_TOLERANCE,
     REPEATS,
     _fresh,
     bench_table,
@@ -14,8 +18,12 @@ from perfsim.bench import (
     format_bench,
     format_imported_bench,
     format_notebooks_bench,
+    format_recheck,
     format_sensitivity_bench,
     machine,
+    read_bench_json,
+    recheck,
+    recheck_plan,
     run_bench,
     time_app,
     time_full_process_imported,
@@ -24,7 +32,13 @@ from perfsim.bench import (
     time_sensitivity,
 )
 from perfsim.errors import InputError
+from perfsim.io import check_own_file, to_jsonable, write_own_file
 from perfsim.run.simulate import ENGINES
+
+RECHECK_PERCENT = round(100 * RECHECK_TOLERANCE)
+#: the first key of every JSON perfsim bench writes: ``--out`` replaces only such a file
+WRITTEN_BY = "perfsim bench --json"
+_SIGNATURE = f'"written_by": "{WRITTEN_BY}"'
 
 
 def add(sub: argparse._SubParsersAction) -> None:
@@ -56,40 +70,65 @@ def add(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--sensitivity", action="store_true",
                        help="time only a Sobol analysis (6 parameters, N = 1,024) of "
                             "3,468 projects with measured leaves (weighting_comparison)")
-    bench.add_argument("--repeats", type=int, default=REPEATS,
-                       help=f"rounds of each interleaved A/B comparison (default {REPEATS}); "
-                            "ratios are their medians with [min, max]")
+    bench.add_argument("--repeats", type=int, default=None,
+                       help=f"rounds of each interleaved A/B comparison (default {REPEATS}; "
+                            "with --recheck, the rounds the JSON records); ratios are their "
+                            "medians with [min, max]")
     bench.add_argument("--table", metavar="FILE.json",
                        help="print the documentation's performance table (markdown) from the "
                             "JSON of an earlier `perfsim bench --json`, and time nothing")
+    bench.add_argument("--out", metavar="FILE.json",
+                       help="write the JSON to FILE.json (whole, then renamed into place; an "
+                            "existing file is replaced only if perfsim bench wrote it) instead "
+                            "of printing: `perfsim bench --json --out docs/reference/bench.json` "
+                            "refreshes the documentation's performance table")
+    bench.add_argument("--recheck", metavar="FILE.json",
+                       help="measure the ratios of an earlier `perfsim bench --json` again "
+                            "(interleaved, at the sizes and rounds it records), print each "
+                            "ratio recorded against measured again, and exit 1 unless all "
+                            f"agree within {RECHECK_PERCENT}%%")
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    if getattr(args, "table", None):
-        print(bench_table(_read_json(args.table)), end="")
+    table, again, out = (getattr(args, k, None) for k in ("table", "recheck", "out"))
+    if table and again:
+        raise InputError(field="--recheck", value=again, problem="not with --table")
+    if out and (table or again):
+        raise InputError(field="--out", value=out,
+                         problem="only where perfsim bench measures (not with --table or "
+                                 "--recheck)")
+    if table:
+        print(_table_of(table), end="")
         return 0
-    repeats = getattr(args, "repeats", REPEATS)
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+    repeats = getattr(args, "repeats", None)
+    if repeats is not None and (isinstance(repeats, bool) or not isinstance(repeats, int)
+                                or repeats < 1):
         raise InputError(field="--repeats", value=repeats, problem="must be a whole number >= 1")
+    if again:
+        return _recheck(again, repeats, args.json)
+    if out:  # refused before minutes of measuring: no folder, or a file not perfsim bench's
+        folder = Path(out).absolute().parent
+        if not folder.is_dir():
+            raise InputError(out, field="--out",
+                             problem=f"the folder does not exist ({folder}); create it or "
+                                     "choose another --out")
+        check_own_file(out, _SIGNATURE)
+    repeats = REPEATS if repeats is None else repeats
     if getattr(args, "notebooks", False):
         timing = time_notebooks(quick=args.quick)
-        print(json.dumps(timing, indent=2) if args.json else format_notebooks_bench(timing))
-        return 0
+        return _emit(args, timing, format_notebooks_bench)
     if getattr(args, "sensitivity", False):
         timing = {**machine(), **_fresh(time_sensitivity, 128 if args.quick else 1024)}
-        print(json.dumps(timing, indent=2) if args.json else format_sensitivity_bench(timing))
-        return 0
+        return _emit(args, timing, format_sensitivity_bench)
     if getattr(args, "imported", False):
         scale = 10 if args.quick else 1
         timing = {**machine(), "import": time_import(200 // scale),
                   "full_process_imported": time_full_process_imported(
                       replications=1000 // scale)}
-        print(json.dumps(timing, indent=2) if args.json else format_imported_bench(timing))
-        return 0
+        return _emit(args, timing, format_imported_bench)
     if getattr(args, "app", False):
         timing = {**machine(), **time_app(bench_calls(), repeats=5 if args.quick else 21)}
-        print(json.dumps(timing, indent=2) if args.json else format_app_bench(timing))
-        return 0
+        return _emit(args, timing, format_app_bench)
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
     for e in engines:
         if e not in ENGINES:
@@ -98,20 +137,50 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     result = run_bench(quick=args.quick, engines=engines, scaling=args.scaling,
                        repeats=repeats)
     result["app"] = time_app(bench_calls(), repeats=5 if args.quick else 21)
-    print(json.dumps(result, indent=2) if args.json else format_bench(result))
+    return _emit(args, result, format_bench)
+
+
+def json_text(result: dict) -> str:
+    """The JSON perfsim bench prints or writes: ``written_by`` first, then the figures."""
+    return json.dumps(to_jsonable({"written_by": WRITTEN_BY, **result}), indent=2,
+                      ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _emit(args: argparse.Namespace, result: dict, text: Callable[[Any], str]) -> int:
+    """``result`` written to ``--out`` (as JSON), or printed as JSON or as text."""
+    out = getattr(args, "out", None)
+    if out:
+        print(f"wrote {write_own_file(out, lambda: json_text(result), _SIGNATURE)}")
+    elif args.json:
+        print(json_text(result), end="")
+    else:
+        print(text(result))
     return 0
 
 
-def _read_json(path: str) -> dict:
-    """The JSON of ``perfsim bench --json``."""
+def _table_of(path: str) -> str:
+    """The performance table of the bench JSON at ``path``."""
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        raise InputError(path, problem="file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(path, problem=f"not the JSON of perfsim bench --json ({err})"
-                         ) from None
-    if not isinstance(data, dict):
-        raise InputError(path, problem="not the JSON of perfsim bench --json")
-    return data
+        return bench_table(read_bench_json(path))
+    except InputError as err:
+        raise err.at(path) from None
+
+
+def _recheck(path: str, repeats: int | None, as_json: bool) -> int:
+    """``--recheck``: the JSON's ratios measured again; exit 1 unless all agree."""
+    recorded = read_bench_json(path)
+    try:
+        recheck_plan(recorded, repeats=repeats)  # every key checked before anything is timed
+        new, rows = recheck(recorded, app_calls=bench_calls() if "app" in recorded else None,
+                            repeats=repeats)
+    except InputError as err:
+        raise err.at(path) from None
+    if as_json:
+        print(json.dumps(to_jsonable({"recorded": path, "measured": new, "ratios": rows}),
+                         indent=2, ensure_ascii=False, allow_nan=False))
+    else:
+        print(f"{path}: measured {recorded.get('date', '(date not recorded)')} on "
+              f"{recorded.get('machine', '(machine not recorded)')}; measured again "
+              f"{new['date']} on {new['machine']}")
+        print(format_recheck(rows))
+    return 0 if all(r["agrees"] for r in rows) else 1

@@ -67,9 +67,16 @@ COMMAND_OPTIONS: dict[tuple[str, str], str] = {
     ("bench", "--app"): "只测量模拟页面上一次修改的用时",
     ("bench", "--imported"): "只测量导入自评表及其后全流程的用时",
     ("bench", "--sensitivity"): "只测量一次 Sobol 分析的用时",
-    ("bench", "--repeats"): "每组交替 A/B 对比的轮数（默认 5）；比值取中位数并给出 [最小, 最大]",
+    ("bench", "--repeats"): "每组交替 A/B 对比的轮数（默认 5；与 --recheck 同用时"
+                            "取 JSON 记录的轮数）；比值取中位数并给出 [最小, 最大]",
     ("bench", "--table"): "根据先前 perfsim bench --json 的 JSON 输出文档中的性能表（markdown），"
                           "不做计时",
+    ("bench", "--out"): "把 JSON 写入该文件而不打印（整体写完再改名替换；已有文件须是 "
+                        "perfsim bench 写的才替换）：perfsim bench --json --out "
+                        "docs/reference/bench.json 更新文档的性能表",
+    ("bench", "--recheck"): "按先前 perfsim bench --json 记录的规模和轮数重新交替测量其中"
+                            "各比值，逐项打印记录值与重测值；全部相差在 10% 以内退出码为 0，"
+                            "否则为 1",
     ("calibrate", "scenario"): "情景 YAML 文件",
     ("calibrate", "--solve"): "求解的参数路径，如 linkage.ratio、grading.cutoffs",
     ("calibrate", "--target"): "目标，如 cut_total=128000000（可重复）",
