@@ -359,15 +359,22 @@ def prepare_leaves(draws: YearDraws, mean: np.ndarray, process: Process, span: n
     year's outcome, so the Monte Carlo prepares the next year while this one is computed.
     ``ready``: ``z_leaf`` holds true leaf attainments already (a sensitivity analysis's
     samples share the truth's): only ``z_self`` is prepared."""
-    unit = bool(np.all(span == 1.0))
     for z, sd in ((draws.z_self, process.noise),) if ready else (
             (draws.z_leaf, process.dispersion), (draws.z_self, process.noise)):
-        z *= per_row(sd, 3)
-        if not unit:
-            z *= span
+        leaf_units(z, sd, span, out=z)
     if not ready:
         np.add(draws.z_leaf, mean, out=draws.z_leaf)
     return draws
+
+
+def leaf_units(z: np.ndarray, sd: float | np.ndarray, span: np.ndarray,
+               out: np.ndarray | None = None) -> np.ndarray:
+    """Standard normals ``z`` (R, S, I) in leaf units: × ``sd`` (a scalar or one per row) ×
+    each leaf's ``span``; into ``out`` when given (``z`` itself: in place)."""
+    out = np.multiply(z, per_row(sd, 3), out=out)
+    if not bool(np.all(span == 1.0)):
+        out *= span
+    return out
 
 
 def _self_evaluate(a_true: np.ndarray, draws: YearDraws, shift: np.ndarray | None,

@@ -76,6 +76,7 @@ from perfsim.kernel.evaluation import (
     ProcessScores,
     YearDraws,
     draw_year,
+    leaf_units,
     prepare_leaves,
     recheck_leaves,
 )
@@ -559,8 +560,12 @@ def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = Tru
 
     d = model.draws
     rechecked = None if known is None else known.rechecked
-    draws = YearDraws(z_leaf=rows(d.z_leaf if known is None else known.leaves, leaves),
-                      z_self=rows(d.z_self, leaves),
+    # one replication in measurement space: the process only reads the true leaves and the
+    # self-evaluation's noise, so every sample reads the same memory (no copies)
+    shared = leaves and known is not None and r == 1 and inp.space is not None
+    draws = YearDraws(z_leaf=np.broadcast_to(known.leaves, (n,) + known.leaves.shape[1:])
+                      if shared else rows(d.z_leaf if known is None else known.leaves, leaves),
+                      z_self=rows(d.z_self, leaves and not shared),
                       z_re=rows(d.z_re, leaves and rechecked is None), key=rows(d.key),
                       z_exec=rows(d.z_exec), z_theta=rows(d.z_theta),
                       re_pool=rows(d.re_pool, leaves),
@@ -576,7 +581,11 @@ def _year(model: _Model, X: np.ndarray, leaves: bool = True, metrics: bool = Tru
                             np.zeros((N, 0), dtype=np.intp), streams, space=space,
                             metric_names=model.metrics if metrics else (),
                             honest=metrics_need_honest(model))
-    if leaves:
+    if shared:   # each sample's self-evaluation noise in one pass from the common draws
+        draws = dataclasses.replace(draws, z_self=leaf_units(
+            np.broadcast_to(d.z_self, (n,) + d.z_self.shape[1:]), year.process.noise,
+            inp.measure.span))
+    elif leaves:
         draws = prepare_leaves(draws, inp.mean, year.process, inp.measure.span,
                                ready=known is not None)
     return year, state, draws
