@@ -30,7 +30,7 @@ cannot be met.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -221,20 +221,32 @@ def non_dominated(Y: ArrayLike, chunk: int = 256) -> NDArray[np.bool_]:
 def _solve(y: FloatArray, peers: FloatArray, R: FloatArray, fallback: FloatArray,
            source: str | None) -> tuple[FloatArray, FloatArray]:
     """Scores and weight shares of the units ``y`` against the constraint rows ``peers``."""
-    m, n = y.shape
-    A = np.vstack([peers, R])
+    A = sparse.csr_matrix(np.vstack([peers, R]))
     rhs = np.concatenate([np.ones(len(peers)), np.zeros(len(R))])
+    return solve_batches(y, lambda block: sparse.kron(sparse.eye(len(block)), A, format="csr"),
+                         rhs, fallback, "benefit of the doubt", source)
+
+
+def solve_batches(y: FloatArray, constraints: Callable[[FloatArray], sparse.csr_matrix],
+                  rhs: FloatArray, fallback: FloatArray, what: str, source: str | None
+                  ) -> tuple[FloatArray, FloatArray]:
+    """Scores and weight shares of the units ``y`` (m, n), :data:`BATCH` units per
+    ``linprog`` call: maximise Σ_j w_ij y_ij for each unit i of a batch subject to the
+    block-diagonal ``constraints(batch)`` <= ``rhs`` (each unit's rows, repeated), w >= 0.
+    A unit's weights are normalised to add up to 1 (``fallback`` where the optimum is
+    w = 0); a failed programme (only numerics: the programmes are feasible and bounded) is
+    one error naming the units."""
+    m, n = y.shape
     scores = np.empty(m)
     weights = np.empty((m, n))
     for start in range(0, m, BATCH):
         block = y[start:start + BATCH]
         k = len(block)
-        res = linprog(-block.ravel(), A_ub=sparse.kron(sparse.eye(k), sparse.csr_matrix(A),
-                                                       format="csr"),
-                      b_ub=np.tile(rhs, k), bounds=(0, None), method="highs")
-        if res.status != 0:  # bounded and feasible by construction; only numerics get here
-            raise InputError(source, "benefit of the doubt", problem=f"the linear programme "
-                             f"failed for units {start + 1}-{start + k}: {res.message}")
+        res = linprog(-block.ravel(), A_ub=constraints(block), b_ub=np.tile(rhs, k),
+                      bounds=(0, None), method="highs")
+        if res.status != 0:
+            raise InputError(source, what, problem=f"the linear programme failed for units "
+                                                   f"{start + 1}-{start + k}: {res.message}")
         w = res.x.reshape(k, n)
         scores[start:start + k] = (w * block).sum(axis=1)
         total = w.sum(axis=1, keepdims=True)

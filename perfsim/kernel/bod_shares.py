@@ -25,10 +25,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import sparse
-from scipy.optimize import linprog
 
 from perfsim.errors import InputError
-from perfsim.kernel.bod import BATCH, BoDResult, Bounds, _check_values, check_bounds, non_dominated
+from perfsim.kernel.bod import (
+    BoDResult,
+    Bounds,
+    _check_values,
+    check_bounds,
+    non_dominated,
+    solve_batches,
+)
 
 __all__ = ["bod_own_shares"]
 
@@ -48,22 +54,9 @@ def bod_own_shares(Y: ArrayLike, bounds: Bounds, *, source: str | None = None) -
     if not len(peers):
         return BoDResult(np.zeros(m), np.tile(fallback, (m, 1)))
     R, _ = bounds.rows()
-    scores = np.empty(m)
-    weights = np.empty((m, n))
-    for start in range(0, m, BATCH):
-        block = y[start:start + BATCH]
-        k = len(block)
-        mats = [sparse.csr_matrix(np.vstack([peers, R * yi[None, :]])) for yi in block]
-        rhs = np.concatenate([np.ones(len(peers)), np.zeros(len(R))])
-        res = linprog(-block.ravel(), A_ub=sparse.block_diag(mats, format="csr"),
-                      b_ub=np.tile(rhs, k), bounds=(0, None), method="highs")
-        if res.status != 0:  # w = 0 is feasible and the peers bound it: only numerics
-            raise InputError(source, "benefit of the doubt (own shares)",
-                             problem=f"the linear programme failed for units "
-                                     f"{start + 1}-{start + k}: {res.message}")
-        w = res.x.reshape(k, n)
-        scores[start:start + k] = (w * block).sum(axis=1)
-        total = w.sum(axis=1, keepdims=True)
-        weights[start:start + k] = np.where(total > 0, w / np.where(total > 0, total, 1.0),
-                                            fallback)
+    rhs = np.concatenate([np.ones(len(peers)), np.zeros(len(R))])
+    scores, weights = solve_batches(
+        y, lambda block: sparse.block_diag([sparse.csr_matrix(np.vstack([peers, R * yi[None, :]]))
+                                            for yi in block], format="csr"),
+        rhs, fallback, "benefit of the doubt (own shares)", source)
     return BoDResult(np.clip(scores, 0.0, 1.0), weights)
