@@ -24,14 +24,17 @@ the ratio and the spot-check share by their registry paths, cutoffs and quota as
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import html
 import io
 import os
 import re
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +57,12 @@ from perfsim.kernel.year import CHANNEL_NAMES, CHANNELS
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import DATASETS
 from perfsim.present.notices import filled_cells_notice, read_notes
-from perfsim.present.report import CHANNEL_HEADINGS, in_fen, write_xlsx
+from perfsim.present.report import (
+    CHANNEL_HEADINGS,
+    allocations_in_fen,
+    grades_in_fen,
+    write_xlsx,
+)
 from perfsim.present.review import WORKBOOK as REVIEW_WORKBOOK
 from perfsim.present.review import write_workbook as write_review
 from perfsim.run.simulate import MonteCarloResult
@@ -592,37 +600,111 @@ class View:
         return numbers.yuan(self.savings)
 
 
+#: The page's values the one-year run does not read (the spot-check share changes the
+#: evaluation process only, :func:`spot_check_html`): a change of these alone reuses the last
+#: change's one-year run and its tables, and runs the spot-check Monte Carlo only.
+MONTE_CARLO_ONLY = ("simulation.spot_check.share",)
+
+
+@dataclass(frozen=True)
+class _OneYear:
+    """The one-year part of the page — the run and its sections (``savings``, ``grades``,
+    ``ledger``, ``moved``) — for the page's ``values`` but :data:`MONTE_CARLO_ONLY` on
+    ``scenario`` (held here, so that no other scenario can take its identity)."""
+
+    scenario: Scenario
+    values: dict[str, Any]
+    result: YearResult
+    html: dict[str, str]
+
+
+class _LastYear:
+    """One slot: the last change's :class:`_OneYear`, reused by a change that moves only
+    :data:`MONTE_CARLO_ONLY` on the same scenario object (scenarios are immutable)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: _OneYear | None = None
+
+    def get(self, scenario: Scenario, values: Mapping[str, Any]) -> _OneYear | None:
+        with self._lock:
+            kept = self._kept
+        if kept is not None and kept.scenario is scenario and kept.values == values:
+            return kept
+        return None
+
+    def put(self, kept: _OneYear | None) -> None:
+        with self._lock:
+            self._kept = kept
+
+
+_LAST_YEAR = _LastYear()
+_SPOT_CHECKS: list[ThreadPoolExecutor] = []   # one thread, started by the first change
+
+
+def _spot_checks() -> ThreadPoolExecutor:
+    """The thread the spot-check Monte Carlo runs in while the page's one year is built."""
+    if not _SPOT_CHECKS:
+        _SPOT_CHECKS.append(ThreadPoolExecutor(max_workers=1,
+                                               thread_name_prefix="perfsim-spot-check"))
+    return _SPOT_CHECKS[0]
+
+
+def one_year_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The page's ``values`` that the one-year run reads: all but :data:`MONTE_CARLO_ONLY`
+    (a copy: a caller changing its dict later never changes what was kept)."""
+    return copy.deepcopy({k: v for k, v in values.items() if k not in MONTE_CARLO_ONLY})
+
+
 def update(scenario: Scenario, values: Mapping[str, Any], *,
            replications: int = REPLICATIONS) -> View:
     """Apply the page's ``values`` to ``scenario`` (:func:`changes`, :meth:`Scenario.set`),
     run one year, and (with ``replications``) a one-year Monte Carlo at the spot-check share;
-    return the :class:`View`. Bad values raise :class:`InputError`."""
+    return the :class:`View`. Bad values raise :class:`InputError`.
+
+    Only the work a change needs: the Monte Carlo runs in a thread of its own while the one
+    year and its tables are built, and a change of :data:`MONTE_CARLO_ONLY` alone on the same
+    scenario keeps the last change's one year and tables (the one-year run does not read
+    them)."""
     sc = scenario.set(changes(scenario, values))
-    result = sc.run_year()
-    mc = sc.simulate(replications=replications, years=1) if replications else None
-    tot = result.summary["totals_yuan"]
-    return View(sc, result, mc, float(tot["savings"]), {
-        "savings": savings_html(result),
-        "grades": grades_html(result),
-        "ledger": ledger_html(result),
-        "moved": moved_html(result),
-        "spot_check": spot_check_html(sc, mc),
-    })
+    mc = (_spot_checks().submit(sc.simulate, replications=replications, years=1)
+          if replications else None)
+    key = one_year_values(values)
+    year = _LAST_YEAR.get(scenario, key)
+    if year is None:
+        result = sc.run_year()
+        alloc = allocations_in_fen(result)
+        year = _OneYear(scenario, key, result, {
+            "savings": savings_html(result),
+            "grades": grades_html(result, alloc),
+            "ledger": ledger_html(result),
+            "moved": moved_html(result, alloc),
+        })
+        _LAST_YEAR.put(year)
+    monte_carlo = None if mc is None else mc.result()
+    result = year.result
+    return View(sc, result, monte_carlo, float(result.summary["totals_yuan"]["savings"]),
+                {**year.html, "spot_check": spot_check_html(sc, monte_carlo)})
 
 
 def bench_calls(scenario: Scenario | None = None) -> dict[str, Callable[[int], Any]]:
     """What ``perfsim bench`` times (:func:`perfsim.bench.time_app`): change ``k`` sets the
     ratio to 15% or 20% (alternately) on the bundled example; ``update`` is one change on the
     page, ``update_one_year`` the same without the Monte Carlo, ``run_year`` the bound: the
-    bare one-year run of the same changed scenario."""
+    bare one-year run of the same changed scenario. Each change computes its one year (the
+    page keeps the last change's for a change of the spot-check share alone: not timed)."""
     sc = scenario or example()
 
     def values(k: int) -> dict[str, Any]:
         return {**defaults(sc), "linkage.ratio": 0.2 if k % 2 else 0.15}
 
+    def change(k: int, replications: int = REPLICATIONS) -> View:
+        _LAST_YEAR.put(None)   # a change that moves the one-year run: never the kept one
+        return update(sc, values(k), replications=replications)
+
     return {
-        "update": lambda k: update(sc, values(k)),
-        "update_one_year": lambda k: update(sc, values(k), replications=0),
+        "update": change,
+        "update_one_year": lambda k: change(k, 0),
         "run_year": lambda k: sc.set({"linkage.ratio": values(k)["linkage.ratio"]}).run_year(),
     }
 
@@ -667,11 +749,12 @@ def _channels_with_money(totals: Mapping[str, float]) -> list[str]:
             if c in ("kept", "cut", "cancelled") or totals.get(c, 0.0) != 0.0]
 
 
-def grades_html(result: YearResult) -> str:
+def grades_html(result: YearResult, alloc: pd.DataFrame | None = None) -> str:
     """Projects and money by grade, to the fen as in the workbook
     (:func:`perfsim.present.report.in_fen`): each grade's budget = its channels, next budget
-    = kept + rewarded."""
-    _, _, t = in_fen(result)
+    = kept + rewarded. ``alloc``: the allocations to the fen
+    (:func:`perfsim.present.report.allocations_in_fen` of ``result``), when already made."""
+    t = grades_in_fen(result, allocations_in_fen(result) if alloc is None else alloc)
     t["grade"] = t.pop("grade_zh") + " " + t["grade"]
     shown = _channels_with_money(result.summary["totals_yuan"])
     cols = ["grade", "projects", "budget", *shown, "rewarded", "next_budget"]
@@ -688,11 +771,14 @@ def ledger_html(result: YearResult, top: int = TOP_DEPARTMENTS) -> str:
             + _table(t[cols], "perfsim-ledger"))
 
 
-def moved_html(result: YearResult) -> str:
+def moved_html(result: YearResult, alloc: pd.DataFrame | None = None) -> str:
     """Where the money goes, to the fen (:func:`perfsim.present.report.in_fen`): every
     channel that takes money from projects (cut, cancelled, postponed, recovered …), their
-    sum, the reward to projects and the savings returned to the treasury."""
-    alloc, _, _ = in_fen(result)
+    sum, the reward to projects and the savings returned to the treasury. ``alloc``: the
+    allocations to the fen (:func:`perfsim.present.report.allocations_in_fen` of
+    ``result``), when already made."""
+    if alloc is None:
+        alloc = allocations_in_fen(result)
     fen = {c: round(float(alloc[c].sum()) * 100) for c in
            ("budget", *CHANNEL_NAMES, "rewarded", "next_budget")}
     taken = [c for c in _channels_with_money(result.summary["totals_yuan"]) if c != "kept"]
