@@ -6,6 +6,8 @@ tables are the ones pandas wrote before (that rendering is kept here, not in the
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -222,12 +224,14 @@ def test_the_tables_are_what_pandas_wrote_from_a_fresh_run(example, values):
 def test_names_that_need_escaping_are_rendered_as_pandas_renders_them(tmp_path):
     names = ["R&D <lab>", "  padded  ", "tab\there", "line\nbreak", "引号 \"q\" 'q'",
              "x" * 80]
-    rows = [f"P{k},{json.dumps(name)},{1000 * (k + 1)},{50 + 9 * k}"
-            for k, name in enumerate(names)]
-    csv = tmp_path / "odd.csv"
-    csv.write_text("project_id,department,budget,score\n" + "\n".join(rows) + "\n",
-                   encoding="utf-8")
-    sc = compute.open_scenario(csv, base=perfsim.load(TINY))
+    text = io.StringIO()
+    rows = csv.writer(text)
+    rows.writerow(["project_id", "department", "budget", "score"])
+    rows.writerows([f"P{k}", name, 1000 * (k + 1), 50 + 9 * k] for k, name in enumerate(names))
+    path = tmp_path / "odd.csv"
+    path.write_text(text.getvalue(), encoding="utf-8")
+    sc = compute.open_scenario(path, base=perfsim.load(TINY))
+    assert {"tab\there", "line\nbreak", "R&D <lab>"} <= set(sc.portfolio.departments)
     view = compute.update(sc, {"linkage.ratio": 0.2}, replications=0)
     fresh = sc.set({"linkage.ratio": 0.2}).run_year()
     assert view.html["ledger"] == _pandas_ledger(fresh)

@@ -738,8 +738,36 @@ def _table(frame: pd.DataFrame, css: str) -> str:
         head = HEADINGS.get(c, c)
         key = f"{c} ({unit})" if numbers.column_kind(c) == "money" else c
         names[key] = f"{head} ({unit})" if numbers.column_kind(c) == "money" else head
-    return shown.rename(columns=names).to_html(index=False, classes=css, escape=True,
-                                               border=0)
+    return _html_table([names.get(c, c) for c in shown.columns],
+                       shown.to_numpy(dtype=object).tolist(), css)
+
+
+def _plain_text(v: Any) -> bool:
+    return isinstance(v, str) and v == v.strip() and not any(c in v for c in "\t\r\n")
+
+
+def _html_table(heads: Sequence[str], rows: Sequence[Sequence[str]], css: str) -> str:
+    """The table ``DataFrame.to_html(index=False, classes=css, escape=True, border=0)``
+    writes for the ``rows`` (lists of text) under ``heads``, character for
+    character, written directly (pandas' formatter takes milliseconds a table); text with
+    tabs, line breaks or surrounding blanks, which pandas writes its own way, is left to
+    pandas."""
+    if not all(map(_plain_text, heads)) or not all(
+            _plain_text(v) for row in rows for v in row):
+        frame = pd.DataFrame(list(rows), columns=range(len(heads)), dtype=object)
+        frame.columns = list(heads)
+        return frame.to_html(index=False, classes=css, escape=True, border=0)
+    esc = html.escape
+    out = [f'<table class="dataframe {css}">\n  <thead>\n'
+           '    <tr style="text-align: right;">\n',
+           *(f"      <th>{esc(h, quote=False)}</th>\n" for h in heads),
+           "    </tr>\n  </thead>\n  <tbody>\n"]
+    for row in rows:
+        out.append("    <tr>\n")
+        out.extend(f"      <td>{esc(v, quote=False)}</td>\n" for v in row)
+        out.append("    </tr>\n")
+    out.append("  </tbody>\n</table>")
+    return "".join(out)
 
 
 def _channels_with_money(totals: Mapping[str, float]) -> list[str]:
