@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import DATA
@@ -236,3 +237,13 @@ def test_names_that_need_escaping_are_rendered_as_pandas_renders_them(tmp_path):
     fresh = sc.set({"linkage.ratio": 0.2}).run_year()
     assert view.html["ledger"] == _pandas_ledger(fresh)
     assert view.html["grades"] == _pandas_grades(fresh)
+
+
+def test_array_values_are_compared_without_error_and_give_their_own_numbers(tiny):
+    # 中 from 68 as an array of cutoffs: P5 (65) is 差, so 0.15 × 2,000 + 4,000 + 500
+    values = {"grading.cutoffs": np.array([90.0, 80.0, 68.0]), SHARE: 0.0}
+    assert compute.update(tiny, values, replications=0).savings == 4800.0
+    again = compute.update(tiny, {**values, SHARE: 0.5}, replications=0)
+    assert again.savings == 4800.0 and shown_savings(again) == 4800.0
+    values = {"grading.cutoffs": np.array([90.0, 80.0, 60.0]), SHARE: 0.5}
+    assert shown_savings(compute.update(tiny, values, replications=0)) == 4375.0

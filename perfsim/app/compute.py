@@ -629,9 +629,13 @@ class _LastYear:
     def get(self, scenario: Scenario, values: Mapping[str, Any]) -> _OneYear | None:
         with self._lock:
             kept = self._kept
-        if kept is not None and kept.scenario is scenario and kept.values == values:
-            return kept
-        return None
+        if kept is None or kept.scenario is not scenario:
+            return None
+        try:
+            same = bool(kept.values == values)
+        except (TypeError, ValueError):   # values with no single truth (arrays): not kept
+            return None
+        return kept if same else None
 
     def put(self, kept: _OneYear | None) -> None:
         with self._lock:
@@ -639,15 +643,18 @@ class _LastYear:
 
 
 _LAST_YEAR = _LastYear()
-_SPOT_CHECKS: list[ThreadPoolExecutor] = []   # one thread, started by the first change
+_SPOT_CHECKS: dict[int, ThreadPoolExecutor] = {}   # by process: a forked child starts its own
 
 
 def _spot_checks() -> ThreadPoolExecutor:
-    """The thread the spot-check Monte Carlo runs in while the page's one year is built."""
-    if not _SPOT_CHECKS:
-        _SPOT_CHECKS.append(ThreadPoolExecutor(max_workers=1,
-                                               thread_name_prefix="perfsim-spot-check"))
-    return _SPOT_CHECKS[0]
+    """The thread the spot-check Monte Carlo runs in while the page's one year is built (one
+    per process, started by its first change)."""
+    pid = os.getpid()
+    if pid not in _SPOT_CHECKS:
+        _SPOT_CHECKS.clear()
+        _SPOT_CHECKS[pid] = ThreadPoolExecutor(max_workers=1,
+                                               thread_name_prefix="perfsim-spot-check")
+    return _SPOT_CHECKS[pid]
 
 
 def one_year_values(values: Mapping[str, Any]) -> dict[str, Any]:
