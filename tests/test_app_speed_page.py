@@ -247,3 +247,14 @@ def test_array_values_are_compared_without_error_and_give_their_own_numbers(tiny
     assert again.savings == 4800.0 and shown_savings(again) == 4800.0
     values = {"grading.cutoffs": np.array([90.0, 80.0, 60.0]), SHARE: 0.5}
     assert shown_savings(compute.update(tiny, values, replications=0)) == 4375.0
+
+
+def test_a_monte_carlo_refused_beside_the_one_year_is_the_callers_input_error(tiny):
+    # a billion replications of five projects need far more memory than any limit: the
+    # Monte Carlo refuses before any work, in its own thread, and the caller gets that line
+    with pytest.raises(InputError, match="simulation.replications") as caught:
+        compute.update(tiny, {"linkage.ratio": 0.2}, replications=10**9)
+    line = compute.error_line(caught.value)
+    assert line.startswith("perfsim: error: ") and "\n" not in line
+    view = compute.update(tiny, {"linkage.ratio": 0.1}, replications=16)
+    assert shown_savings(view) == 4250.0 and len(view.monte_carlo.replications) == 16
