@@ -24,14 +24,17 @@ the ratio and the spot-check share by their registry paths, cutoffs and quota as
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import html
 import io
 import os
 import re
 import tempfile
+import threading
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +57,12 @@ from perfsim.kernel.year import CHANNEL_NAMES, CHANNELS
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import DATASETS
 from perfsim.present.notices import filled_cells_notice, read_notes
-from perfsim.present.report import CHANNEL_HEADINGS, in_fen, write_xlsx
+from perfsim.present.report import (
+    CHANNEL_HEADINGS,
+    allocations_in_fen,
+    grades_in_fen,
+    write_xlsx,
+)
 from perfsim.present.review import WORKBOOK as REVIEW_WORKBOOK
 from perfsim.present.review import write_workbook as write_review
 from perfsim.run.simulate import MonteCarloResult
@@ -70,7 +78,8 @@ POOLS: dict[str, str] = {
     "treasury": "上缴财政 returned to the treasury",
     "redistribute": "奖励优秀项目 redistributed to 优 projects (by budget)",
 }
-#: Replications of the spot-check Monte Carlo (one year): about 0.1 s at 3,468 projects.
+#: Replications of the spot-check Monte Carlo (one year): about 0.13 s of CPU at 3,468 projects,
+#: over half of it the whole metric registry the Monte Carlo records (the page shows three).
 REPLICATIONS = 64
 #: Departments listed in the ledger of who loses most.
 TOP_DEPARTMENTS = 15
@@ -592,37 +601,118 @@ class View:
         return numbers.yuan(self.savings)
 
 
+#: The page's values the one-year run does not read (the spot-check share changes the
+#: evaluation process only, :func:`spot_check_html`): a change of these alone reuses the last
+#: change's one-year run and its tables, and runs the spot-check Monte Carlo only.
+MONTE_CARLO_ONLY = ("simulation.spot_check.share",)
+
+
+@dataclass(frozen=True)
+class _OneYear:
+    """The one-year part of the page — the run and its sections (``savings``, ``grades``,
+    ``ledger``, ``moved``) — for the page's ``values`` but :data:`MONTE_CARLO_ONLY` on
+    ``scenario`` (held here, so that no other scenario can take its identity)."""
+
+    scenario: Scenario
+    values: dict[str, Any]
+    result: YearResult
+    html: dict[str, str]
+
+
+class _LastYear:
+    """One slot: the last change's :class:`_OneYear`, reused by a change that moves only
+    :data:`MONTE_CARLO_ONLY` on the same scenario object (scenarios are immutable)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: _OneYear | None = None
+
+    def get(self, scenario: Scenario, values: Mapping[str, Any]) -> _OneYear | None:
+        with self._lock:
+            kept = self._kept
+        if kept is None or kept.scenario is not scenario:
+            return None
+        try:
+            same = bool(kept.values == values)
+        except (TypeError, ValueError):   # values with no single truth (arrays): not kept
+            return None
+        return kept if same else None
+
+    def put(self, kept: _OneYear | None) -> None:
+        with self._lock:
+            self._kept = kept
+
+
+_LAST_YEAR = _LastYear()
+_SPOT_CHECKS: dict[int, ThreadPoolExecutor] = {}   # by process: a forked child starts its own
+
+
+def _spot_checks() -> ThreadPoolExecutor:
+    """The thread the spot-check Monte Carlo runs in while the page's one year is built (one
+    per process, started by its first change)."""
+    pid = os.getpid()
+    if pid not in _SPOT_CHECKS:
+        _SPOT_CHECKS.clear()
+        _SPOT_CHECKS[pid] = ThreadPoolExecutor(max_workers=1,
+                                               thread_name_prefix="perfsim-spot-check")
+    return _SPOT_CHECKS[pid]
+
+
+def one_year_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The page's ``values`` that the one-year run reads: all but :data:`MONTE_CARLO_ONLY`
+    (a copy: a caller changing its dict later never changes what was kept)."""
+    return copy.deepcopy({k: v for k, v in values.items() if k not in MONTE_CARLO_ONLY})
+
+
 def update(scenario: Scenario, values: Mapping[str, Any], *,
            replications: int = REPLICATIONS) -> View:
     """Apply the page's ``values`` to ``scenario`` (:func:`changes`, :meth:`Scenario.set`),
     run one year, and (with ``replications``) a one-year Monte Carlo at the spot-check share;
-    return the :class:`View`. Bad values raise :class:`InputError`."""
+    return the :class:`View`. Bad values raise :class:`InputError`.
+
+    Only the work a change needs: the Monte Carlo runs in a thread of its own while the one
+    year and its tables are built, and a change of :data:`MONTE_CARLO_ONLY` alone on the same
+    scenario keeps the last change's one year and tables (the one-year run does not read
+    them)."""
     sc = scenario.set(changes(scenario, values))
-    result = sc.run_year()
-    mc = sc.simulate(replications=replications, years=1) if replications else None
-    tot = result.summary["totals_yuan"]
-    return View(sc, result, mc, float(tot["savings"]), {
-        "savings": savings_html(result),
-        "grades": grades_html(result),
-        "ledger": ledger_html(result),
-        "moved": moved_html(result),
-        "spot_check": spot_check_html(sc, mc),
-    })
+    mc = (_spot_checks().submit(sc.simulate, replications=replications, years=1)
+          if replications else None)
+    key = one_year_values(values)
+    year = _LAST_YEAR.get(scenario, key)
+    if year is None:
+        result = sc.run_year()
+        alloc = allocations_in_fen(result)
+        year = _OneYear(scenario, key, result, {
+            "savings": savings_html(result),
+            "grades": grades_html(result, alloc),
+            "ledger": ledger_html(result),
+            "moved": moved_html(result, alloc),
+        })
+        _LAST_YEAR.put(year)
+    monte_carlo = None if mc is None else mc.result()
+    result = year.result
+    return View(sc, result, monte_carlo, float(result.summary["totals_yuan"]["savings"]),
+                {**year.html, "spot_check": spot_check_html(sc, monte_carlo)})
 
 
 def bench_calls(scenario: Scenario | None = None) -> dict[str, Callable[[int], Any]]:
     """What ``perfsim bench`` times (:func:`perfsim.bench.time_app`): change ``k`` sets the
     ratio to 15% or 20% (alternately) on the bundled example; ``update`` is one change on the
     page, ``update_one_year`` the same without the Monte Carlo, ``run_year`` the bound: the
-    bare one-year run of the same changed scenario."""
+    bare one-year run of the same changed scenario. Each change computes its one year (the
+    page keeps the last change's for a change of the spot-check share alone: not timed)."""
     sc = scenario or example()
 
     def values(k: int) -> dict[str, Any]:
         return {**defaults(sc), "linkage.ratio": 0.2 if k % 2 else 0.15}
 
+    def change(k: int, replications: int = REPLICATIONS) -> View:
+        _LAST_YEAR.put(None)   # a change that moves the one-year run: never the kept one
+        return update(sc, values(k), replications=replications)
+
     return {
-        "update": lambda k: update(sc, values(k)),
-        "update_one_year": lambda k: update(sc, values(k), replications=0),
+        "update": change,
+        "update_one_year": lambda k: change(k, 0),
         "run_year": lambda k: sc.set({"linkage.ratio": values(k)["linkage.ratio"]}).run_year(),
     }
 
@@ -656,8 +746,36 @@ def _table(frame: pd.DataFrame, css: str) -> str:
         head = HEADINGS.get(c, c)
         key = f"{c} ({unit})" if numbers.column_kind(c) == "money" else c
         names[key] = f"{head} ({unit})" if numbers.column_kind(c) == "money" else head
-    return shown.rename(columns=names).to_html(index=False, classes=css, escape=True,
-                                               border=0)
+    return _html_table([names.get(c, c) for c in shown.columns],
+                       shown.to_numpy(dtype=object).tolist(), css)
+
+
+def _plain_text(v: Any) -> bool:
+    return isinstance(v, str) and v == v.strip() and not any(c in v for c in "\t\r\n")
+
+
+def _html_table(heads: Sequence[str], rows: Sequence[Sequence[str]], css: str) -> str:
+    """The table ``DataFrame.to_html(index=False, classes=css, escape=True, border=0)``
+    writes for the ``rows`` (lists of text) under ``heads``, character for
+    character, written directly (pandas' formatter takes milliseconds a table); text with
+    tabs, line breaks or surrounding blanks, which pandas writes its own way, is left to
+    pandas."""
+    if not all(map(_plain_text, heads)) or not all(
+            _plain_text(v) for row in rows for v in row):
+        frame = pd.DataFrame(list(rows), columns=range(len(heads)), dtype=object)
+        frame.columns = list(heads)
+        return frame.to_html(index=False, classes=css, escape=True, border=0)
+    esc = html.escape
+    out = [f'<table class="dataframe {css}">\n  <thead>\n'
+           '    <tr style="text-align: right;">\n',
+           *(f"      <th>{esc(h, quote=False)}</th>\n" for h in heads),
+           "    </tr>\n  </thead>\n  <tbody>\n"]
+    for row in rows:
+        out.append("    <tr>\n")
+        out.extend(f"      <td>{esc(v, quote=False)}</td>\n" for v in row)
+        out.append("    </tr>\n")
+    out.append("  </tbody>\n</table>")
+    return "".join(out)
 
 
 def _channels_with_money(totals: Mapping[str, float]) -> list[str]:
@@ -667,11 +785,12 @@ def _channels_with_money(totals: Mapping[str, float]) -> list[str]:
             if c in ("kept", "cut", "cancelled") or totals.get(c, 0.0) != 0.0]
 
 
-def grades_html(result: YearResult) -> str:
+def grades_html(result: YearResult, alloc: pd.DataFrame | None = None) -> str:
     """Projects and money by grade, to the fen as in the workbook
     (:func:`perfsim.present.report.in_fen`): each grade's budget = its channels, next budget
-    = kept + rewarded."""
-    _, _, t = in_fen(result)
+    = kept + rewarded. ``alloc``: the allocations to the fen
+    (:func:`perfsim.present.report.allocations_in_fen` of ``result``), when already made."""
+    t = grades_in_fen(result, allocations_in_fen(result) if alloc is None else alloc)
     t["grade"] = t.pop("grade_zh") + " " + t["grade"]
     shown = _channels_with_money(result.summary["totals_yuan"])
     cols = ["grade", "projects", "budget", *shown, "rewarded", "next_budget"]
@@ -688,11 +807,14 @@ def ledger_html(result: YearResult, top: int = TOP_DEPARTMENTS) -> str:
             + _table(t[cols], "perfsim-ledger"))
 
 
-def moved_html(result: YearResult) -> str:
+def moved_html(result: YearResult, alloc: pd.DataFrame | None = None) -> str:
     """Where the money goes, to the fen (:func:`perfsim.present.report.in_fen`): every
     channel that takes money from projects (cut, cancelled, postponed, recovered …), their
-    sum, the reward to projects and the savings returned to the treasury."""
-    alloc, _, _ = in_fen(result)
+    sum, the reward to projects and the savings returned to the treasury. ``alloc``: the
+    allocations to the fen (:func:`perfsim.present.report.allocations_in_fen` of
+    ``result``), when already made."""
+    if alloc is None:
+        alloc = allocations_in_fen(result)
     fen = {c: round(float(alloc[c].sum()) * 100) for c in
            ("budget", *CHANNEL_NAMES, "rewarded", "next_budget")}
     taken = [c for c in _channels_with_money(result.summary["totals_yuan"]) if c != "kept"]

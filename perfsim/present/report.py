@@ -49,9 +49,17 @@ def in_fen(result: YearResult) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     :func:`perfsim.present.money.fen_table` — every project's channels add up to its budget,
     every channel's column to its total — ``rewarded`` and ``reward`` by
     :func:`perfsim.present.money.fen`, ``next_budget`` is kept + rewarded and ``change``
-    next budget − budget; the ledger and the grade table are then summed from these
-    projects (:func:`perfsim.run.year.ledger_table`, :func:`perfsim.run.year.grade_table`),
-    so that their rows keep the identity and their columns the projects' totals."""
+    next budget − budget (:func:`allocations_in_fen`); the ledger and the grade table are
+    then summed from these projects (:func:`perfsim.run.year.ledger_table`,
+    :func:`grades_in_fen`), so that their rows keep the identity and their columns the
+    projects' totals."""
+    alloc = allocations_in_fen(result)
+    codes = tuple(result.by_grade["grade"])
+    return alloc, _fen_frame(ledger_table(alloc, codes)), grades_in_fen(result, alloc)
+
+
+def allocations_in_fen(result: YearResult) -> pd.DataFrame:
+    """The allocations of :func:`in_fen` alone (the what-if page needs no ledger)."""
     alloc = result.allocations.copy()
     parts, budget = fen_table(alloc[list(CHANNEL_NAMES)].to_numpy(dtype=float),
                               alloc["budget"].to_numpy(dtype=float))
@@ -64,10 +72,15 @@ def in_fen(result: YearResult) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     nxt = parts[:, CHANNEL_NAMES.index("kept")] + rewarded
     alloc["next_budget"] = nxt / 100.0
     alloc["change"] = (nxt - budget) / 100.0
+    return alloc
+
+
+def grades_in_fen(result: YearResult, alloc: pd.DataFrame) -> pd.DataFrame:
+    """The grade table of :func:`in_fen`, summed from ``alloc`` (:func:`allocations_in_fen`
+    of ``result``)."""
     codes = tuple(result.by_grade["grade"])
     zh = tuple(result.by_grade["grade_zh"])
-    return alloc, _fen_frame(ledger_table(alloc, codes)), _fen_frame(
-        grade_table(alloc, codes, zh))
+    return _fen_frame(grade_table(alloc, codes, zh))
 
 
 def _fen_frame(frame: pd.DataFrame) -> pd.DataFrame:
