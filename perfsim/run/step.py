@@ -92,6 +92,8 @@ class SimInputs:
     years_left: np.ndarray | None = None  # (P,) years to completion (cross-year projects)
     #: units that respond: what each project keeps at each grade, share of its budget (P, G)
     grade_money: np.ndarray | None = None
+    #: the metrics recorded per replication and year (None: the whole registry)
+    metrics: tuple[str, ...] | None = None
 
     @property
     def n_projects(self) -> int:

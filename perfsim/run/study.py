@@ -67,13 +67,15 @@ class Scenario(model.Scenario):
     def simulate(self, replications: int | None = None, years: int | None = None, *,
                  noise: bool = True, chunk: int | None = None, engine: str = "auto",
                  workers: int | None = None, scheduler: str | None = None,
-                 progress: bool | None = False) -> MonteCarloResult:
+                 progress: bool | None = False, metrics: Sequence[str] | None = None
+                 ) -> MonteCarloResult:
         """The Monte Carlo over the evaluation process, from the scenario's simulation
-        settings; ``noise=False`` turns every random source off."""
+        settings; ``noise=False`` turns every random source off; ``metrics`` records only
+        those (default: every metric of the registry)."""
         settings = scenario_settings(self, replications=replications, years=years,
                                      chunk=chunk)
         return simulate(self, settings, engine=engine, workers=workers, scheduler=scheduler,
-                        progress=progress, noise=noise)
+                        progress=progress, noise=noise, metrics=metrics)
 
     def calibrate(self, parameter: str, bounds: Sequence[float] | None = None, *,
                   replications: int | None = None, year: int = 1, **targets: Any
