@@ -116,7 +116,7 @@ class LeafSpace:
         once, and the arrays the groups are not read from (``soft``, the bonus leaves')."""
         def f(x: Any) -> Any:
             return None if x is None else fn(x)
-        columns = tuple(tuple(f(c) for c in cols) for cols in self._columns)
+        columns = tuple(tuple(_leaf_major(f(_last(c))) for c in cols) for cols in self._columns)
         return LeafSpace(rules=self.rules, value=self.value, base=self.base,
                          measured=self.measured, targets=self.targets,
                          reset=self.reset, soft=f(self.soft),
@@ -130,32 +130,54 @@ class LeafSpace:
         rows, or (K, I) ``at`` cells: each measured cell's value (:func:`measured_value`)
         scored by its rule against the project's target (the re-check's with ``recheck``;
         :meth:`~perfsim.kernel.scoring.Rule.attain_latent`); other cells clipped to [0, 1]
-        as in attainment space."""
-        # one pass over the latent cells: each group's leaves scored by its rule, the cells
-        # outside the groups scored everywhere clipped (no clip of every cell overwritten)
-        out = np.empty(latent.shape)
+        as in attainment space.
+
+        Worked leaf by leaf: the latent attainments are copied once with the leaves first
+        (:func:`_leaf_major`), and each group's rule scores its leaves as (leaves, …) arrays,
+        its per-leaf targets (leaves, 1, …): each leaf's cells are one block of memory, which
+        every array operation of the rule runs through in one stretch (with the leaves last,
+        a per-leaf target would break each operation into runs of a few cells). The rules'
+        operations are element by element, so the numbers are the same to the bit."""
+        nd = latent.ndim
+        lat = _leaf_major(latent)
+        res = np.empty_like(lat)
         rest = self._unscored
         if rest is not None:
-            out[..., rest] = np.clip(latent[..., rest], 0.0, 1.0)
-        take = self.take
-        for (leaves, rule, targeted, everywhere), (value, base, measured, own, reset) in zip(
-                self.groups, self._columns, strict=True):
+            res[rest] = np.clip(lat[rest], 0.0, 1.0)
+        take = _take_leaf_major
+        for (leaves, _, targeted, everywhere), rule, (value, base, measured, own, reset) in zip(
+                self.groups, self._leaf_major_rules(nd), self._columns, strict=True):
             targets = (reset if recheck else own) if targeted else None
-            scorer = None if targets is None else _at(rule, take(targets, at, 1))
-            got = rule.attain_latent(take(value, at, 1), take(base, at, 1),
-                                     _leaves(latent, leaves), scorer)
-            out[..., leaves] = got if everywhere else np.where(take(measured, at, 1), got,
-                                                               _leaves(out, leaves))
-        return out
+            scorer = None if targets is None else _at(rule, take(targets, at, nd))
+            got = rule.attain_latent(take(value, at, nd), take(base, at, nd), lat[leaves],
+                                     scorer)
+            res[leaves] = got if everywhere else np.where(take(measured, at, nd), got,
+                                                          res[leaves])
+        return np.ascontiguousarray(_last(res))
+
+    def _leaf_major_rules(self, nd: int) -> tuple[Rule, ...]:
+        """Each group's rule for leaf-major arrays of ``nd`` axes (:meth:`attain`): a target
+        per leaf as (leaves, 1, …)."""
+        cache = self._rules_by_ndim
+        if nd not in cache:
+            cache[nd] = tuple(
+                _at(rule, np.reshape(rule.target, (-1,) + (1,) * (nd - 1))) if targeted
+                else rule for _, rule, targeted, _ in self.groups)
+        return cache[nd]
+
+    @cached_property
+    def _rules_by_ndim(self) -> dict[int, tuple[Rule, ...]]:
+        return {}
 
     @cached_property
     def _columns(self) -> tuple[tuple[np.ndarray | None, ...], ...]:
-        """Each group's columns of the project arrays, read once: value, base, measured,
-        the projects' targets and the re-check's (None where there are none)."""
+        """Each group's columns of the project arrays, read once and stored leaf-major
+        (:func:`_leaf_major`): value, base, measured, the projects' targets and the
+        re-check's (None where there are none)."""
         if self.mapped is not None:
             return self.mapped[1]
         def cols(x: np.ndarray | None, leaves: slice | np.ndarray) -> np.ndarray | None:
-            return None if x is None else x[..., leaves]
+            return None if x is None else _leaf_major(x[..., leaves])
         return tuple((cols(self.value, g[0]), cols(self.base, g[0]), cols(self.measured, g[0]),
                       cols(self.targets, g[0]), cols(self.reset, g[0])) for g in self.groups)
 
@@ -266,9 +288,28 @@ class CellSpace:
         return 0.0
 
 
-def _leaves(x: np.ndarray, leaves: slice | np.ndarray) -> np.ndarray:
-    """``x[..., leaves]``: a view of a run of leaves, else a take (faster than indexing)."""
-    return x[..., leaves] if isinstance(leaves, slice) else np.take(x, leaves, axis=-1)
+def _leaf_major(x: np.ndarray | None) -> np.ndarray | None:
+    """A copy of ``x`` (…, I) with the leaves first, (I, …): each leaf's cells one block of
+    memory (None as it is)."""
+    return None if x is None else np.ascontiguousarray(np.moveaxis(x, -1, 0))
+
+
+def _last(x: np.ndarray | None) -> np.ndarray | None:
+    """A leaf-major array (I, …) seen with the leaves last again, (…, I) (a view)."""
+    return None if x is None else np.moveaxis(x, 0, -1)
+
+
+def _take_leaf_major(x: np.ndarray | None, at: At, nd: int) -> np.ndarray | None:
+    """:meth:`LeafSpace.take` of a leaf-major column ``x`` (leaves, projects) or (leaves,
+    rows, projects): the cells read ``at`` rows or cells, leaves first, shaped to broadcast
+    against leaf-major latent attainments of ``nd`` axes."""
+    if x is None:
+        return None
+    if x.ndim > 2:    # one value per row
+        return x[:, at] if isinstance(at, slice) else x[(slice(None), *at)]
+    if isinstance(at, slice):
+        return x.reshape(x.shape[:1] + (1,) * (nd - 2) + x.shape[1:])
+    return x[:, at[1]]
 
 
 def _at(rule: Rule, targets: np.ndarray) -> Rule:
