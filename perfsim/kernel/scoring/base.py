@@ -159,17 +159,17 @@ class Rule:
         b = np.asarray(base, dtype=float)
         d = np.asarray(change, dtype=float)
         v = np.multiply(self.slope, d)       # computed in its own memory, pass by pass
-        if v.shape == np.broadcast_shapes(b.shape, v.shape):
+        if fits(v.shape, b.shape):
             np.add(b, v, out=v)
         else:
             v = b + v
         if whole:
             np.rint(v, out=v)
         if high is not None:
-            np.clip(v, low, high, out=v)
+            v.clip(low, high, out=v)
         elif low is not None:
             np.maximum(v, low, out=v)
-        np.copyto(v, np.broadcast_to(b, v.shape), where=d == 0)
+        np.copyto(v, b, where=d == 0)
         return v
 
     def _toward_target(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
@@ -207,6 +207,14 @@ class Rule:
     def labels(self) -> tuple[str, ...] | None:
         """Qualitative labels a measured value may be given as (graded rules only)."""
         return None
+
+
+def fits(shape: tuple[int, ...], other: tuple[int, ...]) -> bool:
+    """An array of shape ``other`` broadcasts into one of ``shape`` (their broadcast is
+    ``shape``): a cheaper ``np.broadcast_shapes(shape, other) == shape``."""
+    if len(other) > len(shape):
+        return False
+    return all(o == 1 or o == n for o, n in zip(other[::-1], shape[::-1], strict=False))
 
 
 def _ratio(num: np.ndarray, den: np.ndarray | float) -> np.ndarray:

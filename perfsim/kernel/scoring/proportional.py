@@ -11,7 +11,7 @@ from typing import ClassVar
 import numpy as np
 
 from perfsim.errors import InputError
-from perfsim.kernel.scoring.base import Rule, _num, _ratio
+from perfsim.kernel.scoring.base import Rule, _num, _ratio, fits
 
 
 class Proportional(Rule):
@@ -87,7 +87,7 @@ class Proportional(Rule):
             else:
                 a = 1.0 - np.abs(v - t) / abs(t)
         # ±inf to 1 and 0 by the clip, as nan_to_num then the clip would
-        np.clip(a, 0.0, 1.0, out=a)
+        a.clip(0.0, 1.0, out=a)
         nan = np.isnan(a)
         if nan.any():
             a[nan] = 0.0
@@ -202,7 +202,7 @@ class ExecutionRate(Rule):
         when given."""
         below = v < float(self.params.get("floor", 0.0))
         a = np.divide(v, self.target, out=out)
-        np.clip(a, 0.0, 1.0, out=a)
+        a.clip(0.0, 1.0, out=a)
         np.copyto(a, 0.0, where=below)
         return a
 
@@ -239,4 +239,4 @@ class ExecutionRate(Rule):
 def _own(v: np.ndarray, target: float | np.ndarray) -> np.ndarray | None:
     """``v`` (a measured value in its own memory) where a rule's result against ``target``
     fits in it; None (a new array) otherwise."""
-    return v if np.broadcast_shapes(v.shape, np.shape(target)) == v.shape else None
+    return v if fits(v.shape, np.shape(target)) else None
