@@ -58,6 +58,8 @@ import numpy as np
 
 from perfsim.kernel.scoring import (
     Rule,
+    SlopePart,
+    along_slope,
     bonus_total,
     cell_attain_latent,
     cell_attain_rows,
@@ -116,13 +118,22 @@ class LeafSpace:
         once, and the arrays the groups are not read from (``soft``, the bonus leaves')."""
         def f(x: Any) -> Any:
             return None if x is None else fn(x)
-        columns = tuple(tuple(_leaf_major(f(_last(c))) for c in cols) for cols in self._columns)
+
+        def mapped(x: np.ndarray | None) -> np.ndarray | None:
+            return _leaf_major(f(_last(x)))
+        block = None if self._block is None else tuple(mapped(x) for x in self._block)
+        spans = dict(zip(self._moves[0], self._moves[3], strict=True))
+        columns = tuple(
+            tuple(block[i][spans[g]] if g in spans and block is not None and i < 2
+                  else mapped(c) for i, c in enumerate(cols))
+            for g, cols in enumerate(self._columns))
         return LeafSpace(rules=self.rules, value=self.value, base=self.base,
                          measured=self.measured, targets=self.targets,
                          reset=self.reset, soft=f(self.soft),
                          bonus_rules=self.bonus_rules, bonus_value=f(self.bonus_value),
                          bonus_given=f(self.bonus_given), bonus_cap=self.bonus_cap,
-                         leaf_decimals=self.leaf_decimals, mapped=(self.groups, columns))
+                         leaf_decimals=self.leaf_decimals,
+                         mapped=(self.groups, columns, block))
 
     def attain(self, latent: np.ndarray, at: At = slice(None), recheck: bool = False
                ) -> np.ndarray:
@@ -136,8 +147,12 @@ class LeafSpace:
         (:func:`_leaf_major`), and each group's rule scores its leaves as (leaves, …) arrays,
         its per-leaf targets (leaves, 1, …): each leaf's cells are one block of memory, which
         every array operation of the rule runs through in one stretch (with the leaves last,
-        a per-leaf target would break each operation into runs of a few cells). The rules'
-        operations are element by element, so the numbers are the same to the bit."""
+        a per-leaf target would break each operation into runs of a few cells). The groups
+        whose rule moves a value along its slope (:meth:`~perfsim.kernel.scoring.Rule.
+        slope_move`) move their values in one :func:`~perfsim.kernel.scoring.along_slope`
+        (a slope per leaf, each rule's bounds on its part), then each rule scores its part
+        (:meth:`~perfsim.kernel.scoring.Rule.attain_measured`). The rules' operations are
+        element by element, so the numbers are those of one rule at a time, to the bit."""
         nd = latent.ndim
         lat = _leaf_major(latent)
         res = np.empty_like(lat)
@@ -145,12 +160,23 @@ class LeafSpace:
         if rest is not None:
             res[rest] = np.clip(lat[rest], 0.0, 1.0)
         take = _take_leaf_major
-        for (leaves, _, targeted, everywhere), rule, (value, base, measured, own, reset) in zip(
-                self.groups, self._leaf_major_rules(nd), self._columns, strict=True):
+        chosen, leaves_a, parts, spans = self._moves
+        moved, span_of = None, dict(zip(chosen, spans, strict=True))
+        if chosen:
+            value_a, base_a = self._block
+            change = lat[leaves_a]
+            change -= take(base_a, at, nd)
+            moved = along_slope(self._slopes(nd), take(value_a, at, nd), change, parts)
+        for g, ((leaves, _, targeted, everywhere), rule, (value, base, measured, own, reset)
+                ) in enumerate(zip(self.groups, self._leaf_major_rules(nd), self._columns,
+                                   strict=True)):
             targets = (reset if recheck else own) if targeted else None
             scorer = None if targets is None else _at(rule, take(targets, at, nd))
-            got = rule.attain_latent(take(value, at, nd), take(base, at, nd), lat[leaves],
-                                     scorer)
+            if g in span_of:
+                got = rule.attain_measured(moved[span_of[g]], scorer)
+            else:
+                got = rule.attain_latent(take(value, at, nd), take(base, at, nd), lat[leaves],
+                                         scorer)
             res[leaves] = got if everywhere else np.where(take(measured, at, nd), got,
                                                           res[leaves])
         return np.ascontiguousarray(_last(res))
@@ -158,16 +184,68 @@ class LeafSpace:
     def _leaf_major_rules(self, nd: int) -> tuple[Rule, ...]:
         """Each group's rule for leaf-major arrays of ``nd`` axes (:meth:`attain`): a target
         per leaf as (leaves, 1, …)."""
-        cache = self._rules_by_ndim
-        if nd not in cache:
-            cache[nd] = tuple(
+        cache = self._by_ndim
+        if ("rules", nd) not in cache:
+            cache["rules", nd] = tuple(
                 _at(rule, np.reshape(rule.target, (-1,) + (1,) * (nd - 1))) if targeted
                 else rule for _, rule, targeted, _ in self.groups)
-        return cache[nd]
+        return cache["rules", nd]
+
+    def _slopes(self, nd: int) -> np.ndarray:
+        """The slope of each leaf the groups of :attr:`_moves` move, (leaves, 1, …) for
+        leaf-major arrays of ``nd`` axes."""
+        cache = self._by_ndim
+        if ("slopes", nd) not in cache:
+            rules = self._leaf_major_rules(nd)
+            shape = (1,) * (nd - 1)
+            cache["slopes", nd] = np.concatenate([
+                np.broadcast_to(np.asarray(rules[g].slope, dtype=float),
+                                (span.stop - span.start, *shape))
+                for g, span in zip(self._moves[0], self._moves[3], strict=True)])
+        return cache["slopes", nd]
 
     @cached_property
-    def _rules_by_ndim(self) -> dict[int, tuple[Rule, ...]]:
+    def _by_ndim(self) -> dict[tuple[str, int], Any]:
         return {}
+
+    @cached_property
+    def _moves(self) -> tuple[tuple[int, ...], np.ndarray, tuple[SlopePart, ...],
+                              tuple[slice, ...]]:
+        """The groups whose measured values move along their rule's slope and are then
+        scored (:meth:`~perfsim.kernel.scoring.Rule.slope_move`, the rule's
+        :meth:`~perfsim.kernel.scoring.Rule.attain_latent` the base's), moved together in
+        :meth:`attain`: the groups, their leaves in the order moved, the parts with bounds
+        and each group's part."""
+        chosen, leaves, parts, spans = [], [], [], []
+        k = 0
+        every = np.arange(len(self.rules))
+        for g, (lv, rule, _, _) in enumerate(self.groups):
+            move = rule.slope_move()
+            if move is None or type(rule).attain_latent is not Rule.attain_latent:
+                continue
+            idx = every[lv]
+            span = slice(k, k + idx.size)
+            k += idx.size
+            chosen.append(g)
+            leaves.append(idx)
+            spans.append(span)
+            if move != (None, None, False):
+                parts.append((span, *move))
+        return (tuple(chosen), np.concatenate(leaves) if leaves else every[:0], tuple(parts),
+                tuple(spans))
+
+    @cached_property
+    def _block(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The value and base (leaf-major, :func:`_leaf_major`) of the leaves of
+        :attr:`_moves`, in the order moved; None where no group moves so."""
+        if self.mapped is not None:
+            return self.mapped[2]
+        chosen = self._moves[0]
+        if not chosen:
+            return None
+        cols = self._columns
+        return (np.concatenate([cols[g][0] for g in chosen]),
+                np.concatenate([cols[g][1] for g in chosen]))
 
     @cached_property
     def _columns(self) -> tuple[tuple[np.ndarray | None, ...], ...]:

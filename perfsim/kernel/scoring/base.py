@@ -134,8 +134,20 @@ class Rule:
         ``base`` when its latent attainment is ``latent``: the value moved by the change
         (:meth:`measured_value`), scored by ``scorer`` (this rule against the projects' own
         targets) or by this rule."""
-        v = self.measured_value(value, latent - base)
+        return self.attain_measured(self.measured_value(value, latent - base), scorer)
+
+    def attain_measured(self, v: np.ndarray, scorer: Rule | None = None) -> np.ndarray:
+        """Attainments of measured values ``v`` moved by :meth:`measured_value` (a new array
+        this step may score in its own memory), scored by ``scorer`` or by this rule: the
+        second half of :meth:`attain_latent`."""
         return (self if scorer is None else scorer).attainment(v)
+
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        """How :meth:`measured_value` moves a value when it moves it along the slope
+        (:func:`along_slope`): the bounds it keeps it in (low, high; None: none) and whether it
+        rounds to whole units; None where the value moves otherwise (measurement space then
+        scores the leaf by :meth:`attain_latent` alone)."""
+        return None
 
     @property
     def group_key(self) -> tuple[Any, ...]:
@@ -152,25 +164,11 @@ class Rule:
         floor}) where it can take it and has none; other rules as they are."""
         return self
 
-    def _along_slope(self, base: np.ndarray, change: np.ndarray, *, low: float | None = None,
-                     high: float | None = None, whole: bool = False) -> np.ndarray:
-        """``base + slope × change``, rounded to whole units with ``whole``, kept in
-        [``low``, ``high``]; ``base`` where ``change`` is 0 (the usual :meth:`measured_value`)."""
-        b = np.asarray(base, dtype=float)
-        d = np.asarray(change, dtype=float)
-        v = np.multiply(self.slope, d)       # computed in its own memory, pass by pass
-        if fits(v.shape, b.shape):
-            np.add(b, v, out=v)
-        else:
-            v = b + v
-        if whole:
-            np.rint(v, out=v)
-        if high is not None:
-            v.clip(low, high, out=v)
-        elif low is not None:
-            np.maximum(v, low, out=v)
-        np.copyto(v, b, where=d == 0)
-        return v
+    def _along_slope(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
+        """``base + slope × change`` kept as :meth:`slope_move` says (:func:`along_slope`):
+        the usual :meth:`measured_value`."""
+        low, high, whole = self.slope_move()
+        return along_slope(self.slope, base, change, ((..., low, high, whole),))
 
     def _toward_target(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """An exact target (the value nearest it is best): the distance to the target shrinks
@@ -209,6 +207,38 @@ class Rule:
         return None
 
 
+#: a part of :func:`along_slope`'s values (an index of the leading axis, or ``...``) with its
+#: bounds (low, high; None: none) and whether it rounds to whole units
+SlopePart = tuple[Any, float | None, float | None, bool]
+
+
+def along_slope(slope: float | np.ndarray, base: np.ndarray, change: np.ndarray,
+                parts: tuple[SlopePart, ...] = ((..., None, None, False),)) -> np.ndarray:
+    """``base + slope × change``, each of ``parts`` rounded to whole units where it says so,
+    then kept in its [low, high]; ``base`` where ``change`` is 0. The move of a measured value
+    along a rule's slope (:meth:`Rule.slope_move`), for one rule (one part: all of it) or, in
+    measurement space, for the leaves of several rules at once (a part per rule)."""
+    b = np.asarray(base, dtype=float)
+    d = np.asarray(change, dtype=float)
+    v = np.multiply(slope, d)       # computed in its own memory, pass by pass
+    if fits(v.shape, b.shape):
+        np.add(b, v, out=v)
+    else:
+        v = b + v
+    for part, low, high, whole in parts:
+        if not whole and low is None and high is None:
+            continue
+        x = v[part]
+        if whole:
+            np.rint(x, out=x)
+        if high is not None:
+            x.clip(low, high, out=x)
+        elif low is not None:
+            np.maximum(x, low, out=x)
+    np.copyto(v, b, where=d == 0)
+    return v
+
+
 def fits(shape: tuple[int, ...], other: tuple[int, ...]) -> bool:
     """An array of shape ``other`` broadcasts into one of ``shape`` (their broadcast is
     ``shape``): a cheaper ``np.broadcast_shapes(shape, other) == shape``."""
@@ -244,6 +274,9 @@ class OnScale(Rule):
     def slope(self) -> float | np.ndarray:
         """The scale."""
         return self.scale
+
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        return (None, None, False)
 
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)

@@ -93,14 +93,12 @@ class Proportional(Rule):
             a[nan] = 0.0
         return a
 
-    def attain_latent(self, value: np.ndarray, base: np.ndarray, latent: np.ndarray,
-                      scorer: Rule | None = None) -> np.ndarray:
-        """:meth:`Rule.attain_latent`, the measured value scored in its own memory."""
+    def attain_measured(self, v: np.ndarray, scorer: Rule | None = None) -> np.ndarray:
+        """:meth:`Rule.attain_measured`, the measured value scored in its own memory."""
         rule = self if scorer is None else scorer
         if (self.direction == "equal" or not isinstance(rule, Proportional)
                 or rule.params.get("overcompletion") is not None):
-            return super().attain_latent(value, base, latent, scorer)
-        v = self.measured_value(value, np.subtract(latent, base))
+            return super().attain_measured(v, scorer)
         return rule._share(v, out=_own(v, rule.target))
 
     def invert(self, attainment):
@@ -122,6 +120,10 @@ class Proportional(Rule):
         """The target (lower-is-better: −target)."""
         t = np.asarray(self.target, dtype=float)
         return -t if self.direction == "lower" else t
+
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        """An exact target (``equal``) moves towards it, not along the slope."""
+        return None if self.direction == "equal" else (None, None, False)
 
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """``base + slope × change``; an exact target (``equal``): the distance to it shrinks
@@ -172,6 +174,9 @@ class Linear(Rule):
         """target − floor."""
         return np.asarray(self.target, dtype=float) - float(self.params["floor"])
 
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        return (None, None, False)
+
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)
 
@@ -206,13 +211,11 @@ class ExecutionRate(Rule):
         np.copyto(a, 0.0, where=below)
         return a
 
-    def attain_latent(self, value: np.ndarray, base: np.ndarray, latent: np.ndarray,
-                      scorer: Rule | None = None) -> np.ndarray:
-        """:meth:`Rule.attain_latent`, the measured value scored in its own memory."""
+    def attain_measured(self, v: np.ndarray, scorer: Rule | None = None) -> np.ndarray:
+        """:meth:`Rule.attain_measured`, the measured value scored in its own memory."""
         rule = self if scorer is None else scorer
         if not isinstance(rule, ExecutionRate):
-            return super().attain_latent(value, base, latent, scorer)
-        v = self.measured_value(value, np.subtract(latent, base))
+            return super().attain_measured(v, scorer)
         return rule._share(v, out=_own(v, rule.target))
 
     def invert(self, attainment):
@@ -227,6 +230,9 @@ class ExecutionRate(Rule):
     def slope(self) -> float | np.ndarray:
         """The target."""
         return np.asarray(self.target, dtype=float)
+
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        return (None, None, False)
 
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)
