@@ -160,26 +160,38 @@ class LeafSpace:
         if rest is not None:
             res[rest] = np.clip(lat[rest], 0.0, 1.0)
         take = _take_leaf_major
-        chosen, leaves_a, parts, spans = self._moves
-        moved, span_of = None, dict(zip(chosen, spans, strict=True))
-        if chosen:
+        if self._block is not None:
             value_a, base_a = self._block
-            change = lat[leaves_a]
+            change = lat[self._moves[1]]
             change -= take(base_a, at, nd)
-            moved = along_slope(self._slopes(nd), take(value_a, at, nd), change, parts)
-        for g, ((leaves, _, targeted, everywhere), rule, (value, base, measured, own, reset)
-                ) in enumerate(zip(self.groups, self._leaf_major_rules(nd), self._columns,
-                                   strict=True)):
+            moved = along_slope(self._slopes(nd), take(value_a, at, nd), change,
+                                self._moves[2])
+        for leaves, rule, targeted, everywhere, span, (value, base, measured, own, reset) in \
+                self._plan(nd):
             targets = (reset if recheck else own) if targeted else None
             scorer = None if targets is None else _at(rule, take(targets, at, nd))
-            if g in span_of:
-                got = rule.attain_measured(moved[span_of[g]], scorer)
+            if span is not None:
+                got = rule.attain_measured(moved[span], scorer)
             else:
                 got = rule.attain_latent(take(value, at, nd), take(base, at, nd), lat[leaves],
                                          scorer)
             res[leaves] = got if everywhere else np.where(take(measured, at, nd), got,
                                                           res[leaves])
         return np.ascontiguousarray(_last(res))
+
+    def _plan(self, nd: int) -> tuple[tuple[Any, ...], ...]:
+        """What :meth:`attain` reads of each group for leaf-major arrays of ``nd`` axes, once:
+        its leaves, its rule (:meth:`_leaf_major_rules`), whether it has targets projects
+        set and a value on every project, its part of the values moved together (None:
+        moved on its own) and its columns."""
+        cache = self._by_ndim
+        if ("plan", nd) not in cache:
+            span_of = dict(zip(self._moves[0], self._moves[3], strict=True))
+            cache["plan", nd] = tuple(
+                (leaves, rule, targeted, everywhere, span_of.get(g), cols)
+                for g, ((leaves, _, targeted, everywhere), rule, cols) in enumerate(zip(
+                    self.groups, self._leaf_major_rules(nd), self._columns, strict=True)))
+        return cache["plan", nd]
 
     def _leaf_major_rules(self, nd: int) -> tuple[Rule, ...]:
         """Each group's rule for leaf-major arrays of ``nd`` axes (:meth:`attain`): a target
@@ -369,12 +381,14 @@ class CellSpace:
 def _leaf_major(x: np.ndarray | None) -> np.ndarray | None:
     """A copy of ``x`` (…, I) with the leaves first, (I, …): each leaf's cells one block of
     memory (None as it is)."""
-    return None if x is None else np.ascontiguousarray(np.moveaxis(x, -1, 0))
+    if x is None:
+        return None
+    return np.ascontiguousarray(x.transpose((x.ndim - 1, *range(x.ndim - 1))))
 
 
 def _last(x: np.ndarray | None) -> np.ndarray | None:
     """A leaf-major array (I, …) seen with the leaves last again, (…, I) (a view)."""
-    return None if x is None else np.moveaxis(x, 0, -1)
+    return None if x is None else x.transpose((*range(1, x.ndim), 0))
 
 
 def _take_leaf_major(x: np.ndarray | None, at: At, nd: int) -> np.ndarray | None:
