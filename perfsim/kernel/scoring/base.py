@@ -64,6 +64,9 @@ class Rule:
     #: the rule reads its leaf's points (a deduction in points, an assessor's points): leaves
     #: of different points score apart. True unless the rule says it does not (safe default).
     reads_points: ClassVar[bool] = True
+    #: :meth:`attain_latent` scores the latent attainment alone, reading neither the measured
+    #: value nor the attainment it earns (measurement space then gathers neither)
+    latent_only: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

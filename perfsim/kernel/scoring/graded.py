@@ -20,6 +20,7 @@ class Graded(Rule):
 
     kind = "graded"
     reads_points = False
+    latent_only = True
     allowed_params = ("levels",)
     DEFAULT_LEVELS: ClassVar[dict[str, float]] = {
         "achieved": 1.0, "mostly": 0.8, "partly": 0.6, "not": 0.0}
@@ -93,7 +94,8 @@ class Graded(Rule):
     def attain_latent(self, value: np.ndarray, base: np.ndarray, latent: np.ndarray,
                       scorer: Rule | None = None) -> np.ndarray:
         """The coefficient of the level nearest the latent attainment (what
-        :meth:`measured_value` gives for ``base`` plus the change), scored directly."""
+        :meth:`measured_value` gives for ``base`` plus the change), scored directly: ``value``
+        and ``base`` are not read (:attr:`~perfsim.kernel.scoring.Rule.latent_only`)."""
         return self.nearest(latent)
 
     @property
