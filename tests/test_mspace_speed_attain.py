@@ -169,3 +169,25 @@ def test_a_rule_that_says_it_moves_along_its_slope_does(kind):
         want = np.minimum(want, high)
     want[:5] = base[:5]
     assert np.array_equal(rule.measured_value(base, change), want)
+
+
+def test_per_row_targets_on_the_projects_own_values_score_as_each_leaf_alone():
+    """A sensitivity sample's path: the projects' own values (projects, leaves) with targets
+    set per row (an ambition per row and project), read a few rows at a time and at cells."""
+    rng = np.random.default_rng(5)
+    rs, value, base, measured = portfolio(rng)
+    R = 4
+    ambition = rng.uniform(-0.1, 0.3, (R, P))
+    space = set_targets(LeafSpace(rules=rs, value=value, base=base, measured=measured),
+                        value, ambition)
+    assert space.targets.shape == (R, P, len(rs))
+    latent = base + rng.normal(0.0, 0.25, (R, P, len(rs)))
+    r = slice(1, 3)
+    got = space.attain(latent[r].copy(), r)
+    want = by_leaf(rs, value, base, measured, latent[r], space.targets[r])
+    assert same_bits(got, want)
+    cells = np.nonzero(rng.random((R, P)) < 0.4)
+    got = space.attain(latent[cells], cells)
+    want = by_leaf(rs, value[cells[1]], base[cells[1]], measured[cells[1]], latent[cells],
+                   space.targets[cells])
+    assert same_bits(got, want)

@@ -96,10 +96,10 @@ class LeafSpace:
     bonus_given: np.ndarray | None = None
     bonus_cap: float = 0.0
     leaf_decimals: int | None = None
-    #: a space mapped to the slots (:meth:`map`): the projects' groups and each group's
-    #: columns mapped, which are all :meth:`attain` reads (``value`` … ``reset`` then stay
-    #: the projects' own)
-    mapped: tuple[Any, Any] | None = field(default=None, repr=False)
+    #: a space mapped to the slots (:meth:`map`): the projects' groups, each group's
+    #: columns mapped and the values moved together (:attr:`_block`), which are all
+    #: :meth:`attain` reads (``value`` … ``reset`` then stay the projects' own)
+    mapped: tuple[Any, Any, Any] | None = field(default=None, repr=False)
 
     @staticmethod
     def take(x: np.ndarray | None, at: At, trailing: int) -> Any:
