@@ -58,6 +58,8 @@ import numpy as np
 
 from perfsim.kernel.scoring import (
     Rule,
+    SlopePart,
+    along_slope,
     bonus_total,
     cell_attain_latent,
     cell_attain_rows,
@@ -94,10 +96,10 @@ class LeafSpace:
     bonus_given: np.ndarray | None = None
     bonus_cap: float = 0.0
     leaf_decimals: int | None = None
-    #: a space mapped to the slots (:meth:`map`): the projects' groups and each group's
-    #: columns mapped, which are all :meth:`attain` reads (``value`` … ``reset`` then stay
-    #: the projects' own)
-    mapped: tuple[Any, Any] | None = field(default=None, repr=False)
+    #: a space mapped to the slots (:meth:`map`): the projects' groups, each group's
+    #: columns mapped and the values moved together (:attr:`_block`), which are all
+    #: :meth:`attain` reads (``value`` … ``reset`` then stay the projects' own)
+    mapped: tuple[Any, Any, Any] | None = field(default=None, repr=False)
 
     @staticmethod
     def take(x: np.ndarray | None, at: At, trailing: int) -> Any:
@@ -116,13 +118,22 @@ class LeafSpace:
         once, and the arrays the groups are not read from (``soft``, the bonus leaves')."""
         def f(x: Any) -> Any:
             return None if x is None else fn(x)
-        columns = tuple(tuple(f(c) for c in cols) for cols in self._columns)
+
+        def mapped(x: np.ndarray | None) -> np.ndarray | None:
+            return _leaf_major(f(_last(x)))
+        block = None if self._block is None else tuple(mapped(x) for x in self._block)
+        spans = dict(zip(self._moves[0], self._moves[3], strict=True))
+        columns = tuple(
+            tuple(block[i][spans[g]] if g in spans and block is not None and i < 2
+                  else mapped(c) for i, c in enumerate(cols))
+            for g, cols in enumerate(self._columns))
         return LeafSpace(rules=self.rules, value=self.value, base=self.base,
                          measured=self.measured, targets=self.targets,
                          reset=self.reset, soft=f(self.soft),
                          bonus_rules=self.bonus_rules, bonus_value=f(self.bonus_value),
                          bonus_given=f(self.bonus_given), bonus_cap=self.bonus_cap,
-                         leaf_decimals=self.leaf_decimals, mapped=(self.groups, columns))
+                         leaf_decimals=self.leaf_decimals,
+                         mapped=(self.groups, columns, block))
 
     def attain(self, latent: np.ndarray, at: At = slice(None), recheck: bool = False
                ) -> np.ndarray:
@@ -130,32 +141,135 @@ class LeafSpace:
         rows, or (K, I) ``at`` cells: each measured cell's value (:func:`measured_value`)
         scored by its rule against the project's target (the re-check's with ``recheck``;
         :meth:`~perfsim.kernel.scoring.Rule.attain_latent`); other cells clipped to [0, 1]
-        as in attainment space."""
-        # one pass over the latent cells: each group's leaves scored by its rule, the cells
-        # outside the groups scored everywhere clipped (no clip of every cell overwritten)
-        out = np.empty(latent.shape)
+        as in attainment space.
+
+        Worked leaf by leaf: the latent attainments are copied once with the leaves first
+        (:func:`_leaf_major`), and each group's rule scores its leaves as (leaves, …) arrays,
+        its per-leaf targets (leaves, 1, …): each leaf's cells are one block of memory, which
+        every array operation of the rule runs through in one stretch (with the leaves last,
+        a per-leaf target would break each operation into runs of a few cells). The groups
+        whose rule moves a value along its slope (:meth:`~perfsim.kernel.scoring.Rule.
+        slope_move`) move their values in one :func:`~perfsim.kernel.scoring.along_slope`
+        (a slope per leaf, each rule's bounds on its part), then each rule scores its part
+        (:meth:`~perfsim.kernel.scoring.Rule.attain_measured`). The rules' operations are
+        element by element, so the numbers are those of one rule at a time, to the bit."""
+        nd = latent.ndim
+        lat = _leaf_major(latent)
+        res = np.empty_like(lat)
         rest = self._unscored
         if rest is not None:
-            out[..., rest] = np.clip(latent[..., rest], 0.0, 1.0)
-        take = self.take
-        for (leaves, rule, targeted, everywhere), (value, base, measured, own, reset) in zip(
-                self.groups, self._columns, strict=True):
+            res[rest] = np.clip(lat[rest], 0.0, 1.0)
+        take = _take_leaf_major
+        if self._block is not None:
+            value_a, base_a = self._block
+            change = lat[self._moves[1]]
+            change -= take(base_a, at, nd)
+            moved = along_slope(self._slopes(nd), take(value_a, at, nd), change,
+                                self._moves[2])
+        for leaves, rule, targeted, everywhere, span, (value, base, measured, own, reset) in \
+                self._plan(nd):
             targets = (reset if recheck else own) if targeted else None
-            scorer = None if targets is None else _at(rule, take(targets, at, 1))
-            got = rule.attain_latent(take(value, at, 1), take(base, at, 1),
-                                     _leaves(latent, leaves), scorer)
-            out[..., leaves] = got if everywhere else np.where(take(measured, at, 1), got,
-                                                               _leaves(out, leaves))
-        return out
+            scorer = None if targets is None else _at(rule, take(targets, at, nd))
+            if span is not None:
+                got = rule.attain_measured(moved[span], scorer)
+            elif rule.latent_only:
+                got = rule.attain_latent(None, None, lat[leaves], scorer)
+            else:
+                got = rule.attain_latent(take(value, at, nd), take(base, at, nd), lat[leaves],
+                                         scorer)
+            res[leaves] = got if everywhere else np.where(take(measured, at, nd), got,
+                                                          res[leaves])
+        return np.ascontiguousarray(_last(res))
+
+    def _plan(self, nd: int) -> tuple[tuple[Any, ...], ...]:
+        """What :meth:`attain` reads of each group for leaf-major arrays of ``nd`` axes, once:
+        its leaves, its rule (:meth:`_leaf_major_rules`), whether it has targets projects
+        set and a value on every project, its part of the values moved together (None:
+        moved on its own) and its columns."""
+        cache = self._by_ndim
+        if ("plan", nd) not in cache:
+            span_of = dict(zip(self._moves[0], self._moves[3], strict=True))
+            cache["plan", nd] = tuple(
+                (leaves, rule, targeted, everywhere, span_of.get(g), cols)
+                for g, ((leaves, _, targeted, everywhere), rule, cols) in enumerate(zip(
+                    self.groups, self._leaf_major_rules(nd), self._columns, strict=True)))
+        return cache["plan", nd]
+
+    def _leaf_major_rules(self, nd: int) -> tuple[Rule, ...]:
+        """Each group's rule for leaf-major arrays of ``nd`` axes (:meth:`attain`): a target
+        per leaf as (leaves, 1, …)."""
+        cache = self._by_ndim
+        if ("rules", nd) not in cache:
+            cache["rules", nd] = tuple(
+                _at(rule, np.reshape(rule.target, (-1,) + (1,) * (nd - 1))) if targeted
+                else rule for _, rule, targeted, _ in self.groups)
+        return cache["rules", nd]
+
+    def _slopes(self, nd: int) -> np.ndarray:
+        """The slope of each leaf the groups of :attr:`_moves` move, (leaves, 1, …) for
+        leaf-major arrays of ``nd`` axes."""
+        cache = self._by_ndim
+        if ("slopes", nd) not in cache:
+            rules = self._leaf_major_rules(nd)
+            shape = (1,) * (nd - 1)
+            cache["slopes", nd] = np.concatenate([
+                np.broadcast_to(np.asarray(rules[g].slope, dtype=float),
+                                (span.stop - span.start, *shape))
+                for g, span in zip(self._moves[0], self._moves[3], strict=True)])
+        return cache["slopes", nd]
+
+    @cached_property
+    def _by_ndim(self) -> dict[tuple[str, int], Any]:
+        return {}
+
+    @cached_property
+    def _moves(self) -> tuple[tuple[int, ...], np.ndarray, tuple[SlopePart, ...],
+                              tuple[slice, ...]]:
+        """The groups whose measured values move along their rule's slope and are then
+        scored (:meth:`~perfsim.kernel.scoring.Rule.slope_move`, the rule's
+        :meth:`~perfsim.kernel.scoring.Rule.attain_latent` the base's), moved together in
+        :meth:`attain`: the groups, their leaves in the order moved, the parts with bounds
+        and each group's part."""
+        chosen, leaves, parts, spans = [], [], [], []
+        k = 0
+        every = np.arange(len(self.rules))
+        for g, (lv, rule, _, _) in enumerate(self.groups):
+            move = rule.slope_move()
+            if move is None or type(rule).attain_latent is not Rule.attain_latent:
+                continue
+            idx = every[lv]
+            span = slice(k, k + idx.size)
+            k += idx.size
+            chosen.append(g)
+            leaves.append(idx)
+            spans.append(span)
+            if move != (None, None, False):
+                parts.append((span, *move))
+        return (tuple(chosen), np.concatenate(leaves) if leaves else every[:0], tuple(parts),
+                tuple(spans))
+
+    @cached_property
+    def _block(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The value and base (leaf-major, :func:`_leaf_major`) of the leaves of
+        :attr:`_moves`, in the order moved; None where no group moves so."""
+        if self.mapped is not None:
+            return self.mapped[2]
+        chosen = self._moves[0]
+        if not chosen:
+            return None
+        cols = self._columns
+        return (np.concatenate([cols[g][0] for g in chosen]),
+                np.concatenate([cols[g][1] for g in chosen]))
 
     @cached_property
     def _columns(self) -> tuple[tuple[np.ndarray | None, ...], ...]:
-        """Each group's columns of the project arrays, read once: value, base, measured,
-        the projects' targets and the re-check's (None where there are none)."""
+        """Each group's columns of the project arrays, read once and stored leaf-major
+        (:func:`_leaf_major`): value, base, measured, the projects' targets and the
+        re-check's (None where there are none)."""
         if self.mapped is not None:
             return self.mapped[1]
         def cols(x: np.ndarray | None, leaves: slice | np.ndarray) -> np.ndarray | None:
-            return None if x is None else x[..., leaves]
+            return None if x is None else _leaf_major(x[..., leaves])
         return tuple((cols(self.value, g[0]), cols(self.base, g[0]), cols(self.measured, g[0]),
                       cols(self.targets, g[0]), cols(self.reset, g[0])) for g in self.groups)
 
@@ -266,9 +380,35 @@ class CellSpace:
         return 0.0
 
 
-def _leaves(x: np.ndarray, leaves: slice | np.ndarray) -> np.ndarray:
-    """``x[..., leaves]``: a view of a run of leaves, else a take (faster than indexing)."""
-    return x[..., leaves] if isinstance(leaves, slice) else np.take(x, leaves, axis=-1)
+def _leaf_major(x: np.ndarray | None) -> np.ndarray | None:
+    """A copy of ``x`` (…, I) with the leaves first, (I, …): each leaf's cells one block of
+    memory (None as it is)."""
+    if x is None:
+        return None
+    return np.ascontiguousarray(x.transpose((x.ndim - 1, *range(x.ndim - 1))))
+
+
+def _last(x: np.ndarray | None) -> np.ndarray | None:
+    """A leaf-major array (I, …) seen with the leaves last again, (…, I) (a view)."""
+    return None if x is None else x.transpose((*range(1, x.ndim), 0))
+
+
+def _take_leaf_major(x: np.ndarray | None, at: At, nd: int) -> np.ndarray | None:
+    """:meth:`LeafSpace.take` of a leaf-major column ``x`` (leaves, projects) or (leaves,
+    rows, projects): the cells read ``at`` rows or cells, leaves first, shaped to broadcast
+    against leaf-major latent attainments of ``nd`` axes."""
+    if x is None:
+        return None
+    if x.ndim > 2:    # one value per row
+        if isinstance(at, slice):
+            return x[:, at]
+        if x.ndim == 3 and x.flags.c_contiguous:   # cells as one index: a faster gather
+            rows, slots = at
+            return np.take(x.reshape(x.shape[0], -1), rows * x.shape[2] + slots, axis=1)
+        return x[(slice(None), *at)]
+    if isinstance(at, slice):
+        return x.reshape(x.shape[:1] + (1,) * (nd - 2) + x.shape[1:])
+    return x[:, at[1]]
 
 
 def _at(rule: Rule, targets: np.ndarray) -> Rule:

@@ -45,7 +45,7 @@ from perfsim.kernel.scoring.aggregation import (
     total_score,
 )
 from perfsim.kernel.scoring.assessed import Assessed
-from perfsim.kernel.scoring.base import DIRECTIONS, GAP_MODES, OWN, Rule
+from perfsim.kernel.scoring.base import DIRECTIONS, GAP_MODES, OWN, Rule, SlopePart, along_slope
 from perfsim.kernel.scoring.bonus import Bonus
 from perfsim.kernel.scoring.cells import (
     CELL_KINDS,
@@ -91,7 +91,9 @@ __all__ = [
     "Recheck",
     "Rule",
     "Share",
+    "SlopePart",
     "Threshold",
+    "along_slope",
     "bonus_total",
     "cell_attain_latent",
     "cell_attain_rows",

@@ -82,5 +82,8 @@ class Assessed(Rule):
         """The points."""
         return self.points
 
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        return (None, None, False)
+
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)

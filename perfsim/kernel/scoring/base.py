@@ -64,6 +64,9 @@ class Rule:
     #: the rule reads its leaf's points (a deduction in points, an assessor's points): leaves
     #: of different points score apart. True unless the rule says it does not (safe default).
     reads_points: ClassVar[bool] = True
+    #: :meth:`attain_latent` scores the latent attainment alone, reading neither the measured
+    #: value nor the attainment it earns (measurement space then gathers neither)
+    latent_only: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -134,8 +137,20 @@ class Rule:
         ``base`` when its latent attainment is ``latent``: the value moved by the change
         (:meth:`measured_value`), scored by ``scorer`` (this rule against the projects' own
         targets) or by this rule."""
-        v = self.measured_value(value, latent - base)
+        return self.attain_measured(self.measured_value(value, latent - base), scorer)
+
+    def attain_measured(self, v: np.ndarray, scorer: Rule | None = None) -> np.ndarray:
+        """Attainments of measured values ``v`` moved by :meth:`measured_value` (a new array
+        this step may score in its own memory), scored by ``scorer`` or by this rule: the
+        second half of :meth:`attain_latent`."""
         return (self if scorer is None else scorer).attainment(v)
+
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        """How :meth:`measured_value` moves a value when it moves it along the slope
+        (:func:`along_slope`): the bounds it keeps it in (low, high; None: none) and whether it
+        rounds to whole units; None where the value moves otherwise (measurement space then
+        scores the leaf by :meth:`attain_latent` alone)."""
+        return None
 
     @property
     def group_key(self) -> tuple[Any, ...]:
@@ -152,25 +167,11 @@ class Rule:
         floor}) where it can take it and has none; other rules as they are."""
         return self
 
-    def _along_slope(self, base: np.ndarray, change: np.ndarray, *, low: float | None = None,
-                     high: float | None = None, whole: bool = False) -> np.ndarray:
-        """``base + slope × change``, rounded to whole units with ``whole``, kept in
-        [``low``, ``high``]; ``base`` where ``change`` is 0 (the usual :meth:`measured_value`)."""
-        b = np.asarray(base, dtype=float)
-        d = np.asarray(change, dtype=float)
-        v = np.multiply(self.slope, d)       # computed in its own memory, pass by pass
-        if v.shape == np.broadcast_shapes(b.shape, v.shape):
-            np.add(b, v, out=v)
-        else:
-            v = b + v
-        if whole:
-            np.rint(v, out=v)
-        if high is not None:
-            np.clip(v, low, high, out=v)
-        elif low is not None:
-            np.maximum(v, low, out=v)
-        np.copyto(v, np.broadcast_to(b, v.shape), where=d == 0)
-        return v
+    def _along_slope(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
+        """``base + slope × change`` kept as :meth:`slope_move` says (:func:`along_slope`):
+        the usual :meth:`measured_value`."""
+        low, high, whole = self.slope_move()
+        return along_slope(self.slope, base, change, ((..., low, high, whole),))
 
     def _toward_target(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """An exact target (the value nearest it is best): the distance to the target shrinks
@@ -209,6 +210,46 @@ class Rule:
         return None
 
 
+#: a part of :func:`along_slope`'s values (an index of the leading axis, or ``...``) with its
+#: bounds (low, high; None: none) and whether it rounds to whole units
+SlopePart = tuple[Any, float | None, float | None, bool]
+
+
+def along_slope(slope: float | np.ndarray, base: np.ndarray, change: np.ndarray,
+                parts: tuple[SlopePart, ...] = ((..., None, None, False),)) -> np.ndarray:
+    """``base + slope × change``, each of ``parts`` rounded to whole units where it says so,
+    then kept in its [low, high]; ``base`` where ``change`` is 0. The move of a measured value
+    along a rule's slope (:meth:`Rule.slope_move`), for one rule (one part: all of it) or, in
+    measurement space, for the leaves of several rules at once (a part per rule)."""
+    b = np.asarray(base, dtype=float)
+    d = np.asarray(change, dtype=float)
+    v = np.multiply(slope, d)       # computed in its own memory, pass by pass
+    if fits(v.shape, b.shape):
+        np.add(b, v, out=v)
+    else:
+        v = b + v
+    for part, low, high, whole in parts:
+        if not whole and low is None and high is None:
+            continue
+        x = v[part]
+        if whole:
+            np.rint(x, out=x)
+        if high is not None:
+            x.clip(low, high, out=x)
+        elif low is not None:
+            np.maximum(x, low, out=x)
+    np.copyto(v, b, where=d == 0)
+    return v
+
+
+def fits(shape: tuple[int, ...], other: tuple[int, ...]) -> bool:
+    """An array of shape ``other`` broadcasts into one of ``shape`` (their broadcast is
+    ``shape``): a cheaper ``np.broadcast_shapes(shape, other) == shape``."""
+    if len(other) > len(shape):
+        return False
+    return all(o == 1 or o == n for o, n in zip(other[::-1], shape[::-1], strict=False))
+
+
 def _ratio(num: np.ndarray, den: np.ndarray | float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.true_divide(num, den)
@@ -236,6 +277,9 @@ class OnScale(Rule):
     def slope(self) -> float | np.ndarray:
         """The scale."""
         return self.scale
+
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        return (None, None, False)
 
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)

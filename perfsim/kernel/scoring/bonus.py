@@ -37,6 +37,10 @@ class Bonus(Rule):
         """points / per: the units (extra evaluations) that earn the whole leaf."""
         return self.points / float(self.params["per"])
 
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        """Whole units, never below 0."""
+        return (0.0, None, True)
+
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """``base + slope × change`` in whole units, never below 0."""
-        return self._along_slope(base, change, low=0.0, whole=True)
+        return self._along_slope(base, change)

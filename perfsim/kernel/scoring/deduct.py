@@ -71,9 +71,13 @@ class Deduct(Rule):
         """−step × points / per: the units (days late, errors) that cost the whole leaf."""
         return -float(self.params.get("step", 1.0)) * self.points / float(self.params["per"])
 
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        """Never below 0."""
+        return (0.0, None, False)
+
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """``base + slope × change``, never below 0 (the rule then deducts whole steps)."""
-        return self._along_slope(base, change, low=0.0)
+        return self._along_slope(base, change)
 
 
 class Share(Rule):
@@ -96,6 +100,10 @@ class Share(Rule):
     def slope(self) -> float | np.ndarray:
         return -1.0
 
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        """Kept in [0, 1]."""
+        return (0.0, 1.0, False)
+
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """``base − change``, kept in [0, 1]."""
-        return self._along_slope(base, change, low=0.0, high=1.0)
+        return self._along_slope(base, change)

@@ -20,6 +20,7 @@ class Graded(Rule):
 
     kind = "graded"
     reads_points = False
+    latent_only = True
     allowed_params = ("levels",)
     DEFAULT_LEVELS: ClassVar[dict[str, float]] = {
         "achieved": 1.0, "mostly": 0.8, "partly": 0.6, "not": 0.0}
@@ -93,7 +94,8 @@ class Graded(Rule):
     def attain_latent(self, value: np.ndarray, base: np.ndarray, latent: np.ndarray,
                       scorer: Rule | None = None) -> np.ndarray:
         """The coefficient of the level nearest the latent attainment (what
-        :meth:`measured_value` gives for ``base`` plus the change), scored directly."""
+        :meth:`measured_value` gives for ``base`` plus the change), scored directly: ``value``
+        and ``base`` are not read (:attr:`~perfsim.kernel.scoring.Rule.latent_only`)."""
         return self.nearest(latent)
 
     @property
@@ -108,15 +110,22 @@ class Graded(Rule):
         (:func:`midpoints`: the exact floating-point points where the nearer level changes,
         so the answer is the one :meth:`_around` gives to the bit), counted by one comparison
         per midpoint, and the coefficient looked up once."""
-        coef = self.coefficients
-        cuts = midpoints(tuple(coef.tolist()))
+        coef, cuts = self._levels_and_cuts
         a = np.asarray(attainment, dtype=float)
         if cuts.size > 255:   # a level count past a byte: one binary search each
             return coef[::-1][np.searchsorted(cuts, a, side="right")]
         level = np.less(a, cuts[-1]).view(np.uint8)   # NaN is below none: the best level
-        for c in cuts[-2::-1]:
-            level += np.less(a, c)
+        if cuts.size > 1:
+            below = np.empty(a.shape, dtype=bool)
+            for c in cuts[-2::-1]:
+                level += np.less(a, c, out=below).view(np.uint8)
         return coef.take(level)
+
+    @functools.cached_property
+    def _levels_and_cuts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The coefficients and their :func:`midpoints`, once per rule."""
+        coef = self.coefficients
+        return coef, midpoints(tuple(coef.tolist()))
 
     def _around(self, attainment) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The two levels around each attainment — the last whose coefficient is at or

@@ -11,7 +11,7 @@ from typing import ClassVar
 import numpy as np
 
 from perfsim.errors import InputError
-from perfsim.kernel.scoring.base import Rule, _num, _ratio
+from perfsim.kernel.scoring.base import Rule, _num, _ratio, fits
 
 
 class Proportional(Rule):
@@ -87,20 +87,18 @@ class Proportional(Rule):
             else:
                 a = 1.0 - np.abs(v - t) / abs(t)
         # ±inf to 1 and 0 by the clip, as nan_to_num then the clip would
-        np.clip(a, 0.0, 1.0, out=a)
+        a.clip(0.0, 1.0, out=a)
         nan = np.isnan(a)
         if nan.any():
             a[nan] = 0.0
         return a
 
-    def attain_latent(self, value: np.ndarray, base: np.ndarray, latent: np.ndarray,
-                      scorer: Rule | None = None) -> np.ndarray:
-        """:meth:`Rule.attain_latent`, the measured value scored in its own memory."""
+    def attain_measured(self, v: np.ndarray, scorer: Rule | None = None) -> np.ndarray:
+        """:meth:`Rule.attain_measured`, the measured value scored in its own memory."""
         rule = self if scorer is None else scorer
         if (self.direction == "equal" or not isinstance(rule, Proportional)
                 or rule.params.get("overcompletion") is not None):
-            return super().attain_latent(value, base, latent, scorer)
-        v = self.measured_value(value, np.subtract(latent, base))
+            return super().attain_measured(v, scorer)
         return rule._share(v, out=_own(v, rule.target))
 
     def invert(self, attainment):
@@ -122,6 +120,10 @@ class Proportional(Rule):
         """The target (lower-is-better: −target)."""
         t = np.asarray(self.target, dtype=float)
         return -t if self.direction == "lower" else t
+
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        """An exact target (``equal``) moves towards it, not along the slope."""
+        return None if self.direction == "equal" else (None, None, False)
 
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """``base + slope × change``; an exact target (``equal``): the distance to it shrinks
@@ -172,6 +174,9 @@ class Linear(Rule):
         """target − floor."""
         return np.asarray(self.target, dtype=float) - float(self.params["floor"])
 
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        return (None, None, False)
+
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)
 
@@ -202,17 +207,15 @@ class ExecutionRate(Rule):
         when given."""
         below = v < float(self.params.get("floor", 0.0))
         a = np.divide(v, self.target, out=out)
-        np.clip(a, 0.0, 1.0, out=a)
+        a.clip(0.0, 1.0, out=a)
         np.copyto(a, 0.0, where=below)
         return a
 
-    def attain_latent(self, value: np.ndarray, base: np.ndarray, latent: np.ndarray,
-                      scorer: Rule | None = None) -> np.ndarray:
-        """:meth:`Rule.attain_latent`, the measured value scored in its own memory."""
+    def attain_measured(self, v: np.ndarray, scorer: Rule | None = None) -> np.ndarray:
+        """:meth:`Rule.attain_measured`, the measured value scored in its own memory."""
         rule = self if scorer is None else scorer
         if not isinstance(rule, ExecutionRate):
-            return super().attain_latent(value, base, latent, scorer)
-        v = self.measured_value(value, np.subtract(latent, base))
+            return super().attain_measured(v, scorer)
         return rule._share(v, out=_own(v, rule.target))
 
     def invert(self, attainment):
@@ -228,6 +231,9 @@ class ExecutionRate(Rule):
         """The target."""
         return np.asarray(self.target, dtype=float)
 
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        return (None, None, False)
+
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)
 
@@ -239,4 +245,4 @@ class ExecutionRate(Rule):
 def _own(v: np.ndarray, target: float | np.ndarray) -> np.ndarray | None:
     """``v`` (a measured value in its own memory) where a rule's result against ``target``
     fits in it; None (a new array) otherwise."""
-    return v if np.broadcast_shapes(v.shape, np.shape(target)) == v.shape else None
+    return v if fits(v.shape, np.shape(target)) else None

@@ -56,6 +56,10 @@ class Threshold(Rule):
         scale = np.maximum(np.abs(np.asarray(self.target, dtype=float)), 1.0)
         return -scale if self.op == "<=" else scale
 
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        """``==`` moves towards the target, not along the slope."""
+        return None if self.op == "==" else (None, None, False)
+
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         """``base + slope × change`` (a project at the target falls off the cliff with any
         shortfall); ``==``: the distance to the target shrinks by max(|target|, 1) × change."""
@@ -89,6 +93,9 @@ class AllOrNothing(Rule):
     def slope(self) -> float | np.ndarray:
         """The minimum (at least 1)."""
         return max(abs(float(self.params.get("min", 1.0))), 1.0)
+
+    def slope_move(self) -> tuple[float | None, float | None, bool] | None:
+        return (None, None, False)
 
     def measured_value(self, base: np.ndarray, change: np.ndarray) -> np.ndarray:
         return self._along_slope(base, change)
