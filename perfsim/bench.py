@@ -348,10 +348,19 @@ def _full_process(projects: int, replications: int, years: int, engine: str,
 
 
 def _fresh(fn: Any, *args: Any) -> Any:
-    """``fn(*args)`` in a fresh process, so that its peak memory is its own."""
-    with ProcessPoolExecutor(max_workers=1,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+    """``fn(*args)`` in a fresh process, so that its peak memory is its own. The process
+    starts its own pools (a sensitivity analysis's workers) as a command would: with the
+    platform's default start method, not the spawn this process was started with."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_default_start_method) as pool:
         return pool.submit(fn, *args).result()
+
+
+def _default_start_method() -> None:
+    """Restore the platform's default start method (the first of
+    ``get_all_start_methods``) in a process started by spawn, which makes spawn its
+    default."""
+    multiprocessing.set_start_method(multiprocessing.get_all_start_methods()[0], force=True)
 
 
 def rng_bound(normals: int, uniforms: int, chunk: int = 1 << 22, seed: int = 0,
