@@ -332,6 +332,7 @@ class _Model:
     z_infl: np.ndarray      # (r, P)
     seed: int
     z_bonus: np.ndarray | None = None   # (r, P, B) the bonus leaves' draws (measurement space)
+    known: Known | None = None   # what every sample shares (:func:`_truth`), once for all
 
 
 def noisy(scenario: Scenario, settings: Settings | None = None, noise: bool | None = None
@@ -393,9 +394,7 @@ def _evaluate_chunk(model: _Model, X: np.ndarray) -> np.ndarray:
     linkage and metrics take those scores (the step's ``scores``) — the same numbers, the
     common random numbers being the same for every sample."""
     # --- speed (shared scoring across samples): begin ---
-    # the truth once for all (one more sample's process: worth it from a few samples on)
-    known = _truth(model, X) if X.shape[0] >= 4 and all(
-        _keeps_truth(p) for p in model.specs) else None
+    known = model.known   # the truth, once for all chunks (evaluate_samples)
     # units that respond choose their claims from the money at their grade lines, which the
     # ratio and cutoffs set: their scores are then no longer shared across those samples
     after = [] if _responding(model) else [j for j, p in enumerate(model.specs)
@@ -673,6 +672,10 @@ def evaluate_samples(scenario: Scenario, names: Sequence[str], X: np.ndarray,
     chunks = [X[i:i + step] for i in range(0, X.shape[0], step)]
     if not chunks:
         return np.empty((0, len(model.metrics)))
+    # --- speed: the truth once for all (one more sample's process: worth it from chunks of a
+    # few samples on; chunks of fewer share nothing, each sample evaluated alone)
+    if step >= 4 and all(_keeps_truth(p) for p in model.specs):
+        model = dataclasses.replace(model, known=_truth(model, X[:1]))
     n = pool_workers(workers, len(chunks), X.shape[0] * chunk_cells(scenario, replications))
     if n == 1:
         parts = [_evaluate_chunk(model, c) for c in chunks]
