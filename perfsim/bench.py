@@ -463,12 +463,20 @@ def time_import(workbooks: int = 200, seed: int = 1) -> dict[str, Any]:
             "per_1000_workbooks_s": round(1000 * seconds / workbooks, 1)}
 
 
+#: replications of the imported / flat comparison (a cost per cell: five rounds of each in
+#: turn at this size take about as long as one round at 1,000)
+IMPORTED_REPLICATIONS = 250
+
+
 def time_full_process_imported(projects: int = 3468, replications: int = 1000,
                                years: int = 5, workbooks: int = 200,
-                               space: str = "attainment") -> dict[str, Any]:
+                               space: str = "attainment", repeats: int = REPEATS
+                               ) -> dict[str, Any]:
     """The full process (:data:`FULL_PROCESS_IMPORTED`) on ``workbooks`` generated tables,
     imported and repeated to ``projects`` projects, beside the flat portfolio (20 leaves)
-    under the same settings, each in a fresh process.
+    under the same settings, each in a fresh process, the two in turn ``repeats`` times:
+    the ratios are the medians of the rounds' with [min, max] (:func:`ratios`), the seconds
+    the medians.
 
     Both are counted in the same cells, project × replication × year (``ns_per_cell``), the
     unit of every full-process figure; the imported tables hold fewer leaves than the flat
@@ -485,37 +493,42 @@ def time_full_process_imported(projects: int = 3468, replications: int = 1000,
         write_csvs(tidy(score_tables(imported.tables, load_levels()), imported.failed), out)
         leaves = load_imported(out).cells
         held = leaves.mask.sum(axis=1)[np.arange(projects) % leaves.kind.shape[0]]
-        mine = _fresh(_full_process, projects, replications, years, "numpy", None, None,
-                      space, str(out), FULL_PROCESS_IMPORTED)
-    flat = _fresh(_full_process, projects, replications, years, "numpy", None, None, space,
-                  None, FULL_PROCESS_IMPORTED)
+        runs: dict[str, dict[str, list[float]]] = {"mine": {}, "flat": {}}
+        for _ in range(max(1, repeats)):   # interleaved: imported, flat, imported, …
+            for who, tables in (("mine", str(out)), ("flat", None)):
+                run = _fresh(_full_process, projects, replications, years, "numpy", None,
+                             None, space, tables, FULL_PROCESS_IMPORTED)
+                for key, clock in (("seconds", "wall"), ("cpu_seconds", "cpu"),
+                                   ("main_cpu_seconds", "main"), ("peak_rss_mib", "peak")):
+                    runs[who].setdefault(clock, []).append(run[key])
+    mine = {k: float(np.median(v)) for k, v in runs["mine"].items()}
+    flat = {k: float(np.median(v)) for k, v in runs["flat"].items()}
     cells = projects * replications * years
     per_leaf = replications * years * float(held.sum())   # real leaf cells, imported
     flat_leaves = replications * years * projects * 20.0
-
-    def ratio(key: str) -> float:
-        return round(mine[key] / flat[key], 3)
+    main = ratios({"wall": runs["mine"]["main"], "cpu": runs["mine"]["main"]},
+                  {"wall": runs["flat"]["main"], "cpu": runs["flat"]["main"]}, "main")
 
     return {"projects": projects, "replications": replications, "years": years,
-            "space": space, "tables": int(leaves.kind.shape[0]),
+            "space": space, "repeats": max(1, repeats), "tables": int(leaves.kind.shape[0]),
             "padded_leaves": int(leaves.kind.shape[1]),
             "mean_leaves": round(float(leaves.mask.sum(axis=1).mean()), 2),
             "leaves_per_project": round(float(held.mean()), 2),
-            "perfsim_s": round(mine["seconds"], 3),
-            "ns_per_cell": round(1e9 * mine["seconds"] / cells, 1),
-            "ns_per_leaf": round(1e9 * mine["seconds"] / per_leaf, 2),
-            "flat_s": round(flat["seconds"], 3),
-            "flat_ns_per_cell": round(1e9 * flat["seconds"] / cells, 1),
-            "flat_ns_per_leaf": round(1e9 * flat["seconds"] / flat_leaves, 2),
-            "imported_over_flat": ratio("seconds"),
-            "cpu_s": round(mine["cpu_seconds"], 3),
-            "flat_cpu_s": round(flat["cpu_seconds"], 3),
-            "imported_over_flat_cpu": ratio("cpu_seconds"),
-            "main_cpu_s": round(mine["main_cpu_seconds"], 3),
-            "flat_main_cpu_s": round(flat["main_cpu_seconds"], 3),
-            "imported_over_flat_main_cpu": ratio("main_cpu_seconds"),
-            "peak_rss_mib": round(mine["peak_rss_mib"], 1),
-            "flat_peak_rss_mib": round(flat["peak_rss_mib"], 1)}
+            "perfsim_s": round(mine["wall"], 3),
+            "ns_per_cell": round(1e9 * mine["wall"] / cells, 1),
+            "ns_per_leaf": round(1e9 * mine["wall"] / per_leaf, 2),
+            "flat_s": round(flat["wall"], 3),
+            "flat_ns_per_cell": round(1e9 * flat["wall"] / cells, 1),
+            "flat_ns_per_leaf": round(1e9 * flat["wall"] / flat_leaves, 2),
+            **ratios(runs["mine"], runs["flat"], "imported_over_flat"),
+            "cpu_s": round(mine["cpu"], 3),
+            "flat_cpu_s": round(flat["cpu"], 3),
+            "main_cpu_s": round(mine["main"], 3),
+            "flat_main_cpu_s": round(flat["main"], 3),
+            "imported_over_flat_main_cpu": main["main_cpu"],
+            "imported_over_flat_main_cpu_range": main["main_cpu_range"],
+            "peak_rss_mib": round(mine["peak"], 1),
+            "flat_peak_rss_mib": round(flat["peak"], 1)}
 
 
 def format_imported_bench(b: Mapping[str, Any]) -> str:
@@ -585,7 +598,8 @@ def run_bench(quick: bool = False, engines: tuple[str, ...] = ("numpy", "process
         "full_process_measurement": spaces["measurement"],
         "engines": time_engines(engines, quick),
         "import": time_import(20 if quick else 200),
-        "full_process_imported": time_full_process_imported(replications=1000 // scale),
+        "full_process_imported": time_full_process_imported(
+            replications=IMPORTED_REPLICATIONS // scale, repeats=repeats),
         "sensitivity": _fresh(time_sensitivity, 128 if quick else 1024),
     }
     if scaling:
@@ -1051,7 +1065,8 @@ def recheck_plan(b: Mapping[str, Any], *, app: bool = True,
         for r in held:
             _number(part, name, r)
         rounds = repeats if repeats is not None else (
-            None if name == "full_process_imported" else _number(part, name, "repeats", True))
+            _number(part, name, "repeats", True) if name != "full_process_imported"
+            or "repeats" in part else None)
         if name == "one_year":
             plan[name] = {k: _number(part, name, k, True)
                           for k in ("projects", "indicators", "replications", "chunk")}
@@ -1097,8 +1112,8 @@ def recheck(b: Mapping[str, Any], *, app_calls: Mapping[str, Callable[[int], Any
         for n in spaces:
             new[n] = measured[plan[n]["space"]]
     if "full_process_imported" in plan:
-        args = {k: v for k, v in plan["full_process_imported"].items() if k != "repeats"}
-        new["full_process_imported"] = time_full_process_imported(**args)
+        new["full_process_imported"] = time_full_process_imported(
+            **plan["full_process_imported"])
     if "app" in plan and app_calls is not None:
         new["app"] = time_app(app_calls, **plan["app"])
     return new, compare_ratios(b, new, tolerance)

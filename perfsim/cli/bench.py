@@ -10,6 +10,7 @@ from typing import Any
 
 from perfsim.app.compute import bench_calls
 from perfsim.bench import (
+    IMPORTED_REPLICATIONS,
     RECHECK_TOLERANCE,
     REPEATS,
     _fresh,
@@ -124,7 +125,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         scale = 10 if args.quick else 1
         timing = {**machine(), "import": time_import(200 // scale),
                   "full_process_imported": time_full_process_imported(
-                      replications=1000 // scale)}
+                      replications=IMPORTED_REPLICATIONS // scale,
+                      repeats=repeats)}
         return _emit(args, timing, format_imported_bench)
     if getattr(args, "app", False):
         timing = {**machine(), **time_app(bench_calls(), repeats=5 if args.quick else 21)}
