@@ -61,7 +61,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -807,17 +807,22 @@ def run_sobol(fn: Callable[[np.ndarray], np.ndarray], prob: Mapping[str, Any], n
     t = time.perf_counter()
     X = sobol_sample.sample(dict(prob), int(n), calc_second_order=second_order, seed=seed)
     Y = np.asarray(fn(X), dtype=float).reshape(X.shape[0], -1)
-    rows = []
-    for j, m in enumerate(metrics):
-        y = Y[:, j]
+    def analyse(y: np.ndarray) -> Any:
         if not np.all(np.isfinite(y)) or np.ptp(y) == 0:
-            note = "constant output" if np.all(np.isfinite(y)) else "non-finite outputs"
+            return "constant output" if np.all(np.isfinite(y)) else "non-finite outputs"
+        return sobol_analyze.analyze(dict(prob), y, calc_second_order=second_order,
+                                     num_resamples=num_resamples, conf_level=conf_level,
+                                     seed=seed)
+
+    # each metric's bootstrap on its own thread (numpy releases the GIL; each has its seed)
+    with ThreadPoolExecutor(max_workers=max(1, min(len(metrics), os.cpu_count() or 1))) as ex:
+        analysed = list(ex.map(analyse, [Y[:, j] for j in range(len(metrics))]))
+    rows = []
+    for m, si in zip(metrics, analysed, strict=True):
+        if isinstance(si, str):
             rows += [{"metric": m, "parameter": p, "S1": np.nan, "S1_conf": np.nan,
-                      "ST": np.nan, "ST_conf": np.nan, "note": note} for p in prob["names"]]
+                      "ST": np.nan, "ST_conf": np.nan, "note": si} for p in prob["names"]]
             continue
-        si = sobol_analyze.analyze(dict(prob), y, calc_second_order=second_order,
-                                   num_resamples=num_resamples, conf_level=conf_level,
-                                   seed=seed)
         for i, p in enumerate(prob["names"]):
             rows.append({"metric": m, "parameter": p, "S1": float(si["S1"][i]),
                          "S1_conf": float(si["S1_conf"][i]), "ST": float(si["ST"][i]),
