@@ -223,3 +223,28 @@ def test_units_that_respond_are_not_given_scores_chosen_under_other_cutoffs(kef)
                              replications=2, chunk=1)
     assert np.array_equal(together, alone)
     assert together[0, 0] != together[1, 0]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ranks_counted_on_the_grid_are_the_sorts_and_scipys(seed):
+    """Scores of 0-100 points on the 0.01 grid are ranked by counting: the same numbers as
+    the sort (left out: +inf entries, by position when no finite value ties) and, where every
+    value is finite, as scipy's average ranks."""
+    from scipy.stats import rankdata
+
+    from perfsim.kernel import metrics as M
+    rng = np.random.default_rng(seed)
+    n = 3468
+    x = np.round(rng.random((5, n)) * 100, 2) if seed % 2 else np.stack(
+        [rng.choice(10001, n, replace=False) / 100.0 for _ in range(5)])   # ties, or none
+    assert M._grid_ranks(x) is not None                          # counted, not sorted
+    assert np.array_equal(M.ranks(x), rankdata(x, axis=-1))
+    left_out = np.where(rng.random(x.shape) < 0.2, np.inf, x)
+    counted = M._grid_ranks(left_out)
+    order, xs, finite = M._grid_sort(left_out)
+    sorted_ranks = np.empty(x.shape)
+    if np.any((xs[:, 1:] == xs[:, :-1]) & finite[:, 1:]):   # ties: every group averaged
+        sorted_ranks = np.apply_along_axis(rankdata, 1, left_out)
+    else:   # the sorted position
+        np.put_along_axis(sorted_ranks, order, np.arange(1.0, n + 1.0)[None, :], axis=1)
+    assert np.array_equal(counted, sorted_ranks)

@@ -41,6 +41,9 @@ def ranks(x: np.ndarray) -> np.ndarray:
         first = runs(x)
         if first is not None:
             return ranks(x[first])[np.cumsum(first) - 1]
+    counted = _grid_ranks(x)   # scores on the grid, few steps: counted, not sorted
+    if counted is not None:
+        return counted
     n = x.shape[-1]
     packed = _grid_sort(x)
     if packed is None:
@@ -70,14 +73,12 @@ def ranks(x: np.ndarray) -> np.ndarray:
 GRID = 2
 
 
-def _grid_sort(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """The sort :func:`ranks` needs, of values on the grid of :data:`GRID` decimals (+inf
-    allowed, ranked last): each value as a whole number of grid steps above the least, packed
-    with its position into one int64 key (steps in the high 32 bits), and one sort of the keys
-    — no argsort of floats and no gather. Equal values are equal whole numbers and the order
-    of the steps is the order of the values, so the ranks are those of the floats exactly.
-    Returns the order, the sorted whole numbers and where they are finite; None where a value
-    is off the grid (or NaN, −inf), or the numbers do not fit."""
+def _grid_steps(x: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """Values on the grid of :data:`GRID` decimals (+inf allowed) as whole numbers of grid
+    steps above the least (int64; +inf one step above the greatest), and the span of the
+    finite ones; None where a value is off the grid (or NaN, −inf), or the numbers do not fit.
+    Equal values are equal whole numbers and the order of the steps is the order of the
+    values."""
     n = x.shape[-1] if x.ndim else 0
     if x.size == 0 or n >= 1 << 31:
         return None
@@ -98,13 +99,57 @@ def _grid_sort(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | Non
         return None
     steps -= lo
     steps[~fin] = span + 1.0                    # +inf above every value
-    key = steps.astype(np.int64)
+    return steps.astype(np.int64), int(span)
+
+
+def _grid_sort(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The sort :func:`ranks` needs, of values on the grid of :data:`GRID` decimals
+    (:func:`_grid_steps`): each value's steps packed with its position into one int64 key
+    (steps in the high 32 bits), and one sort of the keys — no argsort of floats and no
+    gather. Returns the order, the sorted whole numbers and where they are finite; None off
+    the grid."""
+    grid = _grid_steps(x)
+    if grid is None:
+        return None
+    key, span = grid
     key <<= 32
-    key |= np.arange(n, dtype=np.int64)
+    key |= np.arange(x.shape[-1], dtype=np.int64)
     key.sort(axis=-1)
     order = key & 0xFFFFFFFF
     key >>= 32
     return order, key, key <= span
+
+
+def _grid_ranks(x: np.ndarray) -> np.ndarray | None:
+    """:func:`ranks` of values on the grid of :data:`GRID` decimals spanning few steps (no
+    more than :data:`COUNT_BINS` × the values a row holds: scores of 0–100 points) by
+    counting, not sorting: a value's average rank is the number of smaller values plus
+    (its count + 1) / 2, the half-integers of the sort's (start + end) / 2 + 1 exactly. As
+    there, +inf entries rank last, by position unless some finite value ties. None where the
+    values are off the grid or spread over too many steps."""
+    n = x.shape[-1] if x.ndim else 0
+    grid = _grid_steps(x)
+    if grid is None or grid[1] + 2 > COUNT_BINS * n:
+        return None
+    steps, span = grid
+    bins = span + 2
+    flat = steps.reshape(-1, n)
+    rows = flat.shape[0]
+    counts = np.bincount((flat + (np.arange(rows, dtype=np.int64) * bins)[:, None]).ravel(),
+                         minlength=rows * bins).reshape(rows, bins)
+    before = np.cumsum(counts, axis=1) - counts                 # values below each step
+    if np.any(counts[:, :span + 1] > 1):    # ties among finite values: every group averaged
+        avg = before + (counts + 1) / 2.0
+        out = np.take_along_axis(avg, flat, axis=1)
+    else:   # no tie: the rank is the position; +inf entries in their order
+        out = np.take_along_axis(before, flat, axis=1) + 1.0
+        inf = flat == span + 1
+        out += np.where(inf, np.cumsum(inf, axis=1) - 1, 0)
+    return out.reshape(x.shape)
+
+
+#: how many steps per value a row may span for :func:`_grid_ranks` to count (not sort)
+COUNT_BINS = 4
 
 
 def spearman(x: np.ndarray, y: np.ndarray, active: np.ndarray) -> np.ndarray:
