@@ -665,8 +665,10 @@ def _stale(target: Path) -> Iterator[tuple[Path, bool]]:
 
 def _remove_partial(path: Path) -> None:
     """Remove a partial result of perfsim's (a hidden ``~partial-`` directory holding its
-    marker): the work of a run that failed or died, every file in it written by that run."""
-    if read_marker(path) is not None:
+    marker): the work of a run that failed or died, every file in it written by that run.
+    Anything else — another name, a link, a folder without the marker — is left alone."""
+    if (PARTIAL in path.name and path.name.startswith(".") and not path.is_symlink()
+            and path.is_dir() and read_marker(path) is not None):
         shutil.rmtree(path, ignore_errors=True)
 
 

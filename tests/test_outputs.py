@@ -380,9 +380,35 @@ def test_rmtree_in_perfsim_is_only_ever_called_on_a_marked_partial_directory():
     source = (ROOT / "perfsim" / "io.py").read_text(encoding="utf-8")
     body = source[source.index("def _remove_partial("):]
     body = body[:body.index("\ndef ")]
-    assert "if read_marker(path) is not None:\n        shutil.rmtree(path" in body
+    assert "read_marker(path) is not None):\n        shutil.rmtree(path" in body
+    assert "not path.is_symlink()" in body and "PARTIAL in path.name" in body
     # called on this run's own partial and on partials that _stale() proved dead
     assert source.count("_remove_partial(") == 3
+
+
+def test_only_a_marked_hidden_partial_folder_is_ever_removed(tmp_path):
+    from perfsim.io import PARTIAL, _remove_partial, write_marker
+
+    def folder(name, marked):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "budget.xlsx").write_text("a user's file", encoding="utf-8")
+        if marked:
+            write_marker(d, "run")
+        return d
+
+    kept = [folder(f".out{PARTIAL}{'a' * 32}", marked=False),   # no marker
+            folder("reports", marked=True),                      # marked, not a partial
+            folder(f"out{PARTIAL}{'b' * 32}", marked=True)]      # not hidden
+    target = folder(f".link{PARTIAL}{'c' * 32}-target", marked=True)
+    link = tmp_path / f".link{PARTIAL}{'c' * 32}"
+    link.symlink_to(target, target_is_directory=True)
+    for d in [*kept, link]:
+        _remove_partial(d)
+    assert all((d / "budget.xlsx").is_file() for d in [*kept, target])
+    gone = folder(f".out{PARTIAL}{'d' * 32}", marked=True)
+    _remove_partial(gone)
+    assert not gone.exists()
 
 
 def test_notebooks_refuse_a_user_folder_as_reports_or_run(capsys, tmp_path, monkeypatch):
