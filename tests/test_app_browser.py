@@ -32,6 +32,9 @@ from conftest import ROOT
 from perfsim.app.example import EXAMPLE_SCENARIO, EXAMPLE_WORKBOOK
 from perfsim.app.server import free_port
 
+#: end to end (a server and a browser): CI's second required step, with the notebooks
+pytestmark = pytest.mark.slow
+
 SCREENSHOT = "app.png"  # the picture's name in the test's temporary directory
 INSTALL = ROOT / "scripts" / "install-browser"
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
