@@ -21,7 +21,13 @@ from perfsim.errors import InputError
 from perfsim.model.scenario import load_scenario
 from perfsim.model.streams import BLOCK
 from perfsim.run import simulate as simulate_module
-from perfsim.run.simulate import build_inputs, metric_names, scenario_settings, simulate
+from perfsim.run.simulate import (
+    build_inputs,
+    chunk_blocks,
+    metric_names,
+    scenario_settings,
+    simulate,
+)
 from perfsim.yamlfile import parse_yaml, read_yaml
 
 MEMORY_LINE = re.compile(r"需要约 (?P<x>[\d,.]+) GiB 内存，超过上限 (?P<y>[\d,.]+) GiB / "
@@ -333,7 +339,7 @@ def test_the_estimate_bounds_what_a_run_really_allocates(name, replications, yea
     need = limits.monte_carlo_bytes(
         slots=inputs.n_slots, leaves=inputs.measure.points.size,
         checkpoints=len(s.checkpoints), replications=replications, years=years,
-        chunk_rows=s.chunk_blocks * BLOCK, metrics=len(metric_names(inputs.grading)))
+        chunk_rows=chunk_blocks(inputs) * BLOCK, metrics=len(metric_names(inputs.grading)))
     tracemalloc.start()
     try:
         simulate(sc, s, engine="numpy", progress=False)

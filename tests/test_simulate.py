@@ -34,6 +34,8 @@ from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import generate_portfolio, portfolio_from_frame
 from perfsim.model.scenario import Scenario
 from perfsim.model.settings import MONITORING_DEFAULT, Settings, settings_from_dict
+from perfsim.model.streams import BLOCK
+from perfsim.run import simulate as simulate_module
 from perfsim.run.simulate import block_sizes, metric_names, simulate
 
 # every random draw that could move a score, switched off; θ persists unchanged
@@ -179,6 +181,22 @@ def assert_same(a, b) -> None:
 def test_same_seed_same_results_whatever_the_chunk(small, rich_numpy, chunk):
     # 100 replications = blocks of 32, 32, 32, 4: chunks of 1, 2 and 4 blocks
     assert_same(rich_numpy, simulate(small, Settings(chunk=chunk, **RICH)))
+
+
+@pytest.mark.parametrize("room, expected", [(1, 1), (2, 1), (3, 2), (10, 4)])
+def test_a_large_portfolio_runs_fewer_replications_per_chunk(small, rich_numpy, monkeypatch,
+                                                              room, expected):
+    """Chunks shrink, whole blocks at a time, until one (rows, slots, leaves) array fits the
+    room given (in bytes of one block's array, set here; one block at least), and the numbers
+    stay those of any other chunk."""
+    settings = Settings(chunk=128, **RICH)
+    inputs = simulate_module.build_inputs(small, settings)
+    one_block = 8 * BLOCK * inputs.n_slots * 5          # the tiny system: 5 leaves
+    monkeypatch.setattr(simulate_module, "CHUNK_LEAF_BYTES", room * one_block - (room > 1))
+    # 100 replications: blocks of 32, 32, 32, 4, four blocks per chunk of 128
+    sizes = [len(c) for c in simulate_module.chunks(inputs)]
+    assert sizes == [min(expected, 4 - k) for k in range(0, 4, expected)]
+    assert_same(rich_numpy, simulate(small, settings))
 
 
 def test_the_seed_matters(small, rich_numpy):

@@ -55,7 +55,7 @@ COMMAND_OPTIONS: dict[tuple[str, str], str] = {
                            "部分时也如此",
     ("run", "--years"): "模拟年数",
     ("run", "--replications"): "重复次数",
-    ("run", "--chunk"): "每批重复次数（限制内存；结果与之无关）",
+    ("run", "--chunk"): "每批最多重复次数（限制内存；项目多时自动减少；结果与之无关）",
     ("run", "--engine"): "计算引擎：auto（默认）、numpy、processes 或 dask",
     ("run", "--workers"): "工作进程数",
     ("run", "--scheduler"): "已运行的 Dask 调度器地址",

@@ -64,7 +64,8 @@ def add(sub: argparse._SubParsersAction) -> None:
     mc.add_argument("--years", type=_pos_int, default=None, help="years to simulate")
     mc.add_argument("--replications", type=_pos_int, default=None, help="replications")
     mc.add_argument("--chunk", type=_pos_int, default=None,
-                    help="replications per chunk (bounds memory; results do not depend on it)")
+                    help="replications per chunk, at most (bounds memory; results do not depend "
+                         "on it)")
     mc.add_argument("--engine", choices=["auto", "numpy", "processes", "dask"], default="auto",
                     help="auto (default): a process pool for large runs on 4+ cores, dask "
                          "with --scheduler, else numpy; numpy: in-process; processes: a "

@@ -190,7 +190,9 @@ CONSTRAINTS: dict[str, Constraint] = {
     # --- simulation: run size --------------------------------------------------------------
     "simulation.years": _at_least(1, "", "years simulated", kind=INT),
     "simulation.replications": _at_least(1, "", "Monte Carlo replications", kind=INT),
-    "simulation.chunk": _at_least(1, "", "replications per chunk", kind=INT),
+    "simulation.chunk": _at_least(1, "", "replications per chunk, at most (a large "
+                                   "portfolio runs fewer: perfsim.run.simulate.chunk_blocks)",
+                                   kind=INT),
     # --- latent performance ------------------------------------------------------------------
     "simulation.performance.persistence": _share("year-to-year persistence of latent "
                                                  "performance"),

@@ -491,9 +491,24 @@ def simulate_blocks(inputs: SimInputs, blocks: range, workspace: Workspace | Non
 
 # --- engines --------------------------------------------------------------------------------
 
+#: bytes one (rows, slots, leaves) array of a chunk may take: a larger portfolio runs fewer
+#: replications per chunk than ``simulation.chunk`` (whole blocks, at least one), so that its
+#: peak memory stays bounded — a chunk holds about ten such arrays (13,872 projects × 20 leaves:
+#: one block of 32 replications; 3,468 × 20: the default 128)
+CHUNK_LEAF_BYTES = 80 << 20
+
+
+def chunk_blocks(inputs: SimInputs) -> int:
+    """Blocks of replications per chunk: ``simulation.chunk``'s, or fewer where one (rows,
+    slots, leaves) array would take more than :data:`CHUNK_LEAF_BYTES`. The numbers are the
+    same whatever the chunk (the streams are the blocks')."""
+    per_block = 8 * BLOCK * inputs.n_slots * max(1, inputs.measure.points.size)
+    return max(1, min(inputs.settings.chunk_blocks, CHUNK_LEAF_BYTES // per_block))
+
+
 def chunks(inputs: SimInputs) -> list[range]:
     n_blocks = len(block_sizes(inputs.settings.replications))
-    step = inputs.settings.chunk_blocks
+    step = chunk_blocks(inputs)
     return [range(i, min(i + step, n_blocks)) for i in range(0, n_blocks, step)]
 
 
@@ -607,7 +622,8 @@ def check_memory(scenario: Scenario, settings: Settings, inputs: SimInputs, *,
     user gave it: ``given`` maps a setting to its command-line option (``{"years":
     "--years"}``); the others are the scenario file's ``simulation.`` keys."""
     s = settings
-    n_chunks = math.ceil(math.ceil(s.replications / BLOCK) / s.chunk_blocks)
+    blocks = chunk_blocks(inputs)
+    n_chunks = math.ceil(math.ceil(s.replications / BLOCK) / blocks)
     if engine == "auto":
         engine = auto_engine(inputs, n_chunks, scheduler)
     if engine == "processes":
@@ -619,7 +635,7 @@ def check_memory(scenario: Scenario, settings: Settings, inputs: SimInputs, *,
     need = limits.monte_carlo_bytes(
         slots=inputs.n_slots, leaves=inputs.measure.points.size,
         checkpoints=len(s.checkpoints), replications=s.replications, years=s.years,
-        chunk_rows=s.chunk_blocks * BLOCK,
+        chunk_rows=blocks * BLOCK,
         metrics=len(metric_names(inputs.grading, inputs.metrics)),
         parallel=min(parallel, n_chunks))
     given = given or {}
