@@ -600,7 +600,7 @@ def run_bench(quick: bool = False, engines: tuple[str, ...] = ("numpy", "process
         "import": time_import(20 if quick else 200),
         "full_process_imported": time_full_process_imported(
             replications=IMPORTED_REPLICATIONS // scale, repeats=repeats),
-        "sensitivity": _fresh(time_sensitivity, 128 if quick else 1024),
+        "sensitivity": time_sensitivities(128 if quick else 1024, repeats),
     }
     if scaling:
         out["scaling"] = time_scaling(quick)
@@ -760,15 +760,40 @@ def time_sensitivity(n: int = 1024, seed: int = 2022) -> dict[str, Any]:
             "cpu_count": os.cpu_count()}
 
 
+def time_sensitivities(n: int = 1024, repeats: int = REPEATS, seed: int = 2022
+                       ) -> dict[str, Any]:
+    """:func:`time_sensitivity` ``repeats`` times, each in a fresh process (:func:`_fresh`):
+    the median wall and CPU time with their [min, max] (``seconds_range``,
+    ``cpu_seconds_range``), the largest peaks, SALib's median share."""
+    runs = [_fresh(time_sensitivity, n, seed) for _ in range(max(1, repeats))]
+    wall, cpu = spread([r["seconds"] for r in runs], 2), spread([r["cpu_seconds"] for r in runs],
+                                                               2)
+    shares = [r["salib_share"] for r in runs if r["salib_share"] is not None]
+    return {**runs[-1], "repeats": len(runs),
+            "seconds": wall["median"], "seconds_range": [wall["min"], wall["max"]],
+            "cpu_seconds": cpu["median"], "cpu_seconds_range": [cpu["min"], cpu["max"]],
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
+            "workers_peak_rss_mib": max(r["workers_peak_rss_mib"] for r in runs),
+            "salib_share": round(float(np.median(shares)), 4) if shares else None}
+
+
 def _specs_of(scenario: Scenario, params: list[dict[str, Any]]) -> Any:
     return params_from_list(scenario, params)
 
 
+def _seconds(b: Mapping[str, Any], key: str) -> str:
+    """``key`` seconds, with [min–max] and the repeats when measured more than once."""
+    got = b.get(key, float("nan"))
+    span = b.get(f"{key}_range")
+    return f"{got:.1f} s" + (f" [{span[0]:.1f}–{span[1]:.1f}]" if span else "")
+
+
 def format_sensitivity_bench(b: dict[str, Any]) -> str:
+    many = f", median of {b['repeats']}" if b.get("repeats", 1) > 1 else ""
     return (f"Sobol sensitivity: {b['parameters']} parameters, N = {b['n']:,} "
             f"({b['evaluations']:,} evaluations of {b['projects']:,} projects × {b['leaves']} "
-            f"measured leaves, {len(b['metrics'])} metrics; {b.get('scenario', '')}): "
-            f"{b['seconds']:.1f} s wall, {b.get('cpu_seconds', float('nan')):.1f} s CPU, "
+            f"measured leaves, {len(b['metrics'])} metrics; {b.get('scenario', '')}{many}): "
+            f"{_seconds(b, 'seconds')} wall, {_seconds(b, 'cpu_seconds')} CPU, "
             f"peak {b.get('peak_rss_mib', float('nan')):.0f} MiB "
             f"({b.get('workers', 1)} workers, the largest "
             f"{b.get('workers_peak_rss_mib', float('nan')):.0f} MiB), SALib "
@@ -941,8 +966,9 @@ def _table(b: Mapping[str, Any]) -> str:
         share = s.get("salib_share")
         rows.append(f"| Sobol, {s['parameters']} parameters, N = {s['n']:,} "
                     f"({s['evaluations']:,} evaluations, {s['projects']:,} projects) | "
-                    f"{s['seconds']:.1f} s wall, {s.get('cpu_seconds', float('nan')):.1f} s "
-                    f"CPU, peak {s.get('peak_rss_mib', float('nan')):.0f} MiB | | SALib "
+                    f"{_seconds(s, 'seconds')} wall, {_seconds(s, 'cpu_seconds')} CPU"
+                    + (f" (median of {s['repeats']})" if s.get("repeats", 1) > 1 else "")
+                    + f", peak {s.get('peak_rss_mib', float('nan')):.0f} MiB | | SALib "
                     f"{'—' if share is None else f'{100 * share:.1f}%'} of the CPU | ≤ 5 s wall at "
                     "N = 1,024 |")
     i = b.get("import")

@@ -6,6 +6,7 @@ import json
 import numpy as np
 from conftest import one_error_line
 
+from perfsim import bench
 from perfsim.bench import bench_table, ratios, rng_bound, spread, time_one_year
 from perfsim.cli import main
 
@@ -81,3 +82,33 @@ def test_repeats_must_be_a_whole_number(capsys):
 
 def test_spread_of_one_value():
     assert spread(np.array([0.5])) == {"median": 0.5, "min": 0.5, "max": 0.5}
+
+
+def test_the_sobol_timing_is_the_median_of_repeats_each_in_a_process_of_its_own(monkeypatch):
+    """Each repeat is one fresh-process run (given here); the record keeps the median and the
+    least and greatest of each clock, the largest peaks and SALib's median share."""
+    given = iter([
+        {"seconds": 5.6, "cpu_seconds": 10.8, "peak_rss_mib": 300.0,
+         "workers_peak_rss_mib": 500.0, "salib_share": 0.004, "n": 1024},
+        {"seconds": 4.4, "cpu_seconds": 8.7, "peak_rss_mib": 320.0,
+         "workers_peak_rss_mib": 480.0, "salib_share": 0.006, "n": 1024},
+        {"seconds": 4.7, "cpu_seconds": 9.1, "peak_rss_mib": 310.0,
+         "workers_peak_rss_mib": 490.0, "salib_share": 0.005, "n": 1024}])
+    calls = []
+
+    def fresh(fn, *args):
+        calls.append((fn, args))
+        return next(given)
+
+    monkeypatch.setattr(bench, "_fresh", fresh)
+    got = bench.time_sensitivities(1024, repeats=3)
+    assert [c[0] for c in calls] == [bench.time_sensitivity] * 3
+    assert got["repeats"] == 3 and got["n"] == 1024
+    assert got["seconds"] == 4.7 and got["seconds_range"] == [4.4, 5.6]
+    assert got["cpu_seconds"] == 9.1 and got["cpu_seconds_range"] == [8.7, 10.8]
+    assert got["peak_rss_mib"] == 320.0 and got["workers_peak_rss_mib"] == 500.0
+    assert got["salib_share"] == 0.005
+    line = bench.format_sensitivity_bench({**got, "parameters": 6, "evaluations": 8192,
+                                           "projects": 3468, "leaves": 16, "metrics": ["a"],
+                                           "cpu_count": 2})
+    assert "median of 3" in line and "4.7 s [4.4–5.6] wall" in line

@@ -13,7 +13,6 @@ from perfsim.bench import (
     IMPORTED_REPLICATIONS,
     RECHECK_TOLERANCE,
     REPEATS,
-    _fresh,
     bench_table,
     format_app_bench,
     format_bench,
@@ -30,7 +29,7 @@ from perfsim.bench import (
     time_full_process_imported,
     time_import,
     time_notebooks,
-    time_sensitivity,
+    time_sensitivities,
 )
 from perfsim.errors import InputError
 from perfsim.io import check_own_file, to_jsonable, write_own_file
@@ -70,7 +69,8 @@ def add(sub: argparse._SubParsersAction) -> None:
                             "process on imported tables beside a flat portfolio")
     bench.add_argument("--sensitivity", action="store_true",
                        help="time only a Sobol analysis (6 parameters, N = 1,024) of "
-                            "3,468 projects with measured leaves (weighting_comparison)")
+                            "3,468 projects with measured leaves (weighting_comparison), "
+                            "--repeats times: the median")
     bench.add_argument("--repeats", type=int, default=None,
                        help=f"rounds of each interleaved A/B comparison (default {REPEATS}; "
                             "with --recheck, the rounds the JSON records); ratios are their "
@@ -119,7 +119,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         timing = time_notebooks(quick=args.quick)
         return _emit(args, timing, format_notebooks_bench)
     if getattr(args, "sensitivity", False):
-        timing = {**machine(), **_fresh(time_sensitivity, 128 if args.quick else 1024)}
+        timing = {**machine(), **time_sensitivities(128 if args.quick else 1024, repeats)}
         return _emit(args, timing, format_sensitivity_bench)
     if getattr(args, "imported", False):
         scale = 10 if args.quick else 1

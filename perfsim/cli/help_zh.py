@@ -66,7 +66,7 @@ COMMAND_OPTIONS: dict[tuple[str, str], str] = {
     ("bench", "--notebooks"): "测量笔记本套件及参数扫描的用时",
     ("bench", "--app"): "只测量模拟页面上一次修改的用时",
     ("bench", "--imported"): "只测量导入自评表及其后全流程的用时",
-    ("bench", "--sensitivity"): "只测量一次 Sobol 分析的用时",
+    ("bench", "--sensitivity"): "只测量 Sobol 分析的用时（重复 --repeats 次，取中位数）",
     ("bench", "--repeats"): "每组交替 A/B 对比的轮数（默认 5；与 --recheck 同用时"
                             "取 JSON 记录的轮数）；比值取中位数并给出 [最小, 最大]",
     ("bench", "--table"): "根据先前 perfsim bench --json 的 JSON 输出文档中的性能表（markdown），"
