@@ -34,12 +34,12 @@ notebook suite and a sweep; ``--imported`` only the imported tables.
 run of the same changed scenario (:func:`time_app`).
 
 Honest ratios: every comparison is run ``--repeats`` times (default :data:`REPEATS`),
-interleaved (A, B, A, B, …), and every ratio is given in wall time and in CPU time (the
-process's, every thread), repeat by repeat, as the median with [min, max] (:func:`ratios`);
-the random-number bound is drawn on the two threads perfsim's numpy engine uses
-(:func:`rng_bound`). Every JSON carries the date and the machine (:func:`machine`);
-``perfsim bench --table FILE.json`` prints the documentation's table from it
-(:func:`bench_table`).
+interleaved in turns (A, B, B, A, A, B, …: :func:`turns`), and every ratio is given in wall
+time and in CPU time (the process's, every thread), repeat by repeat, as the median with
+[min, max] (:func:`ratios`); the random-number bound is drawn on the two threads perfsim's
+numpy engine uses (:func:`rng_bound`). Every JSON carries the date and the machine
+(:func:`machine`); ``perfsim bench --table FILE.json`` prints the documentation's table from
+it (:func:`bench_table`).
 """
 
 from __future__ import annotations
@@ -243,6 +243,7 @@ def time_one_year(projects: int = 3468, indicators: int = 20, replications: int 
     names = ("perfsim", "bound", "pandas") if pandas else ("perfsim", "bound")
     runs: dict[str, dict[str, list[float]]] = {k: {"wall": [], "cpu": []} for k in names}
     rowwise = None
+    turn = 0
     for _ in range(repeats):
         clocks = {k: Clock() for k in names}
         done = 0
@@ -252,11 +253,14 @@ def time_one_year(projects: int = 3468, indicators: int = 20, replications: int 
             theta = rng.beta(17.0, 3.0, (n, projects, 1))
             a = np.clip(theta + 0.05 * rng.standard_normal((n, projects, indicators)), 0.0,
                         1.0)
-            with clocks["perfsim"]:
-                nxt = evaluate_year(weighted_score(a, points), budget, grading,
-                                    linkage).next_budget
-            with clocks["bound"]:
-                ref = bound(a, points, grading.cutoffs, table, budget)
+            for who in turns(turn, ("perfsim", "bound")):   # chunk by chunk, in turns
+                with clocks[who]:
+                    if who == "perfsim":
+                        nxt = evaluate_year(weighted_score(a, points), budget, grading,
+                                            linkage).next_budget
+                    else:
+                        ref = bound(a, points, grading.cutoffs, table, budget)
+            turn += 1
             if not np.array_equal(ref, nxt):
                 raise AssertionError("perfsim and the numpy bound disagree")
             if pandas:
@@ -347,6 +351,13 @@ def _full_process(projects: int, replications: int, years: int, engine: str,
                 "misgrading"].mean())}
 
 
+def turns(k: int, pair: Sequence[Any]) -> Sequence[Any]:
+    """The two sides of an A/B comparison in round ``k``'s order: A then B in even rounds, B
+    then A in odd ones (A B B A …), so that neither side always runs on the machine the
+    other has just left."""
+    return pair if k % 2 == 0 else pair[::-1]
+
+
 def _fresh(fn: Any, *args: Any) -> Any:
     """``fn(*args)`` in a fresh process, so that its peak memory is its own. The process
     starts its own pools (a sensitivity analysis's workers) as a command would: with the
@@ -403,18 +414,26 @@ def time_full_processes(projects: int = 3468, replications: int = 1000, years: i
                         repeats: int = REPEATS) -> dict[str, dict[str, Any]]:
     """The full process in each space, each run in a fresh process (its peak memory its
     own), against the bound of drawing the same random numbers with the same two threads
-    (:func:`rng_bound`), interleaved: ``repeats`` rounds of perfsim then its bound, space by
-    space. Wall and CPU time (the process's, both threads) and the main thread's CPU time;
-    every ratio repeat by repeat, its median with [min, max]."""
+    (:func:`rng_bound`), interleaved: ``repeats`` rounds of perfsim and its bound in turns
+    (:func:`turns`), space by space. Wall and CPU time (the process's, both threads) and the
+    main thread's CPU time; every ratio repeat by repeat, its median with [min, max]."""
     runs: dict[str, dict[str, list[Any]]] = {
         sp: {"wall": [], "cpu": [], "main": [], "bound_wall": [], "bound_cpu": [], "run": []}
         for sp in spaces}
-    for _ in range(repeats):
+    for k in range(repeats):
         for sp in spaces:
-            run = _fresh(_full_process, projects, replications, years, engine, workers, None,
-                         sp)
-            bound = rng_bound(run["normals"], run["uniforms"])
             r = runs[sp]
+            # in turns (perfsim first in even rounds): the bound draws as many numbers as
+            # perfsim drew in the round before (the same in every round)
+            if k % 2 == 0:
+                run = _fresh(_full_process, projects, replications, years, engine, workers,
+                             None, sp)
+                bound = rng_bound(run["normals"], run["uniforms"])
+            else:
+                last = r["run"][-1]
+                bound = rng_bound(last["normals"], last["uniforms"])
+                run = _fresh(_full_process, projects, replications, years, engine, workers,
+                             None, sp)
             r["wall"].append(run["seconds"])
             r["cpu"].append(run["cpu_seconds"])
             r["main"].append(run["main_cpu_seconds"])
@@ -494,8 +513,8 @@ def time_full_process_imported(projects: int = 3468, replications: int = 1000,
         leaves = load_imported(out).cells
         held = leaves.mask.sum(axis=1)[np.arange(projects) % leaves.kind.shape[0]]
         runs: dict[str, dict[str, list[float]]] = {"mine": {}, "flat": {}}
-        for _ in range(max(1, repeats)):   # interleaved: imported, flat, imported, …
-            for who, tables in (("mine", str(out)), ("flat", None)):
+        for k in range(max(1, repeats)):   # interleaved, in turns: imported, flat, flat, …
+            for who, tables in turns(k, (("mine", str(out)), ("flat", None))):
                 run = _fresh(_full_process, projects, replications, years, "numpy", None,
                              None, space, tables, FULL_PROCESS_IMPORTED)
                 for key, clock in (("seconds", "wall"), ("cpu_seconds", "cpu"),
@@ -685,7 +704,7 @@ def time_app(calls: Mapping[str, Callable[[int], Any]], repeats: int = 21) -> di
     for call in calls.values():
         call(0)
     for k in range(repeats):
-        for name, call in calls.items():
+        for name, call in turns(k, list(calls.items())):
             with Clock() as clock:
                 call(k + 1)
             runs[name]["wall"].append(clock.wall)

@@ -112,3 +112,26 @@ def test_the_sobol_timing_is_the_median_of_repeats_each_in_a_process_of_its_own(
                                            "projects": 3468, "leaves": 16, "metrics": ["a"],
                                            "cpu_count": 2})
     assert "median of 3" in line and "4.7 s [4.4–5.6] wall" in line
+
+
+def test_the_two_sides_of_a_comparison_take_turns(monkeypatch):
+    assert [bench.turns(k, ("a", "b")) for k in range(4)] == [("a", "b"), ("b", "a"),
+                                                             ("a", "b"), ("b", "a")]
+    order = []
+
+    def fresh(fn, *args):
+        order.append("perfsim")
+        return {"seconds": 2.0, "cpu_seconds": 3.0, "main_cpu_seconds": 2.0, "normals": 70,
+                "uniforms": 7, "peak_rss_mib": 1.0, "misgrading_year1": 0.1}
+
+    def bound(normals, uniforms):
+        order.append(("bound", normals, uniforms))
+        return {"wall": 1.0, "cpu": 1.5}
+
+    monkeypatch.setattr(bench, "_fresh", fresh)
+    monkeypatch.setattr(bench, "rng_bound", bound)
+    got = bench.time_full_processes(10, 4, 1, spaces=("attainment",), repeats=3)["attainment"]
+    # perfsim first, then its bound first (as many numbers as perfsim drew), then perfsim
+    b = ("bound", 70, 7)
+    assert order == ["perfsim", b, b, "perfsim", "perfsim", b]
+    assert got["perfsim_over_rng_bound"] == 2.0 and got["perfsim_over_rng_bound_cpu"] == 2.0
