@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -59,7 +60,9 @@ class YearOutcome:
     ``gross`` is the budget before monitoring recoveries; the linkage rule acts on
     ``gross − recovered`` (``link.budget``). ``true_score``/``true_grade`` exist in the Monte
     Carlo, where the truth is known; ``honest`` is the same year evaluated without inflation
-    (for the inflation payoff), ``inflation_points`` the points it added per row.
+    (for the inflation payoff), ``inflation_points`` the points it added per row. Each money
+    channel held to the active projects (``next_budget``, ``cut``, …) is computed on its first
+    reading and kept (the metrics read them many times); never write into one.
     """
 
     score: np.ndarray
@@ -116,32 +119,32 @@ class YearOutcome:
     def multiplier(self) -> np.ndarray:
         return self.link.multiplier
 
-    @property
+    @cached_property
     def next_budget(self) -> np.ndarray:
         return self._held(self.link.next_budget)
 
-    @property
+    @cached_property
     def kept(self) -> np.ndarray:
         return self._held(self.link.kept)
 
-    @property
+    @cached_property
     def cut(self) -> np.ndarray:
         return self._held(self.link.cut)
 
-    @property
+    @cached_property
     def cancelled(self) -> np.ndarray:
         return self._held(self.link.cancelled)
 
-    @property
+    @cached_property
     def rewarded(self) -> np.ndarray:
         return self._held(self.link.rewarded)
 
-    @property
+    @cached_property
     def postponed(self) -> np.ndarray:
         """Yuan of postponed projects (no money next year; the project is not cancelled)."""
         return self._held(self.link.postponed_money)
 
-    @property
+    @cached_property
     def lost(self) -> np.ndarray:
         """Yuan cut or cancelled per project."""
         return self.cut + self.cancelled
