@@ -195,6 +195,15 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
      "必须是 {{threshold: 阈值, rate: 比率, floor: 下限}}（rate、floor 可省略）"),
     (r"must be \{zh: \.\.\., en: \.\.\.\} or a string", "必须是 {{zh: ..., en: ...}} 或文本"),
     (r"must name a yes/no column or department flag", "必须是项目表中的是/否列或部门标记"),
+    (r"a table, not a scenario",
+     "这是表格，不是情景文件：情景 YAML 文件通过 portfolio: {{file: ...}} 引用它（参见 "
+     "datasets/scenarios/liupanshui_2022_workbook.yaml）；perfsim validate 可检查该表，"
+     "perfsim app 可直接运行它"),
+    (r"a scenario must be a YAML mapping",
+     "情景文件必须是 YAML 映射（键: 值；如 datasets/scenarios/ 中的文件）"),
+    (r"an indicator system must be a YAML mapping", "指标体系文件必须是 YAML 映射（键: 值）"),
+    (r"a levels file must be a YAML mapping", "等级文件必须是 YAML 映射（键: 值）"),
+    (r"a sweep file must be a YAML mapping", "参数扫描文件必须是 YAML 映射（键: 值）"),
     (r"(?P<n>\S+) must be a YAML mapping", "{n} 必须是 YAML 映射（键: 值）"),
     (r"mapping keys must be strings", "映射的键必须是文本"),
     (r"each mode must be one of (?P<x>.+)", "每种方式必须是以下之一: {x}"),

@@ -332,3 +332,27 @@ def test_default_output_directory(capsys, tmp_path, monkeypatch):
     shutil.copy(DATA / "tiny_scenario.yaml", tmp_path / "tiny_scenario.yaml")
     assert run_cli(capsys, "run", "tiny_scenario.yaml")[0] == 0
     assert {p.name for p in (tmp_path / "reports" / "runs" / "tiny").iterdir()} == OUTPUTS
+
+
+@pytest.mark.parametrize("name", ["liupanshui_2021_synthetic.xlsx",
+                                  "national_template_example.csv"])
+@pytest.mark.parametrize("command", ["run", "sensitivity"])
+def test_a_portfolio_table_given_for_a_scenario_is_told_what_names_it(capsys, tmp_path, name,
+                                                                      command):
+    """A finance user's first try — the table itself to ``perfsim run`` — is one line that
+    says a scenario YAML names the table, and where to find one; nothing is written."""
+    table = SCENARIOS.parent / "portfolios" / name
+    assert table.is_file()
+    out = tmp_path / "out"
+    params = tmp_path / "params.yaml"
+    params.write_text("- {name: linkage.ratio, bounds: [0.1, 0.2]}\n", encoding="utf-8")
+    args = [command, str(table)] + (["--out", str(out)] if command == "run"
+                                     else ["--params", str(params), "--n", "8"])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"perfsim: error: {table}: 这是表格，不是情景文件"), err
+    assert "/ a table, not a scenario: a scenario YAML names it (portfolio: {file: ...}" in err
+    assert "datasets/scenarios/liupanshui_2022_workbook.yaml" in err
+    assert (SCENARIOS / "liupanshui_2022_workbook.yaml").is_file()
+    assert not out.exists()

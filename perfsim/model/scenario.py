@@ -176,12 +176,21 @@ class Scenario:
         return measure.score(attainment[None])[0]
 
 
+#: file suffixes of tables (a portfolio, a self-evaluation workbook), never a scenario
+TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls", ".tsv")
+
+
 def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
     """Read a scenario file; ``seed`` overrides the file's seed (and regenerates a synthetic
     portfolio with it)."""
     path = Path(path)
-    doc = read_yaml(path)
     src = str(path)
+    if path.suffix.lower() in TABLE_SUFFIXES:   # a portfolio table given where a scenario goes
+        raise InputError(src, problem="a table, not a scenario: a scenario YAML names it "
+                                      "(portfolio: {file: ...}, as in datasets/scenarios/"
+                                      "liupanshui_2022_workbook.yaml); perfsim validate checks "
+                                      "the table, perfsim app runs it")
+    doc = read_yaml(path)
     check_mapping(doc, SCENARIO_KEYS, src, "a scenario", required=("portfolio",))
     file_seed = doc.get("seed", 0)
     use_seed = file_seed if seed is None else seed
