@@ -127,6 +127,26 @@ def test_rows_and_cells_of_the_slots_score_as_each_leaf_alone_with_projects_targ
     assert soft.any() and not same_bits(got, mapped.attain(latent[cells], cells))
 
 
+def test_latent_leaves_given_leaves_first_score_as_each_leaf_alone_and_stay_unwritten():
+    """The evaluation process builds the self-evaluation's latent leaves leaves first
+    (``leaf_major``): the same scores, bit for bit, and the leaves given are not written."""
+    rng = np.random.default_rng(13)
+    rs, value, base, measured = portfolio(rng)
+    space = LeafSpace(rules=rs, value=value, base=base, measured=measured)
+    pick = rng.integers(0, P, (6, 7))
+    mapped, fn = space.map(slots(pick)), slots(pick)
+    v, b, m = fn(value), fn(base), fn(measured)
+    latent = b + rng.normal(0.0, 0.25, b.shape)
+    for r0 in (0, 3):
+        r = slice(r0, r0 + 3)
+        given = np.ascontiguousarray(np.moveaxis(latent[r], -1, 0))   # (leaves, rows, slots)
+        kept = given.copy()
+        got = mapped.attain(given, r, leaf_major=True)
+        assert got.shape == latent[r].shape and got.flags.c_contiguous
+        assert same_bits(got, by_leaf(rs, v[r], b[r], m[r], latent[r]))
+        assert same_bits(given, kept)
+
+
 def test_the_slope_move_worked_by_hand():
     """``base + slope × change`` in numbers exact in binary; bounds and whole units per part;
     the base itself where the change is 0, even outside the bounds."""

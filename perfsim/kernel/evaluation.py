@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from perfsim.kernel.measurement import LeafSpace
+from perfsim.kernel.measurement import LeafSpace, leaves_first
 from perfsim.kernel.rows import sorted_rows
 from perfsim.kernel.scoring import cell_total, gap_penalty, round_half_up, total_score
 
@@ -398,6 +398,10 @@ def _self_evaluate(a_true: np.ndarray, draws: YearDraws, shift: np.ndarray | Non
 
     # a few rows at a time, so that each row's leaves stay in cache through all the steps
     step = max(1, CACHE_BYTES // (3 * 8 * S * I))
+    # measurement space of one system's leaves: the self-evaluation's latent leaves are built
+    # leaves first, as LeafSpace.attain works on them (the same sums, not copied there)
+    first = isinstance(space, LeafSpace) and shown is None
+    built = np.empty((I, step, S)) if first else None
     for r0 in range(0, R, step):
         r = slice(r0, r0 + step)
         m = measure.at(r)   # per-slot leaf points: these rows'
@@ -410,6 +414,18 @@ def _self_evaluate(a_true: np.ndarray, draws: YearDraws, shift: np.ndarray | Non
                 true[r] = m.score(a, rows(true_points, r), rows(bonus, r))
         elif true is not None:   # measurement space: the latent attainment as it is, scored
             true[r] = m.score(space.attain(a, r), rows(true_points, r), rows(bonus, r))
+        if first:
+            n = a.shape[0]
+            lat = np.add(leaves_first(a), leaves_first(noise),
+                         out=built if n == step else np.empty((I, n, S)))
+            if honest_self is not None:
+                honest_self[r] = m.score(space.attain(lat, r, leaf_major=True),
+                                         rows(points, r), rows(bonus, r))
+            if inflated:
+                lat += (inflation[r] if unit else inflation[r] * u[:, None, None])
+            self_score[r] = m.score(space.attain(lat, r, leaf_major=True), rows(points, r),
+                                    rows(bonus, r))
+            continue
         if shown is None:
             np.add(a, noise, out=a_self)
         else:

@@ -135,8 +135,8 @@ class LeafSpace:
                          leaf_decimals=self.leaf_decimals,
                          mapped=(self.groups, columns, block))
 
-    def attain(self, latent: np.ndarray, at: At = slice(None), recheck: bool = False
-               ) -> np.ndarray:
+    def attain(self, latent: np.ndarray, at: At = slice(None), recheck: bool = False,
+               leaf_major: bool = False) -> np.ndarray:
         """Leaf attainments (…, I) of latent attainments ``latent`` (rows, S, I) read ``at``
         rows, or (K, I) ``at`` cells: each measured cell's value (:func:`measured_value`)
         scored by its rule against the project's target (the re-check's with ``recheck``;
@@ -147,14 +147,17 @@ class LeafSpace:
         (:func:`_leaf_major`), and each group's rule scores its leaves as (leaves, …) arrays,
         its per-leaf targets (leaves, 1, …): each leaf's cells are one block of memory, which
         every array operation of the rule runs through in one stretch (with the leaves last,
-        a per-leaf target would break each operation into runs of a few cells). The groups
+        a per-leaf target would break each operation into runs of a few cells). With
+        ``leaf_major`` the latent attainments are given so already, (I, rows, S) (built leaves
+        first by their maker: :func:`perfsim.kernel.evaluation.evaluate_process`), and not
+        copied. ``latent`` is never written. The groups
         whose rule moves a value along its slope (:meth:`~perfsim.kernel.scoring.Rule.
         slope_move`) move their values in one :func:`~perfsim.kernel.scoring.along_slope`
         (a slope per leaf, each rule's bounds on its part), then each rule scores its part
         (:meth:`~perfsim.kernel.scoring.Rule.attain_measured`). The rules' operations are
         element by element, so the numbers are those of one rule at a time, to the bit."""
         nd = latent.ndim
-        lat = _leaf_major(latent)
+        lat = latent if leaf_major else _leaf_major(latent)
         res = np.empty_like(lat)
         rest = self._unscored
         if rest is not None:
@@ -385,7 +388,12 @@ def _leaf_major(x: np.ndarray | None) -> np.ndarray | None:
     memory (None as it is)."""
     if x is None:
         return None
-    return np.ascontiguousarray(x.transpose((x.ndim - 1, *range(x.ndim - 1))))
+    return np.ascontiguousarray(leaves_first(x))
+
+
+def leaves_first(x: np.ndarray) -> np.ndarray:
+    """``x`` (…, I) seen with the leaves first, (I, …): a view (no copy)."""
+    return x.transpose((x.ndim - 1, *range(x.ndim - 1)))
 
 
 def _last(x: np.ndarray | None) -> np.ndarray | None:
