@@ -58,18 +58,26 @@ def read_csv(path: str | PathLike[str], **options: Any) -> tuple[pd.DataFrame, s
     return pd.read_csv(io.StringIO(text), **options), encoding
 
 
-def csv_rows(path: str | PathLike[str], n: int) -> list[int] | None:
-    """Each data row's row number as a spreadsheet shows the CSV at ``path`` (one row per
+def read_csv_rows(path: str | PathLike[str], **options: Any
+                  ) -> tuple[pd.DataFrame, str, list[int]]:
+    """:func:`read_csv`, the file decoded once, with each data row's row number as a
+    spreadsheet shows the CSV (:func:`sheet_rows`)."""
+    text, encoding = read_text(path)
+    df = pd.read_csv(io.StringIO(text), **options)
+    return df, encoding, sheet_rows(text, len(df))
+
+
+def sheet_rows(text: str, n: int) -> list[int]:
+    """Each data row's row number as a spreadsheet shows the CSV ``text`` (one row per
     record; the first non-empty record is the header), for the ``n`` rows
-    :func:`pandas.read_csv` read: empty lines, which pandas skips, keep their number. None
-    when the records do not match those ``n`` rows (then rows are numbered by position)."""
-    text, _ = read_text(path)
+    :func:`pandas.read_csv` read: empty lines, which pandas skips, keep their number. By
+    position (2, 3, …: the header row 1) when the records do not match those ``n`` rows."""
     try:
         numbers = [k for k, record in enumerate(csv.reader(io.StringIO(text)), start=1)
                    if record]
     except csv.Error:
-        return None
-    return numbers[1:] if len(numbers) == n + 1 else None
+        numbers = []
+    return numbers[1:] if len(numbers) == n + 1 else list(range(2, n + 2))
 
 
 def encoding_note(encoding: str) -> str:

@@ -189,3 +189,24 @@ def test_cli_estimate_bad_input_is_one_line(tmp_path, capsys, args, fragment):
     assert main(["estimate", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and fragment in err[0]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+@pytest.mark.parametrize(("model", "lines", "where", "field", "value"), [
+    # the bad cell on the 5th line of the file: an empty line above it, which pandas skips
+    ("inflation", ["department,self_score,recheck_score", "部门一,90,88", "", "部门一,85,80",
+                   "部门二,70,abc", "部门二,60,58"], 5, "recheck_score", "'abc'"),
+    ("budget-change", ["score,grade,budget,next_budget", "91,excellent,100,100", "",
+                       "", "75,good,100,90", "66,fair,1e-300,50", "55,poor,100,0"], 6, "budget",
+     "1e-300"),
+])
+def test_cli_estimate_names_the_row_a_spreadsheet_shows_past_empty_lines(
+        tmp_path, capsys, encoding, model, lines, where, field, value):
+    from perfsim.cli import main
+
+    path = tmp_path / "data.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    assert main(["estimate", model, str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert f": 第 {where} 行 row {where}: 字段 field '{field}' = {value}" in err[0], err[0]

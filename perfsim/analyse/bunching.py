@@ -440,7 +440,7 @@ def read_scores(path: Any, column: str = "score", department: str | None = None
     if not path.is_file():
         raise InputError(path, problem="file not found")
     try:
-        data = textfiles.read_csv(path, dtype=str, keep_default_na=False)[0]
+        data, _, sheet = textfiles.read_csv_rows(path, dtype=str, keep_default_na=False)
     except ValueError as exc:
         if isinstance(exc, InputError):
             raise
@@ -450,8 +450,6 @@ def read_scores(path: Any, column: str = "score", department: str | None = None
         if name is not None and name not in data.columns:
             raise InputError(path, field=name, problem="required column missing (columns: "
                              f"{', '.join(map(str, data.columns))})")
-    # each data row's row on the sheet (empty lines counted; header = row 1 without them)
-    sheet = textfiles.csv_rows(path, len(data)) or list(range(2, len(data) + 2))
     text = data[column].str.strip()
     values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(values) | (values < 0) | (values > 100)

@@ -88,6 +88,18 @@ def _row(label: Any) -> str:
     return f"row {int(label) + 2}"
 
 
+def _positional(data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` with each row labelled by its place among the file's rows (0: the row under
+    the header), as :func:`_row` reads labels: its own labels where they are unique whole
+    numbers >= 0 (a frame as pandas read it from the file, perhaps filtered; or ``perfsim
+    estimate``'s, empty lines counted), else the rows' positions."""
+    idx = data.index
+    if (pd.api.types.is_integer_dtype(idx) and idx.is_unique
+            and (len(idx) == 0 or int(idx.min()) >= 0)):
+        return data
+    return data.reset_index(drop=True)
+
+
 def _numbers(data: pd.DataFrame, col: str) -> np.ndarray:
     """Column ``col`` as finite floats; a blank, a text, an infinity or a value beyond
     :data:`LIMIT` is refused with its row (``data`` is indexed by position in the file)."""
@@ -166,7 +178,7 @@ def ordered_grades(data: pd.DataFrame, scores: Sequence[str], *, grade: str = "g
         raise InputError(where="ordered_grades", field="scores",
                          problem="give at least one score column")
     _need(data, [grade, *scores], "ordered_grades")
-    data = data.reset_index(drop=True)
+    data = _positional(data)
     X = pd.DataFrame({c: _numbers(data, c) for c in scores})
     g = _grade_index(data[grade], labels, grade)
     worst_first = len(labels) - 1 - g
@@ -212,7 +224,7 @@ def inflation_model(data: pd.DataFrame, *, gap: str | None = None,
     covariates = list(covariates)
     cols = [department, *covariates] + ([gap] if gap else [self_score, recheck_score])
     _need(data, cols, "inflation_model")
-    data = data.reset_index(drop=True)
+    data = _positional(data)
     y = (_numbers(data, gap) if gap else
          _numbers(data, self_score) - _numbers(data, recheck_score))
     X = pd.DataFrame({"Intercept": np.ones(len(data))})
@@ -302,7 +314,7 @@ def budget_change_model(data: pd.DataFrame, *, score: str = "score", grade: str 
 
     cols = [score, grade] + ([change] if change else [budget, next_budget])
     _need(data, cols, "budget_change_model")
-    data = data.reset_index(drop=True)
+    data = _positional(data)
     if data.empty:
         raise InputError(where="budget_change_model", problem="no projects (the table is empty)")
     data = data[~data[grade].astype(str).str.strip().isin(NOT_EVALUATED)]
@@ -389,7 +401,10 @@ def estimate_file(model: str, path: str | Path, *, scores: Sequence[str] = (),
     if not path.is_file():
         raise InputError(path, problem="file not found")
     try:
-        data = textfiles.read_csv(path)[0]
+        data, _, sheet = textfiles.read_csv_rows(path)
+        # each row labelled by its place among the file's rows, empty lines counted (0: the
+        # row under the header), so that a refusal names the row the spreadsheet shows
+        data.index = pd.Index(sheet) - 2
     except ValueError as exc:  # InputError (neither UTF-8 nor GB18030) passes as it is
         if isinstance(exc, InputError):
             raise

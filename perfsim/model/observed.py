@@ -35,14 +35,13 @@ def read_observed(ids: Sequence[str] | np.ndarray, obs: Any, column: str,
         src = str(path)
         if not path.exists():
             raise InputError(path, problem="file not found")
-        df = textfiles.read_csv(path, dtype=str, keep_default_na=False)[0]
+        df, _, sheet = textfiles.read_csv_rows(path, dtype=str, keep_default_na=False)
         for col in ("project_id", column):
             if col not in df.columns:
                 raise InputError(path, field=col, problem="required column missing "
                                  f"(need project_id and {column})")
         pid = df["project_id"].str.strip()
-        rows = [f"row {r}" for r in (textfiles.csv_rows(path, len(df))
-                                     or range(2, len(df) + 2))]
+        rows = [f"row {r}" for r in sheet]
         seen: dict[str, int] = {}
         for i, p in enumerate(pid):
             if p in seen:

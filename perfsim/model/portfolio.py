@@ -236,8 +236,8 @@ def load_portfolio(path: str | Path, system: IndicatorSystem | None = None,
     rows: list[int] | None = None
     try:
         if suffix == ".csv":
-            df, encoding = textfiles.read_csv(path, dtype=str, keep_default_na=False)
-            rows = textfiles.csv_rows(path, len(df))
+            df, encoding, rows = textfiles.read_csv_rows(path, dtype=str,
+                                                         keep_default_na=False)
             if encoding != textfiles.UTF8:
                 notes.append(textfiles.encoding_note(encoding))
         elif suffix in (".xlsx", ".xlsm"):
