@@ -826,6 +826,24 @@ def write_own_file(path: str | Path, text: Callable[[], str], signature: str,
 
 
 @contextlib.contextmanager
+def environment_kept() -> Iterator[None]:
+    """This process's environment as it was, once the block ends: Dask's LocalCluster sets
+    variables for its workers in the parent's own environment and leaves them
+    (``MALLOC_TRIM_THRESHOLD_=65536``, ``OMP_NUM_THREADS=1``, …), and every process started
+    later inherits them — with that trim threshold a fresh process hands each freed array
+    back to the system and faults it in again, at twice the CPU time."""
+    before = dict(os.environ)
+    try:
+        yield
+    finally:
+        for key in [k for k in os.environ if k not in before]:
+            del os.environ[key]
+        for key, value in before.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
 def sigint_ignored() -> Iterator[None]:
     """Ctrl-C ignored while worker processes start (they inherit it), so that Ctrl-C is the
     parent's alone to handle and the workers print no tracebacks of their own."""

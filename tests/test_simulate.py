@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -236,8 +237,12 @@ def test_dask_engine_on_a_running_cluster_equals_numpy(small, rich_numpy, schedu
 
 @pytest.mark.filterwarnings("ignore:Port 8787 is already in use")  # the fixture's scheduler
 def test_dask_engine_with_its_own_local_cluster_equals_numpy(small, rich_numpy):
+    before = dict(os.environ)
     assert_same(rich_numpy, simulate(small, Settings(chunk=64, **RICH), engine="dask",
                                      workers=2))
+    # the cluster's settings for its workers (MALLOC_TRIM_THRESHOLD_=65536, which doubles
+    # the CPU time of every process started later, OMP_NUM_THREADS, …) do not stay behind
+    assert dict(os.environ) == before
 
 
 @pytest.mark.parametrize("address", ["notanaddress", "xyz://host:1"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -151,8 +152,10 @@ name: dask
 parameters: {replications: 32}
 grid: {quota: [0.2, 0.3]}
 """)
+    before = dict(os.environ)
     result = nbs.run_sweep(grid, workers=2, engine="dask", reports=tmp_path / "r")
     assert not result.failed
+    assert dict(os.environ) == before   # the cluster's settings for its workers stay theirs
     for mine, theirs in (("001", "001"), ("002", "003")):
         a = result.path / "runs" / mine / "tables" / "results.csv"
         b = first / "runs" / theirs / "tables" / "results.csv"

@@ -29,6 +29,7 @@ from perfsim.io import (
     check_mapping,
     check_output_dir,
     check_reports_dir,
+    environment_kept,
     prepare_reports_dir,
     read_yaml,
     sigint_ignored,
@@ -250,7 +251,8 @@ def _map_tasks(tasks: list[dict[str, Any]], workers: int, engine: str,
         from distributed import Client, LocalCluster
         from distributed import as_completed as finished
 
-        with sigint_ignored():  # the workers inherit it: Ctrl-C is the parent's to handle
+        with environment_kept(), sigint_ignored():  # Ctrl-C is the parent's to handle;
+            # the cluster's settings for its workers stay out of this process's environment
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None)
         client = Client(cluster)

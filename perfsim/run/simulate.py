@@ -40,7 +40,7 @@ import pandas as pd
 
 from perfsim import limits
 from perfsim.errors import InputError
-from perfsim.io import sigint_ignored
+from perfsim.io import environment_kept, sigint_ignored
 from perfsim.kernel import metrics
 from perfsim.kernel.evaluation import (
     Measure,
@@ -572,13 +572,19 @@ def _run_dask(inputs: SimInputs, parts: list[range], workers: int | None,
         except ValueError as exc:  # e.g. no port, unknown scheme
             raise InputError(field="scheduler", value=scheduler,
                              problem=f"not a Dask scheduler address ({exc})") from None
-        cluster = None
-    else:
+        return _gather(client, None, inputs, parts)
+    with environment_kept():   # the cluster's settings for its workers stay theirs
         with sigint_ignored():  # Ctrl-C is the parent's to handle, not the workers'
             cluster = LocalCluster(n_workers=workers or min(2, os.cpu_count() or 1),
                                    threads_per_worker=1, processes=True,
                                    dashboard_address=None)
-        client = Client(cluster)
+        return _gather(Client(cluster), cluster, inputs, parts)
+
+
+def _gather(client: Any, cluster: Any, inputs: SimInputs, parts: list[range]
+            ) -> list[dict[str, np.ndarray]]:
+    """Every chunk simulated on the Dask ``client``'s workers, in block order; the client
+    (and the ``cluster`` perfsim started, if any) closed after."""
     try:
         shared = client.scatter(inputs, broadcast=True)
         futures = client.map(simulate_blocks, [shared] * len(parts), parts, pure=False)
