@@ -54,7 +54,6 @@ depend on the chunking. A parameter that does not enter the model has exactly ze
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import itertools
 import math
@@ -81,6 +80,7 @@ from perfsim.kernel.evaluation import (
     prepare_leaves,
     recheck_leaves,
 )
+from perfsim.limits import keep_freed_memory
 from perfsim.model.params import (
     CHOICES,
     Parameter,
@@ -701,25 +701,6 @@ _HELD: list[_Model] = []
 def _hold(model: _Model) -> None:
     _HELD[:] = [model]
     keep_freed_memory()
-
-
-#: glibc's mallopt parameters: allocations below the threshold come from the heap, and
-#: freed heap memory up to the trim threshold stays with the process (M_MMAP_THRESHOLD,
-#: M_TRIM_THRESHOLD, M_TOP_PAD)
-_MALLOPT = ((-3, 512 << 20), (-1, 1 << 30), (-2, 256 << 20))
-
-
-def keep_freed_memory() -> bool:
-    """In a pool's worker (a process of perfsim's own, which ends with the analysis): let the
-    C library keep the memory of freed arrays for the next chunk's, instead of returning it
-    to the system and faulting fresh pages in for every large array (a chunk's arrays are
-    tens of MiB: each would otherwise cost page faults and zeroing, a third of the CPU time).
-    glibc only (``mallopt``); elsewhere nothing changes. Whether it applied."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return all(libc.mallopt(k, v) == 1 for k, v in _MALLOPT)
-    except (OSError, AttributeError):
-        return False
 
 
 def _evaluate_held(X: np.ndarray) -> np.ndarray:

@@ -537,7 +537,8 @@ def run_engine(inputs: SimInputs, engine: str = "auto", *, workers: int | None =
         return [simulate_blocks(inputs, c, ws)
                 for c in _progress(iter(parts), len(parts), progress)]
     if engine == "processes":
-        with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
+        with ProcessPoolExecutor(max_workers=workers or os.cpu_count(),
+                                 initializer=limits.keep_freed_memory) as pool:
             futures = [pool.submit(simulate_blocks, inputs, c) for c in parts]
             return [f.result() for f in _progress(iter(futures), len(futures), progress)]
     return _run_dask(inputs, parts, workers, scheduler)
@@ -578,7 +579,9 @@ def _run_dask(inputs: SimInputs, parts: list[range], workers: int | None,
             cluster = LocalCluster(n_workers=workers or min(2, os.cpu_count() or 1),
                                    threads_per_worker=1, processes=True,
                                    dashboard_address=None)
-        return _gather(Client(cluster), cluster, inputs, parts)
+        client = Client(cluster)
+        client.run(limits.keep_freed_memory)   # the workers are perfsim's own
+        return _gather(client, cluster, inputs, parts)
 
 
 def _gather(client: Any, cluster: Any, inputs: SimInputs, parts: list[range]
