@@ -28,8 +28,8 @@ Every figure is set against an honest bound measured in the same run:
    not counted), wall and CPU time.
 
 ``--sensitivity`` (and the full run: ``sensitivity``) times a Sobol analysis of 6 parameters on
-the measured portfolio (wall, CPU, peak memory, SALib's share) and ``--notebooks`` the
-notebook suite and a sweep; ``--imported`` only the imported tables.
+the measured portfolio ``--repeats`` times (wall, CPU, peak memory, SALib's share) and
+``--notebooks`` the notebook suite and a sweep; ``--imported`` only the imported tables.
 ``--app`` (and the full run) times one change on the what-if page against the bare one-year
 run of the same changed scenario (:func:`time_app`).
 
