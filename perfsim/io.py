@@ -663,12 +663,21 @@ def _stale(target: Path) -> Iterator[tuple[Path, bool]]:
                 yield Path(entry.path), m.group(1) is not None
 
 
+#: the name of a partial result of perfsim's: ``.NAME~partial-<32 hex>`` (:func:`_partial_path`)
+_PARTIAL_NAME = re.compile(r"\.(?P<target>.+)" + re.escape(PARTIAL) + "[0-9a-f]{32}")
+
+
 def _remove_partial(path: Path) -> None:
-    """Remove a partial result of perfsim's (a hidden ``~partial-`` directory holding its
-    marker): the work of a run that failed or died, every file in it written by that run.
-    Anything else — another name, a link, a folder without the marker — is left alone."""
-    if (PARTIAL in path.name and path.name.startswith(".") and not path.is_symlink()
-            and path.is_dir() and read_marker(path) is not None):
+    """Remove a partial result of perfsim's: a directory named ``.NAME~partial-<32 hex>``
+    (not a link) whose marker names the target ``NAME`` — what :func:`atomic_directory`
+    makes, the work of a run that failed or died, every file in it written by that run.
+    Anything else — another name, a link, a folder without the marker or with the marker of
+    another target — is left alone."""
+    m = _PARTIAL_NAME.fullmatch(path.name)
+    if m is None or path.is_symlink() or not path.is_dir():
+        return
+    marker = read_marker(path)
+    if marker is not None and marker.get("id") == m["target"]:
         shutil.rmtree(path, ignore_errors=True)
 
 

@@ -380,8 +380,9 @@ def test_rmtree_in_perfsim_is_only_ever_called_on_a_marked_partial_directory():
     source = (ROOT / "perfsim" / "io.py").read_text(encoding="utf-8")
     body = source[source.index("def _remove_partial("):]
     body = body[:body.index("\ndef ")]
-    assert "read_marker(path) is not None):\n        shutil.rmtree(path" in body
-    assert "not path.is_symlink()" in body and "PARTIAL in path.name" in body
+    assert ('if marker is not None and marker.get("id") == m["target"]:\n'
+            '        shutil.rmtree(path') in body
+    assert "path.is_symlink()" in body and "_PARTIAL_NAME.fullmatch(path.name)" in body
     # called on this run's own partial and on partials that _stale() proved dead
     assert source.count("_remove_partial(") == 3
 
@@ -389,18 +390,21 @@ def test_rmtree_in_perfsim_is_only_ever_called_on_a_marked_partial_directory():
 def test_only_a_marked_hidden_partial_folder_is_ever_removed(tmp_path):
     from perfsim.io import PARTIAL, _remove_partial, write_marker
 
-    def folder(name, marked):
+    def folder(name, marked, of="out"):
         d = tmp_path / name
         d.mkdir()
         (d / "budget.xlsx").write_text("a user's file", encoding="utf-8")
         if marked:
-            write_marker(d, "run")
+            write_marker(d, "run", of)   # as atomic_directory marks a partial of ``of``
         return d
 
     kept = [folder(f".out{PARTIAL}{'a' * 32}", marked=False),   # no marker
             folder("reports", marked=True),                      # marked, not a partial
-            folder(f"out{PARTIAL}{'b' * 32}", marked=True)]      # not hidden
-    target = folder(f".link{PARTIAL}{'c' * 32}-target", marked=True)
+            folder(f"out{PARTIAL}{'b' * 32}", marked=True),      # not hidden
+            folder(f".out{PARTIAL}{'e' * 32}", marked=True, of="other"),  # another's marker
+            folder(f".out{PARTIAL}{'f' * 31}", marked=True),     # not 32 hex digits
+            folder(f".out{PARTIAL}{'f' * 32}.bak", marked=True)]  # more after the digits
+    target = folder(f".link{PARTIAL}{'c' * 32}-target", marked=True, of="link")
     link = tmp_path / f".link{PARTIAL}{'c' * 32}"
     link.symlink_to(target, target_is_directory=True)
     for d in [*kept, link]:
