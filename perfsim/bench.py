@@ -423,23 +423,19 @@ def time_full_processes(projects: int = 3468, replications: int = 1000, years: i
     for k in range(repeats):
         for sp in spaces:
             r = runs[sp]
-            # in turns (perfsim first in even rounds): the bound draws as many numbers as
-            # perfsim drew in the round before (the same in every round)
-            if k % 2 == 0:
-                run = _fresh(_full_process, projects, replications, years, engine, workers,
-                             None, sp)
-                bound = rng_bound(run["normals"], run["uniforms"])
-            else:
-                last = r["run"][-1]
-                bound = rng_bound(last["normals"], last["uniforms"])
-                run = _fresh(_full_process, projects, replications, years, engine, workers,
-                             None, sp)
-            r["wall"].append(run["seconds"])
-            r["cpu"].append(run["cpu_seconds"])
-            r["main"].append(run["main_cpu_seconds"])
-            r["bound_wall"].append(bound["wall"])
-            r["bound_cpu"].append(bound["cpu"])
-            r["run"].append(run)
+            for who in turns(k, ("perfsim", "bound")):
+                if who == "perfsim":
+                    run = _fresh(_full_process, projects, replications, years, engine,
+                                 workers, None, sp)
+                    r["run"].append(run)
+                    for key, clock in (("seconds", "wall"), ("cpu_seconds", "cpu"),
+                                       ("main_cpu_seconds", "main")):
+                        r[clock].append(run[key])
+                else:   # as many numbers as perfsim drew (the same in every round)
+                    drawn = r["run"][-1]
+                    bound = rng_bound(drawn["normals"], drawn["uniforms"])
+                    r["bound_wall"].append(bound["wall"])
+                    r["bound_cpu"].append(bound["cpu"])
     cells = projects * replications * years
     out = {}
     for sp, r in runs.items():
@@ -525,8 +521,8 @@ def time_full_process_imported(projects: int = 3468, replications: int = 1000,
     cells = projects * replications * years
     per_leaf = replications * years * float(held.sum())   # real leaf cells, imported
     flat_leaves = replications * years * projects * 20.0
-    main = ratios({"wall": runs["mine"]["main"], "cpu": runs["mine"]["main"]},
-                  {"wall": runs["flat"]["main"], "cpu": runs["flat"]["main"]}, "main")
+    main = spread([a / b for a, b in zip(runs["mine"]["main"], runs["flat"]["main"],
+                                         strict=True)])
 
     return {"projects": projects, "replications": replications, "years": years,
             "space": space, "repeats": max(1, repeats), "tables": int(leaves.kind.shape[0]),
@@ -544,8 +540,8 @@ def time_full_process_imported(projects: int = 3468, replications: int = 1000,
             "flat_cpu_s": round(flat["cpu"], 3),
             "main_cpu_s": round(mine["main"], 3),
             "flat_main_cpu_s": round(flat["main"], 3),
-            "imported_over_flat_main_cpu": main["main_cpu"],
-            "imported_over_flat_main_cpu_range": main["main_cpu_range"],
+            "imported_over_flat_main_cpu": main["median"],
+            "imported_over_flat_main_cpu_range": [main["min"], main["max"]],
             "peak_rss_mib": round(mine["peak"], 1),
             "flat_peak_rss_mib": round(flat["peak"], 1)}
 
@@ -801,7 +797,7 @@ def _specs_of(scenario: Scenario, params: list[dict[str, Any]]) -> Any:
 
 
 def _seconds(b: Mapping[str, Any], key: str) -> str:
-    """``key`` seconds, with [min–max] and the repeats when measured more than once."""
+    """``key`` seconds, with their [min–max] where the JSON holds them (``key_range``)."""
     got = b.get(key, float("nan"))
     span = b.get(f"{key}_range")
     return f"{got:.1f} s" + (f" [{span[0]:.1f}–{span[1]:.1f}]" if span else "")

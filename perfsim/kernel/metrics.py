@@ -18,7 +18,7 @@ import numpy as np
 
 from perfsim.errors import InputError
 from perfsim.kernel.grading import LabelSet
-from perfsim.kernel.rows import per_run, runs
+from perfsim.kernel.rows import per_run
 from perfsim.kernel.scoring.recheck import gap_penalty
 from perfsim.kernel.year import YearOutcome
 
@@ -37,8 +37,11 @@ def ranks(x: np.ndarray) -> np.ndarray:
     averaged only when finite values tie too. A run of rows equal to the one before
     (:func:`perfsim.kernel.rows.runs`: the true scores of samples on the same common random
     numbers, the scores of samples that differ after scoring) is ranked once."""
-    if x.ndim == 2 and runs(x) is not None:
-        return per_run(ranks, x)
+    return per_run(_ranks, x)
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """:func:`ranks` of every row, each ranked on its own."""
     counted = _grid_ranks(x)   # scores on the grid, few steps: counted, not sorted
     if counted is not None:
         return counted

@@ -27,7 +27,6 @@ leaf's points, see :mod:`perfsim.kernel.scoring`; bonus fixed):
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -579,16 +578,17 @@ def _run_dask(inputs: SimInputs, parts: list[range], workers: int | None,
             cluster = LocalCluster(n_workers=workers or min(2, os.cpu_count() or 1),
                                    threads_per_worker=1, processes=True,
                                    dashboard_address=None)
-        client = Client(cluster)
-        client.run(limits.keep_freed_memory)   # the workers are perfsim's own
-        return _gather(client, cluster, inputs, parts)
+        return _gather(Client(cluster), cluster, inputs, parts)
 
 
 def _gather(client: Any, cluster: Any, inputs: SimInputs, parts: list[range]
             ) -> list[dict[str, np.ndarray]]:
     """Every chunk simulated on the Dask ``client``'s workers, in block order; the client
-    (and the ``cluster`` perfsim started, if any) closed after."""
+    (and the ``cluster`` perfsim started, if any, whose workers keep freed memory for their
+    next chunk) closed after."""
     try:
+        if cluster is not None:   # the workers are perfsim's own
+            client.run(limits.keep_freed_memory)
         shared = client.scatter(inputs, broadcast=True)
         futures = client.map(simulate_blocks, [shared] * len(parts), parts, pure=False)
         return client.gather(futures)
@@ -632,7 +632,7 @@ def check_memory(scenario: Scenario, settings: Settings, inputs: SimInputs, *,
     "--years"}``); the others are the scenario file's ``simulation.`` keys."""
     s = settings
     blocks = chunk_blocks(inputs)
-    n_chunks = math.ceil(math.ceil(s.replications / BLOCK) / blocks)
+    n_chunks = len(chunks(inputs))
     if engine == "auto":
         engine = auto_engine(inputs, n_chunks, scheduler)
     if engine == "processes":
