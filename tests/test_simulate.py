@@ -553,11 +553,13 @@ def test_cli_bad_simulation_block(tmp_path, capsys, simulation, named):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("flag", ["--replications", "--years"])
-def test_cli_zero_replications_or_years(tmp_path, capsys, flag):
-    code = main(["run", str(write_scenario(tmp_path)), flag, "0", "--out", str(tmp_path / "o")])
+@pytest.mark.parametrize("value", ["0", "-3"])
+@pytest.mark.parametrize("flag", ["--replications", "--years", "--chunk"])
+def test_cli_zero_or_negative_replications_years_or_chunk(tmp_path, capsys, flag, value):
+    code = main(["run", str(write_scenario(tmp_path)), flag, value, "--out",
+                 str(tmp_path / "o")])
     assert code == 2
-    assert f"{flag}: 必须 ≥ 1 / must be >= 1, got 0" in one_error_line(capsys)
+    assert f"{flag}: 必须 ≥ 1 / must be >= 1, got {value}" in one_error_line(capsys)
     assert not (tmp_path / "o").exists()
 
 
