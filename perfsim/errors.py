@@ -92,6 +92,12 @@ class InputError(PerfsimError, ValueError):
         )
 
 
+    def noting(self, note: str) -> InputError:
+        """The same error with ``note`` (already in both languages) after its problem."""
+        return InputError(self.source, self.where, self.field,
+                          self.value if self.has_value else _MISSING, f"{self.problem} {note}")
+
+
 def _show(value: Any) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         text = str(int(value))

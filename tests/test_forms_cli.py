@@ -110,6 +110,24 @@ def test_bad_input_is_one_line_with_exit_2(tmp_path, capsys):
     assert "levels.好" in one_error_line(capsys)
 
 
+def test_when_no_file_imports_the_first_reason_is_said_once(tmp_path, capsys):
+    folder = tmp_path / "in"
+    for name in ("a.xlsx", "b.xlsx"):
+        path = workbook(folder / name, clean_table())
+        wb = openpyxl.load_workbook(path)
+        wb.active["H20"] = "=SUM(H5,H12:H17)"
+        wb.save(path)
+    assert main(["import", str(folder / "a.xlsx"), "--out", str(tmp_path / "o1")]) == 2
+    line = one_error_line(capsys)
+    assert line.count("H20") == 2 and line.count(" / ") == 1   # Chinese once, English once
+    assert line.count("a.xlsx") == 1
+    assert main(["import", str(folder), "--out", str(tmp_path / "o2")]) == 2
+    line = one_error_line(capsys)
+    assert line.count("H20") == 2 and line.count("a.xlsx") == 1
+    assert line.endswith("(另有 1 个文件未导入 and 1 more files not imported)")
+    assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
+
+
 def test_a_csv_is_sent_to_perfsim_run(tmp_path, capsys):
     path = tmp_path / "portfolio.csv"
     path.write_text("project_id,department,budget,score\nP1,财政局,1000,88\n", encoding="utf-8")

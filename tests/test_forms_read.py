@@ -239,6 +239,20 @@ def test_a_formula_without_a_saved_value(tmp_path):
     assert "H20" in message and "公式没有缓存值" in message and "formula" in message
 
 
+def test_a_formula_without_a_saved_value_is_placed_on_the_sheet_tab_the_user_sees(tmp_path):
+    path = workbook(tmp_path / "t.xlsx", clean_table())
+    wb = openpyxl.load_workbook(path)
+    wb.create_sheet("说明", 0)["A1"] = "填表说明"   # the table's sheet is the second part
+    wb.worksheets[1].title = "附件2 项目自评"
+    wb.worksheets[1]["H20"] = "=SUM(H5,H12:H17)"
+    wb.save(path)
+    message = one_failure(path)
+    zh, _, en = message.partition(" / ")
+    assert "工作表 '附件2 项目自评' 单元格 H20" in zh
+    assert "sheet '附件2 项目自评' cell H20" in en
+    assert "sheet2" not in message
+
+
 def test_a_ten_thousand_row_sheet(tmp_path):
     path = tmp_path / "long.xlsx"
     wb = openpyxl.Workbook(write_only=True)

@@ -7,7 +7,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from perfsim.errors import InputError
 from perfsim.forms.read import read_paths
 from perfsim.forms.review import CSVS, tidy, write_csvs
 from perfsim.forms.score import score_tables
@@ -43,9 +42,10 @@ def _cmd_import(args: argparse.Namespace) -> int:
     check_output_dir(args.out, inputs=inputs)
     imported = read_paths(args.paths, strict=args.strict)
     if not imported.tables:
-        more = len(imported.failed) - 1
-        raise InputError(problem=imported.failed[0][1]
-                         + (f" (and {more} more files not imported)" if more > 0 else ""))
+        first, more = imported.errors[0], len(imported.errors) - 1
+        if more == 0:
+            raise first
+        raise first.noting(f"(另有 {more} 个文件未导入 and {more} more files not imported)")
     scored = score_tables(imported.tables, levels)
     frames = tidy(scored, imported.failed)
     with atomic_directory(args.out, kind="import", inputs=inputs) as tmp:

@@ -320,18 +320,7 @@ def read_source(src: Source) -> list[FormTable]:
 def _xlsx_grids(data: bytes, name: str) -> list[Grid]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = _check_zip(zf, name, "the workbook")
-            for info in infos:
-                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(
-                        ".xml"):
-                    m = next((m for m in _NO_CACHE.finditer(zf.read(info))
-                              if m["v"] != b"<v></v>" or b't="str"' not in m["attrs"]), None)
-                    if m:
-                        sheet = info.filename.rsplit("/", 1)[-1][:-4]
-                        raise InputError(name, problem=f"{sheet} cell {m.group(1).decode()} "
-                                         "holds a formula without a saved value (公式没有缓存"
-                                         "值): open and save the workbook in Excel or WPS, "
-                                         "then import again")
+            _check_zip(zf, name, "the workbook")
     except zipfile.BadZipFile:
         raise InputError(name, problem="corrupt workbook (文件损坏): not a readable .xlsx"
                          ) from None
@@ -346,13 +335,30 @@ def _xlsx_grids(data: bytes, name: str) -> list[Grid]:
                          ) from None
     try:
         grids = []
-        for ws in wb.worksheets:
-            if not hasattr(ws, "iter_rows"):  # a chart sheet
-                continue
-            grids.append(_openpyxl_grid(ws, name))
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for ws in wb.worksheets:
+                if not hasattr(ws, "iter_rows"):  # a chart sheet
+                    continue
+                _no_formula_without_value(zf, ws, name)
+                grids.append(_openpyxl_grid(ws, name))
         return grids
     finally:
         wb.close()
+
+
+def _no_formula_without_value(zf: zipfile.ZipFile, ws: Any, name: str) -> None:
+    """Refuse a sheet with a formula whose value was never saved (a workbook written by a
+    program, not saved by Excel or WPS): openpyxl reads such a cell as blank, which would
+    pass for a blank 得分 or 执行率. The sheet is named as its tab shows it."""
+    path = getattr(ws, "_worksheet_path", None)
+    if path is None or path not in zf.namelist():
+        return
+    m = next((m for m in _NO_CACHE.finditer(zf.read(path))
+              if m["v"] != b"<v></v>" or b't="str"' not in m["attrs"]), None)
+    if m:
+        raise InputError(name, problem=f"sheet {ws.title!r} cell {m.group(1).decode()} "
+                         "holds a formula without a saved value (公式没有缓存值): open and "
+                         "save the workbook in Excel or WPS, then import again")
 
 
 def _too_long(name: str, sheet: str) -> InputError:
@@ -794,6 +800,8 @@ class Imported:
     tables: list[FormTable] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     files: int = 0
+    #: the errors behind ``failed``, in its order
+    errors: list[InputError] = field(default_factory=list)
 
 
 def read_paths(paths: Sequence[str | Path], *, strict: bool = False,
@@ -822,6 +830,7 @@ def read_paths(paths: Sequence[str | Path], *, strict: bool = False,
             if strict:
                 raise
             out.failed.append((err.source or "", str(err)))
+            out.errors.append(err)
     if not out.tables and not out.failed:
         raise InputError(", ".join(str(p) for p in paths),
                          problem="no workbook found (未找到工作簿): expected .xlsx or .xls "
