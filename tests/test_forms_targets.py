@@ -86,11 +86,25 @@ def test_qualitative_levels_from_the_bundled_table(text, coefficient):
 
 
 @pytest.mark.parametrize("text", ["有所提高", "进一步完善", "大部分完成", "完成95%的任务",
-                                  "不低于90%以内"])
+                                  "不低于90%以内", "12月底前", "6月前", "10月31日前完成",
+                                  "3季度末", "≥3()"])
 def test_what_cannot_be_read_stays_text(text):
     r = read_value(text, LEVELS)
     assert (r.kind, r.value, r.text) == ("text", None, text)
     assert not r.readable
+
+
+def test_an_inclusive_mark_is_read_past_and_the_text_kept_as_written():
+    r = read_value("≥90%（含）", LEVELS)
+    assert (r.kind, r.op, r.value, r.unit, r.text) == ("number", ">=", 90.0, "%", "≥90%（含）")
+    assert read_value("（含）", LEVELS).kind == "text"
+
+
+def test_a_known_unit_per_anything_converts_like_the_unit():
+    per_km = read_value("≤2万元/公里", LEVELS), read_value("≤20000元/公里", LEVELS)
+    assert per_km[0].value == per_km[1].value == 20000.0
+    assert per_km[0].unit == per_km[1].unit == "元/公里"
+    assert read_value("≥4次/年", LEVELS).unit == "次/年"
 
 
 @pytest.mark.parametrize("cell", [None, "", "  ", "/", "……", "-"])

@@ -3,10 +3,13 @@
 One function, :func:`read_value`, turns a cell into a :class:`Reading`:
 
 - **numbers** with an operator (symbols ≥ ≤ = > <, words before the number 不低于 不少于 达到
-  不高于 不超过 控制在, words after it 以上 以内 以下) and a unit (%, ‰, 元, 万元, 亿元, 亩, 万亩,
-  台（套）, 人次, 天, km, 元/亩 …), converted to the unit's base (万亩 → 亩, 万元 → 元, ‰ → %);
+  不高于 不超过 不大于 控制在, words after it 以上 以内 以下; a closing （含） read past) and a
+  unit (%, ‰, 元, 万元, 亿元, 亩, 万亩, 台（套）, 人次, 天, km, 元/亩, a unit in brackets 3（个）,
+  a known unit per anything 元/人·次 …), converted to the unit's base (万亩 → 亩, 万元 → 元,
+  ‰ → %); a word with a time in it (12月底前: a deadline without its year) is not a unit;
   a bare number ("100%") carries no operator (a target reads it as 达到, at least);
 - **dates and deadlines**: 2023年10月底前 (on or before 31 October 2023), 2023年12月31日前,
+  2023年底前 and 2023年度内 (on or before 31 December 2023),
   2023年9月 (a month alone is its last day), and dates typed as dates;
 - **yes/no**: 是/否, 建立/未建立, 完成/未完成, 按期完成/未按期完成 …;
 - **qualitative levels** (好/较好/一般/差, 有效提升/明显改善/部分改善/基本达成 …) with their
@@ -20,6 +23,7 @@ The words and units are the forms' one vocabulary (:mod:`perfsim.forms.vocabular
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -59,6 +63,10 @@ _TRIM = " \t\r\n。；;，,、"
 _NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 _DATE = re.compile(r"^(\d{4})年(\d{1,2})月(?:(\d{1,2})[日号])?(底|末)?(前|之前|以前)?"
                    r"(?:完成|完工|前完成)?$")
+#: a year's deadline: 2023年底前, 2023年度内, 2023年内完成 (its last day)
+_YEAR_END = re.compile(r"^(\d{4})年(?:度)?(?:底|末|内|度内)(前|之前|以前)?(?:完成|完工)?$")
+#: what makes the rest of a value a time, not a unit (12月底前 is a deadline without a year)
+_TIME_WORDS = re.compile(r"[年月日号前后底末季]")
 _ISO_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(前|之前|以前)?$")
 
 
@@ -91,9 +99,22 @@ def _unit(written: str) -> tuple[str, float] | None:
         return "", 1.0
     if written in V.UNITS:
         return V.UNITS[written]
-    if len(written) <= 4 and not re.search(r"[\d%％‰<>=≥≤。，,；;：:（）()]", written):
+    inner = re.fullmatch(r"[（(](.+)[）)]", written)   # 3（个）: the unit in brackets
+    if inner:
+        return _unit(inner.group(1)) if inner.group(1) else None
+    head, slash, per = written.partition("/")
+    if slash and head in V.UNITS and _word(per):   # 1.5元/人·次, 2万元/公里
+        base, factor = V.UNITS[head]
+        return f"{base}/{per}", factor
+    if _word(written) and not _TIME_WORDS.search(written):
         return written, 1.0
     return None
+
+
+def _word(written: str) -> bool:
+    """Whether ``written`` can be an unknown unit: a short word without digits, signs or
+    punctuation."""
+    return 0 < len(written) <= 4 and not re.search(r"[\d%％‰<>=≥≤。，,；;：:（）()/]", written)
 
 
 def _date(y: int, m: int, d: int | None) -> float | None:
@@ -128,6 +149,12 @@ def read_value(cell: Any, levels: Mapping[str, float], *, percent: bool = False)
 
 
 def _read_text(text: str, levels: Mapping[str, float]) -> Reading:
+    for mark in V.INCLUSIVE_MARKS:   # read without the mark, shown as written
+        if text.endswith(mark) and len(text) > len(mark):
+            return dataclasses.replace(_read_text(text[:-len(mark)], levels), text=text)
+    end = _YEAR_END.match(text)
+    if end:
+        return Reading(text, "date", "<=", _date(int(end.group(1)), 12, None), DATE_UNIT)
     m = _DATE.match(text) or _ISO_DATE.match(text)
     if m:
         groups = m.groups()

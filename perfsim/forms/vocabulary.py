@@ -93,11 +93,14 @@ OPERATOR_SYMBOLS = {"≥": ">=", ">=": ">=", "≧": ">=", "＞＝": ">=", "≤":
 #: Operators as words before the number (longest first when read).
 OPERATOR_PREFIXES = {"不低于": ">=", "不少于": ">=", "大于等于": ">=", "大于或等于": ">=",
                      "达到": ">=", "至少": ">=", "不高于": "<=", "不超过": "<=", "不多于": "<=",
-                     "小于等于": "<=", "小于或等于": "<=", "控制在": "<=", "低于": "<",
+                     "小于等于": "<=", "小于或等于": "<=", "控制在": "<=", "不大于": "<=",
+                     "不超出": "<=", "不小于": ">=", "低于": "<",
                      "少于": "<", "小于": "<", "高于": ">", "多于": ">", "超过": ">",
                      "大于": ">", "等于": "="}
 #: Operators as words after the number (and unit): 95%以上, 900万元以内.
 OPERATOR_SUFFIXES = {"以上": ">=", "及以上": ">=", "以内": "<=", "以下": "<=", "及以下": "<="}
+#: Written after a value to say its bound is included (≥90%（含）): nothing to read.
+INCLUSIVE_MARKS = ("（含）", "(含)", "（含本数）", "(含本数)")
 #: A bare number as a target ("100%") reads as 达到: at least that value.
 BARE_TARGET_OP = ">="
 
