@@ -3,6 +3,7 @@ exactly to the fen; bad files give one clear line each and do not stop a folder.
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -13,6 +14,7 @@ from forms_tables import CLEAN_LEAVES, CLEAN_TOTAL, Table, clean_table, workbook
 
 from perfsim.errors import InputError
 from perfsim.forms.read import (
+    MAX_COLUMNS,
     MAX_ROWS,
     Source,
     TaskRow,
@@ -262,6 +264,42 @@ def test_a_ten_thousand_row_sheet(tmp_path):
     wb.save(path)
     message = one_failure(path)
     assert f"{MAX_ROWS:,}" in message and "明细" in message and "行数" in message
+
+
+def test_a_stray_cell_at_the_last_column_is_named_not_read_into_a_huge_grid(tmp_path):
+    path = workbook(tmp_path / "t.xlsx", clean_table())
+    wb = openpyxl.load_workbook(path)
+    wb.active.title = "附件2"
+    wb.active["XFD3"] = "x"   # the sheet's used range runs to 16,384 columns
+    wb.save(path)
+    message = one_failure(path)
+    zh, _, en = message.partition(" / ")
+    assert "工作表 '附件2' 单元格 XFD3" in zh and "IV" in zh
+    assert "cell XFD3" in en and str(MAX_COLUMNS) in en
+    wb = openpyxl.load_workbook(path)
+    del wb.active["XFD3"]
+    wb.active["IV3"] = "x"   # within the bound: read, the table as it was
+    wb.save(path)
+    (table,) = read_paths([path], progress=False).tables
+    check_clean(table, "project")
+
+
+def test_a_used_range_short_of_the_cells_loses_none_of_them(tmp_path):
+    path = workbook(tmp_path / "t.xlsx", clean_table())
+    (whole,) = read_paths([path], progress=False).tables
+    with zipfile.ZipFile(path) as zf:   # as some programs write it: the dimension says A1:C5
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"]
+    assert b"<dimension ref=" in sheet
+    parts["xl/worksheets/sheet1.xml"] = re.sub(rb'<dimension ref="[^"]+"',
+                                               b'<dimension ref="A1:C5"', sheet)
+    short = tmp_path / "short.xlsx"
+    with zipfile.ZipFile(short, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    (table,) = read_paths([short], progress=False).tables
+    check_clean(whole, "project")
+    check_clean(table, "project")
 
 
 def test_zip_bombs_are_refused_before_expanding(tmp_path):

@@ -48,6 +48,7 @@ MAX_UNZIPPED_BYTES = 200 * 2**20     # one workbook or one .zip, expanded
 MAX_RATIO = 200                      # expanded ÷ compressed, for any member above 1 MiB
 MAX_MEMBERS = 20_000                 # files in one .zip
 MAX_ROWS = 2_000                     # non-empty rows of one sheet
+MAX_COLUMNS = 256                    # columns of one sheet (an .xls sheet's most)
 _GAP_ROWS = 1_000                    # empty rows after which the rest of a sheet is not read
 
 #: Text tables given to the importer: a flat portfolio, which ``perfsim run`` reads.
@@ -368,13 +369,30 @@ def _too_long(name: str, sheet: str) -> InputError:
                               "remove the rows that are not the table")
 
 
+def _too_wide(row: Sequence[Any], name: str, sheet: str) -> None:
+    """Refuse a row with a filled cell past :data:`MAX_COLUMNS`, naming the cell."""
+    far = next((cell for cell in row[MAX_COLUMNS:] if getattr(cell, "value", None) is not None),
+               None)
+    if far is not None:
+        raise InputError(name, problem=f"sheet {sheet!r} cell {far.coordinate} lies past "
+                         f"column {column_letter(MAX_COLUMNS - 1)} (超出 {MAX_COLUMNS} 列): a "
+                         "self-evaluation table is narrower; delete what is beyond the table "
+                         "and import again")
+
+
 def _openpyxl_grid(ws: Any, name: str) -> Grid:
+    """A worksheet's cells as they are in the file: its used range (the dimension a program
+    wrote, which may be short of the cells, or run to column XFD for one stray cell) is not
+    trusted — every filled cell is read, no row padded to it."""
     rows: list[list[Any]] = []
     percent: set[tuple[int, int]] = set()
     filled = gap = 0
+    ws.reset_dimensions()
     for r, row in enumerate(ws.iter_rows()):
         values = []
         any_value = False
+        if len(row) > MAX_COLUMNS:
+            _too_wide(row, name, ws.title)
         for c, cell in enumerate(row):
             v = getattr(cell, "value", None)
             if v is not None:
