@@ -136,15 +136,15 @@ def _grid_ranks(x: np.ndarray) -> np.ndarray | None:
     bins = span + 2
     flat = steps.reshape(-1, n)
     rows = flat.shape[0]
-    counts = np.bincount((flat + (np.arange(rows, dtype=np.int64) * bins)[:, None]).ravel(),
-                         minlength=rows * bins).reshape(rows, bins)
-    before = np.cumsum(counts, axis=1) - counts                 # values below each step
-    if np.any(counts[:, :span + 1] > 1):    # ties among finite values: every group averaged
-        avg = before + (counts + 1) / 2.0
-        out = np.take_along_axis(avg, flat, axis=1)
+    key = flat + (np.arange(rows, dtype=np.int64) * bins)[:, None]
+    counts = np.bincount(key.ravel(), minlength=rows * bins)
+    upto = np.cumsum(counts.reshape(rows, bins), axis=1).ravel()[key]   # at or below its step
+    count = counts[key]                         # values at its step
+    inf = flat == span + 1
+    if np.any((count > 1) & ~inf):   # ties among finite values: every group averaged
+        out = (upto - count) + (count + 1) / 2.0
     else:   # no tie: the rank is the position; +inf entries in their order
-        out = np.take_along_axis(before, flat, axis=1) + 1.0
-        inf = flat == span + 1
+        out = (upto - count) + 1.0
         out += np.where(inf, np.cumsum(inf, axis=1) - 1, 0)
     return out.reshape(x.shape)
 
@@ -171,8 +171,13 @@ def spearman(x: np.ndarray, y: np.ndarray, active: np.ndarray) -> np.ndarray:
 
 def gini(amount: np.ndarray, include: np.ndarray) -> np.ndarray:
     """Gini coefficient of ``amount`` over included projects, per row."""
-    x = np.sort(np.where(include, amount, np.inf), axis=-1)
-    n = include.sum(axis=-1, keepdims=True)
+    return gini_ascending(np.sort(np.where(include, amount, np.inf), axis=-1),
+                          include.sum(axis=-1, keepdims=True))
+
+
+def gini_ascending(x: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """:func:`gini` of amounts already sorted: ``x`` the included amounts ascending per row
+    with +inf after them, ``n`` (rows, 1) how many are included."""
     i = np.arange(1, x.shape[-1] + 1)[None, :]
     valid = i <= n
     x = np.where(valid, x, 0.0)
@@ -184,8 +189,20 @@ def gini(amount: np.ndarray, include: np.ndarray) -> np.ndarray:
 
 def top_share(amount: np.ndarray, include: np.ndarray, top: float = 0.1) -> np.ndarray:
     """Share of the total held by the top ``top`` fraction of included projects (at least 1)."""
-    x = -np.sort(-np.where(include, amount, 0.0), axis=-1)
-    n = include.sum(axis=-1)
+    return _top_share_descending(-np.sort(-np.where(include, amount, 0.0), axis=-1),
+                                 include.sum(axis=-1), top)
+
+
+def top_share_ascending(x: np.ndarray, n: np.ndarray, top: float = 0.1) -> np.ndarray:
+    """:func:`top_share` of positive amounts already sorted as :func:`gini_ascending` takes
+    them (the included ascending, +inf after them; ``n`` (rows, 1)): the same numbers from
+    the same descending order, read backwards, with no second sort."""
+    i = np.arange(x.shape[-1])[None, :]
+    back = np.take_along_axis(x, np.maximum(n - 1 - i, 0), axis=-1)
+    return _top_share_descending(np.where(i < n, back, 0.0), n[..., 0], top)
+
+
+def _top_share_descending(x: np.ndarray, n: np.ndarray, top: float) -> np.ndarray:
     k = np.maximum(np.ceil(top * n), 1).astype(int)
     csum = np.cumsum(x, axis=-1)
     head = np.take_along_axis(csum, (k - 1)[:, None], axis=-1)[:, 0]
@@ -450,9 +467,6 @@ def _lifted(o: YearOutcome, g: int) -> np.ndarray:
 
 
 def _fixed() -> tuple[Metric, ...]:
-    def held(o: YearOutcome) -> np.ndarray:
-        return o.active & (o.next_budget > 0)
-
     return (
         Metric("projects", "projects", "projects in the portfolio this year",
                lambda o: o.active.sum(axis=-1).astype(float)),
@@ -471,9 +485,9 @@ def _fixed() -> tuple[Metric, ...]:
         Metric("recovered", "yuan", "idle funds recovered by monitoring",
                lambda o: _sum(o.recovered)),
         Metric("gini", "index 0-1", "Gini coefficient of next year's budgets",
-               lambda o: gini(o.next_budget, held(o))),
+               lambda o: gini_ascending(*o.held_next_ascending)),
         Metric("top10_share", "share", "share of next year's money held by the top 10%",
-               lambda o: top_share(o.next_budget, held(o))),
+               lambda o: top_share_ascending(*o.held_next_ascending)),
         Metric("volatility", "share", "mean absolute relative budget change",
                lambda o: volatility(o.gross, o.next_budget, o.active)),
         Metric("misgrading", "share", "share of projects graded unlike their true grade",

@@ -124,6 +124,15 @@ class YearOutcome:
         return self._held(self.link.next_budget)
 
     @cached_property
+    def held_next_ascending(self) -> tuple[np.ndarray, np.ndarray]:
+        """Next year's budgets of the projects that hold money next year (active, more than
+        0), ascending per row with +inf after them, and how many per row (rows, 1): the
+        distribution metrics (the Gini coefficient, the top 10% share) sort them once."""
+        held = self.active & (self.next_budget > 0)
+        return (np.sort(np.where(held, self.next_budget, np.inf), axis=-1),
+                held.sum(axis=-1, keepdims=True))
+
+    @cached_property
     def kept(self) -> np.ndarray:
         return self._held(self.link.kept)
 
