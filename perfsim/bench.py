@@ -71,6 +71,7 @@ from perfsim.kernel.evaluation import weighted_score
 from perfsim.kernel.grading import Grading
 from perfsim.kernel.linkage import liupanshui
 from perfsim.kernel.year import evaluate_year
+from perfsim.limits import keep_freed_memory
 from perfsim.model.imported import Cells, ImportedPortfolio, load_imported
 from perfsim.model.indicators import load_indicator_system
 from perfsim.model.portfolio import DATASETS, generate_portfolio
@@ -359,18 +360,20 @@ def turns(k: int, pair: Sequence[Any]) -> Sequence[Any]:
 
 
 def _fresh(fn: Any, *args: Any) -> Any:
-    """``fn(*args)`` in a fresh process, so that its peak memory is its own. The process
-    starts its own pools (a sensitivity analysis's workers) as a command would: with the
-    platform's default start method, not the spawn this process was started with."""
+    """``fn(*args)`` in a fresh process, so that its peak memory is its own. The process is
+    set up as the ``perfsim`` command's (:func:`_as_a_command`)."""
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_default_start_method) as pool:
+                             initializer=_as_a_command) as pool:
         return pool.submit(fn, *args).result()
 
 
-def _default_start_method() -> None:
-    """Restore the platform's default start method (the first of
-    ``get_all_start_methods``) in a process started by spawn, which makes spawn its
-    default."""
+def _as_a_command() -> None:
+    """Set up a process started by spawn as the ``perfsim`` command's (:mod:`perfsim.start`):
+    it keeps the memory of freed arrays (:func:`perfsim.limits.keep_freed_memory`), and it
+    starts its own pools (a sensitivity analysis's workers) with the platform's default
+    start method (the first of ``get_all_start_methods``), not the spawn it was started
+    with, which makes spawn its default."""
+    keep_freed_memory()
     multiprocessing.set_start_method(multiprocessing.get_all_start_methods()[0], force=True)
 
 
