@@ -17,8 +17,10 @@ Every figure is set against an honest bound measured in the same run:
    random numbers into preallocated arrays on two threads.
 3. **Engines**: the same process, smaller, on each engine, and the cost of a 32-replication
    run (what an engine adds per task).
-4. ``--scaling``: projects × replications, nanoseconds per project × replication × year and
-   peak memory of each run.
+4. **Peak memory** (``peak_memory``): the full process at 13,872 projects × 4,000
+   replications × 5 years in each space, once each in a fresh process; ``--scaling``:
+   projects × replications, nanoseconds per project × replication × year and peak memory of
+   each run.
 
 5. **Imported tables** (``import``, ``full_process_imported``): ``perfsim import`` on
    generated training workbooks (seconds per workbook), and the full process on a portfolio
@@ -602,6 +604,27 @@ def time_scaling(quick: bool = False) -> list[dict[str, Any]]:
     return rows
 
 
+#: the portfolio and run whose peak memory the bench records (the issue's largest: 13,872
+#: projects × 4,000 replications × 5 years, both spaces)
+PEAK_SIZE = {"projects": 13872, "replications": 4000, "years": 5}
+
+
+def time_peak_memory(quick: bool = False, spaces: Sequence[str] = ("measurement", "attainment")
+                     ) -> dict[str, Any]:
+    """Peak resident memory of the full process at :data:`PEAK_SIZE` (a tenth of the
+    replications with ``quick``), each space once in a fresh process set up as the command's
+    (its peak its own), with its wall and CPU seconds."""
+    size = {**PEAK_SIZE, "replications": PEAK_SIZE["replications"] // (10 if quick else 1)}
+    out: dict[str, Any] = dict(size)
+    for sp in spaces:
+        run = _fresh(_full_process, size["projects"], size["replications"], size["years"],
+                     "numpy", None, None, sp)
+        out[sp] = {"peak_rss_mib": round(run["peak_rss_mib"], 1),
+                   "seconds": round(run["seconds"], 1),
+                   "cpu_seconds": round(run["cpu_seconds"], 1)}
+    return out
+
+
 def run_bench(quick: bool = False, engines: tuple[str, ...] = ("numpy", "processes", "dask"),
               scaling: bool = False, repeats: int = REPEATS) -> dict[str, Any]:
     """All benchmark figures as one dict (printed as a table or JSON by the CLI); the app's
@@ -619,6 +642,7 @@ def run_bench(quick: bool = False, engines: tuple[str, ...] = ("numpy", "process
         "full_process_imported": time_full_process_imported(
             replications=IMPORTED_REPLICATIONS // scale, repeats=repeats),
         "sensitivity": time_sensitivities(128 if quick else 1024, repeats),
+        "peak_memory": time_peak_memory(quick),
     }
     if scaling:
         out["scaling"] = time_scaling(quick)
@@ -677,6 +701,14 @@ def format_bench(b: dict[str, Any]) -> str:
         lines += ["", format_imported_bench(b)]
     if "sensitivity" in b:
         lines += ["", format_sensitivity_bench(b["sensitivity"])]
+    if "peak_memory" in b:
+        m = b["peak_memory"]
+        lines += ["", f"peak memory, full process at {m['projects']:,} projects × "
+                  f"{m['replications']:,} replications × {m['years']} years (one fresh process "
+                  "each):"]
+        lines += [f"  {sp:12s} {m[sp]['peak_rss_mib']:8,.0f} MiB   ({m[sp]['seconds']:.0f} s "
+                  f"wall, {m[sp]['cpu_seconds']:.0f} s CPU)"
+                  for sp in ("measurement", "attainment") if sp in m]
     if "scaling" in b:
         lines += ["", "scaling (full process; ns per project × replication × year):"]
         df = pd.DataFrame(b["scaling"])
@@ -1003,6 +1035,14 @@ def _table(b: Mapping[str, Any]) -> str:
                     f"wall, {f['imported_over_flat_cpu']:.2f} CPU"
                     + (f", {f['imported_over_flat_main_cpu']:.2f} main-thread CPU"
                        if "imported_over_flat_main_cpu" in f else "") + " | 1.0 ± 10% |")
+    m = b.get("peak_memory")
+    if m:
+        rows.append(f"| peak memory, full process, {m['projects']:,} × "
+                    f"{m['replications']:,} × {m['years']} years, one fresh process each | "
+                    f"measurement space {m['measurement']['peak_rss_mib']:,.0f} MiB "
+                    f"({m['measurement']['seconds']:.0f} s wall), attainment space "
+                    f"{m['attainment']['peak_rss_mib']:,.0f} MiB "
+                    f"({m['attainment']['seconds']:.0f} s wall) | | | < 2 GiB |")
     a = b.get("app")
     if a:
         w = a.get("update_s_range", [a["update_s"]] * 2)
