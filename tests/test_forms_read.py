@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
+import openpyxl.styles
 import pytest
 from forms_tables import CLEAN_LEAVES, CLEAN_TOTAL, Table, clean_table, workbook
 
@@ -279,6 +280,8 @@ def test_a_stray_cell_at_the_last_column_is_named_not_read_into_a_huge_grid(tmp_
     wb = openpyxl.load_workbook(path)
     del wb.active["XFD3"]
     wb.active["IV3"] = "x"   # within the bound: read, the table as it was
+    for r in range(1, 41):   # and empty cells styled out to XFD: not read into the grid
+        wb.active.cell(r, 16384).fill = openpyxl.styles.PatternFill("solid", fgColor="FFFF00")
     wb.save(path)
     (table,) = read_paths([path], progress=False).tables
     check_clean(table, "project")

@@ -391,8 +391,9 @@ def _openpyxl_grid(ws: Any, name: str) -> Grid:
     for r, row in enumerate(ws.iter_rows()):
         values = []
         any_value = False
-        if len(row) > MAX_COLUMNS:
+        if len(row) > MAX_COLUMNS:   # empty (styled) cells past it are dropped
             _too_wide(row, name, ws.title)
+            row = row[:MAX_COLUMNS]
         for c, cell in enumerate(row):
             v = getattr(cell, "value", None)
             if v is not None:
