@@ -65,6 +65,15 @@ def test_what_cannot_be_compared_keeps_its_printed_score(target, actual, problem
     assert score_leaf(leaf(target, actual, 10.0, 12.0), LEVELS).recomputed == 10.0
 
 
+@pytest.mark.parametrize("target", ["12月底前", "10月31日前完成", "第三季度前"])
+def test_a_deadline_without_its_year_says_to_write_the_year(target):
+    s = score_leaf(leaf(target, "2023年11月20日", 10.0, 10.0), LEVELS)
+    assert (s.rule, s.recomputed, s.problem) == ("assessed", 10.0, "target_unmeasurable")
+    assert "没有写年份" in s.why and "without its year" in s.why
+    other = score_leaf(leaf("有所提高", "2023年11月20日", 10.0, 10.0), LEVELS)
+    assert "year" not in other.why
+
+
 def test_compare_reads_met_and_not_met():
     t, a = read_value("≥95%", LEVELS), read_value("95%", LEVELS)
     assert compare(t, a, LEVELS)[:3] == ("proportional", 1.0, True)
