@@ -93,9 +93,10 @@ class InputError(PerfsimError, ValueError):
 
 
     def noting(self, note: str) -> InputError:
-        """The same error with ``note`` (already in both languages) after its problem."""
-        return InputError(self.source, self.where, self.field,
-                          self.value if self.has_value else _MISSING, f"{self.problem} {note}")
+        """The same error with ``note`` (already in both languages) at the end of its line."""
+        err = self.at()
+        err.args = (f"{err.args[0]} {note}",)
+        return err
 
 
 def _show(value: Any) -> str:

@@ -173,8 +173,9 @@ def monte_carlo_bytes(*, slots: int, leaves: int, checkpoints: int, replications
 
 #: Arrays (rows, slots, leaves) a chunk holds at once, see :func:`monte_carlo_bytes`.
 CHUNK_LEAF_ARRAYS = 8
-#: Arrays (rows, slots) a chunk holds at once, see :func:`monte_carlo_bytes`.
-CHUNK_SLOT_ARRAYS = 48
+#: Arrays (rows, slots) a chunk holds at once, see :func:`monte_carlo_bytes` (the year's
+#: outcome keeps next year's budgets sorted for the distribution metrics: two of them).
+CHUNK_SLOT_ARRAYS = 50
 #: Copies of the per-replication, per-year results kept at the end of a run.
 KEPT_COPIES = 4
 

@@ -565,9 +565,9 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     # -- self-evaluation workbooks, archives and uploads (the Chinese is in the English text)
     (r"(?P<a>\S+) MiB, larger than (?P<b>\S+) MiB", "{a} MiB，超过 {b} MiB（文件过大）"),
     (r"larger than (?P<b>\S+) MiB", "超过 {b} MiB（文件过大），不予导入"),
-    (r"sheet (?P<s>'[^']*'|\"[^\"]*\") cell (?P<c>\S+) holds a formula without a saved value",
+    (r"sheet (?P<s>[^:/]+?) cell (?P<c>\S+) holds a formula without a saved value",
      "工作表 {s} 单元格 {c} 含公式但没有缓存值: 请在 Excel 或 WPS 中打开并保存后再导入"),
-    (r"sheet (?P<s>'[^']*'|\"[^\"]*\") cell (?P<c>\S+) lies past column (?P<k>[A-Z]+)",
+    (r"sheet (?P<s>[^:/]+?) cell (?P<c>\S+) lies past column (?P<k>\S+)",
      "工作表 {s} 单元格 {c} 超出第 {k} 列: 自评表没有这么宽，请删去表格以外的内容后再导入"),
     (r"(?P<n>.+?) expands to (?P<a>\S+ MiB), more than (?P<b>\S+ MiB)",
      "{n} 解压后 {a}，超过 {b}（疑似压缩炸弹），不予展开"),
