@@ -42,6 +42,8 @@ class Table:
     blank_levels: bool = False         # unmerged, written only on the first row of a group
     reason: bool = True                # a 偏差原因分析及改进措施 column
     placeholders: bool = True          # "……" and "/" rows after the leaves
+    two_row_heading: bool = False      # 绩效指标 above 一级/二级/三级指标, the other headings
+    #                                    merged down over both rows
     lines: dict = field(default_factory=dict)  # department: 基本支出 / 项目支出 funds rows
     tasks: list = field(default_factory=list)   # department: 年度主要任务 rows (name, content
     #                                             [, 预算数, 执行数, 完成情况] in ``money``)
@@ -133,8 +135,20 @@ def write_table(ws, t: Table, row: int = 1) -> int:
     if t.reason:
         heads.append("偏差原因分析及改进措施")
     ws.cell(r, c0, "绩效指标")
-    for k, head in enumerate(heads):
-        ws.cell(r, c0 + 1 + k, head)
+    if t.two_row_heading:
+        ws.cell(r, c0 + 1, "绩效指标")
+        ws.merge_cells(start_row=r, start_column=c0 + 1, end_row=r, end_column=c0 + 3)
+        for k, head in enumerate(heads):
+            if k < 3:
+                ws.cell(r + 1, c0 + 1 + k, head)
+            else:
+                ws.cell(r, c0 + 1 + k, head)
+                ws.merge_cells(start_row=r, start_column=c0 + 1 + k, end_row=r + 1,
+                               end_column=c0 + 1 + k)
+        r += 1
+    else:
+        for k, head in enumerate(heads):
+            ws.cell(r, c0 + 1 + k, head)
     r += 1
     start = r
     previous: tuple = (None, None)

@@ -46,6 +46,8 @@ VARIANTS = {
     "money in 元": {"money": "元", "funds": (1_000_000, 1_200_000, 900_000)},
     "no placeholder rows": {"placeholders": False},
     "department-overall": {"form": "department"},
+    "a heading of two rows": {"two_row_heading": True},
+    "a heading of two rows, no 偏差原因 column": {"two_row_heading": True, "reason": False},
 }
 
 

@@ -761,6 +761,16 @@ def _read_indicators(grid: Grid, table: FormTable, header: int, end: int) -> Non
         c = _find(grid, header, word, exact=False)
         if name not in cols and c is not None:
             cols[name] = c
+    if header > 0:   # a heading of two rows: 绩效指标 above 一级 · 二级 · 三级指标, the other
+        # headings merged down over both (their text in the upper row)
+        above = _columns(grid, header - 1, V.INDICATOR_COLUMNS, loose=("偏差原因分析及改进措施",))
+        for name, word in V.LOOSE_COLUMNS.items():
+            c = _find(grid, header - 1, word, exact=False)
+            if name not in above and c is not None:
+                above[name] = c
+        for name, c in above.items():
+            if name not in cols and c not in cols.values():
+                cols[name] = c
     missing = [label for label, name in V.INDICATOR_COLUMNS.items()
                if name not in cols and name != "reason"]
     if missing:
