@@ -29,7 +29,7 @@ class Table:
     project: str = "农田水利设施建设"
     department: str = "县农业农村局"
     unit: str = "县水利工作站"
-    money: str = "万元"                # the funds block's unit
+    money: str = "万元"                # the funds block's unit ("": none written)
     funds: tuple = (100, 120, 90)      # 年初预算数, 全年预算数, 全年执行数 in ``money``
     exec_points: object = 10
     rate: str = "percent"              # number (75), percent (0.75 formatted %), text ("75.00%")
@@ -75,12 +75,12 @@ def write_table(ws, t: Table, row: int = 1) -> int:
         ws.cell(r, c0 + 5, "实施单位")
         text_cell(ws, r, c0 + 6, t.unit)
         r += 1
-        label = f"项目资金（{t.money}）"
+        label = f"项目资金（{t.money}）" if t.money else "项目资金"
     else:
         ws.cell(r, c0, "部门名称")
         ws.cell(r, c0 + 2, t.department)
         r += 1
-        label = f"年度资金（{t.money}）"
+        label = f"年度资金（{t.money}）" if t.money else "年度资金"
     ws.cell(r, c0, label)
     for k, head in enumerate(("年初预算数", "全年预算数", "全年执行数", "分值", "执行率",
                               "得分")):

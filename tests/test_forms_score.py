@@ -74,6 +74,18 @@ def test_a_deadline_without_its_year_says_to_write_the_year(target):
     assert "year" not in other.why
 
 
+def test_funds_without_a_unit_are_read_in_wan_yuan_and_listed(tmp_path):
+    written = table(tmp_path / "a", money="万元")
+    bare = table(tmp_path / "b", money="")
+    assert bare.funds == written.funds and bare.money("budget_full") == 1_200_000.0
+    assert (written.money_unit_written, bare.money_unit_written) == (True, False)
+    assert findings(score_table(written, LEVELS)) == []
+    (f,) = findings(score_table(bare, LEVELS))
+    assert f["kind"] == V.UNIT_FINDING[0] and f["points_at_stake"] is None
+    assert f["cell"] == "D4"   # the 全年预算数 heading of the funds block
+    assert "120.00 万元 = 1,200,000.00 元" in f["why"] and "（元）" in f["why"]
+
+
 def test_compare_reads_met_and_not_met():
     t, a = read_value("≥95%", LEVELS), read_value("95%", LEVELS)
     assert compare(t, a, LEVELS)[:3] == ("proportional", 1.0, True)

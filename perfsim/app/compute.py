@@ -51,7 +51,7 @@ from perfsim.forms.read import sources as form_sources
 from perfsim.forms.review import tidy, write_csvs
 from perfsim.forms.score import score_tables
 from perfsim.forms.targets import load_levels
-from perfsim.forms.vocabulary import FILE_FINDING, FINDINGS
+from perfsim.forms.vocabulary import ALL_FINDINGS
 from perfsim.forms.vocabulary import TITLES as FORM_TITLES
 from perfsim.kernel.year import CHANNEL_NAMES, CHANNELS
 from perfsim.model.indicators import load_indicator_system
@@ -551,10 +551,9 @@ def findings_html(imported: Imported, top: int = TOP_FINDINGS) -> str:
                "or no budget)" if imported.left_out else "") + "</p>")
     if f.empty:
         return head + "<p class='perfsim-findings-none'>没有发现 no findings</p>"
-    labels = {**{k: f"{zh} {en}" for k, (zh, en) in FINDINGS.items()},
-              FILE_FINDING[0]: f"{FILE_FINDING[1]} {FILE_FINDING[2]}"}
+    labels = {k: f"{zh} {en}" for k, (zh, en) in ALL_FINDINGS.items()}
     counts = f["kind"].value_counts(sort=False)
-    kinds = [k for k in (*FINDINGS, FILE_FINDING[0]) if k in counts.index]
+    kinds = [k for k in ALL_FINDINGS if k in counts.index]
     rows = "".join(f"<tr><td>{html.escape(labels[k])}</td><td>{html.escape(k)}</td>"
                    f"<td>{int(counts[k]):,}</td></tr>" for k in kinds)
     by_kind = ("<table class='perfsim-finding-kinds'><tr><th>发现 finding</th><th>kind</th>"

@@ -113,6 +113,7 @@ class FormTable:
     department: str = ""
     unit: str = ""
     money_unit: str = "万元"
+    money_unit_written: bool = True            # False: no unit on the funds block (万元 read)
     funds: dict[str, dict[str, float | None]] = field(default_factory=dict)
     rate: float | None = None                  # the printed execution rate, a share
     rate_text: str = ""
@@ -588,7 +589,8 @@ def _read_facts(grid: Grid, table: FormTable, start: int, header: int) -> None:
                     seen.add(name)
 
 
-def _money_unit(grid: Grid, start: int, head: int, first_col: int) -> str:
+def _money_unit(grid: Grid, start: int, head: int, first_col: int) -> str | None:
+    """The funds block's unit as its labels write it (万元 or 元); None where none does."""
     texts = [grid.text(head, c) for c in range(len(grid.rows[head]))]
     texts += [grid.text(r, c) for r in range(start, head) for c in range(len(grid.rows[r]))]
     for t in texts:
@@ -597,7 +599,7 @@ def _money_unit(grid: Grid, start: int, head: int, first_col: int) -> str:
                 return "万元"
             if re.search(r"[（(:：]元[）)]?|单位[:：]?元", t):
                 return "元"
-    return "万元"
+    return None
 
 
 def _rate(v: Any, percent: bool, budget: float | None, executed: float | None
@@ -629,7 +631,10 @@ def _read_funds(grid: Grid, table: FormTable, start: int, header: int) -> None:
         return
     cols = _columns(grid, head, V.FUNDS_COLUMNS)
     first = min(cols.values())
-    table.money_unit = _money_unit(grid, start, head, first)
+    unit = _money_unit(grid, start, head, first)
+    table.money_unit = unit or "万元"     # the MoF layout's unit, listed as assumed
+    table.money_unit_written = unit is not None
+    table.cells["funds"] = cell_name(head, cols.get("budget_full", first))
     factor = 1e4 if table.money_unit == "万元" else 1.0
     names = sorted(V.FUNDS_ROWS.items(), key=lambda kv: -len(kv[0]))
     for r in range(head + 1, header):

@@ -34,7 +34,7 @@ def _finding(st: ScoredTable, cell: str, kind: str, why: str, at_stake: float | 
              ) -> dict:
     t = st.table
     return {"file": t.file, "sheet": t.sheet, "cell": cell, "kind": kind,
-            "what": V.FINDINGS[kind][0] + " " + V.FINDINGS[kind][1], "why": why,
+            "what": V.ALL_FINDINGS[kind][0] + " " + V.ALL_FINDINGS[kind][1], "why": why,
             "points_at_stake": None if at_stake is None else round(abs(at_stake), 2),
             "department": t.department, "project": t.project or t.department,
             "budget": t.money("budget_full")}
@@ -98,6 +98,14 @@ def findings(st: ScoredTable) -> list[dict]:
         out.append(_finding(st, t.cells.get("total_points", ""), "points_not_total",
                             f"分值合计 points add up to {points:g}, not {expected:g}",
                             points - expected))
+    budget = t.money("budget_full")
+    if not t.money_unit_written and budget is not None:
+        out.append(_finding(st, t.cells.get("funds", ""), V.UNIT_FINDING[0],
+                            f"项目资金未写（万元）或（元），按财政部格式读作万元: 全年预算数 "
+                            f"{budget / 1e4:,.2f} 万元 = {budget:,.2f} 元; 如为元，请在标签中写明"
+                            f"（元） / read as 万元, the MoF layout's unit ({budget / 1e4:,.2f} "
+                            f"万元 = {budget:,.2f} 元); if the figures are in yuan, write （元） "
+                            "in the block's label", None))
     if st.printed_grade and st.recomputed_grade and st.printed_grade != st.recomputed_grade:
         out.append(_finding(st, t.cells.get("total", ""), "grade_changes",
                             f"填报 printed {_g(st.printed_total)} → {st.printed_grade}; 重算 "

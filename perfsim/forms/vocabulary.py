@@ -144,6 +144,12 @@ TOLERANCE = 0.01
 
 #: A review finding about a whole file (listed, never silent): it could not be imported.
 FILE_FINDING = ("file_unreadable", "文件无法导入", "file could not be imported")
+#: A review finding about how a table was read (listed, never silent): its funds block names
+#: no unit, so the money was read in 万元, the MoF layout's.
+UNIT_FINDING = ("money_unit_assumed", "资金单位未注明，按万元读取",
+                "the funds block names no unit: read as 万元")
+#: Every finding kind's Chinese and English: the table's (:data:`FINDINGS`), then the reader's.
+ALL_FINDINGS = {**FINDINGS, UNIT_FINDING[0]: UNIT_FINDING[1:], FILE_FINDING[0]: FILE_FINDING[1:]}
 
 #: Rules a leaf was recomputed by (leaves.csv ``rule``).
 LEAF_RULES = {"proportional": "按完成比例（达标满分）", "threshold": "达标满分、否则零分",

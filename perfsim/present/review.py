@@ -36,9 +36,7 @@ _POINTS = {"points_at_stake", "points", "printed_score", "recomputed_score", "pr
 def by_department(findings: pd.DataFrame, projects: pd.DataFrame) -> pd.DataFrame:
     """Tables and findings by department, one column per finding kind (counts), largest
     total first; the files that could not be imported count under "" (no department)."""
-    kinds = [k for k in V.FINDINGS if k in set(findings["kind"])]
-    if V.FILE_FINDING[0] in set(findings["kind"]):
-        kinds.append(V.FILE_FINDING[0])
+    kinds = [k for k in V.ALL_FINDINGS if k in set(findings["kind"])]
     tables = projects.groupby("department").size().rename("tables")
     if len(findings):
         counts = (findings.groupby(["department", "kind"]).size().unstack(fill_value=0)
@@ -53,10 +51,8 @@ def by_department(findings: pd.DataFrame, projects: pd.DataFrame) -> pd.DataFram
 
 
 def _heading(col: str, sheet: str) -> str:
-    if col in V.FINDINGS:
-        return f"{V.FINDINGS[col][0]} {col}"
-    if col == V.FILE_FINDING[0]:
-        return f"{V.FILE_FINDING[1]} {col}"
+    if col in V.ALL_FINDINGS:
+        return f"{V.ALL_FINDINGS[col][0]} {col}"
     if col == "tables":
         return "自评表数 tables"
     own = {"leaves": V.LEAF_ZH, "tasks": V.TASK_ZH}.get(sheet, {})
