@@ -198,8 +198,9 @@ _MALLOPT = ((-3, 512 << 20), (-1, 1 << 30), (-2, 256 << 20))
 
 
 def keep_freed_memory() -> bool:
-    """In a pool's worker (a process of perfsim's own, which ends with its work: a
-    sensitivity analysis's, the processes or Dask engine's): let the C library keep the
+    """In a process of perfsim's own, which ends with its work (the ``perfsim`` command's:
+    :mod:`perfsim.start`; a pool's worker: a sensitivity analysis's, the processes or Dask
+    engine's; never a process that imports perfsim as a library): let the C library keep the
     memory of freed arrays for the next chunk's, instead of returning it to the system and
     faulting fresh pages in for every large array (a chunk's arrays are tens of MiB: each
     would otherwise cost page faults and zeroing, a third of the CPU time). glibc only

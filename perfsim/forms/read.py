@@ -353,7 +353,7 @@ def _no_formula_without_value(zf: zipfile.ZipFile, ws: Any, name: str) -> None:
     program, not saved by Excel or WPS): openpyxl reads such a cell as blank, which would
     pass for a blank 得分 or 执行率. The sheet is named as its tab shows it."""
     path = getattr(ws, "_worksheet_path", None)
-    if path is None or path not in zf.namelist():
+    if path is None or path not in zf.NameToInfo:
         return
     m = next((m for m in _NO_CACHE.finditer(zf.read(path))
               if m["v"] != b"<v></v>" or b't="str"' not in m["attrs"]), None)
@@ -760,20 +760,21 @@ def _read_tasks(grid: Grid, table: FormTable, start: int, header: int) -> None:
             table.tasks.append(TaskRow(r + 1, texts[0], "：".join(texts[1:])))
 
 
-def _read_indicators(grid: Grid, table: FormTable, header: int, end: int) -> None:
-    cols = _columns(grid, header, V.INDICATOR_COLUMNS, loose=("偏差原因分析及改进措施",))
+def _indicator_columns(grid: Grid, r: int) -> dict[str, int]:
+    """The indicator block's headings on row ``r``: exact, or loosely (指标值, 实际完成)."""
+    cols = _columns(grid, r, V.INDICATOR_COLUMNS, loose=("偏差原因分析及改进措施",))
     for name, word in V.LOOSE_COLUMNS.items():
-        c = _find(grid, header, word, exact=False)
+        c = _find(grid, r, word, exact=False)
         if name not in cols and c is not None:
             cols[name] = c
+    return cols
+
+
+def _read_indicators(grid: Grid, table: FormTable, header: int, end: int) -> None:
+    cols = _indicator_columns(grid, header)
     if header > 0:   # a heading of two rows: 绩效指标 above 一级 · 二级 · 三级指标, the other
         # headings merged down over both (their text in the upper row)
-        above = _columns(grid, header - 1, V.INDICATOR_COLUMNS, loose=("偏差原因分析及改进措施",))
-        for name, word in V.LOOSE_COLUMNS.items():
-            c = _find(grid, header - 1, word, exact=False)
-            if name not in above and c is not None:
-                above[name] = c
-        for name, c in above.items():
+        for name, c in _indicator_columns(grid, header - 1).items():
             if name not in cols and c not in cols.values():
                 cols[name] = c
     missing = [label for label, name in V.INDICATOR_COLUMNS.items()

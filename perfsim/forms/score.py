@@ -24,7 +24,6 @@ Leaf scores and the total are rounded half up to two decimals as the form prints
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -33,7 +32,7 @@ import numpy as np
 
 from perfsim.forms import vocabulary as V
 from perfsim.forms.read import FormTable, LeafRow
-from perfsim.forms.targets import DATE_UNIT, Reading, read_value
+from perfsim.forms.targets import DATE_UNIT, YEARLESS_DEADLINE, Reading, read_value
 from perfsim.kernel.grading import NATIONAL, Grading
 from perfsim.kernel.scoring import make_rule, round_half_up
 
@@ -104,11 +103,6 @@ def _met(op: str, actual: float, target: float) -> bool:
     return abs(actual - target) <= tol
 
 
-#: a month or a day with no year before it (12月底前, 10月31日前): a deadline whose year is
-#: not written
-_YEARLESS_DEADLINE = re.compile(r"^(?!.*\d{4}\s*年)(?:\d{1,2}月|.*季度)")
-
-
 def compare(target: Reading, actual: Reading, levels: Mapping[str, float]
             ) -> tuple[str, float | None, bool | None, str | None, str]:
     """How a leaf is scored: (rule, attainment in [0, 1] or None, met, problem kind, why)."""
@@ -116,7 +110,7 @@ def compare(target: Reading, actual: Reading, levels: Mapping[str, float]
         why = "指标值空白 target blank" if target.kind == "blank" else (
             f"“{target.text}”期限没有写年份，请写明年份（如 2024年12月底前） a deadline "
             "without its year: write the year in (2024年12月底前)"
-            if _YEARLESS_DEADLINE.search(target.text) else
+            if YEARLESS_DEADLINE.search(target.text) else
             f"“{target.text}”无数值、无等级，不可衡量 no number and no level")
         return "assessed", None, None, "target_unmeasurable", why
     if actual.kind == "blank":

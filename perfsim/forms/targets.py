@@ -67,6 +67,9 @@ _DATE = re.compile(r"^(\d{4})年(\d{1,2})月(?:(\d{1,2})[日号])?(底|末)?(前
 _YEAR_END = re.compile(r"^(\d{4})年(?:度)?(?:底|末|内|度内)(前|之前|以前)?(?:完成|完工)?$")
 #: what makes the rest of a value a time, not a unit (12月底前 is a deadline without a year)
 _TIME_WORDS = re.compile(r"[年月日号前后底末季]")
+#: a month, a day or a quarter with no year before it (12月底前, 10月31日前, 第三季度前): a
+#: deadline whose year is not written, which stays text
+YEARLESS_DEADLINE = re.compile(r"^(?!.*\d{4}\s*年)(?:\d{1,2}月|.*季度)")
 _ISO_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(前|之前|以前)?$")
 
 
