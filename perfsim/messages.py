@@ -299,6 +299,9 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"has no target to set \(kinds with one: (?P<x>[^)]+)\)",
      "没有可设定的目标 (有目标的类型: {x})"),
     (r"rule '(?P<r>[^']+)' needs a target", "规则 '{r}' 需要目标值"),
+    (r"blank: scores: printed takes every row's printed 得分 \(fill it in, or use scores: "
+     r"recomputed\)",
+     "为空: scores: printed 取每行填报的得分（请填写，或改用 scores: recomputed）"),
     (r"a proportional leaf needs an operator, a target and an actual",
      "比例计分的末级指标需要比较符、目标值和实际值"),
     (r"needs a higher- or lower-is-better leaf with a non-zero target",

@@ -44,6 +44,9 @@ def leaf(target, actual, points=10.0, score=None) -> LeafRow:
     ("有效提升", "明显改善", 20, "level", 20.0),
     ("较好", "好", 10, "level", 10.0),                   # above the target's level
     ("≥90%", "较好", 10, "level", 8.0),                  # a level for a numeric target
+    ("健全", "基本健全", 15, "level", 12.0),              # 0.8 × 15
+    ("规范", "不规范", 10, "level", 0.0),
+    ("到位", "到位", 10, "level", 10.0),
 ])
 def test_leaves_recomputed_by_the_template_rule(target, actual, points, rule, expected):
     s = score_leaf(leaf(target, actual, float(points)), LEVELS)
@@ -105,6 +108,29 @@ def test_the_clean_table_scores_as_printed(tmp_path):
     assert (st.execution_rate, st.exec_recomputed) == (0.75, 7.5)
     assert (st.printed_total, st.recomputed_total) == (CLEAN_TOTAL, CLEAN_TOTAL)
     assert (st.printed_grade, st.recomputed_grade) == ("优", "优")
+
+
+def test_a_table_that_prints_no_score_has_no_printed_total(tmp_path):
+    # every 得分 blank, the 总分 row's too: nothing printed to grade (not a total of 0 → 差)
+    blank = [(*leaf[:6], None) for leaf in CLEAN_LEAVES]
+    st = score_table(table(tmp_path, leaves=blank, total=None, exec_score=None), LEVELS)
+    assert (st.printed_total, st.printed_grade) == (None, "")
+    assert (st.recomputed_total, st.recomputed_grade) == (CLEAN_TOTAL, "优")
+    listed = findings(st)
+    kinds = [f["kind"] for f in listed]
+    assert "grade_changes" not in kinds and kinds.count("score_mismatch") == len(blank)
+    (execution,) = [f for f in listed if f["kind"] == "execution_points_mismatch"]
+    assert "得分空白 score blank" in execution["why"] and execution["points_at_stake"] == 7.5
+    frames = tidy([st], [])
+    assert frames["projects"]["printed_total"].isna().all()
+    assert (frames["projects"]["printed_grade"] == "").all()
+
+
+def test_a_blank_total_is_the_sum_of_the_rows_printed(tmp_path):
+    # the 总分 row's 得分 blank, the last leaf's too: 20 + 18.95 + 10 + 9.6 + 16 + 7.5
+    rows = [*CLEAN_LEAVES[:5], (*CLEAN_LEAVES[5][:6], None)]
+    st = score_table(table(tmp_path, leaves=rows, total=None), LEVELS)
+    assert (st.printed_total, st.printed_grade) == (82.05, "良")
 
 
 def test_execution_points_are_capped_at_the_points(tmp_path):

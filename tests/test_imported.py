@@ -170,6 +170,25 @@ def test_printed_scores_on_request(tmp_path):
     assert year.allocations["score"].tolist() == [96.0, 92.0, 98.0]
 
 
+@pytest.mark.parametrize("blank, where", [("leaf", "leaves.csv"),
+                                           ("execution", "projects.csv")])
+def test_printed_scores_refuse_a_blank_score(tmp_path, capsys, blank, where):
+    # a row with points and no printed 得分 is not scored 0 under scores: printed
+    rows = [("产出指标", "数量指标", "培训人次", "≥200人次", "150人次", 90,
+             None if blank == "leaf" else 67.5)]
+    t = Table(leaves=rows, total=None, funds=(10, 10, 10),
+              exec_score=None if blank == "execution" else 10)
+    path, out = imported(tmp_path, extra=[("d.xlsx", t)], scores="printed")
+    assert main(["run", str(path), "--out", str(tmp_path / "run")]) == 2
+    line = one_error_line(capsys)
+    assert where in line and ("printed_score" if blank == "leaf" else "exec_score") in line
+    assert "scores: recomputed" in line and "为空" in line
+    frame = pd.read_csv(out / where, encoding="utf-8-sig")
+    row = int(line.split("row ")[1].split(":")[0])
+    field = "printed_score" if blank == "leaf" else "exec_score"
+    assert np.isnan(frame[field].iloc[row - 2])   # the row named is the blank one
+
+
 @pytest.mark.parametrize("space", ["measurement", "attainment"])
 def test_the_monte_carlo_without_noise_is_the_one_year_run(tmp_path, space):
     path, _ = imported(tmp_path, extra=[("d.xlsx", Table(

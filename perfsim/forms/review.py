@@ -87,6 +87,11 @@ def findings(st: ScoredTable) -> list[dict]:
                             f"得分 {_g(t.exec_score)} · 执行率 rate {rate} × 分值 "
                             f"{_g(t.exec_points)} = {_g(st.exec_recomputed)}",
                             t.exec_score - st.exec_recomputed))
+    elif t.exec_points is not None and t.exec_score is None and st.exec_recomputed is not None:
+        out.append(_finding(st, t.cells.get("exec_score", ""), "execution_points_mismatch",
+                            f"得分空白 score blank; 执行率 rate {st.execution_rate:.2%} × 分值 "
+                            f"{_g(t.exec_points)} = {_g(st.exec_recomputed)}",
+                            st.exec_recomputed))
     rows = sum(s.leaf.score or 0.0 for s in st.leaves) + (t.exec_score or 0.0)
     if t.total_score is not None and _differ(t.total_score, rows):
         out.append(_finding(st, t.cells.get("total", ""), "total_mismatch",

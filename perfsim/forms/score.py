@@ -195,9 +195,12 @@ def score_table(table: FormTable, levels: Mapping[str, float]) -> ScoredTable:
     parts = [s.recomputed or 0.0 for s in out.leaves] + [out.exec_recomputed or 0.0]
     out.recomputed_total = _round(sum(parts), "total")
     printed = table.total_score
-    if printed is None:  # no 总分 row: the sum of the printed rows
-        printed = sum(s.leaf.score or 0.0 for s in out.leaves) + (table.exec_score or 0.0)
-    out.printed_total = _round(printed, "total")
+    rows = [s.leaf.score for s in out.leaves] + [table.exec_score]
+    if printed is None and any(v is not None for v in rows):
+        # no total printed (no 总分 row, or its 得分 blank): the sum of the printed rows; a
+        # table that prints no score at all has no printed total (and no printed grade)
+        printed = sum(v for v in rows if v is not None)
+    out.printed_total = None if printed is None else _round(printed, "total")
     out.printed_grade = grade_of(out.printed_total)
     out.recomputed_grade = grade_of(out.recomputed_total)
     return out

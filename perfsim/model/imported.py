@@ -242,6 +242,7 @@ def _cells(projects: pd.DataFrame, leaves: pd.DataFrame, ids: pd.Series, ppath: 
                          f"must be one of {', '.join(CELL_KINDS[1:-1])}")
     if scores == "printed":
         rule = np.full(rule.shape, "assessed", dtype=object)
+        _printed_given(num("printed_score"), pts, lpath, lrow, "printed_score")
     code = np.array([_KIND[r] for r in rule], dtype=np.int8)
     v = np.where(code == _KIND["assessed"], printed, 0.0)
     prop = code == _KIND["proportional"]
@@ -278,7 +279,9 @@ def _cells(projects: pd.DataFrame, leaves: pd.DataFrame, ids: pd.Series, ppath: 
     has = ep > 0
     if scores == "printed":
         kind[rows[has], count[has]] = _KIND["assessed"]
-        ev = np.nan_to_num(_numbers(projects, "exec_score", ppath, rows=prow))
+        ev = _numbers(projects, "exec_score", ppath, rows=prow)
+        _printed_given(ev, ep, ppath, prow, "exec_score")
+        ev = np.nan_to_num(ev)
     else:
         kind[rows[has], count[has]] = _KIND["execution"]
         ev = np.nan_to_num(_numbers(projects, "execution_rate", ppath, rows=prow))
@@ -288,6 +291,18 @@ def _cells(projects: pd.DataFrame, leaves: pd.DataFrame, ids: pd.Series, ppath: 
     labels[2][rows[has], count[has]] = EXECUTION
     return Cells(kind=kind, direction=direction, target=target, value=value, points=points,
                  level1=labels[0], level2=labels[1], level3=labels[2])
+
+
+def _printed_given(score: np.ndarray, points: np.ndarray, path: Path, rows: np.ndarray,
+                   column: str) -> None:
+    """``scores: printed`` reads every row's printed 得分: a row with points and a blank
+    score is a one-line error naming it, never a score of 0."""
+    blank = np.isnan(score) & (points > 0)
+    if blank.any():
+        i = int(np.flatnonzero(blank)[0])
+        raise InputError(path, f"row {rows[i]}", column, "",
+                         "blank: scores: printed takes every row's printed 得分 (fill it in, or "
+                         "use scores: recomputed)")
 
 
 __all__ = ["DIRECTIONS", "EXECUTION", "MEASURED_KINDS", "SCORES", "Cells", "ImportedPortfolio",
