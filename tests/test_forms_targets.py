@@ -33,6 +33,12 @@ def day(y: int, m: int, d: int) -> float:
     ("5‰", None, 0.5, "%"), ("1,200人次", None, 1200.0, "人次"), ("12km", None, 12.0, "km"),
     ("3个月", None, 3.0, "月"), ("100%", None, 100.0, "%"), ("８０％", None, 80.0, "%"),
     ("6 座", None, 6.0, "座"),
+    # full-width and ASCII mixed in one operator; the indicator's name before the operator
+    ("＞=95%", ">=", 95.0, "%"), ("<＝3天", "<=", 3.0, "天"),
+    ("满意度≥90%", ">=", 90.0, "%"), ("验收合格率＝100%", "=", 100.0, "%"),
+    # approximate numbers read as written
+    ("约1200公里", None, 1200.0, "km"), ("1200余公里", None, 1200.0, "km"),
+    ("300多人", None, 300.0, "人"), ("1.2万余亩", None, 12_000.0, "亩"),
 ])
 def test_numbers_with_operators_and_units(text, op, value, unit):
     r = read_value(text, LEVELS)

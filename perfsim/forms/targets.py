@@ -178,16 +178,21 @@ def _read_text(text: str, levels: Mapping[str, float]) -> Reading:
 
 
 def _read_number(text: str) -> Reading:
-    rest, op = text, None
+    rest, op = re.sub(V.NAMED_BEFORE_OPERATOR, "", text), None
     for word, sym in _PREFIXES:
         if rest.startswith(word):
             rest, op = rest[len(word):], sym
             break
+    if op is None:
+        rest = next((rest[len(w):] for w in V.ABOUT_PREFIXES if rest.startswith(w)), rest)
     m = _NUMBER.match(rest)
     if not m:
         return Reading(text, "text")
     number = float(m.group(0).replace(",", ""))
     rest = rest[m.end():]
+    about = re.fullmatch(V.ABOUT_SUFFIX, rest)   # 1200余公里, 1.2万余亩: the unit read past it
+    if about:
+        rest = (about.group(1) or "") + about.group(2)
     for word, sym in _SUFFIXES:
         if rest.endswith(word):
             if op is not None and op != sym:

@@ -89,7 +89,14 @@ PLANTED_COLUMNS = ("file", "sheet", "cell", "kind")
 #: Operators as written, symbol → the reader's operator (``>=``, ``<=``, ``=``, ``>``, ``<``).
 OPERATOR_SYMBOLS = {"≥": ">=", ">=": ">=", "≧": ">=", "＞＝": ">=", "≤": "<=", "<=": "<=",
                     "≦": "<=", "＜＝": "<=", "=": "=", "＝": "=", ">": ">", "＞": ">",
-                    "<": "<", "＜": "<"}
+                    "<": "<", "＜": "<", "＞=": ">=", ">＝": ">=", "＜=": "<=", "<＝": "<="}
+#: A target that repeats its indicator's name before the operator (满意度≥90%, 合格率≥95%):
+#: the name is read past.
+NAMED_BEFORE_OPERATOR = r"^[\u4e00-\u9fff]{1,12}(?=[≥≤≧≦<>=＜＞＝])"
+#: A number written as approximate — 约1200公里 before it, 1200余公里 / 1200多人 / 1.2万余亩
+#: before its unit — reads as the number written.
+ABOUT_PREFIXES = ("大约", "约")
+ABOUT_SUFFIX = r"(万|亿)?[余多](.+)"
 #: Operators as words before the number (longest first when read).
 OPERATOR_PREFIXES = {"不低于": ">=", "不少于": ">=", "大于等于": ">=", "大于或等于": ">=",
                      "达到": ">=", "至少": ">=", "不高于": "<=", "不超过": "<=", "不多于": "<=",
