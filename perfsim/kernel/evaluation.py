@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from perfsim.kernel.measurement import LeafSpace, leaves_first
-from perfsim.kernel.rows import sorted_rows
+from perfsim.kernel.rows import sorted_at
 from perfsim.kernel.scoring import cell_total, gap_penalty, round_half_up, total_score
 
 SELECTIONS = ("random", "largest_budget", "highest_score", "near_cutoffs", "risk", "mix")
@@ -717,14 +717,16 @@ def _top(key: np.ndarray, active: np.ndarray, n_check: np.ndarray) -> np.ndarray
     """The ``n_check`` (rows, 1) active projects of each row with the largest ``key``; ties
     to the project listed first."""
     key = np.where(active, key, -np.inf)
-    desc = sorted_rows(-key)
-    np.negative(desc, out=desc)
-    at = np.take_along_axis(desc, np.maximum(n_check - 1, 0), axis=-1)     # threshold value
+    neg = np.negative(key)
+    at = sorted_at(neg, np.maximum(n_check - 1, 0))     # the threshold: the n-th largest key
+    np.negative(at, out=at)
     above = key > at
     tied = key == at
     room = n_check - above.sum(axis=-1, keepdims=True)
-    picked = above | (tied & (np.cumsum(tied, axis=-1) <= room))
-    return picked & active & (n_check > 0)
+    crowded = tied.sum(axis=-1, keepdims=True) > room   # more ties than places: the first
+    if crowded.any():
+        tied &= ~crowded | (np.cumsum(tied, axis=-1) <= room)
+    return (above | tied) & active & (n_check > 0)
 
 
 def recheck_scores(self_score: np.ndarray, recheck_score: np.ndarray, checked: np.ndarray, *,

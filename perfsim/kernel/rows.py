@@ -32,6 +32,24 @@ def per_run(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray
     return fn(x[first])[np.cumsum(first) - 1]
 
 
-def sorted_rows(x: np.ndarray) -> np.ndarray:
-    """``np.sort(x, axis=-1)`` in memory of its own, each run of equal rows sorted once."""
-    return per_run(lambda a: np.sort(a, axis=-1), x)
+def sorted_at(x: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """``np.take_along_axis(np.sort(x, axis=-1), j, axis=-1)`` for ``x`` (rows, n) and one
+    position per row ``j`` (rows, 1) in [0, n): each row's value at that place of its sorted
+    order, by a partition (no full sort) of the rows that share a position at once; a run of
+    rows equal to the one before with the same position (:func:`runs`) once."""
+    j = np.broadcast_to(j, (x.shape[0], 1))
+    first = runs(x)
+    if first is not None:
+        first[1:] |= j[1:, 0] != j[:-1, 0]
+        if first.all():
+            first = None
+    rows = x if first is None else x[first]
+    at = j[:, 0] if first is None else j[first, 0]
+    out = np.empty(rows.shape[0])
+    for k in np.unique(at):
+        pick = np.flatnonzero(at == k)
+        part = rows if pick.size == rows.shape[0] else rows[pick]
+        out[pick] = np.partition(part, int(k), axis=-1)[:, int(k)]
+    if first is not None:
+        out = out[np.cumsum(first) - 1]
+    return out[:, None]
