@@ -81,6 +81,29 @@ def test_every_layout_variant_reads_the_same_table(tmp_path, variant):
         assert (t.project, t.unit) == ("农田水利设施建设", "县水利工作站")
 
 
+def test_the_templates_numbering_and_points_in_the_level_labels_are_read_past(tmp_path):
+    # the MoF template as bureaus fill it in: 指标1：… before each 三级指标, the template's
+    # empty slot 指标2： left in, the points written after the 一级 and 二级指标
+    points = {"产出指标": 60, "效益指标": 30, "满意度指标": 10}
+    numbered = []
+    for k, (l1, l2, l3, *rest) in enumerate(CLEAN_LEAVES):
+        l1, l2 = f"{l1}（{points[l1]}分）", f"{l2}(20分)"
+        numbered.append((l1, l2, f"指标1：{l3}", *rest))
+        if k == 0:
+            numbered.append((l1, l2, "指标2：", None, None, None, None))
+    path = workbook(tmp_path / "t.xlsx", clean_table(leaves=numbered, merged=False))
+    (t,) = read_source(Source(str(path), path=path))
+    check_clean(t)
+    assert [leaf.row for leaf in t.leaves] == [12, *range(14, 19)]   # row 13: the empty slot
+
+
+def test_an_indicator_called_by_its_number_alone_keeps_it(tmp_path):
+    rows = [(*CLEAN_LEAVES[0][:2], "指标1", *CLEAN_LEAVES[0][3:]), *CLEAN_LEAVES[1:]]
+    path = workbook(tmp_path / "t.xlsx", clean_table(leaves=rows))
+    (t,) = read_source(Source(str(path), path=path))
+    assert [leaf.level3 for leaf in t.leaves] == ["指标1", *NAMES[1:]]
+
+
 def test_cells_are_named_as_the_spreadsheet_shows_them(tmp_path):
     # default layout: title row 1, facts rows 2-3, funds header row 4 (total on row 5, the
     # score in column H), the indicator header on row 11, leaves from row 12 in columns D-H

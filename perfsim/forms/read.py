@@ -797,7 +797,8 @@ def _read_indicators(grid: Grid, table: FormTable, header: int, end: int) -> Non
         first = next((t for t in left if t), "")
         if first.startswith(V.NOTE_STARTS):
             break
-        t1, t2 = grid.text(r, cols["level1"]), grid.text(r, cols["level2"])
+        t1, t2 = (re.sub(V.POINTS_NOTE, "", grid.text(r, cols[k])) or grid.text(r, cols[k])
+                  for k in ("level1", "level2"))
         if t1 not in V.PLACEHOLDERS:
             level1 = t1
             level2 = ""
@@ -807,6 +808,11 @@ def _read_indicators(grid: Grid, table: FormTable, header: int, end: int) -> Non
         values = {k: grid.value(r, cols[k]) for k in ("target", "actual", "points", "score")}
         points, points_text = _number(values["points"])
         score, score_text = _number(values["score"])
+        bare = re.sub(V.TEMPLATE_NUMBER, "", name)
+        if bare != name:   # 指标1：新增灌溉面积 → 新增灌溉面积; 指标2： alone → the empty slot
+            filled = points_text or score_text or any(
+                clean(values[k]) not in V.PLACEHOLDERS for k in ("target", "actual"))
+            name = bare or (name if filled else "")
         if name in V.PLACEHOLDERS and points is None and score is None and clean(
                 values["target"]) in V.PLACEHOLDERS:
             continue  # a placeholder row

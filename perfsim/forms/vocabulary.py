@@ -205,4 +205,10 @@ GOAL_LABEL = "年度总体目标"
 BLOCK_LABEL = "绩效指标"
 #: Cells that close the indicator block: the total row, or the notes and signature after it.
 TOTAL_WORDS = (TOTAL_LABEL, "合计", "总计")
+#: The template's numbering before a 三级指标 (指标1：新增灌溉面积): read past; a row that holds
+#: only it (指标2：, nothing else) is the template's empty slot.
+TEMPLATE_NUMBER = r"^指标\s*\d+\s*[:：]?"
+#: Points written after a 一级 or 二级指标 (产出指标（50分）): read past, so that tables with
+#: and without them share the framework's labels.
+POINTS_NOTE = r"[（(]\s*\d+(?:\.\d+)?\s*分\s*[）)]$"
 NOTE_STARTS = ("注", "填报人", "说明", "备注")
