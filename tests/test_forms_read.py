@@ -198,13 +198,31 @@ def test_a_folder_recursively_and_a_zip(tmp_path):
     workbook(folder / "sub" / "b.xlsx", clean_table(project="乙"))
     (folder / "sub" / "~$b.xlsx").write_bytes(b"lock file of an open workbook")
     (folder / "notes.txt").write_text("not a workbook", encoding="utf-8")
+    (folder / "Thumbs.db").write_bytes(b"thumbnails")
+    (folder / ".DS_Store").write_bytes(b"folder settings")
     archive = tmp_path / "tables.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.write(folder / "a.xlsx", "县/丙.xlsx")
+        zf.writestr("县/丁.pdf", b"%PDF-1.4 the table printed")
     got = read_paths([folder, archive], progress=False)
     assert [t.project for t in got.tables] == ["甲", "乙", "甲"]
     assert got.tables[2].file == f"{archive}/县/丙.xlsx"
     assert got.failed == [] and got.files == 3
+    # the files that are no workbook are counted, not read; the system's own are not counted
+    assert [o.name for o in got.others] == [str(folder / "notes.txt"), f"{archive}/县/丁.pdf"]
+    assert "2 other files not read (.txt 1, .pdf 1)" in got.others_line()
+
+
+def test_a_folder_of_pdfs_says_what_it_found(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("甲.pdf", "乙.pdf", "丙.docx"):
+        (folder / name).write_bytes(b"printed")
+    with pytest.raises(InputError) as err:
+        read_paths([folder], progress=False)
+    line = str(err.value)
+    assert "no workbook found" in line and "3 other files not read (.pdf 2, .docx 1)" in line
+    assert "\n" not in line
 
 
 # --- bad input: one line each, Chinese and English ------------------------------------------

@@ -45,6 +45,7 @@ import yaml
 from perfsim import numbers
 from perfsim.app.example import EXAMPLE_SCENARIO, EXAMPLE_WORKBOOK
 from perfsim.errors import InputError
+from perfsim.forms.read import Other as OtherFile
 from perfsim.forms.read import Source as FormSource
 from perfsim.forms.read import read_source
 from perfsim.forms.read import sources as form_sources
@@ -438,6 +439,8 @@ def read_workbooks(files: Sequence[tuple[str, bytes]]) -> Imported:
             path.write_bytes(content)
             prefix = str(path)
             for item in form_sources([path]):
+                if isinstance(item, OtherFile):   # a .zip's PDFs, pictures …: not workbooks
+                    continue
                 if isinstance(item, InputError):
                     failed.append((shown, str(item).replace(prefix, shown)))
                     continue

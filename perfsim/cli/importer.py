@@ -62,4 +62,6 @@ def _cmd_import(args: argparse.Namespace) -> int:
           + f"{len(frames['findings'])} findings"
           + (f"; {len(imported.failed)} files not imported (listed in findings.csv)"
              if imported.failed else ""))
+    if imported.others:
+        print(f"perfsim: {imported.others_line()}", file=sys.stderr)
     return 0

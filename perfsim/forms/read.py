@@ -30,6 +30,7 @@ import os
 import re
 import sys
 import zipfile
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,23 +185,46 @@ class Source:
         return os.path.splitext(self.name)[1].lower()
 
 
-def sources(paths: Iterable[str | Path]) -> Iterator[Source | InputError]:
+@dataclass(frozen=True)
+class Other:
+    """A file found in a folder or a .zip that is not a workbook (a PDF of a table, a Word
+    version, supporting material): not read, counted, so that a table submitted only as a
+    PDF does not drop out of the import unsaid."""
+
+    name: str
+
+    @property
+    def suffix(self) -> str:
+        return os.path.splitext(self.name)[1].lower() or "(none)"
+
+
+def _unseen(base: str) -> bool:
+    """A file no one put there as content: hidden, a lock file of an open workbook, the
+    system's thumbnails and folder settings."""
+    return base.startswith((".", "~$")) or base.lower() in ("thumbs.db", "desktop.ini")
+
+
+def sources(paths: Iterable[str | Path]) -> Iterator[Source | InputError | Other]:
     """Every workbook under ``paths`` (files, folders read recursively, .zip files), or the
-    error that stops one of them from being listed (a missing path, a zip that is refused)."""
+    error that stops one of them from being listed (a missing path, a zip that is refused);
+    the other files found in the folders and archives as :class:`Other`."""
     for p in paths:
         p = Path(p)
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if (f.is_file() and f.suffix.lower() in SUFFIXES
-                        and not f.name.startswith(("~$", ".~"))):
+                if not f.is_file() or _unseen(f.name):
+                    continue
+                if f.suffix.lower() in SUFFIXES:
                     yield from _file_sources(f, str(f))
+                else:
+                    yield Other(str(f))
         elif p.exists():
             yield from _file_sources(p, str(p))
         else:
             yield InputError(p, problem="file not found (文件不存在)")
 
 
-def _file_sources(path: Path, name: str) -> Iterator[Source | InputError]:
+def _file_sources(path: Path, name: str) -> Iterator[Source | InputError | Other]:
     if path.suffix.lower() != ".zip":
         yield Source(name, path=path)
         return
@@ -241,7 +265,7 @@ def _check_zip(zf: zipfile.ZipFile, name: str, what: str) -> list[zipfile.ZipInf
     return infos
 
 
-def _zip_members(path: Path, name: str) -> list[Source]:
+def _zip_members(path: Path, name: str) -> list[Source | Other]:
     try:
         if path.stat().st_size > MAX_UNZIPPED_BYTES:
             raise InputError(name, problem="larger than "
@@ -252,8 +276,10 @@ def _zip_members(path: Path, name: str) -> list[Source]:
             for info in infos:
                 member = _zip_name(info)
                 base = member.rsplit("/", 1)[-1]
-                if (info.is_dir() or os.path.splitext(base)[1].lower() not in SUFFIXES
-                        or base.startswith(("~$", ".~")) or member.startswith("__MACOSX/")):
+                if info.is_dir() or _unseen(base) or member.startswith("__MACOSX/"):
+                    continue
+                if os.path.splitext(base)[1].lower() not in SUFFIXES:
+                    out.append(Other(f"{name}/{member}"))
                     continue
                 if os.path.splitext(base)[1].lower() == ".zip":
                     out.append(Source(f"{name}/{member}", data=b""))  # reported when read
@@ -843,6 +869,18 @@ class Imported:
     files: int = 0
     #: the errors behind ``failed``, in its order
     errors: list[InputError] = field(default_factory=list)
+    #: the other files found in the folders and archives, not read (:class:`Other`)
+    others: list[Other] = field(default_factory=list)
+
+    def others_line(self) -> str:
+        """The other files in one bilingual phrase, by suffix (most first); "" when none."""
+        if not self.others:
+            return ""
+        counts = Counter(o.suffix for o in self.others)
+        kinds = ", ".join(f"{k} {n}" for k, n in counts.most_common())
+        return (f"另有 {len(self.others)} 个非工作簿文件未读取 {len(self.others)} other files "
+                f"not read ({kinds}): perfsim reads the tables' workbooks (.xlsx, .xls, .zip); "
+                "a table kept only as a PDF or Word file needs its workbook")
 
 
 def read_paths(paths: Sequence[str | Path], *, strict: bool = False,
@@ -851,7 +889,10 @@ def read_paths(paths: Sequence[str | Path], *, strict: bool = False,
     ``failed`` and the rest are read; with ``strict`` the first such file raises its
     :class:`InputError`. ``progress`` shows a bar over the files (default: on a terminal,
     when a folder or archive is read)."""
-    found = list(sources(paths))
+    found: list[Source | InputError] = []
+    out = Imported()
+    for item in sources(paths):
+        (out.others if isinstance(item, Other) else found).append(item)
     if progress is None:
         progress = (sys.stderr.isatty() and not os.environ.get("CI")
                     and (len(found) > 1 or any(Path(p).is_dir() for p in paths)))
@@ -860,7 +901,6 @@ def read_paths(paths: Sequence[str | Path], *, strict: bool = False,
         from tqdm.auto import tqdm
 
         items = tqdm(found, desc="perfsim import", unit="file")
-    out = Imported()
     for item in items:
         try:
             if isinstance(item, InputError):
@@ -873,7 +913,8 @@ def read_paths(paths: Sequence[str | Path], *, strict: bool = False,
             out.failed.append((err.source or "", str(err)))
             out.errors.append(err)
     if not out.tables and not out.failed:
-        raise InputError(", ".join(str(p) for p in paths),
+        err = InputError(", ".join(str(p) for p in paths),
                          problem="no workbook found (未找到工作簿): expected .xlsx or .xls "
                                  "files, a folder of them or a .zip")
+        raise err.noting(f"({out.others_line()})") if out.others else err
     return out
