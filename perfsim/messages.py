@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import re
 
+#: what to do with an export that Excel and WPS open and perfsim does not
+_SAVE_AS_XLSX = "请在 Excel 或 WPS 中打开，另存为 .xlsx 后再导入"
+
 #: (English pattern, Chinese text with the pattern's named groups in braces), commonest first.
 PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"must be one of (?P<x>.+)", "必须是以下之一: {x}"),
@@ -597,6 +600,14 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     (r"not a readable \.zip archive", "压缩包损坏，无法读取"),
     (r"corrupt or not an \.xls workbook", "文件损坏或不是 .xls 工作簿"),
     (r"corrupt workbook", "工作簿文件损坏"),
+    (r"an XML Spreadsheet 2003 file with an Excel name, not a workbook",
+     "XML 电子表格 2003 文件改用 Excel 文件名，并非工作簿: " + _SAVE_AS_XLSX),
+    (r"a web page with an Excel name, not a workbook",
+     "网页文件改用 Excel 文件名，并非工作簿: " + _SAVE_AS_XLSX),
+    (r"a single-file web page \(\.mht\) with an Excel name, not a workbook",
+     "单个网页文件 (.mht) 改用 Excel 文件名，并非工作簿: " + _SAVE_AS_XLSX),
+    (r"a text file with an Excel name, not a workbook",
+     "文本文件改用 Excel 文件名，并非工作簿: " + _SAVE_AS_XLSX),
     (r"not an Excel workbook or corrupt", "文件损坏或不是 Excel 工作簿（应为 .xlsx 或 .xls）"),
     (r"no workbook found", "未找到工作簿（应为 .xlsx 或 .xls 文件、其文件夹或 .zip）"),
     (r"not a self-evaluation table", "不是绩效自评表"),

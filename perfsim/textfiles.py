@@ -86,3 +86,57 @@ def encoding_note(encoding: str) -> str:
         return ""
     return (f"按 {encoding} (GBK) 编码读取 read as {encoding} (GBK), the encoding Chinese "
             "Excel saves CSV in")
+
+
+#: What finance systems export under an .xls name that is no workbook (Excel and WPS open
+#: them, perfsim does not): the start of the file (after a BOM and blanks, lower case) → kind.
+_EXPORTS = ((b"<?xml", "xml"), (b"<!doctype html", "web"), (b"<html", "web"),
+            (b"<table", "web"), (b"mime-version", "mht"))
+
+
+def export_kind(data: bytes) -> str | None:
+    """What a file named as a workbook holds when it is none and Excel and WPS open it:
+    ``web`` a web page, ``xml`` an XML Spreadsheet 2003, ``mht`` a single-file web page,
+    ``text`` a CSV or other text (UTF-8 or GBK); None otherwise (a workbook, or bytes that
+    are nothing readable)."""
+    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    for start, kind in _EXPORTS:
+        if head.startswith(start):
+            if start == b"<?xml" and b"office:spreadsheet" not in data[:4096].lower():
+                return None
+            return kind
+    if head and b"\0" not in head:
+        for encoding in ("utf-8", "gbk"):
+            try:
+                data[:4096].decode(encoding)
+            except UnicodeDecodeError as err:
+                if err.start < 4090:   # not a character cut at the end of the sample
+                    continue
+            return "text"
+    return None
+
+
+def export_problem(kind: str) -> str:
+    """The one-line problem of an export of ``kind`` (:func:`export_kind`) named as a
+    workbook: what it is and what to do (save it as .xlsx in Excel or WPS)."""
+    what = {"web": "a web page", "xml": "an XML Spreadsheet 2003 file",
+            "mht": "a single-file web page (.mht)", "text": "a text file"}[kind]
+    zh = {"web": "网页文件", "xml": "XML 电子表格", "mht": "单个网页文件", "text": "文本文件"}[kind]
+    return (f"{what} with an Excel name, not a workbook ({zh}): open it in Excel or WPS, save "
+            "it as .xlsx (另存为 .xlsx) and import again")
+
+
+def refuse_export(path: str | PathLike[str]) -> None:
+    """Refuse, in one line, a file named as an .xlsx workbook that is an export Excel opens
+    and perfsim does not (:func:`export_kind`); a workbook (or unreadable bytes, left to the
+    workbook reader to name) passes."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return
+    if head[:4] == b"PK\x03\x04" or head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return
+    kind = export_kind(head)
+    if kind is not None:
+        raise InputError(path, problem=export_problem(kind))

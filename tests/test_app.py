@@ -511,6 +511,22 @@ def test_a_workbook_that_is_no_table_is_one_line(tmp_path):
     assert tempfile_dir() not in line
 
 
+@pytest.mark.parametrize("name, content, says", [
+    ("自评表.et", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "WPS"),
+    ("导出.xls", b"<html><table><tr><td>x</td></tr></table></html>", "网页文件"),
+    ("portfolio.xlsx", "project_id,budget\n".encode("gbk"), "文本文件"),
+])
+def test_one_file_excel_opens_and_perfsim_does_not_is_named_for_what_it_is(name, content,
+                                                                             says):
+    # a single upload: not 'several files are read as workbooks', not 'cannot parse'
+    with pytest.raises(InputError) as caught:
+        compute.open_upload([(name, content)])
+    line = compute.error_line(caught.value)
+    assert line.startswith(f"perfsim: error: {name}: ") and says in line, line
+    assert "several files" not in line and "cannot parse" not in line
+    assert tempfile_dir() not in line and "\n" not in line
+
+
 def tempfile_dir() -> str:
     import tempfile
 

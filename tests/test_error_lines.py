@@ -247,3 +247,34 @@ def test_python_m_perfsim_cli_takes_interrupts_while_loading(sig):
             proc.kill()
             proc.communicate()
     assert (proc.returncode, err) == (130, "perfsim: interrupted\n")
+
+
+#: What finance systems export under an Excel name: what each is called in the line
+EXPORTS = {
+    "web": (b"<html><body><table><tr><td>project_id</td></tr></table></body></html>",
+            "网页文件", "a web page"),
+    "xml": (b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:'
+            b'spreadsheet"></Workbook>', "XML 电子表格 2003", "an XML Spreadsheet 2003 file"),
+    "text": ("project_id,部门,budget,score\n".encode("gbk"), "文本文件", "a text file"),
+}
+
+
+@pytest.mark.parametrize("export", EXPORTS)
+@pytest.mark.parametrize("command", ["validate", "run", "system"])
+def test_an_export_named_xlsx_says_to_save_it_as_xlsx(tmp_path, capsys, export, command):
+    data, zh, en = EXPORTS[export]
+    book = tmp_path / "portfolio.xlsx"
+    book.write_bytes(data)
+    if command == "validate":
+        argv = ["validate", str(book)]
+    else:
+        system = "key_evaluation_framework.yaml" if command == "run" else book.name
+        if command == "run":
+            (tmp_path / system).write_bytes(
+                (ROOT / "datasets" / "indicator_systems" / system).read_bytes())
+        scenario = write(tmp_path / "s.yaml", f"name: s\nportfolio: {{file: {book.name}}}\n"
+                                                f"indicator_system: {system}\n")
+        argv = ["run", str(scenario), "--out", str(tmp_path / "out")]
+    line = refused(capsys, argv)
+    assert str(book) in line and zh in line.split(" / ")[0] and en in line
+    assert "另存为 .xlsx" in line and "save it as .xlsx" in line

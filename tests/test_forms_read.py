@@ -264,7 +264,19 @@ def test_encrypted_corrupt_and_foreign_formats(tmp_path):
         "locked.xlsx": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
                         + "EncryptedPackage".encode("utf-16-le"), "已加密"),
         "broken.xlsx": (b"PK\x03\x04" + b"\x17" * 200, "文件损坏"),
-        "text.xlsx": (b"project,score\n", "不是 Excel"),
+        "text.xlsx": (b"project,score\n", "文本文件改用 Excel 文件名"),
+        "gbk.xls": ("项目名称,得分\n".encode("gbk"), "文本文件改用 Excel 文件名"),
+        "noise.xlsx": (bytes(range(256)) * 4, "不是 Excel"),
+        # what finance systems export under an .xls name, which Excel and WPS open
+        "export.xls": (b"\xef\xbb\xbf<html><body><table><tr><td>x</td></tr></table>",
+                       "网页文件改用 Excel 文件名"),
+        "page.xls": (b"  <!DOCTYPE html>\n<html>", "网页文件"),
+        "xml.xls": (b'<?xml version="1.0"?>\n<?mso-application progid="Excel.Sheet"?>\n'
+                    b'<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">',
+                    "XML 电子表格 2003"),
+        "other.xlsx": (b'<?xml version="1.0"?><svg/>', "不是 Excel"),
+        "saved.xls": (b"MIME-Version: 1.0\r\nContent-Type: multipart/related",
+                      "单个网页文件 (.mht)"),
         "wps.et": (b"\xd0\xcf\x11\xe0", "WPS"),
         "mac.numbers": (b"PK\x03\x04", "Numbers"),
         "broken.xls": (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\1" * 600, "文件损坏"),
@@ -274,6 +286,8 @@ def test_encrypted_corrupt_and_foreign_formats(tmp_path):
         path.write_bytes(data)
         message = one_failure(path)
         assert says in message, (name, message)
+        if says.endswith("改用 Excel 文件名") or says in ("网页文件", "XML 电子表格 2003"):
+            assert "另存为 .xlsx" in message and "save it as .xlsx" in message
 
 
 def test_a_formula_without_a_saved_value(tmp_path):

@@ -275,6 +275,9 @@ LIMIT_ENV: dict[str, str] = {"max_upload_mb": "PERFSIM_APP_MAX_UPLOAD_MB",
 TOO_LARGE = b"perfsim-upload-refused-too-large:"
 #: Suffixes of self-evaluation workbooks (and archives of them) the page accepts.
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".zip")
+#: Files only the self-evaluation import reads (or names what to do with: WPS .et, Apple
+#: .numbers), never a portfolio.
+FORM_ONLY_SUFFIXES = (".zip", ".xls", ".et", ".ett", ".numbers")
 #: The folder, inside the app's temporary folder, the imported tables are written to.
 IMPORTED_FOLDER = "imported"
 #: The department of an imported table that names neither 主管部门 nor 实施单位.
@@ -392,7 +395,7 @@ def is_self_evaluation(name: str, content: bytes) -> bool:
     title (项目支出绩效自评表, 部门整体支出绩效自评表): read as self-evaluation workbooks;
     anything else is a portfolio (ready scores, or measurements of a chosen system)."""
     suffix = os.path.splitext(safe_name(name))[1].lower()
-    if suffix in (".zip", ".xls") or content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    if suffix in FORM_ONLY_SUFFIXES or content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         return True
     if content[:4] != b"PK\x03\x04":
         return False
@@ -532,7 +535,8 @@ def open_upload(files: Sequence[tuple[str, bytes]],
                                             "perfsim app --max-rows)")
         return Opened(load_upload(name, content, system, base), shown)
     odd = [safe_name(n) for n, _ in files
-           if os.path.splitext(safe_name(n))[1].lower() not in WORKBOOK_SUFFIXES]
+           if os.path.splitext(safe_name(n))[1].lower() not in (*WORKBOOK_SUFFIXES,
+                                                                 *FORM_ONLY_SUFFIXES)]
     if odd:
         raise InputError(odd[0], problem="several files are read as self-evaluation "
                          "workbooks (.xlsx, .xls, .zip); upload a portfolio (.csv) alone")

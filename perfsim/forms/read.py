@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perfsim import textfiles
 from perfsim.errors import InputError
 from perfsim.forms import vocabulary as V
 from perfsim.forms.targets import clean, plain
@@ -334,6 +335,8 @@ def read_source(src: Source) -> list[FormTable]:
         grids = _xlsx_grids(data, name)
     elif suffix in TEXT_SUFFIXES:
         raise InputError(name, problem=CSV_HINT)
+    elif (kind := textfiles.export_kind(data)) is not None:   # what systems export as .xls
+        raise InputError(name, problem=textfiles.export_problem(kind))
     else:
         raise InputError(name, problem="not an Excel workbook or corrupt (文件损坏或不是 Excel "
                                        "工作簿): expected .xlsx or .xls")

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfsim import textfiles
 from perfsim.errors import InputError
 from perfsim.io import check_mapping, read_yaml
 from perfsim.kernel.composite import NORMALISATIONS, PARAMETERS
@@ -823,6 +824,7 @@ def _fmt(x: float) -> str:
 
 
 def _from_excel(path: Path) -> IndicatorSystem:
+    textfiles.refuse_export(path)   # a web page, XML or text named .xlsx
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=object)
     except Exception as exc:  # openpyxl raises many kinds for a corrupt workbook

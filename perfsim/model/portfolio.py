@@ -241,6 +241,7 @@ def load_portfolio(path: str | Path, system: IndicatorSystem | None = None,
             if encoding != textfiles.UTF8:
                 notes.append(textfiles.encoding_note(encoding))
         elif suffix in (".xlsx", ".xlsm"):
+            textfiles.refuse_export(path)   # a web page, XML or text named .xlsx
             df, percent, rows = _read_xlsx(path)
         else:
             raise InputError(path, problem="unknown portfolio format (use .csv or .xlsx)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from perfsim import textfiles
 from perfsim.errors import InputError
 from perfsim.io import read_yaml
 from perfsim.model.indicators import IndicatorSystem, load_indicator_system
@@ -30,6 +31,7 @@ def file_kind(path: Path) -> str:
     if suffix in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
+        textfiles.refuse_export(path)   # a web page, XML or text named .xlsx
         try:
             names = load_workbook(path, read_only=True).sheetnames
         except Exception:
