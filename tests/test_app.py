@@ -513,7 +513,9 @@ def test_a_workbook_that_is_no_table_is_one_line(tmp_path):
 
 @pytest.mark.parametrize("name, content, says", [
     ("自评表.et", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "WPS"),
-    ("导出.xls", b"<html><table><tr><td>x</td></tr></table></html>", "网页文件"),
+    ("导出.xls", b"<?xml version='1.0'?><Workbook xmlns='urn:schemas-microsoft-com:office:"
+                b"spreadsheet'/>", "XML 电子表格"),
+    ("页面.xls", b"<html><table><tr><td>x</td></tr></table></html>", "不是绩效自评表"),
     ("portfolio.xlsx", "project_id,budget\n".encode("gbk"), "文本文件"),
 ])
 def test_one_file_excel_opens_and_perfsim_does_not_is_named_for_what_it_is(name, content,

@@ -39,6 +39,7 @@ from typing import Any
 from perfsim import textfiles
 from perfsim.errors import InputError
 from perfsim.forms import vocabulary as V
+from perfsim.forms.htmltables import html_rows
 from perfsim.forms.targets import clean, plain
 from perfsim.kernel.scoring import round_half_up
 
@@ -335,7 +336,9 @@ def read_source(src: Source) -> list[FormTable]:
         grids = _xlsx_grids(data, name)
     elif suffix in TEXT_SUFFIXES:
         raise InputError(name, problem=CSV_HINT)
-    elif (kind := textfiles.export_kind(data)) is not None:   # what systems export as .xls
+    elif (kind := textfiles.export_kind(data)) == "web":   # a web page named .xls: read
+        grids = _html_grids(data, name)
+    elif kind is not None:   # other exports Excel opens: named, with what to do
         raise InputError(name, problem=textfiles.export_problem(kind))
     else:
         raise InputError(name, problem="not an Excel workbook or corrupt (文件损坏或不是 Excel "
@@ -404,10 +407,28 @@ def _too_wide(row: Sequence[Any], name: str, sheet: str) -> None:
     far = next((cell for cell in row[MAX_COLUMNS:] if getattr(cell, "value", None) is not None),
                None)
     if far is not None:
-        raise InputError(name, problem=f"sheet {sheet!r} cell {far.coordinate} lies past "
-                         f"column {column_letter(MAX_COLUMNS - 1)} (超出 {MAX_COLUMNS} 列): a "
-                         "self-evaluation table is narrower; delete what is beyond the table "
-                         "and import again")
+        raise _past_columns(name, sheet, far.coordinate)
+
+
+def _past_columns(name: str, sheet: str, cell: str) -> InputError:
+    return InputError(name, problem=f"sheet {sheet!r} cell {cell} lies past column "
+                      f"{column_letter(MAX_COLUMNS - 1)} (超出 {MAX_COLUMNS} 列): a "
+                      "self-evaluation table is narrower; delete what is beyond the table "
+                      "and import again")
+
+
+def _html_grids(data: bytes, name: str) -> list[Grid]:
+    """A web page a system exported under an Excel name (:mod:`perfsim.forms.htmltables`),
+    as the one sheet Excel shows it on, named after the file as Excel names it."""
+    rows = html_rows(data, MAX_COLUMNS)
+    sheet = os.path.splitext(os.path.basename(name))[0]
+    if sum(1 for row in rows if any(v is not None for v in row)) > MAX_ROWS:
+        raise _too_long(name, sheet)
+    for r, row in enumerate(rows):
+        far = next((c for c in range(MAX_COLUMNS, len(row)) if row[c] is not None), None)
+        if far is not None:
+            raise _past_columns(name, sheet, cell_name(r, far))
+    return [Grid(sheet, rows)]
 
 
 def _openpyxl_grid(ws: Any, name: str) -> Grid:
