@@ -43,8 +43,8 @@ from perfsim.forms.htmltables import html_rows
 from perfsim.forms.targets import clean, plain
 from perfsim.kernel.scoring import round_half_up
 
-#: Files a folder is searched for (the others are left alone); .et and .numbers are listed so
-#: that they are reported, not silently passed over.
+#: Files a folder is searched for (the others are counted, :class:`Other`, not read); .et and
+#: .numbers are listed so that each is reported with what to do.
 SUFFIXES = (".xlsx", ".xlsm", ".xls", ".zip", ".et", ".ett", ".numbers")
 MAX_FILE_BYTES = 50 * 2**20          # one workbook as stored
 MAX_UNZIPPED_BYTES = 200 * 2**20     # one workbook or one .zip, expanded
