@@ -529,6 +529,18 @@ def test_one_file_excel_opens_and_perfsim_does_not_is_named_for_what_it_is(name,
     assert tempfile_dir() not in line and "\n" not in line
 
 
+def test_the_other_files_of_an_uploaded_zip_are_counted(selfeval):
+    books = _books(selfeval)[:2]
+    extra = [("佐证材料/照片.jpg", b"\xff\xd8\xff"), ("乙.pdf", b"%PDF-1.4")]
+    opened = compute.open_upload([("tables.zip", _zip(books + extra))])
+    summary = compute.findings_html(opened.imported)
+    assert "2 other files not read (.jpg 1, .pdf 1)" in summary and opened.imported.files == 2
+    with pytest.raises(InputError) as caught:   # nothing but them: said in the one line
+        compute.open_upload([("pdfs.zip", _zip(extra))])
+    line = compute.error_line(caught.value)
+    assert "no workbook found" in line and "2 other files not read" in line
+
+
 def tempfile_dir() -> str:
     import tempfile
 

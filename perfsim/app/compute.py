@@ -47,7 +47,7 @@ from perfsim.app.example import EXAMPLE_SCENARIO, EXAMPLE_WORKBOOK
 from perfsim.errors import InputError
 from perfsim.forms.read import Other as OtherFile
 from perfsim.forms.read import Source as FormSource
-from perfsim.forms.read import read_source
+from perfsim.forms.read import others_line, read_source
 from perfsim.forms.read import sources as form_sources
 from perfsim.forms.review import tidy, write_csvs
 from perfsim.forms.score import score_tables
@@ -424,6 +424,7 @@ class Imported:
     files: int
     simulated: pd.DataFrame
     left_out: int
+    others: str = ""   # the other files an uploaded .zip held, not read (one phrase)
 
 
 def read_workbooks(files: Sequence[tuple[str, bytes]]) -> Imported:
@@ -431,7 +432,7 @@ def read_workbooks(files: Sequence[tuple[str, bytes]]) -> Imported:
     ``.zip`` of them), as ``perfsim import`` does: a file that cannot be read is listed as a
     finding and the rest are read; none readable raises its :class:`InputError`. Names are
     shown as uploaded (:func:`safe_name`), never the temporary folder's."""
-    tables, failed, count = [], [], 0
+    tables, failed, count, others = [], [], 0, []
     with tempfile.TemporaryDirectory(prefix="perfsim-app-") as tmp:
         folder = Path(tmp).resolve()
         for k, (name, content) in enumerate(files):
@@ -442,7 +443,8 @@ def read_workbooks(files: Sequence[tuple[str, bytes]]) -> Imported:
             path.write_bytes(content)
             prefix = str(path)
             for item in form_sources([path]):
-                if isinstance(item, OtherFile):   # a .zip's PDFs, pictures …: not workbooks
+                if isinstance(item, OtherFile):   # a .zip's PDFs, pictures …: counted
+                    others.append(item)
                     continue
                 if isinstance(item, InputError):
                     failed.append((shown, str(item).replace(prefix, shown)))
@@ -459,12 +461,14 @@ def read_workbooks(files: Sequence[tuple[str, bytes]]) -> Imported:
             more = len(failed) - 1
             raise InputError(problem=failed[0][1] + (f" (and {more} more files not read)"
                                                      if more > 0 else ""))
-        raise InputError(", ".join(safe_name(n) for n, _ in files),
+        err = InputError(", ".join(safe_name(n) for n, _ in files),
                          problem="no workbook found (未找到工作簿): expected .xlsx or .xls "
                                  "files or a .zip of them")
+        raise err.noting(f"({others_line(others)})") if others else err
     frames = tidy(score_tables(tables, load_levels()), failed)
     simulated = simulated_tables(frames["projects"])
-    return Imported(frames, count, simulated, len(frames["projects"]) - len(simulated))
+    return Imported(frames, count, simulated, len(frames["projects"]) - len(simulated),
+                    others_line(others))
 
 
 def simulated_tables(projects: pd.DataFrame) -> pd.DataFrame:
@@ -555,7 +559,8 @@ def findings_html(imported: Imported, top: int = TOP_FINDINGS) -> str:
             f"{len(imported.simulated):,} 个项目 projects (全年预算数, 各自的指标按规则重算 "
             "own leaves recomputed by the rule)"
             + (f", {imported.left_out:,} 张未纳入 left out (部门整体 department-overall "
-               "or no budget)" if imported.left_out else "") + "</p>")
+               "or no budget)" if imported.left_out else "")
+            + (f"; {html.escape(imported.others)}" if imported.others else "") + "</p>")
     if f.empty:
         return head + "<p class='perfsim-findings-none'>没有发现 no findings</p>"
     labels = {k: f"{zh} {en}" for k, (zh, en) in ALL_FINDINGS.items()}

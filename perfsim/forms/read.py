@@ -897,14 +897,19 @@ class Imported:
     others: list[Other] = field(default_factory=list)
 
     def others_line(self) -> str:
-        """The other files in one bilingual phrase, by suffix (most first); "" when none."""
-        if not self.others:
-            return ""
-        counts = Counter(o.suffix for o in self.others)
-        kinds = ", ".join(f"{k} {n}" for k, n in counts.most_common())
-        return (f"另有 {len(self.others)} 个非工作簿文件未读取 {len(self.others)} other files "
-                f"not read ({kinds}): perfsim reads the tables' workbooks (.xlsx, .xls, .zip); "
-                "a table kept only as a PDF or Word file needs its workbook")
+        """:func:`others_line` of :attr:`others`."""
+        return others_line(self.others)
+
+
+def others_line(others: Sequence[Other]) -> str:
+    """The other files found, in one bilingual phrase, by suffix (most first); "" when none."""
+    if not others:
+        return ""
+    counts = Counter(o.suffix for o in others)
+    kinds = ", ".join(f"{k} {n}" for k, n in counts.most_common())
+    return (f"另有 {len(others)} 个非工作簿文件未读取 {len(others)} other files not read "
+            f"({kinds}): perfsim reads the tables' workbooks (.xlsx, .xls, .zip); a table kept "
+            "only as a PDF or Word file needs its workbook")
 
 
 def read_paths(paths: Sequence[str | Path], *, strict: bool = False,
