@@ -608,6 +608,8 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
      "单个网页文件 (.mht) 改用 Excel 文件名，并非工作簿: " + _SAVE_AS_XLSX),
     (r"a text file with an Excel name, not a workbook",
      "文本文件改用 Excel 文件名，并非工作簿: " + _SAVE_AS_XLSX),
+    (r"the XML declares a document type", "XML 含文档类型声明，perfsim 不予读取: " + _SAVE_AS_XLSX),
+    (r"not well-formed XML", "XML 格式错误: " + _SAVE_AS_XLSX),
     (r"not an Excel workbook or corrupt", "文件损坏或不是 Excel 工作簿（应为 .xlsx 或 .xls）"),
     (r"no workbook found", "未找到工作簿（应为 .xlsx 或 .xls 文件、其文件夹或 .zip）"),
     (r"not a self-evaluation table", "不是绩效自评表"),

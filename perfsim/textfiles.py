@@ -90,8 +90,8 @@ def encoding_note(encoding: str) -> str:
 
 #: What finance systems export under an .xls name that is no workbook (Excel and WPS open
 #: them, perfsim does not): the start of the file (after a BOM and blanks, lower case) → kind.
-_EXPORTS = ((b"<?xml", "xml"), (b"<!doctype html", "web"), (b"<html", "web"),
-            (b"<table", "web"), (b"mime-version", "mht"))
+_EXPORTS = ((b"<!doctype html", "web"), (b"<html", "web"), (b"<table", "web"),
+            (b"mime-version", "mht"))
 
 
 def export_kind(data: bytes) -> str | None:
@@ -101,10 +101,10 @@ def export_kind(data: bytes) -> str | None:
     are nothing readable)."""
     head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     for start, kind in _EXPORTS:
-        if head.startswith(start):
-            if start == b"<?xml" and b"office:spreadsheet" not in data[:4096].lower():
-                return None
+        if head.startswith(start) and kind != "xml":
             return kind
+    if head.startswith(b"<"):   # XML: a spreadsheet by its namespace, else nothing readable
+        return "xml" if b"office:spreadsheet" in data[:4096].lower() else None
     if head and b"\0" not in head:
         for encoding in ("utf-8", "gbk"):
             try:

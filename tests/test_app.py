@@ -513,8 +513,7 @@ def test_a_workbook_that_is_no_table_is_one_line(tmp_path):
 
 @pytest.mark.parametrize("name, content, says", [
     ("自评表.et", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "WPS"),
-    ("导出.xls", b"<?xml version='1.0'?><Workbook xmlns='urn:schemas-microsoft-com:office:"
-                b"spreadsheet'/>", "XML 电子表格"),
+    ("导出.xls", b"MIME-Version: 1.0\r\nContent-Type: multipart/related", "单个网页文件"),
     ("页面.xls", b"<html><table><tr><td>x</td></tr></table></html>", "不是绩效自评表"),
     ("portfolio.xlsx", "project_id,budget\n".encode("gbk"), "文本文件"),
 ])

@@ -41,6 +41,7 @@ from perfsim.errors import InputError
 from perfsim.forms import vocabulary as V
 from perfsim.forms.htmltables import html_rows
 from perfsim.forms.targets import clean, plain
+from perfsim.forms.xmltables import Refused, xml_sheets
 from perfsim.kernel.scoring import round_half_up
 
 #: Files a folder is searched for (the others are counted, :class:`Other`, not read); .et and
@@ -338,6 +339,8 @@ def read_source(src: Source) -> list[FormTable]:
         raise InputError(name, problem=CSV_HINT)
     elif (kind := textfiles.export_kind(data)) == "web":   # a web page named .xls: read
         grids = _html_grids(data, name)
+    elif kind == "xml":   # an XML Spreadsheet 2003 named .xls: read
+        grids = _xml_grids(data, name)
     elif kind is not None:   # other exports Excel opens: named, with what to do
         raise InputError(name, problem=textfiles.export_problem(kind))
     else:
@@ -429,6 +432,30 @@ def _html_grids(data: bytes, name: str) -> list[Grid]:
         if far is not None:
             raise _past_columns(name, sheet, cell_name(r, far))
     return [Grid(sheet, rows)]
+
+
+def _xml_grids(data: bytes, name: str) -> list[Grid]:
+    """An XML Spreadsheet 2003 a system exported under an Excel name
+    (:mod:`perfsim.forms.xmltables`): its worksheets as Excel shows them."""
+    try:
+        sheets = xml_sheets(data, MAX_ROWS, MAX_COLUMNS)
+    except Refused as why:
+        if why.reason == "dtd":
+            raise InputError(name, problem="the XML declares a document type (文档类型声明), "
+                                           "which perfsim does not read: open it in Excel or "
+                                           "WPS, save it as .xlsx (另存为 .xlsx) and import "
+                                           "again") from None
+        if why.reason == "wide":
+            raise _past_columns(name, why.sheet, cell_name(*why.cell)) from None
+        if why.reason == "long":
+            raise _too_long(name, why.sheet) from None
+        raise InputError(name, problem="not well-formed XML (XML 格式错误): open it in Excel or "
+                                       "WPS, save it as .xlsx (另存为 .xlsx) and import "
+                                       "again") from None
+    for sheet in sheets:
+        if sum(1 for row in sheet.rows if any(v is not None for v in row)) > MAX_ROWS:
+            raise _too_long(name, sheet.name)
+    return [Grid(sheet.name, sheet.rows, sheet.percent) for sheet in sheets]
 
 
 def _openpyxl_grid(ws: Any, name: str) -> Grid:
