@@ -148,6 +148,12 @@ def test_spans_lines_of_text_scripts_and_nested_tables_are_laid_out_as_excel_doe
         ["填报人："]]
 
 
+def test_two_tables_one_below_the_other_keep_their_spans_to_themselves():
+    page = (b"<table><tr><td rowspan=5>A</td><td>B</td></tr></table>"
+            b"<table><tr><td>C</td><td>D</td></tr></table>")
+    assert html_rows(page, MAX_COLUMNS) == [["A", "B"], ["C", "D"]]
+
+
 def test_the_declared_encoding_then_utf8_then_gb18030():
     text = "项目支出绩效自评表"
     assert decode(f'<meta charset="gb2312">{text}'.encode("gbk")).endswith(text)

@@ -42,7 +42,8 @@ class _Tables(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.items: list[list[tuple[str, int, int]] | str] = []   # table rows, or text lines
+        # table rows, lines of text, and None where a table ends (spans stay in their table)
+        self.items: list[list[tuple[str, int, int]] | str | None] = []
         self.depth = 0            # tables open (a table inside a cell flows into the cell)
         self.row: list[tuple[str, int, int]] | None = None
         self.cell: list[str] | None = None
@@ -85,6 +86,7 @@ class _Tables(HTMLParser):
         elif tag == "table":
             if self.depth == 1:
                 self._end_row()
+                self.items.append(None)
             self.depth = max(0, self.depth - 1)
         elif self.depth == 1 and tag in ("td", "th"):
             self._end_cell()
@@ -135,12 +137,13 @@ def html_rows(data: bytes, max_columns: int) -> list[list[str | None]]:
     items = parser.items
     k = 0
     while k < len(items):
-        if isinstance(items[k], str):
-            out.append([items[k]])
+        if not isinstance(items[k], list):   # a line of text, or the end of a table
+            if items[k] is not None:
+                out.append([items[k]])
             k += 1
             continue
-        table = []   # one table: the run of rows up to the next line of text
-        while k < len(items) and not isinstance(items[k], str):
+        table = []   # one table: its run of rows
+        while k < len(items) and isinstance(items[k], list):
             table.append(items[k])
             k += 1
         out.extend(_laid_out(table, max_columns))
