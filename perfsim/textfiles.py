@@ -88,6 +88,10 @@ def encoding_note(encoding: str) -> str:
             "Excel saves CSV in")
 
 
+#: The first bytes of a workbook: an .xlsx (a zip archive) and an .xls (a compound file).
+ZIP_SIGNATURE = b"PK\x03\x04"
+CFB_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
 #: What finance systems export under an .xls name that is no workbook (Excel and WPS open
 #: them, perfsim does not): the start of the file (after a BOM and blanks, lower case) → kind.
 _EXPORTS = ((b"<!doctype html", "web"), (b"<html", "web"), (b"<table", "web"),
@@ -101,7 +105,7 @@ def export_kind(data: bytes) -> str | None:
     are nothing readable)."""
     head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     for start, kind in _EXPORTS:
-        if head.startswith(start) and kind != "xml":
+        if head.startswith(start):
             return kind
     if head.startswith(b"<"):   # XML: a spreadsheet by its namespace, else nothing readable
         return "xml" if b"office:spreadsheet" in data[:4096].lower() else None
@@ -135,7 +139,7 @@ def refuse_export(path: str | PathLike[str]) -> None:
             head = f.read(4096)
     except OSError:
         return
-    if head[:4] == b"PK\x03\x04" or head[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    if head.startswith((ZIP_SIGNATURE, CFB_SIGNATURE)):
         return
     kind = export_kind(head)
     if kind is not None:

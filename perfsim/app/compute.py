@@ -42,7 +42,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from perfsim import numbers
+from perfsim import numbers, textfiles
 from perfsim.app.example import EXAMPLE_SCENARIO, EXAMPLE_WORKBOOK
 from perfsim.errors import InputError
 from perfsim.forms.read import Other as OtherFile
@@ -351,7 +351,7 @@ def check_upload(files: Sequence[tuple[str, bytes]], limits: Limits | None = Non
 
 def _check_expanded(name: str, content: bytes, limits: Limits) -> None:
     """A workbook or .zip whose directory says it expands beyond the limit is refused."""
-    if content[:4] != b"PK\x03\x04":
+    if not content.startswith(textfiles.ZIP_SIGNATURE):
         return
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as zf:
@@ -369,7 +369,7 @@ def count_rows(name: str, content: bytes, limit: int) -> int:
     """The data rows of a portfolio file, counted up to just past ``limit`` without parsing it:
     the lines of a CSV after its header, the ``<row>`` elements of a workbook's sheets after
     the first (a workbook's expanded size is checked first, :func:`check_upload`)."""
-    if content[:4] != b"PK\x03\x04":
+    if not content.startswith(textfiles.ZIP_SIGNATURE):
         lines = content.count(b"\n") + (0 if content.endswith(b"\n") else 1)
         return max(lines - 1, 0)
     rows = 0
@@ -395,9 +395,9 @@ def is_self_evaluation(name: str, content: bytes) -> bool:
     title (项目支出绩效自评表, 部门整体支出绩效自评表): read as self-evaluation workbooks;
     anything else is a portfolio (ready scores, or measurements of a chosen system)."""
     suffix = os.path.splitext(safe_name(name))[1].lower()
-    if suffix in FORM_ONLY_SUFFIXES or content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    if suffix in FORM_ONLY_SUFFIXES or content.startswith(textfiles.CFB_SIGNATURE):
         return True
-    if content[:4] != b"PK\x03\x04":
+    if not content.startswith(textfiles.ZIP_SIGNATURE):
         return False
     titles = [t.encode("utf-8") for forms in FORM_TITLES.values() for t in forms]
     try:

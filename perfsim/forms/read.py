@@ -298,7 +298,6 @@ def _zip_members(path: Path, name: str) -> list[Source | Other]:
                                        f"{exc}") from None
 
 
-_CFB = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 #: A formula cell without a saved value: no <v>, an empty <v/>, or an empty <v></v> on a cell
 #: that is not text (on a text cell, t="str", <v></v> is a saved empty text).
@@ -328,12 +327,12 @@ def read_source(src: Source) -> list[FormTable]:
         data = src.data if src.data is not None else src.path.read_bytes()
     except OSError as exc:
         raise InputError(name, problem=f"cannot read ({exc.strerror})") from None
-    if data[:8] == _CFB:
+    if data.startswith(textfiles.CFB_SIGNATURE):
         if _ENCRYPTED in data:
             raise InputError(name, problem="the workbook is encrypted (文件已加密): remove the "
                                            "password in Excel or WPS and import again")
         grids = _xls_grids(data, name)
-    elif data[:4] == b"PK\x03\x04":
+    elif data.startswith(textfiles.ZIP_SIGNATURE):
         grids = _xlsx_grids(data, name)
     elif suffix in TEXT_SUFFIXES:
         raise InputError(name, problem=CSV_HINT)
@@ -420,18 +419,25 @@ def _past_columns(name: str, sheet: str, cell: str) -> InputError:
                       "and import again")
 
 
-def _html_grids(data: bytes, name: str) -> list[Grid]:
-    """A web page a system exported under an Excel name (:mod:`perfsim.forms.htmltables`),
-    as the one sheet Excel shows it on, named after the file as Excel names it."""
-    rows = html_rows(data, MAX_COLUMNS)
-    sheet = os.path.splitext(os.path.basename(name))[0]
+def _bounded(name: str, sheet: str, rows: list[list[Any]],
+             percent: set[tuple[int, int]] | None = None) -> Grid:
+    """A sheet read from an export as a :class:`Grid`, within the bounds a workbook's sheet
+    is held to: no more than :data:`MAX_ROWS` filled rows, no filled cell past
+    :data:`MAX_COLUMNS` (named)."""
     if sum(1 for row in rows if any(v is not None for v in row)) > MAX_ROWS:
         raise _too_long(name, sheet)
     for r, row in enumerate(rows):
         far = next((c for c in range(MAX_COLUMNS, len(row)) if row[c] is not None), None)
         if far is not None:
             raise _past_columns(name, sheet, cell_name(r, far))
-    return [Grid(sheet, rows)]
+    return Grid(sheet, rows, percent or set())
+
+
+def _html_grids(data: bytes, name: str) -> list[Grid]:
+    """A web page a system exported under an Excel name (:mod:`perfsim.forms.htmltables`),
+    as the one sheet Excel shows it on, named after the file as Excel names it."""
+    sheet = os.path.splitext(os.path.basename(name))[0]
+    return [_bounded(name, sheet, html_rows(data, MAX_COLUMNS))]
 
 
 def _xml_grids(data: bytes, name: str) -> list[Grid]:
@@ -452,10 +458,7 @@ def _xml_grids(data: bytes, name: str) -> list[Grid]:
         raise InputError(name, problem="not well-formed XML (XML 格式错误): open it in Excel or "
                                        "WPS, save it as .xlsx (另存为 .xlsx) and import "
                                        "again") from None
-    for sheet in sheets:
-        if sum(1 for row in sheet.rows if any(v is not None for v in row)) > MAX_ROWS:
-            raise _too_long(name, sheet.name)
-    return [Grid(sheet.name, sheet.rows, sheet.percent) for sheet in sheets]
+    return [_bounded(name, sheet.name, sheet.rows, sheet.percent) for sheet in sheets]
 
 
 def _openpyxl_grid(ws: Any, name: str) -> Grid:
@@ -847,6 +850,11 @@ def _indicator_columns(grid: Grid, r: int) -> dict[str, int]:
     return cols
 
 
+def _without_points(label: str) -> str:
+    """A 一级 or 二级指标 without the points written after it (产出指标（50分） → 产出指标)."""
+    return re.sub(V.POINTS_NOTE, "", label) or label
+
+
 def _read_indicators(grid: Grid, table: FormTable, header: int, end: int) -> None:
     cols = _indicator_columns(grid, header)
     if header > 0:   # a heading of two rows: 绩效指标 above 一级 · 二级 · 三级指标, the other
@@ -874,8 +882,7 @@ def _read_indicators(grid: Grid, table: FormTable, header: int, end: int) -> Non
         first = next((t for t in left if t), "")
         if first.startswith(V.NOTE_STARTS):
             break
-        t1, t2 = (re.sub(V.POINTS_NOTE, "", grid.text(r, cols[k])) or grid.text(r, cols[k])
-                  for k in ("level1", "level2"))
+        t1, t2 = (_without_points(grid.text(r, cols[k])) for k in ("level1", "level2"))
         if t1 not in V.PLACEHOLDERS:
             level1 = t1
             level2 = ""
